@@ -1,0 +1,179 @@
+/**
+ * Declared-once parameters: every machine and kernel setting is declared here
+ * with its type, default, unit, help text and source, and validation, `--help`,
+ * `kernsim list` and the README's tables are all generated from that one
+ * declaration, so they cannot drift apart.
+ */
+
+export type ParamKind = 'int' | 'number' | 'bool' | 'enum' | 'string';
+
+export interface ParamSpec<T> {
+  readonly kind: ParamKind;
+  readonly default: T;
+  readonly help: string;
+  readonly unit?: string;
+  /** Where the default comes from: a datasheet, paper, measurement, or "derived: ...". */
+  readonly source?: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: readonly string[];
+  readonly pow2?: boolean;
+}
+
+export type Schema = { readonly [key: string]: ParamSpec<unknown> | Schema };
+
+export type ValuesOf<S> = {
+  -readonly [K in keyof S]: S[K] extends ParamSpec<infer T> ? T : ValuesOf<S[K]>;
+};
+
+interface Extra {
+  unit?: string;
+  source?: string;
+  min?: number;
+  max?: number;
+  pow2?: boolean;
+}
+
+export function int(def: number, help: string, extra: Extra = {}): ParamSpec<number> {
+  return { kind: 'int', default: def, help, ...extra };
+}
+export function num(def: number, help: string, extra: Extra = {}): ParamSpec<number> {
+  return { kind: 'number', default: def, help, ...extra };
+}
+export function bool(def: boolean, help: string, extra: Extra = {}): ParamSpec<boolean> {
+  return { kind: 'bool', default: def, help, ...extra };
+}
+export function choice<const V extends string>(values: readonly V[], def: V, help: string, extra: Extra = {}): ParamSpec<V> {
+  return { kind: 'enum', default: def, help, values, ...extra };
+}
+export function str(def: string, help: string, extra: Extra = {}): ParamSpec<string> {
+  return { kind: 'string', default: def, help, ...extra };
+}
+
+export function isParam(x: unknown): x is ParamSpec<unknown> {
+  return typeof x === 'object' && x !== null && 'kind' in x && 'default' in x && 'help' in x;
+}
+
+/** A bad value in a profile or on the command line: names the file, the field and what was expected. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly expected: string,
+  ) {
+    super(`${file}: ${field}: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function defaultsOf<S extends Schema>(schema: S): ValuesOf<S> {
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(schema)) {
+    out[key] = isParam(spec) ? spec.default : defaultsOf(spec as Schema);
+  }
+  return out as ValuesOf<S>;
+}
+
+function describeExpected(spec: ParamSpec<unknown>): string {
+  switch (spec.kind) {
+    case 'int': {
+      let s = 'an integer';
+      if (spec.min !== undefined && spec.max !== undefined) s += ` from ${spec.min} to ${spec.max}`;
+      else if (spec.min !== undefined) s += ` >= ${spec.min}`;
+      if (spec.pow2) s += ' (a power of two)';
+      return s;
+    }
+    case 'number': {
+      let s = 'a number';
+      if (spec.min !== undefined && spec.max !== undefined) s += ` from ${spec.min} to ${spec.max}`;
+      else if (spec.min !== undefined) s += ` >= ${spec.min}`;
+      return s;
+    }
+    case 'bool':
+      return 'true or false';
+    case 'enum':
+      return `one of ${spec.values!.join(', ')}`;
+    case 'string':
+      return 'a string';
+  }
+}
+
+/** Checks one value against its spec; returns the value or throws ConfigError. */
+export function checkValue(spec: ParamSpec<unknown>, value: unknown, file: string, field: string): unknown {
+  const bad = (): never => {
+    throw new ConfigError(file, field, `${describeExpected(spec)}, got ${JSON.stringify(value)}`);
+  };
+  switch (spec.kind) {
+    case 'int':
+    case 'number': {
+      if (typeof value !== 'number' || !Number.isFinite(value)) bad();
+      const n = value as number;
+      if (spec.kind === 'int' && !Number.isInteger(n)) bad();
+      if (spec.min !== undefined && n < spec.min) bad();
+      if (spec.max !== undefined && n > spec.max) bad();
+      if (spec.pow2 && (n <= 0 || (n & (n - 1)) !== 0)) bad();
+      return n;
+    }
+    case 'bool':
+      if (typeof value !== 'boolean') bad();
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !spec.values!.includes(value)) bad();
+      return value;
+    case 'string':
+      if (typeof value !== 'string') bad();
+      return value;
+  }
+}
+
+/**
+ * Merges a partial override object (parsed JSON) over `base`, validating
+ * every field against the schema. Unknown keys are errors: a typo in a
+ * profile must not silently fall back to a default.
+ */
+export function mergeChecked<S extends Schema>(schema: S, base: ValuesOf<S>, over: unknown, file: string, prefix = ''): ValuesOf<S> {
+  if (typeof over !== 'object' || over === null || Array.isArray(over)) {
+    throw new ConfigError(file, prefix || '(top level)', 'an object');
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(over as Record<string, unknown>)) {
+    const field = prefix ? `${prefix}.${key}` : key;
+    const spec = schema[key];
+    if (spec === undefined) {
+      throw new ConfigError(file, field, `a known field (one of ${Object.keys(schema).join(', ')})`);
+    }
+    if (isParam(spec)) out[key] = checkValue(spec, value, file, field);
+    else out[key] = mergeChecked(spec as Schema, (base as Record<string, unknown>)[key] as ValuesOf<Schema>, value, file, field);
+  }
+  return out as ValuesOf<S>;
+}
+
+export interface ParamRow {
+  path: string;
+  kind: ParamKind;
+  default: unknown;
+  unit: string;
+  help: string;
+  source: string;
+  expected: string;
+}
+
+/** Flattens a schema into rows, for `kernsim list --params`, `--help` and the README table. */
+export function describeSchema(schema: Schema, prefix = ''): ParamRow[] {
+  const rows: ParamRow[] = [];
+  for (const [key, spec] of Object.entries(schema)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (isParam(spec)) {
+      rows.push({
+        path,
+        kind: spec.kind,
+        default: spec.default,
+        unit: spec.unit ?? '',
+        help: spec.help,
+        source: spec.source ?? '',
+        expected: describeExpected(spec),
+      });
+    } else rows.push(...describeSchema(spec as Schema, path));
+  }
+  return rows;
+}
