@@ -1,0 +1,129 @@
+/**
+ * Every charged cycle lands on a node of one tree of category paths that
+ * follows the kernel call stack (syscall:madvise > zap_page_range > tlb_flush
+ * > ipi_wait). Names are interned as small integers once, at module load, so
+ * charging on a hot path touches only typed arrays.
+ */
+
+const nameTable: string[] = [];
+const nameIds = new Map<string, number>();
+
+/** The small-integer id of a category name; call once per name, not per charge. */
+export function intern(name: string): number {
+  let id = nameIds.get(name);
+  if (id === undefined) {
+    id = nameTable.length;
+    nameTable.push(name);
+    nameIds.set(name, id);
+  }
+  return id;
+}
+
+export function nameOf(id: number): string {
+  return nameTable[id]!;
+}
+
+export interface BreakdownNode {
+  name: string;
+  inclusive: number;
+  exclusive: number;
+  children: BreakdownNode[];
+}
+
+export class Attribution {
+  /** Node 0 is the root; its children are the top-level categories. */
+  readonly root = 0;
+  private parent: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private names: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private exclusive = new Float64Array(64);
+  private children: Map<number, number>[] = [];
+  private count = 0;
+
+  constructor() {
+    this.newNode(-1, intern('all'));
+  }
+
+  private newNode(parent: number, name: number): number {
+    const id = this.count++;
+    if (id >= this.parent.length) {
+      const grow = (a: Int32Array): Int32Array<ArrayBuffer> => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.parent = grow(this.parent);
+      this.names = grow(this.names);
+      const e = new Float64Array(this.exclusive.length * 2);
+      e.set(this.exclusive);
+      this.exclusive = e;
+    }
+    this.parent[id] = parent;
+    this.names[id] = name;
+    this.children.push(new Map());
+    return id;
+  }
+
+  /** The node for category `name` under `node`, created on first use. */
+  child(node: number, name: number): number {
+    const map = this.children[node]!;
+    let id = map.get(name);
+    if (id === undefined) {
+      id = this.newNode(node, name);
+      map.set(name, id);
+    }
+    return id;
+  }
+
+  /** The node for a path of names from the root. */
+  pathNode(path: readonly string[]): number {
+    let node = this.root;
+    for (const p of path) node = this.child(node, intern(p));
+    return node;
+  }
+
+  parentOf(node: number): number {
+    return this.parent[node]!;
+  }
+
+  charge(node: number, cycles: number): void {
+    this.exclusive[node]! += cycles;
+  }
+
+  exclusiveOf(node: number): number {
+    return this.exclusive[node]!;
+  }
+
+  path(node: number): string[] {
+    const out: string[] = [];
+    for (let n = node; n > 0; n = this.parent[n]!) out.push(nameOf(this.names[n]!));
+    return out.reverse();
+  }
+
+  /** The tree with inclusive and exclusive cycles; children by inclusive cycles, then name, so output is stable. Nodes with no cycles are left out. */
+  tree(): BreakdownNode {
+    const build = (node: number): BreakdownNode => {
+      const kids: BreakdownNode[] = [];
+      for (const id of this.children[node]!.values()) {
+        const k = build(id);
+        if (k.inclusive > 0) kids.push(k);
+      }
+      kids.sort((x, y) => y.inclusive - x.inclusive || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+      const exclusive = this.exclusive[node]!;
+      const inclusive = kids.reduce((s, k) => s + k.inclusive, exclusive);
+      return { name: nameOf(this.names[node]!), inclusive, exclusive, children: kids };
+    };
+    return build(this.root);
+  }
+
+  /** Folded stacks (flamegraph.pl, speedscope): one line per node with exclusive cycles. */
+  folded(): string[] {
+    const lines: string[] = [];
+    const walk = (n: BreakdownNode, prefix: string): void => {
+      const path = prefix ? `${prefix};${n.name}` : n.name;
+      if (n.exclusive > 0) lines.push(`${path} ${Math.round(n.exclusive)}`);
+      for (const c of n.children) walk(c, path);
+    };
+    for (const c of this.tree().children) walk(c, '');
+    return lines;
+  }
+}

@@ -1,0 +1,395 @@
+/**
+ * The engine: simulated time, tasks on CPUs, and the order things happen in.
+ *
+ * Each CPU has its own clock in cycles. The engine always advances the
+ * running CPU whose clock is lowest and lets it run until its clock passes
+ * the next-lowest running clock (or the next timed event) by `quantum`
+ * cycles; quantum 0 gives exact ordering of operations. Timed events (timer
+ * expiries, I/O completions, IPI deliveries, acknowledgements) fire once every
+ * running CPU has reached their time, in time order, ties by insertion order.
+ *
+ * A CPU is running (its task makes progress), spinning (its task busy-waits:
+ * the clock stands still until the wake-up, and the gap is charged as busy
+ * time), or idle (no task: its clock jumps to its next event and the gap is
+ * idle time). Idle CPUs take no scheduler ticks, as with NO_HZ.
+ *
+ * The engine knows nothing of Linux: the kernel plugs in through SchedHooks
+ * (context-switch cost, ticks, idle entry and exit) and through IPI handlers.
+ */
+import { defaultConfig, type MachineConfig } from '../hw/config.js';
+import { IpiFabric } from '../hw/ipi.js';
+import { Attribution, intern } from './attribution.js';
+import { EventQueue } from './eventqueue.js';
+import { Rng } from './random.js';
+import { Counters, SampleSets } from './stats.js';
+import { Task, TaskState, type TaskBody } from './task.js';
+import { Completion, WaitKind, type Waker, Wait } from './wait.js';
+
+export interface SchedHooks {
+  /** Cycles to switch CPU `cpu` from `prev` (null: idle) to `next` (context switch, CR3 write, TLB effects). */
+  contextSwitch?(cpu: number, prev: Task | null, next: Task): number;
+  /** A scheduler tick on a busy CPU. */
+  tick?(cpu: number, task: Task | null, time: number): void;
+  idleEnter?(cpu: number, time: number): void;
+  idleExit?(cpu: number, time: number): void;
+}
+
+/** Runs on the target CPU when an IPI arrives; returns the cycles its work took (beyond the fabric's handler cost). */
+export type IpiHandler = (cpu: number, time: number) => number;
+
+export interface SpawnOptions {
+  /** Start on this CPU (default: the least loaded). */
+  cpu?: number;
+  /** Pin to `cpu` (default false). */
+  pinned?: boolean;
+  kernelThread?: boolean;
+  /** Start time (default: the chosen CPU's clock). */
+  at?: number;
+  data?: unknown;
+}
+
+export interface TraceSlice {
+  cpu: number;
+  ts: number;
+  dur: number;
+  name: string;
+}
+
+export interface TraceFlow {
+  fromCpu: number;
+  fromTs: number;
+  toCpu: number;
+  toTs: number;
+  name: string;
+}
+
+const CAT_IRQ = intern('irq');
+const CAT_IPI_HANDLER = intern('ipi_handler');
+const CAT_SCHED = intern('schedule');
+const CAT_CONTEXT_SWITCH = intern('context_switch');
+const CAT_SPIN = intern('spin_wait');
+
+const enum CpuState {
+  Idle = 0,
+  Running = 1,
+  Spinning = 2,
+}
+
+export class Engine implements Waker {
+  readonly cfg: MachineConfig;
+  readonly ncpus: number;
+  readonly clock: Float64Array;
+  /** Where the current window of each CPU ends; tasks yield once past it. */
+  readonly windowEnd: Float64Array;
+  readonly busy: Float64Array;
+  readonly idle: Float64Array;
+  readonly attribution = new Attribution();
+  readonly counters = new Counters();
+  readonly samples = new SampleSets();
+  readonly rng: Rng;
+  readonly ipi: IpiFabric;
+  readonly quantum: number;
+  readonly tickPeriod: number;
+  /** Per-CPU trace slices and IPI flows, recorded only when `tracing` is on. */
+  tracing = false;
+  readonly traceSlices: TraceSlice[] = [];
+  readonly traceFlows: TraceFlow[] = [];
+
+  private readonly events = new EventQueue();
+  private readonly state: Uint8Array;
+  private readonly current: (Task | null)[];
+  private readonly runqueue: Task[][];
+  private readonly nextTick: Float64Array;
+  private readonly needResched: Uint8Array;
+  private readonly hooks: SchedHooks[] = [];
+  private readonly tasks: Task[] = [];
+  private nextId = 1;
+  private switchCost: SchedHooks['contextSwitch'];
+
+  constructor(cfg: MachineConfig = defaultConfig()) {
+    this.cfg = cfg;
+    const n = (this.ncpus = cfg.cpus);
+    this.clock = new Float64Array(n);
+    this.windowEnd = new Float64Array(n);
+    this.busy = new Float64Array(n);
+    this.idle = new Float64Array(n);
+    this.state = new Uint8Array(n);
+    this.current = new Array<Task | null>(n).fill(null);
+    this.runqueue = Array.from({ length: n }, () => []);
+    this.nextTick = new Float64Array(n).fill(Infinity);
+    this.needResched = new Uint8Array(n);
+    this.rng = new Rng(cfg.sim.seed);
+    this.ipi = new IpiFabric(cfg);
+    this.quantum = cfg.sim.quantum;
+    this.tickPeriod = Math.round((cfg.clock_ghz * 1e9) / cfg.kernel.hz);
+  }
+
+  addHooks(h: SchedHooks): void {
+    this.hooks.push(h);
+    if (h.contextSwitch) this.switchCost = h.contextSwitch;
+  }
+
+  /** Every task ever spawned, in spawn order. */
+  allTasks(): readonly Task[] {
+    return this.tasks;
+  }
+
+  /** Tasks blocked when the run ended with nothing left to do (a deadlock, or waiting on nothing). */
+  blockedTasks(): Task[] {
+    return this.tasks.filter((t) => t.state === TaskState.Sleeping || t.state === TaskState.Spinning);
+  }
+
+  maxClock(): number {
+    let m = 0;
+    for (let c = 0; c < this.ncpus; c++) if (this.clock[c]! > m) m = this.clock[c]!;
+    return m;
+  }
+
+  charge(cpu: number, cycles: number, node: number): void {
+    this.clock[cpu]! += cycles;
+    this.busy[cpu]! += cycles;
+    this.attribution.charge(node, cycles);
+  }
+
+  /** Run `fn` at simulated time `time`. */
+  at(time: number, fn: (time: number) => void): void {
+    this.events.push(time, fn);
+  }
+
+  spawn(name: string, body: (t: Task) => TaskBody, opts: SpawnOptions = {}): Task {
+    const cpu = opts.cpu ?? this.leastLoaded();
+    if (cpu < 0 || cpu >= this.ncpus) throw new RangeError(`spawn ${name}: cpu ${cpu} out of range 0..${this.ncpus - 1}`);
+    const t = new Task(this, this.nextId++, name, cpu, opts.pinned ? cpu : -1, opts.kernelThread ?? false);
+    t.data = opts.data;
+    t.body = body(t);
+    this.tasks.push(t);
+    t.state = TaskState.Sleeping;
+    const start = opts.at ?? this.clock[cpu]!;
+    if (opts.at !== undefined && opts.at > this.clock[cpu]!) this.at(start, (time) => this.wakeTask(t, time));
+    else this.wakeTask(t, start);
+    return t;
+  }
+
+  private leastLoaded(): number {
+    let best = 0;
+    let bestLoad = Infinity;
+    for (let c = 0; c < this.ncpus; c++) {
+      const load = this.runqueue[c]!.length + (this.current[c] ? 1 : 0);
+      if (load < bestLoad) {
+        best = c;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  /** Make a blocked task runnable at `time` (wake_up_process). */
+  wakeTask(t: Task, time: number): void {
+    if (t.state === TaskState.Spinning) {
+      const c = t.cpu;
+      if (this.clock[c]! < time) {
+        const gap = time - this.clock[c]!;
+        this.charge(c, gap, this.attribution.child(t.cat, CAT_SPIN));
+        t.cpuTime += gap;
+      }
+      t.state = TaskState.Running;
+      this.state[c] = CpuState.Running;
+      return;
+    }
+    if (t.state !== TaskState.Sleeping) return;
+    t.state = TaskState.Runnable;
+    let c = t.cpu;
+    if (t.affinity < 0 && this.state[c] !== CpuState.Idle) {
+      // select_idle_sibling in spirit: prefer an idle CPU over queueing behind a busy one.
+      for (let i = 0; i < this.ncpus; i++) {
+        if (this.state[i] === CpuState.Idle && this.runqueue[i]!.length === 0 && !this.current[i]) {
+          c = i;
+          break;
+        }
+      }
+    }
+    t.cpu = c;
+    (t as { wakeAt?: number }).wakeAt = time;
+    this.runqueue[c]!.push(t);
+    if (this.state[c] === CpuState.Idle) {
+      if (this.clock[c]! < time) {
+        this.idle[c]! += time - this.clock[c]!;
+        this.clock[c] = time;
+      }
+      for (const h of this.hooks) h.idleExit?.(c, this.clock[c]!);
+      this.scheduleNext(c);
+    }
+  }
+
+  /** Pick the next task for CPU c (whose current task has stopped running), or idle it. */
+  private scheduleNext(c: number): void {
+    const prev = this.current[c] ?? null;
+    const next = this.runqueue[c]!.shift();
+    if (!next) {
+      this.current[c] = null;
+      if (this.state[c] !== CpuState.Idle) {
+        this.state[c] = CpuState.Idle;
+        this.nextTick[c] = Infinity;
+        for (const h of this.hooks) h.idleEnter?.(c, this.clock[c]!);
+      }
+      return;
+    }
+    const wakeAt = (next as { wakeAt?: number }).wakeAt ?? 0;
+    if (this.clock[c]! < wakeAt) {
+      // The CPU was busy with something that ended before the wake-up time: it waits.
+      this.idle[c]! += wakeAt - this.clock[c]!;
+      this.clock[c] = wakeAt;
+    }
+    const wasIdle = this.state[c] === CpuState.Idle;
+    this.current[c] = next;
+    next.cpu = c;
+    next.state = TaskState.Running;
+    this.state[c] = CpuState.Running;
+    if (wasIdle || this.nextTick[c] === Infinity) {
+      this.nextTick[c] = (Math.floor(this.clock[c]! / this.tickPeriod) + 1) * this.tickPeriod;
+    }
+    if (prev !== next && this.switchCost) {
+      const cost = this.switchCost(c, prev, next);
+      if (cost > 0) {
+        const node = this.attribution.child(this.attribution.child(this.attribution.root, CAT_SCHED), CAT_CONTEXT_SWITCH);
+        this.charge(c, cost, node);
+      }
+    }
+    this.counters.add('context_switches');
+  }
+
+  /**
+   * Run until nothing is left to do or every clock has passed `until`.
+   * Returns the largest CPU clock.
+   */
+  run(until = Infinity): number {
+    const ncpus = this.ncpus;
+    for (;;) {
+      let c = -1;
+      let tc = Infinity;
+      let second = Infinity;
+      for (let i = 0; i < ncpus; i++) {
+        if (this.state[i] !== CpuState.Running) continue;
+        const ci = this.clock[i]!;
+        if (ci < tc) {
+          second = tc;
+          tc = ci;
+          c = i;
+        } else if (ci < second) second = ci;
+      }
+      const te = this.events.peekTime();
+      if (te <= tc && te !== Infinity) {
+        if (te > until) break;
+        this.events.pop()!.fn(te);
+        continue;
+      }
+      if (c < 0 || tc > until) break;
+      // A tick due on this CPU also ends its window, so ticks arrive on time.
+      this.windowEnd[c] = Math.min(Math.min(second, te) + this.quantum, this.nextTick[c]!);
+      this.step(c);
+    }
+    return this.maxClock();
+  }
+
+  private step(c: number): void {
+    const t = this.current[c]!;
+    const before = this.clock[c]!;
+    const r = t.body.next();
+    if (r.done) {
+      t.state = TaskState.Done;
+      t.exited.complete(this.clock[c]!);
+      this.scheduleNext(c);
+    } else if (r.value instanceof Wait) {
+      this.block(c, t, r.value);
+    }
+    if (this.clock[c]! < before) throw new Error('engine: a CPU clock went backwards');
+    while (this.state[c] !== CpuState.Idle && this.clock[c]! >= this.nextTick[c]!) {
+      const time = this.nextTick[c]!;
+      this.nextTick[c] = time + this.tickPeriod;
+      this.counters.add('sched_ticks');
+      const cur = this.current[c] ?? null;
+      for (const h of this.hooks) h.tick?.(c, cur, time);
+      if (this.runqueue[c]!.length > 0 && cur && cur.state === TaskState.Running) this.needResched[c] = 1;
+    }
+    if (this.needResched[c] && this.state[c] === CpuState.Running) {
+      this.needResched[c] = 0;
+      const cur = this.current[c]!;
+      cur.state = TaskState.Runnable;
+      (cur as { wakeAt?: number }).wakeAt = this.clock[c]!;
+      this.runqueue[c]!.push(cur);
+      this.scheduleNext(c);
+    }
+  }
+
+  private block(c: number, t: Task, w: Wait): void {
+    const readyAt = w.on.addWaiter(t);
+    if (w.kind === WaitKind.Spin) {
+      t.state = TaskState.Spinning;
+      this.state[c] = CpuState.Spinning;
+      if (readyAt >= 0) this.wakeTask(t, readyAt);
+      return;
+    }
+    t.state = TaskState.Sleeping;
+    this.scheduleNext(c);
+    if (readyAt >= 0) this.wakeTask(t, Math.max(readyAt, this.clock[c]!));
+  }
+
+  /**
+   * Send an IPI from the task's CPU to each target. The sender pays the send
+   * cost per target; target k is delivered at (send time of k) + latency and
+   * runs the fabric's handler cost plus whatever `handler` returns, charged
+   * under irq > ipi_handler > `handlerName`. A target whose clock is already
+   * past the delivery time takes it retroactively: the cycles are charged to
+   * it now and its acknowledgement leaves at delivery + handler time. Returns
+   * a completion that finishes when every acknowledgement has reached the
+   * sender; the caller waits with `yield t.spinOn(done)` (csd_lock_wait).
+   */
+  sendIpi(sender: Task, targets: readonly number[], handlerName: number, handler: IpiHandler): Completion {
+    const done = new Completion(this, targets.length);
+    const from = sender.cpu;
+    const fab = this.ipi;
+    for (const d of targets) {
+      sender.charge(fab.sendCost);
+      fab.sent[from]! += 1;
+      const sentAt = this.clock[from]!;
+      const deliverAt = sentAt + fab.latency;
+      this.at(deliverAt, (time) => this.deliverIpi(d, time, handlerName, handler, done, from, sentAt));
+    }
+    return done;
+  }
+
+  private deliverIpi(d: number, time: number, handlerName: number, handler: IpiHandler, done: Completion, from: number, sentAt: number): void {
+    const fab = this.ipi;
+    fab.received[d]! += 1;
+    const st = this.state[d];
+    if (st === CpuState.Idle && this.clock[d]! < time) {
+      this.idle[d]! += time - this.clock[d]!;
+      this.clock[d] = time;
+    } else if (st === CpuState.Spinning && this.clock[d]! < time) {
+      const t = this.current[d]!;
+      const gap = time - this.clock[d]!;
+      this.charge(d, gap, this.attribution.child(t.cat, CAT_SPIN));
+      t.cpuTime += gap;
+    }
+    const node = this.attribution.child(this.attribution.child(this.attribution.child(this.attribution.root, CAT_IRQ), CAT_IPI_HANDLER), handlerName);
+    const work = fab.handlerCost + handler(d, time);
+    this.charge(d, work, node);
+    // Retroactive or not, the handler's work started at the delivery time.
+    const ackAt = time + work + fab.ackCost;
+    if (this.tracing) {
+      this.traceSlices.push({ cpu: d, ts: time, dur: work, name: 'ipi' });
+      this.traceFlows.push({ fromCpu: from, fromTs: sentAt, toCpu: d, toTs: time, name: 'ipi' });
+    }
+    this.at(ackAt, (t) => done.complete(t));
+  }
+
+  /** Per-CPU summary for reports: busy and idle cycles up to the end of the run. */
+  cpuSummary(): { cpu: number; busy: number; idle: number }[] {
+    const end = this.maxClock();
+    const out = [];
+    for (let c = 0; c < this.ncpus; c++) {
+      out.push({ cpu: c, busy: this.busy[c]!, idle: this.idle[c]! + (end - this.clock[c]!) });
+    }
+    return out;
+  }
+}

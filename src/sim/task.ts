@@ -1,0 +1,108 @@
+/**
+ * A simulated thread of execution. Its body is a generator: it charges
+ * cycles to its CPU as it works and yields when it blocks or when its CPU's
+ * window in the engine ends, so the engine can run other CPUs and deliver
+ * interrupts.
+ */
+import { intern } from './attribution.js';
+import type { Engine } from './engine.js';
+import { Completion, Wait, WaitKind, type Waitable } from './wait.js';
+
+export type Yield = Wait | undefined;
+export type TaskBody = Generator<Yield, void, void>;
+/** A kernel path that may block: `const r = yield* someKernelPath(t, ...)`. */
+export type Blocking<T> = Generator<Yield, T, void>;
+
+export const enum TaskState {
+  Runnable = 0,
+  Running = 1,
+  Sleeping = 2,
+  Spinning = 3,
+  Done = 4,
+}
+
+export class Task {
+  state: TaskState = TaskState.Runnable;
+  /** The CPU the task runs on, or last ran on. */
+  cpu: number;
+  /** Attribution node that charges land on; follows the kernel call stack. */
+  cat: number;
+  /** Completes when the body returns. */
+  readonly exited: Completion;
+  /** For the kernel: the task_struct this simulated thread belongs to. */
+  data: unknown = undefined;
+  body!: TaskBody;
+  /** Cycles of CPU time this task has been charged. */
+  cpuTime = 0;
+
+  constructor(
+    readonly engine: Engine,
+    readonly id: number,
+    readonly name: string,
+    cpu: number,
+    /** -1: may run on any CPU; otherwise pinned. */
+    readonly affinity: number,
+    /** A kernel thread: runs on whatever address space was loaded (lazy TLB). */
+    readonly kernelThread: boolean,
+  ) {
+    this.cpu = cpu;
+    this.cat = engine.attribution.root;
+    this.exited = new Completion(engine, 1);
+  }
+
+  /** The task's CPU clock: the current simulated time as this task sees it. */
+  get now(): number {
+    return this.engine.clock[this.cpu]!;
+  }
+
+  /** Charge cycles of work on the task's CPU to its current category. */
+  charge(cycles: number): void {
+    this.engine.charge(this.cpu, cycles, this.cat);
+    this.cpuTime += cycles;
+  }
+
+  /** Charge to a named sub-category without entering it. */
+  chargeAs(nameId: number, cycles: number): void {
+    this.engine.charge(this.cpu, cycles, this.engine.attribution.child(this.cat, nameId));
+    this.cpuTime += cycles;
+  }
+
+  /** Enter a category (a kernel function): later charges land beneath it. */
+  enter(nameId: number): void {
+    this.cat = this.engine.attribution.child(this.cat, nameId);
+  }
+
+  /** Leave the innermost category. */
+  leave(): void {
+    this.cat = this.engine.attribution.parentOf(this.cat);
+  }
+
+  /** True when the task has used its CPU's window and should yield. */
+  shouldYield(): boolean {
+    return this.engine.clock[this.cpu]! >= this.engine.windowEnd[this.cpu]!;
+  }
+
+  /** Cycles left in this CPU's window (for bulk loops that pause at its end). */
+  budget(): number {
+    return this.engine.windowEnd[this.cpu]! - this.engine.clock[this.cpu]!;
+  }
+
+  /** Block, letting the CPU run something else or idle: `yield t.sleepOn(x)`. */
+  sleepOn(w: Waitable): Wait {
+    return new Wait(WaitKind.Sleep, w);
+  }
+
+  /** Busy-wait with the CPU held: `yield t.spinOn(x)`. */
+  spinOn(w: Waitable): Wait {
+    return new Wait(WaitKind.Spin, w);
+  }
+
+  /** Sleep for a span of simulated time: `yield t.sleepFor(cycles)`. */
+  sleepFor(cycles: number): Wait {
+    const c = new Completion(this.engine, 1);
+    this.engine.at(this.now + cycles, (time) => c.complete(time));
+    return new Wait(WaitKind.Sleep, c);
+  }
+}
+
+export const CAT_USER = intern('user');

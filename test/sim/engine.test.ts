@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
+import { intern } from '../../src/sim/attribution.js';
+import { Engine } from '../../src/sim/engine.js';
+import type { Task, TaskBody } from '../../src/sim/task.js';
+import { Completion } from '../../src/sim/wait.js';
+
+function cfg(over: Partial<MachineConfig> & { quantum?: number } = {}): MachineConfig {
+  const c = defaultConfig();
+  const { quantum, ...rest } = over;
+  Object.assign(c, rest);
+  if (quantum !== undefined) c.sim = { ...c.sim, quantum };
+  return c;
+}
+
+const WORK = intern('work');
+const FLUSH = intern('test_flush');
+
+/** A task body that charges `n` steps of `cycles` each, yielding at its window's end. */
+function worker(n: number, cycles: number, log?: string[]) {
+  return function* (t: Task): TaskBody {
+    t.enter(WORK);
+    for (let i = 0; i < n; i++) {
+      t.charge(cycles);
+      log?.push(`${t.name}@${t.now}`);
+      if (t.shouldYield()) yield;
+    }
+    t.leave();
+  };
+}
+
+describe('engine', () => {
+  it('runs tasks on their CPUs and accounts busy and idle cycles', () => {
+    const e = new Engine(cfg({ cpus: 2 }));
+    e.spawn('a', worker(10, 100), { cpu: 0, pinned: true });
+    e.spawn('b', worker(5, 100), { cpu: 1, pinned: true });
+    const end = e.run();
+    expect(end).toBe(1000);
+    expect(e.clock[0]).toBe(1000);
+    expect(e.clock[1]).toBe(500);
+    expect(e.cpuSummary()).toEqual([
+      { cpu: 0, busy: 1000, idle: 0 },
+      { cpu: 1, busy: 500, idle: 500 },
+    ]);
+    const tree = e.attribution.tree();
+    expect(tree.inclusive).toBe(1500);
+    expect(tree.children[0]).toMatchObject({ name: 'work', exclusive: 1500 });
+  });
+
+  it('with quantum 0 runs operations in the order they start', () => {
+    const log: string[] = [];
+    const e = new Engine(cfg({ cpus: 2, quantum: 0 }));
+    e.spawn('a', worker(3, 100, log), { cpu: 0, pinned: true });
+    e.spawn('b', worker(3, 150, log), { cpu: 1, pinned: true });
+    e.run();
+    // Each entry is an operation's end time; b's second operation starts at 150, before a's third at 200.
+    expect(log).toEqual(['a@100', 'b@150', 'a@200', 'b@300', 'a@300', 'b@450']);
+  });
+
+  it('a CPU runs ahead of the slowest busy CPU by at most the quantum', () => {
+    const log: string[] = [];
+    const e = new Engine(cfg({ cpus: 2, quantum: 250 }));
+    e.spawn('a', worker(6, 100, log), { cpu: 0, pinned: true });
+    e.spawn('b', worker(6, 100, log), { cpu: 1, pinned: true });
+    e.run();
+    // a runs to 300 (>= 0 + 250), then b to 300, and so on.
+    expect(log.slice(0, 6)).toEqual(['a@100', 'a@200', 'a@300', 'b@100', 'b@200', 'b@300']);
+  });
+
+  it('a sleeping task frees its CPU; the CPU idles and jumps to the wake-up', () => {
+    const e = new Engine(cfg({ cpus: 1 }));
+    const seen: number[] = [];
+    e.spawn('sleeper', function* (t) {
+      t.charge(100);
+      yield t.sleepFor(10_000);
+      seen.push(t.now);
+      t.charge(50);
+    }, { cpu: 0 });
+    e.run();
+    expect(seen).toEqual([10_100]);
+    expect(e.clock[0]).toBe(10_150);
+    expect(e.busy[0]).toBe(150);
+    expect(e.idle[0]).toBe(10_000);
+  });
+
+  it('runs another task while one sleeps, charging the context switch hook', () => {
+    const e = new Engine(cfg({ cpus: 1 }));
+    const switches: string[] = [];
+    e.addHooks({
+      contextSwitch: (_c, prev, next) => {
+        switches.push(`${prev?.name ?? 'idle'}->${next.name}`);
+        return 7;
+      },
+    });
+    const done = new Completion(e, 1);
+    e.spawn('waiter', function* (t) {
+      t.charge(10);
+      yield t.sleepOn(done);
+      t.charge(10);
+    }, { cpu: 0 });
+    e.spawn('worker', function* (t) {
+      t.charge(1000);
+      done.complete(t.now);
+      t.charge(5);
+    }, { cpu: 0 });
+    e.run();
+    expect(switches).toEqual(['idle->waiter', 'waiter->worker', 'worker->waiter']);
+    // 7 + 10 + 7 + 1000 + 5 + 7 + 10
+    expect(e.clock[0]).toBe(1046);
+  });
+
+  it('an IPI to an idle CPU: the sender spins until the acknowledgement is in', () => {
+    const c = cfg({ cpus: 2 });
+    const e = new Engine(c);
+    const handled: number[] = [];
+    let resumedAt = -1;
+    e.spawn('sender', function* (t) {
+      t.charge(1000);
+      const done = e.sendIpi(t, [1], FLUSH, (cpu, time) => {
+        handled.push(cpu, time);
+        return 260;
+      });
+      yield t.spinOn(done);
+      resumedAt = t.now;
+    }, { cpu: 0, pinned: true });
+    e.run();
+    const sentAt = 1000 + c.cost.ipi_send;
+    expect(handled).toEqual([1, sentAt + c.cost.ipi_latency]);
+    expect(resumedAt).toBe(sentAt + c.cost.ipi_latency + c.cost.ipi_handler + 260 + c.cost.ipi_ack);
+    expect(e.clock[1]).toBe(sentAt + c.cost.ipi_latency + c.cost.ipi_handler + 260);
+    expect(e.busy[1]).toBe(c.cost.ipi_handler + 260);
+    // The sender's wait is busy time under spin_wait.
+    expect(e.busy[0]).toBe(resumedAt);
+    expect(e.ipi.counters()).toEqual({ ipi_sent: 1, ipi_received: 1 });
+  });
+
+  it('a target already past the delivery time takes the IPI retroactively', () => {
+    const c = cfg({ cpus: 2, quantum: 100_000 });
+    const e = new Engine(c);
+    let resumedAt = -1;
+    e.spawn('busy', worker(1, 50_000), { cpu: 1, pinned: true });
+    e.spawn('sender', function* (t) {
+      t.charge(100);
+      const done = e.sendIpi(t, [1], FLUSH, () => 0);
+      yield t.spinOn(done);
+      resumedAt = t.now;
+    }, { cpu: 0, pinned: true });
+    e.run();
+    const deliver = 100 + c.cost.ipi_send + c.cost.ipi_latency;
+    // The ack leaves at delivery + handler, not at the target's (later) clock.
+    expect(resumedAt).toBe(deliver + c.cost.ipi_handler + c.cost.ipi_ack);
+    expect(e.clock[1]).toBe(50_000 + c.cost.ipi_handler);
+  });
+
+  it('the initiator of a multi-target IPI waits for the last acknowledgement', () => {
+    const c = cfg({ cpus: 8 });
+    const e = new Engine(c);
+    let resumedAt = -1;
+    e.spawn('sender', function* (t) {
+      const done = e.sendIpi(t, [1, 2, 3, 4, 5, 6, 7], FLUSH, () => 0);
+      yield t.spinOn(done);
+      resumedAt = t.now;
+    }, { cpu: 0, pinned: true });
+    e.run();
+    const lastSent = 7 * c.cost.ipi_send;
+    expect(resumedAt).toBe(lastSent + c.cost.ipi_latency + c.cost.ipi_handler + c.cost.ipi_ack);
+  });
+
+  it('takes scheduler ticks only on busy CPUs', () => {
+    const c = cfg({ cpus: 2 });
+    const e = new Engine(c);
+    const ticks = [0, 0];
+    e.addHooks({ tick: (cpu) => void ticks[cpu]!++ });
+    const period = Math.round((c.clock_ghz * 1e9) / c.kernel.hz);
+    e.spawn('spin', worker(100, period / 10), { cpu: 0, pinned: true });
+    e.run();
+    expect(ticks).toEqual([10, 0]);
+  });
+
+  it('preempts on a tick when another task is queued (round robin)', () => {
+    const c = cfg({ cpus: 1 });
+    const e = new Engine(c);
+    const period = e.tickPeriod;
+    const log: string[] = [];
+    e.spawn('a', worker(4, period / 2, log), { cpu: 0 });
+    e.spawn('b', worker(4, period / 2, log), { cpu: 0 });
+    e.run();
+    expect(log.map((s) => s.split('@')[0]).join('')).toBe('aabbaabb');
+  });
+
+  it('is deterministic: the same run twice gives identical results', () => {
+    const once = () => {
+      const e = new Engine(cfg({ cpus: 4, quantum: 300 }));
+      for (let i = 0; i < 8; i++) {
+        e.spawn(`t${i}`, function* (t) {
+          for (let k = 0; k < 50; k++) {
+            t.charge(1 + e.rng.int(500));
+            if (e.rng.next() < 0.1) yield t.sleepFor(e.rng.int(5000));
+            else if (t.shouldYield()) yield;
+          }
+        });
+      }
+      e.run();
+      return JSON.stringify({ c: [...e.clock], b: [...e.busy], i: [...e.idle], k: e.counters.snapshot(), t: e.attribution.tree() });
+    };
+    expect(once()).toBe(once());
+  });
+
+  it('reports tasks still blocked when nothing else can happen', () => {
+    const e = new Engine(cfg({ cpus: 1 }));
+    const never = new Completion(e, 1);
+    e.spawn('stuck', function* (t) {
+      yield t.sleepOn(never);
+    });
+    e.run();
+    expect(e.blockedTasks().map((t) => t.name)).toEqual(['stuck']);
+  });
+});
