@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
+import { PAGE_SIZE, PG_dirty, PG_lru, POISON_BYTE, PhysMem } from '../../src/hw/physmem.js';
+
+function mem(ramMib = 16): PhysMem {
+  const cfg: MachineConfig = defaultConfig();
+  cfg.ram_mib = ramMib;
+  return new PhysMem(cfg);
+}
+
+describe('PhysMem allocation', () => {
+  it('hands out the lowest never-used frame first and reuses freed frames LIFO', () => {
+    const m = mem();
+    expect(m.totalFrames).toBe(16 * 256);
+    expect([m.alloc(), m.alloc(), m.alloc(), m.alloc()]).toEqual([0, 1, 2, 3]);
+    m.free(1);
+    m.free(3);
+    expect(m.alloc()).toBe(3);
+    expect(m.alloc()).toBe(1);
+    expect(m.alloc()).toBe(4);
+    expect(m.usedCount).toBe(5);
+    expect(m.freeCount).toBe(m.totalFrames - 5);
+  });
+
+  it('returns -1 when RAM is exhausted and grows metadata past its first capacity', () => {
+    const m = mem(8);
+    for (let i = 0; i < 8 * 256; i++) expect(m.alloc()).toBe(i);
+    expect(m.alloc()).toBe(-1);
+    expect(m.freeCount).toBe(0);
+    m.refcount[2047] = 5;
+    expect(m.refcount[2047]).toBe(5);
+  });
+
+  it('throws when freeing a free, referenced or mapped frame', () => {
+    const m = mem();
+    const a = m.alloc();
+    m.free(a);
+    expect(() => m.free(a)).toThrow(/not allocated/);
+    expect(() => m.free(100)).toThrow(/not allocated/);
+    const b = m.alloc();
+    m.refcount[b] = 1;
+    expect(() => m.free(b)).toThrow(/refcount 1/);
+    m.refcount[b] = 0;
+    m.mapcount[b] = 1;
+    expect(() => m.free(b)).toThrow(/mapcount 1/);
+    m.mapcount[b] = 0;
+    m.free(b);
+  });
+
+  it('clears metadata on free', () => {
+    const m = mem();
+    const a = m.alloc();
+    m.flags[a] = PG_dirty | PG_lru;
+    m.owner[a] = 7;
+    m.index[a] = 2 ** 40;
+    m.free(a);
+    expect(m.alloc()).toBe(a);
+    expect([m.flags[a], m.owner[a], m.index[a], m.refcount[a], m.mapcount[a]]).toEqual([0, 0, 0, 0, 0]);
+  });
+});
+
+describe('PhysMem contents', () => {
+  it('a new frame is poison until cleared; ZERO, FILL, BYTES round trip', () => {
+    const m = mem();
+    const a = m.alloc();
+    expect(m.contentTag(a)).toBe('poison');
+    expect(m.isPoisoned(a)).toBe(true);
+    expect(m.readByte(a, 100)).toBe(POISON_BYTE);
+    m.zero(a);
+    expect(m.contentTag(a)).toBe('zero');
+    expect(m.sumBytes(a, 0, PAGE_SIZE)).toBe(0);
+    m.fill(a, 0, PAGE_SIZE, 7);
+    expect(m.contentTag(a)).toBe('fill:7');
+    expect(m.readByte(a, 4095)).toBe(7);
+    expect(m.sumBytes(a, 10, 100)).toBe(700);
+    m.fill(a, 0, PAGE_SIZE, 0);
+    expect(m.contentTag(a)).toBe('zero');
+    m.fill(a, 0, PAGE_SIZE, 7);
+    m.fill(a, 8, 4, 9);
+    expect(m.contentTag(a)).toBe('bytes');
+    expect([m.readByte(a, 7), m.readByte(a, 8), m.readByte(a, 11), m.readByte(a, 12)]).toEqual([7, 9, 9, 7]);
+    expect(m.sumBytes(a, 0, PAGE_SIZE)).toBe(7 * PAGE_SIZE + 4 * 2);
+    expect(m.bytesFrames).toBe(1);
+    m.zero(a);
+    expect(m.bytesFrames).toBe(0);
+  });
+
+  it('a partial fill of a ZERO frame materialises bytes; the same byte does not', () => {
+    const m = mem();
+    const a = m.alloc();
+    m.zero(a);
+    m.fill(a, 0, 100, 0);
+    expect(m.contentTag(a)).toBe('zero');
+    m.writeByte(a, 5, 0);
+    expect(m.contentTag(a)).toBe('zero');
+    m.writeByte(a, 5, 1);
+    expect(m.contentTag(a)).toBe('bytes');
+    expect(m.readByte(a, 5)).toBe(1);
+    expect(m.readByte(a, 6)).toBe(0);
+  });
+
+  it('writing a poisoned frame keeps the other bytes poison', () => {
+    const m = mem();
+    const a = m.alloc();
+    m.writeByte(a, 0, POISON_BYTE);
+    expect(m.contentTag(a)).toBe('bytes');
+    m.writeByte(a, 1, 3);
+    expect([m.readByte(a, 0), m.readByte(a, 1), m.readByte(a, 2)]).toEqual([POISON_BYTE, 3, POISON_BYTE]);
+  });
+
+  it('freeing poisons the frame and recycles its byte buffer; writes to a free frame throw', () => {
+    const m = mem();
+    const a = m.alloc();
+    m.fill(a, 0, 10, 1);
+    m.free(a);
+    expect(m.contentTag(a)).toBe('poison');
+    expect(m.readByte(a, 3)).toBe(POISON_BYTE);
+    expect(m.bytesFrames).toBe(0);
+    expect(() => m.writeByte(a, 0, 1)).toThrow(/free frame/);
+    expect(() => m.zero(a)).toThrow(/free frame/);
+    const b = m.alloc();
+    expect(b).toBe(a);
+    expect(m.contentTag(b)).toBe('poison');
+    m.writeByte(b, 0, 2);
+    expect(m.readByte(b, 3)).toBe(POISON_BYTE);
+    expect(m.readByte(b, 0)).toBe(2);
+  });
+
+  it('readInto/writeFrom and copy move real bytes; copying poison gives FILL(0xA5)', () => {
+    const m = mem();
+    const a = m.alloc();
+    const b = m.alloc();
+    m.zero(a);
+    const src = new Uint8Array(300);
+    for (let i = 0; i < src.length; i++) src[i] = i & 0xff;
+    m.writeFrom(a, 4000, src, 200, 96);
+    const dst = new Uint8Array(100);
+    m.readInto(a, 3998, dst, 1, 98);
+    expect(Array.from(dst.subarray(0, 6))).toEqual([0, 0, 0, 200, 201, 202]);
+    m.copy(b, a);
+    expect(m.contentTag(b)).toBe('bytes');
+    expect(m.sameContents(a, b)).toBe(true);
+    m.writeByte(a, 4095, 1);
+    expect(m.sameContents(a, b)).toBe(false);
+    const c = m.alloc();
+    m.copy(b, c);
+    expect(m.contentTag(b)).toBe('fill:165');
+    expect(m.isPoisoned(b)).toBe(false);
+    expect(m.bytesFrames).toBe(1);
+  });
+
+  it('sameContents compares symbolic and real contents by value', () => {
+    const m = mem();
+    const [a, b, c] = [m.alloc(), m.alloc(), m.alloc()];
+    m.fill(a, 0, PAGE_SIZE, 3);
+    m.fill(b, 0, PAGE_SIZE, 3);
+    m.zero(c);
+    expect(m.sameContents(a, b)).toBe(true);
+    expect(m.sameContents(a, c)).toBe(false);
+    m.writeByte(b, 17, 3);
+    m.fill(b, 0, 17, 4);
+    m.fill(b, 0, 17, 3);
+    expect(m.contentTag(b)).toBe('bytes');
+    expect(m.sameContents(a, b)).toBe(true);
+    expect(m.sameContents(b, a)).toBe(true);
+    m.writeByte(b, 4095, 0);
+    expect(m.sameContents(a, b)).toBe(false);
+  });
+
+  it('rejects ranges outside a frame', () => {
+    const m = mem();
+    const a = m.alloc();
+    expect(() => m.fill(a, 4000, 97, 1)).toThrow(RangeError);
+    expect(() => m.readByte(a, 4096)).toThrow(RangeError);
+  });
+
+  it('keeps metadata per touched frame, not per frame of RAM', () => {
+    const m = mem(4096);
+    for (let i = 0; i < 3000; i++) m.alloc();
+    expect(m.hostBytesPerPage()).toBeLessThan(64);
+  });
+});
