@@ -1,0 +1,12 @@
+/**
+ * Boot: build a kernel for a machine config and initialise its subsystems in
+ * dependency order (as start_kernel does). Each subsystem exports one init
+ * function taking the kernel; add it here, in order.
+ */
+import type { MachineConfig } from '../hw/config.js';
+import { Kernel } from './kernel.js';
+
+export function bootKernel(cfg: MachineConfig): Kernel {
+  const k = new Kernel(cfg);
+  return k;
+}

@@ -1,0 +1,63 @@
+/**
+ * task_struct: what the kernel knows of a simulated thread. A process is a
+ * thread group sharing one mm_struct and one files_struct; each thread is a
+ * sim Task whose `data` is its TaskStruct.
+ */
+import type { Task } from '../../sim/task.js';
+import type { FilesStruct } from '../fs/file.js';
+import type { MmStruct } from '../mm/mm_types.js';
+
+export interface Cred {
+  uid: number;
+  /** CAP_SYS_ADMIN in the effective set (MADV_HWPOISON, MADV_SOFT_OFFLINE need it). */
+  capSysAdmin: boolean;
+}
+
+export interface Rlimit {
+  cur: number;
+  max: number;
+}
+
+export class TaskStruct {
+  /** The mm whose page tables are loaded when this task runs; null for kernel threads. */
+  mm: MmStruct | null = null;
+  /** For a kernel thread, the mm it borrowed (lazy TLB); for a user task, equal to mm. */
+  activeMm: MmStruct | null = null;
+  files: FilesStruct | null = null;
+  cred: Cred;
+  rlimitNofile: Rlimit;
+  umask = 0o022;
+  /** Signal that ended the task, if any ('SIGSEGV', 'SIGBUS'). */
+  exitSignal: string | null = null;
+  exitCode = 0;
+  /** The sim task running this thread (set once spawned). */
+  task!: Task;
+  /** Other threads of the same process, leader first. */
+  group: TaskStruct[];
+  /** Free for subsystems: per-task state keyed by subsystem name. */
+  readonly ext: Record<string, unknown> = {};
+
+  constructor(
+    readonly pid: number,
+    readonly tgid: number,
+    public comm: string,
+    readonly kernelThread: boolean,
+    cred: Cred,
+    rlimitNofile: Rlimit,
+    group?: TaskStruct[],
+  ) {
+    this.cred = cred;
+    this.rlimitNofile = rlimitNofile;
+    this.group = group ?? [];
+    this.group.push(this);
+  }
+
+  get isGroupLeader(): boolean {
+    return this.pid === this.tgid;
+  }
+}
+
+/** The TaskStruct of the running sim task (the kernel's `current`). */
+export function current(t: Task): TaskStruct {
+  return t.data as TaskStruct;
+}
