@@ -1,0 +1,50 @@
+/**
+ * Machine profiles: partial MachineConfigs in JSON, merged over the defaults
+ * with every field checked (a typo is an error, not a silent default).
+ */
+import { defaultConfig, machineSchema, type MachineConfig } from './config.js';
+import { ConfigError, mergeChecked } from './params.js';
+
+export function applyProfile(base: MachineConfig, json: unknown, file: string): MachineConfig {
+  const merged = mergeChecked(machineSchema, base, json, file);
+  checkGeometry(merged, file);
+  return merged;
+}
+
+export function configFromProfile(json: unknown, file: string): MachineConfig {
+  return applyProfile(defaultConfig(), json, file);
+}
+
+function isPow2(n: number): boolean {
+  return n > 0 && (n & (n - 1)) === 0;
+}
+
+/** Checks that need more than one field: cache and TLB geometry must give whole, power-of-two set counts. */
+export function checkGeometry(cfg: MachineConfig, file: string): void {
+  const line = cfg.cache.line_bytes;
+  const caches: [string, number, number][] = [
+    ['cache.l1d_kib', cfg.cache.l1d_kib, cfg.cache.l1d_ways],
+    ['cache.l2_kib', cfg.cache.l2_kib, cfg.cache.l2_ways],
+    ['cache.llc_kib', cfg.cache.llc_kib, cfg.cache.llc_ways],
+  ];
+  for (const [field, kib, ways] of caches) {
+    const sets = (kib * 1024) / (line * ways);
+    if (!Number.isInteger(sets) || !isPow2(sets)) {
+      throw new ConfigError(file, field, `a size giving a power-of-two number of sets with ${ways} ways of ${line}-byte lines, got ${kib} KiB (${sets} sets)`);
+    }
+  }
+  const tlbs: [string, number, number][] = [
+    ['tlb.l1_entries', cfg.tlb.l1_entries, cfg.tlb.l1_ways],
+    ['tlb.l1_2m_entries', cfg.tlb.l1_2m_entries, cfg.tlb.l1_2m_ways],
+    ['tlb.stlb_entries', cfg.tlb.stlb_entries, cfg.tlb.stlb_ways],
+  ];
+  for (const [field, entries, ways] of tlbs) {
+    if (entries % ways !== 0) throw new ConfigError(file, field, `a multiple of its associativity (${ways}), got ${entries}`);
+  }
+  if (cfg.kernel.nofile_soft > cfg.kernel.nofile_hard) {
+    throw new ConfigError(file, 'kernel.nofile_soft', `at most kernel.nofile_hard (${cfg.kernel.nofile_hard}), got ${cfg.kernel.nofile_soft}`);
+  }
+  if (cfg.kernel.nofile_hard > cfg.kernel.nr_open) {
+    throw new ConfigError(file, 'kernel.nofile_hard', `at most kernel.nr_open (${cfg.kernel.nr_open}), got ${cfg.kernel.nofile_hard}`);
+  }
+}

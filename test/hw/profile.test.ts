@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, machineSchema } from '../../src/hw/config.js';
+import { ConfigError, describeSchema } from '../../src/hw/params.js';
+import { configFromProfile } from '../../src/hw/profile.js';
+import { listProfiles, loadMachineConfig } from '../../src/cli/machine.js';
+
+describe('machine profiles', () => {
+  it('every cost field has a source and a unit', () => {
+    const rows = describeSchema(machineSchema).filter((r) => r.path.startsWith('cost.'));
+    expect(rows.length).toBeGreaterThan(20);
+    for (const r of rows) {
+      expect(r.source, r.path).not.toBe('');
+      expect(r.unit, r.path).toBe('cycles');
+    }
+  });
+
+  it('ships a 4-CPU desktop and a 64-CPU server', () => {
+    const names = listProfiles().map((p) => `${p.name}:${p.cpus}`);
+    expect(names).toEqual(['default:4', 'desktop-4:4', 'server-64:64']);
+    const s = loadMachineConfig('server-64');
+    expect(s.name).toBe('server-64');
+    expect(s.cost.llc_hit).toBe(77);
+    expect(s.cost.l1d_hit).toBe(defaultConfig().cost.l1d_hit);
+  });
+
+  it('merges command-line overrides last', () => {
+    const c = loadMachineConfig('desktop-4', { cpus: 16, kernel: { hz: 1000 } });
+    expect([c.cpus, c.kernel.hz, c.cache.l2_kib]).toEqual([16, 1000, 256]);
+  });
+
+  const bad: [unknown, string][] = [
+    [{ cpus: 0 }, 'p.json: cpus: expected an integer from 1 to 256, got 0'],
+    [{ cpus: 2.5 }, 'p.json: cpus: expected an integer from 1 to 256, got 2.5'],
+    [{ tlb: { pcid: 'yes' } }, 'p.json: tlb.pcid: expected true or false, got "yes"'],
+    [{ kernel: { thp: 'sometimes' } }, 'p.json: kernel.thp: expected one of always, madvise, never, got "sometimes"'],
+    [{ cost: { dram: -1 } }, 'p.json: cost.dram: expected an integer >= 0, got -1'],
+    [{ cache: { l1d_kib: 48 } }, 'p.json: cache.l1d_kib: expected a size giving a power-of-two number of sets with 8 ways of 64-byte lines, got 48 KiB (96 sets)'],
+    [{ ccpus: 4 }, 'p.json: ccpus: expected a known field'],
+    [[1], 'p.json: (top level): expected an object'],
+  ];
+  for (const [json, msg] of bad) {
+    it(`rejects ${JSON.stringify(json)} with one line naming file and field`, () => {
+      expect(() => configFromProfile(json, 'p.json')).toThrow(ConfigError);
+      try {
+        configFromProfile(json, 'p.json');
+      } catch (e) {
+        expect((e as Error).message.startsWith(msg)).toBe(true);
+        expect((e as Error).message).not.toContain('\n');
+      }
+    });
+  }
+
+  it('an unknown profile name lists the known ones', () => {
+    expect(() => loadMachineConfig('laptop')).toThrow('--machine: machine: expected a profile name (default, desktop-4, server-64) or a JSON file, got "laptop"');
+  });
+});
