@@ -62,6 +62,8 @@ export const machineSchema = {
     kernel_op: int(30, 'a short kernel bookkeeping step (a list insert, a counter update, a flag test and set)', { unit: 'cycles', source: 'assumption: ~30 instructions at IPC 1; memory it touches is charged through the cache model', min: 0 }),
     rcu_callback: int(150, 'invoking one RCU callback in softirq context (kfree of the object)', { unit: 'cycles', source: 'derived: perfbook defer/rcuapi.tex puts call_rcu sub-microsecond; kfree fast path ~50 ns x 3.0 GHz', min: 0 }),
     call_rcu: int(60, 'queueing one callback with call_rcu', { unit: 'cycles', source: 'derived: perfbook defer/rcuapi.tex, call_rcu sub-microsecond; ~20 ns x 3.0 GHz', min: 0 }),
+    atomic_rmw: int(16, 'a lock-prefixed read-modify-write (cmpxchg, xadd) beyond the cache access to its line', { unit: 'cycles', source: 'derived: perfbook cpu/overheads.tex (Xeon 8176) same-CPU CAS 7.0 ns x 3.0 GHz = 21, less the l1d_hit the cache model charges', min: 0 }),
+    lock_wakeup: int(30, 'unlock slow path bookkeeping: dequeue a waiter and hand it the lock (wake_q_add); the wake-up itself is a context switch', { unit: 'cycles', source: 'assumption: one kernel_op; memory touched is the lock line, charged through the cache model', min: 0 }),
   },
 
   swap: {
