@@ -1,0 +1,54 @@
+/**
+ * Line-by-line comparison of two runs of one script (host kernel vs
+ * simulator). Only the simulator's `sim` field is ignored, at every level of
+ * nested fork children; everything else, key order included, must match.
+ */
+
+export type CompareResult =
+  | { agree: true }
+  | {
+      agree: false;
+      /** Index of the first differing line. */
+      index: number;
+      /** That line on each side, as given; null where a side has no line there. */
+      host: string | null;
+      sim: string | null;
+    };
+
+function withoutSim(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (k === 'sim') continue;
+    out[k] = k === 'child' && Array.isArray(x) ? x.map(withoutSim) : x;
+  }
+  return out;
+}
+
+/** A line as compared: its JSON without `sim`; a line that is not JSON is compared as text. */
+function canonical(line: string): string {
+  try {
+    return JSON.stringify(withoutSim(JSON.parse(line)));
+  } catch {
+    return line;
+  }
+}
+
+function contentLines(lines: string[]): string[] {
+  const out = lines.slice();
+  while (out.length > 0 && out[out.length - 1]!.trim() === '') out.pop();
+  return out;
+}
+
+export function compareRuns(hostLines: string[], simLines: string[]): CompareResult {
+  const host = contentLines(hostLines);
+  const sim = contentLines(simLines);
+  const n = Math.max(host.length, sim.length);
+  for (let k = 0; k < n; k++) {
+    const h = host[k];
+    const s = sim[k];
+    if (h !== undefined && s !== undefined && canonical(h) === canonical(s)) continue;
+    return { agree: false, index: k, host: h ?? null, sim: s ?? null };
+  }
+  return { agree: true };
+}

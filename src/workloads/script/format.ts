@@ -1,0 +1,145 @@
+/**
+ * Result lines of a syscall script (spec/syscall-script.md, "Result lines").
+ * The simulator and the host runner both print through this module, so the
+ * two outputs can differ only where the kernels differ.
+ */
+import { IN, O } from './constants.js';
+
+export interface InotifyEventLine {
+  wd: number;
+  /** Single-bit names in ascending bit order; a bit without a name as a hex string. */
+  mask: string[];
+  /** 0, or "c1", "c2", ... by first appearance in the run (see CookieNames). */
+  cookie: 0 | string;
+  name: string;
+}
+
+export type RlimitValue = number | 'infinity';
+
+export interface ResultLine {
+  i: number;
+  op: string;
+  ret: number;
+  errno: string | null;
+  /** A memory access that faulted: "SIGSEGV" or "SIGBUS". */
+  signal?: string;
+  value?: number;
+  vec?: string;
+  sum?: number;
+  cur?: RlimitValue;
+  max?: RlimitValue;
+  events?: InotifyEventLine[];
+  flags?: string[];
+  child?: ResultLine[];
+  /** 0, or the name of the signal that ended the child. */
+  exit?: 0 | string;
+  /** Simulated figures; comparisons ignore it. */
+  sim?: unknown;
+}
+
+/** The extra fields in the order they are printed, after i, op, ret, errno. */
+export const EXTRA_FIELDS = ['signal', 'value', 'vec', 'sum', 'cur', 'max', 'events', 'flags', 'child', 'exit'] as const;
+
+function ordered(r: ResultLine): Record<string, unknown> {
+  const out: Record<string, unknown> = { i: r.i, op: r.op, ret: r.ret, errno: r.errno };
+  for (const k of EXTRA_FIELDS) {
+    const v = r[k];
+    if (v === undefined) continue;
+    if (k === 'child') out[k] = (v as ResultLine[]).map(ordered);
+    else if (k === 'events') out[k] = (v as InotifyEventLine[]).map((e) => ({ wd: e.wd, mask: e.mask, cookie: e.cookie, name: e.name }));
+    else out[k] = v;
+  }
+  if (r.sim !== undefined) out['sim'] = r.sim;
+  return out;
+}
+
+/** One result line: JSON with keys i, op, ret, errno, then the extra fields, then sim. */
+export function formatLine(r: ResultLine): string {
+  return JSON.stringify(ordered(r));
+}
+
+/** Names of single bits in ascending order; bits without a name as hex strings. */
+function bitNames(mask: bigint, names: ReadonlyMap<number, string>): string[] {
+  const out: string[] = [];
+  let m = BigInt.asUintN(64, mask);
+  for (let bit = 1n; m !== 0n; bit <<= 1n) {
+    if ((m & bit) === 0n) continue;
+    m ^= bit;
+    out.push(names.get(Number(bit)) ?? `0x${bit.toString(16)}`);
+  }
+  return out;
+}
+
+/** F_GETFL bits named as the contract's open flags (access mode and O_LARGEFILE excluded). */
+const GETFL_NAMES: ReadonlyMap<number, string> = new Map([
+  [O.O_CREAT, 'creat'],
+  [O.O_EXCL, 'excl'],
+  [O.O_TRUNC, 'trunc'],
+  [O.O_APPEND, 'append'],
+  [O.O_NONBLOCK, 'nonblock'],
+  [O.O_DIRECTORY, 'directory'],
+  [O.O_CLOEXEC, 'cloexec'],
+]);
+
+/** The F_GETFL result split as the spec prints it: `ret` is the access mode, `flags` the rest. */
+export function getflResult(fileFlags: number): { ret: number; flags: string[] } {
+  const f = BigInt(fileFlags);
+  const rest = f & ~BigInt(O.O_ACCMODE | O.O_LARGEFILE);
+  return { ret: Number(f & BigInt(O.O_ACCMODE)), flags: bitNames(rest, GETFL_NAMES) };
+}
+
+const MASK_NAMES: ReadonlyMap<number, string> = new Map([
+  [IN.IN_ACCESS, 'access'],
+  [IN.IN_MODIFY, 'modify'],
+  [IN.IN_ATTRIB, 'attrib'],
+  [IN.IN_CLOSE_WRITE, 'close_write'],
+  [IN.IN_CLOSE_NOWRITE, 'close_nowrite'],
+  [IN.IN_OPEN, 'open'],
+  [IN.IN_MOVED_FROM, 'moved_from'],
+  [IN.IN_MOVED_TO, 'moved_to'],
+  [IN.IN_CREATE, 'create'],
+  [IN.IN_DELETE, 'delete'],
+  [IN.IN_DELETE_SELF, 'delete_self'],
+  [IN.IN_MOVE_SELF, 'move_self'],
+  [IN.IN_UNMOUNT, 'unmount'],
+  [IN.IN_Q_OVERFLOW, 'q_overflow'],
+  [IN.IN_IGNORED, 'ignored'],
+  [IN.IN_ONLYDIR, 'onlydir'],
+  [IN.IN_DONT_FOLLOW, 'dont_follow'],
+  [IN.IN_EXCL_UNLINK, 'excl_unlink'],
+  [IN.IN_MASK_CREATE, 'mask_create'],
+  [IN.IN_MASK_ADD, 'mask_add'],
+  [IN.IN_ISDIR, 'isdir'],
+  [IN.IN_ONESHOT, 'oneshot'],
+]);
+
+/** An inotify event mask as single-bit names, ascending (never close, move or all_events). */
+export function inotifyMaskNames(mask: number): string[] {
+  return bitNames(BigInt.asUintN(32, BigInt(mask)), MASK_NAMES);
+}
+
+/**
+ * Cookies as the spec prints them: raw values differ between kernels, so the
+ * n-th distinct non-zero cookie of a run is "cN". Use one instance per run,
+ * naming events in the order their lines are printed (a fork's child lines
+ * come at the fork's place).
+ */
+export class CookieNames {
+  private readonly seen = new Map<number, string>();
+
+  name(raw: number): 0 | string {
+    if (raw === 0) return 0;
+    let n = this.seen.get(raw);
+    if (n === undefined) {
+      n = `c${this.seen.size + 1}`;
+      this.seen.set(raw, n);
+    }
+    return n;
+  }
+}
+
+/** RLIM_INFINITY (2^64-1 from the kernel, Infinity in the parsed form) prints as "infinity". */
+export function rlimitValue(v: number | bigint): RlimitValue {
+  if (typeof v === 'bigint') return v >= 0xffffffffffffffffn ? 'infinity' : Number(v);
+  return v === Infinity || v >= 2 ** 64 - 1 ? 'infinity' : v;
+}
