@@ -1,0 +1,301 @@
+/**
+ * Runs a syscall script on the host's Linux kernel through a small C helper
+ * (host-runner.c), built with the system `cc` on first use and cached by the
+ * hash of its source. TypeScript does everything but the system calls: it
+ * encodes the parsed ops into a line form the C program reads, and formats
+ * the raw numbers that come back with the same formatter the simulator uses.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CookieNames, formatLine, getflResult, inotifyMaskNames, rlimitValue, type ResultLine } from '../workloads/script/format.js';
+import { F, PAGE_SIZE, type Op, type ParsedScript, type Ref } from '../workloads/script/types.js';
+
+/** The host runner could not run a script (build failure, timeout, setup error). */
+export class HostRunnerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostRunnerError';
+  }
+}
+
+export interface HostRunOptions {
+  /** The runner kills a script that runs longer (default 10 s). */
+  timeoutSeconds?: number;
+}
+
+const DEFAULT_TIMEOUT_S = 10;
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'conform', 'host-runner.c'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new HostRunnerError('cannot find src/conform/host-runner.c above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+let ccChecked: boolean | undefined;
+
+/** True when the host can build and run the runner: Linux with a working `cc`. */
+export function hostRunnerAvailable(): boolean {
+  if (ccChecked === undefined) {
+    ccChecked = process.platform === 'linux' && spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
+  }
+  return ccChecked;
+}
+
+function cacheDir(root: string): string {
+  const xdg = process.env['XDG_CACHE_HOME'];
+  return xdg ? join(xdg, 'kernsim') : join(root, 'node_modules', '.cache', 'kernsim');
+}
+
+/**
+ * Path of the runner binary, building it when its source changed. Builds go
+ * to a private name first and are renamed into place, so parallel test
+ * workers never run a half-written binary.
+ */
+export function ensureHostRunner(): string {
+  const root = packageRoot();
+  const src = join(root, 'src', 'conform', 'host-runner.c');
+  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 16);
+  const dir = cacheDir(root);
+  const bin = join(dir, `host-runner-${hash}`);
+  if (existsSync(bin)) return bin;
+  if (!hostRunnerAvailable()) throw new HostRunnerError('cannot build the host runner: no C compiler (cc) on this host');
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${bin}.${process.pid}.tmp`;
+  const cc = spawnSync('cc', ['-O2', '-std=gnu11', '-Wall', '-o', tmp, src], { encoding: 'utf8' });
+  if (cc.status !== 0) {
+    rmSync(tmp, { force: true });
+    throw new HostRunnerError(`cannot build the host runner: cc ${src}: ${(cc.stderr || cc.error?.message || '').trim().split('\n')[0]}`);
+  }
+  renameSync(tmp, bin);
+  return bin;
+}
+
+// ---- encoding the parsed script for the C side ----
+
+function u64(n: number | bigint): string {
+  if (n === Infinity) return '18446744073709551615';
+  return BigInt.asUintN(64, BigInt(n)).toString();
+}
+
+const str = (s: string): string => 'h' + Buffer.from(s, 'utf8').toString('hex');
+
+class Encoder {
+  private readonly slots = new Map<string, number>();
+  readonly lines: string[] = [];
+
+  get slotCount(): number {
+    return this.slots.size;
+  }
+
+  private slot(name: string): number {
+    let s = this.slots.get(name);
+    if (s === undefined) {
+      s = this.slots.size;
+      this.slots.set(name, s);
+    }
+    return s;
+  }
+
+  private ref(r: Ref): string {
+    return 'name' in r ? `s${this.slot(r.name)}+${u64(r.offset)}` : `v${u64(r.value)}`;
+  }
+
+  ops(list: Op[]): void {
+    for (const o of list) this.op(o);
+  }
+
+  private op(o: Op): void {
+    const v = (n: number | bigint) => `v${u64(n)}`;
+    let args: string[];
+    switch (o.op) {
+      case 'mmap':
+        args = [v(BigInt(o.pages) * BigInt(PAGE_SIZE)), v(o.prot), v(o.flags), o.fd ? this.ref(o.fd) : v(-1), v(o.offset), o.addr ? this.ref(o.addr) : '-'];
+        break;
+      case 'munmap': case 'mlock': case 'munlock': case 'mincore':
+        args = [this.ref(o.addr), v(o.len)];
+        break;
+      case 'mprotect': args = [this.ref(o.addr), v(o.len), v(o.prot)]; break;
+      case 'madvise': args = [this.ref(o.addr), v(o.len), v(o.advice)]; break;
+      case 'fill': args = [this.ref(o.addr), v(o.len), v(o.byte)]; break;
+      case 'load': args = [this.ref(o.addr)]; break;
+      case 'open': args = [str(o.path), v(o.flags), v(o.mode)]; break;
+      case 'close': case 'dup': case 'fionread': args = [this.ref(o.fd)]; break;
+      case 'dup2': args = [this.ref(o.fd), this.ref(o.newfd)]; break;
+      case 'dup3': args = [this.ref(o.fd), this.ref(o.newfd), v(o.flags)]; break;
+      case 'fcntl': args = [this.ref(o.fd), v(o.cmd), v(o.arg)]; break;
+      case 'write': args = [this.ref(o.fd), v(o.len), v(o.byte)]; break;
+      case 'read': case 'ftruncate': args = [this.ref(o.fd), v(o.len)]; break;
+      case 'lseek': args = [this.ref(o.fd), v(o.offset), v(o.whence)]; break;
+      case 'unlink': case 'rmdir': args = [str(o.path)]; break;
+      case 'mkdir': case 'chmod': args = [str(o.path), v(o.mode)]; break;
+      case 'rename': args = [str(o.from), str(o.to)]; break;
+      case 'setrlimit': args = [v(o.resource), v(o.cur), v(o.max)]; break;
+      case 'getrlimit': args = [v(o.resource)]; break;
+      case 'inotify_init1': args = [v(o.flags)]; break;
+      case 'inotify_add_watch': args = [this.ref(o.fd), str(o.path), v(o.mask)]; break;
+      case 'inotify_rm_watch': args = [this.ref(o.fd), this.ref(o.wd)]; break;
+      case 'inotify_read': args = [this.ref(o.fd), v(o.bufsize)]; break;
+      case 'fork':
+        this.lines.push(`fork -1 ${v(o.ops.length)}`);
+        this.ops(o.ops);
+        return;
+    }
+    const as = 'as' in o && o.as !== undefined ? this.slot(o.as) : -1;
+    this.lines.push([o.op, String(as), ...args].join(' '));
+  }
+}
+
+/** The line form host-runner.c reads. */
+export function encodeScript(script: ParsedScript): string {
+  const e = new Encoder();
+  e.ops(script.ops);
+  return ['kernsim-host-ops 1', `slots ${e.slotCount}`, `ops ${script.ops.length}`, ...e.lines, ''].join('\n');
+}
+
+// ---- decoding the runner's raw records ----
+
+class Records {
+  private k = 0;
+  constructor(private readonly rows: string[][]) {}
+  peek(): string[] | undefined {
+    return this.rows[this.k];
+  }
+  next(what: string): string[] {
+    const r = this.rows[this.k++];
+    if (r === undefined) throw new HostRunnerError(`runner output ends early (expected ${what})`);
+    return r;
+  }
+  get done(): boolean {
+    return this.k >= this.rows.length;
+  }
+}
+
+function decodeList(ops: Op[], rec: Records, cookies: CookieNames, top: boolean): ResultLine[] {
+  const out: ResultLine[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const head = rec.peek();
+    // A child that died early has fewer records than ops; its list ends at E.
+    if (!top && (head === undefined || head[0] === 'E')) break;
+    out.push(decodeOne(ops[i]!, i, rec, cookies));
+  }
+  return out;
+}
+
+function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames): ResultLine {
+  let child: ResultLine[] | undefined;
+  if (op.op === 'fork') {
+    const b = rec.next(`fork ${i}`);
+    if (b[0] !== 'B' || Number(b[1]) !== i) throw new HostRunnerError(`runner output: expected the start of fork ${i}, got "${b.join(' ')}"`);
+    child = decodeList(op.ops, rec, cookies, false);
+    const e = rec.next('end of child');
+    if (e[0] !== 'E') throw new HostRunnerError(`runner output: expected the end of fork ${i}'s child, got "${e.join(' ')}"`);
+  }
+  const t = rec.next(`op ${i}`);
+  if (Number(t[1]) !== i || (t[0] !== 'R' && t[0] !== 'S')) throw new HostRunnerError(`runner output: expected op ${i}, got "${t.join(' ')}"`);
+  if (t[0] === 'S') return { i, op: op.op, ret: -1, errno: null, signal: t[2]! };
+  const ret = Number(BigInt(t[2]!));
+  const errno = t[3] === '-' ? null : t[3]!;
+  const r: ResultLine = { i, op: op.op, ret, errno };
+  if (errno !== null) return r;
+  const x = t.slice(4);
+  switch (op.op) {
+    case 'load': case 'fionread': r.value = Number(x[0]); break;
+    case 'mincore': r.vec = x[0] ?? ''; break;
+    case 'read': r.sum = Number(x[0]); break;
+    case 'getrlimit':
+      r.cur = rlimitValue(BigInt(x[0]!));
+      r.max = rlimitValue(BigInt(x[1]!));
+      break;
+    case 'fcntl':
+      if (op.cmd === F.F_GETFL) {
+        const g = getflResult(ret);
+        r.ret = g.ret;
+        r.flags = g.flags;
+      }
+      break;
+    case 'inotify_read': {
+      const n = Number(x[0]);
+      r.events = [];
+      for (let k = 0; k < n; k++) {
+        const [wd, mask, cookie, name] = x.slice(1 + 4 * k, 5 + 4 * k);
+        r.events.push({
+          wd: Number(wd),
+          mask: inotifyMaskNames(Number(mask)),
+          cookie: cookies.name(Number(cookie)),
+          name: Buffer.from(name!.slice(1), 'hex').toString('utf8'),
+        });
+      }
+      break;
+    }
+    case 'fork':
+      r.child = child!;
+      r.exit = x[0] === '0' ? 0 : x[0]!;
+      break;
+  }
+  return r;
+}
+
+/** Result objects from the runner's raw output, in the spec's form. */
+export function decodeResults(script: ParsedScript, raw: string): ResultLine[] {
+  const rows = raw.split('\n').filter((l) => l !== '').map((l) => l.split(' '));
+  const rec = new Records(rows);
+  const lines = decodeList(script.ops, rec, new CookieNames(), true);
+  if (!rec.done) throw new HostRunnerError(`runner output: unexpected record "${rec.peek()!.join(' ')}"`);
+  return lines;
+}
+
+/** Removes a run's directory even if the script left it unreadable (chmod 0 on a subdirectory). */
+function removeTree(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  } catch {
+    // fall through: make every directory writable and searchable, then retry
+  }
+  const open = (d: string): void => {
+    try {
+      chmodSync(d, 0o700);
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) open(join(d, e.name));
+    } catch {
+      // best effort; the retry below reports what is left
+    }
+  };
+  open(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Runs the script on the host kernel as the spec says (fresh empty working
+ * directory, fds 0-2 on /dev/null, RLIMIT_NOFILE 1024/4096, umask 022, THP
+ * off, unprivileged) and returns its result lines.
+ */
+export async function runOnHost(script: ParsedScript, opts: HostRunOptions = {}): Promise<string[]> {
+  const bin = ensureHostRunner();
+  const timeout = opts.timeoutSeconds ?? DEFAULT_TIMEOUT_S;
+  const base = mkdtempSync(join(tmpdir(), 'kernsim-host-'));
+  try {
+    const opsFile = join(base, 'ops');
+    const workdir = join(base, 'wd');
+    mkdirSync(workdir, { mode: 0o700 });
+    writeFileSync(opsFile, encodeScript(script));
+    const raw = await new Promise<string>((resolve, reject) => {
+      execFile(bin, [opsFile, workdir, String(timeout)], { maxBuffer: 512 << 20, encoding: 'utf8', timeout: (timeout + 5) * 1000 }, (err, stdout, stderr) => {
+        if (err) {
+          const why = stderr.trim().split('\n')[0] || err.message;
+          reject(new HostRunnerError(`${script.name}: ${why}`));
+        } else resolve(stdout);
+      });
+    });
+    return decodeResults(script, raw).map(formatLine);
+  } finally {
+    removeTree(base);
+  }
+}
