@@ -64,6 +64,7 @@ export const machineSchema = {
     call_rcu: int(60, 'queueing one callback with call_rcu', { unit: 'cycles', source: 'derived: perfbook defer/rcuapi.tex, call_rcu sub-microsecond; ~20 ns x 3.0 GHz', min: 0 }),
     atomic_rmw: int(16, 'a lock-prefixed read-modify-write (cmpxchg, xadd) beyond the cache access to its line', { unit: 'cycles', source: 'derived: perfbook cpu/overheads.tex (Xeon 8176) same-CPU CAS 7.0 ns x 3.0 GHz = 21, less the l1d_hit the cache model charges', min: 0 }),
     lock_wakeup: int(30, 'unlock slow path bookkeeping: dequeue a waiter and hand it the lock (wake_q_add); the wake-up itself is a context switch', { unit: 'cycles', source: 'assumption: one kernel_op; memory touched is the lock line, charged through the cache model', min: 0 }),
+    rcu_softirq: int(300, 'one RCU_SOFTIRQ run (softirq entry/exit, rcu_core bookkeeping) before its batch of callbacks', { unit: 'cycles', source: 'assumption: ~100 ns for __do_softirq entry/exit and rcu_core with nothing else to do; the callbacks are charged per callback', min: 0 }),
   },
 
   swap: {
@@ -87,6 +88,11 @@ export const machineSchema = {
     nr_open: int(1048576, 'fs.nr_open: the cap on RLIMIT_NOFILE and fd table size', { source: 'kernel default 1024*1024', min: 64 }),
     nofile_soft: int(1024, 'RLIMIT_NOFILE soft limit of a new process', { source: 'kernel default INR_OPEN_CUR', min: 0 }),
     nofile_hard: int(4096, 'RLIMIT_NOFILE hard limit of a new process', { source: 'kernel default INR_OPEN_MAX', min: 0 }),
+    rcu_blimit: int(10, 'RCU callbacks invoked per rcu_do_batch call (rcutree.blimit)', { source: 'kernel/rcu/tree.c DEFAULT_RCU_BLIMIT', min: 1 }),
+    rcu_qhimark: int(10000, 'above this many callbacks queued on a CPU, batches are unlimited (rcutree.qhimark)', { source: 'kernel/rcu/tree.c DEFAULT_RCU_QHIMARK', min: 1 }),
+    rcu_softirq_restarts: int(10, 'RCU_SOFTIRQ runs per tick before the rest waits for the next tick (ksoftirqd)', { source: 'kernel/softirq.c MAX_SOFTIRQ_RESTART', min: 1 }),
+    rcu_jiffies_till_first_fqs: int(1, 'jiffies from grace-period start to the first force-quiescent-state scan, which notes idle CPUs (rcutree.jiffies_till_first_fqs)', { source: 'kernel/rcu/tree.c RCU_JIFFIES_TILL_FORCE_QS at HZ=250 with few CPUs', min: 0 }),
+    rcu_jiffies_till_next_fqs: int(1, 'jiffies between later force-quiescent-state scans (rcutree.jiffies_till_next_fqs)', { source: 'kernel/rcu/tree.c RCU_JIFFIES_TILL_FORCE_QS at HZ=250', min: 1 }),
     inotify_max_queued_events: int(16384, 'fs.inotify.max_queued_events', { source: 'kernel default', min: 1 }),
     inotify_max_user_instances: int(128, 'fs.inotify.max_user_instances', { source: 'kernel default', min: 1 }),
     inotify_max_user_watches: int(8192, 'fs.inotify.max_user_watches', { source: 'kernel default before 5.11 (newer kernels scale it with RAM)', min: 1 }),

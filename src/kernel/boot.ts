@@ -5,8 +5,10 @@
  */
 import type { MachineConfig } from '../hw/config.js';
 import { Kernel } from './kernel.js';
+import { rcu_init } from './rcu/tree.js';
 
 export function bootKernel(cfg: MachineConfig): Kernel {
   const k = new Kernel(cfg);
+  rcu_init(k);
   return k;
 }

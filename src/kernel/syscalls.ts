@@ -6,6 +6,7 @@
  */
 import { intern } from '../sim/attribution.js';
 import type { Blocking, Task } from '../sim/task.js';
+import { ct_user_enter, ct_user_exit } from './rcu/context_tracking.js';
 
 const nameIds = new Map<string, number>();
 const CAT_ENTRY = intern('entry_SYSCALL_64');
@@ -28,6 +29,7 @@ export function* syscall<T>(t: Task, name: string, body: Blocking<T>): Blocking<
   const cost = e.cfg.cost;
   const start = t.now;
   const saved = t.cat;
+  ct_user_exit(t);
   t.cat = e.attribution.root;
   t.enter(syscallCategory(name));
   const entry = cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0);
@@ -35,6 +37,7 @@ export function* syscall<T>(t: Task, name: string, body: Blocking<T>): Blocking<
   const r = yield* body;
   t.chargeAs(CAT_ENTRY, entry - entry / 2);
   t.cat = saved;
+  ct_user_enter(t);
   e.counters.add(`syscall_${name}`);
   e.samples.record(name, t.now - start);
   return r;
