@@ -460,13 +460,21 @@ export class Mmu {
     let rights = TLB_W | TLB_U;
     let table: number;
 
+    // One pass finds the entry or, failing that, the LRU way a successful walk will fill.
     let pe = -1;
+    let victim = -1;
     if (this.pwcN > 0) {
       const pk = this.pwcKey;
+      const st = this.pwcStamp;
+      let oldest = Infinity;
       for (let i = cpu * this.pwcN, e = i + this.pwcN; i < e; i++) {
         if (pk[i] === key) {
           pe = i;
           break;
+        }
+        if (st[i]! < oldest) {
+          oldest = st[i]!;
+          victim = i;
         }
       }
     }
@@ -507,7 +515,12 @@ export class Mmu {
     cyc += caches.access(cpu, paddr, false) + step;
     const r = this.leaf(cpu, this.words, wi, paddr, rights, false, cyc, vaddr, write, user);
     // Only a walk that ends in a translation leaves a PWC entry behind.
-    if (r >= 0 && pe < 0 && this.pwcN > 0) this.pwcInsert(cpu, key, table, rights);
+    if (r >= 0 && pe < 0 && victim >= 0) {
+      this.pwcKey[victim] = key;
+      this.pwcTable[victim] = table;
+      this.pwcRights[victim] = rights;
+      this.pwcStamp[victim] = ++this.pwcClock;
+    }
     return r;
   }
 
@@ -566,16 +579,6 @@ export class Mmu {
     if (c < 0) c = mem.materialize(table);
     this.words = mem.chunkWords[c >> CHUNK_SHIFT]!;
     return (c & CHUNK_MASK) * FRAME_WORDS + idx * 2;
-  }
-
-  private pwcInsert(cpu: number, key: number, table: number, rights: number): void {
-    const st = this.pwcStamp;
-    let v = cpu * this.pwcN;
-    for (let i = v + 1, e = cpu * this.pwcN + this.pwcN; i < e; i++) if (st[i]! < st[v]!) v = i;
-    this.pwcKey[v] = key;
-    this.pwcTable[v] = table;
-    this.pwcRights[v] = rights;
-    st[v] = ++this.pwcClock;
   }
 
   /** Drops cpu's PWC entries of one PCID, or all when pcid is -1. */
