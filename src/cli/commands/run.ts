@@ -1,0 +1,38 @@
+/** `kernsim run WORKLOAD`: one run, rendered for the terminal or as JSON, optionally written to a file. */
+import { renderReport } from '../../report/index.js';
+import { runWorkload } from '../../workloads/run.js';
+import type { AnyWorkload } from '../../workloads/types.js';
+import { fmtCycles } from '../../report/format.js';
+import { log, out, toJson, writeText, type Ctx } from '../context.js';
+import { CheckFailed } from '../errors.js';
+import { buildConfig, readMachineFlags, readWorkloadFlags } from '../options.js';
+import { Progress } from '../progress.js';
+
+export interface RunArgs {
+  json?: boolean;
+  out?: string;
+  trace?: boolean;
+  format?: string;
+  [flag: string]: unknown;
+}
+
+export function cmdRun(ctx: Ctx, w: AnyWorkload, a: RunArgs): number {
+  const params = readWorkloadFlags(w, a);
+  const cfg = buildConfig(readMachineFlags(a));
+  const bar = new Progress(ctx.io, ctx.ce, w.name, { json: a.json === true });
+  const result = runWorkload(w, params, cfg, {
+    trace: a.trace === true,
+    onProgress: bar.enabled ? (f, cyc) => bar.update(f, `${fmtCycles(cyc)} cycles`) : undefined,
+  });
+  bar.done();
+  if (a.out) {
+    writeText(a.out, toJson(result));
+    log(ctx, ctx.ce.dim(`wrote ${a.out}`));
+  }
+  if (a.json) out(ctx, toJson(result));
+  else out(ctx, renderReport(result, 'terminal', { chalk: ctx.c }));
+  if (!result.checks.passed) {
+    throw new CheckFailed(`${w.name}: ${result.checks.failures.length} check(s) failed: ${result.checks.failures[0]}`, result.checks.failures);
+  }
+  return 0;
+}

@@ -1,0 +1,91 @@
+/**
+ * `kernsim script FILE` runs a syscall script on the simulated kernel;
+ * `kernsim conform [PATHS]` runs scripts on the host kernel too and compares
+ * the two line by line (spec: syscall-script.md).
+ */
+import { HostRunnerError, hostRunnerAvailable, runOnHost } from '../../conform/host.js';
+import { hostSettingsOverlay, readHostKernelSettings } from '../../conform/hostprofile.js';
+import { existsSync } from 'node:fs';
+import type { MachineConfig } from '../../hw/config.js';
+import { applyProfile } from '../../hw/profile.js';
+import { compareRuns } from '../../workloads/script/compare.js';
+import { hostOutputPath, listScriptFiles, loadScript } from '../../workloads/script/files.js';
+import { log, out, readText, toJson, type Ctx } from '../context.js';
+import { UsageError } from '../errors.js';
+import { loadMachineConfig } from '../machine.js';
+import { simulateScript } from '../scriptsim.js';
+
+/** Where `kernsim conform` looks when given no paths. */
+export const CONFORMANCE_DIR = 'test/conformance';
+
+export function cmdScript(ctx: Ctx, file: string, a: { sim?: boolean; machine?: string }): number {
+  const script = loadScript(file);
+  const cfg = loadMachineConfig(a.machine);
+  for (const line of simulateScript(script, cfg, a.sim === true)) out(ctx, line);
+  return 0;
+}
+
+export interface ConformEntry {
+  file: string;
+  agree: boolean;
+  /** Where the host's lines came from: run now, or the recorded NAME.host.jsonl. */
+  host_source: 'live' | 'recorded';
+  /** For a difference: index of the first differing line and that line on each side (null: the side has no line there). */
+  index?: number;
+  host?: string | null;
+  sim?: string | null;
+  /** The host runner could not run the script (build failure, timeout); counted as a difference. */
+  error?: string;
+}
+
+/** The simulator's config for conformance: the profile with the host's kernel settings merged over it. */
+export function conformConfig(machine?: string): MachineConfig {
+  const base = loadMachineConfig(machine);
+  return applyProfile(base, hostSettingsOverlay(readHostKernelSettings()), 'host kernel settings');
+}
+
+async function hostLines(file: string, live: boolean): Promise<{ lines: string[]; source: 'live' | 'recorded' }> {
+  if (live) return { lines: await runOnHost(loadScript(file)), source: 'live' };
+  const rec = hostOutputPath(file);
+  if (!existsSync(rec)) throw new UsageError(`${file}: no C compiler to run it on the host, and no recorded output ${rec}`);
+  return { lines: readText(rec).split('\n'), source: 'recorded' };
+}
+
+export async function cmdConform(ctx: Ctx, paths: string[], a: { json?: boolean; machine?: string }): Promise<number> {
+  const files = listScriptFiles(paths.length > 0 ? paths : [CONFORMANCE_DIR]);
+  if (files.length === 0) throw new UsageError(`conform: no scripts in ${paths.length > 0 ? paths.join(', ') : CONFORMANCE_DIR}`);
+  const scripts = files.map((f) => ({ file: f, script: loadScript(f) }));
+  const cfg = conformConfig(a.machine);
+  const live = hostRunnerAvailable();
+  if (!live) log(ctx, ctx.ce.yellow('conform: no C compiler on this host; comparing with recorded host outputs'));
+  const { c } = ctx;
+  const entries: ConformEntry[] = [];
+  for (const { file, script } of scripts) {
+    let host: Awaited<ReturnType<typeof hostLines>>;
+    try {
+      host = await hostLines(file, live);
+    } catch (err) {
+      if (!(err instanceof HostRunnerError)) throw err;
+      entries.push({ file, agree: false, host_source: 'live', error: err.message });
+      if (!a.json) out(ctx, `${c.red('error ')} ${file}: ${err.message}`);
+      continue;
+    }
+    const sim = simulateScript(script, cfg, false);
+    const r = compareRuns(host.lines, sim);
+    const e: ConformEntry = r.agree ? { file, agree: true, host_source: host.source } : { file, agree: false, host_source: host.source, index: r.index, host: r.host, sim: r.sim };
+    entries.push(e);
+    if (!a.json) {
+      if (e.agree) out(ctx, `${c.green('agree ')} ${file}`);
+      else {
+        out(ctx, `${c.red('differ')} ${file}: line ${e.index}`);
+        out(ctx, `  host: ${e.host ?? c.dim('(no line)')}`);
+        out(ctx, `  sim:  ${e.sim ?? c.dim('(no line)')}`);
+      }
+    }
+  }
+  const differ = entries.filter((e) => !e.agree).length;
+  const agree = entries.length - differ;
+  if (a.json) out(ctx, toJson({ agree, differ, scripts: entries }));
+  else out(ctx, (differ > 0 ? c.red : c.green)(`${agree} agree, ${differ} differ`));
+  return differ > 0 ? 1 : 0;
+}

@@ -1,0 +1,48 @@
+/** What every command gets: where to write, how to colour, and the shared file helpers. */
+import type { ChalkInstance } from 'chalk';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseResult } from '../report/index.js';
+import type { AnyResult } from '../workloads/result.js';
+import { UsageError } from './errors.js';
+import type { Io } from './io.js';
+
+export interface Ctx {
+  io: Io;
+  /** Colours for stdout. */
+  c: ChalkInstance;
+  /** Colours for stderr. */
+  ce: ChalkInstance;
+}
+
+export function out(ctx: Ctx, text: string): void {
+  ctx.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** A log line: always stderr, so stdout stays machine-readable. */
+export function log(ctx: Ctx, text: string): void {
+  ctx.io.stderr.write(`${text}\n`);
+}
+
+export function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+export function readResult(file: string): AnyResult {
+  return parseResult(readText(file), file);
+}
+
+export function writeText(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    throw new UsageError(`${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+export function toJson(v: unknown): string {
+  return JSON.stringify(v, null, 2) + '\n';
+}

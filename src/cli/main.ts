@@ -1,0 +1,289 @@
+/**
+ * The `kernsim` command. yargs only parses and picks a command; the command
+ * then runs, and every error ends here: bad input (UsageError, and the
+ * ConfigError / ScriptError / ResultError of the layers below) prints one
+ * line and exits 2; a run whose own checks fail exits 1 (CheckFailed);
+ * anything else is a bug and prints its stack with exit 3.
+ *
+ * bin/kernsim.js calls main(); tests call it in-process with an Io that
+ * captures stdout and stderr.
+ */
+import yargs, { type Argv } from 'yargs';
+import { ConfigError } from '../hw/params.js';
+import { FORMATS, ResultError, type Format } from '../report/index.js';
+import { findWorkload, WORKLOADS } from '../workloads/registry.js';
+import { kernsimVersion } from '../workloads/run.js';
+import { ScriptError } from '../workloads/script/parse.js';
+import type { AnyWorkload } from '../workloads/types.js';
+import { cmdCompare } from './commands/compare.js';
+import { cmdDemo } from './commands/demo.js';
+import { cmdList } from './commands/list.js';
+import { cmdReport } from './commands/report.js';
+import { cmdRun } from './commands/run.js';
+import { cmdConform, cmdScript } from './commands/script.js';
+import { cmdMerge, cmdSweep } from './commands/sweep.js';
+import type { Ctx } from './context.js';
+import { CheckFailed, EXIT_CHECK_FAILED, EXIT_USAGE, UsageError } from './errors.js';
+import { colorLevel, makeChalk, processIo, type Io } from './io.js';
+import { workloadYargsOptions } from './options.js';
+
+export const EXIT_INTERNAL = 3;
+
+type Action = (ctx: Ctx) => number | Promise<number>;
+
+/** Options that take a value, so the scan for a workload name can skip their values. */
+const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric']);
+
+/** The first positional after `command` in raw argv (the workload of `run W` / `sweep W`), if any. */
+export function positionalAfter(argv: readonly string[], command: string): string | undefined {
+  const at = argv.indexOf(command);
+  if (at < 0) return undefined;
+  for (let i = at + 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return argv[i + 1];
+    if (a.startsWith('-')) {
+      const name = a.replace(/^-+/, '');
+      if (!name.includes('=') && VALUE_OPTIONS.has(name)) i++;
+      continue;
+    }
+    return a;
+  }
+  return undefined;
+}
+
+const EPILOG =
+  'Exit status: 0 success; 1 a run\'s own checks failed (or conform found a difference); 2 bad input (one line on stderr); 3 internal error.\n' +
+  'Colour follows NO_COLOR, FORCE_COLOR and --no-color. Progress bars show on a terminal, never with --json or CI=true.';
+
+function commonRunOptions(y: Argv): Argv {
+  return y
+    .option('machine', { type: 'string', describe: 'machine profile name (kernsim list) or a profile JSON file', requiresArg: true, group: 'Machine:' })
+    .option('cpus', { describe: 'number of simulated CPUs (overrides the profile)', requiresArg: true, group: 'Machine:' })
+    .option('seed', { describe: 'seed of the simulation\'s one random generator', requiresArg: true, group: 'Machine:' })
+    .option('set', { type: 'string', array: true, describe: 'any machine field, PATH=VALUE (kernsim list --params), repeatable', requiresArg: true, group: 'Machine:' })
+    .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout (logs go to stderr)' })
+    .option('out', { type: 'string', describe: 'also write the result JSON to this file', requiresArg: true });
+}
+
+function addWorkloadOptions(y: Argv, w: AnyWorkload | undefined): void {
+  if (!w) return;
+  for (const [flag, o] of Object.entries(workloadYargsOptions(w))) y.option(flag, o);
+}
+
+function workloadEpilog(): string {
+  return 'Workloads:\n' + WORKLOADS.map((w) => `  ${w.name.padEnd(16)} ${w.summary}`).join('\n');
+}
+
+interface Parsed {
+  action?: Action;
+  help?: string;
+  error?: string;
+}
+
+function parse(argv: string[], width: number): Promise<Parsed> {
+  let action: Action | undefined;
+  let unknownWorkload: { cmd: string; name: string } | undefined;
+  const workloadFor = (cmd: string): AnyWorkload | undefined => {
+    const name = positionalAfter(argv, cmd);
+    if (name === undefined) return undefined;
+    const w = findWorkload(name);
+    if (!w) unknownWorkload = { cmd, name };
+    return w;
+  };
+
+  const y = yargs()
+    .scriptName('kernsim')
+    .exitProcess(false)
+    .strict()
+    .wrap(width)
+    .version(kernsimVersion())
+    .help()
+    .alias('help', 'h')
+    .option('color', { type: 'boolean', global: true, describe: 'colour output (--no-color turns it off; NO_COLOR and FORCE_COLOR are honoured)' })
+    .usage('$0 <command> [options]\n\nCycle-approximate simulator of a multi-CPU x86-64 machine running Linux memory management and the fd table.')
+    .command(
+      'list',
+      'list workloads and machine profiles',
+      (y) =>
+        y
+          .option('params', { type: 'boolean', describe: 'print every machine parameter with its default, unit and source' })
+          .option('json', { type: 'boolean', describe: 'machine-readable output' })
+          .example('$0 list', 'workloads and profiles, one line each')
+          .example('$0 list --params', 'the machine parameter table'),
+      (a) => {
+        action = (ctx) => cmdList(ctx, { params: a.params, json: a.json });
+      },
+    )
+    .command(
+      'run <workload>',
+      'run a workload and report where the cycles went',
+      (y) => {
+        const w = workloadFor('run');
+        y.positional('workload', { type: 'string', describe: 'a workload name (kernsim list)' });
+        commonRunOptions(y)
+          .option('trace', { type: 'boolean', describe: 'record per-CPU activity and IPIs for --format perfetto' })
+          .example('$0 run tlb-reach', 'defaults: 4 threads on the default 4-CPU machine')
+          .example('$0 run tlb-reach --cpus 16 --threads 32 --pages 65536', 'parameters as flags')
+          .example('$0 run tlb-reach --machine server-64 --json > r.json', 'machine-readable result')
+          .example('$0 run tlb-reach --trace --out r.json', 'keep a trace for kernsim report --format perfetto')
+          .epilog(workloadEpilog());
+        if (w) y.usage(`$0 run ${w.name} [options]\n\n${w.description}`);
+        addWorkloadOptions(y, w);
+        return y;
+      },
+      (a) => {
+        const w = findWorkload(String(a.workload))!;
+        action = (ctx) => cmdRun(ctx, w, a as never);
+      },
+    )
+    .command(
+      'sweep <workload>',
+      'run a workload over a grid of parameters, in parallel',
+      (y) => {
+        const w = workloadFor('sweep');
+        y.positional('workload', { type: 'string', describe: 'a workload name (kernsim list)' });
+        commonRunOptions(y)
+          .option('grid', { type: 'string', array: true, describe: 'an axis KEY=V1,V2,...: a workload parameter, cpus, seed, machine, or any machine field (cost.invlpg); repeatable', requiresArg: true })
+          .option('shard', { type: 'string', describe: 'run share I of N of the grid (0 <= I < N), for batch array jobs; join with kernsim merge', requiresArg: true })
+          .option('jobs', { describe: 'worker threads at most (default: the host\'s available parallelism)', requiresArg: true })
+          .example('$0 sweep tlb-reach --grid pages=16,1024,65536 --grid cpus=1,4', 'six runs, in parallel')
+          .example('$0 sweep tlb-reach --grid cpus=1,2,4,8 --shard $SLURM_ARRAY_TASK_ID/4 --out s$SLURM_ARRAY_TASK_ID.json', 'one share per array task')
+          .example('$0 merge s0.json s1.json s2.json s3.json --out sweep.json', 'then join the shares')
+          .epilog(workloadEpilog());
+        if (w) y.usage(`$0 sweep ${w.name} --grid KEY=V1,V2 [options]\n\n${w.description}`);
+        addWorkloadOptions(y, w);
+        return y;
+      },
+      (a) => {
+        const w = findWorkload(String(a.workload))!;
+        action = (ctx) => cmdSweep(ctx, w, a as never);
+      },
+    )
+    .command(
+      'merge <files..>',
+      'join the shard results of one sweep',
+      (y) =>
+        y
+          .positional('files', { type: 'string', array: true, describe: 'sweep results written by sweep --shard ... --out' })
+          .option('json', { type: 'boolean', describe: 'print the merged result as JSON' })
+          .option('out', { type: 'string', describe: 'write the merged result to this file', requiresArg: true })
+          .example('$0 merge s0.json s1.json --out sweep.json', ''),
+      (a) => {
+        action = (ctx) => cmdMerge(ctx, (a.files as string[]).map(String), { json: a.json, out: a.out });
+      },
+    )
+    .command(
+      'compare <a> <b>',
+      'show two results (runs or sweeps) side by side with deltas and ratios',
+      (y) =>
+        y
+          .positional('a', { type: 'string', describe: 'the baseline result JSON' })
+          .positional('b', { type: 'string', describe: 'the result to compare with it' })
+          .option('json', { type: 'boolean', describe: 'the comparison as JSON' })
+          .option('format', { choices: ['terminal', 'markdown', 'json'], describe: 'output format', requiresArg: true })
+          .example('$0 run tlb-reach --out a.json && $0 run tlb-reach --pages 65536 --out b.json && $0 compare a.json b.json', ''),
+      (a) => {
+        action = (ctx) => cmdCompare(ctx, String(a.a), String(a.b), { json: a.json, format: a.format as string | undefined });
+      },
+    )
+    .command(
+      'report <result>',
+      'render a saved result',
+      (y) =>
+        y
+          .positional('result', { type: 'string', describe: 'a result JSON from run --out or sweep --out' })
+          .option('format', { choices: FORMATS, default: 'terminal', describe: 'output format', requiresArg: true })
+          .option('out', { type: 'string', describe: 'write to this file instead of stdout', requiresArg: true })
+          .option('metric', { type: 'string', describe: 'for a sweep in HTML: what to plot (figure:NAME, counter:NAME, simulated_cycles)', requiresArg: true })
+          .example('$0 report r.json --format html --out r.html', 'a self-contained page with charts')
+          .example('$0 report r.json --format perfetto --out trace.json', 'open in ui.perfetto.dev (run with --trace)')
+          .example('$0 report r.json --format folded | flamegraph.pl > flame.svg', 'folded stacks'),
+      (a) => {
+        action = (ctx) => cmdReport(ctx, String(a.result), { format: a.format as Format, out: a.out, metric: a.metric });
+      },
+    )
+    .command(
+      'script <file>',
+      'run a syscall script on the simulated kernel and print its result lines',
+      (y) =>
+        y
+          .positional('file', { type: 'string', describe: 'a syscall script (JSON, format v1)' })
+          .option('sim', { type: 'boolean', describe: 'add the simulated figures (cycles, counters) to each line as "sim"' })
+          .option('machine', { type: 'string', describe: 'machine profile name or JSON file', requiresArg: true })
+          .example('$0 script test/conformance/madvise-dontneed.json', '')
+          .example('$0 script my.json --sim', 'with cycles per op'),
+      (a) => {
+        action = (ctx) => cmdScript(ctx, String(a.file), { sim: a.sim, machine: a.machine });
+      },
+    )
+    .command(
+      'conform [paths..]',
+      'run syscall scripts on the host kernel and on the simulator and compare them line by line',
+      (y) =>
+        y
+          .positional('paths', { type: 'string', array: true, describe: 'script files or directories (default: test/conformance)' })
+          .option('json', { type: 'boolean', describe: 'per-script results as JSON' })
+          .option('machine', { type: 'string', describe: 'machine profile the simulator starts from (the host\'s kernel settings are merged over it)', requiresArg: true })
+          .example('$0 conform', 'the whole suite')
+          .example('$0 conform test/conformance/fd-dup.json --json', ''),
+      (a) => {
+        action = (ctx) => cmdConform(ctx, ((a.paths as string[] | undefined) ?? []).map(String), { json: a.json, machine: a.machine });
+      },
+    )
+    .command(
+      'demo',
+      'a short comparison that tells a story on one screen (what npm start runs)',
+      (y) => y.option('json', { type: 'boolean', describe: 'the demo\'s sweep result as JSON' }).example('$0 demo', ''),
+      (a) => {
+        action = (ctx) => cmdDemo(ctx, { json: a.json });
+      },
+    )
+    .demandCommand(1, 'give a command (kernsim --help lists them)')
+    .recommendCommands()
+    .epilog(EPILOG);
+
+  return new Promise((resolve) => {
+    y.parse(argv, {}, (err, _argv, output) => {
+      if (unknownWorkload) {
+        resolve({ error: `${unknownWorkload.cmd}: unknown workload "${unknownWorkload.name}" (known: ${WORKLOADS.map((w) => w.name).join(', ')}; see kernsim list)` });
+      } else if (err) {
+        resolve({ error: err.message.split('\n')[0] });
+      } else if (!action) {
+        resolve({ help: output ?? '' });
+      } else {
+        resolve({ action });
+      }
+    });
+  });
+}
+
+/** Runs `kernsim ARGV...`; returns the exit status. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const colorFlag = argv.includes('--no-color') ? false : argv.includes('--color') ? true : undefined;
+  const ctx: Ctx = {
+    io,
+    c: makeChalk(colorLevel(io.env, colorFlag, io.stdout.isTTY)),
+    ce: makeChalk(colorLevel(io.env, colorFlag, io.stderr.isTTY)),
+  };
+  try {
+    const width = io.stdout.isTTY && io.stdout.columns ? Math.min(io.stdout.columns, 120) : 100;
+    const p = await parse(argv, width);
+    if (p.error !== undefined) throw new UsageError(p.error);
+    if (p.help !== undefined) {
+      io.stdout.write(p.help.endsWith('\n') ? p.help : `${p.help}\n`);
+      return 0;
+    }
+    return await p.action!(ctx);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof ScriptError || e instanceof ResultError) {
+      io.stderr.write(`${ctx.ce.red('kernsim:')} ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof CheckFailed) {
+      io.stderr.write(`${ctx.ce.red('kernsim:')} ${e.message}\n`);
+      return EXIT_CHECK_FAILED;
+    }
+    io.stderr.write(`kernsim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT_INTERNAL;
+  }
+}

@@ -1,0 +1,94 @@
+/** A sweep as a table (one row per grid point) and as curves (a metric against one numeric axis), for every format. */
+import type { RunResult, SweepResult } from '../workloads/result.js';
+import { fmtCycles, fmtNum, fmtTime, fmtValue } from './format.js';
+
+/** Counters worth a column in a sweep table when any point counted them. */
+const SWEEP_COUNTERS = ['pgfault', 'pgmajfault', 'nr_tlb_remote_flush', 'ipi_sent', 'stlb_miss', 'llc_miss', 'pswpout', 'rcu_grace_periods'];
+
+export interface SweepColumn {
+  key: string;
+  title: string;
+  numeric: boolean;
+  get(p: { point: Record<string, unknown>; result: RunResult }): number | string;
+}
+
+export function sweepColumns(s: SweepResult): SweepColumn[] {
+  const cols: SweepColumn[] = s.grid.map((a) => ({
+    key: `axis:${a.key}`,
+    title: a.key,
+    numeric: a.values.every((v) => typeof v === 'number'),
+    get: (p) => p.point[a.key] as number | string,
+  }));
+  cols.push({ key: 'simulated_cycles', title: 'simulated cycles', numeric: true, get: (p) => p.result.simulated_cycles });
+  cols.push({ key: 'simulated_ns', title: 'simulated time', numeric: true, get: (p) => p.result.simulated_ns });
+  for (const f of figureNames(s)) cols.push({ key: `figure:${f}`, title: f, numeric: true, get: (p) => p.result.figures[f] ?? NaN });
+  for (const n of SWEEP_COUNTERS) {
+    if (s.points.some((p) => (p.result.counters[n] ?? 0) > 0)) {
+      cols.push({ key: `counter:${n}`, title: n, numeric: true, get: (p) => p.result.counters[n] ?? 0 });
+    }
+  }
+  cols.push({ key: 'checks', title: 'checks', numeric: false, get: (p) => (p.result.checks.passed ? 'ok' : `${p.result.checks.failures.length} failed`) });
+  return cols;
+}
+
+export function figureNames(s: SweepResult): string[] {
+  const names = new Set<string>();
+  for (const p of s.points) for (const k of Object.keys(p.result.figures)) names.add(k);
+  return [...names].sort();
+}
+
+export function sweepRows(s: SweepResult, cols = sweepColumns(s)): { index: number; cells: string[] }[] {
+  return s.points.map((p) => ({
+    index: p.index,
+    cells: cols.map((col) => {
+      const v = col.get(p);
+      if (typeof v !== 'number') return fmtValue(v);
+      if (col.key === 'simulated_cycles') return fmtCycles(v);
+      if (col.key === 'simulated_ns') return fmtTime(v);
+      return Number.isNaN(v) ? '-' : fmtNum(v);
+    }),
+  }));
+}
+
+/** What a sweep chart plots: `figure:NAME`, `counter:NAME`, `simulated_cycles` or `simulated_ns`. */
+export function metricValue(r: RunResult, metric: string): number {
+  if (metric === 'simulated_cycles') return r.simulated_cycles;
+  if (metric === 'simulated_ns') return r.simulated_ns;
+  if (metric.startsWith('figure:')) return r.figures[metric.slice(7)] ?? NaN;
+  if (metric.startsWith('counter:')) return r.counters[metric.slice(8)] ?? NaN;
+  return r.figures[metric] ?? r.counters[metric] ?? NaN;
+}
+
+/** The default metric of a sweep chart: the workload's first figure, else simulated cycles. */
+export function defaultMetric(s: SweepResult): string {
+  const f = figureNames(s);
+  return f.length > 0 ? `figure:${f[0]}` : 'simulated_cycles';
+}
+
+export interface Curve {
+  label: string;
+  points: { x: number; y: number }[];
+}
+
+/**
+ * Curves of `metric` against the first numeric axis, one per combination of
+ * the other axes' values (in grid order). Null when no axis is numeric.
+ */
+export function sweepCurves(s: SweepResult, metric: string): { xKey: string; curves: Curve[] } | null {
+  const xAxis = s.grid.find((a) => a.values.every((v) => typeof v === 'number'));
+  if (!xAxis) return null;
+  const others = s.grid.filter((a) => a !== xAxis);
+  const byLabel = new Map<string, Curve>();
+  for (const p of [...s.points].sort((a, b) => a.index - b.index)) {
+    const label = others.map((a) => `${a.key}=${fmtValue(p.point[a.key])}`).join(', ') || metric.replace(/^\w+:/, '');
+    let c = byLabel.get(label);
+    if (!c) {
+      c = { label, points: [] };
+      byLabel.set(label, c);
+    }
+    const y = metricValue(p.result, metric);
+    if (Number.isFinite(y)) c.points.push({ x: p.point[xAxis.key] as number, y });
+  }
+  for (const c of byLabel.values()) c.points.sort((a, b) => a.x - b.x);
+  return { xKey: xAxis.key, curves: [...byLabel.values()] };
+}

@@ -1,0 +1,107 @@
+/**
+ * The shape of a run's and a sweep's results: what `kernsim run --json`
+ * prints and `--out` writes, and all that reports and `compare` read.
+ * Documented field by field in docs/results.md; bump RESULT_VERSION when a
+ * field changes meaning or goes away.
+ *
+ * Everything except `host` is a pure function of the workload, its
+ * parameters, the machine config and the seed.
+ */
+import type { MachineConfig } from '../hw/config.js';
+import type { BreakdownNode } from '../sim/attribution.js';
+
+export const RESULT_VERSION = 1;
+
+export type ParamValue = string | number | boolean;
+
+export interface LatencyStats {
+  count: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+  /** Samples by power-of-two bucket: `le` is the bucket's upper bound in cycles (2^k), `count` the samples in (le/2, le]. */
+  hist: { le: number; count: number }[];
+}
+
+export interface CpuTimes {
+  cpu: number;
+  busy: number;
+  idle: number;
+}
+
+export interface TraceData {
+  /** Per-CPU activity: a task running (name = task name) or an interrupt handler (name = 'ipi'). */
+  slices: { cpu: number; ts: number; dur: number; name: string }[];
+  /** IPIs: from the sender's CPU at the send time to the target at delivery. */
+  flows: { fromCpu: number; fromTs: number; toCpu: number; toTs: number; name: string }[];
+  /** True when slices were dropped to keep the result small. */
+  truncated: boolean;
+}
+
+export interface HostInfo {
+  wall_ms: number;
+  node: string;
+  platform: string;
+  kernsim: string;
+}
+
+export interface RunResult {
+  kernsim_result: number;
+  kind: 'run';
+  workload: string;
+  params: Record<string, ParamValue>;
+  /** Profile name (`default`, `server-64`, or the file given to --machine). */
+  machine: string;
+  seed: number;
+  clock_ghz: number;
+  /** The largest CPU clock when the run ended. */
+  simulated_cycles: number;
+  /** simulated_cycles at clock_ghz, in nanoseconds. */
+  simulated_ns: number;
+  cpus: CpuTimes[];
+  counters: Record<string, number>;
+  breakdown: BreakdownNode;
+  /** Per system call. */
+  latency: Record<string, LatencyStats>;
+  /** Other latency samples the kernel records (grace periods, ...). */
+  samples: Record<string, LatencyStats>;
+  figures: Record<string, number>;
+  checks: { passed: boolean; failures: string[] };
+  /** The full machine config the run used. */
+  config: MachineConfig;
+  trace?: TraceData;
+  host: HostInfo;
+}
+
+export interface GridAxis {
+  key: string;
+  values: ParamValue[];
+}
+
+export interface SweepPoint {
+  /** Position in the full grid (row-major over the axes, the last varying fastest). */
+  index: number;
+  point: Record<string, ParamValue>;
+  result: RunResult;
+}
+
+export interface SweepResult {
+  kernsim_result: number;
+  kind: 'sweep';
+  workload: string;
+  machine: string;
+  seed: number;
+  /** Workload parameters and settings common to every point (the flags that are not grid axes). */
+  base: Record<string, ParamValue>;
+  grid: GridAxis[];
+  total_points: number;
+  /** Present on a shard's result: which share of the grid it holds. */
+  shard?: { index: number; count: number };
+  points: SweepPoint[];
+  host: HostInfo;
+}
+
+export type AnyResult = RunResult | SweepResult;
