@@ -56,6 +56,7 @@ import type { CacheHierarchy } from './cache.js';
 import type { MachineConfig } from './config.js';
 import { PageTables } from './pagetable.js';
 import { CHUNK_MASK, CHUNK_SHIFT, FRAME_WORDS, PhysMem } from './physmem.js';
+import { Pwc } from './pwc.js';
 import { type Tlb, TLB_D, TLB_NX, TLB_U, TLB_W } from './tlb.js';
 
 export const FAULT_NOT_PRESENT = -1;
@@ -108,13 +109,8 @@ export class Mmu {
   private readonly mPfn: Float64Array;
   private readonly mFlags: Uint8Array;
 
-  // Paging-structure cache: CPU c's entries are [c * pwcN, (c + 1) * pwcN).
-  private readonly pwcN: number;
-  private readonly pwcKey: Float64Array;
-  private readonly pwcTable: Float64Array;
-  private readonly pwcRights: Uint8Array;
-  private readonly pwcStamp: Float64Array;
-  private pwcClock = 0;
+  /** Paging-structure cache (pwc.ts). */
+  readonly pwc: Pwc;
 
   // Results of translate().
   private tPfn = 0;
@@ -139,12 +135,7 @@ export class Mmu {
     this.mEpoch = new Uint32Array(cpus);
     this.mPfn = new Float64Array(cpus);
     this.mFlags = new Uint8Array(cpus);
-    const n = cfg.tlb.pwc_entries;
-    this.pwcN = n;
-    this.pwcKey = new Float64Array(cpus * n).fill(-1);
-    this.pwcTable = new Float64Array(cpus * n);
-    this.pwcRights = new Uint8Array(cpus * n);
-    this.pwcStamp = new Float64Array(cpus * n);
+    this.pwc = new Pwc(cpus, cfg.tlb.pwc_entries);
   }
 
   /**
@@ -158,13 +149,13 @@ export class Mmu {
     if (!this.cfg.tlb.pcid) {
       this.pcid[cpu] = 0;
       this.tlb.flushAll(cpu);
-      this.pwcDrop(cpu, -1);
+      this.pwc.dropPcid(cpu, -1);
     } else {
       if (!(pcid >= 0 && pcid < PCIDS)) throw new RangeError(`setCr3: PCID ${pcid} not in 0..4095`);
       this.pcid[cpu] = pcid;
       if (!noflush) {
         this.tlb.flushPcid(cpu, pcid);
-        this.pwcDrop(cpu, pcid);
+        this.pwc.dropPcid(cpu, pcid);
       }
     }
     return this.cfg.cost.cr3_write;
@@ -173,21 +164,21 @@ export class Mmu {
   /** INVLPG (or, for another PCID, INVPCID individual-address): drops the page's TLB entries and the PCID's PWC entries. */
   invlpg(cpu: number, vaddr: number, pcid: number = this.pcid[cpu]!): number {
     this.tlb.invlpg(cpu, pcid, Math.floor(vaddr / PAGE));
-    this.pwcDrop(cpu, pcid);
+    this.pwc.dropPcid(cpu, pcid);
     return this.cfg.cost.invlpg;
   }
 
   /** INVPCID single-context: drops every TLB and PWC entry of one PCID. */
   flushPcid(cpu: number, pcid: number): number {
     this.tlb.flushPcid(cpu, pcid);
-    this.pwcDrop(cpu, pcid);
+    this.pwc.dropPcid(cpu, pcid);
     return this.cfg.cost.tlb_flush_pcid;
   }
 
   /** Drops every TLB and PWC entry of the CPU. */
   flushAll(cpu: number): number {
     this.tlb.flushAll(cpu);
-    this.pwcDrop(cpu, -1);
+    this.pwc.dropPcid(cpu, -1);
     return this.cfg.cost.tlb_flush_full;
   }
 
@@ -196,14 +187,9 @@ export class Mmu {
     return this.pt.translateFunctional(this.cr3[cpu]!, vaddr);
   }
 
-  /** PWC entries of a CPU (for checks and tests): [pcid, 2 MiB region number, page-table pfn]. */
+  /** PWC entries of a CPU, most recent first (for checks and tests): [pcid, 2 MiB region number, page-table pfn]. */
   pwcEntries(cpu: number): number[][] {
-    const out: number[][] = [];
-    for (let i = cpu * this.pwcN, e = i + this.pwcN; i < e; i++) {
-      const k = this.pwcKey[i]!;
-      if (k >= 0) out.push([k % PCIDS, Math.floor(k / PCIDS), this.pwcTable[i]!]);
-    }
-    return out;
+    return this.pwc.list(cpu);
   }
 
   /**
@@ -384,7 +370,7 @@ export class Mmu {
       const flags = tlb.flags;
       if ((user && (flags & TLB_U) === 0) || (write && (flags & TLB_W) === 0)) {
         tlb.invlpg(cpu, pcid, vpn);
-        this.pwcDropRegion(cpu, pcid, vaddr);
+        this.pwc.dropRegion(cpu, Math.floor(vaddr / REGION), pcid);
         return this.fault(FAULT_PROTECTION, cyc, vaddr, write, user);
       }
       if (write && (flags & TLB_D) === 0) {
@@ -455,33 +441,16 @@ export class Mmu {
     const caches = this.caches;
     const step = this.walkStep;
     const pcid = this.pcid[cpu]!;
-    const key = Math.floor(vaddr / REGION) * PCIDS + pcid;
+    const region = Math.floor(vaddr / REGION);
     let cyc = 0;
     let rights = TLB_W | TLB_U;
     let table: number;
 
-    // One pass finds the entry or, failing that, the LRU way a successful walk will fill.
-    let pe = -1;
-    let victim = -1;
-    if (this.pwcN > 0) {
-      const pk = this.pwcKey;
-      const st = this.pwcStamp;
-      let oldest = Infinity;
-      for (let i = cpu * this.pwcN, e = i + this.pwcN; i < e; i++) {
-        if (pk[i] === key) {
-          pe = i;
-          break;
-        }
-        if (st[i]! < oldest) {
-          oldest = st[i]!;
-          victim = i;
-        }
-      }
-    }
+    const pwc = this.pwc;
+    const pe = pwc.lookup(cpu, region, pcid);
     if (pe >= 0) {
-      this.pwcStamp[pe] = ++this.pwcClock;
-      table = this.pwcTable[pe]!;
-      rights = this.pwcRights[pe]!;
+      table = pwc.table[pe]!;
+      rights = pwc.rights[pe]!;
     } else {
       table = this.cr3[cpu]!;
       if (table < 0) return this.fault(FAULT_NOT_PRESENT, 0, vaddr, write, user);
@@ -515,12 +484,7 @@ export class Mmu {
     cyc += caches.access(cpu, paddr, false) + step;
     const r = this.leaf(cpu, this.words, wi, paddr, rights, false, cyc, vaddr, write, user);
     // Only a walk that ends in a translation leaves a PWC entry behind.
-    if (r >= 0 && pe < 0 && victim >= 0) {
-      this.pwcKey[victim] = key;
-      this.pwcTable[victim] = table;
-      this.pwcRights[victim] = rights;
-      this.pwcStamp[victim] = ++this.pwcClock;
-    }
+    if (r >= 0 && pe < 0) pwc.insert(cpu, region, pcid, table, rights);
     return r;
   }
 
@@ -544,14 +508,14 @@ export class Mmu {
     const hi = words[wi + 1]!;
     const pcid = this.pcid[cpu]!;
     if ((lo & E_P) === 0) {
-      this.pwcDropRegion(cpu, pcid, vaddr);
+      this.pwc.dropRegion(cpu, Math.floor(vaddr / REGION), pcid);
       return this.fault(FAULT_NOT_PRESENT, cyc, vaddr, write, user);
     }
     if ((lo & E_RW) === 0) rights &= ~TLB_W;
     if ((lo & E_US) === 0) rights &= ~TLB_U;
     if (hi >>> 31 !== 0) rights |= TLB_NX;
     if ((user && (rights & TLB_U) === 0) || (write && (rights & TLB_W) === 0)) {
-      this.pwcDropRegion(cpu, pcid, vaddr);
+      this.pwc.dropRegion(cpu, Math.floor(vaddr / REGION), pcid);
       return this.fault(FAULT_PROTECTION, cyc, vaddr, write, user);
     }
     const want = lo | E_A | (write ? E_D : 0);
@@ -579,27 +543,5 @@ export class Mmu {
     if (c < 0) c = mem.materialize(table);
     this.words = mem.chunkWords[c >> CHUNK_SHIFT]!;
     return (c & CHUNK_MASK) * FRAME_WORDS + idx * 2;
-  }
-
-  /** Drops cpu's PWC entries of one PCID, or all when pcid is -1. */
-  private pwcDrop(cpu: number, pcid: number): void {
-    const pk = this.pwcKey;
-    for (let i = cpu * this.pwcN, e = i + this.pwcN; i < e; i++) {
-      if (pk[i]! >= 0 && (pcid < 0 || pk[i]! % PCIDS === pcid)) {
-        pk[i] = -1;
-        this.pwcStamp[i] = 0;
-      }
-    }
-  }
-
-  private pwcDropRegion(cpu: number, pcid: number, vaddr: number): void {
-    const key = Math.floor(vaddr / REGION) * PCIDS + pcid;
-    const pk = this.pwcKey;
-    for (let i = cpu * this.pwcN, e = i + this.pwcN; i < e; i++) {
-      if (pk[i] === key) {
-        pk[i] = -1;
-        this.pwcStamp[i] = 0;
-      }
-    }
   }
 }
