@@ -65,6 +65,8 @@ export const machineSchema = {
     atomic_rmw: int(16, 'a lock-prefixed read-modify-write (cmpxchg, xadd) beyond the cache access to its line', { unit: 'cycles', source: 'derived: perfbook cpu/overheads.tex (Xeon 8176) same-CPU CAS 7.0 ns x 3.0 GHz = 21, less the l1d_hit the cache model charges', min: 0 }),
     lock_wakeup: int(30, 'unlock slow path bookkeeping: dequeue a waiter and hand it the lock (wake_q_add); the wake-up itself is a context switch', { unit: 'cycles', source: 'assumption: one kernel_op; memory touched is the lock line, charged through the cache model', min: 0 }),
     rcu_softirq: int(300, 'one RCU_SOFTIRQ run (softirq entry/exit, rcu_core bookkeeping) before its batch of callbacks', { unit: 'cycles', source: 'assumption: ~100 ns for __do_softirq entry/exit and rcu_core with nothing else to do; the callbacks are charged per callback', min: 0 }),
+    kmalloc: int(60, 'one slab allocation or free on the fast path (kmalloc, kfree, kmem_cache_alloc); the object\'s lines are charged through the cache model when touched', { unit: 'cycles', source: 'assumption: SLUB fast path ~20 ns (a per-CPU freelist cmpxchg) x 3.0 GHz', min: 0 }),
+    vmalloc_page: int(400, 'per page of a vmalloc or vfree beyond kmalloc (page allocation and kernel page-table update; vfree\'s TLB flush is lazy and batched)', { unit: 'cycles', source: 'assumption: a page allocation (~100 ns) plus a PTE update, x 3.0 GHz', min: 0 }),
   },
 
   swap: {

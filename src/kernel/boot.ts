@@ -5,10 +5,12 @@
  */
 import type { MachineConfig } from '../hw/config.js';
 import { Kernel } from './kernel.js';
+import { files_init } from './fs/fd_syscalls.js';
 import { rcu_init } from './rcu/tree.js';
 
 export function bootKernel(cfg: MachineConfig): Kernel {
   const k = new Kernel(cfg);
   rcu_init(k);
+  files_init(k);
   return k;
 }

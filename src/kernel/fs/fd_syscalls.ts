@@ -1,0 +1,327 @@
+/**
+ * The fd system calls (open, close, dup, dup2, dup3, fcntl, getrlimit,
+ * setrlimit) with Linux's argument checks and errors, and the fd table's
+ * attachment to processes: fds 0-2 on /dev/null for every new process,
+ * dup_fd on fork, close-on-exec on execve, exit_files on exit.
+ *
+ * Until the VFS lands, open serves built-in character devices (/dev/null,
+ * /dev/zero); a file system adds paths with register_open_handler.
+ */
+import type { Blocking, Task } from '../../sim/task.js';
+import { EEXIST, EINVAL, ENOENT, ENOTDIR, ENOTTY, EPERM, EBADF } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { current, type TaskStruct } from '../sched/task_struct.js';
+import { syscall } from '../syscalls.js';
+import {
+  __close_fd,
+  alloc_files_struct,
+  do_close_on_exec,
+  dup_fd,
+  exit_files,
+  f_dupfd,
+  fd_install,
+  fget_light,
+  fput_light,
+  get_close_on_exec,
+  get_unused_fd_flags,
+  ksys_dup,
+  ksys_dup2,
+  ksys_dup3,
+  put_unused_fd,
+  set_close_on_exec,
+  type FilesStruct,
+} from './file.js';
+import { alloc_file, File, type FileOperations, type IoBuf } from './file_table.js';
+import {
+  F_DUPFD,
+  F_DUPFD_CLOEXEC,
+  F_GETFD,
+  F_GETFL,
+  F_SETFD,
+  F_SETFL,
+  FD_CLOEXEC,
+  FMODE_LSEEK,
+  FMODE_PATH,
+  FMODE_READ,
+  FMODE_WRITE,
+  O_ACCMODE,
+  O_CLOEXEC,
+  O_CREAT,
+  O_DIRECT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_LARGEFILE,
+  O_NOATIME,
+  O_NOCTTY,
+  O_PATH,
+  O_RDWR,
+  O_TRUNC,
+  O_WRONLY,
+  RLIMIT_NOFILE,
+  SETFL_MASK,
+} from './uapi_fcntl.js';
+
+// --- open --------------------------------------------------------------------------
+
+/**
+ * A file system's open: returns the new file, a negative errno, or null
+ * when the path is not its own (the next handler is asked).
+ */
+export type OpenHandler = (k: Kernel, t: Task, path: string, flags: number, mode: number) => Blocking<File | number | null>;
+
+function handlers(k: Kernel): OpenHandler[] {
+  let h = k.sub['fs.open_handlers'] as OpenHandler[] | undefined;
+  if (!h) {
+    h = [];
+    k.sub['fs.open_handlers'] = h;
+  }
+  return h;
+}
+
+/** Add an open handler; later ones are asked first. */
+export function register_open_handler(k: Kernel, h: OpenHandler): void {
+  handlers(k).unshift(h);
+}
+
+/** f_flags of a file opened with `flags` (do_dentry_open drops the open-time-only bits; 64-bit forces O_LARGEFILE). */
+export function open_f_flags(flags: number): number {
+  if (flags & O_PATH) return (flags & (O_PATH | O_DIRECTORY | 0o400000)) | O_LARGEFILE;
+  return (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+}
+
+/** f_mode of a file opened with `flags` (OPEN_FMODE). */
+export function open_f_mode(flags: number): number {
+  if (flags & O_PATH) return FMODE_PATH;
+  const acc = flags & O_ACCMODE;
+  let m = FMODE_LSEEK;
+  if (acc === 0 || acc === O_RDWR) m |= FMODE_READ;
+  if (acc === O_WRONLY || acc === O_RDWR) m |= FMODE_WRITE;
+  return m;
+}
+
+const EPOLL_RW = 0x1 | 0x4 | 0x40 | 0x100;
+
+/** drivers/char/mem.c: /dev/null. */
+export const null_fops: FileOperations = {
+  name: 'null',
+  *read() {
+    return 0;
+  },
+  *write(_t, _f, len) {
+    return len;
+  },
+  *llseek(_t, f) {
+    f.f_pos = 0;
+    return 0;
+  },
+  *poll() {
+    return EPOLL_RW;
+  },
+  *ioctl() {
+    return -ENOTTY;
+  },
+};
+
+/** drivers/char/mem.c: /dev/zero (reads zeroes; the bytes' cost belongs to the copy, charged by the caller's model). */
+export const zero_fops: FileOperations = {
+  name: 'zero',
+  *read(_t, _f, len, buf: IoBuf | null) {
+    if (buf) buf.sum = 0;
+    return len;
+  },
+  *write(_t, _f, len) {
+    return len;
+  },
+  *llseek(_t, f) {
+    f.f_pos = 0;
+    return 0;
+  },
+  *poll() {
+    return EPOLL_RW;
+  },
+  *ioctl() {
+    return -ENOTTY;
+  },
+};
+
+const DEVICES: Record<string, FileOperations> = { '/dev/null': null_fops, '/dev/zero': zero_fops };
+
+function* builtinOpen(k: Kernel, t: Task, path: string, flags: number): Blocking<File | number | null> {
+  const fops = DEVICES[path];
+  if (!fops) {
+    if (path === '/dev' || path === '/') return null;
+    return null;
+  }
+  if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) return -EEXIST;
+  if (flags & O_DIRECTORY) return -ENOTDIR;
+  return alloc_file(k, t, path, open_f_flags(flags), open_f_mode(flags), fops);
+}
+
+/** do_filp_open(): ask each handler, then the built-in devices. */
+function* do_filp_open(k: Kernel, t: Task, path: string, flags: number, mode: number): Blocking<File | number> {
+  for (const h of handlers(k)) {
+    const r = yield* h(k, t, path, flags, mode);
+    if (r !== null) return r;
+  }
+  const r = yield* builtinOpen(k, t, path, flags);
+  return r ?? -ENOENT;
+}
+
+/** do_sys_open(): the fd is taken first, so a full table gives EMFILE before any path error. */
+export function* do_sys_open(k: Kernel, t: Task, path: string, flags: number, mode: number): Blocking<number> {
+  const fd = yield* get_unused_fd_flags(k, t, flags);
+  if (fd < 0) return fd;
+  const f = yield* do_filp_open(k, t, path, flags, mode);
+  if (typeof f === 'number') {
+    yield* put_unused_fd(k, t, fd);
+    return f;
+  }
+  yield* fd_install(k, t, fd, f);
+  return fd;
+}
+
+// --- fcntl ---------------------------------------------------------------------------
+
+/** Commands an O_PATH fd accepts (check_fcntl_cmd). */
+function check_fcntl_cmd(cmd: number): boolean {
+  return cmd === F_DUPFD || cmd === F_DUPFD_CLOEXEC || cmd === F_GETFD || cmd === F_SETFD || cmd === F_GETFL;
+}
+
+function inode_owner_or_capable(ts: TaskStruct, f: File): boolean {
+  return ts.cred.uid === f.ownerUid || ts.cred.uid === 0;
+}
+
+/** setfl(): F_SETFL changes O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME only. */
+function setfl(t: Task, f: File, arg: number): number {
+  if (arg & O_NOATIME && !(f.f_flags & O_NOATIME) && !inode_owner_or_capable(current(t), f)) return -EPERM;
+  if (arg & O_DIRECT && !f.f_op.directIo) return -EINVAL;
+  f.f_flags = (arg & SETFL_MASK) | (f.f_flags & ~SETFL_MASK);
+  return 0;
+}
+
+function* do_fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: number, f: File): Blocking<number> {
+  switch (cmd) {
+    case F_DUPFD:
+      return yield* f_dupfd(k, t, arg, f, 0);
+    case F_DUPFD_CLOEXEC:
+      return yield* f_dupfd(k, t, arg, f, O_CLOEXEC);
+    case F_GETFD:
+      return get_close_on_exec(k, t, fd) ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      yield* set_close_on_exec(k, t, fd, (arg & FD_CLOEXEC) !== 0);
+      return 0;
+    case F_GETFL:
+      return f.f_flags;
+    case F_SETFL:
+      return setfl(t, f, arg);
+    default:
+      return -EINVAL;
+  }
+}
+
+// --- rlimit --------------------------------------------------------------------------
+
+function* do_prlimit_nofile(k: Kernel, t: Task, cur: number, max: number): Blocking<number> {
+  if (cur > max) return -EINVAL;
+  if (max > k.cfg.kernel.nr_open) return -EPERM;
+  const ts = current(t);
+  const old = ts.rlimitNofile;
+  if (max > old.max && ts.cred.uid !== 0) return -EPERM;
+  old.cur = cur;
+  old.max = max;
+  return 0;
+}
+
+// --- system calls ----------------------------------------------------------------------
+
+/** Unsigned 32-bit view of an int argument (fd arguments are unsigned int). */
+function u32(v: number): number {
+  return v < 0 ? v + 2 ** 32 : v;
+}
+
+export function sys_open(k: Kernel, t: Task, path: string, flags: number, mode: number): Blocking<number> {
+  return syscall(t, 'open', do_sys_open(k, t, path, flags, mode));
+}
+
+export function sys_close(k: Kernel, t: Task, fd: number): Blocking<number> {
+  return syscall(t, 'close', __close_fd(k, t, current(t).files as FilesStruct, u32(fd)));
+}
+
+export function sys_dup(k: Kernel, t: Task, fd: number): Blocking<number> {
+  return syscall(t, 'dup', ksys_dup(k, t, fd));
+}
+
+export function sys_dup2(k: Kernel, t: Task, oldfd: number, newfd: number): Blocking<number> {
+  return syscall(t, 'dup2', ksys_dup2(k, t, oldfd, newfd));
+}
+
+export function sys_dup3(k: Kernel, t: Task, oldfd: number, newfd: number, flags: number): Blocking<number> {
+  return syscall(t, 'dup3', ksys_dup3(k, t, oldfd, newfd, flags));
+}
+
+function* fcntlBody(k: Kernel, t: Task, fd: number, cmd: number, arg: number): Blocking<number> {
+  const r = fget_light(k, t, u32(fd), true);
+  if (!r.file) return -EBADF;
+  let err: number;
+  if (r.file.f_mode & FMODE_PATH && !check_fcntl_cmd(cmd)) err = -EBADF;
+  else err = yield* do_fcntl(k, t, u32(fd), cmd, arg, r.file);
+  yield* fput_light(k, t, r);
+  return err;
+}
+
+export function sys_fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: number): Blocking<number> {
+  return syscall(t, 'fcntl', fcntlBody(k, t, fd, cmd, arg));
+}
+
+/** getrlimit(RLIMIT_NOFILE): fills `out` (RLIM_INFINITY as Infinity). */
+export function sys_getrlimit(_k: Kernel, t: Task, resource: number, out: { cur: number; max: number }): Blocking<number> {
+  return syscall(t, 'getrlimit', (function* (): Blocking<number> {
+    if (resource !== RLIMIT_NOFILE) return -EINVAL;
+    const l = current(t).rlimitNofile;
+    out.cur = l.cur;
+    out.max = l.max;
+    return 0;
+  })());
+}
+
+export function sys_setrlimit(k: Kernel, t: Task, resource: number, cur: number, max: number): Blocking<number> {
+  return syscall(t, 'setrlimit', (function* (): Blocking<number> {
+    if (resource !== RLIMIT_NOFILE) return -EINVAL;
+    return yield* do_prlimit_nofile(k, t, cur, max);
+  })());
+}
+
+// --- attachment to processes --------------------------------------------------------------
+
+/** A new process's fd table: fds 0, 1, 2 on one read-write open of /dev/null. */
+function filesProcessInit(k: Kernel, leader: TaskStruct): void {
+  const files = alloc_files_struct(k);
+  const f = alloc_file(k, null, '/dev/null', open_f_flags(O_RDWR), open_f_mode(O_RDWR), null_fops);
+  f.f_count = 3;
+  const fdt = files.fdt;
+  for (let fd = 0; fd < 3; fd++) {
+    fdt.fd[fd] = f;
+    fdt.open_fds[fd] = 1;
+  }
+  files.next_fd = 3;
+  leader.files = files;
+}
+
+/** files_init: attach the fd table to process creation, fork, exec and exit. */
+export function files_init(k: Kernel): void {
+  k.processInit.push(filesProcessInit);
+  k.forkHooks.push(function* (t, parent, child) {
+    const files = parent.files as FilesStruct | null;
+    if (!files) return 0;
+    const r = yield* dup_fd(k, t, files);
+    if (typeof r === 'number') return r;
+    child.files = r;
+    return 0;
+  });
+  k.execHooks.push(function* (t, ts) {
+    const files = ts.files as FilesStruct | null;
+    if (files) yield* do_close_on_exec(k, t, files);
+  });
+  k.exitHooks.push((t, ts) => exit_files(k, t, ts));
+}
+

@@ -1,0 +1,153 @@
+/**
+ * struct file and its reference count, after fs/file_table.c. Each file is a
+ * slab object with a kernel address, so taking and dropping references
+ * (atomics on f_count) costs what its cache line costs: a file shared by
+ * threads on several CPUs bounces. The last fput releases the file through
+ * its f_op and frees the object after an RCU grace period (file_free_rcu, as
+ * in the seed's kernel), since fget finds files under rcu_read_lock only.
+ *
+ * File operations are generator functions so that a file system (the VFS,
+ * inotify, procfs) can block in them; `private_data` and `f_inode` are theirs.
+ */
+import { intern } from '../../sim/attribution.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import type { Kernel } from '../kernel.js';
+import { call_rcu } from '../rcu/tree.js';
+import { FMODE_PATH } from './uapi_fcntl.js';
+
+/** Where a read reports what it read (the script's `sum`). */
+export interface IoBuf {
+  sum: number;
+}
+
+/** struct file_operations: every method returns >= 0 or -errno. */
+export interface FileOperations {
+  readonly name?: string;
+  read?(t: Task, file: File, len: number, buf: IoBuf | null): Blocking<number>;
+  write?(t: Task, file: File, len: number, byte: number): Blocking<number>;
+  llseek?(t: Task, file: File, offset: number, whence: number): Blocking<number>;
+  poll?(t: Task, file: File): Blocking<number>;
+  ioctl?(t: Task, file: File, cmd: number, arg: number): Blocking<number>;
+  /** Called at every close of an fd naming the file (filp_close). */
+  flush?(t: Task, file: File): Blocking<number>;
+  /** Called when the last reference goes (__fput). */
+  release?(t: Task, file: File): Blocking<number>;
+  /** Whether F_SETFL may set O_DIRECT (FMODE_CAN_ODIRECT). */
+  readonly directIo?: boolean;
+}
+
+/** sizeof(struct file), rounded to its slab's object size. */
+export const FILE_BYTES = 256;
+
+const CAT_FPUT = intern('fput');
+const CAT_RELEASE = intern('__fput');
+const CAT_ALLOC_FILE = intern('alloc_empty_file');
+
+/** struct file. */
+export class File {
+  /** References: fds naming it plus transient fget references. */
+  f_count = 1;
+  f_pos = 0;
+  /** For the file system: its per-open state. */
+  private_data: unknown = null;
+  /** The inode, typed loosely until the VFS defines it. */
+  f_inode: unknown = null;
+  /** Owner uid of the inode (F_SETFL O_NOATIME checks it). */
+  ownerUid = 0;
+  /** Set once the object is back in the slab: any use after that is a bug. */
+  freed = false;
+
+  constructor(
+    /** Per-kernel serial number (stable across runs). */
+    readonly id: number,
+    /** Kernel address of the object: its first cache line holds f_count. */
+    readonly addr: number,
+    public f_flags: number,
+    public f_mode: number,
+    public f_op: FileOperations,
+    /** The path it was opened by, for /proc and reports. */
+    public path: string,
+  ) {}
+}
+
+interface FileTableState {
+  nextId: number;
+  live: number;
+}
+
+function state(k: Kernel): FileTableState {
+  let s = k.sub['fs.file_table'] as FileTableState | undefined;
+  if (!s) {
+    s = { nextId: 1, live: 0 };
+    k.sub['fs.file_table'] = s;
+  }
+  return s;
+}
+
+/** alloc_empty_file + the open path's initialisation; charged to `t` when given (process setup has no task). */
+export function alloc_file(k: Kernel, t: Task | null, path: string, f_flags: number, f_mode: number, f_op: FileOperations): File {
+  const s = state(k);
+  const addr = k.slab.kmalloc(FILE_BYTES);
+  const f = new File(s.nextId++, addr, f_flags, f_mode, f_op, path);
+  s.live++;
+  k.engine.counters.max('nr_files_peak', s.live);
+  if (t) t.chargeAs(CAT_ALLOC_FILE, k.cfg.cost.kmalloc + k.machine.caches.access(t.cpu, addr, true));
+  return f;
+}
+
+/** Files allocated and not yet freed (/proc/sys/fs/file-nr's first figure). */
+export function nr_files(k: Kernel): number {
+  return state(k).live;
+}
+
+function atomicOnFile(k: Kernel, t: Task, f: File): void {
+  t.charge(k.machine.caches.access(t.cpu, f.addr, true) + k.cfg.cost.atomic_rmw);
+}
+
+/** get_file(): take a reference the caller knows it may take. */
+export function get_file(k: Kernel, t: Task, f: File): void {
+  if (f.freed) throw new Error(`get_file: file ${f.id} (${f.path}) used after free`);
+  atomicOnFile(k, t, f);
+  f.f_count++;
+}
+
+/** atomic_long_inc_not_zero(&f->f_count): fget's reference, which fails on a file being torn down. */
+export function get_file_rcu(k: Kernel, t: Task, f: File): boolean {
+  if (f.freed) throw new Error(`fget: file ${f.id} (${f.path}) used after free`);
+  atomicOnFile(k, t, f);
+  if (f.f_count === 0) return false;
+  f.f_count++;
+  return true;
+}
+
+/** fput(): drop a reference; the last one releases the file. */
+export function* fput(k: Kernel, t: Task, f: File): Blocking<void> {
+  t.enter(CAT_FPUT);
+  if (f.freed || f.f_count <= 0) throw new Error(`fput: file ${f.id} (${f.path}) has no reference to drop`);
+  atomicOnFile(k, t, f);
+  if (--f.f_count === 0) yield* __fput(k, t, f);
+  t.leave();
+}
+
+/** fput without the release path, for a reference known not to be the last (fput_light's fast case). */
+export function fput_nolast(k: Kernel, t: Task, f: File): void {
+  atomicOnFile(k, t, f);
+  if (--f.f_count === 0) throw new Error(`fput_nolast: file ${f.id} dropped its last reference`);
+}
+
+function* __fput(k: Kernel, t: Task, f: File): Blocking<void> {
+  t.enter(CAT_RELEASE);
+  if (f.f_mode & FMODE_PATH) {
+    // O_PATH files never reach ->release.
+  } else if (f.f_op.release) {
+    yield* f.f_op.release(t, f);
+  }
+  // file_free(): the object goes back after a grace period, as fget may still be looking at it.
+  call_rcu(t, FILE_BYTES, () => {
+    f.freed = true;
+    k.slab.kfree(f.addr, FILE_BYTES);
+    state(k).live--;
+    return 0;
+  }, f.addr);
+  t.leave();
+}
