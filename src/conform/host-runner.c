@@ -357,15 +357,15 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 /* Pages are written in ascending order so a fault part-way leaves the lower pages written. */
 static __attribute__((noinline)) void fill_pages(uint64_t addr, uint64_t len, int byte)
 {
-	uint64_t cur = addr, end = addr + len;
-	if (end < addr)
-		end = UINT64_MAX;
-	while (cur < end) {
-		uint64_t next = (cur | 4095) + 1;
-		if (next > end || next == 0)
-			next = end;
-		memset((void *)cur, byte, next - cur);
-		cur = next;
+	/* Counting bytes left, not comparing addresses, keeps a range that wraps past 2^64 right. */
+	uint64_t cur = addr;
+	while (len) {
+		uint64_t chunk = 4096 - (cur & 4095);
+		if (chunk > len)
+			chunk = len;
+		memset((void *)cur, byte, chunk);
+		cur += chunk;
+		len -= chunk;
 	}
 }
 
