@@ -4,6 +4,7 @@
  * below. `kernsim list`, `kernsim run NAME --help`, sweeps and the docs pick
  * it up from here.
  */
+import { isParam } from '../hw/params.js';
 import { tlbReach } from './demo.js';
 import type { AnyWorkload } from './types.js';
 
@@ -25,4 +26,21 @@ export function findWorkload(name: string): AnyWorkload | undefined {
 /** Names in registry order. */
 export function workloadNames(): string[] {
   return WORKLOADS.map((w) => w.name);
+}
+
+/** The built-in workloads as Markdown (docs/workloads.md holds this text between its markers; a test fails on drift). */
+export function workloadsMarkdown(): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  const out: string[] = [];
+  for (const w of WORKLOADS) {
+    out.push(`### \`${w.name}\``, '', w.summary.charAt(0).toUpperCase() + w.summary.slice(1) + '.', '', w.description, '');
+    out.push('| flag | default | unit | meaning |', '| --- | --- | --- | --- |');
+    for (const [k, spec] of Object.entries(w.params)) {
+      if (!isParam(spec)) continue;
+      const values = spec.kind === 'enum' ? ` (one of ${spec.values!.join(', ')})` : '';
+      out.push(`| \`--${k.replace(/_/g, '-')}\` | ${esc(String(spec.default))} | ${spec.unit ?? ''} | ${esc(spec.help)}${values} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
 }
