@@ -32,7 +32,7 @@
  * passes each present entry; the leaf's A (and D for a write) only when the
  * translation succeeds. 1 GiB pages are not modelled.
  *
- * PWC (cfg.tlb.pwc_entries per CPU, fully associative, LRU, PCID-tagged):
+ * PWC (pwc.ts; cfg.tlb.pwc_entries per CPU, fully associative, LRU, PCID-tagged):
  * key (2 MiB region, PCID) -> page-table pfn and the rights of the upper
  * three levels. INVLPG drops every PWC entry of the current PCID, as the SDM
  * specifies; a PCID flush drops that PCID's, a full flush all.
@@ -54,8 +54,8 @@
  */
 import type { CacheHierarchy } from './cache.js';
 import type { MachineConfig } from './config.js';
-import { PageTables } from './pagetable.js';
-import { CHUNK_MASK, CHUNK_SHIFT, FRAME_WORDS, PhysMem } from './physmem.js';
+import type { PageTables } from './pagetable.js';
+import { CHUNK_MASK, CHUNK_SHIFT, FRAME_WORDS, type PhysMem } from './physmem.js';
 import { Pwc } from './pwc.js';
 import { type Tlb, TLB_D, TLB_NX, TLB_U, TLB_W } from './tlb.js';
 

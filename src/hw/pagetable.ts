@@ -27,7 +27,7 @@
  * Addresses are 48-bit: a virtual address is a number in [0, 2^48); the
  * upper canonical half is given by its low 48 bits.
  */
-import { CHUNK_MASK, CHUNK_SHIFT, FRAME_WORDS, PAGE_SHIFT, PAGE_SIZE, PG_pagetable, PhysMem } from './physmem.js';
+import { CHUNK_MASK, CHUNK_SHIFT, FRAME_WORDS, PAGE_SHIFT, PAGE_SIZE, PG_pagetable, type PhysMem } from './physmem.js';
 
 export const PTE_PRESENT = 1 << 0;
 export const PTE_RW = 1 << 1;
