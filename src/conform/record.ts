@@ -7,17 +7,29 @@
  *   npm run conform:record [-- PATH...]     (default: test/conformance)
  */
 import { writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hostOutputPath, listScriptFiles, loadScript } from '../workloads/script/files.js';
 import { generatedScripts } from './generated.js';
 import { runOnHost } from './host.js';
+import { readHostKernelSettings } from './hostprofile.js';
 
 export const SUITE_DIR = join('test', 'conformance');
+/** Which kernel the stored outputs came from, so a failing re-run elsewhere can say why. */
+export const RECORDED_ON = 'recorded-on.host.jsonl';
+
+export function recordedOn(): { kernel: string; settings: object } {
+  // The CPU count changes no script's output.
+  const settings = readHostKernelSettings();
+  delete settings.cpus;
+  return { kernel: release(), settings };
+}
 
 export async function recordHostOutputs(paths: string[], log: (line: string) => void): Promise<number> {
   if (paths.length === 0) {
     for (const g of generatedScripts()) writeFileSync(join(SUITE_DIR, g.file), g.text);
+    writeFileSync(join(SUITE_DIR, RECORDED_ON), JSON.stringify(recordedOn()) + '\n');
     paths = [SUITE_DIR];
   }
   let failures = 0;

@@ -5,6 +5,7 @@
  * test/conformance/README.md) when the suite or the host changes.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inotifyOverflowScript } from '../../src/conform/generated.js';
@@ -54,6 +55,10 @@ describe('stored host outputs are still what this kernel answers', () => {
       }
     };
     await Promise.all(Array.from({ length: 4 }, worker));
+    if (failures.length > 0) {
+      const rec = JSON.parse(readFileSync(`${SUITE}/recorded-on.host.jsonl`, 'utf8')) as { kernel: string };
+      failures.unshift(`outputs were recorded on Linux ${rec.kernel} (test/conformance/recorded-on.host.jsonl); this host runs ${release()}`);
+    }
     expect(failures).toEqual([]);
   });
 });
