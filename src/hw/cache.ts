@@ -46,14 +46,18 @@
  *   most recent at every level they fill. The order of fills on an LLC miss
  *   is LLC, then L2, then L1, so a back-invalidation caused by the LLC fill
  *   can free the way the L2 fill then takes. An empty way is used before
- *   any valid line is evicted (the lowest-numbered empty way first).
+ *   any valid line is evicted.
  * - epoch[c] is bumped whenever something other than c's own access changes
  *   a line in c's private caches: another CPU's write invalidating it,
  *   another CPU's read downgrading c's Modified copy, any LLC eviction
  *   back-invalidating it (even one caused by c), invalidateFrame. The MMU
  *   memoizes "same line as last access" while epoch[c] is unchanged and
  *   charges it with hitSame(); the memoized line is MRU in its L1 set, so
- *   skipping the stamp update leaves the LRU order exactly as a lookup would.
+ *   skipping the LRU update leaves the order exactly as a lookup would.
+ *
+ * Host speed: tags, hints and LRU order live in SetAssoc (assoc.ts); a
+ * lookup tests four ways per hint word before comparing full line numbers.
+ * accessLine is kept small so that the MMU can inline its L1-hit path.
  *
  * Counters are per CPU and count events caused by that CPU's accesses:
  * coherence_invalidations counts the other CPUs' copies (one per CPU) its
@@ -64,6 +68,8 @@
  * the hot path checks nothing.
  */
 import type { MachineConfig } from './config.js';
+import { SetAssoc } from './assoc.js';
+import { MAX_WAYS } from './lru.js';
 
 /** x86 base page: the unit a device writes (invalidateFrame). */
 const PAGE_BYTES = 4096;
@@ -92,6 +98,9 @@ const NC = COUNTER_NAMES.length;
 
 /** Set count of one cache level; throws naming the fields if it is not a power of two. */
 function setCount(kib: number, ways: number, lineBytes: number, level: string): number {
+  if (!Number.isInteger(ways) || ways < 1 || ways > MAX_WAYS) {
+    throw new Error(`cache.${level}_ways: ${ways} is out of range 1..${MAX_WAYS}`);
+  }
   const sets = (kib * 1024) / lineBytes / ways;
   if (!Number.isInteger(sets) || sets < 1 || (sets & (sets - 1)) !== 0) {
     throw new Error(
@@ -112,32 +121,29 @@ export class CacheHierarchy {
   private readonly latDram: number;
   private readonly latC2c: number;
 
-  // Private levels: CPU c's slots are [c * perCpu, (c + 1) * perCpu), set s
-  // of it at c * perCpu + s * ways. tag -1 and stamp 0 mark an empty way.
+  // Private levels hold every CPU's sets: CPU c's set s is set c * sets + s.
+  // Each private slot records the LLC slot of its line (lines never move
+  // within the LLC while cached, so the pointer stays valid).
+  private readonly l1: SetAssoc;
+  private readonly l1Sets: number;
   private readonly l1Mask: number;
-  private readonly l1Ways: number;
-  private readonly l1PerCpu: number;
-  private readonly l1Tag: Float64Array;
-  private readonly l1Stamp: Float64Array;
-  private readonly l1Slot: Int32Array; // LLC slot of the line
+  private readonly l1Inv: number; // 1 / sets: hint = the 8 line bits above the set index
+  private readonly l1Slot: Int32Array;
 
+  private readonly l2: SetAssoc;
+  private readonly l2Sets: number;
   private readonly l2Mask: number;
-  private readonly l2Ways: number;
-  private readonly l2PerCpu: number;
-  private readonly l2Tag: Float64Array;
-  private readonly l2Stamp: Float64Array;
+  private readonly l2Inv: number;
   private readonly l2Slot: Int32Array;
 
+  private readonly llc: SetAssoc;
   private readonly llcMask: number;
-  private readonly llcWays: number;
-  private readonly llcTag: Float64Array;
-  private readonly llcStamp: Float64Array;
-  private readonly llcOwner: Int32Array; // CPU holding the line Modified, -1 if none
+  private readonly llcInv: number;
   private readonly words: number; // sharer bitmask words per LLC line
-  private readonly llcSharers: Uint32Array;
+  /** Directory, one record per LLC slot so that it sits in one host cache line: [owner (-1: none), sharer words...]. */
+  private readonly dir: Int32Array;
+  private readonly dirStride: number;
 
-  /** LRU clock: every touch takes the next value, so the smallest stamp in a set is its LRU way. */
-  private clock = 0;
   private readonly ctr: Float64Array;
 
   constructor(cfg: MachineConfig) {
@@ -157,30 +163,28 @@ export class CacheHierarchy {
     this.latC2c = cfg.cost.c2c_transfer;
 
     const l1Sets = setCount(c.l1d_kib, c.l1d_ways, lb, 'l1d');
+    this.l1 = new SetAssoc(cpus * l1Sets, c.l1d_ways);
+    this.l1Sets = l1Sets;
     this.l1Mask = l1Sets - 1;
-    this.l1Ways = c.l1d_ways;
-    this.l1PerCpu = l1Sets * c.l1d_ways;
-    this.l1Tag = new Float64Array(cpus * this.l1PerCpu).fill(-1);
-    this.l1Stamp = new Float64Array(cpus * this.l1PerCpu);
-    this.l1Slot = new Int32Array(cpus * this.l1PerCpu);
+    this.l1Inv = 1 / l1Sets;
+    this.l1Slot = new Int32Array(cpus * l1Sets * c.l1d_ways);
 
     const l2Sets = setCount(c.l2_kib, c.l2_ways, lb, 'l2');
+    this.l2 = new SetAssoc(cpus * l2Sets, c.l2_ways);
+    this.l2Sets = l2Sets;
     this.l2Mask = l2Sets - 1;
-    this.l2Ways = c.l2_ways;
-    this.l2PerCpu = l2Sets * c.l2_ways;
-    this.l2Tag = new Float64Array(cpus * this.l2PerCpu).fill(-1);
-    this.l2Stamp = new Float64Array(cpus * this.l2PerCpu);
-    this.l2Slot = new Int32Array(cpus * this.l2PerCpu);
+    this.l2Inv = 1 / l2Sets;
+    this.l2Slot = new Int32Array(cpus * l2Sets * c.l2_ways);
 
     const llcSets = setCount(c.llc_kib, c.llc_ways, lb, 'llc');
     const llcSlots = llcSets * c.llc_ways;
+    this.llc = new SetAssoc(llcSets, c.llc_ways);
     this.llcMask = llcSets - 1;
-    this.llcWays = c.llc_ways;
-    this.llcTag = new Float64Array(llcSlots).fill(-1);
-    this.llcStamp = new Float64Array(llcSlots);
-    this.llcOwner = new Int32Array(llcSlots).fill(-1);
+    this.llcInv = 1 / llcSets;
     this.words = (cpus + 31) >>> 5;
-    this.llcSharers = new Uint32Array(llcSlots * this.words);
+    this.dirStride = 1 + this.words;
+    this.dir = new Int32Array(llcSlots * this.dirStride);
+    for (let i = 0; i < llcSlots; i++) this.dir[i * this.dirStride] = -1;
 
     this.epoch = new Uint32Array(cpus);
     this.ctr = new Float64Array(cpus * NC);
@@ -193,71 +197,17 @@ export class CacheHierarchy {
 
   /** One access by `cpu` to line number `line`; returns its latency in cycles. */
   accessLine(cpu: number, line: number, write: boolean): number {
-    const ctr = this.ctr;
-    const cb = cpu * NC;
-
-    const t1 = this.l1Tag;
-    const b1 = cpu * this.l1PerCpu + (line & this.l1Mask) * this.l1Ways;
-    for (let i = b1, e = b1 + this.l1Ways; i < e; i++) {
-      if (t1[i] === line) {
-        this.l1Stamp[i] = ++this.clock;
-        ctr[cb + C_L1_HIT]++;
-        return write ? this.latL1 + this.upgrade(cpu, this.l1Slot[i]) : this.latL1;
-      }
+    const l1 = this.l1;
+    const s1 = cpu * this.l1Sets + (line & this.l1Mask);
+    // the MRU way first: a run of accesses to one line is the common case
+    let w = l1.lru.mru(s1);
+    if (l1.key[s1 * l1.ways + w] !== line) {
+      w = l1.find(s1, line, (line * this.l1Inv) & 255);
+      if (w < 0) return this.missL1(cpu, s1, line, write);
+      l1.lru.touch(s1, w);
     }
-    ctr[cb + C_L1_MISS]++;
-
-    const t2 = this.l2Tag;
-    const b2 = cpu * this.l2PerCpu + (line & this.l2Mask) * this.l2Ways;
-    for (let i = b2, e = b2 + this.l2Ways; i < e; i++) {
-      if (t2[i] === line) {
-        this.l2Stamp[i] = ++this.clock;
-        ctr[cb + C_L2_HIT]++;
-        const slot = this.l2Slot[i];
-        this.fillL1(b1, line, slot);
-        return write ? this.latL2 + this.upgrade(cpu, slot) : this.latL2;
-      }
-    }
-    ctr[cb + C_L2_MISS]++;
-
-    const t3 = this.llcTag;
-    const b3 = (line & this.llcMask) * this.llcWays;
-    let slot = -1;
-    for (let i = b3, e = b3 + this.llcWays; i < e; i++) {
-      if (t3[i] === line) {
-        slot = i;
-        break;
-      }
-    }
-    let lat: number;
-    if (slot >= 0) {
-      ctr[cb + C_LLC_HIT]++;
-      this.llcStamp[slot] = ++this.clock;
-      lat = this.latLlc;
-      // The owner, if any, is another CPU: this CPU's L2 just missed.
-      const owner = this.llcOwner[slot];
-      if (write) {
-        if (this.invalidateOthers(cpu, slot, line) > 0) {
-          lat += this.latC2c;
-          ctr[cb + C_C2C]++;
-        }
-        this.llcOwner[slot] = cpu;
-      } else if (owner >= 0) {
-        this.llcOwner[slot] = -1;
-        this.epoch[owner]++;
-        lat += this.latC2c;
-        ctr[cb + C_C2C]++;
-      }
-    } else {
-      ctr[cb + C_LLC_MISS]++;
-      lat = this.latLlc + this.latDram;
-      slot = this.fillLlc(cpu, b3, line);
-      if (write) this.llcOwner[slot] = cpu;
-    }
-    this.llcSharers[slot * this.words + (cpu >>> 5)] |= 1 << (cpu & 31);
-    this.fillL2(cpu, b2, line, slot);
-    this.fillL1(b1, line, slot);
-    return lat;
+    this.ctr[cpu * NC + C_L1_HIT]++;
+    return write ? this.latL1 + this.upgrade(cpu, this.l1Slot[s1 * l1.ways + w]) : this.latL1;
   }
 
   /** The MMU's memoized repeat of cpu's last access (see the header): an L1 hit. */
@@ -266,30 +216,86 @@ export class CacheHierarchy {
     return this.latL1;
   }
 
+  /** The rest of an access after an L1 miss in set s1. */
+  private missL1(cpu: number, s1: number, line: number, write: boolean): number {
+    const ctr = this.ctr;
+    const cb = cpu * NC;
+    ctr[cb + C_L1_MISS]++;
+
+    const l2 = this.l2;
+    const s2 = cpu * this.l2Sets + (line & this.l2Mask);
+    const w2 = l2.find(s2, line, (line * this.l2Inv) & 255);
+    if (w2 >= 0) {
+      l2.lru.touch(s2, w2);
+      ctr[cb + C_L2_HIT]++;
+      const slot = this.l2Slot[s2 * l2.ways + w2];
+      this.fillL1(s1, line, slot);
+      return write ? this.latL2 + this.upgrade(cpu, slot) : this.latL2;
+    }
+    ctr[cb + C_L2_MISS]++;
+
+    const llc = this.llc;
+    const s3 = line & this.llcMask;
+    const k3 = (line * this.llcInv) & 255;
+    const w3 = llc.find(s3, line, k3);
+    const ds = this.dirStride;
+    let lat: number;
+    let slot: number;
+    if (w3 >= 0) {
+      ctr[cb + C_LLC_HIT]++;
+      llc.lru.touch(s3, w3);
+      slot = s3 * llc.ways + w3;
+      lat = this.latLlc;
+      // The owner, if any, is another CPU: this CPU's L2 just missed.
+      const owner = this.dir[slot * ds];
+      if (write) {
+        if (this.invalidateOthers(cpu, slot, line) > 0) {
+          lat += this.latC2c;
+          ctr[cb + C_C2C]++;
+        }
+        this.dir[slot * ds] = cpu;
+      } else if (owner >= 0) {
+        this.dir[slot * ds] = -1;
+        this.epoch[owner]++;
+        lat += this.latC2c;
+        ctr[cb + C_C2C]++;
+      }
+    } else {
+      ctr[cb + C_LLC_MISS]++;
+      lat = this.latLlc + this.latDram;
+      slot = this.fillLlc(cpu, s3, line, k3);
+      if (write) this.dir[slot * ds] = cpu;
+    }
+    this.dir[slot * ds + 1 + (cpu >>> 5)] |= 1 << (cpu & 31);
+    this.fillL2(cpu, s2, line, slot);
+    this.fillL1(s1, line, slot);
+    return lat;
+  }
+
   /**
    * A write hitting this CPU's private copy: gain ownership. Returns the
    * extra latency (c2c_transfer if other CPUs' copies had to be dropped).
    */
   private upgrade(cpu: number, slot: number): number {
-    if (this.llcOwner[slot] === cpu) return 0;
-    this.llcOwner[slot] = cpu;
-    if (this.invalidateOthers(cpu, slot, this.llcTag[slot]) === 0) return 0;
+    if (this.dir[slot * this.dirStride] === cpu) return 0;
+    this.dir[slot * this.dirStride] = cpu;
+    if (this.invalidateOthers(cpu, slot, this.llc.key[slot]) === 0) return 0;
     this.ctr[cpu * NC + C_C2C]++;
     return this.latC2c;
   }
 
   /** Drops every other CPU's copy of the line in LLC slot `slot`; returns how many CPUs lost one. */
   private invalidateOthers(cpu: number, slot: number, line: number): number {
-    const sh = this.llcSharers;
-    const base = slot * this.words;
+    const dir = this.dir;
+    const base = slot * this.dirStride + 1;
     const myWord = cpu >>> 5;
     const myBit = 1 << (cpu & 31);
     let n = 0;
     for (let w = 0; w < this.words; w++) {
-      let m = sh[base + w];
+      let m = dir[base + w];
       if (w === myWord) m &= ~myBit;
       if (m === 0) continue;
-      sh[base + w] = w === myWord ? sh[base + w] & myBit : 0;
+      dir[base + w] = w === myWord ? dir[base + w] & myBit : 0;
       while (m !== 0) {
         const low = m & -m;
         const other = (w << 5) + (31 - Math.clz32(low));
@@ -305,86 +311,65 @@ export class CacheHierarchy {
 
   /** Removes a line from one CPU's L2 and L1 (no directory update). */
   private dropPrivate(cpu: number, line: number): void {
-    const t2 = this.l2Tag;
-    const b2 = cpu * this.l2PerCpu + (line & this.l2Mask) * this.l2Ways;
-    for (let i = b2, e = b2 + this.l2Ways; i < e; i++) {
-      if (t2[i] === line) {
-        t2[i] = -1;
-        this.l2Stamp[i] = 0;
-        break;
-      }
-    }
-    const t1 = this.l1Tag;
-    const b1 = cpu * this.l1PerCpu + (line & this.l1Mask) * this.l1Ways;
-    for (let i = b1, e = b1 + this.l1Ways; i < e; i++) {
-      if (t1[i] === line) {
-        t1[i] = -1;
-        this.l1Stamp[i] = 0;
-        break;
-      }
-    }
+    const s2 = cpu * this.l2Sets + (line & this.l2Mask);
+    const w2 = this.l2.find(s2, line, (line * this.l2Inv) & 255);
+    if (w2 >= 0) this.l2.clear(s2, w2);
+    this.dropL1(cpu, line);
   }
 
-  /** Installs a line in the L1 set at b1, evicting its LRU way silently (L2 keeps the line). */
-  private fillL1(b1: number, line: number, slot: number): void {
-    const st = this.l1Stamp;
-    let v = b1;
-    for (let i = b1 + 1, e = b1 + this.l1Ways; i < e; i++) if (st[i] < st[v]) v = i;
-    this.l1Tag[v] = line;
-    st[v] = ++this.clock;
-    this.l1Slot[v] = slot;
+  private dropL1(cpu: number, line: number): void {
+    const s1 = cpu * this.l1Sets + (line & this.l1Mask);
+    const w1 = this.l1.find(s1, line, (line * this.l1Inv) & 255);
+    if (w1 >= 0) this.l1.clear(s1, w1);
   }
 
-  /** Installs a line in cpu's L2 set at b2; the victim leaves the directory and cpu's L1. */
-  private fillL2(cpu: number, b2: number, line: number, slot: number): void {
-    const st = this.l2Stamp;
-    const t2 = this.l2Tag;
-    let v = b2;
-    for (let i = b2 + 1, e = b2 + this.l2Ways; i < e; i++) if (st[i] < st[v]) v = i;
-    const old = t2[v];
+  /** Installs a line in L1 set s1, evicting its LRU way silently (L2 keeps the line). */
+  private fillL1(s1: number, line: number, slot: number): void {
+    const l1 = this.l1;
+    const w = l1.lru.lru(s1);
+    l1.put(s1, w, line, (line * this.l1Inv) & 255);
+    this.l1Slot[s1 * l1.ways + w] = slot;
+  }
+
+  /** Installs a line in L2 set s2 of cpu; the victim leaves the directory and cpu's L1. */
+  private fillL2(cpu: number, s2: number, line: number, slot: number): void {
+    const l2 = this.l2;
+    const w = l2.lru.lru(s2);
+    const i = s2 * l2.ways + w;
+    const old = l2.key[i];
     if (old !== -1) {
-      const vs = this.l2Slot[v];
-      this.llcSharers[vs * this.words + (cpu >>> 5)] &= ~(1 << (cpu & 31));
-      if (this.llcOwner[vs] === cpu) this.llcOwner[vs] = -1;
-      const t1 = this.l1Tag;
-      const b1 = cpu * this.l1PerCpu + (old & this.l1Mask) * this.l1Ways;
-      for (let i = b1, e = b1 + this.l1Ways; i < e; i++) {
-        if (t1[i] === old) {
-          t1[i] = -1;
-          this.l1Stamp[i] = 0;
-          break;
-        }
-      }
+      const d = this.l2Slot[i] * this.dirStride;
+      this.dir[d + 1 + (cpu >>> 5)] &= ~(1 << (cpu & 31));
+      if (this.dir[d] === cpu) this.dir[d] = -1;
+      this.dropL1(cpu, old);
     }
-    t2[v] = line;
-    st[v] = ++this.clock;
-    this.l2Slot[v] = slot;
+    l2.put(s2, w, line, (line * this.l2Inv) & 255);
+    this.l2Slot[i] = slot;
   }
 
-  /** Installs a line in the LLC set at b3 with an empty directory entry; returns its slot. */
-  private fillLlc(cpu: number, b3: number, line: number): number {
-    const st = this.llcStamp;
-    let v = b3;
-    for (let i = b3 + 1, e = b3 + this.llcWays; i < e; i++) if (st[i] < st[v]) v = i;
-    const old = this.llcTag[v];
+  /** Installs a line in LLC set s3 with an empty directory entry; returns its slot. */
+  private fillLlc(cpu: number, s3: number, line: number, k3: number): number {
+    const llc = this.llc;
+    const w = llc.lru.lru(s3);
+    const i = s3 * llc.ways + w;
+    const old = llc.key[i];
     if (old !== -1) {
-      const n = this.dropAllCopies(v, old);
+      const n = this.dropAllCopies(i, old);
       if (n > 0) this.ctr[cpu * NC + C_BACKINV] += n;
     }
-    this.llcTag[v] = line;
-    st[v] = ++this.clock;
-    this.llcOwner[v] = -1;
-    return v;
+    llc.put(s3, w, line, k3);
+    this.dir[i * this.dirStride] = -1;
+    return i;
   }
 
   /** Back-invalidates every private copy of the line in LLC slot `slot` and clears its directory entry. */
   private dropAllCopies(slot: number, line: number): number {
-    const sh = this.llcSharers;
-    const base = slot * this.words;
+    const dir = this.dir;
+    const base = slot * this.dirStride + 1;
     let n = 0;
     for (let w = 0; w < this.words; w++) {
-      let m = sh[base + w];
-      sh[base + w] = 0;
+      let m = dir[base + w];
+      dir[base + w] = 0;
       while (m !== 0) {
         const low = m & -m;
         const c = (w << 5) + (31 - Math.clz32(low));
@@ -394,23 +379,21 @@ export class CacheHierarchy {
         m ^= low;
       }
     }
-    this.llcOwner[slot] = -1;
+    dir[base - 1] = -1;
     return n;
   }
 
   private findLlc(line: number): number {
-    const b3 = (line & this.llcMask) * this.llcWays;
-    for (let i = b3, e = b3 + this.llcWays; i < e; i++) if (this.llcTag[i] === line) return i;
-    return -1;
+    const s3 = line & this.llcMask;
+    const w = this.llc.find(s3, line, (line * this.llcInv) & 255);
+    return w < 0 ? -1 : s3 * this.llc.ways + w;
   }
 
   /** Where the line is for this CPU, with no state change (for tests and /proc readers). */
   probe(cpu: number, paddr: number): 'l1' | 'l2' | 'llc' | 'none' {
     const line = Math.floor(paddr / this.lineBytes);
-    const b1 = cpu * this.l1PerCpu + (line & this.l1Mask) * this.l1Ways;
-    for (let i = b1; i < b1 + this.l1Ways; i++) if (this.l1Tag[i] === line) return 'l1';
-    const b2 = cpu * this.l2PerCpu + (line & this.l2Mask) * this.l2Ways;
-    for (let i = b2; i < b2 + this.l2Ways; i++) if (this.l2Tag[i] === line) return 'l2';
+    if (this.l1.find(cpu * this.l1Sets + (line & this.l1Mask), line, (line * this.l1Inv) & 255) >= 0) return 'l1';
+    if (this.l2.find(cpu * this.l2Sets + (line & this.l2Mask), line, (line * this.l2Inv) & 255) >= 0) return 'l2';
     return this.findLlc(line) >= 0 ? 'llc' : 'none';
   }
 
@@ -419,10 +402,11 @@ export class CacheHierarchy {
     const slot = this.findLlc(Math.floor(paddr / this.lineBytes));
     const cpus: number[] = [];
     if (slot < 0) return { cpus, owner: -1 };
+    const d = slot * this.dirStride;
     for (let c = 0; c < this.cpus; c++) {
-      if ((this.llcSharers[slot * this.words + (c >>> 5)] & (1 << (c & 31))) !== 0) cpus.push(c);
+      if ((this.dir[d + 1 + (c >>> 5)] & (1 << (c & 31))) !== 0) cpus.push(c);
     }
-    return { cpus, owner: this.llcOwner[slot] };
+    return { cpus, owner: this.dir[d] };
   }
 
   /** Drop every cached copy of the lines of one 4 KiB frame (used when a device writes the frame, e.g. swap-in). */
@@ -433,8 +417,8 @@ export class CacheHierarchy {
       const slot = this.findLlc(line);
       if (slot < 0) continue;
       this.dropAllCopies(slot, line);
-      this.llcTag[slot] = -1;
-      this.llcStamp[slot] = 0;
+      const s3 = line & this.llcMask;
+      this.llc.clear(s3, slot - s3 * this.llc.ways);
     }
   }
 

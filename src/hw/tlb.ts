@@ -27,7 +27,9 @@
  * invlpg, tlb_flush_*). Callers pass valid CPU numbers, PCIDs 0..4095 and
  * vpns below 2^35; the hot path checks nothing.
  */
+import { SetAssoc } from './assoc.js';
 import type { MachineConfig } from './config.js';
+import { MAX_WAYS } from './lru.js';
 
 export const TLB_W = 1,
   TLB_U = 2,
@@ -58,96 +60,91 @@ const COUNTER_NAMES = [
 const NC = COUNTER_NAMES.length;
 
 /**
- * One set-associative array for all CPUs: CPU c's sets are contiguous from
- * c * perCpu. Empty ways hold key -1 and stamp 0, so the LRU victim scan
- * (smallest stamp) takes an empty way first.
+ * One set-associative array for all CPUs: CPU c's set s is set
+ * c * sets + s of the SetAssoc. The hint is 8 bits of the tag above the set
+ * index mixed with the PCID and the size bit.
  */
 class TlbArray {
+  readonly a: SetAssoc;
   readonly sets: number;
   readonly ways: number;
   /** sets - 1 when sets is a power of two, else -1 (index with %). */
   readonly mask: number;
-  readonly perCpu: number;
-  readonly key: Float64Array;
+  readonly inv: number;
   readonly pfn: Float64Array;
   readonly flags: Uint8Array;
-  readonly stamp: Float64Array;
-  /** LRU clock: every touch takes the next value. */
-  clock = 0;
 
   constructor(cpus: number, entries: number, ways: number, field: string) {
     const sets = entries / ways;
-    if (!Number.isInteger(sets) || sets < 1) {
-      throw new Error(`tlb.${field}_entries / tlb.${field}_ways: ${entries} entries in ${ways} ways is not a whole number of sets`);
+    if (!Number.isInteger(ways) || ways < 1 || ways > MAX_WAYS || !Number.isInteger(sets) || sets < 1) {
+      throw new Error(
+        `tlb.${field}_entries / tlb.${field}_ways: ${entries} entries in ${ways} ways must make a whole number of sets, with 1..${MAX_WAYS} ways`,
+      );
     }
+    this.a = new SetAssoc(cpus * sets, ways);
     this.sets = sets;
     this.ways = ways;
     this.mask = (sets & (sets - 1)) === 0 ? sets - 1 : -1;
-    this.perCpu = entries;
-    this.key = new Float64Array(cpus * entries).fill(-1);
+    this.inv = 1 / sets;
     this.pfn = new Float64Array(cpus * entries);
     this.flags = new Uint8Array(cpus * entries);
-    this.stamp = new Float64Array(cpus * entries);
   }
 
-  /** First slot of the set that `tag` maps to. */
-  base(cpu: number, tag: number): number {
-    const set = this.mask >= 0 ? tag & this.mask : tag % this.sets;
-    return cpu * this.perCpu + set * this.ways;
+  /** Set of CPU cpu that `tag` maps to. */
+  set(cpu: number, tag: number): number {
+    return cpu * this.sets + (this.mask >= 0 ? tag & this.mask : tag % this.sets);
   }
 
-  find(b: number, key: number): number {
-    const k = this.key;
-    for (let i = b, e = b + this.ways; i < e; i++) if (k[i] === key) return i;
-    return -1;
+  hint(tag: number, pcid: number, huge: number): number {
+    return ((tag * this.inv) ^ pcid ^ (huge << 7)) & 255;
   }
 
-  /** Installs or refreshes an entry in the set at b, evicting the LRU way if needed. */
-  put(b: number, key: number, pfn: number, flags: number): void {
-    let v = this.find(b, key);
-    if (v < 0) {
-      const st = this.stamp;
-      v = b;
-      for (let i = b + 1, e = b + this.ways; i < e; i++) if (st[i] < st[v]) v = i;
-      this.key[v] = key;
-    }
-    this.pfn[v] = pfn;
-    this.flags[v] = flags;
-    this.stamp[v] = ++this.clock;
+  /** Slot holding key in set s, or -1. */
+  find(s: number, key: number, k: number): number {
+    const w = this.a.find(s, key, k);
+    return w < 0 ? -1 : s * this.ways + w;
   }
 
-  drop(b: number, key: number): void {
-    const i = this.find(b, key);
-    if (i >= 0) {
-      this.key[i] = -1;
-      this.stamp[i] = 0;
-    }
+  /** Installs or refreshes an entry in set s, evicting the LRU way if needed; makes it MRU. */
+  put(s: number, key: number, k: number, pfn: number, flags: number): void {
+    let w = this.a.find(s, key, k);
+    if (w < 0) w = this.a.lru.lru(s);
+    this.a.put(s, w, key, k);
+    const i = s * this.ways + w;
+    this.pfn[i] = pfn;
+    this.flags[i] = flags;
   }
 
-  setFlags(b: number, key: number, flags: number): void {
-    const i = this.find(b, key);
-    if (i >= 0) this.flags[i] = flags;
+  drop(s: number, key: number, k: number): void {
+    const w = this.a.find(s, key, k);
+    if (w >= 0) this.a.clear(s, w);
+  }
+
+  setFlags(s: number, key: number, k: number, flags: number): void {
+    const w = this.a.find(s, key, k);
+    if (w >= 0) this.flags[s * this.ways + w] = flags;
   }
 
   flushPcid(cpu: number, pcid: number): void {
-    const k = this.key;
-    for (let i = cpu * this.perCpu, e = i + this.perCpu; i < e; i++) {
-      if (k[i] >= 0 && k[i] % PCIDS === pcid) {
-        k[i] = -1;
-        this.stamp[i] = 0;
+    const key = this.a.key;
+    for (let s = cpu * this.sets, e = s + this.sets; s < e; s++) {
+      for (let w = 0; w < this.ways; w++) {
+        const kv = key[s * this.ways + w];
+        if (kv >= 0 && kv % PCIDS === pcid) this.a.clear(s, w);
       }
     }
   }
 
+  /** Empties every entry of a CPU; the LRU order of a set of empty ways does not matter. */
   flushAll(cpu: number): void {
-    const b = cpu * this.perCpu;
-    this.key.fill(-1, b, b + this.perCpu);
-    this.stamp.fill(0, b, b + this.perCpu);
+    const n = this.sets * this.ways;
+    this.a.key.fill(-1, cpu * n, (cpu + 1) * n);
   }
 
   forEach(cpu: number, fn: (pcid: number, vpn: number, pfn: number, huge: boolean) => void): void {
-    for (let i = cpu * this.perCpu, e = i + this.perCpu; i < e; i++) {
-      const key = this.key[i];
+    const n = this.sets * this.ways;
+    for (let i = cpu * n, e = i + n; i < e; i++) {
+      const key = this.a.key[i];
       if (key < 0) continue;
       const pcid = key % PCIDS;
       const tagHuge = (key - pcid) / PCIDS;
@@ -187,28 +184,37 @@ export class Tlb {
    *  translation for vpn (for 2 MiB entries already offset by vpn % 512) and
    *  `this.huge` tells the size. Updates LRU and counters. */
   lookup(cpu: number, pcid: number, vpn: number): number {
+    const l1 = this.l1;
+    const s4 = l1.set(cpu, vpn);
+    const k4 = vpn * (2 * PCIDS) + pcid;
+    // the MRU way first: the MMU asks for one page many times in a row
+    let w = l1.a.lru.mru(s4);
+    if (l1.a.key[s4 * l1.ways + w] !== k4) {
+      w = l1.a.find(s4, k4, l1.hint(vpn, pcid, 0));
+      if (w < 0) return this.missL1(cpu, pcid, vpn, s4, k4);
+      l1.a.lru.touch(s4, w);
+    }
+    const i = s4 * l1.ways + w;
+    this.pfn = l1.pfn[i];
+    this.flags = l1.flags[i];
+    this.huge = false;
+    this.ctr[cpu * NC + C_L1_HIT]++;
+    return 1;
+  }
+
+  /** lookup() after a miss in the 4 KiB L1: the 2 MiB L1, then the STLB. */
+  private missL1(cpu: number, pcid: number, vpn: number, s4: number, k4: number): number {
     const ctr = this.ctr;
     const cb = cpu * NC;
-    const l1 = this.l1;
-    const k4 = vpn * (2 * PCIDS) + pcid;
-    const b4 = l1.base(cpu, vpn);
-    let i = l1.find(b4, k4);
-    if (i >= 0) {
-      l1.stamp[i] = ++l1.clock;
-      this.pfn = l1.pfn[i];
-      this.flags = l1.flags[i];
-      this.huge = false;
-      ctr[cb + C_L1_HIT]++;
-      return 1;
-    }
     const l1h = this.l1h;
     const v2 = Math.floor(vpn / HUGE_PAGES);
     const off = vpn - v2 * HUGE_PAGES;
     const k2 = v2 * (2 * PCIDS) + PCIDS + pcid;
-    const b2 = l1h.base(cpu, v2);
-    i = l1h.find(b2, k2);
+    const s2 = l1h.set(cpu, v2);
+    const h2 = l1h.hint(v2, pcid, 1);
+    let i = l1h.find(s2, k2, h2);
     if (i >= 0) {
-      l1h.stamp[i] = ++l1h.clock;
+      l1h.a.lru.touch(s2, i - s2 * l1h.ways);
       this.pfn = l1h.pfn[i] + off;
       this.flags = l1h.flags[i];
       this.huge = true;
@@ -218,12 +224,13 @@ export class Tlb {
     ctr[cb + C_L1_MISS]++;
 
     const st = this.stlb;
-    i = st.find(st.base(cpu, vpn), k4);
+    let s = st.set(cpu, vpn);
+    i = st.find(s, k4, st.hint(vpn, pcid, 0));
     if (i >= 0) {
-      st.stamp[i] = ++st.clock;
+      st.a.lru.touch(s, i - s * st.ways);
       const pfn = st.pfn[i];
       const flags = st.flags[i];
-      l1.put(b4, k4, pfn, flags);
+      this.l1.put(s4, k4, this.l1.hint(vpn, pcid, 0), pfn, flags);
       this.epoch[cpu]++;
       this.pfn = pfn;
       this.flags = flags;
@@ -231,12 +238,13 @@ export class Tlb {
       ctr[cb + C_STLB_HIT]++;
       return 2;
     }
-    i = st.find(st.base(cpu, v2), k2);
+    s = st.set(cpu, v2);
+    i = st.find(s, k2, st.hint(v2, pcid, 1));
     if (i >= 0) {
-      st.stamp[i] = ++st.clock;
+      st.a.lru.touch(s, i - s * st.ways);
       const pfn = st.pfn[i];
       const flags = st.flags[i];
-      l1h.put(b2, k2, pfn, flags);
+      l1h.put(s2, k2, h2, pfn, flags);
       this.epoch[cpu]++;
       this.pfn = pfn + off;
       this.flags = flags;
@@ -259,12 +267,12 @@ export class Tlb {
       const v2 = Math.floor(vpn / HUGE_PAGES);
       const base = pfn - (vpn - v2 * HUGE_PAGES);
       const k2 = v2 * (2 * PCIDS) + PCIDS + pcid;
-      this.l1h.put(this.l1h.base(cpu, v2), k2, base, flags);
-      this.stlb.put(this.stlb.base(cpu, v2), k2, base, flags);
+      this.l1h.put(this.l1h.set(cpu, v2), k2, this.l1h.hint(v2, pcid, 1), base, flags);
+      this.stlb.put(this.stlb.set(cpu, v2), k2, this.stlb.hint(v2, pcid, 1), base, flags);
     } else {
       const k4 = vpn * (2 * PCIDS) + pcid;
-      this.l1.put(this.l1.base(cpu, vpn), k4, pfn, flags);
-      this.stlb.put(this.stlb.base(cpu, vpn), k4, pfn, flags);
+      this.l1.put(this.l1.set(cpu, vpn), k4, this.l1.hint(vpn, pcid, 0), pfn, flags);
+      this.stlb.put(this.stlb.set(cpu, vpn), k4, this.stlb.hint(vpn, pcid, 0), pfn, flags);
     }
     this.epoch[cpu]++;
   }
@@ -274,10 +282,11 @@ export class Tlb {
     const k4 = vpn * (2 * PCIDS) + pcid;
     const v2 = Math.floor(vpn / HUGE_PAGES);
     const k2 = v2 * (2 * PCIDS) + PCIDS + pcid;
-    this.l1.setFlags(this.l1.base(cpu, vpn), k4, flags);
-    this.l1h.setFlags(this.l1h.base(cpu, v2), k2, flags);
-    this.stlb.setFlags(this.stlb.base(cpu, vpn), k4, flags);
-    this.stlb.setFlags(this.stlb.base(cpu, v2), k2, flags);
+    const { l1, l1h, stlb } = this;
+    l1.setFlags(l1.set(cpu, vpn), k4, l1.hint(vpn, pcid, 0), flags);
+    l1h.setFlags(l1h.set(cpu, v2), k2, l1h.hint(v2, pcid, 1), flags);
+    stlb.setFlags(stlb.set(cpu, vpn), k4, stlb.hint(vpn, pcid, 0), flags);
+    stlb.setFlags(stlb.set(cpu, v2), k2, stlb.hint(v2, pcid, 1), flags);
     this.epoch[cpu]++;
   }
 
@@ -286,10 +295,11 @@ export class Tlb {
     const k4 = vpn * (2 * PCIDS) + pcid;
     const v2 = Math.floor(vpn / HUGE_PAGES);
     const k2 = v2 * (2 * PCIDS) + PCIDS + pcid;
-    this.l1.drop(this.l1.base(cpu, vpn), k4);
-    this.l1h.drop(this.l1h.base(cpu, v2), k2);
-    this.stlb.drop(this.stlb.base(cpu, vpn), k4);
-    this.stlb.drop(this.stlb.base(cpu, v2), k2);
+    const { l1, l1h, stlb } = this;
+    l1.drop(l1.set(cpu, vpn), k4, l1.hint(vpn, pcid, 0));
+    l1h.drop(l1h.set(cpu, v2), k2, l1h.hint(v2, pcid, 1));
+    stlb.drop(stlb.set(cpu, vpn), k4, stlb.hint(vpn, pcid, 0));
+    stlb.drop(stlb.set(cpu, v2), k2, stlb.hint(v2, pcid, 1));
     this.epoch[cpu]++;
     this.ctr[cpu * NC + C_INVLPG]++;
   }
@@ -318,14 +328,15 @@ export class Tlb {
     const v2 = Math.floor(vpn / HUGE_PAGES);
     const off = vpn - v2 * HUGE_PAGES;
     const k2 = v2 * (2 * PCIDS) + PCIDS + pcid;
-    let i = this.l1.find(this.l1.base(cpu, vpn), k4);
-    if (i >= 0) return this.l1.pfn[i];
-    i = this.l1h.find(this.l1h.base(cpu, v2), k2);
-    if (i >= 0) return this.l1h.pfn[i] + off;
-    i = this.stlb.find(this.stlb.base(cpu, vpn), k4);
-    if (i >= 0) return this.stlb.pfn[i];
-    i = this.stlb.find(this.stlb.base(cpu, v2), k2);
-    if (i >= 0) return this.stlb.pfn[i] + off;
+    const { l1, l1h, stlb } = this;
+    let i = l1.find(l1.set(cpu, vpn), k4, l1.hint(vpn, pcid, 0));
+    if (i >= 0) return l1.pfn[i];
+    i = l1h.find(l1h.set(cpu, v2), k2, l1h.hint(v2, pcid, 1));
+    if (i >= 0) return l1h.pfn[i] + off;
+    i = stlb.find(stlb.set(cpu, vpn), k4, stlb.hint(vpn, pcid, 0));
+    if (i >= 0) return stlb.pfn[i];
+    i = stlb.find(stlb.set(cpu, v2), k2, stlb.hint(v2, pcid, 1));
+    if (i >= 0) return stlb.pfn[i] + off;
     return -1;
   }
 
