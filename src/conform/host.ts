@@ -1,6 +1,6 @@
 /**
  * Runs a syscall script on the host's Linux kernel through a small C helper
- * (host-runner.c), built with the system `cc` on first use and cached by the
+ * (host-runner.c and host-runner-ops.c), built with the system `cc` on first use and cached by the
  * hash of its source. TypeScript does everything but the system calls: it
  * encodes the parsed ops into a line form the C program reads, and formats
  * the raw numbers that come back with the same formatter the simulator uses.
@@ -29,10 +29,13 @@ export interface HostRunOptions {
 
 const DEFAULT_TIMEOUT_S = 10;
 
+/** The runner's sources under src/conform/; the first is the one with main(). */
+const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner.h'];
+
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'conform', 'host-runner.c'))) return dir;
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'conform', RUNNER_SOURCES[0]!))) return dir;
     const up = dirname(dir);
     if (up === dir) throw new HostRunnerError('cannot find src/conform/host-runner.c above ' + fileURLToPath(import.meta.url));
     dir = up;
@@ -61,20 +64,26 @@ function cacheDir(root: string): string {
  */
 export function ensureHostRunner(): string {
   const root = packageRoot();
-  const src = join(root, 'src', 'conform', 'host-runner.c');
-  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 16);
+  const srcs = RUNNER_SOURCES.map((f) => join(root, 'src', 'conform', f));
+  const h = createHash('sha256');
+  for (const f of srcs) h.update(f.slice(root.length)).update(readFileSync(f));
+  const hash = h.digest('hex').slice(0, 16);
   const dir = cacheDir(root);
   const bin = join(dir, `host-runner-${hash}`);
   if (existsSync(bin)) return bin;
   if (!hostRunnerAvailable()) throw new HostRunnerError('cannot build the host runner: no C compiler (cc) on this host');
   mkdirSync(dir, { recursive: true });
   const tmp = `${bin}.${process.pid}.tmp`;
-  const cc = spawnSync('cc', ['-O2', '-std=gnu11', '-Wall', '-o', tmp, src], { encoding: 'utf8' });
+  const cc = spawnSync('cc', ['-O2', '-std=gnu11', '-Wall', '-o', tmp, ...srcs.filter((f) => f.endsWith('.c'))], { encoding: 'utf8' });
   if (cc.status !== 0) {
     rmSync(tmp, { force: true });
-    throw new HostRunnerError(`cannot build the host runner: cc ${src}: ${(cc.stderr || cc.error?.message || '').trim().split('\n')[0]}`);
+    throw new HostRunnerError(`cannot build the host runner: cc: ${(cc.stderr || cc.error?.message || '').trim().split('\n')[0]}`);
   }
   renameSync(tmp, bin);
+  // Builds of older sources are never used again.
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith('host-runner-') && !f.endsWith('.tmp') && join(dir, f) !== bin) rmSync(join(dir, f), { force: true });
+  }
   return bin;
 }
 
