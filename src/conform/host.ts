@@ -1,9 +1,10 @@
 /**
  * Runs a syscall script on the host's Linux kernel through a small C helper
- * (host-runner.c and host-runner-ops.c), built with the system `cc` on first use and cached by the
- * hash of its source. TypeScript does everything but the system calls: it
- * encodes the parsed ops into a line form the C program reads, and formats
- * the raw numbers that come back with the same formatter the simulator uses.
+ * (host-runner.c, host-runner-ops.c), built with the system `cc` on first use
+ * and cached by the hash of its sources. TypeScript does everything but the
+ * system calls: it encodes the parsed ops into a line form the C program
+ * reads, and formats the raw numbers that come back with the same formatter
+ * the simulator uses.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
