@@ -8,9 +8,12 @@
  * already holds the line Modified, a cache-to-cache transfer when another CPU
  * took it last. Fixed software costs are cfg.cost fields.
  */
+import { intern } from '../../sim/attribution.js';
 import type { Task } from '../../sim/task.js';
 import type { Waitable } from '../../sim/wait.js';
 import type { Kernel } from '../kernel.js';
+
+const CAT_SPIN_WAIT = intern('spin_wait');
 
 /** Counter and sample names of one lock class, built once per lock (no strings on the lock path). */
 export class LockClass {
@@ -114,6 +117,16 @@ export abstract class LockBase {
     this.addr = addr ?? k.slab.kmalloc(k.machine.caches.lineBytes);
   }
 
+  /**
+   * Simulated time of the last release. CPUs run up to a quantum apart, so a
+   * holder that takes and drops the lock within one engine step is never
+   * seen holding it in host order, though in simulated time its hold may
+   * overlap a later attempt from a CPU whose clock is behind. Such an
+   * attempt waits, busy, until the release (a spinner spins; a mutex or
+   * rwsem waiter spins optimistically on an owner that is running).
+   */
+  protected freeAt = 0;
+
   /** Tasks waiting for the lock. */
   get waiting(): number {
     return this.waiters.length;
@@ -127,6 +140,15 @@ export abstract class LockBase {
   /** Cycles of a plain release store to the lock word (x86 spin_unlock is a mov). */
   protected store(t: Task): number {
     return this.k.machine.caches.access(t.cpu, this.addr, true);
+  }
+
+  /** Busy-wait until `until` if t's clock is before it (see freeAt); counts as a contended acquisition. */
+  protected waitForRelease(t: Task, until: number): void {
+    const gap = until - t.now;
+    if (gap <= 0) return;
+    this.noteContended();
+    t.chargeAs(CAT_SPIN_WAIT, gap);
+    this.noteWait(gap);
   }
 
   protected noteAcquired(): void {

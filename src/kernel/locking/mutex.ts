@@ -29,6 +29,7 @@ export class Mutex extends LockBase {
     t.enter(CAT_MUTEX_LOCK);
     t.charge(this.rmw(t));
     if (this.owner === null) {
+      this.waitForRelease(t, this.freeAt);
       this.owner = t;
       this.noteAcquired();
       t.leave();
@@ -48,7 +49,7 @@ export class Mutex extends LockBase {
   /** mutex_trylock(): true if taken. */
   trylock(t: Task): boolean {
     t.chargeAs(CAT_MUTEX_LOCK, this.rmw(t));
-    if (this.owner !== null) return false;
+    if (this.owner !== null || t.now < this.freeAt) return false;
     this.owner = t;
     this.noteAcquired();
     return true;
@@ -61,10 +62,12 @@ export class Mutex extends LockBase {
     if (this.waiters.length === 0) {
       this.owner = null;
       t.chargeAs(CAT_MUTEX_UNLOCK, cycles);
+      this.freeAt = t.now;
       return;
     }
     cycles += this.k.cfg.cost.lock_wakeup;
     t.chargeAs(CAT_MUTEX_UNLOCK, cycles);
+    this.freeAt = t.now;
     const next = this.waiters.shift();
     this.owner = next;
     this.k.engine.wakeTask(next, t.now);

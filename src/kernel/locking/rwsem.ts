@@ -34,6 +34,8 @@ export class RwSemaphore extends LockBase {
   readers = 0;
   /** The task holding it for writing, or null. */
   writer: Task | null = null;
+  /** Simulated time the last reader let go (a writer's hold may not overlap it; see LockBase.freeAt, which is the writers'). */
+  private readersFreeAt = 0;
 
   constructor(k: Kernel, className: string, addr?: number) {
     super(k, className, addr);
@@ -51,6 +53,7 @@ export class RwSemaphore extends LockBase {
     t.enter(CAT_DOWN_READ);
     t.charge(this.rmw(t));
     if (this.writer === null && this.waiters.length === 0) {
+      this.waitForRelease(t, this.freeAt);
       this.readers++;
       this.noteAcquired();
       t.leave();
@@ -64,7 +67,7 @@ export class RwSemaphore extends LockBase {
   /** down_read_trylock(): fails when a writer holds the lock or anyone waits. */
   downReadTrylock(t: Task): boolean {
     t.chargeAs(CAT_DOWN_READ, this.rmw(t));
-    if (this.writer !== null || this.waiters.length > 0) return false;
+    if (this.writer !== null || this.waiters.length > 0 || t.now < this.freeAt) return false;
     this.readers++;
     this.noteAcquired();
     return true;
@@ -75,6 +78,7 @@ export class RwSemaphore extends LockBase {
     if (this.readers <= 0) throw new Error(`up_read ${this.cls.name}: not held for reading (${t.name})`);
     let cycles = this.rmw(t);
     this.readers--;
+    if (t.now + cycles > this.readersFreeAt) this.readersFreeAt = t.now + cycles;
     if (this.readers === 0 && this.waiters.length > 0) cycles += this.wake(t);
     t.chargeAs(CAT_UP_READ, cycles);
   }
@@ -84,6 +88,7 @@ export class RwSemaphore extends LockBase {
     t.enter(CAT_DOWN_WRITE);
     t.charge(this.rmw(t));
     if (this.writer === null && this.readers === 0 && this.waiters.length === 0) {
+      this.waitForRelease(t, Math.max(this.freeAt, this.readersFreeAt));
       this.writer = t;
       this.noteAcquired();
       t.leave();
@@ -97,7 +102,7 @@ export class RwSemaphore extends LockBase {
   /** down_write_trylock(). */
   downWriteTrylock(t: Task): boolean {
     t.chargeAs(CAT_DOWN_WRITE, this.rmw(t));
-    if (this.writer !== null || this.readers > 0) return false;
+    if (this.writer !== null || this.readers > 0 || t.now < Math.max(this.freeAt, this.readersFreeAt)) return false;
     this.writer = t;
     this.noteAcquired();
     return true;
@@ -108,6 +113,7 @@ export class RwSemaphore extends LockBase {
     if (this.writer !== t) throw new Error(`up_write ${this.cls.name}: ${t.name} does not hold it`);
     let cycles = this.rmw(t);
     this.writer = null;
+    this.freeAt = t.now + cycles;
     if (this.waiters.length > 0) cycles += this.wake(t);
     t.chargeAs(CAT_UP_WRITE, cycles);
   }
@@ -117,6 +123,7 @@ export class RwSemaphore extends LockBase {
     if (this.writer !== t) throw new Error(`downgrade_write ${this.cls.name}: ${t.name} does not hold it`);
     let cycles = this.rmw(t);
     this.writer = null;
+    this.freeAt = t.now + cycles;
     this.readers = 1;
     if (this.waiters.length > 0 && this.waiters.kindAt(0) === READER) cycles += this.wake(t);
     t.chargeAs(CAT_DOWNGRADE, cycles);

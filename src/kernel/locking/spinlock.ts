@@ -31,6 +31,7 @@ export class SpinLock extends LockBase {
     t.enter(CAT_SPIN_LOCK);
     t.charge(this.rmw(t));
     if (this.owner === null) {
+      this.waitForRelease(t, this.freeAt);
       this.owner = t;
       this.noteAcquired();
       t.leave();
@@ -51,7 +52,7 @@ export class SpinLock extends LockBase {
   /** spin_trylock(): true if taken. */
   trylock(t: Task): boolean {
     t.chargeAs(CAT_SPIN_LOCK, this.rmw(t));
-    if (this.owner !== null) return false;
+    if (this.owner !== null || t.now < this.freeAt) return false;
     this.owner = t;
     this.noteAcquired();
     return true;
@@ -61,6 +62,7 @@ export class SpinLock extends LockBase {
   unlock(t: Task): void {
     if (this.owner !== t) throw new Error(`spin_unlock ${this.cls.name}: ${t.name} does not hold it`);
     t.chargeAs(CAT_SPIN_UNLOCK, this.store(t));
+    this.freeAt = t.now;
     if (this.waiters.length === 0) {
       this.owner = null;
       return;

@@ -73,6 +73,30 @@ describe('SpinLock', () => {
     expect(k.engine.busy[1]).toBeGreaterThan(40_000);
   });
 
+  it('a hold that overlaps in simulated time is contention even when host order never saw it held', () => {
+    const k = fakeKernel(testConfig(2, 50_000));
+    const l = new SpinLock(k, 'test');
+    let released = 0;
+    let got = 0;
+    // With a quantum this large CPU 0 runs its whole body in one step, before CPU 1 starts.
+    k.engine.spawn('early', function* (t: Task): TaskBody {
+      yield* l.lock(t);
+      t.charge(5000);
+      l.unlock(t);
+      released = t.now;
+    }, { cpu: 0, pinned: true });
+    k.engine.spawn('late', function* (t: Task): TaskBody {
+      t.charge(1000);
+      yield* l.lock(t);
+      got = t.now;
+      l.unlock(t);
+    }, { cpu: 1, pinned: true });
+    k.engine.run();
+    expect(got).toBe(released);
+    expect(k.engine.counters.get('lock_contended:test')).toBe(1);
+    expect(k.engine.attribution.exclusiveOf(k.engine.attribution.pathNode(['_raw_spin_lock', 'spin_wait']))).toBeGreaterThan(3000);
+  });
+
   it('trylock fails while held', () => {
     const k = fakeKernel();
     const l = new SpinLock(k, 'test');
