@@ -86,6 +86,19 @@ describe('CacheHierarchy latencies (default config)', () => {
     expect(c.accessLine(0, 11, false)).toBe(k.llc_hit + k.c2c_transfer);
   });
 
+  it('epoch: CPU 1 writing a line CPU 0 holds bumps epoch[0] only; CPU 0\'s own accesses do not', () => {
+    const c = new CacheHierarchy(cfg);
+    c.accessLine(0, 21, false);
+    c.accessLine(0, 21, true);
+    c.accessLine(0, 22, false);
+    expect(Array.from(c.epoch)).toEqual([0, 0, 0, 0]);
+    c.accessLine(1, 22, false); // sharing a clean line changes nothing of CPU 0's
+    expect(c.epoch[0]).toBe(0);
+    c.accessLine(1, 21, true);
+    expect(Array.from(c.epoch)).toEqual([1, 0, 0, 0]);
+    expect(c.probe(0, 21 * lb)).toBe('llc');
+  });
+
   it('a write that misses to a line Modified elsewhere pays one transfer', () => {
     const c = new CacheHierarchy(cfg);
     c.accessLine(0, 13, true);
