@@ -31,6 +31,8 @@ export const EXIT_INTERNAL = 3;
 
 type Action = (ctx: Ctx) => number | Promise<number>;
 
+const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'demo'];
+
 /** Options that take a value, so the scan for a workload name can skip their values. */
 const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric']);
 
@@ -247,7 +249,8 @@ function parse(argv: string[], width: number): Promise<Parsed> {
       if (unknownWorkload) {
         resolve({ error: `${unknownWorkload.cmd}: unknown workload "${unknownWorkload.name}" (known: ${WORKLOADS.map((w) => w.name).join(', ')}; see kernsim list)` });
       } else if (err) {
-        resolve({ error: err.message.split('\n')[0] });
+        const cmd = argv.find((a) => COMMANDS.includes(a));
+        resolve({ error: `${err.message.split('\n')[0]} (see kernsim ${cmd ? `${cmd} ` : ''}--help)` });
       } else if (!action) {
         resolve({ help: output ?? '' });
       } else {
@@ -275,15 +278,16 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     return await p.action!(ctx);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError || e instanceof ScriptError || e instanceof ResultError) {
-      io.stderr.write(`${ctx.ce.red('kernsim:')} ${e.message}\n`);
-      return EXIT_USAGE;
-    }
-    if (e instanceof CheckFailed) {
-      io.stderr.write(`${ctx.ce.red('kernsim:')} ${e.message}\n`);
-      return EXIT_CHECK_FAILED;
-    }
-    io.stderr.write(`kernsim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return EXIT_INTERNAL;
+    const code = exitCodeFor(e);
+    if (code === EXIT_INTERNAL) io.stderr.write(`kernsim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    else io.stderr.write(`${ctx.ce.red('kernsim:')} ${(e as Error).message}\n`);
+    return code;
   }
+}
+
+/** The exit status an error ends the command with: 2 bad input, 1 failed checks, 3 anything else (a bug). */
+export function exitCodeFor(e: unknown): number {
+  if (e instanceof UsageError || e instanceof ConfigError || e instanceof ScriptError || e instanceof ResultError) return EXIT_USAGE;
+  if (e instanceof CheckFailed) return EXIT_CHECK_FAILED;
+  return EXIT_INTERNAL;
 }

@@ -44,8 +44,8 @@ export const REQUIRED_COUNTERS = [
 export interface RunOptions {
   /** Record per-CPU activity and IPI flows for a Perfetto trace (costs host memory). */
   trace?: boolean;
-  /** Called between chunks of simulated time: the workload's own fraction done (or NaN when it does not say) and the cycles so far. */
-  onProgress?: (fraction: number, simulatedCycles: number) => void;
+  /** Called between chunks of simulated time: the workload's own fraction done (or NaN when it does not say), the cycles so far, and whether the run has ended. */
+  onProgress?: (fraction: number, simulatedCycles: number, final: boolean) => void;
 }
 
 /** Simulated cycles run between progress reports; has no effect on results (see runEngine). */
@@ -75,7 +75,7 @@ export function runWorkload(w: AnyWorkload, params: Record<string, unknown>, cfg
   const tracer = opts.trace ? new Tracer(k.engine) : null;
   w.setup(k, p as never);
   const progress = opts.onProgress
-    ? (): void => opts.onProgress!(w.progress ? w.progress(k, p as never) : NaN, k.engine.maxClock())
+    ? (final: boolean): void => opts.onProgress!(w.progress ? w.progress(k, p as never) : NaN, k.engine.maxClock(), final)
     : null;
   runEngine(k.engine, progress);
   const failures = w.check(k, p as never);
@@ -118,13 +118,13 @@ export function runWorkload(w: AnyWorkload, params: Record<string, unknown>, cfg
  * timer, or blocked for good), the chunk doubles, so a long sleep costs a
  * few dozen chunks, not millions.
  */
-function runEngine(e: Engine, progress: (() => void) | null): void {
+function runEngine(e: Engine, progress: ((final: boolean) => void) | null): void {
   let step = CHUNK_CYCLES;
   let until = step;
   let lastSum = -1;
   while (userTasksAlive(e) && until < Number.MAX_SAFE_INTEGER) {
     e.run(until);
-    progress?.();
+    progress?.(false);
     let sum = 0;
     for (let c = 0; c < e.ncpus; c++) sum += e.clock[c]!;
     if (sum === lastSum) step *= 2;
@@ -133,7 +133,7 @@ function runEngine(e: Engine, progress: (() => void) | null): void {
     until = Math.max(until, e.maxClock()) + step;
   }
   e.run();
-  progress?.();
+  progress?.(true);
 }
 
 function userTasksAlive(e: Engine): boolean {
@@ -225,7 +225,7 @@ export function hostInfo(wallMs: number): HostInfo {
  */
 class Tracer {
   private readonly slices: TraceData['slices'] = [];
-  private readonly open = new Map<Task, { cpu: number; ts: number; dur: number; name: string }>();
+  private readonly open = new Map<Task, { cpu: number; ts: number; dur: number; name: string; cpuTime: number }>();
   private truncated = false;
 
   constructor(private readonly e: Engine) {
@@ -250,22 +250,30 @@ class Tracer {
     }
   }
 
+  /**
+   * A resumption that ran [start, end) on `cpu`. It extends the task's open
+   * slice when nothing else ran in between: the gap since the slice's end was
+   * all charged to this task (a spin-wait, which the engine charges outside
+   * the body) and the task stayed on the CPU.
+   */
   private record(t: Task, cpu: number, start: number, end: number): void {
     if (end <= start) return;
     const o = this.open.get(t);
-    if (o && o.cpu === cpu && o.ts + o.dur === start) {
+    const before = t.cpuTime - (end - start);
+    if (o && o.cpu === cpu && before - o.cpuTime === start - (o.ts + o.dur)) {
       o.dur = end - o.ts;
+      o.cpuTime = t.cpuTime;
       return;
     }
     this.close(t);
-    this.open.set(t, { cpu, ts: start, dur: end - start, name: t.name });
+    this.open.set(t, { cpu, ts: start, dur: end - start, name: t.name, cpuTime: t.cpuTime });
   }
 
   private close(t: Task): void {
     const o = this.open.get(t);
     if (!o) return;
     this.open.delete(t);
-    if (this.slices.length < MAX_TRACE_SLICES) this.slices.push(o);
+    if (this.slices.length < MAX_TRACE_SLICES) this.slices.push({ cpu: o.cpu, ts: o.ts, dur: o.dur, name: o.name });
     else this.truncated = true;
   }
 

@@ -22,7 +22,7 @@ export function cmdRun(ctx: Ctx, w: AnyWorkload, a: RunArgs): number {
   const bar = new Progress(ctx.io, ctx.ce, w.name, { json: a.json === true });
   const result = runWorkload(w, params, cfg, {
     trace: a.trace === true,
-    onProgress: bar.enabled ? (f, cyc) => bar.update(f, `${fmtCycles(cyc)} cycles`) : undefined,
+    onProgress: bar.enabled ? (f, cyc, final) => bar.update(f, `${fmtCycles(cyc)} cycles`, final) : undefined,
   });
   bar.done();
   if (a.out) {

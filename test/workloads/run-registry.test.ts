@@ -1,0 +1,64 @@
+/**
+ * Every registered workload, run with its defaults: it must finish, pass its
+ * own checks and give the same result twice. A workload is covered as soon
+ * as it is registered. Also keeps docs/workloads.md's generated list in step
+ * with the registry (UPDATE_DOCS=1 rewrites it).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/hw/config.js';
+import { isParam } from '../../src/hw/params.js';
+import { findWorkload, WORKLOADS, workloadNames, workloadsMarkdown } from '../../src/workloads/registry.js';
+import { runWorkload } from '../../src/workloads/run.js';
+
+describe('workload registry', () => {
+  it('names are unique, hyphenated lower-case, and found by name', () => {
+    const names = workloadNames();
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) {
+      expect(n).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+      expect(findWorkload(n)!.name).toBe(n);
+    }
+    expect(findWorkload('no-such-workload')).toBeUndefined();
+    expect(names).toContain('tlb-reach');
+  });
+
+  it('every workload documents itself and its parameters, and leaves the common flags to the CLI', () => {
+    for (const w of WORKLOADS) {
+      expect(w.summary.length, w.name).toBeGreaterThan(10);
+      expect(w.summary, w.name).not.toContain('\n');
+      expect(w.description.length, w.name).toBeGreaterThan(w.summary.length);
+      for (const [k, spec] of Object.entries(w.params)) {
+        expect(isParam(spec), `${w.name}.${k} is a flat parameter`).toBe(true);
+        expect(['cpus', 'machine', 'seed', 'set', 'out', 'json', 'trace', 'grid', 'shard', 'jobs', 'help', 'version', 'color']).not.toContain(k);
+        if (isParam(spec)) expect(spec.help.length, `${w.name}.${k} help`).toBeGreaterThan(3);
+      }
+    }
+  });
+
+  for (const w of WORKLOADS) {
+    it(`${w.name}: runs with its defaults, passes its checks, and is deterministic`, () => {
+      const a = runWorkload(w, {}, defaultConfig());
+      expect(a.checks.failures).toEqual([]);
+      expect(a.simulated_cycles).toBeGreaterThan(0);
+      const b = runWorkload(w, {}, defaultConfig());
+      const strip = (r: typeof a): string => JSON.stringify({ ...r, host: undefined });
+      expect(strip(b)).toBe(strip(a));
+      // A few seconds of host time at most on the defaults (generous for slow CI hosts).
+      expect(a.host.wall_ms).toBeLessThan(20_000);
+    }, 120_000);
+  }
+
+  it('docs/workloads.md lists the registered workloads', () => {
+    const file = new URL('../../docs/workloads.md', import.meta.url);
+    const text = readFileSync(file, 'utf8');
+    const start = '<!-- workloads:start -->\n';
+    const end = '<!-- workloads:end -->';
+    const i = text.indexOf(start);
+    const j = text.indexOf(end);
+    expect(i).toBeGreaterThan(0);
+    const want = text.slice(0, i + start.length) + workloadsMarkdown() + '\n' + text.slice(j);
+    if (process.env['UPDATE_DOCS']) writeFileSync(file, want);
+    else expect(text, 'docs/workloads.md is out of date: UPDATE_DOCS=1 npx vitest run test/workloads/run-registry.test.ts').toBe(want);
+  });
+});

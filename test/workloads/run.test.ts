@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
+import { bool, int } from '../../src/hw/params.js';
+import { syscall } from '../../src/kernel/syscalls.js';
+import { intern } from '../../src/sim/attribution.js';
+import type { Task, TaskBody } from '../../src/sim/task.js';
+import { Completion } from '../../src/sim/wait.js';
+import { tlbReach } from '../../src/workloads/demo.js';
+import type { RunResult } from '../../src/workloads/result.js';
+import { REQUIRED_COUNTERS, resolveParams, runWorkload } from '../../src/workloads/run.js';
+import { defineWorkload } from '../../src/workloads/types.js';
+
+function cfg(cpus = 4): MachineConfig {
+  const c = defaultConfig();
+  c.cpus = cpus;
+  return c;
+}
+
+function withoutHost(r: RunResult): Omit<RunResult, 'host'> {
+  const { host: _host, ...rest } = r;
+  return rest;
+}
+
+const CAT_WORK = intern('user:test_work');
+
+/** Threads that make `calls` system calls with no body, with `work` cycles of user time between them. */
+const nullCalls = defineWorkload({
+  name: 'test-null-calls',
+  summary: 'test',
+  description: 'test',
+  params: {
+    threads: int(2, 'threads', { min: 1 }),
+    calls: int(3, 'calls per thread', { min: 0 }),
+    work: int(100, 'user cycles between calls', { min: 0 }),
+  },
+  setup(k, p) {
+    const body = (t: Task): TaskBody =>
+      (function* () {
+        for (let i = 0; i < p.calls; i++) {
+          t.enter(CAT_WORK);
+          t.charge(p.work);
+          t.leave();
+          yield* syscall(t, 'getppid', (function* () {
+            return 0;
+          })());
+        }
+      })();
+    const leader = k.spawnProcess('null', body);
+    for (let i = 1; i < p.threads; i++) k.spawnThread(leader, `null/${i}`, body);
+  },
+  check: () => [],
+  figures: (_k, p) => ({ zeta: 1, ops: p.threads * p.calls }),
+});
+
+describe('runWorkload', () => {
+  it('a result carries every documented key and the required counters', () => {
+    const r = runWorkload(tlbReach, { pages: 64, loads: 1000, threads: 2 }, cfg());
+    expect(Object.keys(r)).toEqual([
+      'kernsim_result', 'kind', 'workload', 'params', 'machine', 'seed', 'clock_ghz', 'simulated_cycles', 'simulated_ns',
+      'cpus', 'counters', 'breakdown', 'latency', 'samples', 'figures', 'checks', 'config', 'host',
+    ]);
+    expect(r.params).toEqual({ threads: 2, pages: 64, loads: 1000, write: false });
+    expect(r.machine).toBe('default');
+    expect(r.seed).toBe(1);
+    for (const name of REQUIRED_COUNTERS) expect(typeof r.counters[name], name).toBe('number');
+    expect(Object.keys(r.counters)).toEqual(Object.keys(r.counters).sort());
+    expect(r.counters['page_walks']).toBe(r.counters['stlb_miss']);
+    expect(r.cpus.length).toBe(4);
+    for (const c of r.cpus) expect(c.busy + c.idle).toBe(r.simulated_cycles);
+    expect(r.simulated_cycles).toBe(Math.max(...r.cpus.map((c) => c.busy)));
+    expect(r.simulated_ns).toBe(r.simulated_cycles / 3);
+    expect(r.breakdown.inclusive).toBe(r.cpus.reduce((s, c) => s + c.busy, 0));
+    expect(r.checks).toEqual({ passed: true, failures: [] });
+    expect(Object.keys(r.host)).toEqual(['wall_ms', 'node', 'platform', 'kernsim']);
+  });
+
+  it('is deterministic: identical runs differ only under host', () => {
+    const a = runWorkload(tlbReach, { pages: 512, loads: 5000 }, cfg());
+    const b = runWorkload(tlbReach, { pages: 512, loads: 5000 }, cfg());
+    expect(JSON.stringify(withoutHost(a))).toBe(JSON.stringify(withoutHost(b)));
+  });
+
+  it('the seed changes the random loads', () => {
+    const c2 = cfg();
+    c2.sim = { ...c2.sim, seed: 2 };
+    const a = runWorkload(tlbReach, { pages: 512, loads: 5000 }, cfg());
+    const b = runWorkload(tlbReach, { pages: 512, loads: 5000 }, c2);
+    expect(b.seed).toBe(2);
+    expect(b.simulated_cycles).not.toBe(a.simulated_cycles);
+  });
+
+  it('reporting progress changes nothing in the result', () => {
+    const seen: number[] = [];
+    const cycles: number[] = [];
+    const a = runWorkload(tlbReach, { pages: 4096, loads: 40_000 }, cfg());
+    const b = runWorkload(tlbReach, { pages: 4096, loads: 40_000 }, cfg(), {
+      onProgress: (f, c) => {
+        seen.push(f);
+        cycles.push(c);
+      },
+    });
+    expect(JSON.stringify(withoutHost(b))).toBe(JSON.stringify(withoutHost(a)));
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen[seen.length - 1]).toBe(1);
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
+      expect(cycles[i]).toBeGreaterThanOrEqual(cycles[i - 1]!);
+    }
+  });
+
+  it('system calls get latency statistics with a histogram, and their own breakdown path', () => {
+    const c = cfg(2);
+    const r = runWorkload(nullCalls, {}, c);
+    // A call with an empty body costs exactly its entry and exit.
+    expect(r.latency).toEqual({
+      getppid: { count: 6, min: c.cost.syscall, p50: c.cost.syscall, p90: c.cost.syscall, p99: c.cost.syscall, max: c.cost.syscall, mean: c.cost.syscall, hist: [{ le: 1024, count: 6 }] },
+    });
+    expect(r.counters['syscall_getppid']).toBe(6);
+    const sc = r.breakdown.children.find((n) => n.name === 'syscall:getppid')!;
+    expect(sc.inclusive).toBe(6 * c.cost.syscall);
+    expect(sc.children.map((n) => n.name)).toContain('entry_SYSCALL_64');
+    expect(r.breakdown.children.find((n) => n.name === 'user:test_work')!.inclusive).toBe(600);
+    expect(Object.keys(r.figures)).toEqual(['ops', 'zeta']);
+  });
+
+  it('a user task blocked for good at the end fails the run', () => {
+    const stuck = defineWorkload({
+      name: 'test-stuck',
+      summary: 'test',
+      description: 'test',
+      params: {},
+      setup(k) {
+        const never = new Completion(k.engine, 1);
+        k.spawnProcess('waiter', (t) =>
+          (function* () {
+            t.charge(10);
+            yield t.sleepOn(never);
+          })(),
+        );
+      },
+      check: () => [],
+    });
+    const r = runWorkload(stuck, {}, cfg(1));
+    expect(r.checks.passed).toBe(false);
+    expect(r.checks.failures).toEqual([expect.stringMatching(/^task waiter \(id \d+\) was still blocked when the run ended$/)]);
+  });
+
+  it('a long sleep ends where an unchunked run ends', () => {
+    const sleeper = defineWorkload({
+      name: 'test-sleeper',
+      summary: 'test',
+      description: 'test',
+      params: { cycles: int(5e9, 'sleep') },
+      setup(k, p) {
+        k.spawnProcess('sleeper', (t) =>
+          (function* () {
+            t.charge(10);
+            yield t.sleepFor(p.cycles);
+            t.charge(10);
+          })(),
+        );
+      },
+      check: () => [],
+    });
+    const r = runWorkload(sleeper, {}, cfg(1));
+    expect(r.checks.passed).toBe(true);
+    expect(r.simulated_cycles).toBeGreaterThanOrEqual(5e9 + 20);
+    expect(r.cpus[0]!.busy).toBeLessThan(1e6);
+  });
+
+  it('records a trace: one merged slice per continuous stretch, IPI slices and flows', () => {
+    const CAT_IPI = intern('test_ipi');
+    const ipi = defineWorkload({
+      name: 'test-ipi',
+      summary: 'test',
+      description: 'test',
+      params: {},
+      setup(k) {
+        k.spawnProcess(
+          'sender',
+          (t) =>
+            (function* () {
+              t.charge(1000);
+              const done = k.engine.sendIpi(t, [1], CAT_IPI, () => 50);
+              yield t.spinOn(done);
+              t.charge(1000);
+            })(),
+          { cpu: 0, pinned: true },
+        );
+      },
+      check: () => [],
+    });
+    const c = cfg(2);
+    const r = runWorkload(ipi, {}, c, { trace: true });
+    const t = r.trace!;
+    expect(t.truncated).toBe(false);
+    expect(t.flows).toEqual([{ fromCpu: 0, fromTs: 1000 + c.cost.ipi_send, toCpu: 1, toTs: 1000 + c.cost.ipi_send + c.cost.ipi_latency, name: 'ipi' }]);
+    const ipiSlice = t.slices.find((s) => s.name === 'ipi')!;
+    expect(ipiSlice).toEqual({ cpu: 1, ts: 1000 + c.cost.ipi_send + c.cost.ipi_latency, dur: c.cost.ipi_handler + 50, name: 'ipi' });
+    const task = t.slices.filter((s) => s.name === 'sender');
+    // The sender ran without a break on CPU 0 (spinning counts as running), so its stretches merge into one slice.
+    expect(task).toEqual([{ cpu: 0, ts: task[0]!.ts, dur: r.cpus[0]!.busy - task[0]!.ts, name: 'sender' }]);
+    // Without --trace there is no trace and no change in the figures.
+    const plain = runWorkload(ipi, {}, c);
+    expect(plain.trace).toBeUndefined();
+    expect(plain.simulated_cycles).toBe(r.simulated_cycles);
+  });
+});
+
+describe('resolveParams', () => {
+  const w = defineWorkload({
+    name: 'test-params',
+    summary: 'test',
+    description: 'test',
+    params: { n: int(4, 'n', { min: 1, max: 8 }), flag: bool(false, 'f') },
+    setup: () => {},
+    check: () => [],
+  });
+  it('fills defaults and keeps given values', () => {
+    expect(resolveParams(w, {})).toEqual({ n: 4, flag: false });
+    expect(resolveParams(w, { n: 8, flag: true })).toEqual({ n: 8, flag: true });
+  });
+  it('names an unknown parameter or a bad value', () => {
+    expect(() => resolveParams(w, { m: 1 }, 'cli')).toThrow('cli: m: expected a known field (one of n, flag)');
+    expect(() => resolveParams(w, { n: 9 }, 'cli')).toThrow('cli: n: expected an integer from 1 to 8, got 9');
+    expect(() => resolveParams(w, { flag: 'yes' }, 'cli')).toThrow('cli: flag: expected true or false, got "yes"');
+  });
+});
