@@ -31,8 +31,9 @@ export class SpinLock extends LockBase {
     t.enter(CAT_SPIN_LOCK);
     t.charge(this.rmw(t));
     if (this.owner === null) {
-      this.waitForRelease(t, this.freeAt);
+      this.waitForRelease(t, this.heldFrom, this.freeAt);
       this.owner = t;
+      this.heldFrom = t.now;
       this.noteAcquired();
       t.leave();
       return;
@@ -46,14 +47,16 @@ export class SpinLock extends LockBase {
     t.charge(this.rmw(t));
     this.noteWait(t.now - start);
     this.noteAcquired();
+    this.heldFrom = t.now;
     t.leave();
   }
 
   /** spin_trylock(): true if taken. */
   trylock(t: Task): boolean {
     t.chargeAs(CAT_SPIN_LOCK, this.rmw(t));
-    if (this.owner !== null || t.now < this.freeAt) return false;
+    if (this.owner !== null || (t.now >= this.heldFrom && t.now < this.freeAt)) return false;
     this.owner = t;
+    this.heldFrom = t.now;
     this.noteAcquired();
     return true;
   }

@@ -26,7 +26,9 @@
  *   RCU_SOFTIRQ on that CPU at its first tick after their grace period has
  *   ended (an idle CPU with callbacks keeps its tick, rcu_needs_cpu), in
  *   batches of rcu_blimit (unlimited above rcu_qhimark queued), at most
- *   rcu_softirq_restarts batches per tick; the rest wait for the next tick.
+ *   rcu_softirq_restarts batches per tick; the rest are ksoftirqd's, which
+ *   on a busy CPU gets the next tick's budget again and on an idle CPU runs
+ *   at once and drains them all.
  * - synchronize_rcu queues a callback that wakes the caller
  *   (wait_rcu_gp / wakeme_after_rcu), so it pays the same path.
  *
@@ -285,14 +287,20 @@ export class Rcu {
   private onIdleEnter(cpu: number, time: number): void {
     this.idle[cpu] = 1;
     this.idleEnterAt[cpu] = time;
-    const head = this.cbs[cpu]!.peek();
-    if (head && head.gp <= this.completed) this.scheduleIdleInvoke(cpu, time);
+    // Callbacks this CPU already found ready but had no budget for wait in ksoftirqd, which runs now that the CPU is free.
+    if (this.ready(this.cbs[cpu]!.peek(), time)) this.scheduleIdleInvoke(cpu, time, true);
   }
 
-  private scheduleIdleInvoke(cpu: number, time: number): void {
+  /**
+   * Invoke an idle CPU's ready callbacks: at the next tick boundary (an idle
+   * CPU with callbacks keeps its tick, and notices the grace period's end
+   * there), or at once when ksoftirqd already has them. On an idle CPU
+   * ksoftirqd drains everything ready, batch after batch.
+   */
+  private scheduleIdleInvoke(cpu: number, time: number, now = false): void {
     if (this.invokeScheduled[cpu]) return;
     this.invokeScheduled[cpu] = 1;
-    const at = (Math.floor(time / this.tick) + 1) * this.tick;
+    const at = now ? time : (Math.floor(time / this.tick) + 1) * this.tick;
     this.k.engine.at(at, (t) => {
       this.invokeScheduled[cpu] = 0;
       if (!this.idle[cpu]) return; // it woke: its own ticks take over
@@ -301,7 +309,7 @@ export class Rcu {
         e.idle[cpu]! += t - e.clock[cpu]!;
         e.clock[cpu] = t;
       }
-      this.invokeCallbacks(cpu, t);
+      this.invokeCallbacks(cpu, t, true);
     });
   }
 
@@ -317,7 +325,7 @@ export class Rcu {
    * batch budget of this tick is spent. Charges go on as they happen, so a
    * callback that wakes a task sees the CPU's clock at its own time.
    */
-  private invokeCallbacks(cpu: number, tickTime: number): void {
+  private invokeCallbacks(cpu: number, tickTime: number, ksoftirqd = false): void {
     const e = this.k.engine;
     const list = this.cbs[cpu]!;
     if (!this.ready(list.peek(), tickTime)) return;
@@ -327,7 +335,8 @@ export class Rcu {
     const node = this.batchNode;
     const limit = list.length > kc.rcu_qhimark ? Infinity : kc.rcu_blimit;
     let invoked = 0;
-    for (let run = 0; run < kc.rcu_softirq_restarts && this.ready(list.peek(), tickTime); run++) {
+    const runs = ksoftirqd ? Infinity : kc.rcu_softirq_restarts;
+    for (let run = 0; run < runs && this.ready(list.peek(), tickTime); run++) {
       e.charge(cpu, cost.rcu_softirq, node);
       for (let n = 0; n < limit && this.ready(list.peek(), tickTime); n++) {
         const cb = list.shift();
