@@ -37,7 +37,7 @@ export interface SweepSpec {
   params: Record<string, ParamValue>;
   machine: MachineChoice;
   shard?: Shard;
-  /** Worker threads at most (default: the host's available parallelism). */
+  /** Worker threads at most; never more than the host's available parallelism (the default). */
   jobs?: number;
   onPoint?: (done: number, total: number) => void;
 }
@@ -134,7 +134,8 @@ async function runJobs(jobs: PointJob[], maxWorkers: number, onDone: (n: number)
 export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
   const t0 = performance.now();
   const jobs = planSweep(spec);
-  const maxWorkers = spec.jobs ?? availableParallelism();
+  // More threads than the host runs at once would only slow every point down.
+  const maxWorkers = Math.min(spec.jobs ?? Infinity, availableParallelism());
   const results = await runJobs(jobs, maxWorkers, (d) => spec.onPoint?.(d, jobs.length));
   const points: SweepPoint[] = jobs.map((j, i) => ({ index: j.index, point: gridPoint(spec.axes, j.index), result: results[i]! }));
   const first = jobs[0]?.config;
