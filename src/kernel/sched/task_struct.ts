@@ -11,6 +11,10 @@ export interface Cred {
   uid: number;
   /** CAP_SYS_ADMIN in the effective set (MADV_HWPOISON, MADV_SOFT_OFFLINE need it). */
   capSysAdmin: boolean;
+  /** CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK (default: as capSysAdmin, root holding both). */
+  capIpcLock?: boolean;
+  /** CAP_SYS_RAWIO: map below vm.mmap_min_addr (default: as capSysAdmin). */
+  capSysRawio?: boolean;
 }
 
 export interface Rlimit {
@@ -26,6 +30,8 @@ export class TaskStruct {
   files: FilesStruct | null = null;
   cred: Cred;
   rlimitNofile: Rlimit;
+  /** RLIMIT_MEMLOCK in bytes (process-wide: threads read their leader's); unset means the config's default. */
+  rlimitMemlock?: Rlimit;
   umask = 0o022;
   /** Signal that ended the task, if any ('SIGSEGV', 'SIGBUS'). */
   exitSignal: string | null = null;

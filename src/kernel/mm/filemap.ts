@@ -1,0 +1,228 @@
+/**
+ * The page cache of one file, after struct address_space and mm/filemap.c:
+ * page index -> frame, the file size, the areas mapping the file (i_mmap)
+ * and the backing store reads come from. filemap_fault finds a page or
+ * reads it in (a major fault: the task sleeps until the read completes).
+ *
+ * A shmem mapping (shared anonymous memory, tmpfs) has no backing store:
+ * a missing page is allocated zeroed, and its pages are swap-backed.
+ *
+ * The VFS implements BackingStore for its inodes; tests may use a trivial one.
+ */
+import { PG_dirty, PG_swapbacked, PG_uptodate } from '../../hw/physmem.js';
+import { intern } from '../../sim/attribution.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import { Completion } from '../../sim/wait.js';
+import type { Kernel } from '../kernel.js';
+import { mmCore } from './core.js';
+import type { VmAreaStruct } from './mm_types.js';
+import { PAGE_SIZE } from './mm_types.js';
+import { __GFP_USER, __GFP_ZERO, alloc_page, free_frame } from './page_alloc.js';
+import { set_page_mapping } from './rmap.js';
+
+/**
+ * Where a file's pages come from and go to. readPage fills frame `pfn` with
+ * page `index` (through PhysMem) and returns the simulated time the read
+ * completes, or 0 when the data is there at once (a hole, a RAM-backed fs).
+ */
+export interface BackingStore {
+  readPage(index: number, pfn: number, now: number): number;
+  writePage(index: number, pfn: number, now: number): number;
+}
+
+const CAT_FILEMAP_FAULT = intern('filemap_fault');
+const CAT_SHMEM_FAULT = intern('shmem_fault');
+const CAT_IO_WAIT = intern('io_schedule');
+
+/** sizeof(struct address_space) plus its inode, for the slab object carrying its lines. */
+const MAPPING_BYTES = 256;
+
+export class AddressSpace {
+  readonly id: number;
+  /** i_pages: page index -> frame. */
+  readonly pages = new Map<number, number>();
+  /** i_mmap: the areas mapping this file. */
+  readonly iMmap: VmAreaStruct[] = [];
+  /** Areas mapping it shared and writable (i_mmap_writable). */
+  mmapWritable = 0;
+  readonly kaddr: number;
+
+  constructor(
+    readonly k: Kernel,
+    /** i_size in bytes. */
+    public size: number,
+    readonly backing: BackingStore | null,
+    /** shmem/tmpfs: pages are swap-backed and a missing one is zero-filled. */
+    readonly shmem: boolean,
+  ) {
+    const core = mmCore(k);
+    this.id = core.newOwnerId();
+    core.mappings.set(this.id, this);
+    this.kaddr = k.slab.kmalloc(MAPPING_BYTES);
+  }
+
+  /** mapping_can_writeback(): shared writable mappings must be write-protected until first written (dirty tracking). */
+  get canWriteback(): boolean {
+    return !this.shmem && this.backing !== null;
+  }
+
+  /** Pages in the cache (nrpages). */
+  get nrpages(): number {
+    return this.pages.size;
+  }
+
+  /** Drops the mapping from the kernel's registry once the inode is gone. */
+  release(): void {
+    if (this.pages.size > 0) throw new Error(`address_space ${this.id}: released with ${this.pages.size} pages cached`);
+    mmCore(this.k).mappings.delete(this.id);
+    this.k.slab.kfree(this.kaddr, MAPPING_BYTES);
+  }
+}
+
+/** filemap_get_folio(): the cached frame of page `index`, or -1 (charges the xarray lookup). */
+export function filemap_get_page(t: Task, mapping: AddressSpace, index: number): number {
+  const k = mapping.k;
+  t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.cost.kernel_op);
+  return mapping.pages.get(index) ?? -1;
+}
+
+/** filemap_add_folio(): a new frame enters the cache with the cache's own reference. */
+export function filemap_add_page(t: Task, mapping: AddressSpace, index: number, pfn: number): void {
+  const k = mapping.k;
+  mapping.pages.set(index, pfn);
+  set_page_mapping(k, pfn, mapping.id, index);
+  if (mapping.shmem) k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_swapbacked) >>> 0;
+  t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.cost.kernel_op);
+  mmCore(k).hooks.onNewPage?.(k, pfn);
+}
+
+/**
+ * The frame holding page `index`, read in or allocated if missing, with a
+ * reference for the caller; -1 when out of memory. `major` tells whether
+ * the task had to wait for the backing store.
+ */
+export function* filemap_read_page(t: Task, mapping: AddressSpace, index: number): Blocking<{ pfn: number; major: boolean }> {
+  const k = mapping.k;
+  const mem = k.machine.mem;
+  let pfn = filemap_get_page(t, mapping, index);
+  if (pfn >= 0) {
+    mem.refcount[pfn]!++;
+    return { pfn, major: false };
+  }
+  pfn = yield* alloc_page(t, k, __GFP_USER | (mapping.backing ? 0 : __GFP_ZERO));
+  if (pfn < 0) return { pfn: -1, major: false };
+  // Another task may have filled the slot while this one slept in reclaim.
+  const raced = mapping.pages.get(index);
+  if (raced !== undefined) {
+    mem.refcount[pfn] = 0;
+    free_frame(k, pfn);
+    mem.refcount[raced]!++;
+    return { pfn: raced, major: false };
+  }
+  let major = false;
+  if (mapping.backing) {
+    const done = mapping.backing.readPage(index, pfn, t.now);
+    if (done > t.now) {
+      major = true;
+      const c = new Completion(k.engine, 1);
+      k.engine.at(done, (time) => c.complete(time));
+      filemap_add_page(t, mapping, index, pfn);
+      t.enter(CAT_IO_WAIT);
+      yield t.sleepOn(c);
+      t.leave();
+      k.machine.caches.invalidateFrame(pfn);
+    } else filemap_add_page(t, mapping, index, pfn);
+  } else filemap_add_page(t, mapping, index, pfn);
+  mem.flags[pfn] = (mem.flags[pfn]! | PG_uptodate) >>> 0;
+  // One reference for the cache (from the allocation), one for the caller.
+  mem.refcount[pfn]!++;
+  return { pfn, major };
+}
+
+/**
+ * filemap_fault() / shmem_fault(): the page for a fault at page `index` of
+ * the area's file. Returns the frame with a reference for the new mapping,
+ * -1 past the end of the file (SIGBUS), -2 when out of memory.
+ */
+export function* filemap_fault(t: Task, vma: VmAreaStruct, index: number): Blocking<{ pfn: number; major: boolean }> {
+  const mapping = vma.vmFile!.mapping;
+  t.enter(mapping.shmem ? CAT_SHMEM_FAULT : CAT_FILEMAP_FAULT);
+  if (index >= Math.ceil(mapping.size / PAGE_SIZE)) {
+    t.leave();
+    return { pfn: -1, major: false };
+  }
+  const r = yield* filemap_read_page(t, mapping, index);
+  t.leave();
+  if (r.pfn < 0) return { pfn: -2, major: false };
+  return r;
+}
+
+/** folio_mark_dirty(): the page has data the file does not. */
+export function set_page_dirty(k: Kernel, pfn: number): void {
+  k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_dirty) >>> 0;
+}
+
+/** vma_interval_tree_insert / __vma_link_file: the area maps this file. */
+export function vma_link_file(vma: VmAreaStruct): void {
+  const f = vma.vmFile;
+  if (!f) return;
+  f.mapping.iMmap.push(vma);
+}
+
+/** __remove_shared_vm_struct: the area no longer maps the file. */
+export function vma_unlink_file(vma: VmAreaStruct): void {
+  const f = vma.vmFile;
+  if (!f) return;
+  const list = f.mapping.iMmap;
+  const i = list.indexOf(vma);
+  if (i >= 0) list.splice(i, 1);
+}
+
+/**
+ * truncate_inode_pages_range(): drop the cached pages from index `from` on.
+ * They must no longer be mapped (truncate_pagecache unmaps them first); the
+ * cache's reference goes, and a page nobody else holds is freed.
+ */
+export function truncate_inode_pages(t: Task, mapping: AddressSpace, from: number): void {
+  const k = mapping.k;
+  const mem = k.machine.mem;
+  const indices = [...mapping.pages.keys()].filter((i) => i >= from).sort((a, b) => a - b);
+  for (const index of indices) {
+    const pfn = mapping.pages.get(index)!;
+    if (mem.mapcount[pfn]! > 0) throw new Error(`truncate_inode_pages: page ${index} (pfn ${pfn}) is still mapped`);
+    mapping.pages.delete(index);
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.cost.kernel_op);
+    mem.owner[pfn] = 0;
+    mem.flags[pfn] = (mem.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
+    if (--mem.refcount[pfn]! === 0) {
+      t.charge(k.cfg.cost.page_free);
+      free_frame(k, pfn);
+    }
+  }
+}
+
+/**
+ * The shmem file of a shared anonymous area (shmem_zero_setup): `size`
+ * bytes, zero-filled on demand, read-write. Areas and forked children hold
+ * references; the last put drops its pages (by then nothing maps them).
+ */
+export class ShmemFile {
+  readonly mapping: AddressSpace;
+  readonly readable = true;
+  readonly writable = true;
+  private refs = 1;
+
+  constructor(k: Kernel, size: number) {
+    this.mapping = new AddressSpace(k, size, null, true);
+  }
+
+  get(): void {
+    this.refs++;
+  }
+
+  put(t: Task): void {
+    if (--this.refs > 0) return;
+    truncate_inode_pages(t, this.mapping, 0);
+    this.mapping.release();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The kernel's side of the page tables: reaching and allocating the table
+ * that holds an address's PTE (pgd -> pud -> pmd -> pte, with the p4d level
+ * folded as on 4-level x86-64), reading and writing entries through the
+ * cache model, the protection bits an area's PTEs get (vm_get_page_prot),
+ * and the x86 rule for which PTE changes need a TLB flush.
+ *
+ * Entries are read and written at their physical address (the kernel
+ * reaches page tables through the direct map), so a table another CPU's
+ * walker just touched costs a transfer here too.
+ */
+import {
+  makePte,
+  PTE_ACCESSED,
+  PTE_DIRTY,
+  PTE_GLOBAL,
+  PTE_NX,
+  PTE_PCD,
+  PTE_PRESENT,
+  PTE_PROTNONE,
+  PTE_PSE,
+  PTE_PWT,
+  PTE_RW,
+  PTE_SOFT1,
+  PTE_SOFT2,
+  PTE_SOFT3,
+  PTE_TABLE,
+  PTE_USER,
+  ptePfn,
+  pteFlags,
+  tableIndex,
+} from '../../hw/pagetable.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import { MmCore } from './core.js';
+import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
+import { alloc_pgtable_page, free_pgtable_page } from './page_alloc.js';
+
+export const PAGE_NONE = PTE_PROTNONE | PTE_ACCESSED;
+export const PAGE_READONLY = PTE_PRESENT | PTE_USER | PTE_ACCESSED | PTE_NX;
+export const PAGE_READONLY_EXEC = PTE_PRESENT | PTE_USER | PTE_ACCESSED;
+export const PAGE_COPY = PAGE_READONLY;
+export const PAGE_COPY_EXEC = PAGE_READONLY_EXEC;
+export const PAGE_SHARED = PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_NX;
+export const PAGE_SHARED_EXEC = PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED;
+
+/** x86's protection_map, indexed by VM_READ|VM_WRITE|VM_EXEC|VM_SHARED. */
+const PROTECTION_MAP = [
+  PAGE_NONE, PAGE_READONLY, PAGE_COPY, PAGE_COPY, PAGE_READONLY_EXEC, PAGE_READONLY_EXEC, PAGE_COPY_EXEC, PAGE_COPY_EXEC,
+  PAGE_NONE, PAGE_READONLY, PAGE_SHARED, PAGE_SHARED, PAGE_READONLY_EXEC, PAGE_READONLY_EXEC, PAGE_SHARED_EXEC, PAGE_SHARED_EXEC,
+];
+
+/** vm_get_page_prot(): the PTE flags of an area with these vm_flags. */
+export function vm_get_page_prot(vmFlags: number): number {
+  return PROTECTION_MAP[vmFlags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED)]!;
+}
+
+/**
+ * vma_wants_writenotify(): a shared writable file area whose pages need dirty
+ * tracking maps them read-only so the first write faults (page_mkwrite).
+ */
+export function vma_wants_writenotify(vma: VmAreaStruct): boolean {
+  if ((vma.vmFlags & (VM_WRITE | VM_SHARED)) !== (VM_WRITE | VM_SHARED)) return false;
+  return vma.vmFile !== null && vma.vmFile.mapping.canWriteback;
+}
+
+/** vma_set_page_prot(): recompute vm_page_prot from the flags. */
+export function vma_set_page_prot(vma: VmAreaStruct): void {
+  let flags = vma.vmFlags;
+  if (vma_wants_writenotify(vma)) flags &= ~VM_SHARED;
+  vma.vmPageProt = vm_get_page_prot(flags);
+}
+
+/** pte_modify(): keep the frame and the A/D bits, take the protection from `prot`. */
+export function pte_modify(pte: number, prot: number): number {
+  const keep = pteFlags(pte) & (PTE_ACCESSED | PTE_DIRTY | PTE_SOFT1 | PTE_SOFT2 | PTE_SOFT3);
+  const newProt = prot & ~(PTE_ACCESSED | PTE_DIRTY);
+  return makePte(ptePfn(pte), keep | newProt | (prot & PTE_ACCESSED));
+}
+
+/** pte_protnone(): a PROT_NONE mapping of a frame (not present to the MMU, but not a swap entry). */
+export function pte_protnone(pte: number): boolean {
+  return (pte & (PTE_PRESENT | PTE_PROTNONE)) === PTE_PROTNONE;
+}
+
+/** pte_present() as the kernel means it: the MMU's present bit, or PROT_NONE. */
+export function pte_present_k(pte: number): boolean {
+  return (pte & (PTE_PRESENT | PTE_PROTNONE)) !== 0;
+}
+
+/** pte_needs_flush() (arch/x86/include/asm/tlbflush.h): does replacing oldpte by newpte need a TLB flush? */
+export function pte_needs_flush(oldpte: number, newpte: number): boolean {
+  if ((oldpte & PTE_PRESENT) === 0) return false;
+  if (ptePfn(oldpte) !== ptePfn(newpte)) return true;
+  const oldf = pteFlags(oldpte);
+  const newf = pteFlags(newpte);
+  const flushOnClear = PTE_DIRTY | PTE_PRESENT | PTE_ACCESSED;
+  const flushOnChange = PTE_RW | PTE_USER | PTE_PWT | PTE_PCD | PTE_PSE | PTE_GLOBAL | PTE_NX | PTE_SOFT1 | PTE_SOFT2 | PTE_SOFT3;
+  const diff = (oldf ^ newf) & ~PTE_ACCESSED;
+  if ((diff & oldf & flushOnClear) !== 0) return true;
+  return (diff & flushOnChange) !== 0;
+}
+
+/** Reads an entry, charging the kernel's load through the caches. */
+export function ptep_get(t: Task, mm: MmStruct, table: number, idx: number): number {
+  const pt = mm.k.machine.pt;
+  t.charge(mm.k.machine.caches.access(t.cpu, pt.entryPaddr(table, idx), false));
+  return pt.readEntry(table, idx);
+}
+
+/** Writes an entry (set_pte_at / pte_clear), charging the store through the caches. */
+export function set_pte_at(t: Task, mm: MmStruct, table: number, idx: number, pte: number): void {
+  const pt = mm.k.machine.pt;
+  t.charge(mm.k.machine.caches.access(t.cpu, pt.entryPaddr(table, idx), true));
+  pt.writeEntry(table, idx, pte);
+}
+
+/** ptep_get_and_clear(): an xchg on the entry (atomic, so a concurrent A/D update is not lost). */
+export function ptep_get_and_clear(t: Task, mm: MmStruct, table: number, idx: number): number {
+  const pt = mm.k.machine.pt;
+  t.charge(mm.k.machine.caches.access(t.cpu, pt.entryPaddr(table, idx), true) + mm.k.cfg.cost.atomic_rmw);
+  const old = pt.readEntry(table, idx);
+  pt.writeEntry(table, idx, 0);
+  return old;
+}
+
+/** pte_offset_map_lock / spin_lock(ptl): the split PTE lock lives in the table's struct page. */
+export function pte_lock(t: Task, mm: MmStruct, table: number): void {
+  t.charge(mm.k.machine.caches.access(t.cpu, MmCore.pageKaddr(table), true) + mm.k.cfg.cost.atomic_rmw);
+}
+
+/** pte_unmap_unlock: the release store. */
+export function pte_unlock(t: Task, mm: MmStruct, table: number): void {
+  t.charge(mm.k.machine.caches.access(t.cpu, MmCore.pageKaddr(table), true));
+}
+
+/**
+ * Descends from the pgd to the PT table covering addr, reading each upper
+ * entry through the caches. Returns the PT frame, or -1 when a level is
+ * missing (pmd_none and friends); walkLevel says which level was missing.
+ */
+export function pte_table(t: Task, mm: MmStruct, addr: number): number {
+  const k = mm.k;
+  const pt = k.machine.pt;
+  const caches = k.machine.caches;
+  let table = mm.pgd;
+  for (let level = 4; level >= 2; level--) {
+    const idx = tableIndex(addr, level);
+    t.charge(caches.access(t.cpu, pt.entryPaddr(table, idx), false));
+    const e = pt.readEntry(table, idx);
+    if ((e & PTE_PRESENT) === 0) return -1;
+    if ((e & PTE_PSE) !== 0) throw new Error(`pte_table: a 2 MiB mapping at 0x${addr.toString(16)} (huge pages are huge_memory.ts's)`);
+    table = ptePfn(e);
+  }
+  return table;
+}
+
+/**
+ * __pte_alloc and the upper-level allocations of __handle_mm_fault: the PT
+ * table for addr, creating missing levels. Returns -1 when out of memory.
+ */
+export function* pte_alloc(t: Task, mm: MmStruct, addr: number): Blocking<number> {
+  const k = mm.k;
+  const pt = k.machine.pt;
+  let table = mm.pgd;
+  for (let level = 4; level >= 2; level--) {
+    const idx = tableIndex(addr, level);
+    let e = ptep_get(t, mm, table, idx);
+    if ((e & PTE_PRESENT) === 0) {
+      const child = yield* alloc_pgtable_page(t, k);
+      if (child < 0) return -1;
+      // Another task may have installed the table while this one slept in reclaim (pmd_populate under the lock).
+      e = pt.readEntry(table, idx);
+      if ((e & PTE_PRESENT) !== 0) {
+        free_pgtable_page(k, child);
+      } else {
+        e = makePte(child, PTE_TABLE);
+        set_pte_at(t, mm, table, idx, e);
+        mm.pgtablesBytes += 4096;
+      }
+    }
+    table = ptePfn(e);
+  }
+  return table;
+}

@@ -1,0 +1,309 @@
+/**
+ * TLB management as arch/x86/mm/tlb.c does it: per-CPU TLB state with six
+ * dynamic ASIDs (PCIDs), address-space switches that keep a process's TLB
+ * entries across switches, lazy TLB mode for kernel threads and idle, and
+ * shootdowns driven by per-mm generation counters.
+ *
+ * - switch_mm_irqs_off: loading an mm picks an ASID slot on this CPU. A slot
+ *   that already holds the mm needs no flush unless the mm's tlb_gen moved
+ *   past what the slot saw; a new slot (or no PCIDs) flushes. A CPU stays in
+ *   the mm_cpumask of every mm it ran, and is trimmed lazily by flushes.
+ * - enter_lazy_tlb: a kernel thread or idle keeps the previous mm loaded and
+ *   marks the CPU lazy; shootdowns skip lazy CPUs unless page tables were
+ *   freed, and a lazy CPU catches up (flushes) when it switches back.
+ * - flush_tlb_mm_range: bump the mm's tlb_gen, then flush locally or send
+ *   flush_tlb_func to every CPU in the cpumask that should_flush_tlb picks
+ *   (native_flush_tlb_multi), run it locally too, and spin until every
+ *   target has acknowledged. Up to tlb_single_page_flush_ceiling pages are
+ *   flushed one INVLPG each, more with one full flush of the PCID.
+ *
+ * Hardware PCID = ASID + 1, as kern_pcid(); PCID 0 stays with init_mm.
+ * init_mm is `null` here: no user mappings (CR3 -1 in the MMU).
+ */
+import { intern } from '../../sim/attribution.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import type { Kernel } from '../kernel.js';
+import { mmCore } from './core.js';
+import type { MmStruct } from './mm_types.js';
+
+/** TLB_NR_DYN_ASIDS. */
+export const TLB_NR_DYN_ASIDS = 6;
+/** TLB_FLUSH_ALL as an end address. */
+export const TLB_FLUSH_ALL = Infinity;
+/** TLB_GENERATION_INVALID: a flush that is not tied to an mm's generation. */
+const TLB_GENERATION_INVALID = 0;
+
+const CAT_FLUSH_TLB_MM_RANGE = intern('flush_tlb_mm_range');
+const CAT_FLUSH_TLB_MULTI = intern('native_flush_tlb_multi');
+const CAT_FLUSH_TLB_FUNC = intern('flush_tlb_func');
+const CAT_CSD_WAIT = intern('csd_lock_wait');
+
+/** Offset of context.tlb_gen inside struct mm_struct (its own cache line, apart from mmap_lock). */
+const MM_TLB_GEN_OFF = 128;
+/** Offset of mm_cpumask inside struct mm_struct. */
+const MM_CPUMASK_OFF = 192;
+
+/** cpu_tlbstate and cpu_tlbstate_shared of one CPU. */
+export class CpuTlbState {
+  /** The mm whose tables CR3 holds; null for init_mm. */
+  loadedMm: MmStruct | null = null;
+  loadedMmAsid = 0;
+  /** cpu_tlbstate_shared.is_lazy. */
+  isLazy = false;
+  nextAsid = 1;
+  /** ctxs[asid].ctx_id (0: unused) and ctxs[asid].tlb_gen. */
+  readonly ctxId = new Float64Array(TLB_NR_DYN_ASIDS);
+  readonly ctxGen = new Float64Array(TLB_NR_DYN_ASIDS);
+  /** The mm a kernel thread or idle on this CPU borrowed (active_mm, holding an mm_count reference). */
+  lazyRef: MmStruct | null = null;
+  /** Kernel address of this CPU's tlbstate line (read by remote CPUs in should_flush_tlb). */
+  kaddr = 0;
+}
+
+/** struct flush_tlb_info. */
+export interface FlushTlbInfo {
+  mm: MmStruct | null;
+  start: number;
+  end: number;
+  strideShift: number;
+  freedTables: boolean;
+  newTlbGen: number;
+  initiatingCpu: number;
+  trimCpumask: boolean;
+}
+
+/** The hardware PCID of an ASID slot (kern_pcid). */
+export function kernPcid(k: Kernel, asid: number): number {
+  return k.cfg.tlb.pcid ? asid + 1 : 0;
+}
+
+function stateOf(k: Kernel, cpu: number): CpuTlbState {
+  const st = mmCore(k).tlbstate[cpu]!;
+  if (st.kaddr === 0) st.kaddr = k.slab.kmalloc(k.machine.caches.lineBytes);
+  return st;
+}
+
+/** choose_new_asid: a slot for `next` on this CPU and whether it must be flushed. */
+function chooseNewAsid(k: Kernel, st: CpuTlbState, next: MmStruct, nextGen: number): { asid: number; flush: boolean } {
+  if (!k.cfg.tlb.pcid) return { asid: 0, flush: true };
+  for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {
+    if (st.ctxId[asid] !== next.id) continue;
+    return { asid, flush: st.ctxGen[asid]! < nextGen };
+  }
+  let asid = st.nextAsid++;
+  if (asid >= TLB_NR_DYN_ASIDS) {
+    asid = 0;
+    st.nextAsid = 1;
+  }
+  return { asid, flush: true };
+}
+
+/**
+ * switch_mm_irqs_off(): load `next` (null: init_mm) on `cpu`. Returns the
+ * cycles: the CR3 write, the flush a flushing load implies (a PCID flush, or
+ * with PCIDs off a full flush), and the cpumask update.
+ */
+export function switch_mm_irqs_off(k: Kernel, cpu: number, next: MmStruct | null): number {
+  const st = stateOf(k, cpu);
+  const mmu = k.machine.mmu;
+  const cost = k.cfg.cost;
+  const prev = st.loadedMm;
+  const wasLazy = st.isLazy;
+  let cycles = 0;
+  st.isLazy = false;
+  let asid: number;
+  let flush: boolean;
+  let nextGen = 0;
+  if (prev === next) {
+    if (!wasLazy || next === null) return 0;
+    // Back from lazy mode: the TLB is good unless a flush was skipped meanwhile.
+    nextGen = next.tlbGen;
+    cycles += k.machine.caches.access(cpu, next.kaddr + MM_TLB_GEN_OFF, false);
+    if (st.ctxGen[st.loadedMmAsid] === nextGen) return cycles;
+    asid = st.loadedMmAsid;
+    flush = true;
+  } else if (next === null) {
+    // To init_mm: no user entries to keep or flush.
+    st.loadedMm = null;
+    return mmu.setCr3(cpu, -1, 0, true);
+  } else {
+    if (!next.cpumask[cpu]) {
+      next.cpumask[cpu] = 1;
+      cycles += k.machine.caches.access(cpu, next.kaddr + MM_CPUMASK_OFF, true) + cost.atomic_rmw;
+    }
+    nextGen = next.tlbGen;
+    cycles += k.machine.caches.access(cpu, next.kaddr + MM_TLB_GEN_OFF, false);
+    ({ asid, flush } = chooseNewAsid(k, st, next, nextGen));
+  }
+  const pcid = kernPcid(k, asid);
+  if (flush) {
+    next = next!;
+    st.ctxId[asid] = next.id;
+    st.ctxGen[asid] = nextGen;
+    cycles += mmu.setCr3(cpu, next.pgd, pcid, false);
+    cycles += k.cfg.tlb.pcid ? cost.tlb_flush_pcid : cost.tlb_flush_full;
+  } else {
+    cycles += mmu.setCr3(cpu, next.pgd, pcid, true);
+  }
+  st.loadedMm = next;
+  st.loadedMmAsid = asid;
+  return cycles;
+}
+
+/** enter_lazy_tlb(): a kernel thread or idle now runs on whatever mm is loaded. */
+export function enter_lazy_tlb(k: Kernel, cpu: number): void {
+  const st = stateOf(k, cpu);
+  if (st.loadedMm === null) return;
+  st.isLazy = true;
+}
+
+/** The PCID an mm has on a CPU that has it loaded. */
+export function loadedPcid(k: Kernel, cpu: number): number {
+  return kernPcid(k, stateOf(k, cpu).loadedMmAsid);
+}
+
+/**
+ * flush_tlb_func(): on `cpu`, bring its TLB up to the mm's generation: one
+ * INVLPG per page of a range when it is exactly one generation behind, a
+ * full flush of the PCID otherwise. A CPU that no longer runs the mm leaves
+ * its cpumask; a lazy one drops to init_mm. Returns the cycles.
+ */
+export function flush_tlb_func(k: Kernel, cpu: number, f: FlushTlbInfo): number {
+  const st = stateOf(k, cpu);
+  const counters = k.engine.counters;
+  const cost = k.cfg.cost;
+  const local = cpu === f.initiatingCpu;
+  const loaded = st.loadedMm;
+  let cycles = cost.kernel_op;
+  if (!local) counters.add('nr_tlb_remote_flush_received');
+  if (f.mm !== null && f.mm !== loaded) {
+    f.mm.cpumask[cpu] = 0;
+    return cycles + k.machine.caches.access(cpu, f.mm.kaddr + MM_CPUMASK_OFF, true) + cost.atomic_rmw;
+  }
+  if (loaded === null) return cycles;
+  if (st.isLazy) return cycles + switch_mm_irqs_off(k, cpu, null);
+  const asid = st.loadedMmAsid;
+  const localGen = st.ctxGen[asid]!;
+  if (f.newTlbGen !== TLB_GENERATION_INVALID && f.newTlbGen <= localGen) return cycles;
+  const mmGen = loaded.tlbGen;
+  cycles += k.machine.caches.access(cpu, loaded.kaddr + MM_TLB_GEN_OFF, false);
+  if (localGen === mmGen) return cycles;
+  const mmu = k.machine.mmu;
+  const pcid = kernPcid(k, asid);
+  if (f.end !== TLB_FLUSH_ALL && f.newTlbGen === localGen + 1 && f.newTlbGen === mmGen) {
+    const step = 2 ** f.strideShift;
+    let n = 0;
+    for (let addr = f.start; addr < f.end; addr += step) {
+      cycles += mmu.invlpg(cpu, addr, pcid);
+      n++;
+    }
+    if (local) counters.add('nr_tlb_local_flush_one', n);
+  } else {
+    cycles += k.cfg.tlb.pcid ? mmu.flushPcid(cpu, pcid) : mmu.flushAll(cpu);
+    if (local) counters.add('nr_tlb_local_flush_all');
+  }
+  st.ctxGen[asid] = mmGen;
+  return cycles;
+}
+
+/** should_flush_tlb(): does a CPU in the cpumask need the IPI? Charges the sender's read of the CPU's state. */
+function shouldFlushTlb(k: Kernel, t: Task, cpu: number, f: FlushTlbInfo): boolean {
+  const st = stateOf(k, cpu);
+  t.charge(k.machine.caches.access(t.cpu, st.kaddr, false));
+  if (st.isLazy) return false;
+  if (f.mm === null) return true;
+  if (st.loadedMm === f.mm) return true;
+  return f.trimCpumask;
+}
+
+/** should_trim_cpumask(): at most once a second (HZ jiffies), flush CPUs that left the mm so they drop out of its cpumask. */
+function shouldTrimCpumask(k: Kernel, t: Task, mm: MmStruct): boolean {
+  const jiffies = Math.floor(t.now / k.engine.tickPeriod);
+  if (jiffies > mm.nextTrimCpumask) {
+    mm.nextTrimCpumask = jiffies + k.cfg.kernel.hz;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * native_flush_tlb_multi(): IPIs to the CPUs of `mask` that need the flush
+ * (all of them when page tables were freed, since a lazy CPU could walk a
+ * freed table speculatively), the local flush if this CPU is among them,
+ * then a spin until every target has acknowledged (csd_lock_wait).
+ */
+function* nativeFlushTlbMulti(k: Kernel, t: Task, mask: Uint8Array, f: FlushTlbInfo): Blocking<void> {
+  t.enter(CAT_FLUSH_TLB_MULTI);
+  k.engine.counters.add('nr_tlb_remote_flush');
+  const targets: number[] = [];
+  let self = false;
+  for (let cpu = 0; cpu < mask.length; cpu++) {
+    if (!mask[cpu]) continue;
+    if (!f.freedTables && !shouldFlushTlb(k, t, cpu, f)) continue;
+    if (cpu === t.cpu) self = true;
+    else targets.push(cpu);
+  }
+  const done = targets.length > 0 ? k.engine.sendIpi(t, targets, CAT_FLUSH_TLB_FUNC, (cpu) => flush_tlb_func(k, cpu, f)) : null;
+  if (self) t.chargeAs(CAT_FLUSH_TLB_FUNC, flush_tlb_func(k, t.cpu, f));
+  if (done) {
+    t.enter(CAT_CSD_WAIT);
+    yield t.spinOn(done);
+    t.leave();
+  }
+  t.leave();
+}
+
+/**
+ * flush_tlb_mm_range(): flush [start, end) of `mm` (end TLB_FLUSH_ALL for
+ * everything) from every CPU that may cache it, and wait until they have.
+ * strideShift is the page size's shift; freedTables says page tables were
+ * freed (lazy CPUs must then flush too).
+ */
+export function* flush_tlb_mm_range(t: Task, mm: MmStruct, start: number, end: number, strideShift: number, freedTables: boolean): Blocking<void> {
+  const k = mm.k;
+  const cost = k.cfg.cost;
+  const counters = k.engine.counters;
+  t.enter(CAT_FLUSH_TLB_MM_RANGE);
+  t.charge(cost.flush_tlb_func);
+  if (end === TLB_FLUSH_ALL || (end - start) / 2 ** strideShift > k.cfg.kernel.tlb_single_page_flush_ceiling) {
+    start = 0;
+    end = TLB_FLUSH_ALL;
+    counters.add('tlb_shootdown_full');
+  } else {
+    counters.add('tlb_shootdown_pages', (end - start) / 2 ** strideShift);
+  }
+  // inc_mm_tlb_gen: an atomic on the mm's context line.
+  t.charge(k.machine.caches.access(t.cpu, mm.kaddr + MM_TLB_GEN_OFF, true) + cost.atomic_rmw);
+  const newTlbGen = ++mm.tlbGen;
+  const f: FlushTlbInfo = { mm, start, end, strideShift, freedTables, newTlbGen, initiatingCpu: t.cpu, trimCpumask: false };
+  let others = false;
+  for (let cpu = 0; cpu < mm.cpumask.length; cpu++) {
+    if (mm.cpumask[cpu] && cpu !== t.cpu) {
+      others = true;
+      break;
+    }
+  }
+  t.charge(k.machine.caches.access(t.cpu, mm.kaddr + MM_CPUMASK_OFF, false));
+  if (others) {
+    f.trimCpumask = shouldTrimCpumask(k, t, mm);
+    yield* nativeFlushTlbMulti(k, t, mm.cpumask, f);
+  } else if (stateOf(k, t.cpu).loadedMm === mm) {
+    t.chargeAs(CAT_FLUSH_TLB_FUNC, flush_tlb_func(k, t.cpu, f));
+  }
+  t.leave();
+}
+
+/** flush_tlb_mm(): the whole address space; x86 passes freed_tables, so lazy CPUs flush too. */
+export function flush_tlb_mm(t: Task, mm: MmStruct): Blocking<void> {
+  return flush_tlb_mm_range(t, mm, 0, TLB_FLUSH_ALL, 12, true);
+}
+
+/** flush_tlb_page(): one page (ptep_clear_flush's flush). */
+export function flush_tlb_page(t: Task, mm: MmStruct, addr: number): Blocking<void> {
+  return flush_tlb_mm_range(t, mm, addr, addr + 4096, 12, false);
+}
+
+/** The CPU's tlbstate (for the scheduler hook, checks and tests). */
+export function cpuTlbState(k: Kernel, cpu: number): CpuTlbState {
+  return stateOf(k, cpu);
+}

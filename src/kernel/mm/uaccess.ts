@@ -1,0 +1,126 @@
+/**
+ * User-mode memory accesses of a simulated thread: each goes through the MMU
+ * (TLB, walk, caches) as the CPU would do it; a fault enters the kernel's
+ * page-fault handler and the access is retried, or the thread gets a signal.
+ *
+ * - accessUser: one access.
+ * - accessUserRange: a strided run of accesses in a tight loop, pausing
+ *   (yielding) where the CPU's window ends so other CPUs keep pace.
+ * - fillUser / loadUser: the script ops `fill` and `load`, moving real bytes
+ *   through PhysMem after translation. fill writes pages in ascending order,
+ *   each page's lines through the MMU and then its bytes, so a fault
+ *   part-way leaves the lower pages written.
+ */
+import { FAULT_NOT_PRESENT, FAULT_PROTECTION } from '../../hw/mmu.js';
+import { CAT_USER } from '../../sim/task.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import type { Kernel } from '../kernel.js';
+import { do_user_addr_fault, SIGSEGV } from './fault.js';
+import { PAGE_SIZE } from './mm_types.js';
+
+/** Canonical user addresses end here (2^47); anything above is a kernel or non-canonical address. */
+const USER_TOP = 2 ** 47;
+
+/** Faults on one access before giving up (a fault that keeps recurring is a kernel bug). */
+const MAX_RETRIES = 8;
+
+/**
+ * One user access at vaddr. Returns 0, or the signal it raised (SIGSEGV,
+ * SIGBUS, SIGKILL).
+ */
+export function* accessUser(t: Task, k: Kernel, vaddr: number, write: boolean): Blocking<number> {
+  if (!(vaddr >= 0 && vaddr < USER_TOP)) return yield* do_user_addr_fault(t, vaddr, write, false);
+  const mmu = k.machine.mmu;
+  for (let i = 0; i < MAX_RETRIES; i++) {
+    const c = mmu.access(t.cpu, vaddr, write, true);
+    if (c >= 0) {
+      t.chargeAs(CAT_USER, c);
+      return 0;
+    }
+    t.chargeAs(CAT_USER, mmu.faultCycles);
+    const sig = yield* do_user_addr_fault(t, vaddr, write, c === FAULT_PROTECTION);
+    if (sig) return sig;
+  }
+  throw new Error(`accessUser: the fault at 0x${vaddr.toString(16)} (${write ? 'write' : 'read'}) keeps recurring`);
+}
+
+/**
+ * `count` accesses at vaddr, vaddr + stride, ...; yields when the CPU's
+ * window is used up. Returns 0, or the signal of the access that failed
+ * (`lastDone` then holds how many completed before it).
+ */
+export function* accessUserRange(t: Task, k: Kernel, vaddr: number, count: number, stride: number, write: boolean): Blocking<number> {
+  const mmu = k.machine.mmu;
+  let done = 0;
+  let retries = 0;
+  while (done < count) {
+    const va = vaddr + done * stride;
+    if (!(va >= 0 && va < USER_TOP)) {
+      rangeDone = done;
+      return yield* do_user_addr_fault(t, va, write, false);
+    }
+    const budget = Math.max(1, t.budget());
+    const n = mmu.accessRange(t.cpu, va, count - done, stride, write, budget, true);
+    t.chargeAs(CAT_USER, mmu.lastCycles);
+    done += n;
+    if (mmu.lastFault === FAULT_NOT_PRESENT || mmu.lastFault === FAULT_PROTECTION) {
+      if (n === 0 && ++retries > MAX_RETRIES) throw new Error(`accessUserRange: the fault at 0x${mmu.faultAddr.toString(16)} keeps recurring`);
+      if (n > 0) retries = 0;
+      const sig = yield* do_user_addr_fault(t, mmu.faultAddr, write, mmu.lastFault === FAULT_PROTECTION);
+      if (sig) {
+        rangeDone = done;
+        return sig;
+      }
+    }
+    if (t.shouldYield()) yield;
+  }
+  rangeDone = done;
+  return 0;
+}
+
+/** Accesses accessUserRange completed before its last return. */
+export let rangeDone = 0;
+
+/**
+ * fill: write `byte` to [addr, addr + len), page by page in ascending order.
+ * Returns 0 or the signal that stopped it.
+ */
+export function* fillUser(t: Task, k: Kernel, addr: number, len: number, byte: number): Blocking<number> {
+  const mem = k.machine.mem;
+  const mmu = k.machine.mmu;
+  const line = k.machine.caches.lineBytes;
+  let cur = addr;
+  const end = addr + len;
+  while (cur < end) {
+    const next = Math.min(Math.floor(cur / PAGE_SIZE) * PAGE_SIZE + PAGE_SIZE, end);
+    const first = Math.floor(cur / line) * line;
+    const lines = Math.ceil((next - first) / line);
+    // The page's lines, then its bytes: no yield in between, so the translation is still current.
+    for (let i = 0; i < MAX_RETRIES; i++) {
+      if (!(cur < USER_TOP)) return yield* do_user_addr_fault(t, cur, true, false);
+      const n = mmu.accessRange(t.cpu, first, lines, line, true, Infinity, true);
+      t.chargeAs(CAT_USER, mmu.lastCycles);
+      if (n === lines) break;
+      const sig = yield* do_user_addr_fault(t, mmu.faultAddr, true, mmu.lastFault === FAULT_PROTECTION);
+      if (sig) return sig;
+      if (i === MAX_RETRIES - 1) throw new Error(`fillUser: the fault at 0x${mmu.faultAddr.toString(16)} keeps recurring`);
+    }
+    const pfn = mmu.translateFunctional(t.cpu, cur);
+    if (pfn < 0) continue; // unmapped by another CPU meanwhile: touch it again
+    mem.fill(pfn, cur % PAGE_SIZE, next - cur, byte);
+    cur = next;
+    if (t.shouldYield()) yield;
+  }
+  return 0;
+}
+
+/** load: read the byte at addr. Returns { sig: 0, value } or { sig, value: -1 }. */
+export function* loadUser(t: Task, k: Kernel, addr: number): Blocking<{ sig: number; value: number }> {
+  for (let i = 0; i < MAX_RETRIES; i++) {
+    const sig = yield* accessUser(t, k, addr, false);
+    if (sig) return { sig, value: -1 };
+    const pfn = k.machine.mmu.translateFunctional(t.cpu, addr);
+    if (pfn >= 0) return { sig: 0, value: k.machine.mem.readByte(pfn, addr % PAGE_SIZE) };
+  }
+  return { sig: SIGSEGV, value: -1 };
+}
