@@ -287,8 +287,11 @@ export class Rcu {
   private onIdleEnter(cpu: number, time: number): void {
     this.idle[cpu] = 1;
     this.idleEnterAt[cpu] = time;
-    // Callbacks this CPU already found ready but had no budget for wait in ksoftirqd, which runs now that the CPU is free.
-    if (this.ready(this.cbs[cpu]!.peek(), time)) this.scheduleIdleInvoke(cpu, time, true);
+    // Callbacks this CPU already found ready but had no budget for wait in ksoftirqd, which runs now that the CPU is free;
+    // ones whose grace period has only just ended are noticed at the next tick.
+    const head = this.cbs[cpu]!.peek();
+    if (this.ready(head, time)) this.scheduleIdleInvoke(cpu, time, true);
+    else if (head && head.gp <= this.completed) this.scheduleIdleInvoke(cpu, time);
   }
 
   /**
