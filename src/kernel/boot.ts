@@ -6,11 +6,13 @@
 import type { MachineConfig } from '../hw/config.js';
 import { Kernel } from './kernel.js';
 import { files_init } from './fs/fd_syscalls.js';
+import { mm_init } from './mm/mm_init.js';
 import { rcu_init } from './rcu/tree.js';
 
 export function bootKernel(cfg: MachineConfig): Kernel {
   const k = new Kernel(cfg);
   rcu_init(k);
+  mm_init(k);
   files_init(k);
   return k;
 }
