@@ -20,11 +20,11 @@
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, EAGAIN, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../errno.js';
-import { current, type TaskStruct } from '../sched/task_struct.js';
+import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { mmCore } from './core.js';
-import { ShmemFile, vma_link_file, vma_unlink_file } from './filemap.js';
-import { free_pgtables, unmap_vmas } from './memory_zap.js';
+import { ShmemFile, vma_link_file } from './filemap.js';
+import { populate_range } from './gup.js';
 import {
   MMAP_GAP_MIN,
   PAGE_SIZE,
@@ -53,51 +53,43 @@ import {
   type VmAreaStruct,
   type VmFile,
 } from './mm_types.js';
-import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
-import { populate_range } from './gup.js';
-import { unlink_anon_vmas } from './rmap.js';
+import { mmap_write_lock, mmap_write_unlock } from './mmap_lock.js';
+import { restoreGathered, vmsClearPtes, vmsGatherMunmapVmas, type MunmapState } from './munmap.js';
 import {
-  __split_vma,
-  find_vma,
-  find_vma_intersection,
-  mt_charge,
-  remove_vma,
-  vm_area_alloc,
-  vma_index,
-  vma_merge_new_range,
-  vma_start_write,
-  vma_tree_insert,
-  vma_tree_remove,
-  type VmaMerge,
-} from './vma.js';
+  MAP_32BIT,
+  MAP_ANONYMOUS,
+  MAP_DENYWRITE,
+  MAP_DROPPABLE,
+  MAP_EXECUTABLE,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_HUGETLB,
+  MAP_LOCKED,
+  MAP_NONBLOCK,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  MAP_STACK,
+  MAP_SYNC,
+  MAP_TYPE,
+  MAP_UNINITIALIZED,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  page_align,
+  u64,
+} from './uapi.js';
+import { can_do_mlock, mlock_future_ok, vm_enough_memory, vm_stat_account, vm_unacct_memory } from './util.js';
+import { find_vma, find_vma_intersection, mt_charge, remove_vma, vm_area_alloc, vma_index, vma_merge_new_range, vma_start_write, vma_tree_insert, type VmaMerge } from './vma.js';
 
-// mmap prot and flags (uapi asm-generic/mman*.h).
-export const PROT_READ = 0x1;
-export const PROT_WRITE = 0x2;
-export const PROT_EXEC = 0x4;
-export const PROT_SEM = 0x8;
-export const PROT_GROWSDOWN = 0x01000000;
-export const PROT_GROWSUP = 0x02000000;
-export const MAP_SHARED = 0x01;
-export const MAP_PRIVATE = 0x02;
-export const MAP_SHARED_VALIDATE = 0x03;
-export const MAP_DROPPABLE = 0x08;
-export const MAP_TYPE = 0x0f;
-export const MAP_FIXED = 0x10;
-export const MAP_ANONYMOUS = 0x20;
-export const MAP_32BIT = 0x40;
-export const MAP_GROWSDOWN = 0x0100;
-export const MAP_DENYWRITE = 0x0800;
-export const MAP_EXECUTABLE = 0x1000;
-export const MAP_LOCKED = 0x2000;
-export const MAP_NORESERVE = 0x4000;
-export const MAP_POPULATE = 0x8000;
-export const MAP_NONBLOCK = 0x10000;
-export const MAP_STACK = 0x20000;
-export const MAP_HUGETLB = 0x40000;
-export const MAP_SYNC = 0x80000;
-export const MAP_FIXED_NOREPLACE = 0x100000;
-export const MAP_UNINITIALIZED = 0x4000000;
+export * from './uapi.js';
+export { do_vmi_munmap, exit_mmap, sys_munmap } from './munmap.js';
+export { mmap_write_lock, mmap_write_unlock } from './mmap_lock.js';
+export { vm_enough_memory, vm_stat_account, vm_unacct_memory } from './util.js';
+
 /** LEGACY_MAP_MASK: the flags MAP_SHARED_VALIDATE accepts (plus MAP_SYNC where the file supports it). */
 const LEGACY_MAP_MASK =
   MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED |
@@ -106,49 +98,12 @@ const LEGACY_MAP_MASK =
 const CAT_DO_MMAP = intern('do_mmap');
 const CAT_MMAP_REGION = intern('mmap_region');
 const CAT_GET_UNMAPPED_AREA = intern('get_unmapped_area');
-const CAT_DO_MUNMAP = intern('do_vmi_munmap');
 const CAT_MM_POPULATE = intern('mm_populate');
-const CAT_EXIT_MMAP = intern('exit_mmap');
 
 const U64 = (1n << 64n) - 1n;
 const BPAGE = 4096n;
 const BPAGE_MASK = ~(BPAGE - 1n) & U64;
 const BTASK_SIZE = BigInt(TASK_SIZE);
-
-/** A syscall argument as the kernel sees it: unsigned 64-bit. */
-export function u64(x: number | bigint): bigint {
-  if (typeof x === 'bigint') return BigInt.asUintN(64, x);
-  if (!Number.isInteger(x)) throw new RangeError(`syscall argument ${x} is not an integer`);
-  return BigInt.asUintN(64, BigInt(x));
-}
-
-/** PAGE_ALIGN() in 64-bit arithmetic (wraps to 0 near the top, as in C). */
-export function page_align(x: bigint): bigint {
-  return (x + BPAGE - 1n) & BPAGE_MASK;
-}
-
-/** RLIMIT_MEMLOCK of the task's process, in bytes. */
-export function rlimit_memlock(ts: TaskStruct, k: MmStruct['k']): number {
-  const leader = ts.group[0] ?? ts;
-  return (leader.rlimitMemlock ?? ts.rlimitMemlock)?.cur ?? k.cfg.kernel.memlock_kib * 1024;
-}
-
-/** capable(CAP_IPC_LOCK). */
-export function capable_ipc_lock(ts: TaskStruct): boolean {
-  return ts.cred.capIpcLock ?? ts.cred.capSysAdmin;
-}
-
-/** can_do_mlock(). */
-export function can_do_mlock(ts: TaskStruct, k: MmStruct['k']): boolean {
-  return rlimit_memlock(ts, k) !== 0 || capable_ipc_lock(ts);
-}
-
-/** mlock_future_ok(): would locking `bytes` more stay within RLIMIT_MEMLOCK? */
-export function mlock_future_ok(ts: TaskStruct, mm: MmStruct, vmFlags: number, bytes: number): boolean {
-  if ((vmFlags & VM_LOCKED) === 0 || capable_ipc_lock(ts)) return true;
-  const locked = bytes / PAGE_SIZE + mm.lockedVm;
-  return locked <= Math.floor(rlimit_memlock(ts, mm.k) / PAGE_SIZE);
-}
 
 /** calc_vm_prot_bits(). */
 export function calc_vm_prot_bits(prot: number): number {
@@ -160,51 +115,10 @@ function calcVmFlagBits(flags: number): number {
   return (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) | (flags & MAP_LOCKED ? VM_LOCKED : 0) | (flags & MAP_SYNC ? VM_SYNC : 0) | (flags & MAP_STACK ? VM_NOHUGEPAGE : 0);
 }
 
-/** vm_stat_account(): total_vm and the exec/stack/data split. */
-export function vm_stat_account(mm: MmStruct, flags: number, npages: number): void {
-  mm.totalVm += npages;
-  if ((flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) === VM_EXEC) mm.execVm += npages;
-  else if ((flags & VM_GROWSDOWN) === VM_GROWSDOWN) mm.stackVm += npages;
-  else if ((flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) === VM_WRITE) mm.dataVm += npages;
-}
-
 /** accountable_mapping(): private writable memory counts against the commit limit. */
 function accountableMapping(file: VmFile | null, vmFlags: number): boolean {
   void file;
   return (vmFlags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
-}
-
-/**
- * __vm_enough_memory(): charge `pages` to vm_committed_as, refusing (and
- * returning -ENOMEM) as vm.overcommit_memory says.
- */
-export function vm_enough_memory(ts: TaskStruct | null, mm: MmStruct, pages: number): number {
-  const k = mm.k;
-  const core = mmCore(k);
-  core.committedPages += pages;
-  const mode = k.cfg.kernel.overcommit_memory;
-  if (mode === 1) return 0;
-  const ram = k.machine.mem.totalFrames;
-  const swap = k.swap.slots;
-  if (mode === 0) {
-    if (pages > ram + swap) {
-      core.committedPages -= pages;
-      return -ENOMEM;
-    }
-    return 0;
-  }
-  // OVERCOMMIT_NEVER: the commit limit less root's and this process's reserves.
-  let allowed = Math.floor((ram * k.cfg.kernel.overcommit_ratio) / 100) + swap;
-  if (!(ts?.cred.capSysAdmin ?? false)) allowed -= 8192 / 4;
-  allowed -= Math.min(Math.floor(mm.totalVm / 32), 131072 / 4);
-  if (core.committedPages < allowed) return 0;
-  core.committedPages -= pages;
-  return -ENOMEM;
-}
-
-/** vm_unacct_memory(). */
-export function vm_unacct_memory(mm: MmStruct, pages: number): void {
-  mmCore(mm.k).committedPages -= pages;
 }
 
 // ---- the address-space layout ----
@@ -314,133 +228,6 @@ export function get_unmapped_area(t: Task, mm: MmStruct, file: VmFile | null, ad
   return r;
 }
 
-// ---- munmap ----
-
-interface MunmapState {
-  vmas: VmAreaStruct[];
-  prev: VmAreaStruct | null;
-  next: VmAreaStruct | null;
-  unmapStart: number;
-  unmapEnd: number;
-  nrPages: number;
-  lockedVm: number;
-  nrAccounted: number;
-  execVm: number;
-  stackVm: number;
-  dataVm: number;
-}
-
-/**
- * vms_gather_munmap_vmas(): split the first and last areas at start and end
- * and detach every area in [start, end) from the tree. Returns the state,
- * or -ENOMEM when a split would exceed vm.max_map_count.
- */
-function vmsGatherMunmapVmas(t: Task, mm: MmStruct, vma: VmAreaStruct, start: number, end: number): MunmapState | number {
-  const maxMapCount = mmCore(mm.k).maxMapCount;
-  if (start > vma.vmStart) {
-    if (end < vma.vmEnd && mm.mapCount >= maxMapCount) return -ENOMEM;
-    __split_vma(t, vma, start, true);
-  }
-  const s: MunmapState = { vmas: [], prev: null, next: null, unmapStart: 0, unmapEnd: 0, nrPages: 0, lockedVm: 0, nrAccounted: 0, execVm: 0, stackVm: 0, dataVm: 0 };
-  let i = vma_index(mm, start);
-  s.prev = i > 0 ? mm.vmas[i - 1]! : null;
-  if (s.prev) s.unmapStart = s.prev.vmEnd;
-  for (;;) {
-    const next = mm.vmas[i];
-    if (!next || next.vmStart >= end) break;
-    if (next.vmEnd > end) __split_vma(t, next, end, false);
-    vma_start_write(t, next);
-    s.vmas.push(next);
-    const n = next.pages;
-    s.nrPages += n;
-    if (next.vmFlags & VM_LOCKED) s.lockedVm += n;
-    if (next.vmFlags & VM_ACCOUNT) s.nrAccounted += n;
-    if ((next.vmFlags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) === VM_EXEC) s.execVm += n;
-    else if (next.vmFlags & VM_GROWSDOWN) s.stackVm += n;
-    else if ((next.vmFlags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) === VM_WRITE) s.dataVm += n;
-    i++;
-  }
-  s.next = mm.vmas[i] ?? null;
-  if (s.next) s.unmapEnd = s.next.vmStart;
-  // vma_iter_clear_gfp: the detached areas leave the tree (map_count drops in vms_complete).
-  for (const v of s.vmas) {
-    vma_tree_remove(t, mm, v);
-    mm.mapCount++;
-    v.detached = true;
-  }
-  return s;
-}
-
-/** unlink_file_vma + unlink_anon_vmas, as free_pgtables does for each area. */
-function unlinkVma(t: Task, vma: VmAreaStruct): void {
-  vma_unlink_file(vma);
-  if (vma.anonVma || vma.anonVmaChain.length > 0) unlink_anon_vmas(t, vma);
-}
-
-/** vms_clear_ptes(): zap the detached areas and free their page tables under one gather. */
-function* vmsClearPtes(t: Task, mm: MmStruct, s: MunmapState): Blocking<void> {
-  const tlb = tlb_gather_mmu(t, mm);
-  const start = s.vmas[0]!.vmStart;
-  const end = s.vmas[s.vmas.length - 1]!.vmEnd;
-  yield* unmap_vmas(t, tlb, s.vmas, start, end);
-  free_pgtables(t, tlb, s.vmas, s.unmapStart, s.unmapEnd, (v) => unlinkVma(t, v));
-  yield* tlb_finish_mmu(t, tlb);
-}
-
-/** vms_complete_munmap_vmas(): accounting, the zap, freeing the areas. */
-function* vmsCompleteMunmapVmas(t: Task, mm: MmStruct, s: MunmapState, unlock: boolean): Blocking<void> {
-  mm.mapCount -= s.vmas.length;
-  mm.lockedVm -= s.lockedVm;
-  if (unlock) mm.mmapLock.downgradeWrite(t);
-  if (s.nrPages > 0) {
-    yield* vmsClearPtes(t, mm, s);
-    mm.totalVm -= s.nrPages;
-    mm.execVm -= s.execVm;
-    mm.stackVm -= s.stackVm;
-    mm.dataVm -= s.dataVm;
-    for (const v of s.vmas) remove_vma(t, v);
-    vm_unacct_memory(mm, s.nrAccounted);
-  }
-  if (unlock) mm.mmapLock.upRead(t);
-}
-
-/**
- * do_vmi_munmap(): unmap [start, start + len). With `unlock` the caller's
- * write lock is downgraded for the zap and released (returns with the lock
- * dropped in every case). Returns 0 or -errno.
- */
-export function* do_vmi_munmap(t: Task, mm: MmStruct, start: number, len: number, unlock: boolean): Blocking<number> {
-  t.enter(CAT_DO_MUNMAP);
-  const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
-  const vma = find_vma_intersection(t, mm, start, end);
-  if (!vma) {
-    if (unlock) mmap_write_unlock(t, mm);
-    t.leave();
-    return 0;
-  }
-  const s = vmsGatherMunmapVmas(t, mm, vma, start, end);
-  if (typeof s === 'number') {
-    if (unlock) mmap_write_unlock(t, mm);
-    t.leave();
-    return s;
-  }
-  yield* vmsCompleteMunmapVmas(t, mm, s, unlock);
-  if (unlock) mm.mmLockSeq++;
-  t.leave();
-  return 0;
-}
-
-/** mmap_write_lock(). */
-export function* mmap_write_lock(t: Task, mm: MmStruct): Blocking<void> {
-  yield* mm.mmapLock.downWrite(t);
-}
-
-/** mmap_write_unlock(): also ends the per-VMA write locks taken under it. */
-export function mmap_write_unlock(t: Task, mm: MmStruct): void {
-  mm.mmLockSeq++;
-  mm.mmapLock.upWrite(t);
-}
-
 // ---- mmap ----
 
 /** round_hint_to_min(). */
@@ -532,15 +319,6 @@ function* mmapRegion(t: Task, mm: MmStruct, file: VmFile | null, addr: number, l
   }
   t.leave();
   return addr;
-}
-
-/** Puts gathered areas back when mmap fails after gathering (the kernel's abort path). */
-function restoreGathered(t: Task, mm: MmStruct, s: MunmapState): void {
-  for (const v of s.vmas) {
-    v.detached = false;
-    mm.mapCount--;
-    vma_tree_insert(t, mm, v);
-  }
 }
 
 /**
@@ -708,48 +486,3 @@ function* doSysMmap(t: Task, addr: bigint, len: bigint, prot: bigint, flags: big
   return yield* ksys_mmap_pgoff(t, addr, len, Number(prot & 0xffffffffn), Number(flags & 0xffffffffn), fd, off >> 12n);
 }
 
-/** munmap(2). */
-export function sys_munmap(t: Task, addr: number | bigint, len: number | bigint): Blocking<number> {
-  return syscall(t, 'munmap', doSysMunmap(t, u64(addr), u64(len)));
-}
-
-function* doSysMunmap(t: Task, start: bigint, len: bigint): Blocking<number> {
-  const mm = current(t).mm;
-  if (!mm) return -EINVAL;
-  if (start & (BPAGE - 1n) || start > BTASK_SIZE || len > BTASK_SIZE - start) return -EINVAL;
-  const end = start + page_align(len);
-  if (end === start) return -EINVAL;
-  yield* mmap_write_lock(t, mm);
-  return yield* do_vmi_munmap(t, mm, Number(start), Number(end - start), true);
-}
-
-// ---- teardown ----
-
-/**
- * exit_mmap(): the last user is gone: zap everything with a full-mm gather,
- * free every page table below the pgd, free the areas.
- */
-export function* exit_mmap(t: Task, mm: MmStruct): Blocking<void> {
-  t.enter(CAT_EXIT_MMAP);
-  yield* mmap_write_lock(t, mm);
-  mm.exiting = true;
-  const vmas = mm.vmas.slice();
-  if (vmas.length > 0) {
-    const tlb = tlb_gather_mmu(t, mm, true);
-    yield* unmap_vmas(t, tlb, vmas, 0, TASK_SIZE);
-    free_pgtables(t, tlb, vmas, 0, 0, (v) => unlinkVma(t, v));
-    yield* tlb_finish_mmu(t, tlb);
-    let accounted = 0;
-    for (const v of vmas) {
-      if (v.vmFlags & VM_ACCOUNT) accounted += v.pages;
-      vma_tree_remove(t, mm, v);
-      remove_vma(t, v);
-    }
-    vm_unacct_memory(mm, accounted);
-  }
-  mm.totalVm = 0;
-  mm.lockedVm = 0;
-  mm.execVm = mm.stackVm = mm.dataVm = 0;
-  mmap_write_unlock(t, mm);
-  t.leave();
-}
