@@ -18,10 +18,13 @@
  *   set   = tag & (sets - 1) when sets is a power of two, else tag % sets
  *   key   = (tag * 2 + huge) * 4096 + pcid      (< 2^49: exact in a double)
  *
- * One Float64 compare per way matches page number, size and PCID at once;
- * -1 marks an empty way. vpn exceeds 2^32, so tags are never shifted with
- * `>>`; `tag & mask` is safe because ToInt32 keeps the low 32 bits, which
- * hold every set-index bit.
+ * One Float64 compare matches page number, size and PCID at once; -1 marks
+ * an empty way. Keys, an 8-bit hint per way and the LRU order live in
+ * SetAssoc (assoc.ts), which compares full keys only where a hint matches.
+ * vpn exceeds 2^32, so tags are never shifted with `>>`; `tag & mask` is
+ * safe because ToInt32 keeps the low 32 bits, which hold every set-index bit.
+ * lookup() tries the MRU way of the 4 KiB L1 set first and is kept small so
+ * that the MMU can inline it; the rest of a lookup is in missL1().
  *
  * The TLB charges no cycles: the MMU composes costs (cfg.cost.stlb_hit,
  * invlpg, tlb_flush_*). Callers pass valid CPU numbers, PCIDs 0..4095 and
