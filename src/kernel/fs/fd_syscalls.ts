@@ -148,10 +148,7 @@ const DEVICES: Record<string, FileOperations> = { '/dev/null': null_fops, '/dev/
 
 function* builtinOpen(k: Kernel, t: Task, path: string, flags: number): Blocking<File | number | null> {
   const fops = DEVICES[path];
-  if (!fops) {
-    if (path === '/dev' || path === '/') return null;
-    return null;
-  }
+  if (!fops) return null;
   if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) return -EEXIST;
   if (flags & O_DIRECTORY) return -ENOTDIR;
   return alloc_file(k, t, path, open_f_flags(flags), open_f_mode(flags), fops);

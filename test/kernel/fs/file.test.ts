@@ -255,3 +255,48 @@ describe('property: fd numbers follow the lowest-free reference model', () => {
     );
   });
 });
+
+describe('property: threads sharing one fd table', () => {
+  type TOp = { kind: 'open' | 'close' | 'dup2' | 'lookup'; fd: number; think: number };
+  const top: fc.Arbitrary<TOp> = fc.record({
+    kind: fc.constantFrom<'open' | 'close' | 'dup2' | 'lookup'>('open', 'close', 'dup2', 'lookup'),
+    fd: fc.integer({ min: 0, max: 700 }),
+    think: fc.integer({ min: 0, max: 30_000 }),
+  });
+
+  it('no table or file is freed before its grace period, lookups never see freed memory, and references add up', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(top, { maxLength: 60 }), { minLength: 2, maxLength: 4 }), fc.constantFrom(2, 4), fc.constantFrom(0, 1000), (threads, cpus, quantum) => {
+        const c = cfg(cpus);
+        c.sim = { ...c.sim, quantum };
+        const k = bootKernel(c);
+        const body = (ops: TOp[]) =>
+          function* (t: Task): TaskBody {
+            for (const op of ops) {
+              t.charge(op.think);
+              if (op.kind === 'open') yield* sys_open(k, t, '/dev/null', O_RDWR, 0);
+              else if (op.kind === 'close') yield* sys_close(k, t, op.fd);
+              else if (op.kind === 'dup2') yield* sys_dup2(k, t, 0, op.fd);
+              else yield* sys_fcntl(k, t, op.fd, F_GETFL, 0);
+              if (t.shouldYield()) yield;
+            }
+          };
+        const leader = k.spawnProcess('p', body(threads[0]!), { cpu: 0 });
+        threads.slice(1).forEach((ops, i) => k.spawnThread(leader, `t${i}`, body(ops), { cpu: (i + 1) % cpus }));
+        k.run();
+        expect(k.engine.blockedTasks()).toEqual([]);
+        expect(filesState(k).violations).toEqual([]);
+        expect(rcuOf(k).violations).toEqual([]);
+        const fdt = (leader.files as FilesStruct).fdt;
+        const refs = new Map<unknown, number>();
+        for (let fd = 0; fd < fdt.max_fds; fd++) {
+          expect(fdt.open_fds[fd] === 1).toBe(fdt.fd[fd] !== null);
+          const f = fdt.fd[fd];
+          if (f) refs.set(f, (refs.get(f) ?? 0) + 1);
+        }
+        for (const [f, n] of refs) expect((f as { f_count: number }).f_count).toBe(n);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
