@@ -130,6 +130,25 @@ describe('fd syscalls', () => {
   });
 });
 
+describe('fget_light', () => {
+  it('takes no reference while the table is not shared, and a reference once a thread shares it', () => {
+    const k = bootKernel(cfg());
+    const fast: number[] = [];
+    const leader = k.spawnProcess('p', function* (t: Task): TaskBody {
+      yield* sys_fcntl(k, t, 0, F_GETFL, 0);
+      fast.push(k.engine.counters.get('fget_light_fast'));
+      k.spawnThread(current(t), 'sibling', function* (): TaskBody {}, { cpu: 1 });
+      yield* sys_fcntl(k, t, 0, F_GETFL, 0);
+      fast.push(k.engine.counters.get('fget_light_fast'));
+      // fcntl's reference was dropped again: fds 0-2 hold the only three.
+      fast.push((current(t).files as FilesStruct).fdt.fd[0]!.f_count);
+    }, { cpu: 0 });
+    k.run();
+    expect(leader.files).not.toBe(null);
+    expect(fast).toEqual([1, 1, 3]);
+  });
+});
+
 describe('fd table growth and RCU', () => {
   it('expansion publishes a new table and frees the old one only after a grace period', () => {
     const sizes: number[] = [];
