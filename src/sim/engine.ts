@@ -26,7 +26,7 @@ import { Task, TaskState, type TaskBody } from './task.js';
 import { Completion, WaitKind, type Waker, Wait } from './wait.js';
 
 export interface SchedHooks {
-  /** Cycles to switch CPU `cpu` from `prev` (null: idle) to `next` (context switch, CR3 write, TLB effects). */
+  /** CPU `cpu` switches from `prev` (null: idle) to `next`; returns the cycles this subsystem's part costs (every hook is called, costs add). */
   contextSwitch?(cpu: number, prev: Task | null, next: Task): number;
   /** A scheduler tick on a busy CPU. */
   tick?(cpu: number, task: Task | null, time: number): void;
@@ -104,7 +104,6 @@ export class Engine implements Waker {
   private readonly hooks: SchedHooks[] = [];
   private readonly tasks: Task[] = [];
   private nextId = 1;
-  private switchCost: SchedHooks['contextSwitch'];
 
   constructor(cfg: MachineConfig = defaultConfig()) {
     this.cfg = cfg;
@@ -126,7 +125,6 @@ export class Engine implements Waker {
 
   addHooks(h: SchedHooks): void {
     this.hooks.push(h);
-    if (h.contextSwitch) this.switchCost = h.contextSwitch;
   }
 
   /** Every task ever spawned, in spawn order. */
@@ -248,8 +246,10 @@ export class Engine implements Waker {
     if (wasIdle || this.nextTick[c] === Infinity) {
       this.nextTick[c] = (Math.floor(this.clock[c]! / this.tickPeriod) + 1) * this.tickPeriod;
     }
-    if (prev !== next && this.switchCost) {
-      const cost = this.switchCost(c, prev, next);
+    if (prev !== next) {
+      // Every subsystem sees the switch (the MM loads the address space, RCU notes a quiescent state); costs add up.
+      let cost = 0;
+      for (const h of this.hooks) if (h.contextSwitch) cost += h.contextSwitch(c, prev, next);
       if (cost > 0) {
         const node = this.attribution.child(this.attribution.child(this.attribution.root, CAT_SCHED), CAT_CONTEXT_SWITCH);
         this.charge(c, cost, node);

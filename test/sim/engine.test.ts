@@ -109,6 +109,17 @@ describe('engine', () => {
     expect(e.clock[0]).toBe(1046);
   });
 
+  it('calls every context-switch hook and adds their costs', () => {
+    const e = new Engine(cfg({ cpus: 1 }));
+    const seen: string[] = [];
+    e.addHooks({ contextSwitch: (_c, _p, next) => (seen.push(`mm:${next.name}`), 100) });
+    e.addHooks({ contextSwitch: (_c, _p, next) => (seen.push(`rcu:${next.name}`), 0) });
+    e.spawn('a', worker(1, 10), { cpu: 0 });
+    e.run();
+    expect(seen).toEqual(['mm:a', 'rcu:a']);
+    expect(e.clock[0]).toBe(110);
+  });
+
   it('an IPI to an idle CPU: the sender spins until the acknowledgement is in', () => {
     const c = cfg({ cpus: 2 });
     const e = new Engine(c);
