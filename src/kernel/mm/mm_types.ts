@@ -86,6 +86,8 @@ export interface VmFile {
   readonly writable: boolean;
   /** Opened O_APPEND on an append-only inode (mmap refuses shared writable maps of it). */
   readonly appendOnly?: boolean;
+  /** can_do_mincore(): the opener owns the file or may write it (false: mincore reports all resident). */
+  readonly mincoreAllowed?: boolean;
   get?(): void;
   put?(t: Task): void;
 }

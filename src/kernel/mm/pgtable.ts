@@ -70,11 +70,12 @@ export function vma_set_page_prot(vma: VmAreaStruct): void {
   vma.vmPageProt = vm_get_page_prot(flags);
 }
 
-/** pte_modify(): keep the frame and the A/D bits, take the protection from `prot`. */
+/** _PAGE_CHG_MASK without the pfn: what pte_modify keeps from the old entry. */
+const PAGE_CHG_MASK = PTE_PCD | PTE_PWT | PTE_ACCESSED | PTE_DIRTY | PTE_SOFT1 | PTE_SOFT2 | PTE_SOFT3;
+
+/** pte_modify(): keep the frame, A/D, caching and software bits; take the protection from `prot`. */
 export function pte_modify(pte: number, prot: number): number {
-  const keep = pteFlags(pte) & (PTE_ACCESSED | PTE_DIRTY | PTE_SOFT1 | PTE_SOFT2 | PTE_SOFT3);
-  const newProt = prot & ~(PTE_ACCESSED | PTE_DIRTY);
-  return makePte(ptePfn(pte), keep | newProt | (prot & PTE_ACCESSED));
+  return makePte(ptePfn(pte), (pteFlags(pte) & PAGE_CHG_MASK) | (prot & ~PAGE_CHG_MASK));
 }
 
 /** pte_protnone(): a PROT_NONE mapping of a frame (not present to the MMU, but not a swap entry). */
