@@ -31,8 +31,8 @@ export interface MmHooks {
   directReclaim?(t: Task, k: Kernel, nr: number): Blocking<number>;
   /** A frame is about to be freed (the LRU owner unlinks it). */
   onFree?(k: Kernel, pfn: number): void;
-  /** A new anonymous or file page was mapped for the first time (lru_cache_add). */
-  onNewPage?(k: Kernel, pfn: number): void;
+  /** A new anonymous or file page was mapped for the first time (lru_cache_add); `t`, when given, pays for it. */
+  onNewPage?(k: Kernel, pfn: number, t?: Task): void;
   /**
    * The swap cache's frame for a swap entry, or -1 (lookup_swap_cache).
    * do_swap_page uses it before reading the device; mincore counts a hit as resident.
@@ -46,6 +46,12 @@ export interface MmHooks {
   swapIn?(t: Task, k: Kernel, type: number, offset: number): Blocking<number>;
   /** One mapping of a swap entry went away (free_swap_and_cache). */
   swapFree?(t: Task, k: Kernel, type: number, offset: number): void;
+  /**
+   * do_swap_page has mapped a swap cache page: drop its swap cache copy when
+   * the kernel would (should_try_to_free_swap: swap filling up, an mlocked
+   * page, or a write fault by the page's only user), so the write can reuse it.
+   */
+  swapFreeFolio?(t: Task, k: Kernel, pfn: number, write: boolean): void;
   /** A swap entry gained a mapping (swap_duplicate, at fork). */
   swapDup?(k: Kernel, type: number, offset: number): void;
   /** fget(): the mappable file open on `fd` in the task's fd table, or null (EBADF). Set by the VFS. */

@@ -93,7 +93,7 @@ export function filemap_add_page(t: Task, mapping: AddressSpace, index: number, 
   set_page_mapping(k, pfn, mapping.id, index);
   if (mapping.shmem) k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_swapbacked) >>> 0;
   t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.cost.kernel_op);
-  mmCore(k).hooks.onNewPage?.(k, pfn);
+  mmCore(k).hooks.onNewPage?.(k, pfn, t);
 }
 
 /**

@@ -92,12 +92,12 @@ function maybeMkwrite(pte: number, vma: VmAreaStruct): number {
 }
 
 /** mlock_new_folio / folio_add_lru_vma: a page new to a VM_LOCKED area goes unevictable. */
-function addNewPage(k: Kernel, vma: VmAreaStruct, pfn: number): void {
+function addNewPage(t: Task, k: Kernel, vma: VmAreaStruct, pfn: number): void {
   if ((vma.vmFlags & VM_LOCKED) !== 0) {
     k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_mlocked) >>> 0;
     k.engine.counters.add('unevictable_pgs_mlocked');
   }
-  mmCore(k).hooks.onNewPage?.(k, pfn);
+  mmCore(k).hooks.onNewPage?.(k, pfn, t);
 }
 
 /** do_anonymous_page(): a first touch of private anonymous memory. */
@@ -127,7 +127,7 @@ function* doAnonymousPage(t: Task, vmf: VmFault): Blocking<number> {
     }
     mm.rss[MM_ANONPAGES]!++;
     folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
-    addNewPage(k, vma, pfn);
+    addNewPage(t, k, vma, pfn);
   }
   pte_lock(t, mm, vmf.table);
   if (k.machine.pt.readEntry(vmf.table, vmf.idx) === 0) set_pte_at(t, mm, vmf.table, vmf.idx, pte);
@@ -148,7 +148,7 @@ function finishFault(t: Task, vmf: VmFault, pfn: number, anonCopy: boolean): voi
   if (anonCopy) {
     mm.rss[MM_ANONPAGES]!++;
     folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
-    addNewPage(k, vma, pfn);
+    addNewPage(t, k, vma, pfn);
   } else {
     mm.rss[mm_counter(k, pfn)]!++;
     folio_add_rmap_pte(t, k, pfn);
@@ -315,7 +315,7 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
   set_pte_at(t, mm, vmf.table, vmf.idx, 0);
   yield* flush_tlb_page(t, mm, Math.floor(vmf.address / PAGE_SIZE) * PAGE_SIZE);
   folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
-  addNewPage(k, vma, pfn);
+  addNewPage(t, k, vma, pfn);
   set_pte_at(t, mm, vmf.table, vmf.idx, makePte(pfn, maybeMkwrite(makePte(0, pteFlags(makePte(0, vma.vmPageProt)) | PTE_DIRTY), vma)));
   pte_unlock(t, mm, vmf.table);
   if (oldPfn >= 0) {
@@ -371,7 +371,8 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
     t.leave();
     return VM_FAULT_OOM;
   }
-  if (ret & VM_FAULT_MAJOR) k.engine.counters.add('pswpin');
+  // With swapIn the swap code counts its device reads (readahead included).
+  if (ret & VM_FAULT_MAJOR && !core.hooks.swapIn) k.engine.counters.add('pswpin');
   pte_lock(t, mm, vmf.table);
   if (k.machine.pt.readEntry(vmf.table, vmf.idx) !== vmf.origPte) {
     pte_unlock(t, mm, vmf.table);
@@ -382,12 +383,13 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
   if (fresh) {
     anon_vma_prepare(t, vma);
     folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
-    addNewPage(k, vma, pfn);
+    addNewPage(t, k, vma, pfn);
   } else folio_add_rmap_pte(t, k, pfn);
   mm.rss[MM_SWAPENTS]!--;
   mm.rss[MM_ANONPAGES]!++;
   if (core.hooks.swapFree) core.hooks.swapFree(t, k, type, offset);
   else if (!core.hooks.swapIn && k.swap.isUsed(offset)) k.swap.freeSlot(offset);
+  core.hooks.swapFreeFolio?.(t, k, pfn, isWrite(vmf));
   const exclusive = mem.refcount[pfn] === 1;
   let flags = pteFlags(makePte(0, vma.vmPageProt));
   if (exclusive) mem.flags[pfn] = (mem.flags[pfn]! | PG_anon_exclusive) >>> 0;
