@@ -352,13 +352,14 @@ export class CacheHierarchy {
     const llc = this.llc;
     const w = llc.lru.lru(s3);
     const i = s3 * llc.ways + w;
-    const old = llc.key[i];
-    if (old !== -1) {
-      const n = this.dropAllCopies(i, old);
-      if (n > 0) this.ctr[cpu * NC + C_BACKINV] += n;
-    }
+    // The victim's line number is needed only to find its private copies;
+    // most victims have none, and the directory record is read anyway.
+    const d = i * this.dirStride;
+    let held = 0;
+    for (let q = 1; q <= this.words; q++) held |= this.dir[d + q];
+    if (held !== 0) this.ctr[cpu * NC + C_BACKINV] += this.dropAllCopies(i, llc.key[i]);
     llc.put(s3, w, line, k3);
-    this.dir[i * this.dirStride] = -1;
+    this.dir[d] = -1; // an owner is a sharer, so this was -1 already unless held
     return i;
   }
 
