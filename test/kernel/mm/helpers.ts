@@ -1,0 +1,38 @@
+/** Shared set-up for the mm tests: a booted kernel and a process running a test body. */
+import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { bootKernel } from '../../../src/kernel/boot.js';
+import type { Kernel } from '../../../src/kernel/kernel.js';
+import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
+import type { Blocking, Task } from '../../../src/sim/task.js';
+
+export const PAGE = 4096;
+export const PROT_R = 1;
+export const PROT_RW = 3;
+export const PRIVATE_ANON = 0x22;
+export const SHARED_ANON = 0x21;
+
+export function testConfig(over: (c: MachineConfig) => void = () => {}): MachineConfig {
+  const c = defaultConfig();
+  c.cpus = 2;
+  over(c);
+  return c;
+}
+
+/**
+ * Boots a kernel and runs `body` as a process on CPU 0; the process exits
+ * afterwards. Returns the kernel once the engine has run to the end.
+ */
+export function runProcess(body: (t: Task, k: Kernel, ts: TaskStruct) => Blocking<void>, cfg: MachineConfig = testConfig()): Kernel {
+  const k = bootKernel(cfg);
+  k.spawnProcess(
+    'test',
+    function* (t) {
+      const ts = current(t);
+      yield* body(t, k, ts);
+      yield* k.exit(t, ts);
+    },
+    { cpu: 0, pinned: true },
+  );
+  k.run();
+  return k;
+}
