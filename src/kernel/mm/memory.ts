@@ -380,6 +380,8 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
     t.leave();
     return ret;
   }
+  // A swap cache page no PTE has mapped yet (read ahead) is not anonymous until now: it gets its rmap here.
+  if ((mem.flags[pfn]! & PG_anon) === 0) fresh = true;
   if (fresh) {
     anon_vma_prepare(t, vma);
     folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
