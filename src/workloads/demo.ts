@@ -5,39 +5,50 @@
  * default machine, 256 KiB and 6 MiB of 4 KiB pages), loads pay for STLB
  * hits and page walks, and the walks' own cache misses.
  *
- * The working set is mapped up front, as mmap(MAP_POPULATE) would, by
- * installing page-table entries directly through the hardware model, and
- * every CPU's CR3 points at that one address space; no system call runs.
- * This keeps the workload independent of the memory-management code, so it
- * can exercise the engine, the MMU, the caches and every report format on
- * its own.
+ * The first thread mmaps the working set (private, anonymous) and writes a
+ * tag into every page, taking one page fault per page as a program's first
+ * touch does; the other threads wait for it, then all of them load. Loads
+ * go through the MMU in bulk (Mmu.accessRandom), not one step per access; a
+ * load that faults (a page reclaimed under memory pressure) enters the
+ * kernel's fault handler and is retried.
  */
-import { makePte, PTE_ACCESSED, PTE_PRESENT, PTE_RW, PTE_USER } from '../hw/pagetable.js';
+import { FAULT_PROTECTION } from '../hw/mmu.js';
 import { bool, int } from '../hw/params.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { do_user_addr_fault, signame } from '../kernel/mm/fault.js';
+import { sys_mmap } from '../kernel/mm/mmap.js';
+import { fillUser } from '../kernel/mm/uaccess.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/mm/uapi.js';
+import type { TaskStruct } from '../kernel/sched/task_struct.js';
 import { intern } from '../sim/attribution.js';
 import type { Task, TaskBody } from '../sim/task.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { Completion } from '../sim/wait.js';
 import { defineWorkload } from './types.js';
 
 const CAT_LOADS = intern('user:random_loads');
 const PAGE = 4096;
-/** Where the working set starts: 1 GiB, clear of address 0 and 2 MiB aligned. */
-const BASE = 2 ** 30;
-/** The PCID the process's address space runs under. */
-const PCID = 1;
+/** Bytes of the tag written at the start of every page. */
+const TAG = 8;
+const KEY = 'workload:tlb-reach';
 
 interface State {
-  pml4: number;
+  leader: TaskStruct | null;
+  /** The working set's address, once mapped (-1 before, or when mmap failed). */
+  base: number;
+  /** Completes when the working set is mapped and tagged. */
+  ready: Completion;
   done: number[];
   failures: string[];
+  /** TLB counters when the loads began, so figures count the loads alone. */
+  tlbBefore: Record<string, number>;
 }
 
 /** Per-kernel state of the workload (one run, one kernel). */
 function state(k: Kernel): State {
-  return k.sub['demo:tlb-reach'] as State;
+  return k.sub[KEY] as State;
 }
 
-/** The byte every byte of page i holds: never 0, so a page that lost its contents shows up. */
+/** The byte page i is tagged with: never 0, so a page that lost its contents shows up. */
 function pageByte(i: number): number {
   return 1 + (i % 255);
 }
@@ -46,39 +57,50 @@ export const tlbReach = defineWorkload({
   name: 'tlb-reach',
   summary: 'threads doing uniform random loads over a working set: TLB reach and page-walk cost',
   description:
-    'Each of --threads threads of one process does --loads uniform random 8-byte loads over a working set of --pages 4 KiB pages, ' +
-    'mapped up front as with MAP_POPULATE. While the working set fits the L1 dTLB, loads cost a cache access; past it they pay ' +
-    'the STLB hit latency, and past the STLB a page walk whose page-table reads go through the caches. Sweep --pages to see ' +
-    'the steps (e.g. kernsim sweep tlb-reach --grid pages=16,256,4096,65536). The check reads every page back through the page ' +
-    'tables and compares it with what was written; figures give cycles per load and the STLB miss rate.',
+    'Each of --threads threads of one process does --loads uniform random 8-byte loads over a working set of --pages 4 KiB pages. ' +
+    'The first thread maps the working set (mmap, private and anonymous) and tags every page, one page fault each; then all load. ' +
+    'While the working set fits the L1 dTLB, a load costs a cache access; past it, the STLB hit latency; past the STLB, a page ' +
+    'walk whose page-table reads go through the caches. Sweep --pages to see the steps (e.g. kernsim sweep tlb-reach --grid ' +
+    'pages=16,1024,16384). The check reads every page\'s tag back through the page tables; figures give cycles per load and ' +
+    'STLB misses per 1000 loads, counted over the loads alone.',
   params: {
     threads: int(4, 'threads of the process, spread over the CPUs', { min: 1, max: 1024 }),
     pages: int(4096, 'working set in 4 KiB pages', { min: 1, max: 1 << 22 }),
     loads: int(200_000, 'random loads per thread', { min: 0 }),
-    write: bool(false, 'stores instead of loads (sets dirty bits; same TLB reach)'),
+    write: bool(false, 'stores instead of loads (dirty pages; same TLB reach)'),
   },
 
   setup(k, p) {
-    const m = k.machine;
-    const pml4 = m.pt.allocTable();
-    if (pml4 < 0) throw new Error('tlb-reach: no memory for a page table');
-    const st: State = { pml4, done: new Array<number>(p.threads).fill(0), failures: [] };
-    k.sub['demo:tlb-reach'] = st;
-    for (let i = 0; i < p.pages; i++) {
-      const pfn = m.mem.alloc();
-      if (pfn < 0) throw new Error(`tlb-reach: --pages ${p.pages} does not fit in ${k.cfg.ram_mib} MiB of simulated RAM`);
-      m.mem.fill(pfn, 0, PAGE, pageByte(i));
-      m.mem.refcount[pfn] = 1;
-      m.mem.mapcount[pfn] = 1;
-      if (!m.pt.installFunctional(pml4, BASE + i * PAGE, makePte(pfn, PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED))) {
-        throw new Error('tlb-reach: no memory for page tables');
-      }
-    }
-    for (let c = 0; c < k.cfg.cpus; c++) m.mmu.setCr3(c, pml4, PCID);
+    const st: State = { leader: null, base: -1, ready: new Completion(k.engine, 1), done: new Array<number>(p.threads).fill(0), failures: [], tlbBefore: {} };
+    k.sub[KEY] = st;
+    const seeds = Array.from({ length: p.threads }, () => k.engine.rng.nextU32() | 1);
     const len = p.pages * PAGE;
-    const leader = k.spawnProcess('tlb-reach', threadBody(k, 0, len, p.loads, p.write, k.engine.rng.nextU32() | 1));
+    st.leader = k.spawnProcess('tlb-reach', (t) =>
+      (function* (): TaskBody {
+        const addr = yield* sys_mmap(t, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (addr < 0) st.failures.push(`mmap of ${len} bytes failed: ${addr}`);
+        else {
+          for (let i = 0; i < p.pages; i++) {
+            const sig = yield* fillUser(t, k, addr + i * PAGE, TAG, pageByte(i));
+            if (sig) {
+              st.failures.push(`tagging page ${i}: ${signame(sig)}`);
+              break;
+            }
+          }
+          if (st.failures.length === 0) st.base = addr;
+        }
+        st.tlbBefore = k.machine.tlb.counters();
+        st.ready.complete(t.now);
+        if (st.base >= 0) yield* loads(k, t, 0, len, p.loads, p.write, seeds[0]!);
+      })(),
+    );
     for (let i = 1; i < p.threads; i++) {
-      k.spawnThread(leader, `tlb-reach/${i}`, threadBody(k, i, len, p.loads, p.write, k.engine.rng.nextU32() | 1));
+      k.spawnThread(st.leader, `tlb-reach/${i}`, (t) =>
+        (function* (): TaskBody {
+          yield t.sleepOn(st.ready);
+          if (st.base >= 0) yield* loads(k, t, i, len, p.loads, p.write, seeds[i]!);
+        })(),
+      );
     }
   },
 
@@ -88,29 +110,32 @@ export const tlbReach = defineWorkload({
     for (let i = 0; i < p.threads; i++) {
       if (st.done[i] !== p.loads) out.push(`thread ${i} did ${st.done[i]} of ${p.loads} loads`);
     }
+    const mm = st.leader?.mm;
+    if (!mm || st.base < 0) return out.length > 0 ? out : ['the working set was never mapped'];
     const pt = k.machine.pt;
     const mem = k.machine.mem;
     let bad = 0;
     for (let i = 0; i < p.pages; i++) {
-      const pfn = pt.translateFunctional(st.pml4, BASE + i * PAGE);
-      // The loop's stores are timing only (no data), so every page still holds its fill byte.
-      const ok = pfn >= 0 && mem.readByte(pfn, 0) === pageByte(i) && mem.readByte(pfn, PAGE - 1) === pageByte(i);
-      if (!ok && bad++ < 3) out.push(`page ${i} reads ${pfn < 0 ? 'unmapped' : mem.readByte(pfn, 0)}, expected ${pageByte(i)}`);
+      const pfn = pt.translateFunctional(mm.pgd, st.base + i * PAGE);
+      // The loads and stores are timing only: each page still holds its tag, then the zeroes its fault gave it.
+      const ok = pfn >= 0 && mem.readByte(pfn, 0) === pageByte(i) && mem.readByte(pfn, TAG - 1) === pageByte(i) && mem.readByte(pfn, TAG) === 0;
+      if (!ok && bad++ < 3) out.push(`page ${i} reads ${pfn < 0 ? 'unmapped' : `${mem.readByte(pfn, 0)}, ${mem.readByte(pfn, TAG)}`}, expected ${pageByte(i)}, 0`);
     }
     if (bad > 3) out.push(`... and ${bad - 3} more pages`);
     return out;
   },
 
   figures(k, p) {
-    const e = k.engine;
+    const st = state(k);
     const ops = p.threads * p.loads;
-    const user = e.attribution.tree().children.find((c) => c.name === 'user:random_loads');
+    const user = k.engine.attribution.tree().children.find((c) => c.name === 'user:random_loads');
     const tlb = k.machine.tlb.counters();
-    const lookups = (tlb['dtlb_l1_hit'] ?? 0) + (tlb['dtlb_l1_miss'] ?? 0);
+    const delta = (name: string): number => (tlb[name] ?? 0) - (st.tlbBefore[name] ?? 0);
+    const lookups = delta('dtlb_l1_hit') + delta('dtlb_l1_miss');
     return {
       ops,
       cycles_per_load: ops > 0 ? Math.round(((user?.inclusive ?? 0) / ops) * 100) / 100 : 0,
-      stlb_miss_per_1k_loads: lookups > 0 ? Math.round(((tlb['stlb_miss'] ?? 0) / lookups) * 1e5) / 100 : 0,
+      stlb_miss_per_1k_loads: lookups > 0 ? Math.round((delta('stlb_miss') / lookups) * 1e5) / 100 : 0,
     };
   },
 
@@ -120,25 +145,28 @@ export const tlbReach = defineWorkload({
   },
 });
 
-function threadBody(k: Kernel, idx: number, len: number, loads: number, write: boolean, seed: number) {
-  return function* (t: Task): TaskBody {
-    const mmu = k.machine.mmu;
-    const st = state(k);
-    let left = loads;
-    let x = seed;
+/** `count` random loads (or stores) over [base, base + len), in bulk; a fault goes to the kernel and the load is retried. */
+function* loads(k: Kernel, t: Task, idx: number, len: number, count: number, write: boolean, seed: number): TaskBody {
+  const mmu = k.machine.mmu;
+  const st = state(k);
+  let left = count;
+  let x = seed;
+  while (left > 0) {
     t.enter(CAT_LOADS);
-    while (left > 0) {
-      const n = mmu.accessRandom(t.cpu, BASE, len, left, x, write, Math.max(1, t.budget()));
-      t.charge(mmu.lastCycles);
-      x = mmu.rngState;
-      left -= n;
-      st.done[idx]! += n;
-      if (mmu.lastFault !== 0) {
-        st.failures.push(`thread ${idx}: fault ${mmu.lastFault} at ${mmu.faultAddr.toString(16)} inside the populated working set`);
-        break;
-      }
-      if (t.shouldYield()) yield;
-    }
+    const n = mmu.accessRandom(t.cpu, st.base, len, left, x, write, Math.max(1, t.budget()));
+    t.charge(mmu.lastCycles);
     t.leave();
-  };
+    // After a fault, rngState regenerates the faulting address, so the retry loads the same byte.
+    x = mmu.rngState;
+    left -= n;
+    st.done[idx]! += n;
+    if (mmu.lastFault !== 0) {
+      const sig = yield* do_user_addr_fault(t, mmu.faultAddr, write, mmu.lastFault === FAULT_PROTECTION);
+      if (sig) {
+        st.failures.push(`thread ${idx}: ${signame(sig)} at 0x${mmu.faultAddr.toString(16)} inside the working set`);
+        return;
+      }
+    }
+    if (t.shouldYield()) yield;
+  }
 }

@@ -6,10 +6,12 @@
  */
 import { isParam } from '../hw/params.js';
 import { tlbReach } from './demo.js';
+import { fdServer } from './fd-server.js';
 import type { AnyWorkload } from './types.js';
 
 export const WORKLOADS: readonly AnyWorkload[] = [
   tlbReach,
+  fdServer,
 ];
 
 const byName = new Map<string, AnyWorkload>();
