@@ -1,0 +1,275 @@
+/**
+ * Swap slots, after mm/swapfile.c: one swap area (type 0) over the
+ * machine's SwapDevice, with the per-slot use counts of si->swap_map.
+ *
+ * A slot's count is the number of swap PTEs that name it; SWAP_HAS_CACHE is
+ * kept beside it (the kernel packs it into the same byte) and says the swap
+ * cache holds a page for the slot. A slot is free again when both are gone:
+ * the last swap PTE dropped (swap_free / free_swap_and_cache) and the page
+ * left the swap cache (put_swap_folio).
+ *
+ * Slot choice is the device's (lowest free after the last one handed out,
+ * as the cluster allocator tends to); the kernel's per-CPU slot caches and
+ * cluster lists are not modelled. Every count update is an atomic on the
+ * swap_map byte's cache line, charged through the cache model.
+ */
+import { PG_dirty, PG_locked, PG_mlocked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
+import type { Task } from '../../sim/task.js';
+import type { Kernel } from '../kernel.js';
+import { MmCore } from './core.js';
+import { put_page_testzero_free } from './page_alloc.js';
+import { delete_from_swap_cache, folio_swap_slot, swapCache } from './swap_state.js';
+
+/** include/linux/swap.h: the swap cache holds a page for this slot. */
+export const SWAP_HAS_CACHE = 0x40;
+/** The one swap area every swap entry names. */
+export const SWAP_TYPE = 0;
+
+/** struct swap_info_struct, reduced to what one area needs. */
+export class SwapInfo {
+  /** Swap PTEs naming each slot (the count part of swap_map). */
+  private count: Uint32Array;
+  /** SWAP_HAS_CACHE per slot. */
+  private cache: Uint8Array;
+  /** Kernel address of swap_map (vmalloc'd, one byte per slot). */
+  readonly mapKaddr: number;
+  /** Kernel address of si->lock's line. */
+  readonly lockKaddr: number;
+  /** Slots in use (inuse_pages). */
+  inuse = 0;
+
+  constructor(
+    readonly k: Kernel,
+    /** Slots on the device (si->pages). */
+    readonly pages: number,
+  ) {
+    const cap = Math.min(pages, 1024);
+    this.count = new Uint32Array(cap);
+    this.cache = new Uint8Array(cap);
+    this.mapKaddr = pages > 0 ? k.slab.kmalloc(pages) : 0;
+    this.lockKaddr = k.slab.kmalloc(k.machine.caches.lineBytes);
+  }
+
+  /** Grows the per-slot arrays to cover `slot` (host memory follows the slots used, not the device size). */
+  private cover(slot: number): void {
+    if (slot < this.count.length) return;
+    let cap = this.count.length;
+    while (cap <= slot) cap *= 2;
+    cap = Math.min(cap, this.pages);
+    const c = new Uint32Array(cap);
+    c.set(this.count);
+    this.count = c;
+    const h = new Uint8Array(cap);
+    h.set(this.cache);
+    this.cache = h;
+  }
+
+  /** swap_count(): swap PTEs naming the slot. */
+  mapCount(slot: number): number {
+    return slot < this.count.length ? this.count[slot]! : 0;
+  }
+
+  hasCache(slot: number): boolean {
+    return slot < this.cache.length && this.cache[slot] === 1;
+  }
+
+  /** __swap_count() != 0 or SWAP_HAS_CACHE: the slot is allocated. */
+  inUse(slot: number): boolean {
+    return this.mapCount(slot) > 0 || this.hasCache(slot);
+  }
+
+  /** Sets the two halves of the slot's swap_map byte (internal to this file and swap_state.ts). */
+  setCount(slot: number, n: number): void {
+    this.cover(slot);
+    this.count[slot] = n;
+  }
+
+  setCache(slot: number, on: boolean): void {
+    this.cover(slot);
+    this.cache[slot] = on ? 1 : 0;
+  }
+}
+
+const SUB = 'swapfile';
+
+/** The swap area (swap_info[0]); throws before swap_setup. */
+export function swapInfo(k: Kernel): SwapInfo {
+  const si = k.sub[SUB] as SwapInfo | undefined;
+  if (!si) throw new Error('swap: swap_setup has not run on this kernel');
+  return si;
+}
+
+/** swapon: the device's slots become the swap area (no area when swap is disabled). */
+export function swap_setup(k: Kernel): SwapInfo {
+  const si = new SwapInfo(k, k.swap.slots);
+  k.sub[SUB] = si;
+  return si;
+}
+
+/** Charges an atomic update of the slot's swap_map byte. */
+function touchMap(t: Task, si: SwapInfo, slot: number): void {
+  const k = si.k;
+  t.charge(k.machine.caches.access(t.cpu, si.mapKaddr + slot, true) + k.cfg.cost.atomic_rmw);
+}
+
+/** get_nr_swap_pages(): free slots. */
+export function nr_swap_pages(k: Kernel): number {
+  const si = swapInfo(k);
+  return si.pages - si.inuse;
+}
+
+/** total_swap_pages. */
+export function total_swap_pages(k: Kernel): number {
+  return swapInfo(k).pages;
+}
+
+/** vm_swap_full(): more than half the swap space is in use (then swap cache copies of mapped pages are dropped early). */
+export function vm_swap_full(k: Kernel): boolean {
+  const si = swapInfo(k);
+  return (si.pages - si.inuse) * 2 < si.pages;
+}
+
+/**
+ * folio_alloc_swap() / get_swap_pages(): a free slot for a page entering the
+ * swap cache, with SWAP_HAS_CACHE set; -1 when swap is full or absent.
+ */
+export function get_swap_page(t: Task, k: Kernel): number {
+  const si = swapInfo(k);
+  if (si.inuse >= si.pages) return -1;
+  // scan_swap_map_slots under si->lock.
+  t.charge(k.machine.caches.access(t.cpu, si.lockKaddr, true) + k.cfg.cost.atomic_rmw + k.cfg.cost.kernel_op);
+  const slot = k.swap.allocSlot();
+  if (slot < 0) return -1;
+  si.setCount(slot, 0);
+  si.setCache(slot, true);
+  si.inuse++;
+  touchMap(t, si, slot);
+  t.charge(k.machine.caches.access(t.cpu, si.lockKaddr, true));
+  k.engine.counters.add('swap_slots_allocated');
+  return slot;
+}
+
+/** swap_range_free(): the slot has neither PTEs nor a cached page: back to the device. */
+function slotFree(si: SwapInfo, slot: number): void {
+  si.setCount(slot, 0);
+  si.setCache(slot, false);
+  si.inuse--;
+  si.k.swap.freeSlot(slot);
+}
+
+/**
+ * swap_duplicate(): one more swap PTE names the slot (try_to_unmap installing
+ * it, fork copying it). Returns 0, or -ENOENT-like -1 for a slot not in use.
+ */
+export function swap_duplicate(t: Task | null, k: Kernel, slot: number): number {
+  const si = swapInfo(k);
+  if (!(slot >= 0 && slot < si.pages) || !si.inUse(slot)) return -1;
+  si.setCount(slot, si.mapCount(slot) + 1);
+  if (t) touchMap(t, si, slot);
+  return 0;
+}
+
+/**
+ * swap_free(): one swap PTE naming the slot went away. The slot is freed when
+ * no PTE names it and no page caches it.
+ */
+export function swap_free(t: Task | null, k: Kernel, slot: number): void {
+  const si = swapInfo(k);
+  const n = si.mapCount(slot);
+  if (n <= 0) throw new Error(`swap_free: slot ${slot} has no swap PTE to drop`);
+  si.setCount(slot, n - 1);
+  if (t) touchMap(t, si, slot);
+  if (n === 1 && !si.hasCache(slot)) slotFree(si, slot);
+}
+
+/**
+ * put_swap_folio(): the swap cache dropped its page for the slot (clear
+ * SWAP_HAS_CACHE); frees the slot if no PTE names it.
+ */
+export function put_swap_folio(t: Task | null, k: Kernel, slot: number): void {
+  const si = swapInfo(k);
+  if (!si.hasCache(slot)) throw new Error(`put_swap_folio: slot ${slot} is not cached`);
+  si.setCache(slot, false);
+  if (t) touchMap(t, si, slot);
+  if (si.mapCount(slot) === 0) slotFree(si, slot);
+}
+
+/**
+ * swapcache_prepare(): claim SWAP_HAS_CACHE for a slot about to get a page
+ * read into the swap cache. False when the slot is free (its PTEs went away
+ * meanwhile) or another page already caches it.
+ */
+export function swapcache_prepare(t: Task, k: Kernel, slot: number): boolean {
+  const si = swapInfo(k);
+  if (si.mapCount(slot) === 0 || si.hasCache(slot)) return false;
+  si.setCache(slot, true);
+  touchMap(t, si, slot);
+  return true;
+}
+
+/**
+ * folio_swapcache_freeable(): a swap cache page that may leave the cache
+ * now: not under writeback (nor locked for a read).
+ */
+export function folio_swapcache_freeable(k: Kernel, pfn: number): boolean {
+  const f = k.machine.mem.flags[pfn]!;
+  return (f & PG_swapcache) !== 0 && (f & PG_writeback) === 0;
+}
+
+/**
+ * folio_free_swap(): drop the swap cache copy of a page that no swap PTE
+ * names any more (the page itself, still mapped or held, now carries the
+ * only copy, so it becomes dirty). The caller holds a reference. False when
+ * the page is not in the cache, is under I/O, or its slot is still named.
+ */
+export function folio_free_swap(t: Task, k: Kernel, pfn: number): boolean {
+  const mem = k.machine.mem;
+  if (!folio_swapcache_freeable(k, pfn) || (mem.flags[pfn]! & PG_locked) !== 0) return false;
+  const slot = folio_swap_slot(k, pfn);
+  if (swapInfo(k).mapCount(slot) > 0) return false;
+  delete_from_swap_cache(t, k, pfn);
+  mem.flags[pfn] = (mem.flags[pfn]! | PG_dirty) >>> 0;
+  return true;
+}
+
+/**
+ * free_swap_and_cache(): a swap PTE naming `slot` was zapped. When that was
+ * the last one and the slot's page sits in the swap cache unmapped (or swap
+ * is more than half full), the page leaves the cache too
+ * (__try_to_reclaim_swap with TTRS_UNMAPPED | TTRS_FULL), and is freed if
+ * nothing else holds it.
+ */
+export function free_swap_and_cache(t: Task, k: Kernel, slot: number): void {
+  const si = swapInfo(k);
+  if (!(slot >= 0 && slot < si.pages) || si.mapCount(slot) === 0) throw new Error(`free_swap_and_cache: slot ${slot} is not named by any swap PTE`);
+  swap_free(t, k, slot);
+  if (si.mapCount(slot) > 0 || !si.hasCache(slot)) return;
+  const pfn = swapCache(k).pages.get(slot);
+  if (pfn === undefined) return;
+  const mem = k.machine.mem;
+  if (mem.mapcount[pfn]! > 0 && !vm_swap_full(k)) return;
+  // filemap_get_folio + folio_trylock: a reference while the cache lets go.
+  mem.refcount[pfn]!++;
+  touchPage(t, k, pfn, true);
+  folio_free_swap(t, k, pfn);
+  put_page_testzero_free(t, k, pfn);
+}
+
+/**
+ * should_try_to_free_swap() + folio_free_swap(), for do_swap_page once it
+ * has mapped a swap cache page: drop the cache copy when swap is filling up,
+ * the page is mlocked, or a write fault comes from the page's only user
+ * (only the cache and the fault hold it), so the write reuses the page
+ * instead of copying it.
+ */
+export function try_free_swap_after_fault(t: Task, k: Kernel, pfn: number, write: boolean): void {
+  const mem = k.machine.mem;
+  const f = mem.flags[pfn]!;
+  if ((f & PG_swapcache) === 0) return;
+  if (vm_swap_full(k) || (f & PG_mlocked) !== 0 || (write && mem.refcount[pfn] === 2)) folio_free_swap(t, k, pfn);
+}
+
+/** Charges the struct page access of a swap-side check on a frame. */
+export function touchPage(t: Task, k: Kernel, pfn: number, write: boolean): void {
+  t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), write));
+}
