@@ -20,6 +20,7 @@ import { current, type TaskStruct } from '../../kernel/sched/task_struct.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { formatLine, type ResultLine } from './format.js';
 import { fdOps, type OpHandler, type OpOutcome } from './ops/fd.js';
+import { fsOps } from './ops/fs.js';
 import { MAP_HINT_BASE, mmOps, type MmOpEnv } from './ops/mm.js';
 import type { ForkOp, Op, ParsedScript, Ref } from './types.js';
 
@@ -36,7 +37,7 @@ export interface RunOptions {
   sim?: boolean;
 }
 
-const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps };
+const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps, ...fsOps };
 
 /** What one simulated process of the script knows: its names and its next mmap hint. */
 interface Proc {

@@ -1,0 +1,60 @@
+/**
+ * struct fs_struct, after fs/fs_struct.c: a process's root and working
+ * directory, each a path holding a dentry reference. Threads share their
+ * leader's; fork copies (copy_fs); exit lets go (exit_fs).
+ */
+import type { Blocking, Task } from '../../sim/task.js';
+import type { Kernel } from '../kernel.js';
+import { type TaskStruct } from '../sched/task_struct.js';
+import { dget, dget_untimed, dput, type Path } from './dcache.js';
+
+export class FsStruct {
+  users = 1;
+
+  constructor(
+    public root: Path,
+    public pwd: Path,
+  ) {}
+}
+
+const EXT = 'fs';
+
+/** The task's fs_struct (threads find their leader's). */
+export function fs_of(ts: TaskStruct): FsStruct {
+  const fs = (ts.ext[EXT] ?? ts.group[0]?.ext[EXT]) as FsStruct | undefined;
+  if (!fs) throw new Error(`fs_struct: task ${ts.pid} (${ts.comm}) has none (was vfs_init run by bootKernel?)`);
+  return fs;
+}
+
+export function set_fs(ts: TaskStruct, fs: FsStruct | null): void {
+  if (fs) ts.ext[EXT] = fs;
+  else delete ts.ext[EXT];
+}
+
+/** A new fs_struct at `root` and `pwd` (setup code with no task: references are taken uncharged). */
+export function alloc_fs_struct(root: Path, pwd: Path): FsStruct {
+  dget_untimed(root.dentry);
+  dget_untimed(pwd.dentry);
+  return new FsStruct({ ...root }, { ...pwd });
+}
+
+/** copy_fs_struct(): the child's own copy of root and cwd. */
+export function copy_fs_struct(k: Kernel, t: Task, old: FsStruct): FsStruct {
+  dget(k, t, old.root.dentry);
+  dget(k, t, old.pwd.dentry);
+  return new FsStruct({ ...old.root }, { ...old.pwd });
+}
+
+/** exit_fs() / free_fs_struct(): the last user lets go of both paths. */
+export function* put_fs_struct(k: Kernel, t: Task, fs: FsStruct): Blocking<void> {
+  if (--fs.users > 0) return;
+  yield* dput(k, t, fs.pwd.dentry);
+  yield* dput(k, t, fs.root.dentry);
+}
+
+/** set_fs_pwd(): move the working directory to `path` (whose reference the fs_struct takes over). */
+export function* set_fs_pwd(k: Kernel, t: Task, fs: FsStruct, path: Path): Blocking<void> {
+  const old = fs.pwd;
+  fs.pwd = path;
+  yield* dput(k, t, old.dentry);
+}

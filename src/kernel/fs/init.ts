@@ -1,0 +1,78 @@
+/**
+ * Bringing up the VFS (vfs_caches_init, init_mount_tree and the boot-time
+ * directories): a memfs root with /dev (null, zero), /tmp (sticky, world
+ * writable) and /proc, the open path registered with the fd table, the
+ * mm's fget for file mappings, and each process's fs_struct.
+ *
+ * Every new process (not a fork child, which shares its parent's place)
+ * starts in a fresh empty directory of its own, /tmp/kernsim.PID, owned by
+ * it and mode 0700, the way the script runner gives each script an empty
+ * working directory; relative paths resolve there.
+ */
+import type { Task } from '../../sim/task.js';
+import type { Kernel } from '../kernel.js';
+import { mmCore } from '../mm/core.js';
+import type { VmFile } from '../mm/mm_types.js';
+import { current, type TaskStruct } from '../sched/task_struct.js';
+import type { Dentry } from './dcache.js';
+import { null_fops, zero_fops } from './fd_syscalls.js';
+import { fcheck_files, type FilesStruct } from './file.js';
+import { alloc_fs_struct, copy_fs_struct, fs_of, put_fs_struct, set_fs } from './fs_struct.js';
+import { S_IFCHR } from './inode.js';
+import { memfs_fill_super, memfs_make_dir, memfs_make_node } from './memfs.js';
+import { mount_root, vfsOf, type VfsState } from './namespace.js';
+import { register_vfs_open } from './open.js';
+import { FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
+import { file_vfs_or_null } from './vfs_file.js';
+
+/** The working directory a new process starts in. */
+function make_workdir(k: Kernel, ts: TaskStruct): Dentry {
+  const v = vfsOf(k);
+  return memfs_make_dir(k, v.workdirParent!, `kernsim.${ts.pid}`, 0o700, ts.cred.uid);
+}
+
+function fsProcessInit(k: Kernel, leader: TaskStruct): void {
+  const v = vfsOf(k);
+  const pwd = make_workdir(k, leader);
+  set_fs(leader, alloc_fs_struct(v.root, { mnt: v.rootMnt, dentry: pwd }));
+}
+
+/** The mm's fget for mmap: the file at fd as the mm sees it (no reference: the mapping takes its own). */
+function mmap_fget(k: Kernel) {
+  return (t: Task, fd: number): VmFile | null => {
+    const files = current(t).files as FilesStruct | null;
+    if (!files || fd < 0) return null;
+    const f = fcheck_files(k, t, files, fd >>> 0);
+    if (!f) return null;
+    const v = file_vfs_or_null(f);
+    if (v) return v;
+    // A file the VFS did not open (inotify, the boot-time /dev/null): nothing to map (ENODEV).
+    return { mapping: null as unknown as VmFile['mapping'], readable: (f.f_mode & FMODE_READ) !== 0, writable: (f.f_mode & FMODE_WRITE) !== 0 };
+  };
+}
+
+/** vfs_init(): after mm_init and files_init. */
+export function vfs_init(k: Kernel): VfsState {
+  const sb = memfs_fill_super(k);
+  const v = mount_root(k, sb);
+  const root = sb.s_root!;
+  const dev = memfs_make_dir(k, root, 'dev', 0o755, 0);
+  memfs_make_node(k, dev, 'null', S_IFCHR | 0o666, null_fops);
+  memfs_make_node(k, dev, 'zero', S_IFCHR | 0o666, zero_fops);
+  v.workdirParent = memfs_make_dir(k, root, 'tmp', 0o1777, 0);
+  memfs_make_dir(k, root, 'proc', 0o555, 0);
+  register_vfs_open(k);
+  k.processInit.push(fsProcessInit);
+  k.forkHooks.push(function* (t, parent, child) {
+    set_fs(child, copy_fs_struct(k, t, fs_of(parent)));
+    return 0;
+  });
+  k.exitHooks.push(function* (t, ts) {
+    if (!ts.isGroupLeader || !ts.ext['fs']) return;
+    const fs = fs_of(ts);
+    set_fs(ts, null);
+    yield* put_fs_struct(k, t, fs);
+  });
+  if (k.sub['mm']) mmCore(k).hooks.fget = mmap_fget(k);
+  return v;
+}

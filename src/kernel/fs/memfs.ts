@@ -1,0 +1,594 @@
+/**
+ * memfs: the in-memory file system at the root, modelled on tmpfs
+ * (mm/shmem.c) and fs/libfs.c for its directory operations, with one
+ * difference: a regular file's pages are backed by a RAM store of the file
+ * system's own (as a RAM disk backs a disk file system) rather than by
+ * swap. Reclaim may drop a clean page, and must write a dirty one to the
+ * store first; a later read or fault reads it back (a major fault).
+ *
+ * Directories live in the dcache: every name is a hashed dentry pinned by
+ * an extra reference (shmem_mknod's dget) until unlink or rmdir, so
+ * ->lookup only ever says "no such name". Regular files keep their data in
+ * their page cache, the same pages mmap maps. What counts as data for
+ * SEEK_DATA is what was written: pages written by write() or dirtied
+ * through a mapping, or held by the store; reading a hole allocates no page
+ * (as tmpfs's SGP_READ returns the zero page), so it stays a hole.
+ */
+import { PAGE_SIZE, PG_dirty, PG_uptodate } from '../../hw/physmem.js';
+import { intern } from '../../sim/attribution.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import { EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOMEM, ENOSPC, ENOTEMPTY, ENXIO, EOPNOTSUPP } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { AddressSpace, filemap_add_page, filemap_get_page, filemap_read_page, set_page_dirty, truncate_inode_pages, type BackingStore } from '../mm/filemap.js';
+import { unmap_mapping_range } from '../mm/memory_zap.js';
+import { __GFP_USER, alloc_page, free_frame, put_page_testzero_free } from '../mm/page_alloc.js';
+import { swap_readpage_contents, swap_writepage_contents, type SwapContents } from '../mm/swap_io.js';
+import { current } from '../sched/task_struct.js';
+import { d_add, d_alloc, d_make_root, dget, dput, type Dentry } from './dcache.js';
+import type { File, FileOperations, IoBuf } from './file_table.js';
+import {
+  ATTR_MODE,
+  ATTR_SIZE,
+  cred_gid,
+  Inode,
+  MAX_LFS_FILESIZE,
+  new_inode,
+  S_IFDIR,
+  S_IFMT,
+  S_IFREG,
+  S_ISDIR,
+  S_ISGID,
+  S_ISREG,
+  SuperBlock,
+  type Iattr,
+  type InodeOperations,
+} from './inode.js';
+import { NAME_MAX } from './namei.js';
+import { O_APPEND } from './uapi_fcntl.js';
+import { file_vfs } from './vfs_file.js';
+
+export const MEMFS_MAGIC = 0x01021994;
+/** sizeof(struct shmem_inode_info) rounded to its slab. */
+const MEMFS_INODE_BYTES = 768;
+
+const CAT_READ = intern('shmem_file_read_iter');
+const CAT_WRITE = intern('generic_perform_write');
+const CAT_TRUNCATE = intern('shmem_truncate_range');
+const CAT_SEEK = intern('mapping_seek_hole_data');
+const CAT_COPY = intern('copy_page_to_iter');
+
+/** The RAM store behind a file's page cache: what a dropped page reads back as. */
+export class MemfsStore implements BackingStore {
+  /** Page contents written back, by index. */
+  readonly saved = new Map<number, SwapContents>();
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly owner: MemfsInode,
+  ) {}
+
+  /** A page reads back what was written to the store, or zeroes for a hole; the copy takes copy_page. */
+  readPage(index: number, pfn: number, now: number): number {
+    const c = this.saved.get(index);
+    if (!c) {
+      this.k.machine.mem.zero(pfn);
+      return 0;
+    }
+    swap_readpage_contents(this.k, pfn, c);
+    this.k.engine.counters.add('memfs_page_read');
+    return now + this.k.cfg.cost.copy_page;
+  }
+
+  writePage(index: number, pfn: number, now: number): number {
+    this.saved.set(index, swap_writepage_contents(this.k, pfn));
+    this.owner.dataPages.add(index);
+    this.k.engine.counters.add('memfs_page_written');
+    return now + this.k.cfg.cost.copy_page;
+  }
+}
+
+/** shmem_inode_info: the inode with its store and the pages that hold data. */
+export class MemfsInode extends Inode {
+  store: MemfsStore | null = null;
+  /** Pages written (by write(), or written back from a mapping's stores). */
+  readonly dataPages = new Set<number>();
+}
+
+/** Whether page `index` of the file holds data (for SEEK_DATA/SEEK_HOLE and reads of dropped pages). */
+function page_has_data(k: Kernel, inode: MemfsInode, index: number): boolean {
+  if (inode.dataPages.has(index)) return true;
+  const pfn = inode.i_mapping!.pages.get(index);
+  return pfn !== undefined && (k.machine.mem.flags[pfn]! & PG_dirty) !== 0;
+}
+
+function memfsOf(dir: Inode): Kernel {
+  return dir.k;
+}
+
+/** shmem_get_inode(): a new inode of `mode` owned by the caller (group from a setgid directory). */
+function memfs_get_inode(k: Kernel, t: Task | null, sb: SuperBlock, dir: Inode | null, mode: number, uid: number, gid: number): MemfsInode {
+  const inode = new_inode(k, t, sb) as MemfsInode;
+  inode.i_mode = mode;
+  inode.i_uid = uid;
+  inode.i_gid = dir && dir.i_mode & S_ISGID ? dir.i_gid : gid;
+  if (dir && dir.i_mode & S_ISGID && S_ISDIR(mode)) inode.i_mode |= S_ISGID;
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      inode.i_op = memfs_file_inode_operations;
+      inode.i_fop = memfs_file_operations;
+      inode.store = new MemfsStore(k, inode);
+      inode.i_mapping = new AddressSpace(k, 0, inode.store, false);
+      break;
+    case S_IFDIR:
+      inode.i_nlink = 2;
+      inode.i_op = memfs_dir_inode_operations;
+      inode.i_fop = memfs_dir_operations;
+      break;
+    default:
+      inode.i_op = {};
+  }
+  return inode;
+}
+
+/** A device or other special inode (for /dev): `fops` serves its opens. */
+export function memfs_make_node(k: Kernel, parent: Dentry, name: string, mode: number, fops: FileOperations): Dentry {
+  const sb = parent.d_sb;
+  const inode = memfs_get_inode(k, null, sb, parent.d_inode, mode, 0, 0);
+  inode.i_fop = fops;
+  return memfs_link_untimed(parent, name, inode);
+}
+
+/** A directory made at boot (no task to charge). */
+export function memfs_make_dir(k: Kernel, parent: Dentry, name: string, mode: number, uid: number): Dentry {
+  const inode = memfs_get_inode(k, null, parent.d_sb, parent.d_inode, S_IFDIR | mode, uid, uid);
+  parent.d_inode!.i_nlink++;
+  return memfs_link_untimed(parent, name, inode);
+}
+
+function memfs_link_untimed(parent: Dentry, name: string, inode: Inode): Dentry {
+  const d = d_alloc(inode.k, null, parent, name);
+  d_add(d, inode);
+  return d;
+}
+
+// ---- inode operations ----
+
+/** simple_lookup(): every name that exists is in the dcache; a lookup only rejects names that are too long. */
+function* memfs_lookup(_t: Task, _dir: Inode, dentry: Dentry): Blocking<number> {
+  if (Buffer.byteLength(dentry.d_name, 'utf8') > NAME_MAX) return -ENAMETOOLONG;
+  return 0;
+}
+
+/** shmem_mknod(): instantiate and pin the new dentry. */
+function* memfs_mknod(t: Task, dir: Inode, dentry: Dentry, mode: number): Blocking<number> {
+  const k = memfsOf(dir);
+  const cred = current(t).cred;
+  const inode = memfs_get_inode(k, t, dir.i_sb, dir, mode, cred.uid, cred_gid(cred));
+  k.touch(t, dir.addr, true);
+  d_add(dentry, inode);
+  dget(k, t, dentry);
+  return 0;
+}
+
+function* memfs_create(t: Task, dir: Inode, dentry: Dentry, mode: number): Blocking<number> {
+  return yield* memfs_mknod(t, dir, dentry, (mode & 0o7777) | S_IFREG);
+}
+
+function* memfs_mkdir(t: Task, dir: Inode, dentry: Dentry, mode: number): Blocking<number> {
+  const r = yield* memfs_mknod(t, dir, dentry, (mode & 0o7777) | S_IFDIR);
+  if (r === 0) dir.i_nlink++;
+  return r;
+}
+
+/** shmem_unlink(): one link fewer, and the pin goes. */
+function* memfs_unlink(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+  const k = memfsOf(dir);
+  const inode = dentry.d_inode!;
+  k.touch(t, dir.addr, true);
+  k.touch(t, inode.addr, true);
+  inode.i_nlink--;
+  yield* dput(k, t, dentry);
+  return 0;
+}
+
+/** simple_empty(): no children. */
+function simple_empty(d: Dentry): boolean {
+  return d.d_children.size === 0;
+}
+
+function* memfs_rmdir(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+  if (!simple_empty(dentry)) return -ENOTEMPTY;
+  dentry.d_inode!.i_nlink--;
+  dir.i_nlink--;
+  return yield* memfs_unlink(t, dir, dentry);
+}
+
+/** shmem_rename2() without flags: a replaced target is unlinked first. */
+function* memfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry): Blocking<number> {
+  const k = memfsOf(oldDir);
+  const source = oldDentry.d_inode!;
+  const isDir = S_ISDIR(source.i_mode);
+  if (newDentry.d_inode) {
+    if (S_ISDIR(newDentry.d_inode.i_mode) && !simple_empty(newDentry)) return -ENOTEMPTY;
+    const target = newDentry.d_inode;
+    yield* memfs_unlink(t, newDir, newDentry);
+    if (isDir) {
+      target.i_nlink--;
+      oldDir.i_nlink--;
+    }
+  } else if (isDir) {
+    oldDir.i_nlink--;
+    newDir.i_nlink++;
+  }
+  k.touch(t, oldDir.addr, true);
+  k.touch(t, newDir.addr, true);
+  return 0;
+}
+
+/** shmem_setattr(): a size change truncates or extends; a mode change is copied. */
+function* memfs_setattr(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> {
+  const inode = dentry.d_inode!;
+  const k = inode.k;
+  if (attr.ia_valid & ATTR_SIZE && S_ISREG(inode.i_mode)) {
+    const oldsize = inode.i_size;
+    const newsize = attr.ia_size;
+    if (newsize !== oldsize) {
+      inode.i_size = newsize;
+      if (newsize < oldsize) yield* truncate_pagecache(t, inode as MemfsInode, newsize);
+    }
+  }
+  if (attr.ia_valid & ATTR_MODE) inode.i_mode = (inode.i_mode & S_IFMT) | (attr.ia_mode & 0o7777);
+  k.touch(t, inode.addr, true);
+  t.charge(k.cfg.cost.kernel_op);
+  return 0;
+}
+
+const memfs_dir_inode_operations: InodeOperations = {
+  lookup: memfs_lookup,
+  create: memfs_create,
+  mkdir: memfs_mkdir,
+  unlink: memfs_unlink,
+  rmdir: memfs_rmdir,
+  rename: memfs_rename,
+  setattr: memfs_setattr,
+};
+
+const memfs_file_inode_operations: InodeOperations = {
+  setattr: memfs_setattr,
+};
+
+// ---- page cache ranges ----
+
+/** Zero [from, to) of a cached page (the partial page at a truncation or hole edge). */
+function zero_page_range(t: Task, k: Kernel, inode: MemfsInode, index: number, from: number, to: number): void {
+  const pfn = inode.i_mapping!.pages.get(index);
+  if (pfn !== undefined && to > from) {
+    k.machine.mem.fill(pfn, from, to - from, 0);
+    t.charge(Math.ceil((k.cfg.cost.zero_page * (to - from)) / PAGE_SIZE));
+  }
+  const saved = inode.store!.saved.get(index);
+  if (saved && to > from) {
+    // The stored copy gets the same zeroes, as the page would be written back with them.
+    const bytes = 'bytes' in saved ? saved.bytes : new Uint8Array(PAGE_SIZE).fill(saved.uniform);
+    bytes.fill(0, from, to);
+    inode.store!.saved.set(index, { bytes });
+  }
+}
+
+/**
+ * Drop whole pages [first, last] from the cache and the store (they must
+ * already be unmapped): truncate_inode_pages_range for a range, as
+ * shmem_undo_range does for a hole.
+ */
+function drop_pages(t: Task, k: Kernel, inode: MemfsInode, first: number, last: number): void {
+  const mapping = inode.i_mapping!;
+  const mem = k.machine.mem;
+  const indices = [...mapping.pages.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b);
+  for (const index of indices) {
+    const pfn = mapping.pages.get(index)!;
+    if (mem.mapcount[pfn]! > 0) throw new Error(`memfs: page ${index} (pfn ${pfn}) dropped while mapped`);
+    mapping.pages.delete(index);
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.cost.kernel_op);
+    mem.owner[pfn] = 0;
+    if (--mem.refcount[pfn]! === 0) {
+      t.charge(k.cfg.cost.page_free);
+      free_frame(k, pfn);
+    }
+  }
+  for (const i of [...inode.dataPages]) if (i >= first && i <= last) inode.dataPages.delete(i);
+  for (const i of [...inode.store!.saved.keys()]) if (i >= first && i <= last) inode.store!.saved.delete(i);
+}
+
+/** truncate_pagecache(): unmap and drop what lies past the new size; zero the tail of the last page. */
+function* truncate_pagecache(t: Task, inode: MemfsInode, newsize: number): Blocking<void> {
+  const k = inode.k;
+  t.enter(CAT_TRUNCATE);
+  const mapping = inode.i_mapping!;
+  const holebegin = Math.ceil(newsize / PAGE_SIZE);
+  yield* unmap_mapping_range(t, mapping, holebegin, 0, true);
+  const partial = newsize % PAGE_SIZE;
+  if (partial) zero_page_range(t, k, inode, Math.floor(newsize / PAGE_SIZE), partial, PAGE_SIZE);
+  truncate_inode_pages(t, mapping, holebegin);
+  drop_pages(t, k, inode, holebegin, Infinity);
+  t.leave();
+}
+
+/**
+ * shmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): unmap and
+ * free the whole pages in [offset, offset + len) and zero the partial ones
+ * at its edges; the size stays. What MADV_REMOVE does to a shared mapping.
+ */
+export function* vfs_fallocate_punch_hole(t: Task, inode: Inode, offset: number, len: number): Blocking<number> {
+  if (!(inode instanceof MemfsInode) || !inode.i_mapping) return -EOPNOTSUPP;
+  const k = inode.k;
+  t.enter(CAT_TRUNCATE);
+  yield* inode.i_rwsem.downWrite(t);
+  const end = Math.min(offset + len, Math.max(inode.i_size, offset));
+  if (end > offset) {
+    const first = Math.ceil(offset / PAGE_SIZE);
+    const last = Math.floor(end / PAGE_SIZE) - 1;
+    if (last >= first) {
+      yield* unmap_mapping_range(t, inode.i_mapping, first, last - first + 1, true);
+      drop_pages(t, k, inode, first, last);
+    }
+    const headIndex = Math.floor(offset / PAGE_SIZE);
+    if (offset % PAGE_SIZE) zero_page_range(t, k, inode, headIndex, offset % PAGE_SIZE, headIndex === Math.floor(end / PAGE_SIZE) ? end % PAGE_SIZE : PAGE_SIZE);
+    const tailIndex = Math.floor(end / PAGE_SIZE);
+    if (end % PAGE_SIZE && tailIndex !== headIndex) zero_page_range(t, k, inode, tailIndex, 0, end % PAGE_SIZE);
+  }
+  inode.i_rwsem.upWrite(t);
+  t.leave();
+  return 0;
+}
+
+// ---- file operations ----
+
+/** Charge the copy of `bytes` between a page and user memory. */
+function chargeCopy(t: Task, k: Kernel, bytes: number): void {
+  t.chargeAs(CAT_COPY, Math.ceil((k.cfg.cost.copy_page * bytes) / PAGE_SIZE));
+}
+
+/**
+ * shmem_file_read_iter(): copy from the page cache; a page dropped by
+ * reclaim is read back from the store; a hole reads as zeroes without a page.
+ */
+function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null): Blocking<number> {
+  const inode = file_vfs(file).inode as MemfsInode;
+  const k = inode.k;
+  const mem = k.machine.mem;
+  const mapping = inode.i_mapping!;
+  t.enter(CAT_READ);
+  let pos = file.f_pos;
+  let done = 0;
+  while (done < len) {
+    const size = inode.i_size;
+    if (pos >= size) break;
+    const index = Math.floor(pos / PAGE_SIZE);
+    const off = pos % PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - off, len - done, size - pos);
+    let pfn = filemap_get_page(t, mapping, index);
+    let ref = false;
+    if (pfn < 0 && page_has_data(k, inode, index)) {
+      const r = yield* filemap_read_page(t, mapping, index);
+      if (r.pfn < 0) {
+        t.leave();
+        return done > 0 ? done : -ENOMEM;
+      }
+      if (r.major) k.engine.counters.add('pgmajfault');
+      pfn = r.pfn;
+      ref = true;
+    }
+    if (pfn >= 0) {
+      if (buf) buf.sum += mem.sumBytes(pfn, off, n);
+      if (ref) put_page_testzero_free(t, k, pfn);
+    }
+    chargeCopy(t, k, n);
+    pos += n;
+    done += n;
+    if (t.shouldYield()) yield;
+  }
+  file.f_pos = pos;
+  t.leave();
+  return done;
+}
+
+/** Pages past this are beyond s_maxbytes. */
+const MAX_BYTES = MAX_LFS_FILESIZE;
+
+/**
+ * generic_perform_write() into the page cache: each page found, read back
+ * from the store, or allocated (zeroed around a partial write), then
+ * filled and marked dirty. O_APPEND writes at the end.
+ */
+function* memfs_write(t: Task, file: File, len: number, byte: number): Blocking<number> {
+  const inode = file_vfs(file).inode as MemfsInode;
+  const k = inode.k;
+  const mem = k.machine.mem;
+  const mapping = inode.i_mapping!;
+  t.enter(CAT_WRITE);
+  yield* inode.i_rwsem.downWrite(t);
+  let pos = file.f_flags & O_APPEND ? inode.i_size : file.f_pos;
+  if (len > 0 && pos >= MAX_BYTES) {
+    inode.i_rwsem.upWrite(t);
+    t.leave();
+    return -EFBIG;
+  }
+  let done = 0;
+  let err = 0;
+  while (done < len) {
+    const index = Math.floor(pos / PAGE_SIZE);
+    const off = pos % PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - off, len - done);
+    let pfn = filemap_get_page(t, mapping, index);
+    if (pfn < 0) {
+      if (inode.store!.saved.has(index)) {
+        const r = yield* filemap_read_page(t, mapping, index);
+        if (r.pfn < 0) {
+          err = -ENOSPC;
+          break;
+        }
+        pfn = r.pfn;
+        mem.refcount[pfn]!--;
+      } else {
+        pfn = yield* alloc_page(t, k, __GFP_USER);
+        if (pfn < 0) {
+          err = -ENOSPC;
+          break;
+        }
+        if (n < PAGE_SIZE) {
+          mem.zero(pfn);
+          t.charge(k.cfg.cost.zero_page);
+        }
+        filemap_add_page(t, mapping, index, pfn);
+        mem.flags[pfn] = (mem.flags[pfn]! | PG_uptodate) >>> 0;
+      }
+    }
+    mem.fill(pfn, off, n, byte);
+    set_page_dirty(k, pfn);
+    inode.dataPages.add(index);
+    chargeCopy(t, k, n);
+    pos += n;
+    done += n;
+    if (pos > inode.i_size) inode.i_size = pos;
+    if (t.shouldYield()) {
+      inode.i_rwsem.upWrite(t);
+      yield;
+      yield* inode.i_rwsem.downWrite(t);
+    }
+  }
+  file.f_pos = pos;
+  inode.i_rwsem.upWrite(t);
+  t.leave();
+  return done > 0 ? done : err;
+}
+
+/** vfs_setpos(): a negative or too large offset is EINVAL. */
+export function vfs_setpos(file: File, offset: number, maxsize: number): number {
+  if (offset < 0 || offset > maxsize) return -EINVAL;
+  file.f_pos = offset;
+  return offset;
+}
+
+/** generic_file_llseek_size() for SEEK_SET/CUR/END. */
+export function generic_file_llseek_size(file: File, offset: number, whence: number, maxsize: number, eof: number): number {
+  switch (whence) {
+    case 0:
+      break;
+    case 1:
+      if (offset === 0) return file.f_pos;
+      offset += file.f_pos;
+      break;
+    case 2:
+      offset += eof;
+      break;
+    default:
+      return -EINVAL;
+  }
+  return vfs_setpos(file, offset, maxsize);
+}
+
+/** The indices of pages holding data at or after `from`, ascending. */
+function data_pages_from(k: Kernel, inode: MemfsInode, from: number): number[] {
+  const out = new Set<number>();
+  for (const i of inode.dataPages) if (i >= from) out.add(i);
+  const mem = k.machine.mem;
+  for (const [i, pfn] of inode.i_mapping!.pages) if (i >= from && (mem.flags[pfn]! & PG_dirty) !== 0) out.add(i);
+  return [...out].sort((a, b) => a - b);
+}
+
+/** mapping_seek_hole_data(): page granular, data being pages that hold data; the walk visits each data page. */
+function seek_hole_data(k: Kernel, t: Task, inode: MemfsInode, start: number, whence: number): number {
+  t.enter(CAT_SEEK);
+  const end = inode.i_size;
+  if (end <= start) {
+    t.leave();
+    return -ENXIO;
+  }
+  const first = Math.floor(start / PAGE_SIZE);
+  const data = data_pages_from(k, inode, first);
+  let result: number;
+  if (whence === 3) {
+    // SEEK_DATA: the first data page at or after start.
+    const i = data[0];
+    t.charge(k.cfg.cost.kernel_op);
+    result = i === undefined || i * PAGE_SIZE >= end ? -ENXIO : Math.max(start, i * PAGE_SIZE);
+  } else {
+    // SEEK_HOLE: the first page at or after start that holds no data (the end of the file counts as a hole).
+    let hole = first;
+    for (const i of data) {
+      t.charge(k.cfg.cost.kernel_op);
+      if (i !== hole) break;
+      hole++;
+    }
+    result = Math.min(Math.max(start, hole * PAGE_SIZE), end);
+  }
+  t.leave();
+  return result;
+}
+
+/** shmem_file_llseek(). */
+function* memfs_llseek(t: Task, file: File, offset: number, whence: number): Blocking<number> {
+  const inode = file_vfs(file).inode as MemfsInode;
+  if (whence !== 3 && whence !== 4) return generic_file_llseek_size(file, offset, whence, MAX_BYTES, inode.i_size);
+  if (offset < 0) return -ENXIO;
+  yield* inode.i_rwsem.downRead(t);
+  let r = seek_hole_data(inode.k, t, inode, offset, whence);
+  if (r >= 0) r = vfs_setpos(file, r, MAX_BYTES);
+  inode.i_rwsem.upRead(t);
+  return r;
+}
+
+export const memfs_file_operations: FileOperations = {
+  name: 'memfs_file',
+  read: memfs_read,
+  write: memfs_write,
+  llseek: memfs_llseek,
+  directIo: true,
+};
+
+/** dcache_dir_lseek(): SEEK_SET and SEEK_CUR only. */
+function* dir_llseek(_t: Task, file: File, offset: number, whence: number): Blocking<number> {
+  if (whence === 1) offset += file.f_pos;
+  else if (whence !== 0) return -EINVAL;
+  if (offset < 0) return -EINVAL;
+  file.f_pos = offset;
+  return offset;
+}
+
+/** generic_read_dir(). */
+function* dir_read(): Blocking<number> {
+  return -EISDIR;
+}
+
+export const memfs_dir_operations: FileOperations = {
+  name: 'memfs_dir',
+  read: dir_read,
+  llseek: dir_llseek,
+};
+
+// ---- the super block ----
+
+/** shmem_fill_super(): a memfs instance with its root directory (mode 0755, owned by root). */
+export function memfs_fill_super(k: Kernel): SuperBlock {
+  const sb = new SuperBlock(
+    k,
+    'memfs',
+    {
+      alloc_inode: (kk, s) => new MemfsInode(kk, s, kk.slab.kmalloc(MEMFS_INODE_BYTES), MEMFS_INODE_BYTES),
+      evict_inode: (t, inode) => {
+        const m = inode as MemfsInode;
+        if (m.i_mapping) {
+          truncate_inode_pages(t, m.i_mapping, 0);
+          m.store?.saved.clear();
+          m.dataPages.clear();
+          m.i_mapping.release();
+        }
+      },
+    },
+    MEMFS_MAGIC,
+    MAX_BYTES,
+  );
+  const root = memfs_get_inode(k, null, sb, null, S_IFDIR | 0o755, 0, 0);
+  sb.s_root = d_make_root(k, root);
+  return sb;
+}

@@ -1,0 +1,328 @@
+/**
+ * Path walking, after fs/namei.c: getname, link_path_walk, walk_component,
+ * path_lookupat and path_parentat, with Linux's errors (ENOENT for an
+ * empty name or a missing component, ENOTDIR for a non-directory followed
+ * by more of the path or by a trailing slash, EACCES without search
+ * permission on a directory on the way, ENAMETOOLONG for a path of
+ * PATH_MAX bytes or a component over NAME_MAX).
+ *
+ * The walk is the kernel's RCU walk for cached dentries: per component a
+ * search-permission check (the directory inode's line), a hash of the name
+ * and a dcache lookup (the dentry's line), no reference counting; the
+ * result gets one reference at the end (complete_walk). A component not in
+ * the dcache goes to the file system's ->lookup (lookup_slow: d_alloc and
+ * the fs's own search), and a dentry found that way is held until the walk
+ * ends. There are no symbolic links, so LOOKUP_FOLLOW changes nothing.
+ */
+import { intern } from '../../sim/attribution.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import { EACCES, ENAMETOOLONG, ENOENT, ENOTDIR } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { current } from '../sched/task_struct.js';
+import { d_alloc, d_lookup, dget, dput, type Dentry, type Path } from './dcache.js';
+import { fs_of } from './fs_struct.js';
+import { MAY_EXEC, S_DEAD, S_ISDIR, inode_permission } from './inode.js';
+
+export const LOOKUP_FOLLOW = 0x0001;
+export const LOOKUP_DIRECTORY = 0x0002;
+
+export const LAST_NORM = 0;
+export const LAST_ROOT = 1;
+export const LAST_DOT = 2;
+export const LAST_DOTDOT = 3;
+
+/** include/uapi/linux/limits.h. */
+export const PATH_MAX = 4096;
+export const NAME_MAX = 255;
+
+const CAT_LOOKUPAT = intern('path_lookupat');
+const CAT_PARENTAT = intern('path_parentat');
+const CAT_LINK_PATH_WALK = intern('link_path_walk');
+const CAT_LOOKUP_SLOW = intern('lookup_slow');
+const CAT_GETNAME = intern('getname');
+
+/** struct nameidata, reduced. */
+export interface NameiData {
+  path: Path;
+  /** The last component and its kind. */
+  last: string;
+  last_type: number;
+  /** The name ended in '/' after its last component. */
+  trailingSlash: boolean;
+  flags: number;
+  /** Dentries the walk took references on (found by ->lookup); released when it ends. */
+  held: Dentry[];
+}
+
+/**
+ * getname(): the kernel's copy of a user path. A C string ends at its
+ * first NUL; PATH_MAX bytes or more (with the NUL) is ENAMETOOLONG.
+ */
+export function getname(k: Kernel, t: Task, name: string): string | number {
+  t.enter(CAT_GETNAME);
+  const nul = name.indexOf('\0');
+  if (nul >= 0) name = name.slice(0, nul);
+  const bytes = Buffer.byteLength(name, 'utf8');
+  t.charge(k.cfg.cost.kmalloc + Math.ceil((k.cfg.cost.copy_page * (bytes + 1)) / 4096));
+  t.leave();
+  if (bytes === 0) return -ENOENT;
+  if (bytes >= PATH_MAX) return -ENAMETOOLONG;
+  return name;
+}
+
+/** may_lookup(): search permission on the directory being walked through. */
+function may_lookup(k: Kernel, t: Task, nd: NameiData): number {
+  return inode_permission(k, t, nd.path.dentry.d_inode!, MAY_EXEC);
+}
+
+/** follow_mount(): step onto whatever is mounted here. */
+function follow_mount(path: Path): void {
+  while (path.dentry.d_mounted) {
+    const m = path.dentry.d_mounted;
+    path.mnt = m;
+    path.dentry = m.mnt_root;
+  }
+}
+
+/** follow_dotdot(): "..", stopping at the process's root and crossing mount roots upwards. */
+function follow_dotdot(k: Kernel, t: Task, nd: NameiData): void {
+  const root = fs_of(current(t)).root;
+  const p = nd.path;
+  for (;;) {
+    if (p.dentry === root.dentry && p.mnt === root.mnt) return;
+    if (p.dentry !== p.mnt.mnt_root) break;
+    if (!p.mnt.mnt_parent || !p.mnt.mnt_mountpoint) return;
+    p.dentry = p.mnt.mnt_mountpoint;
+    p.mnt = p.mnt.mnt_parent;
+  }
+  p.dentry = p.dentry.d_parent;
+  k.touch(t, p.dentry.addr, false);
+  follow_mount(p);
+}
+
+/**
+ * lookup_slow(): ask the file system for `name` in `dir` (a dentry not in
+ * the dcache). Returns the found dentry, which the walk now holds a
+ * reference on, null when there is no such entry, or -errno.
+ */
+function* lookup_slow(k: Kernel, t: Task, dir: Dentry, name: string): Blocking<Dentry | null | number> {
+  const inode = dir.d_inode!;
+  if (inode.i_flags & S_DEAD) return null;
+  if (!inode.i_op.lookup) return null;
+  t.enter(CAT_LOOKUP_SLOW);
+  yield* inode.i_rwsem.downRead(t);
+  // Another task may have added it while this one waited for the lock.
+  let d = d_lookup(k, t, dir, name);
+  if (d) {
+    inode.i_rwsem.upRead(t);
+    t.leave();
+    return dget(k, t, d);
+  }
+  d = d_alloc(k, t, dir, name);
+  const r = yield* inode.i_op.lookup(t, inode, d);
+  inode.i_rwsem.upRead(t);
+  if (r < 0 || !d.d_inode) {
+    yield* dput(k, t, d);
+    t.leave();
+    return r < 0 ? r : null;
+  }
+  t.leave();
+  return d;
+}
+
+/**
+ * lookup_one(): the child `name` of `dir` (cached or from ->lookup), or
+ * null, or -errno. A dentry from ->lookup is added to nd.held.
+ */
+export function* lookup_one(k: Kernel, t: Task, nd: NameiData, dir: Dentry, name: string): Blocking<Dentry | null | number> {
+  t.charge(k.cfg.cost.kernel_op); // hash_name
+  const d = d_lookup(k, t, dir, name);
+  if (d) return d;
+  const r = yield* lookup_slow(k, t, dir, name);
+  if (r !== null && typeof r !== 'number') nd.held.push(r);
+  return r;
+}
+
+/** walk_component() for one name that is not the last: step into it; it must be an existing directory. */
+function* walk_component(k: Kernel, t: Task, nd: NameiData, name: string): Blocking<number> {
+  if (name === '.') return 0;
+  if (name === '..') {
+    follow_dotdot(k, t, nd);
+    return 0;
+  }
+  const d = yield* lookup_one(k, t, nd, nd.path.dentry, name);
+  if (typeof d === 'number') return d;
+  if (!d) return -ENOENT;
+  nd.path.dentry = d;
+  follow_mount(nd.path);
+  return 0;
+}
+
+function splitComponents(name: string): { parts: string[]; trailingSlash: boolean } {
+  const parts = name.split('/').filter((p) => p.length > 0);
+  return { parts, trailingSlash: name.endsWith('/') && parts.length > 0 };
+}
+
+/**
+ * link_path_walk(): walk every component but the last, leaving nd at the
+ * last one's parent with nd.last / nd.last_type set.
+ */
+function* link_path_walk(k: Kernel, t: Task, name: string, nd: NameiData): Blocking<number> {
+  t.enter(CAT_LINK_PATH_WALK);
+  const fs = fs_of(current(t));
+  nd.path = name.startsWith('/') ? { ...fs.root } : { ...fs.pwd };
+  k.touch(t, nd.path.dentry.addr, false);
+  const { parts, trailingSlash } = splitComponents(name);
+  nd.trailingSlash = trailingSlash;
+  if (parts.length === 0) {
+    nd.last = '/';
+    nd.last_type = LAST_ROOT;
+    t.leave();
+    return 0;
+  }
+  for (let i = 0; ; i++) {
+    const err = may_lookup(k, t, nd);
+    if (err) {
+      t.leave();
+      return err;
+    }
+    const part = parts[i]!;
+    if (Buffer.byteLength(part, 'utf8') > NAME_MAX) {
+      // The file system's ->lookup refuses it; a name in the dcache cannot be this long.
+      t.leave();
+      return -ENAMETOOLONG;
+    }
+    if (i === parts.length - 1) {
+      nd.last = part;
+      nd.last_type = part === '.' ? LAST_DOT : part === '..' ? LAST_DOTDOT : LAST_NORM;
+      t.leave();
+      return 0;
+    }
+    const r = yield* walk_component(k, t, nd, part);
+    if (r) {
+      t.leave();
+      return r;
+    }
+    if (!S_ISDIR(nd.path.dentry.d_inode!.i_mode)) {
+      t.leave();
+      return -ENOTDIR;
+    }
+  }
+}
+
+function newNameidata(flags: number): NameiData {
+  return { path: null as unknown as Path, last: '', last_type: LAST_NORM, trailingSlash: false, flags, held: [] };
+}
+
+/** Release the references a walk took along the way. */
+function* terminate_walk(k: Kernel, t: Task, nd: NameiData, keep: Dentry | null): Blocking<void> {
+  for (const d of nd.held) {
+    if (d === keep) {
+      keep = null;
+      continue;
+    }
+    yield* dput(k, t, d);
+  }
+  nd.held = [];
+}
+
+/**
+ * filename_lookup() / path_lookupat(): the path of `name`, with a
+ * reference on its dentry (release with path_put), or -errno.
+ */
+export function* filename_lookup(k: Kernel, t: Task, name: string, flags: number): Blocking<Path | number> {
+  const n = getname(k, t, name);
+  if (typeof n === 'number') return n;
+  t.enter(CAT_LOOKUPAT);
+  const nd = newNameidata(flags);
+  let err = yield* link_path_walk(k, t, n, nd);
+  if (!err) {
+    if (nd.trailingSlash) nd.flags |= LOOKUP_FOLLOW | LOOKUP_DIRECTORY;
+    if (nd.last_type === LAST_NORM) {
+      const d = yield* lookup_one(k, t, nd, nd.path.dentry, nd.last);
+      if (typeof d === 'number') err = d;
+      else if (!d) err = -ENOENT;
+      else {
+        nd.path.dentry = d;
+        follow_mount(nd.path);
+      }
+    } else if (nd.last_type === LAST_DOTDOT) follow_dotdot(k, t, nd);
+    else if (nd.last_type === LAST_ROOT) nd.path = { ...fs_of(current(t)).root };
+  }
+  if (!err && nd.flags & LOOKUP_DIRECTORY && !S_ISDIR(nd.path.dentry.d_inode!.i_mode)) err = -ENOTDIR;
+  if (err) {
+    yield* terminate_walk(k, t, nd, null);
+    t.leave();
+    return err;
+  }
+  // complete_walk(): the result's reference.
+  const held = nd.held.includes(nd.path.dentry);
+  if (!held) dget(k, t, nd.path.dentry);
+  yield* terminate_walk(k, t, nd, held ? nd.path.dentry : null);
+  t.leave();
+  return nd.path;
+}
+
+/** user_path_at(AT_FDCWD, ...). */
+export function user_path_at(k: Kernel, t: Task, name: string, flags: number): Blocking<Path | number> {
+  return filename_lookup(k, t, name, flags);
+}
+
+/** path_put(). */
+export function* path_put(k: Kernel, t: Task, path: Path): Blocking<void> {
+  yield* dput(k, t, path.dentry);
+}
+
+/** The result of filename_parentat: the parent (referenced) and the last component. */
+export interface ParentResult {
+  path: Path;
+  last: string;
+  last_type: number;
+  trailingSlash: boolean;
+}
+
+/**
+ * filename_parentat(): walk to the parent of the last component; the
+ * parent's dentry is returned with a reference.
+ */
+export function* filename_parentat(k: Kernel, t: Task, name: string): Blocking<ParentResult | number> {
+  const n = getname(k, t, name);
+  if (typeof n === 'number') return n;
+  t.enter(CAT_PARENTAT);
+  const nd = newNameidata(0);
+  const err = yield* link_path_walk(k, t, n, nd);
+  if (err) {
+    yield* terminate_walk(k, t, nd, null);
+    t.leave();
+    return err;
+  }
+  const held = nd.held.includes(nd.path.dentry);
+  if (!held) dget(k, t, nd.path.dentry);
+  yield* terminate_walk(k, t, nd, held ? nd.path.dentry : null);
+  t.leave();
+  return { path: nd.path, last: nd.last, last_type: nd.last_type, trailingSlash: nd.trailingSlash };
+}
+
+/**
+ * lookup_one_qstr() under the parent's lock (the create/unlink side): the
+ * child dentry with a reference, positive or a fresh negative one, or -errno.
+ * A negative result is unhashed and freed at its dput.
+ */
+export function* lookup_hash(k: Kernel, t: Task, parent: Dentry, name: string): Blocking<Dentry | number> {
+  t.charge(k.cfg.cost.kernel_op);
+  const d = d_lookup(k, t, parent, name);
+  if (d) return dget(k, t, d);
+  const dir = parent.d_inode!;
+  const nd = d_alloc(k, t, parent, name);
+  if (dir.i_flags & S_DEAD) return nd;
+  if (dir.i_op.lookup) {
+    const r = yield* dir.i_op.lookup(t, dir, nd);
+    if (r < 0) {
+      yield* dput(k, t, nd);
+      return r;
+    }
+  }
+  return nd;
+}
+
+export { EACCES };

@@ -1,0 +1,53 @@
+/**
+ * The mount namespace, after fs/namespace.c reduced to what this kernel
+ * has: one root file system and file systems attached at its dentries
+ * (procfs at /proc). Per-kernel state lives in VfsState.
+ */
+import type { Kernel } from '../kernel.js';
+import { dget_untimed, Mount, type Dentry, type Path } from './dcache.js';
+import type { SuperBlock } from './inode.js';
+
+export class VfsState {
+  /** The namespace's root. */
+  readonly root: Path;
+  /** Every super block by type name ("memfs", "proc"). */
+  readonly supers = new Map<string, SuperBlock>();
+  /** Directories new processes start in are made under this one. */
+  workdirParent: Dentry | null = null;
+
+  constructor(readonly rootMnt: Mount) {
+    this.root = { mnt: rootMnt, dentry: rootMnt.mnt_root };
+  }
+}
+
+const SUB = 'vfs';
+
+export function vfsOf(k: Kernel): VfsState {
+  const v = k.sub[SUB] as VfsState | undefined;
+  if (!v) throw new Error('vfs: vfs_init has not run on this kernel (call bootKernel)');
+  return v;
+}
+
+export function vfsOfOrNull(k: Kernel): VfsState | null {
+  return (k.sub[SUB] as VfsState | undefined) ?? null;
+}
+
+/** Mount `sb` as the namespace's root. */
+export function mount_root(k: Kernel, sb: SuperBlock): VfsState {
+  const mnt = new Mount(sb, sb.s_root!, null, null);
+  dget_untimed(sb.s_root!);
+  const v = new VfsState(mnt);
+  v.supers.set(sb.s_type, sb);
+  k.sub[SUB] = v;
+  return v;
+}
+
+/** do_add_mount(): attach `sb` on the directory `at` of mount `parent`. */
+export function do_add_mount(k: Kernel, sb: SuperBlock, parent: Mount, at: Dentry): Mount {
+  const mnt = new Mount(sb, sb.s_root!, parent, at);
+  dget_untimed(at);
+  dget_untimed(sb.s_root!);
+  at.d_mounted = mnt;
+  vfsOf(k).supers.set(sb.s_type, sb);
+  return mnt;
+}

@@ -1,0 +1,314 @@
+/**
+ * Opening files, after fs/open.c and the open half of fs/namei.c
+ * (path_openat, open_last_lookups, lookup_open, do_open, may_open), plus
+ * chmod and ftruncate. The fd is allocated by the fd table's
+ * do_sys_open before this path runs, as in Linux; this file is its
+ * do_filp_open, registered with register_open_handler.
+ *
+ * Errors follow today's kernel: O_CREAT|O_DIRECTORY is EINVAL; O_CREAT
+ * with a trailing slash or on a directory is EISDIR; O_EXCL on an
+ * existing name is EEXIST; a file the caller just created is opened
+ * without a permission check (its mode may deny what was asked), and an
+ * existing one needs the access the flags ask for (O_TRUNC counts as
+ * write); a directory cannot be opened for writing (EISDIR). O_TRUNC on an
+ * existing regular file truncates it after the open (IN_OPEN, then
+ * IN_MODIFY).
+ */
+import { intern } from '../../sim/attribution.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import { EACCES, EBADF, EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENXIO, EPERM } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { current } from '../sched/task_struct.js';
+import { syscall } from '../syscalls.js';
+import { notify_change } from './attr.js';
+import { dput, type Dentry, type Path } from './dcache.js';
+import { open_f_flags, open_f_mode, register_open_handler } from './fd_syscalls.js';
+import { fget_light, fput_light } from './file.js';
+import { alloc_file, type File } from './file_table.js';
+import {
+  ATTR_CTIME,
+  ATTR_FILE,
+  ATTR_MODE,
+  ATTR_MTIME,
+  ATTR_OPEN,
+  ATTR_SIZE,
+  inode_owner_or_capable,
+  inode_permission,
+  MAY_APPEND,
+  MAY_EXEC,
+  MAY_OPEN,
+  MAY_READ,
+  MAY_WRITE,
+  S_DEAD,
+  S_IALLUGO,
+  S_IFMT,
+  S_IFREG,
+  S_ISDIR,
+  S_ISREG,
+  S_IFCHR,
+  S_IFDIR,
+  type Iattr,
+} from './inode.js';
+import { filename_lookup, filename_parentat, LAST_DOTDOT, LAST_NORM, LAST_ROOT, LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_hash, path_put } from './namei.js';
+import { may_create, mode_strip_umask } from './namei_ops.js';
+import { fsnotify_create, fsnotify_open } from './notify/fsnotify.js';
+import { FMODE_PATH, FMODE_WRITE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC } from './uapi_fcntl.js';
+import { vfs_fops, VfsFile } from './vfs_file.js';
+
+const CAT_PATH_OPENAT = intern('path_openat');
+const CAT_DO_DENTRY_OPEN = intern('do_dentry_open');
+const CAT_DO_TRUNCATE = intern('do_truncate');
+const CAT_CHMOD = intern('chmod_common');
+
+/** include/linux/fs.h ACC_MODE: the permission each access mode needs (3 needs both). */
+function acc_mode_of(flags: number): number {
+  return [MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE, MAY_READ | MAY_WRITE][flags & O_ACCMODE]!;
+}
+
+/** struct open_flags after build_open_flags(). */
+interface OpenFlags {
+  open_flag: number;
+  mode: number;
+  acc_mode: number;
+  lookup_flags: number;
+}
+
+function build_open_flags(flags: number, mode: number): OpenFlags | number {
+  if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
+  mode = flags & O_CREAT ? (mode & S_IALLUGO) | S_IFREG : 0;
+  if (flags & O_PATH) flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
+  let acc = MAY_OPEN | acc_mode_of(flags);
+  if (flags & O_TRUNC) acc |= MAY_WRITE;
+  if (flags & O_APPEND) acc |= MAY_APPEND;
+  let lookup = 0;
+  if (flags & O_DIRECTORY) lookup |= LOOKUP_DIRECTORY;
+  if (!(flags & O_NOFOLLOW)) lookup |= LOOKUP_FOLLOW;
+  return { open_flag: flags, mode, acc_mode: acc, lookup_flags: lookup };
+}
+
+/** may_open(): the inode's type against the access asked for, then its permission bits. */
+function may_open(k: Kernel, t: Task, path: Path, acc_mode: number, flag: number): number {
+  const inode = path.dentry.d_inode;
+  if (!inode) return -ENOENT;
+  switch (inode.i_mode & S_IFMT) {
+    case S_IFDIR:
+      if (acc_mode & MAY_WRITE) return -EISDIR;
+      if (acc_mode & MAY_EXEC) return -EACCES;
+      break;
+    case S_IFCHR:
+      if (acc_mode & MAY_EXEC) return -EACCES;
+      break;
+    default:
+      break;
+  }
+  const err = inode_permission(k, t, inode, MAY_OPEN | acc_mode);
+  if (err) return err;
+  if (flag & O_NOATIME && !inode_owner_or_capable(current(t).cred, inode)) return -EPERM;
+  return 0;
+}
+
+/**
+ * do_dentry_open() + vfs_open(): a struct file for the path, with the
+ * VFS's wrapper around the inode's file operations; the dentry reference
+ * moves into the file. IN_OPEN follows.
+ */
+function* vfs_open(k: Kernel, t: Task, path: Path, flags: number, name: string): Blocking<File | number> {
+  t.enter(CAT_DO_DENTRY_OPEN);
+  const inode = path.dentry.d_inode!;
+  const fops = inode.i_fop;
+  if (!fops && !(flags & O_PATH)) {
+    t.leave();
+    return -ENXIO; // no driver behind the node
+  }
+  const file = alloc_file(k, t, name, open_f_flags(flags), open_f_mode(flags), vfs_fops(fops ?? {}));
+  file.f_inode = inode;
+  file.ownerUid = inode.i_uid;
+  const v = new VfsFile(k, file, path, inode, current(t).cred);
+  file.private_data = v;
+  if (file.f_mode & FMODE_WRITE) inode.i_writecount++;
+  k.touch(t, inode.addr, false);
+  t.leave();
+  if (!(file.f_mode & FMODE_PATH)) yield* fsnotify_open(k, t, v);
+  return file;
+}
+
+/** do_truncate(): notify_change with ATTR_SIZE under the inode's lock. */
+export function* do_truncate(k: Kernel, t: Task, dentry: Dentry, length: number, time_attrs: number, hasFile: boolean): Blocking<number> {
+  if (length < 0) return -EINVAL;
+  t.enter(CAT_DO_TRUNCATE);
+  const inode = dentry.d_inode!;
+  const attr: Iattr = { ia_valid: ATTR_SIZE | time_attrs | (hasFile ? ATTR_FILE : 0), ia_size: length, ia_mode: 0 };
+  yield* inode.i_rwsem.downWrite(t);
+  const err = yield* notify_change(k, t, dentry, attr);
+  inode.i_rwsem.upWrite(t);
+  t.leave();
+  return err;
+}
+
+/**
+ * lookup_open() for O_CREAT: the named dentry, created if it is missing
+ * and creation is allowed. Returns the dentry (with a reference) and
+ * whether it was created, or -errno.
+ */
+function* lookup_open(k: Kernel, t: Task, parent: Dentry, last: string, op: OpenFlags): Blocking<{ d: Dentry; created: boolean } | number> {
+  const dir = parent.d_inode!;
+  if (dir.i_flags & S_DEAD) return -ENOENT;
+  const d = yield* lookup_hash(k, t, parent, last);
+  if (typeof d === 'number') return d;
+  if (d.d_inode || !(op.open_flag & O_CREAT)) return { d, created: false };
+  const mode = mode_strip_umask(t, op.mode);
+  let err = may_create(k, t, dir, d);
+  if (!err && !dir.i_op.create) err = -EACCES;
+  if (!err) err = yield* dir.i_op.create!(t, dir, d, mode);
+  if (err) {
+    yield* dput(k, t, d);
+    return err;
+  }
+  return { d, created: true };
+}
+
+/**
+ * path_openat(): walk to the parent, look up (and maybe create) the last
+ * component, check and open it. Returns the file or -errno.
+ */
+export function* path_openat(k: Kernel, t: Task, pathname: string, flags: number, mode: number): Blocking<File | number> {
+  const op = build_open_flags(flags, mode);
+  if (typeof op === 'number') return op;
+  t.enter(CAT_PATH_OPENAT);
+  const r = yield* path_openat_inner(k, t, pathname, op);
+  t.leave();
+  return r;
+}
+
+function* path_openat_inner(k: Kernel, t: Task, pathname: string, op: OpenFlags): Blocking<File | number> {
+  const flags = op.open_flag;
+  if (!(flags & O_CREAT) || flags & O_PATH) {
+    // Nothing to create: an ordinary lookup of the whole path.
+    const path = yield* filename_lookup(k, t, pathname, op.lookup_flags);
+    if (typeof path === 'number') return path;
+    return yield* do_open(k, t, path, op, false, pathname);
+  }
+  const p = yield* filename_parentat(k, t, pathname);
+  if (typeof p === 'number') return p;
+  let path: Path;
+  let created = false;
+  if (p.last_type !== LAST_NORM) {
+    // handle_dots(): "." or ".." or "/" end the path: an existing directory.
+    path = p.path;
+    if (p.last_type === LAST_DOTDOT || p.last_type === LAST_ROOT) {
+      yield* path_put(k, t, p.path);
+      const q = yield* filename_lookup(k, t, pathname, op.lookup_flags);
+      if (typeof q === 'number') return q;
+      path = q;
+    }
+  } else {
+    if (p.trailingSlash) {
+      yield* path_put(k, t, p.path);
+      return -EISDIR;
+    }
+    const dir = p.path.dentry.d_inode!;
+    yield* dir.i_rwsem.downWrite(t);
+    const r = yield* lookup_open(k, t, p.path.dentry, p.last, op);
+    if (typeof r !== 'number' && r.created) yield* fsnotify_create(k, t, dir, r.d);
+    dir.i_rwsem.upWrite(t);
+    if (typeof r === 'number') {
+      yield* path_put(k, t, p.path);
+      return r;
+    }
+    created = r.created;
+    const mnt = p.path.mnt;
+    yield* path_put(k, t, p.path);
+    if (!r.d.d_inode) {
+      yield* dput(k, t, r.d);
+      return -ENOENT;
+    }
+    path = { mnt, dentry: r.d };
+    if (r.d.d_mounted) path = { mnt: r.d.d_mounted, dentry: r.d.d_mounted.mnt_root };
+  }
+  return yield* do_open(k, t, path, op, created, pathname);
+}
+
+/** do_open(): the checks on the final dentry, vfs_open, and O_TRUNC. Consumes the path's reference. */
+function* do_open(k: Kernel, t: Task, path: Path, op: OpenFlags, created: boolean, name: string): Blocking<File | number> {
+  let flags = op.open_flag;
+  const inode = path.dentry.d_inode!;
+  let err = 0;
+  if (flags & O_CREAT) {
+    if (flags & O_EXCL && !created) err = -EEXIST;
+    else if (S_ISDIR(inode.i_mode)) err = -EISDIR;
+  }
+  if (!err && op.lookup_flags & LOOKUP_DIRECTORY && !S_ISDIR(inode.i_mode)) err = -ENOTDIR;
+  let acc = op.acc_mode;
+  let doTruncate = false;
+  if (created) {
+    flags &= ~O_TRUNC;
+    acc = 0;
+  } else if (S_ISREG(inode.i_mode) && flags & O_TRUNC) doTruncate = true;
+  if (!err && !(flags & O_PATH)) err = may_open(k, t, path, acc, flags);
+  if (err) {
+    yield* path_put(k, t, path);
+    return err;
+  }
+  const f = yield* vfs_open(k, t, path, flags, name);
+  if (typeof f === 'number') {
+    yield* path_put(k, t, path);
+    return f;
+  }
+  if (doTruncate) {
+    const e = yield* do_truncate(k, t, path.dentry, 0, ATTR_MTIME | ATTR_CTIME | ATTR_OPEN, true);
+    if (e) return e;
+  }
+  return f;
+}
+
+/** The open handler the fd table's do_sys_open calls (do_filp_open). */
+function* vfs_open_handler(k: Kernel, t: Task, path: string, flags: number, mode: number): Blocking<File | number | null> {
+  return yield* path_openat(k, t, path, flags, mode);
+}
+
+export function register_vfs_open(k: Kernel): void {
+  register_open_handler(k, vfs_open_handler);
+}
+
+/** chmod_common(). */
+function* chmod_common(k: Kernel, t: Task, path: Path, mode: number): Blocking<number> {
+  t.enter(CAT_CHMOD);
+  const inode = path.dentry.d_inode!;
+  yield* inode.i_rwsem.downWrite(t);
+  const attr: Iattr = { ia_valid: ATTR_MODE | ATTR_CTIME, ia_mode: (mode & S_IALLUGO) | (inode.i_mode & ~S_IALLUGO), ia_size: 0 };
+  const err = yield* notify_change(k, t, path.dentry, attr);
+  inode.i_rwsem.upWrite(t);
+  t.leave();
+  return err;
+}
+
+/** do_fchmodat(AT_FDCWD, ...). */
+export function* do_fchmodat(k: Kernel, t: Task, pathname: string, mode: number): Blocking<number> {
+  const path = yield* filename_lookup(k, t, pathname, LOOKUP_FOLLOW);
+  if (typeof path === 'number') return path;
+  const err = yield* chmod_common(k, t, path, mode);
+  yield* path_put(k, t, path);
+  return err;
+}
+
+/** do_sys_ftruncate(): a negative length is EINVAL before the fd is looked at. */
+export function* do_sys_ftruncate(k: Kernel, t: Task, fd: number, length: number): Blocking<number> {
+  if (length < 0) return -EINVAL;
+  const f = fget_light(k, t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  const file = f.file;
+  let err: number;
+  const v = file.private_data instanceof VfsFile ? file.private_data : null;
+  if (!v || !S_ISREG(v.inode.i_mode) || !(file.f_mode & FMODE_WRITE)) err = -EINVAL;
+  else err = yield* do_truncate(k, t, v.dentry, length, ATTR_MTIME | ATTR_CTIME, true);
+  yield* fput_light(k, t, f);
+  return err;
+}
+
+export function sys_chmod(k: Kernel, t: Task, pathname: string, mode: number): Blocking<number> {
+  return syscall(t, 'chmod', do_fchmodat(k, t, pathname, mode));
+}
+
+export function sys_ftruncate(k: Kernel, t: Task, fd: number, length: number): Blocking<number> {
+  return syscall(t, 'ftruncate', do_sys_ftruncate(k, t, fd, length));
+}

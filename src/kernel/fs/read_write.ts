@@ -1,0 +1,142 @@
+/**
+ * read, write and lseek, after fs/read_write.c, and the FIONREAD ioctl
+ * after fs/ioctl.c.
+ *
+ * vfs_read/vfs_write check the file's mode (EBADF when it was not opened
+ * for that access, EINVAL when its file system cannot do it), clamp the
+ * count to MAX_RW_COUNT, call the file's method and, when bytes moved,
+ * tell fsnotify (IN_ACCESS, IN_MODIFY). A script's read has no user buffer:
+ * what it read is reported through the IoBuf (the byte sum, or inotify's
+ * events).
+ */
+import type { Blocking, Task } from '../../sim/task.js';
+import { EBADF, EFAULT, EINVAL, ENOTTY, ESPIPE } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { TASK_SIZE } from '../mm/mm_types.js';
+import { syscall } from '../syscalls.js';
+import { fget_light, fput_light } from './file.js';
+import type { File, IoBuf } from './file_table.js';
+import { S_ISREG } from './inode.js';
+import { fsnotify_access, fsnotify_modify } from './notify/fsnotify.js';
+import { FMODE_LSEEK, FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
+import { file_vfs_or_null } from './vfs_file.js';
+
+/** INT_MAX & PAGE_MASK: the most one read or write moves. */
+export const MAX_RW_COUNT = 0x7ffff000;
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
+export const SEEK_DATA = 3;
+export const SEEK_HOLE = 4;
+const SEEK_MAX = SEEK_HOLE;
+export const FIONREAD = 0x541b;
+
+/** access_ok() on a buffer of `count` bytes (a size_t: a negative count is huge). */
+function access_ok(count: number): boolean {
+  return count >= 0 && count <= TASK_SIZE;
+}
+
+/** vfs_read(). */
+export function* vfs_read(k: Kernel, t: Task, file: File, count: number, buf: IoBuf | null): Blocking<number> {
+  if (!(file.f_mode & FMODE_READ)) return -EBADF;
+  if (!file.f_op.read) return -EINVAL;
+  if (!access_ok(count)) return -EFAULT;
+  if (count > MAX_RW_COUNT) count = MAX_RW_COUNT;
+  const ret = yield* file.f_op.read(t, file, count, buf);
+  if (ret > 0) {
+    const v = file_vfs_or_null(file);
+    if (v) yield* fsnotify_access(k, t, v);
+  }
+  return ret;
+}
+
+/** vfs_write(): `count` bytes of `byte` (a script's write). */
+export function* vfs_write(k: Kernel, t: Task, file: File, count: number, byte: number): Blocking<number> {
+  if (!(file.f_mode & FMODE_WRITE)) return -EBADF;
+  if (!file.f_op.write) return -EINVAL;
+  if (!access_ok(count)) return -EFAULT;
+  if (count > MAX_RW_COUNT) count = MAX_RW_COUNT;
+  const ret = yield* file.f_op.write(t, file, count, byte);
+  if (ret > 0) {
+    const v = file_vfs_or_null(file);
+    if (v) yield* fsnotify_modify(k, t, v);
+  }
+  return ret;
+}
+
+/** vfs_llseek(): ESPIPE for a file that cannot seek. */
+export function* vfs_llseek(_k: Kernel, t: Task, file: File, offset: number, whence: number): Blocking<number> {
+  if (!(file.f_mode & FMODE_LSEEK) || !file.f_op.llseek) return -ESPIPE;
+  return yield* file.f_op.llseek(t, file, offset, whence);
+}
+
+export function* ksys_read(k: Kernel, t: Task, fd: number, count: number, buf: IoBuf | null): Blocking<number> {
+  const f = fget_light(k, t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  const r = yield* vfs_read(k, t, f.file, count, buf);
+  yield* fput_light(k, t, f);
+  return r;
+}
+
+export function* ksys_write(k: Kernel, t: Task, fd: number, count: number, byte: number): Blocking<number> {
+  const f = fget_light(k, t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  const r = yield* vfs_write(k, t, f.file, count, byte);
+  yield* fput_light(k, t, f);
+  return r;
+}
+
+/** ksys_lseek(): whence is unsigned, past SEEK_HOLE is EINVAL. */
+export function* ksys_lseek(k: Kernel, t: Task, fd: number, offset: number, whence: number): Blocking<number> {
+  const f = fget_light(k, t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  let r: number;
+  if (whence >>> 0 > SEEK_MAX) r = -EINVAL;
+  else r = yield* vfs_llseek(k, t, f.file, offset, whence);
+  yield* fput_light(k, t, f);
+  return r;
+}
+
+/**
+ * ioctl(fd, FIONREAD, &value): for a regular file the bytes between the
+ * position and the end (as a C int); otherwise the file's ioctl, whose
+ * non-negative return is the value it would store. Other commands go to
+ * the file's ioctl as they are.
+ */
+export function* ksys_ioctl(k: Kernel, t: Task, fd: number, cmd: number, out: { value: number }): Blocking<number> {
+  const f = fget_light(k, t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  const file = f.file;
+  let r: number;
+  const v = file_vfs_or_null(file);
+  if (cmd === FIONREAD && v && S_ISREG(v.inode.i_mode)) {
+    k.touch(t, v.inode.addr, false);
+    out.value = (v.inode.i_size - file.f_pos) | 0;
+    r = 0;
+  } else if (!file.f_op.ioctl) r = -ENOTTY;
+  else {
+    r = yield* file.f_op.ioctl(t, file, cmd, 0);
+    if (r >= 0) {
+      out.value = r | 0;
+      r = 0;
+    }
+  }
+  yield* fput_light(k, t, f);
+  return r;
+}
+
+export function sys_read(k: Kernel, t: Task, fd: number, count: number, buf: IoBuf | null): Blocking<number> {
+  return syscall(t, 'read', ksys_read(k, t, fd, count, buf));
+}
+
+export function sys_write(k: Kernel, t: Task, fd: number, count: number, byte: number): Blocking<number> {
+  return syscall(t, 'write', ksys_write(k, t, fd, count, byte));
+}
+
+export function sys_lseek(k: Kernel, t: Task, fd: number, offset: number, whence: number): Blocking<number> {
+  return syscall(t, 'lseek', ksys_lseek(k, t, fd, offset, whence));
+}
+
+export function sys_ioctl(k: Kernel, t: Task, fd: number, cmd: number, out: { value: number }): Blocking<number> {
+  return syscall(t, 'ioctl', ksys_ioctl(k, t, fd, cmd, out));
+}

@@ -1,0 +1,163 @@
+/**
+ * Syscall-script op handlers for files and inotify: read, write, lseek,
+ * ftruncate, unlink, mkdir, rmdir, rename, chmod, inotify_init1,
+ * inotify_add_watch, inotify_rm_watch, inotify_read and fionread. (open is
+ * the fd ops' handler; the VFS serves it through the fd table's open path.)
+ *
+ * Arguments are converted as the host runner's raw syscalls receive them:
+ * fds and inotify watch descriptors are `int`, lengths `size_t` (a negative
+ * one is huge), lseek's offset and ftruncate's length `off_t`, lseek's
+ * whence `unsigned int`, modes `umode_t` (16 bits), masks `u32`, and write's
+ * byte what memset stores (its low 8 bits).
+ */
+import { sys_inotify_add_watch, sys_inotify_init1, sys_inotify_rm_watch, type InotifyReadBuf } from '../../../kernel/fs/notify/inotify_user.js';
+import { sys_chmod, sys_ftruncate } from '../../../kernel/fs/open.js';
+import { sys_mkdir, sys_rename, sys_rmdir, sys_unlink } from '../../../kernel/fs/namei_ops.js';
+import { FIONREAD, sys_ioctl, sys_lseek, sys_read, sys_write } from '../../../kernel/fs/read_write.js';
+import type { Kernel } from '../../../kernel/kernel.js';
+import type { Blocking } from '../../../sim/task.js';
+import { CookieNames, inotifyMaskNames, type InotifyEventLine } from '../format.js';
+import type {
+  ChmodOp,
+  FionreadOp,
+  FtruncateOp,
+  InotifyAddWatchOp,
+  InotifyInitOp,
+  InotifyReadOp,
+  InotifyRmWatchOp,
+  LseekOp,
+  MkdirOp,
+  Op,
+  PathOp,
+  ReadOp,
+  RenameOp,
+  WriteOp,
+} from '../types.js';
+import { outcome, type OpEnv, type OpHandler, type OpOutcome } from './fd.js';
+
+/** C `int` of a script value. */
+function int32(v: number): number {
+  return Number.isFinite(v) ? Number(BigInt.asIntN(32, BigInt(Math.trunc(v)))) : -1;
+}
+
+/** C `size_t`: a negative value wraps to a huge one (beyond any buffer). */
+function size_t(v: number): number {
+  return v < 0 ? 2 ** 64 + v : v;
+}
+
+/** umode_t: the low 16 bits. */
+function umode(v: number): number {
+  return v & 0xffff;
+}
+
+/** One cookie numbering per run: the kernel's first use of a script's names happens at the op that prints them. */
+function cookies(k: Kernel): CookieNames {
+  let c = k.sub['script.cookies'] as CookieNames | undefined;
+  if (!c) {
+    c = new CookieNames();
+    k.sub['script.cookies'] = c;
+  }
+  return c;
+}
+
+function* read(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as ReadOp;
+  const buf = { sum: 0 };
+  const ret = yield* sys_read(env.k, env.t, int32(env.ref(o.fd)), size_t(o.len), buf);
+  if (ret < 0) return outcome(ret);
+  return { ret, errno: null, sum: buf.sum };
+}
+
+function* write(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as WriteOp;
+  return outcome(yield* sys_write(env.k, env.t, int32(env.ref(o.fd)), size_t(o.len), o.byte & 0xff));
+}
+
+function* lseek(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as LseekOp;
+  return outcome(yield* sys_lseek(env.k, env.t, int32(env.ref(o.fd)), o.offset, o.whence >>> 0));
+}
+
+function* ftruncate(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as FtruncateOp;
+  return outcome(yield* sys_ftruncate(env.k, env.t, int32(env.ref(o.fd)), o.len));
+}
+
+function* unlink(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  return outcome(yield* sys_unlink(env.k, env.t, (op as PathOp).path));
+}
+
+function* rmdir(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  return outcome(yield* sys_rmdir(env.k, env.t, (op as PathOp).path));
+}
+
+function* mkdir(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as MkdirOp;
+  return outcome(yield* sys_mkdir(env.k, env.t, o.path, umode(o.mode)));
+}
+
+function* rename(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as RenameOp;
+  return outcome(yield* sys_rename(env.k, env.t, o.from, o.to));
+}
+
+function* chmod(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as ChmodOp;
+  return outcome(yield* sys_chmod(env.k, env.t, o.path, umode(o.mode)));
+}
+
+function* inotify_init1(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as InotifyInitOp;
+  const ret = yield* sys_inotify_init1(env.k, env.t, int32(o.flags));
+  env.bind(o.as, ret < 0 ? -1 : ret);
+  return outcome(ret);
+}
+
+function* inotify_add_watch(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as InotifyAddWatchOp;
+  const ret = yield* sys_inotify_add_watch(env.k, env.t, int32(env.ref(o.fd)), o.path, o.mask >>> 0);
+  env.bind(o.as, ret < 0 ? -1 : ret);
+  return outcome(ret);
+}
+
+function* inotify_rm_watch(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as InotifyRmWatchOp;
+  return outcome(yield* sys_inotify_rm_watch(env.k, env.t, int32(env.ref(o.fd)), int32(env.ref(o.wd))));
+}
+
+/** inotify_read: read(2) on the fd, printing the events it returned. */
+function* inotify_read(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as InotifyReadOp;
+  const buf: InotifyReadBuf = { sum: 0, events: [] };
+  const ret = yield* sys_read(env.k, env.t, int32(env.ref(o.fd)), size_t(o.bufsize), buf);
+  if (ret < 0) return outcome(ret);
+  const names = cookies(env.k);
+  const events: InotifyEventLine[] = buf.events!.map((e) => ({ wd: e.wd, mask: inotifyMaskNames(e.mask), cookie: names.name(e.cookie), name: e.name }));
+  return { ret, errno: null, events };
+}
+
+function* fionread(env: OpEnv, op: Op): Blocking<OpOutcome> {
+  const o = op as FionreadOp;
+  const out = { value: 0 };
+  const ret = yield* sys_ioctl(env.k, env.t, int32(env.ref(o.fd)), FIONREAD, out);
+  if (ret < 0) return outcome(ret);
+  return { ret, errno: null, value: out.value };
+}
+
+/** The file and inotify ops, merged into the interpreter's table. */
+export const fsOps: Readonly<Record<string, OpHandler>> = {
+  read,
+  write,
+  lseek,
+  ftruncate,
+  unlink,
+  rmdir,
+  mkdir,
+  rename,
+  chmod,
+  inotify_init1,
+  inotify_add_watch,
+  inotify_rm_watch,
+  inotify_read,
+  fionread,
+};
