@@ -210,6 +210,8 @@ export class ShmemFile {
   readonly mapping: AddressSpace;
   readonly readable = true;
   readonly writable = true;
+  /** Pages charged to vm_committed_as for it (shmem_acct_size), returned when it goes. */
+  accountedPages = 0;
   private refs = 1;
 
   constructor(k: Kernel, size: number) {
@@ -223,6 +225,7 @@ export class ShmemFile {
   put(t: Task): void {
     if (--this.refs > 0) return;
     truncate_inode_pages(t, this.mapping, 0);
+    mmCore(this.mapping.k).committedPages -= this.accountedPages;
     this.mapping.release();
   }
 }

@@ -304,7 +304,9 @@ function* mmapRegion(t: Task, mm: MmStruct, file: VmFile | null, addr: number, l
           return err;
         }
       }
-      f = new ShmemFile(mm.k, len);
+      const shm = new ShmemFile(mm.k, len);
+      if (!(vmFlags & VM_NORESERVE)) shm.accountedPages = pglen;
+      f = shm;
       pgoff = 0;
     } else if (f) f.get?.();
     vma = vm_area_alloc(t, mm, addr, end, vmFlags, pgoff, f);

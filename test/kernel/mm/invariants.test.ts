@@ -1,0 +1,79 @@
+/** checkInvariants finds each kind of corruption it is meant to catch, naming it. */
+import { describe, expect, it } from 'vitest';
+import { makePte, PTE_PRESENT, PTE_USER, tableIndex } from '../../../src/hw/pagetable.js';
+import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
+import { sys_mmap } from '../../../src/kernel/mm/mmap.js';
+import { pte_table } from '../../../src/kernel/mm/pgtable.js';
+import { fillUser, loadUser } from '../../../src/kernel/mm/uaccess.js';
+import type { Kernel } from '../../../src/kernel/kernel.js';
+import type { TaskStruct } from '../../../src/kernel/sched/task_struct.js';
+import type { Task } from '../../../src/sim/task.js';
+import { PAGE, PRIVATE_ANON, PROT_RW, runProcess } from './helpers.js';
+
+/** Maps and touches one page, applies `corrupt`, and returns what checkInvariants threw. */
+function after(corrupt: (t: Task, k: Kernel, ts: TaskStruct, a: number, pfn: number) => unknown): string {
+  let msg = '';
+  runProcess(function* (t, k, ts) {
+    const a = yield* sys_mmap(t, 0, 2 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
+    yield* fillUser(t, k, a, PAGE, 1);
+    yield* loadUser(t, k, a);
+    checkInvariants(k);
+    const undo = corrupt(t, k, ts, a, k.machine.mmu.translateFunctional(t.cpu, a));
+    try {
+      checkInvariants(k);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    if (typeof undo === 'function') undo();
+    // Leave the process in a state exit can tear down.
+    msg ||= 'no violation found';
+  });
+  return msg;
+}
+
+describe('checkInvariants', () => {
+  it('a mapcount that does not match the PTEs', () => {
+    const msg = after((_t, k, _ts, _a, pfn) => {
+      k.machine.mem.mapcount[pfn]!++;
+      return () => k.machine.mem.mapcount[pfn]!--;
+    });
+    expect(msg).toMatch(/mapcount 2 but 1 PTEs map it/);
+  });
+
+  it('a PTE pointing at a free frame', () => {
+    expect(
+      after((t, k, ts, a) => {
+        const pfn = k.machine.mem.alloc();
+        k.machine.mem.free(pfn);
+        const table = pte_table(t, ts.mm!, a);
+        k.machine.pt.writeEntry(table, tableIndex(a + PAGE, 1), makePte(pfn, PTE_PRESENT | PTE_USER));
+        return () => k.machine.pt.writeEntry(table, tableIndex(a + PAGE, 1), 0);
+      }),
+    ).toMatch(/maps pfn \d+, which is free/);
+  });
+
+  it('a PTE outside every area', () => {
+    expect(
+      after((t, k, ts, a) => {
+        const table = pte_table(t, ts.mm!, a);
+        k.machine.pt.writeEntry(table, tableIndex(a + 2 * PAGE, 1), makePte(k.machine.mem.alloc(), PTE_PRESENT));
+        return () => k.machine.pt.writeEntry(table, tableIndex(a + 2 * PAGE, 1), 0);
+      }),
+    ).toMatch(/outside every area/);
+  });
+
+  it('a TLB entry the page table no longer backs on an up-to-date CPU', () => {
+    expect(
+      after((t, k, ts, a) => {
+        // Clear the PTE without a flush: the CPU's TLB still translates the page.
+        k.machine.pt.writeEntry(pte_table(t, ts.mm!, a), tableIndex(a, 1), 0);
+        k.machine.mem.mapcount[k.machine.tlb.probe(t.cpu, k.machine.mmu.pcid[t.cpu]!, a / PAGE)]!--;
+        ts.mm!.rss[1]!--;
+      }),
+    ).toMatch(/TLB entry .* but mm \d+'s table says -1 and the CPU is up to date/);
+  });
+
+  it('an rss counter that drifted', () => {
+    expect(after((_t, _k, ts) => ts.mm!.rss[1]!++)).toMatch(/rss counter 1 is 2 but the tables hold 1/);
+  });
+});
