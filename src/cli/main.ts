@@ -212,7 +212,7 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .positional('file', { type: 'string', describe: 'a syscall script (JSON, format v1)' })
           .option('sim', { type: 'boolean', describe: 'add the simulated figures (cycles, counters) to each line as "sim"' })
           .option('machine', { type: 'string', describe: 'machine profile name or JSON file', requiresArg: true })
-          .example('$0 script test/conformance/madvise-dontneed.json', '')
+          .example('$0 script test/conformance/madvise-dontneed-mincore.json', 'its result lines')
           .example('$0 script my.json --sim', 'with cycles per op'),
       (a) => {
         action = (ctx) => cmdScript(ctx, String(a.file), { sim: a.sim, machine: a.machine });
@@ -226,10 +226,12 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .positional('paths', { type: 'string', array: true, describe: 'script files or directories (default: test/conformance)' })
           .option('json', { type: 'boolean', describe: 'per-script results as JSON' })
           .option('machine', { type: 'string', describe: 'machine profile the simulator starts from (the host\'s kernel settings are merged over it)', requiresArg: true })
+          .option('recorded', { type: 'boolean', describe: 'compare with each script\'s recorded host output (NAME.host.jsonl) instead of running it on this host' })
           .example('$0 conform', 'the whole suite')
-          .example('$0 conform test/conformance/fd-dup.json --json', ''),
+          .example('$0 conform --recorded', 'against the outputs stored with the suite')
+          .example('$0 conform test/conformance/fd-dup.json --json', 'one script, machine-readable'),
       (a) => {
-        action = (ctx) => cmdConform(ctx, ((a.paths as string[] | undefined) ?? []).map(String), { json: a.json, machine: a.machine });
+        action = (ctx) => cmdConform(ctx, ((a.paths as string[] | undefined) ?? []).map(String), { json: a.json, machine: a.machine, recorded: a.recorded });
       },
     )
     .command(

@@ -47,17 +47,17 @@ export function conformConfig(machine?: string): MachineConfig {
 async function hostLines(file: string, live: boolean): Promise<{ lines: string[]; source: 'live' | 'recorded' }> {
   if (live) return { lines: await runOnHost(loadScript(file)), source: 'live' };
   const rec = hostOutputPath(file);
-  if (!existsSync(rec)) throw new UsageError(`${file}: no C compiler to run it on the host, and no recorded output ${rec}`);
+  if (!existsSync(rec)) throw new UsageError(`${file}: not run on the host (--recorded, or no C compiler) and no recorded output ${rec}`);
   return { lines: readText(rec).split('\n'), source: 'recorded' };
 }
 
-export async function cmdConform(ctx: Ctx, paths: string[], a: { json?: boolean; machine?: string }): Promise<number> {
+export async function cmdConform(ctx: Ctx, paths: string[], a: { json?: boolean; machine?: string; recorded?: boolean }): Promise<number> {
   const files = listScriptFiles(paths.length > 0 ? paths : [CONFORMANCE_DIR]);
   if (files.length === 0) throw new UsageError(`conform: no scripts in ${paths.length > 0 ? paths.join(', ') : CONFORMANCE_DIR}`);
   const scripts = files.map((f) => ({ file: f, script: loadScript(f) }));
   const cfg = conformConfig(a.machine);
-  const live = hostRunnerAvailable();
-  if (!live) log(ctx, ctx.ce.yellow('conform: no C compiler on this host; comparing with recorded host outputs'));
+  const live = !a.recorded && hostRunnerAvailable();
+  if (!live && !a.recorded) log(ctx, ctx.ce.yellow('conform: no C compiler on this host; comparing with recorded host outputs'));
   const { c } = ctx;
   const entries: ConformEntry[] = [];
   for (const { file, script } of scripts) {
