@@ -52,6 +52,8 @@ export interface MmHooks {
    * page, or a write fault by the page's only user), so the write can reuse it.
    */
   swapFreeFolio?(t: Task, k: Kernel, pfn: number, write: boolean): void;
+  /** free_swap_cache(): a page an mmu_gather is releasing drops its swap cache copy if no PTE maps it any more (before the gather's reference goes). */
+  freeSwapCache?(t: Task, k: Kernel, pfn: number): void;
   /** A swap entry gained a mapping (swap_duplicate, at fork). */
   swapDup?(k: Kernel, type: number, offset: number): void;
   /** fget(): the mappable file open on `fd` in the task's fd table, or null (EBADF). Set by the VFS. */

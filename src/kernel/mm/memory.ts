@@ -394,7 +394,8 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
   core.hooks.swapFreeFolio?.(t, k, pfn, isWrite(vmf));
   const exclusive = mem.refcount[pfn] === 1;
   let flags = pteFlags(makePte(0, vma.vmPageProt));
-  if (exclusive) mem.flags[pfn] = (mem.flags[pfn]! | PG_anon_exclusive) >>> 0;
+  // folio_add_new_anon_rmap marked it exclusive; a page the swap slot or another mapper still shares is not (RMAP_EXCLUSIVE only when exclusive).
+  mem.flags[pfn] = (exclusive ? mem.flags[pfn]! | PG_anon_exclusive : mem.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
   if (isWrite(vmf) && exclusive) flags = pteFlags(maybeMkwrite(makePte(0, flags | PTE_DIRTY), vma));
   set_pte_at(t, mm, vmf.table, vmf.idx, makePte(pfn, flags));
   pte_unlock(t, mm, vmf.table);

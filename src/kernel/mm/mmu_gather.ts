@@ -16,7 +16,7 @@
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { call_rcu } from '../rcu/tree.js';
-import { MmCore } from './core.js';
+import { MmCore, mmCore } from './core.js';
 import type { MmStruct } from './mm_types.js';
 import { free_pgtable_page, put_page_testzero_free } from './page_alloc.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
@@ -138,10 +138,12 @@ function* tlbFlushMmuFree(t: Task, tlb: MmuGather): Blocking<void> {
   }
   if (tlb.pages.length === 0) return;
   t.enter(CAT_FREE_PAGES);
+  const core = mmCore(k);
   const pages = tlb.pages;
   for (let i = 0; i < pages.length; i++) {
     const pfn = pages[i]!;
     t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
+    core.hooks.freeSwapCache?.(t, k, pfn);
     put_page_testzero_free(t, k, pfn);
     // release_pages frees in chunks and reschedules between them.
     if ((i & 511) === 511 && t.shouldYield()) yield;
