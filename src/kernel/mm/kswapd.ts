@@ -31,7 +31,7 @@ import { fatal_signal_pending, out_of_memory } from './oom_kill.js';
 import { TlbUnmapBatch } from './rmap_reclaim.js';
 import { folio_add_lru, lru_on_free, lruvec_init } from './swap.js';
 import { lookup_swap_cache, swap_cache_init, swapin_readahead } from './swap_state.js';
-import { free_swap_and_cache, swap_duplicate, swap_setup, try_free_swap_after_fault } from './swapfile.js';
+import { free_swap_and_cache, free_swap_cache, swap_duplicate, swap_setup, try_free_swap_after_fault } from './swapfile.js';
 import {
   consider_reclaim_throttle,
   DEF_PRIORITY,
@@ -217,6 +217,7 @@ export function reclaim_init(k: Kernel): void {
     core.hooks.swapIn = (t, kk, _type, offset) => swapin_readahead(t, kk, offset);
     core.hooks.swapFree = (t, kk, _type, offset) => free_swap_and_cache(t, kk, offset);
     core.hooks.swapFreeFolio = try_free_swap_after_fault;
+    core.hooks.freeSwapCache = free_swap_cache;
     core.hooks.swapDup = (kk, _type, offset) => {
       swap_duplicate(null, kk, offset);
     };

@@ -13,10 +13,11 @@
  * cluster lists are not modelled. Every count update is an atomic on the
  * swap_map byte's cache line, charged through the cache model.
  */
+import { isSwapPte, PTE_PRESENT, ptePfn, PTRS_PER_TABLE, swapOffset } from '../../hw/pagetable.js';
 import { PG_dirty, PG_locked, PG_mlocked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
-import { MmCore } from './core.js';
+import { MmCore, mmCore } from './core.js';
 import { put_page_testzero_free } from './page_alloc.js';
 import { delete_from_swap_cache, folio_swap_slot, swapCache } from './swap_state.js';
 
@@ -269,7 +270,67 @@ export function try_free_swap_after_fault(t: Task, k: Kernel, pfn: number, write
   if (vm_swap_full(k) || (f & PG_mlocked) !== 0 || (write && mem.refcount[pfn] === 2)) folio_free_swap(t, k, pfn);
 }
 
+/**
+ * free_swap_cache(): an unmapped page on its way out of an mmu_gather leaves
+ * the swap cache if no swap PTE names its slot (the gather still holds it).
+ */
+export function free_swap_cache(t: Task, k: Kernel, pfn: number): void {
+  const mem = k.machine.mem;
+  if ((mem.flags[pfn]! & PG_swapcache) === 0 || mem.mapcount[pfn]! > 0) return;
+  folio_free_swap(t, k, pfn);
+}
+
 /** Charges the struct page access of a swap-side check on a frame. */
 export function touchPage(t: Task, k: Kernel, pfn: number, write: boolean): void {
   t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), write));
+}
+
+/**
+ * Consistency of swap (for tests; no cycles): every slot's count equals the
+ * swap PTEs naming it in all live address spaces; SWAP_HAS_CACHE is set
+ * exactly for slots the swap cache holds a page for; swap cache pages carry
+ * PG_swapcache and the cache's reference; the device's used slots are the
+ * area's. Returns the violations found.
+ */
+export function swap_check(k: Kernel): string[] {
+  const out: string[] = [];
+  const si = swapInfo(k);
+  const cache = swapCache(k);
+  const mem = k.machine.mem;
+  const pt = k.machine.pt;
+  const named = new Map<number, number>();
+  const walk = (table: number, level: number): void => {
+    const n = level === 4 ? PTRS_PER_TABLE / 2 : PTRS_PER_TABLE;
+    for (let i = 0; i < n; i++) {
+      const e = pt.readEntry(table, i);
+      if (e === 0) continue;
+      if (level > 1) {
+        if ((e & PTE_PRESENT) !== 0) walk(ptePfn(e), level - 1);
+        continue;
+      }
+      if (isSwapPte(e)) named.set(swapOffset(e), (named.get(swapOffset(e)) ?? 0) + 1);
+    }
+  };
+  for (const mm of mmCore(k).mms.values()) if (mm.pgd >= 0) walk(mm.pgd, 4);
+  let inuse = 0;
+  for (let slot = 0; slot < si.pages; slot++) {
+    const c = si.mapCount(slot);
+    const h = si.hasCache(slot);
+    if (c > 0 || h) inuse++;
+    const want = named.get(slot) ?? 0;
+    if (c !== want) out.push(`slot ${slot}: count ${c} but ${want} swap PTEs name it`);
+    const pfn = cache.pages.get(slot);
+    if (h !== (pfn !== undefined)) out.push(`slot ${slot}: SWAP_HAS_CACHE ${h} but the swap cache ${pfn === undefined ? 'has no page' : `holds pfn ${pfn}`}`);
+    if ((c > 0 || h) !== k.swap.isUsed(slot)) out.push(`slot ${slot}: in use ${c > 0 || h} but the device says ${k.swap.isUsed(slot)}`);
+  }
+  if (inuse !== si.inuse) out.push(`${inuse} slots in use but inuse_pages is ${si.inuse}`);
+  for (const [slot, pfn] of cache.pages) {
+    if (mem.isFree(pfn)) out.push(`slot ${slot}: the swap cache holds free pfn ${pfn}`);
+    else {
+      if ((mem.flags[pfn]! & PG_swapcache) === 0) out.push(`pfn ${pfn} (slot ${slot}) lacks PG_swapcache`);
+      if (mem.refcount[pfn]! < 1 + mem.mapcount[pfn]!) out.push(`pfn ${pfn} (slot ${slot}): refcount ${mem.refcount[pfn]} below the cache's and ${mem.mapcount[pfn]} mappings`);
+    }
+    if (cache.slotOf.get(pfn) !== slot) out.push(`pfn ${pfn}: folio->swap is ${cache.slotOf.get(pfn)}, cached under ${slot}`);
+  }
+  return out;
 }
