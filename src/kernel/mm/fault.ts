@@ -13,6 +13,7 @@ import { ct_user_enter, ct_user_exit } from '../rcu/context_tracking.js';
 import { current } from '../sched/task_struct.js';
 import { FAULT_FLAG_USER, FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_HWPOISON } from './memory.js';
 import { TASK_SIZE, VM_ACCESS_FLAGS, VM_WRITE, type VmAreaStruct } from './mm_types.js';
+import { fatal_signal_pending } from './oom_kill.js';
 import { find_vma, vma_lookup, vma_write_locked } from './vma.js';
 
 export const SIGKILL = 9;
@@ -81,6 +82,8 @@ export function* do_user_addr_fault(t: Task, address: number, write: boolean, pr
       mm.mmapLock.upRead(t);
     }
   }
+  // The return to user mode delivers a SIGKILL the OOM killer left pending.
+  if (!sig && fatal_signal_pending(ts)) sig = SIGKILL;
   t.charge(cost.page_fault_trap - cost.page_fault_trap / 2);
   t.leave();
   ct_user_enter(t);
