@@ -22,6 +22,7 @@ import { S_IFCHR } from './inode.js';
 import { memfs_fill_super, memfs_make_dir, memfs_make_node } from './memfs.js';
 import { mount_root, vfsOf, type VfsState } from './namespace.js';
 import { register_vfs_open } from './open.js';
+import { proc_root_init } from './proc/root.js';
 import { FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
@@ -61,6 +62,7 @@ export function vfs_init(k: Kernel): VfsState {
   memfs_make_node(k, dev, 'zero', S_IFCHR | 0o666, zero_fops);
   v.workdirParent = memfs_make_dir(k, root, 'tmp', 0o1777, 0);
   memfs_make_dir(k, root, 'proc', 0o555, 0);
+  proc_root_init(k);
   register_vfs_open(k);
   k.processInit.push(fsProcessInit);
   k.forkHooks.push(function* (t, parent, child) {

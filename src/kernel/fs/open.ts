@@ -16,7 +16,7 @@
  */
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EACCES, EBADF, EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENXIO, EPERM } from '../errno.js';
+import { EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
@@ -24,7 +24,7 @@ import { notify_change } from './attr.js';
 import { dput, type Dentry, type Path } from './dcache.js';
 import { open_f_flags, open_f_mode, register_open_handler } from './fd_syscalls.js';
 import { fget_light, fput_light } from './file.js';
-import { alloc_file, type File } from './file_table.js';
+import { alloc_file, fput, type File } from './file_table.js';
 import {
   ATTR_CTIME,
   ATTR_FILE,
@@ -51,9 +51,11 @@ import {
 } from './inode.js';
 import { filename_lookup, filename_parentat, LAST_DOTDOT, LAST_NORM, LAST_ROOT, LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_hash, path_put } from './namei.js';
 import { may_create, mode_strip_umask } from './namei_ops.js';
-import { fsnotify_create, fsnotify_open } from './notify/fsnotify.js';
+import { fsnotify_create, fsnotify_modify, fsnotify_open } from './notify/fsnotify.js';
+import { vfs_fallocate_punch_hole } from './memfs.js';
+import type { VmFile } from '../mm/mm_types.js';
 import { FMODE_PATH, FMODE_WRITE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC } from './uapi_fcntl.js';
-import { vfs_fops, VfsFile } from './vfs_file.js';
+import { vfs_fops, VfsFile, type OpenableFileOperations } from './vfs_file.js';
 
 const CAT_PATH_OPENAT = intern('path_openat');
 const CAT_DO_DENTRY_OPEN = intern('do_dentry_open');
@@ -125,8 +127,19 @@ function* vfs_open(k: Kernel, t: Task, path: Path, flags: number, name: string):
   file.ownerUid = inode.i_uid;
   const v = new VfsFile(k, file, path, inode, current(t).cred);
   file.private_data = v;
-  if (file.f_mode & FMODE_WRITE) inode.i_writecount++;
   k.touch(t, inode.addr, false);
+  const open = (fops as OpenableFileOperations | null)?.open;
+  if (open && !(file.f_mode & FMODE_PATH)) {
+    const r = yield* open(t, inode, file);
+    if (r) {
+      // Never opened: no ->release, no close event; the object just goes back.
+      file.f_op = {};
+      yield* fput(k, t, file);
+      t.leave();
+      return r;
+    }
+  }
+  if (file.f_mode & FMODE_WRITE) inode.i_writecount++;
   t.leave();
   if (!(file.f_mode & FMODE_PATH)) yield* fsnotify_open(k, t, v);
   return file;
@@ -311,4 +324,30 @@ export function sys_chmod(k: Kernel, t: Task, pathname: string, mode: number): B
 
 export function sys_ftruncate(k: Kernel, t: Task, fd: number, length: number): Blocking<number> {
   return syscall(t, 'ftruncate', do_sys_ftruncate(k, t, fd, length));
+}
+
+/** include/uapi/linux/falloc.h. */
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+
+/**
+ * vfs_fallocate() for the modes this kernel has: FALLOC_FL_PUNCH_HOLE |
+ * FALLOC_FL_KEEP_SIZE on a memfs regular file (what MADV_REMOVE does to a
+ * shared file mapping: the madvise code passes the area's file, the byte
+ * offset and the length). IN_MODIFY follows a hole punched.
+ */
+export function* vfs_fallocate(k: Kernel, t: Task, file: VmFile, mode: number, offset: number, len: number): Blocking<number> {
+  if (offset < 0 || len <= 0) return -EINVAL;
+  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return -EOPNOTSUPP;
+  if (mode & FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
+  if (!(file instanceof VfsFile)) return -EOPNOTSUPP;
+  if (!file.writable) return -EBADF;
+  const inode = file.inode;
+  if (S_ISDIR(inode.i_mode)) return -EISDIR;
+  if (!S_ISREG(inode.i_mode)) return -ENODEV;
+  if (offset + len > inode.i_sb.s_maxbytes) return -EFBIG;
+  if (!(mode & FALLOC_FL_PUNCH_HOLE)) return -EOPNOTSUPP;
+  const r = yield* vfs_fallocate_punch_hole(t, inode, offset, len);
+  if (r === 0) yield* fsnotify_modify(k, t, file);
+  return r;
 }

@@ -99,6 +99,11 @@ export function run_to_completion(k: Kernel, t: Task, g: Blocking<void>): void {
   }, { cpu: t.cpu });
 }
 
+/** File operations with the ->open some inodes need (procfs's proc_reg_open, seq files). */
+export interface OpenableFileOperations extends FileOperations {
+  open?(t: Task, inode: Inode, file: File): Blocking<number>;
+}
+
 const wrappers = new WeakMap<FileOperations, FileOperations>();
 
 /** The file_operations a VFS-opened file gets: the inode's, with __fput's steps around ->release. */

@@ -1,0 +1,194 @@
+/**
+ * /proc/PID and /proc/self, after fs/proc/base.c, with the files this
+ * simulator shows: status (fs/proc/array.c: identity and the Vm* figures,
+ * VmRSS and VmSwap among them, from the mm's rss counters) and maps
+ * (fs/proc/task_mmu.c: one line per area).
+ *
+ * A PID directory exists while its thread group leader has not exited.
+ * "self" resolves to the caller's own directory (Linux makes it a symbolic
+ * link; there are no links here, so the lookup lands on the same place).
+ * Their inodes are made per lookup (proc_pid_make_inode) and, like every
+ * proc inode, freed through call_rcu once unused.
+ */
+import type { Blocking, Task } from '../../../sim/task.js';
+import { TaskState } from '../../../sim/task.js';
+import { ENOENT } from '../../errno.js';
+import type { Kernel } from '../../kernel.js';
+import {
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+  PAGE_SIZE,
+  VM_EXEC,
+  VM_MAYSHARE,
+  VM_READ,
+  VM_WRITE,
+  type MmStruct,
+} from '../../mm/mm_types.js';
+import { current, type TaskStruct } from '../../sched/task_struct.js';
+import { d_add, d_path, type Dentry } from '../dcache.js';
+import type { File } from '../file_table.js';
+import type { FilesStruct } from '../file.js';
+import { new_inode, S_IFDIR, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
+import { seq_lseek, seq_read, single_open, single_release, type SeqBuf, type ShowFn } from '../seq_file.js';
+import { VfsFile, type OpenableFileOperations } from '../vfs_file.js';
+import { proc_dentry_operations, proc_dir_operations, ProcInode } from './inode.js';
+
+/** The thread group leader `tgid`, if it exists and has not exited. */
+function find_task_by_tgid(k: Kernel, tgid: number): TaskStruct | null {
+  const ts = k.findTask(tgid);
+  if (!ts || ts.tgid !== tgid || ts.kernelThread) return null;
+  if (ts.task && ts.task.state === TaskState.Done) return null;
+  return ts;
+}
+
+/** name_to_int(): a decimal without leading zeros, or -1. */
+function name_to_int(name: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(name)) return -1;
+  const n = Number(name);
+  return n <= 0x7fffffff ? n : -1;
+}
+
+function kb(pages: number): string {
+  return `${String(Math.round((pages * PAGE_SIZE) / 1024)).padStart(8)} kB`;
+}
+
+/** proc_pid_status() (task_state + task_mem). */
+function status_show(pid: number): ShowFn {
+  return (k, t, m) => {
+    const ts = k.findTask(pid);
+    if (!ts) return;
+    const threads = ts.group.filter((x) => !x.task || x.task.state !== TaskState.Done).length;
+    m.line(`Name:\t${ts.comm.slice(0, 15)}`);
+    m.line(`Umask:\t${ts.umask.toString(8).padStart(4, '0')}`);
+    m.line(`State:\t${ts === current(t) ? 'R (running)' : 'S (sleeping)'}`);
+    m.line(`Tgid:\t${ts.tgid}`);
+    m.line(`Pid:\t${ts.pid}`);
+    const uid = ts.cred.uid;
+    m.line(`Uid:\t${uid}\t${uid}\t${uid}\t${uid}`);
+    m.line(`Gid:\t${uid}\t${uid}\t${uid}\t${uid}`);
+    const files = ts.files as FilesStruct | null;
+    m.line(`FDSize:\t${files ? files.fdt.max_fds : 0}`);
+    const mm = ts.mm;
+    if (mm) task_mem(k, t, m, mm);
+    m.line(`Threads:\t${threads}`);
+  };
+}
+
+/** task_mem(): the Vm* lines. */
+function task_mem(k: Kernel, t: Task, m: SeqBuf, mm: MmStruct): void {
+  k.touch(t, mm.kaddr, false);
+  const anon = mm.rss[MM_ANONPAGES]!;
+  const file = mm.rss[MM_FILEPAGES]!;
+  const shmem = mm.rss[MM_SHMEMPAGES]!;
+  m.line(`VmSize:\t${kb(mm.totalVm)}`);
+  m.line(`VmLck:\t${kb(mm.lockedVm)}`);
+  m.line(`VmRSS:\t${kb(anon + file + shmem)}`);
+  m.line(`RssAnon:\t${kb(anon)}`);
+  m.line(`RssFile:\t${kb(file)}`);
+  m.line(`RssShmem:\t${kb(shmem)}`);
+  m.line(`VmData:\t${kb(mm.dataVm)}`);
+  m.line(`VmStk:\t${kb(mm.stackVm)}`);
+  m.line(`VmExe:\t${kb(mm.execVm)}`);
+  m.line(`VmPTE:\t${String(Math.floor(mm.pgtablesBytes / 1024)).padStart(8)} kB`);
+  m.line(`VmSwap:\t${kb(mm.rss[MM_SWAPENTS]!)}`);
+}
+
+function hex(n: number, width: number): string {
+  return n.toString(16).padStart(width, '0');
+}
+
+/** show_map_vma() for every area, in address order. */
+function maps_show(pid: number): ShowFn {
+  return (k, t, m) => {
+    const ts = k.findTask(pid);
+    const mm = ts?.mm;
+    if (!mm) return;
+    for (const vma of mm.vmas) {
+      k.touch(t, vma.kaddr, false);
+      const f = vma.vmFlags;
+      const perms = `${f & VM_READ ? 'r' : '-'}${f & VM_WRITE ? 'w' : '-'}${f & VM_EXEC ? 'x' : '-'}${f & VM_MAYSHARE ? 's' : 'p'}`;
+      let pgoff = 0;
+      let dev = '00:00';
+      let ino = 0;
+      let name = '';
+      const file = vma.vmFile;
+      if (file instanceof VfsFile) {
+        pgoff = vma.vmPgoff * PAGE_SIZE;
+        dev = file.inode.i_sb.s_type === 'proc' ? '00:02' : '00:01';
+        ino = file.inode.i_ino;
+        name = d_path(file.path);
+      } else if (file) {
+        name = '/dev/zero (deleted)';
+      }
+      let line = `${hex(vma.vmStart, 8)}-${hex(vma.vmEnd, 8)} ${perms} ${hex(pgoff, 8)} ${dev} ${ino} `;
+      if (name) line = line.padEnd(73) + name;
+      m.line(line);
+    }
+  };
+}
+
+function seq_fops(which: (pid: number) => ShowFn): OpenableFileOperations {
+  return {
+    name: 'proc_pid_seq',
+    *open(_t: Task, inode: Inode, file: File): Blocking<number> {
+      return single_open(file, which((inode as ProcInode).pid));
+    },
+    read: seq_read,
+    llseek: seq_lseek,
+    release: single_release,
+  };
+}
+
+/** The files of a PID directory (the tgid_base_stuff table this simulator has). */
+const PID_ENTRIES: Readonly<Record<string, OpenableFileOperations>> = {
+  status: seq_fops(status_show),
+  maps: seq_fops(maps_show),
+};
+
+/** proc_pid_make_inode(). */
+function proc_pid_make_inode(k: Kernel, t: Task, dir: Inode, pid: number, mode: number): ProcInode {
+  const inode = new_inode(k, t, dir.i_sb) as ProcInode;
+  inode.pid = pid;
+  inode.i_mode = mode;
+  const ts = k.findTask(pid);
+  inode.i_uid = ts ? ts.cred.uid : 0;
+  inode.i_gid = inode.i_uid;
+  return inode;
+}
+
+/** proc_tgid_base_lookup(): a file of a PID directory. */
+function* pid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+  const k = dir.k;
+  const pid = (dir as ProcInode).pid;
+  t.charge(k.cfg.cost.kernel_op);
+  const fops = PID_ENTRIES[dentry.d_name];
+  if (!fops || !find_task_by_tgid(k, pid)) return -ENOENT;
+  const inode = proc_pid_make_inode(k, t, dir, pid, S_IFREG | 0o444);
+  inode.i_nlink = 1;
+  inode.i_fop = fops;
+  dentry.d_op = proc_dentry_operations;
+  d_add(dentry, inode);
+  return 0;
+}
+
+const pid_dir_inode_operations: InodeOperations = { lookup: pid_dir_lookup };
+
+/**
+ * proc_pid_lookup(): "self" or a thread group id in the /proc root.
+ * Returns 0 (dentry filled in) or -ENOENT.
+ */
+export function* proc_pid_lookup(k: Kernel, t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+  const name = dentry.d_name;
+  const tgid = name === 'self' ? current(t).tgid : name_to_int(name);
+  t.charge(k.cfg.cost.kernel_op);
+  if (tgid < 0 || !find_task_by_tgid(k, tgid)) return -ENOENT;
+  const inode = proc_pid_make_inode(k, t, dir, tgid, S_IFDIR | 0o555);
+  inode.i_nlink = 2;
+  inode.i_op = pid_dir_inode_operations;
+  inode.i_fop = proc_dir_operations;
+  dentry.d_op = proc_dentry_operations;
+  d_add(dentry, inode);
+  return 0;
+}

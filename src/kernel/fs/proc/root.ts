@@ -1,0 +1,60 @@
+/**
+ * Mounting procfs, after fs/proc/root.c: the proc super block (proc_fill_super),
+ * its root inode standing for the registry's root entry, mounted on /proc,
+ * whose lookup tries the registered entries first and then the PID
+ * directories (proc_root_lookup); and the entries every kernel has,
+ * /proc/meminfo and /proc/vmstat.
+ */
+import type { Blocking, Task } from '../../../sim/task.js';
+import type { Kernel } from '../../kernel.js';
+import type { Dentry } from '../dcache.js';
+import { new_inode, S_IFDIR, type Inode, type InodeOperations } from '../inode.js';
+import { d_make_root } from '../dcache.js';
+import { do_add_mount, vfsOf } from '../namespace.js';
+import { seq_lseek, seq_read, single_open, single_release, type ShowFn } from '../seq_file.js';
+import { proc_pid_lookup } from './base.js';
+import { proc_create, procRegistry, type ProcOps } from './generic.js';
+import { proc_dir_operations, proc_lookup_de, proc_super, type ProcInode } from './inode.js';
+import { meminfo_show, vmstat_show } from './meminfo.js';
+
+/** proc_root_lookup(): a registered entry, else a PID directory. */
+function* proc_root_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+  const k = dir.k;
+  const r = yield* proc_lookup_de(k, t, procRegistry(k).root, dir, dentry);
+  if (r === 0) return 0;
+  return yield* proc_pid_lookup(k, t, dir, dentry);
+}
+
+const proc_root_inode_operations: InodeOperations = { lookup: proc_root_lookup };
+
+/** proc_ops of a seq file shown by `show` (proc_create_single). */
+export function proc_single_ops(show: ShowFn): ProcOps {
+  return {
+    *proc_open(_t, _inode, file) {
+      return single_open(file, show);
+    },
+    proc_read: seq_read,
+    proc_lseek: seq_lseek,
+    *proc_release(t, _inode, file) {
+      return yield* single_release(t, file);
+    },
+  };
+}
+
+/** proc_root_init(): mount procfs on the memfs root's /proc and register the kernel's entries. */
+export function proc_root_init(k: Kernel): void {
+  const v = vfsOf(k);
+  const sb = proc_super(k);
+  const root = new_inode(k, null, sb) as ProcInode;
+  root.i_mode = S_IFDIR | 0o555;
+  root.i_nlink = 2;
+  root.pde = procRegistry(k).root;
+  root.i_op = proc_root_inode_operations;
+  root.i_fop = proc_dir_operations;
+  sb.s_root = d_make_root(k, root);
+  const at = v.rootMnt.mnt_root.d_children.get('proc');
+  if (!at) throw new Error('proc_root_init: the root file system has no /proc directory');
+  do_add_mount(k, sb, v.rootMnt, at);
+  proc_create(k, null, 'meminfo', 0o444, null, proc_single_ops(meminfo_show));
+  proc_create(k, null, 'vmstat', 0o444, null, proc_single_ops(vmstat_show));
+}

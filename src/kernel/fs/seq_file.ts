@@ -1,0 +1,103 @@
+/**
+ * seq_file, after fs/seq_file.c, in its single_open form: the file's text
+ * is produced by `show` on the first read (and again after a seek to 0),
+ * kept in the seq_file's buffer, and handed out from the file position.
+ *
+ * Costs: `show` charges what it reads (the structures it walks); building
+ * each line is one kernel_op; the copy to the reader is priced like a page
+ * copy, per byte.
+ */
+import { intern } from '../../sim/attribution.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import { EINVAL } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import type { File, IoBuf } from './file_table.js';
+import { file_vfs } from './vfs_file.js';
+
+const CAT_SEQ_READ = intern('seq_read');
+const CAT_SHOW = intern('seq_show');
+
+/** What a show function writes into. */
+export class SeqBuf {
+  private readonly parts: string[] = [];
+  lines = 0;
+
+  /** seq_printf(): one line (a newline is added). */
+  line(s: string): void {
+    this.parts.push(s, '\n');
+    this.lines++;
+  }
+
+  text(): string {
+    return this.parts.join('');
+  }
+}
+
+export type ShowFn = (k: Kernel, t: Task, m: SeqBuf) => void;
+
+/** struct seq_file. */
+export class SeqFile {
+  buf: Buffer | null = null;
+
+  constructor(readonly show: ShowFn) {}
+}
+
+/** An IoBuf that also wants the text read (workloads reading /proc). */
+export interface TextBuf extends IoBuf {
+  text?: string;
+}
+
+/** single_open(): attach a seq_file with `show` to the file. */
+export function single_open(file: File, show: ShowFn): number {
+  file_vfs(file).priv = new SeqFile(show);
+  return 0;
+}
+
+function seqOf(file: File): SeqFile {
+  return file_vfs(file).priv as SeqFile;
+}
+
+/** seq_read(). */
+export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null): Blocking<number> {
+  const v = file_vfs(file);
+  const k = v.k;
+  const m = seqOf(file);
+  t.enter(CAT_SEQ_READ);
+  if (!m.buf) {
+    t.enter(CAT_SHOW);
+    const sb = new SeqBuf();
+    m.show(k, t, sb);
+    t.charge(sb.lines * k.cfg.cost.kernel_op);
+    m.buf = Buffer.from(sb.text(), 'utf8');
+    t.leave();
+  }
+  const pos = file.f_pos;
+  const n = Math.max(0, Math.min(len, m.buf.length - pos));
+  if (n > 0) {
+    t.charge(Math.ceil((k.cfg.cost.copy_page * n) / 4096));
+    if (buf) {
+      for (let i = pos; i < pos + n; i++) buf.sum += m.buf[i]!;
+      const tb = buf as TextBuf;
+      if (tb.text !== undefined) tb.text += m.buf.toString('utf8', pos, pos + n);
+    }
+    file.f_pos = pos + n;
+  }
+  t.leave();
+  return n;
+}
+
+/** seq_lseek(): SEEK_SET and SEEK_CUR; going back to 0 makes the next read show afresh. */
+export function* seq_lseek(_t: Task, file: File, offset: number, whence: number): Blocking<number> {
+  if (whence === 1) offset += file.f_pos;
+  else if (whence !== 0) return -EINVAL;
+  if (offset < 0) return -EINVAL;
+  if (offset === 0) seqOf(file).buf = null;
+  file.f_pos = offset;
+  return offset;
+}
+
+/** single_release(). */
+export function* single_release(_t: Task, file: File): Blocking<number> {
+  file_vfs(file).priv = null;
+  return 0;
+}
