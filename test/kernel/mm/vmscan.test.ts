@@ -1,0 +1,305 @@
+import { describe, expect, it } from 'vitest';
+import { PTE_ACCESSED, tableIndex } from '../../../src/hw/pagetable.js';
+import type { Kernel } from '../../../src/kernel/kernel.js';
+import type { BackingStore } from '../../../src/kernel/mm/filemap.js';
+import { AddressSpace } from '../../../src/kernel/mm/filemap.js';
+import { MmCore } from '../../../src/kernel/mm/core.js';
+import { do_mmap } from '../../../src/kernel/mm/mmap.js';
+import { oomMessages, oomVictims } from '../../../src/kernel/mm/oom_kill.js';
+import { folio_referenced } from '../../../src/kernel/mm/rmap_reclaim.js';
+import { LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, lru_add_drain, lruvec_add_folio, lruvec_del_folio, lruvecOf, PAGEVEC_SIZE } from '../../../src/kernel/mm/swap.js';
+import { DEF_PRIORITY, get_scan_count, inactive_is_low, newScanControl, pgdatOf } from '../../../src/kernel/mm/vmscan.js';
+import { SIGKILL } from '../../../src/kernel/mm/fault.js';
+import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
+import type { Task, TaskBody } from '../../../src/sim/task.js';
+import { checkAll, diff, mapAnon, PAGE, pattern, readPage, reclaimKernel, smallConfig, writePage } from './swaphelpers.js';
+
+function spawn(k: Kernel, name: string, body: (t: Task) => TaskBody, cpu = 0): TaskStruct {
+  return k.spawnProcess(name, body, { cpu });
+}
+
+/** A file whose pages live in a map, read and written with a fixed latency. */
+class TestStore implements BackingStore {
+  readonly data = new Map<number, Uint8Array>();
+  reads = 0;
+  writes = 0;
+  constructor(
+    readonly k: Kernel,
+    readonly latency: number,
+  ) {}
+  readPage(index: number, pfn: number, now: number): number {
+    this.reads++;
+    const d = this.data.get(index);
+    if (d) this.k.machine.mem.writeFrom(pfn, 0, d, 0, PAGE);
+    else this.k.machine.mem.zero(pfn);
+    return now + this.latency;
+  }
+  writePage(index: number, pfn: number, now: number): number {
+    this.writes++;
+    const copy = new Uint8Array(PAGE);
+    this.k.machine.mem.readInto(pfn, 0, copy, 0, PAGE);
+    this.data.set(index, copy);
+    return now + this.latency;
+  }
+}
+
+describe('LRU lists', () => {
+  it('new pages reach the inactive anon list in per-CPU batches, newest at the head', () => {
+    const k = reclaimKernel(smallConfig(16, 64));
+    const pfns: number[] = [];
+    spawn(k, 'p', function* (t) {
+      const base = yield* mapAnon(t, 40);
+      for (let p = 0; p < 40; p++) {
+        yield* writePage(t, k, base + p * PAGE, pattern(0, p));
+        pfns.push(k.machine.mmu.translateFunctional(t.cpu, base + p * PAGE));
+      }
+      const lv = lruvecOf(k);
+      // One batch of PAGEVEC_SIZE went onto the list; the rest waits in this CPU's batch.
+      expect(lv.size[LRU_INACTIVE_ANON]).toBe(PAGEVEC_SIZE);
+      expect(lv.addCount[t.cpu]).toBe(40 - PAGEVEC_SIZE);
+      lru_add_drain(t, k);
+      expect(lv.size[LRU_INACTIVE_ANON]).toBe(40);
+      expect(lv.pages(LRU_INACTIVE_ANON)).toEqual([...pfns].reverse());
+      expect(lv.tail(LRU_INACTIVE_ANON)).toBe(pfns[0]);
+      expect(checkAll(k)).toEqual([]);
+    });
+    k.run();
+  });
+
+  it('a link update on warm lines costs three L1 hits (the two neighbours and the page)', () => {
+    const k = reclaimKernel(smallConfig(16, 64));
+    spawn(k, 'p', function* (t) {
+      const base = yield* mapAnon(t, 3);
+      for (let p = 0; p < 3; p++) yield* writePage(t, k, base + p * PAGE, pattern(0, p));
+      lru_add_drain(t, k);
+      const lv = lruvecOf(k);
+      const mid = k.machine.mmu.translateFunctional(t.cpu, base + PAGE);
+      const caches = k.machine.caches;
+      // Warm the lines the unlink and relink write: both neighbours' and the page's.
+      for (let p = 0; p < 3; p++) caches.access(t.cpu, MmCore.pageKaddr(k.machine.mmu.translateFunctional(t.cpu, base + p * PAGE)) + 8, true);
+      caches.access(t.cpu, lv.kaddr, true);
+      lru_add_drain(t, k);
+      const c0 = t.cpuTime;
+      lruvec_del_folio(t, lv, mid);
+      expect(t.cpuTime - c0).toBe(3 * k.cfg.cost.l1d_hit);
+      const c1 = t.cpuTime;
+      lruvec_add_folio(t, lv, mid, false);
+      expect(t.cpuTime - c1).toBe(3 * k.cfg.cost.l1d_hit);
+    });
+    k.run();
+  });
+});
+
+describe('get_scan_count and inactive_is_low', () => {
+  it('splits the scan between anon and file by swappiness when costs are equal', () => {
+    const k = reclaimKernel(smallConfig(16, 64));
+    const lv = lruvecOf(k);
+    lv.size.set([4000, 1000, 8000, 2000]);
+    const sc = newScanControl(k, true, 32);
+    sc.priority = 2;
+    const s = k.cfg.kernel.swappiness;
+    // ap = swappiness, fp = 200 - swappiness (with no reclaim cost on either side).
+    const ap = s;
+    const fp = 200 - s;
+    const want = [4000, 1000, 8000, 2000].map((n, lru) => Math.floor(((n >> 2) * (lru < 2 ? ap : fp)) / (ap + fp)));
+    expect(get_scan_count(k, sc)).toEqual(want);
+    // At priority 0 with swap and swappiness both lists are scanned whole (SCAN_EQUAL).
+    sc.priority = 0;
+    expect(get_scan_count(k, sc)).toEqual([4000, 1000, 8000, 2000]);
+    lv.size.fill(0);
+  });
+
+  it('scans only file pages when anonymous pages have nowhere to go', () => {
+    const k = reclaimKernel(smallConfig(16, 0));
+    const lv = lruvecOf(k);
+    lv.size.set([4000, 1000, 8000, 2000]);
+    const sc = newScanControl(k, true, 32);
+    sc.priority = DEF_PRIORITY - 10;
+    expect(get_scan_count(k, sc)).toEqual([0, 0, 2000, 500]);
+    lv.size.fill(0);
+  });
+
+  it('inactive_is_low uses the ratio sqrt(10 x GiB)', () => {
+    const k = reclaimKernel(smallConfig(16, 64));
+    const lv = lruvecOf(k);
+    // 1 GiB of pages in the pair: ratio floor(sqrt(10)) = 3.
+    lv.size.set([62144, 200000, 0, 0]);
+    expect(inactive_is_low(lv, LRU_INACTIVE_ANON)).toBe(true);
+    lv.size.set([70000, 192144, 0, 0]);
+    expect(inactive_is_low(lv, LRU_INACTIVE_ANON)).toBe(false);
+    // Below a GiB the ratio is 1.
+    lv.size.set([0, 0, 99, 100]);
+    expect(inactive_is_low(lv, LRU_INACTIVE_FILE)).toBe(true);
+    lv.size.fill(0);
+  });
+});
+
+describe('folio_referenced', () => {
+  it('counts young PTEs and clears their accessed bits without a flush', () => {
+    const k = reclaimKernel(smallConfig(16, 64));
+    spawn(k, 'p', function* (t) {
+      const base = yield* mapAnon(t, 1);
+      yield* writePage(t, k, base, pattern(0, 0));
+      const pfn = k.machine.mmu.translateFunctional(t.cpu, base);
+      const flushes = k.engine.counters.get('nr_tlb_local_flush_one') + k.engine.counters.get('nr_tlb_local_flush_all');
+      expect(folio_referenced(t, k, pfn).ptes).toBe(1);
+      const pte = k.machine.pt.walkFunctional(current(t).mm!.pgd, base);
+      expect(pte & PTE_ACCESSED).toBe(0);
+      expect(folio_referenced(t, k, pfn).ptes).toBe(0);
+      expect(k.engine.counters.get('nr_tlb_local_flush_one') + k.engine.counters.get('nr_tlb_local_flush_all')).toBe(flushes);
+      expect(tableIndex(base, 1)).toBeGreaterThanOrEqual(0);
+    });
+    k.run();
+  });
+});
+
+describe('kswapd and direct reclaim', () => {
+  it('kswapd wakes at the low watermark and balances the node above the high one', () => {
+    const k = reclaimKernel(smallConfig(16, 64, 2));
+    let freeAfter = 0;
+    spawn(k, 'p', function* (t) {
+      const base = yield* mapAnon(t, 5000);
+      for (let p = 0; p < 5000; p++) yield* writePage(t, k, base + p * PAGE, pattern(0, p));
+      // Give kswapd time to finish its run, then look.
+      yield t.sleepFor(100 * k.engine.tickPeriod);
+      freeAfter = k.machine.mem.freeCount;
+      expect(checkAll(k)).toEqual([]);
+    });
+    k.run();
+    const c = k.engine.counters;
+    expect(k.engine.allTasks().some((t) => t.name === 'kswapd0' && t.kernelThread)).toBe(true);
+    expect(c.get('pageoutrun')).toBeGreaterThan(0);
+    expect(c.get('pgscan_kswapd')).toBeGreaterThan(0);
+    expect(c.get('pgsteal_kswapd')).toBeGreaterThan(0);
+    expect(freeAfter).toBeGreaterThan(pgdatOf(k).highWmark);
+  });
+
+  it('an allocation that finds memory below the min watermark reclaims directly', () => {
+    const k = reclaimKernel(smallConfig(16, 64, 1));
+    spawn(k, 'p', function* (t) {
+      const base = yield* mapAnon(t, 6000);
+      for (let p = 0; p < 6000; p++) yield* writePage(t, k, base + p * PAGE, pattern(0, p));
+    });
+    k.run();
+    const c = k.engine.counters;
+    expect(c.get('allocstall_normal')).toBeGreaterThan(0);
+    expect(c.get('pgscan_direct')).toBeGreaterThan(0);
+    expect(c.get('pgsteal_direct')).toBeGreaterThan(0);
+  });
+
+  it('reclaim run by one CPU leaves no usable stale translation on the CPUs running the process', () => {
+    const cfg = smallConfig(16, 64, 4);
+    const k = reclaimKernel(cfg);
+    const problems: string[] = [];
+    const leader = spawn(k, 'main', function* (t) {
+      const base = yield* mapAnon(t, 7000);
+      for (let p = 0; p < 7000; p++) {
+        yield* writePage(t, k, base + p * PAGE, pattern(5, p));
+        if (p % 500 === 499) problems.push(...checkAll(k));
+      }
+      for (let p = 0; p < 7000; p += 7) {
+        const got = yield* readPage(t, k, base + p * PAGE);
+        if (typeof got === 'number' || diff(got, pattern(5, p)) >= 0) problems.push(`page ${p} wrong`);
+      }
+    });
+    for (let i = 1; i < 4; i++) {
+      k.spawnThread(leader, `reader${i}`, function* (t) {
+        // Each thread keeps its own small working set hot on its CPU.
+        const base = yield* mapAnon(t, 64);
+        for (let round = 0; round < 60; round++) {
+          for (let p = 0; p < 64; p++) {
+            if (round === 0) yield* writePage(t, k, base + p * PAGE, pattern(10 + i, p));
+            else {
+              const got = yield* readPage(t, k, base + p * PAGE);
+              if (typeof got === 'number' || diff(got, pattern(10 + i, p)) >= 0) problems.push(`thread ${i} page ${p} wrong`);
+            }
+          }
+          yield t.sleepFor(20_000);
+        }
+      }, { cpu: i, pinned: true });
+    }
+    k.run();
+    expect(problems.slice(0, 5)).toEqual([]);
+    expect(k.engine.counters.get('nr_tlb_remote_flush')).toBeGreaterThan(0);
+    expect(checkAll(k)).toEqual([]);
+  });
+});
+
+describe('file pages', () => {
+  it('drops clean file pages without writing and writes dirty ones back through the backing store', () => {
+    const cfg = smallConfig(16, 64, 2);
+    const k = reclaimKernel(cfg);
+    const store = new TestStore(k, 30_000);
+    const pages = 6000;
+    const mapping = new AddressSpace(k, pages * PAGE, store, false);
+    const bad: string[] = [];
+    spawn(k, 'p', function* (t) {
+      const mm = current(t).mm!;
+      const r = yield* do_mmap(t, mm, { mapping, readable: true, writable: true }, 0n, BigInt(pages * PAGE), 3, 0x01, 0, 0n);
+      expect(r.ret).toBeGreaterThan(0);
+      const base = r.ret;
+      // Read the whole file (clean pages), then write half of it (dirty pages), then read everything back.
+      for (let p = 0; p < pages; p++) yield* readPage(t, k, base + p * PAGE);
+      const writesAfterRead = store.writes;
+      expect(writesAfterRead).toBe(0);
+      for (let p = 0; p < pages; p += 2) yield* writePage(t, k, base + p * PAGE, pattern(6, p));
+      for (let p = 0; p < pages; p++) {
+        const got = yield* readPage(t, k, base + p * PAGE);
+        const want = p % 2 === 0 ? pattern(6, p) : new Uint8Array(PAGE);
+        if (typeof got === 'number' || diff(got, want) >= 0) bad.push(`page ${p}`);
+        if (bad.length > 3) break;
+      }
+      expect(checkAll(k)).toEqual([]);
+    });
+    k.run();
+    expect(bad).toEqual([]);
+    const c = k.engine.counters;
+    expect(c.get('pgsteal_file')).toBeGreaterThan(pages);
+    expect(store.writes).toBeGreaterThan(0);
+    expect(c.get('nr_vmscan_write')).toBe(store.writes);
+    expect(c.get('pswpout')).toBe(0);
+  });
+});
+
+describe('OOM', () => {
+  it('kills the biggest process with SIGKILL when nothing can be reclaimed, and says so', () => {
+    const k = reclaimKernel(smallConfig(16, 0, 2));
+    let smallOk = false;
+    let hogSignal = 0;
+    spawn(k, 'small', function* (t) {
+      const base = yield* mapAnon(t, 100);
+      for (let p = 0; p < 100; p++) yield* writePage(t, k, base + p * PAGE, pattern(7, p));
+      yield t.sleepFor(40 * k.engine.tickPeriod);
+      smallOk = true;
+      for (let p = 0; p < 100; p++) {
+        const got = yield* readPage(t, k, base + p * PAGE);
+        if (typeof got === 'number' || diff(got, pattern(7, p)) >= 0) smallOk = false;
+      }
+    }, 0);
+    const hog = spawn(k, 'hog', function* (t) {
+      // Four mappings of half of RAM each (one larger than RAM would be refused by the overcommit heuristic).
+      outer: for (let m = 0; m < 4; m++) {
+        const base = yield* mapAnon(t, 2048);
+        for (let p = 0; p < 2048; p++) {
+          const sig = yield* writePage(t, k, base + p * PAGE, pattern(8, m * 2048 + p));
+          if (sig) {
+            hogSignal = sig;
+            break outer;
+          }
+        }
+      }
+      yield* k.exit(t, current(t));
+    }, 1);
+    k.run();
+    const c = k.engine.counters;
+    expect(c.get('oom_kill')).toBe(1);
+    expect(oomVictims(k)).toEqual([hog]);
+    expect(hogSignal).toBe(SIGKILL);
+    expect(smallOk).toBe(true);
+    const msgs = oomMessages(k);
+    expect(msgs[0]).toMatch(/^hog invoked oom-killer: gfp_mask=GFP_HIGHUSER_MOVABLE, order=0, oom_score_adj=0$/);
+    expect(msgs[1]).toMatch(new RegExp(`^Out of memory: Killed process ${hog.pid} \\(hog\\) total-vm:\\d+kB, anon-rss:\\d+kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:\\d+kB oom_score_adj:0$`));
+    expect(msgs[2]).toMatch(new RegExp(`^oom_reaper: reaped process ${hog.pid} \\(hog\\), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB$`));
+    expect(checkAll(k)).toEqual([]);
+  });
+});
