@@ -77,9 +77,9 @@ export class MmCore {
   readonly hooks: MmHooks = {};
   /** cpu_tlbstate, per CPU. */
   readonly tlbstate: CpuTlbState[];
-  /** Free frames below which allocation wakes kswapd / enters direct reclaim (low and min watermarks). */
-  readonly lowWmark: number;
-  readonly minWmark: number;
+  /** Free frames below which allocation wakes kswapd / enters direct reclaim (low and min watermarks; setup_per_zone_wmarks may recompute them). */
+  lowWmark: number;
+  minWmark: number;
 
   constructor(readonly k: Kernel) {
     this.tlbstate = Array.from({ length: k.cfg.cpus }, () => new CpuTlbState());
