@@ -19,12 +19,16 @@
  * a map beside the frame (folio->swap); PhysMem.index keeps the page's
  * anon_vma offset for rmap.
  */
+import { isSwapPte, swapOffset, tableIndex } from '../../hw/pagetable.js';
 import { PG_dirty, PG_locked, PG_swapbacked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
 import type { Kernel } from '../kernel.js';
+import { walk_pte_tables } from './memory_zap.js';
+import { PAGE_SIZE, type VmAreaStruct } from './mm_types.js';
 import { __GFP_NOWAIT, __GFP_USER, alloc_page, free_frame, put_page_testzero_free } from './page_alloc.js';
+import { ptep_get } from './pgtable.js';
 import { swap_read_folio } from './page_io.js';
 import { folio_add_lru, lru_add_drain } from './swap.js';
 import { get_swap_page, put_swap_folio, swapcache_prepare, swapInfo, touchPage } from './swapfile.js';
@@ -44,6 +48,7 @@ const CAT_ADD_TO_SWAP = intern('add_to_swap');
 const CAT_READ_SWAP_CACHE = intern('read_swap_cache_async');
 const CAT_SWAP_READAHEAD = intern('swap_cluster_readahead');
 const CAT_IO_WAIT = intern('io_schedule');
+const CAT_FORCE_SWAPIN = intern('force_swapin_readahead');
 
 export class SwapCache {
   /** slot -> frame. */
@@ -314,6 +319,32 @@ export function* swapin_readahead(t: Task, k: Kernel, slot: number): Blocking<nu
   if (pfn < 0) return -1;
   yield* folio_wait_locked(t, k, pfn);
   return pfn;
+}
+
+/**
+ * force_swapin_readahead(), the anonymous part of madvise(MADV_WILLNEED):
+ * start reading every swapped-out page of [start, end) of the area into the
+ * swap cache, without waiting for the reads; the faults that follow then
+ * find the pages there (or wait less).
+ */
+export function* force_swapin_readahead(t: Task, vma: VmAreaStruct, start: number, end: number): Blocking<void> {
+  const mm = vma.vmMm;
+  const k = mm.k;
+  const slots: number[] = [];
+  t.enter(CAT_FORCE_SWAPIN);
+  yield* walk_pte_tables(t, mm, Math.max(start, vma.vmStart), Math.min(end, vma.vmEnd), function* (table, addr, next) {
+    for (let a = addr; a < next; a += PAGE_SIZE) {
+      const pte = ptep_get(t, mm, table, tableIndex(a, 1));
+      if (isSwapPte(pte)) slots.push(swapOffset(pte));
+    }
+  });
+  for (const slot of slots) {
+    const r = yield* read_swap_cache_async(t, k, slot, false);
+    if (r.pfn >= 0) put_page_testzero_free(t, k, r.pfn);
+    if (t.shouldYield()) yield;
+  }
+  lru_add_drain(t, k);
+  t.leave();
 }
 
 /** Whether the page is locked for a read or under writeback (reclaim and folio_free_swap leave such pages alone). */

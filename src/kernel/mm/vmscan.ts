@@ -139,7 +139,8 @@ export class Pgdat {
   nrWritebackThrottled = 0;
   /** reclaim_wait[]: the sleepers of each throttle, each with its own timeout. */
   readonly throttled: Completion[][] = [[], [], []];
-  readonly highWmark: number;
+  /** High watermark in free pages (setup_per_zone_wmarks may recompute it). */
+  highWmark: number;
 
   constructor(readonly k: Kernel) {
     const core = mmCore(k);
