@@ -7,11 +7,15 @@
 import { isParam } from '../hw/params.js';
 import { tlbReach } from './demo.js';
 import { fdServer } from './fd-server.js';
+import { inotifyChurn } from './inotify-churn.js';
+import { procUnload } from './proc-unload.js';
 import type { AnyWorkload } from './types.js';
 
 export const WORKLOADS: readonly AnyWorkload[] = [
   tlbReach,
   fdServer,
+  inotifyChurn,
+  procUnload,
 ];
 
 const byName = new Map<string, AnyWorkload>();

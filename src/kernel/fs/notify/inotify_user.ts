@@ -224,6 +224,7 @@ function* inotify_handle_inode_event(
   const ret = yield* fsnotify_add_event(k, t, group, event, inotify_merge);
   if (ret) {
     if (ret === 1) k.engine.counters.add('inotify_events_merged');
+    else if (!group.shutdown) k.engine.counters.add('inotify_events_dropped');
     free_event(k, t, event);
   } else k.engine.counters.add('inotify_events_queued');
   if (mark.flags & FSNOTIFY_MARK_FLAG_IN_ONESHOT) yield* fsnotify_destroy_mark(k, t, mark);

@@ -9,7 +9,8 @@
  * call gets in, sleeps until pde_users drains to zero (on
  * pde_unload_completion, which the last pde_users_dec completes), then
  * runs ->release by hand for every opener still on pde_openers, since their
- * own close will find proc_fops gone. After it returns, no call into the
+ * own close will find proc_fops gone, waiting for a release a closer is
+ * running already (today's close_pdeo). After it returns, no call into the
  * entry's operations is running and none will start.
  */
 import { intern } from '../../../sim/attribution.js';
@@ -37,6 +38,10 @@ export interface PdeOpener {
   file: File;
   release: NonNullable<ProcOps['proc_release']>;
   addr: number;
+  /** Someone is running its ->release (close_pdeo). */
+  closing: boolean;
+  /** Completed when that release returns, for a second closer waiting on it. */
+  c: Completion | null;
 }
 
 /** sizeof(struct proc_dir_entry) plus a short name. */
@@ -181,6 +186,35 @@ export function proc_find(k: Kernel, name: string, parent: ProcDirEntry | null =
 }
 
 /**
+ * close_pdeo() (today's kernel; called with pde_unload_lock held, returns
+ * with it released): run the opener's ->release, unless someone else is
+ * already running it, in which case wait for them. The opener stays on the
+ * list until its release has returned, so remove_proc_entry cannot return
+ * while a close is still in the module's code.
+ */
+export function* close_pdeo(k: Kernel, t: Task, pde: ProcDirEntry, pdeo: PdeOpener): Blocking<boolean> {
+  if (pdeo.closing) {
+    if (!pdeo.c) pdeo.c = new Completion(k.engine, 1);
+    const c = pdeo.c;
+    pde.pde_unload_lock.unlock(t);
+    yield t.sleepOn(c);
+    return false;
+  }
+  pdeo.closing = true;
+  pde.pde_unload_lock.unlock(t);
+  yield* pdeo.release(t, pdeo.inode, pdeo.file);
+  yield* pde.pde_unload_lock.lock(t);
+  const i = pde.pde_openers.indexOf(pdeo);
+  if (i >= 0) pde.pde_openers.splice(i, 1);
+  const c = pdeo.c;
+  pde.pde_unload_lock.unlock(t);
+  if (c) c.complete(t.now);
+  t.charge(k.cfg.cost.kmalloc);
+  k.slab.kfree(pdeo.addr, PDE_OPENER_BYTES);
+  return true;
+}
+
+/**
  * remove_proc_entry(): unlink, stop new callers, wait for those in
  * flight, release late openers by hand, drop the registry's reference.
  * Returns false when there was no such entry (the kernel WARNs).
@@ -212,12 +246,7 @@ export function* remove_proc_entry(k: Kernel, t: Task, name: string, parent: Pro
     yield* de.pde_unload_lock.lock(t);
   }
   while (de.pde_openers.length > 0) {
-    const pdeo = de.pde_openers.shift()!;
-    de.pde_unload_lock.unlock(t);
-    yield* pdeo.release(t, pdeo.inode, pdeo.file);
-    t.charge(k.cfg.cost.kmalloc);
-    k.slab.kfree(pdeo.addr, PDE_OPENER_BYTES);
-    k.engine.counters.add('pde_openers_released_by_remove');
+    if (yield* close_pdeo(k, t, de, de.pde_openers[0]!)) k.engine.counters.add('pde_openers_released_by_remove');
     yield* de.pde_unload_lock.lock(t);
   }
   de.pde_unload_lock.unlock(t);

@@ -10,8 +10,8 @@
  *   proc_destroy_inode hands the object to call_rcu, so its free shows up
  *   under RCU callbacks after a grace period.
  * - A regular entry's inode gets proc_reg_file_ops: each method takes
- *   pde_unload_lock, refuses (EIO for read and write, EINVAL for llseek and
- *   open, ENOTTY for ioctl) once remove_proc_entry has cleared proc_fops,
+ *   pde_unload_lock, refuses (EIO for read and write, EINVAL for llseek,
+ *   ENOENT for open as today's kernel answers, ENOTTY for ioctl) once remove_proc_entry has cleared proc_fops,
  *   otherwise counts itself in pde_users, drops the lock, calls the entry's
  *   method and then pde_users_dec, which completes the remover's wait when
  *   the count reaches zero. proc_reg_open records the opener (pde_opener)
@@ -27,7 +27,7 @@ import type { File, FileOperations, IoBuf } from '../file_table.js';
 import { iget_locked, Inode, I_NEW, MAX_LFS_FILESIZE, S_ISDIR, S_ISREG, SuperBlock, unlock_new_inode, type InodeOperations } from '../inode.js';
 import { generic_file_llseek_size } from '../memfs.js';
 import { file_vfs, type OpenableFileOperations } from '../vfs_file.js';
-import { PDE_OPENER_BYTES, pde_get, pde_put, type PdeOpener, type ProcDirEntry, type ProcOps } from './generic.js';
+import { close_pdeo, PDE_OPENER_BYTES, pde_get, pde_put, type PdeOpener, type ProcDirEntry, type ProcOps } from './generic.js';
 
 export const PROC_SUPER_MAGIC = 0x9fa0;
 /** sizeof(struct proc_inode) rounded to its slab (kmem_cache "proc_inode_cache"). */
@@ -175,7 +175,8 @@ function* proc_reg_open(t: Task, inode: Inode, file: File): Blocking<number> {
     pde.pde_unload_lock.unlock(t);
     k.slab.kfree(addr, PDE_OPENER_BYTES);
     t.leave();
-    return -EINVAL;
+    // The seed answered EINVAL; today's kernel says the entry is gone.
+    return -ENOENT;
   }
   pde.pde_users++;
   const release = ops.proc_release;
@@ -183,7 +184,7 @@ function* proc_reg_open(t: Task, inode: Inode, file: File): Blocking<number> {
   const rv = ops.proc_open ? yield* ops.proc_open(t, inode, file) : 0;
   yield* pde.pde_unload_lock.lock(t);
   if (rv === 0 && release) {
-    const o: PdeOpener = { inode, file, release, addr };
+    const o: PdeOpener = { inode, file, release, addr, closing: false, c: null };
     k.touch(t, addr, true);
     pde.pde_openers.unshift(o);
   } else {
@@ -196,48 +197,30 @@ function* proc_reg_open(t: Task, inode: Inode, file: File): Blocking<number> {
   return rv;
 }
 
-function find_pde_opener(k: Kernel, t: Task, pde: ProcDirEntry, inode: Inode, file: File): number {
-  for (let i = 0; i < pde.pde_openers.length; i++) {
-    const o = pde.pde_openers[i]!;
+function find_pde_opener(k: Kernel, t: Task, pde: ProcDirEntry, file: File): PdeOpener | null {
+  for (const o of pde.pde_openers) {
     k.touch(t, o.addr, false);
-    if (o.inode === inode && o.file === file) return i;
+    if (o.file === file) return o;
   }
-  return -1;
+  return null;
 }
 
-/** proc_reg_release(): after removal, the release runs here only if remove_proc_entry did not run it already. */
+/**
+ * proc_reg_release(): the opener's release through close_pdeo, whether or
+ * not the entry is being removed. (The seed took the opener off the list
+ * before calling ->release, so remove_proc_entry could return while a
+ * close was still inside the module; today's kernel closes that race.)
+ */
 function* proc_reg_release(t: Task, file: File): Blocking<number> {
-  const inode = file_vfs(file).inode;
-  const pde = (inode as ProcInode).pde!;
+  const pde = (file_vfs(file).inode as ProcInode).pde!;
   const k = pde.k;
   t.enter(CAT_PROC_REG_RELEASE);
   yield* pde.pde_unload_lock.lock(t);
-  const i = find_pde_opener(k, t, pde, inode, file);
-  const pdeo = i >= 0 ? pde.pde_openers[i]! : null;
-  if (!pde.proc_fops) {
-    let rv = 0;
-    if (pdeo) {
-      pde.pde_openers.splice(i, 1);
-      pde.pde_unload_lock.unlock(t);
-      rv = yield* pdeo.release(t, inode, file);
-      t.charge(k.cfg.cost.kmalloc);
-      k.slab.kfree(pdeo.addr, PDE_OPENER_BYTES);
-    } else pde.pde_unload_lock.unlock(t);
-    t.leave();
-    return rv;
-  }
-  pde.pde_users++;
-  const release = pde.proc_fops.proc_release;
-  if (pdeo) {
-    pde.pde_openers.splice(i, 1);
-    t.charge(k.cfg.cost.kmalloc);
-    k.slab.kfree(pdeo.addr, PDE_OPENER_BYTES);
-  }
-  pde.pde_unload_lock.unlock(t);
-  const rv = release ? yield* release(t, inode, file) : 0;
-  yield* pde_users_dec(k, t, pde);
+  const pdeo = find_pde_opener(k, t, pde, file);
+  if (pdeo) yield* close_pdeo(k, t, pde, pdeo);
+  else pde.pde_unload_lock.unlock(t);
   t.leave();
-  return rv;
+  return 0;
 }
 
 export const proc_reg_file_ops: OpenableFileOperations = {
