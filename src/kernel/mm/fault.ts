@@ -14,7 +14,7 @@ import { current } from '../sched/task_struct.js';
 import { FAULT_FLAG_USER, FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_HWPOISON } from './memory.js';
 import { TASK_SIZE, VM_ACCESS_FLAGS, VM_WRITE, type VmAreaStruct } from './mm_types.js';
 import { fatal_signal_pending } from './oom_kill.js';
-import { find_vma, vma_lookup, vma_write_locked } from './vma.js';
+import { find_vma, vma_end_read, vma_lookup, vma_start_read } from './vma.js';
 
 export const SIGKILL = 9;
 export const SIGBUS = 7;
@@ -65,12 +65,11 @@ export function* do_user_addr_fault(t: Task, address: number, write: boolean, pr
   else {
     // lock_vma_under_rcu(): a per-VMA read lock, unless a writer holds the area.
     let vma = vma_lookup(t, mm, address);
-    if (vma && !vma_write_locked(vma)) {
-      t.charge(mm.k.machine.caches.access(t.cpu, vma.kaddr, true) + cost.atomic_rmw);
+    if (vma && vma_start_read(t, vma)) {
       k.counters.add('vma_lock_success');
       if (accessError(errorCode, vma)) sig = SIGSEGV;
       else sig = faultSignal(yield* handle_mm_fault(t, vma, address, flags));
-      t.charge(mm.k.machine.caches.access(t.cpu, vma.kaddr, true) + cost.atomic_rmw);
+      vma_end_read(t, vma);
     } else {
       if (vma) k.counters.add('vma_lock_abort');
       else k.counters.add('vma_lock_miss');

@@ -24,11 +24,11 @@ import { vma_link_file } from './filemap.js';
 import { mm_counter, vm_normal_page } from './memory.js';
 import { walk_pte_tables } from './memory_zap.js';
 import { exit_mmap, mmap_base, mmap_write_lock, mmap_write_unlock, vm_enough_memory, vm_stat_account } from './mmap.js';
-import { MM_SWAPENTS, MmStruct, PAGE_SIZE, VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK, type VmAreaStruct } from './mm_types.js';
+import { MM_SWAPENTS, MmStruct, PAGE_SIZE, TASK_SIZE, VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK, type VmAreaStruct } from './mm_types.js';
 import { pte_alloc, pte_present_k, ptep_get, set_pte_at } from './pgtable.js';
 import { anon_vma_fork, folio_add_rmap_pte, PG_anon_exclusive } from './rmap.js';
 import { enter_lazy_tlb, flush_tlb_mm, cpuTlbState } from './tlbflush.js';
-import { get_vma_file, MT_ARENA_BYTES, vm_area_dup, vma_start_write, vma_tree_insert } from './vma.js';
+import { get_vma_file, MT_ARENA_BYTES, vm_area_dup, vma_start_write, vma_start_write_range, vma_tree_insert } from './vma.js';
 
 /** sizeof(struct mm_struct) with its cpumask, for the slab object. */
 const MM_BYTES = 1280;
@@ -153,6 +153,7 @@ export function* copy_page_range(t: Task, dst: VmAreaStruct, src: VmAreaStruct):
 export function* dup_mmap(t: Task, mm: MmStruct, oldmm: MmStruct): Blocking<number> {
   t.enter(CAT_DUP_MMAP);
   yield* mmap_write_lock(t, oldmm);
+  yield* vma_start_write_range(t, oldmm, 0, TASK_SIZE);
   yield* mmap_write_lock(t, mm);
   mm.totalVm = oldmm.totalVm;
   mm.dataVm = oldmm.dataVm;

@@ -36,7 +36,7 @@ import {
 } from './mm_types.js';
 import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock } from './mmap_lock.js';
 import { page_align, u64 } from './uapi.js';
-import { find_vma, find_vma_prev, vm_flags_reset, vma_modify_flags } from './vma.js';
+import { find_vma, find_vma_prev, vm_flags_reset, vma_modify_flags, vma_start_write_range } from './vma.js';
 
 export const MADV_NORMAL = 0;
 export const MADV_RANDOM = 1;
@@ -226,6 +226,7 @@ export function* do_madvise(t: Task, mm: MmStruct, startIn: bigint, lenIn: bigin
   const top = 2 ** 48;
   const start = startIn >= BigInt(top) ? top : Number(startIn);
   const end = endB >= BigInt(top) ? top : Number(endB);
+  if (write) yield* vma_start_write_range(t, mm, start, end);
   const r = yield* madvise_walk_vmas(t, { mm, behavior }, start, end, visit);
   if (write) mmap_write_unlock(t, mm);
   else mmap_read_unlock(t, mm);

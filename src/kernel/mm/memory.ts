@@ -25,7 +25,7 @@ import { MmCore, mmCore } from './core.js';
 import { filemap_fault, set_page_dirty } from './filemap.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, VM_LOCKED, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { __GFP_USER, __GFP_ZERO, alloc_page, put_page_testzero_free } from './page_alloc.js';
-import { pte_alloc, pte_lock, pte_present_k, pte_protnone, pte_unlock, ptep_get, set_pte_at } from './pgtable.js';
+import { ptl_hold, ptl_release, ptl_wait, pte_alloc, pte_lock, pte_present_k, pte_protnone, pte_unlock, ptep_get, set_pte_at } from './pgtable.js';
 import { anon_vma_prepare, folio_add_new_anon_rmap, folio_add_rmap_pte, folio_remove_rmap_pte, linear_page_index, PG_anon_exclusive } from './rmap.js';
 import { swap_readpage_contents } from './swap_io.js';
 import { flush_tlb_page } from './tlbflush.js';
@@ -311,12 +311,15 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
       mm.rss[MM_ANONPAGES]!++;
     }
   } else mm.rss[MM_ANONPAGES]!++;
-  // ptep_clear_flush: every CPU drops the old translation before the new one appears.
+  // ptep_clear_flush: every CPU drops the old translation before the new one appears; the
+  // PTE lock stays held while the flush waits, so a fault elsewhere cannot fill the hole.
+  ptl_hold(mm, vmf.table);
   set_pte_at(t, mm, vmf.table, vmf.idx, 0);
   yield* flush_tlb_page(t, mm, Math.floor(vmf.address / PAGE_SIZE) * PAGE_SIZE);
   folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
   addNewPage(t, k, vma, pfn);
   set_pte_at(t, mm, vmf.table, vmf.idx, makePte(pfn, maybeMkwrite(makePte(0, pteFlags(makePte(0, vma.vmPageProt)) | PTE_DIRTY), vma)));
+  ptl_release(t, mm, vmf.table);
   pte_unlock(t, mm, vmf.table);
   if (oldPfn >= 0) {
     folio_remove_rmap_pte(t, k, oldPfn);
@@ -422,6 +425,7 @@ export function* handle_mm_fault(t: Task, vma: VmAreaStruct, address: number, fl
     return VM_FAULT_OOM;
   }
   const idx = tableIndex(address, 1);
+  yield* ptl_wait(t, mm, table);
   const orig = ptep_get(t, mm, table, idx);
   const vmf: VmFault = { vma, mm, address, flags, table, idx, origPte: orig };
   let ret: number;

@@ -16,7 +16,7 @@ import { set_page_dirty } from './filemap.js';
 import { mm_counter, vm_normal_page } from './memory.js';
 import { MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { tlb_finish_mmu, tlb_flush_mmu, tlb_flush_pte_range, tlb_gather_mmu, tlb_remove_page, tlb_remove_table, type MmuGather } from './mmu_gather.js';
-import { pte_lock, pte_present_k, pte_unlock, ptep_get, ptep_get_and_clear, set_pte_at } from './pgtable.js';
+import { ptl_wait, pte_lock, pte_present_k, pte_unlock, ptep_get, ptep_get_and_clear, set_pte_at } from './pgtable.js';
 import { folio_remove_rmap_pte, linear_page_index } from './rmap.js';
 
 const CAT_UNMAP_PAGE_RANGE = intern('unmap_page_range');
@@ -59,6 +59,7 @@ function* zapPteRange(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number,
   t.enter(CAT_ZAP_PTE_RANGE);
   while (addr < end) {
     let force = false;
+    yield* ptl_wait(t, mm, table);
     pte_lock(t, mm, table);
     for (; addr < end; addr += PAGE_SIZE) {
       const idx = tableIndex(addr, 1);

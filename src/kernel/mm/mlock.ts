@@ -21,7 +21,7 @@ import { mmap_write_lock, mmap_write_unlock } from './mmap_lock.js';
 import { pte_lock, pte_unlock, ptep_get } from './pgtable.js';
 import { page_align, u64 } from './uapi.js';
 import { can_do_mlock, capable_ipc_lock, rlimit_memlock } from './util.js';
-import { vm_flags_reset, vma_index, vma_modify_flags, vma_start_write } from './vma.js';
+import { vm_flags_reset, vma_start_write_range, vma_index, vma_modify_flags, vma_start_write } from './vma.js';
 
 /** mlock2() flag. */
 export const MLOCK_ONFAULT = 0x01;
@@ -96,6 +96,7 @@ function* applyVmaLockFlags(t: Task, mm: MmStruct, start: bigint, len: bigint, f
   if (start >= BigInt(TASK_SIZE)) return -ENOMEM;
   const s = Number(start);
   const end = endB > BigInt(TASK_SIZE) + 4096n ? TASK_SIZE + PAGE_SIZE : Number(endB);
+  yield* vma_start_write_range(t, mm, s, end);
   let i = vma_index(mm, s);
   let vma = mm.vmas[i];
   if (!vma || vma.vmStart > s) return -ENOMEM;

@@ -7,6 +7,7 @@
  * as the tree's node visits through the cache model).
  */
 import type { Task } from '../../sim/task.js';
+import type { Completion, WaitQueue } from '../../sim/wait.js';
 import type { Kernel } from '../kernel.js';
 import type { RwSemaphore } from '../locking/rwsem.js';
 import type { AddressSpace } from './filemap.js';
@@ -135,6 +136,8 @@ export class VmAreaStruct {
   anonVmaChain: AnonVma[] = [];
   /** Per-VMA lock sequence: equal to mm.mmLockSeq while a writer holding mmap_lock has write-locked this area. */
   vmLockSeq = -1;
+  /** Faults holding the per-VMA read lock (vma_start_read); a writer waits for them to leave. */
+  vmReaders = 0;
   /** Detached from its mm (unmapped), kept only until freed. */
   detached = false;
 
@@ -209,6 +212,14 @@ export class MmStruct {
   tlbFlushPending = 0;
   /** Bumped when a writer drops mmap_lock: per-VMA write locks taken under it end there. */
   mmLockSeq = 0;
+  /** Writers waiting for per-VMA readers to leave (vma_start_write's wait), created on first use. */
+  vmaWaitq: WaitQueue | null = null;
+  /**
+   * PTE tables whose split lock a path holds across a wait (ptep_clear_flush
+   * spins for flush acknowledgements with the lock held): others spin on the
+   * completion before touching the table.
+   */
+  readonly ptlHeld = new Map<number, Completion>();
   /** The address space is being torn down (exit_mmap has started). */
   exiting = false;
 

@@ -83,7 +83,7 @@ import {
   u64,
 } from './uapi.js';
 import { can_do_mlock, mlock_future_ok, vm_enough_memory, vm_stat_account, vm_unacct_memory } from './util.js';
-import { find_vma, find_vma_intersection, mt_charge, remove_vma, vm_area_alloc, vma_index, vma_merge_new_range, vma_start_write, vma_tree_insert, type VmaMerge } from './vma.js';
+import { find_vma, find_vma_intersection, vma_start_write_range, mt_charge, remove_vma, vm_area_alloc, vma_index, vma_merge_new_range, vma_start_write, vma_tree_insert, type VmaMerge } from './vma.js';
 
 export * from './uapi.js';
 export { do_vmi_munmap, exit_mmap, sys_munmap } from './munmap.js';
@@ -249,6 +249,7 @@ function* mmapRegion(t: Task, mm: MmStruct, file: VmFile | null, addr: number, l
   const pglen = len / PAGE_SIZE;
   // MAP_FIXED over existing areas: gather them now, zap them before the new area goes in.
   let old: MunmapState | null = null;
+  yield* vma_start_write_range(t, mm, addr, end);
   const first = find_vma_intersection(t, mm, addr, end);
   if (first) {
     const s = vmsGatherMunmapVmas(t, mm, first, addr, end);

@@ -19,12 +19,12 @@ import { PAGE_SIZE, TASK_SIZE, VM_ACCESS_FLAGS, VM_ACCOUNT, VM_FLAGS_CLEAR, VM_G
 import { mmap_write_lock, mmap_write_unlock } from './mmap_lock.js';
 import { tlb_finish_mmu, tlb_flush_pte_range, tlb_gather_mmu, type MmuGather } from './mmu_gather.js';
 import { populate_range } from './gup.js';
-import { pte_lock, pte_modify, pte_needs_flush, pte_present_k, pte_protnone, pte_unlock, ptep_get, set_pte_at, vma_wants_writenotify } from './pgtable.js';
+import { ptl_wait, pte_lock, pte_modify, pte_needs_flush, pte_present_k, pte_protnone, pte_unlock, ptep_get, set_pte_at, vma_wants_writenotify } from './pgtable.js';
 import { PG_anon_exclusive } from './rmap.js';
 import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, page_align, u64 } from './uapi.js';
 import { calc_vm_prot_bits } from './mmap.js';
 import { vm_enough_memory, vm_stat_account, vm_unacct_memory } from './util.js';
-import { find_vma_intersection, vm_flags_reset, vma_index, vma_modify_flags } from './vma.js';
+import { find_vma_intersection, vma_start_write_range, vm_flags_reset, vma_index, vma_modify_flags } from './vma.js';
 
 const CAT_MPROTECT_FIXUP = intern('mprotect_fixup');
 const CAT_CHANGE_PROTECTION = intern('change_protection');
@@ -47,6 +47,7 @@ function canChangePteWritable(vma: VmAreaStruct, pte: number): boolean {
 /** change_pte_range(): apply the area's vm_page_prot to the present PTEs of one table. */
 function* changePteRange(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number, addr: number, end: number, cpFlags: number): Blocking<void> {
   const mm = vma.vmMm;
+  yield* ptl_wait(t, mm, table);
   pte_lock(t, mm, table);
   for (; addr < end; addr += PAGE_SIZE) {
     const idx = tableIndex(addr, 1);
@@ -118,6 +119,7 @@ export function* mprotect_fixup(t: Task, tlb: MmuGather, vma: VmAreaStruct, prev
 
 /** do_mprotect_pkey() with the mm locked for writing; start/end validated numbers. */
 function* mprotectLocked(t: Task, mm: MmStruct, start: number, end: number, prot: number, grows: number): Blocking<number> {
+  yield* vma_start_write_range(t, mm, start, end);
   let vma = find_vma_intersection(t, mm, start, end);
   if (!vma) return -ENOMEM;
   if (grows & PROT_GROWSDOWN) {

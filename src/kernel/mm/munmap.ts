@@ -19,7 +19,7 @@ import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import { unlink_anon_vmas } from './rmap.js';
 import { page_align, u64 } from './uapi.js';
 import { vm_unacct_memory } from './util.js';
-import { __split_vma, find_vma_intersection, remove_vma, vma_index, vma_start_write, vma_tree_insert, vma_tree_remove } from './vma.js';
+import { __split_vma, find_vma_intersection, vma_start_write_range, remove_vma, vma_index, vma_start_write, vma_tree_insert, vma_tree_remove } from './vma.js';
 
 const CAT_DO_MUNMAP = intern('do_vmi_munmap');
 const CAT_EXIT_MMAP = intern('exit_mmap');
@@ -129,6 +129,7 @@ export function* do_vmi_munmap(t: Task, mm: MmStruct, start: number, len: number
     t.leave();
     return 0;
   }
+  yield* vma_start_write_range(t, mm, start, end);
   const s = vmsGatherMunmapVmas(t, mm, vma, start, end);
   if (typeof s === 'number') {
     if (unlock) mmap_write_unlock(t, mm);
@@ -173,6 +174,7 @@ export function* exit_mmap(t: Task, mm: MmStruct): Blocking<void> {
   t.enter(CAT_EXIT_MMAP);
   yield* mmap_write_lock(t, mm);
   mm.exiting = true;
+  yield* vma_start_write_range(t, mm, 0, TASK_SIZE);
   const vmas = mm.vmas.slice();
   if (vmas.length > 0) {
     const tlb = tlb_gather_mmu(t, mm, true);

@@ -31,6 +31,7 @@ import {
   tableIndex,
 } from '../../hw/pagetable.js';
 import type { Blocking, Task } from '../../sim/task.js';
+import { Completion } from '../../sim/wait.js';
 import { MmCore } from './core.js';
 import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { alloc_pgtable_page, free_pgtable_page } from './page_alloc.js';
@@ -127,6 +128,32 @@ export function ptep_get_and_clear(t: Task, mm: MmStruct, table: number, idx: nu
 /** pte_offset_map_lock / spin_lock(ptl): the split PTE lock lives in the table's struct page. */
 export function pte_lock(t: Task, mm: MmStruct, table: number): void {
   t.charge(mm.k.machine.caches.access(t.cpu, MmCore.pageKaddr(table), true) + mm.k.cfg.cost.atomic_rmw);
+}
+
+/**
+ * Waits (spinning, as on a spinlock) while another path holds the table's
+ * PTE lock across a wait of its own (ptl_hold). Paths that take the lock and
+ * never wait while holding it need no more than pte_lock: the engine runs
+ * them without interruption.
+ */
+export function* ptl_wait(t: Task, mm: MmStruct, table: number): Blocking<void> {
+  for (;;) {
+    const c = mm.ptlHeld.get(table);
+    if (!c) return;
+    yield t.spinOn(c);
+  }
+}
+
+/** Keep the table's PTE lock held across a wait (ptep_clear_flush's IPI wait). */
+export function ptl_hold(mm: MmStruct, table: number): void {
+  mm.ptlHeld.set(table, new Completion(mm.k.engine, 1));
+}
+
+/** Release what ptl_hold kept: the spinners go on. */
+export function ptl_release(t: Task, mm: MmStruct, table: number): void {
+  const c = mm.ptlHeld.get(table);
+  mm.ptlHeld.delete(table);
+  c?.complete(t.now);
 }
 
 /** pte_unmap_unlock: the release store. */

@@ -25,6 +25,17 @@ const USER_TOP = 2 ** 47;
 const MAX_RETRIES = 8;
 
 /**
+ * The frame the CPU just reached vaddr through: its TLB entry, which is what
+ * the hardware uses (possibly a stale one a flush has not reached yet), not
+ * the page table.
+ */
+function accessedPfn(k: Kernel, cpu: number, vaddr: number): number {
+  const mmu = k.machine.mmu;
+  const pfn = k.machine.tlb.probe(cpu, mmu.pcid[cpu]!, Math.floor(vaddr / PAGE_SIZE));
+  return pfn >= 0 ? pfn : mmu.translateFunctional(cpu, vaddr);
+}
+
+/**
  * One user access at vaddr. Returns 0, or the signal it raised (SIGSEGV,
  * SIGBUS, SIGKILL).
  */
@@ -105,7 +116,7 @@ export function* fillUser(t: Task, k: Kernel, addr: number, len: number, byte: n
       if (sig) return sig;
       if (i === MAX_RETRIES - 1) throw new Error(`fillUser: the fault at 0x${mmu.faultAddr.toString(16)} keeps recurring`);
     }
-    const pfn = mmu.translateFunctional(t.cpu, cur);
+    const pfn = accessedPfn(k, t.cpu, cur);
     if (pfn < 0) continue; // unmapped by another CPU meanwhile: touch it again
     mem.fill(pfn, cur % PAGE_SIZE, next - cur, byte);
     cur = next;
@@ -119,7 +130,7 @@ export function* loadUser(t: Task, k: Kernel, addr: number): Blocking<{ sig: num
   for (let i = 0; i < MAX_RETRIES; i++) {
     const sig = yield* accessUser(t, k, addr, false);
     if (sig) return { sig, value: -1 };
-    const pfn = k.machine.mmu.translateFunctional(t.cpu, addr);
+    const pfn = accessedPfn(k, t.cpu, addr);
     if (pfn >= 0) return { sig: 0, value: k.machine.mem.readByte(pfn, addr % PAGE_SIZE) };
   }
   return { sig: SIGSEGV, value: -1 };

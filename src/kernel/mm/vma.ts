@@ -12,7 +12,8 @@
  * (the tree copies nodes on write), all through the cache model at
  * addresses inside the mm's tree arena.
  */
-import type { Task } from '../../sim/task.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import { WaitQueue } from '../../sim/wait.js';
 import { vma_link_file, vma_unlink_file } from './filemap.js';
 import { mmCore } from './core.js';
 import { PAGE_SIZE, VM_IGNORE_MERGE, VM_SPECIAL, VmAreaStruct, type MmStruct, type VmFile } from './mm_types.js';
@@ -180,6 +181,47 @@ export function vma_start_write(t: Task, vma: VmAreaStruct): void {
   if (vma.vmLockSeq === mm.mmLockSeq) return;
   vma.vmLockSeq = mm.mmLockSeq;
   t.charge(mm.k.machine.caches.access(t.cpu, vma.kaddr, true) + mm.k.cfg.cost.atomic_rmw);
+}
+
+/**
+ * vma_start_write() for every area touching [start, end) and its two
+ * neighbours (which a merge may change), then the wait __vma_start_write
+ * does: until the faults already holding those areas' per-VMA locks leave.
+ * New faults on them fall back to mmap_lock and wait for the writer.
+ */
+export function* vma_start_write_range(t: Task, mm: MmStruct, start: number, end: number): Blocking<void> {
+  const v = mm.vmas;
+  let i = vma_index(mm, start);
+  if (i > 0) i--;
+  const locked: VmAreaStruct[] = [];
+  for (; i < v.length; i++) {
+    const vma = v[i]!;
+    vma_start_write(t, vma);
+    locked.push(vma);
+    if (vma.vmStart >= end) break;
+  }
+  for (;;) {
+    const busy = locked.find((x) => x.vmReaders > 0);
+    if (!busy) return;
+    mm.vmaWaitq ??= new WaitQueue(mm.k.engine);
+    yield t.sleepOn(mm.vmaWaitq);
+  }
+}
+
+/** vma_end_read(): a fault leaves the area; the last one out wakes waiting writers. */
+export function vma_end_read(t: Task, vma: VmAreaStruct): void {
+  const mm = vma.vmMm;
+  t.charge(mm.k.machine.caches.access(t.cpu, vma.kaddr, true) + mm.k.cfg.cost.atomic_rmw);
+  if (--vma.vmReaders === 0 && mm.vmaWaitq && mm.vmaWaitq.length > 0) mm.vmaWaitq.wakeAll(t.now);
+}
+
+/** vma_start_read(): a fault takes the area's per-VMA lock, unless a writer has it. Returns false on failure. */
+export function vma_start_read(t: Task, vma: VmAreaStruct): boolean {
+  const mm = vma.vmMm;
+  t.charge(mm.k.machine.caches.access(t.cpu, vma.kaddr, true) + mm.k.cfg.cost.atomic_rmw);
+  if (vma_write_locked(vma)) return false;
+  vma.vmReaders++;
+  return true;
 }
 
 /** Is the area write-locked by the current holder of mmap_lock (vma_start_read would fail)? */

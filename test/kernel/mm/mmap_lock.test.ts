@@ -9,7 +9,10 @@ import { bootKernel } from '../../../src/kernel/boot.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { sys_mmap, sys_munmap } from '../../../src/kernel/mm/mmap.js';
 import { sys_mprotect } from '../../../src/kernel/mm/mprotect.js';
-import { fillUser } from '../../../src/kernel/mm/uaccess.js';
+import { fillUser, loadUser } from '../../../src/kernel/mm/uaccess.js';
+import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
+import { AddressSpace } from '../../../src/kernel/mm/filemap.js';
+import { mmCore } from '../../../src/kernel/mm/core.js';
 import { current } from '../../../src/kernel/sched/task_struct.js';
 import type { Task } from '../../../src/sim/task.js';
 import { PAGE, PRIVATE_ANON, PROT_RW, testConfig } from './helpers.js';
@@ -78,5 +81,68 @@ describe('mmap_lock', () => {
     k.run();
     expect(k.engine.counters.get('vma_lock_abort')).toBeGreaterThan(0);
     expect(k.engine.counters.get('lock_contended:mmap_lock')).toBeGreaterThan(0);
+  });
+});
+
+describe('locks held across waits', () => {
+  it('a COW break keeps the PTE lock while its flush waits: a racing fault sees the copy, never a fresh page', () => {
+    const k = bootKernel(testConfig((c) => (c.cpus = 3)));
+    const seen = new Set<number>();
+    k.spawnProcess(
+      'p',
+      function* (t) {
+        const ts = current(t);
+        const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
+        yield* fillUser(t, k, a, PAGE, 1);
+        // A child keeps the page shared, so the next write must copy it.
+        const child = yield* k.fork(t, ts, function* (ct) {
+          yield ct.sleepFor(10_000_000);
+          yield* k.exit(ct, current(ct));
+        });
+        if (typeof child === 'number') throw new Error('fork failed');
+        const st = { done: false };
+        k.spawnThread(ts, 'reader', function* (tr) {
+          while (!st.done) {
+            const r = yield* loadUser(tr, k, a);
+            expect(r.sig).toBe(0);
+            seen.add(r.value);
+            yield;
+          }
+        }, { cpu: 1, pinned: true });
+        yield t.sleepFor(20_000);
+        expect(yield* fillUser(t, k, a, PAGE, 2)).toBe(0);
+        yield t.sleepFor(20_000);
+        st.done = true;
+        checkInvariants(k);
+      },
+      { cpu: 0, pinned: true },
+    );
+    k.run();
+    expect(k.engine.counters.get('nr_tlb_remote_flush_received')).toBeGreaterThan(0);
+    expect([...seen].sort()).toEqual([1, 2]);
+    // Without the lock held across the flush, the reader's fault would find the PTE empty and map a zero page (value 0).
+  });
+
+  it('munmap waits for a fault that holds the per-VMA lock (here, sleeping on a file read)', () => {
+    const k = bootKernel(testConfig((c) => (c.cpus = 2)));
+    const order: string[] = [];
+    k.spawnProcess(
+      'p',
+      function* (t) {
+        const mapping = new AddressSpace(k, PAGE, { readPage: (_i, pfn, now) => (k.machine.mem.fill(pfn, 0, PAGE, 0), now + 200_000), writePage: (_i, _p, now) => now }, false);
+        mmCore(k).hooks.fget = () => ({ mapping, readable: true, writable: false });
+        const a = yield* sys_mmap(t, 0, PAGE, 1, 0x02, 3, 0);
+        k.spawnThread(current(t), 'unmapper', function* (tu) {
+          yield tu.sleepFor(10_000);
+          expect(yield* sys_munmap(tu, a, PAGE)).toBe(0);
+          order.push('unmapped');
+        }, { cpu: 1, pinned: true });
+        const r = yield* loadUser(t, k, a);
+        order.push(`loaded ${r.value}`);
+      },
+      { cpu: 0, pinned: true },
+    );
+    k.run();
+    expect(order).toEqual(['loaded 0', 'unmapped']);
   });
 });
