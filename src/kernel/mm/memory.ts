@@ -16,7 +16,7 @@
  * access is charged through the caches; fixed costs are cost.fault_handler
  * (charged by the arch fault path), page_alloc, zero_page and copy_page.
  */
-import { isSwapPte, makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, ptePfn, pteFlags, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
+import { isSwapPte, makePte, PTE_ACCESSED, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
 import { PG_anon, PG_mlocked, PG_swapbacked, PG_zero } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
@@ -448,9 +448,4 @@ export function* handle_mm_fault(t: Task, vma: VmAreaStruct, address: number, fl
   if (ret & VM_FAULT_MAJOR) k.engine.counters.add('pgmajfault');
   t.leave();
   return ret;
-}
-
-/** True if the PTE maps a page the kernel counts (present, not the zero page). */
-export function pte_maps_page(k: Kernel, pte: number): boolean {
-  return (pte & PTE_PRESENT) !== 0 && vm_normal_page(k, pte) >= 0;
 }

@@ -17,7 +17,7 @@ import { mm_counter, vm_normal_page } from './memory.js';
 import { MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { tlb_finish_mmu, tlb_flush_mmu, tlb_flush_pte_range, tlb_gather_mmu, tlb_remove_page, tlb_remove_table, type MmuGather } from './mmu_gather.js';
 import { ptl_wait, pte_lock, pte_present_k, pte_unlock, ptep_get, ptep_get_and_clear, set_pte_at } from './pgtable.js';
-import { folio_remove_rmap_pte, linear_page_index } from './rmap.js';
+import { folio_remove_rmap_pte } from './rmap.js';
 
 const CAT_UNMAP_PAGE_RANGE = intern('unmap_page_range');
 const CAT_ZAP_PTE_RANGE = intern('zap_pte_range');
@@ -289,9 +289,4 @@ export function free_pgtables(t: Task, tlb: MmuGather, vmas: readonly VmAreaStru
     free_pgd_range(t, tlb, addr, vma.vmEnd, floor, nextStart);
   }
   t.leave();
-}
-
-/** Page index range helper for callers zapping a file range. */
-export function vma_pgoff_of(vma: VmAreaStruct, addr: number): number {
-  return linear_page_index(vma, addr);
 }
