@@ -374,7 +374,6 @@ function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null): Block
         t.leave();
         return done > 0 ? done : -ENOMEM;
       }
-      if (r.major) k.engine.counters.add('pgmajfault');
       pfn = r.pfn;
       ref = true;
     }

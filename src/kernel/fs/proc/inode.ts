@@ -326,7 +326,8 @@ export function proc_super(k: Kernel): SuperBlock {
             p.destroyed = true;
             k.slab.kfree(p.addr, PROC_INODE_BYTES);
             k.engine.counters.add('proc_inodes_freed');
-            return 0;
+            // kmem_cache_free() in proc_i_callback, charged under the RCU batch.
+            return k.cfg.cost.kmalloc;
           },
           p.addr,
         );

@@ -1,0 +1,148 @@
+/**
+ * memfs: regular files' data in the page cache (sums read back, holes that
+ * allocate nothing, SEEK_DATA/SEEK_HOLE, truncation zeroing the tail and
+ * freeing pages, punch hole, the RAM store a dropped page is read back
+ * from), inode eviction after the last close of an unlinked file, and the
+ * copy cost of a read.
+ */
+import { describe, expect, it } from 'vitest';
+import { PG_dirty } from '../../../src/hw/physmem.js';
+import { sys_close, sys_open } from '../../../src/kernel/fs/fd_syscalls.js';
+import { fcheck_files, type FilesStruct } from '../../../src/kernel/fs/file.js';
+import { MemfsInode } from '../../../src/kernel/fs/memfs.js';
+import { sys_unlink } from '../../../src/kernel/fs/namei_ops.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, sys_ftruncate, vfs_fallocate } from '../../../src/kernel/fs/open.js';
+import { sys_lseek, sys_read, sys_write } from '../../../src/kernel/fs/read_write.js';
+import { file_vfs, type VfsFile } from '../../../src/kernel/fs/vfs_file.js';
+import { vfsOf } from '../../../src/kernel/fs/namespace.js';
+import type { Kernel } from '../../../src/kernel/kernel.js';
+import { free_frame } from '../../../src/kernel/mm/page_alloc.js';
+import { current } from '../../../src/kernel/sched/task_struct.js';
+import type { Blocking, Task } from '../../../src/sim/task.js';
+import { O_CREAT, O_RDWR, runProcess } from './helpers.js';
+
+const PAGE = 4096;
+const SEEK_SET = 0;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+
+function vfile(k: Kernel, t: Task, fd: number): VfsFile {
+  return file_vfs(fcheck_files(k, t, current(t).files as FilesStruct, fd)!);
+}
+
+function* readAll(k: Kernel, t: Task, fd: number): Blocking<{ n: number; sum: number }> {
+  yield* sys_lseek(k, t, fd, 0, SEEK_SET);
+  const buf = { sum: 0 };
+  const n = yield* sys_read(k, t, fd, 1 << 24, buf);
+  return { n, sum: buf.sum };
+}
+
+describe('memfs data', () => {
+  it('reads back what was written, across pages, with holes as zeroes that allocate no page', () => {
+    const seen: unknown[] = [];
+    runProcess(function* (t, k) {
+      const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
+      expect(yield* sys_write(k, t, fd, 5000, 7)).toBe(5000);
+      expect(yield* sys_write(k, t, fd, 10, 9)).toBe(10);
+      seen.push(yield* readAll(k, t, fd));
+      const v = vfile(k, t, fd);
+      seen.push(v.inode.i_mapping!.nrpages);
+      expect(yield* sys_ftruncate(k, t, fd, 1 << 20)).toBe(0);
+      seen.push(yield* readAll(k, t, fd));
+      seen.push(v.inode.i_mapping!.nrpages);
+      seen.push(yield* sys_lseek(k, t, fd, 0, SEEK_HOLE));
+      seen.push(yield* sys_lseek(k, t, fd, 3 * PAGE, SEEK_DATA));
+      yield* sys_close(k, t, fd);
+    });
+    expect(seen).toEqual([{ n: 5010, sum: 5000 * 7 + 10 * 9 }, 2, { n: 1 << 20, sum: 5000 * 7 + 10 * 9 }, 2, 2 * PAGE, -6]);
+  });
+
+  it('a shrinking ftruncate zeroes the tail of the last page and frees the pages past it', () => {
+    const seen: unknown[] = [];
+    runProcess(function* (t, k) {
+      const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
+      yield* sys_write(k, t, fd, 3 * PAGE, 7);
+      const used = k.machine.mem.usedCount;
+      expect(yield* sys_ftruncate(k, t, fd, PAGE + 4)).toBe(0);
+      seen.push(used - k.machine.mem.usedCount);
+      // Growing again shows zeroes where the old data was.
+      expect(yield* sys_ftruncate(k, t, fd, 3 * PAGE)).toBe(0);
+      seen.push(yield* readAll(k, t, fd));
+      yield* sys_close(k, t, fd);
+    });
+    expect(seen).toEqual([1, { n: 3 * PAGE, sum: (PAGE + 4) * 7 }]);
+  });
+
+  it('punching a hole frees whole pages, zeroes partial ones and keeps the size', () => {
+    const seen: unknown[] = [];
+    runProcess(function* (t, k) {
+      const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
+      yield* sys_write(k, t, fd, 3 * PAGE, 7);
+      const v = vfile(k, t, fd);
+      seen.push(yield* vfs_fallocate(k, t, v, FALLOC_FL_PUNCH_HOLE, 1000, 2 * PAGE));
+      seen.push(yield* vfs_fallocate(k, t, v, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1000, 2 * PAGE));
+      seen.push(v.inode.i_mapping!.nrpages, v.inode.i_size);
+      seen.push(yield* readAll(k, t, fd));
+      seen.push(yield* sys_lseek(k, t, fd, 0, SEEK_HOLE));
+      yield* sys_close(k, t, fd);
+    });
+    // EOPNOTSUPP without KEEP_SIZE; the page in the middle is gone.
+    expect(seen).toEqual([-95, 0, 2, 3 * PAGE, { n: 3 * PAGE, sum: (1000 + (3 * PAGE - 1000 - 2 * PAGE)) * 7 }, PAGE]);
+  });
+
+  it('a dirty page written to the store and dropped by reclaim is read back from it', () => {
+    const seen: unknown[] = [];
+    runProcess(function* (t, k) {
+      const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
+      yield* sys_write(k, t, fd, PAGE, 3);
+      const inode = vfile(k, t, fd).inode as MemfsInode;
+      const mapping = inode.i_mapping!;
+      const pfn = mapping.pages.get(0)!;
+      const mem = k.machine.mem;
+      seen.push((mem.flags[pfn]! & PG_dirty) !== 0);
+      // What reclaim does with a dirty file page: write it back, then drop it.
+      inode.store!.writePage(0, pfn, t.now);
+      mapping.pages.delete(0);
+      mem.flags[pfn] = 0;
+      mem.refcount[pfn] = 0;
+      free_frame(k, pfn);
+      const before = t.now;
+      seen.push(yield* readAll(k, t, fd));
+      seen.push(t.now - before >= k.cfg.cost.copy_page, k.engine.counters.get('memfs_page_read'), mapping.nrpages);
+      seen.push(yield* sys_lseek(k, t, fd, 0, SEEK_DATA));
+      yield* sys_close(k, t, fd);
+    });
+    expect(seen).toEqual([true, { n: PAGE, sum: PAGE * 3 }, true, 1, 1, 0]);
+  });
+
+  it('an unlinked file keeps its data while open; the last close evicts the inode and frees its pages', () => {
+    const seen: unknown[] = [];
+    runProcess(function* (t, k) {
+      const sb = vfsOf(k).supers.get('memfs')!;
+      const inodes = sb.s_inodes.size;
+      const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
+      yield* sys_write(k, t, fd, 2 * PAGE, 5);
+      const used = k.machine.mem.usedCount;
+      seen.push(yield* sys_unlink(k, t, 'f'));
+      seen.push(yield* readAll(k, t, fd));
+      seen.push(sb.s_inodes.size - inodes);
+      yield* sys_close(k, t, fd);
+      seen.push(sb.s_inodes.size - inodes, used - k.machine.mem.usedCount);
+      seen.push(yield* sys_open(k, t, 'f', 0, 0));
+    });
+    expect(seen).toEqual([0, { n: 2 * PAGE, sum: 2 * PAGE * 5 }, 1, 0, 2, -2]);
+  });
+
+  it('copying a cached page to the reader costs copy_page', () => {
+    let copy = -1;
+    const k = runProcess(function* (t, k) {
+      const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
+      yield* sys_write(k, t, fd, PAGE, 1);
+      yield* readAll(k, t, fd);
+      yield* sys_close(k, t, fd);
+    });
+    const a = k.engine.attribution;
+    copy = a.exclusiveOf(a.pathNode(['syscall:read', 'shmem_file_read_iter', 'copy_page_to_iter']));
+    expect(copy).toBe(k.cfg.cost.copy_page);
+  });
+});
