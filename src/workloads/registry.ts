@@ -9,6 +9,7 @@ import { tlbReach } from './demo.js';
 import { fdServer } from './fd-server.js';
 import { inotifyChurn } from './inotify-churn.js';
 import { procUnload } from './proc-unload.js';
+import { swapPressure } from './swap-pressure.js';
 import type { AnyWorkload } from './types.js';
 
 export const WORKLOADS: readonly AnyWorkload[] = [
@@ -16,6 +17,7 @@ export const WORKLOADS: readonly AnyWorkload[] = [
   fdServer,
   inotifyChurn,
   procUnload,
+  swapPressure,
 ];
 
 const byName = new Map<string, AnyWorkload>();
