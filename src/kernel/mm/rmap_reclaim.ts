@@ -229,8 +229,8 @@ export function* try_to_unmap(t: Task, k: Kernel, pfn: number, batch: TlbUnmapBa
       if ((flags & PG_swapbacked) === 0) {
         // MADV_FREE: drop it if clean and nobody else holds it (the caller's isolation reference plus the mappings).
         if (mem.refcount[pfn] === 1 + mem.mapcount[pfn]! && (flags & PG_dirty) === 0) {
+          // pglazyfreed is counted once, when shrink_folio_list frees the page.
           mm.rss[MM_ANONPAGES]!--;
-          k.engine.counters.add('pglazyfreed');
         } else {
           mem.flags[pfn] = (flags | PG_swapbacked) >>> 0;
           set_pte_at(t, mm, table, idx, pteval);
