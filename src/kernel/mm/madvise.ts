@@ -7,24 +7,39 @@
  *   WIPEONFORK, KEEPONFORK, DONTDUMP, DODUMP): madvise_update_vma splits or
  *   merges the area and sets its vm_flags (a split refused by
  *   vm.max_map_count is EAGAIN);
- * - MADV_DONTNEED / MADV_DONTNEED_LOCKED: zap the range (the next touch
- *   faults in zeroes, or the file's page).
+ *   HUGEPAGE/NOHUGEPAGE and MERGEABLE/UNMERGEABLE change flags the same way;
+ * - the page behaviours (DONTNEED, FREE, COLD, PAGEOUT, WILLNEED, REMOVE)
+ *   in madvise_behavior.ts;
+ * - POPULATE_READ/WRITE (madvise_populate), which faults the range in
+ *   page by page instead of walking areas.
  *
- * Other valid behaviours answer ENOSYS here; do_madvise dispatches through
- * `madviseBehaviours`, so a fuller implementation can add them.
+ * do_madvise dispatches through `madviseBehaviours`.
  */
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EAGAIN, EINVAL, ENOMEM, ENOSYS, EPERM } from '../errno.js';
+import { EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM } from '../errno.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
-import { zap_page_range_single } from './memory_zap.js';
+import { FOLL_TOUCH, FOLL_WRITE, check_vma_flags, get_user_pages_range } from './gup.js';
+import { madvise_cold_or_pageout, madvise_dontneed, madvise_free, madvise_remove, madvise_willneed } from './madvise_behavior.js';
+import {
+  MADV_COLD, MADV_COLLAPSE, MADV_DODUMP, MADV_DOFORK, MADV_DONTDUMP, MADV_DONTFORK, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE,
+  MADV_GUARD_INSTALL, MADV_GUARD_REMOVE, MADV_HUGEPAGE, MADV_HWPOISON, MADV_KEEPONFORK, MADV_MERGEABLE, MADV_NOHUGEPAGE, MADV_NORMAL,
+  MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_RANDOM, MADV_REMOVE, MADV_SEQUENTIAL, MADV_SOFT_OFFLINE, MADV_UNMERGEABLE,
+  MADV_WILLNEED, MADV_WIPEONFORK,
+  type MadviseBehavior, type MadviseVisit,
+} from './madvise_uapi.js';
 import {
   VM_DONTCOPY,
   VM_DONTDUMP,
   VM_HUGETLB,
+  VM_DONTEXPAND,
+  VM_HUGEPAGE,
   VM_IO,
-  VM_LOCKED,
+  VM_MAYSHARE,
+  VM_MERGEABLE,
+  VM_MIXEDMAP,
+  VM_NOHUGEPAGE,
   VM_PFNMAP,
   VM_RAND_READ,
   VM_SEQ_READ,
@@ -38,45 +53,10 @@ import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock } 
 import { page_align, u64 } from './uapi.js';
 import { find_vma, find_vma_prev, vm_flags_reset, vma_modify_flags, vma_start_write_range } from './vma.js';
 
-export const MADV_NORMAL = 0;
-export const MADV_RANDOM = 1;
-export const MADV_SEQUENTIAL = 2;
-export const MADV_WILLNEED = 3;
-export const MADV_DONTNEED = 4;
-export const MADV_FREE = 8;
-export const MADV_REMOVE = 9;
-export const MADV_DONTFORK = 10;
-export const MADV_DOFORK = 11;
-export const MADV_MERGEABLE = 12;
-export const MADV_UNMERGEABLE = 13;
-export const MADV_HUGEPAGE = 14;
-export const MADV_NOHUGEPAGE = 15;
-export const MADV_DONTDUMP = 16;
-export const MADV_DODUMP = 17;
-export const MADV_WIPEONFORK = 18;
-export const MADV_KEEPONFORK = 19;
-export const MADV_COLD = 20;
-export const MADV_PAGEOUT = 21;
-export const MADV_POPULATE_READ = 22;
-export const MADV_POPULATE_WRITE = 23;
-export const MADV_DONTNEED_LOCKED = 24;
-export const MADV_COLLAPSE = 25;
-export const MADV_HWPOISON = 100;
-export const MADV_SOFT_OFFLINE = 101;
-export const MADV_GUARD_INSTALL = 102;
-export const MADV_GUARD_REMOVE = 103;
+export * from './madvise_uapi.js';
 
-const CAT_MADVISE_DONTNEED = intern('madvise_dontneed_single_vma');
+const CAT_MADVISE_POPULATE = intern('madvise_populate');
 const CAT_MADVISE_UPDATE_VMA = intern('madvise_update_vma');
-
-/** The state of one madvise call (struct madvise_behavior). */
-export interface MadviseBehavior {
-  mm: MmStruct;
-  behavior: number;
-}
-
-/** A behaviour's work on [start, end) of one area. Returns the area now covering it (the next `prev`) or -errno. */
-export type MadviseVisit = (t: Task, mb: MadviseBehavior, vma: VmAreaStruct, prev: VmAreaStruct | null, start: number, end: number) => Blocking<VmAreaStruct | number>;
 
 /** madvise_behavior_valid(): every behaviour current Linux knows (with KSM, THP and memory failure built in). */
 export function madvise_behavior_valid(k: MmStruct['k'], behavior: number): boolean {
@@ -140,20 +120,20 @@ function flagBehavior(vma: VmAreaStruct, behavior: number): number | null {
       return f | VM_DONTDUMP;
     case MADV_DODUMP:
       return !(f & VM_HUGETLB) && f & VM_SPECIAL ? -EINVAL : f & ~VM_DONTDUMP;
+    case MADV_HUGEPAGE:
+      // hugepage_madvise(): the area may get huge pages (khugepaged would scan it).
+      return (f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+    case MADV_NOHUGEPAGE:
+      return (f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+    case MADV_MERGEABLE:
+      // ksm_madvise(): areas KSM cannot handle are left as they are, without an error.
+      if (f & (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_HUGETLB | VM_MIXEDMAP)) return f;
+      return f | VM_MERGEABLE;
+    case MADV_UNMERGEABLE:
+      return f & ~VM_MERGEABLE;
     default:
       return null;
   }
-}
-
-/** madvise_dontneed_free(): MADV_DONTNEED(_LOCKED) on one area. */
-function* madviseDontneed(t: Task, mb: MadviseBehavior, vma: VmAreaStruct, _prev: VmAreaStruct | null, start: number, end: number): Blocking<VmAreaStruct | number> {
-  let forbidden = VM_PFNMAP;
-  if (mb.behavior !== MADV_DONTNEED_LOCKED) forbidden |= VM_LOCKED;
-  if (vma.vmFlags & forbidden) return -EINVAL;
-  t.enter(CAT_MADVISE_DONTNEED);
-  yield* zap_page_range_single(t, vma, start, end - start, { mapping: null, evenCows: true });
-  t.leave();
-  return vma;
 }
 
 function* madviseFlags(t: Task, mb: MadviseBehavior, vma: VmAreaStruct, prev: VmAreaStruct | null, start: number, end: number): Blocking<VmAreaStruct | number> {
@@ -169,13 +149,31 @@ function* notImplemented(): Blocking<VmAreaStruct | number> {
 }
 
 /**
+ * madvise_collapse() without transparent huge pages in this kernel: every
+ * area is one THP may not use (thp_vma_allowable_order fails), so EINVAL,
+ * as for a process with THP disabled.
+ */
+function* madviseCollapse(): Blocking<VmAreaStruct | number> {
+  return -EINVAL;
+}
+
+/**
  * Behaviour -> work on one area. A fuller madvise replaces or adds entries;
  * behaviours without one answer ENOSYS.
  */
 export const madviseBehaviours = new Map<number, MadviseVisit>([
-  [MADV_DONTNEED, madviseDontneed],
-  [MADV_DONTNEED_LOCKED, madviseDontneed],
-  ...[MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_DONTDUMP, MADV_DODUMP].map(
+  [MADV_DONTNEED, madvise_dontneed],
+  [MADV_DONTNEED_LOCKED, madvise_dontneed],
+  [MADV_FREE, madvise_free],
+  [MADV_COLD, madvise_cold_or_pageout],
+  [MADV_PAGEOUT, madvise_cold_or_pageout],
+  [MADV_WILLNEED, madvise_willneed],
+  [MADV_REMOVE, madvise_remove],
+  [MADV_COLLAPSE, madviseCollapse],
+  ...[
+    MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_DONTDUMP, MADV_DODUMP,
+    MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_MERGEABLE, MADV_UNMERGEABLE,
+  ].map(
     (b): [number, MadviseVisit] => [b, madviseFlags],
   ),
 ]);
@@ -206,6 +204,42 @@ export function* madvise_walk_vmas(t: Task, mb: MadviseBehavior, start: number, 
 }
 
 /**
+ * madvise_populate(): fault [start, end) in page by page (for writing with
+ * POPULATE_WRITE), area by area as faultin_page_range finds them. A hole is
+ * ENOMEM, an area that does not allow the access EINVAL, a fault that would
+ * be SIGBUS or SIGSEGV EFAULT; pages before the failure stay populated.
+ */
+function* madvise_populate(t: Task, mm: MmStruct, start: number, end: number, write: boolean): Blocking<number> {
+  t.enter(CAT_MADVISE_POPULATE);
+  const gup = FOLL_TOUCH | (write ? FOLL_WRITE : 0);
+  let r = 0;
+  while (start < end) {
+    const vma = find_vma(t, mm, start);
+    if (!vma || start < vma.vmStart) {
+      r = -ENOMEM;
+      break;
+    }
+    if (check_vma_flags(vma, gup) < 0) {
+      r = -EINVAL;
+      break;
+    }
+    const stop = Math.min(end, vma.vmEnd);
+    const n = yield* get_user_pages_range(t, vma, start, stop, gup);
+    if (n < 0) {
+      r = n === -ENOMEM ? -ENOMEM : -EFAULT;
+      break;
+    }
+    if (n === 0) {
+      r = -EFAULT;
+      break;
+    }
+    start += n * 4096;
+  }
+  t.leave();
+  return r;
+}
+
+/**
  * do_madvise(): apply `behavior` to [start, start + len). Raw 64-bit
  * arguments; returns 0 or -errno.
  */
@@ -219,7 +253,8 @@ export function* do_madvise(t: Task, mm: MmStruct, startIn: bigint, lenIn: bigin
   if (endB === startIn) return 0;
   if ((behavior === MADV_HWPOISON || behavior === MADV_SOFT_OFFLINE) && !current(t).cred.capSysAdmin) return -EPERM;
   const visit = madviseBehaviours.get(behavior);
-  if (!visit) return -ENOSYS;
+  const populate = behavior === MADV_POPULATE_READ || behavior === MADV_POPULATE_WRITE;
+  if (!visit && !populate) return -ENOSYS;
   const write = needsWriteLock(behavior);
   if (write) yield* mmap_write_lock(t, mm);
   else yield* mmap_read_lock(t, mm);
@@ -227,7 +262,7 @@ export function* do_madvise(t: Task, mm: MmStruct, startIn: bigint, lenIn: bigin
   const start = startIn >= BigInt(top) ? top : Number(startIn);
   const end = endB >= BigInt(top) ? top : Number(endB);
   if (write) yield* vma_start_write_range(t, mm, start, end);
-  const r = yield* madvise_walk_vmas(t, { mm, behavior }, start, end, visit);
+  const r = populate ? yield* madvise_populate(t, mm, start, end, behavior === MADV_POPULATE_WRITE) : yield* madvise_walk_vmas(t, { mm, behavior }, start, end, visit!);
   if (write) mmap_write_unlock(t, mm);
   else mmap_read_unlock(t, mm);
   return r;
