@@ -5,11 +5,13 @@
  * it up from here.
  */
 import { isParam } from '../hw/params.js';
+import { allocChurn } from './alloc-churn.js';
 import { tlbReach } from './demo.js';
 import { fdServer } from './fd-server.js';
 import { inotifyChurn } from './inotify-churn.js';
 import { procUnload } from './proc-unload.js';
 import { swapPressure } from './swap-pressure.js';
+import { tlbShootdown } from './tlb-shootdown.js';
 import type { AnyWorkload } from './types.js';
 
 export const WORKLOADS: readonly AnyWorkload[] = [
@@ -18,6 +20,8 @@ export const WORKLOADS: readonly AnyWorkload[] = [
   inotifyChurn,
   procUnload,
   swapPressure,
+  allocChurn,
+  tlbShootdown,
 ];
 
 const byName = new Map<string, AnyWorkload>();

@@ -1,0 +1,129 @@
+/**
+ * alloc-churn: an allocator that frees and reuses memory, as jemalloc or
+ * tcmalloc do with their dirty pages. Each thread owns a chunk; every round
+ * it writes the whole chunk (allocation and use), checks two bytes, then
+ * returns the chunk to the kernel with madvise (the purge). With
+ * MADV_DONTNEED the purge zaps the pages and the next round faults them in
+ * again, each a zeroed new page; with MADV_FREE the purge only marks them
+ * lazily free, and when memory is plentiful the next round writes the same
+ * pages without a fault.
+ */
+import { choice, int } from '../hw/params.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { MADV_DONTNEED, MADV_FREE, sys_madvise } from '../kernel/mm/madvise.js';
+import { sys_mmap } from '../kernel/mm/mmap.js';
+import { fillUser, loadUser } from '../kernel/mm/uaccess.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/mm/uapi.js';
+import type { TaskStruct } from '../kernel/sched/task_struct.js';
+import type { Task, TaskBody } from '../sim/task.js';
+import { cyclesNamed, nodeAt, round2 } from './madvise-common.js';
+import { defineWorkload } from './types.js';
+
+const KEY = 'workload:alloc-churn';
+const PAGE = 4096;
+
+interface State {
+  leader: TaskStruct | null;
+  bases: number[];
+  rounds: number[];
+  /** Cycles each thread spent in its rounds (use + purge). */
+  cycles: number[];
+  failures: string[];
+  countersBefore: Record<string, number>;
+}
+
+function state(k: Kernel): State {
+  return k.sub[KEY] as State;
+}
+
+/** The byte round r writes: never 0, so a page that lost its data shows up. */
+function tag(r: number): number {
+  return 1 + (r % 251);
+}
+
+export const allocChurn = defineWorkload({
+  name: 'alloc-churn',
+  summary: 'an allocator purging and reusing memory with MADV_FREE or MADV_DONTNEED: faults, zeroing and flushes saved',
+  description:
+    'Each of --threads threads of one process owns a chunk of --chunk-pages pages and runs --rounds rounds: write the whole chunk ' +
+    '(allocation and use), read back its first and last byte, then purge it with madvise(--advice). With dontneed the purge ' +
+    'zaps the chunk (TLB shootdown to the other threads\' CPUs, frames freed) and the next round takes one page fault per page, ' +
+    'each allocating and zeroing a frame; with free the purge only makes the pages clean, old and lazily freed, and the next ' +
+    'round writes them in place. Figures: cycles per round and per purge, faults and zeroed pages per round. The check compares ' +
+    'the bytes read back with what the round wrote. Compare: kernsim run alloc-churn --advice free, then --advice dontneed.',
+  params: {
+    threads: int(1, 'threads of the process, one chunk each', { min: 1, max: 256 }),
+    chunk_pages: int(64, 'pages in each thread\'s chunk', { min: 1, max: 1 << 18 }),
+    rounds: int(100, 'use-and-purge rounds per thread', { min: 1 }),
+    advice: choice(['free', 'dontneed'], 'free', 'how the allocator purges a chunk'),
+  },
+
+  setup(k, p) {
+    const st: State = { leader: null, bases: [], rounds: new Array<number>(p.threads).fill(0), cycles: new Array<number>(p.threads).fill(0), failures: [], countersBefore: {} };
+    k.sub[KEY] = st;
+    const advice = p.advice === 'free' ? MADV_FREE : MADV_DONTNEED;
+    const len = p.chunk_pages * PAGE;
+    const body = (idx: number) => (t: Task): TaskBody =>
+      (function* (): TaskBody {
+        const base = yield* sys_mmap(t, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base < 0) {
+          st.failures.push(`thread ${idx}: mmap failed (${base})`);
+          return;
+        }
+        st.bases[idx] = base;
+        const t0 = t.now;
+        for (let r = 0; r < p.rounds; r++) {
+          if ((yield* fillUser(t, k, base, len, tag(r))) !== 0) {
+            st.failures.push(`thread ${idx}: fault while writing round ${r}`);
+            return;
+          }
+          for (const a of [base, base + len - 1]) {
+            const v = yield* loadUser(t, k, a);
+            if (v.value !== tag(r) && st.failures.length < 5) st.failures.push(`thread ${idx} round ${r}: byte at +${a - base} reads ${v.value}, wrote ${tag(r)}`);
+          }
+          const ret = yield* sys_madvise(t, base, len, advice);
+          if (ret !== 0) {
+            st.failures.push(`thread ${idx}: madvise returned ${ret}`);
+            return;
+          }
+          st.rounds[idx]!++;
+        }
+        st.cycles[idx] = t.now - t0;
+      })();
+    st.countersBefore = k.engine.counters.snapshot();
+    st.leader = k.spawnProcess('alloc-churn', body(0));
+    for (let i = 1; i < p.threads; i++) k.spawnThread(st.leader, `alloc-churn/${i}`, body(i));
+  },
+
+  check(k, p) {
+    const st = state(k);
+    const out = [...st.failures];
+    for (let i = 0; i < p.threads; i++) if (st.rounds[i] !== p.rounds) out.push(`thread ${i} ran ${st.rounds[i]} of ${p.rounds} rounds`);
+    return out;
+  },
+
+  figures(k, p) {
+    const st = state(k);
+    const ops = p.threads * p.rounds;
+    const c = k.engine.counters.snapshot();
+    const delta = (n: string): number => (c[n] ?? 0) - (st.countersBefore[n] ?? 0);
+    const tree = k.engine.attribution.tree();
+    const madv = nodeAt(tree, ['syscall:madvise']);
+    const zeroCycles = cyclesNamed(tree, 'clear_page');
+    const flush = madv ? cyclesNamed(madv, 'flush_tlb_mm_range') : 0;
+    return {
+      rounds: ops,
+      cycles_per_round: ops > 0 ? Math.round(st.cycles.reduce((s, x) => s + x, 0) / ops) : 0,
+      madvise_cycles_per_call: madv && ops > 0 ? Math.round(madv.inclusive / ops) : 0,
+      faults_per_round: ops > 0 ? round2(delta('pgfault') / ops) : 0,
+      pages_zeroed_per_round: ops > 0 ? round2(zeroCycles / k.cfg.cost.zero_page / ops) : 0,
+      flush_cycles_per_call: ops > 0 ? Math.round(flush / ops) : 0,
+      pglazyfree: delta('pglazyfree'),
+    };
+  },
+
+  progress(k, p) {
+    const st = state(k);
+    return st.rounds.reduce((s, r) => s + r, 0) / (p.threads * p.rounds);
+  },
+});

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/hw/config.js';
+import { allocChurn } from '../../src/workloads/alloc-churn.js';
+import { runWorkload } from '../../src/workloads/run.js';
+
+describe('alloc-churn', () => {
+  const cfg = defaultConfig();
+  const params = { chunk_pages: 32, rounds: 20 };
+  const free = runWorkload(allocChurn, { ...params, advice: 'free' }, cfg);
+  const dontneed = runWorkload(allocChurn, { ...params, advice: 'dontneed' }, cfg);
+
+  it('passes its own checks with either advice', () => {
+    expect(free.checks.failures).toEqual([]);
+    expect(dontneed.checks.failures).toEqual([]);
+  });
+
+  it('with DONTNEED every round refaults and zeroes every page; with FREE only the first round does', () => {
+    expect(dontneed.figures['faults_per_round']).toBe(32);
+    expect(dontneed.figures['pages_zeroed_per_round']).toBeGreaterThanOrEqual(32);
+    expect(free.figures['faults_per_round']).toBe(32 / 20);
+    expect(free.figures['pglazyfree']).toBe(32);
+  });
+
+  it('is cheaper per round with FREE when memory is plentiful', () => {
+    expect(free.figures['cycles_per_round']!).toBeLessThan(dontneed.figures['cycles_per_round']!);
+    expect(free.figures['madvise_cycles_per_call']!).toBeLessThan(dontneed.figures['madvise_cycles_per_call']!);
+  });
+});
