@@ -6,6 +6,7 @@
 import { HostRunnerError, hostRunnerAvailable, runOnHost } from '../../conform/host.js';
 import { hostSettingsOverlay, readHostKernelSettings } from '../../conform/hostprofile.js';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { MachineConfig } from '../../hw/config.js';
 import { applyProfile } from '../../hw/profile.js';
 import { compareRuns } from '../../workloads/script/compare.js';
@@ -38,9 +39,18 @@ export interface ConformEntry {
   error?: string;
 }
 
-/** The simulator's config for conformance: the profile with the host's kernel settings merged over it. */
-export function conformConfig(machine?: string): MachineConfig {
+/**
+ * The simulator's config for conformance: the profile with the host's kernel
+ * settings merged over it. Compared with recorded outputs, the settings are
+ * those recorded with them (`recordedOn`: a recorded-on.host.jsonl), not this
+ * machine's.
+ */
+export function conformConfig(machine?: string, recordedOn?: string): MachineConfig {
   const base = loadMachineConfig(machine);
+  if (recordedOn !== undefined && existsSync(recordedOn)) {
+    const rec = JSON.parse(readText(recordedOn).split('\n')[0]!) as { settings: Parameters<typeof hostSettingsOverlay>[0] };
+    return applyProfile(base, hostSettingsOverlay(rec.settings), `recorded host settings (${recordedOn})`);
+  }
   return applyProfile(base, hostSettingsOverlay(readHostKernelSettings()), 'host kernel settings');
 }
 
@@ -55,8 +65,15 @@ export async function cmdConform(ctx: Ctx, paths: string[], a: { json?: boolean;
   const files = listScriptFiles(paths.length > 0 ? paths : [CONFORMANCE_DIR]);
   if (files.length === 0) throw new UsageError(`conform: no scripts in ${paths.length > 0 ? paths.join(', ') : CONFORMANCE_DIR}`);
   const scripts = files.map((f) => ({ file: f, script: loadScript(f) }));
-  const cfg = conformConfig(a.machine);
   const live = !a.recorded && hostRunnerAvailable();
+  // Recorded outputs are judged with the settings they were recorded under (one recorded-on file per suite directory).
+  const cfgs = new Map<string, MachineConfig>();
+  const cfgFor = (file: string): MachineConfig => {
+    const dir = live ? '' : dirname(file);
+    let c = cfgs.get(dir);
+    if (!c) cfgs.set(dir, (c = conformConfig(a.machine, live ? undefined : join(dir, 'recorded-on.host.jsonl'))));
+    return c;
+  };
   if (!live && !a.recorded) log(ctx, ctx.ce.yellow('conform: no C compiler on this host; comparing with recorded host outputs'));
   const { c } = ctx;
   const entries: ConformEntry[] = [];
@@ -70,7 +87,7 @@ export async function cmdConform(ctx: Ctx, paths: string[], a: { json?: boolean;
       if (!a.json) out(ctx, `${c.red('error ')} ${file}: ${err.message}`);
       continue;
     }
-    const sim = simulateScript(script, cfg, false);
+    const sim = simulateScript(script, cfgFor(file), false);
     const r = compareRuns(host.lines, sim);
     const e: ConformEntry = r.agree ? { file, agree: true, host_source: host.source } : { file, agree: false, host_source: host.source, index: r.index, host: r.host, sim: r.sim };
     entries.push(e);
