@@ -236,13 +236,6 @@ export function d_move(k: Kernel, t: Task, d: Dentry, newParent: Dentry, newName
   t.leave();
 }
 
-/** is_subdir(): whether `d` is `ancestor` or below it (in one file system). */
-export function is_subdir(d: Dentry, ancestor: Dentry): boolean {
-  for (let p = d; ; p = p.d_parent) {
-    if (p === ancestor) return true;
-    if (p.isRoot) return false;
-  }
-}
 
 /** d_path(): the absolute path of `path`, crossing mounts; " (deleted)" for an unlinked file. */
 export function d_path(path: Path): string {

@@ -7,6 +7,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { type TaskStruct } from '../sched/task_struct.js';
 import { dget, dget_untimed, dput, type Path } from './dcache.js';
+import { vfsOf } from './namespace.js';
 
 export class FsStruct {
   users = 1;
@@ -24,6 +25,12 @@ export function fs_of(ts: TaskStruct): FsStruct {
   const fs = (ts.ext[EXT] ?? ts.group[0]?.ext[EXT]) as FsStruct | undefined;
   if (!fs) throw new Error(`fs_struct: task ${ts.pid} (${ts.comm}) has none (was vfs_init run by bootKernel?)`);
   return fs;
+}
+
+/** For a path walk: the task's fs_struct, or init_fs (root as root and cwd) for a kernel thread. */
+export function task_fs(k: Kernel, ts: TaskStruct): FsStruct {
+  if (ts.kernelThread && !ts.ext[EXT]) return vfsOf(k).init_fs!;
+  return fs_of(ts);
 }
 
 export function set_fs(ts: TaskStruct, fs: FsStruct | null): void {
@@ -50,11 +57,4 @@ export function* put_fs_struct(k: Kernel, t: Task, fs: FsStruct): Blocking<void>
   if (--fs.users > 0) return;
   yield* dput(k, t, fs.pwd.dentry);
   yield* dput(k, t, fs.root.dentry);
-}
-
-/** set_fs_pwd(): move the working directory to `path` (whose reference the fs_struct takes over). */
-export function* set_fs_pwd(k: Kernel, t: Task, fs: FsStruct, path: Path): Blocking<void> {
-  const old = fs.pwd;
-  fs.pwd = path;
-  yield* dput(k, t, old.dentry);
 }

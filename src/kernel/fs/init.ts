@@ -61,6 +61,7 @@ export function vfs_init(k: Kernel): VfsState {
   memfs_make_node(k, dev, 'null', S_IFCHR | 0o666, null_fops);
   memfs_make_node(k, dev, 'zero', S_IFCHR | 0o666, zero_fops);
   v.workdirParent = memfs_make_dir(k, root, 'tmp', 0o1777, 0);
+  v.init_fs = alloc_fs_struct(v.root, v.root);
   memfs_make_dir(k, root, 'proc', 0o555, 0);
   proc_root_init(k);
   register_vfs_open(k);

@@ -181,10 +181,6 @@ export class Inode {
   }
 }
 
-/** Inodes of a super block that are allocated and not yet destroyed, for tests and /proc. */
-export function nr_inodes(sb: SuperBlock): number {
-  return sb.s_inodes.size;
-}
 
 /** alloc_inode(): the file system's object, or a plain inode from the slab. */
 function alloc_inode(k: Kernel, t: Task | null, sb: SuperBlock): Inode {

@@ -20,7 +20,7 @@ import { EACCES, ENAMETOOLONG, ENOENT, ENOTDIR } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { d_alloc, d_lookup, dget, dput, type Dentry, type Path } from './dcache.js';
-import { fs_of } from './fs_struct.js';
+import { task_fs } from './fs_struct.js';
 import { MAY_EXEC, S_DEAD, S_ISDIR, inode_permission } from './inode.js';
 
 export const LOOKUP_FOLLOW = 0x0001;
@@ -86,7 +86,7 @@ function follow_mount(path: Path): void {
 
 /** follow_dotdot(): "..", stopping at the process's root and crossing mount roots upwards. */
 function follow_dotdot(k: Kernel, t: Task, nd: NameiData): void {
-  const root = fs_of(current(t)).root;
+  const root = task_fs(k, current(t)).root;
   const p = nd.path;
   for (;;) {
     if (p.dentry === root.dentry && p.mnt === root.mnt) return;
@@ -169,7 +169,7 @@ function splitComponents(name: string): { parts: string[]; trailingSlash: boolea
  */
 function* link_path_walk(k: Kernel, t: Task, name: string, nd: NameiData): Blocking<number> {
   t.enter(CAT_LINK_PATH_WALK);
-  const fs = fs_of(current(t));
+  const fs = task_fs(k, current(t));
   nd.path = name.startsWith('/') ? { ...fs.root } : { ...fs.pwd };
   k.touch(t, nd.path.dentry.addr, false);
   const { parts, trailingSlash } = splitComponents(name);
@@ -247,7 +247,7 @@ export function* filename_lookup(k: Kernel, t: Task, name: string, flags: number
         follow_mount(nd.path);
       }
     } else if (nd.last_type === LAST_DOTDOT) follow_dotdot(k, t, nd);
-    else if (nd.last_type === LAST_ROOT) nd.path = { ...fs_of(current(t)).root };
+    else if (nd.last_type === LAST_ROOT) nd.path = { ...task_fs(k, current(t)).root };
   }
   if (!err && nd.flags & LOOKUP_DIRECTORY && !S_ISDIR(nd.path.dentry.d_inode!.i_mode)) err = -ENOTDIR;
   if (err) {

@@ -15,7 +15,6 @@ import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { d_delete, d_drop, d_move, dget, dput, type Dentry } from './dcache.js';
-import { fs_of } from './fs_struct.js';
 import { capable_dac, ihold, inode_permission, iput, MAY_EXEC, MAY_WRITE, S_DEAD, S_ISDIR, S_ISVTX, type Inode } from './inode.js';
 import { filename_parentat, LAST_DOT, LAST_DOTDOT, LAST_NORM, LAST_ROOT, lookup_hash, path_put } from './namei.js';
 import { fsnotify_delete, fsnotify_link_count, fsnotify_mkdir, fsnotify_move } from './notify/fsnotify.js';
@@ -350,9 +349,4 @@ export function sys_unlink(k: Kernel, t: Task, pathname: string): Blocking<numbe
 
 export function sys_rename(k: Kernel, t: Task, oldname: string, newname: string): Blocking<number> {
   return syscall(t, 'rename', do_renameat2(k, t, oldname, newname));
-}
-
-/** The calling process's working directory path (for /proc and tests). */
-export function current_pwd(t: Task): Dentry {
-  return fs_of(current(t)).pwd.dentry;
 }

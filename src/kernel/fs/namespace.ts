@@ -5,6 +5,7 @@
  */
 import type { Kernel } from '../kernel.js';
 import { dget_untimed, Mount, type Dentry, type Path } from './dcache.js';
+import type { FsStruct } from './fs_struct.js';
 import type { SuperBlock } from './inode.js';
 
 export class VfsState {
@@ -14,6 +15,8 @@ export class VfsState {
   readonly supers = new Map<string, SuperBlock>();
   /** Directories new processes start in are made under this one. */
   workdirParent: Dentry | null = null;
+  /** init_fs: what kernel threads walk paths from (root as root and working directory). */
+  init_fs: FsStruct | null = null;
 
   constructor(readonly rootMnt: Mount) {
     this.root = { mnt: rootMnt, dentry: rootMnt.mnt_root };
@@ -28,9 +31,6 @@ export function vfsOf(k: Kernel): VfsState {
   return v;
 }
 
-export function vfsOfOrNull(k: Kernel): VfsState | null {
-  return (k.sub[SUB] as VfsState | undefined) ?? null;
-}
 
 /** Mount `sb` as the namespace's root. */
 export function mount_root(k: Kernel, sb: SuperBlock): VfsState {

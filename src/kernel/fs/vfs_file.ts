@@ -78,10 +78,6 @@ export function file_vfs(f: File): VfsFile {
   return v;
 }
 
-/** file_inode(). */
-export function file_inode(f: File): Inode | null {
-  return file_vfs_or_null(f)?.inode ?? null;
-}
 
 /**
  * Finish a kernel path from a caller that cannot block: steps run on the
@@ -132,9 +128,4 @@ export function vfs_fops(inner: FileOperations): FileOperations {
   };
   wrappers.set(inner, w);
   return w;
-}
-
-/** The inode's own file operations behind a VFS file's wrapper. */
-export function inner_fops(f: File): FileOperations | null {
-  return file_vfs_or_null(f)?.inode.i_fop ?? null;
 }

@@ -6,14 +6,16 @@
  * cycle.
  */
 import { describe, expect, it } from 'vitest';
-import { EACCES, EBUSY, ENAMETOOLONG, EXDEV } from '../../../src/kernel/errno.js';
+import { EACCES, EBUSY, ENAMETOOLONG, EPERM, EXDEV } from '../../../src/kernel/errno.js';
+import { bootKernel } from '../../../src/kernel/boot.js';
 import { sys_close, sys_open } from '../../../src/kernel/fs/fd_syscalls.js';
 import { sys_chmod } from '../../../src/kernel/fs/open.js';
 import { sys_mkdir, sys_rename, sys_rmdir, sys_unlink } from '../../../src/kernel/fs/namei_ops.js';
 import { vfsOf } from '../../../src/kernel/fs/namespace.js';
 import { fs_of } from '../../../src/kernel/fs/fs_struct.js';
+import { filename_lookup, path_put } from '../../../src/kernel/fs/namei.js';
 import { current } from '../../../src/kernel/sched/task_struct.js';
-import { O_CREAT, O_RDONLY, O_WRONLY, runProcess } from './helpers.js';
+import { O_CREAT, O_RDONLY, O_WRONLY, runProcess, testConfig } from './helpers.js';
 
 const O_DIRECTORY = 0o200000;
 
@@ -80,6 +82,38 @@ describe('path walk', () => {
       { uid: 0 },
     );
     expect(seen).toEqual([0, 0, 0, -EXDEV, -EXDEV, -EACCES, -EBUSY, -1]);
+  });
+
+  it('a kernel thread walks from the root (init_fs); relative paths start there too', () => {
+    const seen: number[] = [];
+    const k = bootKernel(testConfig());
+    k.spawnKernelThread('kthread', function* (t) {
+      const p = yield* filename_lookup(k, t, '/proc/meminfo', 0);
+      seen.push(typeof p === 'number' ? p : 0);
+      if (typeof p !== 'number') yield* path_put(k, t, p);
+      seen.push(yield* sys_mkdir(k, t, 'tmp/kdir', 0o755));
+      seen.push(yield* sys_rmdir(k, t, '/tmp/kdir'));
+    });
+    k.run();
+    expect(seen).toEqual([0, 0, 0]);
+  });
+
+  it('chmod by someone other than the owner is EPERM; root may', () => {
+    const seen: number[] = [];
+    const k = bootKernel(testConfig());
+    let made = false;
+    k.spawnProcess('owner', function* (t) {
+      yield* sys_close(k, t, yield* sys_open(k, t, '/tmp/shared', O_WRONLY | O_CREAT, 0o644));
+      made = true;
+    }, { cpu: 0, cred: { uid: 1000 } });
+    for (const uid of [1001, 0]) {
+      k.spawnProcess(`u${uid}`, function* (t) {
+        while (!made) yield t.sleepFor(1000);
+        seen.push(yield* sys_chmod(k, t, '/tmp/shared', 0o600));
+      }, { cpu: 1, cred: { uid } });
+    }
+    k.run();
+    expect(seen).toEqual([-EPERM, 0]);
   });
 
   it('creating and removing files and directories leaves no dentry or inode behind', () => {

@@ -26,17 +26,15 @@ import { EAGAIN, EBADF, EEXIST, EINVAL, EMFILE, ENOSPC, ENOTTY } from '../../err
 import type { Kernel } from '../../kernel.js';
 import { current } from '../../sched/task_struct.js';
 import { syscall } from '../../syscalls.js';
-import { fd_install, fget_light, fput_light, get_unused_fd_flags, put_unused_fd } from '../file.js';
+import { fd_install, fget_light, fput_light, get_unused_fd_flags } from '../file.js';
 import { alloc_file, type File, type FileOperations, type IoBuf } from '../file_table.js';
 import { MAY_READ, inode_permission, type Inode } from '../inode.js';
 import { LOOKUP_DIRECTORY, LOOKUP_FOLLOW, path_put, user_path_at } from '../namei.js';
 import { FMODE_LSEEK, FMODE_READ, O_CLOEXEC, O_NONBLOCK, O_RDONLY } from '../uapi_fcntl.js';
 import { fsnotify_add_event, fsnotify_flush_notify, FsnotifyGroup, type FsnotifyEvent } from './group.js';
 import {
-  FS_DELETE_SELF,
   FS_EVENT_ON_CHILD,
   FS_IN_IGNORED,
-  FS_MOVE_SELF,
   FS_Q_OVERFLOW,
   FS_UNMOUNT,
   FSNOTIFY_MARK_FLAG_EXCL_UNLINK,
@@ -540,13 +538,4 @@ export function sys_inotify_add_watch(k: Kernel, t: Task, fd: number, pathname: 
 
 export function sys_inotify_rm_watch(k: Kernel, t: Task, fd: number, wd: number): Blocking<number> {
   return syscall(t, 'inotify_rm_watch', do_inotify_rm_watch(k, t, fd, wd));
-}
-
-/** Queued events of an inotify fd's group, for tests and workloads: [events, bytes]. */
-export function inotify_queue_state(file: File): { events: number; bytes: number } | null {
-  const g = inotify_group_of(file);
-  if (!g) return null;
-  let bytes = 0;
-  for (const e of g.queued()) bytes += event_bytes(e as InotifyEventInfo);
-  return { events: g.q_len, bytes };
 }
