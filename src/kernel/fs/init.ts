@@ -14,7 +14,7 @@ import type { Kernel } from '../kernel.js';
 import { mmCore } from '../mm/core.js';
 import type { VmFile } from '../mm/mm_types.js';
 import { current, type TaskStruct } from '../sched/task_struct.js';
-import type { Dentry } from './dcache.js';
+import { dget_untimed, type Dentry } from './dcache.js';
 import { null_fops, zero_fops } from './fd_syscalls.js';
 import { fcheck_files, type FilesStruct } from './file.js';
 import { alloc_fs_struct, copy_fs_struct, fs_of, put_fs_struct, set_fs } from './fs_struct.js';
@@ -24,7 +24,7 @@ import { mount_root, vfsOf, type VfsState } from './namespace.js';
 import { register_vfs_open } from './open.js';
 import { proc_root_init } from './proc/root.js';
 import { FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
-import { file_vfs_or_null } from './vfs_file.js';
+import { file_vfs_or_null, vfs_fops, VfsFile } from './vfs_file.js';
 
 /** The working directory a new process starts in. */
 function make_workdir(k: Kernel, ts: TaskStruct): Dentry {
@@ -32,10 +32,32 @@ function make_workdir(k: Kernel, ts: TaskStruct): Dentry {
   return memfs_make_dir(k, v.workdirParent!, `kernsim.${ts.pid}`, 0o700, ts.cred.uid);
 }
 
+/**
+ * The fd table gives a new process fds 0-2 on one open of /dev/null made
+ * before any path walk; give that file its place in the VFS (the /dev/null
+ * dentry and inode), so that it behaves as an opened /dev/null does:
+ * watchers of /dev/null see its writes and its last close.
+ */
+function attach_std_files(k: Kernel, leader: TaskStruct): void {
+  const files = leader.files as FilesStruct | null;
+  const f = files?.fdt.fd[0];
+  if (!f || f.f_op !== null_fops || f.private_data !== null) return;
+  const v = vfsOf(k);
+  const devnull = v.rootMnt.mnt_root.d_children.get('dev')?.d_children.get('null');
+  if (!devnull?.d_inode) return;
+  dget_untimed(devnull);
+  const inode = devnull.d_inode;
+  f.private_data = new VfsFile(k, f, { mnt: v.rootMnt, dentry: devnull }, inode, leader.cred);
+  f.f_op = vfs_fops(null_fops);
+  f.f_inode = inode;
+  if (f.f_mode & FMODE_WRITE) inode.i_writecount++;
+}
+
 function fsProcessInit(k: Kernel, leader: TaskStruct): void {
   const v = vfsOf(k);
   const pwd = make_workdir(k, leader);
   set_fs(leader, alloc_fs_struct(v.root, { mnt: v.rootMnt, dentry: pwd }));
+  attach_std_files(k, leader);
 }
 
 /** The mm's fget for mmap: the file at fd as the mm sees it (no reference: the mapping takes its own). */

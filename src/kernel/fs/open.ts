@@ -269,7 +269,11 @@ function* do_open(k: Kernel, t: Task, path: Path, op: OpenFlags, created: boolea
   }
   if (doTruncate) {
     const e = yield* do_truncate(k, t, path.dentry, 0, ATTR_MTIME | ATTR_CTIME | ATTR_OPEN, true);
-    if (e) return e;
+    if (e) {
+      // The file was opened: its last fput closes it (IN_CLOSE_*) and lets go of the path.
+      yield* fput(k, t, f);
+      return e;
+    }
   }
   return f;
 }
