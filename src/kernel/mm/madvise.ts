@@ -21,6 +21,7 @@ import { EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM } from '../errno.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { FOLL_TOUCH, FOLL_WRITE, check_vma_flags, get_user_pages_range } from './gup.js';
+import { madvise_guard_install, madvise_guard_remove } from './guard.js';
 import { madvise_cold_or_pageout, madvise_dontneed, madvise_free, madvise_remove, madvise_willneed } from './madvise_behavior.js';
 import {
   MADV_COLD, MADV_COLLAPSE, MADV_DODUMP, MADV_DOFORK, MADV_DONTDUMP, MADV_DONTFORK, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE,
@@ -170,6 +171,8 @@ export const madviseBehaviours = new Map<number, MadviseVisit>([
   [MADV_WILLNEED, madvise_willneed],
   [MADV_REMOVE, madvise_remove],
   [MADV_COLLAPSE, madviseCollapse],
+  [MADV_GUARD_INSTALL, madvise_guard_install],
+  [MADV_GUARD_REMOVE, madvise_guard_remove],
   ...[
     MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_DONTDUMP, MADV_DODUMP,
     MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_MERGEABLE, MADV_UNMERGEABLE,

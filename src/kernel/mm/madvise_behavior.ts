@@ -15,7 +15,7 @@
  * - REMOVE (madvise_remove): punch a hole in the file behind a shared
  *   writable mapping.
  */
-import { isSwapPte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, ptePfn, pteFlags, makePte, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
+import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, ptePfn, pteFlags, makePte, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
 import { PG_active, PG_anon, PG_dirty, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_swapcache, PG_workingset } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
@@ -24,6 +24,7 @@ import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, vfs_fallocate } from '../fs/
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
 import { filemap_read_page, ShmemFile } from './filemap.js';
+import { is_real_swap_pte } from './guard.js';
 import { MADV_DONTNEED_LOCKED, MADV_PAGEOUT, type MadviseBehavior } from './madvise_uapi.js';
 import { vm_normal_page } from './memory.js';
 import { unmap_mapping_range, walk_pte_tables, zap_page_range_single } from './memory_zap.js';
@@ -48,18 +49,6 @@ const CAT_WILLNEED = intern('madvise_willneed');
 const CAT_READAHEAD = intern('force_page_cache_readahead');
 const CAT_REMOVE = intern('madvise_remove');
 const CAT_SHMEM_FALLOCATE = intern('shmem_fallocate');
-
-/**
- * Swap PTE types from this one up are not swap slots but special entries
- * (PTE markers and the like: the kernel's SWP_PTE_MARKER sits above
- * MAX_SWAPFILES in the same way); the swap area is always type 0.
- */
-export const FIRST_SPECIAL_SWAP_TYPE = 28;
-
-/** A swap PTE that names a real swap slot (is_swap_pte && !non_swap_entry). */
-export function is_real_swap_pte(pte: number): boolean {
-  return isSwapPte(pte) && swapType(pte) < FIRST_SPECIAL_SWAP_TYPE;
-}
 
 /** madvise_dontneed_free_valid_vma(): DONTNEED refuses PFN maps, huge-TLB areas, and locked areas unless _LOCKED. */
 function dontneedFreeValidVma(vma: VmAreaStruct, behavior: number): boolean {

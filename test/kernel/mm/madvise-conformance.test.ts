@@ -3,8 +3,6 @@
  * host kernel printed (test/conformance/madvise-*.host.jsonl), with the
  * settings recorded beside them (recorded-on.host.jsonl: no
  * CONFIG_MEMORY_FAILURE, THP madvise, no swap) and the invariant checks on.
- * Scripts of behaviours not modelled yet are listed in PENDING and must
- * still differ, so the list shrinks when they land.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,9 +18,6 @@ const DIR = new URL('../../conformance/', import.meta.url).pathname;
 const scripts = readdirSync(DIR)
   .filter((n) => n.endsWith('.json') && n.startsWith('madvise-'))
   .sort();
-
-/** Guard regions are not modelled yet (README: deliberate differences). */
-const PENDING = new Set(scripts.filter((n) => n.startsWith('madvise-guard-')));
 
 function hostConfig(): MachineConfig {
   const rec = JSON.parse(readFileSync(join(DIR, 'recorded-on.host.jsonl'), 'utf8').split('\n')[0]!) as { settings: Record<string, unknown> };
@@ -41,8 +36,7 @@ describe('conformance: madvise scripts agree with the host kernel', () => {
       const run = runScript(loadScript(file), hostConfig());
       const host = readFileSync(hostOutputPath(file), 'utf8').split('\n');
       const r = compareRuns(host, run.lines);
-      if (PENDING.has(name)) expect(r.agree).toBe(false);
-      else if (!r.agree) expect({ line: r.index, sim: r.sim }).toEqual({ line: r.index, sim: r.host });
+      if (!r.agree) expect({ line: r.index, sim: r.sim }).toEqual({ line: r.index, sim: r.host });
     });
   }
 });
