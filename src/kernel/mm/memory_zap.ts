@@ -13,6 +13,7 @@ import type { Kernel } from '../kernel.js';
 import { mmCore } from './core.js';
 import type { AddressSpace } from './filemap.js';
 import { set_page_dirty } from './filemap.js';
+import { is_pte_marker } from './guard.js';
 import { mm_counter, vm_normal_page } from './memory.js';
 import { MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { tlb_finish_mmu, tlb_flush_mmu, tlb_flush_pte_range, tlb_gather_mmu, tlb_remove_page, tlb_remove_table, type MmuGather } from './mmu_gather.js';
@@ -31,6 +32,8 @@ const LEVEL_SPAN = [0, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE];
 export interface ZapDetails {
   mapping: AddressSpace | null;
   evenCows: boolean;
+  /** ZAP_FLAG_DROP_MARKER: clear PTE markers (guard pages) too; a zap without details (munmap, exit) always does. */
+  dropMarkers?: boolean;
 }
 
 /** zap_drop_markers/should_zap_folio: may this page be zapped under `details`? */
@@ -80,6 +83,10 @@ function* zapPteRange(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number,
           addr += PAGE_SIZE;
           break;
         }
+      } else if (is_pte_marker(pte)) {
+        // zap_drop_markers(): DONTNEED and truncation keep guard pages; munmap and exit drop them.
+        if (details && !details.dropMarkers) continue;
+        set_pte_at(t, mm, table, idx, 0);
       } else if (isSwapPte(pte)) {
         if (details && !details.evenCows) continue;
         set_pte_at(t, mm, table, idx, 0);
