@@ -27,6 +27,7 @@ import { exit_mmap, mmap_base, mmap_write_lock, mmap_write_unlock, vm_enough_mem
 import { MM_SWAPENTS, MmStruct, PAGE_SIZE, TASK_SIZE, VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK, type VmAreaStruct } from './mm_types.js';
 import { pte_alloc, pte_present_k, ptep_get, set_pte_at } from './pgtable.js';
 import { anon_vma_fork, folio_add_rmap_pte, PG_anon_exclusive } from './rmap.js';
+import { is_special_swap_pte } from './guard.js';
 import { enter_lazy_tlb, flush_tlb_mm, cpuTlbState } from './tlbflush.js';
 import { get_vma_file, MT_ARENA_BYTES, vm_area_dup, vma_start_write, vma_start_write_range, vma_tree_insert } from './vma.js';
 
@@ -99,6 +100,11 @@ function* copyPteRange(t: Task, dst: VmAreaStruct, src: VmAreaStruct, srcTable: 
     const idx = tableIndex(addr, 1);
     let pte = ptep_get(t, srcMm, srcTable, idx);
     if (pte === 0) continue;
+    if (is_special_swap_pte(pte)) {
+      // copy_nonpresent_pte(): a marker (a guard page) is copied as it is.
+      set_pte_at(t, dstMm, dstTable, idx, pte);
+      continue;
+    }
     if (isSwapPte(pte)) {
       core.hooks.swapDup?.(k, swapType(pte), swapOffset(pte));
       dstMm.rss[MM_SWAPENTS]!++;
