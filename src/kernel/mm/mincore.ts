@@ -6,7 +6,8 @@
  * The range is walked area by area; a hole fails with ENOMEM, the pages
  * before it having been reported.
  */
-import { isSwapPte, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
+import { swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
+import { is_real_swap_pte } from './guard.js';
 import { PG_uptodate } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
@@ -62,7 +63,7 @@ function doMincore(t: Task, mm: MmStruct, addr: number, pages: number, vec: Uint
       const pte = ptep_get(t, mm, table, tableIndex(a, 1));
       if (pte === 0) unmappedRange(t, vma, a, a + PAGE_SIZE, vec, i);
       else if (pte_present_k(pte)) vec[i] = 1;
-      else if (isSwapPte(pte)) vec[i] = core.hooks.swapCacheLookup && core.hooks.swapCacheLookup(k, swapType(pte), swapOffset(pte)) >= 0 ? 1 : 0;
+      else if (is_real_swap_pte(pte)) vec[i] = core.hooks.swapCacheLookup && core.hooks.swapCacheLookup(k, swapType(pte), swapOffset(pte)) >= 0 ? 1 : 0;
       else vec[i] = 0;
     }
   }
