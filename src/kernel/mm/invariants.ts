@@ -18,13 +18,14 @@
  *   loaded again (choose_new_asid, switch_mm_irqs_off), as on Linux, where
  *   they linger in the hardware too.
  */
-import { isSwapPte, PTE_PRESENT, PTE_PSE, ptePfn, PTRS_PER_TABLE } from '../../hw/pagetable.js';
+import { PTE_PRESENT, PTE_PSE, ptePfn, PTRS_PER_TABLE } from '../../hw/pagetable.js';
 import { PG_anon, PG_pagetable, PG_reserved, PG_swapbacked, PG_zero } from '../../hw/physmem.js';
 import type { Kernel } from '../kernel.js';
 import { mmCore } from './core.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, VM_LOCKED, type MmStruct } from './mm_types.js';
 import { pte_present_k } from './pgtable.js';
 import { kernPcid, TLB_NR_DYN_ASIDS, cpuTlbState } from './tlbflush.js';
+import { is_real_swap_pte } from './guard.js';
 
 const LEVEL_SPAN = [0, PAGE_SIZE, 2 ** 21, 2 ** 30, 2 ** 39];
 
@@ -87,7 +88,7 @@ function walkTables(k: Kernel, mm: MmStruct, maps: Map<number, number>): Float64
       }
       const vma = areaAt(mm, addr);
       if (!vma) throw new Error(`mm ${mm.id}: PTE ${e} at ${hex(addr)} lies outside every area`);
-      if (isSwapPte(e)) {
+      if (is_real_swap_pte(e)) {
         rss[MM_SWAPENTS]!++;
         continue;
       }
