@@ -19,7 +19,7 @@
  * a map beside the frame (folio->swap); PhysMem.index keeps the page's
  * anon_vma offset for rmap.
  */
-import { isSwapPte, swapOffset, tableIndex } from '../../hw/pagetable.js';
+import { swapOffset, tableIndex } from '../../hw/pagetable.js';
 import { PG_dirty, PG_locked, PG_swapbacked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
@@ -32,6 +32,7 @@ import { ptep_get } from './pgtable.js';
 import { swap_read_folio } from './page_io.js';
 import { folio_add_lru, lru_add_drain } from './swap.js';
 import { get_swap_page, put_swap_folio, swapcache_prepare, swapInfo, touchPage } from './swapfile.js';
+import { is_real_swap_pte } from './guard.js';
 
 /**
  * PG_reclaim: the page is being written for reclaim; rotate it to the
@@ -335,7 +336,7 @@ export function* force_swapin_readahead(t: Task, vma: VmAreaStruct, start: numbe
   yield* walk_pte_tables(t, mm, Math.max(start, vma.vmStart), Math.min(end, vma.vmEnd), function* (table, addr, next) {
     for (let a = addr; a < next; a += PAGE_SIZE) {
       const pte = ptep_get(t, mm, table, tableIndex(a, 1));
-      if (isSwapPte(pte)) slots.push(swapOffset(pte));
+      if (is_real_swap_pte(pte)) slots.push(swapOffset(pte));
     }
   });
   for (const slot of slots) {
