@@ -13,13 +13,14 @@
  * cluster lists are not modelled. Every count update is an atomic on the
  * swap_map byte's cache line, charged through the cache model.
  */
-import { isSwapPte, PTE_PRESENT, ptePfn, PTRS_PER_TABLE, swapOffset } from '../../hw/pagetable.js';
+import { PTE_PRESENT, ptePfn, PTRS_PER_TABLE, swapOffset } from '../../hw/pagetable.js';
 import { PG_dirty, PG_locked, PG_mlocked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
 import { put_page_testzero_free } from './page_alloc.js';
 import { delete_from_swap_cache, folio_swap_slot, swapCache } from './swap_state.js';
+import { is_real_swap_pte } from './guard.js';
 
 /** include/linux/swap.h: the swap cache holds a page for this slot. */
 export const SWAP_HAS_CACHE = 0x40;
@@ -308,7 +309,7 @@ export function swap_check(k: Kernel): string[] {
         if ((e & PTE_PRESENT) !== 0) walk(ptePfn(e), level - 1);
         continue;
       }
-      if (isSwapPte(e)) named.set(swapOffset(e), (named.get(swapOffset(e)) ?? 0) + 1);
+      if (is_real_swap_pte(e)) named.set(swapOffset(e), (named.get(swapOffset(e)) ?? 0) + 1);
     }
   };
   for (const mm of mmCore(k).mms.values()) if (mm.pgd >= 0) walk(mm.pgd, 4);
