@@ -22,6 +22,7 @@ import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { FOLL_TOUCH, FOLL_WRITE, check_vma_flags, get_user_pages_range } from './gup.js';
 import { madvise_guard_install, madvise_guard_remove } from './guard.js';
+import { madvise_inject_error } from './memory-failure.js';
 import { madvise_cold_or_pageout, madvise_dontneed, madvise_free, madvise_remove, madvise_willneed } from './madvise_behavior.js';
 import {
   MADV_COLD, MADV_COLLAPSE, MADV_DODUMP, MADV_DOFORK, MADV_DONTDUMP, MADV_DONTFORK, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE,
@@ -255,6 +256,11 @@ export function* do_madvise(t: Task, mm: MmStruct, startIn: bigint, lenIn: bigin
   if (endB > (1n << 64n) - 1n) return -EINVAL;
   if (endB === startIn) return 0;
   if ((behavior === MADV_HWPOISON || behavior === MADV_SOFT_OFFLINE) && !current(t).cred.capSysAdmin) return -EPERM;
+  if (behavior === MADV_HWPOISON || behavior === MADV_SOFT_OFFLINE) {
+    // Error injection walks pages, not areas, and takes no mmap lock.
+    const top = 2 ** 48;
+    return yield* madvise_inject_error(t, mm, Number(startIn), endB >= BigInt(top) ? top : Number(endB), behavior === MADV_SOFT_OFFLINE);
+  }
   const visit = madviseBehaviours.get(behavior);
   const populate = behavior === MADV_POPULATE_READ || behavior === MADV_POPULATE_WRITE;
   if (!visit && !populate) return -ENOSYS;
