@@ -24,6 +24,7 @@ import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
 import { filemap_fault, set_page_dirty } from './filemap.js';
 import { is_guard_pte_marker } from './guard.js';
+import { is_hwpoison_pte } from './memory-failure.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, VM_LOCKED, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { __GFP_USER, __GFP_ZERO, alloc_page, put_page_testzero_free } from './page_alloc.js';
 import { ptl_hold, ptl_release, ptl_wait, pte_alloc, pte_lock, pte_present_k, pte_protnone, pte_unlock, ptep_get, set_pte_at } from './pgtable.js';
@@ -435,6 +436,9 @@ export function* handle_mm_fault(t: Task, vma: VmAreaStruct, address: number, fl
   } else if (is_guard_pte_marker(orig)) {
     // handle_pte_marker(): a guard page (MADV_GUARD_INSTALL) is never mapped.
     ret = VM_FAULT_SIGSEGV;
+  } else if (is_hwpoison_pte(orig)) {
+    // A poisoned frame (memory_failure): the access gets SIGBUS.
+    ret = VM_FAULT_HWPOISON;
   } else if (isSwapPte(orig)) {
     ret = yield* doSwapPage(t, vmf);
   } else if (pte_protnone(orig)) {
