@@ -13,7 +13,7 @@ import type { Kernel } from '../kernel.js';
 import { mmCore } from './core.js';
 import type { AddressSpace } from './filemap.js';
 import { set_page_dirty } from './filemap.js';
-import { is_pte_marker } from './guard.js';
+import { is_pte_marker, is_special_swap_pte } from './guard.js';
 import { mm_counter, vm_normal_page } from './memory.js';
 import { MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { tlb_finish_mmu, tlb_flush_mmu, tlb_flush_pte_range, tlb_gather_mmu, tlb_remove_page, tlb_remove_table, type MmuGather } from './mmu_gather.js';
@@ -83,9 +83,9 @@ function* zapPteRange(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number,
           addr += PAGE_SIZE;
           break;
         }
-      } else if (is_pte_marker(pte)) {
-        // zap_drop_markers(): DONTNEED and truncation keep guard pages; munmap and exit drop them.
-        if (details && !details.dropMarkers) continue;
+      } else if (is_special_swap_pte(pte)) {
+        // zap_drop_markers(): DONTNEED and truncation keep guard pages; munmap and exit drop them. Hwpoison entries just go.
+        if (is_pte_marker(pte) && details && !details.dropMarkers) continue;
         set_pte_at(t, mm, table, idx, 0);
       } else if (isSwapPte(pte)) {
         if (details && !details.evenCows) continue;
