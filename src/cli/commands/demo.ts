@@ -6,9 +6,9 @@
  * then. Each story must finish in well under a minute.
  */
 import type { ChalkInstance } from 'chalk';
-import { fmtNum, fmtRatio } from '../../report/format.js';
-import { renderSweepTerminal } from '../../report/terminal.js';
-import { defaultMetric, metricValue } from '../../report/sweep.js';
+import Table from 'cli-table3';
+import { fmtNum, fmtRatio, fmtTime, fmtValue } from '../../report/format.js';
+import { metricValue } from '../../report/sweep.js';
 import type { ParamValue, SweepResult } from '../../workloads/result.js';
 import { findWorkload } from '../../workloads/registry.js';
 import type { AnyWorkload } from '../../workloads/types.js';
@@ -23,6 +23,8 @@ interface Story {
   title: string;
   grid: string[];
   params: Record<string, ParamValue>;
+  /** The table's columns after the grid axes: [`figure:NAME`, `counter:NAME` or `simulated_ns`; its heading]. */
+  columns: [string, string][];
   applies(w: AnyWorkload): boolean;
   tell(s: SweepResult, c: ChalkInstance): string[];
 }
@@ -34,34 +36,43 @@ function pointsWhere(s: SweepResult, key: string, value: ParamValue): SweepResul
 const STORIES: Story[] = [
   {
     workload: 'alloc-churn',
-    title: 'MADV_DONTNEED versus MADV_FREE as CPUs are added',
-    grid: ['cpus=1,4,16', 'advice=MADV_DONTNEED,MADV_FREE'],
-    params: {},
+    title: 'MADV_DONTNEED versus MADV_FREE: 16 allocator threads on 1, 4 and 16 CPUs',
+    grid: ['cpus=1,4,16', 'advice=dontneed,free'],
+    params: { threads: 16, rounds: 20 },
+    columns: [
+      ['simulated_ns', 'simulated time'],
+      ['figure:cycles_per_round', 'cycles/round'],
+      ['figure:faults_per_round', 'faults/round'],
+      ['figure:madvise_cycles_per_call', 'madvise cycles'],
+      ['counter:nr_tlb_remote_flush', 'remote flushes'],
+      ['counter:ipi_sent', 'IPIs'],
+    ],
     applies: (w) => {
       const a = w.params['advice'];
-      return a !== undefined && isParam(a) && a.kind === 'enum' && ['MADV_DONTNEED', 'MADV_FREE'].every((v) => a.values!.includes(v));
+      return a !== undefined && isParam(a) && a.kind === 'enum' && ['dontneed', 'free'].every((v) => a.values!.includes(v)) && 'threads' in w.params && 'rounds' in w.params;
     },
     tell(s, c) {
-      const metric = defaultMetric(s);
-      const name = metric.replace(/^\w+:/, '');
+      const fig = (p: SweepResult['points'][number], name: string): number => p.result.figures[name] ?? NaN;
       const lines = [];
       for (const cpus of [1, 4, 16]) {
         const at = pointsWhere(s, 'cpus', cpus);
-        const dn = at.find((p) => p.point['advice'] === 'MADV_DONTNEED');
-        const fr = at.find((p) => p.point['advice'] === 'MADV_FREE');
+        const dn = at.find((p) => p.point['advice'] === 'dontneed');
+        const fr = at.find((p) => p.point['advice'] === 'free');
         if (!dn || !fr) continue;
-        const a = metricValue(dn.result, metric);
-        const b = metricValue(fr.result, metric);
-        const sd = (p: typeof dn): string => fmtNum(p.result.counters['nr_tlb_remote_flush'] ?? 0);
         lines.push(
-          `  ${String(cpus).padStart(2)} CPUs: ${name} ${fmtNum(a)} with DONTNEED, ${fmtNum(b)} with FREE (${c.bold(fmtRatio(a, b))}); ` +
-            `remote TLB flushes ${sd(dn)} vs ${sd(fr)}`,
+          `  ${String(cpus).padStart(2)} CPU${cpus === 1 ? ' ' : 's'}: DONTNEED takes ${c.bold(fmtRatio(fig(fr, 'cycles_per_round'), fig(dn, 'cycles_per_round')))} the cycles per round of FREE; ` +
+            `its madvise ${fmtNum(fig(dn, 'madvise_cycles_per_call'))} cycles against ${fmtNum(fig(fr, 'madvise_cycles_per_call'))}`,
         );
       }
-      lines.push(
-        c.dim('  DONTNEED zaps the pages at once (a TLB shootdown IPI to every CPU running the mm, and a fresh zeroed page on the next touch);'),
-        c.dim('  FREE only marks them lazily freeable, so reuse before reclaim costs neither.'),
-      );
+      const dn = s.points.find((p) => p.point['advice'] === 'dontneed');
+      const fr = s.points.find((p) => p.point['advice'] === 'free');
+      if (dn && fr) {
+        lines.push(
+          c.dim(`  DONTNEED zaps the chunk, so each round faults in and zeroes every page again (${fmtNum(fig(dn, 'faults_per_round'))} faults per round);`),
+          c.dim(`  FREE only marks the pages lazily freeable, and a page written again before reclaim is simply reused (${fmtNum(fig(fr, 'faults_per_round'))} faults per round).`),
+          c.dim('  Both shoot down the TLBs of the other CPUs running the process, so the call itself grows with the CPUs.'),
+        );
+      }
       return lines;
     },
   },
@@ -70,6 +81,13 @@ const STORIES: Story[] = [
     title: 'TLB reach: random loads as the working set outgrows the L1 dTLB and the STLB',
     grid: ['pages=16,1024,16384'],
     params: { loads: 100_000 },
+    columns: [
+      ['simulated_ns', 'simulated time'],
+      ['figure:cycles_per_load', 'cycles/load'],
+      ['figure:stlb_miss_per_1k_loads', 'STLB misses/1k loads'],
+      ['counter:pgfault', 'page faults'],
+      ['counter:llc_miss', 'LLC misses'],
+    ],
     applies: () => true,
     tell(s, c) {
       const lines = [];
@@ -91,6 +109,24 @@ const STORIES: Story[] = [
     },
   },
 ];
+
+/** The sweep as a narrow table: the grid axes, the story's columns, and whether each run's checks passed. */
+function storyTable(s: SweepResult, columns: [string, string][], c: ChalkInstance): string {
+  const head = [...s.grid.map((a) => a.key), ...columns.map(([, h]) => h), 'checks'];
+  const t = new Table({
+    head: head.map((h) => c.bold(h)),
+    style: { head: [], border: [], compact: true },
+    colAligns: head.map((_, i) => (i < s.grid.length || i === head.length - 1 ? 'left' : 'right')),
+  });
+  for (const p of s.points) {
+    t.push([
+      ...s.grid.map((a) => fmtValue(p.point[a.key])),
+      ...columns.map(([m]) => (m === 'simulated_ns' ? fmtTime(p.result.simulated_ns) : fmtNum(metricValue(p.result, m)))),
+      p.result.checks.passed ? c.green('ok') : c.red('FAILED'),
+    ]);
+  }
+  return t.toString();
+}
 
 function next(w: string): [string, string][] {
   return [
@@ -134,7 +170,7 @@ export async function cmdDemo(ctx: Ctx, a: { json?: boolean; jobs?: number }): P
   const lines = [
     c.bold.cyan(`kernsim demo: ${story.title}`),
     '',
-    renderSweepTerminal(s, c).trimEnd(),
+    storyTable(s, story.columns, c),
     '',
     ...story.tell(s, c),
     '',
