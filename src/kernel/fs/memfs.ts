@@ -39,11 +39,13 @@ import {
   S_ISDIR,
   S_ISGID,
   S_ISREG,
+  S_DEAD,
   SuperBlock,
   type Iattr,
   type InodeOperations,
 } from './inode.js';
 import { NAME_MAX } from './namei.js';
+import { generic_file_llseek_size, vfs_setpos } from './read_write.js';
 import { O_APPEND } from './uapi_fcntl.js';
 import { file_vfs } from './vfs_file.js';
 
@@ -404,6 +406,8 @@ function* memfs_write(t: Task, file: File, len: number, byte: number): Blocking<
   const k = inode.k;
   const mem = k.machine.mem;
   const mapping = inode.i_mapping!;
+  // generic_write_checks(): nothing to write moves nothing, not even an O_APPEND position.
+  if (len === 0) return 0;
   t.enter(CAT_WRITE);
   yield* inode.i_rwsem.downWrite(t);
   let pos = file.f_flags & O_APPEND ? inode.i_size : file.f_pos;
@@ -459,31 +463,6 @@ function* memfs_write(t: Task, file: File, len: number, byte: number): Blocking<
   inode.i_rwsem.upWrite(t);
   t.leave();
   return done > 0 ? done : err;
-}
-
-/** vfs_setpos(): a negative or too large offset is EINVAL. */
-export function vfs_setpos(file: File, offset: number, maxsize: number): number {
-  if (offset < 0 || offset > maxsize) return -EINVAL;
-  file.f_pos = offset;
-  return offset;
-}
-
-/** generic_file_llseek_size() for SEEK_SET/CUR/END. */
-export function generic_file_llseek_size(file: File, offset: number, whence: number, maxsize: number, eof: number): number {
-  switch (whence) {
-    case 0:
-      break;
-    case 1:
-      if (offset === 0) return file.f_pos;
-      offset += file.f_pos;
-      break;
-    case 2:
-      offset += eof;
-      break;
-    default:
-      return -EINVAL;
-  }
-  return vfs_setpos(file, offset, maxsize);
 }
 
 /** The indices of pages holding data at or after `from`, ascending. */
@@ -545,13 +524,18 @@ export const memfs_file_operations: FileOperations = {
   directIo: true,
 };
 
-/** dcache_dir_lseek(): SEEK_SET and SEEK_CUR only. */
+/**
+ * A directory's llseek. Directory offsets here behave as on ext4 with
+ * hashed directories (ext4_dir_llseek), the file system the conformance
+ * host runs scripts on: positions are hash values up to LLONG_MAX, which
+ * is also where SEEK_END lands; SEEK_DATA stays put and SEEK_HOLE goes to
+ * that end; a removed directory seeks as an empty file. (tmpfs's
+ * dcache_dir_lseek would refuse SEEK_END, SEEK_DATA and SEEK_HOLE.)
+ */
 function* dir_llseek(_t: Task, file: File, offset: number, whence: number): Blocking<number> {
-  if (whence === 1) offset += file.f_pos;
-  else if (whence !== 0) return -EINVAL;
-  if (offset < 0) return -EINVAL;
-  file.f_pos = offset;
-  return offset;
+  // A removed directory has size 0 and seeks as an empty file (ext4_rmdir clears i_size).
+  const eof = file_vfs(file).inode.i_flags & S_DEAD ? 0 : MAX_LFS_FILESIZE;
+  return generic_file_llseek_size(file, offset, whence, MAX_LFS_FILESIZE, eof);
 }
 
 /** generic_read_dir(). */

@@ -10,7 +10,7 @@
  * events).
  */
 import type { Blocking, Task } from '../../sim/task.js';
-import { EBADF, EFAULT, EINVAL, ENOTTY, ESPIPE } from '../errno.js';
+import { EBADF, EFAULT, EINVAL, ENOTTY, ENXIO, ESPIPE } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { TASK_SIZE } from '../mm/mm_types.js';
 import { syscall } from '../syscalls.js';
@@ -31,9 +31,64 @@ export const SEEK_HOLE = 4;
 const SEEK_MAX = SEEK_HOLE;
 export const FIONREAD = 0x541b;
 
+/** LLONG_MAX: loff_t arithmetic is done in 64 bits, as the kernel's wraps. */
+const LLONG_MAX = (1n << 63n) - 1n;
+
+/** A byte position as a 64-bit integer (MAX_LFS_FILESIZE, 2^63 - 1, is 2^63 as a double). */
+function loff(x: number): bigint {
+  return x >= 2 ** 63 ? LLONG_MAX : BigInt(Math.trunc(x));
+}
+
+/** vfs_setpos(): a negative or too large offset is EINVAL. */
+export function vfs_setpos(file: File, offset: number, maxsize: number): number {
+  if (offset < 0 || offset > maxsize) return -EINVAL;
+  file.f_pos = offset;
+  return offset;
+}
+
+/**
+ * generic_file_llseek_size(): SEEK_SET/CUR/END within `maxsize`, and the
+ * generic SEEK_DATA/SEEK_HOLE (all of [0, eof) is data, a hole at eof).
+ * Sums wrap in 64 bits, so going past LLONG_MAX is EINVAL as in C.
+ */
+export function generic_file_llseek_size(file: File, offset: number, whence: number, maxsize: number, eof: number): number {
+  let off = loff(offset);
+  const end = loff(eof);
+  switch (whence) {
+    case SEEK_SET:
+      break;
+    case SEEK_CUR:
+      if (off === 0n) return file.f_pos;
+      off = BigInt.asIntN(64, loff(file.f_pos) + off);
+      break;
+    case SEEK_END:
+      off = BigInt.asIntN(64, off + end);
+      break;
+    case SEEK_DATA:
+      if (BigInt.asUintN(64, off) >= end) return -ENXIO;
+      break;
+    case SEEK_HOLE:
+      if (BigInt.asUintN(64, off) >= end) return -ENXIO;
+      off = end;
+      break;
+    default:
+      return -EINVAL;
+  }
+  if (off < 0n || off > loff(maxsize)) return -EINVAL;
+  file.f_pos = Number(off);
+  return file.f_pos;
+}
+
 /** access_ok() on a buffer of `count` bytes (a size_t: a negative count is huge). */
 function access_ok(count: number): boolean {
   return count >= 0 && count <= TASK_SIZE;
+}
+
+/** rw_verify_area(): a transfer whose end would pass LLONG_MAX is EINVAL. */
+function rw_verify_area(file: File, count: number): number {
+  const pos = loff(file.f_pos);
+  if (pos < 0n || BigInt.asIntN(64, pos + BigInt(count)) < 0n) return -EINVAL;
+  return 0;
 }
 
 /** vfs_read(). */
@@ -41,6 +96,8 @@ export function* vfs_read(k: Kernel, t: Task, file: File, count: number, buf: Io
   if (!(file.f_mode & FMODE_READ)) return -EBADF;
   if (!file.f_op.read) return -EINVAL;
   if (!access_ok(count)) return -EFAULT;
+  const bad = rw_verify_area(file, count);
+  if (bad) return bad;
   if (count > MAX_RW_COUNT) count = MAX_RW_COUNT;
   const ret = yield* file.f_op.read(t, file, count, buf);
   if (ret > 0) {
@@ -55,6 +112,8 @@ export function* vfs_write(k: Kernel, t: Task, file: File, count: number, byte: 
   if (!(file.f_mode & FMODE_WRITE)) return -EBADF;
   if (!file.f_op.write) return -EINVAL;
   if (!access_ok(count)) return -EFAULT;
+  const bad = rw_verify_area(file, count);
+  if (bad) return bad;
   if (count > MAX_RW_COUNT) count = MAX_RW_COUNT;
   const ret = yield* file.f_op.write(t, file, count, byte);
   if (ret > 0) {

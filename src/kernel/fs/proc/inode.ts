@@ -25,7 +25,7 @@ import { call_rcu } from '../../rcu/tree.js';
 import { d_add, type Dentry, type DentryOperations } from '../dcache.js';
 import type { File, FileOperations, IoBuf } from '../file_table.js';
 import { iget_locked, Inode, I_NEW, MAX_LFS_FILESIZE, S_ISDIR, S_ISREG, SuperBlock, unlock_new_inode, type InodeOperations } from '../inode.js';
-import { generic_file_llseek_size } from '../memfs.js';
+import { generic_file_llseek_size } from '../read_write.js';
 import { file_vfs, type OpenableFileOperations } from '../vfs_file.js';
 import { close_pdeo, PDE_OPENER_BYTES, pde_get, pde_put, type PdeOpener, type ProcDirEntry, type ProcOps } from './generic.js';
 
@@ -234,18 +234,15 @@ export const proc_reg_file_ops: OpenableFileOperations = {
   release: proc_reg_release,
 };
 
-/** proc_dir_operations: reading a directory is EISDIR; seeking stays in place. */
+/** proc_dir_operations: reading a directory is EISDIR. */
 export const proc_dir_operations: FileOperations = {
   name: 'proc_dir',
   *read() {
     return -EISDIR;
   },
+  /** generic_file_llseek(): a proc directory's size is 0. */
   *llseek(_t, file, offset, whence) {
-    if (whence === 1) offset += file.f_pos;
-    else if (whence !== 0) return -EINVAL;
-    if (offset < 0) return -EINVAL;
-    file.f_pos = offset;
-    return offset;
+    return generic_file_llseek_size(file, offset, whence, MAX_LFS_FILESIZE, file_vfs(file).inode.i_size);
   },
 };
 
