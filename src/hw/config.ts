@@ -71,6 +71,8 @@ export const machineSchema = {
     page_free: int(282, 'freeing one order-0 page to the per-CPU lists', { unit: 'cycles', source: 'assumption: equal to page_alloc (the same per-CPU list, the other way)', min: 0 }),
     fault_handler: int(2000, 'software path of a page fault beyond the exception entry: do_user_addr_fault, the VMA lookup and lock, handle_mm_fault down to the PTE (page allocation, clearing and the PTE and VMA accesses are charged separately)', { unit: 'cycles', source: 'measured: a read fault that maps the zero page took 884 ns against a 198 ns null syscall on the development host (Linux 6.18, AMD EPYC guest, page tables present, MADV_NOHUGEPAGE); (884 - 198) ns x 3.0 GHz = 2058, rounded down for the memory accesses charged separately', min: 0 }),
     swap_io: int(3000, 'CPU cost of one swap I/O beyond the data transfer: bio set-up, submit_bio through blk-mq to the NVMe driver, and the completion interrupt that ends it (the device time is the swap section\'s)', { unit: 'cycles', source: 'assumption: ~1 us of kernel CPU per 4 KiB I/O, the order at which one core of an interrupt-driven Linux NVMe stack saturates near a million IOPS; x 3.0 GHz', min: 0 }),
+    ksm_checksum_page: int(633, 'ksmd hashing one 4 KiB page (calc_checksum, xxhash of the page) to see whether it changed since the last scan', { unit: 'cycles', source: 'derived: XXH64 at 19.4 GB/s (xxHash README benchmark) -> 4096 B in 211 ns x 3.0 GHz', min: 0 }),
+    ksm_memcmp_page: int(1688, 'comparing two 4 KiB pages that turn out equal (memcmp_pages / pages_identical: all 8 KiB read)', { unit: 'cycles', source: 'derived: taken as copy_page, which also moves 8 KiB (4 read, 4 written)', min: 0 }),
   },
 
   swap: {
