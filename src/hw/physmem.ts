@@ -162,6 +162,48 @@ export class PhysMem {
   }
 
   /**
+   * `n` (a power of two) free frames, contiguous and starting at a multiple
+   * of `n`, as a buddy allocator hands out a block of that order; returns the
+   * first pfn or -1. Never-used frames are taken first (the frames skipped
+   * to reach alignment go on the free stack); otherwise the lowest block
+   * whose frames are all free is taken. Each frame is as alloc() leaves it.
+   */
+  allocAligned(n: number): number {
+    let base = Math.ceil(this.highWater / n) * n;
+    if (base + n <= this.totalFrames) {
+      if (base + n > this.capacity) this.grow(base + n);
+      for (let p = this.highWater; p < base; p++) this.pushFree(p);
+      this.highWater = base + n;
+    } else {
+      base = -1;
+      for (let b = 0; b + n <= this.highWater && base < 0; b += n) {
+        let all = true;
+        for (let p = b; p < b + n && all; p++) all = this.content[p] === CONTENT_FREE;
+        if (all) base = b;
+      }
+      if (base < 0) return -1;
+      let w = 0;
+      for (let r = 0; r < this.freeTop; r++) {
+        const p = this.freeStack[r]!;
+        if (p < base || p >= base + n) this.freeStack[w++] = p;
+      }
+      this.freeTop = w;
+    }
+    for (let p = base; p < base + n; p++) this.content[p] = CONTENT_POISON;
+    this.used += n;
+    return base;
+  }
+
+  private pushFree(pfn: number): void {
+    if (this.freeTop === this.freeStack.length) {
+      const s = new Int32Array(this.freeStack.length * 2);
+      s.set(this.freeStack);
+      this.freeStack = s;
+    }
+    this.freeStack[this.freeTop++] = pfn;
+  }
+
+  /**
    * Returns a frame to the free pool. Its contents become POISON and its
    * metadata is cleared. A frame still referenced or mapped, or already free,
    * is a kernel bug: throws.
