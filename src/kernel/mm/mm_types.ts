@@ -222,6 +222,8 @@ export class MmStruct {
   readonly ptlHeld = new Map<number, Completion>();
   /** The address space is being torn down (exit_mmap has started). */
   exiting = false;
+  /** MMF_DISABLE_THP (prctl PR_SET_THP_DISABLE): no huge pages for this process; inherited across fork. */
+  thpDisabled = false;
 
   constructor(
     readonly k: Kernel,
