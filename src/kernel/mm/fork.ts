@@ -22,6 +22,7 @@ import type { TaskStruct } from '../sched/task_struct.js';
 import { mmCore } from './core.js';
 import { vma_link_file } from './filemap.js';
 import { mm_counter, vm_normal_page } from './memory.js';
+import { copy_huge_pmd } from './huge_memory.js';
 import { walk_pte_tables } from './memory_zap.js';
 import { exit_mmap, mmap_base, mmap_write_lock, mmap_write_unlock, vm_enough_memory, vm_stat_account } from './mmap.js';
 import { MM_SWAPENTS, MmStruct, PAGE_SIZE, TASK_SIZE, VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK, type VmAreaStruct } from './mm_types.js';
@@ -144,10 +145,20 @@ export function* copy_page_range(t: Task, dst: VmAreaStruct, src: VmAreaStruct):
   if (!(src.vmFlags & (VM_PFNMAP | VM_MIXEDMAP)) && !src.anonVma) return 0;
   t.enter(CAT_COPY_PAGE_RANGE);
   let err = 0;
-  yield* walk_pte_tables(t, src.vmMm, src.vmStart, src.vmEnd, function* (table, a, n) {
-    if (err) return;
-    err = yield* copyPteRange(t, dst, src, table, a, n);
-  });
+  yield* walk_pte_tables(
+    t,
+    src.vmMm,
+    src.vmStart,
+    src.vmEnd,
+    function* (table, a, n) {
+      if (err) return;
+      err = yield* copyPteRange(t, dst, src, table, a, n);
+    },
+    function* (pd, idx, haddr) {
+      if (err) return;
+      err = yield* copy_huge_pmd(t, dst, src, pd, idx, haddr);
+    },
+  );
   t.leave();
   return err;
 }
@@ -167,6 +178,7 @@ export function* dup_mmap(t: Task, mm: MmStruct, oldmm: MmStruct): Blocking<numb
   mm.stackVm = oldmm.stackVm;
   mm.mmapBase = oldmm.mmapBase;
   mm.defFlags = oldmm.defFlags;
+  mm.thpDisabled = oldmm.thpDisabled;
   let ret = 0;
   for (const mpnt of oldmm.vmas.slice()) {
     vma_start_write(t, mpnt);
