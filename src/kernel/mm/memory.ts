@@ -17,13 +17,14 @@
  * (charged by the arch fault path), page_alloc, zero_page and copy_page.
  */
 import { isSwapPte, makePte, PTE_ACCESSED, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
-import { PG_anon, PG_mlocked, PG_swapbacked, PG_zero } from '../../hw/physmem.js';
+import { PG_anon, PG_ksm, PG_mlocked, PG_swapbacked, PG_zero } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
 import { filemap_fault, set_page_dirty } from './filemap.js';
 import { is_guard_pte_marker } from './guard.js';
+import { handle_huge_pmd_fault, thp_fault_wanted, VM_FAULT_FALLBACK } from './huge_memory.js';
 import { is_hwpoison_pte } from './memory-failure.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, VM_LOCKED, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { __GFP_USER, __GFP_ZERO, alloc_page, put_page_testzero_free } from './page_alloc.js';
@@ -263,7 +264,8 @@ function* doWpPage(t: Task, vmf: VmFault): Blocking<number> {
     t.leave();
     return 0;
   }
-  if (pfn >= 0 && (mem.flags[pfn]! & PG_anon) !== 0) {
+  // A KSM page is never reused in place, however few map it (wp_can_reuse_anon_folio).
+  if (pfn >= 0 && (mem.flags[pfn]! & (PG_anon | PG_ksm)) === PG_anon) {
     const exclusive = (mem.flags[pfn]! & PG_anon_exclusive) !== 0;
     // wp_can_reuse_anon_folio: no other reference, so no other mapper.
     if (exclusive || mem.refcount[pfn] === 1) {
@@ -324,6 +326,7 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
   ptl_release(t, mm, vmf.table);
   pte_unlock(t, mm, vmf.table);
   if (oldPfn >= 0) {
+    if ((mem.flags[oldPfn]! & PG_ksm) !== 0) k.engine.counters.add('cow_ksm');
     folio_remove_rmap_pte(t, k, oldPfn);
     if (mem.mapcount[oldPfn] === 0) mem.flags[oldPfn] = (mem.flags[oldPfn]! & ~PG_mlocked) >>> 0;
     // The reference taken above and the old mapping's.
@@ -421,6 +424,14 @@ export function* handle_mm_fault(t: Task, vma: VmAreaStruct, address: number, fl
   const k = mm.k;
   t.enter(CAT_HANDLE_MM_FAULT);
   k.engine.counters.add('pgfault');
+  if (thp_fault_wanted(vma, address)) {
+    // The PMD step: a new huge page, a write to a write-protected one, or a spurious fault on one.
+    const hr = yield* handle_huge_pmd_fault(t, vma, address, (flags & FAULT_FLAG_WRITE) !== 0);
+    if (hr !== VM_FAULT_FALLBACK) {
+      t.leave();
+      return hr;
+    }
+  }
   const table = yield* pte_alloc(t, mm, address);
   if (table < 0) {
     t.leave();
