@@ -6,7 +6,7 @@
  * needs, within the floor and ceiling its neighbours leave.
  */
 import { isSwapPte, PTE_DIRTY, PTE_PRESENT, PTE_PSE, ptePfn, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
-import { PG_anon, PG_mlocked } from '../../hw/physmem.js';
+import { HPAGE_NR, PG_anon, PG_mlocked } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -16,7 +16,8 @@ import { set_page_dirty } from './filemap.js';
 import { is_pte_marker, is_special_swap_pte } from './guard.js';
 import { mm_counter, vm_normal_page } from './memory.js';
 import { MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, type MmStruct, type VmAreaStruct } from './mm_types.js';
-import { tlb_finish_mmu, tlb_flush_mmu, tlb_flush_pte_range, tlb_gather_mmu, tlb_remove_page, tlb_remove_table, type MmuGather } from './mmu_gather.js';
+import { MAX_GATHER_BATCH, MAX_GATHER_BATCH_COUNT, MMU_GATHER_BUNDLE, tlb_finish_mmu, tlb_flush_mmu, tlb_flush_pte_range, tlb_gather_mmu, tlb_remove_page, tlb_remove_table, type MmuGather } from './mmu_gather.js';
+import { split_huge_pmd, zap_huge_pmd } from './huge_memory.js';
 import { ptl_wait, pte_lock, pte_present_k, pte_unlock, ptep_get, ptep_get_and_clear, set_pte_at } from './pgtable.js';
 import { folio_remove_rmap_pte } from './rmap.js';
 
@@ -115,9 +116,17 @@ export function* walk_pte_tables(
   start: number,
   end: number,
   fn: (table: number, addr: number, next: number) => Blocking<void>,
+  huge?: HugePmdVisit,
 ): Blocking<void> {
-  yield* walkLevel(t, mm, mm.pgd, 4, start, end, fn);
+  yield* walkLevel(t, mm, mm.pgd, 4, start, end, fn, huge);
 }
+
+/**
+ * What a walk does with a PMD leaf its range covers whole (zap_huge_pmd,
+ * copy_huge_pmd). A leaf covered in part, or met by a walk without one,
+ * is split first (split_huge_pmd) and its PTEs visited.
+ */
+export type HugePmdVisit = (pdTable: number, idx: number, haddr: number) => Blocking<void>;
 
 function* walkLevel(
   t: Task,
@@ -127,18 +136,31 @@ function* walkLevel(
   start: number,
   end: number,
   fn: (table: number, addr: number, next: number) => Blocking<void>,
+  huge?: HugePmdVisit,
 ): Blocking<void> {
   const span = LEVEL_SPAN[level]!;
   let addr = start;
   while (addr < end) {
     const next = Math.min(Math.floor(addr / span) * span + span, end);
-    const e = ptep_get(t, mm, table, tableIndex(addr, level));
+    let e = ptep_get(t, mm, table, tableIndex(addr, level));
+    if ((e & PTE_PRESENT) !== 0 && (e & PTE_PSE) !== 0) {
+      if (level !== 2) throw new Error(`walk_pte_tables: 1 GiB mapping at 0x${addr.toString(16)}`);
+      const haddr = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+      const idx = tableIndex(addr, 2);
+      if (huge && addr === haddr && next === haddr + PMD_SIZE) {
+        yield* huge(table, idx, haddr);
+        if (t.shouldYield()) yield;
+        addr = next;
+        continue;
+      }
+      yield* split_huge_pmd(t, mm, table, idx, haddr);
+      e = ptep_get(t, mm, table, idx);
+    }
     if ((e & PTE_PRESENT) !== 0) {
-      if ((e & PTE_PSE) !== 0) throw new Error(`walk_pte_tables: 2 MiB mapping at 0x${addr.toString(16)} (huge pages are huge_memory.ts's)`);
       if (level === 2) {
         yield* fn(ptePfn(e), addr, next);
         if (t.shouldYield()) yield;
-      } else yield* walkLevel(t, mm, ptePfn(e), level - 1, addr, next, fn);
+      } else yield* walkLevel(t, mm, ptePfn(e), level - 1, addr, next, fn, huge);
     }
     addr = next;
   }
@@ -147,7 +169,17 @@ function* walkLevel(
 /** unmap_page_range(): zap [start, end) of one area. */
 export function* unmap_page_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, details: ZapDetails | null): Blocking<void> {
   t.enter(CAT_UNMAP_PAGE_RANGE);
-  yield* walk_pte_tables(t, vma.vmMm, start, end, (table, a, n) => zapPteRange(t, tlb, vma, table, a, n, details));
+  const mm = vma.vmMm;
+  yield* walk_pte_tables(t, mm, start, end, (table, a, n) => zapPteRange(t, tlb, vma, table, a, n, details), function* (pd, idx, haddr) {
+    // zap_huge_pmd: anonymous THP only, so a zap sparing private copies leaves it.
+    if (details && !details.evenCows) return;
+    zap_huge_pmd(t, mm, pd, idx, (head) => {
+      tlb_remove_page(t, tlb, head);
+      for (let i = 1; i < HPAGE_NR; i++) tlb.pages.push(head + i);
+    });
+    tlb_flush_pte_range(tlb, haddr, PMD_SIZE);
+    if (tlb.pages.length >= MMU_GATHER_BUNDLE + MAX_GATHER_BATCH_COUNT * MAX_GATHER_BATCH) yield* tlb_flush_mmu(t, tlb);
+  });
   t.leave();
 }
 
