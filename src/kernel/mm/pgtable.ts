@@ -33,6 +33,7 @@ import {
 import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
 import { MmCore } from './core.js';
+import { split_huge_pmd_locked } from './huge_memory.js';
 import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { alloc_pgtable_page, free_pgtable_page } from './page_alloc.js';
 
@@ -174,9 +175,14 @@ export function pte_table(t: Task, mm: MmStruct, addr: number): number {
   for (let level = 4; level >= 2; level--) {
     const idx = tableIndex(addr, level);
     t.charge(caches.access(t.cpu, pt.entryPaddr(table, idx), false));
-    const e = pt.readEntry(table, idx);
+    let e = pt.readEntry(table, idx);
     if ((e & PTE_PRESENT) === 0) return -1;
-    if ((e & PTE_PSE) !== 0) throw new Error(`pte_table: a 2 MiB mapping at 0x${addr.toString(16)} (huge pages are huge_memory.ts's)`);
+    if ((e & PTE_PSE) !== 0) {
+      // A path that works on PTEs (reclaim's rmap walk, memory failure) meets a huge page: split its PMD first.
+      if (level !== 2) throw new Error(`pte_table: a 1 GiB mapping at 0x${addr.toString(16)}`);
+      split_huge_pmd_locked(t, mm, table, idx);
+      e = pt.readEntry(table, idx);
+    }
     table = ptePfn(e);
   }
   return table;
