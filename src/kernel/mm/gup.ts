@@ -11,6 +11,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { EFAULT, ENOMEM } from '../errno.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_ERROR, VM_FAULT_OOM } from './memory.js';
 import { PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_LOCKONFAULT, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, type VmAreaStruct } from './mm_types.js';
+import { follow_huge_pmd } from './huge_memory.js';
 import { pte_table, ptep_get, set_pte_at } from './pgtable.js';
 
 /** FOLL_* (include/linux/mm_types.h). */
@@ -55,8 +56,10 @@ export function* get_user_pages_range(t: Task, vma: VmAreaStruct, start: number,
   let done = 0;
   for (let addr = start; addr < end; addr += PAGE_SIZE) {
     for (let tries = 0; ; tries++) {
-      // follow_page_mask(): a fresh walk from the pgd each page.
-      const table = pte_table(t, mm, addr);
+      // follow_page_mask(): a fresh walk from the pgd each page; a PMD leaf answers for its 2 MiB (follow_huge_pmd).
+      const huge = follow_huge_pmd(t, mm, addr, write, (gupFlags & FOLL_TOUCH) !== 0);
+      if (huge === 1) break;
+      const table = huge === 0 ? -1 : pte_table(t, mm, addr);
       const idx = tableIndex(addr, 1);
       const pte = table >= 0 ? ptep_get(t, mm, table, idx) : 0;
       if ((pte & PTE_PRESENT) !== 0 && (!write || (pte & PTE_RW) !== 0)) {
