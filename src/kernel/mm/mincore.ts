@@ -18,6 +18,7 @@ import { mmCore } from './core.js';
 import { filemap_get_page } from './filemap.js';
 import { PAGE_SIZE, TASK_SIZE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
+import { huge_pmd_at, pmd_table } from './huge_memory.js';
 import { pte_present_k, pte_table, ptep_get } from './pgtable.js';
 import { linear_page_index } from './rmap.js';
 import { u64 } from './uapi.js';
@@ -52,6 +53,13 @@ function doMincore(t: Task, mm: MmStruct, addr: number, pages: number, vec: Uint
   const core = mmCore(k);
   for (let a = addr; a < end; ) {
     const next = Math.min(Math.floor(a / 2 ** 21) * 2 ** 21 + 2 ** 21, end);
+    if (huge_pmd_at(mm, a)) {
+      // mincore_pte_range on a PMD leaf: every page of it is resident.
+      pmd_table(t, mm, a);
+      vec.fill(1, at + (a - addr) / PAGE_SIZE, at + (next - addr) / PAGE_SIZE);
+      a = next;
+      continue;
+    }
     const table = pte_table(t, mm, a);
     if (table < 0) {
       unmappedRange(t, vma, a, next, vec, at + (a - addr) / PAGE_SIZE);
