@@ -19,7 +19,8 @@
  *   they linger in the hardware too.
  */
 import { PTE_PRESENT, PTE_PSE, ptePfn, PTRS_PER_TABLE } from '../../hw/pagetable.js';
-import { PG_anon, PG_pagetable, PG_reserved, PG_swapbacked, PG_zero } from '../../hw/physmem.js';
+import { HPAGE_NR, PG_anon, PG_head, PG_pagetable, PG_reserved, PG_swapbacked, PG_tail, PG_zero } from '../../hw/physmem.js';
+import { thp_entire_mapcount } from './huge_memory.js';
 import type { Kernel } from '../kernel.js';
 import { mmCore } from './core.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, VM_LOCKED, type MmStruct } from './mm_types.js';
@@ -82,7 +83,10 @@ function walkTables(k: Kernel, mm: MmStruct, maps: Map<number, number>): Float64
       const addr = base + i * LEVEL_SPAN[level]!;
       if (level > 1) {
         if ((e & PTE_PRESENT) === 0) throw new Error(`mm ${mm.id}: non-present level-${level} entry ${e} at ${hex(addr)}`);
-        if (e & PTE_PSE) throw new Error(`mm ${mm.id}: huge mapping at ${hex(addr)} (not checked here)`);
+        if (e & PTE_PSE) {
+          checkHugePmd(k, mm, e, addr, level, maps, rss);
+          continue;
+        }
         walk(ptePfn(e), level - 1, addr);
         continue;
       }
@@ -104,6 +108,24 @@ function walkTables(k: Kernel, mm: MmStruct, maps: Map<number, number>): Float64
   };
   walk(mm.pgd, 4, 0);
   return rss;
+}
+
+/** A PMD leaf: inside one anonymous area, 512 allocated, aligned frames of one compound page; each frame counts as mapped once. */
+function checkHugePmd(k: Kernel, mm: MmStruct, e: number, addr: number, level: number, maps: Map<number, number>, rss: Float64Array): void {
+  const mem = k.machine.mem;
+  if (level !== 2) throw new Error(`mm ${mm.id}: level-${level} leaf at ${hex(addr)} (only 2 MiB leaves are modelled)`);
+  const vma = areaAt(mm, addr);
+  if (!vma || vma.vmEnd < addr + LEVEL_SPAN[2]!) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} is not inside one area`);
+  const head = ptePfn(e);
+  if (head % HPAGE_NR !== 0) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps unaligned pfn ${head}`);
+  if ((mem.flags[head]! & PG_head) === 0 || thp_entire_mapcount(k, head) <= 0) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps pfn ${head}, not a mapped compound page`);
+  for (let i = 0; i < HPAGE_NR; i++) {
+    const pfn = head + i;
+    if (mem.isFree(pfn)) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps pfn ${pfn}, which is free`);
+    if (i > 0 && (mem.flags[pfn]! & PG_tail) === 0) throw new Error(`mm ${mm.id}: pfn ${pfn} of the huge page at ${hex(addr)} is not a tail`);
+    maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
+  }
+  rss[MM_ANONPAGES]! += HPAGE_NR;
 }
 
 function checkTlbs(k: Kernel): void {
