@@ -130,6 +130,12 @@ class Interpreter {
   }
 }
 
+function scriptSetsThp(machine: unknown): boolean {
+  if (typeof machine !== 'object' || machine === null) return false;
+  const kernel = (machine as { kernel?: unknown }).kernel;
+  return typeof kernel === 'object' && kernel !== null && (kernel as { thp?: unknown }).thp !== undefined;
+}
+
 /**
  * Runs a script on a kernel booted from `cfg` (with the script's `machine`
  * block, if any, applied on top) and returns its result lines.
@@ -143,6 +149,8 @@ export function runScript(script: ParsedScript, cfg: MachineConfig, opts: RunOpt
     'script',
     function* (t) {
       const p: Proc = { names: new Map(), nextHint: MAP_HINT_BASE };
+      // The host runner sets PR_SET_THP_DISABLE; a script whose machine block names kernel.thp runs with THP as configured.
+      current(t).mm!.thpDisabled = !scriptSetsThp(script.machine);
       results = yield* interp.runOps(t, p, script.ops);
       yield* k.exit(t, current(t));
     },
