@@ -7,6 +7,7 @@ import type { MachineConfig } from '../hw/config.js';
 import { Kernel } from './kernel.js';
 import { files_init } from './fs/fd_syscalls.js';
 import { vfs_init } from './fs/init.js';
+import { ksm_init } from './mm/ksm.js';
 import { reclaim_init } from './mm/kswapd.js';
 import { mm_init } from './mm/mm_init.js';
 import { rcu_init } from './rcu/tree.js';
@@ -16,6 +17,7 @@ export function bootKernel(cfg: MachineConfig): Kernel {
   rcu_init(k);
   mm_init(k);
   reclaim_init(k);
+  ksm_init(k);
   files_init(k);
   vfs_init(k);
   return k;
