@@ -155,7 +155,7 @@ export function pmd_table(t: Task, mm: MmStruct, addr: number): number {
  * Allocates a compound page of 512 frames (__folio_alloc with order 9, no
  * direct compaction): the head pfn with every frame's refcount 1, or -1.
  */
-function allocHugePage(t: Task, k: Kernel): number {
+export function allocHugePage(t: Task, k: Kernel): number {
   const mem = k.machine.mem;
   const core = mmCore(k);
   if (mem.freeCount - HPAGE_NR <= core.lowWmark) {
@@ -274,6 +274,17 @@ export function* do_huge_pmd_anonymous_page(t: Task, vma: VmAreaStruct, address:
   k.engine.counters.add('thp_fault_alloc');
   t.leave();
   return 0;
+}
+
+/**
+ * Maps a compound page (every frame's contents set, refcount 1) at the none
+ * PMD (pdTable, idx) for haddr, depositing `pgtable` for a later split:
+ * collapse_huge_page's tail. The caller accounts rss.
+ */
+export function huge_pmd_install(t: Task, vma: VmAreaStruct, pdTable: number, idx: number, haddr: number, head: number, pgtable: number): void {
+  hugeAddNewAnonRmap(t, vma, head, haddr);
+  thp(vma.vmMm.k).deposits.set(depositKey(pdTable, idx), pgtable);
+  set_pte_at(t, vma.vmMm, pdTable, idx, mkHugePmd(vma, head));
 }
 
 /**
