@@ -15,6 +15,7 @@
  *
  * do_madvise dispatches through `madviseBehaviours`.
  */
+import { madvise_collapse } from './khugepaged.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM } from '../errno.js';
@@ -151,15 +152,6 @@ function* notImplemented(): Blocking<VmAreaStruct | number> {
 }
 
 /**
- * madvise_collapse() without transparent huge pages in this kernel: every
- * area is one THP may not use (thp_vma_allowable_order fails), so EINVAL,
- * as for a process with THP disabled.
- */
-function* madviseCollapse(): Blocking<VmAreaStruct | number> {
-  return -EINVAL;
-}
-
-/**
  * Behaviour -> work on one area. A fuller madvise replaces or adds entries;
  * behaviours without one answer ENOSYS.
  */
@@ -171,7 +163,7 @@ export const madviseBehaviours = new Map<number, MadviseVisit>([
   [MADV_PAGEOUT, madvise_cold_or_pageout],
   [MADV_WILLNEED, madvise_willneed],
   [MADV_REMOVE, madvise_remove],
-  [MADV_COLLAPSE, madviseCollapse],
+  [MADV_COLLAPSE, madvise_collapse],
   [MADV_GUARD_INSTALL, madvise_guard_install],
   [MADV_GUARD_REMOVE, madvise_guard_remove],
   ...[
