@@ -1,0 +1,141 @@
+/**
+ * db-discard: a database that keeps its table in a shared file mapping and
+ * gives pages it no longer needs back with madvise. MADV_REMOVE punches a
+ * hole in the file (the page-cache pages are freed, the data is gone: a
+ * later read maps a new zero page of the file); MADV_DONTNEED on a shared
+ * file mapping only drops this process's PTEs: the pages stay in the page
+ * cache with their data, and a later access faults them back in without
+ * I/O. The first gives memory back, the second only mappings.
+ */
+import { choice, int } from '../hw/params.js';
+import { sys_close, sys_open } from '../kernel/fs/fd_syscalls.js';
+import { sys_ftruncate } from '../kernel/fs/open.js';
+import { O_CREAT, O_RDWR, O_TRUNC } from '../kernel/fs/uapi_fcntl.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { MADV_DONTNEED, MADV_REMOVE, sys_madvise } from '../kernel/mm/madvise.js';
+import { sys_mmap } from '../kernel/mm/mmap.js';
+import { fillUser, loadUser } from '../kernel/mm/uaccess.js';
+import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../kernel/mm/uapi.js';
+import { current } from '../kernel/sched/task_struct.js';
+import type { Task, TaskBody } from '../sim/task.js';
+import { nodeAt, round2 } from './madvise-common.js';
+import { defineWorkload } from './types.js';
+
+const KEY = 'workload:db-discard';
+const PAGE = 4096;
+
+interface State {
+  rounds: number;
+  discards: number;
+  cycles: number;
+  /** Page-cache pages of the table file after the last round's discards. */
+  cachedAfterDiscard: number;
+  failures: string[];
+  countersBefore: Record<string, number>;
+}
+
+function state(k: Kernel): State {
+  return k.sub[KEY] as State;
+}
+
+/** The byte round r writes: never 0, so a page that lost its data shows up. */
+function tag(r: number): number {
+  return 1 + (r % 251);
+}
+
+export const dbDiscard = defineWorkload({
+  name: 'db-discard',
+  summary: 'a database discarding pages of a shared file mapping with MADV_REMOVE (hole punch) or MADV_DONTNEED',
+  description:
+    'One process creates a file of --pages pages, maps it MAP_SHARED and runs --rounds rounds: write every page of the table, ' +
+    'then discard every --stride-th page (a different residue class each round), one madvise(--advice) call per page, as a ' +
+    'database frees pages of its table one at a time, and read each discarded page back. With remove each call punches a hole ' +
+    'in the file: the page leaves the page cache and is freed, and the read-back faults in a new zeroed page. With dontneed the ' +
+    'call only zaps this mapping\'s PTE: the page stays cached and dirty, and the read-back faults the same data back from the ' +
+    'page cache (a minor fault). Figures: cycles per round and per madvise call, faults per round, frames freed per discard, ' +
+    'the file\'s cached pages after the last discards. The check compares every byte read back with what remove (zero) or ' +
+    'dontneed (the round\'s data) must give, and a page that was not discarded with the round\'s data.',
+  params: {
+    pages: int(512, 'pages in the table file', { min: 2, max: 1 << 18 }),
+    rounds: int(8, 'write-discard-read rounds', { min: 1 }),
+    stride: int(4, 'every stride-th page is discarded each round', { min: 2 }),
+    advice: choice(['remove', 'dontneed'], 'remove', 'how the database discards a page'),
+  },
+
+  setup(k, p) {
+    const st: State = { rounds: 0, discards: 0, cycles: 0, cachedAfterDiscard: 0, failures: [], countersBefore: {} };
+    k.sub[KEY] = st;
+    const advice = p.advice === 'remove' ? MADV_REMOVE : MADV_DONTNEED;
+    const len = p.pages * PAGE;
+    const fail = (msg: string): void => {
+      if (st.failures.length < 8) st.failures.push(msg);
+    };
+    const body = (t: Task): TaskBody =>
+      (function* (): TaskBody {
+        const ts = current(t);
+        const fd = yield* sys_open(k, t, '/tmp/db-discard.table', O_RDWR | O_CREAT | O_TRUNC, 0o600);
+        if (fd < 0) return fail(`open failed (${fd})`);
+        const tr = yield* sys_ftruncate(k, t, fd, len);
+        if (tr < 0) return fail(`ftruncate failed (${tr})`);
+        const base = yield* sys_mmap(t, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (base < 0) return fail(`mmap failed (${base})`);
+        yield* sys_close(k, t, fd);
+        const mapping = ts.mm!.vmas.find((v) => v.vmStart === base)!.vmFile!.mapping;
+        const t0 = t.now;
+        for (let r = 0; r < p.rounds; r++) {
+          if ((yield* fillUser(t, k, base, len, tag(r))) !== 0) return fail(`fault while writing round ${r}`);
+          const first = r % p.stride;
+          for (let i = first; i < p.pages; i += p.stride) {
+            const ret = yield* sys_madvise(t, base + i * PAGE, PAGE, advice);
+            if (ret !== 0) return fail(`round ${r}: madvise of page ${i} returned ${ret}`);
+            st.discards++;
+          }
+          st.cachedAfterDiscard = mapping.nrpages;
+          const want = advice === MADV_REMOVE ? 0 : tag(r);
+          for (let i = first; i < p.pages; i += p.stride) {
+            for (const off of [0, PAGE - 1]) {
+              const v = yield* loadUser(t, k, base + i * PAGE + off);
+              if (v.sig !== 0 || v.value !== want) fail(`round ${r}: discarded page ${i} +${off} reads ${v.value} (signal ${v.sig}), want ${want}`);
+            }
+          }
+          const kept = (first + 1) % p.stride;
+          const v = yield* loadUser(t, k, base + kept * PAGE);
+          if (v.value !== tag(r)) fail(`round ${r}: kept page ${kept} reads ${v.value}, want ${tag(r)}`);
+          st.rounds++;
+        }
+        st.cycles = t.now - t0;
+      })();
+    st.countersBefore = k.engine.counters.snapshot();
+    k.spawnProcess('db-discard', body);
+  },
+
+  check(k, p) {
+    const st = state(k);
+    const out = [...st.failures];
+    if (st.rounds !== p.rounds) out.push(`ran ${st.rounds} of ${p.rounds} rounds`);
+    return out;
+  },
+
+  figures(k, p) {
+    const st = state(k);
+    const c = k.engine.counters.snapshot();
+    const delta = (n: string): number => (c[n] ?? 0) - (st.countersBefore[n] ?? 0);
+    const madv = nodeAt(k.engine.attribution.tree(), ['syscall:madvise']);
+    const rounds = Math.max(1, st.rounds);
+    return {
+      rounds: st.rounds,
+      discards: st.discards,
+      cycles_per_round: Math.round(st.cycles / rounds),
+      madvise_cycles_per_call: madv && st.discards > 0 ? Math.round(madv.inclusive / st.discards) : 0,
+      faults_per_round: round2(delta('pgfault') / rounds),
+      major_faults: delta('pgmajfault'),
+      frames_freed_per_discard: st.discards > 0 ? round2(delta('pgfree') / st.discards) : 0,
+      cached_pages_after_discard: st.cachedAfterDiscard,
+      table_pages: p.pages,
+    };
+  },
+
+  progress(k, p) {
+    return state(k).rounds / p.rounds;
+  },
+});
