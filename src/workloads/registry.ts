@@ -6,6 +6,7 @@
  */
 import { isParam } from '../hw/params.js';
 import { allocChurn } from './alloc-churn.js';
+import { dbDiscard } from './db-discard.js';
 import { tlbReach } from './demo.js';
 import { fdServer } from './fd-server.js';
 import { inotifyChurn } from './inotify-churn.js';
@@ -22,6 +23,7 @@ export const WORKLOADS: readonly AnyWorkload[] = [
   swapPressure,
   allocChurn,
   tlbShootdown,
+  dbDiscard,
 ];
 
 const byName = new Map<string, AnyWorkload>();
