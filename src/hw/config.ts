@@ -91,6 +91,7 @@ export const machineSchema = {
     ksm_run: bool(false, 'KSM scanning enabled (/sys/kernel/mm/ksm/run)', { source: 'kernel default 0' }),
     ksm_pages_to_scan: int(100, 'pages ksmd scans per wake-up (/sys/kernel/mm/ksm/pages_to_scan)', { source: 'kernel default', min: 1 }),
     ksm_sleep_ms: int(20, 'ksmd sleep between scans (/sys/kernel/mm/ksm/sleep_millisecs)', { unit: 'ms', source: 'kernel default', min: 0 }),
+    read_ahead_kb: int(128, 'readahead window of a file (the bdi\'s read_ahead_kb; ra_pages = read_ahead_kb / 4): mmap read-around size and the largest window', { unit: 'KiB', source: 'kernel default VM_READAHEAD_PAGES = 128 KiB', min: 0 }),
     memory_failure: bool(true, 'CONFIG_MEMORY_FAILURE (MADV_HWPOISON, MADV_SOFT_OFFLINE)', { source: 'on in distribution kernels; /proc/sys/vm/memory_failure_recovery exists when set' }),
     tlb_single_page_flush_ceiling: int(33, 'above this many pages a flush is a full flush (/sys/kernel/debug/x86/tlb_single_page_flush_ceiling)', { source: 'Dave Hansen, commit a5102476a24b', min: 0 }),
     nr_open: int(1048576, 'fs.nr_open: the cap on RLIMIT_NOFILE and fd table size', { source: 'kernel default 1024*1024', min: 64 }),
