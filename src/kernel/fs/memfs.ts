@@ -235,6 +235,7 @@ function* memfs_setattr(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> 
     const oldsize = inode.i_size;
     const newsize = attr.ia_size;
     if (newsize !== oldsize) {
+      if (newsize > oldsize) zero_eof_tail(t, k, inode as MemfsInode, oldsize);
       inode.i_size = newsize;
       if (newsize < oldsize) yield* truncate_pagecache(t, inode as MemfsInode, newsize);
     }
@@ -275,6 +276,18 @@ function zero_page_range(t: Task, k: Kernel, inode: MemfsInode, index: number, f
     bytes.fill(0, from, to);
     inode.store!.saved.set(index, { bytes });
   }
+}
+
+/**
+ * Before the size grows past `oldsize`, zero the rest of the page that held
+ * the old end of file: bytes a shared mapping stored there beyond EOF must
+ * not become file data. ext4 does this on truncate up and before a write
+ * past EOF (ext4_block_truncate_page), and the conformance host runs ext4;
+ * tmpfs would let them show.
+ */
+function zero_eof_tail(t: Task, k: Kernel, inode: MemfsInode, oldsize: number): void {
+  const off = oldsize % PAGE_SIZE;
+  if (off) zero_page_range(t, k, inode, Math.floor(oldsize / PAGE_SIZE), off, PAGE_SIZE);
 }
 
 /**
@@ -416,6 +429,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number): Blocking<
     t.leave();
     return -EFBIG;
   }
+  if (pos + len > inode.i_size) zero_eof_tail(t, k, inode, inode.i_size);
   let done = 0;
   let err = 0;
   while (done < len) {

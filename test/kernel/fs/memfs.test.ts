@@ -18,6 +18,8 @@ import { vfsOf } from '../../../src/kernel/fs/namespace.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { free_frame } from '../../../src/kernel/mm/page_alloc.js';
 import { current } from '../../../src/kernel/sched/task_struct.js';
+import { sys_mmap } from '../../../src/kernel/mm/mmap.js';
+import { fillUser, loadUser } from '../../../src/kernel/mm/uaccess.js';
 import type { Blocking, Task } from '../../../src/sim/task.js';
 import { O_CREAT, O_RDWR, runProcess } from './helpers.js';
 
@@ -131,6 +133,27 @@ describe('memfs data', () => {
       seen.push(yield* sys_open(k, t, 'f', 0, 0));
     });
     expect(seen).toEqual([0, { n: 2 * PAGE, sum: 2 * PAGE * 5 }, 1, 0, 2, -2]);
+  });
+
+  it('growing the file zeroes what a shared mapping stored past the old end (ext4 semantics, as the conformance host)', () => {
+    const seen: unknown[] = [];
+    runProcess(function* (t, k) {
+      const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
+      yield* sys_ftruncate(k, t, fd, 100);
+      const m = yield* sys_mmap(t, 0, PAGE, 3, 0x01, fd, 0);
+      yield* fillUser(t, k, m, PAGE, 9);
+      seen.push((yield* loadUser(t, k, m + 200)).value);
+      yield* sys_ftruncate(k, t, fd, PAGE);
+      seen.push((yield* loadUser(t, k, m + 200)).value);
+      yield* sys_ftruncate(k, t, fd, 100);
+      yield* fillUser(t, k, m, PAGE, 9);
+      yield* sys_lseek(k, t, fd, 2 * PAGE, SEEK_SET);
+      yield* sys_write(k, t, fd, 1, 1);
+      seen.push((yield* loadUser(t, k, m + 200)).value);
+      seen.push(yield* readAll(k, t, fd));
+      yield* sys_close(k, t, fd);
+    });
+    expect(seen).toEqual([9, 0, 0, { n: 2 * PAGE + 1, sum: 100 * 9 + 1 }]);
   });
 
   it('copying a cached page to the reader costs copy_page', () => {
