@@ -27,7 +27,8 @@ const ANON_VMA_BYTES = 88;
 
 /** linear_page_index(): the page index of `addr` in the area's file or anon_vma. */
 export function linear_page_index(vma: VmAreaStruct, addr: number): number {
-  return (addr - vma.vmStart) / PAGE_SIZE + vma.vmPgoff;
+  // Shifted, as the kernel's: a fault address inside a page names that page.
+  return Math.floor((addr - vma.vmStart) / PAGE_SIZE) + vma.vmPgoff;
 }
 
 /** vma_address(): where page `index` would be mapped in `vma`, or -1 if outside it. */
