@@ -18,6 +18,7 @@ import { mmCore } from './core.js';
 import type { VmAreaStruct } from './mm_types.js';
 import { PAGE_SIZE } from './mm_types.js';
 import { __GFP_USER, __GFP_ZERO, alloc_page, free_frame } from './page_alloc.js';
+import { do_sync_mmap_readahead } from './readahead.js';
 import { set_page_mapping } from './rmap.js';
 
 /**
@@ -28,6 +29,8 @@ import { set_page_mapping } from './rmap.js';
 export interface BackingStore {
   readPage(index: number, pfn: number, now: number): number;
   writePage(index: number, pfn: number, now: number): number;
+  /** A block device's store: faults read ahead (its bdi's ra_pages is read_ahead_kb). Absent: a RAM fs, whose bdi has ra_pages 0. */
+  readonly readahead?: boolean;
 }
 
 const CAT_FILEMAP_FAULT = intern('filemap_fault');
@@ -151,10 +154,12 @@ export function* filemap_fault(t: Task, vma: VmAreaStruct, index: number): Block
     t.leave();
     return { pfn: -1, major: false };
   }
+  // A miss reads ahead around the page as the area's advice says (do_sync_mmap_readahead); waiting for that read is the major fault.
+  const waited = !mapping.pages.has(index) && (yield* do_sync_mmap_readahead(t, vma, index));
   const r = yield* filemap_read_page(t, mapping, index);
   t.leave();
   if (r.pfn < 0) return { pfn: -2, major: false };
-  return r;
+  return waited ? { pfn: r.pfn, major: true } : r;
 }
 
 /** folio_mark_dirty(): the page has data the file does not. */
