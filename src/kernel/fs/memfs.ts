@@ -329,27 +329,35 @@ function* truncate_pagecache(t: Task, inode: MemfsInode, newsize: number): Block
 }
 
 /**
- * shmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): unmap and
- * free the whole pages in [offset, offset + len) and zero the partial ones
- * at its edges; the size stays. What MADV_REMOVE does to a shared mapping.
+ * Punch a hole (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): unmap and free
+ * the whole pages in [offset, offset + len), zero the partial ones at its
+ * edges; the size stays. What MADV_REMOVE does to a shared mapping. As
+ * ext4_punch_hole (the conformance host's file system): nothing at or past
+ * the end of file, and a hole running past it ends at the end of the page
+ * holding the last byte.
  */
 export function* vfs_fallocate_punch_hole(t: Task, inode: Inode, offset: number, len: number): Blocking<number> {
   if (!(inode instanceof MemfsInode) || !inode.i_mapping) return -EOPNOTSUPP;
   const k = inode.k;
   t.enter(CAT_TRUNCATE);
   yield* inode.i_rwsem.downWrite(t);
-  const end = Math.min(offset + len, Math.max(inode.i_size, offset));
-  if (end > offset) {
-    const first = Math.ceil(offset / PAGE_SIZE);
-    const last = Math.floor(end / PAGE_SIZE) - 1;
+  const size = inode.i_size;
+  if (offset < size) {
+    const end = Math.min(offset + len, Math.ceil(size / PAGE_SIZE) * PAGE_SIZE);
+    let first = -1;
+    let last = -2;
+    for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < end; p++) {
+      const from = Math.max(offset, p * PAGE_SIZE) - p * PAGE_SIZE;
+      const to = Math.min(end, (p + 1) * PAGE_SIZE) - p * PAGE_SIZE;
+      if (from === 0 && to === PAGE_SIZE) {
+        if (first < 0) first = p;
+        last = p;
+      } else zero_page_range(t, k, inode, p, from, to);
+    }
     if (last >= first) {
       yield* unmap_mapping_range(t, inode.i_mapping, first, last - first + 1, true);
       drop_pages(t, k, inode, first, last);
     }
-    const headIndex = Math.floor(offset / PAGE_SIZE);
-    if (offset % PAGE_SIZE) zero_page_range(t, k, inode, headIndex, offset % PAGE_SIZE, headIndex === Math.floor(end / PAGE_SIZE) ? end % PAGE_SIZE : PAGE_SIZE);
-    const tailIndex = Math.floor(end / PAGE_SIZE);
-    if (end % PAGE_SIZE && tailIndex !== headIndex) zero_page_range(t, k, inode, tailIndex, 0, end % PAGE_SIZE);
   }
   inode.i_rwsem.upWrite(t);
   t.leave();

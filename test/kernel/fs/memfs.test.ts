@@ -92,6 +92,22 @@ describe('memfs data', () => {
     expect(seen).toEqual([-95, 0, 2, 3 * PAGE, { n: 3 * PAGE, sum: (1000 + (3 * PAGE - 1000 - 2 * PAGE)) * 7 }, PAGE]);
   });
 
+  it('a hole running past the end of file ends at the end of its page; one starting there does nothing', () => {
+    const seen: unknown[] = [];
+    runProcess(function* (t, k) {
+      const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
+      yield* sys_write(k, t, fd, 5000, 7);
+      const v = vfile(k, t, fd);
+      seen.push(yield* vfs_fallocate(k, t, v, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 5000, PAGE));
+      seen.push(v.inode.i_mapping!.nrpages);
+      seen.push(yield* vfs_fallocate(k, t, v, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PAGE, 2 * PAGE));
+      seen.push(v.inode.i_mapping!.nrpages);
+      seen.push(yield* readAll(k, t, fd));
+      yield* sys_close(k, t, fd);
+    });
+    expect(seen).toEqual([0, 2, 0, 1, { n: 5000, sum: PAGE * 7 }]);
+  });
+
   it('a dirty page written to the store and dropped by reclaim is read back from it', () => {
     const seen: unknown[] = [];
     runProcess(function* (t, k) {
