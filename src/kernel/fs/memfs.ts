@@ -17,7 +17,7 @@
 import { PAGE_SIZE, PG_dirty, PG_uptodate } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOMEM, ENOSPC, ENOTEMPTY, ENXIO, EOPNOTSUPP } from '../errno.js';
+import { EFBIG, EISDIR, ENAMETOOLONG, ENOMEM, ENOSPC, ENOTEMPTY, ENXIO, EOPNOTSUPP } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { AddressSpace, filemap_add_page, filemap_get_page, filemap_read_page, set_page_dirty, truncate_inode_pages, type BackingStore } from '../mm/filemap.js';
 import { unmap_mapping_range } from '../mm/memory_zap.js';
@@ -235,7 +235,7 @@ function* memfs_setattr(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> 
     const oldsize = inode.i_size;
     const newsize = attr.ia_size;
     if (newsize !== oldsize) {
-      if (newsize > oldsize) zero_eof_tail(t, k, inode as MemfsInode, oldsize);
+      if (newsize > oldsize) zero_eof_tail(t, k, inode as MemfsInode, oldsize, Infinity);
       inode.i_size = newsize;
       if (newsize < oldsize) yield* truncate_pagecache(t, inode as MemfsInode, newsize);
     }
@@ -279,15 +279,18 @@ function zero_page_range(t: Task, k: Kernel, inode: MemfsInode, index: number, f
 }
 
 /**
- * Before the size grows past `oldsize`, zero the rest of the page that held
- * the old end of file: bytes a shared mapping stored there beyond EOF must
- * not become file data. ext4 does this on truncate up and before a write
- * past EOF (ext4_block_truncate_page), and the conformance host runs ext4;
- * tmpfs would let them show.
+ * Before the size grows past `oldsize`, zero the page that held the old end
+ * of file from there up to `to` (at most the page's end): bytes a shared
+ * mapping stored beyond EOF must not become file data. ext4, which the
+ * conformance host runs, zeroes the rest of that block on truncate up
+ * (ext4_block_truncate_page) and the gap a write past EOF leaves; tmpfs
+ * would let them show.
  */
-function zero_eof_tail(t: Task, k: Kernel, inode: MemfsInode, oldsize: number): void {
+function zero_eof_tail(t: Task, k: Kernel, inode: MemfsInode, oldsize: number, to: number): void {
   const off = oldsize % PAGE_SIZE;
-  if (off) zero_page_range(t, k, inode, Math.floor(oldsize / PAGE_SIZE), off, PAGE_SIZE);
+  if (!off) return;
+  const index = Math.floor(oldsize / PAGE_SIZE);
+  zero_page_range(t, k, inode, index, off, Math.min(PAGE_SIZE, to - index * PAGE_SIZE));
 }
 
 /**
@@ -437,7 +440,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number): Blocking<
     t.leave();
     return -EFBIG;
   }
-  if (pos + len > inode.i_size) zero_eof_tail(t, k, inode, inode.i_size);
+  if (pos > inode.i_size) zero_eof_tail(t, k, inode, inode.i_size, pos);
   let done = 0;
   let err = 0;
   while (done < len) {

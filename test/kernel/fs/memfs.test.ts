@@ -172,6 +172,25 @@ describe('memfs data', () => {
     expect(seen).toEqual([9, 0, 0, { n: 2 * PAGE + 1, sum: 100 * 9 + 1 }]);
   });
 
+  it('a write past the end zeroes only the gap it leaves; one at the end zeroes nothing', () => {
+    const seen: unknown[] = [];
+    runProcess(function* (t, k) {
+      const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
+      yield* sys_ftruncate(k, t, fd, 100);
+      const m = yield* sys_mmap(t, 0, PAGE, 3, 0x01, fd, 0);
+      yield* fillUser(t, k, m, PAGE, 9);
+      yield* sys_lseek(k, t, fd, 100, SEEK_SET);
+      yield* sys_write(k, t, fd, 10, 1);
+      seen.push((yield* loadUser(t, k, m + 200)).value);
+      yield* sys_lseek(k, t, fd, 300, SEEK_SET);
+      yield* sys_write(k, t, fd, 10, 2);
+      seen.push((yield* loadUser(t, k, m + 150)).value, (yield* loadUser(t, k, m + 400)).value);
+      seen.push(yield* readAll(k, t, fd));
+      yield* sys_close(k, t, fd);
+    });
+    expect(seen).toEqual([9, 0, 9, { n: 310, sum: 100 * 9 + 10 * 1 + 10 * 2 }]);
+  });
+
   it('copying a cached page to the reader costs copy_page', () => {
     let copy = -1;
     const k = runProcess(function* (t, k) {
