@@ -33,6 +33,8 @@ export const LRU_NAMES = ['inactive_anon', 'active_anon', 'inactive_file', 'acti
 
 /** include/linux/pagevec.h PAGEVEC_SIZE: pages a per-CPU LRU batch holds before it is moved under the lock. */
 export const PAGEVEC_SIZE = 31;
+/** Lruvec.onList of a page reclaim has isolated (off every list, PG_lru clear, owned by the isolating task). */
+export const LRU_ISOLATED = -2;
 /** Offset of the lru list_head inside struct page (after flags). */
 const PAGE_LRU_OFF = 8;
 
@@ -53,7 +55,7 @@ export class Lruvec {
   /** Links: node ids 0..3 are the list heads, pfn + 4 a page. */
   next: Int32Array;
   prev: Int32Array;
-  /** The list a pfn is on, or -1. */
+  /** The list a pfn is on, -1 for none, LRU_ISOLATED while reclaim holds it. */
   onList: Int8Array;
   /** Pages per list (lruvec_page_state NR_*_ANON/FILE). */
   readonly size = new Float64Array(NR_LRU_LISTS);
@@ -111,7 +113,7 @@ export class Lruvec {
     this.inBatch = b;
   }
 
-  /** The list of pfn, or -1 (not on an LRU list). */
+  /** The list of pfn, or a negative value (-1 not on a list, LRU_ISOLATED isolated). */
   listOf(pfn: number): number {
     return pfn < this.onList.length ? this.onList[pfn]! : -1;
   }
@@ -181,7 +183,8 @@ export function lru_unlock(t: Task, lv: Lruvec): void {
 export function lruvec_add_folio(t: Task | null, lv: Lruvec, pfn: number, tail: boolean): void {
   const mem = lv.k.machine.mem;
   lv.cover(pfn);
-  if (lv.onList[pfn] !== -1) throw new Error(`lruvec_add_folio: pfn ${pfn} is already on list ${lv.onList[pfn]}`);
+  if (lv.onList[pfn]! >= 0) throw new Error(`lruvec_add_folio: pfn ${pfn} is already on list ${lv.onList[pfn]}`);
+  if (lv.inBatch[pfn] !== 0) throw new Error(`lruvec_add_folio: pfn ${pfn} is still in CPU ${lv.inBatch[pfn]! - 1}'s batch`);
   const lru = folio_lru_list(mem.flags[pfn]!);
   const node = pfn + NR_LRU_LISTS;
   let before: number;
@@ -203,7 +206,11 @@ export function lruvec_add_folio(t: Task | null, lv: Lruvec, pfn: number, tail: 
   touchNodes(t, lv, before, node, after);
 }
 
-/** lruvec_del_folio(): unlink pfn from its list; clears PG_lru. */
+/**
+ * lruvec_del_folio(): unlink pfn from its list; clears PG_lru. The page is
+ * then LRU_ISOLATED: whoever took it off puts it back (or frees it), and
+ * folio_add_lru leaves it alone meanwhile.
+ */
 export function lruvec_del_folio(t: Task | null, lv: Lruvec, pfn: number): void {
   const lru = lv.listOf(pfn);
   if (lru < 0) throw new Error(`lruvec_del_folio: pfn ${pfn} is on no list`);
@@ -212,7 +219,7 @@ export function lruvec_del_folio(t: Task | null, lv: Lruvec, pfn: number): void 
   const after = lv.next[node]!;
   lv.next[before] = after;
   lv.prev[after] = before;
-  lv.onList[pfn] = -1;
+  lv.onList[pfn] = LRU_ISOLATED;
   lv.size[lru]!--;
   const mem = lv.k.machine.mem;
   mem.flags[pfn] = (mem.flags[pfn]! & ~PG_lru) >>> 0;
@@ -252,8 +259,9 @@ function moveRotated(t: Task | null, lv: Lruvec): void {
 /**
  * folio_add_lru(): a new page (a fault, a page-cache insertion, a swap-in)
  * joins the inactive list through this CPU's batch. Idempotent: a page
- * already on a list or in a batch is left alone. Without a task (a caller
- * that has none to charge) the page goes straight onto its list.
+ * already on a list, in a batch or isolated by reclaim (which puts it back
+ * itself) is left alone. Without a task (a caller that has none to charge)
+ * the page goes straight onto its list.
  */
 export function folio_add_lru(t: Task | null, k: Kernel, pfn: number): void {
   const lv = lruvecOf(k);
@@ -327,8 +335,9 @@ export function lru_add_drain_all(t: Task, k: Kernel): void {
 export function lru_on_free(k: Kernel, pfn: number): void {
   const lv = k.sub[SUB] as Lruvec | undefined;
   if (!lv || pfn >= lv.onList.length) return;
-  if (lv.onList[pfn] !== -1) lruvec_del_folio(null, lv, pfn);
+  if (lv.onList[pfn]! >= 0) lruvec_del_folio(null, lv, pfn);
   else if (lv.inBatch[pfn] !== 0) removeFromBatch(lv, pfn);
+  lv.onList[pfn] = -1;
 }
 
 /** folio_rotate_reclaimable(): queue a page whose writeback for reclaim ended for the inactive tail (from I/O completion, no task). */
@@ -363,7 +372,7 @@ export function folio_mark_lazyfree(t: Task, k: Kernel, pfn: number): void {
   const mem = k.machine.mem;
   lv.cover(pfn);
   lru_lock(t, lv);
-  const listed = lv.onList[pfn] !== -1;
+  const listed = lv.onList[pfn]! >= 0;
   if (listed) lruvec_del_folio(t, lv, pfn);
   mem.flags[pfn] = (mem.flags[pfn]! & ~(PG_active | PG_referenced | PG_swapbacked)) >>> 0;
   if (listed) lruvec_add_folio(t, lv, pfn, false);
@@ -408,6 +417,7 @@ export function lru_check(k: Kernel): string[] {
     for (const pfn of pages) {
       if (mem.isFree(pfn)) out.push(`${LRU_NAMES[l]}: free pfn ${pfn} is listed`);
       if ((mem.flags[pfn]! & PG_lru) === 0) out.push(`${LRU_NAMES[l]}: pfn ${pfn} lacks PG_lru`);
+      if (lv.inBatch[pfn] !== 0) out.push(`${LRU_NAMES[l]}: pfn ${pfn} is also in CPU ${lv.inBatch[pfn]! - 1}'s batch`);
       if (folio_lru_list(mem.flags[pfn]!) !== l) out.push(`${LRU_NAMES[l]}: pfn ${pfn} belongs on ${LRU_NAMES[folio_lru_list(mem.flags[pfn]!)]}`);
     }
   }

@@ -26,7 +26,7 @@
  * kernel: too many isolated pages, writeback cycling faster than it
  * completes, and no progress at the last priorities.
  */
-import { PG_active, PG_workingset } from '../../hw/physmem.js';
+import { PG_active, PG_head, PG_tail, PG_workingset } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
@@ -298,6 +298,7 @@ function move_folios_to_lru(t: Task, k: Kernel, lv: Lruvec, pages: readonly numb
   lru_lock(t, lv);
   for (const pfn of pages) {
     t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
+    lv.onList[pfn] = -1;
     if (mem.refcount[pfn] === 1) {
       freeList.push(pfn);
       continue;
@@ -374,6 +375,8 @@ function shrink_active_list(t: Task, k: Kernel, nrToScan: number, lru: number, s
   k.engine.counters.add('pgrefill', scanned);
   let deactivated = 0;
   for (const pfn of hold) {
+    // Huge pages stay where they are (their PMD mappings are not aged here).
+    if ((mem.flags[pfn]! & (PG_head | PG_tail)) !== 0) continue;
     const ref = folio_referenced(t, k, pfn);
     if (ref.ptes > 0 && (ref.vmFlags & VM_EXEC) !== 0 && file) continue;
     mem.flags[pfn] = ((mem.flags[pfn]! & ~PG_active) | PG_workingset) >>> 0;

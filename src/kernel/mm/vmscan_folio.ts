@@ -12,7 +12,7 @@
  * dirty twice); a clean unmapped page leaves its cache and is freed, after
  * the batch's TLB flush.
  */
-import { PG_active, PG_anon, PG_dirty, PG_locked, PG_mlocked, PG_referenced, PG_swapbacked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
+import { PG_active, PG_anon, PG_dirty, PG_head, PG_locked, PG_mlocked, PG_tail, PG_referenced, PG_swapbacked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -182,8 +182,8 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
     decide: {
       // folio_trylock: a page being read in is locked.
       if ((f & PG_locked) !== 0) break decide;
-      if ((f & PG_mlocked) !== 0 || (!anon && !file && (f & PG_swapcache) === 0)) {
-        // Unevictable here (mlocked), or shmem, whose swap-out is not modelled.
+      if ((f & (PG_mlocked | PG_head | PG_tail)) !== 0 || (!anon && !file && (f & PG_swapcache) === 0)) {
+        // Unevictable here: mlocked; part of a huge page (not split for swap-out here); or shmem, whose swap-out is not modelled.
         activate = true;
         break decide;
       }
