@@ -11,6 +11,7 @@ import { tlbReach } from './demo.js';
 import { fdServer } from './fd-server.js';
 import { inotifyChurn } from './inotify-churn.js';
 import { procUnload } from './proc-unload.js';
+import { rcuFlood } from './rcu-flood.js';
 import { swapPressure } from './swap-pressure.js';
 import { tlbShootdown } from './tlb-shootdown.js';
 import type { AnyWorkload } from './types.js';
@@ -24,6 +25,7 @@ export const WORKLOADS: readonly AnyWorkload[] = [
   allocChurn,
   tlbShootdown,
   dbDiscard,
+  rcuFlood,
 ];
 
 const byName = new Map<string, AnyWorkload>();
