@@ -46,10 +46,14 @@ function state(k: Kernel): State {
   return k.sub[KEY] as State;
 }
 
-/** What byte i of page p of process r holds: distinct per page, varied within it. */
+/** Two pages of a byte ramp: a page's contents are a 4 KiB window into it. */
+const RAMP = new Uint8Array(2 * PAGE);
+for (let i = 0; i < RAMP.length; i++) RAMP[i] = (i * 7 + (i >>> 8) * 13) & 0xff;
+
+/** What page p of process r holds: a window of the ramp chosen by (r, p), stamped with p and r, so no two pages are equal. */
 function fillPattern(buf: Uint8Array, r: number, p: number): void {
-  const seed = (r * 7919 + p * 131) >>> 0;
-  for (let i = 0; i < PAGE; i++) buf[i] = (seed + i * 7 + (i >>> 8) * 13) & 0xff;
+  const off = ((r * 7919 + p * 131) >>> 0) % PAGE;
+  buf.set(RAMP.subarray(off, off + PAGE));
   buf[0] = p & 0xff;
   buf[1] = (p >>> 8) & 0xff;
   buf[2] = (p >>> 16) & 0xff;
@@ -149,6 +153,8 @@ function body(k: Kernel, r: number, pages: number, passes: number, random: boole
     }
     const want = new Uint8Array(PAGE);
     const got = new Uint8Array(PAGE);
+    const want32 = new Uint32Array(want.buffer);
+    const got32 = new Uint32Array(got.buffer);
     let sig = 0;
     for (let i = 0; i < pages && !sig; i++) {
       fillPattern(want, r, i);
@@ -171,9 +177,10 @@ function body(k: Kernel, r: number, pages: number, passes: number, random: boole
         k.machine.mem.readInto(k.machine.mmu.translateFunctional(t.cpu, addr), 0, got, 0, PAGE);
         fillPattern(want, r, i);
         let bad = -1;
-        for (let b = 0; b < PAGE; b++) {
-          if (got[b] !== want[b]) {
-            bad = b;
+        for (let w = 0; w < PAGE / 4; w++) {
+          if (got32[w] !== want32[w]) {
+            bad = w * 4;
+            while (got[bad] === want[bad]) bad++;
             break;
           }
         }
