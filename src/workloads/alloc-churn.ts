@@ -46,22 +46,22 @@ export const allocChurn = defineWorkload({
   summary: 'an allocator purging and reusing memory with MADV_FREE or MADV_DONTNEED: faults, zeroing and flushes saved',
   description:
     'Each of --threads threads of one process owns a chunk of --chunk-pages pages and runs --rounds rounds: write the whole chunk ' +
-    '(allocation and use), read back its first and last byte, then purge it with madvise(--advice). With dontneed the purge ' +
+    '(allocation and use), read back its first and last byte, then purge it with madvise(--advice). With MADV_DONTNEED the purge ' +
     'zaps the chunk (TLB shootdown to the other threads\' CPUs, frames freed) and the next round takes one page fault per page, ' +
-    'each allocating and zeroing a frame; with free the purge only makes the pages clean, old and lazily freed, and the next ' +
-    'round writes them in place. Figures: cycles per round and per purge, faults and zeroed pages per round. The check compares ' +
-    'the bytes read back with what the round wrote. Compare: kernsim run alloc-churn --advice free, then --advice dontneed.',
+    'each allocating and zeroing a frame; with MADV_FREE the purge only makes the pages clean, old and lazily freed, and the next ' +
+    'round writes them in place; with none the chunk is never purged (the baseline: no madvise, memory never returned). Figures: cycles per round and per purge, faults and zeroed pages per round. The check compares ' +
+    'the bytes read back with what the round wrote. Compare: kernsim run alloc-churn --advice MADV_FREE, then --advice MADV_DONTNEED.',
   params: {
     threads: int(1, 'threads of the process, one chunk each', { min: 1, max: 256 }),
     chunk_pages: int(64, 'pages in each thread\'s chunk', { min: 1, max: 1 << 18 }),
     rounds: int(100, 'use-and-purge rounds per thread', { min: 1 }),
-    advice: choice(['free', 'dontneed'], 'free', 'how the allocator purges a chunk'),
+    advice: choice(['MADV_FREE', 'MADV_DONTNEED', 'none'], 'MADV_FREE', 'how the allocator purges a chunk (none: never)'),
   },
 
   setup(k, p) {
     const st: State = { leader: null, bases: [], rounds: new Array<number>(p.threads).fill(0), cycles: new Array<number>(p.threads).fill(0), failures: [], countersBefore: {} };
     k.sub[KEY] = st;
-    const advice = p.advice === 'free' ? MADV_FREE : MADV_DONTNEED;
+    const advice = p.advice === 'MADV_FREE' ? MADV_FREE : p.advice === 'MADV_DONTNEED' ? MADV_DONTNEED : -1;
     const len = p.chunk_pages * PAGE;
     const body = (idx: number) => (t: Task): TaskBody =>
       (function* (): TaskBody {
@@ -81,7 +81,7 @@ export const allocChurn = defineWorkload({
             const v = yield* loadUser(t, k, a);
             if (v.value !== tag(r) && st.failures.length < 5) st.failures.push(`thread ${idx} round ${r}: byte at +${a - base} reads ${v.value}, wrote ${tag(r)}`);
           }
-          const ret = yield* sys_madvise(t, base, len, advice);
+          const ret = advice < 0 ? 0 : yield* sys_madvise(t, base, len, advice);
           if (ret !== 0) {
             st.failures.push(`thread ${idx}: madvise returned ${ret}`);
             return;

@@ -6,8 +6,8 @@ import { runWorkload } from '../../src/workloads/run.js';
 describe('alloc-churn', () => {
   const cfg = defaultConfig();
   const params = { chunk_pages: 32, rounds: 20 };
-  const free = runWorkload(allocChurn, { ...params, advice: 'free' }, cfg);
-  const dontneed = runWorkload(allocChurn, { ...params, advice: 'dontneed' }, cfg);
+  const free = runWorkload(allocChurn, { ...params, advice: 'MADV_FREE' }, cfg);
+  const dontneed = runWorkload(allocChurn, { ...params, advice: 'MADV_DONTNEED' }, cfg);
 
   it('passes its own checks with either advice', () => {
     expect(free.checks.failures).toEqual([]);
@@ -24,5 +24,13 @@ describe('alloc-churn', () => {
   it('is cheaper per round with FREE when memory is plentiful', () => {
     expect(free.figures['cycles_per_round']!).toBeLessThan(dontneed.figures['cycles_per_round']!);
     expect(free.figures['madvise_cycles_per_call']!).toBeLessThan(dontneed.figures['madvise_cycles_per_call']!);
+  });
+
+  it('with none never calls madvise: one fault per page in the first round only, the cheapest rounds', () => {
+    const none = runWorkload(allocChurn, { ...params, advice: 'none' }, cfg);
+    expect(none.checks.failures).toEqual([]);
+    expect(none.counters['syscall_madvise'] ?? 0).toBe(0);
+    expect(none.figures['faults_per_round']).toBe(32 / 20);
+    expect(none.figures['cycles_per_round']!).toBeLessThan(free.figures['cycles_per_round']!);
   });
 });

@@ -37,7 +37,7 @@ const STORIES: Story[] = [
   {
     workload: 'alloc-churn',
     title: 'MADV_DONTNEED versus MADV_FREE: 16 allocator threads on 1, 4 and 16 CPUs',
-    grid: ['cpus=1,4,16', 'advice=dontneed,free'],
+    grid: ['cpus=1,4,16', 'advice=MADV_DONTNEED,MADV_FREE'],
     params: { threads: 16, rounds: 20 },
     columns: [
       ['simulated_ns', 'simulated time'],
@@ -49,23 +49,23 @@ const STORIES: Story[] = [
     ],
     applies: (w) => {
       const a = w.params['advice'];
-      return a !== undefined && isParam(a) && a.kind === 'enum' && ['dontneed', 'free'].every((v) => a.values!.includes(v)) && 'threads' in w.params && 'rounds' in w.params;
+      return a !== undefined && isParam(a) && a.kind === 'enum' && ['MADV_DONTNEED', 'MADV_FREE'].every((v) => a.values!.includes(v)) && 'threads' in w.params && 'rounds' in w.params;
     },
     tell(s, c) {
       const fig = (p: SweepResult['points'][number], name: string): number => p.result.figures[name] ?? NaN;
       const lines = [];
       for (const cpus of [1, 4, 16]) {
         const at = pointsWhere(s, 'cpus', cpus);
-        const dn = at.find((p) => p.point['advice'] === 'dontneed');
-        const fr = at.find((p) => p.point['advice'] === 'free');
+        const dn = at.find((p) => p.point['advice'] === 'MADV_DONTNEED');
+        const fr = at.find((p) => p.point['advice'] === 'MADV_FREE');
         if (!dn || !fr) continue;
         lines.push(
           `  ${String(cpus).padStart(2)} CPU${cpus === 1 ? ' ' : 's'}: DONTNEED takes ${c.bold(fmtRatio(fig(fr, 'cycles_per_round'), fig(dn, 'cycles_per_round')))} the cycles per round of FREE; ` +
             `its madvise ${fmtNum(fig(dn, 'madvise_cycles_per_call'))} cycles against ${fmtNum(fig(fr, 'madvise_cycles_per_call'))}`,
         );
       }
-      const dn = s.points.find((p) => p.point['advice'] === 'dontneed');
-      const fr = s.points.find((p) => p.point['advice'] === 'free');
+      const dn = s.points.find((p) => p.point['advice'] === 'MADV_DONTNEED');
+      const fr = s.points.find((p) => p.point['advice'] === 'MADV_FREE');
       if (dn && fr) {
         lines.push(
           c.dim(`  DONTNEED zaps the chunk, so each round faults in and zeroes every page again (${fmtNum(fig(dn, 'faults_per_round'))} faults per round);`),
