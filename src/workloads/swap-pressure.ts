@@ -116,12 +116,13 @@ export const swapPressure = defineWorkload({
     const c = k.engine.counters;
     const maj = c.get('pgmajfault');
     const ns = st.readPages > 0 ? st.readCycles / st.readPages / k.cfg.clock_ghz : 0;
-    return {
+    const out: Record<string, number> = {
       pages: st.pagesPer.reduce((a, b) => a + b, 0),
       read_ns_per_page: Math.round(ns * 10) / 10,
       pswpin_per_majfault: maj > 0 ? Math.round((c.get('pswpin') / maj) * 100) / 100 : 0,
-      willneed_supported: p.willneed ? (st.willneedRet !== null && st.willneedRet >= 0 ? 1 : 0) : 0,
     };
+    if (p.willneed) out['willneed_supported'] = st.willneedRet !== null && st.willneedRet >= 0 ? 1 : 0;
+    return out;
   },
 
   progress(k, p) {
