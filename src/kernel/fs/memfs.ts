@@ -11,8 +11,10 @@
  * ->lookup only ever says "no such name". Regular files keep their data in
  * their page cache, the same pages mmap maps. What counts as data for
  * SEEK_DATA is what was written: pages written by write() or dirtied
- * through a mapping, or held by the store; reading a hole allocates no page
- * (as tmpfs's SGP_READ returns the zero page), so it stays a hole.
+ * through a mapping, or held by the store. Reading a hole brings a zeroed,
+ * clean page into the cache, as a disk file system's read does (ext4 on
+ * the conformance host; tmpfs would hand out the zero page instead), and
+ * the range stays a hole.
  */
 import { PAGE_SIZE, PG_dirty, PG_uptodate } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
@@ -63,6 +65,8 @@ const CAT_COPY = intern('copy_page_to_iter');
 export class MemfsStore implements BackingStore {
   /** Page contents written back, by index. */
   readonly saved = new Map<number, SwapContents>();
+  /** Faults read ahead: the store stands for a block device (a RAM disk has the default ra_pages). */
+  readonly readahead = true;
 
   constructor(
     private readonly k: Kernel,
@@ -94,13 +98,6 @@ export class MemfsInode extends Inode {
   store: MemfsStore | null = null;
   /** Pages written (by write(), or written back from a mapping's stores). */
   readonly dataPages = new Set<number>();
-}
-
-/** Whether page `index` of the file holds data (for SEEK_DATA/SEEK_HOLE and reads of dropped pages). */
-function page_has_data(k: Kernel, inode: MemfsInode, index: number): boolean {
-  if (inode.dataPages.has(index)) return true;
-  const pfn = inode.i_mapping!.pages.get(index);
-  return pfn !== undefined && (k.machine.mem.flags[pfn]! & PG_dirty) !== 0;
 }
 
 function memfsOf(dir: Inode): Kernel {
@@ -375,8 +372,9 @@ function chargeCopy(t: Task, k: Kernel, bytes: number): void {
 }
 
 /**
- * shmem_file_read_iter(): copy from the page cache; a page dropped by
- * reclaim is read back from the store; a hole reads as zeroes without a page.
+ * filemap_read(): copy from the page cache; a missing page is read in (from
+ * the store if it was written back, else as zeroes). No readahead: see
+ * mm/readahead.ts.
  */
 function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null): Blocking<number> {
   const inode = file_vfs(file).inode as MemfsInode;
@@ -394,7 +392,7 @@ function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null): Block
     const n = Math.min(PAGE_SIZE - off, len - done, size - pos);
     let pfn = filemap_get_page(t, mapping, index);
     let ref = false;
-    if (pfn < 0 && page_has_data(k, inode, index)) {
+    if (pfn < 0) {
       const r = yield* filemap_read_page(t, mapping, index);
       if (r.pfn < 0) {
         t.leave();
