@@ -1,10 +1,14 @@
 /**
  * memfs: the in-memory file system at the root, modelled on tmpfs
- * (mm/shmem.c) and fs/libfs.c for its directory operations, with one
- * difference: a regular file's pages are backed by a RAM store of the file
- * system's own (as a RAM disk backs a disk file system) rather than by
- * swap. Reclaim may drop a clean page, and must write a dirty one to the
- * store first; a later read or fault reads it back (a major fault).
+ * (mm/shmem.c) and fs/libfs.c for its directory operations, except that a
+ * regular file's pages are backed by a RAM store of the file system's own
+ * (as a RAM disk backs a disk file system) rather than by swap. Reclaim may
+ * drop a clean page, and must write a dirty one to the store first; a later
+ * read or fault reads it back (a major fault), and faults read around as on
+ * a block device. Where tmpfs and ext4 answer differently, memfs answers as
+ * ext4 does, since the conformance host runs its scripts on ext4: reading a
+ * hole, growing a file past bytes a mapping stored beyond its end, punching
+ * a hole past the end, and seeking in a directory.
  *
  * Directories live in the dcache: every name is a hashed dentry pinned by
  * an extra reference (shmem_mknod's dget) until unlink or rmdir, so
