@@ -7,6 +7,8 @@ import { colorLevel } from '../../src/cli/io.js';
 import { Progress } from '../../src/cli/progress.js';
 import { gridPoint, gridSize, parseGrid, parseShard, shardIndices } from '../../src/cli/grid.js';
 import { tlbReach } from '../../src/workloads/demo.js';
+import { findWorkload } from '../../src/workloads/registry.js';
+import { pickStory } from '../../src/cli/commands/demo.js';
 import type { RunResult, SweepResult } from '../../src/workloads/result.js';
 import { runFixture, sweepFixture } from '../report/fixtures.js';
 import { cli, expectUsageError } from './helpers.js';
@@ -290,6 +292,11 @@ describe('demo', () => {
     expect(r.stdout).toContain('Next');
     expect(r.stdout).toContain('kernsim sweep');
     expect(r.stdout.split('\n').length).toBeLessThan(50);
+    // The story follows the workloads: once alloc-churn exists, DONTNEED against FREE (a rename of its advice values must not silently drop it).
+    if (findWorkload('alloc-churn')) {
+      expect(pickStory()!.workload.name).toBe('alloc-churn');
+      expect(r.stdout).toContain('MADV_DONTNEED versus MADV_FREE');
+    }
     const j = JSON.parse((await cli(['demo', '--json'])).stdout) as SweepResult;
     expect(j.kind).toBe('sweep');
     expect(j.points.every((p) => p.result.checks.passed)).toBe(true);
