@@ -49,7 +49,8 @@ export async function inspectPage(url: string, expression: string, timeoutMs = 3
       '--remote-debugging-pipe',
       'about:blank',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
+    // Its own process group, so the renderer and crashpad helpers die with it.
+    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true },
   );
   const toBrowser = child.stdio[3] as Writable;
   const fromBrowser = child.stdio[4] as Readable;
@@ -124,8 +125,17 @@ export async function inspectPage(url: string, expression: string, timeoutMs = 3
     throw new Error(`chromium: ${(e as Error).message}; stderr: ${stderr.slice(-2000)}`);
   } finally {
     clearTimeout(timer);
-    child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
     await exited;
-    rmSync(profile, { recursive: true, force: true });
+    // A helper that outlived the kill may still be writing into the profile: retry, and never fail a test over a temp dir.
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch {
+      /* left in tmpdir */
+    }
   }
 }
