@@ -225,7 +225,9 @@ const result = {
 if (json) {
   console.log(JSON.stringify(result));
 } else {
-  const t = new Table({ head: ['measure', 'value', 'target'] });
+  // cli-table3 colours its borders by default: only on a terminal, and never under NO_COLOR.
+  const colour = process.stdout.isTTY === true && !process.env['NO_COLOR'];
+  const t = new Table({ head: ['measure', 'value', 'target'], style: colour ? {} : { head: [], border: [] } });
   const M = (x: number): string => `${(x / 1e6).toFixed(1)} M/s`;
   t.push(
     ['TLB + L1 hit loop (accessRange)', M(result.hit_accesses_per_s), '>= 40 M/s'],
