@@ -4,6 +4,7 @@
  * the two line by line (spec: syscall-script.md).
  */
 import { HostRunnerError, hostRunnerAvailable, runOnHost } from '../../conform/host.js';
+import { applyRecordedSettings } from '../../conform/recorded.js';
 import { hostSettingsOverlay, readHostKernelSettings } from '../../conform/hostprofile.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -47,10 +48,7 @@ export interface ConformEntry {
  */
 export function conformConfig(machine?: string, recordedOn?: string): MachineConfig {
   const base = loadMachineConfig(machine);
-  if (recordedOn !== undefined && existsSync(recordedOn)) {
-    const rec = JSON.parse(readText(recordedOn).split('\n')[0]!) as { settings: Parameters<typeof hostSettingsOverlay>[0] };
-    return applyProfile(base, hostSettingsOverlay(rec.settings), `recorded host settings (${recordedOn})`);
-  }
+  if (recordedOn !== undefined && existsSync(recordedOn)) return applyRecordedSettings(base, recordedOn);
   return applyProfile(base, hostSettingsOverlay(readHostKernelSettings()), 'host kernel settings');
 }
 
