@@ -32,8 +32,11 @@
 
 /** Ways are numbered in bytes in the wide representation: at most 255. */
 export const MAX_WAYS = 255;
+// Used here as a plain module constant, which V8 folds to an immediate
+// (an exported binding is read through a cell, with a check, at each use).
+const NIBBLE = 16;
 /** Most ways the nibble representation holds. */
-export const NIBBLE_WAYS = 16;
+export const NIBBLE_WAYS = NIBBLE;
 
 const NIB_ONES = 0x11111111;
 const NIB_HIGHS = 0x88888888 | 0;
@@ -42,12 +45,12 @@ const BYTE_HIGHS = 0x80808080 | 0;
 
 /** Words of one set's order. */
 export function orderWords(ways: number): number {
-  return ways <= NIBBLE_WAYS ? 2 : (ways + 3) >>> 2;
+  return ways <= NIBBLE ? 2 : (ways + 3) >>> 2;
 }
 
 /** Writes the initial order (ways in number order, way 0 most recent) of the set at ord[i]. */
 export function orderInit(ord: Int32Array, i: number, ways: number): void {
-  if (ways <= NIBBLE_WAYS) {
+  if (ways <= NIBBLE) {
     ord[i] = 0x76543210;
     ord[i + 1] = 0xfedcba98 | 0;
     return;
@@ -61,11 +64,11 @@ export function orderInit(ord: Int32Array, i: number, ways: number): void {
 
 /** Way at position p of the order at ord[i]. */
 export function orderAt(ord: Int32Array, i: number, ways: number, p: number): number {
-  return ways <= NIBBLE_WAYS ? (ord[i + (p >>> 3)] >>> ((p & 7) << 2)) & 15 : (ord[i + (p >>> 2)] >>> ((p & 3) << 3)) & 255;
+  return ways <= NIBBLE ? (ord[i + (p >>> 3)] >>> ((p & 7) << 2)) & 15 : (ord[i + (p >>> 2)] >>> ((p & 3) << 3)) & 255;
 }
 
 function orderSet(ord: Int32Array, i: number, ways: number, p: number, w: number): void {
-  if (ways <= NIBBLE_WAYS) {
+  if (ways <= NIBBLE) {
     const j = i + (p >>> 3);
     const sh = (p & 7) << 2;
     ord[j] = (ord[j] & ~(15 << sh)) | (w << sh);
@@ -78,7 +81,7 @@ function orderSet(ord: Int32Array, i: number, ways: number, p: number, w: number
 
 /** Makes way w the most recently used. */
 export function orderTouch(ord: Int32Array, i: number, ways: number, w: number): void {
-  if (ways > NIBBLE_WAYS) {
+  if (ways > NIBBLE) {
     touchWide(ord, i, ways, w);
     return;
   }
@@ -118,7 +121,7 @@ export function orderLru(ord: Int32Array, i: number, ways: number): number {
  */
 export function orderRotateLru(ord: Int32Array, i: number, ways: number): number {
   const w = orderLru(ord, i, ways);
-  if (ways > NIBBLE_WAYS) {
+  if (ways > NIBBLE) {
     touchWide(ord, i, ways, w);
     return w;
   }
