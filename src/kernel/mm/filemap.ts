@@ -49,6 +49,8 @@ export class AddressSpace {
   /** Areas mapping it shared and writable (i_mmap_writable). */
   mmapWritable = 0;
   readonly kaddr: number;
+  /** Pages whose read from the backing store has not completed yet (PG_locked, not uptodate): readers wait on these. */
+  readonly readsInFlight = new Map<number, Completion>();
 
   constructor(
     readonly k: Kernel,
@@ -110,6 +112,13 @@ export function* filemap_read_page(t: Task, mapping: AddressSpace, index: number
   let pfn = filemap_get_page(t, mapping, index);
   if (pfn >= 0) {
     mem.refcount[pfn]!++;
+    // Cached but still being read (started by readahead or another task): wait for the I/O, as folio_wait_locked does.
+    if (filemap_page_under_read(mapping, index)) {
+      t.enter(CAT_IO_WAIT);
+      yield t.sleepOn(mapping.readsInFlight.get(index)!);
+      t.leave();
+      return { pfn, major: true };
+    }
     return { pfn, major: false };
   }
   pfn = yield* alloc_page(t, k, __GFP_USER | (mapping.backing ? 0 : __GFP_ZERO));
@@ -130,9 +139,11 @@ export function* filemap_read_page(t: Task, mapping: AddressSpace, index: number
       const c = new Completion(k.engine, 1);
       k.engine.at(done, (time) => c.complete(time));
       filemap_add_page(t, mapping, index, pfn);
+      mapping.readsInFlight.set(index, c);
       t.enter(CAT_IO_WAIT);
       yield t.sleepOn(c);
       t.leave();
+      if (mapping.readsInFlight.get(index) === c) mapping.readsInFlight.delete(index);
       k.machine.caches.invalidateFrame(pfn);
     } else filemap_add_page(t, mapping, index, pfn);
   } else filemap_add_page(t, mapping, index, pfn);
@@ -140,6 +151,50 @@ export function* filemap_read_page(t: Task, mapping: AddressSpace, index: number
   // One reference for the cache (from the allocation), one for the caller.
   mem.refcount[pfn]!++;
   return { pfn, major };
+}
+
+/** The page is in the cache but its read has not completed (locked, not uptodate). */
+export function filemap_page_under_read(mapping: AddressSpace, index: number): boolean {
+  const c = mapping.readsInFlight.get(index);
+  return c !== undefined && !c.done;
+}
+
+/**
+ * Start reading page `index` into the page cache without waiting for it
+ * (the asynchronous part of page_cache_ra_unbounded, as MADV_WILLNEED and
+ * fadvise use it): the page is added to the cache at once, locked and not
+ * uptodate until the store's read completes; a reader meanwhile waits for
+ * it in filemap_read_page. Returns false when no frame could be had.
+ */
+export function* filemap_start_read(t: Task, mapping: AddressSpace, index: number): Blocking<boolean> {
+  const k = mapping.k;
+  const mem = k.machine.mem;
+  if (filemap_get_page(t, mapping, index) >= 0) return true;
+  const pfn = yield* alloc_page(t, k, __GFP_USER | (mapping.backing ? 0 : __GFP_ZERO));
+  if (pfn < 0) return false;
+  if (mapping.pages.has(index)) {
+    mem.refcount[pfn] = 0;
+    free_frame(k, pfn);
+    return true;
+  }
+  const done = mapping.backing ? mapping.backing.readPage(index, pfn, t.now) : t.now;
+  // The allocation's reference is the cache's.
+  filemap_add_page(t, mapping, index, pfn);
+  if (done <= t.now) {
+    mem.flags[pfn] = (mem.flags[pfn]! | PG_uptodate) >>> 0;
+    return true;
+  }
+  const c = new Completion(k.engine, 1);
+  mapping.readsInFlight.set(index, c);
+  k.engine.at(done, (time) => {
+    if (mapping.readsInFlight.get(index) === c) mapping.readsInFlight.delete(index);
+    if (mapping.pages.get(index) === pfn) {
+      mem.flags[pfn] = (mem.flags[pfn]! | PG_uptodate) >>> 0;
+      k.machine.caches.invalidateFrame(pfn);
+    }
+    c.complete(time);
+  });
+  return true;
 }
 
 /**

@@ -23,7 +23,7 @@ import { EACCES, EINVAL } from '../errno.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, vfs_fallocate } from '../fs/open.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
-import { filemap_read_page, ShmemFile } from './filemap.js';
+import { filemap_start_read, ShmemFile } from './filemap.js';
 import { is_real_swap_pte } from './guard.js';
 import { MADV_DONTNEED_LOCKED, MADV_PAGEOUT, type MadviseBehavior } from './madvise_uapi.js';
 import { vm_normal_page } from './memory.js';
@@ -278,11 +278,10 @@ export function* madvise_willneed(t: Task, mb: MadviseBehavior, vma: VmAreaStruc
   mmap_read_unlock(t, mb.mm);
   t.enter(CAT_READAHEAD);
   const k = mb.mm.k;
+  // The reads are started, not waited for: the call returns before the I/O completes, and a later fault waits for its page.
   for (let index = first; index <= last; index++) {
     if (mapping.pages.has(index)) continue;
-    const r = yield* filemap_read_page(t, mapping, index);
-    if (r.pfn < 0) break;
-    put_page_testzero_free(t, k, r.pfn);
+    if (!(yield* filemap_start_read(t, mapping, index))) break;
     if (t.shouldYield()) yield;
   }
   t.leave();

@@ -22,7 +22,7 @@ import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
-import { filemap_fault, set_page_dirty } from './filemap.js';
+import { filemap_fault, filemap_page_under_read, set_page_dirty } from './filemap.js';
 import { is_guard_pte_marker } from './guard.js';
 import { handle_huge_pmd_fault, thp_fault_wanted, VM_FAULT_FALLBACK } from './huge_memory.js';
 import { is_hwpoison_pte } from './memory-failure.js';
@@ -183,7 +183,8 @@ function doFaultAround(t: Task, vmf: VmFault): boolean {
     const index = linear_page_index(vma, addr);
     if (index > lastIndex) break;
     const pfn = mapping.pages.get(index);
-    if (pfn === undefined) continue;
+    // As filemap_map_pages, a page still being read is left for the fault proper, which waits for it.
+    if (pfn === undefined || filemap_page_under_read(mapping, index)) continue;
     mem.refcount[pfn]!++;
     const prot = pteFlags(makePte(0, vma.vmPageProt));
     set_pte_at(t, mm, vmf.table, idx, makePte(pfn, prot));

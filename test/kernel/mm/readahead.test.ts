@@ -85,3 +85,47 @@ describe('readahead of file faults', () => {
     expect(r).toMatchObject({ major: P, reads: P });
   });
 });
+
+describe('MADV_WILLNEED on a file', () => {
+  it('starts the reads and returns before they complete; a later load waits only for what is left of its read', () => {
+    const pages = 8;
+    let madviseCycles = -1;
+    let firstLoadWait = -1;
+    let reads = -1;
+    let secondLoadCycles = -1;
+    const cfg = testConfig((c) => {
+      c.sim.checks = true;
+    });
+    const k = runProcess(function* (t, k, ts) {
+      const disk = new Disk((pfn, byte) => k.machine.mem.fill(pfn, 0, PAGE, byte), true);
+      const mapping = new AddressSpace(k, pages * PAGE, disk, false);
+      const file: VmFile = { mapping, readable: true, writable: false };
+      const a = yield* vm_mmap_pgoff(t, ts.mm!, file, 0n, BigInt(pages * PAGE), PROT_R, MAP_PRIVATE, 0n);
+      expect(yield* sys_madvise(t, a, pages * PAGE, MADV_RANDOM)).toBe(0);
+      const t0 = t.now;
+      expect(yield* sys_madvise(t, a, pages * PAGE, 3 /* MADV_WILLNEED */)).toBe(0);
+      madviseCycles = t.now - t0;
+      reads = disk.reads;
+      expect(mapping.nrpages).toBe(pages);
+      // The first load finds its page under I/O and waits for the rest of the read.
+      const t1 = t.now;
+      const v = yield* loadUser(t, k, a + 3 * PAGE + 1);
+      expect(v.value).toBe(4);
+      firstLoadWait = t.now - t1;
+      // By then every read (all started together) is done: the next page costs no I/O.
+      const t2 = t.now;
+      expect((yield* loadUser(t, k, a + 5 * PAGE)).value).toBe(6);
+      secondLoadCycles = t.now - t2;
+      checkInvariants(k);
+    }, cfg);
+    expect(reads).toBe(pages);
+    expect(madviseCycles).toBeLessThan(READ_CYCLES / 2);
+    expect(firstLoadWait).toBeGreaterThan(READ_CYCLES - madviseCycles - 1);
+    expect(secondLoadCycles).toBeLessThan(READ_CYCLES / 10);
+    // All eight reads overlapped: the whole sequence costs about one read (plus the fault's own trap and handler), not eight.
+    const c = cfg.cost;
+    expect(madviseCycles + firstLoadWait + secondLoadCycles).toBeLessThan(READ_CYCLES + 2 * (c.page_fault_trap + c.fault_handler) + madviseCycles);
+    // Only the load that waited on the device counts as a major fault.
+    expect(k.engine.counters.get('pgmajfault')).toBe(1);
+  });
+});
