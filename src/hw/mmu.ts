@@ -73,8 +73,18 @@ const E_US = 4;
 const E_A = 0x20;
 const E_D = 0x40;
 const E_PS = 0x80;
-/** Bytes of address space one entry spans, by level (1 = PT ... 4 = PML4). */
-const LEVEL_SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39];
+// Reciprocals of powers of two: a product is exact, so it indexes as the
+// quotient would, without a division.
+const REGION_INV = 2 ** -21;
+const PAGE_INV = 2 ** -12;
+// physmem.ts's byte-pool geometry as literals, which V8 folds (an imported
+// binding is a cell load and a check at each use).
+const SLOT_SHIFT = 6;
+const SLOT_MASK = 63;
+const WORDS_PER_FRAME = 1024;
+if (SLOT_SHIFT !== CHUNK_SHIFT || SLOT_MASK !== CHUNK_MASK || WORDS_PER_FRAME !== FRAME_WORDS) {
+  throw new Error('mmu.ts: byte-pool geometry differs from physmem.ts');
+}
 
 export class Mmu {
   /** PML4 pfn per CPU, -1 for none. */
@@ -100,7 +110,8 @@ export class Mmu {
   private readonly mem: PhysMem;
   private readonly stlbHit: number;
   private readonly walkStep: number;
-  private readonly lineBytes: number;
+  /** 1 / the cache line size (a power of two, so a product is exact). */
+  private readonly lineInv: number;
 
   // The last translation per CPU.
   private readonly mVpn: Float64Array;
@@ -129,7 +140,7 @@ export class Mmu {
     this.pcid = new Uint16Array(cpus);
     this.stlbHit = cfg.cost.stlb_hit;
     this.walkStep = cfg.cost.walk_step;
-    this.lineBytes = caches.lineBytes;
+    this.lineInv = 1 / caches.lineBytes;
     this.mVpn = new Float64Array(cpus).fill(-1);
     this.mPcid = new Int32Array(cpus).fill(-1);
     this.mEpoch = new Uint32Array(cpus);
@@ -231,7 +242,7 @@ export class Mmu {
     const tlb = this.tlb;
     const tlbEpoch = tlb.epoch;
     const cacheEpoch = caches.epoch;
-    const lineBytes = this.lineBytes;
+    const lineInv = this.lineInv;
     const memo = this.memo;
     const pcid = this.pcid[cpu]!;
     const need = (user ? TLB_U : 0) | (write ? TLB_W | TLB_D : 0);
@@ -267,7 +278,7 @@ export class Mmu {
         mPfn = pfn;
         mFlags = this.tFlags;
       }
-      const line = Math.floor((pfn * PAGE + (va - vpn * PAGE)) / lineBytes);
+      const line = Math.floor((pfn * PAGE + (va - vpn * PAGE)) * lineInv);
       if (memo && line === lastLine && cacheEpoch[cpu] === lastEpoch) {
         cyc += caches.hitSame(cpu);
       } else {
@@ -294,7 +305,7 @@ export class Mmu {
     const tlb = this.tlb;
     const tlbEpoch = tlb.epoch;
     const cacheEpoch = caches.epoch;
-    const lineBytes = this.lineBytes;
+    const lineInv = this.lineInv;
     const memo = this.memo;
     const pcid = this.pcid[cpu]!;
     const need = (user ? TLB_U : 0) | (write ? TLB_W | TLB_D : 0);
@@ -337,7 +348,7 @@ export class Mmu {
         mPfn = pfn;
         mFlags = this.tFlags;
       }
-      const line = Math.floor((pfn * PAGE + (va - vpn * PAGE)) / lineBytes);
+      const line = Math.floor((pfn * PAGE + (va - vpn * PAGE)) * lineInv);
       if (memo && line === lastLine && cacheEpoch[cpu] === lastEpoch) {
         cyc += caches.hitSame(cpu);
       } else {
@@ -436,12 +447,19 @@ export class Mmu {
    * flags and pfn bits 0-19; high word: pfn bits 20-39, NX in bit 31).
    */
 
-  /** Walks cpu's tables for vaddr; returns cycles with wPfn/wFlags/wHuge set, or a FAULT_* code (faultCycles set, PWC entry dropped). */
+  /**
+   * Walks cpu's tables for vaddr; returns cycles with wPfn/wFlags/wHuge set, or a FAULT_* code (faultCycles set, PWC entry dropped).
+   * Each entry is read before its access is charged: the value cannot change
+   * in between, and a host cache miss on the table then overlaps the cache
+   * model's work. The 4 KiB leaf is finished here, a 2 MiB one in leafHuge().
+   */
   private walk(cpu: number, vaddr: number, write: boolean, user: boolean): number {
     const caches = this.caches;
+    const chunks = this.mem.chunkWords;
     const step = this.walkStep;
+    const lineInv = this.lineInv;
     const pcid = this.pcid[cpu]!;
-    const region = Math.floor(vaddr / REGION);
+    const region = Math.floor(vaddr * REGION_INV);
     let cyc = 0;
     let rights = TLB_W | TLB_U;
     let table: number;
@@ -454,94 +472,109 @@ export class Mmu {
     } else {
       table = this.cr3[cpu]!;
       if (table < 0) return this.fault(FAULT_NOT_PRESENT, 0, vaddr, write, user);
-      for (let level = 4; level >= 2; level--) {
-        const idx = Math.floor(vaddr / LEVEL_SPAN[level]!) & 511;
-        const wi = this.wordIndex(table, idx);
-        const words = this.words;
-        const paddr = table * PAGE + idx * 8;
-        cyc += caches.access(cpu, paddr, false) + step;
+      // 1 / bytes one entry spans, PML4 down to PD (exact powers of two)
+      let inv = 2 ** -39;
+      for (let level = 4; level >= 2; level--, inv *= 512) {
+        const idx = Math.floor(vaddr * inv) & 511;
+        const c = this.tableSlot(table);
+        const words = chunks[c >> SLOT_SHIFT]!;
+        const wi = (c & SLOT_MASK) * WORDS_PER_FRAME + idx * 2;
         const lo = words[wi]!;
         const hi = words[wi + 1]!;
+        const paddr = table * PAGE + idx * 8;
+        cyc += caches.accessLine(cpu, Math.floor(paddr * lineInv), false) + step;
         if ((lo & E_P) === 0) return this.fault(FAULT_NOT_PRESENT, cyc, vaddr, write, user);
         if ((lo & E_RW) === 0) rights &= ~TLB_W;
         if ((lo & E_US) === 0) rights &= ~TLB_U;
         if (hi >>> 31 !== 0) rights |= TLB_NX;
         if ((lo & E_PS) !== 0) {
-          if (level === 2) return this.leaf(cpu, words, wi, paddr, rights, true, cyc, vaddr, write, user);
+          if (level === 2) return this.leafHuge(cpu, lo, hi, words, wi, paddr, rights, cyc, vaddr, write, user);
           throw new Error(`Mmu walk: 1 GiB pages are not modelled (vaddr ${vaddr})`);
         }
         if ((lo & E_A) === 0) {
           words[wi] = (lo | E_A) >>> 0;
-          cyc += caches.access(cpu, paddr, true);
+          cyc += caches.accessLine(cpu, Math.floor(paddr * lineInv), true);
         }
         table = (lo >>> 12) + (hi & 0xfffff) * TWO20;
       }
     }
 
-    const idx = Math.floor(vaddr / PAGE) & 511;
-    const wi = this.wordIndex(table, idx);
-    const paddr = table * PAGE + idx * 8;
-    cyc += caches.access(cpu, paddr, false) + step;
-    const r = this.leaf(cpu, this.words, wi, paddr, rights, false, cyc, vaddr, write, user);
-    // Only a walk that ends in a translation leaves a PWC entry behind.
-    if (r >= 0 && pe < 0) pwc.insert(cpu, region, pcid, table, rights);
-    return r;
-  }
-
-  /**
-   * Finishes a walk at its leaf entry (already read and charged): checks the
-   * rights, sets A (and D for a write), and sets wPfn/wFlags/wHuge.
-   */
-  private leaf(
-    cpu: number,
-    words: Uint32Array,
-    wi: number,
-    paddr: number,
-    rights: number,
-    huge: boolean,
-    cyc: number,
-    vaddr: number,
-    write: boolean,
-    user: boolean,
-  ): number {
+    // the PT entry: check the rights, set A (and D for a write)
+    const idx = Math.floor(vaddr * PAGE_INV) & 511;
+    const c = this.tableSlot(table);
+    const words = chunks[c >> SLOT_SHIFT]!;
+    const wi = (c & SLOT_MASK) * WORDS_PER_FRAME + idx * 2;
     const lo = words[wi]!;
     const hi = words[wi + 1]!;
-    const pcid = this.pcid[cpu]!;
+    const line = Math.floor((table * PAGE + idx * 8) * lineInv);
+    cyc += caches.accessLine(cpu, line, false) + step;
     if ((lo & E_P) === 0) {
-      this.pwc.dropRegion(cpu, Math.floor(vaddr / REGION), pcid);
+      pwc.dropRegion(cpu, region, pcid);
       return this.fault(FAULT_NOT_PRESENT, cyc, vaddr, write, user);
     }
-    if ((lo & E_RW) === 0) rights &= ~TLB_W;
-    if ((lo & E_US) === 0) rights &= ~TLB_U;
-    if (hi >>> 31 !== 0) rights |= TLB_NX;
-    if ((user && (rights & TLB_U) === 0) || (write && (rights & TLB_W) === 0)) {
-      this.pwc.dropRegion(cpu, Math.floor(vaddr / REGION), pcid);
+    let leafRights = rights;
+    if ((lo & E_RW) === 0) leafRights &= ~TLB_W;
+    if ((lo & E_US) === 0) leafRights &= ~TLB_U;
+    if (hi >>> 31 !== 0) leafRights |= TLB_NX;
+    if ((user && (leafRights & TLB_U) === 0) || (write && (leafRights & TLB_W) === 0)) {
+      pwc.dropRegion(cpu, region, pcid);
       return this.fault(FAULT_PROTECTION, cyc, vaddr, write, user);
     }
     const want = lo | E_A | (write ? E_D : 0);
     if (want !== lo) {
       words[wi] = want >>> 0;
-      cyc += this.caches.access(cpu, paddr, true);
+      cyc += caches.accessLine(cpu, line, true);
     }
-    let pfn = (lo >>> 12) + (hi & 0xfffff) * TWO20;
-    if (huge) pfn += Math.floor(vaddr / PAGE) & 511;
-    this.wPfn = pfn;
-    this.wFlags = rights | ((want & E_D) !== 0 ? TLB_D : 0);
-    this.wHuge = huge;
+    this.wPfn = (lo >>> 12) + (hi & 0xfffff) * TWO20;
+    this.wFlags = leafRights | ((want & E_D) !== 0 ? TLB_D : 0);
+    this.wHuge = false;
+    // Only a walk that ends in a translation leaves a PWC entry behind.
+    if (pe < 0) pwc.insert(cpu, region, pcid, table, rights);
     return cyc;
   }
 
-  // The word view found by wordIndex().
-  private words: Uint32Array = new Uint32Array(2);
+  /**
+   * Finishes a walk at a PD entry with PS (lo, hi: already read and
+   * charged): checks the rights, sets A (and D for a write), and sets
+   * wPfn/wFlags/wHuge for a 2 MiB translation.
+   */
+  private leafHuge(
+    cpu: number,
+    lo: number,
+    hi: number,
+    words: Uint32Array,
+    wi: number,
+    paddr: number,
+    rights: number,
+    cyc: number,
+    vaddr: number,
+    write: boolean,
+    user: boolean,
+  ): number {
+    if ((lo & E_RW) === 0) rights &= ~TLB_W;
+    if ((lo & E_US) === 0) rights &= ~TLB_U;
+    if (hi >>> 31 !== 0) rights |= TLB_NX;
+    if ((user && (rights & TLB_U) === 0) || (write && (rights & TLB_W) === 0)) {
+      this.pwc.dropRegion(cpu, Math.floor(vaddr * REGION_INV), this.pcid[cpu]!);
+      return this.fault(FAULT_PROTECTION, cyc, vaddr, write, user);
+    }
+    const want = lo | E_A | (write ? E_D : 0);
+    if (want !== lo) {
+      words[wi] = want >>> 0;
+      cyc += this.caches.accessLine(cpu, Math.floor(paddr * this.lineInv), true);
+    }
+    this.wPfn = (lo >>> 12) + (hi & 0xfffff) * TWO20 + (Math.floor(vaddr * PAGE_INV) & 511);
+    this.wFlags = rights | ((want & E_D) !== 0 ? TLB_D : 0);
+    this.wHuge = true;
+    return cyc;
+  }
 
-  /** Sets `words` to the table frame's word view and returns the index of entry idx's low word. */
-  private wordIndex(table: number, idx: number): number {
+  /** The byte-pool slot of a page-table frame (see physmem.ts); a frame without bytes is given them, a free one throws. */
+  private tableSlot(table: number): number {
     const mem = this.mem;
     if (!(table < mem.totalFrames)) throw new Error(`Mmu walk: page table at pfn ${table} is outside RAM (corrupt entry)`);
-    let c = table < mem.content.length ? mem.content[table]! : -1;
+    const c = table < mem.content.length ? mem.content[table]! : -1;
     // A table frame without bytes is read as its bytes would be; a free one throws (a walk through a freed table).
-    if (c < 0) c = mem.materialize(table);
-    this.words = mem.chunkWords[c >> CHUNK_SHIFT]!;
-    return (c & CHUNK_MASK) * FRAME_WORDS + idx * 2;
+    return c >= 0 ? c : mem.materialize(table);
   }
 }
