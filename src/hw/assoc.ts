@@ -1,6 +1,9 @@
 /**
- * SetAssoc: the tag store of one set-associative array (a cache level or a
- * TLB), with true LRU (LruSets), in flat typed arrays.
+ * SetAssoc: a standalone tag store of one set-associative array, with true
+ * LRU (LruSets), in flat typed arrays: Float64 keys of any size, one object
+ * per array. The caches and TLBs no longer use it; they keep each set as one
+ * record next to their other per-way state (cachesets.ts, tlb.ts), with the
+ * same hint scheme.
  *
  * Way w of set s is slot s * ways + w. Each slot holds a key (a Float64: line
  * numbers and TLB keys exceed 2^32; -1 marks an empty way) and an 8-bit hint,
