@@ -71,7 +71,7 @@ function workerUrl(): URL | null {
 export function runPointInProcess(job: PointJob): RunResult {
   const w = findWorkload(job.workload);
   if (!w) throw new UsageError(`unknown workload "${job.workload}"`);
-  return runWorkload(w, job.params, job.config);
+  return runWorkload(w, job.params, job.config, { hostClock: () => performance.now() });
 }
 
 async function runJobs(jobs: PointJob[], maxWorkers: number, onDone: (n: number) => void): Promise<RunResult[]> {

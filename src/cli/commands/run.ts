@@ -21,6 +21,7 @@ export function cmdRun(ctx: Ctx, w: AnyWorkload, a: RunArgs): number {
   const cfg = buildConfig(readMachineFlags(a));
   const bar = new Progress(ctx.io, ctx.ce, w.name, { json: a.json === true });
   const result = runWorkload(w, params, cfg, {
+    hostClock: () => performance.now(),
     trace: a.trace === true,
     onProgress: bar.enabled ? (f, cyc, final) => bar.update(f, `${fmtCycles(cyc)} cycles`, final) : undefined,
   });
