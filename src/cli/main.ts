@@ -22,6 +22,7 @@ import { cmdReport } from './commands/report.js';
 import { cmdRun } from './commands/run.js';
 import { cmdConform, cmdScript } from './commands/script.js';
 import { cmdMerge, cmdSweep } from './commands/sweep.js';
+import { cmdValidate } from './commands/validate.js';
 import type { Ctx } from './context.js';
 import { CheckFailed, EXIT_CHECK_FAILED, EXIT_USAGE, UsageError } from './errors.js';
 import { colorLevel, makeChalk, processIo, type Io } from './io.js';
@@ -31,10 +32,10 @@ export const EXIT_INTERNAL = 3;
 
 type Action = (ctx: Ctx) => number | Promise<number>;
 
-const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'demo'];
+const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'demo', 'validate'];
 
 /** Options that take a value, so the scan for a workload name can skip their values. */
-const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric']);
+const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric', 'filter']);
 
 /** The first positional after `command` in raw argv (the workload of `run W` / `sweep W`), if any. */
 export function positionalAfter(argv: readonly string[], command: string): string | undefined {
@@ -232,6 +233,20 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .example('$0 conform test/conformance/fd-dup.json --json', 'one script, machine-readable'),
       (a) => {
         action = (ctx) => cmdConform(ctx, ((a.paths as string[] | undefined) ?? []).map(String), { json: a.json, machine: a.machine, recorded: a.recorded });
+      },
+    )
+    .command(
+      'validate',
+      'rebuild published measurements on the simulator and compare (exit 1 when one is outside its tolerance)',
+      (y) =>
+        y
+          .option('filter', { type: 'string', array: true, describe: 'only experiments whose id contains this text (repeatable)', requiresArg: true })
+          .option('list', { type: 'boolean', describe: 'list the experiments instead of running them' })
+          .option('json', { type: 'boolean', describe: 'the results as JSON' })
+          .example('$0 validate', 'every experiment, simulated beside published (docs/validation.md)')
+          .example('$0 validate --filter rcu --json', 'one experiment, machine-readable'),
+      (a) => {
+        action = (ctx) => cmdValidate(ctx, { json: a.json, list: a.list, filter: a.filter as string[] | undefined });
       },
     )
     .command(
