@@ -18,7 +18,10 @@
 import { madvise_collapse } from './khugepaged.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM } from '../errno.js';
+import { EACCES, EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { pidfd_get_task } from '../pid.js';
+import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { FOLL_TOUCH, FOLL_WRITE, check_vma_flags, get_user_pages_range } from './gup.js';
@@ -236,10 +239,11 @@ function* madvise_populate(t: Task, mm: MmStruct, start: number, end: number, wr
 }
 
 /**
- * do_madvise(): apply `behavior` to [start, start + len). Raw 64-bit
- * arguments; returns 0 or -errno.
+ * madvise_should_skip(): the checks of one range before any work. Returns
+ * null to go on, or the result to give for the range without doing it
+ * (0 for an empty range, -errno for a bad one).
  */
-export function* do_madvise(t: Task, mm: MmStruct, startIn: bigint, lenIn: bigint, behavior: number): Blocking<number> {
+function madvise_should_skip(mm: MmStruct, t: Task, startIn: bigint, lenIn: bigint, behavior: number): number | null {
   if (!madvise_behavior_valid(mm.k, behavior)) return -EINVAL;
   if (startIn & 4095n) return -EINVAL;
   const len = page_align(lenIn);
@@ -248,24 +252,78 @@ export function* do_madvise(t: Task, mm: MmStruct, startIn: bigint, lenIn: bigin
   if (endB > (1n << 64n) - 1n) return -EINVAL;
   if (endB === startIn) return 0;
   if ((behavior === MADV_HWPOISON || behavior === MADV_SOFT_OFFLINE) && !current(t).cred.capSysAdmin) return -EPERM;
-  if (behavior === MADV_HWPOISON || behavior === MADV_SOFT_OFFLINE) {
-    // Error injection walks pages, not areas, and takes no mmap lock.
-    const top = 2 ** 48;
-    return yield* madvise_inject_error(t, mm, Number(startIn), endB >= BigInt(top) ? top : Number(endB), behavior === MADV_SOFT_OFFLINE);
-  }
-  const visit = madviseBehaviours.get(behavior);
-  const populate = behavior === MADV_POPULATE_READ || behavior === MADV_POPULATE_WRITE;
-  if (!visit && !populate) return -ENOSYS;
-  const write = needsWriteLock(behavior);
-  if (write) yield* mmap_write_lock(t, mm);
+  return null;
+}
+
+/** is_memory_failure(): error injection walks pages, not areas, and takes no mmap lock. */
+function is_memory_failure(behavior: number): boolean {
+  return behavior === MADV_HWPOISON || behavior === MADV_SOFT_OFFLINE;
+}
+
+/** madvise_batch_tlb_flush(): the behaviours whose TLB flushes one call gathers into one. */
+function madvise_batch_tlb_flush(behavior: number): boolean {
+  return behavior === MADV_DONTNEED || behavior === MADV_DONTNEED_LOCKED || behavior === MADV_FREE;
+}
+
+/** madvise_lock(). */
+function* madvise_lock(t: Task, mm: MmStruct, behavior: number): Blocking<void> {
+  if (is_memory_failure(behavior)) return;
+  if (needsWriteLock(behavior)) yield* mmap_write_lock(t, mm);
   else yield* mmap_read_lock(t, mm);
+}
+
+/** madvise_unlock(). */
+function madvise_unlock(t: Task, mm: MmStruct, behavior: number): void {
+  if (is_memory_failure(behavior)) return;
+  if (needsWriteLock(behavior)) mmap_write_unlock(t, mm);
+  else mmap_read_unlock(t, mm);
+}
+
+/** madvise_init_tlb(): one gather for the whole call when the behaviour batches its flushes. */
+function madvise_init_tlb(t: Task, mb: MadviseBehavior): void {
+  if (madvise_batch_tlb_flush(mb.behavior)) mb.tlb = tlb_gather_mmu(t, mb.mm);
+}
+
+/** madvise_finish_tlb(): the one flush (and the frees after it) for everything the call gathered. */
+function* madvise_finish_tlb(t: Task, mb: MadviseBehavior): Blocking<void> {
+  if (!mb.tlb) return;
+  yield* tlb_finish_mmu(t, mb.tlb);
+  mb.tlb = undefined;
+}
+
+/**
+ * madvise_do_behavior(): apply the behaviour to [start, start + len) (already
+ * checked by madvise_should_skip) with the lock held.
+ */
+function* madvise_do_behavior(t: Task, mb: MadviseBehavior, startIn: bigint, lenIn: bigint): Blocking<number> {
+  const { mm, behavior } = mb;
   const top = 2 ** 48;
+  const endB = startIn + page_align(lenIn);
   const start = startIn >= BigInt(top) ? top : Number(startIn);
   const end = endB >= BigInt(top) ? top : Number(endB);
-  if (write) yield* vma_start_write_range(t, mm, start, end);
-  const r = populate ? yield* madvise_populate(t, mm, start, end, behavior === MADV_POPULATE_WRITE) : yield* madvise_walk_vmas(t, { mm, behavior }, start, end, visit!);
-  if (write) mmap_write_unlock(t, mm);
-  else mmap_read_unlock(t, mm);
+  if (is_memory_failure(behavior)) return yield* madvise_inject_error(t, mm, start, end, behavior === MADV_SOFT_OFFLINE);
+  const populate = behavior === MADV_POPULATE_READ || behavior === MADV_POPULATE_WRITE;
+  if (populate) return yield* madvise_populate(t, mm, start, end, behavior === MADV_POPULATE_WRITE);
+  const visit = madviseBehaviours.get(behavior);
+  if (!visit) return -ENOSYS;
+  if (needsWriteLock(behavior)) yield* vma_start_write_range(t, mm, start, end);
+  return yield* madvise_walk_vmas(t, mb, start, end, visit);
+}
+
+/**
+ * do_madvise(): apply `behavior` to [start, start + len). Raw 64-bit
+ * arguments; returns 0 or -errno.
+ */
+export function* do_madvise(t: Task, mm: MmStruct, startIn: bigint, lenIn: bigint, behavior: number): Blocking<number> {
+  const skip = madvise_should_skip(mm, t, startIn, lenIn, behavior);
+  if (skip !== null) return skip;
+  if (!is_memory_failure(behavior) && !madviseBehaviours.has(behavior) && behavior !== MADV_POPULATE_READ && behavior !== MADV_POPULATE_WRITE) return -ENOSYS;
+  const mb: MadviseBehavior = { mm, behavior };
+  yield* madvise_lock(t, mm, behavior);
+  madvise_init_tlb(t, mb);
+  const r = yield* madvise_do_behavior(t, mb, startIn, lenIn);
+  yield* madvise_finish_tlb(t, mb);
+  madvise_unlock(t, mm, behavior);
   return r;
 }
 
@@ -273,4 +331,121 @@ export function* do_madvise(t: Task, mm: MmStruct, startIn: bigint, lenIn: bigin
 export function sys_madvise(t: Task, start: number | bigint, len: number | bigint, behavior: number): Blocking<number> {
   const mm = current(t).mm;
   return syscall(t, 'madvise', mm ? do_madvise(t, mm, u64(start), u64(len), behavior) : notImplemented() as Blocking<number>);
+}
+
+/** UIO_MAXIOV: the most iovecs one call takes. */
+export const UIO_MAXIOV = 1024;
+/** UIO_FASTIOV: iovecs import_iovec copies onto the stack; more take a kmalloc. */
+const UIO_FASTIOV = 8;
+/** MAX_RW_COUNT: a vector's total length is capped here (INT_MAX & PAGE_MASK). */
+const MAX_RW_COUNT = 0x7ffff000n;
+/** User addresses end here (TASK_SIZE_MAX): an iovec beyond it is EFAULT. */
+const TASK_SIZE_MAX = (1n << 47n) - 4096n;
+
+/** struct iovec as the caller passes it: raw 64-bit base and length. */
+export interface Iovec {
+  base: number | bigint;
+  len: number | bigint;
+}
+
+const CAT_IMPORT_IOVEC = intern('import_iovec');
+
+/**
+ * import_iovec(): copy the vector in and check it. vlen above UIO_MAXIOV
+ * or a length negative as ssize_t is EINVAL, a vector the caller cannot
+ * read (null here) or a segment outside user space EFAULT. The total is
+ * capped at MAX_RW_COUNT by shortening the segment that crosses it.
+ * Returns the segments or -errno.
+ */
+function import_iovec(k: Kernel, t: Task, vec: readonly Iovec[] | null, vlen: number): { base: bigint; len: bigint }[] | number {
+  if (vlen > UIO_MAXIOV || vlen < 0) return -EINVAL;
+  if (vlen === 0) return [];
+  if (!vec || vec.length < vlen) return -EFAULT;
+  t.enter(CAT_IMPORT_IOVEC);
+  // copy_from_user of the vector (16 bytes an iovec) into the stack array, or into a kmalloc'ed one past UIO_FASTIOV;
+  // the stores go through the caches, the user-side loads are not modelled.
+  const bytes = vlen * 16;
+  const buf = k.slab.kmalloc(bytes);
+  if (vlen > UIO_FASTIOV) t.charge(2 * k.cfg.cost.kmalloc); // its kmalloc and kfree
+  k.touchRange(t, buf, bytes, true);
+  k.slab.kfree(buf, bytes);
+  const out: { base: bigint; len: bigint }[] = [];
+  let total = 0n;
+  let bad = 0;
+  for (let i = 0; i < vlen; i++) {
+    const base = BigInt.asUintN(64, BigInt(vec[i]!.base));
+    let len = BigInt.asUintN(64, BigInt(vec[i]!.len));
+    if (len >= 1n << 63n) {
+      bad = -EINVAL;
+      break;
+    }
+    if (len > MAX_RW_COUNT - total) len = MAX_RW_COUNT - total;
+    if (len > 0n && (base > TASK_SIZE_MAX || len > TASK_SIZE_MAX - base)) {
+      bad = -EFAULT;
+      break;
+    }
+    total += len;
+    out.push({ base, len });
+  }
+  t.leave();
+  return bad < 0 ? bad : out;
+}
+
+/** process_madvise_remote_valid(): the only advice one process may give about another's memory. */
+function process_madvise_remote_valid(behavior: number): boolean {
+  return behavior === MADV_COLD || behavior === MADV_PAGEOUT || behavior === MADV_WILLNEED || behavior === MADV_COLLAPSE;
+}
+
+/**
+ * vector_madvise(): each range in turn under one lock and, for DONTNEED
+ * and FREE, one mmu_gather, so the TLB is flushed once for the whole
+ * vector. Stops at the first range that fails; returns the bytes of the
+ * ranges done before it (their lengths as given), or its -errno when none
+ * was done.
+ */
+function* vector_madvise(t: Task, mm: MmStruct, iov: readonly { base: bigint; len: bigint }[], behavior: number): Blocking<number> {
+  let total = 0n;
+  for (const v of iov) total += v.len;
+  let done = 0n;
+  let ret = 0;
+  const mb: MadviseBehavior = { mm, behavior };
+  yield* madvise_lock(t, mm, behavior);
+  madvise_init_tlb(t, mb);
+  for (const v of iov) {
+    const skip = madvise_should_skip(mm, t, v.base, v.len, behavior);
+    ret = skip !== null ? skip : yield* madvise_do_behavior(t, mb, v.base, v.len);
+    if (ret < 0) break;
+    done += v.len;
+  }
+  yield* madvise_finish_tlb(t, mb);
+  madvise_unlock(t, mm, behavior);
+  return done !== 0n ? Number(done) : ret;
+}
+
+/**
+ * process_madvise(2): madvise over a vector of ranges of the process a
+ * pidfd names. flags must be 0. Another process's memory takes only COLD,
+ * PAGEOUT, WILLNEED and COLLAPSE (else EINVAL) and CAP_SYS_NICE (else
+ * EPERM); reading its mm needs PTRACE_MODE_READ (here: the same uid, or
+ * CAP_SYS_ADMIN standing for CAP_SYS_PTRACE; else EACCES).
+ */
+export function* do_process_madvise(k: Kernel, t: Task, pidfd: number, vec: readonly Iovec[] | null, vlen: number, behavior: number, flags: number): Blocking<number> {
+  if (flags !== 0) return -EINVAL;
+  const iov = import_iovec(k, t, vec, vlen);
+  if (typeof iov === 'number') return iov;
+  const task = yield* pidfd_get_task(k, t, pidfd);
+  if (typeof task === 'number') return task;
+  const me = current(t);
+  // mm_access(): a task without an mm (exited, or a kernel thread) is ESRCH.
+  const mm = task.mm;
+  if (!mm) return -ESRCH;
+  if (mm !== me.mm && task.cred.uid !== me.cred.uid && !me.cred.capSysAdmin) return -EACCES;
+  if (mm !== me.mm && !process_madvise_remote_valid(behavior)) return -EINVAL;
+  if (mm !== me.mm && !(me.cred.capSysNice ?? me.cred.capSysAdmin)) return -EPERM;
+  return yield* vector_madvise(t, mm, iov, behavior);
+}
+
+/** process_madvise(2). */
+export function sys_process_madvise(k: Kernel, t: Task, pidfd: number, vec: readonly Iovec[] | null, vlen: number, behavior: number, flags: number): Blocking<number> {
+  return syscall(t, 'process_madvise', do_process_madvise(k, t, pidfd, vec, vlen, behavior, flags));
 }

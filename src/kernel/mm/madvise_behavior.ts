@@ -27,7 +27,7 @@ import { filemap_start_read, ShmemFile } from './filemap.js';
 import { is_real_swap_pte } from './guard.js';
 import { MADV_DONTNEED_LOCKED, MADV_PAGEOUT, type MadviseBehavior } from './madvise_uapi.js';
 import { vm_normal_page } from './memory.js';
-import { unmap_mapping_range, walk_pte_tables, zap_page_range_single } from './memory_zap.js';
+import { unmap_mapping_range, walk_pte_tables, zap_page_range_single, zap_page_range_single_batched } from './memory_zap.js';
 import { MM_SWAPENTS, PAGE_SIZE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_PFNMAP, VM_SHARED, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
 import { tlb_finish_mmu, tlb_flush_pte_range, tlb_gather_mmu, type MmuGather } from './mmu_gather.js';
@@ -61,7 +61,8 @@ function dontneedFreeValidVma(vma: VmAreaStruct, behavior: number): boolean {
 export function* madvise_dontneed(t: Task, mb: MadviseBehavior, vma: VmAreaStruct, _prev: VmAreaStruct | null, start: number, end: number): Blocking<VmAreaStruct | number> {
   if (!dontneedFreeValidVma(vma, mb.behavior)) return -EINVAL;
   t.enter(CAT_DONTNEED_FREE);
-  yield* zap_page_range_single(t, vma, start, end - start, { mapping: null, evenCows: true });
+  if (mb.tlb) yield* zap_page_range_single_batched(t, mb.tlb, vma, start, end - start, { mapping: null, evenCows: true });
+  else yield* zap_page_range_single(t, vma, start, end - start, { mapping: null, evenCows: true });
   t.leave();
   return vma;
 }
@@ -133,9 +134,9 @@ export function* madvise_free(t: Task, mb: MadviseBehavior, vma: VmAreaStruct, _
   t.enter(CAT_FREE_SINGLE_VMA);
   // Pages still in a per-CPU add batch must reach their list before they can move to the lazy-free one.
   lru_add_drain(t, k);
-  const tlb = tlb_gather_mmu(t, mm);
+  const tlb = mb.tlb ?? tlb_gather_mmu(t, mm);
   yield* walk_pte_tables(t, mm, Math.max(start, vma.vmStart), Math.min(end, vma.vmEnd), (table, a, n) => madvise_free_pte_range(t, tlb, vma, table, a, n));
-  yield* tlb_finish_mmu(t, tlb);
+  if (!mb.tlb) yield* tlb_finish_mmu(t, tlb);
   t.leave();
   t.leave();
   return vma;

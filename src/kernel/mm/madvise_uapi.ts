@@ -5,6 +5,7 @@
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import type { MmStruct, VmAreaStruct } from './mm_types.js';
+import type { MmuGather } from './mmu_gather.js';
 
 export const MADV_NORMAL = 0;
 export const MADV_RANDOM = 1;
@@ -38,6 +39,13 @@ export const MADV_GUARD_REMOVE = 103;
 export interface MadviseBehavior {
   mm: MmStruct;
   behavior: number;
+  /**
+   * The one mmu_gather of the call (madvise_init_tlb) for the behaviours
+   * whose flushes are batched (DONTNEED, DONTNEED_LOCKED, FREE): every area
+   * and every range of a process_madvise vector gathers into it, and one
+   * flush covers them all at madvise_finish_tlb (Linux 6.16+).
+   */
+  tlb?: MmuGather;
 }
 
 /** A behaviour's work on [start, end) of one area. Returns the area now covering it (the next `prev`) or -errno. */

@@ -210,6 +210,17 @@ export function* zap_page_range_single(t: Task, vma: VmAreaStruct, addr: number,
 }
 
 /**
+ * zap_page_range_single_batched(): zap part of one area into the caller's
+ * gather, which flushes and frees later (madvise's batched DONTNEED: one
+ * flush for every range of the call).
+ */
+export function* zap_page_range_single_batched(t: Task, tlb: MmuGather, vma: VmAreaStruct, addr: number, size: number, details: ZapDetails | null): Blocking<void> {
+  t.enter(CAT_ZAP_PAGE_RANGE_SINGLE);
+  yield* unmap_single_vma(t, tlb, vma, addr, addr + size, details);
+  t.leave();
+}
+
+/**
  * unmap_mapping_range(): zap every mapping of the file's pages from page
  * `firstIndex` on (to the end when nr is 0), in every area mapping it.
  */

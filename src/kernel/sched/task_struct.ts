@@ -15,6 +15,8 @@ export interface Cred {
   capIpcLock?: boolean;
   /** CAP_SYS_RAWIO: map below vm.mmap_min_addr (default: as capSysAdmin). */
   capSysRawio?: boolean;
+  /** CAP_SYS_NICE: process_madvise on another process (default: as capSysAdmin). */
+  capSysNice?: boolean;
 }
 
 export interface Rlimit {
