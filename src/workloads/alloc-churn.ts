@@ -16,7 +16,7 @@ import { fillUser, loadUser } from '../kernel/mm/uaccess.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/mm/uapi.js';
 import type { TaskStruct } from '../kernel/sched/task_struct.js';
 import type { Task, TaskBody } from '../sim/task.js';
-import { cyclesNamed, nodeAt, round2 } from './madvise-common.js';
+import { cyclesNamed, nodeAt, round2, touchChunk } from './madvise-common.js';
 import { defineWorkload } from './types.js';
 
 const KEY = 'workload:alloc-churn';
@@ -45,8 +45,8 @@ export const allocChurn = defineWorkload({
   name: 'alloc-churn',
   summary: 'an allocator purging and reusing memory with MADV_FREE or MADV_DONTNEED: faults, zeroing and flushes saved',
   description:
-    'Each of --threads threads of one process owns a chunk of --chunk-pages pages and runs --rounds rounds: write the whole chunk ' +
-    '(allocation and use), read back its first and last byte, then purge it with madvise(--advice). With MADV_DONTNEED the purge ' +
+    'Each of --threads threads of one process owns a chunk of --chunk-pages pages and runs --rounds rounds: write the chunk ' +
+    '(--touch-bytes at the start of each page; by default all of it: allocation and use), read back its first and last byte, then purge it with madvise(--advice). With MADV_DONTNEED the purge ' +
     'zaps the chunk (TLB shootdown to the other threads\' CPUs, frames freed) and the next round takes one page fault per page, ' +
     'each allocating and zeroing a frame; with MADV_FREE the purge only makes the pages clean, old and lazily freed, and the next ' +
     'round writes them in place; with none the chunk is never purged (the baseline: no madvise, memory never returned). Figures: cycles per round and per purge, faults and zeroed pages per round. The check compares ' +
@@ -56,6 +56,7 @@ export const allocChurn = defineWorkload({
     chunk_pages: int(64, 'pages in each thread\'s chunk', { min: 1, max: 1 << 18 }),
     rounds: int(100, 'use-and-purge rounds per thread', { min: 1 }),
     advice: choice(['MADV_FREE', 'MADV_DONTNEED', 'none'], 'MADV_FREE', 'how the allocator purges a chunk (none: never)'),
+    touch_bytes: int(PAGE, 'bytes written at the start of each page every round (4096: the whole chunk, as this loop does; 1: one byte a page, as an allocator handing out page-sized objects that are barely used)', { unit: 'B', min: 1, max: PAGE }),
   },
 
   setup(k, p) {
@@ -73,11 +74,11 @@ export const allocChurn = defineWorkload({
         st.bases[idx] = base;
         const t0 = t.now;
         for (let r = 0; r < p.rounds; r++) {
-          if ((yield* fillUser(t, k, base, len, tag(r))) !== 0) {
+          if ((yield* touchChunk(t, k, base, p.chunk_pages, p.touch_bytes, tag(r))) !== 0) {
             st.failures.push(`thread ${idx}: fault while writing round ${r}`);
             return;
           }
-          for (const a of [base, base + len - 1]) {
+          for (const a of [base, base + len - PAGE + p.touch_bytes - 1]) {
             const v = yield* loadUser(t, k, a);
             if (v.value !== tag(r) && st.failures.length < 5) st.failures.push(`thread ${idx} round ${r}: byte at +${a - base} reads ${v.value}, wrote ${tag(r)}`);
           }

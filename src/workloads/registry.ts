@@ -7,6 +7,7 @@
 import { isParam } from '../hw/params.js';
 import { allocChurn } from './alloc-churn.js';
 import { dbDiscard } from './db-discard.js';
+import { ebizzy } from './ebizzy.js';
 import { tlbReach } from './demo.js';
 import { fdServer } from './fd-server.js';
 import { inotifyChurn } from './inotify-churn.js';
@@ -26,6 +27,7 @@ export const WORKLOADS: readonly AnyWorkload[] = [
   tlbShootdown,
   dbDiscard,
   rcuFlood,
+  ebizzy,
 ];
 
 const byName = new Map<string, AnyWorkload>();

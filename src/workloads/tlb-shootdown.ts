@@ -11,11 +11,11 @@ import { int } from '../hw/params.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { MADV_DONTNEED, sys_madvise } from '../kernel/mm/madvise.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';
-import { accessUserRange, fillUser } from '../kernel/mm/uaccess.js';
+import { accessUserRange } from '../kernel/mm/uaccess.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/mm/uapi.js';
 import type { TaskStruct } from '../kernel/sched/task_struct.js';
 import type { Task, TaskBody } from '../sim/task.js';
-import { cyclesNamed, nodeAt, round2 } from './madvise-common.js';
+import { cyclesNamed, nodeAt, round2, touchChunk } from './madvise-common.js';
 import { defineWorkload } from './types.js';
 
 const KEY = 'workload:tlb-shootdown';
@@ -42,7 +42,7 @@ export const tlbShootdown = defineWorkload({
   summary: 'madvise(MADV_DONTNEED) in a process whose threads run on every CPU: the TLB shootdown\'s share of the cost',
   description:
     'A process runs one thread per CPU (or --threads), each pinned to its own CPU. Thread 0 runs --rounds rounds: write --pages ' +
-    'pages of its buffer, then madvise(MADV_DONTNEED) them; the other threads keep loading from their own small buffers, so their ' +
+    'pages of its buffer (--touch-bytes of each), then madvise(MADV_DONTNEED) them; the other threads keep loading from their own small buffers, so their ' +
     'CPUs hold the mm and must take a flush IPI for every zap. Figures: cycles per madvise call, the cycles inside ' +
     'flush_tlb_mm_range (IPIs sent, the local flush and the wait for acknowledgements) and their share of the call, IPIs per call. ' +
     'Sweep the CPU count to see the share grow: kernsim sweep tlb-shootdown --grid cpus=1,4,16. The check reads the buffer back ' +
@@ -51,6 +51,7 @@ export const tlbShootdown = defineWorkload({
     threads: int(0, 'threads of the process, one per CPU (0: as many as CPUs)', { min: 0, max: 256 }),
     pages: int(16, 'pages written and dropped per round', { min: 1, max: 1 << 16 }),
     rounds: int(50, 'write-and-drop rounds', { min: 1 }),
+    touch_bytes: int(PAGE, 'bytes written at the start of each page every round (4096: whole pages; 1: one byte a page, as will-it-scale\'s tlb_flush tests do)', { unit: 'B', min: 1, max: PAGE }),
   },
 
   setup(k, p) {
@@ -73,7 +74,7 @@ export const tlbShootdown = defineWorkload({
           st.ipiBefore = k.engine.ipi.counters().ipi_sent;
           st.countersBefore = k.engine.counters.snapshot();
           for (let r = 0; r < p.rounds; r++) {
-            if ((yield* fillUser(t, k, base, len, 1 + (r % 255))) !== 0) {
+            if ((yield* touchChunk(t, k, base, p.pages, p.touch_bytes, 1 + (r % 255))) !== 0) {
               st.failures.push(`fault while writing round ${r}`);
               break;
             }

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/hw/config.js';
+import { ebizzy } from '../../src/workloads/ebizzy.js';
+import { runWorkload } from '../../src/workloads/run.js';
+
+describe('ebizzy', () => {
+  const cfg = defaultConfig();
+  cfg.cpus = 2;
+  // 64 KiB chunks: 16 pages a copy, 13 bsearch probes; short runs.
+  const params = { threads: 2, chunks: 4, chunk_kib: 64, duration_ms: 1 };
+  const free = runWorkload(ebizzy, { ...params, advice: 'MADV_FREE' }, cfg);
+  const dontneed = runWorkload(ebizzy, { ...params, advice: 'MADV_DONTNEED' }, cfg);
+
+  it('passes its own checks (every probe reads what the copy wrote) with either advice', () => {
+    expect(free.checks.failures).toEqual([]);
+    expect(dontneed.checks.failures).toEqual([]);
+  });
+
+  it('purges after every free (jemalloc: dirty pages above active / 8); DONTNEED refaults every page of every copy', () => {
+    expect(dontneed.figures['purges']).toBe(dontneed.figures['records']);
+    expect(free.figures['purges']).toBe(free.figures['records']);
+    expect(dontneed.figures['faults_per_record']).toBe(16);
+    // FREE faults a thread's buffer in once, on its first record.
+    const firstCopies = 2 * 16;
+    expect(free.figures['faults_per_record']).toBe(Math.round((firstCopies / free.figures['records']!) * 100) / 100);
+  });
+
+  it('completes more records per second with FREE, and records_per_sec is records over the simulated run time', () => {
+    expect(free.figures['records_per_sec']!).toBeGreaterThan(dontneed.figures['records_per_sec']!);
+    expect(free.figures['records_per_sec']).toBe(free.figures['records']! * 1000);
+  });
+});
