@@ -132,9 +132,13 @@ export class Engine implements Waker {
     return this.tasks;
   }
 
-  /** Tasks blocked when the run ended with nothing left to do (a deadlock, or waiting on nothing). */
+  /**
+   * Tasks blocked when the run ended with nothing left to do (a deadlock, or
+   * waiting on nothing). Kernel threads are left out: a daemon asleep until
+   * it has work (the RCU grace-period kthread) is how it should end.
+   */
   blockedTasks(): Task[] {
-    return this.tasks.filter((t) => t.state === TaskState.Sleeping || t.state === TaskState.Spinning);
+    return this.tasks.filter((t) => !t.kernelThread && (t.state === TaskState.Sleeping || t.state === TaskState.Spinning));
   }
 
   maxClock(): number {

@@ -3,19 +3,35 @@
  * reports straight to the grace-period state) but keeping what it costs and
  * when things happen:
  *
- * - Grace periods start when someone waits for one (call_rcu, kfree_rcu,
- *   synchronize_rcu) and none is running; a callback queued while a grace
- *   period runs waits for the next one, which starts as soon as the current
- *   one ends (rcu_gp_cleanup -> rcu_start_this_gp).
- * - A grace period ends when every CPU has passed a quiescent state since it
- *   started. Quiescent states: a scheduler tick that interrupts user mode
+ * - Grace periods are run by the grace-period kthread (rcu_gp_kthread, a
+ *   kernel thread on the engine, so it takes a CPU, pays its context
+ *   switches and keeps that CPU out of idle while it runs). A grace period
+ *   is asked for when someone waits for one (call_rcu, kfree_rcu's batches,
+ *   synchronize_rcu): call_rcu only queues the callback, and the CPU's next
+ *   scheduler tick runs rcu_core, which starts the grace period
+ *   (rcu_accelerate_cbs -> rcu_start_this_gp) and wakes the kthread (an idle
+ *   CPU with callbacks keeps its tick: rcu_needs_cpu). A callback queued
+ *   while a grace period runs waits for the next one, which the kthread
+ *   starts as soon as it has cleaned up the current one (rcu_gp_cleanup).
+ * - The kthread (rcu_gp_fqs_loop) sleeps jiffies_till_first_fqs jiffies after
+ *   rcu_gp_init, then scans for quiescent states (rcu_gp_fqs) every
+ *   jiffies_till_next_fqs jiffies, waking early when the last CPU or reader
+ *   reports. Its timeouts expire on tick boundaries (schedule_timeout counts
+ *   jiffies), and it wakes, switches in and scans from there, so grace
+ *   periods are not whole numbers of jiffies. Both intervals default to what
+ *   rcu_init_geometry computes: RCU_JIFFIES_TILL_FORCE_QS (1 + (HZ > 250) +
+ *   (HZ > 500)) + nr_cpu_ids / RCU_JIFFIES_FQS_DIV (256); a value given in
+ *   the config is clamped as the boot-parameter setters clamp it.
+ * - Quiescent states: a scheduler tick that interrupts user mode
  *   (rcu_sched_clock_irq -> rcu_qs), a context switch (noted by the switch
  *   and reported at the CPU's next tick, as rcu_core reports it), and idle
- *   (an extended quiescent state: a CPU idle at the start, or idle at any
- *   time since, is reported by the grace-period kthread's force-quiescent-
- *   state scan, the first rcu_jiffies_till_first_fqs jiffies after the
- *   start, then every rcu_jiffies_till_next_fqs). Idle CPUs take no ticks,
- *   so a grace period on an idle machine costs one event per scan.
+ *   (an extended quiescent state). The first scan (dyntick_save_progress_
+ *   counter) reports the CPUs idle at that moment and snapshots the others;
+ *   later scans (rcu_watching_snap_recheck) also report a CPU that has been
+ *   idle at any time since its snapshot. The kthread's own CPU is busy at
+ *   its first scan, so on an idle machine a grace period takes two scans.
+ *   Idle CPUs take no ticks, so a grace period on an idle machine costs a
+ *   few events, not one per CPU per tick.
  * - Readers are tracked per task as well (the blocked-tasks list of
  *   preemptible RCU): a grace period also waits for every task that entered
  *   its read-side critical section before the grace period started, even
@@ -30,11 +46,16 @@
  *   on a busy CPU gets the next tick's budget again and on an idle CPU runs
  *   at once and drains them all.
  * - synchronize_rcu queues a callback that wakes the caller
- *   (wait_rcu_gp / wakeme_after_rcu), so it pays the same path.
+ *   (wait_rcu_gp / wakeme_after_rcu), so it pays the same path. Expedited
+ *   grace periods are tree_exp.ts's; kfree_rcu's batching kvfree_rcu.ts's.
  *
- * Not modelled: the grace-period kthread's own CPU time, expedited grace
- * periods, lazy callbacks and kfree_rcu's page-sized batching
- * (kvfree_rcu_bulk); kfree_rcu is call_rcu with a kfree callback.
+ * Costs: the kthread's context switches through the scheduler hooks, and
+ * cost.kernel_op per CPU examined by rcu_gp_init, each scan and
+ * rcu_gp_cleanup (the per-CPU bit tests and rcu_node updates; no published
+ * per-CPU figure). Not modelled: the rcu_node tree's levels, lazy
+ * callbacks, callback-overload acceleration of the scans (cbovld), and the
+ * resched IPIs sent to CPUs that hold a grace period up past
+ * jiffies_till_sched_qs.
  *
  * Figures: samples rcu_gp_length (start to end), rcu_callback_wait (call_rcu
  * to invocation), synchronize_rcu (latency); counters rcu_grace_periods,
@@ -42,9 +63,10 @@
  * rcu_peak_callbacks_pending, rcu_peak_bytes_pending.
  */
 import { intern } from '../../sim/attribution.js';
+import type { MachineConfig } from '../../hw/config.js';
 import type { Engine } from '../../sim/engine.js';
-import type { Blocking, Task } from '../../sim/task.js';
-import { Completion } from '../../sim/wait.js';
+import type { Blocking, Task, TaskBody } from '../../sim/task.js';
+import { Completion, WaitQueue } from '../../sim/wait.js';
 import type { Kernel } from '../kernel.js';
 import { in_user_mode } from './context_tracking.js';
 
@@ -73,6 +95,30 @@ const CAT_SOFTIRQ = intern('softirq');
 const CAT_RCU_CORE = intern('rcu_core');
 const CAT_DO_BATCH = intern('rcu_do_batch');
 const CAT_CALL_RCU = intern('call_rcu');
+const CAT_GP_INIT = intern('rcu_gp_init');
+const CAT_GP_FQS = intern('rcu_gp_fqs');
+const CAT_GP_CLEANUP = intern('rcu_gp_cleanup');
+
+/** kernel/rcu/tree.h: jiffies between force-quiescent-state scans at this HZ, before the CPU-count term. */
+export function RCU_JIFFIES_TILL_FORCE_QS(hz: number): number {
+  return 1 + (hz > 250 ? 1 : 0) + (hz > 500 ? 1 : 0);
+}
+/** kernel/rcu/tree.h: one more jiffy per this many possible CPUs. */
+export const RCU_JIFFIES_FQS_DIV = 256;
+
+/**
+ * jiffies_till_first_fqs and jiffies_till_next_fqs as the kernel ends up with
+ * them: rcu_init_geometry's default when the config leaves them at -1, else
+ * the given value clamped as param_set_first_fqs_jiffies (at most HZ) and
+ * param_set_next_fqs_jiffies (1 to HZ) clamp it.
+ */
+export function rcuFqsJiffies(cfg: MachineConfig): { first: number; next: number } {
+  const hz = cfg.kernel.hz;
+  const d = RCU_JIFFIES_TILL_FORCE_QS(hz) + Math.floor(cfg.cpus / RCU_JIFFIES_FQS_DIV);
+  const f = cfg.kernel.rcu_jiffies_till_first_fqs;
+  const n = cfg.kernel.rcu_jiffies_till_next_fqs;
+  return { first: f < 0 ? d : Math.min(f, hz), next: n < 0 ? d : Math.min(Math.max(n, 1), hz) };
+}
 
 const byEngine = new WeakMap<Engine, Rcu>();
 
@@ -119,8 +165,6 @@ export class Rcu {
   /** The grace period running, or the last one started (== completed when none runs). */
   gpNum = 0;
   gpStart = 0;
-  /** Latest time anything reported for the running grace period: its end time when the last report comes in. */
-  private gpLastReport = 0;
   /** Highest grace period some waiter needs, and the latest time such a need was registered. */
   private needGp = 0;
   private needGpAt = 0;
@@ -130,6 +174,17 @@ export class Rcu {
   private gpReaders = 0;
   /** Tasks inside a read-side critical section. */
   private readonly readers: RcuTask[] = [];
+  /** rcu_core has been asked (at a CPU's next tick) to start the grace period someone needs. */
+  private startPending = false;
+  /** RCU_GP_FLAG_INIT: the kthread is to start a grace period. */
+  private gpFlagInit = false;
+  /** The kthread, created on first use; its wait queue (rcu_state.gp_wq) and its current timed wait. */
+  private gpKthread: Task | null = null;
+  private readonly gpWq: WaitQueue;
+  private gpWake: Completion | null = null;
+  /** Per CPU: when the first scan of this grace period found it busy (its dynticks snapshot), or -1. */
+  private readonly snapAt: Float64Array;
+  readonly fqs: { first: number; next: number };
 
   private readonly idle: Uint8Array;
   private readonly idleEnterAt: Float64Array;
@@ -159,6 +214,9 @@ export class Rcu {
     this.invokeScheduled = new Uint8Array(n);
     this.cbs = Array.from({ length: n }, () => new CbList());
     this.tick = e.tickPeriod;
+    this.gpWq = new WaitQueue(e);
+    this.snapAt = new Float64Array(n).fill(-1);
+    this.fqs = rcuFqsJiffies(k.cfg);
     const a = e.attribution;
     this.batchNode = a.child(a.child(a.child(a.root, CAT_SOFTIRQ), CAT_RCU_CORE), CAT_DO_BATCH);
     e.addHooks({
@@ -199,49 +257,104 @@ export class Rcu {
 
   // --- grace periods ---------------------------------------------------
 
-  /** The grace period a waiter registering now needs, starting one if none runs (rcu_accelerate_cbs + rcu_start_this_gp). */
+  /**
+   * The grace period a waiter registering now needs (rcu_accelerate_cbs): the
+   * next one to start. When none runs and none is asked for yet, rcu_core at
+   * the CPU's next tick asks for it (rcu_start_this_gp); a running one's
+   * kthread starts the next at its cleanup.
+   */
   private requestGp(time: number): number {
     const need = this.gpNum + 1;
     if (need > this.needGp) this.needGp = need;
     if (time > this.needGpAt) this.needGpAt = time;
-    if (!this.gpInProgress) this.startGp(time);
+    if (!this.gpInProgress && !this.startPending && !this.gpFlagInit) {
+      this.startPending = true;
+      this.k.engine.at((Math.floor(time / this.tick) + 1) * this.tick, (t) => this.rcu_start_this_gp(t));
+    }
     return need;
   }
 
+  /** rcu_start_this_gp (from rcu_core): set RCU_GP_FLAG_INIT and wake the grace-period kthread. */
+  private rcu_start_this_gp(time: number): void {
+    this.startPending = false;
+    if (this.gpInProgress || this.needGp <= this.gpNum) return;
+    this.gpFlagInit = true;
+    if (!this.gpKthread) {
+      const self = this;
+      this.gpKthread = this.k.engine.spawn('rcu_preempt', (t) => self.rcu_gp_kthread(t), { kernelThread: true, at: time });
+    } else this.gpWq.wakeOne(time);
+  }
+
+  /** rcu_gp_kthread: wait for RCU_GP_FLAG_INIT, then run one grace period after another while they are needed. */
+  private *rcu_gp_kthread(t: Task): TaskBody {
+    const e = this.k.engine;
+    const perCpu = this.k.cfg.cost.kernel_op * e.ncpus;
+    for (;;) {
+      while (!this.gpFlagInit) yield t.sleepOn(this.gpWq);
+      this.gpFlagInit = false;
+      t.chargeAs(CAT_GP_INIT, perCpu);
+      this.startGp(t.now);
+      // rcu_gp_fqs_loop
+      let j = this.fqs.first;
+      let first = true;
+      for (;;) {
+        if (this.gpDone()) break;
+        const due = (Math.floor(t.now / this.tick) + j) * this.tick;
+        if (t.now < due) {
+          const w = (this.gpWake = new Completion(e, 1));
+          e.at(due, (time) => w.complete(time));
+          yield t.sleepOn(w);
+          this.gpWake = null;
+          if (this.gpDone()) break;
+        }
+        t.chargeAs(CAT_GP_FQS, perCpu);
+        this.rcu_gp_fqs(t.now, first, t.cpu);
+        first = false;
+        j = this.fqs.next;
+      }
+      t.chargeAs(CAT_GP_CLEANUP, perCpu);
+      this.endGp(t.now);
+      if (this.needGp > this.completed) this.gpFlagInit = true;
+    }
+  }
+
+  /** rcu_gp_init: a new grace period; every CPU and every reader now inside must report. */
   private startGp(time: number): void {
     const g = ++this.gpNum;
+    // A waiter on a CPU that runs ahead in simulated time may have registered later than `time`: start after it.
     const start = Math.max(time, this.needGpAt);
     this.gpStart = start;
-    this.gpLastReport = start;
     this.gpStarts[g] = start;
     this.gpEnds[g] = Infinity;
     this.pending.fill(1);
     this.pendingCount = this.pending.length;
+    this.snapAt.fill(-1);
     this.gpReaders = 0;
     for (const r of this.readers) {
       r.rcuBlocksGp = g;
       this.gpReaders++;
     }
-    const e = this.k.engine;
-    e.counters.add('rcu_gp_started');
-    const first = this.k.cfg.kernel.rcu_jiffies_till_first_fqs;
-    const fqsAt = first === 0 ? start : (Math.floor(start / this.tick) + first) * this.tick;
-    e.at(fqsAt, (t) => this.forceQuiescentState(g, t));
+    this.k.engine.counters.add('rcu_gp_started');
   }
 
-  /** rcu_gp_fqs: note CPUs that are idle, or were idle at some point since the start. */
-  private forceQuiescentState(g: number, time: number): void {
-    if (g !== this.gpNum || !this.gpInProgress) return;
+  private gpDone(): boolean {
+    return this.pendingCount === 0 && this.gpReaders === 0;
+  }
+
+  /**
+   * rcu_gp_fqs: the first scan reports CPUs idle now and snapshots the rest
+   * (dyntick_save_progress_counter); later scans also report a CPU that has
+   * been idle since its snapshot (rcu_watching_snap_recheck). `self` is the
+   * kthread's CPU, busy running this scan.
+   */
+  private rcu_gp_fqs(time: number, first: boolean, self: number): void {
     this.k.engine.counters.add('rcu_fqs_scans');
     for (let c = 0; c < this.pending.length; c++) {
       if (!this.pending[c]) continue;
-      if (this.idle[c] || this.idleEnterAt[c] >= this.gpStart) {
-        this.reportQs(c, time);
-        if (g !== this.gpNum || !this.gpInProgress) return;
-      }
-    }
-    if (this.pendingCount > 0) {
-      this.k.engine.at(time + this.k.cfg.kernel.rcu_jiffies_till_next_fqs * this.tick, (t) => this.forceQuiescentState(g, t));
+      const idleNow = this.idle[c] === 1 && c !== self;
+      const snap = this.snapAt[c]!;
+      if (idleNow || (!first && snap >= 0 && this.idleEnterAt[c]! >= snap)) this.reportQs(c, time);
+      else if (snap < 0) this.snapAt[c] = time;
     }
   }
 
@@ -249,14 +362,15 @@ export class Rcu {
     if (!this.pending[cpu]) return;
     this.pending[cpu] = 0;
     this.pendingCount--;
-    if (time > this.gpLastReport) this.gpLastReport = time;
-    this.checkGpEnd();
+    this.checkGpEnd(time);
   }
 
-  private checkGpEnd(): void {
-    if (this.gpInProgress && this.pendingCount === 0 && this.gpReaders === 0) this.endGp(this.gpLastReport);
+  /** rcu_report_qs_rsp: the last report wakes the kthread to clean up (its timed wait ends early). */
+  private checkGpEnd(time: number): void {
+    if (this.gpInProgress && this.gpDone()) this.gpWake?.complete(time);
   }
 
+  /** rcu_gp_cleanup: the grace period is over; CPUs notice at their next tick. */
   private endGp(time: number): void {
     const g = (this.completed = this.gpNum);
     this.gpEnds[g] = time;
@@ -268,7 +382,6 @@ export class Rcu {
       const head = this.cbs[c]!.peek();
       if (head && head.gp <= g && this.idle[c]) this.scheduleIdleInvoke(c, time);
     }
-    if (this.needGp > g) this.startGp(time);
   }
 
   // --- scheduler hooks -------------------------------------------------
@@ -399,8 +512,7 @@ export class Rcu {
     if (r.rcuBlocksGp !== 0 && r.rcuBlocksGp === this.gpNum && this.gpInProgress) {
       r.rcuBlocksGp = 0;
       this.gpReaders--;
-      if (r.now > this.gpLastReport) this.gpLastReport = r.now;
-      this.checkGpEnd();
+      this.checkGpEnd(r.now);
     }
   }
 }

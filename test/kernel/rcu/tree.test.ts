@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MachineConfig } from '../../../src/hw/config.js';
 import { ct_user_enter, ct_user_exit } from '../../../src/kernel/rcu/context_tracking.js';
-import { call_rcu, kfree_rcu, rcu_init, rcu_read_lock, rcu_read_unlock, synchronize_rcu } from '../../../src/kernel/rcu/tree.js';
+import { call_rcu, kfree_rcu, rcu_init, rcu_read_lock, rcu_read_unlock, rcuFqsJiffies, synchronize_rcu } from '../../../src/kernel/rcu/tree.js';
 import type { Task, TaskBody } from '../../../src/sim/task.js';
 import { fakeKernel, testConfig } from '../locking/fakekernel.js';
 
@@ -20,9 +20,33 @@ function* userWork(t: Task, total: number, step = 1000): Generator<undefined, vo
   }
 }
 
+describe('RCU force-quiescent-state intervals (rcu_init_geometry)', () => {
+  const fqs = (hz: number, cpus: number, first = -1, next = -1) => {
+    const c = testConfig(cpus, 0);
+    c.kernel = { ...c.kernel, hz, rcu_jiffies_till_first_fqs: first, rcu_jiffies_till_next_fqs: next };
+    return rcuFqsJiffies(c);
+  };
+  it('default to 1 + (HZ > 250) + (HZ > 500) + nr_cpu_ids / 256 jiffies', () => {
+    expect(fqs(100, 4)).toEqual({ first: 1, next: 1 });
+    expect(fqs(250, 255)).toEqual({ first: 1, next: 1 });
+    expect(fqs(250, 256)).toEqual({ first: 2, next: 2 });
+    expect(fqs(300, 4)).toEqual({ first: 2, next: 2 });
+    expect(fqs(1000, 32)).toEqual({ first: 3, next: 3 });
+    expect(fqs(1000, 256)).toEqual({ first: 4, next: 4 });
+  });
+  it('take a given value, capped at HZ; the next interval is at least 1 (param_set_*_fqs_jiffies)', () => {
+    expect(fqs(1000, 4, 0, 0)).toEqual({ first: 0, next: 1 });
+    expect(fqs(100, 4, 500, 500)).toEqual({ first: 100, next: 100 });
+    expect(fqs(250, 4, 7, 2)).toEqual({ first: 7, next: 2 });
+  });
+});
+
 describe('RCU grace periods', () => {
-  it('on an idle machine: the first force-quiescent-state scan ends it, the callback runs at the next tick', () => {
+  it('on an idle machine: the kthread starts it at the caller\'s next tick, two scans end it (its own CPU is busy at the first), the callback runs at the next tick', () => {
     const { k, rcu, tick, cost } = setup();
+    const ncpus = k.engine.ncpus;
+    // HZ=250, 4 CPUs: both scan intervals are 1 + 4 / 256 = 1 jiffy.
+    expect(rcu.fqs).toEqual({ first: 1, next: 1 });
     let back = 0;
     k.engine.spawn('sync', function* (t: Task): TaskBody {
       t.charge(1000);
@@ -30,17 +54,42 @@ describe('RCU grace periods', () => {
       back = t.now;
     }, { cpu: 0, pinned: true });
     k.engine.run();
+    const scan = ncpus * cost.kernel_op;
     expect(rcu.completed).toBe(1);
-    expect(rcu.gpStarts[1]).toBe(1000 + cost.call_rcu);
-    expect(rcu.gpEnds[1]).toBe(tick);
-    expect(back).toBe(2 * tick + cost.rcu_softirq + cost.rcu_callback);
-    expect(k.engine.samples.of('rcu_gp_length').values()[0]).toBe(tick - 1000 - cost.call_rcu);
-    expect(k.engine.counters.get('rcu_fqs_scans')).toBe(1);
+    // rcu_core at the tick after call_rcu wakes the kthread (on idle CPU 0), which runs rcu_gp_init.
+    expect(rcu.gpStarts[1]).toBe(tick + scan);
+    // First scan at tick 2 reports CPUs 1-3 and snapshots the kthread's CPU; the second, at tick 3, finds it
+    // has been idle since; then rcu_gp_cleanup.
+    expect(rcu.gpEnds[1]).toBe(3 * tick + 2 * scan);
+    expect(k.engine.counters.get('rcu_fqs_scans')).toBe(2);
+    expect(back).toBe(4 * tick + cost.rcu_softirq + cost.rcu_callback);
+    expect(k.engine.samples.of('rcu_gp_length').values()[0]).toBe(2 * tick + scan);
+    expect(k.engine.samples.of('synchronize_rcu').values()[0]).toBe(back - 1000);
+    const init = k.engine.attribution.pathNode(['rcu_gp_init']);
+    expect(k.engine.attribution.exclusiveOf(init)).toBe(scan);
     expect(rcu.violations).toEqual([]);
   });
 
+  it('at HZ=1000 the scans are 3 jiffies apart, so an idle 32-CPU machine ends a grace period in 6 jiffies plus the kthread\'s work', () => {
+    const cfg = testConfig(32, 0);
+    cfg.kernel = { ...cfg.kernel, hz: 1000 };
+    const { k, rcu, tick, cost } = setup(cfg);
+    expect(rcu.fqs).toEqual({ first: 3, next: 3 });
+    let back = 0;
+    k.engine.spawn('sync', function* (t: Task): TaskBody {
+      t.charge(tick / 4);
+      yield* synchronize_rcu(t);
+      back = t.now;
+    }, { cpu: 5, pinned: true });
+    k.engine.run();
+    const scan = 32 * cost.kernel_op;
+    expect(rcu.gpStarts[1]).toBe(tick + scan);
+    expect(rcu.gpEnds[1]).toBe(7 * tick + 2 * scan);
+    expect(back).toBe(8 * tick + cost.rcu_softirq + cost.rcu_callback);
+  });
+
   it('a CPU running user code reports at its next tick; one in the kernel holds the grace period up', () => {
-    const { k, rcu, tick } = setup();
+    const { k, rcu, tick, cost } = setup();
     // CPU 1 in user mode throughout; CPU 2 inside a syscall for 3.5 ticks, then user mode.
     k.engine.spawn('user', function* (t: Task): TaskBody {
       yield* userWork(t, 6 * tick);
@@ -56,8 +105,9 @@ describe('RCU grace periods', () => {
       call_rcu(t, 64, () => 0);
     }, { cpu: 0, pinned: true });
     k.engine.run();
-    // CPU 0 and 3 go idle (FQS at tick 1), CPU 1 reports at tick 1, CPU 2 at its first user-mode tick, tick 4.
-    expect(rcu.gpEnds[1]).toBe(4 * tick);
+    // The grace period starts at tick 1. CPU 1 reports at tick 2 (user mode), CPU 3 at the first scan (idle),
+    // the kthread's CPU 0 at the second; CPU 2 at its first user-mode tick, tick 4, which wakes the kthread to clean up.
+    expect(rcu.gpEnds[1]).toBe(4 * tick + 4 * cost.kernel_op);
     expect(k.engine.counters.get('rcu_callbacks_invoked')).toBe(1);
     expect(rcu.violations).toEqual([]);
   });
@@ -101,14 +151,15 @@ describe('RCU grace periods', () => {
     expect(k.engine.counters.get('rcu_peak_bytes_pending')).toBe(2500);
     expect(rcu.callbacksPending).toBe(0);
     expect(rcu.bytesPending).toBe(0);
-    // The first callback started grace period 1; the other 24, queued while it ran, wait for grace period 2,
-    // which starts when 1 ends. Each ends at CPU 0's user-mode tick (CPU 1 idle, noted by the scan at the same
-    // tick) and its callbacks run from the next tick: 1 at tick 2; 20 (2 runs of 10) at tick 3; 4 at tick 4.
-    expect([rcu.gpEnds[1], rcu.gpEnds[2]]).toEqual([tick, 2 * tick]);
+    // All 25 wait for grace period 1, which rcu_core asks for at tick 1 (the kthread takes idle CPU 1). CPU 0
+    // reports at its user-mode tick 2; the kthread's first scan (tick 2) snapshots its own CPU, the second (tick 3)
+    // reports it. The callbacks run from tick 4: 20 (2 runs of 10), then 5 at tick 5.
+    expect(rcu.gpEnds[1]).toBe(3 * tick + 4 * cost.kernel_op);
+    expect(rcu.completed).toBe(1);
     const perTick = ranAt.map((x) => Math.floor(x / tick));
-    expect([2, 3, 4].map((n) => perTick.filter((x) => x === n).length)).toEqual([1, 20, 4]);
+    expect([4, 5].map((n) => perTick.filter((x) => x === n).length)).toEqual([20, 5]);
     const batch = k.engine.attribution.pathNode(['softirq', 'rcu_core', 'rcu_do_batch']);
-    expect(k.engine.attribution.exclusiveOf(batch)).toBe(4 * cost.rcu_softirq + 25 * cost.rcu_callback);
+    expect(k.engine.attribution.exclusiveOf(batch)).toBe(3 * cost.rcu_softirq + 25 * cost.rcu_callback);
   });
 
   it('kfree_rcu returns the object to the slab only after the grace period', () => {
