@@ -203,15 +203,16 @@ export class Engine implements Waker {
     let c = t.cpu;
     if (t.affinity < 0 && this.state[c] !== CpuState.Idle) {
       // select_idle_sibling in spirit: prefer an idle CPU over queueing behind a busy one.
-      for (let i = 0; i < this.ncpus; i++) {
-        if (this.state[i] === CpuState.Idle && this.runqueue[i]!.length === 0 && !this.current[i]) {
-          c = i;
-          break;
-        }
-      }
+      const i = this.idleCpu();
+      if (i >= 0) c = i;
     }
-    t.cpu = c;
     (t as { wakeAt?: number }).wakeAt = time;
+    this.enqueue(t, c, time);
+  }
+
+  /** Put runnable task `t` on CPU c's run queue at `time`, waking the CPU if it idles. */
+  private enqueue(t: Task, c: number, time: number): void {
+    t.cpu = c;
     this.runqueue[c]!.push(t);
     if (this.state[c] === CpuState.Idle) {
       if (this.clock[c]! < time) {
@@ -223,10 +224,49 @@ export class Engine implements Waker {
     }
   }
 
+  /** The lowest-numbered idle CPU with an empty run queue, or -1. */
+  private idleCpu(): number {
+    for (let i = 0; i < this.ncpus; i++) {
+      if (this.state[i] === CpuState.Idle && this.runqueue[i]!.length === 0 && !this.current[i]) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * Take a waiting task that may run elsewhere off the longest other run
+   * queue, as Linux's newidle_balance pulls from the busiest CPU when one is
+   * about to idle; the one waiting longest goes. With wake-ups placed on an
+   * idle CPU when there is one, a queue only forms while no CPU idles, so
+   * this pull is all the balancing needed for no CPU to run two tasks in turn
+   * while another idles (the periodic and nohz balancers have nothing left
+   * to move). Migration costs nothing here beyond what follows from it: the
+   * task's lines are in the other CPU's caches, and the cache model charges
+   * the misses.
+   */
+  private detachTask(except: number): Task | undefined {
+    let best = -1;
+    let bestLen = 0;
+    for (let i = 0; i < this.ncpus; i++) {
+      const q = this.runqueue[i]!;
+      if (i === except || q.length <= bestLen) continue;
+      if (q.some((t) => t.affinity < 0)) {
+        best = i;
+        bestLen = q.length;
+      }
+    }
+    if (best < 0) return undefined;
+    const q = this.runqueue[best]!;
+    const at = q.findIndex((t) => t.affinity < 0);
+    const [t] = q.splice(at, 1);
+    this.counters.add('sched_migrations');
+    return t;
+  }
+
   /** Pick the next task for CPU c (whose current task has stopped running), or idle it. */
   private scheduleNext(c: number): void {
     const prev = this.current[c] ?? null;
-    const next = this.runqueue[c]!.shift();
+    // newidle_balance: about to idle, pull a task waiting behind another CPU's.
+    const next = this.runqueue[c]!.shift() ?? this.detachTask(c);
     if (!next) {
       this.current[c] = null;
       if (this.state[c] !== CpuState.Idle) {

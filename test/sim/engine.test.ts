@@ -227,3 +227,35 @@ describe('engine', () => {
     expect(e.blockedTasks().map((t) => t.name)).toEqual(['stuck']);
   });
 });
+
+describe('engine: load balancing', () => {
+  it('a CPU about to idle pulls a task waiting behind another CPU\'s (newidle_balance), so none runs two in turn while another idles', () => {
+    const e = new Engine(cfg({ cpus: 2, quantum: 0 }));
+    const log: string[] = [];
+    const tick = e.tickPeriod;
+    // a runs for 3 ticks on CPU 0; b for 1000 cycles on CPU 1; c wakes while both are busy and queues on CPU 0.
+    e.spawn('a', worker(30, tick / 10), { cpu: 0 });
+    e.spawn('b', worker(10, 100), { cpu: 1 });
+    const c = e.spawn('c', worker(5, 100, log), { cpu: 0 });
+    expect(c.cpu).toBe(0);
+    e.run();
+    // When b ends at 1000, CPU 1 takes c: it runs there from 1000, and a is never switched out for it.
+    expect(log).toEqual([1100, 1200, 1300, 1400, 1500].map((t) => `c@${t}`));
+    expect(c.cpu).toBe(1);
+    expect(e.counters.get('sched_migrations')).toBe(1);
+    expect(e.clock[0]).toBe(3 * tick);
+    expect(e.idle[1]).toBe(0);
+  });
+
+  it('leaves a pinned task where it is', () => {
+    const e = new Engine(cfg({ cpus: 2, quantum: 0 }));
+    const log: string[] = [];
+    e.spawn('a', worker(10, 1000), { cpu: 0, pinned: true });
+    e.spawn('b', worker(1, 100), { cpu: 1 });
+    e.spawn('c', worker(1, 100, log), { cpu: 0, pinned: true });
+    e.run();
+    expect(e.counters.get('sched_migrations')).toBe(0);
+    // c waits for a's CPU: a's 10,000 cycles fit inside one tick, so c runs after a ends.
+    expect(log).toEqual(['c@10100']);
+  });
+});

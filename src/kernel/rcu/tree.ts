@@ -237,6 +237,21 @@ export class Rcu {
     return this.readers.length;
   }
 
+  /** The tasks inside a read-side critical section now (for expedited grace periods). */
+  currentReaders(): readonly Task[] {
+    return this.readers;
+  }
+
+  /** Whether CPU c is idle (in an extended quiescent state) now. */
+  cpuIdle(c: number): boolean {
+    return this.idle[c] === 1;
+  }
+
+  /** Called when a task leaves its outermost read-side critical section (tree_exp.ts counts its readers). */
+  onReaderExit: ((r: Task, time: number) => void) | null = null;
+  /** Called when a task enters one (tree_exp.ts catches a reader whose clock lags behind an expedited start). */
+  onReaderEnter: ((r: Task) => void) | null = null;
+
   /** Callbacks queued on one CPU and not yet invoked. */
   callbacksOn(cpu: number): number {
     return this.cbs[cpu]!.length;
@@ -478,8 +493,13 @@ export class Rcu {
     let cycles = this.k.cfg.cost.call_rcu;
     if (addr >= 0) cycles += this.k.machine.caches.access(t.cpu, addr, true);
     t.chargeAs(CAT_CALL_RCU, cycles);
-    const gp = this.requestGp(t.now);
-    this.cbs[t.cpu]!.items.push({ fn, bytes, addr, gp, queuedAt: t.now });
+    this.enqueueCallback(t.cpu, t.now, bytes, fn, addr);
+  }
+
+  /** Queue a callback on `cpu` at `time` (call_rcu's work once its cost is charged; kvfree_rcu's monitor calls it from a work item). */
+  enqueueCallback(cpu: number, time: number, bytes: number, fn: RcuCallbackFn, addr = -1): void {
+    const gp = this.requestGp(time);
+    this.cbs[cpu]!.items.push({ fn, bytes, addr, gp, queuedAt: time });
     this.callbacksPending++;
     this.bytesPending += bytes;
     const c = this.k.engine.counters;
@@ -488,10 +508,21 @@ export class Rcu {
     c.max('rcu_peak_bytes_pending', this.bytesPending);
   }
 
+  /** get_state_synchronize_rcu: the grace period whose end makes an object retired now safe to free. */
+  get_state_synchronize_rcu(): number {
+    return this.gpNum + 1;
+  }
+
+  /** poll_state_synchronize_rcu: has that grace period ended? */
+  poll_state_synchronize_rcu(need: number): boolean {
+    return this.completed >= need;
+  }
+
   // --- readers ---------------------------------------------------------
 
   /** Outermost rcu_read_lock of a task. */
   enterReader(r: RcuTask): void {
+    this.onReaderEnter?.(r);
     r.rcuStart = r.now;
     r.rcuIdx = this.readers.length;
     this.readers.push(r);
@@ -503,6 +534,7 @@ export class Rcu {
 
   /** Outermost rcu_read_unlock of a task. */
   exitReader(r: RcuTask): void {
+    this.onReaderExit?.(r, r.now);
     const i = r.rcuIdx!;
     const last = this.readers.pop()!;
     if (last !== r) {
@@ -556,16 +588,6 @@ export function rcu_read_lock_held(t: Task): boolean {
 /** call_rcu(head, func): run `fn` on this CPU after a grace period; `bytes` count as memory held meanwhile. */
 export function call_rcu(t: Task, bytes: number, fn: RcuCallbackFn, addr = -1): void {
   byEngineOrThrow(t.engine).call_rcu(t, bytes, fn, addr);
-}
-
-/** kfree_rcu(): free a slab object after a grace period. */
-export function kfree_rcu(t: Task, addr: number, bytes: number): void {
-  const rcu = byEngineOrThrow(t.engine);
-  const slab = rcu.k.slab;
-  rcu.call_rcu(t, bytes, () => {
-    slab.kfree(addr, bytes);
-    return 0;
-  }, addr);
 }
 
 /** synchronize_rcu(): block until a grace period that starts after the call has ended and its callbacks ran. */

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MachineConfig } from '../../../src/hw/config.js';
 import { ct_user_enter, ct_user_exit } from '../../../src/kernel/rcu/context_tracking.js';
-import { call_rcu, kfree_rcu, rcu_init, rcu_read_lock, rcu_read_unlock, rcuFqsJiffies, synchronize_rcu } from '../../../src/kernel/rcu/tree.js';
+import { kfree_rcu } from '../../../src/kernel/rcu/kvfree_rcu.js';
+import { call_rcu, rcu_init, rcu_read_lock, rcu_read_unlock, rcuFqsJiffies, synchronize_rcu } from '../../../src/kernel/rcu/tree.js';
 import type { Task, TaskBody } from '../../../src/sim/task.js';
 import { fakeKernel, testConfig } from '../locking/fakekernel.js';
 
@@ -167,7 +168,7 @@ describe('RCU grace periods', () => {
     let inUseAfterCall = 0;
     k.engine.spawn('a', function* (t: Task): TaskBody {
       const obj = k.slab.kmalloc(512);
-      kfree_rcu(t, obj, 512);
+      kfree_rcu(k, t, obj, 512);
       inUseAfterCall = k.slab.bytesInUse;
     }, { cpu: 0 });
     k.engine.run();

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { KFREE_DRAIN_JIFFIES, KVFREE_BULK_MAX_ENTR, kfree_rcu } from '../../../src/kernel/rcu/kvfree_rcu.js';
+import { rcu_init, synchronize_rcu } from '../../../src/kernel/rcu/tree.js';
+import type { Task, TaskBody } from '../../../src/sim/task.js';
+import { fakeKernel, testConfig } from '../locking/fakekernel.js';
+
+function setup() {
+  const cfg = testConfig(4, 0);
+  const k = fakeKernel(cfg);
+  const rcu = rcu_init(k);
+  return { k, rcu, tick: k.engine.tickPeriod, cost: cfg.cost, hz: cfg.kernel.hz };
+}
+
+describe('kfree_rcu batching (kvfree_call_rcu)', () => {
+  it('a page holds 507 pointers; the drain delay is 5 s of jiffies', () => {
+    expect(KVFREE_BULK_MAX_ENTR).toBe(507);
+    expect(KFREE_DRAIN_JIFFIES(250)).toBe(1250);
+  });
+
+  it('one object waits KFREE_DRAIN_JIFFIES for the monitor, then one callback and one grace period free it', () => {
+    const { k, rcu, tick, cost, hz } = setup();
+    k.engine.spawn('a', function* (t: Task): TaskBody {
+      t.charge(1000);
+      kfree_rcu(k, t, k.slab.kmalloc(512), 512);
+    }, { cpu: 0 });
+    k.engine.run();
+    const drain = KFREE_DRAIN_JIFFIES(hz) * tick;
+    expect(k.slab.bytesInUse).toBe(0);
+    expect(k.engine.counters.get('kvfree_rcu_batches')).toBe(1);
+    expect(k.engine.counters.get('kvfree_rcu_peak_bytes')).toBe(512);
+    // The monitor's callback asks for a grace period at the next tick, where the kthread starts it.
+    expect(rcu.gpStarts[1]).toBe(drain + tick + 4 * cost.kernel_op);
+    expect(rcu.violations).toEqual([]);
+  });
+
+  it('a page\'s worth arms the monitor one jiffy out, and the whole page costs one RCU callback', () => {
+    const { k, rcu, tick, cost } = setup();
+    k.engine.spawn('a', function* (t: Task): TaskBody {
+      for (let i = 0; i < KVFREE_BULK_MAX_ENTR; i++) kfree_rcu(k, t, k.slab.kmalloc(64), 64);
+    }, { cpu: 0 });
+    k.engine.run();
+    expect(k.slab.bytesInUse).toBe(0);
+    expect(k.engine.counters.get('rcu_callbacks_queued')).toBe(1);
+    expect(rcu.gpStarts[1]).toBe(2 * tick + 4 * cost.kernel_op);
+    const batch = k.engine.attribution.pathNode(['softirq', 'rcu_core', 'rcu_do_batch']);
+    expect(k.engine.attribution.exclusiveOf(batch)).toBe(cost.rcu_softirq + cost.rcu_callback + KVFREE_BULK_MAX_ENTR * cost.kmalloc);
+  });
+
+  it('objects a grace period has already covered are freed by the monitor without another (kvfree_rcu_drain_ready)', () => {
+    const { k, rcu } = setup();
+    k.engine.spawn('a', function* (t: Task): TaskBody {
+      kfree_rcu(k, t, k.slab.kmalloc(128), 128);
+      yield* synchronize_rcu(t);
+    }, { cpu: 0 });
+    k.engine.run();
+    expect(k.slab.bytesInUse).toBe(0);
+    expect(rcu.completed).toBe(1);
+    expect(k.engine.counters.get('kvfree_rcu_drained_ready')).toBe(1);
+    expect(k.engine.counters.get('kvfree_rcu_batches')).toBe(0);
+  });
+});
