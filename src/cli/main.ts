@@ -210,13 +210,16 @@ function parse(argv: string[], width: number): Promise<Parsed> {
       'run a syscall script on the simulated kernel and print its result lines',
       (y) =>
         y
-          .positional('file', { type: 'string', describe: 'a syscall script (JSON, format v1)' })
-          .option('sim', { type: 'boolean', describe: 'add the simulated figures (cycles, counters) to each line as "sim"' })
+          .positional('file', { type: 'string', describe: 'a syscall script (JSON; format: docs/scripts.md)' })
+          .option('sim', { type: 'boolean', describe: 'add the simulated figures (cycles, cycles by kernel function, counters) to each line as "sim"' })
+          .option('host', { type: 'boolean', describe: 'run it on this host\'s Linux kernel instead (needs cc)' })
           .option('machine', { type: 'string', describe: 'machine profile name or JSON file', requiresArg: true })
+          .conflicts('host', ['sim', 'machine'])
           .example('$0 script test/conformance/madvise-dontneed-mincore.json', 'its result lines')
-          .example('$0 script my.json --sim', 'with cycles per op'),
+          .example('$0 script my.json --sim', 'with cycles per op')
+          .example('$0 script my.json --host', 'the same script on the host kernel'),
       (a) => {
-        action = (ctx) => cmdScript(ctx, String(a.file), { sim: a.sim, machine: a.machine });
+        action = (ctx) => cmdScript(ctx, String(a.file), { sim: a.sim, machine: a.machine, host: a.host });
       },
     )
     .command(

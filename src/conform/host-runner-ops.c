@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host-runner.h"
@@ -39,34 +40,46 @@
 /* The kernel moves at most MAX_RW_COUNT (INT_MAX & PAGE_MASK) bytes per read or write. */
 #define MAX_RW 0x7ffff000UL
 
+/* One hint position per process, shared by its threads (as the address space is). */
 static uint64_t next_hint = MAP_HINT_BASE;
-static unsigned char iobuf[IOBUF_BYTES];
-static unsigned char altstack[64 * 1024];
+/* Per thread: each thread does its own reads and writes and takes its own faults. */
+static __thread unsigned char iobuf[IOBUF_BYTES];
+static __thread unsigned char altstack[64 * 1024];
 
-static sigjmp_buf fault_jmp;
-static volatile sig_atomic_t fault_armed;
+static __thread sigjmp_buf fault_jmp;
+static __thread volatile sig_atomic_t fault_armed;
 
 /* ---- results ---- */
 
-static void emit(const char *fmt, ...)
+void emit(const char *fmt, ...)
 {
-	if (sh->failed)
+	if (sh->failed || out->discard)
 		return;
-	uint64_t room = data_cap - sh->used;
+	uint64_t room = out->cap - *out->used;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(sh->data + sh->used, room, fmt, ap);
+	int n = vsnprintf(out->data + *out->used, room, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (uint64_t)n >= room)
-		child_fail("results exceed %lu bytes", (unsigned long)data_cap);
+		child_fail("results exceed %lu bytes", (unsigned long)out->cap);
 	/* Published only when whole, so a process killed mid-record leaves no half line. */
-	sh->used += (uint64_t)n;
+	*out->used += (uint64_t)n;
 }
 
-static const char *errname(int e)
+void emit_bytes(const char *p, uint64_t n)
+{
+	if (sh->failed || out->discard)
+		return;
+	if (n >= out->cap - *out->used)
+		child_fail("results exceed %lu bytes", (unsigned long)out->cap);
+	memcpy(out->data + *out->used, p, n);
+	*out->used += n;
+}
+
+const char *errname(int e)
 {
 	const char *s = strerrorname_np(e);
-	static char buf[32];
+	static __thread char buf[32];
 	if (s)
 		return s;
 	snprintf(buf, sizeof buf, "E%d", e);
@@ -75,7 +88,7 @@ static const char *errname(int e)
 
 const char *signame(int sig)
 {
-	static char buf[32];
+	static __thread char buf[32];
 	const char *s = sigabbrev_np(sig);
 	if (s)
 		snprintf(buf, sizeof buf, "SIG%s", s);
@@ -131,7 +144,7 @@ static __attribute__((noinline)) int load_byte(uint64_t addr)
 
 /* ---- running ops ---- */
 
-static uint64_t val(const struct arg *a)
+uint64_t val(const struct arg *a)
 {
 	if (a->kind == 's')
 		return slots[a->slot] + a->v;
@@ -170,9 +183,19 @@ static void op_mincore(int i, uint64_t addr, uint64_t len)
 	const uint64_t head_room = 64;
 	unsigned char *vec;
 	uint64_t mapped = 0;
-	int in_place = pages + head_room + 2 <= data_cap - sh->used;
-	if (in_place) {
-		vec = (unsigned char *)sh->data + sh->used + head_room;
+	int in_place = !out->discard && pages + head_room + 2 <= out->cap - *out->used;
+	if (out->discard && pages > IOBUF_BYTES) {
+		/* Nothing is printed: the call alone, with a vector that fits. */
+		vec = iobuf_get(pages, &mapped);
+		syscall(SYS_mincore, addr, len, vec);
+		iobuf_put(vec, mapped);
+		return;
+	}
+	if (out->discard) {
+		syscall(SYS_mincore, addr, len, iobuf);
+		return;
+	} else if (in_place) {
+		vec = (unsigned char *)out->data + *out->used + head_room;
 	} else {
 		vec = iobuf_get(pages, &mapped);
 	}
@@ -187,13 +210,13 @@ static void op_mincore(int i, uint64_t addr, uint64_t len)
 		child_fail("mincore vector of %lu pages does not fit the result area", (unsigned long)pages);
 	char head[64];
 	int h = snprintf(head, sizeof head, "R %d %ld - ", i, ret);
-	char *dst = sh->data + sh->used;
+	char *dst = out->data + *out->used;
 	memmove(dst + h, vec, pages);
 	for (uint64_t k = 0; k < pages; k++)
 		dst[h + k] = (dst[h + k] & 1) ? '1' : '0';
 	memcpy(dst, head, (size_t)h);
 	dst[h + pages] = '\n';
-	sh->used += (uint64_t)h + pages + 1;
+	*out->used += (uint64_t)h + pages + 1;
 }
 
 static void op_inotify_read(int i, int fd, uint64_t bufsize)
@@ -247,7 +270,7 @@ static void op_fork(int i, struct op *o)
 		emit("%d\n", WEXITSTATUS(st));
 }
 
-static void bind(const struct op *o, uint64_t v)
+void bind(const struct op *o, uint64_t v)
 {
 	if (o->as >= 0)
 		slots[o->as] = v;
@@ -377,6 +400,8 @@ static void run_op(int i, struct op *o)
 		op_fork(i, o);
 		return;
 	default:
+		if (run_control_op(i, o))
+			return;
 		child_fail("op %d: unknown code %d", i, o->code);
 		return;
 	}
@@ -386,10 +411,25 @@ static void run_op(int i, struct op *o)
 		emit("\n");
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 void run_ops(struct op *ops, int n)
 {
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (!timing || untimed) {
+			run_op(i, &ops[i]);
+			continue;
+		}
+		uint64_t t0 = now_ns();
 		run_op(i, &ops[i]);
+		uint64_t t1 = now_ns();
+		emit("T %lu\n", (unsigned long)(t1 - t0));
+	}
 }
 
 void install_fault_handlers(void)

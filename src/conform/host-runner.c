@@ -11,7 +11,10 @@
  *
  *   R <i> <ret> <errno name or -> [extra...]   an op returned
  *   S <i> <signal name>                        a memory access faulted
- *   B <i>  ...child records...  E              a fork op's child
+ *   B <i>  ...child records...  E              a fork op's child, a join's
+ *                                              thread, a repeat's last iteration
+ *   T <ns>                                     the op just recorded took ns
+ *                                              (with "timing 1", outside repeats)
  *
  * Process layout: this process reads the ops, maps a shared result area,
  * then forks the script process, which sets up the environment the spec
@@ -54,18 +57,20 @@
 
 #define RESULT_BYTES (256UL << 20)
 
+#define RUNNER_OP_NAME(name, code) #name,
 const char *const op_names[OP_COUNT] = {
-	"mmap", "munmap", "mprotect", "madvise", "mlock", "munlock", "fill", "load",
-	"mincore", "open", "close", "dup", "dup2", "dup3", "fcntl", "write", "read",
-	"lseek", "ftruncate", "unlink", "mkdir", "rmdir", "rename", "chmod",
-	"setrlimit", "getrlimit", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
-	"inotify_read", "fionread", "fork",
+	RUNNER_SYSCALL_OPS(RUNNER_OP_NAME)
+	RUNNER_CONTROL_OPS(RUNNER_OP_NAME)
 };
 
 struct shared *sh;
 uint64_t data_cap;
-uint64_t *slots;
+__thread struct sink *out;
+__thread uint64_t *slots;
 int nslots;
+int timing;
+__thread int untimed;
+static struct sink main_sink;
 
 static volatile sig_atomic_t timed_out;
 
@@ -167,6 +172,11 @@ static void parse_arg(struct arg *a, const char *t, int line)
 		a->str[n / 2] = '\0';
 		break;
 	}
+	case 'n':
+		a->v = strtoull(t + 1, &end, 10);
+		if (*end || a->v > 0x7fffffff)
+			die("ops line %d: bad count %s", line, t);
+		break;
 	case '-':
 		break;
 	default:
@@ -202,10 +212,9 @@ static void parse_ops(char **p, struct op *ops, int n)
 				die("ops line %d: too many arguments", line_no);
 			parse_arg(&o->a[o->nargs++], t, line_no);
 		}
-		if (o->code == OP_FORK) {
-			if (o->nargs != 1 || o->a[0].kind != 'v')
-				die("ops line %d: fork needs a count", line_no);
-			o->nchild = (int)o->a[0].v;
+		/* A nested op list follows its op's line; its length is the op's last argument. */
+		if (o->nargs > 0 && o->a[o->nargs - 1].kind == 'n') {
+			o->nchild = (int)o->a[--o->nargs].v;
 			o->child = calloc((size_t)o->nchild + 1, sizeof *o->child);
 			if (!o->child)
 				die("out of memory");
@@ -290,11 +299,14 @@ int main(int argc, char **argv)
 	line = next_line(&p);
 	if (!line || sscanf(line, "slots %d", &nslots) != 1 || nslots < 0)
 		die("%s: missing slot count", argv[1]);
+	line = next_line(&p);
+	if (!line || sscanf(line, "timing %d", &timing) != 1)
+		die("%s: missing timing switch", argv[1]);
 	int nops;
 	line = next_line(&p);
 	if (!line || sscanf(line, "ops %d", &nops) != 1 || nops < 0)
 		die("%s: missing op count", argv[1]);
-	line_no = 3;
+	line_no = 4;
 	struct op *ops = calloc((size_t)nops + 1, sizeof *ops);
 	slots = calloc((size_t)nslots + 1, sizeof *slots);
 	if (!ops || !slots)
@@ -305,6 +317,8 @@ int main(int argc, char **argv)
 	if (sh == MAP_FAILED)
 		die("cannot map the result area: %s", strerror(errno));
 	data_cap = RESULT_BYTES - sizeof *sh;
+	main_sink = (struct sink){ .data = sh->data, .used = &sh->used, .cap = data_cap };
+	out = &main_sink;
 
 	int drop = geteuid() == 0;
 	uid_t uid = 65534;

@@ -8,18 +8,65 @@
 
 #include <stdint.h>
 
+/*
+ * Every op the runner knows, one per line: X(name as scripts spell it, CODE).
+ * The enum and the name table both come from these lists, so adding an op is
+ * one line in one list plus its case in a run function.
+ */
+/* System calls and memory accesses (format v1): run by run_op in host-runner-ops.c. */
+#define RUNNER_SYSCALL_OPS(X) \
+	X(mmap, MMAP) \
+	X(munmap, MUNMAP) \
+	X(mprotect, MPROTECT) \
+	X(madvise, MADVISE) \
+	X(mlock, MLOCK) \
+	X(munlock, MUNLOCK) \
+	X(fill, FILL) \
+	X(load, LOAD) \
+	X(mincore, MINCORE) \
+	X(open, OPEN) \
+	X(close, CLOSE) \
+	X(dup, DUP) \
+	X(dup2, DUP2) \
+	X(dup3, DUP3) \
+	X(fcntl, FCNTL) \
+	X(write, WRITE) \
+	X(read, READ) \
+	X(lseek, LSEEK) \
+	X(ftruncate, FTRUNCATE) \
+	X(unlink, UNLINK) \
+	X(mkdir, MKDIR) \
+	X(rmdir, RMDIR) \
+	X(rename, RENAME) \
+	X(chmod, CHMOD) \
+	X(setrlimit, SETRLIMIT) \
+	X(getrlimit, GETRLIMIT) \
+	X(inotify_init1, INOTIFY_INIT1) \
+	X(inotify_add_watch, INOTIFY_ADD_WATCH) \
+	X(inotify_rm_watch, INOTIFY_RM_WATCH) \
+	X(inotify_read, INOTIFY_READ) \
+	X(fionread, FIONREAD) \
+	X(fork, FORK)
+
+/* Experiment ops (docs/scripts.md, Part 2): run by run_control_op in host-runner-control.c. */
+#define RUNNER_CONTROL_OPS(X) \
+	X(repeat, REPEAT) \
+	X(thread, THREAD) \
+	X(join, JOIN) \
+	X(spin, SPIN) \
+	X(pin, PIN)
+
+#define RUNNER_OP_ENUM(name, code) OP_##code,
 enum opcode {
-	OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MLOCK, OP_MUNLOCK, OP_FILL, OP_LOAD,
-	OP_MINCORE, OP_OPEN, OP_CLOSE, OP_DUP, OP_DUP2, OP_DUP3, OP_FCNTL, OP_WRITE, OP_READ,
-	OP_LSEEK, OP_FTRUNCATE, OP_UNLINK, OP_MKDIR, OP_RMDIR, OP_RENAME, OP_CHMOD,
-	OP_SETRLIMIT, OP_GETRLIMIT, OP_INOTIFY_INIT1, OP_INOTIFY_ADD_WATCH, OP_INOTIFY_RM_WATCH,
-	OP_INOTIFY_READ, OP_FIONREAD, OP_FORK, OP_COUNT
+	RUNNER_SYSCALL_OPS(RUNNER_OP_ENUM)
+	RUNNER_CONTROL_OPS(RUNNER_OP_ENUM)
+	OP_COUNT
 };
 
 #define MAX_ARGS 8
 
 struct arg {
-	char kind;    /* 'v' value, 's' slot plus offset, 'h' string, '-' absent */
+	char kind;    /* 'v' value, 's' slot plus offset, 'h' string, 'n' count of nested ops (last), '-' absent */
 	int slot;
 	uint64_t v;   /* the value, or the offset added to the slot */
 	char *str;
@@ -30,8 +77,16 @@ struct op {
 	int as;       /* slot bound to the result, -1 for none */
 	int nargs;
 	struct arg a[MAX_ARGS];
-	int nchild;
+	int nchild;   /* a nested op list (fork, repeat, thread) */
 	struct op *child;
+};
+
+/* Where an op's records go: the shared result area (main thread), a thread's own buffer, or nowhere (a repeat's earlier iterations). */
+struct sink {
+	char *data;
+	volatile uint64_t *used;
+	uint64_t cap;
+	int discard;
 };
 
 struct shared {
@@ -44,9 +99,14 @@ struct shared {
 /* The result area, shared with the supervising process. */
 extern struct shared *sh;
 extern uint64_t data_cap;
-/* What each name bound with "as" holds; a fork child works on its own copy. */
-extern uint64_t *slots;
+/* The calling thread's sink. */
+extern __thread struct sink *out;
+/* What each name bound with "as" holds; a fork child and each thread work on their own copy. */
+extern __thread uint64_t *slots;
 extern int nslots;
+/* Every line has time_ns ("timing 1" in the ops file); inside a repeat (untimed > 0) no op is timed. */
+extern int timing;
+extern __thread int untimed;
 extern const char *const op_names[OP_COUNT];
 
 /* Reports a failure of the runner itself (not of an op) and ends the process. */
@@ -55,5 +115,12 @@ const char *signame(int sig);
 /* SIGSEGV and SIGBUS handlers on an alternate stack, for fill and load. */
 void install_fault_handlers(void);
 void run_ops(struct op *ops, int n);
+void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void emit_bytes(const char *p, uint64_t n);
+const char *errname(int e);
+uint64_t val(const struct arg *a);
+void bind(const struct op *o, uint64_t v);
+/* The experiment ops; returns 0 for an op that is not one of them. */
+int run_control_op(int i, struct op *o);
 
 #endif

@@ -31,7 +31,7 @@ export interface HostRunOptions {
 const DEFAULT_TIMEOUT_S = 10;
 
 /** The runner's sources under src/conform/; the first is the one with main(). */
-const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner.h'];
+const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner-control.c', 'host-runner.h'];
 
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -75,7 +75,7 @@ export function ensureHostRunner(): string {
   if (!hostRunnerAvailable()) throw new HostRunnerError('cannot build the host runner: no C compiler (cc) on this host');
   mkdirSync(dir, { recursive: true });
   const tmp = `${bin}.${process.pid}.tmp`;
-  const cc = spawnSync('cc', ['-O2', '-std=gnu11', '-Wall', '-o', tmp, ...srcs.filter((f) => f.endsWith('.c'))], { encoding: 'utf8' });
+  const cc = spawnSync('cc', ['-O2', '-std=gnu11', '-Wall', '-pthread', '-o', tmp, ...srcs.filter((f) => f.endsWith('.c'))], { encoding: 'utf8' });
   if (cc.status !== 0) {
     rmSync(tmp, { force: true });
     throw new HostRunnerError(`cannot build the host runner: cc: ${(cc.stderr || cc.error?.message || '').trim().split('\n')[0]}`);
@@ -153,13 +153,27 @@ class Encoder {
       case 'inotify_add_watch': args = [this.ref(o.fd), str(o.path), v(o.mask)]; break;
       case 'inotify_rm_watch': args = [this.ref(o.fd), this.ref(o.wd)]; break;
       case 'inotify_read': args = [this.ref(o.fd), v(o.bufsize)]; break;
-      case 'fork':
-        this.lines.push(`fork -1 ${v(o.ops.length)}`);
-        this.ops(o.ops);
+      case 'fork': case 'repeat': case 'thread':
+        this.nested(o);
         return;
+      case 'join': args = [this.ref(o.thread)]; break;
+      case 'spin': args = []; break;
+      case 'pin': args = [v(o.cpu)]; break;
     }
+    this.line(o, args);
+  }
+
+  private line(o: Op, args: string[]): void {
     const as = 'as' in o && o.as !== undefined ? this.slot(o.as) : -1;
     this.lines.push([o.op, String(as), ...args].join(' '));
+  }
+
+  /** An op with a nested list: its line ends with `n<count>`, and the nested ops' lines follow. */
+  private nested(o: Extract<Op, { ops: Op[] }>): void {
+    const v = (n: number) => `v${u64(n)}`;
+    const args = o.op === 'repeat' ? [v(o.count)] : o.op === 'thread' ? [o.cpu !== undefined ? v(o.cpu) : '-'] : [];
+    this.line(o, [...args, `n${o.ops.length}`]);
+    this.ops(o.ops);
   }
 }
 
@@ -167,7 +181,7 @@ class Encoder {
 export function encodeScript(script: ParsedScript): string {
   const e = new Encoder();
   e.ops(script.ops);
-  return ['kernsim-host-ops 1', `slots ${e.slotCount}`, `ops ${script.ops.length}`, ...e.lines, ''].join('\n');
+  return ['kernsim-host-ops 1', `slots ${e.slotCount}`, `timing ${script.timing ? 1 : 0}`, `ops ${script.ops.length}`, ...e.lines, ''].join('\n');
 }
 
 // ---- decoding the runner's raw records ----
@@ -190,23 +204,40 @@ class Records {
 
 function decodeList(ops: Op[], rec: Records, cookies: CookieNames, top: boolean): ResultLine[] {
   const out: ResultLine[] = [];
+  // A join's records are those of the thread op (in the same list) that bound its name.
+  const threadOps = new Map<string, Op[]>();
   for (let i = 0; i < ops.length; i++) {
+    const o = ops[i]!;
+    if (o.op === 'thread') threadOps.set(o.as, o.ops);
     const head = rec.peek();
     // A child that died early has fewer records than ops; its list ends at E.
     if (!top && (head === undefined || head[0] === 'E')) break;
-    out.push(decodeOne(ops[i]!, i, rec, cookies));
+    const line = decodeOne(o, i, rec, cookies, threadOps);
+    // With timing, the op's time follows its record (none inside a repeat).
+    if (rec.peek()?.[0] === 'T') line.time_ns = Number(rec.next('time')[1]);
+    out.push(line);
   }
   return out;
 }
 
-function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames): ResultLine {
+/** Ops whose records are framed by B <i> ... E: a fork's child, a join's thread, a repeat's last iteration. */
+const FRAMED: ReadonlySet<string> = new Set(['fork', 'join', 'repeat']);
+
+function nestedOps(op: Op, threadOps: Map<string, Op[]>): Op[] {
+  if (op.op === 'fork' || op.op === 'repeat') return op.ops;
+  if (op.op === 'join' && 'name' in op.thread) return threadOps.get(op.thread.name) ?? [];
+  return [];
+}
+
+function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames, threadOps: Map<string, Op[]>): ResultLine {
   let child: ResultLine[] | undefined;
-  if (op.op === 'fork') {
-    const b = rec.next(`fork ${i}`);
-    if (b[0] !== 'B' || Number(b[1]) !== i) throw new HostRunnerError(`runner output: expected the start of fork ${i}, got "${b.join(' ')}"`);
-    child = decodeList(op.ops, rec, cookies, false);
-    const e = rec.next('end of child');
-    if (e[0] !== 'E') throw new HostRunnerError(`runner output: expected the end of fork ${i}'s child, got "${e.join(' ')}"`);
+  // A failed join or fork has no frame: only its R record.
+  if (FRAMED.has(op.op) && rec.peek()?.[0] === 'B') {
+    const b = rec.next(`${op.op} ${i}`);
+    if (Number(b[1]) !== i) throw new HostRunnerError(`runner output: expected the start of ${op.op} ${i}, got "${b.join(' ')}"`);
+    child = decodeList(nestedOps(op, threadOps), rec, cookies, false);
+    const e = rec.next('end of nested records');
+    if (e[0] !== 'E') throw new HostRunnerError(`runner output: expected the end of ${op.op} ${i}'s nested records, got "${e.join(' ')}"`);
   }
   const t = rec.next(`op ${i}`);
   if (Number(t[1]) !== i || (t[0] !== 'R' && t[0] !== 'S')) throw new HostRunnerError(`runner output: expected op ${i}, got "${t.join(' ')}"`);
@@ -248,6 +279,12 @@ function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames): Resul
     case 'fork':
       r.child = child!;
       r.exit = x[0] === '0' ? 0 : x[0]!;
+      break;
+    case 'join':
+      r.child = child ?? [];
+      break;
+    case 'repeat':
+      r.last = child ?? [];
       break;
   }
   return r;

@@ -115,6 +115,37 @@ export class Attribution {
     return build(this.root);
   }
 
+  /** A copy of every node's exclusive cycles, for topDelta (a per-op breakdown). */
+  snapshot(): Float64Array {
+    return this.exclusive.slice(0, this.count);
+  }
+
+  /**
+   * Cycles charged since `before` (a snapshot) at the top two levels of the
+   * tree, inclusive, in folded form ("syscall:madvise", "syscall:madvise;zap_page_range"),
+   * sorted by path; zero entries left out.
+   */
+  topDelta(before: Float64Array): Record<string, number> {
+    const sums = new Map<number, number>();
+    for (let n = 1; n < this.count; n++) {
+      const d = this.exclusive[n]! - (n < before.length ? before[n]! : 0);
+      if (d === 0) continue;
+      // The node's ancestors at depth 1 and 2 (the root is depth 0).
+      let top = n;
+      let second = -1;
+      while (this.parent[top]! > 0) {
+        second = top;
+        top = this.parent[top]!;
+      }
+      sums.set(top, (sums.get(top) ?? 0) + d);
+      if (second >= 0) sums.set(second, (sums.get(second) ?? 0) + d);
+    }
+    const rows = [...sums].map(([n, d]) => [this.path(n).join(';'), d] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const out: Record<string, number> = {};
+    for (const [k, d] of rows) out[k] = d;
+    return out;
+  }
+
   /** Folded stacks (flamegraph.pl, speedscope): one line per node with exclusive cycles. */
   folded(): string[] {
     const lines: string[] = [];

@@ -200,7 +200,7 @@ export class Engine implements Waker {
     }
     if (t.state !== TaskState.Sleeping) return;
     t.state = TaskState.Runnable;
-    let c = t.cpu;
+    let c = t.affinity >= 0 ? t.affinity : t.cpu;
     if (t.affinity < 0 && this.state[c] !== CpuState.Idle) {
       // select_idle_sibling in spirit: prefer an idle CPU over queueing behind a busy one.
       const i = this.idleCpu();

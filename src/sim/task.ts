@@ -40,8 +40,8 @@ export class Task {
     readonly id: number,
     readonly name: string,
     cpu: number,
-    /** -1: may run on any CPU; otherwise pinned. */
-    readonly affinity: number,
+    /** -1: may run on any CPU; otherwise pinned (sched_setaffinity changes it: the task moves at its next wake-up). */
+    public affinity: number,
     /** A kernel thread: runs on whatever address space was loaded (lazy TLB). */
     readonly kernelThread: boolean,
   ) {

@@ -15,11 +15,12 @@ describe('encoding for the C runner', () => {
     expect(encodeScript(s).split('\n')).toEqual([
       'kernsim-host-ops 1',
       'slots 2',
+      'timing 0',
       'ops 4',
       'mmap 0 v8192 v3 v34 v18446744073709551615 v0 -',
       'madvise -1 s0+18446744073709547520 v18446744073709551615 v4',
       'open 1 h612062 v64 v420',
-      'fork -1 v2',
+      'fork -1 n2',
       'close -1 s1+0',
       'setrlimit -1 v7 v18446744073709551615 v5',
       '',

@@ -13,15 +13,25 @@ import { applyProfile } from '../../hw/profile.js';
 import { compareRuns } from '../../workloads/script/compare.js';
 import { hostOutputPath, listScriptFiles, loadScript } from '../../workloads/script/files.js';
 import { log, out, readText, toJson, type Ctx } from '../context.js';
-import { UsageError } from '../errors.js';
+import { CheckFailed, UsageError } from '../errors.js';
 import { loadMachineConfig } from '../machine.js';
 import { simulateScript } from '../scriptsim.js';
 
 /** Where `kernsim conform` looks when given no paths. */
 export const CONFORMANCE_DIR = 'test/conformance';
 
-export function cmdScript(ctx: Ctx, file: string, a: { sim?: boolean; machine?: string }): number {
+export async function cmdScript(ctx: Ctx, file: string, a: { sim?: boolean; machine?: string; host?: boolean }): Promise<number> {
   const script = loadScript(file);
+  if (a.host) {
+    if (!hostRunnerAvailable()) throw new UsageError(`${file}: cannot run on the host: needs Linux and a C compiler (cc)`);
+    try {
+      for (const line of await runOnHost(script)) out(ctx, line);
+    } catch (err) {
+      if (err instanceof HostRunnerError) throw new CheckFailed(err.message);
+      throw err;
+    }
+    return 0;
+  }
   const cfg = loadMachineConfig(a.machine);
   for (const line of simulateScript(script, cfg, a.sim === true)) out(ctx, line);
   return 0;
@@ -38,6 +48,8 @@ export interface ConformEntry {
   sim?: string | null;
   /** The host runner could not run the script (build failure, timeout); counted as a difference. */
   error?: string;
+  /** The script is marked timing_dependent: run on both sides, not compared. */
+  skipped?: boolean;
 }
 
 /**
@@ -86,6 +98,11 @@ export async function cmdConform(ctx: Ctx, paths: string[], a: { json?: boolean;
       continue;
     }
     const sim = simulateScript(script, cfgFor(file), false);
+    if (script.timingDependent) {
+      entries.push({ file, agree: true, host_source: host.source, skipped: true });
+      if (!a.json) out(ctx, `${c.yellow('skip  ')} ${file}: timing_dependent (its lines depend on how threads interleave)`);
+      continue;
+    }
     const r = compareRuns(host.lines, sim);
     const e: ConformEntry = r.agree ? { file, agree: true, host_source: host.source } : { file, agree: false, host_source: host.source, index: r.index, host: r.host, sim: r.sim };
     entries.push(e);
@@ -99,8 +116,9 @@ export async function cmdConform(ctx: Ctx, paths: string[], a: { json?: boolean;
     }
   }
   const differ = entries.filter((e) => !e.agree).length;
-  const agree = entries.length - differ;
-  if (a.json) out(ctx, toJson({ agree, differ, scripts: entries }));
-  else out(ctx, (differ > 0 ? c.red : c.green)(`${agree} agree, ${differ} differ`));
+  const skipped = entries.filter((e) => e.skipped).length;
+  const agree = entries.length - differ - skipped;
+  if (a.json) out(ctx, toJson({ agree, differ, ...(skipped > 0 ? { skipped } : {}), scripts: entries }));
+  else out(ctx, (differ > 0 ? c.red : c.green)(`${agree} agree, ${differ} differ${skipped > 0 ? `, ${skipped} skipped (timing_dependent)` : ''}`));
   return differ > 0 ? 1 : 0;
 }

@@ -1,8 +1,10 @@
 /**
  * Line-by-line comparison of two runs of one script (host kernel vs
- * simulator). Only the simulator's `sim` field is ignored, at every level of
- * nested fork children; everything else, key order included, must match.
+ * simulator). Only the measurements (`sim`, `time_ns`) are ignored, at every
+ * level of nested lines (fork and join `child`, repeat `last`); everything
+ * else, key order included, must match.
  */
+import { MEASURED_FIELDS, NESTED_FIELDS } from './format.js';
 
 export type CompareResult =
   | { agree: true }
@@ -19,8 +21,8 @@ function withoutSim(v: unknown): unknown {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (k === 'sim') continue;
-    out[k] = k === 'child' && Array.isArray(x) ? x.map(withoutSim) : x;
+    if (MEASURED_FIELDS.has(k)) continue;
+    out[k] = NESTED_FIELDS.has(k) && Array.isArray(x) ? x.map(withoutSim) : x;
   }
   return out;
 }

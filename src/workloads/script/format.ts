@@ -33,22 +33,33 @@ export interface ResultLine {
   child?: ResultLine[];
   /** 0, or the name of the signal that ended the child. */
   exit?: 0 | string;
+  /** A repeat's final iteration. */
+  last?: ResultLine[];
+  /** With the script's `timing` switch: the op's time (host: wall; simulator: simulated). Comparisons ignore it. */
+  time_ns?: number;
   /** Simulated figures; comparisons ignore it. */
   sim?: unknown;
 }
 
 /** The extra fields in the order they are printed, after i, op, ret, errno. */
-export const EXTRA_FIELDS = ['signal', 'value', 'vec', 'sum', 'cur', 'max', 'events', 'flags', 'child', 'exit'] as const;
+export const EXTRA_FIELDS = ['signal', 'value', 'vec', 'sum', 'cur', 'max', 'events', 'flags', 'child', 'exit', 'last'] as const;
+
+/** Fields of a line that hold nested result lines (a fork or join's `child`, a repeat's `last`). */
+export const NESTED_FIELDS: ReadonlySet<string> = new Set(['child', 'last']);
+
+/** Fields that are measurements, not semantics: comparisons ignore them at every level. */
+export const MEASURED_FIELDS: ReadonlySet<string> = new Set(['time_ns', 'sim']);
 
 function ordered(r: ResultLine): Record<string, unknown> {
   const out: Record<string, unknown> = { i: r.i, op: r.op, ret: r.ret, errno: r.errno };
   for (const k of EXTRA_FIELDS) {
     const v = r[k];
     if (v === undefined) continue;
-    if (k === 'child') out[k] = (v as ResultLine[]).map(ordered);
+    if (NESTED_FIELDS.has(k)) out[k] = (v as ResultLine[]).map(ordered);
     else if (k === 'events') out[k] = (v as InotifyEventLine[]).map((e) => ({ wd: e.wd, mask: e.mask, cookie: e.cookie, name: e.name }));
     else out[k] = v;
   }
+  if (r.time_ns !== undefined) out['time_ns'] = r.time_ns;
   if (r.sim !== undefined) out['sim'] = r.sim;
   return out;
 }

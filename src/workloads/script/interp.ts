@@ -5,10 +5,13 @@
  * a child process (with a copy of the parent's names and mmap hint) and
  * waits for it to exit.
  *
- * Op handlers come from the tables in ./ops/ (merged below); an op with no
- * handler answers ENOSYS. With `sim: true` each line gets a `sim` field: the
- * op's cycles on its CPU and every counter that changed during it. With
- * cfg.sim.checks on, checkInvariants runs after every op.
+ * System-call op handlers come from the tables in ./ops/ (merged below); an
+ * op with no handler answers ENOSYS. The experiment ops of docs/scripts.md
+ * Part 2 (repeat, thread, join, spin, pin) are the interpreter's own, since
+ * they run op lists. With `sim: true` each line gets a `sim` field: the op's
+ * cycles on its CPU, its cycles by kernel function and every counter that
+ * changed during it. With cfg.sim.checks on, checkInvariants runs after
+ * every op.
  */
 import { type MachineConfig, machineSchema } from '../../hw/config.js';
 import { mergeChecked } from '../../hw/params.js';
@@ -17,12 +20,12 @@ import { errnoName } from '../../kernel/errno.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { checkInvariants } from '../../kernel/mm/invariants.js';
 import { current, type TaskStruct } from '../../kernel/sched/task_struct.js';
-import type { Blocking, Task } from '../../sim/task.js';
+import { CAT_USER, TaskState, type Blocking, type Task } from '../../sim/task.js';
 import { formatLine, type ResultLine } from './format.js';
 import { fdOps, type OpHandler, type OpOutcome } from './ops/fd.js';
 import { fsOps } from './ops/fs.js';
-import { MAP_HINT_BASE, mmOps, type MmOpEnv } from './ops/mm.js';
-import type { ForkOp, Op, ParsedScript, Ref } from './types.js';
+import { MAP_HINT_BASE, mmOps, type MmOpEnv, type MmOpState } from './ops/mm.js';
+import type { ControlOp, ForkOp, JoinOp, Op, ParsedScript, PinOp, Ref, RepeatOp, ThreadOp } from './types.js';
 
 export interface ScriptRun {
   /** The result lines, formatted (one JSON object each). */
@@ -39,11 +42,26 @@ export interface RunOptions {
 
 const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps, ...fsOps };
 
-/** What one simulated process of the script knows: its names and its next mmap hint. */
+/** A thread started by a `thread` op: its task, whether its join has started (ending a spin), its lines. */
+interface ScriptThread {
+  task: Task;
+  stop: boolean;
+  lines: ResultLine[];
+}
+
+/**
+ * What one simulated thread of the script knows: its names, the process's
+ * mmap hint (shared by the threads of a process, copied into a fork child),
+ * and, in a thread started by a `thread` op, that thread's record.
+ */
 interface Proc {
   names: Map<string, number>;
-  nextHint: bigint;
+  hint: MmOpState;
+  self?: ScriptThread;
 }
+
+/** Least cycles a spinning thread runs before it yields to the engine (the window can be empty when quantum is 0). */
+const SPIN_MIN_CYCLES = 64;
 
 function resolve(p: Proc, r: Ref): number {
   if ('value' in r) return r.value;
@@ -57,25 +75,43 @@ function counterSnapshot(k: Kernel): Record<string, number> {
   return { ...k.engine.counters.snapshot(), ...k.machine.tlb.counters(), ...k.engine.ipi.counters() };
 }
 
-function simFigures(k: Kernel, before: Record<string, number>, cycles: number): Record<string, number> {
+interface SimBefore {
+  counters: Record<string, number>;
+  attribution: Float64Array;
+}
+
+function simBefore(k: Kernel): SimBefore {
+  return { counters: counterSnapshot(k), attribution: k.engine.attribution.snapshot() };
+}
+
+function simFigures(k: Kernel, before: SimBefore, cycles: number): Record<string, unknown> {
   const after = counterSnapshot(k);
-  const out: Record<string, number> = { cycles };
+  const out: Record<string, unknown> = { cycles, functions: k.engine.attribution.topDelta(before.attribution) };
   for (const key of Object.keys(after).sort()) {
-    const d = after[key]! - (before[key] ?? 0);
+    const d = after[key]! - (before.counters[key] ?? 0);
     if (d !== 0) out[key] = d;
   }
   return out;
 }
 
+const OK: OpOutcome = { ret: 0, errno: null };
+
 class Interpreter {
+  private readonly threads: ScriptThread[] = [];
+
   constructor(
     readonly k: Kernel,
     readonly sim: boolean,
     readonly checks: boolean,
   ) {}
 
-  /** Runs `ops` in the process of task `t`; returns their result lines. */
-  *runOps(t: Task, p: Proc, ops: Op[]): Blocking<ResultLine[]> {
+  /**
+   * Runs `ops` in the thread of task `t`; returns their result lines. With
+   * `timed` (the script's timing switch, outside any repeat) each line gets
+   * time_ns; with `record` false (a repeat's iterations before the last) no
+   * line is built.
+   */
+  *runOps(t: Task, p: Proc, ops: Op[], timed: boolean, record = true): Blocking<ResultLine[]> {
     const lines: ResultLine[] = [];
     const env: MmOpEnv = {
       k: this.k,
@@ -84,43 +120,125 @@ class Interpreter {
       bind: (name, v) => {
         if (name !== undefined) p.names.set(name, v);
       },
-      mm: {
-        get nextHint() {
-          return p.nextHint;
-        },
-        set nextHint(v: bigint) {
-          p.nextHint = v;
-        },
-      },
+      mm: p.hint,
     };
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const start = t.now;
-      const before = this.sim ? counterSnapshot(this.k) : undefined;
+      const before = record && this.sim ? simBefore(this.k) : undefined;
       let out: OpOutcome;
-      if (op.op === 'fork') out = yield* this.fork(t, p, op);
+      if (op.op === 'fork') out = yield* this.fork(t, p, op, timed);
+      else if (isControl(op)) out = yield* this.control(t, p, op, timed);
       else {
         const h = handlers[op.op];
         out = h ? yield* h(env, op) : { ret: -1, errno: 'ENOSYS' };
       }
-      const line: ResultLine = { i, op: op.op, ...out };
-      if (this.sim) line.sim = simFigures(this.k, before!, t.now - start);
-      lines.push(line);
+      if (record) {
+        const line: ResultLine = { i, op: op.op, ...out };
+        if (timed) line.time_ns = Math.round((t.now - start) / this.k.cfg.clock_ghz);
+        if (before) line.sim = simFigures(this.k, before, t.now - start);
+        lines.push(line);
+      }
       if (this.checks) checkInvariants(this.k);
       if (current(t).exitSignal) break;
+      // Let the other CPUs catch up (a thread started, an IPI due) between ops, as between any two steps of a workload.
+      if (t.shouldYield()) yield;
     }
     return lines;
   }
 
+  private *control(t: Task, p: Proc, op: ControlOp, timed: boolean): Blocking<OpOutcome> {
+    switch (op.op) {
+      case 'repeat':
+        return yield* this.repeat(t, p, op);
+      case 'thread':
+        return yield* this.thread(t, p, op, timed);
+      case 'join':
+        return yield* this.join(t, p, op);
+      case 'spin':
+        return yield* this.spin(t, p);
+      case 'pin':
+        return yield* this.pin(t, op);
+    }
+  }
+
+  /** repeat: the body `count` times; only the final iteration's lines are kept. */
+  private *repeat(t: Task, p: Proc, op: RepeatOp): Blocking<OpOutcome> {
+    let last: ResultLine[] = [];
+    for (let it = 0; it < op.count; it++) {
+      const final = it === op.count - 1;
+      const lines = yield* this.runOps(t, p, op.ops, false, final);
+      if (final) last = lines;
+      if (current(t).exitSignal) break;
+    }
+    return { ...OK, last };
+  }
+
+  /** thread: clone(CLONE_VM | CLONE_FILES | CLONE_THREAD ...) running the nested ops; pinned from its start when `cpu` is given. */
+  private *thread(t: Task, p: Proc, op: ThreadOp, timed: boolean): Blocking<OpOutcome> {
+    const k = this.k;
+    if (op.cpu !== undefined && op.cpu >= k.cfg.cpus) {
+      p.names.set(op.as, -1);
+      return { ret: -1, errno: 'EINVAL' };
+    }
+    const id = this.threads.length;
+    const rec: ScriptThread = { task: t, stop: false, lines: [] };
+    this.threads.push(rec);
+    const tp: Proc = { names: new Map(p.names), hint: p.hint, self: rec };
+    const self = this;
+    const placement = op.cpu !== undefined ? { cpu: op.cpu, pinned: true } : {};
+    const ts = k.spawnThread(
+      current(t),
+      `script/${id + 1}`,
+      function* (ct: Task) {
+        rec.lines = yield* self.runOps(ct, tp, op.ops, timed);
+        yield* k.exit(ct, current(ct));
+      },
+      { ...placement, at: t.now },
+    );
+    rec.task = ts.task;
+    p.names.set(op.as, id);
+    // The creator's window was set while the new thread's CPU was idle: end it, so the engine interleaves the two from here.
+    yield;
+    return OK;
+  }
+
+  /** join: ends the thread's spin, waits for it to exit, and prints its lines. */
+  private *join(t: Task, p: Proc, op: JoinOp): Blocking<OpOutcome> {
+    const rec = this.threads[resolve(p, op.thread)];
+    if (!rec) return { ret: -1, errno: 'ESRCH' };
+    rec.stop = true;
+    if (rec.task.state !== TaskState.Done) yield t.sleepOn(rec.task.exited);
+    return { ...OK, child: rec.lines };
+  }
+
+  /** spin: user-mode work on the thread's CPU until its join starts (no system calls, no faults). */
+  private *spin(t: Task, p: Proc): Blocking<OpOutcome> {
+    const rec = p.self!;
+    while (!rec.stop) {
+      t.chargeAs(CAT_USER, Math.max(t.budget(), SPIN_MIN_CYCLES));
+      yield;
+    }
+    return OK;
+  }
+
+  /** pin: sched_setaffinity to one CPU; the task moves there at once. */
+  private *pin(t: Task, op: PinOp): Blocking<OpOutcome> {
+    if (op.cpu >= this.k.cfg.cpus) return { ret: -1, errno: 'EINVAL' };
+    t.affinity = op.cpu;
+    if (t.cpu !== op.cpu) yield t.sleepFor(0);
+    return OK;
+  }
+
   /** fork: the child runs the nested ops and exits; the parent waits for it. */
-  *fork(t: Task, p: Proc, op: ForkOp): Blocking<OpOutcome> {
+  private *fork(t: Task, p: Proc, op: ForkOp, timed: boolean): Blocking<OpOutcome> {
     const k = this.k;
     const parent = current(t);
     let childLines: ResultLine[] = [];
-    const childProc: Proc = { names: new Map(p.names), nextHint: p.nextHint };
+    const childProc: Proc = { names: new Map(p.names), hint: { nextHint: p.hint.nextHint } };
     const self = this;
     const child = yield* k.fork(t, parent, function* (ct: Task) {
-      childLines = yield* self.runOps(ct, childProc, op.ops);
+      childLines = yield* self.runOps(ct, childProc, op.ops, timed);
       yield* k.exit(ct, current(ct));
     });
     if (typeof child === 'number') return { ret: -1, errno: errnoName(-child) };
@@ -128,6 +246,12 @@ class Interpreter {
     const sig = (child as TaskStruct).exitSignal;
     return { ret: 0, errno: null, child: childLines, exit: sig ?? 0 };
   }
+}
+
+const CONTROL_OPS: ReadonlySet<string> = new Set(['repeat', 'thread', 'join', 'spin', 'pin']);
+
+function isControl(op: Op): op is ControlOp {
+  return CONTROL_OPS.has(op.op);
 }
 
 function scriptSetsThp(machine: unknown): boolean {
@@ -148,10 +272,10 @@ export function runScript(script: ParsedScript, cfg: MachineConfig, opts: RunOpt
   k.spawnProcess(
     'script',
     function* (t) {
-      const p: Proc = { names: new Map(), nextHint: MAP_HINT_BASE };
+      const p: Proc = { names: new Map(), hint: { nextHint: MAP_HINT_BASE } };
       // The host runner sets PR_SET_THP_DISABLE; a script whose machine block names kernel.thp runs with THP as configured.
       current(t).mm!.thpDisabled = !scriptSetsThp(script.machine);
-      results = yield* interp.runOps(t, p, script.ops);
+      results = yield* interp.runOps(t, p, script.ops, script.timing);
       yield* k.exit(t, current(t));
     },
     { cpu: 0 },

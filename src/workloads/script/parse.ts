@@ -25,7 +25,7 @@ export class ScriptError extends Error {
 
 type Kind =
   | 'ref' | 'int' | 'byte' | 'path' | 'as' | 'prot' | 'advice' | 'mode' | 'cmd' | 'whence'
-  | 'resource' | 'rlim' | 'ops' | 'fcntl_arg'
+  | 'resource' | 'rlim' | 'ops' | 'body' | 'thread_ops' | 'count' | 'cpu' | 'fcntl_arg'
   | 'open_flags' | 'mmap_flags' | 'dup3_flags' | 'init_flags' | 'fd_flags' | 'mask';
 
 interface FieldSpec {
@@ -37,8 +37,19 @@ interface FieldSpec {
 const req = (kind: Kind): FieldSpec => ({ kind, required: true });
 const opt = (kind: Kind, def?: number): FieldSpec => (def === undefined ? { kind, required: false } : { kind, required: false, default: def });
 
-/** The fields each op takes, in the order they are checked and reported. */
-const OP_FIELDS: Readonly<Record<OpName, Readonly<Record<string, FieldSpec>>>> = {
+type FieldTable = Readonly<Record<string, Readonly<Record<string, FieldSpec>>>>;
+
+/** The experiment ops (docs/scripts.md, Part 2): loops, threads, placement. */
+const CONTROL_FIELDS: FieldTable = {
+  repeat: { count: req('count'), ops: req('body') },
+  thread: { as: req('as'), ops: req('thread_ops'), cpu: opt('cpu') },
+  join: { thread: req('ref') },
+  spin: {},
+  pin: { cpu: req('cpu') },
+};
+
+/** The system-call and memory ops of format v1, in the order their fields are checked and reported. */
+const SYSCALL_FIELDS: FieldTable = {
   mmap: { as: req('as'), pages: req('int'), prot: req('prot'), flags: req('mmap_flags'), fd: opt('ref'), offset: opt('int', 0), addr: opt('ref') },
   munmap: { addr: req('ref'), len: req('int') },
   mprotect: { addr: req('ref'), len: req('int'), prot: req('prot') },
@@ -72,6 +83,9 @@ const OP_FIELDS: Readonly<Record<OpName, Readonly<Record<string, FieldSpec>>>> =
   fionread: { fd: req('ref') },
   fork: { ops: req('ops') },
 };
+
+/** Every op's fields: one table per group of ops, so a new group is one more spread here. */
+const OP_FIELDS = { ...SYSCALL_FIELDS, ...CONTROL_FIELDS } as Readonly<Record<OpName, Readonly<Record<string, FieldSpec>>>>;
 
 export const OP_NAMES: readonly OpName[] = Object.keys(OP_FIELDS) as OpName[];
 
@@ -108,6 +122,10 @@ const KIND_WHAT: Readonly<Record<Kind, string>> = {
   resource: 'a resource (NOFILE)',
   rlim: 'a limit: an integer or "infinity"',
   ops: 'a list of ops',
+  body: 'a list of ops',
+  thread_ops: 'a list of ops',
+  count: 'a count from 0 to 2147483647',
+  cpu: 'a CPU number from 0 to 1023',
   fcntl_arg: 'an integer or a flag list',
   open_flags: 'a list of open flags',
   mmap_flags: 'a list of mmap flags',
@@ -132,6 +150,9 @@ function exactNumber(b: bigint): number | undefined {
   const n = Number(b);
   return BigInt(n) === b ? n : undefined;
 }
+
+/** Where an op list runs: a process's main list (top level, fork child), a thread's own list, or a repeat's body. */
+type ListKind = 'process' | 'thread' | 'body';
 
 class Parser {
   constructor(private readonly file: string) {}
@@ -283,19 +304,37 @@ class Parser {
       }
       case 'ops':
         if (!Array.isArray(v)) this.fail(field, 'a list of ops', v);
-        return this.ops(v, field, new Set(scope));
+        return this.ops(v, field, new Set(scope), 'process');
+      case 'thread_ops':
+        if (!Array.isArray(v)) this.fail(field, 'a list of ops', v);
+        return this.ops(v, field, new Set(scope), 'thread');
+      case 'body':
+        // A repeat runs in the same thread: what it binds stays bound after it.
+        if (!Array.isArray(v)) this.fail(field, 'a list of ops', v);
+        return this.ops(v, field, scope, 'body');
+      case 'count': {
+        const n = this.integer(v, field);
+        if (n === undefined || n < 0 || n > 0x7fffffff) this.fail(field, KIND_WHAT.count, v);
+        return n;
+      }
+      case 'cpu': {
+        const n = this.integer(v, field);
+        if (n === undefined || n < 0 || n > 1023) this.fail(field, KIND_WHAT.cpu, v);
+        return n;
+      }
       default:
         return this.flags(v, field, kind);
     }
   }
 
-  op(raw: unknown, at: string, scope: Set<string>): Op {
+  op(raw: unknown, at: string, scope: Set<string>, list: ListKind): Op {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) this.fail(at, 'an op object', raw);
     const o = raw as Record<string, unknown>;
     const name = o['op'];
     if (typeof name !== 'string' || !Object.hasOwn(OP_FIELDS, name)) {
       this.fail(`${at}.op`, `one of ${OP_NAMES.join(', ')}`, name);
     }
+    if (name === 'spin' && list !== 'thread') this.fail(`${at}.op`, 'spin only directly in a thread\'s op list', name);
     const spec = OP_FIELDS[name as OpName];
     for (const key of Object.keys(o)) {
       if (key === 'op' || key === 'comment' || Object.hasOwn(spec, key)) continue;
@@ -317,8 +356,28 @@ class Parser {
     return out as unknown as Op;
   }
 
-  ops(list: unknown[], at: string, scope: Set<string>): Op[] {
-    return list.map((raw, k) => this.op(raw, `${at}[${k}]`, scope));
+  ops(list: unknown[], at: string, scope: Set<string>, kind: ListKind): Op[] {
+    const ops = list.map((raw, k) => this.op(raw, `${at}[${k}]`, scope, kind));
+    this.threadsJoined(ops, at);
+    return ops;
+  }
+
+  /** Each thread is joined later in the list that started it, once, so none outlives that list. */
+  threadsJoined(ops: Op[], at: string): void {
+    const running = new Map<string, number>();
+    ops.forEach((o, k) => {
+      if (o.op === 'thread') {
+        if (running.has(o.as)) this.fail(`${at}[${k}].as`, `a name whose thread was joined (thread ${at}[${running.get(o.as)}] is not)`, o.as);
+        running.set(o.as, k);
+      } else if (o.op === 'join') {
+        const r = o.thread;
+        if (!('name' in r) || r.offset !== 0 || !running.has(r.name)) {
+          this.fail(`${at}[${k}].thread`, 'the name of a thread started earlier in this op list and not yet joined', 'name' in r ? `$${r.name}` : r.value);
+        }
+        running.delete(r.name);
+      }
+    });
+    for (const [name, k] of running) this.fail(`${at}[${k}].as`, `a thread joined later in the same op list (no join of $${name})`, name);
   }
 }
 
@@ -338,7 +397,14 @@ export function parseScript(text: string, file: string): ParsedScript {
   if (name === undefined) name = file.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
   if (typeof name !== 'string') p.fail('name', 'a string', name);
   if (!Array.isArray(top['ops'])) p.fail('ops', 'a list of ops', top['ops']);
-  const script: ParsedScript = { name, ops: p.ops(top['ops'], 'ops', new Set()) };
+  const flag = (key: string): boolean => {
+    const v = top[key];
+    if (v !== undefined && typeof v !== 'boolean') p.fail(key, 'true or false', v);
+    return v === true;
+  };
+  const timing = flag('timing');
+  const timingDependent = flag('timing_dependent');
+  const script: ParsedScript = { name, ops: p.ops(top['ops'], 'ops', new Set(), 'process'), timing, timingDependent };
   if (top['machine'] !== undefined) script.machine = top['machine'];
   return script;
 }

@@ -62,12 +62,26 @@ export interface InotifyReadOp { op: 'inotify_read'; fd: Ref; bufsize: number }
 export interface FionreadOp { op: 'fionread'; fd: Ref }
 export interface ForkOp { op: 'fork'; ops: Op[] }
 
+// Experiment ops (docs/scripts.md, Part 2): control flow and placement, not system calls of their own.
+/** Runs `ops` `count` times in the same thread; prints the final iteration's lines. */
+export interface RepeatOp { op: 'repeat'; count: number; ops: Op[] }
+/** Starts a thread of the same process running `ops`, pinned to `cpu` when given. */
+export interface ThreadOp { op: 'thread'; as: string; ops: Op[]; cpu?: number }
+/** Ends the thread's `spin`, waits for it to exit, prints its lines. */
+export interface JoinOp { op: 'join'; thread: Ref }
+/** Keeps a thread running in user mode until its join starts. */
+export interface SpinOp { op: 'spin' }
+/** Moves the calling thread to `cpu` and keeps it there. */
+export interface PinOp { op: 'pin'; cpu: number }
+export type ControlOp = RepeatOp | ThreadOp | JoinOp | SpinOp | PinOp;
+
 export type Op =
   | MmapOp | MunmapOp | MprotectOp | MadviseOp | MlockOp | FillOp | LoadOp | MincoreOp
   | OpenOp | CloseOp | DupOp | Dup2Op | Dup3Op | FcntlOp | WriteOp | ReadOp | LseekOp | FtruncateOp
   | PathOp | MkdirOp | RenameOp | ChmodOp | SetrlimitOp | GetrlimitOp
   | InotifyInitOp | InotifyAddWatchOp | InotifyRmWatchOp | InotifyReadOp | FionreadOp
-  | ForkOp;
+  | ForkOp
+  | ControlOp;
 
 export type OpName = Op['op'];
 
@@ -76,4 +90,8 @@ export interface ParsedScript {
   ops: Op[];
   /** The script's `machine` block, untouched: the simulator validates it. */
   machine?: unknown;
+  /** Every result line carries `time_ns` (top-level `"timing": true`). */
+  timing: boolean;
+  /** The lines may depend on how threads interleave: conform does not compare them. */
+  timingDependent: boolean;
 }

@@ -53,11 +53,18 @@ describe('parseScript: every op', () => {
     { op: 'inotify_read', fd: '$I', bufsize: 4096 },
     { op: 'fionread', fd: '$I' },
     { op: 'fork', ops: [{ op: 'load', addr: '$A' }, { op: 'dup', fd: 0, as: 'C' }, { op: 'close', fd: '$C' }] },
+    // Experiment ops (docs/scripts.md Part 2).
+    { op: 'pin', cpu: 1 },
+    { op: 'thread', as: 'T', cpu: 2, ops: [{ op: 'spin' }] },
+    { op: 'repeat', count: 3, ops: [{ op: 'dup', fd: 0, as: 'R' }] },
+    { op: 'close', fd: '$R' },
+    { op: 'join', thread: '$T' },
   ];
   const parsed = parseScript(script(ops), 'all.json');
 
   it('covers every op name', () => {
-    expect(new Set(ops.map((o) => o.op))).toEqual(new Set(OP_NAMES));
+    const names = (list: { op: string; ops?: unknown }[]): string[] => list.flatMap((o) => [o.op, ...(Array.isArray(o.ops) ? names(o.ops as { op: string }[]) : [])]);
+    expect(new Set(names(ops))).toEqual(new Set(OP_NAMES));
   });
 
   it('normalises arguments to kernel numbers', () => {
@@ -105,12 +112,17 @@ describe('parseScript: every op', () => {
           { op: 'close', fd: { name: 'C', offset: 0 } },
         ],
       },
+      { op: 'pin', cpu: 1 },
+      { op: 'thread', as: 'T', cpu: 2, ops: [{ op: 'spin' }] },
+      { op: 'repeat', count: 3, ops: [{ op: 'dup', fd: { value: 0 }, as: 'R' }] },
+      { op: 'close', fd: { name: 'R', offset: 0 } },
+      { op: 'join', thread: { name: 'T', offset: 0 } },
     ]);
   });
 
   it('keeps the machine block and ignores other top-level keys', () => {
     const p = parseScript(script([], { machine: { cpus: 2 }, extra: true }), 'x.json');
-    expect(p).toEqual({ name: 't', ops: [], machine: { cpus: 2 } });
+    expect(p).toEqual({ name: 't', ops: [], machine: { cpus: 2 }, timing: false, timingDependent: false });
   });
 
   it('names a script without a name after its file', () => {
@@ -182,7 +194,7 @@ describe('parseScript: also accepted', () => {
 describe('parseScript: errors are one line naming file, op index and field', () => {
   const cases: [string, unknown, string][] = [
     ['bad advice', [{ op: 'madvise', addr: 0, len: 0, advice: 'MADV_FOO' }], 'bad.json: ops[0].advice: expected a madvise advice name or number, got "MADV_FOO"'],
-    ['unknown op', [{ op: 'mmap2' }], 'bad.json: ops[0].op: expected one of mmap, munmap, mprotect, madvise, mlock, munlock, fill, load, mincore, open, close, dup, dup2, dup3, fcntl, write, read, lseek, ftruncate, unlink, mkdir, rmdir, rename, chmod, setrlimit, getrlimit, inotify_init1, inotify_add_watch, inotify_rm_watch, inotify_read, fionread, fork, got "mmap2"'],
+    ['unknown op', [{ op: 'mmap2' }], 'bad.json: ops[0].op: expected one of mmap, munmap, mprotect, madvise, mlock, munlock, fill, load, mincore, open, close, dup, dup2, dup3, fcntl, write, read, lseek, ftruncate, unlink, mkdir, rmdir, rename, chmod, setrlimit, getrlimit, inotify_init1, inotify_add_watch, inotify_rm_watch, inotify_read, fionread, fork, repeat, thread, join, spin, pin, got "mmap2"'],
     ['unknown key', [{ op: 'close', fd: 3, len: 1 }], 'bad.json: ops[0].len: unknown field for close; expected one of fd, comment'],
     ['missing field', [{ op: 'madvise', addr: 0, len: 0 }], 'bad.json: ops[0].advice: expected a madvise advice name or number, got nothing'],
     ['unbound name', [{ op: 'load', addr: '$B' }], 'bad.json: ops[0].addr: expected a name bound by an earlier op in this process, got "$B"'],
