@@ -8,7 +8,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,34 +58,63 @@ function cacheDir(root: string): string {
   return xdg ? join(xdg, 'kernsim') : join(root, 'node_modules', '.cache', 'kernsim');
 }
 
+/** Builds unused this long are removed when another is made (the cache is shared by every checkout that links this node_modules). */
+const STALE_BUILD_MS = 7 * 24 * 3600 * 1000;
+
 /**
- * Path of the runner binary, building it when its source changed. Builds go
- * to a private name first and are renamed into place, so parallel test
- * workers never run a half-written binary.
+ * Path of a small C helper built from `sources` (under src/conform/),
+ * building it when its sources changed. Builds go to a private name first
+ * and are renamed into place, so parallel test workers never run a
+ * half-written binary. Builds of other sources are kept (another checkout
+ * may be using them) until unused for a week.
  */
-export function ensureHostRunner(): string {
+export function ensureHostTool(name: string, sources: readonly string[]): string {
   const root = packageRoot();
-  const srcs = RUNNER_SOURCES.map((f) => join(root, 'src', 'conform', f));
+  const srcs = sources.map((f) => join(root, 'src', 'conform', f));
   const h = createHash('sha256');
   for (const f of srcs) h.update(f.slice(root.length)).update(readFileSync(f));
   const hash = h.digest('hex').slice(0, 16);
   const dir = cacheDir(root);
-  const bin = join(dir, `host-runner-${hash}`);
-  if (existsSync(bin)) return bin;
-  if (!hostRunnerAvailable()) throw new HostRunnerError('cannot build the host runner: no C compiler (cc) on this host');
+  const bin = join(dir, `${name}-${hash}`);
+  if (existsSync(bin)) {
+    touchUsed(bin);
+    return bin;
+  }
+  if (!hostRunnerAvailable()) throw new HostRunnerError(`cannot build ${name}: no C compiler (cc) on this host`);
   mkdirSync(dir, { recursive: true });
   const tmp = `${bin}.${process.pid}.tmp`;
   const cc = spawnSync('cc', ['-O2', '-std=gnu11', '-Wall', '-pthread', '-o', tmp, ...srcs.filter((f) => f.endsWith('.c'))], { encoding: 'utf8' });
   if (cc.status !== 0) {
     rmSync(tmp, { force: true });
-    throw new HostRunnerError(`cannot build the host runner: cc: ${(cc.stderr || cc.error?.message || '').trim().split('\n')[0]}`);
+    throw new HostRunnerError(`cannot build ${name}: cc: ${(cc.stderr || cc.error?.message || '').trim().split('\n')[0]}`);
   }
   renameSync(tmp, bin);
-  // Builds of older sources are never used again.
+  const now = Date.now();
   for (const f of readdirSync(dir)) {
-    if (f.startsWith('host-runner-') && !f.endsWith('.tmp') && join(dir, f) !== bin) rmSync(join(dir, f), { force: true });
+    const p = join(dir, f);
+    if (!f.startsWith(`${name}-`) || f.endsWith('.tmp') || p === bin) continue;
+    try {
+      if (now - statSync(p).mtimeMs > STALE_BUILD_MS) rmSync(p, { force: true });
+    } catch {
+      // removed by another process meanwhile
+    }
   }
   return bin;
+}
+
+/** Marks a build as used (its mtime), at most once a day, so a build in use is never taken for stale. */
+function touchUsed(bin: string): void {
+  try {
+    const now = Date.now();
+    if (now - statSync(bin).mtimeMs > 24 * 3600 * 1000) utimesSync(bin, new Date(now), new Date(now));
+  } catch {
+    // best effort
+  }
+}
+
+/** Path of the runner binary, built from its sources when they changed. */
+export function ensureHostRunner(): string {
+  return ensureHostTool('host-runner', RUNNER_SOURCES);
 }
 
 // ---- encoding the parsed script for the C side ----

@@ -275,7 +275,7 @@ export function runScript(script: ParsedScript, cfg: MachineConfig, opts: RunOpt
       const p: Proc = { names: new Map(), hint: { nextHint: MAP_HINT_BASE } };
       // The host runner sets PR_SET_THP_DISABLE; a script whose machine block names kernel.thp runs with THP as configured.
       current(t).mm!.thpDisabled = !scriptSetsThp(script.machine);
-      results = yield* interp.runOps(t, p, script.ops, script.timing);
+      results = yield* interp.runOps(t, p, script.ops, script.timing === true);
       yield* k.exit(t, current(t));
     },
     { cpu: 0 },

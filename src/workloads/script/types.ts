@@ -90,8 +90,8 @@ export interface ParsedScript {
   ops: Op[];
   /** The script's `machine` block, untouched: the simulator validates it. */
   machine?: unknown;
-  /** Every result line carries `time_ns` (top-level `"timing": true`). */
-  timing: boolean;
-  /** The lines may depend on how threads interleave: conform does not compare them. */
-  timingDependent: boolean;
+  /** Every result line carries `time_ns` (top-level `"timing": true`); absent: false. */
+  timing?: boolean;
+  /** The lines may depend on how threads interleave: conform does not compare them; absent: false. */
+  timingDependent?: boolean;
 }
