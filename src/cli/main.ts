@@ -23,6 +23,7 @@ import { cmdRun } from './commands/run.js';
 import { cmdConform, cmdScript } from './commands/script.js';
 import { cmdMerge, cmdSweep } from './commands/sweep.js';
 import { cmdValidate } from './commands/validate.js';
+import { cmdCalibrate } from './commands/calibrate.js';
 import type { Ctx } from './context.js';
 import { CheckFailed, EXIT_CHECK_FAILED, EXIT_USAGE, UsageError } from './errors.js';
 import { colorLevel, makeChalk, processIo, type Io } from './io.js';
@@ -32,7 +33,7 @@ export const EXIT_INTERNAL = 3;
 
 type Action = (ctx: Ctx) => number | Promise<number>;
 
-const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'demo', 'validate'];
+const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'demo', 'validate', 'calibrate'];
 
 /** Options that take a value, so the scan for a workload name can skip their values. */
 const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric', 'filter']);
@@ -250,6 +251,18 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .example('$0 validate --filter rcu --json', 'one experiment, machine-readable'),
       (a) => {
         action = (ctx) => cmdValidate(ctx, { json: a.json, list: a.list, filter: a.filter as string[] | undefined });
+      },
+    )
+    .command(
+      'calibrate',
+      'measure this host\'s primitive costs and write a machine profile for it (needs Linux, cc and two CPUs)',
+      (y) =>
+        y
+          .option('out', { type: 'string', describe: 'where to write the profile (JSON)', requiresArg: true, demandOption: true })
+          .option('json', { type: 'boolean', describe: 'the measurements as JSON' })
+          .example('$0 calibrate --out host.json', 'then: kernsim validate --host host.json'),
+      (a) => {
+        action = (ctx) => cmdCalibrate(ctx, { out: String(a.out), json: a.json });
       },
     )
     .command(

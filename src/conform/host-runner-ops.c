@@ -42,9 +42,22 @@
 
 /* One hint position per process, shared by its threads (as the address space is). */
 static uint64_t next_hint = MAP_HINT_BASE;
-/* Per thread: each thread does its own reads and writes and takes its own faults. */
-static __thread unsigned char iobuf[IOBUF_BYTES];
-static __thread unsigned char altstack[64 * 1024];
+/*
+ * Per thread: each thread does its own reads and writes and takes its own
+ * faults. The buffers are mapped on first use, not thread-local arrays: a
+ * thread's static TLS is zeroed when it starts, which would touch every page
+ * of them in every script process.
+ */
+#define ALTSTACK_BYTES (64UL * 1024)
+static __thread unsigned char *iobuf;
+
+static unsigned char *map_buffer(uint64_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		child_fail("cannot map a %lu-byte buffer", (unsigned long)bytes);
+	return p;
+}
 
 static __thread sigjmp_buf fault_jmp;
 static __thread volatile sig_atomic_t fault_armed;
@@ -160,8 +173,11 @@ static int ival(const struct arg *a)
 static void *iobuf_get(uint64_t n, uint64_t *mapped)
 {
 	*mapped = 0;
-	if (n <= IOBUF_BYTES)
+	if (n <= IOBUF_BYTES) {
+		if (!iobuf)
+			iobuf = map_buffer(IOBUF_BYTES);
 		return iobuf;
+	}
 	uint64_t len = n < MAX_RW ? n : MAX_RW;
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
@@ -184,17 +200,14 @@ static void op_mincore(int i, uint64_t addr, uint64_t len)
 	unsigned char *vec;
 	uint64_t mapped = 0;
 	int in_place = !out->discard && pages + head_room + 2 <= out->cap - *out->used;
-	if (out->discard && pages > IOBUF_BYTES) {
-		/* Nothing is printed: the call alone, with a vector that fits. */
+	if (out->discard) {
+		/* Nothing is printed: the call alone. */
 		vec = iobuf_get(pages, &mapped);
 		syscall(SYS_mincore, addr, len, vec);
 		iobuf_put(vec, mapped);
 		return;
 	}
-	if (out->discard) {
-		syscall(SYS_mincore, addr, len, iobuf);
-		return;
-	} else if (in_place) {
+	if (in_place) {
 		vec = (unsigned char *)out->data + *out->used + head_room;
 	} else {
 		vec = iobuf_get(pages, &mapped);
@@ -434,7 +447,7 @@ void run_ops(struct op *ops, int n)
 
 void install_fault_handlers(void)
 {
-	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
+	stack_t ss = { .ss_sp = map_buffer(ALTSTACK_BYTES), .ss_size = ALTSTACK_BYTES, .ss_flags = 0 };
 	if (sigaltstack(&ss, NULL) < 0)
 		child_fail("sigaltstack: %s", strerror(errno));
 	struct sigaction sa;

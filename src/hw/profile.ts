@@ -5,8 +5,38 @@
 import { defaultConfig, machineSchema, type MachineConfig } from './config.js';
 import { ConfigError, mergeChecked } from './params.js';
 
+/**
+ * A profile may say where each field it sets came from, in a top-level
+ * "sources" object keyed by the field's path ("cost.syscall": "measured:
+ * ..."); `kernsim calibrate` writes one for every field. Each key must be a
+ * field the profile sets, and each value a string.
+ */
+export const SOURCES_KEY = 'sources';
+
+function leafPaths(v: unknown, prefix: string, out: Set<string>): void {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    out.add(prefix);
+    return;
+  }
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) leafPaths(x, prefix ? `${prefix}.${k}` : k, out);
+}
+
+/** The profile without its "sources" block, after checking that block. */
+function withoutSources(json: unknown, file: string): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !(SOURCES_KEY in json)) return json;
+  const { [SOURCES_KEY]: sources, ...rest } = json as Record<string, unknown>;
+  if (typeof sources !== 'object' || sources === null || Array.isArray(sources)) throw new ConfigError(file, SOURCES_KEY, 'an object from field paths to where each value came from');
+  const set = new Set<string>();
+  leafPaths(rest, '', set);
+  for (const [path, why] of Object.entries(sources as Record<string, unknown>)) {
+    if (!set.has(path)) throw new ConfigError(file, `${SOURCES_KEY}.${path}`, 'the path of a field this profile sets');
+    if (typeof why !== 'string' || why === '') throw new ConfigError(file, `${SOURCES_KEY}.${path}`, 'a string saying where the value came from');
+  }
+  return rest;
+}
+
 export function applyProfile(base: MachineConfig, json: unknown, file: string): MachineConfig {
-  const merged = mergeChecked(machineSchema, base, json, file);
+  const merged = mergeChecked(machineSchema, base, withoutSources(json, file), file);
   checkGeometry(merged, file);
   return merged;
 }

@@ -1,0 +1,95 @@
+/**
+ * kernsim calibrate: on a made-up host whose "measurements" are the
+ * simulator's own figures on a machine with known costs, calibration must
+ * find those costs again; the profile it writes must load through the
+ * profile schema, with a source for every field it sets. Where cc and two
+ * CPUs exist, a real calibration of this host must load too.
+ */
+import { cpus } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { calibrate, CALIBRATE_BENCHES, TIMER } from '../../src/conform/calibrate.js';
+import { hostRunnerAvailable } from '../../src/conform/host.js';
+import type { HostInfo } from '../../src/conform/hostinfo.js';
+import { simSamples } from '../../src/conform/measure.js';
+import { defaultConfig } from '../../src/hw/config.js';
+import { ConfigError } from '../../src/hw/params.js';
+import { applyProfile } from '../../src/hw/profile.js';
+
+const INFO: HostInfo = {
+  model: 'Test CPU 9000',
+  kernel: 'Linux 6.99.0',
+  cpus: { value: 4, source: 'test' },
+  clockGhz: { value: 3, source: 'test cpuinfo' },
+  caches: [
+    { level: 1, type: 'data', bytes: 48 * 1024, ways: 12, line: 64, source: 'test sysfs' },
+    { level: 2, type: 'unified', bytes: 1 << 20, ways: 8, line: 64, source: 'test sysfs' },
+    { level: 3, type: 'unified', bytes: 24 << 20, ways: 12, line: 64, source: 'test sysfs' },
+  ],
+  tlbs: [
+    { level: 1, page: '4k', entries: 96, ways: 0, source: 'test CPUID' },
+    { level: 2, page: '4k', entries: 2048, ways: 16, source: 'test CPUID' },
+  ],
+  hz: { value: 1000, source: 'test config' },
+  pti: { value: false, source: 'test meltdown' },
+  thp: { value: 'madvise', source: 'test thp' },
+  swap: { value: false, source: 'test swaps' },
+};
+
+/** The machine the fake host "is": the defaults with these costs changed. */
+const TRUE_COSTS = { syscall: 900, fault_handler: 3000, page_alloc: 500, copy_page: 2500, ipi_latency: 2500, invlpg: 400, tlb_flush_pcid: 300 };
+
+describe('calibrate on a host with known costs', () => {
+  it('finds the costs again, and writes a profile that loads, every field with its source', async () => {
+    const geometryOnly = await calibrate({ date: '2026-01-02', info: INFO, measure: async (b) => (b.id === TIMER.id ? [0] : [1]) });
+    // The simulated "host": the calibrated geometry with the true costs.
+    const truth = applyProfile(defaultConfig(), { ...stripSources(geometryOnly.profile), cost: { ...TRUE_COSTS, zero_page: 600 } }, 'truth');
+    const measure = async (b: (typeof CALIBRATE_BENCHES)[number]) => (b.id === TIMER.id ? [0] : b.id === 'store-bandwidth' ? [(64 * 600) / 3] : simSamples(b, truth));
+    const cal = await calibrate({ date: '2026-01-02', info: INFO, measure });
+    const cost = (cal.profile['cost'] as Record<string, number>);
+    for (const [k, v] of Object.entries(TRUE_COSTS)) expect(Math.abs(cost[k]! - v), k).toBeLessThanOrEqual(Math.max(2, v * 0.01));
+    expect(cost['zero_page']).toBe(600);
+
+    const cfg = applyProfile(defaultConfig(), cal.profile, 'calibrated.json');
+    expect(cfg.cpus).toBe(4);
+    expect(cfg.tlb.l1_entries).toBe(64);
+    expect(cfg.tlb.l1_ways).toBe(64);
+    expect(cfg.cache.l1d_kib).toBe(48);
+    expect(cfg.cache.llc_kib).toBe(24576);
+    expect(cfg.kernel.hz).toBe(1000);
+    const sources = cal.profile['sources'] as Record<string, string>;
+    for (const path of leafPaths(stripSources(cal.profile)).filter((p) => p !== 'name' && p !== 'description')) {
+      expect(sources[path], path).toMatch(/^(measured|read): /);
+      expect(sources[path], path).toContain('Test CPU 9000, Linux 6.99.0, 2026-01-02');
+    }
+    expect(sources['cost.syscall']).toMatch(/^measured: null-syscall .*median of \d+ \(p10-p90/);
+    expect(sources['tlb.l1_entries']).toContain('rounded down to a power of two');
+  }, 120_000);
+
+  it('a profile\'s sources must name fields it sets, with a string', () => {
+    expect(() => applyProfile(defaultConfig(), { cpus: 2, sources: { cpus: 'read: x' } }, 'p.json')).not.toThrow();
+    expect(() => applyProfile(defaultConfig(), { cpus: 2, sources: { 'cost.syscall': 'x' } }, 'p.json')).toThrow(ConfigError);
+    expect(() => applyProfile(defaultConfig(), { cpus: 2, sources: { cpus: 3 } }, 'p.json')).toThrow(/sources.cpus/);
+  });
+});
+
+const skip = !hostRunnerAvailable() ? 'no C compiler (cc)' : cpus().length < 2 ? 'one CPU' : '';
+
+describe.skipIf(skip !== '')(`calibrate on this host${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('measures every benchmark and writes a profile the schema accepts', async () => {
+    const cal = await calibrate({ date: '2026-01-02' });
+    expect(cal.rows.map((r) => r.bench)).toEqual(CALIBRATE_BENCHES.map((b) => b.id));
+    for (const r of cal.rows) expect(r.host.median).toBeGreaterThan(0);
+    const cfg = applyProfile(defaultConfig(), cal.profile, 'host.json');
+    expect(cfg.cpus).toBe(cpus().length);
+  }, 300_000);
+});
+
+function stripSources(p: Record<string, unknown>): Record<string, unknown> {
+  const { sources: _, ...rest } = p;
+  return rest;
+}
+
+function leafPaths(v: unknown, prefix = ''): string[] {
+  if (typeof v !== 'object' || v === null) return [prefix];
+  return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => leafPaths(x, prefix ? `${prefix}.${k}` : k));
+}
