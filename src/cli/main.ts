@@ -24,6 +24,7 @@ import { cmdConform, cmdScript } from './commands/script.js';
 import { cmdMerge, cmdSweep } from './commands/sweep.js';
 import { cmdValidate } from './commands/validate.js';
 import { cmdCalibrate } from './commands/calibrate.js';
+import { cmdValidateHost } from './commands/validate-host.js';
 import type { Ctx } from './context.js';
 import { CheckFailed, EXIT_CHECK_FAILED, EXIT_USAGE, UsageError } from './errors.js';
 import { colorLevel, makeChalk, processIo, type Io } from './io.js';
@@ -247,10 +248,14 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .option('filter', { type: 'string', array: true, describe: 'only experiments whose id contains this text (repeatable)', requiresArg: true })
           .option('list', { type: 'boolean', describe: 'list the experiments instead of running them' })
           .option('json', { type: 'boolean', describe: 'the results as JSON' })
+          .option('host', { type: 'string', describe: 'a profile from kernsim calibrate: run the held-out host experiments on this host and on the simulator with it, side by side', requiresArg: true })
+          .conflicts('host', 'list')
           .example('$0 validate', 'every experiment, simulated beside published (docs/validation.md)')
-          .example('$0 validate --filter rcu --json', 'one experiment, machine-readable'),
+          .example('$0 validate --filter rcu --json', 'one experiment, machine-readable')
+          .example('$0 validate --host host.json', 'this host beside the simulator on its calibrated profile'),
       (a) => {
-        action = (ctx) => cmdValidate(ctx, { json: a.json, list: a.list, filter: a.filter as string[] | undefined });
+        const filter = a.filter as string[] | undefined;
+        action = a.host !== undefined ? (ctx) => cmdValidateHost(ctx, String(a.host), { json: a.json, filter }) : (ctx) => cmdValidate(ctx, { json: a.json, list: a.list, filter });
       },
     )
     .command(

@@ -412,6 +412,7 @@ static void run_op(int i, struct op *o)
 	case OP_FORK:
 		op_fork(i, o);
 		return;
+	case OP_MEMBARRIER: ret = syscall(SYS_membarrier, ival(&a[0]), (unsigned)val(&a[1]), 0); break;
 	default:
 		if (run_control_op(i, o))
 			return;

@@ -46,7 +46,8 @@
 	X(inotify_rm_watch, INOTIFY_RM_WATCH) \
 	X(inotify_read, INOTIFY_READ) \
 	X(fionread, FIONREAD) \
-	X(fork, FORK)
+	X(fork, FORK) \
+	X(membarrier, MEMBARRIER)
 
 /* Experiment ops (docs/scripts.md, Part 2): run by run_control_op in host-runner-control.c. */
 #define RUNNER_CONTROL_OPS(X) \

@@ -185,6 +185,7 @@ class Encoder {
       case 'fork': case 'repeat': case 'thread':
         this.nested(o);
         return;
+      case 'membarrier': args = [v(o.cmd), v(o.flags)]; break;
       case 'join': args = [this.ref(o.thread)]; break;
       case 'spin': args = []; break;
       case 'pin': args = [v(o.cpu)]; break;

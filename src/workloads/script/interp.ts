@@ -24,6 +24,7 @@ import { CAT_USER, TaskState, type Blocking, type Task } from '../../sim/task.js
 import { formatLine, type ResultLine } from './format.js';
 import { fdOps, type OpHandler, type OpOutcome } from './ops/fd.js';
 import { fsOps } from './ops/fs.js';
+import { schedOps } from './ops/sched.js';
 import { MAP_HINT_BASE, mmOps, type MmOpEnv, type MmOpState } from './ops/mm.js';
 import type { ControlOp, ForkOp, JoinOp, Op, ParsedScript, PinOp, Ref, RepeatOp, ThreadOp } from './types.js';
 
@@ -40,7 +41,7 @@ export interface RunOptions {
   sim?: boolean;
 }
 
-const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps, ...fsOps };
+const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps, ...fsOps, ...schedOps };
 
 /** A thread started by a `thread` op: its task, whether its join has started (ending a spin), its lines. */
 interface ScriptThread {

@@ -82,6 +82,7 @@ const SYSCALL_FIELDS: FieldTable = {
   inotify_read: { fd: req('ref'), bufsize: req('int') },
   fionread: { fd: req('ref') },
   fork: { ops: req('ops') },
+  membarrier: { cmd: req('int'), flags: opt('int', 0) },
 };
 
 /** Every op's fields: one table per group of ops, so a new group is one more spread here. */

@@ -61,6 +61,8 @@ export interface InotifyRmWatchOp { op: 'inotify_rm_watch'; fd: Ref; wd: Ref }
 export interface InotifyReadOp { op: 'inotify_read'; fd: Ref; bufsize: number }
 export interface FionreadOp { op: 'fionread'; fd: Ref }
 export interface ForkOp { op: 'fork'; ops: Op[] }
+/** membarrier(cmd, flags): MEMBARRIER_CMD_* by number (1: GLOBAL). */
+export interface MembarrierOp { op: 'membarrier'; cmd: number; flags: number }
 
 // Experiment ops (docs/scripts.md, Part 2): control flow and placement, not system calls of their own.
 /** Runs `ops` `count` times in the same thread; prints the final iteration's lines. */
@@ -80,7 +82,7 @@ export type Op =
   | OpenOp | CloseOp | DupOp | Dup2Op | Dup3Op | FcntlOp | WriteOp | ReadOp | LseekOp | FtruncateOp
   | PathOp | MkdirOp | RenameOp | ChmodOp | SetrlimitOp | GetrlimitOp
   | InotifyInitOp | InotifyAddWatchOp | InotifyRmWatchOp | InotifyReadOp | FionreadOp
-  | ForkOp
+  | ForkOp | MembarrierOp
   | ControlOp;
 
 export type OpName = Op['op'];

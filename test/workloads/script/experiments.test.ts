@@ -55,6 +55,12 @@ const SHARED: Record<string, unknown[]> = {
     { op: 'thread', as: 'U', cpu: 1023, ops: [] },
     { op: 'join', thread: '$U' },
   ],
+  'membarrier(MEMBARRIER_CMD_GLOBAL) waits for a grace period and returns 0, also from a thread': [
+    { op: 'membarrier', cmd: 1 },
+    { op: 'thread', as: 'T', ops: [{ op: 'membarrier', cmd: 1 }] },
+    { op: 'join', thread: '$T' },
+    { op: 'membarrier', cmd: 1, flags: 1 },
+  ],
   'threads inside a repeat, a fork inside a thread': [
     { op: 'repeat', count: 3, ops: [{ op: 'thread', as: 'T', ops: [{ op: 'fork', ops: [{ op: 'dup', fd: 1 }] }] }, { op: 'join', thread: '$T' }] },
   ],
@@ -157,6 +163,15 @@ describe('experiment ops on the simulator', () => {
     expect(children.reduce((a, [, v]) => a + v, 0)).toBeLessThanOrEqual(s.cycles);
     expect(children.length).toBeGreaterThan(1);
     expect(Object.keys(s.functions)).toEqual(Object.keys(s.functions).sort());
+  });
+
+  it('membarrier GLOBAL is one synchronize_rcu: a grace period passes during the call', () => {
+    const run = runScript(script(SHARED['membarrier(MEMBARRIER_CMD_GLOBAL) waits for a grace period and returns 0, also from a thread']!), checked(), { sim: true });
+    expect(run.results.map((r) => [r.ret, r.errno])).toEqual([[0, null], [0, null], [0, null], [-1, 'EINVAL']]);
+    const s = simOf(run.results[0]!);
+    expect(s['rcu_grace_periods']).toBeGreaterThanOrEqual(1);
+    // At least one tick passes before the grace period can end.
+    expect(s.cycles).toBeGreaterThan(Math.round((defaultConfig().clock_ghz * 1e9) / defaultConfig().kernel.hz));
   });
 
   it('rejects scripts that misuse the new ops, naming op and field', () => {

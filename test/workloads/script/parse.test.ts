@@ -53,6 +53,7 @@ describe('parseScript: every op', () => {
     { op: 'inotify_read', fd: '$I', bufsize: 4096 },
     { op: 'fionread', fd: '$I' },
     { op: 'fork', ops: [{ op: 'load', addr: '$A' }, { op: 'dup', fd: 0, as: 'C' }, { op: 'close', fd: '$C' }] },
+    { op: 'membarrier', cmd: 1 },
     // Experiment ops (docs/scripts.md Part 2).
     { op: 'pin', cpu: 1 },
     { op: 'thread', as: 'T', cpu: 2, ops: [{ op: 'spin' }] },
@@ -112,6 +113,7 @@ describe('parseScript: every op', () => {
           { op: 'close', fd: { name: 'C', offset: 0 } },
         ],
       },
+      { op: 'membarrier', cmd: 1, flags: 0 },
       { op: 'pin', cpu: 1 },
       { op: 'thread', as: 'T', cpu: 2, ops: [{ op: 'spin' }] },
       { op: 'repeat', count: 3, ops: [{ op: 'dup', fd: { value: 0 }, as: 'R' }] },
@@ -194,7 +196,7 @@ describe('parseScript: also accepted', () => {
 describe('parseScript: errors are one line naming file, op index and field', () => {
   const cases: [string, unknown, string][] = [
     ['bad advice', [{ op: 'madvise', addr: 0, len: 0, advice: 'MADV_FOO' }], 'bad.json: ops[0].advice: expected a madvise advice name or number, got "MADV_FOO"'],
-    ['unknown op', [{ op: 'mmap2' }], 'bad.json: ops[0].op: expected one of mmap, munmap, mprotect, madvise, mlock, munlock, fill, load, mincore, open, close, dup, dup2, dup3, fcntl, write, read, lseek, ftruncate, unlink, mkdir, rmdir, rename, chmod, setrlimit, getrlimit, inotify_init1, inotify_add_watch, inotify_rm_watch, inotify_read, fionread, fork, repeat, thread, join, spin, pin, got "mmap2"'],
+    ['unknown op', [{ op: 'mmap2' }], 'bad.json: ops[0].op: expected one of mmap, munmap, mprotect, madvise, mlock, munlock, fill, load, mincore, open, close, dup, dup2, dup3, fcntl, write, read, lseek, ftruncate, unlink, mkdir, rmdir, rename, chmod, setrlimit, getrlimit, inotify_init1, inotify_add_watch, inotify_rm_watch, inotify_read, fionread, fork, membarrier, repeat, thread, join, spin, pin, got "mmap2"'],
     ['unknown key', [{ op: 'close', fd: 3, len: 1 }], 'bad.json: ops[0].len: unknown field for close; expected one of fd, comment'],
     ['missing field', [{ op: 'madvise', addr: 0, len: 0 }], 'bad.json: ops[0].advice: expected a madvise advice name or number, got nothing'],
     ['unbound name', [{ op: 'load', addr: '$B' }], 'bad.json: ops[0].addr: expected a name bound by an earlier op in this process, got "$B"'],
