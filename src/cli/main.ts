@@ -15,6 +15,7 @@ import { findWorkload, WORKLOADS } from '../workloads/registry.js';
 import { kernsimVersion } from '../workloads/run.js';
 import { ScriptError } from '../workloads/script/parse.js';
 import type { AnyWorkload } from '../workloads/types.js';
+import { cmdBench } from './commands/bench.js';
 import { cmdCompare } from './commands/compare.js';
 import { cmdDemo } from './commands/demo.js';
 import { cmdList } from './commands/list.js';
@@ -34,10 +35,10 @@ export const EXIT_INTERNAL = 3;
 
 type Action = (ctx: Ctx) => number | Promise<number>;
 
-const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'demo', 'validate', 'calibrate'];
+const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'demo', 'validate', 'calibrate', 'bench'];
 
 /** Options that take a value, so the scan for a workload name can skip their values. */
-const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric', 'filter']);
+const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric', 'filter', 'check', 'host-tolerance', 'fail-above']);
 
 /** The first positional after `command` in raw argv (the workload of `run W` / `sweep W`), if any. */
 export function positionalAfter(argv: readonly string[], command: string): string | undefined {
@@ -268,6 +269,30 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .example('$0 calibrate --out host.json', 'then: kernsim validate --host host.json'),
       (a) => {
         action = (ctx) => cmdCalibrate(ctx, { out: String(a.out), json: a.json });
+      },
+    )
+    .command(
+      'bench',
+      'run the simulated-cost suite (workloads and focused kernel paths); check it against a baseline for CI',
+      (y) =>
+        y
+          .option('filter', { type: 'string', describe: 'only scenarios whose name matches this regular expression', requiresArg: true })
+          .option('list', { type: 'boolean', describe: 'list the scenarios, one line each, and exit' })
+          .option('check', { type: 'string', describe: 'compare with this baseline (bench/baseline.json); exit 1 and show what moved', requiresArg: true })
+          .option('update', { type: 'boolean', describe: 'with --check: rewrite the baseline from this run, keeping its tolerances (bless a deliberate change)' })
+          .option('host-tolerance', { describe: 'with --check: also fail when a scenario\'s host time grew by more than PCT percent', requiresArg: true })
+          .option('format', { choices: ['terminal', 'json', 'github', 'bencher', 'markdown'], describe: 'output: a table, the bench JSON, github-action-benchmark (customSmallerIsBetter), Bencher Metric Format, or Markdown for a PR comment', requiresArg: true })
+          .option('json', { type: 'boolean', describe: 'same as --format json' })
+          .option('out', { type: 'string', describe: 'write the output to this file (default format json)', requiresArg: true })
+          .option('machine', { type: 'string', describe: 'machine profile the scenarios start from (default: default)', requiresArg: true, group: 'Machine:' })
+          .option('set', { type: 'string', array: true, describe: 'change a machine field for every scenario, PATH=VALUE (to see what a cost change moves)', requiresArg: true, group: 'Machine:' })
+          .example('$0 bench', 'the whole suite as a table')
+          .example('$0 bench --check bench/baseline.json', 'the CI gate: exit 1 when a simulated cost moved')
+          .example('$0 bench --check bench/baseline.json --update', 'bless a deliberate change (say why in the commit)')
+          .example('$0 bench --filter shootdown --set cost.ipi_latency=3000', 'what one cost change does to the shootdown scenarios')
+          .example('$0 bench --format github --out bench.json', 'for github-action-benchmark (tool: customSmallerIsBetter)'),
+      (a) => {
+        action = (ctx) => cmdBench(ctx, { ...(a as Record<string, unknown>), hostTolerance: a['host-tolerance'] } as never);
       },
     )
     .command(
