@@ -58,7 +58,7 @@ export function positionalAfter(argv: readonly string[], command: string): strin
 }
 
 const EPILOG =
-  'Exit status: 0 success; 1 a run\'s own checks failed (or conform found a difference); 2 bad input (one line on stderr); 3 internal error.\n' +
+  'Exit status: 0 success; 1 a run\'s own checks failed (or conform found a difference, bench --check a moved cost, compare --fail-above a moved figure); 2 bad input (one line on stderr); 3 internal error.\n' +
   'Colour follows NO_COLOR, FORCE_COLOR and --no-color. Progress bars show on a terminal, never with --json or CI=true.';
 
 function commonRunOptions(y: Argv): Argv {
@@ -187,9 +187,11 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .positional('b', { type: 'string', describe: 'the result to compare with it' })
           .option('json', { type: 'boolean', describe: 'the comparison as JSON' })
           .option('format', { choices: ['terminal', 'markdown', 'json'], describe: 'output format', requiresArg: true })
-          .example('$0 run tlb-reach --out a.json && $0 run tlb-reach --pages 65536 --out b.json && $0 compare a.json b.json', ''),
+          .option('fail-above', { describe: 'exit 1 when any compared figure moved by more than PCT percent (listed on stderr)', requiresArg: true })
+          .example('$0 run tlb-reach --out a.json && $0 run tlb-reach --pages 65536 --out b.json && $0 compare a.json b.json', '')
+          .example('$0 compare base.json new.json --fail-above 2', 'a gate for your own runs or sweeps'),
       (a) => {
-        action = (ctx) => cmdCompare(ctx, String(a.a), String(a.b), { json: a.json, format: a.format as string | undefined });
+        action = (ctx) => cmdCompare(ctx, String(a.a), String(a.b), { json: a.json, format: a.format as string | undefined, failAbove: a['fail-above'] });
       },
     )
     .command(

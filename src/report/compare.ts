@@ -227,3 +227,35 @@ export function renderCompareMarkdown(cmp: Comparison): string {
   }
   return out.join('\n');
 }
+
+export interface MovedFigure {
+  /** '' for a run; the grid point ("cpus=4, pages=16") for a sweep. */
+  point: string;
+  row: CompareRow;
+  /** |b - a| / |a| in percent; Infinity when a is 0 and b is not. */
+  changePct: number;
+}
+
+/** Every compared figure (any section, any sweep point) that moved by more than `pct` percent either way. */
+export function figuresAbove(cmp: Comparison, pct: number): MovedFigure[] {
+  const out: MovedFigure[] = [];
+  const scan = (point: string, rows: CompareRow[]): void => {
+    for (const r of rows) {
+      if (r.a === r.b) continue;
+      const changePct = r.a === 0 ? Infinity : (Math.abs(r.b - r.a) / Math.abs(r.a)) * 100;
+      if (changePct > pct) out.push({ point, row: r, changePct });
+    }
+  };
+  if (cmp.kind === 'run') scan('', cmp.rows);
+  else for (const p of cmp.points) scan(Object.entries(p.point).map(([k, v]) => `${k}=${fmtValue(v)}`).join(', '), p.rows);
+  return out;
+}
+
+/** One line per figure that moved past the threshold, for stderr. */
+export function renderFiguresAbove(moved: MovedFigure[], pct: number): string {
+  const lines = moved.map((m) => {
+    const change = Number.isFinite(m.changePct) ? `${m.row.b > m.row.a ? '+' : '-'}${m.changePct.toFixed(2)}%` : 'from 0';
+    return `  ${m.point ? `[${m.point}] ` : ''}${m.row.section}: ${m.row.name}: ${fmtNum(m.row.a)} -> ${fmtNum(m.row.b)} (${change})`;
+  });
+  return `compare: ${moved.length} figure${moved.length === 1 ? '' : 's'} moved by more than ${pct}%:\n${lines.join('\n')}\n`;
+}
