@@ -13,7 +13,7 @@ import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { runWorkload } from '../workloads/run.js';
 import { defineWorkload } from '../workloads/types.js';
 import type { SimFigures } from './types.js';
-import { Window } from './window.js';
+import { Window, type WindowResult } from './window.js';
 
 export interface FocusedContext {
   k: Kernel;
@@ -47,8 +47,15 @@ export class ScenarioFailed extends Error {
   }
 }
 
+export interface FocusedRun {
+  sim: SimFigures;
+  simulatedCycles: number;
+  /** The window itself: the caller's cycles, exclusive cycles by attribution path, counter deltas. */
+  window: WindowResult;
+}
+
 /** Runs one focused scenario on `cfg`; returns its window's figures and the run's simulated cycles. */
-export function runFocused(s: FocusedScenario, cfg: MachineConfig): { sim: SimFigures; simulatedCycles: number } {
+export function runFocused(s: FocusedScenario, cfg: MachineConfig): FocusedRun {
   let win: Window | null = null;
   const failures: string[] = [];
   const w = defineWorkload({
@@ -70,7 +77,7 @@ export function runFocused(s: FocusedScenario, cfg: MachineConfig): { sim: SimFi
   });
   const r = runWorkload(w, {}, cfg);
   if (!r.checks.passed) throw new ScenarioFailed(s.name, r.checks.failures);
-  return { sim: win!.figures(s.headline), simulatedCycles: r.simulated_cycles };
+  return { sim: win!.figures(s.headline), simulatedCycles: r.simulated_cycles, window: win!.result! };
 }
 
 /** A counter expectation: `name` moved by exactly `want` in the window. */

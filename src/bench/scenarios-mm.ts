@@ -67,16 +67,21 @@ function spinner(ctx: FocusedContext, st: { started: number; done: boolean }): (
     })();
 }
 
-/** One write to an untouched anonymous page: trap, handle_mm_fault, page allocation, zeroing, the retried store. */
+/**
+ * One write to an untouched anonymous page whose page table already exists
+ * (its neighbour was written first, so no table is allocated in the window):
+ * trap, handle_mm_fault, page allocation, zeroing, the retried store.
+ */
 const minorFault: FocusedScenario = {
   name: 'fault/minor',
-  summary: 'one anonymous write fault on an untouched page (trap, handler, allocation, zeroing), as the storing task sees it',
+  summary: 'one anonymous write fault on an untouched page, its page table present (trap, handler, allocation, zeroing), as the storing task sees it',
   body: (ctx) => (t) =>
     (function* (): TaskBody {
-      const base = yield* mapAnon(t, ctx, 1);
+      const base = yield* mapAnon(t, ctx, 2);
       if (base < 0) return;
+      if ((yield* accessUser(t, ctx.k, base, true)) !== 0) ctx.fail('fault on the neighbouring page');
       ctx.w.start(t);
-      const sig = yield* accessUser(t, ctx.k, base, true);
+      const sig = yield* accessUser(t, ctx.k, base + PAGE, true);
       ctx.w.stop(t);
       if (sig) ctx.fail(`the store raised signal ${sig}`);
     })(),

@@ -32,6 +32,7 @@ export const WORKLOAD_SIZES: Record<string, Record<string, ParamValue>> = {
   'tlb-shootdown': { rounds: 10 },
   'db-discard': { pages: 128, rounds: 4 },
   'rcu-flood': { updates: 400, reads: 800 },
+  ebizzy: { chunks: 4, chunk_kib: 64, duration_ms: 1 },
 };
 
 export interface Scenario {

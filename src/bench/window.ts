@@ -48,12 +48,21 @@ export function sortedNonZero(o: Record<string, number>): Record<string, number>
   return out;
 }
 
+export interface WindowResult {
+  /** The measuring task's clock across the window. */
+  cycles: number;
+  /** Exclusive cycles charged in the window on any CPU, by attribution path (names joined by ' > '). */
+  paths: Map<string, number>;
+  /** Counters that moved in the window. */
+  counters: Record<string, number>;
+}
+
 export class Window {
   private t0 = -1;
   private paths0 = new Map<string, number>();
   private counters0: Record<string, number> = {};
   /** Set by stop(). */
-  result: { cycles: number; paths: Map<string, number>; counters: Record<string, number> } | null = null;
+  result: WindowResult | null = null;
 
   constructor(private readonly k: Kernel) {}
 
