@@ -11,10 +11,11 @@
  * None of the composite experiments of `kernsim validate --host`
  * (hostvalidate.ts) is used here.
  */
-import { defaultConfig, type MachineConfig } from '../hw/config.js';
+import { defaultConfig, machineSchema, type MachineConfig } from '../hw/config.js';
+import { describeSchema } from '../hw/params.js';
 import { applyProfile } from '../hw/profile.js';
 import { anon, fmt, hostSamples, PIN0, perIteration, perOp, simSamples, spreadText, stat, touch, type Bench, type RawOp, type Side, type Stat } from './measure.js';
-import { readHostInfo, type HostInfo } from './hostinfo.js';
+import { cpuidSamples, cpuTimes, readHostInfo, type HostInfo } from './hostinfo.js';
 
 /** Where each parameter lives in the config (one place to follow a rename of a section). */
 export const FIELD = {
@@ -28,7 +29,18 @@ export const FIELD = {
   flushFull: 'cost.tlb_flush_full',
   /** With PCIDs a local full flush of the current mm is a flush of its PCID. */
   flushPcid: 'cost.tlb_flush_pcid',
+  adAssist: 'cost.ad_assist',
+  virtEnabled: 'virt.enabled',
+  vmExit: 'virt.vm_exit',
+  stealPct: 'virt.steal_pct',
 } as const;
+
+const SCHEMA_PATHS: ReadonlySet<string> = new Set(describeSchema(machineSchema).map((r) => r.path));
+
+/** Whether the machine schema has this field (the virt section and the A/D assist come with the guest model). */
+export function hasField(path: string): boolean {
+  return SCHEMA_PATHS.has(path);
+}
 
 const sideCount = (side: Side, host: number, sim: number): number => (side === 'host' ? host : sim);
 
@@ -131,10 +143,20 @@ export const DONTNEED_32 = dontneed(32);
 export const DONTNEED_33 = dontneed(33);
 export const DONTNEED_34 = dontneed(34);
 
+/** MADV_FREE of one written page, then a one-byte write: the write sets the dirty (and accessed) bit the advice cleared. */
+export const FREE_WRITE = perIterationBench(
+  'free-write',
+  'madvise(MADV_FREE) of one written page, then a one-byte write to it (the walker sets the bits FREE cleared)',
+  [PIN0, anon('A', 1), ...touch('$A', 1)],
+  [{ op: 'madvise', addr: '$A', len: 4096, advice: 'MADV_FREE' }, { op: 'fill', addr: '$A', len: 1, byte: 1 }],
+  20,
+  10,
+);
+
 /** membarrier(MEMBARRIER_CMD_GLOBAL) waits for one RCU grace period (synchronize_rcu). */
 export const SYNCHRONIZE_RCU = perOpBench('synchronize-rcu', 'membarrier(MEMBARRIER_CMD_GLOBAL): one synchronize_rcu grace period', (side) => [PIN0, ...Array.from({ length: sideCount(side, 25, 4) }, () => ({ op: 'membarrier', cmd: 1 }))], 'membarrier', 1);
 
-export const CALIBRATE_BENCHES: readonly Bench[] = [TIMER, NULL_SYSCALL, FAULT_READ_ZERO, ZERO_BANDWIDTH, FAULT_FIRST_TOUCH, DONTNEED_16, DONTNEED_32, DONTNEED_33, DONTNEED_34, MPROTECT_1, MPROTECT_2, COW_FAULT, SYNCHRONIZE_RCU];
+export const CALIBRATE_BENCHES: readonly Bench[] = [TIMER, NULL_SYSCALL, FAULT_READ_ZERO, ZERO_BANDWIDTH, FAULT_FIRST_TOUCH, DONTNEED_16, DONTNEED_32, DONTNEED_33, DONTNEED_34, MPROTECT_1, MPROTECT_2, COW_FAULT, FREE_WRITE, SYNCHRONIZE_RCU];
 
 // ---- the profile ----
 
@@ -181,6 +203,8 @@ export interface CalibrateOptions {
   measure?: (b: Bench) => Promise<number[]>;
   /** Host facts (tests substitute them). */
   info?: HostInfo;
+  /** ns per CPUID, per block (tests substitute them). */
+  cpuid?: () => number[];
 }
 
 function pow2Floor(n: number): number {
@@ -281,12 +305,14 @@ export async function calibrate(opts: CalibrateOptions): Promise<Calibration> {
   geometry(info, stamp, values, sources, skipped);
   const rows: CalibrationRow[] = [];
   const host = new Map<string, Stat>();
+  const times0 = opts.info ? undefined : cpuTimes();
   for (const b of CALIBRATE_BENCHES) {
     log(`calibrate: ${b.id} ...`);
     const st = stat(await measure(b));
     host.set(b.id, st);
     rows.push({ bench: b.id, what: b.what, host: st });
   }
+  const times1 = opts.info ? undefined : cpuTimes();
   const timer = host.get(TIMER.id)!.median;
   const row = (id: string): CalibrationRow => rows.find((r) => r.bench === id)!;
   const measured = (b: Bench, extra = ''): string => {
@@ -325,10 +351,36 @@ export async function calibrate(opts: CalibrateOptions): Promise<Calibration> {
   put(MPROTECT_2, FIELD.ipiLatency, ipiHost, (cfg) => stat(simSamples(MPROTECT_2, cfg)).median - stat(simSamples(MPROTECT_1, cfg)).median, `the difference (${fmt(ipiHost)} ns: one flush IPI round trip) set as the IPI latency, with send, handler and acknowledgement costs as modelled`, MPROTECT_1);
   row(MPROTECT_2.id).note = `difference ${fmt(ipiHost)} ns`;
   put(COW_FAULT, FIELD.copyPage, perOpHost(COW_FAULT), onCfg(COW_FAULT), `less ${fmt(timer)} ns of clock reads; the copy is what this fault adds to the first-touch path`);
+  // A guest: the virt section, when the schema has it.
+  if (info.hypervisor) {
+    if (!hasField(FIELD.virtEnabled)) skipped.push(`virt: this host is a guest (${info.hypervisor.value}), but the machine schema has no virt section`);
+    else {
+      setPath(values, FIELD.virtEnabled, true);
+      sources[FIELD.virtEnabled] = `read: ${info.hypervisor.source} (${info.hypervisor.value}), ${stamp}`;
+      const cpuid = (opts.cpuid ?? cpuidSamples)();
+      if (cpuid.length > 0) {
+        const st = stat(cpuid);
+        setPath(values, FIELD.vmExit, Math.round(st.median * getPath(values, 'clock_ghz')));
+        sources[FIELD.vmExit] = `measured: CPUID, which exits to the hypervisor, 2000 a block, median of ${st.n} blocks (${spreadText(st)}), ${stamp}`;
+        rows.push({ bench: 'cpuid-exit', what: 'one CPUID instruction: a VM exit and re-entry', host: st, field: FIELD.vmExit, value: getPath(values, FIELD.vmExit) });
+      } else skipped.push(`${FIELD.vmExit}: CPUID could not be timed here`);
+      if (times0 && times1 && times1.total > times0.total) {
+        const pct = Math.round((1000 * (times1.steal - times0.steal)) / (times1.total - times0.total)) / 10;
+        setPath(values, FIELD.stealPct, pct);
+        sources[FIELD.stealPct] = `measured: /proc/stat steal over the calibration run (${times1.total - times0.total} ticks), ${stamp}`;
+      }
+      skipped.push('virt.pv_ipi, virt.pv_tlb_flush, virt.posted_interrupts: the guest cannot see them; the defaults stay');
+    }
+  }
+  if (hasField(FIELD.adAssist)) {
+    put(FREE_WRITE, FIELD.adAssist, host.get(FREE_WRITE.id)!.median, onCfg(FREE_WRITE), 'set so the simulated round (MADV_FREE of a page, then a write that sets its dirty bit) takes as long');
+  } else skipped.push(`${FIELD.adAssist}: measured (free-write) but the machine schema has no A/D-assist cost`);
+
   // A grace period's length follows HZ and the force-quiescent-state intervals (read above), not a cost: shown beside the host's, not fitted.
   const rcuRow = row(SYNCHRONIZE_RCU.id);
   rcuRow.sim_ns = onCfg(SYNCHRONIZE_RCU)(configOf(values));
   rcuRow.note = 'not fitted: the grace period follows kernel.hz and the rcu_jiffies settings';
+  if (info.rcuExpedited?.value) skipped.push(`rcu expedited: ${info.rcuExpedited.source} is 1 (every grace period expedited); the model has no expedited grace periods, so synchronize_rcu takes a normal one`);
 
   const profile: Json = { ...values, sources };
   // Never write what the loader would refuse.

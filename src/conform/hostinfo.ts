@@ -52,6 +52,8 @@ export interface HostInfo {
   /** The hypervisor's CPUID vendor string, when the CPU says it runs under one. */
   hypervisor?: Sourced<string>;
   rcuFirstFqs?: Sourced<number>;
+  /** /sys/kernel/rcu_expedited: every synchronize_rcu runs as an expedited grace period. */
+  rcuExpedited?: Sourced<boolean>;
   rcuNextFqs?: Sourced<number>;
 }
 
@@ -136,6 +138,23 @@ function configHz(rel: string): Sourced<number> | undefined {
   return m ? { value: Number(m[1]), source: `${where} CONFIG_HZ` } : undefined;
 }
 
+/** ns per CPUID instruction, one sample per block (a VM exit's round trip in a guest). */
+export function cpuidSamples(): number[] {
+  if (process.arch !== 'x64') return [];
+  const r = spawnSync(ensureHostTool('host-cpuid', ['host-cpuid.c']), ['--time'], { encoding: 'utf8' });
+  if (r.status !== 0) return [];
+  return r.stdout.split('\n').filter((l) => l.startsWith('cpuid_ns ')).map((l) => Number(l.split(' ')[1]));
+}
+
+/** The CPUs' summed time counters from /proc/stat: total and steal (the time a hypervisor ran something else). */
+export function cpuTimes(): { total: number; steal: number } | undefined {
+  const line = (read('/proc/stat') ?? '').split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) return undefined;
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user and nice).
+  return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
+
 export function readHostInfo(): HostInfo {
   const cpuinfo = read('/proc/cpuinfo') ?? '';
   const model = cpuinfoField(cpuinfo, 'model name') ?? cpus()[0]?.model ?? 'unknown CPU';
@@ -167,6 +186,8 @@ export function readHostInfo(): HostInfo {
   if (id.hypervisor !== undefined || /\bhypervisor\b/.test(cpuinfoField(cpuinfo, 'flags') ?? '')) {
     info.hypervisor = { value: id.hypervisor ?? 'unknown', source: 'CPUID.1:ECX.hypervisor and leaf 40000000H' };
   }
+  const exp = read('/sys/kernel/rcu_expedited')?.trim();
+  if (exp === '0' || exp === '1') info.rcuExpedited = { value: exp === '1', source: '/sys/kernel/rcu_expedited' };
   for (const [key, file] of [['rcuFirstFqs', 'jiffies_till_first_fqs'], ['rcuNextFqs', 'jiffies_till_next_fqs']] as const) {
     const v = Number(read(`/sys/module/rcutree/parameters/${file}`)?.trim());
     if (Number.isInteger(v) && v >= 0) info[key] = { value: v, source: `/sys/module/rcutree/parameters/${file}` };
