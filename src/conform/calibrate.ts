@@ -17,25 +17,36 @@ import { applyProfile } from '../hw/profile.js';
 import { anon, fmt, hostSamples, PIN0, perIteration, perOp, simSamples, spreadText, stat, touch, type Bench, type RawOp, type Side, type Stat } from './measure.js';
 import { cpuidSamples, cpuTimes, readHostInfo, type HostInfo } from './hostinfo.js';
 
-/** Where each parameter lives in the config (one place to follow a rename of a section). */
+const SCHEMA_PATHS: ReadonlySet<string> = new Set(describeSchema(machineSchema).map((r) => r.path));
+
+/**
+ * A field's path in the schema: `path` itself, or else the one field whose
+ * path ends with the same section and name (so `cost.fault_handler` finds
+ * `kernel.cost.fault_handler` when the kernel's costs have their own section).
+ */
+function resolveField(path: string): string {
+  if (SCHEMA_PATHS.has(path)) return path;
+  const hits = [...SCHEMA_PATHS].filter((p) => p.endsWith(`.${path}`));
+  return hits.length === 1 ? hits[0]! : path;
+}
+
+/** Where each parameter lives in the config. */
 export const FIELD = {
-  syscall: 'cost.syscall',
-  faultHandler: 'cost.fault_handler',
-  pageAlloc: 'cost.page_alloc',
-  zeroPage: 'cost.zero_page',
-  copyPage: 'cost.copy_page',
-  ipiLatency: 'cost.ipi_latency',
-  invlpg: 'cost.invlpg',
-  flushFull: 'cost.tlb_flush_full',
+  syscall: resolveField('cost.syscall'),
+  faultHandler: resolveField('cost.fault_handler'),
+  pageAlloc: resolveField('cost.page_alloc'),
+  zeroPage: resolveField('cost.zero_page'),
+  copyPage: resolveField('cost.copy_page'),
+  ipiLatency: resolveField('cost.ipi_latency'),
+  invlpg: resolveField('cost.invlpg'),
+  flushFull: resolveField('cost.tlb_flush_full'),
   /** With PCIDs a local full flush of the current mm is a flush of its PCID. */
-  flushPcid: 'cost.tlb_flush_pcid',
-  adAssist: 'cost.ad_assist',
+  flushPcid: resolveField('cost.tlb_flush_pcid'),
+  adAssist: resolveField('cost.ad_assist'),
   virtEnabled: 'virt.enabled',
   vmExit: 'virt.vm_exit',
   stealPct: 'virt.steal_pct',
 } as const;
-
-const SCHEMA_PATHS: ReadonlySet<string> = new Set(describeSchema(machineSchema).map((r) => r.path));
 
 /** Whether the machine schema has this field (the virt section and the A/D assist come with the guest model). */
 export function hasField(path: string): boolean {

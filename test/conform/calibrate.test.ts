@@ -7,7 +7,7 @@
  */
 import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { calibrate, CALIBRATE_BENCHES, TIMER } from '../../src/conform/calibrate.js';
+import { calibrate, CALIBRATE_BENCHES, FIELD, TIMER } from '../../src/conform/calibrate.js';
 import { hostRunnerAvailable } from '../../src/conform/host.js';
 import type { HostInfo } from '../../src/conform/hostinfo.js';
 import { simSamples } from '../../src/conform/measure.js';
@@ -35,19 +35,39 @@ const INFO: HostInfo = {
   swap: { value: false, source: 'test swaps' },
 };
 
-/** The machine the fake host "is": the defaults with these costs changed. */
-const TRUE_COSTS = { syscall: 900, fault_handler: 3000, page_alloc: 500, copy_page: 2500, ipi_latency: 2500, invlpg: 400, tlb_flush_pcid: 300 };
+/** The machine the fake host "is": the defaults with these costs changed (by the field's path in the schema). */
+const TRUE_COSTS: Record<string, number> = {
+  [FIELD.syscall]: 900,
+  [FIELD.faultHandler]: 3000,
+  [FIELD.pageAlloc]: 500,
+  [FIELD.copyPage]: 2500,
+  [FIELD.ipiLatency]: 2500,
+  [FIELD.invlpg]: 400,
+  [FIELD.flushPcid]: 300,
+  [FIELD.zeroPage]: 600,
+};
+
+function setPath(o: Record<string, unknown>, path: string, v: unknown): void {
+  const keys = path.split('.');
+  let x = o;
+  for (const k of keys.slice(0, -1)) x = (x[k] ??= {}) as Record<string, unknown>;
+  x[keys[keys.length - 1]!] = v;
+}
+
+function getPath(o: unknown, path: string): number {
+  return path.split('.').reduce((x, k) => (x as Record<string, unknown>)[k], o) as number;
+}
 
 describe('calibrate on a host with known costs', () => {
   it('finds the costs again, and writes a profile that loads, every field with its source', async () => {
     const geometryOnly = await calibrate({ date: '2026-01-02', info: INFO, measure: async (b) => (b.id === TIMER.id ? [0] : [1]) });
     // The simulated "host": the calibrated geometry with the true costs.
-    const truth = applyProfile(defaultConfig(), { ...stripSources(geometryOnly.profile), cost: { ...TRUE_COSTS, zero_page: 600 } }, 'truth');
+    const truthJson = structuredClone(stripSources(geometryOnly.profile));
+    for (const [path, v] of Object.entries(TRUE_COSTS)) setPath(truthJson, path, v);
+    const truth = applyProfile(defaultConfig(), truthJson, 'truth');
     const measure = async (b: (typeof CALIBRATE_BENCHES)[number]) => (b.id === TIMER.id ? [0] : b.id === 'store-bandwidth' ? [(64 * 600) / 3] : simSamples(b, truth));
     const cal = await calibrate({ date: '2026-01-02', info: INFO, measure });
-    const cost = (cal.profile['cost'] as Record<string, number>);
-    for (const [k, v] of Object.entries(TRUE_COSTS)) expect(Math.abs(cost[k]! - v), k).toBeLessThanOrEqual(Math.max(2, v * 0.01));
-    expect(cost['zero_page']).toBe(600);
+    for (const [path, v] of Object.entries(TRUE_COSTS)) expect(Math.abs(getPath(cal.profile, path) - v), path).toBeLessThanOrEqual(Math.max(2, v * 0.01));
 
     const cfg = applyProfile(defaultConfig(), cal.profile, 'calibrated.json');
     expect(cfg.cpus).toBe(4);
@@ -61,7 +81,7 @@ describe('calibrate on a host with known costs', () => {
       expect(sources[path], path).toMatch(/^(measured|read): /);
       expect(sources[path], path).toContain('Test CPU 9000, Linux 6.99.0, 2026-01-02');
     }
-    expect(sources['cost.syscall']).toMatch(/^measured: null-syscall .*median of \d+ \(p10-p90/);
+    expect(sources[FIELD.syscall]).toMatch(/^measured: null-syscall .*median of \d+ \(p10-p90/);
     expect(sources['tlb.l1_entries']).toContain('rounded down to a power of two');
   }, 120_000);
 
