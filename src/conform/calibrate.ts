@@ -391,7 +391,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<Calibration> {
   const rcuRow = row(SYNCHRONIZE_RCU.id);
   rcuRow.sim_ns = onCfg(SYNCHRONIZE_RCU)(configOf(values));
   rcuRow.note = 'not fitted: the grace period follows kernel.hz and the rcu_jiffies settings';
-  if (info.rcuExpedited?.value) skipped.push(`rcu expedited: ${info.rcuExpedited.source} is 1 (every grace period expedited); the model has no expedited grace periods, so synchronize_rcu takes a normal one`);
+  if (info.rcuExpedited?.value) skipped.push(`rcu expedited: ${info.rcuExpedited.source} is 1 (every grace period expedited); the model has no setting that makes synchronize_rcu expedite, so it takes a normal grace period`);
 
   const profile: Json = { ...values, sources };
   // Never write what the loader would refuse.
