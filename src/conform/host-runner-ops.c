@@ -111,7 +111,7 @@ const char *signame(int sig)
 }
 
 /* The common head of a record: ret and errno; returns nonzero when the call succeeded. */
-static int emit_head(int i, long ret, int err)
+int emit_head(int i, long ret, int err)
 {
 	if (ret == -1) {
 		emit("R %d -1 %s\n", i, errname(err));
@@ -164,7 +164,7 @@ uint64_t val(const struct arg *a)
 	return a->v;
 }
 
-static int ival(const struct arg *a)
+int ival(const struct arg *a)
 {
 	return (int)(int64_t)val(a);
 }
@@ -416,6 +416,10 @@ static void run_op(int i, struct op *o)
 	default:
 		if (run_control_op(i, o))
 			return;
+		if (o->code >= OP_COUNT) {
+			run_call(i, o);
+			return;
+		}
 		child_fail("op %d: unknown code %d", i, o->code);
 		return;
 	}

@@ -38,6 +38,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -199,6 +200,9 @@ static void parse_ops(char **p, struct op *ops, int n)
 		for (int c = 0; t && c < OP_COUNT; c++)
 			if (strcmp(t, op_names[c]) == 0)
 				o->code = c;
+		for (int c = 0; t && o->code < 0 && c < ncall_names; c++)
+			if (strcmp(t, call_name(c)) == 0)
+				o->code = OP_COUNT + c;
 		if (o->code < 0)
 			die("ops line %d: unknown op %s", line_no, t ? t : "");
 		t = next_token(&line);
@@ -286,6 +290,8 @@ static void on_alarm(int sig)
 
 int main(int argc, char **argv)
 {
+	/* Every allocation from mmap, none from the heap: the script process starts with its break at start_brk, as a new program does (brk ops). */
+	mallopt(M_MMAP_THRESHOLD, 0);
 	if (argc != 4)
 		die("usage: host-runner OPS_FILE WORKDIR TIMEOUT_SECONDS");
 	const char *workdir = argv[2];

@@ -6,6 +6,7 @@
 #ifndef KERNSIM_HOST_RUNNER_H
 #define KERNSIM_HOST_RUNNER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -123,5 +124,23 @@ uint64_t val(const struct arg *a);
 void bind(const struct op *o, uint64_t v);
 /* The experiment ops; returns 0 for an op that is not one of them. */
 int run_control_op(int i, struct op *o);
+
+/* Shared by the op files: records, argument values, binding. */
+void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int emit_head(int i, long ret, int err);
+uint64_t val(const struct arg *a);
+int ival(const struct arg *a);
+void bind(const struct op *o, uint64_t v);
+/* A string as the hex the result decoder reads. */
+void emit_hex(const char *s, size_t n);
+
+/*
+ * The ops added after format v1 (host-runner-calls.c): their names, in
+ * code order from OP_COUNT up, and the function that runs one. Their
+ * arguments arrive in the order of src/workloads/script/calls/fields.ts.
+ */
+const char *call_name(int c);
+extern const int ncall_names;
+void run_call(int i, struct op *o);
 
 #endif

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CookieNames, formatLine, getflResult, inotifyMaskNames, rlimitValue, type ResultLine } from '../workloads/script/format.js';
-import { F, PAGE_SIZE, type Op, type ParsedScript, type Ref } from '../workloads/script/types.js';
+import { CALL_FIELDS } from '../workloads/script/calls/fields.js';
+import { F, PAGE_SIZE, type CallOp, type Op, type ParsedScript, type Ref } from '../workloads/script/types.js';
 
 /** The host runner could not run a script (build failure, timeout, setup error). */
 export class HostRunnerError extends Error {
@@ -31,7 +32,7 @@ export interface HostRunOptions {
 const DEFAULT_TIMEOUT_S = 10;
 
 /** The runner's sources under src/conform/; the first is the one with main(). */
-const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner-control.c', 'host-runner.h'];
+const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner-control.c', 'host-runner-calls.c', 'host-runner.h'];
 
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -151,6 +152,20 @@ class Encoder {
     for (const o of list) this.op(o);
   }
 
+  /** A later op's arguments: each field of CALL_FIELDS in order (`as` is the slot, not an argument). */
+  private callArgs(o: CallOp): string[] {
+    const args: string[] = [];
+    for (const [key, f] of Object.entries(CALL_FIELDS[o.op])) {
+      if (key === 'as') continue;
+      const x = o[key];
+      if (x === undefined) args.push('-');
+      else if (f.kind === 'ref') args.push(this.ref(x as Ref));
+      else if (f.kind === 'path' || f.kind === 'str') args.push(str(x as string));
+      else args.push(`v${u64(x as number)}`);
+    }
+    return args;
+  }
+
   private op(o: Op): void {
     const v = (n: number | bigint) => `v${u64(n)}`;
     let args: string[];
@@ -169,7 +184,7 @@ class Encoder {
       case 'close': case 'dup': case 'fionread': args = [this.ref(o.fd)]; break;
       case 'dup2': args = [this.ref(o.fd), this.ref(o.newfd)]; break;
       case 'dup3': args = [this.ref(o.fd), this.ref(o.newfd), v(o.flags)]; break;
-      case 'fcntl': args = [this.ref(o.fd), v(o.cmd), v(o.arg)]; break;
+      case 'fcntl': args = [this.ref(o.fd), v(o.cmd), typeof o.arg === 'number' ? v(o.arg) : this.ref(o.arg)]; break;
       case 'write': args = [this.ref(o.fd), v(o.len), v(o.byte)]; break;
       case 'read': case 'ftruncate': args = [this.ref(o.fd), v(o.len)]; break;
       case 'lseek': args = [this.ref(o.fd), v(o.offset), v(o.whence)]; break;
@@ -189,6 +204,8 @@ class Encoder {
       case 'join': args = [this.ref(o.thread)]; break;
       case 'spin': args = []; break;
       case 'pin': args = [v(o.cpu)]; break;
+      default:
+        args = this.callArgs(o);
     }
     this.line(o, args);
   }
@@ -308,7 +325,7 @@ function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames, thread
     }
     case 'fork':
       r.child = child!;
-      r.exit = x[0] === '0' ? 0 : x[0]!;
+      r.exit = /^[0-9]+$/.test(x[0]!) ? Number(x[0]) : x[0]!;
       break;
     case 'join':
       r.child = child ?? [];
@@ -316,8 +333,31 @@ function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames, thread
     case 'repeat':
       r.last = child ?? [];
       break;
+    default:
+      for (const tok of x) decodeCallField(r, tok);
   }
   return r;
+}
+
+/**
+ * One extra field of a later op: `key=` and a typed value: `n` a decimal
+ * number (possibly negative), `h` a string in hex, `l` a comma-separated
+ * list of hex strings, `s` a bare word.
+ */
+function decodeCallField(r: ResultLine, tok: string): void {
+  const eq = tok.indexOf('=');
+  if (eq <= 0) throw new HostRunnerError(`runner output: bad field "${tok}"`);
+  const key = tok.slice(0, eq);
+  const type = tok[eq + 1];
+  const v = tok.slice(eq + 2);
+  const hex = (h: string): string => Buffer.from(h, 'hex').toString('utf8');
+  switch (type) {
+    case 'n': r[key] = Number(BigInt(v)); break;
+    case 'h': r[key] = hex(v); break;
+    case 'l': r[key] = v === '' ? [] : v.split(',').map(hex); break;
+    case 's': r[key] = v; break;
+    default: throw new HostRunnerError(`runner output: bad field "${tok}"`);
+  }
 }
 
 /** Result objects from the runner's raw output, in the spec's form. */

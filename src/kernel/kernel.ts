@@ -4,6 +4,7 @@
  * (process creation, fork, exit, exec), so each keeps its own state in its
  * own module, the way the kernel's subsystems hang off task_struct.
  */
+import { copy_rlimits } from './sys.js';
 import type { MachineConfig } from '../hw/config.js';
 import { Machine } from '../hw/machine.js';
 import { SwapDevice } from '../hw/swapdev.js';
@@ -106,6 +107,7 @@ export class Kernel {
   *fork(t: Task, parent: TaskStruct, body: (t: Task) => TaskBody, opts: SpawnOptions = {}): Blocking<TaskStruct | number> {
     const child = this.newTaskStruct(parent.comm, false, { ...parent.cred }, undefined);
     child.rlimitNofile = { ...parent.rlimitNofile };
+    copy_rlimits(this, parent, child);
     child.umask = parent.umask;
     for (const h of this.forkHooks) {
       const r = yield* h(t, parent, child);

@@ -8,10 +8,12 @@
  * /dev/zero); a file system adds paths with register_open_handler.
  */
 import type { Blocking, Task } from '../../sim/task.js';
-import { EEXIST, EINVAL, ENOENT, ENOTDIR, ENOTTY, EPERM, EBADF } from '../errno.js';
+import { EEXIST, EINVAL, ENOENT, ENOSPC, ENOTDIR, ENOTTY, EPERM, EBADF } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current, type TaskStruct } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
+import { do_prlimit } from '../sys.js';
+import { do_fcntl_more, F_CREATED_QUERY, F_DUPFD_QUERY } from './fcntl.js';
 import {
   __close_fd,
   alloc_files_struct,
@@ -41,6 +43,8 @@ import {
   F_SETFL,
   FD_CLOEXEC,
   FMODE_LSEEK,
+  FMODE_PREAD,
+  FMODE_PWRITE,
   FMODE_PATH,
   FMODE_READ,
   FMODE_WRITE,
@@ -93,7 +97,8 @@ export function open_f_flags(flags: number): number {
 export function open_f_mode(flags: number): number {
   if (flags & O_PATH) return FMODE_PATH;
   const acc = flags & O_ACCMODE;
-  let m = FMODE_LSEEK;
+  // do_dentry_open(): every opened file may seek and be read or written at a position, until a stream open clears them.
+  let m = FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
   if (acc === 0 || acc === O_RDWR) m |= FMODE_READ;
   if (acc === O_WRONLY || acc === O_RDWR) m |= FMODE_WRITE;
   return m;
@@ -125,6 +130,7 @@ export const null_fops: FileOperations = {
 /** drivers/char/mem.c: /dev/zero (reads zeroes; the bytes' cost belongs to the copy, charged by the caller's model). */
 export const zero_fops: FileOperations = {
   name: 'zero',
+  mmapAnonymous: true,
   *read(_t, _f, len, buf: IoBuf | null) {
     if (buf) buf.sum = 0;
     return len;
@@ -144,7 +150,19 @@ export const zero_fops: FileOperations = {
   },
 };
 
-const DEVICES: Record<string, FileOperations> = { '/dev/null': null_fops, '/dev/zero': zero_fops };
+/** drivers/char/mem.c: /dev/full reads zeroes and refuses every write with ENOSPC. */
+export const full_fops: FileOperations = {
+  name: 'full',
+  read: zero_fops.read,
+  *write() {
+    return -ENOSPC;
+  },
+  llseek: zero_fops.llseek,
+  poll: zero_fops.poll,
+  ioctl: zero_fops.ioctl,
+};
+
+const DEVICES: Record<string, FileOperations> = { '/dev/null': null_fops, '/dev/zero': zero_fops, '/dev/full': full_fops };
 
 function* builtinOpen(k: Kernel, t: Task, path: string, flags: number): Blocking<File | number | null> {
   const fops = DEVICES[path];
@@ -181,7 +199,7 @@ export function* do_sys_open(k: Kernel, t: Task, path: string, flags: number, mo
 
 /** Commands an O_PATH fd accepts (check_fcntl_cmd). */
 function check_fcntl_cmd(cmd: number): boolean {
-  return cmd === F_DUPFD || cmd === F_DUPFD_CLOEXEC || cmd === F_GETFD || cmd === F_SETFD || cmd === F_GETFL;
+  return cmd === F_DUPFD || cmd === F_DUPFD_CLOEXEC || cmd === F_GETFD || cmd === F_SETFD || cmd === F_GETFL || cmd === F_DUPFD_QUERY || cmd === F_CREATED_QUERY;
 }
 
 function inode_owner_or_capable(ts: TaskStruct, f: File): boolean {
@@ -212,7 +230,7 @@ function* do_fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: number, f: 
     case F_SETFL:
       return setfl(t, f, arg);
     default:
-      return -EINVAL;
+      return (yield* do_fcntl_more(k, t, cmd, arg, f)) ?? -EINVAL;
   }
 }
 
@@ -270,10 +288,10 @@ export function sys_fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: numb
   return syscall(t, 'fcntl', fcntlBody(k, t, fd, cmd, arg));
 }
 
-/** getrlimit(RLIMIT_NOFILE): fills `out` (RLIM_INFINITY as Infinity). */
-export function sys_getrlimit(_k: Kernel, t: Task, resource: number, out: { cur: number; max: number }): Blocking<number> {
+/** getrlimit(): fills `out` (RLIM_INFINITY as Infinity); resources other than NOFILE are kernel/sys.ts's. */
+export function sys_getrlimit(k: Kernel, t: Task, resource: number, out: { cur: number; max: number }): Blocking<number> {
   return syscall(t, 'getrlimit', (function* (): Blocking<number> {
-    if (resource !== RLIMIT_NOFILE) return -EINVAL;
+    if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(k, t, resource, null, out);
     const l = current(t).rlimitNofile;
     out.cur = l.cur;
     out.max = l.max;
@@ -283,7 +301,7 @@ export function sys_getrlimit(_k: Kernel, t: Task, resource: number, out: { cur:
 
 export function sys_setrlimit(k: Kernel, t: Task, resource: number, cur: number, max: number): Blocking<number> {
   return syscall(t, 'setrlimit', (function* (): Blocking<number> {
-    if (resource !== RLIMIT_NOFILE) return -EINVAL;
+    if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(k, t, resource, { cur, max }, null);
     return yield* do_prlimit_nofile(k, t, cur, max);
   })());
 }
@@ -322,3 +340,31 @@ export function files_init(k: Kernel): void {
   k.exitHooks.push((t, ts) => exit_files(k, t, ts));
 }
 
+
+// --- close_range -------------------------------------------------------------------
+
+export const CLOSE_RANGE_UNSHARE = 0x2;
+export const CLOSE_RANGE_CLOEXEC = 0x4;
+
+/**
+ * close_range(2), after fs/file.c: EINVAL for unknown flags or fd > max_fd;
+ * the range is clipped to the table, and each open fd in it is closed (or,
+ * with CLOSE_RANGE_CLOEXEC, marked close-on-exec). CLOSE_RANGE_UNSHARE
+ * matters only when threads share the table; a script's process owns its.
+ */
+function* ksys_close_range(k: Kernel, t: Task, fd: number, maxFd: number, flags: number): Blocking<number> {
+  if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) return -EINVAL;
+  if (fd >>> 0 > maxFd >>> 0) return -EINVAL;
+  const files = current(t).files as FilesStruct;
+  const max = Math.min(maxFd >>> 0, files.fdt.max_fds - 1);
+  for (let i = fd >>> 0; i <= max; i++) {
+    if (files.fdt.fd[i] === null) continue;
+    if (flags & CLOSE_RANGE_CLOEXEC) yield* set_close_on_exec(k, t, i, true);
+    else yield* __close_fd(k, t, files, i);
+  }
+  return 0;
+}
+
+export function sys_close_range(k: Kernel, t: Task, fd: number, maxFd: number, flags: number): Blocking<number> {
+  return syscall(t, 'close_range', ksys_close_range(k, t, fd, maxFd, flags));
+}

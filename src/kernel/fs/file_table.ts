@@ -21,10 +21,15 @@ export interface IoBuf {
 }
 
 /** struct file_operations: every method returns >= 0 or -errno. */
+/** Where a read or write starts and what it advances (the kernel's loff_t *ppos): the file itself, or pread/pwrite's own position. */
+export interface FilePos {
+  f_pos: number;
+}
+
 export interface FileOperations {
   readonly name?: string;
-  read?(t: Task, file: File, len: number, buf: IoBuf | null): Blocking<number>;
-  write?(t: Task, file: File, len: number, byte: number): Blocking<number>;
+  read?(t: Task, file: File, len: number, buf: IoBuf | null, ppos?: FilePos): Blocking<number>;
+  write?(t: Task, file: File, len: number, byte: number, ppos?: FilePos): Blocking<number>;
   llseek?(t: Task, file: File, offset: number, whence: number): Blocking<number>;
   poll?(t: Task, file: File): Blocking<number>;
   ioctl?(t: Task, file: File, cmd: number, arg: number): Blocking<number>;
@@ -32,6 +37,10 @@ export interface FileOperations {
   flush?(t: Task, file: File): Blocking<number>;
   /** Called when the last reference goes (__fput). */
   release?(t: Task, file: File): Blocking<number>;
+  /** ->fsync: write back bytes [start, end] (absent: fsync is EINVAL, as for character devices without one). */
+  fsync?(t: Task, file: File, start: number, end: number, datasync: boolean): Blocking<number>;
+  /** ->mmap makes the area anonymous memory (/dev/zero's mmap_zero). */
+  readonly mmapAnonymous?: boolean;
   /** Whether F_SETFL may set O_DIRECT (FMODE_CAN_ODIRECT). */
   readonly directIo?: boolean;
 }

@@ -15,7 +15,7 @@ import { mmCore } from '../mm/core.js';
 import type { VmFile } from '../mm/mm_types.js';
 import { current, type TaskStruct } from '../sched/task_struct.js';
 import { dget_untimed, type Dentry } from './dcache.js';
-import { null_fops, zero_fops } from './fd_syscalls.js';
+import { full_fops, null_fops, zero_fops } from './fd_syscalls.js';
 import { fcheck_files, type FilesStruct } from './file.js';
 import { alloc_fs_struct, copy_fs_struct, fs_of, put_fs_struct, set_fs } from './fs_struct.js';
 import { S_IFCHR } from './inode.js';
@@ -23,7 +23,7 @@ import { memfs_fill_super, memfs_make_dir, memfs_make_node } from './memfs.js';
 import { mount_root, vfsOf, type VfsState } from './namespace.js';
 import { register_vfs_open } from './open.js';
 import { proc_root_init } from './proc/root.js';
-import { FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
+import { FMODE_PATH, FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
 import { file_vfs_or_null, vfs_fops, VfsFile } from './vfs_file.js';
 
 /** The working directory a new process starts in. */
@@ -66,7 +66,8 @@ function mmap_fget(k: Kernel) {
     const files = current(t).files as FilesStruct | null;
     if (!files || fd < 0) return null;
     const f = fcheck_files(k, t, files, fd >>> 0);
-    if (!f) return null;
+    // fget() skips O_PATH files: mmap of one is EBADF.
+    if (!f || f.f_mode & FMODE_PATH) return null;
     const v = file_vfs_or_null(f);
     if (v) return v;
     // A file the VFS did not open (inotify, the boot-time /dev/null): nothing to map (ENODEV).
@@ -82,6 +83,7 @@ export function vfs_init(k: Kernel): VfsState {
   const dev = memfs_make_dir(k, root, 'dev', 0o755, 0);
   memfs_make_node(k, dev, 'null', S_IFCHR | 0o666, null_fops);
   memfs_make_node(k, dev, 'zero', S_IFCHR | 0o666, zero_fops);
+  memfs_make_node(k, dev, 'full', S_IFCHR | 0o666, full_fops);
   v.workdirParent = memfs_make_dir(k, root, 'tmp', 0o1777, 0);
   v.init_fs = alloc_fs_struct(v.root, v.root);
   memfs_make_dir(k, root, 'proc', 0o555, 0);

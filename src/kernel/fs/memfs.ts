@@ -23,15 +23,15 @@
 import { PAGE_SIZE, PG_dirty, PG_uptodate } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EFBIG, EISDIR, ENAMETOOLONG, ENOMEM, ENOSPC, ENOTEMPTY, ENXIO, EOPNOTSUPP } from '../errno.js';
+import { EFBIG, EISDIR, ENAMETOOLONG, ENOMEM, ENOSPC, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM } from '../errno.js';
 import type { Kernel } from '../kernel.js';
-import { AddressSpace, filemap_add_page, filemap_get_page, filemap_read_page, set_page_dirty, truncate_inode_pages, type BackingStore } from '../mm/filemap.js';
+import { AddressSpace, filemap_add_page, filemap_write_and_wait_range, filemap_get_page, filemap_read_page, set_page_dirty, truncate_inode_pages, type BackingStore } from '../mm/filemap.js';
 import { unmap_mapping_range } from '../mm/memory_zap.js';
 import { __GFP_USER, alloc_page, free_frame, put_page_testzero_free } from '../mm/page_alloc.js';
 import { swap_readpage_contents, swap_writepage_contents, type SwapContents } from '../mm/swap_io.js';
 import { current } from '../sched/task_struct.js';
-import { d_add, d_alloc, d_make_root, dget, dput, type Dentry } from './dcache.js';
-import type { File, FileOperations, IoBuf } from './file_table.js';
+import { d_add, d_alloc, d_instantiate, d_make_root, dget, dput, type Dentry } from './dcache.js';
+import type { File, FileOperations, FilePos, IoBuf } from './file_table.js';
 import {
   ATTR_MODE,
   ATTR_SIZE,
@@ -100,6 +100,10 @@ export class MemfsStore implements BackingStore {
 /** shmem_inode_info: the inode with its store and the pages that hold data. */
 export class MemfsInode extends Inode {
   store: MemfsStore | null = null;
+  /** F_SEAL_* of a memfd (shmem_inode_info.seals); 0 for other files, which have none to add. */
+  seals = 0;
+  /** A memfd: F_ADD_SEALS/F_GET_SEALS work on it. */
+  memfd = false;
   /** Pages written (by write(), or written back from a mapping's stores). */
   readonly dataPages = new Set<number>();
 }
@@ -109,7 +113,7 @@ function memfsOf(dir: Inode): Kernel {
 }
 
 /** shmem_get_inode(): a new inode of `mode` owned by the caller (group from a setgid directory). */
-function memfs_get_inode(k: Kernel, t: Task | null, sb: SuperBlock, dir: Inode | null, mode: number, uid: number, gid: number): MemfsInode {
+function memfs_get_inode(k: Kernel, t: Task | null, sb: SuperBlock, dir: Inode | null, mode: number, uid: number, gid: number, shmem = false): MemfsInode {
   const inode = new_inode(k, t, sb) as MemfsInode;
   inode.i_mode = mode;
   inode.i_uid = uid;
@@ -120,10 +124,12 @@ function memfs_get_inode(k: Kernel, t: Task | null, sb: SuperBlock, dir: Inode |
       inode.i_op = memfs_file_inode_operations;
       inode.i_fop = memfs_file_operations;
       inode.store = new MemfsStore(k, inode);
-      inode.i_mapping = new AddressSpace(k, 0, inode.store, false);
+      inode.i_mapping = new AddressSpace(k, 0, inode.store, shmem);
       break;
     case S_IFDIR:
       inode.i_nlink = 2;
+      // ext4 gives a new directory one block for its entries.
+      inode.i_size = 4096;
       inode.i_op = memfs_dir_inode_operations;
       inode.i_fop = memfs_dir_operations;
       break;
@@ -131,6 +137,19 @@ function memfs_get_inode(k: Kernel, t: Task | null, sb: SuperBlock, dir: Inode |
       inode.i_op = {};
   }
   return inode;
+}
+
+/**
+ * shmem_file_setup() for memfd_create: a regular file on no directory (an
+ * unhashed dentry `name`, i_nlink 0) whose pages are shmem's: swap-backed,
+ * never written to the store. Returns its dentry.
+ */
+export function memfs_new_unlinked_shmem(k: Kernel, t: Task, parent: Dentry, name: string, mode: number, uid: number, gid: number): Dentry {
+  const inode = memfs_get_inode(k, t, parent.d_sb, null, S_IFREG | mode, uid, gid, true);
+  inode.i_nlink = 0;
+  const d = d_alloc(k, t, parent, name);
+  d_instantiate(d, inode);
+  return d;
 }
 
 /** A device or other special inode (for /dev): `fops` serves its opens. */
@@ -232,6 +251,12 @@ function* memfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode,
 function* memfs_setattr(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> {
   const inode = dentry.d_inode!;
   const k = inode.k;
+  const seals = (inode as MemfsInode).seals;
+  if (attr.ia_valid & ATTR_SIZE && S_ISREG(inode.i_mode)) {
+    // shmem_setattr(): a sealed memfd may not shrink or grow.
+    if ((attr.ia_size < inode.i_size && seals & F_SEAL_SHRINK) || (attr.ia_size > inode.i_size && seals & F_SEAL_GROW)) return -EPERM;
+  }
+  if (attr.ia_valid & ATTR_MODE && seals & F_SEAL_EXEC && (inode.i_mode ^ attr.ia_mode) & 0o111) return -EPERM;
   if (attr.ia_valid & ATTR_SIZE && S_ISREG(inode.i_mode)) {
     const oldsize = inode.i_size;
     const newsize = attr.ia_size;
@@ -370,6 +395,14 @@ export function* vfs_fallocate_punch_hole(t: Task, inode: Inode, offset: number,
 
 // ---- file operations ----
 
+/** include/uapi/linux/fcntl.h: F_SEAL_*. */
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+export const F_SEAL_WRITE = 0x8;
+export const F_SEAL_FUTURE_WRITE = 0x10;
+export const F_SEAL_EXEC = 0x20;
+
 /** Charge the copy of `bytes` between a page and user memory. */
 function chargeCopy(t: Task, k: Kernel, bytes: number): void {
   t.chargeAs(CAT_COPY, Math.ceil((k.cfg.cost.copy_page * bytes) / PAGE_SIZE));
@@ -380,13 +413,13 @@ function chargeCopy(t: Task, k: Kernel, bytes: number): void {
  * the store if it was written back, else as zeroes). No readahead: see
  * mm/readahead.ts.
  */
-function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null): Blocking<number> {
+function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null, ppos: FilePos = file): Blocking<number> {
   const inode = file_vfs(file).inode as MemfsInode;
   const k = inode.k;
   const mem = k.machine.mem;
   const mapping = inode.i_mapping!;
   t.enter(CAT_READ);
-  let pos = file.f_pos;
+  let pos = ppos.f_pos;
   let done = 0;
   while (done < len) {
     const size = inode.i_size;
@@ -414,7 +447,7 @@ function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null): Block
     done += n;
     if (t.shouldYield()) yield;
   }
-  file.f_pos = pos;
+  ppos.f_pos = pos;
   t.leave();
   return done;
 }
@@ -427,7 +460,7 @@ const MAX_BYTES = MAX_LFS_FILESIZE;
  * from the store, or allocated (zeroed around a partial write), then
  * filled and marked dirty. O_APPEND writes at the end.
  */
-function* memfs_write(t: Task, file: File, len: number, byte: number): Blocking<number> {
+function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: FilePos = file): Blocking<number> {
   const inode = file_vfs(file).inode as MemfsInode;
   const k = inode.k;
   const mem = k.machine.mem;
@@ -436,7 +469,13 @@ function* memfs_write(t: Task, file: File, len: number, byte: number): Blocking<
   if (len === 0) return 0;
   t.enter(CAT_WRITE);
   yield* inode.i_rwsem.downWrite(t);
-  let pos = file.f_flags & O_APPEND ? inode.i_size : file.f_pos;
+  let pos = file.f_flags & O_APPEND ? inode.i_size : ppos.f_pos;
+  // shmem_write_begin(): a write-sealed memfd takes no writes (a grow-sealed one none past its end: checked per page below).
+  if (inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+    inode.i_rwsem.upWrite(t);
+    t.leave();
+    return -EPERM;
+  }
   if (len > 0 && pos >= MAX_BYTES) {
     inode.i_rwsem.upWrite(t);
     t.leave();
@@ -449,6 +488,10 @@ function* memfs_write(t: Task, file: File, len: number, byte: number): Blocking<
     const index = Math.floor(pos / PAGE_SIZE);
     const off = pos % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - off, len - done);
+    if (inode.seals & F_SEAL_GROW && pos + n > inode.i_size) {
+      err = -EPERM;
+      break;
+    }
     let pfn = filemap_get_page(t, mapping, index);
     if (pfn < 0) {
       if (inode.store!.saved.has(index)) {
@@ -486,7 +529,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number): Blocking<
       yield* inode.i_rwsem.downWrite(t);
     }
   }
-  file.f_pos = pos;
+  ppos.f_pos = pos;
   inode.i_rwsem.upWrite(t);
   t.leave();
   return done > 0 ? done : err;
@@ -543,11 +586,18 @@ function* memfs_llseek(t: Task, file: File, offset: number, whence: number): Blo
   return r;
 }
 
+/** generic_file_fsync(): the dirty pages of the range go to the store (metadata lives in memory, nothing else to write). */
+function* memfs_fsync(t: Task, file: File, start: number, end: number): Blocking<number> {
+  const inode = file_vfs(file).inode as MemfsInode;
+  return yield* filemap_write_and_wait_range(t, inode.i_mapping!, start, end);
+}
+
 export const memfs_file_operations: FileOperations = {
   name: 'memfs_file',
   read: memfs_read,
   write: memfs_write,
   llseek: memfs_llseek,
+  fsync: memfs_fsync,
   directIo: true,
 };
 
@@ -570,10 +620,16 @@ function* dir_read(): Blocking<number> {
   return -EISDIR;
 }
 
+/** A directory's fsync: its entries live in memory, nothing to write. */
+function* dir_fsync(): Blocking<number> {
+  return 0;
+}
+
 export const memfs_dir_operations: FileOperations = {
   name: 'memfs_dir',
   read: dir_read,
   llseek: dir_llseek,
+  fsync: dir_fsync,
 };
 
 // ---- the super block ----

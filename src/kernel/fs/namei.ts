@@ -52,6 +52,8 @@ export interface NameiData {
   flags: number;
   /** Dentries the walk took references on (found by ->lookup); released when it ends. */
   held: Dentry[];
+  /** Where a relative name starts when a dirfd gave it (otherwise the working directory). */
+  base?: Path;
 }
 
 /**
@@ -170,7 +172,8 @@ function splitComponents(name: string): { parts: string[]; trailingSlash: boolea
 function* link_path_walk(k: Kernel, t: Task, name: string, nd: NameiData): Blocking<number> {
   t.enter(CAT_LINK_PATH_WALK);
   const fs = task_fs(k, current(t));
-  nd.path = name.startsWith('/') ? { ...fs.root } : { ...fs.pwd };
+  // A relative name starts at the directory a dirfd named (path_init with dfd), or at the working directory.
+  nd.path = name.startsWith('/') ? { ...fs.root } : { ...(nd.base ?? fs.pwd) };
   k.touch(t, nd.path.dentry.addr, false);
   const { parts, trailingSlash } = splitComponents(name);
   nd.trailingSlash = trailingSlash;
@@ -230,11 +233,12 @@ function* terminate_walk(k: Kernel, t: Task, nd: NameiData, keep: Dentry | null)
  * filename_lookup() / path_lookupat(): the path of `name`, with a
  * reference on its dentry (release with path_put), or -errno.
  */
-export function* filename_lookup(k: Kernel, t: Task, name: string, flags: number): Blocking<Path | number> {
+export function* filename_lookup(k: Kernel, t: Task, name: string, flags: number, base?: Path): Blocking<Path | number> {
   const n = getname(k, t, name);
   if (typeof n === 'number') return n;
   t.enter(CAT_LOOKUPAT);
   const nd = newNameidata(flags);
+  if (base) nd.base = base;
   let err = yield* link_path_walk(k, t, n, nd);
   if (!err) {
     if (nd.trailingSlash) nd.flags |= LOOKUP_FOLLOW | LOOKUP_DIRECTORY;

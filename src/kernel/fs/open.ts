@@ -54,7 +54,7 @@ import { may_create, mode_strip_umask } from './namei_ops.js';
 import { fsnotify_create, fsnotify_modify, fsnotify_open } from './notify/fsnotify.js';
 import { vfs_fallocate_punch_hole } from './memfs.js';
 import type { VmFile } from '../mm/mm_types.js';
-import { FMODE_PATH, FMODE_WRITE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC } from './uapi_fcntl.js';
+import { FMODE_CREATED, FMODE_PATH, FMODE_WRITE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC } from './uapi_fcntl.js';
 import { vfs_fops, VfsFile, type OpenableFileOperations } from './vfs_file.js';
 
 const CAT_PATH_OPENAT = intern('path_openat');
@@ -138,6 +138,13 @@ function* vfs_open(k: Kernel, t: Task, path: Path, flags: number, name: string):
       t.leave();
       return r;
     }
+  }
+  // do_dentry_open(): O_DIRECT needs a file that can do it (FMODE_CAN_ODIRECT); a device such as /dev/null cannot.
+  if (file.f_flags & O_DIRECT && !(file.f_mode & FMODE_PATH) && !fops?.directIo) {
+    file.f_op = {};
+    yield* fput(k, t, file);
+    t.leave();
+    return -EINVAL;
   }
   if (file.f_mode & FMODE_WRITE) inode.i_writecount++;
   t.leave();
@@ -267,6 +274,8 @@ function* do_open(k: Kernel, t: Task, path: Path, op: OpenFlags, created: boolea
     yield* path_put(k, t, path);
     return f;
   }
+  // FMODE_CREATED: this open made the file (F_CREATED_QUERY reads it).
+  if (created) f.f_mode |= FMODE_CREATED;
   if (doTruncate) {
     const e = yield* do_truncate(k, t, path.dentry, 0, ATTR_MTIME | ATTR_CTIME | ATTR_OPEN, true);
     if (e) {
@@ -320,6 +329,20 @@ export function* do_sys_ftruncate(k: Kernel, t: Task, fd: number, length: number
   else err = yield* do_truncate(k, t, v.dentry, length, ATTR_MTIME | ATTR_CTIME, true);
   yield* fput_light(k, t, f);
   return err;
+}
+
+/** fchmod(2): chmod_common on the fd's path (an O_PATH fd is EBADF). */
+function* do_fchmod(k: Kernel, t: Task, fd: number, mode: number): Blocking<number> {
+  const f = fget_light(k, t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  const v = f.file.private_data instanceof VfsFile ? f.file.private_data : null;
+  const err = v ? yield* chmod_common(k, t, v.path, mode) : -EPERM;
+  yield* fput_light(k, t, f);
+  return err;
+}
+
+export function sys_fchmod(k: Kernel, t: Task, fd: number, mode: number): Blocking<number> {
+  return syscall(t, 'fchmod', do_fchmod(k, t, fd, mode));
 }
 
 export function sys_chmod(k: Kernel, t: Task, pathname: string, mode: number): Blocking<number> {

@@ -15,10 +15,10 @@ import type { Kernel } from '../kernel.js';
 import { TASK_SIZE } from '../mm/mm_types.js';
 import { syscall } from '../syscalls.js';
 import { fget_light, fput_light } from './file.js';
-import type { File, IoBuf } from './file_table.js';
+import type { File, FilePos, IoBuf } from './file_table.js';
 import { S_ISREG } from './inode.js';
 import { fsnotify_access, fsnotify_modify } from './notify/fsnotify.js';
-import { FMODE_LSEEK, FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
+import { FMODE_LSEEK, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 /** INT_MAX & PAGE_MASK: the most one read or write moves. */
@@ -85,21 +85,21 @@ function access_ok(count: number): boolean {
 }
 
 /** rw_verify_area(): a transfer whose end would pass LLONG_MAX is EINVAL. */
-function rw_verify_area(file: File, count: number): number {
-  const pos = loff(file.f_pos);
+function rw_verify_area(ppos: FilePos, count: number): number {
+  const pos = loff(ppos.f_pos);
   if (pos < 0n || BigInt.asIntN(64, pos + BigInt(count)) < 0n) return -EINVAL;
   return 0;
 }
 
 /** vfs_read(). */
-export function* vfs_read(k: Kernel, t: Task, file: File, count: number, buf: IoBuf | null): Blocking<number> {
+export function* vfs_read(k: Kernel, t: Task, file: File, count: number, buf: IoBuf | null, ppos: FilePos = file): Blocking<number> {
   if (!(file.f_mode & FMODE_READ)) return -EBADF;
   if (!file.f_op.read) return -EINVAL;
   if (!access_ok(count)) return -EFAULT;
-  const bad = rw_verify_area(file, count);
+  const bad = rw_verify_area(ppos, count);
   if (bad) return bad;
   if (count > MAX_RW_COUNT) count = MAX_RW_COUNT;
-  const ret = yield* file.f_op.read(t, file, count, buf);
+  const ret = yield* file.f_op.read(t, file, count, buf, ppos);
   if (ret > 0) {
     const v = file_vfs_or_null(file);
     if (v) yield* fsnotify_access(k, t, v);
@@ -108,14 +108,14 @@ export function* vfs_read(k: Kernel, t: Task, file: File, count: number, buf: Io
 }
 
 /** vfs_write(): `count` bytes of `byte` (a script's write). */
-export function* vfs_write(k: Kernel, t: Task, file: File, count: number, byte: number): Blocking<number> {
+export function* vfs_write(k: Kernel, t: Task, file: File, count: number, byte: number, ppos: FilePos = file): Blocking<number> {
   if (!(file.f_mode & FMODE_WRITE)) return -EBADF;
   if (!file.f_op.write) return -EINVAL;
   if (!access_ok(count)) return -EFAULT;
-  const bad = rw_verify_area(file, count);
+  const bad = rw_verify_area(ppos, count);
   if (bad) return bad;
   if (count > MAX_RW_COUNT) count = MAX_RW_COUNT;
-  const ret = yield* file.f_op.write(t, file, count, byte);
+  const ret = yield* file.f_op.write(t, file, count, byte, ppos);
   if (ret > 0) {
     const v = file_vfs_or_null(file);
     if (v) yield* fsnotify_modify(k, t, v);
@@ -182,6 +182,39 @@ export function* ksys_ioctl(k: Kernel, t: Task, fd: number, cmd: number, out: { 
   }
   yield* fput_light(k, t, f);
   return r;
+}
+
+/**
+ * ksys_pread64()/ksys_pwrite64(): a negative position is EINVAL; a file
+ * that cannot seek (no FMODE_PREAD/FMODE_PWRITE: pipes, sockets, inotify)
+ * is ESPIPE; the file's own position is left alone.
+ */
+export function* ksys_pread64(k: Kernel, t: Task, fd: number, count: number, pos: number, buf: IoBuf | null): Blocking<number> {
+  if (pos < 0) return -EINVAL;
+  const f = fget_light(k, t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  let r = -ESPIPE;
+  if (f.file.f_mode & FMODE_PREAD) r = yield* vfs_read(k, t, f.file, count, buf, { f_pos: pos });
+  yield* fput_light(k, t, f);
+  return r;
+}
+
+export function* ksys_pwrite64(k: Kernel, t: Task, fd: number, count: number, byte: number, pos: number): Blocking<number> {
+  if (pos < 0) return -EINVAL;
+  const f = fget_light(k, t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  let r = -ESPIPE;
+  if (f.file.f_mode & FMODE_PWRITE) r = yield* vfs_write(k, t, f.file, count, byte, { f_pos: pos });
+  yield* fput_light(k, t, f);
+  return r;
+}
+
+export function sys_pread64(k: Kernel, t: Task, fd: number, count: number, pos: number, buf: IoBuf | null): Blocking<number> {
+  return syscall(t, 'pread64', ksys_pread64(k, t, fd, count, pos, buf));
+}
+
+export function sys_pwrite64(k: Kernel, t: Task, fd: number, count: number, byte: number, pos: number): Blocking<number> {
+  return syscall(t, 'pwrite64', ksys_pwrite64(k, t, fd, count, byte, pos));
 }
 
 export function sys_read(k: Kernel, t: Task, fd: number, count: number, buf: IoBuf | null): Blocking<number> {

@@ -11,7 +11,7 @@ import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EINVAL } from '../errno.js';
 import type { Kernel } from '../kernel.js';
-import type { File, IoBuf } from './file_table.js';
+import type { File, FilePos, IoBuf } from './file_table.js';
 import { file_vfs } from './vfs_file.js';
 
 const CAT_SEQ_READ = intern('seq_read');
@@ -58,7 +58,7 @@ function seqOf(file: File): SeqFile {
 }
 
 /** seq_read(). */
-export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null): Blocking<number> {
+export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null, ppos: FilePos = file): Blocking<number> {
   const v = file_vfs(file);
   const k = v.k;
   const m = seqOf(file);
@@ -71,7 +71,7 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null): 
     m.buf = Buffer.from(sb.text(), 'utf8');
     t.leave();
   }
-  const pos = file.f_pos;
+  const pos = ppos.f_pos;
   const n = Math.max(0, Math.min(len, m.buf.length - pos));
   if (n > 0) {
     t.charge(Math.ceil((k.cfg.cost.copy_page * n) / 4096));
@@ -80,7 +80,7 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null): 
       const tb = buf as TextBuf;
       if (tb.text !== undefined) tb.text += m.buf.toString('utf8', pos, pos + n);
     }
-    file.f_pos = pos + n;
+    ppos.f_pos = pos + n;
   }
   t.leave();
   return n;

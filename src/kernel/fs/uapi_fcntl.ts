@@ -45,4 +45,7 @@ export const RLIM_INFINITY = Infinity;
 export const FMODE_READ = 0x1;
 export const FMODE_WRITE = 0x2;
 export const FMODE_LSEEK = 0x4;
+export const FMODE_PREAD = 0x8;
+export const FMODE_PWRITE = 0x10;
 export const FMODE_PATH = 0x4000;
+export const FMODE_CREATED = 0x100000;

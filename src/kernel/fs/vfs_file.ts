@@ -56,6 +56,16 @@ export class VfsFile implements NotifyFile, VmFile {
     return inode_owner_or_capable(this.cred, this.inode) || generic_permission(this.cred, this.inode, MAY_WRITE) === 0;
   }
 
+  /** A memfd sealed against writes (F_SEAL_WRITE 0x8, F_SEAL_FUTURE_WRITE 0x10). */
+  get writeSealed(): boolean {
+    return (((this.inode as Inode & { seals?: number }).seals ?? 0) & 0x18) !== 0;
+  }
+
+  /** /dev/zero: mmap gives anonymous memory. */
+  get mmapAnonymous(): boolean {
+    return this.file.f_op.mmapAnonymous === true;
+  }
+
   /** get_file() for a mapping of the file. */
   get(): void {
     this.file.f_count++;
@@ -114,6 +124,8 @@ export function vfs_fops(inner: FileOperations): FileOperations {
     poll: inner.poll,
     ioctl: inner.ioctl,
     flush: inner.flush,
+    fsync: inner.fsync,
+    mmapAnonymous: inner.mmapAnonymous,
     directIo: inner.directIo,
     *release(t: Task, f: File): Blocking<number> {
       const v = file_vfs(f);

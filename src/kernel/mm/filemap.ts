@@ -289,3 +289,36 @@ export class ShmemFile {
     this.mapping.release();
   }
 }
+
+const CAT_WRITEBACK = intern('filemap_write_and_wait_range');
+
+/**
+ * filemap_write_and_wait_range(): every dirty cached page of bytes
+ * [start, end] goes to the backing store, and the caller waits for the
+ * last write to complete. Pages stay cached, clean. A mapping without a
+ * store (shmem) has nothing to write.
+ */
+export function* filemap_write_and_wait_range(t: Task, mapping: AddressSpace, start: number, end: number): Blocking<number> {
+  const k = mapping.k;
+  const mem = k.machine.mem;
+  if (!mapping.backing || mapping.shmem) return 0;
+  t.enter(CAT_WRITEBACK);
+  const first = Math.floor(start / PAGE_SIZE);
+  const last = Math.floor(end / PAGE_SIZE);
+  const indices = [...mapping.pages.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b);
+  let done = t.now;
+  for (const index of indices) {
+    const pfn = mapping.pages.get(index)!;
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.cost.kernel_op);
+    if ((mem.flags[pfn]! & PG_dirty) === 0) continue;
+    mem.flags[pfn] = (mem.flags[pfn]! & ~PG_dirty) >>> 0;
+    done = Math.max(done, mapping.backing.writePage(index, pfn, t.now));
+  }
+  if (done > t.now) {
+    t.enter(CAT_IO_WAIT);
+    yield t.sleepFor(done - t.now);
+    t.leave();
+  }
+  t.leave();
+  return 0;
+}

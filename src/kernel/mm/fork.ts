@@ -25,7 +25,7 @@ import { mm_counter, vm_normal_page } from './memory.js';
 import { copy_huge_pmd } from './huge_memory.js';
 import { walk_pte_tables } from './memory_zap.js';
 import { exit_mmap, mmap_base, mmap_write_lock, mmap_write_unlock, vm_enough_memory, vm_stat_account } from './mmap.js';
-import { MM_SWAPENTS, MmStruct, PAGE_SIZE, TASK_SIZE, VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK, type VmAreaStruct } from './mm_types.js';
+import { MM_SWAPENTS, MmStruct, PAGE_SIZE, TASK_SIZE, VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_MIXEDMAP, VM_NOHUGEPAGE, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK, type VmAreaStruct } from './mm_types.js';
 import { pte_alloc, pte_present_k, ptep_get, set_pte_at } from './pgtable.js';
 import { anon_vma_fork, folio_add_rmap_pte, PG_anon_exclusive } from './rmap.js';
 import { is_special_swap_pte } from './guard.js';
@@ -142,7 +142,8 @@ function* copyPteRange(t: Task, dst: VmAreaStruct, src: VmAreaStruct, srcTable: 
 /** copy_page_range(): copy an area's page tables to the child's copy of it. Returns 0 or -ENOMEM. */
 export function* copy_page_range(t: Task, dst: VmAreaStruct, src: VmAreaStruct): Blocking<number> {
   // vma_needs_copy(): areas whose pages a fault would fill the same way are left to fault.
-  if (!(src.vmFlags & (VM_PFNMAP | VM_MIXEDMAP)) && !src.anonVma) return 0;
+  // Guard markers are not filled by a fault, so an area that may hold them is copied (the child then faults on them too).
+  if (!(src.vmFlags & (VM_PFNMAP | VM_MIXEDMAP)) && !src.anonVma && !src.maybeGuard) return 0;
   t.enter(CAT_COPY_PAGE_RANGE);
   let err = 0;
   yield* walk_pte_tables(
@@ -177,7 +178,10 @@ export function* dup_mmap(t: Task, mm: MmStruct, oldmm: MmStruct): Blocking<numb
   mm.execVm = oldmm.execVm;
   mm.stackVm = oldmm.stackVm;
   mm.mmapBase = oldmm.mmapBase;
-  mm.defFlags = oldmm.defFlags;
+  mm.startBrk = oldmm.startBrk;
+  mm.brk = oldmm.brk;
+  // mm_init(): only VM_INIT_DEF_MASK (VM_NOHUGEPAGE) of def_flags is inherited; mlockall(MCL_FUTURE) is not.
+  mm.defFlags = oldmm.defFlags & VM_NOHUGEPAGE;
   mm.thpDisabled = oldmm.thpDisabled;
   let ret = 0;
   for (const mpnt of oldmm.vmas.slice()) {

@@ -74,6 +74,8 @@ export function* madvise_guard_install(t: Task, _mb: MadviseBehavior, vma: VmAre
   const mm = vma.vmMm;
   t.enter(CAT_GUARD_INSTALL);
   if ((vma.vmFlags & VM_SHARED) === 0) anon_vma_prepare(t, vma);
+  // The markers must reach a fork child, which copies a shared area's page tables only when told.
+  vma.maybeGuard = true;
   for (;;) {
     yield* zap_page_range_single(t, vma, start, end - start, { mapping: null, evenCows: true });
     let raced = false;

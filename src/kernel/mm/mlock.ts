@@ -68,8 +68,8 @@ function* mlockVmaPagesRange(t: Task, vma: VmAreaStruct, start: number, end: num
 function* mlockFixup(t: Task, vma: VmAreaStruct, prev: VmAreaStruct | null, start: number, end: number, newflags: number): Blocking<VmAreaStruct | number> {
   const mm = vma.vmMm;
   const oldflags = vma.vmFlags;
-  // vma_supports_mlock(): special and hugetlb areas are left alone and not counted.
-  if (newflags === oldflags || oldflags & (VM_SPECIAL | VM_HUGETLB)) return vma;
+  // vma_supports_mlock(): special, hugetlb and droppable areas are left alone and not counted.
+  if (newflags === oldflags || oldflags & (VM_SPECIAL | VM_HUGETLB) || vma.droppable) return vma;
   t.enter(CAT_MLOCK_FIXUP);
   const v = vma_modify_flags(t, prev, vma, start, end, newflags);
   if (!v) {
@@ -193,4 +193,77 @@ function* doMunlock(t: Task, startIn: bigint, lenIn: bigint): Blocking<number> {
   const r = yield* applyVmaLockFlags(t, mm, start, len, 0);
   mmap_write_unlock(t, mm);
   return r;
+}
+
+/** mlockall() flags (linux/mman.h). */
+export const MCL_CURRENT = 1;
+export const MCL_FUTURE = 2;
+export const MCL_ONFAULT = 4;
+
+/**
+ * apply_mlockall_flags(): MCL_FUTURE sets mm->def_flags (every later area is
+ * locked); MCL_CURRENT applies VM_LOCKED (and VM_LOCKONFAULT) to every area
+ * through mlock_fixup. Flags 0 (munlockall) clears both.
+ */
+function* applyMlockallFlags(t: Task, mm: MmStruct, flags: number): Blocking<void> {
+  mm.defFlags &= ~VM_LOCKED_MASK;
+  if (flags & MCL_FUTURE) {
+    mm.defFlags |= VM_LOCKED;
+    if (flags & MCL_ONFAULT) mm.defFlags |= VM_LOCKONFAULT;
+    if (!(flags & MCL_CURRENT)) return;
+  }
+  let toAdd = 0;
+  if (flags & MCL_CURRENT) {
+    toAdd |= VM_LOCKED;
+    if (flags & MCL_ONFAULT) toAdd |= VM_LOCKONFAULT;
+  }
+  yield* vma_start_write_range(t, mm, 0, TASK_SIZE);
+  let prev: VmAreaStruct | null = null;
+  for (let i = 0; i < mm.vmas.length; ) {
+    const vma = mm.vmas[i]!;
+    const newflags = (vma.vmFlags & ~VM_LOCKED_MASK) | toAdd;
+    const r: VmAreaStruct | number = yield* mlockFixup(t, vma, prev, vma.vmStart, vma.vmEnd, newflags);
+    // Errors are ignored as the kernel's loop does; a merged area moves the index back.
+    const v: VmAreaStruct = typeof r === 'number' ? vma : r;
+    prev = v;
+    i = mm.vmas.indexOf(v) + 1;
+    if (t.shouldYield()) yield;
+  }
+}
+
+function* doMlockall(t: Task, flags: number): Blocking<number> {
+  if (!flags || flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) || flags === MCL_ONFAULT) return -EINVAL;
+  const ts = current(t);
+  const mm = ts.mm;
+  if (!mm) return -EINVAL;
+  if (!can_do_mlock(ts, mm.k)) return -EPERM;
+  const lockLimit = Math.floor(rlimit_memlock(ts, mm.k) / PAGE_SIZE);
+  yield* mmap_write_lock(t, mm);
+  let ret = -ENOMEM;
+  if (!(flags & MCL_CURRENT) || mm.totalVm <= lockLimit || capable_ipc_lock(ts)) {
+    yield* applyMlockallFlags(t, mm, flags);
+    ret = 0;
+  }
+  mmap_write_unlock(t, mm);
+  if (!ret && flags & MCL_CURRENT) yield* mm_populate(t, mm, 0, TASK_SIZE, true);
+  return ret;
+}
+
+/** mlockall(2). */
+export function sys_mlockall(t: Task, flags: number): Blocking<number> {
+  return syscall(t, 'mlockall', doMlockall(t, flags));
+}
+
+function* doMunlockall(t: Task): Blocking<number> {
+  const mm = current(t).mm;
+  if (!mm) return -EINVAL;
+  yield* mmap_write_lock(t, mm);
+  yield* applyMlockallFlags(t, mm, 0);
+  mmap_write_unlock(t, mm);
+  return 0;
+}
+
+/** munlockall(2). */
+export function sys_munlockall(t: Task): Blocking<number> {
+  return syscall(t, 'munlockall', doMunlockall(t));
 }

@@ -66,6 +66,12 @@ export const PUD_SIZE = 2 ** 30;
 export const PGDIR_SIZE = 2 ** 39;
 /** mm/util.c mmap_base(): the gap below the stack is at least 128 MiB. */
 export const MMAP_GAP_MIN = 128 * 2 ** 20;
+/**
+ * Where a new program's heap starts: past its image, as load_elf_binary
+ * puts it (arch_randomize_brk offsets it by up to 32 MiB; with no ASLR
+ * modelled it is this fixed, page-aligned address of a PIE's usual range).
+ */
+export const BRK_BASE = 0x555555560000;
 /** vm.max_map_count default (DEFAULT_MAX_MAP_COUNT). */
 export const DEFAULT_MAX_MAP_COUNT = 65530;
 
@@ -91,6 +97,10 @@ export interface VmFile {
   readonly mincoreAllowed?: boolean;
   get?(): void;
   put?(t: Task): void;
+  /** A memfd sealed against writing (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE): no shared writable mapping (memfd_check_seals_mmap). */
+  readonly writeSealed?: boolean;
+  /** The file's ->mmap makes the area anonymous memory (/dev/zero's mmap_zero): nothing of the file is mapped. */
+  readonly mmapAnonymous?: boolean;
 }
 
 /**
@@ -140,6 +150,10 @@ export class VmAreaStruct {
   vmReaders = 0;
   /** Detached from its mm (unmapped), kept only until freed. */
   detached = false;
+  /** VM_DROPPABLE (a high vm_flags bit in Linux; the model's flags are 32-bit): MAP_DROPPABLE memory, never mlocked. */
+  droppable = false;
+  /** VM_MAYBE_GUARD: guard markers may be installed here, so fork copies the page tables even of a shared area. */
+  maybeGuard = false;
 
   constructor(
     readonly vmMm: MmStruct,
@@ -222,6 +236,9 @@ export class MmStruct {
   readonly ptlHeld = new Map<number, Completion>();
   /** The address space is being torn down (exit_mmap has started). */
   exiting = false;
+  /** The heap: where it starts (start_brk, fixed at exec) and the current break (brk(2) moves it). */
+  startBrk = BRK_BASE;
+  brk = BRK_BASE;
   /** MMF_DISABLE_THP (prctl PR_SET_THP_DISABLE): no huge pages for this process; inherited across fork. */
   thpDisabled = false;
 

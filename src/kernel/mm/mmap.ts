@@ -363,6 +363,7 @@ export function* do_mmap(
   if (flags & MAP_LOCKED && !can_do_mlock(ts, k)) return fail(-EPERM);
   if (!mlock_future_ok(ts, mm, vmFlags, len)) return fail(-EAGAIN);
   let pgoff: number;
+  let droppable = false;
   if (file) {
     // file_mmap_ok(): the offset and length fit in a file (MAX_LFS_FILESIZE).
     const maxsize = (1n << 63n) - 1n - lenB;
@@ -381,7 +382,17 @@ export function* do_mmap(
     }
     if (!file.readable) return fail(-EACCES);
     if (vmFlags & VM_GROWSDOWN) return fail(-EINVAL);
-    if (!file.mapping) return fail(-ENODEV);
+    if (file.writeSealed && vmFlags & VM_SHARED) {
+      if (vmFlags & VM_WRITE) return fail(-EPERM);
+      vmFlags &= ~VM_MAYWRITE;
+    }
+    // ext4_file_mmap(): VM_SYNC (MAP_SYNC, even where MAP_SHARED dropped the flag itself) needs DAX, which no file here has.
+    if (vmFlags & VM_SYNC && file.mapping?.canWriteback) return fail(-EOPNOTSUPP);
+    if (file.mmapAnonymous) {
+      // mmap_zero() (/dev/zero): a shared area becomes shmem (shmem_zero_setup), a private one anonymous memory (vma_set_anonymous).
+      file = null;
+      if (!(vmFlags & VM_SHARED)) pgoff = addr / PAGE_SIZE;
+    } else if (!file.mapping) return fail(-ENODEV);
   } else {
     switch (flags & MAP_TYPE) {
       case MAP_SHARED:
@@ -392,8 +403,9 @@ export function* do_mmap(
       case MAP_DROPPABLE:
         if (flags & (MAP_LOCKED | MAP_HUGETLB)) return fail(-EINVAL);
         if (vmFlags & VM_GROWSDOWN) return fail(-EINVAL);
-        // Droppable memory is modelled as private memory that is not reserved, wiped on fork and not dumped.
+        // Droppable memory is private memory that is not reserved, wiped on fork, not dumped and never locked.
         vmFlags |= VM_NORESERVE | VM_WIPEONFORK | VM_DONTDUMP;
+        droppable = true;
         pgoff = addr / PAGE_SIZE;
         break;
       case MAP_PRIVATE:
@@ -405,6 +417,10 @@ export function* do_mmap(
   }
   if (flags & MAP_NORESERVE && k.cfg.kernel.overcommit_memory !== 2) vmFlags |= VM_NORESERVE;
   const r = yield* mmapRegion(t, mm, file, addr, len, vmFlags, pgoff);
+  if (droppable && r >= 0) {
+    const v = find_vma_intersection(t, mm, r, r + len);
+    if (v) v.droppable = true;
+  }
   if (r < 0) return fail(r);
   const populate = vmFlags & VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE ? len : 0;
   return { ret: r, populate };

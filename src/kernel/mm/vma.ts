@@ -160,6 +160,8 @@ export function vm_area_dup(t: Task, src: VmAreaStruct, mm: MmStruct = src.vmMm)
   const vma = new VmAreaStruct(mm, src.vmStart, src.vmEnd, src.vmFlags, src.vmPgoff, src.vmFile, kaddr);
   vma.vmPageProt = src.vmPageProt;
   vma.anonVma = src.anonVma;
+  vma.droppable = src.droppable;
+  vma.maybeGuard = src.maybeGuard;
   return vma;
 }
 

@@ -168,7 +168,25 @@ export const IN = {
 
 export const SEEK = { SEEK_SET: 0, SEEK_CUR: 1, SEEK_END: 2, SEEK_DATA: 3, SEEK_HOLE: 4 } as const;
 
-export const RLIMIT = { RLIMIT_NOFILE: 7 } as const;
+/** asm-generic/resource.h (x86-64 uses the generic numbers). */
+export const RLIMIT = {
+  RLIMIT_CPU: 0,
+  RLIMIT_FSIZE: 1,
+  RLIMIT_DATA: 2,
+  RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4,
+  RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8,
+  RLIMIT_AS: 9,
+  RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13,
+  RLIMIT_RTPRIO: 14,
+  RLIMIT_RTTIME: 15,
+} as const;
 
 export const FIONREAD = 0x541b;
 
@@ -184,6 +202,17 @@ export const OPEN_FLAG_NAMES: Readonly<Record<string, number>> = {
   cloexec: O.O_CLOEXEC,
   nonblock: O.O_NONBLOCK,
   directory: O.O_DIRECTORY,
+  // Every other open flag, so a script can pass any of them where the kernel answers (dup3 with nonblock is its EINVAL).
+  noctty: O.O_NOCTTY,
+  dsync: O.O_DSYNC,
+  async: O.FASYNC,
+  direct: O.O_DIRECT,
+  largefile: O.O_LARGEFILE,
+  nofollow: O.O_NOFOLLOW,
+  noatime: O.O_NOATIME,
+  sync: O.O_SYNC,
+  path: O.O_PATH,
+  tmpfile: O.__O_TMPFILE | O.O_DIRECTORY,
 };
 
 export const MMAP_FLAG_NAMES: Readonly<Record<string, number>> = {
@@ -196,14 +225,23 @@ export const MMAP_FLAG_NAMES: Readonly<Record<string, number>> = {
   populate: MAP.MAP_POPULATE,
   locked: MAP.MAP_LOCKED,
   noreserve: MAP.MAP_NORESERVE,
+  droppable: MAP.MAP_DROPPABLE,
+  '32bit': MAP.MAP_32BIT,
+  growsdown: MAP.MAP_GROWSDOWN,
+  denywrite: MAP.MAP_DENYWRITE,
+  executable: MAP.MAP_EXECUTABLE,
+  nonblock: MAP.MAP_NONBLOCK,
+  stack: MAP.MAP_STACK,
+  hugetlb: MAP.MAP_HUGETLB,
+  sync: MAP.MAP_SYNC,
+  uninitialized: MAP.MAP_UNINITIALIZED,
 };
 
-export const DUP3_FLAG_NAMES: Readonly<Record<string, number>> = { cloexec: O.O_CLOEXEC };
+/** dup3 takes any open flag name: the kernel answers EINVAL for all but cloexec. */
+export const DUP3_FLAG_NAMES: Readonly<Record<string, number>> = OPEN_FLAG_NAMES;
 
-export const INOTIFY_INIT_FLAG_NAMES: Readonly<Record<string, number>> = {
-  nonblock: IN.IN_NONBLOCK,
-  cloexec: IN.IN_CLOEXEC,
-};
+/** inotify_init1's IN_NONBLOCK and IN_CLOEXEC are the open flags; any other open flag is the kernel's EINVAL. */
+export const INOTIFY_INIT_FLAG_NAMES: Readonly<Record<string, number>> = OPEN_FLAG_NAMES;
 
 export const FD_FLAG_NAMES: Readonly<Record<string, number>> = { cloexec: FD_CLOEXEC };
 
@@ -237,14 +275,7 @@ export const INOTIFY_MASK_NAMES: Readonly<Record<string, number>> = {
 };
 
 /** The fcntl commands a script may name; others are given as numbers. */
-export const FCNTL_CMD_NAMES: Readonly<Record<string, number>> = {
-  F_DUPFD: F.F_DUPFD,
-  F_DUPFD_CLOEXEC: F.F_DUPFD_CLOEXEC,
-  F_GETFD: F.F_GETFD,
-  F_SETFD: F.F_SETFD,
-  F_GETFL: F.F_GETFL,
-  F_SETFL: F.F_SETFL,
-};
+export const FCNTL_CMD_NAMES: Readonly<Record<string, number>> = F;
 
 export const WHENCE_NAMES: Readonly<Record<string, number>> = {
   SET: SEEK.SEEK_SET,
@@ -254,7 +285,7 @@ export const WHENCE_NAMES: Readonly<Record<string, number>> = {
   HOLE: SEEK.SEEK_HOLE,
 };
 
-export const RLIMIT_NAMES: Readonly<Record<string, number>> = { NOFILE: RLIMIT.RLIMIT_NOFILE };
+export const RLIMIT_NAMES: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(RLIMIT).map(([k, v]) => [k.slice('RLIMIT_'.length), v]));
 
 /** Default modes when a script gives none. */
 export const DEFAULT_OPEN_MODE = 0o644;

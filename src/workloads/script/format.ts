@@ -16,9 +16,8 @@ export interface InotifyEventLine {
 
 export type RlimitValue = number | 'infinity';
 
-export interface ResultLine {
-  i: number;
-  op: string;
+/** A result line without its place (`i`, `op`): what an op's handler returns. */
+export interface ResultBody {
   ret: number;
   errno: string | null;
   /** A memory access that faulted: "SIGSEGV" or "SIGBUS". */
@@ -31,14 +30,21 @@ export interface ResultLine {
   events?: InotifyEventLine[];
   flags?: string[];
   child?: ResultLine[];
-  /** 0, or the name of the signal that ended the child. */
-  exit?: 0 | string;
+  /** The child's exit status (0 unless an `exit` op gave one), or the name of the signal that ended it. */
+  exit?: number | string;
   /** A repeat's final iteration. */
   last?: ResultLine[];
   /** With the script's `timing` switch: the op's time (host: wall; simulator: simulated). Comparisons ignore it. */
   time_ns?: number;
   /** Simulated figures; comparisons ignore it. */
   sim?: unknown;
+  /** Fields of the later ops (CALL_EXTRA_FIELDS). */
+  [field: string]: unknown;
+}
+
+export interface ResultLine extends ResultBody {
+  i: number;
+  op: string;
 }
 
 /** The extra fields in the order they are printed, after i, op, ret, errno. */
@@ -50,6 +56,14 @@ export const NESTED_FIELDS: ReadonlySet<string> = new Set(['child', 'last']);
 /** Fields that are measurements, not semantics: comparisons ignore them at every level. */
 export const MEASURED_FIELDS: ReadonlySet<string> = new Set(['time_ns', 'sim']);
 
+/**
+ * Extra fields of the ops added after v1 (docs/scripts.md), printed after
+ * v1's in this order. The host runner sends each as `key=` and a typed value.
+ */
+export const CALL_EXTRA_FIELDS = [
+  'offset', 'size', 'blocks', 'mode', 'type', 'nlink', 'same', 'target', 'names', 'seals', 'status', 'fields', 'lines',
+] as const;
+
 function ordered(r: ResultLine): Record<string, unknown> {
   const out: Record<string, unknown> = { i: r.i, op: r.op, ret: r.ret, errno: r.errno };
   for (const k of EXTRA_FIELDS) {
@@ -60,6 +74,7 @@ function ordered(r: ResultLine): Record<string, unknown> {
     else out[k] = v;
   }
   if (r.time_ns !== undefined) out['time_ns'] = r.time_ns;
+  for (const k of CALL_EXTRA_FIELDS) if (r[k] !== undefined) out[k] = r[k];
   if (r.sim !== undefined) out['sim'] = r.sim;
   return out;
 }

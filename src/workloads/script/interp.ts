@@ -27,6 +27,7 @@ import { fsOps } from './ops/fs.js';
 import { schedOps } from './ops/sched.js';
 import { MAP_HINT_BASE, mmOps, type MmOpEnv, type MmOpState } from './ops/mm.js';
 import type { ControlOp, ForkOp, JoinOp, Op, ParsedScript, PinOp, Ref, RepeatOp, ThreadOp } from './types.js';
+import { callOps } from './calls/index.js';
 
 export interface ScriptRun {
   /** The result lines, formatted (one JSON object each). */
@@ -41,7 +42,7 @@ export interface RunOptions {
   sim?: boolean;
 }
 
-const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps, ...fsOps, ...schedOps };
+const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps, ...fsOps, ...schedOps, ...callOps };
 
 /** A thread started by a `thread` op: its task, whether its join has started (ending a spin), its lines. */
 interface ScriptThread {
@@ -134,6 +135,8 @@ class Interpreter {
         const h = handlers[op.op];
         out = h ? yield* h(env, op) : { ret: -1, errno: 'ENOSYS' };
       }
+      // An op that ended the process (exit, a fatal kill) prints nothing, as the host's process never returns from it.
+      if (out['ended'] === true) break;
       if (record) {
         const line: ResultLine = { i, op: op.op, ...out };
         if (timed) line.time_ns = Math.round((t.now - start) / this.k.cfg.clock_ghz);
@@ -245,7 +248,7 @@ class Interpreter {
     if (typeof child === 'number') return { ret: -1, errno: errnoName(-child) };
     yield t.sleepOn((child as TaskStruct).task.exited);
     const sig = (child as TaskStruct).exitSignal;
-    return { ret: 0, errno: null, child: childLines, exit: sig ?? 0 };
+    return { ret: 0, errno: null, child: childLines, exit: sig ?? (child as TaskStruct).exitCode };
   }
 }
 

@@ -9,6 +9,8 @@ import {
   RLIMIT_NAMES, WHENCE_NAMES,
 } from './constants.js';
 import { RLIM_INFINITY, type Op, type OpName, type ParsedScript, type Ref } from './types.js';
+import { CALL_FIELDS } from './calls/fields.js';
+import { SEAL_NAMES } from './calls/uapi.js';
 
 /** A script that is not valid: the CLI prints `message` and exits 2. */
 export class ScriptError extends Error {
@@ -23,19 +25,24 @@ export class ScriptError extends Error {
   }
 }
 
-type Kind =
+export type Kind =
+  | 'flagset' | 'named' | 'str'
   | 'ref' | 'int' | 'byte' | 'path' | 'as' | 'prot' | 'advice' | 'mode' | 'cmd' | 'whence'
   | 'resource' | 'rlim' | 'ops' | 'body' | 'thread_ops' | 'count' | 'cpu' | 'fcntl_arg'
   | 'open_flags' | 'mmap_flags' | 'dup3_flags' | 'init_flags' | 'fd_flags' | 'mask';
 
-interface FieldSpec {
+export interface FieldSpec {
   kind: Kind;
   required: boolean;
   default?: number;
+  /** For 'flagset' (a flag list) and 'named' (one name or a number): the names and what they stand for. */
+  table?: Readonly<Record<string, number>>;
+  /** For 'flagset' and 'named': what one name is, for the error line. */
+  what?: string;
 }
 
-const req = (kind: Kind): FieldSpec => ({ kind, required: true });
-const opt = (kind: Kind, def?: number): FieldSpec => (def === undefined ? { kind, required: false } : { kind, required: false, default: def });
+export const req = (kind: Kind): FieldSpec => ({ kind, required: true });
+export const opt = (kind: Kind, def?: number): FieldSpec => (def === undefined ? { kind, required: false } : { kind, required: false, default: def });
 
 type FieldTable = Readonly<Record<string, Readonly<Record<string, FieldSpec>>>>;
 
@@ -83,6 +90,7 @@ const SYSCALL_FIELDS: FieldTable = {
   fionread: { fd: req('ref') },
   fork: { ops: req('ops') },
   membarrier: { cmd: req('int'), flags: opt('int', 0) },
+  ...CALL_FIELDS,
 };
 
 /** Every op's fields: one table per group of ops, so a new group is one more spread here. */
@@ -134,6 +142,9 @@ const KIND_WHAT: Readonly<Record<Kind, string>> = {
   init_flags: 'a list of inotify_init1 flags',
   fd_flags: 'a list of fd flags',
   mask: 'a list of inotify mask names',
+  flagset: 'a list of flag names or integers',
+  named: 'a name or a number',
+  str: 'a string',
 };
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -204,9 +215,9 @@ class Parser {
     return { value: n };
   }
 
-  flags(v: unknown, field: string, kind: Kind): number {
-    const table = FLAG_TABLES[kind]!;
-    const what = FLAG_WHAT[kind]!;
+  flags(v: unknown, field: string, kind: Kind, spec?: FieldSpec): number {
+    const table = spec?.table ?? FLAG_TABLES[kind]!;
+    const what = spec?.what ?? FLAG_WHAT[kind]!;
     const single = this.integer(v, field);
     if (single !== undefined) return single;
     if (!Array.isArray(v)) this.fail(field, KIND_WHAT[kind], v);
@@ -265,8 +276,13 @@ class Parser {
     return v;
   }
 
-  value(kind: Kind, v: unknown, field: string, scope: Set<string>, fields: Record<string, unknown>): unknown {
+  value(kind: Kind, v: unknown, field: string, scope: Set<string>, fields: Record<string, unknown>, spec?: FieldSpec): unknown {
     switch (kind) {
+      case 'named':
+        return this.named(v, field, spec!.table!, `${spec!.what!} (${Object.keys(spec!.table!).join(', ')}) or number`);
+      case 'str':
+        if (typeof v !== 'string' || v.includes('\0')) this.fail(field, 'a string without NUL', v);
+        return v;
       case 'ref':
         return this.ref(v, field, scope);
       case 'int':
@@ -297,11 +313,14 @@ class Parser {
         if (v === 'infinity') return RLIM_INFINITY;
         return this.needInt(v, field, 'a limit: an integer or "infinity"');
       case 'fcntl_arg': {
+        // F_DUPFD_QUERY's argument is an fd: a "$NAME" reference works there (and anywhere else an integer does).
+        if (typeof v === 'string' && v.startsWith('$')) return this.ref(v, field, scope);
         if (!Array.isArray(v)) return this.needInt(v, field, 'an integer or a flag list');
         const cmd = fields['cmd'];
         if (cmd === F.F_SETFD) return this.flags(v, field, 'fd_flags');
         if (cmd === F.F_SETFL) return this.flags(v, field, 'open_flags');
-        return this.fail(field, 'an integer (a flag list only with F_SETFD or F_SETFL)', v);
+        if (cmd === F.F_ADD_SEALS) return this.flags(v, field, 'flagset', { kind: 'flagset', required: true, table: SEAL_NAMES, what: 'a seal' });
+        return this.fail(field, 'an integer (a flag list only with F_SETFD, F_SETFL or F_ADD_SEALS)', v);
       }
       case 'ops':
         if (!Array.isArray(v)) this.fail(field, 'a list of ops', v);
@@ -324,7 +343,7 @@ class Parser {
         return n;
       }
       default:
-        return this.flags(v, field, kind);
+        return this.flags(v, field, kind, spec);
     }
   }
 
@@ -346,11 +365,11 @@ class Parser {
       const field = `${at}.${key}`;
       const v = o[key];
       if (v === undefined) {
-        if (f.required) this.fail(field, KIND_WHAT[f.kind], undefined);
-        if (f.default !== undefined) out[key] = f.default;
+        if (f.required) this.fail(field, f.what ?? KIND_WHAT[f.kind], undefined);
+        if (f.default !== undefined) out[key] = f.kind === 'ref' ? { value: f.default } : f.default;
         continue;
       }
-      out[key] = this.value(f.kind, v, field, scope, out);
+      out[key] = this.value(f.kind, v, field, scope, out, f);
     }
     // A name is bound only after the op that binds it, so an op cannot use its own.
     if (typeof out['as'] === 'string') scope.add(out['as']);

@@ -4,6 +4,8 @@
  * interpreter and the host runner never look at names again.
  */
 export * from './constants.js';
+import type { CallName } from './calls/fields.js';
+export { CALL_NAMES, type CallName } from './calls/fields.js';
 
 /**
  * An address, fd or watch descriptor: either what an earlier op bound with
@@ -43,7 +45,8 @@ export interface CloseOp { op: 'close'; fd: Ref }
 export interface DupOp { op: 'dup'; fd: Ref; as?: string }
 export interface Dup2Op { op: 'dup2'; fd: Ref; newfd: Ref; as?: string }
 export interface Dup3Op { op: 'dup3'; fd: Ref; newfd: Ref; flags: number; as?: string }
-export interface FcntlOp { op: 'fcntl'; fd: Ref; cmd: number; arg: number; as?: string }
+/** `arg` is a number, or a reference (an fd for F_DUPFD_QUERY). */
+export interface FcntlOp { op: 'fcntl'; fd: Ref; cmd: number; arg: number | Ref; as?: string }
 export interface WriteOp { op: 'write'; fd: Ref; len: number; byte: number }
 export interface ReadOp { op: 'read'; fd: Ref; len: number }
 export interface LseekOp { op: 'lseek'; fd: Ref; offset: number; whence: number }
@@ -76,13 +79,15 @@ export interface SpinOp { op: 'spin' }
 /** Moves the calling thread to `cpu` and keeps it there. */
 export interface PinOp { op: 'pin'; cpu: number }
 export type ControlOp = RepeatOp | ThreadOp | JoinOp | SpinOp | PinOp;
+/** An op of calls/fields.ts, its fields normalised by the parser as v1's are. */
+export interface CallOp { op: CallName; as?: string; [field: string]: unknown }
 
 export type Op =
   | MmapOp | MunmapOp | MprotectOp | MadviseOp | MlockOp | FillOp | LoadOp | MincoreOp
   | OpenOp | CloseOp | DupOp | Dup2Op | Dup3Op | FcntlOp | WriteOp | ReadOp | LseekOp | FtruncateOp
   | PathOp | MkdirOp | RenameOp | ChmodOp | SetrlimitOp | GetrlimitOp
   | InotifyInitOp | InotifyAddWatchOp | InotifyRmWatchOp | InotifyReadOp | FionreadOp
-  | ForkOp | MembarrierOp
+  | ForkOp | MembarrierOp | CallOp
   | ControlOp;
 
 export type OpName = Op['op'];

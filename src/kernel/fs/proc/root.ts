@@ -13,7 +13,7 @@ import { d_make_root } from '../dcache.js';
 import { do_add_mount, vfsOf } from '../namespace.js';
 import { seq_lseek, seq_read, single_open, single_release, type ShowFn } from '../seq_file.js';
 import { proc_pid_lookup } from './base.js';
-import { proc_create, procRegistry, type ProcOps } from './generic.js';
+import { proc_create, proc_mkdir, procRegistry, type ProcOps } from './generic.js';
 import { proc_dir_operations, proc_lookup_de, proc_super, type ProcInode } from './inode.js';
 import { meminfo_show, vmstat_show } from './meminfo.js';
 
@@ -41,6 +41,24 @@ export function proc_single_ops(show: ShowFn): ProcOps {
   };
 }
 
+/**
+ * /proc/sys (fs/proc/proc_sysctl.c), the sysctls scripts read: fs.nr_open
+ * and fs.inotify.* as the kernel's configuration holds them. Each is a
+ * root-owned 0644 file that prints its value on one line; writing one is
+ * not modelled (a script's user may not anyway).
+ */
+function proc_sys_init(k: Kernel): void {
+  const sys = proc_mkdir(k, null, 'sys', null);
+  const fs = proc_mkdir(k, null, 'fs', sys);
+  const inotify = proc_mkdir(k, null, 'inotify', fs);
+  const value = (get: () => number): ProcOps => proc_single_ops((_k, _t, m) => m.line(String(get())));
+  const kc = k.cfg.kernel;
+  proc_create(k, null, 'nr_open', 0o644, fs, value(() => kc.nr_open));
+  proc_create(k, null, 'max_queued_events', 0o644, inotify, value(() => kc.inotify_max_queued_events));
+  proc_create(k, null, 'max_user_instances', 0o644, inotify, value(() => kc.inotify_max_user_instances));
+  proc_create(k, null, 'max_user_watches', 0o644, inotify, value(() => kc.inotify_max_user_watches));
+}
+
 /** proc_root_init(): mount procfs on the memfs root's /proc and register the kernel's entries. */
 export function proc_root_init(k: Kernel): void {
   const v = vfsOf(k);
@@ -56,5 +74,6 @@ export function proc_root_init(k: Kernel): void {
   if (!at) throw new Error('proc_root_init: the root file system has no /proc directory');
   do_add_mount(k, sb, v.rootMnt, at);
   proc_create(k, null, 'meminfo', 0o444, null, proc_single_ops(meminfo_show));
+  proc_sys_init(k);
   proc_create(k, null, 'vmstat', 0o444, null, proc_single_ops(vmstat_show));
 }

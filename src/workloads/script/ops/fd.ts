@@ -13,7 +13,7 @@ import { sys_close, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_getrlimit, sys_o
 import { F_GETFL } from '../../../kernel/fs/uapi_fcntl.js';
 import type { Kernel } from '../../../kernel/kernel.js';
 import type { Blocking, Task } from '../../../sim/task.js';
-import { getflResult, rlimitValue, type ResultLine } from '../format.js';
+import { getflResult, rlimitValue, type ResultBody } from '../format.js';
 import type { CloseOp, Dup2Op, Dup3Op, DupOp, FcntlOp, GetrlimitOp, Op, OpenOp, Ref, SetrlimitOp } from '../types.js';
 
 /** What an op handler gets from the interpreter: the kernel, the process's task, and its names. */
@@ -27,7 +27,7 @@ export interface OpEnv {
 }
 
 /** An op's result line without `i` and `op`. */
-export type OpOutcome = Omit<ResultLine, 'i' | 'op'>;
+export type OpOutcome = ResultBody;
 export type OpHandler = (env: OpEnv, op: Op) => Blocking<OpOutcome>;
 
 /** ret >= 0, or -errno, as a result line. */
@@ -75,7 +75,8 @@ function* dup3(env: OpEnv, op: Op): Blocking<OpOutcome> {
 
 function* fcntl(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as FcntlOp;
-  const ret = yield* sys_fcntl(env.k, env.t, int32(env.ref(o.fd)), int32(o.cmd), o.arg);
+  const arg = typeof o.arg === 'number' ? o.arg : env.ref(o.arg);
+  const ret = yield* sys_fcntl(env.k, env.t, int32(env.ref(o.fd)), int32(o.cmd), arg);
   env.bind(o.as, ret < 0 ? -1 : ret);
   if (ret >= 0 && o.cmd === F_GETFL) {
     const g = getflResult(ret);

@@ -1,0 +1,175 @@
+/*
+ * The ops added after syscall-script format v1 (docs/scripts.md, "More
+ * system calls"), run on the host kernel. Each takes its arguments in the
+ * order src/workloads/script/calls/fields.ts lists the op's fields and
+ * writes one record: "R i ret errno" and then its extra fields, each as
+ * key=<type><value> (n a decimal number, h a hex string, l hex strings
+ * separated by commas, s a bare word), which src/conform/host.ts decodes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "host-runner.h"
+
+#define IOBUF_BYTES (1UL << 20)
+
+static unsigned char buf[IOBUF_BYTES];
+
+void emit_hex(const char *s, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		emit("%02x", (unsigned char)s[k]);
+}
+
+/* A call whose result is its return value only. */
+static void plain(int i, const struct op *o, long ret)
+{
+	int err = errno;
+	bind(o, (uint64_t)ret);
+	if (emit_head(i, ret, err))
+		emit("\n");
+}
+
+static void sum_record(int i, long ret, int err, const unsigned char *b)
+{
+	if (emit_head(i, ret, err)) {
+		uint64_t sum = 0;
+		for (long k = 0; k < ret; k++)
+			sum += b[k];
+		emit(" sum=n%lu\n", (unsigned long)sum);
+	}
+}
+
+/* ---- memory ---- */
+
+/* brk: the break is bound and printed relative to the one the script process started with. */
+static void c_brk(int i, struct op *o)
+{
+	static uint64_t start;
+	if (!start)
+		start = (uint64_t)syscall(SYS_brk, 0);
+	uint64_t ret = (uint64_t)syscall(SYS_brk, o->a[0].kind == '-' ? 0 : val(&o->a[0]));
+	bind(o, ret);
+	emit("R %d 0 - offset=n%ld\n", i, (long)(ret - start));
+}
+
+static void c_mlock2(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_mlock2, val(&o->a[0]), val(&o->a[1]), val(&o->a[2]))); }
+static void c_mlockall(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_mlockall, val(&o->a[0]))); }
+static void c_munlockall(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_munlockall)); }
+static void c_memfd_create(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_memfd_create, o->a[0].str, (unsigned)val(&o->a[1]))); }
+static void c_msync(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_msync, val(&o->a[0]), val(&o->a[1]), val(&o->a[2]))); }
+
+/* ---- processes ---- */
+
+static void c_exit(int i, struct op *o) { (void)i; _exit((int)val(&o->a[0])); }
+static void c_kill(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_kill, getpid(), ival(&o->a[0]))); }
+
+/* ---- files ---- */
+
+static void c_pread(int i, struct op *o)
+{
+	uint64_t len = val(&o->a[1]);
+	if (len > IOBUF_BYTES)
+		child_fail("op %d: pread of more than %lu bytes", i, IOBUF_BYTES);
+	errno = 0;
+	long ret = syscall(SYS_pread64, ival(&o->a[0]), buf, len, val(&o->a[2]));
+	sum_record(i, ret, errno, buf);
+}
+
+static void c_pwrite(int i, struct op *o)
+{
+	uint64_t len = val(&o->a[1]);
+	if (len > IOBUF_BYTES)
+		child_fail("op %d: pwrite of more than %lu bytes", i, IOBUF_BYTES);
+	memset(buf, (int)val(&o->a[2]), len);
+	errno = 0;
+	plain(i, o, syscall(SYS_pwrite64, ival(&o->a[0]), buf, len, val(&o->a[3])));
+}
+
+static void c_fsync(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_fsync, ival(&o->a[0]))); }
+static void c_fchmod(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_fchmod, ival(&o->a[0]), (unsigned)val(&o->a[1]))); }
+static void c_fdatasync(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_fdatasync, ival(&o->a[0]))); }
+static void c_close_range(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_close_range, (unsigned)val(&o->a[0]), (unsigned)val(&o->a[1]), (unsigned)val(&o->a[2]))); }
+
+static const char *stat_type(unsigned mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFSOCK: return "sock";
+	case S_IFLNK: return "lnk";
+	case S_IFREG: return "reg";
+	case S_IFBLK: return "blk";
+	case S_IFDIR: return "dir";
+	case S_IFCHR: return "chr";
+	case S_IFIFO: return "fifo";
+	}
+	return "unknown";
+}
+
+static void stat_record(int i, long ret, int err, const struct stat *st)
+{
+	if (emit_head(i, ret, err))
+		emit(" size=n%ld mode=s0%o type=s%s nlink=n%lu\n", (long)st->st_size, (unsigned)(st->st_mode & 07777), stat_type(st->st_mode), (unsigned long)st->st_nlink);
+}
+
+static void c_fstat(int i, struct op *o)
+{
+	struct stat st;
+	errno = 0;
+	long ret = syscall(SYS_fstat, ival(&o->a[0]), &st);
+	stat_record(i, ret, errno, &st);
+}
+
+static void c_newfstatat(int i, struct op *o)
+{
+	struct stat st;
+	errno = 0;
+	long ret = syscall(SYS_newfstatat, ival(&o->a[0]), o->a[1].str, &st, ival(&o->a[2]));
+	stat_record(i, ret, errno, &st);
+}
+
+/* ---- the table: same names and order as CALL_FIELDS ---- */
+
+struct call {
+	const char *name;
+	void (*run)(int i, struct op *o);
+};
+
+static const struct call calls[] = {
+	{ "brk", c_brk },
+	{ "mlock2", c_mlock2 },
+	{ "mlockall", c_mlockall },
+	{ "munlockall", c_munlockall },
+	{ "memfd_create", c_memfd_create },
+	{ "msync", c_msync },
+	{ "exit", c_exit },
+	{ "kill", c_kill },
+	{ "pread", c_pread },
+	{ "pwrite", c_pwrite },
+	{ "fsync", c_fsync },
+	{ "fchmod", c_fchmod },
+	{ "fstat", c_fstat },
+	{ "newfstatat", c_newfstatat },
+	{ "fdatasync", c_fdatasync },
+	{ "close_range", c_close_range },
+};
+
+const int ncall_names = (int)(sizeof calls / sizeof calls[0]);
+
+const char *call_name(int c)
+{
+	return calls[c].name;
+}
+
+void run_call(int i, struct op *o)
+{
+	calls[o->code - OP_COUNT].run(i, o);
+}

@@ -1,0 +1,155 @@
+/**
+ * The fcntl commands beyond the fd-table ones (fd_syscalls.ts keeps F_DUPFD,
+ * F_GETFD/F_SETFD, F_GETFL/F_SETFL), after fs/fcntl.c's do_fcntl and the
+ * helpers it calls: owners and signals (f_owner), leases (fs/locks.c),
+ * directory notification (fs/notify/dnotify), pipe sizes, seals
+ * (mm/memfd.c), F_DUPFD_QUERY and F_CREATED_QUERY, and the record-lock
+ * commands, whose struct flock argument a script passes as 0 (NULL).
+ *
+ * Returns null for a command do_fcntl does not know (EINVAL in the caller).
+ */
+import type { Blocking, Task } from '../../sim/task.js';
+import { EACCES, EAGAIN, EBADF, EFAULT, EINVAL, ENOTDIR, ESRCH } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { memfd_fcntl } from '../mm/memfd.js';
+import { current } from '../sched/task_struct.js';
+import { fget_raw } from './file.js';
+import { fput, type File } from './file_table.js';
+import { S_ISDIR, S_ISREG } from './inode.js';
+import { FMODE_CREATED, FMODE_WRITE } from './uapi_fcntl.js';
+import { file_vfs_or_null } from './vfs_file.js';
+
+export const F_GETLK = 5;
+export const F_SETLK = 6;
+export const F_SETLKW = 7;
+export const F_SETOWN = 8;
+export const F_GETOWN = 9;
+export const F_SETSIG = 10;
+export const F_GETSIG = 11;
+export const F_SETOWN_EX = 15;
+export const F_GETOWN_EX = 16;
+export const F_GETOWNER_UIDS = 17;
+export const F_OFD_GETLK = 36;
+export const F_OFD_SETLK = 37;
+export const F_OFD_SETLKW = 38;
+export const F_SETLEASE = 1024;
+export const F_GETLEASE = 1025;
+export const F_NOTIFY = 1026;
+export const F_DUPFD_QUERY = 1027;
+export const F_CREATED_QUERY = 1028;
+export const F_SETPIPE_SZ = 1031;
+export const F_GET_RW_HINT = 1035;
+export const F_SET_RW_HINT = 1036;
+export const F_GETPIPE_SZ = 1032;
+export const F_ADD_SEALS = 1033;
+export const F_GET_SEALS = 1034;
+
+export const F_RDLCK = 0;
+export const F_WRLCK = 1;
+export const F_UNLCK = 2;
+/** _NSIG: signals 1..64 are valid. */
+const NSIG = 64;
+
+/** What a file keeps for these commands (struct fown_struct, its lease), created on first use. */
+interface FileFcntl {
+  ownerPid: number;
+  signum: number;
+  lease: number;
+}
+
+function fcntlState(f: File): FileFcntl {
+  const x = f as File & { fcntlState?: FileFcntl };
+  if (!x.fcntlState) x.fcntlState = { ownerPid: 0, signum: 0, lease: F_UNLCK };
+  return x.fcntlState;
+}
+
+/** fcntl_setlease() on a file the caller owns: an uncontended read or write lease is recorded; conflicts are EAGAIN. */
+function setlease(f: File, arg: number): number {
+  const v = file_vfs_or_null(f);
+  if (!v || !S_ISREG(v.inode.i_mode)) return -EINVAL;
+  const st = fcntlState(f);
+  if (arg === F_UNLCK) {
+    if (st.lease === F_UNLCK) return -EAGAIN;
+    st.lease = F_UNLCK;
+    return 0;
+  }
+  if (arg !== F_RDLCK && arg !== F_WRLCK) return -EINVAL;
+  // check_conflicting_open(): writers other than this file conflict with any lease; a read lease conflicts with this file writing too.
+  const self = f.f_mode & FMODE_WRITE ? 1 : 0;
+  if (arg === F_RDLCK && v.inode.i_writecount > 0) return -EAGAIN;
+  if (arg === F_WRLCK && v.inode.i_writecount > self) return -EAGAIN;
+  st.lease = arg;
+  return 0;
+}
+
+export function* do_fcntl_more(k: Kernel, t: Task, cmd: number, arg: number, f: File): Blocking<number | null> {
+  const argi = Number(BigInt.asIntN(32, BigInt(Math.trunc(arg))));
+  switch (cmd) {
+    case F_GETOWN:
+      return fcntlState(f).ownerPid;
+    case F_SETOWN: {
+      // f_setown(): 0 clears the owner; a pid (or -pgrp) that does not exist is ESRCH.
+      if (argi === 0) {
+        fcntlState(f).ownerPid = 0;
+        return 0;
+      }
+      const pid = Math.abs(argi);
+      if (!k.findTask(pid)) return -ESRCH;
+      fcntlState(f).ownerPid = argi;
+      return 0;
+    }
+    case F_GETOWN_EX:
+    case F_SETOWN_EX:
+    case F_GETOWNER_UIDS:
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+    case F_GET_RW_HINT:
+    case F_SET_RW_HINT:
+      // The argument is a user pointer; a script passes a number, and only NULL (0) or an unmapped one is meaningful.
+      return -EFAULT;
+    case F_GETSIG:
+      return fcntlState(f).signum;
+    case F_SETSIG:
+      if (argi < 0 || argi > NSIG) return -EINVAL;
+      fcntlState(f).signum = argi;
+      return 0;
+    case F_GETLEASE:
+      return fcntlState(f).lease;
+    case F_SETLEASE: {
+      // vfs_setlease(): only the file's owner (or CAP_LEASE) may take one.
+      const v = file_vfs_or_null(f);
+      const uid = current(t).cred.uid;
+      if (v && uid !== 0 && uid !== v.inode.i_uid) return -EACCES;
+      return setlease(f, argi);
+    }
+    case F_NOTIFY: {
+      // fcntl_dirnotify(): directories only; the events themselves are signals, which scripts do not receive.
+      const v = file_vfs_or_null(f);
+      if (!v || !S_ISDIR(v.inode.i_mode)) return -ENOTDIR;
+      return 0;
+    }
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ:
+      // pipe_fcntl(): not a pipe.
+      return -EBADF;
+    case F_ADD_SEALS:
+    case F_GET_SEALS:
+      return (yield* memfd_fcntl(t, f, cmd === F_ADD_SEALS, arg >>> 0)) ?? -EINVAL;
+    case F_DUPFD_QUERY: {
+      // f_dupfd_query(): 1 when fd `arg` names this very open file description.
+      const g = fget_raw(k, t, argi < 0 ? argi + 2 ** 32 : argi);
+      if (!g) return -EBADF;
+      const same = g === f ? 1 : 0;
+      yield* fput(k, t, g);
+      return same;
+    }
+    case F_CREATED_QUERY:
+      return f.f_mode & FMODE_CREATED ? 1 : 0;
+    default:
+      return null;
+  }
+}

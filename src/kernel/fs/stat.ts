@@ -1,0 +1,91 @@
+/**
+ * fstat(2) and newfstatat(2), after fs/stat.c: vfs_getattr's generic
+ * fill (generic_fillattr) of mode, link count and size. newfstatat takes a
+ * dirfd (AT_FDCWD or an open directory: EBADF for a bad fd, ENOTDIR for a
+ * non-directory under a relative name), AT_EMPTY_PATH (an empty name stats
+ * the fd itself; without it an empty name is ENOENT) and
+ * AT_SYMLINK_NOFOLLOW; any other flag is EINVAL.
+ */
+import type { Blocking, Task } from '../../sim/task.js';
+import { EBADF, EINVAL, ENOENT, ENOTDIR } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { syscall } from '../syscalls.js';
+import type { Path } from './dcache.js';
+import { fget_light, fput_light } from './file.js';
+import type { File } from './file_table.js';
+import { S_ISDIR, type Inode } from './inode.js';
+import { filename_lookup, LOOKUP_FOLLOW, path_put } from './namei.js';
+import { file_vfs_or_null } from './vfs_file.js';
+
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_NO_AUTOMOUNT = 0x800;
+export const AT_EMPTY_PATH = 0x1000;
+
+/** What a script sees of struct stat. */
+export interface Kstat {
+  mode: number;
+  nlink: number;
+  size: number;
+}
+
+/** generic_fillattr(). */
+function fillattr(t: Task, k: Kernel, inode: Inode, out: Kstat): void {
+  k.touch(t, inode.addr, false);
+  out.mode = inode.i_mode;
+  out.nlink = inode.i_nlink;
+  out.size = inode.i_size;
+}
+
+/** A file the VFS did not open (inotify, the boot-time std fds before attach): an anonymous inode's attributes. */
+function fillattr_file(t: Task, k: Kernel, f: File, out: Kstat): void {
+  const v = file_vfs_or_null(f);
+  if (v) return fillattr(t, k, v.inode, out);
+  out.mode = 0o600;
+  out.nlink = 1;
+  out.size = 0;
+}
+
+function* vfs_fstat(k: Kernel, t: Task, fd: number, out: Kstat): Blocking<number> {
+  // fdget_raw: O_PATH fds may be stat'ed.
+  const f = fget_light(k, t, fd >>> 0, true);
+  if (!f.file) return -EBADF;
+  fillattr_file(t, k, f.file, out);
+  yield* fput_light(k, t, f);
+  return 0;
+}
+
+function* vfs_fstatat(k: Kernel, t: Task, dfd: number, name: string, flags: number, out: Kstat): Blocking<number> {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) return -EINVAL;
+  if (name === '' && flags & AT_EMPTY_PATH) {
+    if (dfd === AT_FDCWD) name = '.';
+    else return yield* vfs_fstat(k, t, dfd, out);
+  }
+  let base: Path | undefined;
+  let held: ReturnType<typeof fget_light> | null = null;
+  if (dfd !== AT_FDCWD && !name.startsWith('/')) {
+    held = fget_light(k, t, dfd >>> 0, true);
+    if (!held.file) return -EBADF;
+    const v = file_vfs_or_null(held.file);
+    if (!v || !S_ISDIR(v.inode.i_mode)) {
+      yield* fput_light(k, t, held);
+      // An empty name is ENOENT before the directory is looked at.
+      return name === '' ? -ENOENT : -ENOTDIR;
+    }
+    base = v.path;
+  }
+  const path = yield* filename_lookup(k, t, name, flags & AT_SYMLINK_NOFOLLOW ? 0 : LOOKUP_FOLLOW, base);
+  if (held) yield* fput_light(k, t, held);
+  if (typeof path === 'number') return path;
+  fillattr(t, k, path.dentry.d_inode!, out);
+  yield* path_put(k, t, path);
+  return 0;
+}
+
+export function sys_fstat(k: Kernel, t: Task, fd: number, out: Kstat): Blocking<number> {
+  return syscall(t, 'fstat', vfs_fstat(k, t, fd, out));
+}
+
+export function sys_newfstatat(k: Kernel, t: Task, dfd: number, name: string, flags: number, out: Kstat): Blocking<number> {
+  return syscall(t, 'newfstatat', vfs_fstatat(k, t, dfd, name, flags, out));
+}

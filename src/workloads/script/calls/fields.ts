@@ -1,0 +1,55 @@
+/**
+ * The fields of the script ops added after format v1 for further system
+ * calls (docs/scripts.md, "More system calls"). The parser checks them as
+ * it checks v1's; the host runner receives them in this order (each field
+ * one argument: a reference, a number, a string, or `-` when an optional
+ * one is absent; `as` is the slot the result binds); the simulator's
+ * handlers are in this folder's mm.ts, fs.ts and proc.ts.
+ *
+ * This module imports the parser's types only: the parser imports it.
+ */
+import type { FieldSpec, Kind } from '../parse.js';
+import { FD_FLAG_NAMES, OPEN_FLAG_NAMES } from '../constants.js';
+import {
+  AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES,
+  MS_NAMES, RENAME_NAMES, SEAL_NAMES, SIGNAL_NAMES,
+} from './uapi.js';
+
+const req = (kind: Kind): FieldSpec => ({ kind, required: true });
+const opt = (kind: Kind, def?: number): FieldSpec => (def === undefined ? { kind, required: false } : { kind, required: false, default: def });
+const flags = (table: Readonly<Record<string, number>>, what: string, def?: number): FieldSpec =>
+  def === undefined ? { kind: 'flagset', required: true, table, what } : { kind: 'flagset', required: false, default: def, table, what };
+const named = (table: Readonly<Record<string, number>>, what: string): FieldSpec => ({ kind: 'named', required: true, table, what });
+
+const DIRFD = opt('ref', -100);
+const AT = flags(AT_NAMES, 'an AT_ flag', 0);
+
+/** Every op of this folder: its fields, in the order the host runner receives them. */
+export const CALL_FIELDS = {
+  // ---- memory ----
+  brk: { addr: opt('ref'), as: opt('as') },
+  mlock2: { addr: req('ref'), len: req('int'), flags: flags(MLOCK2_NAMES, 'an mlock2 flag') },
+  mlockall: { flags: flags(MCL_NAMES, 'an mlockall flag') },
+  munlockall: {},
+  memfd_create: { name: req('str'), flags: flags(MFD_NAMES, 'a memfd_create flag'), as: opt('as') },
+  msync: { addr: req('ref'), len: req('int'), flags: flags(MS_NAMES, 'an msync flag') },
+  // ---- processes ----
+  exit: { status: req('int') },
+  kill: { sig: named(SIGNAL_NAMES, 'a signal') },
+  // ---- files ----
+  pread: { fd: req('ref'), len: req('int'), offset: req('int') },
+  pwrite: { fd: req('ref'), len: req('int'), byte: req('byte'), offset: req('int') },
+  fsync: { fd: req('ref') },
+  fchmod: { fd: req('ref'), mode: req('mode') },
+  fstat: { fd: req('ref') },
+  newfstatat: { dirfd: DIRFD, path: req('path'), flags: AT },
+  fdatasync: { fd: req('ref') },
+  close_range: { fd: req('ref'), max: req('ref'), flags: flags(CLOSE_RANGE_NAMES, 'a close_range flag') },
+} as const satisfies Record<string, Record<string, FieldSpec>>;
+
+export type CallName = keyof typeof CALL_FIELDS;
+
+export const CALL_NAMES = Object.keys(CALL_FIELDS) as CallName[];
+
+// Tables the later ops use; named here so one import serves them all.
+void [FD_FLAG_NAMES, OPEN_FLAG_NAMES, AT, DIRFD, AT_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, MFD_NAMES, MREMAP_NAMES, RENAME_NAMES, SEAL_NAMES, SIGNAL_NAMES, named];

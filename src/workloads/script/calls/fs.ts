@@ -1,0 +1,65 @@
+/**
+ * Simulator handlers of the later file ops (calls/fields.ts): pread,
+ * pwrite, fsync, fdatasync, close_range. fds are C `int`s, lengths
+ * `size_t`, positions `off_t`, as the host runner passes them.
+ */
+import { sys_close_range } from '../../../kernel/fs/fd_syscalls.js';
+import { sys_pread64, sys_pwrite64 } from '../../../kernel/fs/read_write.js';
+import { sys_fchmod } from '../../../kernel/fs/open.js';
+import { sys_fstat, sys_newfstatat, type Kstat } from '../../../kernel/fs/stat.js';
+import { sys_fdatasync, sys_fsync } from '../../../kernel/fs/sync.js';
+import type { Blocking } from '../../../sim/task.js';
+import type { CallOp } from '../types.js';
+import { outcome, type OpEnv, type OpHandler, type OpOutcome } from '../ops/fd.js';
+import { int32, num } from './mm.js';
+
+/** C `size_t`: a negative value wraps to a huge one. */
+function size_t(v: number): number {
+  return v < 0 ? 2 ** 64 + v : v;
+}
+
+function* pread(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const buf = { sum: 0 };
+  const ret = yield* sys_pread64(env.k, env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), num(env, op, 'offset'), buf);
+  return ret < 0 ? outcome(ret) : { ret, errno: null, sum: buf.sum };
+}
+
+function* pwrite(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_pwrite64(env.k, env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), num(env, op, 'byte') & 0xff, num(env, op, 'offset')));
+}
+
+function* fsync(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_fsync(env.k, env.t, int32(num(env, op, 'fd'))));
+}
+
+function* fdatasync(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_fdatasync(env.k, env.t, int32(num(env, op, 'fd'))));
+}
+
+function* fchmod(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_fchmod(env.k, env.t, int32(num(env, op, 'fd')), num(env, op, 'mode') & 0xffff));
+}
+
+const S_TYPES: Readonly<Record<number, string>> = { 0o140000: 'sock', 0o120000: 'lnk', 0o100000: 'reg', 0o060000: 'blk', 0o040000: 'dir', 0o020000: 'chr', 0o010000: 'fifo' };
+
+/** The stat fields a script prints: size, mode (permission bits, octal), type, nlink. */
+function statFields(ret: number, st: Kstat): OpOutcome {
+  if (ret < 0) return outcome(ret);
+  return { ret, errno: null, size: st.size, mode: '0' + (st.mode & 0o7777).toString(8), type: S_TYPES[st.mode & 0o170000] ?? 'unknown', nlink: st.nlink };
+}
+
+function* fstat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const st: Kstat = { mode: 0, nlink: 0, size: 0 };
+  return statFields(yield* sys_fstat(env.k, env.t, int32(num(env, op, 'fd')), st), st);
+}
+
+function* newfstatat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const st: Kstat = { mode: 0, nlink: 0, size: 0 };
+  return statFields(yield* sys_newfstatat(env.k, env.t, int32(num(env, op, 'dirfd')), op['path'] as string, num(env, op, 'flags'), st), st);
+}
+
+function* close_range(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_close_range(env.k, env.t, num(env, op, 'fd') >>> 0, num(env, op, 'max') >>> 0, num(env, op, 'flags') >>> 0));
+}
+
+export const fsCalls: Readonly<Record<string, OpHandler>> = { pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, close_range } as Record<string, OpHandler>;

@@ -1,0 +1,67 @@
+/**
+ * Simulator handlers of the later memory ops (calls/fields.ts): mlock2,
+ * mlockall, munlockall, msync. Arguments are passed as the host runner
+ * passes them: 64-bit values as their two's complement, `int` ones by
+ * their low 32 bits.
+ */
+import { sys_brk } from '../../../kernel/mm/brk.js';
+import { BRK_BASE } from '../../../kernel/mm/mm_types.js';
+import { sys_mlock2, sys_mlockall, sys_munlockall } from '../../../kernel/mm/mlock.js';
+import { sys_memfd_create } from '../../../kernel/mm/memfd.js';
+import { sys_msync } from '../../../kernel/mm/msync.js';
+import type { Blocking } from '../../../sim/task.js';
+import type { CallOp, Ref } from '../types.js';
+import { outcome, type OpEnv, type OpHandler, type OpOutcome } from '../ops/fd.js';
+
+/** The 64-bit value of a script number. */
+export function u64(v: number): bigint {
+  return BigInt.asUintN(64, BigInt(v));
+}
+
+/** C `int` of a script number. */
+export function int32(v: number): number {
+  return Number(BigInt.asIntN(32, BigInt(v)));
+}
+
+/** The op's field `key` as a number (resolving a reference). */
+export function num(env: OpEnv, o: CallOp, key: string): number {
+  const v = o[key];
+  if (typeof v === 'object' && v !== null) return env.ref(v as Ref);
+  return v as number;
+}
+
+/**
+ * brk: the returned break is bound to `as` and printed as `offset`, its
+ * distance from the break the process started with (addresses differ
+ * between kernels; distances do not).
+ */
+function* brk(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const addr = op['addr'] === undefined ? 0 : num(env, op, 'addr');
+  const ret = yield* sys_brk(env.t, u64(addr));
+  env.bind(op.as, ret);
+  return { ret: 0, errno: null, offset: ret - BRK_BASE };
+}
+
+function* mlock2(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_mlock2(env.t, u64(num(env, op, 'addr')), u64(num(env, op, 'len')), u64(num(env, op, 'flags'))));
+}
+
+function* mlockall(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_mlockall(env.t, int32(num(env, op, 'flags'))));
+}
+
+function* munlockall(env: OpEnv): Blocking<OpOutcome> {
+  return outcome(yield* sys_munlockall(env.t));
+}
+
+function* memfd_create(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const ret = yield* sys_memfd_create(env.k, env.t, op['name'] as string, num(env, op, 'flags'));
+  env.bind(op.as, ret < 0 ? -1 : ret);
+  return outcome(ret);
+}
+
+function* msync(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_msync(env.t, u64(num(env, op, 'addr')), u64(num(env, op, 'len')), u64(num(env, op, 'flags'))));
+}
+
+export const mmCalls: Readonly<Record<string, OpHandler>> = { brk, mlock2, mlockall, munlockall, memfd_create, msync } as Record<string, OpHandler>;
