@@ -62,7 +62,12 @@ function* memfd_add_seals(_t: Task, f: File, sealsIn: number): Blocking<number |
 
 /** memfd_fcntl(): F_ADD_SEALS and F_GET_SEALS; null for a file without seals (fcntl answers EINVAL). */
 export function* memfd_fcntl(t: Task, f: File, add: boolean, arg: number): Blocking<number | null> {
-  if (add) return yield* memfd_add_seals(t, f, arg);
+  if (add) {
+    // memfd_add_seals() checks the fd's mode and the seal bits before whether the file can be sealed at all.
+    if (!(f.f_mode & FMODE_WRITE)) return -EPERM;
+    if (arg & ~F_ALL_SEALS) return -EINVAL;
+    return yield* memfd_add_seals(t, f, arg);
+  }
   return memfdInode(f)?.seals ?? null;
 }
 

@@ -6,6 +6,7 @@
  * /proc/meminfo and /proc/vmstat.
  */
 import type { Blocking, Task } from '../../../sim/task.js';
+import { EINVAL } from '../../errno.js';
 import type { Kernel } from '../../kernel.js';
 import type { Dentry } from '../dcache.js';
 import { new_inode, S_IFDIR, type Inode, type InodeOperations } from '../inode.js';
@@ -51,12 +52,31 @@ function proc_sys_init(k: Kernel): void {
   const sys = proc_mkdir(k, null, 'sys', null);
   const fs = proc_mkdir(k, null, 'fs', sys);
   const inotify = proc_mkdir(k, null, 'inotify', fs);
-  const value = (get: () => number): ProcOps => proc_single_ops((_k, _t, m) => m.line(String(get())));
+  // proc_sys_read(): proc_dointvec formats the value into the buffer at position 0 only; a read anywhere else returns 0.
+  const value = (get: () => number): ProcOps => ({
+    *proc_read(_t, file, len, buf) {
+      if (file.f_pos !== 0) return 0;
+      const text = Buffer.from(`${get()}\n`, 'utf8');
+      const n = Math.min(len, text.length);
+      if (buf) for (let i = 0; i < n; i++) buf.sum += text[i]!;
+      file.f_pos = n;
+      return n;
+    },
+    // default_llseek() on a file of size 0.
+    *proc_lseek(_t, file, offset, whence) {
+      const pos = whence === 1 ? file.f_pos + offset : whence === 0 || whence === 2 ? offset : -1;
+      if (pos < 0) return -EINVAL;
+      file.f_pos = pos;
+      return pos;
+    },
+  });
   const kc = k.cfg.kernel;
   proc_create(k, null, 'nr_open', 0o644, fs, value(() => kc.nr_open));
   proc_create(k, null, 'max_queued_events', 0o644, inotify, value(() => kc.inotify_max_queued_events));
   proc_create(k, null, 'max_user_instances', 0o644, inotify, value(() => kc.inotify_max_user_instances));
   proc_create(k, null, 'max_user_watches', 0o644, inotify, value(() => kc.inotify_max_user_watches));
+  // Sysctl directories are proc_sysctl's inodes, which count one link.
+  for (const d of [sys, fs, inotify]) if (d) d.nlink = 1;
 }
 
 /** proc_root_init(): mount procfs on the memfs root's /proc and register the kernel's entries. */
