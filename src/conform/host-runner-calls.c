@@ -98,6 +98,22 @@ static void c_pwrite(int i, struct op *o)
 static void c_fsync(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_fsync, ival(&o->a[0]))); }
 static void c_fchmod(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_fchmod, ival(&o->a[0]), (unsigned)val(&o->a[1]))); }
 static void c_fdatasync(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_fdatasync, ival(&o->a[0]))); }
+/* pipe2: the read end binds to the op's slot, the write end to the slot in the second argument. */
+static void c_pipe2(int i, struct op *o)
+{
+	int fds[2];
+	errno = 0;
+	long ret = syscall(SYS_pipe2, fds, (int)val(&o->a[0]));
+	int err = errno;
+	bind(o, ret < 0 ? (uint64_t)-1 : (uint64_t)fds[0]);
+	if (o->a[1].kind != '-')
+		slots[val(&o->a[1])] = ret < 0 ? (uint64_t)-1 : (uint64_t)fds[1];
+	if (emit_head(i, ret, err))
+		emit(" fds=i%d,%d\n", fds[0], fds[1]);
+}
+
+static void c_eventfd(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_eventfd2, (unsigned)val(&o->a[0]), (int)val(&o->a[1]))); }
+
 static void c_close_range(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_close_range, (unsigned)val(&o->a[0]), (unsigned)val(&o->a[1]), (unsigned)val(&o->a[2]))); }
 
 static const char *stat_type(unsigned mode)
@@ -159,6 +175,8 @@ static const struct call calls[] = {
 	{ "fstat", c_fstat },
 	{ "newfstatat", c_newfstatat },
 	{ "fdatasync", c_fdatasync },
+	{ "pipe2", c_pipe2 },
+	{ "eventfd", c_eventfd },
 	{ "close_range", c_close_range },
 };
 

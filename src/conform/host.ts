@@ -159,6 +159,7 @@ class Encoder {
       if (key === 'as') continue;
       const x = o[key];
       if (x === undefined) args.push('-');
+      else if (f.kind === 'as') args.push(`v${this.slot(x as string)}`);
       else if (f.kind === 'ref') args.push(this.ref(x as Ref));
       else if (f.kind === 'path' || f.kind === 'str') args.push(str(x as string));
       else args.push(`v${u64(x as number)}`);
@@ -342,7 +343,7 @@ function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames, thread
 /**
  * One extra field of a later op: `key=` and a typed value: `n` a decimal
  * number (possibly negative), `h` a string in hex, `l` a comma-separated
- * list of hex strings, `s` a bare word.
+ * list of hex strings, `i` a comma-separated list of numbers, `s` a bare word.
  */
 function decodeCallField(r: ResultLine, tok: string): void {
   const eq = tok.indexOf('=');
@@ -355,6 +356,7 @@ function decodeCallField(r: ResultLine, tok: string): void {
     case 'n': r[key] = Number(BigInt(v)); break;
     case 'h': r[key] = hex(v); break;
     case 'l': r[key] = v === '' ? [] : v.split(',').map(hex); break;
+    case 'i': r[key] = v === '' ? [] : v.split(',').map(Number); break;
     case 's': r[key] = v; break;
     default: throw new HostRunnerError(`runner output: bad field "${tok}"`);
   }

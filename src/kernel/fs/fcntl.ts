@@ -15,6 +15,7 @@ import { memfd_fcntl } from '../mm/memfd.js';
 import { current } from '../sched/task_struct.js';
 import { fget_raw } from './file.js';
 import { fput, type File } from './file_table.js';
+import { get_pipe_info, pipe_set_size } from './pipe.js';
 import { S_ISDIR, S_ISREG } from './inode.js';
 import { FMODE_CREATED, FMODE_WRITE } from './uapi_fcntl.js';
 import { file_vfs_or_null } from './vfs_file.js';
@@ -133,9 +134,12 @@ export function* do_fcntl_more(k: Kernel, t: Task, cmd: number, arg: number, f: 
       return 0;
     }
     case F_GETPIPE_SZ:
-    case F_SETPIPE_SZ:
-      // pipe_fcntl(): not a pipe.
-      return -EBADF;
+    case F_SETPIPE_SZ: {
+      // pipe_fcntl(): EBADF for anything but a pipe.
+      const pipe = get_pipe_info(f);
+      if (!pipe) return -EBADF;
+      return cmd === F_GETPIPE_SZ ? pipe.capacity : pipe_set_size(t, pipe, argi);
+    }
     case F_ADD_SEALS:
     case F_GET_SEALS:
       return (yield* memfd_fcntl(t, f, cmd === F_ADD_SEALS, arg >>> 0)) ?? -EINVAL;

@@ -13,7 +13,8 @@ import { syscall } from '../syscalls.js';
 import type { Path } from './dcache.js';
 import { fget_light, fput_light } from './file.js';
 import type { File } from './file_table.js';
-import { S_ISDIR, type Inode } from './inode.js';
+import { S_IFIFO, S_ISDIR, type Inode } from './inode.js';
+import { get_pipe_info } from './pipe.js';
 import { filename_lookup, LOOKUP_FOLLOW, path_put } from './namei.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
@@ -41,7 +42,8 @@ function fillattr(t: Task, k: Kernel, inode: Inode, out: Kstat): void {
 function fillattr_file(t: Task, k: Kernel, f: File, out: Kstat): void {
   const v = file_vfs_or_null(f);
   if (v) return fillattr(t, k, v.inode, out);
-  out.mode = 0o600;
+  // pipefs inodes are FIFOs; anon_inode files have no type bits.
+  out.mode = get_pipe_info(f) ? S_IFIFO | 0o600 : 0o600;
   out.nlink = 1;
   out.size = 0;
 }

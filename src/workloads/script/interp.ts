@@ -135,8 +135,8 @@ class Interpreter {
         const h = handlers[op.op];
         out = h ? yield* h(env, op) : { ret: -1, errno: 'ENOSYS' };
       }
-      // An op that ended the process (exit, a fatal kill) prints nothing, as the host's process never returns from it.
-      if (out['ended'] === true) break;
+      // An op that ended the process (exit, a fatal kill, SIGPIPE from a write) prints nothing: the host's process never returns from it.
+      if (out['ended'] === true || (current(t).exitSignal && out.signal === undefined)) break;
       if (record) {
         const line: ResultLine = { i, op: op.op, ...out };
         if (timed) line.time_ns = Math.round((t.now - start) / this.k.cfg.clock_ghz);

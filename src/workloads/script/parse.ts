@@ -372,7 +372,7 @@ class Parser {
       out[key] = this.value(f.kind, v, field, scope, out, f);
     }
     // A name is bound only after the op that binds it, so an op cannot use its own.
-    if (typeof out['as'] === 'string') scope.add(out['as']);
+    for (const [key, f] of Object.entries(spec)) if (f.kind === 'as' && typeof out[key] === 'string') scope.add(out[key]);
     return out as unknown as Op;
   }
 

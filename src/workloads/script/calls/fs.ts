@@ -3,7 +3,9 @@
  * pwrite, fsync, fdatasync, close_range. fds are C `int`s, lengths
  * `size_t`, positions `off_t`, as the host runner passes them.
  */
+import { sys_eventfd2 } from '../../../kernel/fs/eventfd.js';
 import { sys_close_range } from '../../../kernel/fs/fd_syscalls.js';
+import { sys_pipe2 } from '../../../kernel/fs/pipe.js';
 import { sys_pread64, sys_pwrite64 } from '../../../kernel/fs/read_write.js';
 import { sys_fchmod } from '../../../kernel/fs/open.js';
 import { sys_fstat, sys_newfstatat, type Kstat } from '../../../kernel/fs/stat.js';
@@ -58,8 +60,23 @@ function* newfstatat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return statFields(yield* sys_newfstatat(env.k, env.t, int32(num(env, op, 'dirfd')), op['path'] as string, num(env, op, 'flags'), st), st);
 }
 
+/** pipe2: the read end is bound to `as`, the write end to `wr`; `fds` prints both. */
+function* pipe2(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const fds: number[] = [];
+  const ret = yield* sys_pipe2(env.k, env.t, num(env, op, 'flags') >>> 0, fds);
+  env.bind(op.as, ret < 0 ? -1 : fds[0]!);
+  env.bind(op['wr'] as string | undefined, ret < 0 ? -1 : fds[1]!);
+  return ret < 0 ? outcome(ret) : { ret, errno: null, fds };
+}
+
+function* eventfd(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const ret = yield* sys_eventfd2(env.k, env.t, num(env, op, 'initval') >>> 0, num(env, op, 'flags'));
+  env.bind(op.as, ret < 0 ? -1 : ret);
+  return outcome(ret);
+}
+
 function* close_range(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return outcome(yield* sys_close_range(env.k, env.t, num(env, op, 'fd') >>> 0, num(env, op, 'max') >>> 0, num(env, op, 'flags') >>> 0));
 }
 
-export const fsCalls: Readonly<Record<string, OpHandler>> = { pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, close_range } as Record<string, OpHandler>;
+export const fsCalls: Readonly<Record<string, OpHandler>> = { pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, pipe2, eventfd, close_range } as Record<string, OpHandler>;

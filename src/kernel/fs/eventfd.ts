@@ -1,0 +1,83 @@
+/**
+ * eventfd2(2), after fs/eventfd.c: a 64-bit counter behind an anonymous
+ * O_RDWR file. A write adds its 8-byte value (a script's write of 8 copies
+ * of a byte adds that byte repeated: 0x0101...01 times the byte); the
+ * value ULLONG_MAX is EINVAL, and a sum past ULLONG_MAX - 1 would block
+ * (EAGAIN in non-blocking mode). A read returns the counter and resets it
+ * (EFD_SEMAPHORE: returns 1 and decrements); an empty counter would block
+ * (EAGAIN). Buffers under 8 bytes are EINVAL. The file seeks nowhere
+ * (noop_llseek) and has no position for pread (ESPIPE).
+ */
+import type { Blocking, Task } from '../../sim/task.js';
+import { EAGAIN, EINVAL } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { syscall } from '../syscalls.js';
+import { fd_install, get_unused_fd_flags } from './file.js';
+import { alloc_file, type File, type FileOperations, type IoBuf } from './file_table.js';
+import { FMODE_LSEEK, FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_NONBLOCK, O_RDWR } from './uapi_fcntl.js';
+
+export const EFD_SEMAPHORE = 1;
+const ULLONG_MAX = (1n << 64n) - 1n;
+
+interface EventfdCtx {
+  count: bigint;
+  semaphore: boolean;
+}
+
+const ctxOf = (f: File): EventfdCtx => f.private_data as EventfdCtx;
+
+function byteSum(v: bigint): number {
+  let s = 0;
+  for (let i = 0n; i < 8n; i++) s += Number((v >> (8n * i)) & 0xffn);
+  return s;
+}
+
+function* eventfd_read(_t: Task, f: File, len: number, buf: IoBuf | null): Blocking<number> {
+  const ctx = ctxOf(f);
+  if (len < 8) return -EINVAL;
+  if (ctx.count === 0n) {
+    if (f.f_flags & O_NONBLOCK) return -EAGAIN;
+    throw new Error('eventfd read would block forever (counter 0): scripts must use O_NONBLOCK');
+  }
+  const v = ctx.semaphore ? 1n : ctx.count;
+  ctx.count -= v;
+  if (buf) buf.sum += byteSum(v);
+  return 8;
+}
+
+function* eventfd_write(_t: Task, f: File, len: number, byte: number): Blocking<number> {
+  const ctx = ctxOf(f);
+  if (len < 8) return -EINVAL;
+  const v = BigInt(byte) * 0x0101010101010101n;
+  if (v === ULLONG_MAX) return -EINVAL;
+  if (ULLONG_MAX - ctx.count <= v) {
+    if (f.f_flags & O_NONBLOCK) return -EAGAIN;
+    throw new Error('eventfd write would block forever (counter full): scripts must use O_NONBLOCK');
+  }
+  ctx.count += v;
+  return 8;
+}
+
+export const eventfd_fops: FileOperations = {
+  name: 'eventfd',
+  read: eventfd_read,
+  write: eventfd_write,
+  *llseek(_t, f) {
+    return f.f_pos;
+  },
+};
+
+function* do_eventfd(k: Kernel, t: Task, initval: number, flags: number): Blocking<number> {
+  if (flags & ~(EFD_SEMAPHORE | O_CLOEXEC | O_NONBLOCK)) return -EINVAL;
+  const fd = yield* get_unused_fd_flags(k, t, flags);
+  if (fd < 0) return fd;
+  const f = alloc_file(k, t, 'anon_inode:[eventfd]', O_RDWR | (flags & O_NONBLOCK), FMODE_READ | FMODE_WRITE | FMODE_LSEEK, eventfd_fops);
+  f.private_data = { count: BigInt(initval >>> 0), semaphore: (flags & EFD_SEMAPHORE) !== 0 } satisfies EventfdCtx;
+  yield* fd_install(k, t, fd, f);
+  return fd;
+}
+
+/** eventfd2(2): `initval` is an unsigned int. */
+export function sys_eventfd2(k: Kernel, t: Task, initval: number, flags: number): Blocking<number> {
+  return syscall(t, 'eventfd2', do_eventfd(k, t, initval, flags >>> 0));
+}

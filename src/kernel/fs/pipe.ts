@@ -1,0 +1,215 @@
+/**
+ * pipe2(2), after fs/pipe.c: two files on one pipe_inode_info, the read end
+ * O_RDONLY and the write end O_WRONLY (plus O_NONBLOCK and O_DIRECT, the
+ * packet mode, from the flags; O_CLOEXEC on both fds). The pipe holds 16
+ * pages (65536 bytes; F_SETPIPE_SZ changes it, rounded up to a power of two
+ * of pages, at most fs.pipe-max-size 1 MiB for a user, never below what it
+ * holds: EBUSY). Space is counted in page buffers, as the kernel's ring
+ * does: a small write fills the rest of the newest page or takes a new one,
+ * so writes of at most PIPE_BUF (4096) bytes are atomic; a non-blocking
+ * write of more writes what fits. A write with no reader left is EPIPE and raises SIGPIPE, whose
+ * default action ends the process; a read of an empty pipe is EAGAIN in
+ * non-blocking mode, 0 once no writer is left. Neither end seeks (ESPIPE).
+ * Contents are kept as runs of one byte value, enough for a script's
+ * writes of `len` copies of a byte.
+ *
+ * A script must not block: a blocking read of an empty pipe with a writer,
+ * or a blocking write to a full one, is refused with an error rather than
+ * waiting forever.
+ */
+import type { Blocking, Task } from '../../sim/task.js';
+import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, EPIPE } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { current } from '../sched/task_struct.js';
+import { syscall } from '../syscalls.js';
+import { fd_install, get_unused_fd_flags, put_unused_fd } from './file.js';
+import { alloc_file, type File, type FileOperations, type IoBuf } from './file_table.js';
+import { FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_DIRECT, O_LARGEFILE, O_NONBLOCK, O_RDONLY, O_WRONLY } from './uapi_fcntl.js';
+
+const PAGE_SIZE = 4096;
+export const PIPE_BUF = 4096;
+const PIPE_DEF_BUFFERS = 16;
+/** fs.pipe-max-size. */
+const PIPE_MAX_SIZE = 1048576;
+/** O_NOTIFICATION_PIPE is O_EXCL's bit (a watch-queue pipe, which needs CONFIG_WATCH_QUEUE; not modelled). */
+const O_NOTIFICATION_PIPE = 0o200;
+const FIONREAD = 0x541b;
+
+/** struct pipe_buffer: one page of the pipe, its contents as runs of [byte, count]. */
+interface PipeBuffer {
+  runs: [number, number][];
+  len: number;
+  /** PIPE_BUF_FLAG_CAN_MERGE: later small writes may fill the rest of the page (not in packet mode). */
+  canMerge: boolean;
+}
+
+/** struct pipe_inode_info: a ring of page buffers, at most capacity / PAGE_SIZE of them (max_usage). */
+export class PipeInodeInfo {
+  readonly bufs: PipeBuffer[] = [];
+  capacity = PIPE_DEF_BUFFERS * PAGE_SIZE;
+  readers = 0;
+  writers = 0;
+
+  constructor(
+    /** cost.copy_page: what copying one page to or from the pipe costs. */
+    readonly copyPage: number,
+  ) {}
+
+  get bytes(): number {
+    let n = 0;
+    for (const b of this.bufs) n += b.len;
+    return n;
+  }
+
+  get full(): boolean {
+    return this.bufs.length >= this.capacity / PAGE_SIZE;
+  }
+}
+
+function pipeOf(f: File): PipeInodeInfo {
+  return f.private_data as PipeInodeInfo;
+}
+
+function append(b: PipeBuffer, byte: number, n: number): void {
+  const last = b.runs[b.runs.length - 1];
+  if (last && last[0] === byte) last[1] += n;
+  else b.runs.push([byte, n]);
+  b.len += n;
+}
+
+/** pipe_read(): from the oldest buffer on; an emptied buffer is released. A packet-mode read takes one buffer at most. */
+function* pipe_read(t: Task, f: File, len: number, buf: IoBuf | null): Blocking<number> {
+  const pipe = pipeOf(f);
+  if (len === 0) return 0;
+  if (pipe.bufs.length === 0) {
+    if (pipe.writers === 0) return 0;
+    if (f.f_flags & O_NONBLOCK) return -EAGAIN;
+    throw new Error('pipe read would block forever (no data, a writer left): scripts must use O_NONBLOCK');
+  }
+  let done = 0;
+  while (done < len && pipe.bufs.length > 0) {
+    const b = pipe.bufs[0]!;
+    const packet = !b.canMerge && f.f_flags & O_DIRECT;
+    while (done < len && b.runs.length > 0) {
+      const run = b.runs[0]!;
+      const n = Math.min(run[1], len - done);
+      if (buf) buf.sum += run[0] * n;
+      run[1] -= n;
+      b.len -= n;
+      done += n;
+      if (run[1] === 0) b.runs.shift();
+    }
+    if (b.len === 0 || packet) pipe.bufs.shift();
+    if (packet) break;
+  }
+  t.charge(Math.ceil((pipe.copyPage * done) / PAGE_SIZE));
+  return done;
+}
+
+/**
+ * pipe_write(): the part of the write past its last page boundary merges
+ * into the newest buffer when it fits there; the rest goes to new buffers
+ * of a page each while the ring has room. Non-blocking: what fits, or
+ * EAGAIN when nothing did.
+ */
+function* pipe_write(t: Task, f: File, len: number, byte: number): Blocking<number> {
+  const pipe = pipeOf(f);
+  if (pipe.readers === 0) {
+    // The write raises SIGPIPE (default action: the process ends) and returns EPIPE.
+    current(t).exitSignal = 'SIGPIPE';
+    return -EPIPE;
+  }
+  if (len === 0) return 0;
+  const packet = (f.f_flags & O_DIRECT) !== 0;
+  let left = len;
+  const chars = len % PAGE_SIZE;
+  const last = pipe.bufs[pipe.bufs.length - 1];
+  if (chars && last && last.canMerge && last.len + chars <= PAGE_SIZE) {
+    append(last, byte, chars);
+    left -= chars;
+  }
+  while (left > 0) {
+    if (pipe.full) {
+      if (f.f_flags & O_NONBLOCK) break;
+      throw new Error('pipe write would block forever (pipe full): scripts must use O_NONBLOCK');
+    }
+    const b: PipeBuffer = { runs: [], len: 0, canMerge: !packet };
+    const n = Math.min(PAGE_SIZE, left);
+    append(b, byte, n);
+    pipe.bufs.push(b);
+    left -= n;
+  }
+  const done = len - left;
+  t.charge(Math.ceil((pipe.copyPage * done) / PAGE_SIZE));
+  return done > 0 ? done : -EAGAIN;
+}
+
+function* pipe_ioctl(_t: Task, f: File, cmd: number): Blocking<number> {
+  if (cmd === FIONREAD) return pipeOf(f).bytes;
+  return -EINVAL;
+}
+
+function* pipe_release(_t: Task, f: File): Blocking<number> {
+  const pipe = pipeOf(f);
+  if (f.f_mode & FMODE_READ) pipe.readers--;
+  if (f.f_mode & FMODE_WRITE) pipe.writers--;
+  return 0;
+}
+
+export const pipefifo_fops: FileOperations = {
+  name: 'pipe',
+  read: pipe_read,
+  write: pipe_write,
+  ioctl: pipe_ioctl,
+  release: pipe_release,
+};
+
+/** The pipe behind a file, or null. */
+export function get_pipe_info(f: File): PipeInodeInfo | null {
+  return f.f_op === pipefifo_fops ? pipeOf(f) : null;
+}
+
+/** pipe_set_size(): F_SETPIPE_SZ. */
+export function pipe_set_size(t: Task, pipe: PipeInodeInfo, arg: number): number {
+  if (arg < 0) return -EINVAL;
+  let pages = Math.max(1, Math.ceil(arg / PAGE_SIZE));
+  pages = 2 ** Math.ceil(Math.log2(pages));
+  const size = pages * PAGE_SIZE;
+  if (size > PIPE_MAX_SIZE && current(t).cred.uid !== 0) return -EPERM;
+  if (pages < pipe.bufs.length) return -EBUSY;
+  pipe.capacity = size;
+  return size;
+}
+
+/** do_pipe2(): two fds on a new pipe. `out` receives [read fd, write fd]. */
+function* do_pipe2(k: Kernel, t: Task, flags: number, out: number[]): Blocking<number> {
+  if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE)) return -EINVAL;
+  if (flags & O_NOTIFICATION_PIPE) return -EINVAL;
+  const rfd = yield* get_unused_fd_flags(k, t, flags);
+  if (rfd < 0) return rfd;
+  const wfd = yield* get_unused_fd_flags(k, t, flags);
+  if (wfd < 0) {
+    yield* put_unused_fd(k, t, rfd);
+    return wfd;
+  }
+  const pipe = new PipeInodeInfo(k.cfg.cost.copy_page);
+  const extra = flags & (O_NONBLOCK | O_DIRECT);
+  const r = alloc_file(k, t, 'pipe:', O_RDONLY | extra | O_LARGEFILE, FMODE_READ, pipefifo_fops);
+  const w = alloc_file(k, t, 'pipe:', O_WRONLY | extra | O_LARGEFILE, FMODE_WRITE, pipefifo_fops);
+  r.private_data = pipe;
+  w.private_data = pipe;
+  pipe.readers = 1;
+  pipe.writers = 1;
+  yield* fd_install(k, t, rfd, r);
+  yield* fd_install(k, t, wfd, w);
+  out.push(rfd, wfd);
+  return 0;
+}
+
+/** pipe2(2); `fds` null stands for a bad pointer (EFAULT). */
+export function sys_pipe2(k: Kernel, t: Task, flags: number, out: number[] | null): Blocking<number> {
+  return syscall(t, 'pipe2', (function* (): Blocking<number> {
+    if (!out) return -EFAULT;
+    return yield* do_pipe2(k, t, flags, out);
+  })());
+}
