@@ -19,6 +19,7 @@ import { call_rcu } from '../rcu/tree.js';
 import { MmCore, mmCore } from './core.js';
 import type { MmStruct } from './mm_types.js';
 import { free_pgtable_page, put_page_testzero_free } from './page_alloc.js';
+import { folios_release_lru, PAGEVEC_SIZE } from './swap.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
 
 /** Pages held in the gather itself (MMU_GATHER_BUNDLE). */
@@ -140,13 +141,20 @@ function* tlbFlushMmuFree(t: Task, tlb: MmuGather): Blocking<void> {
   t.enter(CAT_FREE_PAGES);
   const core = mmCore(k);
   const pages = tlb.pages;
-  for (let i = 0; i < pages.length; i++) {
-    const pfn = pages[i]!;
-    t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
-    core.hooks.freeSwapCache?.(t, k, pfn);
-    put_page_testzero_free(t, k, pfn);
+  // free_pages_and_swap_cache(): folio batches of PAGEVEC_SIZE through folios_put_refs, each dropping its
+  // references, taking the pages whose last reference goes off their LRU list under one lru_lock hold, then
+  // freeing them.
+  for (let i = 0; i < pages.length; i += PAGEVEC_SIZE) {
+    const end = Math.min(pages.length, i + PAGEVEC_SIZE);
+    for (let j = i; j < end; j++) {
+      const pfn = pages[j]!;
+      t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
+      core.hooks.freeSwapCache?.(t, k, pfn);
+    }
+    folios_release_lru(t, k, pages, i, end);
+    for (let j = i; j < end; j++) put_page_testzero_free(t, k, pages[j]!);
     // release_pages frees in chunks and reschedules between them.
-    if ((i & 511) === 511 && t.shouldYield()) yield;
+    if (t.shouldYield()) yield;
   }
   pages.length = 0;
   t.leave();

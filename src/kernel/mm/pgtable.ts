@@ -30,6 +30,7 @@ import {
   pteFlags,
   tableIndex,
 } from '../../hw/pagetable.js';
+import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
 import { MmCore } from './core.js';
@@ -126,9 +127,46 @@ export function ptep_get_and_clear(t: Task, mm: MmStruct, table: number, idx: nu
   return old;
 }
 
-/** pte_offset_map_lock / spin_lock(ptl): the split PTE lock lives in the table's struct page. */
+/**
+ * The last hold of each PT table's split lock, in simulated time: [from,
+ * until) and the CPU. CPUs run up to a quantum apart, so a path that takes
+ * and drops the lock within one engine step is never seen holding it in
+ * host order; an attempt from another CPU whose clock falls inside the
+ * hold waits (spins) until its end, as on the lock word (lockstat.ts does
+ * the same for spinlock_t).
+ */
+const ptlHolds = new WeakMap<MmStruct, Map<number, Float64Array>>();
+const CAT_PTL_SPIN = intern('spin_wait');
+
+function ptlHold(mm: MmStruct, table: number): Float64Array {
+  let m = ptlHolds.get(mm);
+  if (!m) {
+    m = new Map();
+    ptlHolds.set(mm, m);
+  }
+  let h = m.get(table);
+  if (!h) {
+    h = new Float64Array([0, 0, -1]);
+    m.set(table, h);
+  }
+  return h;
+}
+
+/** pte_offset_map_lock / spin_lock(ptl): the split PTE lock lives in the table's struct page; a hold by another CPU overlapping this attempt is waited out. */
 export function pte_lock(t: Task, mm: MmStruct, table: number): void {
-  t.charge(mm.k.machine.caches.access(t.cpu, MmCore.pageKaddr(table), true) + mm.k.cfg.cost.atomic_rmw);
+  const k = mm.k;
+  t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(table), true) + k.cfg.cost.atomic_rmw);
+  const h = ptlHold(mm, table);
+  const gap = h[1]! - t.now;
+  // A hold still open in host order (held across a wait, see ptl_hold) is ptl_wait's to wait for.
+  if (gap > 0 && gap !== Infinity && t.now >= h[0]! && h[2] !== t.cpu) {
+    k.engine.counters.add('lock_contended:ptl');
+    k.engine.samples.record('lock_wait:ptl', gap);
+    t.chargeAs(CAT_PTL_SPIN, gap);
+  }
+  h[0] = t.now;
+  h[1] = Infinity;
+  h[2] = t.cpu;
 }
 
 /**
@@ -160,6 +198,7 @@ export function ptl_release(t: Task, mm: MmStruct, table: number): void {
 /** pte_unmap_unlock: the release store. */
 export function pte_unlock(t: Task, mm: MmStruct, table: number): void {
   t.charge(mm.k.machine.caches.access(t.cpu, MmCore.pageKaddr(table), true));
+  ptlHold(mm, table)[1] = t.now;
 }
 
 /**

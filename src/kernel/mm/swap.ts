@@ -74,6 +74,9 @@ export class Lruvec {
   inBatch: Uint16Array;
   /** Pages whose writeback ended with PG_reclaim: rotated to the inactive tail at the next drain. */
   rotate: number[] = [];
+  /** Per-CPU lru_lazyfree batches: pages MADV_FREE moved whose lock and list work is still to be charged, and their fill. */
+  readonly lazyBatch: Int32Array[];
+  readonly lazyCount: Int32Array;
   private readonly totalFrames: number;
 
   constructor(readonly k: Kernel) {
@@ -91,6 +94,8 @@ export class Lruvec {
     this.lock = new SpinLock(k, 'lru_lock');
     this.addBatch = Array.from({ length: k.cfg.cpus }, () => new Int32Array(PAGEVEC_SIZE));
     this.addCount = new Int32Array(k.cfg.cpus);
+    this.lazyBatch = Array.from({ length: k.cfg.cpus }, () => new Int32Array(PAGEVEC_SIZE));
+    this.lazyCount = new Int32Array(k.cfg.cpus);
   }
 
   /** Grows the per-pfn arrays to cover pfn. */
@@ -304,6 +309,7 @@ function removeFromBatch(lv: Lruvec, pfn: number): void {
  */
 export function lru_add_drain(t: Task, k: Kernel): void {
   const lv = lruvecOf(k);
+  if (lv.lazyCount[t.cpu] !== 0) moveLazyfreeBatch(t, lv);
   if (lv.addCount[t.cpu] === 0 && lv.rotate.length === 0) return;
   t.enter(CAT_LRU_ADD_DRAIN);
   lru_lock(t, lv);
@@ -371,13 +377,64 @@ export function folio_mark_lazyfree(t: Task, k: Kernel, pfn: number): void {
   const lv = lruvecOf(k);
   const mem = k.machine.mem;
   lv.cover(pfn);
-  lru_lock(t, lv);
+  // folio_batch_add_and_move(lru_lazyfree): the page joins this CPU's batch (folio_get on its struct page), and
+  // the batch's list moves run under one lru_lock hold when it fills (or at lru_add_drain). The flags and the list
+  // change here, at once, so reclaim and the checks see a lazily freed page as soon as madvise returns; the lock
+  // and the list writes are charged when the batch moves, as Linux takes them.
+  t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
   const listed = lv.onList[pfn]! >= 0;
-  if (listed) lruvec_del_folio(t, lv, pfn);
+  if (listed) lruvec_del_folio(null, lv, pfn);
   mem.flags[pfn] = (mem.flags[pfn]! & ~(PG_active | PG_referenced | PG_swapbacked)) >>> 0;
-  if (listed) lruvec_add_folio(t, lv, pfn, false);
-  lru_unlock(t, lv);
+  if (listed) lruvec_add_folio(null, lv, pfn, false);
   k.engine.counters.add('pglazyfree');
+  if (!listed) return;
+  const cpu = t.cpu;
+  lv.lazyBatch[cpu]![lv.lazyCount[cpu]!] = pfn;
+  if (++lv.lazyCount[cpu]! >= PAGEVEC_SIZE) moveLazyfreeBatch(t, lv);
+}
+
+/**
+ * folio_batch_move_lru(lru_lazyfree) for t's CPU: one lru_lock hold for the
+ * batch, and for each page the list writes of lruvec_del_folio and
+ * lruvec_add_folio (the page's lru node and the file list's head).
+ */
+function moveLazyfreeBatch(t: Task, lv: Lruvec): void {
+  const cpu = t.cpu;
+  const n = lv.lazyCount[cpu]!;
+  const batch = lv.lazyBatch[cpu]!;
+  const caches = lv.k.machine.caches;
+  lru_lock(t, lv);
+  let cycles = 0;
+  for (let i = 0; i < n; i++) {
+    const node = MmCore.pageKaddr(batch[i]!) + PAGE_LRU_OFF;
+    cycles += 2 * caches.access(cpu, node, true) + caches.access(cpu, lv.kaddr + LRU_INACTIVE_FILE * 16, true);
+  }
+  t.charge(cycles);
+  lru_unlock(t, lv);
+  lv.lazyCount[cpu] = 0;
+}
+
+/**
+ * __page_cache_release() for the folios of one folios_put_refs batch whose
+ * last reference is going (pfns[from, to) with refcount 1): those on an LRU
+ * list come off it under one lru_lock hold for the batch, as
+ * folio_lruvec_relock_irqsave keeps it across a batch of one lruvec.
+ */
+export function folios_release_lru(t: Task, k: Kernel, pfns: readonly number[], from: number, to: number): void {
+  const lv = k.sub[SUB] as Lruvec | undefined;
+  if (!lv) return;
+  const mem = k.machine.mem;
+  let locked = false;
+  for (let i = from; i < to; i++) {
+    const pfn = pfns[i]!;
+    if (mem.refcount[pfn] !== 1 || lv.listOf(pfn) < 0) continue;
+    if (!locked) {
+      lru_lock(t, lv);
+      locked = true;
+    }
+    lruvec_del_folio(t, lv, pfn);
+  }
+  if (locked) lru_unlock(t, lv);
 }
 
 /**
