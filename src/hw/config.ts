@@ -93,6 +93,7 @@ export const machineSchema = {
     ksm_sleep_ms: int(20, 'ksmd sleep between scans (/sys/kernel/mm/ksm/sleep_millisecs)', { unit: 'ms', source: 'kernel default', min: 0 }),
     read_ahead_kb: int(128, 'readahead window of a file (the bdi\'s read_ahead_kb; ra_pages = read_ahead_kb / 4): mmap read-around size and the largest window', { unit: 'KiB', source: 'kernel default VM_READAHEAD_PAGES = 128 KiB', min: 0 }),
     memory_failure: bool(true, 'CONFIG_MEMORY_FAILURE (MADV_HWPOISON, MADV_SOFT_OFFLINE)', { source: 'on in distribution kernels; /proc/sys/vm/memory_failure_recovery exists when set' }),
+    madvise_batch_tlb_flush: bool(true, 'madvise and process_madvise gather every range of a DONTNEED or FREE call into one mmu_gather and flush once (false: one gather and flush per area and range, as before Linux 6.16)', { source: 'SeongJae Park, "mm/madvise: batch tlb flushes for MADV_DONTNEED[_LOCKED]" (Linux 6.16)' }),
     tlb_single_page_flush_ceiling: int(33, 'above this many pages a flush is a full flush (/sys/kernel/debug/x86/tlb_single_page_flush_ceiling)', { source: 'Dave Hansen, commit a5102476a24b', min: 0 }),
     nr_open: int(1048576, 'fs.nr_open: the cap on RLIMIT_NOFILE and fd table size', { source: 'kernel default 1024*1024', min: 64 }),
     nofile_soft: int(1024, 'RLIMIT_NOFILE soft limit of a new process', { source: 'kernel default INR_OPEN_CUR', min: 0 }),

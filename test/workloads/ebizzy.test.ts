@@ -17,16 +17,20 @@ describe('ebizzy', () => {
   });
 
   it('purges after every free (jemalloc: dirty pages above active / 8); DONTNEED refaults every page of every copy', () => {
-    expect(dontneed.figures['purges']).toBe(dontneed.figures['records']);
-    expect(free.figures['purges']).toBe(free.figures['records']);
+    // One purge per copy; a copy that ends after the run's end is purged but not counted as a record (at most one a thread).
+    for (const r of [free, dontneed]) {
+      expect(r.figures['purges']!).toBeGreaterThanOrEqual(r.figures['records']!);
+      expect(r.figures['purges']!).toBeLessThanOrEqual(r.figures['records']! + 2);
+    }
     expect(dontneed.figures['faults_per_record']).toBe(16);
-    // FREE faults a thread's buffer in once, on its first record.
+    // FREE faults a thread's buffer in once, on its first copy.
     const firstCopies = 2 * 16;
-    expect(free.figures['faults_per_record']).toBe(Math.round((firstCopies / free.figures['records']!) * 100) / 100);
+    expect(free.figures['faults_per_record']).toBe(Math.round((firstCopies / free.figures['purges']!) * 100) / 100);
   });
 
   it('completes more records per second with FREE, and records_per_sec is records over the simulated run time', () => {
     expect(free.figures['records_per_sec']!).toBeGreaterThan(dontneed.figures['records_per_sec']!);
     expect(free.figures['records_per_sec']).toBe(free.figures['records']! * 1000);
+    expect(free.figures['records']!).toBeGreaterThan(0);
   });
 });

@@ -281,7 +281,7 @@ function madvise_unlock(t: Task, mm: MmStruct, behavior: number): void {
 
 /** madvise_init_tlb(): one gather for the whole call when the behaviour batches its flushes. */
 function madvise_init_tlb(t: Task, mb: MadviseBehavior): void {
-  if (madvise_batch_tlb_flush(mb.behavior)) mb.tlb = tlb_gather_mmu(t, mb.mm);
+  if (madvise_batch_tlb_flush(mb.behavior) && mb.mm.k.cfg.kernel.madvise_batch_tlb_flush) mb.tlb = tlb_gather_mmu(t, mb.mm);
 }
 
 /** madvise_finish_tlb(): the one flush (and the frees after it) for everything the call gathered. */

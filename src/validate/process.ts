@@ -1,0 +1,29 @@
+/** Helpers for experiments that run a process body on a booted kernel and time parts of it. */
+import type { MachineConfig } from '../hw/config.js';
+import { bootKernel } from '../kernel/boot.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { current, type TaskStruct } from '../kernel/sched/task_struct.js';
+import type { Blocking, Task } from '../sim/task.js';
+
+/** Boots `cfg`, runs `body` as a process pinned to CPU 0 until it and everything it started end; returns the kernel. */
+export function runProcess(cfg: MachineConfig, body: (t: Task, k: Kernel, ts: TaskStruct) => Blocking<void>): Kernel {
+  const k = bootKernel(cfg);
+  k.spawnProcess(
+    'validate',
+    function* (t) {
+      const ts = current(t);
+      yield* body(t, k, ts);
+      yield* k.exit(t, ts);
+    },
+    { cpu: 0, pinned: true },
+  );
+  k.run();
+  return k;
+}
+
+/** Cycles `body` took on t's clock. */
+export function* timed(t: Task, body: Blocking<unknown>): Blocking<number> {
+  const t0 = t.now;
+  yield* body;
+  return t.now - t0;
+}
