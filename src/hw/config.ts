@@ -24,6 +24,9 @@ export const machineSchema = {
     stlb_ways: int(12, 'L2 STLB associativity', { source: 'AnandTech Skylake-X review, p.4', min: 1 }),
     pwc_entries: int(32, 'paging-structure cache entries (PDE cache: skips the upper three levels of a walk)', { source: 'Intel SDM vol. 3 §4.10.3 describes the caches; 32 entries is an assumption, sizes are not published', min: 0 }),
     pcid: bool(true, 'TLB entries tagged by PCID, so a switch of address space need not flush', { source: 'x86 CR4.PCIDE; Linux uses PCIDs since 4.14' }),
+    invlpgb: bool(false, 'AMD INVLPGB/TLBSYNC broadcast invalidation (Zen 3 and later): Linux 6.15+ gives an mm running on more than 3 CPUs a global ASID and flushes it with INVLPGB instead of IPIs', { source: 'AMD APM vol. 3 (INVLPGB, TLBSYNC); Rik van Riel, "AMD broadcast TLB invalidation" series, Linux 6.15 (arch/x86/mm/tlb.c consider_global_asid, broadcast_tlb_flush)' }),
+    invlpgb_count_max: int(8, 'pages one INVLPGB can name (CPUID 0x80000008 EDX[15:0] + 1)', { source: 'AMD APM vol. 3: the count field; 8 on Zen 3 (Milan), as Linux reads it into invlpgb_count_max', min: 1 }),
+    rar: bool(false, 'Intel RAR (remote action request): a flush reaches other CPUs as an action the target CPU carries out in microcode, without interrupting its software', { source: 'Intel "Remote Action Request" white paper; Rik van Riel\'s RAR RFC v1-v4 for Linux, 2025 (no upstream Linux yet, no published figures)' }),
   },
 
   cache: {
@@ -51,6 +54,10 @@ export const machineSchema = {
     ipi_send: int(300, 'sender cost of one IPI (x2APIC ICR write and csd setup)', { unit: 'cycles', source: 'assumption: ~100 ns per destination for smp_call_function_many setup and the ICR write', min: 0 }),
     ipi_latency: int(1500, 'from ICR write to the target entering its handler', { unit: 'cycles', source: 'assumption within the 1-2 thousand cycles commonly reported (an IPI round trip is 1-3 us)', min: 0 }),
     ipi_handler: int(600, 'target\'s interrupt entry, handler dispatch and exit, excluding the flush work itself', { unit: 'cycles', source: 'derived: interrupt entry/exit taken as one null syscall (192 ns, Hansen KAISER thread 2017) x 3.0 GHz = 576, rounded', min: 0 }),
+    ad_assist: int(16, 'the page walker setting an accessed or dirty bit in an entry: a locked read-modify-write of the entry beyond the cache access to its line', { unit: 'cycles', source: 'Intel SDM vol. 3 §4.8 (the processor sets A and D with locked operations); taken as atomic_rmw (perfbook CAS, Xeon 8176); Intel counts these as assists (ASSISTS.PAGE_FAULT, Ice Lake+) with no published latency', min: 0 }),
+    invlpgb: int(300, 'issuing one INVLPGB (broadcast invalidation of up to invlpgb_count_max pages, or one PCID)', { unit: 'cycles', source: 'assumption: of the order of a local INVLPG (260, Molnar 2015); AMD publishes no latency', min: 0 }),
+    tlbsync: int(1500, 'TLBSYNC: waiting until every CPU has carried out the INVLPGBs this CPU issued', { unit: 'cycles', source: 'assumption: about one IPI latency (ipi_latency), the time for the invalidation to reach and be acknowledged by every core; AMD publishes no latency', min: 0 }),
+    rar_action: int(300, 'a target CPU carrying out one RAR invalidation in microcode (no interrupt entry or handler)', { unit: 'cycles', source: 'assumption: of the order of the INVLPGs it performs; Intel publishes no latency', min: 0 }),
     ipi_ack: int(142, 'target\'s acknowledgement reaching the sender (a cache-line write the sender spins on)', { unit: 'cycles', source: 'derived: one cache-to-cache transfer (c2c_transfer)', min: 0 }),
     syscall: int(576, 'syscall entry and exit without page-table isolation', { unit: 'cycles', source: 'derived: 192 ns null syscall (lseek at 5.2 M/s), Dave Hansen, KAISER thread 2017, x 3.0 GHz', min: 0 }),
     pti_syscall_extra: int(423, 'extra entry/exit cost with page-table isolation and PCID', { unit: 'cycles', source: 'derived: 333 ns - 192 ns (Hansen 2017) x 3.0 GHz', min: 0 }),
@@ -115,6 +122,16 @@ export const machineSchema = {
     overcommit_memory: int(0, 'vm.overcommit_memory: 0 heuristic (refuse one mapping larger than RAM + swap), 1 always, 2 never (commit limit = swap + RAM x overcommit_ratio)', { source: 'kernel default 0', min: 0, max: 2 }),
     overcommit_ratio: int(50, 'vm.overcommit_ratio: percent of RAM in the commit limit when overcommit_memory is 2', { unit: '%', source: 'kernel default', min: 0 }),
     memlock_kib: int(8192, 'RLIMIT_MEMLOCK of a new process (mlock, MAP_LOCKED) for a task without CAP_IPC_LOCK', { unit: 'KiB', source: 'kernel default MLOCK_LIMIT (8 MiB since 5.16), as on the development host', min: 0 }),
+  },
+
+  virt: {
+    enabled: bool(false, 'the machine is a KVM guest and its CPUs are vCPUs (false: bare metal)', { source: 'a setting' }),
+    vm_exit: int(1376, 'a VM exit and re-entry on a fast path (a hypercall, a trapped ICR write, a kick out of guest mode)', { unit: 'cycles', source: 'measured: VMRUN to #VMEXIT and back 1,344-1,376 cycles, Michael Roth, "KVM: SVM: use vmsave/vmload for saving/restoring additional host state", linux-kernel, 2020-12 (AMD EPYC)', min: 0 }),
+    pv_ipi: bool(true, 'an IPI to several vCPUs is one KVM_HC_SEND_IPI hypercall (one VM exit) instead of one trapped ICR write (one exit) per destination', { source: 'Wanpeng Li, "KVM: X86: Implement PV IPIs in linux guest", Linux 4.19 (arch/x86/kernel/kvm.c kvm_send_ipi_mask)' }),
+    posted_interrupts: bool(false, 'an IPI reaches a running vCPU without a VM exit (APICv posted interrupts, AVIC); false: the target is kicked out of guest mode and the interrupt injected at re-entry', { source: 'Intel SDM vol. 3 ch. 29 (posted-interrupt processing); Wanpeng Li, "KVM: VMX: FIXED+PHYSICAL mode single target IPI fastpath", Linux 5.5' }),
+    pv_tlb_flush: bool(true, 'KVM\'s paravirtual TLB flush: a preempted vCPU gets no flush IPI; it is marked and flushes when it next enters the guest', { source: 'arch/x86/kernel/kvm.c kvm_flush_tlb_multi (KVM_VCPU_FLUSH_TLB in steal_time.preempted), Linux 4.16' }),
+    steal_pct: num(0, 'share of each vCPU\'s time the host gives to something else (steal time), lost in one slice per steal_period_us, the vCPUs\' slices staggered', { unit: '%', source: 'a setting: the guest\'s /proc/stat steal column measures it', min: 0, max: 90 }),
+    steal_period_us: num(3000, 'the host scheduling period in which each vCPU loses steal_pct of its time', { unit: 'us', source: 'assumption: EEVDF\'s base slice on a host with 8 or more CPUs, 0.75 ms x (1 + log2 8) = 3 ms (kernel/sched/fair.c sysctl_sched_base_slice, scaled as sched_tunable_scaling does)', min: 1 }),
   },
 
   sim: {

@@ -13,6 +13,13 @@ export class IpiFabric {
   readonly ackCost: number;
   readonly sent: Float64Array;
   readonly received: Float64Array;
+  /** In a guest: the sender's VM exits, once per send (a PV IPI hypercall for the whole mask) or once per destination (trapped ICR writes). */
+  readonly exitPerSend: number;
+  readonly exitPerTarget: number;
+  /** In a guest without posted interrupts: the target's exit (the kick) and the injection at re-entry. */
+  readonly exitOnDelivery: number;
+  /** VM exits taken by senders and targets (for reports). */
+  vmExits = 0;
 
   constructor(cfg: MachineConfig) {
     this.sendCost = cfg.cost.ipi_send;
@@ -21,6 +28,10 @@ export class IpiFabric {
     this.ackCost = cfg.cost.ipi_ack;
     this.sent = new Float64Array(cfg.cpus);
     this.received = new Float64Array(cfg.cpus);
+    const v = cfg.virt;
+    this.exitPerSend = v.enabled && v.pv_ipi ? v.vm_exit : 0;
+    this.exitPerTarget = v.enabled && !v.pv_ipi ? v.vm_exit : 0;
+    this.exitOnDelivery = v.enabled && !v.posted_interrupts ? v.vm_exit : 0;
   }
 
   counters(): Record<string, number> {
@@ -30,6 +41,6 @@ export class IpiFabric {
       s += this.sent[i]!;
       r += this.received[i]!;
     }
-    return { ipi_sent: s, ipi_received: r };
+    return this.vmExits > 0 ? { ipi_sent: s, ipi_received: r, vm_exits_ipi: this.vmExits } : { ipi_sent: s, ipi_received: r };
   }
 }

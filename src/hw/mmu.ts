@@ -9,7 +9,7 @@
  *   TLB miss           cost.stlb_hit + walk
  *   walk               per level read: caches.access(entry, read) + cost.walk_step
  *                      per entry whose A (or, at the leaf, D) bit the walker
- *                      sets: caches.access(entry, write)
+ *                      sets: caches.access(entry, write) + cost.ad_assist
  *                      A PWC hit skips the PML4, PDPT and PD reads; a PD
  *                      entry with PS ends the walk as a 2 MiB translation.
  *   write via an entry
@@ -110,6 +110,8 @@ export class Mmu {
   private readonly mem: PhysMem;
   private readonly stlbHit: number;
   private readonly walkStep: number;
+  /** The locked update of an entry whose A or D bit the walker sets (cost.ad_assist). */
+  private readonly adAssist: number;
   /** 1 / the cache line size (a power of two, so a product is exact). */
   private readonly lineInv: number;
 
@@ -140,6 +142,7 @@ export class Mmu {
     this.pcid = new Uint16Array(cpus);
     this.stlbHit = cfg.cost.stlb_hit;
     this.walkStep = cfg.cost.walk_step;
+    this.adAssist = cfg.cost.ad_assist;
     this.lineInv = 1 / caches.lineBytes;
     this.mVpn = new Float64Array(cpus).fill(-1);
     this.mPcid = new Int32Array(cpus).fill(-1);
@@ -493,7 +496,7 @@ export class Mmu {
         }
         if ((lo & E_A) === 0) {
           words[wi] = (lo | E_A) >>> 0;
-          cyc += caches.accessLine(cpu, Math.floor(paddr * lineInv), true);
+          cyc += caches.accessLine(cpu, Math.floor(paddr * lineInv), true) + this.adAssist;
         }
         table = (lo >>> 12) + (hi & 0xfffff) * TWO20;
       }
@@ -523,7 +526,7 @@ export class Mmu {
     const want = lo | E_A | (write ? E_D : 0);
     if (want !== lo) {
       words[wi] = want >>> 0;
-      cyc += caches.accessLine(cpu, line, true);
+      cyc += caches.accessLine(cpu, line, true) + this.adAssist;
     }
     this.wPfn = (lo >>> 12) + (hi & 0xfffff) * TWO20;
     this.wFlags = leafRights | ((want & E_D) !== 0 ? TLB_D : 0);
@@ -561,7 +564,7 @@ export class Mmu {
     const want = lo | E_A | (write ? E_D : 0);
     if (want !== lo) {
       words[wi] = want >>> 0;
-      cyc += this.caches.accessLine(cpu, Math.floor(paddr * this.lineInv), true);
+      cyc += this.caches.accessLine(cpu, Math.floor(paddr * this.lineInv), true) + this.adAssist;
     }
     this.wPfn = (lo >>> 12) + (hi & 0xfffff) * TWO20 + (Math.floor(vaddr * PAGE_INV) & 511);
     this.wFlags = rights | ((want & E_D) !== 0 ? TLB_D : 0);

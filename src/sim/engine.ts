@@ -90,6 +90,11 @@ export class Engine implements Waker {
   readonly ipi: IpiFabric;
   readonly quantum: number;
   readonly tickPeriod: number;
+  /** Cycles each vCPU spent preempted by the host (steal time; 0 on bare metal). */
+  readonly steal: Float64Array;
+  /** Steal time: each vCPU is off its CPU for stealLen cycles in every stealPeriod, at a phase staggered by CPU. */
+  private readonly stealPeriod: number;
+  private readonly stealLen: number;
   /** Per-CPU trace slices and IPI flows, recorded only when `tracing` is on. */
   tracing = false;
   readonly traceSlices: TraceSlice[] = [];
@@ -121,6 +126,40 @@ export class Engine implements Waker {
     this.ipi = new IpiFabric(cfg);
     this.quantum = cfg.sim.quantum;
     this.tickPeriod = Math.round((cfg.clock_ghz * 1e9) / cfg.kernel.hz);
+    this.steal = new Float64Array(n);
+    const v = cfg.virt;
+    this.stealPeriod = Math.max(1, Math.round(v.steal_period_us * 1000 * cfg.clock_ghz));
+    this.stealLen = v.enabled ? Math.round((this.stealPeriod * v.steal_pct) / 100) : 0;
+  }
+
+  /**
+   * The end of the host's steal slice vCPU `cpu` is in at `time`, or -1 when
+   * it runs then (always -1 on bare metal or without steal time).
+   */
+  preemptedUntil(cpu: number, time: number): number {
+    if (this.stealLen === 0) return -1;
+    const period = this.stealPeriod;
+    const phase = Math.floor((cpu * period) / this.ncpus);
+    const start = phase + Math.floor((time - phase) / period) * period;
+    return time >= start && time < start + this.stealLen ? start + this.stealLen : -1;
+  }
+
+  /** The start of the first steal slice of vCPU `cpu` after `time`. */
+  private nextStealStart(cpu: number, time: number): number {
+    const period = this.stealPeriod;
+    const phase = Math.floor((cpu * period) / this.ncpus);
+    return phase + (Math.floor((time - phase) / period) + 1) * period;
+  }
+
+  /** A running vCPU whose clock is inside a steal slice jumps to its end; the gap is steal time, neither busy nor idle. Returns whether it moved. */
+  private skipSteal(c: number): boolean {
+    const end = this.preemptedUntil(c, this.clock[c]!);
+    if (end < 0) return false;
+    const gap = end - this.clock[c]!;
+    this.clock[c] = end;
+    this.steal[c]! += gap;
+    this.counters.add('steal_cycles', gap);
+    return true;
   }
 
   addHooks(h: SchedHooks): void {
@@ -328,8 +367,11 @@ export class Engine implements Waker {
         continue;
       }
       if (c < 0 || tc > until) break;
+      if (this.stealLen > 0 && this.skipSteal(c)) continue;
       // A tick due on this CPU also ends its window, so ticks arrive on time.
       this.windowEnd[c] = Math.min(Math.min(second, te) + this.quantum, this.nextTick[c]!);
+      // A steal slice also ends the window, so the vCPU stops where the host takes it off.
+      if (this.stealLen > 0) this.windowEnd[c] = Math.min(this.windowEnd[c]!, this.nextStealStart(c, tc));
       this.step(c);
     }
     return this.maxClock();
@@ -387,23 +429,37 @@ export class Engine implements Waker {
    * it now and its acknowledgement leaves at delivery + handler time. Returns
    * a completion that finishes when every acknowledgement has reached the
    * sender; the caller waits with `yield t.spinOn(done)` (csd_lock_wait).
+   * `handlerCost` replaces the fabric's interrupt entry and exit for actions
+   * a target carries out without software (Intel RAR).
    */
-  sendIpi(sender: Task, targets: readonly number[], handlerName: number, handler: IpiHandler): Completion {
+  sendIpi(sender: Task, targets: readonly number[], handlerName: number, handler: IpiHandler, handlerCost?: number): Completion {
     const done = new Completion(this, targets.length);
     const from = sender.cpu;
     const fab = this.ipi;
+    if (fab.exitPerSend > 0 && targets.length > 0) {
+      // A guest's PV IPI: one hypercall (one VM exit) names every destination.
+      sender.charge(fab.exitPerSend);
+      fab.vmExits++;
+    }
     for (const d of targets) {
-      sender.charge(fab.sendCost);
+      sender.charge(fab.sendCost + fab.exitPerTarget);
+      if (fab.exitPerTarget > 0) fab.vmExits++;
       fab.sent[from]! += 1;
       const sentAt = this.clock[from]!;
       const deliverAt = sentAt + fab.latency;
-      this.at(deliverAt, (time) => this.deliverIpi(d, time, handlerName, handler, done, from, sentAt));
+      this.at(deliverAt, (time) => this.deliverIpi(d, time, handlerName, handler, done, from, sentAt, handlerCost ?? fab.handlerCost));
     }
     return done;
   }
 
-  private deliverIpi(d: number, time: number, handlerName: number, handler: IpiHandler, done: Completion, from: number, sentAt: number): void {
+  private deliverIpi(d: number, time: number, handlerName: number, handler: IpiHandler, done: Completion, from: number, sentAt: number, handlerCost: number): void {
     const fab = this.ipi;
+    const preempted = this.preemptedUntil(d, time);
+    if (preempted >= 0) {
+      // A preempted vCPU takes the interrupt when the host runs it again.
+      this.at(preempted, (t) => this.deliverIpi(d, t, handlerName, handler, done, from, sentAt, handlerCost));
+      return;
+    }
     fab.received[d]! += 1;
     const st = this.state[d];
     if (st === CpuState.Idle && this.clock[d]! < time) {
@@ -416,7 +472,9 @@ export class Engine implements Waker {
       t.cpuTime += gap;
     }
     const node = this.attribution.child(this.attribution.child(this.attribution.child(this.attribution.root, CAT_IRQ), CAT_IPI_HANDLER), handlerName);
-    const work = fab.handlerCost + handler(d, time);
+    // In a guest without posted interrupts the target is kicked out of guest mode and the interrupt injected at re-entry.
+    if (fab.exitOnDelivery > 0) fab.vmExits++;
+    const work = handlerCost + fab.exitOnDelivery + handler(d, time);
     this.charge(d, work, node);
     // Retroactive or not, the handler's work started at the delivery time.
     const ackAt = time + work + fab.ackCost;
@@ -425,6 +483,23 @@ export class Engine implements Waker {
       this.traceFlows.push({ fromCpu: from, fromTs: sentAt, toCpu: d, toTs: time, name: 'ipi' });
     }
     this.at(ackAt, (t) => done.complete(t));
+  }
+
+  /**
+   * Run `work` on CPU `cpu` at `time` as interrupt-context work that needs no
+   * IPI (KVM's flush on a preempted vCPU's next entry): charged to the CPU
+   * under irq > `name` like an IPI's handler, without the fabric's costs.
+   */
+  runOnCpuAt(cpu: number, time: number, name: number, work: IpiHandler): void {
+    this.at(time, (now) => {
+      const st = this.state[cpu];
+      if (st === CpuState.Idle && this.clock[cpu]! < now) {
+        this.idle[cpu]! += now - this.clock[cpu]!;
+        this.clock[cpu] = now;
+      }
+      const node = this.attribution.child(this.attribution.child(this.attribution.root, CAT_IRQ), name);
+      this.charge(cpu, work(cpu, now), node);
+    });
   }
 
   /** Per-CPU summary for reports: busy and idle cycles up to the end of the run. */

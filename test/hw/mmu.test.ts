@@ -102,7 +102,7 @@ describe('Mmu cycle composition', () => {
 });
 
 describe('Mmu accessed and dirty bits', () => {
-  it('sets A on every level and the leaf, each a charged cache write', () => {
+  it('sets A on every level and the leaf, each a charged cache write and a locked update (ad_assist)', () => {
     const { m, cr3 } = boot();
     const c = m.cfg.cost;
     const miss = c.llc_hit + c.dram;
@@ -118,26 +118,26 @@ describe('Mmu accessed and dirty bits', () => {
     const pfn = m.mem.alloc();
     m.mem.zero(pfn);
     m.pt.writeEntry(table, tableIndex(VA, 1), makePte(pfn, URW));
-    // Each A write hits the line the walker has just read into L1.
-    expect(m.mmu.access(0, VA, false)).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + 4 * c.l1d_hit + miss);
+    // Each A write hits the line the walker has just read into L1, and is a locked update of the entry.
+    expect(m.mmu.access(0, VA, false)).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + 4 * (c.l1d_hit + c.ad_assist) + miss);
     for (let level = 4; level >= 1; level--) {
       const e = m.pt.readEntry(tables[4 - level]!, tableIndex(VA, level));
       expect(pteFlags(e) & (PTE_ACCESSED | PTE_DIRTY)).toBe(PTE_ACCESSED);
     }
     // A write through the clean TLB entry: re-walk (PWC hit, PT entry in L1), set D, then the data write.
-    expect(m.mmu.access(0, VA, true)).toBe(c.l1d_hit + c.walk_step + c.l1d_hit + c.l1d_hit);
+    expect(m.mmu.access(0, VA, true)).toBe(c.l1d_hit + c.walk_step + c.l1d_hit + c.ad_assist + c.l1d_hit);
     expect(pteFlags(m.pt.readEntry(table, tableIndex(VA, 1))) & PTE_DIRTY).toBe(PTE_DIRTY);
     // The TLB entry now carries D: another write costs only the L1D hit.
     expect(m.mmu.access(0, VA + 64, true)).toBe(c.l1d_hit + (c.llc_hit + c.dram) - c.l1d_hit);
     expect(m.mmu.access(0, VA + 64, true)).toBe(c.l1d_hit);
   });
 
-  it('a write walk sets A and D in one entry write', () => {
+  it('a write walk sets A and D in one entry write (one locked update)', () => {
     const { m, cr3 } = boot();
     const c = m.cfg.cost;
     const miss = c.llc_hit + c.dram;
     map(m, cr3, VA, URW);
-    expect(m.mmu.access(0, VA, true)).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + c.l1d_hit + miss);
+    expect(m.mmu.access(0, VA, true)).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + c.l1d_hit + c.ad_assist + miss);
     expect(pteFlags(m.pt.walkFunctional(cr3, VA)) & (PTE_ACCESSED | PTE_DIRTY)).toBe(PTE_ACCESSED | PTE_DIRTY);
   });
 });
@@ -219,7 +219,8 @@ describe('Mmu faults', () => {
     // The kernel makes the entry writable (as do_wp_page's reuse does) and retries.
     m.pt.walkFunctional(cr3, VA);
     m.pt.writeEntry(m.pt.walkTable, m.pt.walkIndex, makePte(pfn, URW | PTE_ACCESSED));
-    expect(m.mmu.access(0, VA, true)).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit + c.l1d_hit);
+    // The write walk sets D: a cache write and a locked update.
+    expect(m.mmu.access(0, VA, true)).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit + c.ad_assist + c.l1d_hit);
   });
 });
 

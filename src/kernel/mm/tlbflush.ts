@@ -23,6 +23,7 @@
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
+import { current } from '../sched/task_struct.js';
 import { mmCore } from './core.js';
 import type { MmStruct } from './mm_types.js';
 
@@ -37,6 +38,12 @@ const CAT_FLUSH_TLB_MM_RANGE = intern('flush_tlb_mm_range');
 const CAT_FLUSH_TLB_MULTI = intern('native_flush_tlb_multi');
 const CAT_FLUSH_TLB_FUNC = intern('flush_tlb_func');
 const CAT_CSD_WAIT = intern('csd_lock_wait');
+const CAT_BROADCAST = intern('broadcast_tlb_flush');
+const CAT_KVM_FLUSH_ON_ENTER = intern('kvm_flush_tlb_on_enter');
+const CAT_RAR = intern('rar_action');
+
+/** The mms given a global ASID (use_global_asid): flushed by INVLPGB broadcast from then on. */
+const globalAsid = new WeakSet<MmStruct>();
 
 /** Offset of context.tlb_gen inside struct mm_struct (its own cache line, apart from mmap_lock). */
 const MM_TLB_GEN_OFF = 128;
@@ -238,13 +245,33 @@ function* nativeFlushTlbMulti(k: Kernel, t: Task, mask: Uint8Array, f: FlushTlbI
   k.engine.counters.add('nr_tlb_remote_flush');
   const targets: number[] = [];
   let self = false;
+  const virt = k.cfg.virt;
   for (let cpu = 0; cpu < mask.length; cpu++) {
     if (!mask[cpu]) continue;
     if (!f.freedTables && !shouldFlushTlb(k, t, cpu, f)) continue;
-    if (cpu === t.cpu) self = true;
-    else targets.push(cpu);
+    if (cpu === t.cpu) {
+      self = true;
+      continue;
+    }
+    if (virt.enabled && virt.pv_tlb_flush) {
+      // kvm_flush_tlb_multi(): a preempted vCPU is marked KVM_VCPU_FLUSH_TLB (a cmpxchg on its steal_time line)
+      // instead of being sent the IPI; KVM flushes its TLB when it next enters the guest.
+      const back = k.engine.preemptedUntil(cpu, t.now);
+      if (back >= 0) {
+        t.charge(k.machine.caches.access(t.cpu, stateOf(k, cpu).kaddr + 64, true) + k.cfg.cost.atomic_rmw);
+        k.engine.counters.add('kvm_pv_tlb_flush_on_enter');
+        k.engine.runOnCpuAt(cpu, back, CAT_KVM_FLUSH_ON_ENTER, (c) => flush_tlb_func(k, c, f));
+        continue;
+      }
+    }
+    targets.push(cpu);
   }
-  const done = targets.length > 0 ? k.engine.sendIpi(t, targets, CAT_FLUSH_TLB_FUNC, (cpu) => flush_tlb_func(k, cpu, f)) : null;
+  let done = null;
+  if (targets.length > 0) {
+    done = k.cfg.tlb.rar
+      ? k.engine.sendIpi(t, targets, CAT_RAR, (cpu) => rarFlush(k, cpu, f), k.cfg.cost.rar_action)
+      : k.engine.sendIpi(t, targets, CAT_FLUSH_TLB_FUNC, (cpu) => flush_tlb_func(k, cpu, f));
+  }
   if (self) t.chargeAs(CAT_FLUSH_TLB_FUNC, flush_tlb_func(k, t.cpu, f));
   if (done) {
     t.enter(CAT_CSD_WAIT);
@@ -285,12 +312,99 @@ export function* flush_tlb_mm_range(t: Task, mm: MmStruct, start: number, end: n
     }
   }
   t.charge(k.machine.caches.access(t.cpu, mm.kaddr + MM_CPUMASK_OFF, false));
-  if (others) {
+  if (k.cfg.tlb.invlpgb && globalAsid.has(mm)) {
+    broadcast_tlb_flush(k, t, f);
+  } else if (others) {
     f.trimCpumask = shouldTrimCpumask(k, t, mm);
     yield* nativeFlushTlbMulti(k, t, mm.cpumask, f);
+    consider_global_asid(k, t, mm);
   } else if (stateOf(k, t.cpu).loadedMm === mm) {
     t.chargeAs(CAT_FLUSH_TLB_FUNC, flush_tlb_func(k, t.cpu, f));
   }
+  t.leave();
+}
+
+/**
+ * Invalidates, on `cpu`, what `f` names in the ASID slot that holds its mm,
+ * as hardware does for INVLPGB and RAR (no software runs there), and marks
+ * the slot current when it was one generation behind. Returns nothing: the
+ * target's cycles are the caller's to charge.
+ */
+function invalidateRemote(k: Kernel, cpu: number, f: FlushTlbInfo): void {
+  const st = mmCore(k).tlbstate[cpu]!;
+  const mm = f.mm;
+  if (mm === null) return;
+  const mmu = k.machine.mmu;
+  for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {
+    if (st.ctxId[asid] !== mm.id) continue;
+    const pcid = kernPcid(k, asid);
+    if (f.end === TLB_FLUSH_ALL) mmu.flushPcid(cpu, pcid);
+    else for (let addr = f.start; addr < f.end; addr += 2 ** f.strideShift) mmu.invlpg(cpu, addr, pcid);
+    if (st.ctxGen[asid] === f.newTlbGen - 1) st.ctxGen[asid] = f.newTlbGen;
+  }
+}
+
+/** An Intel RAR action on a target: the invalidation in microcode (cost.rar_action, charged by the fabric), no handler. */
+function rarFlush(k: Kernel, cpu: number, f: FlushTlbInfo): number {
+  k.engine.counters.add('nr_tlb_remote_flush_received');
+  invalidateRemote(k, cpu, f);
+  return 0;
+}
+
+/**
+ * mm_active_cpus_exceeds(): more than `threshold` CPUs run the mm now (have
+ * it loaded and are not lazy).
+ */
+function mm_active_cpus_exceeds(k: Kernel, mm: MmStruct, threshold: number): boolean {
+  let weight = 0;
+  for (let cpu = 0; cpu < mm.cpumask.length; cpu++) if (mm.cpumask[cpu]) weight++;
+  if (weight <= threshold) return false;
+  let count = 0;
+  const states = mmCore(k).tlbstate;
+  for (let cpu = 0; cpu < mm.cpumask.length; cpu++) {
+    if (!mm.cpumask[cpu]) continue;
+    const st = states[cpu]!;
+    if (st.loadedMm !== mm || st.isLazy) continue;
+    if (++count > threshold) return true;
+  }
+  return false;
+}
+
+/**
+ * consider_global_asid(): with INVLPGB, an mm running on more than 3 CPUs
+ * at once gets a global ASID, and its flushes become broadcasts. The check
+ * runs once in a while: when the low 5 bits of the caller's pid match
+ * jiffies'.
+ */
+function consider_global_asid(k: Kernel, t: Task, mm: MmStruct): void {
+  if (!k.cfg.tlb.invlpgb || globalAsid.has(mm)) return;
+  const jiffies = Math.floor(t.now / k.engine.tickPeriod);
+  if ((current(t).pid & 0x1f) !== (jiffies & 0x1f)) return;
+  if (mm_active_cpus_exceeds(k, mm, 3)) {
+    globalAsid.add(mm);
+    k.engine.counters.add('tlb_global_asid');
+  }
+}
+
+/** Whether an mm has a global ASID (for tests and reports). */
+export function mm_global_asid(mm: MmStruct): boolean {
+  return globalAsid.has(mm);
+}
+
+/**
+ * broadcast_tlb_flush(): INVLPGB for the range, invlpgb_count_max pages an
+ * instruction (one per PCID for a full flush; twice with PTI, for the user
+ * PCID), then TLBSYNC waits until every CPU has done them. No IPI, no
+ * software on the other CPUs.
+ */
+function broadcast_tlb_flush(k: Kernel, t: Task, f: FlushTlbInfo): void {
+  t.enter(CAT_BROADCAST);
+  const cost = k.cfg.cost;
+  let n = f.end === TLB_FLUSH_ALL ? 1 : Math.ceil((f.end - f.start) / 2 ** f.strideShift / k.cfg.tlb.invlpgb_count_max);
+  if (k.cfg.kernel.pti) n *= 2;
+  t.charge(n * cost.invlpgb + cost.tlbsync);
+  k.engine.counters.add('tlb_invlpgb', n);
+  for (let cpu = 0; cpu < k.cfg.cpus; cpu++) invalidateRemote(k, cpu, f);
   t.leave();
 }
 
