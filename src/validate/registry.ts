@@ -2,6 +2,7 @@
 import { experiment as fernandesSynchronizeRcu } from './experiments/fernandes-synchronize-rcu.js';
 import { experiment as hansen2017NullSyscall } from './experiments/hansen2017-null-syscall.js';
 import { experiment as hansen2014FlushByPages } from './experiments/hansen2014-flush-by-pages.js';
+import { experiment as hansen2014CeilingSweep } from './experiments/hansen2014-ceiling-sweep.js';
 import { experiment as amit2019DontneedTouch } from './experiments/amit2019-dontneed-touch.js';
 import { experiment as park2025DontneedPerPage } from './experiments/park2025-dontneed-per-page.js';
 import { experiment as park2025ProcessMadviseBatching } from './experiments/park2025-process-madvise-batching.js';
@@ -12,6 +13,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
   hansen2017NullSyscall,
   fernandesSynchronizeRcu,
   hansen2014FlushByPages,
+  hansen2014CeilingSweep,
   amit2019DontneedTouch,
   park2025DontneedPerPage,
   park2025ProcessMadviseBatching,
