@@ -112,6 +112,8 @@ static void c_pipe2(int i, struct op *o)
 		emit(" fds=i%d,%d\n", fds[0], fds[1]);
 }
 
+static void c_fallocate(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_fallocate, ival(&o->a[0]), ival(&o->a[1]), val(&o->a[2]), val(&o->a[3]))); }
+static void c_posix_fadvise(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_fadvise64, ival(&o->a[0]), val(&o->a[1]), val(&o->a[2]), ival(&o->a[3]))); }
 static void c_eventfd(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_eventfd2, (unsigned)val(&o->a[0]), (int)val(&o->a[1]))); }
 
 static void c_close_range(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_close_range, (unsigned)val(&o->a[0]), (unsigned)val(&o->a[1]), (unsigned)val(&o->a[2]))); }
@@ -175,6 +177,8 @@ static const struct call calls[] = {
 	{ "fstat", c_fstat },
 	{ "newfstatat", c_newfstatat },
 	{ "fdatasync", c_fdatasync },
+	{ "fallocate", c_fallocate },
+	{ "posix_fadvise", c_posix_fadvise },
 	{ "pipe2", c_pipe2 },
 	{ "eventfd", c_eventfd },
 	{ "close_range", c_close_range },

@@ -16,7 +16,7 @@
  */
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM } from '../errno.js';
+import { EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, ESPIPE } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
@@ -363,18 +363,56 @@ export const FALLOC_FL_PUNCH_HOLE = 0x02;
  * shared file mapping: the madvise code passes the area's file, the byte
  * offset and the length). IN_MODIFY follows a hole punched.
  */
+export const FALLOC_FL_ZERO_RANGE = 0x10;
+/** Every mode bit vfs_fallocate knows (FALLOC_FL_SUPPORTED_MASK); the file system refuses the ones it lacks. */
+const FALLOC_FL_SUPPORTED_MASK = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x40 | 0x80;
+
+/**
+ * vfs_fallocate(), with ext4's answers for the modes this file system has:
+ * 0 allocates (growing the size unless FALLOC_FL_KEEP_SIZE),
+ * FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE punches a hole (what
+ * MADV_REMOVE does to a shared file mapping), FALLOC_FL_ZERO_RANGE zeroes
+ * (growing the size unless KEEP_SIZE); the other modes are EOPNOTSUPP.
+ * IN_MODIFY follows a success.
+ */
 export function* vfs_fallocate(k: Kernel, t: Task, file: VmFile, mode: number, offset: number, len: number): Blocking<number> {
   if (offset < 0 || len <= 0) return -EINVAL;
-  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return -EOPNOTSUPP;
+  if (mode & ~FALLOC_FL_SUPPORTED_MASK) return -EOPNOTSUPP;
   if (mode & FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
-  if (!(file instanceof VfsFile)) return -EOPNOTSUPP;
+  if (mode & FALLOC_FL_PUNCH_HOLE && mode & FALLOC_FL_ZERO_RANGE) return -EOPNOTSUPP;
+  if (!(file instanceof VfsFile)) return -ENODEV;
   if (!file.writable) return -EBADF;
   const inode = file.inode;
   if (S_ISDIR(inode.i_mode)) return -EISDIR;
   if (!S_ISREG(inode.i_mode)) return -ENODEV;
   if (offset + len > inode.i_sb.s_maxbytes) return -EFBIG;
-  if (!(mode & FALLOC_FL_PUNCH_HOLE)) return -EOPNOTSUPP;
-  const r = yield* vfs_fallocate_punch_hole(t, inode, offset, len);
+  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) return -EOPNOTSUPP;
+  let r = 0;
+  if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+    // Zeroing a range leaves no data there, as a hole does (ext4 makes it unwritten extents).
+    r = yield* vfs_fallocate_punch_hole(t, inode, offset, len);
+  }
+  if (r === 0 && !(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) && offset + len > inode.i_size) {
+    r = yield* do_truncate(k, t, file.dentry, offset + len, 0, true);
+  }
   if (r === 0) yield* fsnotify_modify(k, t, file);
   return r;
+}
+
+/** fallocate(2): the fd's file (EBADF for a bad or O_PATH fd; ESPIPE for a pipe). */
+function* ksys_fallocate(k: Kernel, t: Task, fd: number, mode: number, offset: number, len: number): Blocking<number> {
+  const f = fget_light(k, t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  let r: number;
+  const v = f.file.private_data instanceof VfsFile ? f.file.private_data : null;
+  if (offset < 0 || len <= 0) r = -EINVAL;
+  else if (!(f.file.f_mode & FMODE_WRITE)) r = -EBADF;
+  else if (!v) r = f.file.f_op.name === 'pipe' ? -ESPIPE : -ENODEV;
+  else r = yield* vfs_fallocate(k, t, v, mode, offset, len);
+  yield* fput_light(k, t, f);
+  return r;
+}
+
+export function sys_fallocate(k: Kernel, t: Task, fd: number, mode: number, offset: number, len: number): Blocking<number> {
+  return syscall(t, 'fallocate', ksys_fallocate(k, t, fd, mode, offset, len));
 }

@@ -322,3 +322,32 @@ export function* filemap_write_and_wait_range(t: Task, mapping: AddressSpace, st
   t.leave();
   return 0;
 }
+
+const CAT_INVALIDATE = intern('invalidate_mapping_pages');
+
+/**
+ * invalidate_mapping_pages() (mapping_try_invalidate): drop the cached
+ * pages of indices [start, end] that nobody maps or holds, that are clean
+ * and not under read; the rest stay. Returns how many went.
+ */
+export function invalidate_mapping_pages(t: Task, mapping: AddressSpace, start: number, end: number): number {
+  const k = mapping.k;
+  const mem = k.machine.mem;
+  t.enter(CAT_INVALIDATE);
+  let count = 0;
+  const indices = [...mapping.pages.keys()].filter((i) => i >= start && i <= end).sort((a, b) => a - b);
+  for (const index of indices) {
+    const pfn = mapping.pages.get(index)!;
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.cost.kernel_op);
+    if (mem.mapcount[pfn]! > 0 || mem.refcount[pfn]! !== 1 || mem.flags[pfn]! & PG_dirty || filemap_page_under_read(mapping, index)) continue;
+    mapping.pages.delete(index);
+    mem.owner[pfn] = 0;
+    mem.flags[pfn] = (mem.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
+    mem.refcount[pfn] = 0;
+    t.charge(k.cfg.cost.page_free);
+    free_frame(k, pfn);
+    count++;
+  }
+  t.leave();
+  return count;
+}

@@ -7,7 +7,8 @@ import { sys_eventfd2 } from '../../../kernel/fs/eventfd.js';
 import { sys_close_range } from '../../../kernel/fs/fd_syscalls.js';
 import { sys_pipe2 } from '../../../kernel/fs/pipe.js';
 import { sys_pread64, sys_pwrite64 } from '../../../kernel/fs/read_write.js';
-import { sys_fchmod } from '../../../kernel/fs/open.js';
+import { sys_fallocate, sys_fchmod } from '../../../kernel/fs/open.js';
+import { sys_fadvise64 } from '../../../kernel/mm/fadvise.js';
 import { sys_fstat, sys_newfstatat, type Kstat } from '../../../kernel/fs/stat.js';
 import { sys_fdatasync, sys_fsync } from '../../../kernel/fs/sync.js';
 import type { Blocking } from '../../../sim/task.js';
@@ -69,6 +70,14 @@ function* pipe2(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return ret < 0 ? outcome(ret) : { ret, errno: null, fds };
 }
 
+function* fallocate(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_fallocate(env.k, env.t, int32(num(env, op, 'fd')), int32(num(env, op, 'mode')), num(env, op, 'offset'), num(env, op, 'len')));
+}
+
+function* posix_fadvise(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_fadvise64(env.k, env.t, int32(num(env, op, 'fd')), num(env, op, 'offset'), num(env, op, 'len'), int32(num(env, op, 'advice'))));
+}
+
 function* eventfd(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const ret = yield* sys_eventfd2(env.k, env.t, num(env, op, 'initval') >>> 0, num(env, op, 'flags'));
   env.bind(op.as, ret < 0 ? -1 : ret);
@@ -79,4 +88,4 @@ function* close_range(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return outcome(yield* sys_close_range(env.k, env.t, num(env, op, 'fd') >>> 0, num(env, op, 'max') >>> 0, num(env, op, 'flags') >>> 0));
 }
 
-export const fsCalls: Readonly<Record<string, OpHandler>> = { pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, pipe2, eventfd, close_range } as Record<string, OpHandler>;
+export const fsCalls: Readonly<Record<string, OpHandler>> = { pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range } as Record<string, OpHandler>;
