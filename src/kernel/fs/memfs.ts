@@ -152,6 +152,15 @@ export function memfs_new_unlinked_shmem(k: Kernel, t: Task, parent: Dentry, nam
   return d;
 }
 
+/** shmem_tmpfile()/ext4_tmpfile(): a regular file in `dir` with no name (an unhashed dentry, i_nlink 0). */
+export function memfs_tmpfile(k: Kernel, t: Task, dir: Dentry, mode: number, uid: number, gid: number): Dentry {
+  const inode = memfs_get_inode(k, t, dir.d_sb, dir.d_inode, S_IFREG | mode, uid, gid);
+  inode.i_nlink = 0;
+  const d = d_alloc(k, t, dir, '#' + inode.i_ino);
+  d_instantiate(d, inode);
+  return d;
+}
+
 /** A device or other special inode (for /dev): `fops` serves its opens. */
 export function memfs_make_node(k: Kernel, parent: Dentry, name: string, mode: number, fops: FileOperations): Dentry {
   const sb = parent.d_sb;

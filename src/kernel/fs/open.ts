@@ -21,7 +21,7 @@ import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { notify_change } from './attr.js';
-import { dput, type Dentry, type Path } from './dcache.js';
+import { d_path, dput, type Dentry, type Path } from './dcache.js';
 import { open_f_flags, open_f_mode, register_open_handler } from './fd_syscalls.js';
 import { fget_light, fput_light } from './file.js';
 import { alloc_file, fput, type File } from './file_table.js';
@@ -52,9 +52,9 @@ import {
 import { filename_lookup, filename_parentat, LAST_DOTDOT, LAST_NORM, LAST_ROOT, LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_hash, path_put } from './namei.js';
 import { may_create, mode_strip_umask } from './namei_ops.js';
 import { fsnotify_create, fsnotify_modify, fsnotify_open } from './notify/fsnotify.js';
-import { vfs_fallocate_punch_hole } from './memfs.js';
+import { memfs_tmpfile, vfs_fallocate_punch_hole } from './memfs.js';
 import type { VmFile } from '../mm/mm_types.js';
-import { FMODE_CREATED, FMODE_PATH, FMODE_WRITE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC } from './uapi_fcntl.js';
+import { FMODE_CREATED, FMODE_PATH, FMODE_WRITE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC, __O_TMPFILE } from './uapi_fcntl.js';
 import { vfs_fops, VfsFile, type OpenableFileOperations } from './vfs_file.js';
 
 const CAT_PATH_OPENAT = intern('path_openat');
@@ -76,8 +76,12 @@ interface OpenFlags {
 }
 
 function build_open_flags(flags: number, mode: number): OpenFlags | number {
-  if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
-  mode = flags & O_CREAT ? (mode & S_IALLUGO) | S_IFREG : 0;
+  // O_TMPFILE is __O_TMPFILE | O_DIRECTORY, opened for writing, without O_CREAT.
+  if (flags & __O_TMPFILE) {
+    if ((flags & (__O_TMPFILE | O_DIRECTORY | O_CREAT)) !== (__O_TMPFILE | O_DIRECTORY)) return -EINVAL;
+    if (!(acc_mode_of(flags) & MAY_WRITE)) return -EINVAL;
+  } else if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
+  mode = flags & (O_CREAT | __O_TMPFILE) ? (mode & S_IALLUGO) | S_IFREG : 0;
   if (flags & O_PATH) flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
   let acc = MAY_OPEN | acc_mode_of(flags);
   if (flags & O_TRUNC) acc |= MAY_WRITE;
@@ -200,8 +204,33 @@ export function* path_openat(k: Kernel, t: Task, pathname: string, flags: number
   return r;
 }
 
+/**
+ * do_tmpfile(): an unnamed regular file in the directory `pathname` names
+ * (write and search permission on it needed), opened as asked; it has no
+ * link until one is made, and goes away with its last close.
+ */
+function* do_tmpfile(k: Kernel, t: Task, pathname: string, op: OpenFlags): Blocking<File | number> {
+  const path = yield* filename_lookup(k, t, pathname, op.lookup_flags);
+  if (typeof path === 'number') return path;
+  const dir = path.dentry.d_inode!;
+  let err = inode_permission(k, t, dir, MAY_WRITE | MAY_EXEC);
+  if (!err && !dir.i_op.create) err = -EOPNOTSUPP;
+  if (err) {
+    yield* path_put(k, t, path);
+    return err;
+  }
+  const ts = current(t);
+  const d = memfs_tmpfile(k, t, path.dentry, mode_strip_umask(t, op.mode & S_IALLUGO), ts.cred.uid, ts.cred.uid);
+  const mnt = path.mnt;
+  yield* path_put(k, t, path);
+  const f = yield* vfs_open(k, t, { mnt, dentry: d }, op.open_flag & ~(O_DIRECTORY | __O_TMPFILE) | __O_TMPFILE, `${d_path({ mnt, dentry: d })}`);
+  // FMODE_CREATED is set only by an open that made a name (F_CREATED_QUERY is 0 here, as the host shows).
+  return f;
+}
+
 function* path_openat_inner(k: Kernel, t: Task, pathname: string, op: OpenFlags): Blocking<File | number> {
   const flags = op.open_flag;
+  if (flags & __O_TMPFILE) return yield* do_tmpfile(k, t, pathname, op);
   if (!(flags & O_CREAT) || flags & O_PATH) {
     // Nothing to create: an ordinary lookup of the whole path.
     const path = yield* filename_lookup(k, t, pathname, op.lookup_flags);
