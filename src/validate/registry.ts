@@ -7,6 +7,7 @@ import { experiment as amit2019DontneedTouch } from './experiments/amit2019-dont
 import { experiment as park2025DontneedPerPage } from './experiments/park2025-dontneed-per-page.js';
 import { experiment as park2025ProcessMadviseBatching } from './experiments/park2025-process-madvise-batching.js';
 import { experiment as minchan2015Ebizzy } from './experiments/minchan2015-ebizzy.js';
+import { experiment as vanriel2025TlbFlush2 } from './experiments/vanriel2025-tlb-flush2.js';
 import type { Experiment } from './types.js';
 
 export const EXPERIMENTS: readonly Experiment[] = [
@@ -18,4 +19,5 @@ export const EXPERIMENTS: readonly Experiment[] = [
   park2025DontneedPerPage,
   park2025ProcessMadviseBatching,
   minchan2015Ebizzy,
+  vanriel2025TlbFlush2,
 ];
