@@ -22,6 +22,8 @@ const HOW_TO_MEASURE: Readonly<Record<string, string>> = {
   kmalloc: 'kmem_cache_alloc/kmem_cache_free pairs in a kernel module (slub_bench), cycles per pair / 2',
   vmalloc_page: 'test_vmalloc.ko (lib/test_vmalloc.c) fix_size_alloc_test, cycles per page',
   page_free: 'the LLFree benchmark (free of order-0 pages on one core) or page_alloc tracepoints with rdtsc',
+  zero_page: 'Arora\'s clear_page benchmark (or perf bench mem memset -f x86-64-stosb with 4 KiB chunks) on a Skylake-SP part, boost off',
+  fault_handler: 'the same read-fault loop on bare metal (a zero-page fault per 4 KiB of a MADV_NOHUGEPAGE mapping, less a null syscall), on each profile\'s part',
   swap_io: 'perf stat of a direct 4 KiB O_DIRECT read loop on a RAM-backed NVMe (null_blk): system time per I/O',
 };
 

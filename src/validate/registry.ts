@@ -1,4 +1,5 @@
 /** Every validation experiment, in the order the docs list them. Adding one: a module in ./experiments/ and one line here. */
+import { experiment as arora2023ClearPage } from './experiments/arora2023-clear-page.js';
 import { experiment as fernandesSynchronizeRcu } from './experiments/fernandes-synchronize-rcu.js';
 import { experiment as hansen2017NullSyscall } from './experiments/hansen2017-null-syscall.js';
 import { experiment as hansen2014FlushByPages } from './experiments/hansen2014-flush-by-pages.js';
@@ -20,4 +21,5 @@ export const EXPERIMENTS: readonly Experiment[] = [
   park2025ProcessMadviseBatching,
   minchan2015Ebizzy,
   vanriel2025TlbFlush2,
+  arora2023ClearPage,
 ];

@@ -37,7 +37,7 @@ function curvePassed(c: CurveResult): boolean {
 }
 
 export function runExperiment(e: Experiment, load: ProfileLoader): ExperimentResult {
-  const sims = e.simulate({ machine: (over) => load(e.profile, over) });
+  const sims = e.simulate({ machine: (over) => load(e.profile.split(',')[0]!.trim(), over), profile: (name, over) => load(name, over) });
   if (sims.length !== e.curves.length) throw new Error(`validate ${e.id}: ${e.curves.length} curves published but simulate() gave ${sims.length}`);
   const curves = e.curves.map((c, i) => judgeCurve(c, sims[i]!, e.tolerance, e.id));
   return {

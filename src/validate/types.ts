@@ -35,6 +35,8 @@ export interface Tolerance {
 /** What an experiment's simulate() gets: the machine of its profile, with overrides merged and checked. */
 export interface SimContext {
   machine(overrides?: Record<string, unknown>): MachineConfig;
+  /** Another profile's machine, for an experiment whose points were measured on more than one machine. */
+  profile(name: string, overrides?: Record<string, unknown>): MachineConfig;
 }
 
 export interface Experiment {
@@ -46,7 +48,7 @@ export interface Experiment {
   source: string;
   /** The hardware the source measured on. */
   hardware: string;
-  /** The machine profile the experiment runs on (a name kernsim list shows). */
+  /** The machine profile the experiment runs on (a name kernsim list shows); several, comma-separated, when its points were measured on several machines. */
   profile: string;
   /** Unit of every value (the published and the simulated ones alike). */
   unit: string;

@@ -75,7 +75,7 @@ describe('list', () => {
     const r = await cli(['list', '--json']);
     const j = JSON.parse(r.stdout) as { workloads: { name: string; params: { flag: string; default: unknown }[] }[]; profiles: { name: string }[] };
     expect(j.workloads.find((w) => w.name === 'tlb-reach')!.params.find((p) => p.flag === '--pages')!.default).toBe(4096);
-    expect(j.profiles.map((p) => p.name)).toEqual(['default', 'desktop-4', 'server-64']);
+    expect(j.profiles.map((p) => p.name)).toEqual(['default', 'desktop-4', 'haswell-desktop', 'icelake-x', 'ivybridge-laptop', 'kvm-guest-12', 'milan', 'server-64', 'skylake-sp']);
   });
   it('--params prints the machine schema; with --json as rows', async () => {
     const r = await cli(['list', '--params']);
@@ -141,7 +141,7 @@ describe('run', () => {
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--pages', '1.5']))).toContain('--pages: expected an integer');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--threads', '2', '--threads', '3']))).toContain('--threads: expected one value');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--bogus', '1']))).toBe('kernsim: Unknown argument: bogus (see kernsim run --help)');
-    expect(expectUsageError(await cli(['run', 'tlb-reach', '--machine', 'nosuch']))).toContain('--machine: machine: expected a profile name (default, desktop-4, server-64) or a JSON file, got "nosuch"');
+    expect(expectUsageError(await cli(['run', 'tlb-reach', '--machine', 'nosuch']))).toContain('--machine: machine: expected a profile name (default, desktop-4, haswell-desktop, icelake-x, ivybridge-laptop, kvm-guest-12, milan, server-64, skylake-sp) or a JSON file, got "nosuch"');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--cpus', '0']))).toBe('kernsim: command line: --cpus: expected an integer from 1 to 256, got 0');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--set', 'cost.nope=1']))).toBe('kernsim: command line: --set cost.nope: expected a machine field (kernsim list --params shows them all)');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--set', 'kernel.thp=sometimes']))).toBe('kernsim: command line: --set kernel.thp: expected one of always, madvise, never, got "sometimes"');

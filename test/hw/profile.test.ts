@@ -14,9 +14,9 @@ describe('machine profiles', () => {
     }
   });
 
-  it('ships a 4-CPU desktop and a 64-CPU server', () => {
+  it('ships a 4-CPU desktop, a 64-CPU server and the machines behind the validation experiments', () => {
     const names = listProfiles().map((p) => `${p.name}:${p.cpus}`);
-    expect(names).toEqual(['default:4', 'desktop-4:4', 'server-64:64']);
+    expect(names).toEqual(['default:4', 'desktop-4:4', 'haswell-desktop:8', 'icelake-x:32', 'ivybridge-laptop:4', 'kvm-guest-12:12', 'milan:64', 'server-64:64', 'skylake-sp:28']);
     const s = loadMachineConfig('server-64');
     expect(s.name).toBe('server-64');
     expect(s.cost.llc_hit).toBe(77);
@@ -51,6 +51,6 @@ describe('machine profiles', () => {
   }
 
   it('an unknown profile name lists the known ones', () => {
-    expect(() => loadMachineConfig('laptop')).toThrow('--machine: machine: expected a profile name (default, desktop-4, server-64) or a JSON file, got "laptop"');
+    expect(() => loadMachineConfig('laptop')).toThrow('--machine: machine: expected a profile name (default, desktop-4, haswell-desktop, icelake-x, ivybridge-laptop, kvm-guest-12, milan, server-64, skylake-sp) or a JSON file, got "laptop"');
   });
 });
