@@ -57,6 +57,8 @@ export function parseParamValue(spec: ParamSpec<unknown>, raw: unknown, file: st
       const s = raw.trim().replace(/_/g, '');
       v = s === '' ? NaN : Number(s);
       if (Number.isNaN(v)) v = raw;
+      // A decimal integer a double rounds (9007199254740993) is refused, not run with another value.
+      else if (/^[+-]?[0-9]+$/.test(s) && BigInt(s) !== BigInt(Math.trunc(v as number))) v = raw;
     }
   } else if (spec.kind === 'bool') {
     if (typeof raw === 'string') {

@@ -45,20 +45,23 @@ export interface SweepSpec {
 /** The jobs of a sweep, each checked (bad values or geometry throw ConfigError before anything runs). */
 export function planSweep(spec: SweepSpec): PointJob[] {
   const total = gridSize(spec.axes);
-  return shardIndices(total, spec.shard).map((index) => {
-    const point = gridPoint(spec.axes, index);
-    const params: Record<string, ParamValue> = { ...spec.params };
-    const m: MachineChoice = { ...spec.machine, fields: { ...spec.machine.fields } };
-    for (const a of spec.axes) {
-      const v = point[a.key]!;
-      if (a.kind === 'param') params[a.key] = v;
-      else if (a.kind === 'machine') m.machine = String(v);
-      else if (a.kind === 'seed') m.seed = v as number;
-      else if (a.key === 'cpus') m.cpus = v as number;
-      else m.fields![a.key] = v;
-    }
-    return { index, workload: spec.workload.name, params: resolveParams(spec.workload, params, 'command line'), config: buildConfig(m) };
-  });
+  return shardIndices(total, spec.shard).map((index) => planPoint(spec, index));
+}
+
+/** One point's job: its workload parameters and machine config, checked. */
+function planPoint(spec: SweepSpec, index: number): PointJob {
+  const point = gridPoint(spec.axes, index);
+  const params: Record<string, ParamValue> = { ...spec.params };
+  const m: MachineChoice = { ...spec.machine, fields: { ...spec.machine.fields } };
+  for (const a of spec.axes) {
+    const v = point[a.key]!;
+    if (a.kind === 'param') params[a.key] = v;
+    else if (a.kind === 'machine') m.machine = String(v);
+    else if (a.kind === 'seed') m.seed = v as number;
+    else if (a.key === 'cpus') m.cpus = v as number;
+    else m.fields![a.key] = v;
+  }
+  return { index, workload: spec.workload.name, params: resolveParams(spec.workload, params, 'command line'), config: buildConfig(m) };
 }
 
 /** The compiled worker next to this module, or null when running from TypeScript sources (tests), where points run in-process. */
@@ -138,7 +141,8 @@ export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
   const maxWorkers = Math.min(spec.jobs ?? Infinity, availableParallelism());
   const results = await runJobs(jobs, maxWorkers, (d) => spec.onPoint?.(d, jobs.length));
   const points: SweepPoint[] = jobs.map((j, i) => ({ index: j.index, point: gridPoint(spec.axes, j.index), result: results[i]! }));
-  const first = jobs[0]?.config;
+  // The sweep's machine and seed are those of the grid's first point, whichever share this is, so every shard of one sweep says the same.
+  const first = gridSize(spec.axes) > 0 ? planPoint(spec, 0).config : undefined;
   const out: SweepResult = {
     kernsim_result: RESULT_VERSION,
     kind: 'sweep',
@@ -175,8 +179,11 @@ export function mergeSweeps(parts: { file: string; result: SweepResult }[]): Swe
   const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
   const byIndex = new Map<number, { file: string; p: SweepPoint }>();
   let wall = 0;
+  // A machine or seed that is a grid axis varies by point; shards written before the sweep-level value was the grid's first point's may differ there.
+  const axisKeys = new Set(first.result.grid.map((a) => a.key));
   for (const { file, result: r } of parts) {
     for (const k of ['workload', 'machine', 'seed', 'base', 'grid', 'total_points'] as const) {
+      if ((k === 'machine' || k === 'seed') && axisKeys.has(k)) continue;
       if (!same(r[k], first.result[k])) {
         throw new UsageError(`merge: ${file}: ${k} differs from ${first.file} (${JSON.stringify(r[k])} vs ${JSON.stringify(first.result[k])}): not shards of one sweep`);
       }

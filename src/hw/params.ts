@@ -79,7 +79,8 @@ function describeExpected(spec: ParamSpec<unknown>): string {
     case 'int': {
       let s = 'an integer';
       if (spec.min !== undefined && spec.max !== undefined) s += ` from ${spec.min} to ${spec.max}`;
-      else if (spec.min !== undefined) s += ` >= ${spec.min}`;
+      else if (spec.min !== undefined) s += ` from ${spec.min} to 2^53 - 1`;
+      else s += ' of magnitude below 2^53';
       if (spec.pow2) s += ' (a power of two)';
       return s;
     }
@@ -108,7 +109,8 @@ export function checkValue(spec: ParamSpec<unknown>, value: unknown, file: strin
     case 'number': {
       if (typeof value !== 'number' || !Number.isFinite(value)) bad();
       const n = value as number;
-      if (spec.kind === 'int' && !Number.isInteger(n)) bad();
+      // An integer past 2^53 is not what was written (a double rounds it): refused rather than silently changed.
+      if (spec.kind === 'int' && !Number.isSafeInteger(n)) bad();
       if (spec.min !== undefined && n < spec.min) bad();
       if (spec.max !== undefined && n > spec.max) bad();
       if (spec.pow2 && (n <= 0 || (n & (n - 1)) !== 0)) bad();

@@ -71,6 +71,13 @@ export function checkGeometry(cfg: MachineConfig, file: string): void {
   for (const [field, entries, ways] of tlbs) {
     if (entries % ways !== 0) throw new ConfigError(file, field, `a multiple of its associativity (${ways}), got ${entries}`);
   }
+  if (cfg.cache.llc_kib < cfg.cache.l2_kib) {
+    throw new ConfigError(file, 'cache.llc_kib', `at least cache.l2_kib (${cfg.cache.l2_kib}): the last-level cache holds what L2 evicts, got ${cfg.cache.llc_kib}`);
+  }
+  // The zone's high watermark (min_free_kbytes x 3/2) must leave memory to allocate, or every allocation goes straight to reclaim and OOM.
+  if (cfg.kernel.min_free_kbytes * 3 >= cfg.ram_mib * 1024 * 2) {
+    throw new ConfigError(file, 'kernel.min_free_kbytes', `a high watermark (3/2 of it) below ram_mib (${cfg.ram_mib} MiB = ${cfg.ram_mib * 1024} KiB), got ${cfg.kernel.min_free_kbytes}`);
+  }
   if (cfg.kernel.nofile_soft > cfg.kernel.nofile_hard) {
     throw new ConfigError(file, 'kernel.nofile_soft', `at most kernel.nofile_hard (${cfg.kernel.nofile_hard}), got ${cfg.kernel.nofile_soft}`);
   }

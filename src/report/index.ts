@@ -1,6 +1,7 @@
 /** Reports: every format from one entry point, and the check that a JSON file is a kernsim result. */
 import type { ChalkInstance } from 'chalk';
 import { RESULT_VERSION, type AnyResult } from '../workloads/result.js';
+import { checkResultSchema, SchemaViolation } from './schema.js';
 import { foldedLines } from './summary.js';
 import { renderRunHtml, renderSweepHtml } from './html.js';
 import { renderRunMarkdown, renderSweepMarkdown } from './markdown.js';
@@ -22,7 +23,7 @@ export class ResultError extends Error {
   }
 }
 
-/** Parses and checks the parts of a result every report relies on. */
+/** Parses a result file and checks it against the result schema (schema.ts, docs/results.md) before anything reads it. */
 export function parseResult(text: string, file: string): AnyResult {
   let v: unknown;
   try {
@@ -34,15 +35,12 @@ export function parseResult(text: string, file: string): AnyResult {
   const o = v as Record<string, unknown>;
   if (o['kernsim_result'] === undefined) throw new ResultError(file, 'kernsim_result', 'a kernsim result (written by kernsim run --out or --json)');
   if (o['kernsim_result'] !== RESULT_VERSION) throw new ResultError(file, 'kernsim_result', `version ${RESULT_VERSION}, got ${JSON.stringify(o['kernsim_result'])}`);
-  if (o['kind'] === 'run') {
-    for (const [k, t] of [['workload', 'string'], ['simulated_cycles', 'number'], ['cpus', 'object'], ['counters', 'object'], ['breakdown', 'object'], ['latency', 'object'], ['figures', 'object'], ['checks', 'object'], ['config', 'object']] as const) {
-      if (typeof o[k] !== t || o[k] === null) throw new ResultError(file, k, `a ${t === 'object' ? 'JSON object or list' : t}`);
-    }
-  } else if (o['kind'] === 'sweep') {
-    if (!Array.isArray(o['points'])) throw new ResultError(file, 'points', 'a list of grid points');
-    if (!Array.isArray(o['grid'])) throw new ResultError(file, 'grid', 'a list of grid axes');
-  } else {
-    throw new ResultError(file, 'kind', `"run" or "sweep", got ${JSON.stringify(o['kind'])}`);
+  if (o['kind'] !== 'run' && o['kind'] !== 'sweep') throw new ResultError(file, 'kind', `"run" or "sweep", got ${JSON.stringify(o['kind'])}`);
+  try {
+    checkResultSchema(o);
+  } catch (e) {
+    if (e instanceof SchemaViolation) throw new ResultError(file, e.field, e.expected);
+    throw e;
   }
   return v as AnyResult;
 }

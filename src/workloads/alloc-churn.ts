@@ -54,7 +54,7 @@ export const allocChurn = defineWorkload({
   params: {
     threads: int(1, 'threads of the process, one chunk each', { min: 1, max: 256 }),
     chunk_pages: int(64, 'pages in each thread\'s chunk', { min: 1, max: 1 << 18 }),
-    rounds: int(100, 'use-and-purge rounds per thread', { min: 1 }),
+    rounds: int(100, 'use-and-purge rounds per thread', { min: 1, max: 10_000_000 }),
     advice: choice(['MADV_FREE', 'MADV_DONTNEED', 'none'], 'MADV_FREE', 'how the allocator purges a chunk (none: never)'),
     touch_bytes: int(PAGE, 'bytes written at the start of each page every round (4096: the whole chunk, as this loop does; 1: one byte a page, as an allocator handing out page-sized objects that are barely used)', { unit: 'B', min: 1, max: PAGE }),
   },

@@ -57,8 +57,8 @@ export const dbDiscard = defineWorkload({
     'dontneed (the round\'s data) must give, and a page that was not discarded with the round\'s data.',
   params: {
     pages: int(512, 'pages in the table file', { min: 2, max: 1 << 18 }),
-    rounds: int(8, 'write-discard-read rounds', { min: 1 }),
-    stride: int(4, 'every stride-th page is discarded each round', { min: 2 }),
+    rounds: int(8, 'write-discard-read rounds', { min: 1, max: 10_000_000 }),
+    stride: int(4, 'every stride-th page is discarded each round', { min: 2, max: 1 << 18 }),
     advice: choice(['remove', 'dontneed'], 'remove', 'how the database discards a page'),
   },
 

@@ -66,7 +66,7 @@ export const tlbReach = defineWorkload({
   params: {
     threads: int(4, 'threads of the process, spread over the CPUs', { min: 1, max: 1024 }),
     pages: int(4096, 'working set in 4 KiB pages', { min: 1, max: 1 << 22 }),
-    loads: int(200_000, 'random loads per thread', { min: 0 }),
+    loads: int(200_000, 'random loads per thread', { min: 0, max: 100_000_000 }),
     write: bool(false, 'stores instead of loads (dirty pages; same TLB reach)'),
   },
 

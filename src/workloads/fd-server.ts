@@ -59,10 +59,10 @@ export const fdServer = defineWorkload({
   params: {
     acceptors: int(4, 'threads accepting and closing connections', { min: 1, max: 256 }),
     lookers: int(4, 'threads looking fds up', { min: 0, max: 256 }),
-    connections: int(4000, 'connections each acceptor accepts', { min: 1 }),
-    hold: int(2500, 'connections an acceptor keeps open; it closes the oldest past this', { min: 1 }),
-    lookups: int(4000, 'fd lookups each looker makes', { min: 0 }),
-    think: int(20000, 'user-mode work between calls (handling a request)', { unit: 'cycles', min: 0 }),
+    connections: int(4000, 'connections each acceptor accepts', { min: 1, max: 10_000_000 }),
+    hold: int(2500, 'connections an acceptor keeps open; it closes the oldest past this', { min: 1, max: 1 << 20 }),
+    lookups: int(4000, 'fd lookups each looker makes', { min: 0, max: 100_000_000 }),
+    think: int(20000, 'user-mode work between calls (handling a request)', { unit: 'cycles', min: 0, max: 1e12 }),
   },
 
   setup(k, p) {

@@ -82,13 +82,13 @@ export const inotifyChurn = defineWorkload({
     'the overflow event never appeared twice in a row.',
   params: {
     writers: int(3, 'writer threads', { min: 1, max: 256 }),
-    files: int(8, 'files each writer cycles through', { min: 1 }),
-    rounds: int(1200, 'rounds (open, write chunks, close) per writer', { min: 1 }),
-    chunks: int(4, 'writes per round (each an IN_MODIFY; consecutive ones merge)', { min: 1 }),
-    chunk: int(512, 'bytes per write', { unit: 'B', min: 1 }),
-    buffer: int(4096, 'watcher read buffer', { unit: 'B', min: 32 }),
-    event_cycles: int(20000, 'watcher user work per event read', { unit: 'cycles', min: 0 }),
-    think: int(1000, 'writer user work between rounds', { unit: 'cycles', min: 0 }),
+    files: int(8, 'files each writer cycles through', { min: 1, max: 100_000 }),
+    rounds: int(1200, 'rounds (open, write chunks, close) per writer', { min: 1, max: 10_000_000 }),
+    chunks: int(4, 'writes per round (each an IN_MODIFY; consecutive ones merge)', { min: 1, max: 1_000_000 }),
+    chunk: int(512, 'bytes per write', { unit: 'B', min: 1, max: 0x7ffff000 }),
+    buffer: int(4096, 'watcher read buffer', { unit: 'B', min: 32, max: 1 << 24 }),
+    event_cycles: int(20000, 'watcher user work per event read', { unit: 'cycles', min: 0, max: 1e12 }),
+    think: int(1000, 'writer user work between rounds', { unit: 'cycles', min: 0, max: 1e12 }),
   },
 
   setup(k, p) {

@@ -125,10 +125,10 @@ export const procUnload = defineWorkload({
     'file was released exactly once.',
   params: {
     readers: int(3, 'reader processes', { min: 1, max: 256 }),
-    holders: int(1, 'readers that keep one file open across the removal', { min: 0 }),
-    read_cycles: int(40000, "the module's work per read", { unit: 'cycles', min: 0 }),
-    think: int(5000, 'reader user work between calls', { unit: 'cycles', min: 0 }),
-    unload_after: int(2000000, 'when the module removes its file', { unit: 'cycles', min: 0 }),
+    holders: int(1, 'readers that keep one file open across the removal', { min: 0, max: 256 }),
+    read_cycles: int(40000, "the module's work per read", { unit: 'cycles', min: 0, max: 1e12 }),
+    think: int(5000, 'reader user work between calls', { unit: 'cycles', min: 0, max: 1e12 }),
+    unload_after: int(2000000, 'when the module removes its file', { unit: 'cycles', min: 0, max: 1e12 }),
   },
 
   setup(k, p) {

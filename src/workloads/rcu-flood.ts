@@ -47,10 +47,10 @@ export const rcuFlood = defineWorkload({
   params: {
     writers: int(2, 'threads replacing the table', { min: 1, max: 256 }),
     readers: int(2, 'threads walking the table under rcu_read_lock', { min: 0, max: 256 }),
-    updates: int(2000, 'replacements per writer', { min: 1 }),
-    reads: int(4000, 'walks per reader', { min: 0 }),
+    updates: int(2000, 'replacements per writer', { min: 1, max: 10_000_000 }),
+    reads: int(4000, 'walks per reader', { min: 0, max: 100_000_000 }),
     table_bytes: int(4096, 'size of the table', { unit: 'B', min: 64, max: 1 << 24 }),
-    think: int(3000, 'user-mode cycles between calls', { unit: 'cycles', min: 0 }),
+    think: int(3000, 'user-mode cycles between calls', { unit: 'cycles', min: 0, max: 1e12 }),
     sync: bool(false, 'wait in synchronize_rcu instead of kfree_rcu'),
   },
 

@@ -10,6 +10,7 @@ import type { MachineConfig } from '../hw/config.js';
 import { ConfigError, mergeChecked, type Schema } from '../hw/params.js';
 import { bootKernel } from '../kernel/boot.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { checkInvariants } from '../kernel/mm/invariants.js';
 import type { Engine } from '../sim/engine.js';
 import type { Samples } from '../sim/stats.js';
 import { TaskState, type Task, type TaskBody } from '../sim/task.js';
@@ -55,6 +56,8 @@ export interface RunOptions {
 
 /** Simulated cycles run between progress reports; has no effect on results (see runEngine). */
 const CHUNK_CYCLES = 2_000_000;
+/** With sim.checks, the invariants are checked this often (simulated cycles); like the chunks, it changes no result. */
+const CHECK_CHUNK_CYCLES = 100_000;
 /** Trace slices kept at most; past this the trace is marked truncated. */
 const MAX_TRACE_SLICES = 400_000;
 
@@ -83,7 +86,9 @@ export function runWorkload(w: AnyWorkload, params: Record<string, unknown>, cfg
   const progress = opts.onProgress
     ? (final: boolean): void => opts.onProgress!(w.progress ? w.progress(k, p as never) : NaN, k.engine.maxClock(), final)
     : null;
-  runEngine(k.engine, progress);
+  // sim.checks: the memory-management invariants between chunks of simulated time and at the end (a violation is an internal error, thrown).
+  const check = cfg.sim.checks ? (): void => checkInvariants(k) : null;
+  runEngine(k.engine, progress, check);
   const failures = w.check(k, p as never);
   for (const t of k.engine.blockedTasks()) {
     if (!t.kernelThread) failures.push(`task ${t.name} (id ${t.id}) was still blocked when the run ended`);
@@ -124,21 +129,24 @@ export function runWorkload(w: AnyWorkload, params: Record<string, unknown>, cfg
  * timer, or blocked for good), the chunk doubles, so a long sleep costs a
  * few dozen chunks, not millions.
  */
-function runEngine(e: Engine, progress: ((final: boolean) => void) | null): void {
-  let step = CHUNK_CYCLES;
+function runEngine(e: Engine, progress: ((final: boolean) => void) | null, check: (() => void) | null = null): void {
+  const chunk = check ? CHECK_CHUNK_CYCLES : CHUNK_CYCLES;
+  let step = chunk;
   let until = step;
   let lastSum = -1;
   while (userTasksAlive(e) && until < Number.MAX_SAFE_INTEGER) {
     e.run(until);
+    check?.();
     progress?.(false);
     let sum = 0;
     for (let c = 0; c < e.ncpus; c++) sum += e.clock[c]!;
     if (sum === lastSum) step *= 2;
-    else step = CHUNK_CYCLES;
+    else step = chunk;
     lastSum = sum;
     until = Math.max(until, e.maxClock()) + step;
   }
   e.run();
+  check?.();
   progress?.(true);
 }
 

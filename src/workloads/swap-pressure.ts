@@ -73,7 +73,7 @@ export const swapPressure = defineWorkload({
     'pgsteal_kswapd/direct, allocstall_normal, the breakdown under do_swap_page and shrink_node, and the figures ' +
     'read_ns_per_page and pswpin_per_majfault. The check verifies every byte of every page on every pass.',
   params: {
-    mem_mib: int(16, 'memory the kernel manages (the mem= boot parameter); 0 for all of RAM', { unit: 'MiB', min: 0 }),
+    mem_mib: int(16, 'memory the kernel manages (the mem= boot parameter); 0 for all of RAM', { unit: 'MiB', min: 0, max: 1 << 22 }),
     footprint_pct: int(150, 'anonymous memory written, as a percentage of the managed memory', { unit: '%', min: 1, max: 1000 }),
     processes: int(1, 'processes sharing the footprint, each with its own region', { min: 1, max: 64 }),
     passes: int(1, 'read passes over each region after writing it', { min: 0, max: 100 }),

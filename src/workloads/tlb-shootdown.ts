@@ -50,7 +50,7 @@ export const tlbShootdown = defineWorkload({
   params: {
     threads: int(0, 'threads of the process, one per CPU (0: as many as CPUs)', { min: 0, max: 256 }),
     pages: int(16, 'pages written and dropped per round', { min: 1, max: 1 << 16 }),
-    rounds: int(50, 'write-and-drop rounds', { min: 1 }),
+    rounds: int(50, 'write-and-drop rounds', { min: 1, max: 10_000_000 }),
     touch_bytes: int(PAGE, 'bytes written at the start of each page every round (4096: whole pages; 1: one byte a page, as will-it-scale\'s tlb_flush tests do)', { unit: 'B', min: 1, max: PAGE }),
   },
 

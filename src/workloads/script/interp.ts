@@ -13,8 +13,8 @@
  * changed during it. With cfg.sim.checks on, checkInvariants runs after
  * every op.
  */
-import { type MachineConfig, machineSchema } from '../../hw/config.js';
-import { mergeChecked } from '../../hw/params.js';
+import type { MachineConfig } from '../../hw/config.js';
+import { applyProfile } from '../../hw/profile.js';
 import { bootKernel } from '../../kernel/boot.js';
 import { errnoName } from '../../kernel/errno.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -269,7 +269,8 @@ function scriptSetsThp(machine: unknown): boolean {
  * block, if any, applied on top) and returns its result lines.
  */
 export function runScript(script: ParsedScript, cfg: MachineConfig, opts: RunOptions = {}): ScriptRun {
-  const c = script.machine !== undefined ? mergeChecked(machineSchema, cfg, script.machine, script.name) : cfg;
+  // A script's machine block gets every check a profile gets (field values and the cross-field geometry).
+  const c = script.machine !== undefined ? applyProfile(cfg, script.machine, `${script.name}: machine`) : cfg;
   const k = bootKernel(c);
   const interp = new Interpreter(k, opts.sim ?? false, c.sim.checks);
   let results: ResultLine[] = [];

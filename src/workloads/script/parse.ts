@@ -151,9 +151,18 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REF_RE = /^\$([A-Za-z_][A-Za-z0-9_]*)(?:([+-])(0[xX][0-9a-fA-F]+|[0-9]+))?$/;
 const HEX_RE = /^-?0[xX][0-9a-fA-F]+$/;
 
+/** Op lists (fork, thread and repeat bodies) nest at most this deep: deeper scripts are refused rather than exhausting the stack of a parser or runner. */
+export const MAX_NESTING = 64;
+
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    // Nested too deep to print (a list of lists of lists ...): say what it is.
+    s = Array.isArray(v) ? '[[...]]' : '{...}';
+  }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -167,7 +176,21 @@ function exactNumber(b: bigint): number | undefined {
 type ListKind = 'process' | 'thread' | 'body';
 
 class Parser {
+  /** How many op lists (fork, thread, repeat) enclose the one being parsed. */
+  private depth = 0;
+
   constructor(private readonly file: string) {}
+
+  /** Parses a nested op list, refusing nesting past MAX_NESTING. */
+  nested<T>(field: string, parse: () => T): T {
+    if (this.depth >= MAX_NESTING) this.fail(field, `op lists nested at most ${MAX_NESTING} deep (fork, thread, repeat)`, `one at depth ${this.depth + 1}`);
+    this.depth++;
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
 
   fail(field: string, expected: string, got: unknown): never {
     throw new ScriptError(this.file, field, `expected ${expected}, got ${show(got)}`);
@@ -324,14 +347,14 @@ class Parser {
       }
       case 'ops':
         if (!Array.isArray(v)) this.fail(field, 'a list of ops', v);
-        return this.ops(v, field, new Set(scope), 'process');
+        return this.nested(field, () => this.ops(v, field, new Set(scope), 'process'));
       case 'thread_ops':
         if (!Array.isArray(v)) this.fail(field, 'a list of ops', v);
-        return this.ops(v, field, new Set(scope), 'thread');
+        return this.nested(field, () => this.ops(v, field, new Set(scope), 'thread'));
       case 'body':
         // A repeat runs in the same thread: what it binds stays bound after it.
         if (!Array.isArray(v)) this.fail(field, 'a list of ops', v);
-        return this.ops(v, field, scope, 'body');
+        return this.nested(field, () => this.ops(v, field, scope, 'body'));
       case 'count': {
         const n = this.integer(v, field);
         if (n === undefined || n < 0 || n > 0x7fffffff) this.fail(field, KIND_WHAT.count, v);
