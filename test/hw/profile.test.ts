@@ -33,7 +33,7 @@ describe('machine profiles', () => {
     [{ cpus: 2.5 }, 'p.json: cpus: expected an integer from 1 to 256, got 2.5'],
     [{ tlb: { pcid: 'yes' } }, 'p.json: tlb.pcid: expected true or false, got "yes"'],
     [{ kernel: { thp: 'sometimes' } }, 'p.json: kernel.thp: expected one of always, madvise, never, got "sometimes"'],
-    [{ cost: { dram: -1 } }, 'p.json: cost.dram: expected an integer >= 0, got -1'],
+    [{ cost: { dram: -1 } }, 'p.json: cost.dram: expected an integer from 0 to 2^53 - 1, got -1'],
     [{ cache: { l1d_kib: 48 } }, 'p.json: cache.l1d_kib: expected a size giving a power-of-two number of sets with 8 ways of 64-byte lines, got 48 KiB (96 sets)'],
     [{ ccpus: 4 }, 'p.json: ccpus: expected a known field'],
     [[1], 'p.json: (top level): expected an object'],
