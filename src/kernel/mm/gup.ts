@@ -8,7 +8,9 @@
 import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, makePte, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EFAULT, ENOMEM } from '../errno.js';
+import { EFAULT, EINTR, ENOMEM } from '../errno.js';
+import { current } from '../sched/task_struct.js';
+import { fatal_signal_pending } from './oom_kill.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_ERROR, VM_FAULT_OOM } from './memory.js';
 import { PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_LOCKONFAULT, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, type VmAreaStruct } from './mm_types.js';
 import { follow_huge_pmd } from './huge_memory.js';
@@ -55,6 +57,11 @@ export function* get_user_pages_range(t: Task, vma: VmAreaStruct, start: number,
   const write = (gupFlags & FOLL_WRITE) !== 0;
   let done = 0;
   for (let addr = start; addr < end; addr += PAGE_SIZE) {
+    // A task the OOM killer chose stops here (-EINTR) instead of faulting in the rest of a huge range.
+    if (fatal_signal_pending(current(t))) {
+      t.leave();
+      return done > 0 ? done : -EINTR;
+    }
     for (let tries = 0; ; tries++) {
       // follow_page_mask(): a fresh walk from the pgd each page; a PMD leaf answers for its 2 MiB (follow_huge_pmd).
       const huge = follow_huge_pmd(t, mm, addr, write, (gupFlags & FOLL_TOUCH) !== 0);

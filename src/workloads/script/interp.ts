@@ -19,6 +19,7 @@ import { bootKernel } from '../../kernel/boot.js';
 import { errnoName } from '../../kernel/errno.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { checkInvariants } from '../../kernel/mm/invariants.js';
+import { fatal_signal_pending } from '../../kernel/mm/oom_kill.js';
 import { current, type TaskStruct } from '../../kernel/sched/task_struct.js';
 import { CAT_USER, TaskState, type Blocking, type Task } from '../../sim/task.js';
 import { formatLine, type ResultLine } from './format.js';
@@ -35,11 +36,15 @@ export interface ScriptRun {
   /** The same, as objects. */
   results: ResultLine[];
   kernel: Kernel;
+  /** The script's process reached its end (false: it was still blocked or running when the engine stopped). */
+  finished: boolean;
 }
 
 export interface RunOptions {
   /** Add each line's simulated figures (`sim`). */
   sim?: boolean;
+  /** Stop the engine at this simulated cycle (default: run until nothing is left to do); see ScriptRun.finished. */
+  maxCycles?: number;
 }
 
 const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps, ...fsOps, ...schedOps, ...callOps };
@@ -135,15 +140,17 @@ class Interpreter {
         const h = handlers[op.op];
         out = h ? yield* h(env, op) : { ret: -1, errno: 'ENOSYS' };
       }
+      if (this.checks) checkInvariants(this.k);
+      // The return to user mode delivers a pending SIGKILL (the OOM killer's): the process dies before it can print the op's line.
+      if (fatal_signal_pending(current(t)) && !current(t).exitSignal) current(t).exitSignal = 'SIGKILL';
       // An op that ended the process (exit, a fatal kill, SIGPIPE from a write) prints nothing: the host's process never returns from it.
-      if (out['ended'] === true || (current(t).exitSignal && out.signal === undefined)) break;
+      if (out['ended'] === true || (current(t).exitSignal && (out.signal === undefined || out.signal === 'SIGKILL'))) break;
       if (record) {
         const line: ResultLine = { i, op: op.op, ...out };
         if (timed) line.time_ns = Math.round((t.now - start) / this.k.cfg.clock_ghz);
         if (before) line.sim = simFigures(this.k, before, t.now - start);
         lines.push(line);
       }
-      if (this.checks) checkInvariants(this.k);
       if (current(t).exitSignal) break;
       // Let the other CPUs catch up (a thread started, an IPI due) between ops, as between any two steps of a workload.
       if (t.shouldYield()) yield;
@@ -274,6 +281,7 @@ export function runScript(script: ParsedScript, cfg: MachineConfig, opts: RunOpt
   const k = bootKernel(c);
   const interp = new Interpreter(k, opts.sim ?? false, c.sim.checks);
   let results: ResultLine[] = [];
+  let finished = false;
   k.spawnProcess(
     'script',
     function* (t) {
@@ -281,11 +289,12 @@ export function runScript(script: ParsedScript, cfg: MachineConfig, opts: RunOpt
       // The host runner sets PR_SET_THP_DISABLE; a script whose machine block names kernel.thp runs with THP as configured.
       current(t).mm!.thpDisabled = !scriptSetsThp(script.machine);
       results = yield* interp.runOps(t, p, script.ops, script.timing === true);
+      finished = true;
       yield* k.exit(t, current(t));
     },
     { cpu: 0 },
   );
-  k.run();
+  k.run(opts.maxCycles);
   if (c.sim.checks) checkInvariants(k);
-  return { lines: results.map(formatLine), results, kernel: k };
+  return { lines: results.map(formatLine), results, kernel: k, finished };
 }
