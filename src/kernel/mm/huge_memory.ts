@@ -333,6 +333,21 @@ export function split_huge_pmd_locked(t: Task, mm: MmStruct, pdTable: number, id
 }
 
 /**
+ * split_huge_pmd_if_needed() (vma_adjust_trans_huge): an area boundary about
+ * to be placed at `addr` must not cut a PMD leaf, so a leaf covering a
+ * boundary that is not 2 MiB aligned is split into PTEs first. (No flush, as
+ * for split_huge_pmd_locked: the same frames stay mapped.)
+ */
+export function split_huge_pmd_if_needed(t: Task, vma: VmAreaStruct, addr: number): void {
+  if (addr % PMD_SIZE === 0) return;
+  const haddr = addr - (addr % PMD_SIZE);
+  if (haddr < vma.vmStart || haddr + PMD_SIZE > vma.vmEnd) return;
+  const mm = vma.vmMm;
+  if (!huge_pmd_at(mm, addr)) return;
+  split_huge_pmd_locked(t, mm, pmd_table(t, mm, addr), tableIndex(addr, 2));
+}
+
+/**
  * split_huge_pmd(): as split_huge_pmd_locked, with the flush of the range
  * pmdp_invalidate does (one INVLPG of the 2 MiB entry per CPU).
  */

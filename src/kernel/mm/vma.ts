@@ -16,6 +16,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { WaitQueue } from '../../sim/wait.js';
 import { vma_link_file, vma_unlink_file } from './filemap.js';
 import { mmCore } from './core.js';
+import { split_huge_pmd_if_needed } from './huge_memory.js';
 import { PAGE_SIZE, VM_IGNORE_MERGE, VM_SPECIAL, VmAreaStruct, type MmStruct, type VmFile } from './mm_types.js';
 import { vma_set_page_prot } from './pgtable.js';
 import { anon_vma_clone, unlink_anon_vmas } from './rmap.js';
@@ -240,6 +241,7 @@ export function vma_write_locked(vma: VmAreaStruct): boolean {
 export function __split_vma(t: Task, vma: VmAreaStruct, addr: number, newBelow: boolean): VmAreaStruct {
   const mm = vma.vmMm;
   if (!(vma.vmStart < addr && addr < vma.vmEnd)) throw new Error(`__split_vma: 0x${addr.toString(16)} not inside ${vma}`);
+  split_huge_pmd_if_needed(t, vma, addr);
   const nw = vm_area_dup(t, vma);
   if (newBelow) nw.vmEnd = addr;
   else {
