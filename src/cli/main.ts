@@ -14,10 +14,12 @@ import { FORMATS, ResultError, type Format } from '../report/index.js';
 import { findWorkload, WORKLOADS } from '../workloads/registry.js';
 import { kernsimVersion } from '../workloads/run.js';
 import { ScriptError } from '../workloads/script/parse.js';
+import { MACHINE_VARIANTS } from '../workloads/script/fuzz/generate.js';
 import type { AnyWorkload } from '../workloads/types.js';
 import { cmdBench } from './commands/bench.js';
 import { cmdCompare } from './commands/compare.js';
 import { cmdDemo } from './commands/demo.js';
+import { cmdFuzz } from './commands/fuzz.js';
 import { cmdList } from './commands/list.js';
 import { cmdReport } from './commands/report.js';
 import { cmdRun } from './commands/run.js';
@@ -35,7 +37,7 @@ export const EXIT_INTERNAL = 3;
 
 type Action = (ctx: Ctx) => number | Promise<number>;
 
-const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'demo', 'validate', 'calibrate', 'bench'];
+const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'fuzz', 'demo', 'validate', 'calibrate', 'bench'];
 
 /** Options that take a value, so the scan for a workload name can skip their values. */
 const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric', 'filter', 'check', 'host-tolerance', 'fail-above']);
@@ -295,6 +297,29 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .example('$0 bench --format github --out bench.json', 'for github-action-benchmark (tool: customSmallerIsBetter)'),
       (a) => {
         action = (ctx) => cmdBench(ctx, { ...(a as Record<string, unknown>), hostTolerance: a['host-tolerance'] } as never);
+      },
+    )
+    .command(
+      'fuzz',
+      'run random valid syscall scripts with invariant checks on (and on the host kernel with --host); shrink and write out any that fail',
+      (y) =>
+        y
+          .option('seed', { describe: 'campaign seed: the same seed gives the same scripts [default: 1]', requiresArg: true })
+          .option('scripts', { describe: 'scripts to run [default: 100]', requiresArg: true })
+          .option('ops', { describe: 'stop once this many ops have run (fork children counted)', requiresArg: true })
+          .option('max-ops', { describe: 'most top-level ops in one script [default: 40]', requiresArg: true })
+          .option('variants', { type: 'string', describe: 'machine variants to draw from, comma-separated (default: all; none with --host)', requiresArg: true })
+          .option('host', { type: 'boolean', describe: 'also run each script on the host kernel and compare line by line' })
+          .option('machine', { type: 'string', describe: 'machine profile the scripts start from', requiresArg: true })
+          .option('keep-going', { type: 'boolean', describe: 'go on after a failure (default: stop at the first, shrunk)' })
+          .option('out', { type: 'string', describe: 'directory for the shrunk failing scripts [default: fuzz-failures]', requiresArg: true })
+          .option('json', { type: 'boolean', describe: 'the campaign summary as JSON' })
+          .example('$0 fuzz --seed 7 --scripts 1000', 'a thousand scripts on every machine variant')
+          .example('$0 fuzz --host --scripts 200', 'compared with this host\'s kernel')
+          .example('$0 script fuzz-failures/fuzz-7-42.json --sim', 'run a shrunk failure again')
+          .epilog(`Machine variants: ${Object.keys(MACHINE_VARIANTS).join(', ')}.`),
+      (a) => {
+        action = (ctx) => cmdFuzz(ctx, { seed: a.seed, scripts: a.scripts, ops: a.ops, maxOps: a['max-ops'], host: a.host as boolean | undefined, variants: a.variants, out: a.out as string | undefined, json: a.json as boolean | undefined, keepGoing: a['keep-going'] as boolean | undefined, machine: a.machine as string | undefined });
       },
     )
     .command(

@@ -1,0 +1,372 @@
+/**
+ * A seeded generator of valid random syscall scripts (spec/syscall-script.md),
+ * in the style of syzkaller: each op is drawn with arguments that are mostly
+ * meaningful (an address inside or at the edge of a mapping the script made,
+ * an fd it opened, a path in a small pool) and sometimes deliberately wrong
+ * (unaligned, zero or wrapping lengths, unknown advice, bad fds), so both the
+ * kernel's success paths and its errno paths are exercised.
+ *
+ * Every op and flag of the format is reachable. Two rules keep a script
+ * runnable on the host kernel as well as on the simulator:
+ * - no call blocks forever: inotify instances are always non-blocking, and
+ *   F_SETFL always keeps O_NONBLOCK;
+ * - no access can reach the runner's own memory: addresses are a mapping's
+ *   name plus an offset within a few pages of it (the runner places each
+ *   mapping 1 GiB past the previous one, so the neighbourhood is a hole on
+ *   both sides), lengths stay far below the distance to the runner's
+ *   mappings, and the only absolute addresses are 0 and 4096, below
+ *   mmap_min_addr's reach.
+ *
+ * The output is the raw JSON form a file would hold, so a failing script is
+ * written out as it was generated and shrunk by editing that form.
+ */
+import { Rng } from '../../../sim/random.js';
+import { FCNTL_CMD_NAMES, INOTIFY_MASK_NAMES, MADV, MMAP_FLAG_NAMES, OPEN_FLAG_NAMES, WHENCE_NAMES } from '../constants.js';
+
+export type RawOp = Record<string, unknown> & { op: string };
+
+export interface RawScript {
+  kernsim_script: 1;
+  name: string;
+  machine?: Record<string, unknown>;
+  ops: RawOp[];
+}
+
+/**
+ * Machine variants a sim-only campaign draws from (merged into the script's
+ * machine block, so a written-out script reproduces with `kernsim script`).
+ * Names are what the campaign reports.
+ */
+export const MACHINE_VARIANTS: Readonly<Record<string, Record<string, unknown>>> = {
+  default: {},
+  thp: { kernel: { thp: 'always' } },
+  ksm: { kernel: { ksm_run: true, ksm_sleep_ms: 0, ksm_pages_to_scan: 4096 } },
+  tiny_swap: { ram_mib: 16, kernel: { min_free_kbytes: 512 }, swap: { enabled: true, size_mib: 64 } },
+  tiny_noswap: { ram_mib: 16, kernel: { min_free_kbytes: 512 }, swap: { enabled: false } },
+  many_cpus: { cpus: 64, cache: { llc_kib: 65536 } },
+  quantum0: { sim: { quantum: 0 } },
+};
+
+export interface GenOptions {
+  /** Most ops in the top-level list (at least 1). */
+  maxOps: number;
+  /** Machine variant names to draw from; empty: no machine block beyond the checks. */
+  variants: readonly string[];
+  /** Add `sim.checks: true` to the machine block. */
+  checks: boolean;
+  /** Also generate ops whose only purpose is resource exhaustion (1 TiB populate): sim-only campaigns. */
+  exhaust: boolean;
+}
+
+const PATHS = ['a', 'b', 'c', 'd', 'd/x', 'd/y', 'e', 'd/e', 'd/e/z', 'missing/x', '.', 'a/x'];
+const DIRS = ['d', 'e', 'd/e'];
+const PAGE = 4096;
+const ADVICE = Object.keys(MADV);
+const MMAP_FLAGS = Object.keys(MMAP_FLAG_NAMES);
+const OPEN_FLAGS = Object.keys(OPEN_FLAG_NAMES);
+const MASKS = Object.keys(INOTIFY_MASK_NAMES);
+const FCNTL_CMDS = Object.keys(FCNTL_CMD_NAMES);
+const WHENCES = Object.keys(WHENCE_NAMES);
+
+/** What one process of the script knows while it is being generated: the names it may use. */
+interface Scope {
+  maps: { name: string; pages: number }[];
+  fds: string[];
+  inotify: string[];
+  watches: string[];
+}
+
+const copyScope = (s: Scope): Scope => ({ maps: [...s.maps], fds: [...s.fds], inotify: [...s.inotify], watches: [...s.watches] });
+
+class Gen {
+  private next = 0;
+  /** The script's machine has little RAM (a tiny_* variant): bigger fills, and the terabyte populate. */
+  private tiny = false;
+
+  constructor(
+    private readonly r: Rng,
+    private readonly o: GenOptions,
+  ) {}
+
+  int(n: number): number {
+    return this.r.int(n);
+  }
+  chance(p: number): boolean {
+    return this.r.next() < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
+  /** Some distinct items of xs (at least `min`). */
+  some<T>(xs: readonly T[], min = 0, max = 3): T[] {
+    const n = min + this.int(max - min + 1);
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) {
+      const x = this.pick(xs);
+      if (!out.includes(x)) out.push(x);
+    }
+    return out;
+  }
+  fresh(prefix: string): string {
+    return `${prefix}${this.next++}`;
+  }
+
+  pages(): number {
+    const tiny = this.tiny;
+    const choices = [1, 1, 2, 3, 4, 4, 8, 16, 16, 64, 512, 513, 1024];
+    if (tiny && this.chance(0.15)) return this.pick([2048, 4096, 6144]);
+    return this.pick(choices);
+  }
+
+  /** A byte offset near a mapping of `pages` pages: mostly page-aligned inside it, sometimes past either end or unaligned. */
+  offsetIn(pages: number): number {
+    const k = this.chance(0.85) ? this.int(pages) : this.pick([-1, pages, pages + 1]);
+    const unaligned = this.chance(0.08) ? this.pick([1, 17, 2048, 4095]) : 0;
+    return k * PAGE + unaligned;
+  }
+
+  /** A length for a range call: mostly whole pages, sometimes odd, zero, huge or wrapping. */
+  length(pages: number): number | string {
+    if (pages === 0) return this.pick([0, PAGE, -1]);
+    const roll = this.int(100);
+    if (roll < 70) return (1 + this.int(Math.max(1, pages))) * PAGE;
+    if (roll < 80) return 1 + this.int(pages * PAGE + PAGE);
+    if (roll < 88) return 0;
+    if (roll < 92) return (pages + 2) * PAGE;
+    if (roll < 96) return '0x40000000';
+    return -1;
+  }
+
+  ref(name: string, off: number): string {
+    return off === 0 ? `$${name}` : off > 0 ? `$${name}+${off}` : `$${name}-${-off}`;
+  }
+
+  /** An address: a mapping's name plus an offset, or (rarely, or when there is none) 0 or 4096. */
+  addr(s: Scope): { addr: string | number; pages: number } {
+    // pages 0: an absolute address gets only lengths that cannot reach the runner's own mappings (see length()).
+    if (s.maps.length === 0 || this.chance(0.03)) return { addr: this.pick([0, PAGE]), pages: 0 };
+    const m = this.pick(s.maps);
+    return { addr: this.ref(m.name, this.offsetIn(m.pages)), pages: m.pages };
+  }
+
+  fd(s: Scope): string | number {
+    const all = [...s.fds, ...s.inotify];
+    if (all.length === 0 || this.chance(0.08)) return this.pick([0, 1, 2, 3, 99, -1, 1024]);
+    return `$${this.pick(all)}`;
+  }
+
+  path(): string {
+    return this.pick(PATHS);
+  }
+
+  prot(): string {
+    return this.pick(['r', 'rw', 'rw', 'rw', 'rwx', 'rx', 'w', 'x', 'none']);
+  }
+
+  mmap(s: Scope): RawOp {
+    const as = this.fresh('M');
+    let pages = this.pages();
+    const flags: string[] = [];
+    const fileBacked = s.fds.length > 0 && this.chance(0.3);
+    flags.push(this.chance(0.75) ? 'private' : this.chance(0.7) ? 'shared' : 'shared_validate');
+    if (!fileBacked) flags.push('anonymous');
+    for (const f of ['populate', 'locked', 'noreserve'] as const) if (this.chance(0.12)) flags.push(f);
+    const op: RawOp = { op: 'mmap', as, pages, prot: this.prot(), flags };
+    if (s.maps.length > 0 && this.chance(0.15)) {
+      flags.push(this.chance(0.7) ? 'fixed' : 'fixed_noreplace');
+      const m = this.pick(s.maps);
+      op['addr'] = this.ref(m.name, (this.int(m.pages + 2) - 1) * PAGE);
+    }
+    if (this.chance(0.01)) flags.push(this.pick(MMAP_FLAGS));
+    if (fileBacked) {
+      op['fd'] = `$${this.pick(s.fds)}`;
+      if (this.chance(0.3)) op['offset'] = this.pick([PAGE, 2 * PAGE, 16 * PAGE, 1, 0x100000]);
+    }
+    if (this.chance(0.02)) op['pages'] = pages = this.pick([0, -1]);
+    if (this.o.exhaust && this.tiny && this.chance(0.02)) {
+      // The defect this found: a terabyte populated with MAP_NORESERVE must reach the OOM outcome quickly.
+      op['pages'] = pages = 1 << 28;
+      op['prot'] = 'rw';
+      op['flags'] = ['private', 'anonymous', 'populate', 'noreserve'];
+    }
+    if (pages > 0) s.maps.push({ name: as, pages: Math.min(pages, 2048) });
+    return op;
+  }
+
+  rangeOp(s: Scope, op: 'munmap' | 'mprotect' | 'madvise' | 'mlock' | 'munlock' | 'mincore' | 'fill'): RawOp {
+    const a = this.addr(s);
+    const out: RawOp = { op, addr: a.addr, len: this.length(a.pages) };
+    if (op === 'mprotect') out['prot'] = this.chance(0.05) ? this.pick([8, 16, 0x1000000]) : this.prot();
+    if (op === 'madvise') out['advice'] = this.chance(0.04) ? this.pick([5, 7, 26, 99, 104, -1]) : this.pick(ADVICE);
+    if (op === 'fill') {
+      // fill has no errno path: keep it to the mapping so it writes what the script means.
+      out['len'] = this.chance(0.9) ? (1 + this.int(Math.max(1, Math.min(a.pages, this.tiny ? 8192 : 64)))) * PAGE - this.int(2) * 100 : this.length(a.pages);
+      out['byte'] = this.int(256);
+    }
+    return out;
+  }
+
+  openFlags(): (string | number)[] {
+    const acc = this.pick(['rdonly', 'wronly', 'rdwr', 'rdwr']);
+    const rest = this.some(OPEN_FLAGS.filter((f) => !['rdonly', 'wronly', 'rdwr'].includes(f)), 0, 3);
+    if (this.chance(0.6) && !rest.includes('creat')) rest.push('creat');
+    return [acc, ...rest];
+  }
+
+  inotifyMask(): string[] {
+    const m = this.some(MASKS, 1, 4);
+    return m;
+  }
+
+  op(s: Scope, depth: number): RawOp {
+    const roll = this.int(1000);
+    if (roll < 110) return this.mmap(s);
+    if (roll < 150) return this.rangeOp(s, 'munmap');
+    if (roll < 190) return this.rangeOp(s, 'mprotect');
+    if (roll < 330) return this.rangeOp(s, 'madvise');
+    if (roll < 350) return this.rangeOp(s, this.chance(0.5) ? 'mlock' : 'munlock');
+    if (roll < 380) return this.rangeOp(s, 'mincore');
+    if (roll < 460) return this.rangeOp(s, 'fill');
+    if (roll < 510) return { op: 'load', addr: this.addr(s).addr };
+    if (roll < 560) {
+      const as = this.fresh('F');
+      s.fds.push(as);
+      const op: RawOp = { op: 'open', path: this.chance(0.1) ? this.pick(DIRS) : this.path(), flags: this.openFlags(), as };
+      if (this.chance(0.3)) op['mode'] = this.pick([0o600, 0o644, 0o400, 0o222, '0755', '0o000']);
+      return op;
+    }
+    if (roll < 580) return { op: 'close', fd: this.fd(s) };
+    if (roll < 600) return this.bindFd(s, { op: 'dup', fd: this.fd(s) });
+    if (roll < 615) return this.bindFd(s, { op: 'dup2', fd: this.fd(s), newfd: this.pick([0, 3, 5, 10, 63, 64, 1023, 4096, -1]) });
+    if (roll < 630) return this.bindFd(s, { op: 'dup3', fd: this.fd(s), newfd: this.pick([3, 5, 10, 64]), flags: this.chance(0.1) ? [1] : this.some(['cloexec'], 0, 1) });
+    if (roll < 660) return this.fcntl(s);
+    if (roll < 710) return { op: 'write', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 5000, 12288, 65536]), byte: this.int(256) };
+    if (roll < 750) return { op: 'read', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 8192, -1]) };
+    if (roll < 780) return { op: 'lseek', fd: this.fd(s), offset: this.pick([0, 1, 4096, 5000, -1, -4096, '0x7ffffffffffff000', '0xfffffff0000', 1 << 30]), whence: this.chance(0.03) ? 7 : this.pick(WHENCES) };
+    if (roll < 800) return { op: 'ftruncate', fd: this.fd(s), len: this.pick([0, 1, 4096, 10000, 65536, -1]) };
+    if (roll < 815) return { op: 'unlink', path: this.path() };
+    if (roll < 835) {
+      const op: RawOp = { op: 'mkdir', path: this.chance(0.7) ? this.pick(DIRS) : this.path() };
+      if (this.chance(0.2)) op['mode'] = this.pick([0o700, 0o500, '0755']);
+      return op;
+    }
+    if (roll < 845) return { op: 'rmdir', path: this.chance(0.7) ? this.pick(DIRS) : this.path() };
+    if (roll < 860) return { op: 'rename', from: this.path(), to: this.path() };
+    if (roll < 870) return { op: 'chmod', path: this.path(), mode: this.pick([0o600, 0o644, 0o000, 0o755, '0444']) };
+    if (roll < 880) {
+      if (this.chance(0.5)) return { op: 'getrlimit', resource: 'NOFILE' };
+      return { op: 'setrlimit', resource: 'NOFILE', cur: this.pick([3, 5, 16, 1024, 4096, 'infinity']), max: this.pick([16, 1024, 4096, 4096, 'infinity']) };
+    }
+    if (roll < 895) {
+      const as = this.fresh('I');
+      s.inotify.push(as);
+      // Always non-blocking: a blocking read with nothing queued would wait forever.
+      return { op: 'inotify_init1', flags: this.chance(0.3) ? ['nonblock', 'cloexec'] : ['nonblock'], as };
+    }
+    if (roll < 925) {
+      const as = this.fresh('W');
+      s.watches.push(as);
+      const fd = s.inotify.length > 0 && this.chance(0.95) ? `$${this.pick(s.inotify)}` : this.fd(s);
+      return { op: 'inotify_add_watch', fd, path: this.chance(0.4) ? this.pick(['.', ...DIRS]) : this.path(), mask: this.inotifyMask(), as };
+    }
+    if (roll < 935) {
+      const fd = s.inotify.length > 0 ? `$${this.pick(s.inotify)}` : this.fd(s);
+      const wd = s.watches.length > 0 && this.chance(0.9) ? `$${this.pick(s.watches)}` : this.pick([1, 2, 99, -1]);
+      return { op: 'inotify_rm_watch', fd, wd };
+    }
+    if (roll < 965) {
+      const fd = s.inotify.length > 0 && this.chance(0.9) ? `$${this.pick(s.inotify)}` : this.fd(s);
+      return { op: 'inotify_read', fd, bufsize: this.pick([0, 15, 16, 32, 64, 256, 4096, 4096]) };
+    }
+    if (roll < 975) {
+      const fd = s.inotify.length > 0 && this.chance(0.8) ? `$${this.pick(s.inotify)}` : this.fd(s);
+      return { op: 'fionread', fd };
+    }
+    if (depth < 2) return this.fork(s, depth);
+    return { op: 'getrlimit', resource: 'NOFILE' };
+  }
+
+  bindFd(s: Scope, op: RawOp): RawOp {
+    if (this.chance(0.7)) {
+      const as = this.fresh('F');
+      s.fds.push(as);
+      op['as'] = as;
+    }
+    return op;
+  }
+
+  fcntl(s: Scope): RawOp {
+    const cmd = this.chance(0.04) ? this.pick([3 + 1030, 1024, 99]) : this.pick(FCNTL_CMDS);
+    const op: RawOp = { op: 'fcntl', fd: this.fd(s), cmd };
+    if (cmd === 'F_DUPFD' || cmd === 'F_DUPFD_CLOEXEC') {
+      op['arg'] = this.pick([0, 3, 10, 100, 1023, 1024, 5000, -1]);
+      return this.bindFd(s, op);
+    }
+    if (cmd === 'F_SETFD') op['arg'] = this.chance(0.7) ? this.some(['cloexec'], 0, 1) : this.pick([0, 1, 3]);
+    if (cmd === 'F_SETFL') {
+      // O_NONBLOCK stays set: clearing it on an inotify fd would let a later read block forever.
+      const rest = this.some(['append', 'nonblock', 'creat', 'directory', 'cloexec'], 0, 2);
+      op['arg'] = ['nonblock', ...rest.filter((f) => f !== 'nonblock')];
+    }
+    return op;
+  }
+
+  fork(s: Scope, depth: number): RawOp {
+    const child = copyScope(s);
+    const n = this.int(6);
+    const ops: RawOp[] = [];
+    for (let i = 0; i < n; i++) ops.push(this.op(child, depth + 1));
+    return { op: 'fork', ops };
+  }
+
+  script(name: string): RawScript {
+    const machine = this.machine();
+    this.tiny = (machine?.['ram_mib'] as number | undefined) !== undefined && (machine!['ram_mib'] as number) <= 64;
+    const s: Scope = { maps: [], fds: [], inotify: [], watches: [] };
+    const n = 1 + this.int(this.o.maxOps);
+    const ops: RawOp[] = [];
+    for (let i = 0; i < n; i++) ops.push(this.op(s, 0));
+    const out: RawScript = { kernsim_script: 1, name, ops };
+    if (machine) out.machine = machine;
+    return out;
+  }
+
+  machine(): Record<string, unknown> | undefined {
+    let m: Record<string, unknown> = {};
+    if (this.o.variants.length > 0) {
+      const first = this.pick(this.o.variants);
+      m = merge(m, MACHINE_VARIANTS[first]!);
+      if (this.chance(0.3)) m = merge(m, MACHINE_VARIANTS[this.pick(this.o.variants)]!);
+    }
+    if (this.o.checks) m = merge(m, { sim: { checks: true } });
+    return Object.keys(m).length > 0 ? m : undefined;
+  }
+}
+
+/** Deep merge of plain JSON objects (b wins). */
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && typeof cur === 'object' && cur !== null) out[k] = merge(cur as Record<string, unknown>, v as Record<string, unknown>);
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** The seed of script `index` of a campaign with seed `seed` (so any one script can be made again alone). */
+export function scriptSeed(seed: number, index: number): number {
+  return (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca77)) >>> 0;
+}
+
+/** Script `index` of the campaign `seed`: the same script on every host. */
+export function generateScript(seed: number, index: number, opts: GenOptions): RawScript {
+  return new Gen(new Rng(scriptSeed(seed, index)), opts).script(`fuzz-${seed}-${index}`);
+}
+
+/** Ops a script runs, its fork children's included. */
+export function countOps(ops: readonly RawOp[]): number {
+  let n = 0;
+  for (const o of ops) n += 1 + (o.op === 'fork' ? countOps(o['ops'] as RawOp[]) : 0);
+  return n;
+}
