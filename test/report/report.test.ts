@@ -230,6 +230,6 @@ describe('renderReport and parseResult', () => {
     expect(() => parseResult('{"kernsim_result":99,"kind":"run"}', 'x.json')).toThrow('x.json: kernsim_result: expected version 1, got 99');
     expect(() => parseResult('{"kernsim_result":1,"kind":"nope"}', 'x.json')).toThrow('x.json: kind: expected "run" or "sweep", got "nope"');
     const noCounters = { ...runFixture(), counters: undefined };
-    expect(() => parseResult(JSON.stringify(noCounters), 'x.json')).toThrow('x.json: counters: expected a JSON object or list');
+    expect(() => parseResult(JSON.stringify(noCounters), 'x.json')).toThrow('x.json: counters: expected an object, got nothing');
   });
 });
