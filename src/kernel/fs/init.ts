@@ -71,7 +71,13 @@ function mmap_fget(k: Kernel) {
     const v = file_vfs_or_null(f);
     if (v) return v;
     // A file the VFS did not open (inotify, the boot-time /dev/null): nothing to map (ENODEV).
-    return { mapping: null as unknown as VmFile['mapping'], readable: (f.f_mode & FMODE_READ) !== 0, writable: (f.f_mode & FMODE_WRITE) !== 0 };
+    return {
+      mapping: null as unknown as VmFile['mapping'],
+      readable: (f.f_mode & FMODE_READ) !== 0,
+      writable: (f.f_mode & FMODE_WRITE) !== 0,
+      // anon_inode_getfile()'s files live on anon_inodefs, mounted SB_I_NOEXEC.
+      noexec: f.path.startsWith('anon_inode:'),
+    };
   };
 }
 

@@ -95,6 +95,8 @@ export interface VmFile {
   readonly appendOnly?: boolean;
   /** can_do_mincore(): the opener owns the file or may write it (false: mincore reports all resident). */
   readonly mincoreAllowed?: boolean;
+  /** path_noexec(): the file's mount is noexec (anon_inodefs, which holds inotify's files): PROT_EXEC is EPERM. */
+  readonly noexec?: boolean;
   get?(): void;
   put?(t: Task): void;
   /** A memfd sealed against writing (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE): no shared writable mapping (memfd_check_seals_mmap). */

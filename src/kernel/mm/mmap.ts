@@ -353,6 +353,8 @@ export function* do_mmap(
   if (mm.mapCount > mmCore(k).maxMapCount) return fail(-ENOMEM);
   if (lenB > BTASK_SIZE) return fail(-ENOMEM);
   const len = Number(lenB);
+  // A MAP_FIXED address is handed back as is by the arch, and __get_unmapped_area's IS_ERR_VALUE then reads one in the last 4095 bytes as an error: -1 is EPERM.
+  if (flags & MAP_FIXED && addrB > U64 - 4095n) return fail(-Number(U64 + 1n - addrB));
   // An address the tables cannot hold is never returned; a MAP_FIXED one past TASK_SIZE fails in get_unmapped_area.
   const addrHint = addrB > BTASK_SIZE ? (flags & MAP_FIXED ? -1 : 0) : Number(addrB);
   if (addrHint < 0) return fail(-ENOMEM);
@@ -381,6 +383,10 @@ export function* do_mmap(
       if (!file.writable) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
     }
     if (!file.readable) return fail(-EACCES);
+    if (file.noexec) {
+      if (vmFlags & VM_EXEC) return fail(-EPERM);
+      vmFlags &= ~VM_MAYEXEC;
+    }
     if (vmFlags & VM_GROWSDOWN) return fail(-EINVAL);
     if (file.writeSealed && vmFlags & VM_SHARED) {
       if (vmFlags & VM_WRITE) return fail(-EPERM);
