@@ -25,10 +25,14 @@ import { FCNTL_CMD_NAMES, INOTIFY_MASK_NAMES, MADV, MMAP_FLAG_NAMES, OPEN_FLAG_N
 
 /**
  * Ops of the format the generator does not draw yet (added to the format
- * after it was written: threads, repeat, spin, pin, membarrier). A test
- * fails when an op is neither generated nor listed here.
+ * after it was written). A test fails when an op is neither generated nor
+ * listed here, so each new op is a decision.
  */
-export const NOT_GENERATED: readonly string[] = ['thread', 'join', 'spin', 'pin', 'repeat', 'membarrier'];
+export const NOT_GENERATED: readonly string[] = [
+  'thread', 'join', 'spin', 'pin', 'repeat', 'membarrier',
+  'brk', 'mlock2', 'mlockall', 'munlockall', 'memfd_create', 'msync', 'exit', 'kill',
+  'pread', 'pwrite', 'fsync', 'fchmod', 'fstat', 'newfstatat', 'fdatasync', 'fallocate', 'posix_fadvise', 'pipe2', 'eventfd', 'close_range',
+];
 
 export type RawOp = Record<string, unknown> & { op: string };
 
@@ -184,7 +188,7 @@ class Gen {
       const m = this.pick(s.maps);
       op['addr'] = this.ref(m.name, (this.int(m.pages + 2) - 1) * PAGE);
     }
-    if (this.chance(0.01)) flags.push(this.pick(MMAP_FLAGS));
+    if (this.chance(0.1)) flags.push(this.pick(MMAP_FLAGS));
     if (fileBacked) {
       op['fd'] = `$${this.pick(s.fds)}`;
       if (this.chance(0.3)) op['offset'] = this.pick([PAGE, 2 * PAGE, 16 * PAGE, 1, 0x100000]);
