@@ -245,7 +245,7 @@ export class Engine implements Waker {
       const i = this.idleCpu();
       if (i >= 0) c = i;
     }
-    (t as { wakeAt?: number }).wakeAt = time;
+    t.wakeAt = time;
     this.enqueue(t, c, time);
   }
 
@@ -315,7 +315,7 @@ export class Engine implements Waker {
       }
       return;
     }
-    const wakeAt = (next as { wakeAt?: number }).wakeAt ?? 0;
+    const wakeAt = next.wakeAt;
     if (this.clock[c]! < wakeAt) {
       // The CPU was busy with something that ended before the wake-up time: it waits.
       this.idle[c]! += wakeAt - this.clock[c]!;
@@ -401,7 +401,7 @@ export class Engine implements Waker {
       this.needResched[c] = 0;
       const cur = this.current[c]!;
       cur.state = TaskState.Runnable;
-      (cur as { wakeAt?: number }).wakeAt = this.clock[c]!;
+      cur.wakeAt = this.clock[c]!;
       this.runqueue[c]!.push(cur);
       this.scheduleNext(c);
     }

@@ -34,6 +34,8 @@ export class Task {
   body!: TaskBody;
   /** Cycles of CPU time this task has been charged. */
   cpuTime = 0;
+  /** When the task last became runnable (woken, or preempted): its CPU cannot run it earlier. */
+  wakeAt = 0;
 
   constructor(
     readonly engine: Engine,

@@ -12,7 +12,7 @@ import { choice, int } from '../hw/params.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { MADV_DONTNEED, MADV_FREE, sys_madvise } from '../kernel/mm/madvise.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';
-import { fillUser, loadUser } from '../kernel/mm/uaccess.js';
+import { loadUser } from '../kernel/mm/uaccess.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/mm/uapi.js';
 import type { TaskStruct } from '../kernel/sched/task_struct.js';
 import type { Task, TaskBody } from '../sim/task.js';

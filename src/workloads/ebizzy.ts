@@ -57,10 +57,7 @@ class Arena {
   purges = 0;
   mmaps = 0;
 
-  constructor(
-    private readonly k: Kernel,
-    private readonly advice: number,
-  ) {}
+  constructor(private readonly advice: number) {}
 
   /** arena_malloc_large: the lowest-addressed free run that fits, split; a new chunk from mmap when none does. */
   *malloc(t: Task, bytes: number): Blocking<number> {
@@ -184,7 +181,7 @@ export const ebizzy = defineWorkload({
     const mem: number[] = [];
     const worker = (idx: number) => (t: Task): TaskBody =>
       (function* (): TaskBody {
-        const arena = new Arena(k, advice);
+        const arena = new Arena(advice);
         st.arenas[idx] = arena;
         const rand = xorshift(k.cfg.sim.seed * 7919 + idx + 1);
         const line = k.machine.caches.lineBytes;

@@ -5,7 +5,6 @@
  * The simulator never prints; the CLI renders the result.
  */
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import type { MachineConfig } from '../hw/config.js';
 import { ConfigError, mergeChecked, type Schema } from '../hw/params.js';
 import { bootKernel } from '../kernel/boot.js';

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/hw/config.js';
+import type { Kernel } from '../../src/kernel/kernel.js';
 import { current } from '../../src/kernel/sched/task_struct.js';
+import type { Task } from '../../src/sim/task.js';
 import { MAX_BREAKDOWN_DEPTH } from '../../src/report/schema.js';
 import { runWorkload } from '../../src/workloads/run.js';
 import type { SweepResult } from '../../src/workloads/result.js';
@@ -125,8 +127,8 @@ describe('sim.checks', () => {
     summary: 'breaks map_count',
     description: 'breaks map_count',
     params: {},
-    setup(k) {
-      k.spawnProcess('breaker', function* (t) {
+    setup(k: Kernel) {
+      k.spawnProcess('breaker', function* (t: Task) {
         const mm = current(t).mm!;
         mm.mapCount += 1;
         // Long enough for a check between chunks to see it; put right before exit tears the mm down.

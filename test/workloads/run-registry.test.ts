@@ -1,10 +1,13 @@
 /**
  * Every registered workload, run with its defaults: it must finish, pass its
- * own checks and give the same result twice. A workload is covered as soon
- * as it is registered. Also keeps docs/workloads.md's generated list in step
- * with the registry (UPDATE_DOCS=1 rewrites it).
+ * own checks and give exactly the result stored under test/golden/workloads/
+ * (everything but the host section), so a change that moves a simulated
+ * figure shows up as a diff of that file. A workload is covered as soon as
+ * it is registered. `npm run golden:update` rewrites the stored results
+ * (review the diff and say why in the commit). Also keeps docs/workloads.md's
+ * generated list in step with the registry (UPDATE_DOCS=1 rewrites it).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/hw/config.js';
 import { isParam } from '../../src/hw/params.js';
@@ -36,16 +39,25 @@ describe('workload registry', () => {
     }
   });
 
+  const goldenDir = new URL('../golden/workloads/', import.meta.url);
   for (const w of WORKLOADS) {
-    it(`${w.name}: runs with its defaults, passes its checks, and is deterministic`, () => {
+    it(`${w.name}: runs with its defaults, passes its checks, and gives its stored result`, () => {
       const a = runWorkload(w, {}, defaultConfig());
       expect(a.checks.failures).toEqual([]);
       expect(a.simulated_cycles).toBeGreaterThan(0);
-      const b = runWorkload(w, {}, defaultConfig());
-      const strip = (r: typeof a): string => JSON.stringify({ ...r, host: undefined });
-      expect(strip(b)).toBe(strip(a));
-      // A few seconds of host time at most on the defaults (generous for slow CI hosts).
-      expect(a.host.wall_ms).toBeLessThan(20_000);
+      const { host: _host, ...simulated } = a;
+      const got = JSON.stringify(simulated, null, 2) + '\n';
+      const file = new URL(`${w.name}.json`, goldenDir);
+      if (process.env['UPDATE_GOLDEN']) {
+        mkdirSync(goldenDir, { recursive: true });
+        writeFileSync(file, got);
+        return;
+      }
+      expect(existsSync(file), `no stored result for ${w.name}: npm run golden:update`).toBe(true);
+      // Compared parsed, so a failure shows the differing fields rather than one long line.
+      expect(JSON.parse(got), `test/golden/workloads/${w.name}.json differs (npm run golden:update if the change is intended)`).toEqual(
+        JSON.parse(readFileSync(file, 'utf8')),
+      );
     }, 120_000);
   }
 

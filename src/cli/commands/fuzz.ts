@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostRunnerAvailable } from '../../conform/host.js';
 import { MACHINE_VARIANTS } from '../../workloads/script/fuzz/generate.js';
-import { log, out, toJson, writeText, type Ctx } from '../context.js';
+import { out, toJson, writeText, type Ctx } from '../context.js';
 import { CheckFailed, UsageError } from '../errors.js';
 import { runCampaign, type CampaignResult } from '../fuzz.js';
 import { loadMachineConfig } from '../machine.js';

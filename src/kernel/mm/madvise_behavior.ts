@@ -31,7 +31,7 @@ import { unmap_mapping_range, walk_pte_tables, zap_page_range_single, zap_page_r
 import { MM_SWAPENTS, PAGE_SIZE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_PFNMAP, VM_SHARED, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
 import { tlb_finish_mmu, tlb_flush_pte_range, tlb_gather_mmu, type MmuGather } from './mmu_gather.js';
-import { free_frame, put_page_testzero_free } from './page_alloc.js';
+import { free_frame } from './page_alloc.js';
 import { pte_lock, pte_unlock, ptep_get, ptep_get_and_clear, set_pte_at } from './pgtable.js';
 import { linear_page_index } from './rmap.js';
 import { force_swapin_readahead } from './swap_state.js';
@@ -278,7 +278,6 @@ export function* madvise_willneed(t: Task, mb: MadviseBehavior, vma: VmAreaStruc
   file.get?.();
   mmap_read_unlock(t, mb.mm);
   t.enter(CAT_READAHEAD);
-  const k = mb.mm.k;
   // The reads are started, not waited for: the call returns before the I/O completes, and a later fault waits for its page.
   for (let index = first; index <= last; index++) {
     if (mapping.pages.has(index)) continue;

@@ -45,7 +45,7 @@ describe('process_madvise', () => {
     runProcess(function* (t, k, ts) {
       const a = yield* sys_mmap(t, 0, 16 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       const pfd = yield* sys_pidfd_open(k, t, ts.pid, 0);
-      const nul = yield* sys_open(k, t, '/dev/null', 0);
+      const nul = yield* sys_open(k, t, '/dev/null', 0, 0);
       const v: Iovec[] = [{ base: a, len: PAGE }];
       expect(yield* sys_process_madvise(k, t, pfd, v, 1, MADV_DONTNEED, 1)).toBe(-EINVAL);
       expect(yield* sys_process_madvise(k, t, pfd, v, UIO_MAXIOV + 1, MADV_DONTNEED, 0)).toBe(-EINVAL);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { PTE_PSE, PTE_RW } from '../../../src/hw/pagetable.js';
 import { HPAGE_NR, PG_head, PG_tail } from '../../../src/hw/physmem.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
-import { current } from '../../../src/kernel/sched/task_struct.js';
+import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
 import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
 import { sys_madvise } from '../../../src/kernel/mm/madvise.js';
 import { MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE } from '../../../src/kernel/mm/madvise_uapi.js';
@@ -210,7 +210,7 @@ describe('THP splits', () => {
         yield* k.exit(ct, current(ct));
       });
       expect(typeof child).not.toBe('number');
-      yield t.sleepOn((child as { task: { exited: never } }).task.exited);
+      yield t.sleepOn((child as TaskStruct).task.exited);
       // The parent's PMD is still a (write-protected) leaf; its write reuses the page in place once the child is gone.
       expect(pmdLeaf(k, ts.mm!, a)).not.toBe(0);
       expect((yield* loadUser(t, k, a + 100 * PAGE)).value).toBe(7);

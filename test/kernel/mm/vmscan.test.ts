@@ -7,7 +7,7 @@ import { MmCore } from '../../../src/kernel/mm/core.js';
 import { do_mmap } from '../../../src/kernel/mm/mmap.js';
 import { oomMessages, oomVictims } from '../../../src/kernel/mm/oom_kill.js';
 import { folio_referenced } from '../../../src/kernel/mm/rmap_reclaim.js';
-import { LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, lru_add_drain, lruvec_add_folio, lruvec_del_folio, lruvecOf, PAGEVEC_SIZE } from '../../../src/kernel/mm/swap.js';
+import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, lru_add_drain, lruvec_add_folio, lruvec_del_folio, lruvecOf, PAGEVEC_SIZE } from '../../../src/kernel/mm/swap.js';
 import { DEF_PRIORITY, get_scan_count, inactive_is_low, newScanControl, pgdatOf } from '../../../src/kernel/mm/vmscan.js';
 import { SIGKILL } from '../../../src/kernel/mm/fault.js';
 import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
