@@ -340,7 +340,7 @@ function parse(argv: string[], width: number): Promise<Parsed> {
         resolve({ error: `${unknownWorkload.cmd}: unknown workload "${unknownWorkload.name}" (known: ${WORKLOADS.map((w) => w.name).join(', ')}; see kernsim list)` });
       } else if (err) {
         const cmd = argv.find((a) => COMMANDS.includes(a));
-        resolve({ error: `${err.message.split('\n')[0]} (see kernsim ${cmd ? `${cmd} ` : ''}--help)` });
+        resolve({ error: `${oneLine(err.message)} (see kernsim ${cmd ? `${cmd} ` : ''}--help)` });
       } else if (!action) {
         resolve({ help: output ?? '' });
       } else {
@@ -348,6 +348,20 @@ function parse(argv: string[], width: number): Promise<Parsed> {
       }
     });
   });
+}
+
+/**
+ * yargs' message on one line. Its invalid-choice message spreads over lines
+ * ("Invalid values:\n  Argument: format, Given: \"x\", Choices: \"a\", \"b\""):
+ * keep the argument, the value given and the allowed ones.
+ */
+export function oneLine(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const choices = lines.map((l) => /^Argument: (.+?), Given: (.+?), Choices: (.+)$/.exec(l)).filter((m) => m !== null);
+  if (choices.length > 0) {
+    return choices.map((m) => `--${m[1]}: invalid value ${m[2]} (allowed: ${m[3]!.split(', ').map((c) => c.replace(/^"(.*)"$/, '$1')).join(', ')})`).join('; ');
+  }
+  return lines.join(' ');
 }
 
 /** Runs `kernsim ARGV...`; returns the exit status. */

@@ -50,6 +50,20 @@ export function sweepRows(s: SweepResult, cols = sweepColumns(s)): { index: numb
   }));
 }
 
+/** Every metric a sweep can be charted by: the simulated totals, each figure and each counter any point recorded. */
+export function metricNames(s: SweepResult): string[] {
+  const counters = new Set<string>();
+  for (const p of s.points) for (const k of Object.keys(p.result.counters)) counters.add(k);
+  return ['simulated_cycles', 'simulated_ns', ...figureNames(s).map((f) => `figure:${f}`), ...[...counters].sort().map((c) => `counter:${c}`)];
+}
+
+/** `metric` in its full form (figure:NAME / counter:NAME), or undefined when the sweep has no such metric (a bare NAME is a figure, else a counter). */
+export function resolveMetric(s: SweepResult, metric: string): string | undefined {
+  const known = metricNames(s);
+  if (known.includes(metric)) return metric;
+  return known.find((m) => m === `figure:${metric}`) ?? known.find((m) => m === `counter:${metric}`);
+}
+
 /** What a sweep chart plots: `figure:NAME`, `counter:NAME`, `simulated_cycles` or `simulated_ns`. */
 export function metricValue(r: RunResult, metric: string): number {
   if (metric === 'simulated_cycles') return r.simulated_cycles;

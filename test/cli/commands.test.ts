@@ -221,7 +221,18 @@ describe('report', () => {
     writeFileSync(f('untraced.json'), JSON.stringify(runFixture()));
     expect(expectUsageError(await cli(['report', f('untraced.json'), '--format', 'perfetto']))).toBe(`kernsim: ${f('untraced.json')}: trace: expected a run recorded with --trace (kernsim run W --trace --out FILE)`);
     expect(expectUsageError(await cli(['report', f('sweep.json'), '--format', 'folded']))).toContain('folded stacks');
-    expect(expectUsageError(await cli(['report', f('traced.json'), '--format', 'pdf']))).toContain('Invalid values');
+    expect(expectUsageError(await cli(['report', f('traced.json'), '--format', 'pdf']))).toBe('kernsim: --format: invalid value "pdf" (allowed: terminal, json, markdown, html, perfetto, folded) (see kernsim report --help)');
+  });
+  it('--metric: a known metric in short or full form is charted; an unknown one exits 2 with the allowed ones', async () => {
+    const full = await cli(['report', f('sweep.json'), '--format', 'html', '--metric', 'figure:records_per_sec']);
+    expect(full.code).toBe(0);
+    const short = await cli(['report', f('sweep.json'), '--format', 'html', '--metric', 'records_per_sec']);
+    expect(short.stdout).toBe(full.stdout);
+    expect((await cli(['report', f('sweep.json'), '--format', 'html', '--metric', 'counter:ipi_sent'])).code).toBe(0);
+    expect(expectUsageError(await cli(['report', f('sweep.json'), '--format', 'html', '--metric', 'nosuch']))).toBe(
+      `kernsim: --metric: unknown metric "nosuch" for ${f('sweep.json')} (allowed: simulated_cycles, simulated_ns, figure:records_per_sec, counter:NAME for any counter the sweep recorded)`,
+    );
+    expect(expectUsageError(await cli(['report', f('traced.json'), '--metric', 'simulated_cycles']))).toContain('is a single run');
     expect(expectUsageError(await cli(['report', f('nothing.json')]))).toContain('cannot read (ENOENT)');
   });
 });
