@@ -150,5 +150,12 @@ export function readMachineFlags(argv: Record<string, unknown>): MachineChoice {
   if (argv['seed'] !== undefined) out.seed = parseParamValue(machineSchema.sim.seed, argv['seed'], CLI, '--seed') as number;
   const sets = argv['set'];
   if (sets !== undefined) out.fields = parseSets(Array.isArray(sets) ? sets : [sets]);
+  // A flag and a --set of the same field must agree: otherwise one of them would be dropped silently.
+  for (const [flag, path, value] of [['--cpus', 'cpus', out.cpus], ['--seed', 'sim.seed', out.seed]] as const) {
+    const set = out.fields?.[path];
+    if (value !== undefined && set !== undefined && set !== value) {
+      throw new ConfigError(CLI, flag, `one value: ${flag} ${value} and --set ${path}=${String(set)} disagree (give one of them)`);
+    }
+  }
   return out;
 }

@@ -146,6 +146,8 @@ describe('run', () => {
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--set', 'cost.nope=1']))).toBe('kernsim: command line: --set cost.nope: expected a machine field (kernsim list --params shows them all)');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--set', 'kernel.thp=sometimes']))).toBe('kernsim: command line: --set kernel.thp: expected one of always, madvise, never, got "sometimes"');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--set', 'nonsense']))).toContain('--set: expected PATH=VALUE');
+    expect(expectUsageError(await cli(['run', 'tlb-reach', '--cpus', '4', '--set', 'cpus=8']))).toBe('kernsim: command line: --cpus: expected one value: --cpus 4 and --set cpus=8 disagree (give one of them)');
+    expect(expectUsageError(await cli(['sweep', 'tlb-reach', '--grid', 'pages=16,32', '--seed', '1', '--set', 'sim.seed=2']))).toContain('--seed 1 and --set sim.seed=2 disagree');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--set', 'cache.l1d_kib=48']))).toContain('cache.l1d_kib: expected a size giving a power-of-two number of sets');
     writeFileSync(f('bad.json'), '{"cpus": "many"}');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--machine', f('bad.json')]))).toBe(`kernsim: ${f('bad.json')}: cpus: expected an integer from 1 to 256, got "many"`);
