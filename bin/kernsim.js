@@ -1,5 +1,13 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
+import { existsSync } from 'node:fs';
+
+// A fresh clone has no dist/ until the first build: say so in one line rather than with an import stack trace.
+const entry = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('kernsim: not built yet: run npm run build (or npm start) first\n');
+  process.exit(2);
+}
+const { main } = await import(entry.href);
 
 // A reader that goes away (`kernsim conform | head`) is not an error: stop quietly, as other tools do.
 for (const stream of [process.stdout, process.stderr]) {

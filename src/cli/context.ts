@@ -1,5 +1,6 @@
 /** What every command gets: where to write, how to colour, and the shared file helpers. */
 import type { ChalkInstance } from 'chalk';
+import { cannotRead } from '../workloads/read-error.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseResult } from '../report/index.js';
 import type { AnyResult } from '../workloads/result.js';
@@ -27,7 +28,7 @@ export function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`${file}: ${cannotRead(e)}`);
   }
 }
 

@@ -1,9 +1,12 @@
 /**
  * Resolve `--machine NAME|FILE` to a MachineConfig: a name is a built-in
  * profile (profiles/NAME.json), anything with a slash or a .json ending is a
- * file. Every error is a ConfigError naming the file and field.
+ * file. Every error is a ConfigError naming the file and field, but a file
+ * that cannot be read, which says so as every command does (UsageError).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cannotRead } from '../workloads/read-error.js';
+import { UsageError } from './errors.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig, type MachineConfig } from '../hw/config.js';
@@ -41,8 +44,8 @@ function readJson(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError(file, '(file)', 'a readable machine profile');
+  } catch (e) {
+    throw new UsageError(`${file}: ${cannotRead(e)}`);
   }
   try {
     return JSON.parse(text);

@@ -221,12 +221,14 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .option('sim', { type: 'boolean', describe: 'add the simulated figures (cycles, cycles by kernel function, counters) to each line as "sim"' })
           .option('host', { type: 'boolean', describe: 'run it on this host\'s Linux kernel instead (needs cc)' })
           .option('machine', { type: 'string', describe: 'machine profile name or JSON file', requiresArg: true })
+          .option('json', { type: 'boolean', describe: 'one JSON document {script, kernel: sim|host, results: [...]} instead of one JSON line per op' })
           .conflicts('host', ['sim', 'machine'])
           .example('$0 script test/conformance/madvise-dontneed-mincore.json', 'its result lines')
           .example('$0 script my.json --sim', 'with cycles per op')
-          .example('$0 script my.json --host', 'the same script on the host kernel'),
+          .example('$0 script my.json --host', 'the same script on the host kernel')
+          .example('$0 script my.json --json', 'the result lines as one JSON document'),
       (a) => {
-        action = (ctx) => cmdScript(ctx, String(a.file), { sim: a.sim, machine: a.machine, host: a.host });
+        action = (ctx) => cmdScript(ctx, String(a.file), { sim: a.sim, machine: a.machine, host: a.host, json: a.json });
       },
     )
     .command(
@@ -373,7 +375,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     ce: makeChalk(colorLevel(io.env, colorFlag, io.stderr.isTTY)),
   };
   try {
-    const width = io.stdout.isTTY && io.stdout.columns ? Math.min(io.stdout.columns, 120) : 100;
+    // Help fits the terminal it is shown on; into a pipe or a file, the conventional 80 columns.
+    const width = io.stdout.isTTY && io.stdout.columns ? io.stdout.columns : 80;
     const p = await parse(argv, width);
     if (p.error !== undefined) throw new UsageError(p.error);
     if (p.help !== undefined) {

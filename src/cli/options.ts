@@ -69,7 +69,18 @@ export function parseParamValue(spec: ParamSpec<unknown>, raw: unknown, file: st
   } else if (typeof raw === 'number') {
     v = String(raw);
   }
+  if (spec.kind === 'enum' && typeof v === 'string') v = canonicalChoice(spec.values!, v);
   return checkValue(spec, v, file, field) as ParamValue;
+}
+
+/**
+ * A choice as declared, whatever its case: madvise advice is spelled as the
+ * kernel's constant (MADV_FREE), and `free` or `madv_free` name it too.
+ * Unmatched text is returned as given, for checkValue to refuse.
+ */
+export function canonicalChoice(values: readonly string[], given: string): string {
+  const g = given.trim().toLowerCase();
+  return values.find((v) => v.toLowerCase() === g) ?? values.find((v) => v.startsWith('MADV_') && v.slice(5).toLowerCase() === g) ?? given;
 }
 
 /** The workload parameters given as flags, typed and checked; absent flags are left out. */
@@ -137,6 +148,14 @@ export function buildConfig(m: MachineChoice): MachineConfig {
   if (m.seed !== undefined) setPath(over, 'sim.seed', m.seed);
   for (const [path, v] of Object.entries(m.fields ?? {})) setPath(over, path, v);
   return loadMachineConfig(m.machine, Object.keys(over).length > 0 ? over : undefined, CLI);
+}
+
+/** The machine fields a choice changes on the command line (--cpus, --seed, --set), as dotted path: value. */
+export function machineOverrides(m: MachineChoice): Record<string, ParamValue> {
+  const out: Record<string, ParamValue> = {};
+  if (m.cpus !== undefined) out['cpus'] = m.cpus;
+  if (m.seed !== undefined) out['sim.seed'] = m.seed;
+  return { ...out, ...m.fields };
 }
 
 /** --cpus and --seed from argv, checked against the machine schema. */

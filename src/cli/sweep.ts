@@ -16,11 +16,11 @@ import type { MachineConfig } from '../hw/config.js';
 import type { ParamValue, RunResult, SweepPoint, SweepResult } from '../workloads/result.js';
 import { RESULT_VERSION } from '../workloads/result.js';
 import { findWorkload } from '../workloads/registry.js';
-import { hostInfo, resolveParams, runWorkload } from '../workloads/run.js';
+import { checkFits, hostInfo, resolveParams, runWorkload } from '../workloads/run.js';
 import type { AnyWorkload } from '../workloads/types.js';
 import { UsageError } from './errors.js';
 import { gridPoint, gridSize, shardIndices, type Axis, type Shard } from './grid.js';
-import { buildConfig, type MachineChoice } from './options.js';
+import { buildConfig, machineOverrides, type MachineChoice } from './options.js';
 
 /** What a worker needs to run one point: plain data, so it crosses a thread boundary. */
 export interface PointJob {
@@ -28,6 +28,8 @@ export interface PointJob {
   workload: string;
   params: Record<string, ParamValue>;
   config: MachineConfig;
+  /** Machine fields changed on the command line or by the grid, recorded in the point's result as a single run records them. */
+  overrides: Record<string, ParamValue>;
 }
 
 export interface SweepSpec {
@@ -61,7 +63,9 @@ function planPoint(spec: SweepSpec, index: number): PointJob {
     else if (a.key === 'cpus') m.cpus = v as number;
     else m.fields![a.key] = v;
   }
-  return { index, workload: spec.workload.name, params: resolveParams(spec.workload, params, 'command line'), config: buildConfig(m) };
+  const job = { index, workload: spec.workload.name, params: resolveParams(spec.workload, params, 'command line'), config: buildConfig(m), overrides: machineOverrides(m) };
+  checkFits(spec.workload, job.params, job.config, `command line (point ${JSON.stringify(point)})`);
+  return job;
 }
 
 /** The compiled worker next to this module, or null when running from TypeScript sources (tests), where points run in-process. */
@@ -74,7 +78,9 @@ function workerUrl(): URL | null {
 export function runPointInProcess(job: PointJob): RunResult {
   const w = findWorkload(job.workload);
   if (!w) throw new UsageError(`unknown workload "${job.workload}"`);
-  return runWorkload(w, job.params, job.config, { hostClock: () => performance.now() });
+  const r = runWorkload(w, job.params, job.config, { hostClock: () => performance.now() });
+  if (Object.keys(job.overrides).length > 0) r.overrides = job.overrides;
+  return r;
 }
 
 async function runJobs(jobs: PointJob[], maxWorkers: number, onDone: (n: number) => void): Promise<RunResult[]> {

@@ -153,7 +153,7 @@ export const runSchema: Check = object(
     config,
     host,
   },
-  { trace },
+  { trace, overrides: record(paramValue) },
 );
 
 export const sweepSchema: Check = object(

@@ -21,6 +21,9 @@ export function headline(r: RunResult): Headline[] {
     { label: 'workload', value: r.workload, kind: 'text' },
     { label: 'machine', value: `${r.machine} (${r.cpus.length} CPUs, ${r.clock_ghz} GHz)`, kind: 'text' },
     { label: 'seed', value: r.seed, kind: 'num' },
+    ...(r.overrides && Object.keys(r.overrides).length > 0
+      ? [{ label: 'overrides', value: Object.entries(r.overrides).map(([k, v]) => `${k}=${String(v)}`).join(', '), kind: 'text' as const }]
+      : []),
     { label: 'simulated time', value: r.simulated_ns, kind: 'ns' },
     { label: 'simulated cycles', value: r.simulated_cycles, kind: 'cycles' },
     { label: 'busy cycles (all CPUs)', value: busy, kind: 'cycles' },

@@ -49,23 +49,23 @@ export const dbDiscard = defineWorkload({
   description:
     'One process creates a file of --pages pages, maps it MAP_SHARED and runs --rounds rounds: write every page of the table, ' +
     'then discard every --stride-th page (a different residue class each round), one madvise(--advice) call per page, as a ' +
-    'database frees pages of its table one at a time, and read each discarded page back. With remove each call punches a hole ' +
-    'in the file: the page leaves the page cache and is freed, and the read-back faults in a new zeroed page. With dontneed the ' +
+    'database frees pages of its table one at a time, and read each discarded page back. With MADV_REMOVE each call punches a hole ' +
+    'in the file: the page leaves the page cache and is freed, and the read-back faults in a new zeroed page. With MADV_DONTNEED the ' +
     'call only zaps this mapping\'s PTE: the page stays cached and dirty, and the read-back faults the same data back from the ' +
     'page cache (a minor fault). Figures: cycles per round and per madvise call, faults per round, frames freed per discard, ' +
-    'the file\'s cached pages after the last discards. The check compares every byte read back with what remove (zero) or ' +
-    'dontneed (the round\'s data) must give, and a page that was not discarded with the round\'s data.',
+    'the file\'s cached pages after the last discards. The check compares every byte read back with what MADV_REMOVE (zero) or ' +
+    'MADV_DONTNEED (the round\'s data) must give, and a page that was not discarded with the round\'s data.',
   params: {
     pages: int(512, 'pages in the table file', { min: 2, max: 1 << 18 }),
     rounds: int(8, 'write-discard-read rounds', { min: 1, max: 10_000_000 }),
     stride: int(4, 'every stride-th page is discarded each round', { min: 2, max: 1 << 18 }),
-    advice: choice(['remove', 'dontneed'], 'remove', 'how the database discards a page'),
+    advice: choice(['MADV_REMOVE', 'MADV_DONTNEED'], 'MADV_REMOVE', 'how the database discards a page'),
   },
 
   setup(k, p) {
     const st: State = { rounds: 0, discards: 0, cycles: 0, cachedAfterDiscard: 0, failures: [], countersBefore: {} };
     k.sub[KEY] = st;
-    const advice = p.advice === 'remove' ? MADV_REMOVE : MADV_DONTNEED;
+    const advice = p.advice === 'MADV_REMOVE' ? MADV_REMOVE : MADV_DONTNEED;
     const len = p.pages * PAGE;
     const fail = (msg: string): void => {
       if (st.failures.length < 8) st.failures.push(msg);

@@ -70,6 +70,12 @@ export const tlbReach = defineWorkload({
     write: bool(false, 'stores instead of loads (dirty pages; same TLB reach)'),
   },
 
+  unfit(cfg, p) {
+    // Every page is touched and tagged: a working set past the machine's memory cannot be measured as TLB reach.
+    const frames = cfg.ram_mib * (1024 * 1024 / PAGE);
+    return p.pages > frames ? { param: 'pages', expected: `at most ${frames} (the machine's ${cfg.ram_mib} MiB of memory; raise it with --set ram_mib=)` } : undefined;
+  },
+
   setup(k, p) {
     const st: State = { leader: null, base: -1, ready: new Completion(k.engine, 1), done: new Array<number>(p.threads).fill(0), failures: [], tlbBefore: {} };
     k.sub[KEY] = st;

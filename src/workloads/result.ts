@@ -72,6 +72,8 @@ export interface RunResult {
   checks: { passed: boolean; failures: string[] };
   /** The full machine config the run used. */
   config: MachineConfig;
+  /** Machine fields changed on the command line (--cpus, --seed, --set), dotted path: value; absent when none. */
+  overrides?: Record<string, ParamValue>;
   trace?: TraceData;
   host: HostInfo;
 }

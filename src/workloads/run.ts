@@ -74,11 +74,18 @@ export function resolveParams(w: AnyWorkload, given: Record<string, unknown>, la
   return mergeChecked(w.params as Schema, defaults as never, given, label) as unknown as Record<string, ParamValue>;
 }
 
+/** Throws ConfigError (bad input) when the workload says parameters `p` cannot run on `cfg`. */
+export function checkFits(w: AnyWorkload, p: Record<string, ParamValue>, cfg: MachineConfig, label = 'parameters'): void {
+  const why = w.unfit?.(cfg, p as never);
+  if (why) throw new ConfigError(label, `--${why.param.replace(/_/g, '-')}`, `${why.expected}, got ${JSON.stringify(p[why.param])}`);
+}
+
 /** Runs `w` with `params` (checked with resolveParams) on a machine built from `cfg`. */
 export function runWorkload(w: AnyWorkload, params: Record<string, unknown>, cfg: MachineConfig, opts: RunOptions = {}): RunResult {
   const clock = opts.hostClock ?? ((): number => 0);
   const t0 = clock();
   const p = resolveParams(w, params);
+  checkFits(w, p, cfg);
   const k = bootKernel(cfg);
   const tracer = opts.trace ? new Tracer(k.engine) : null;
   w.setup(k, p as never);

@@ -9,6 +9,7 @@
  * registry.ts.
  */
 import type { Schema, ValuesOf } from '../hw/params.js';
+import type { MachineConfig } from '../hw/config.js';
 import type { Kernel } from '../kernel/kernel.js';
 
 export interface Workload<S extends Schema = Schema> {
@@ -35,6 +36,13 @@ export interface Workload<S extends Schema = Schema> {
    * lower-is-better by `compare`; any other as higher-is-better.
    */
   figures?(k: Kernel, p: ValuesOf<S>): Record<string, number>;
+  /**
+   * Optional: why these parameters cannot run on this machine (a working set
+   * larger than its memory), as the parameter and what it must be; undefined
+   * when they fit. Checked before the run, so the answer is bad input (exit 2)
+   * rather than a failed check.
+   */
+  unfit?(cfg: MachineConfig, p: ValuesOf<S>): { param: string; expected: string } | undefined;
   /** Optional: the fraction of the work done so far, in [0, 1], for progress bars. */
   progress?(k: Kernel, p: ValuesOf<S>): number;
 }

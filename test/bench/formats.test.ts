@@ -144,7 +144,7 @@ describe('kernsim bench', () => {
     expect(expectUsageError(await cli(['bench', '--filter', '(']))).toContain('--filter: expected a regular expression');
     expect(expectUsageError(await cli(['bench', '--filter', 'no-such-scenario']))).toContain('matches no scenario');
     expect(expectUsageError(await cli(['bench', '--update']))).toContain('--update needs --check FILE');
-    expect(expectUsageError(await cli(['bench', '--check', f('missing.json')]))).toContain('missing.json: cannot read (ENOENT)');
+    expect(expectUsageError(await cli(['bench', '--check', f('missing.json')]))).toContain('missing.json: cannot read: no such file or directory (ENOENT)');
     writeFileSync(f('bad.json'), '{"kernsim_bench": 1, "scenarios": {"x": {"sim": 3}}}');
     expect(expectUsageError(await cli(['bench', '--check', f('bad.json')]))).toContain('bad.json: scenarios["x"]: expected an object with a "sim" object');
     writeFileSync(f('notjson.json'), 'nope');

@@ -49,6 +49,26 @@ describe('help and version', () => {
     expect(r.stdout).toContain('tlb-reach parameters:');
   });
 
+  it('help is wrapped to the terminal\'s width, and to 80 columns when not a terminal', async () => {
+    const widest = (text: string): number => Math.max(...text.split('\n').map((l) => l.length));
+    for (const args of [['--help'], ['run', 'tlb-reach', '--help'], ['sweep', 'alloc-churn', '--help'], ['report', '--help']]) {
+      const piped = await cli(args);
+      expect(piped.code).toBe(0);
+      expect(widest(piped.stdout), args.join(' ')).toBeLessThanOrEqual(80);
+      const wide = await cli(args, { tty: true });
+      expect(widest(wide.stdout), args.join(' ')).toBeLessThanOrEqual(120);
+      expect(widest(wide.stdout), args.join(' ')).toBeGreaterThan(80);
+    }
+  });
+
+  it('the MIT licence package.json names is in LICENSE', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { license: string };
+    expect(pkg.license).toBe('MIT');
+    const text = readFileSync(new URL('../../LICENSE', import.meta.url), 'utf8');
+    expect(text.split('\n')[0]).toBe('MIT License');
+    expect(text).toMatch(/^Copyright \(c\) \d{4} kernsim contributors$/m);
+  });
+
   it('--version prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     const r = await cli(['--version']);
@@ -151,6 +171,18 @@ describe('run', () => {
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--set', 'cache.l1d_kib=48']))).toContain('cache.l1d_kib: expected a size giving a power-of-two number of sets');
     writeFileSync(f('bad.json'), '{"cpus": "many"}');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--machine', f('bad.json')]))).toBe(`kernsim: ${f('bad.json')}: cpus: expected an integer from 1 to 256, got "many"`);
+    expect(expectUsageError(await cli(['run', 'db-discard', '--advice', 'hole']))).toBe('kernsim: command line: --advice: expected one of MADV_REMOVE, MADV_DONTNEED, got "hole"');
+    expect(expectUsageError(await cli(['run', 'tlb-reach', '--pages', '4194304']))).toBe(
+      `kernsim: command line: --pages: expected at most ${4096 * 256} (the machine's 4096 MiB of memory; raise it with --set ram_mib=), got 4194304`,
+    );
+    expect(expectUsageError(await cli(['sweep', 'tlb-reach', '--grid', 'pages=16,2097152']))).toContain('--pages: expected at most 1048576');
+    // One wording for a missing file, whichever command reads it.
+    const missing = f('missing.json');
+    const wording = `kernsim: ${missing}: cannot read: no such file or directory (ENOENT)`;
+    expect(expectUsageError(await cli(['run', 'tlb-reach', '--machine', missing]))).toBe(wording);
+    expect(expectUsageError(await cli(['report', missing]))).toBe(wording);
+    expect(expectUsageError(await cli(['script', missing]))).toBe(wording);
+    expect(expectUsageError(await cli(['conform', missing]))).toBe(wording);
     writeFileSync(f('broken.json'), '{');
     expect(expectUsageError(await cli(['run', 'tlb-reach', '--machine', f('broken.json')]))).toContain('(file): expected valid JSON');
     expect(expectUsageError(await cli(['run', 'tlb-reach', ...SMALL, '--out', join(dir, 'no', 'such', 'dir.json')]))).toContain('cannot write (ENOENT)');

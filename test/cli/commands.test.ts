@@ -8,6 +8,7 @@ import { Progress } from '../../src/cli/progress.js';
 import { gridPoint, gridSize, parseGrid, parseShard, shardIndices } from '../../src/cli/grid.js';
 import { tlbReach } from '../../src/workloads/demo.js';
 import { findWorkload } from '../../src/workloads/registry.js';
+import { readWorkloadFlags } from '../../src/cli/options.js';
 import { pickStory } from '../../src/cli/commands/demo.js';
 import type { RunResult, SweepResult } from '../../src/workloads/result.js';
 import { runFixture, sweepFixture } from '../report/fixtures.js';
@@ -21,6 +22,18 @@ const SMALL = ['--loads', '1000', '--threads', '2'];
 function stripHost(r: unknown): string {
   return JSON.stringify(r, (k, v: unknown) => (k === 'host' ? undefined : v));
 }
+
+describe('advice names', () => {
+  it('are the kernel\'s MADV_* in every workload, given in any case, with or without MADV_', async () => {
+    for (const w of ['alloc-churn', 'db-discard', 'ebizzy']) {
+      const advice = findWorkload(w)!.params['advice'] as unknown as { values: string[] };
+      expect(advice.values.filter((v) => v !== 'none').every((v) => /^MADV_[A-Z_]+$/.test(v)), w).toBe(true);
+    }
+    const db = findWorkload('db-discard')!;
+    for (const given of ['MADV_DONTNEED', 'madv_dontneed', 'dontneed', 'DontNeed']) expect(readWorkloadFlags(db, { advice: given })).toEqual({ advice: 'MADV_DONTNEED' });
+    expect(parseGrid(db, ['advice=remove,MADV_dontneed'])[0]!.values).toEqual(['MADV_REMOVE', 'MADV_DONTNEED']);
+  });
+});
 
 describe('grid', () => {
   it('parses axes of every kind, typed by their schema', () => {
@@ -177,7 +190,7 @@ describe('compare', () => {
   });
   it('refuses a run against a sweep, missing files and non-results', async () => {
     expect(expectUsageError(await cli(['compare', f('ca.json'), f('sw.json')]))).toContain('is a run and');
-    expect(expectUsageError(await cli(['compare', f('ca.json'), f('missing.json')]))).toContain('missing.json: cannot read (ENOENT)');
+    expect(expectUsageError(await cli(['compare', f('ca.json'), f('missing.json')]))).toContain('missing.json: cannot read: no such file or directory (ENOENT)');
     writeFileSync(f('notresult.json'), '{"hello": 1}');
     expect(expectUsageError(await cli(['compare', f('ca.json'), f('notresult.json')]))).toContain('notresult.json: kernsim_result: expected a kernsim result');
     expect(expectUsageError(await cli(['compare', f('ca.json')]))).toContain('Not enough non-option arguments');
@@ -202,6 +215,15 @@ describe('report', () => {
     expect(folded).toMatch(/^user:random_loads \d+$/m);
     expect(folded).toMatch(/^syscall:mmap;entry_SYSCALL_64 \d+$/m);
     expect(folded.trim().split('\n').reduce((s, l) => s + Number(l.split(' ').pop()), 0)).toBe(saved.breakdown.inclusive);
+  });
+  it('every format of a run shows the machine fields changed on the command line', async () => {
+    const r = await cli(['run', 'tlb-reach', '--pages', '64', ...SMALL, '--cpus', '2', '--set', 'cost.stlb_hit=11', '--out', f('overridden.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/overrides\W+cpus=2, cost\.stlb_hit=11/);
+    expect((JSON.parse(readFileSync(f('overridden.json'), 'utf8')) as RunResult).overrides).toEqual({ cpus: 2, 'cost.stlb_hit': 11 });
+    expect((await cli(['report', f('overridden.json'), '--format', 'markdown'])).stdout).toContain('| overrides | cpus=2, cost.stlb_hit=11 |');
+    expect((await cli(['report', f('overridden.json'), '--format', 'html'])).stdout).toContain('cpus=2, cost.stlb_hit=11');
+    expect((await cli(['report', f('traced.json')])).stdout).not.toContain('overrides');
   });
   it('--out writes a file without colour codes', async () => {
     const r = await cli(['report', f('traced.json'), '--out', f('report.txt')], { env: { FORCE_COLOR: '1' } });
@@ -233,7 +255,7 @@ describe('report', () => {
       `kernsim: --metric: unknown metric "nosuch" for ${f('sweep.json')} (allowed: simulated_cycles, simulated_ns, figure:records_per_sec, counter:NAME for any counter the sweep recorded)`,
     );
     expect(expectUsageError(await cli(['report', f('traced.json'), '--metric', 'simulated_cycles']))).toContain('is a single run');
-    expect(expectUsageError(await cli(['report', f('nothing.json')]))).toContain('cannot read (ENOENT)');
+    expect(expectUsageError(await cli(['report', f('nothing.json')]))).toContain('cannot read: no such file or directory (ENOENT)');
   });
 });
 

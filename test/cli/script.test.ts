@@ -36,6 +36,13 @@ describe('kernsim script', () => {
     expect(r.stdout.trimEnd().split('\n')).toEqual(DUP_LINES);
   });
 
+  it('--json prints one document with the result lines as objects', async () => {
+    const file = script('ok', DUP);
+    const r = await cli(['script', file, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ script: file, kernel: 'sim', results: DUP_LINES.map((l) => JSON.parse(l) as unknown) });
+  });
+
   it('--sim adds the simulated figures as the last key', async () => {
     const r = await cli(['script', script('ok', DUP), '--sim']);
     const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -12,7 +12,7 @@ const pages = 64;
 const stride = 4;
 const rounds = 3;
 
-function run(advice: 'remove' | 'dontneed') {
+function run(advice: 'MADV_REMOVE' | 'MADV_DONTNEED') {
   const cfg = defaultConfig();
   cfg.sim.checks = true;
   return runWorkload(dbDiscard, { pages, stride, rounds, advice }, cfg);
@@ -20,7 +20,7 @@ function run(advice: 'remove' | 'dontneed') {
 
 describe('db-discard', () => {
   it('remove: every discard punches a hole, freeing the page; the read-back gives zeros and the check passes', () => {
-    const r = run('remove');
+    const r = run('MADV_REMOVE');
     expect(r.checks.failures).toEqual([]);
     const f = r.figures as Record<string, number>;
     expect(f.discards).toBe(rounds * (pages / stride));
@@ -30,7 +30,7 @@ describe('db-discard', () => {
   });
 
   it('dontneed: the pages stay in the page cache; the read-back gives the round\'s data and no page is freed by the discards', () => {
-    const r = run('dontneed');
+    const r = run('MADV_DONTNEED');
     expect(r.checks.failures).toEqual([]);
     const f = r.figures as Record<string, number>;
     expect(f.discards).toBe(rounds * (pages / stride));

@@ -20,20 +20,23 @@ import { simulateScript } from '../scriptsim.js';
 /** Where `kernsim conform` looks when given no paths. */
 export const CONFORMANCE_DIR = 'test/conformance';
 
-export async function cmdScript(ctx: Ctx, file: string, a: { sim?: boolean; machine?: string; host?: boolean }): Promise<number> {
+export async function cmdScript(ctx: Ctx, file: string, a: { sim?: boolean; machine?: string; host?: boolean; json?: boolean }): Promise<number> {
   const script = loadScript(file);
+  let lines: string[];
   if (a.host) {
     if (!hostRunnerAvailable()) throw new UsageError(`${file}: cannot run on the host: needs Linux and a C compiler (cc)`);
     try {
-      for (const line of await runOnHost(script)) out(ctx, line);
+      lines = await runOnHost(script);
     } catch (err) {
       if (err instanceof HostRunnerError) throw new CheckFailed(err.message);
       throw err;
     }
-    return 0;
+  } else {
+    lines = simulateScript(script, loadMachineConfig(a.machine), a.sim === true);
   }
-  const cfg = loadMachineConfig(a.machine);
-  for (const line of simulateScript(script, cfg, a.sim === true)) out(ctx, line);
+  // --json: one document (which script, which kernel, the result lines as objects) rather than JSON lines.
+  if (a.json) out(ctx, toJson({ script: file, kernel: a.host ? 'host' : 'sim', results: lines.map((l) => JSON.parse(l) as unknown) }));
+  else for (const line of lines) out(ctx, line);
   return 0;
 }
 

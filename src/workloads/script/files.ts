@@ -1,6 +1,7 @@
 /** Finding and loading script files (`kernsim script`, `kernsim conform`). */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { cannotRead } from '../read-error.js';
 import { parseScript, ScriptError } from './parse.js';
 import type { ParsedScript } from './types.js';
 
@@ -15,8 +16,8 @@ export function listScriptFiles(paths: readonly string[]): string[] {
     let isDir: boolean;
     try {
       isDir = statSync(p).isDirectory();
-    } catch {
-      throw new ScriptError(p, '', 'no such file or directory');
+    } catch (e) {
+      throw new ScriptError(p, '', cannotRead(e));
     }
     if (!isDir) {
       out.push(p);
@@ -36,7 +37,7 @@ export function loadScript(file: string): ParsedScript {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ScriptError(file, '', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ScriptError(file, '', cannotRead(e));
   }
   return parseScript(text, file);
 }
