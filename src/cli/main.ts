@@ -78,6 +78,12 @@ function addWorkloadOptions(y: Argv, w: AnyWorkload | undefined): void {
   for (const [flag, o] of Object.entries(workloadYargsOptions(w))) y.option(flag, o);
 }
 
+/** The workload's figures, one line each: name (unit): definition. */
+function figuresHelp(w: AnyWorkload): string {
+  if (!w.figureDefs) return '';
+  return '\n\nFigures:\n' + Object.entries(w.figureDefs).map(([name, d]) => `  ${name} (${d.unit}): ${d.definition}`).join('\n');
+}
+
 function workloadEpilog(): string {
   return 'Workloads:\n' + WORKLOADS.map((w) => `  ${w.name.padEnd(16)} ${w.summary}`).join('\n');
 }
@@ -135,7 +141,7 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .example('$0 run tlb-reach --machine server-64 --json > r.json', 'machine-readable result')
           .example('$0 run tlb-reach --trace --out r.json', 'keep a trace for kernsim report --format perfetto')
           .epilog(workloadEpilog());
-        if (w) y.usage(`$0 run ${w.name} [options]\n\n${w.description}`);
+        if (w) y.usage(`$0 run ${w.name} [options]\n\n${w.description}${figuresHelp(w)}`);
         addWorkloadOptions(y, w);
         return y;
       },

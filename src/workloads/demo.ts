@@ -131,6 +131,12 @@ export const tlbReach = defineWorkload({
     return out;
   },
 
+  figureDefs: {
+    ops: { unit: 'loads', definition: 'loads done by all threads (--threads x --loads)' },
+    cycles_per_load: { unit: 'cycles', definition: 'cycles charged to the load loop (breakdown node user:random_loads) per load' },
+    stlb_miss_per_1k_loads: { unit: 'misses per 1000 loads', definition: 'STLB misses (page walks) per 1000 dTLB lookups during the loads' },
+  },
+
   figures(k, p) {
     const st = state(k);
     const ops = p.threads * p.loads;

@@ -36,6 +36,8 @@ export interface Workload<S extends Schema = Schema> {
    * lower-is-better by `compare`; any other as higher-is-better.
    */
   figures?(k: Kernel, p: ValuesOf<S>): Record<string, number>;
+  /** What each figure is: its unit and a one-line definition, shown by `kernsim run NAME --help`. */
+  figureDefs?: Record<string, { unit: string; definition: string }>;
   /**
    * Optional: why these parameters cannot run on this machine (a working set
    * larger than its memory), as the parameter and what it must be; undefined

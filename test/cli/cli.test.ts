@@ -41,6 +41,14 @@ describe('help and version', () => {
     },
   );
 
+  it('run tlb-reach --help defines every figure a run reports, with its unit', async () => {
+    const help = (await cli(['run', 'tlb-reach', '--help'])).stdout.replace(/\s+/g, ' ');
+    const run = JSON.parse((await cli(['run', 'tlb-reach', '--pages', '16', '--loads', '100', '--threads', '1', '--json'])).stdout) as { figures: Record<string, number> };
+    const names = Object.keys(run.figures);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect(help, name).toMatch(new RegExp(`Figures:.* ${name} \\([^)]+\\): \\w`));
+  });
+
   it('run W --help shows the workload description and its flags with defaults and ranges', async () => {
     const r = await cli(['run', 'tlb-reach', '--help']);
     expect(r.stdout).toContain('kernsim run tlb-reach [options]');
