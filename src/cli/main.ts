@@ -22,6 +22,7 @@ import { cmdDemo } from './commands/demo.js';
 import { cmdFuzz } from './commands/fuzz.js';
 import { cmdList } from './commands/list.js';
 import { cmdReport } from './commands/report.js';
+import { cmdReplay } from './commands/replay.js';
 import { cmdRun } from './commands/run.js';
 import { cmdConform, cmdScript } from './commands/script.js';
 import { cmdMerge, cmdSweep } from './commands/sweep.js';
@@ -37,7 +38,7 @@ export const EXIT_INTERNAL = 3;
 
 type Action = (ctx: Ctx) => number | Promise<number>;
 
-const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'conform', 'fuzz', 'demo', 'validate', 'calibrate', 'bench'];
+const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'replay', 'conform', 'fuzz', 'demo', 'validate', 'calibrate', 'bench'];
 
 /** Options that take a value, so the scan for a workload name can skip their values. */
 const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric', 'filter', 'check', 'host-tolerance', 'fail-above']);
@@ -235,6 +236,19 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .example('$0 script my.json --json', 'the result lines as one JSON document'),
       (a) => {
         action = (ctx) => cmdScript(ctx, String(a.file), { sim: a.sim, machine: a.machine, host: a.host, json: a.json });
+      },
+    )
+    .command(
+      'replay',
+      'replay a program\'s strace log on the simulated machine and report where the cycles went',
+      (y) =>
+        commonRunOptions(y)
+          .option('strace', { type: 'string', describe: 'a log of strace -f -ttt -T -o FILE PROGRAM (-yy, -s, -X allowed)', requiresArg: true })
+          .option('gaps', { type: 'boolean', default: true, describe: 'charge the time between a thread\'s calls as user time (--no-gaps drops it)' })
+          .example('$0 replay --strace app.strace', 'the calls of app on the default machine')
+          .example('$0 replay --strace app.strace --machine server-64 --json > r.json', 'on another machine, as a result for report and compare'),
+      (a) => {
+        action = (ctx) => cmdReplay(ctx, a as never);
       },
     )
     .command(

@@ -47,7 +47,8 @@ export interface RunOptions {
   maxCycles?: number;
 }
 
-const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps, ...fsOps, ...schedOps, ...callOps };
+/** Every system-call op's simulator handler (the replay of strace logs runs calls through the same table). */
+export const handlers: Readonly<Record<string, OpHandler>> = { ...fdOps, ...mmOps, ...fsOps, ...schedOps, ...callOps };
 
 /** A thread started by a `thread` op: its task, whether its join has started (ending a spin), its lines. */
 interface ScriptThread {
