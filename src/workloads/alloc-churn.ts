@@ -103,6 +103,16 @@ export const allocChurn = defineWorkload({
     return out;
   },
 
+  figureDefs: {
+    rounds: { unit: 'rounds', definition: 'rounds done by all threads (--threads x --rounds)' },
+    cycles_per_round: { unit: 'cycles', definition: 'a thread\'s elapsed cycles per round, including time waiting for a CPU (so it grows with threads per CPU)' },
+    madvise_cycles_per_call: { unit: 'cycles', definition: 'cycles under syscall:madvise (all CPUs) divided by the rounds' },
+    faults_per_round: { unit: 'faults', definition: 'page faults (pgfault) per round' },
+    pages_zeroed_per_round: { unit: 'pages', definition: 'pages cleared (clear_page cycles / cost.zero_page) per round' },
+    flush_cycles_per_call: { unit: 'cycles', definition: 'cycles of flush_tlb_mm_range under madvise divided by the rounds' },
+    pglazyfree: { unit: 'pages', definition: 'pages marked lazily freeable by MADV_FREE (pglazyfree) during the rounds' },
+  },
+
   figures(k, p) {
     const st = state(k);
     const ops = p.threads * p.rounds;

@@ -41,9 +41,12 @@ describe('help and version', () => {
     },
   );
 
-  it('run tlb-reach --help defines every figure a run reports, with its unit', async () => {
-    const help = (await cli(['run', 'tlb-reach', '--help'])).stdout.replace(/\s+/g, ' ');
-    const run = JSON.parse((await cli(['run', 'tlb-reach', '--pages', '16', '--loads', '100', '--threads', '1', '--json'])).stdout) as { figures: Record<string, number> };
+  it.each([
+    ['tlb-reach', ['--pages', '16', '--loads', '100', '--threads', '1']],
+    ['alloc-churn', ['--rounds', '2', '--threads', '2']],
+  ])('run %s --help defines every figure a run reports, with its unit', async (w, args) => {
+    const help = (await cli(['run', w, '--help'])).stdout.replace(/\s+/g, ' ');
+    const run = JSON.parse((await cli(['run', w, ...args, '--json'])).stdout) as { figures: Record<string, number> };
     const names = Object.keys(run.figures);
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) expect(help, name).toMatch(new RegExp(`Figures:.* ${name} \\([^)]+\\): \\w`));
