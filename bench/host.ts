@@ -40,7 +40,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import type { CacheHierarchy } from '../src/hw/cache.js';
-import { defaultConfig } from '../src/hw/config.js';
+import { defaultConfig } from '../src/config/machine.js';
 import { Machine } from '../src/hw/machine.js';
 import { Mmu } from '../src/hw/mmu.js';
 import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_USER } from '../src/hw/pagetable.js';

@@ -6,7 +6,7 @@
  * the MMU drives hardest.
  */
 import { CacheHierarchy } from '../src/hw/cache.js';
-import { defaultConfig } from '../src/hw/config.js';
+import { defaultConfig } from '../src/config/machine.js';
 import { Tlb, TLB_W } from '../src/hw/tlb.js';
 
 function rate(name: string, n: number, body: (n: number) => number): void {

@@ -1,6 +1,6 @@
 // Regenerates the parameter table in README.md from the machine schema (npm run docs).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { paramTableMarkdown } from '../dist/src/hw/paramtable.js';
+import { paramTableMarkdown } from '../dist/src/config/paramtable.js';
 
 const file = new URL('../README.md', import.meta.url);
 const text = readFileSync(file, 'utf8');

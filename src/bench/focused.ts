@@ -6,7 +6,7 @@
  * scenario that no longer exercises its path fails rather than reporting a
  * cheap number.
  */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { current } from '../kernel/sched/task_struct.js';
 import type { Blocking, Task, TaskBody } from '../sim/task.js';

@@ -4,8 +4,8 @@
  * on a machine config and returns one BenchDoc; the `sim` part of each
  * record is identical on every host, the `host` part is this host's time.
  */
-import type { MachineConfig } from '../hw/config.js';
-import { applyProfile } from '../hw/profile.js';
+import type { MachineConfig } from '../config/machine.js';
+import { applyProfile } from '../config/profile.js';
 import type { ParamValue } from '../workloads/result.js';
 import { WORKLOADS } from '../workloads/registry.js';
 import { runWorkload } from '../workloads/run.js';

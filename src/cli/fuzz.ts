@@ -7,13 +7,13 @@
  * that fails the same way.
  */
 import { runOnHost, HostRunnerError } from '../conform/host.js';
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import { compareRuns } from '../workloads/script/compare.js';
 import { countOps, generateScript, type GenOptions, type RawScript } from '../workloads/script/fuzz/generate.js';
 import { shrinkScript } from '../workloads/script/fuzz/shrink.js';
 import { runScript } from '../workloads/script/interp.js';
 import { parseScript, ScriptError } from '../workloads/script/parse.js';
-import { ConfigError } from '../hw/params.js';
+import { ConfigError } from '../params/schema.js';
 
 /** What went wrong with one script. */
 export type FailureKind = 'internal' | 'hang' | 'invalid' | 'differ';

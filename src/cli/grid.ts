@@ -8,7 +8,7 @@
  * varying fastest; point j belongs to shard j mod n, so every shard gets a
  * slice of every axis and shards finish at about the same time.
  */
-import { ConfigError, isParam } from '../hw/params.js';
+import { ConfigError, isParam } from '../params/schema.js';
 import type { GridAxis, ParamValue } from '../workloads/result.js';
 import type { AnyWorkload } from '../workloads/types.js';
 import { CLI, machineSpec, parseParamValue } from './options.js';

@@ -9,9 +9,9 @@ import { cannotRead } from '../workloads/read-error.js';
 import { UsageError } from './errors.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultConfig, type MachineConfig } from '../hw/config.js';
-import { ConfigError } from '../hw/params.js';
-import { applyProfile, checkGeometry } from '../hw/profile.js';
+import { defaultConfig, type MachineConfig } from '../config/machine.js';
+import { ConfigError } from '../params/schema.js';
+import { applyProfile, checkMachine } from '../config/profile.js';
 
 /** profiles/ at the package root, from src/cli or dist/src/cli. */
 export function profilesDir(): string {
@@ -73,7 +73,7 @@ export function loadMachineConfig(machine?: string, overrides?: unknown, overrid
   }
   if (overrides !== undefined) {
     cfg = applyProfile(cfg, overrides, overridesLabel);
-    checkGeometry(cfg, overridesLabel);
+    checkMachine(cfg, overridesLabel);
   }
   return cfg;
 }

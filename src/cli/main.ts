@@ -9,7 +9,7 @@
  * captures stdout and stderr.
  */
 import yargs, { type Argv } from 'yargs';
-import { ConfigError } from '../hw/params.js';
+import { ConfigError } from '../params/schema.js';
 import { FORMATS, ResultError, type Format } from '../report/index.js';
 import { findWorkload, WORKLOADS } from '../workloads/registry.js';
 import { kernsimVersion } from '../workloads/run.js';

@@ -5,8 +5,8 @@
  * --seed, --set, merged in that order). Every bad value is a ConfigError
  * naming the flag and what was expected.
  */
-import { machineSchema, type MachineConfig } from '../hw/config.js';
-import { checkValue, ConfigError, isParam, type ParamSpec, type Schema } from '../hw/params.js';
+import { canonicalPath, machineSchema, type MachineConfig } from '../config/machine.js';
+import { checkValue, ConfigError, isParam, type ParamSpec, type Schema } from '../params/schema.js';
 import type { AnyWorkload } from '../workloads/types.js';
 import type { ParamValue } from '../workloads/result.js';
 import { loadMachineConfig } from './machine.js';
@@ -95,10 +95,10 @@ export function readWorkloadFlags(w: AnyWorkload, argv: Record<string, unknown>)
   return out;
 }
 
-/** The spec of a machine field by dotted path (`cost.invlpg`), or undefined. */
+/** The spec of a machine field by dotted path (`cost.invlpg`, `kernel.cost.kmalloc`), or undefined. */
 export function machineSpec(path: string): ParamSpec<unknown> | undefined {
   let node: Schema | ParamSpec<unknown> = machineSchema;
-  for (const part of path.split('.')) {
+  for (const part of canonicalPath(path).split('.')) {
     if (isParam(node)) return undefined;
     const next: Schema | ParamSpec<unknown> | undefined = (node as Schema)[part];
     if (next === undefined) return undefined;
@@ -128,7 +128,7 @@ export function parseSets(sets: readonly unknown[]): Record<string, ParamValue> 
     const path = text.slice(0, eq).trim();
     const spec = machineSpec(path);
     if (!spec) throw new ConfigError(CLI, `--set ${path}`, 'a machine field (kernsim list --params shows them all)');
-    out[path] = parseParamValue(spec, text.slice(eq + 1), CLI, `--set ${path}`);
+    out[canonicalPath(path)] = parseParamValue(spec, text.slice(eq + 1), CLI, `--set ${path}`);
   }
   return out;
 }

@@ -3,7 +3,7 @@
  * script on a freshly booted simulated kernel (the script's own `machine`
  * block applied over `cfg`) and returns its result lines.
  */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import { runScript } from '../workloads/script/interp.js';
 import type { ParsedScript } from '../workloads/script/types.js';
 

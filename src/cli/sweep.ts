@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import type { ParamValue, RunResult, SweepPoint, SweepResult } from '../workloads/result.js';
 import { RESULT_VERSION } from '../workloads/result.js';
 import { findWorkload } from '../workloads/registry.js';

@@ -11,9 +11,9 @@
  * None of the composite experiments of `kernsim validate --host`
  * (hostvalidate.ts) is used here.
  */
-import { defaultConfig, machineSchema, type MachineConfig } from '../hw/config.js';
-import { describeSchema } from '../hw/params.js';
-import { applyProfile } from '../hw/profile.js';
+import { defaultConfig, machineSchema, type MachineConfig } from '../config/machine.js';
+import { describeSchema } from '../params/schema.js';
+import { applyProfile } from '../config/profile.js';
 import { anon, fmt, hostSamples, PIN0, perIteration, perOp, simSamples, spreadText, stat, touch, type Bench, type RawOp, type Side, type Stat } from './measure.js';
 import { cpuidSamples, cpuTimes, readHostInfo, type HostInfo } from './hostinfo.js';
 

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { KernelConfig, MachineConfig } from '../hw/config.js';
+import type { KernelConfig, MachineConfig } from '../config/machine.js';
 
 /** Settings read from the host: `machineSchema.kernel` field names, plus swap and the CPU count. */
 export type KernelSettings = Pick<

@@ -6,7 +6,7 @@
  * simulator must reproduce how the cost changes from one point to the next
  * within ±30%, on whatever machine the profile was calibrated on.
  */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import { judgeCurve, DEFAULT_SHAPE_TOLERANCE } from '../validate/run.js';
 import type { CurveResult } from '../validate/types.js';
 import { anon, hostSamples, PIN0, perOp, simSamples, stat, touch, type Bench, type RawOp, type Side, type Stat } from './measure.js';

@@ -6,7 +6,7 @@
  * since its times vary; the simulator is deterministic) and picks its
  * samples, in nanoseconds per unit of work, out of the result lines.
  */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import type { ResultLine } from '../workloads/script/format.js';
 import { runScript } from '../workloads/script/interp.js';
 import { parseScript } from '../workloads/script/parse.js';

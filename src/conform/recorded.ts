@@ -4,8 +4,8 @@
  * with those settings, not with the settings of the machine reading them.
  */
 import { readFileSync } from 'node:fs';
-import type { MachineConfig } from '../hw/config.js';
-import { applyProfile } from '../hw/profile.js';
+import type { MachineConfig } from '../config/machine.js';
+import { applyProfile } from '../config/profile.js';
 import { hostSettingsOverlay } from './hostprofile.js';
 
 export function applyRecordedSettings(base: MachineConfig, recordedOnFile: string): MachineConfig {

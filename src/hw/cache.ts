@@ -79,7 +79,7 @@
  * the hot path checks nothing.
  */
 import { CacheSets, EMPTY as SETS_EMPTY, FAR as SETS_FAR } from './cachesets.js';
-import type { MachineConfig } from './config.js';
+import type { HardwareConfig } from './config.js';
 import { orderDemote, orderRotateLru } from './lru.js';
 
 /** x86 base page: the unit a device writes (invalidateFrame). */
@@ -127,7 +127,7 @@ export class CacheHierarchy extends CacheSets {
 
   private readonly ctr: Float64Array;
 
-  constructor(cfg: MachineConfig) {
+  constructor(cfg: HardwareConfig) {
     super(cfg);
     this.latL1 = cfg.cost.l1d_hit;
     this.latL2 = cfg.cost.l2_hit;

@@ -29,7 +29,7 @@
  *   Modified, so a write hit needs no directory look-up (0: unknown, ask
  *   the LLC).
  */
-import type { MachineConfig } from './config.js';
+import type { HardwareConfig } from './config.js';
 import { MAX_WAYS, NIBBLE_WAYS, orderDemote, orderInit, orderRotateLru, orderTouch, orderWords } from './lru.js';
 
 /** L2 and LLC tag of an empty way (an empty L1 way's key is -1 too). */
@@ -123,7 +123,7 @@ export class CacheSets {
   protected readonly mWord: number;
   protected readonly mBit: number;
 
-  constructor(cfg: MachineConfig) {
+  constructor(cfg: HardwareConfig) {
     const c = cfg.cache;
     const lb = c.line_bytes;
     if (!Number.isInteger(lb) || lb < 1 || (lb & (lb - 1)) !== 0) {

@@ -1,16 +1,17 @@
 /**
- * MachineConfig: the one place where the simulated machine and its kernel's
- * settings are declared. Every latency is a named field of `cost` with its
- * source; nothing in the simulator charges a number that is not here.
+ * The hardware's section of the machine config: CPUs, clock, memory, TLBs,
+ * caches, the swap device, and what the hardware's own operations cost
+ * (cache hits, DRAM, TLB flushes, IPIs, traps). Every latency is a named
+ * field of `cost` with its source; nothing in src/hw charges a number that is
+ * not here. The kernel's settings and software costs are the kernel's section
+ * (src/kernel/config.ts); src/config/machine.ts puts the two together.
  *
  * Defaults describe a Skylake-SP-class x86-64 server core at 3.0 GHz. Where a
  * source gives nanoseconds, the cycle figure is derived at 3.0 GHz and says so.
  */
-import { bool, choice, defaultsOf, int, num, str, type Schema, type ValuesOf } from './params.js';
+import { bool, ConfigError, int, num, type Schema, type ValuesOf } from '../params/schema.js';
 
-export const machineSchema = {
-  name: str('default', 'profile name, shown in reports'),
-  description: str('Skylake-SP-class x86-64 server core at 3.0 GHz, 4 CPUs, 4 GiB', 'one line describing the machine'),
+export const hardwareSchema = {
   cpus: int(4, 'number of simulated CPUs', { min: 1, max: 256 }),
   clock_ghz: num(3.0, 'core clock; converts nanosecond figures to cycles', { unit: 'GHz', min: 0.1, max: 10 }),
   ram_mib: int(4096, 'simulated physical memory', { unit: 'MiB', min: 4, max: 1 << 22 }),
@@ -50,36 +51,21 @@ export const machineSchema = {
     invlpg: int(260, 'INVLPG of one page', { unit: 'cycles', source: 'Ingo Molnar, "TLB flush multiple pages per IPI v5", 2015 (260 cycles); matches the per-page slope of Hansen\'s flush_tlb_mm_range figures', min: 0 }),
     tlb_flush_full: int(96, 'full flush of the TLB (CR3 reload)', { unit: 'cycles', source: 'Ingo Molnar 2015: CR3 reload 96 cycles (refill cost is modelled by later misses)', min: 0 }),
     tlb_flush_pcid: int(96, 'flush of one PCID (INVPCID single-context)', { unit: 'cycles', source: 'assumed equal to a CR3 reload (no published INVPCID figure in our sources)', min: 0 }),
-    flush_tlb_func: int(680, 'fixed software cost of flush_tlb_mm_range / flush_tlb_func on top of the INVLPGs', { unit: 'cycles', source: 'derived: Dave Hansen, linux-mm 2014-07-01: 1 page 1276 cycles - 335 tracing - 260 INVLPG', min: 0 }),
     ipi_send: int(300, 'sender cost of one IPI (x2APIC ICR write and csd setup)', { unit: 'cycles', source: 'assumption: ~100 ns per destination for smp_call_function_many setup and the ICR write', min: 0 }),
     ipi_latency: int(1500, 'from ICR write to the target entering its handler', { unit: 'cycles', source: 'assumption within the 1-2 thousand cycles commonly reported (an IPI round trip is 1-3 us)', min: 0 }),
     ipi_handler: int(600, 'target\'s interrupt entry, handler dispatch and exit, excluding the flush work itself', { unit: 'cycles', source: 'derived: interrupt entry/exit taken as one null syscall (192 ns, Hansen KAISER thread 2017) x 3.0 GHz = 576, rounded', min: 0 }),
-    ad_assist: int(16, 'the page walker setting an accessed or dirty bit in an entry: a locked read-modify-write of the entry beyond the cache access to its line', { unit: 'cycles', source: 'Intel SDM vol. 3 §4.8 (the processor sets A and D with locked operations); taken as atomic_rmw (perfbook CAS, Xeon 8176); Intel counts these as assists (ASSISTS.PAGE_FAULT, Ice Lake+) with no published latency', min: 0 }),
-    invlpgb: int(300, 'issuing one INVLPGB (broadcast invalidation of up to invlpgb_count_max pages, or one PCID)', { unit: 'cycles', source: 'assumption: of the order of a local INVLPG (260, Molnar 2015); AMD publishes no latency', min: 0 }),
-    tlbsync: int(1500, 'TLBSYNC: waiting until every CPU has carried out the INVLPGBs this CPU issued', { unit: 'cycles', source: 'assumption: about one IPI latency (ipi_latency), the time for the invalidation to reach and be acknowledged by every core; AMD publishes no latency', min: 0 }),
-    rar_action: int(300, 'a target CPU carrying out one RAR invalidation in microcode (no interrupt entry or handler)', { unit: 'cycles', source: 'assumption: of the order of the INVLPGs it performs; Intel publishes no latency', min: 0 }),
     ipi_ack: int(142, 'target\'s acknowledgement reaching the sender (a cache-line write the sender spins on)', { unit: 'cycles', source: 'derived: one cache-to-cache transfer (c2c_transfer)', min: 0 }),
     syscall: int(576, 'syscall entry and exit without page-table isolation', { unit: 'cycles', source: 'derived: 192 ns null syscall (lseek at 5.2 M/s), Dave Hansen, KAISER thread 2017, x 3.0 GHz', min: 0 }),
     pti_syscall_extra: int(423, 'extra entry/exit cost with page-table isolation and PCID', { unit: 'cycles', source: 'derived: 333 ns - 192 ns (Hansen 2017) x 3.0 GHz', min: 0 }),
     page_fault_trap: int(576, 'exception entry and exit for a page fault', { unit: 'cycles', source: 'derived: taken equal to a null syscall (same ring transition and register save), Hansen 2017', min: 0 }),
     zero_page: int(844, 'clearing one 4 KiB page', { unit: 'cycles', source: 'derived: 4096 B at 14.55 GB/s, clear_page on AMD Milan (Ankur Arora, x86/clear_huge_page v2, 2023), x 3.0 GHz; the same source measured 9.19 GB/s on Intel Ice Lake-X (the icelake-x profile): this Intel-class default keeps the Milan rate, an assumption for Skylake-SP', min: 0 }),
     copy_page: int(1688, 'copying one 4 KiB page', { unit: 'cycles', source: 'derived: twice zero_page (a copy reads and writes each byte)', min: 0 }),
-    context_switch: int(3000, 'scheduler context switch excluding the CR3 write', { unit: 'cycles', source: 'derived: a pipe round trip of 3.7-8.8 us holds two switches (WF_SYNC thread, 2022); ~1 us each x 3.0 GHz', min: 0 }),
     cr3_write: int(96, 'CR3 write when switching address space', { unit: 'cycles', source: 'Ingo Molnar 2015: CR3 reload 96 cycles', min: 0 }),
-    kernel_op: int(30, 'a short kernel bookkeeping step (a list insert, a counter update, a flag test and set)', { unit: 'cycles', source: 'assumption: ~30 instructions at IPC 1; memory it touches is charged through the cache model', min: 0 }),
-    rcu_callback: int(150, 'invoking one RCU callback in softirq context (kfree of the object)', { unit: 'cycles', source: 'derived: perfbook defer/rcuapi.tex puts call_rcu sub-microsecond; kfree fast path ~50 ns x 3.0 GHz', min: 0 }),
-    call_rcu: int(60, 'queueing one callback with call_rcu', { unit: 'cycles', source: 'derived: perfbook defer/rcuapi.tex, call_rcu sub-microsecond; ~20 ns x 3.0 GHz', min: 0 }),
     atomic_rmw: int(16, 'a lock-prefixed read-modify-write (cmpxchg, xadd) beyond the cache access to its line', { unit: 'cycles', source: 'derived: perfbook cpu/overheads.tex (Xeon 8176) same-CPU CAS 7.0 ns x 3.0 GHz = 21, less the l1d_hit the cache model charges', min: 0 }),
-    lock_wakeup: int(30, 'unlock slow path bookkeeping: dequeue a waiter and hand it the lock (wake_q_add); the wake-up itself is a context switch', { unit: 'cycles', source: 'assumption: one kernel_op; memory touched is the lock line, charged through the cache model', min: 0 }),
-    rcu_softirq: int(300, 'one RCU_SOFTIRQ run (softirq entry/exit, rcu_core bookkeeping) before its batch of callbacks', { unit: 'cycles', source: 'assumption: ~100 ns for __do_softirq entry/exit and rcu_core with nothing else to do; the callbacks are charged per callback', min: 0 }),
-    kmalloc: int(60, 'one slab allocation or free on the fast path (kmalloc, kfree, kmem_cache_alloc); the object\'s lines are charged through the cache model when touched', { unit: 'cycles', source: 'assumption: SLUB fast path ~20 ns (a per-CPU freelist cmpxchg) x 3.0 GHz', min: 0 }),
-    vmalloc_page: int(400, 'per page of a vmalloc or vfree beyond kmalloc (page allocation and kernel page-table update; vfree\'s TLB flush is lazy and batched)', { unit: 'cycles', source: 'assumption: a page allocation (~100 ns) plus a PTE update, x 3.0 GHz', min: 0 }),
-    page_alloc: int(282, 'allocating one order-0 page from the buddy allocator\'s per-CPU lists (struct page initialisation is charged through the cache model)', { unit: 'cycles', source: 'derived: LLFree (Wrenger et al., USENIX ATC 2023): a 4 KiB allocation by the Linux allocator takes 94 ns on one core, x 3.0 GHz', min: 0 }),
-    page_free: int(282, 'freeing one order-0 page to the per-CPU lists', { unit: 'cycles', source: 'assumption: equal to page_alloc (the same per-CPU list, the other way)', min: 0 }),
-    fault_handler: int(2000, 'software path of a page fault beyond the exception entry: do_user_addr_fault, the VMA lookup and lock, handle_mm_fault down to the PTE (page allocation, clearing and the PTE and VMA accesses are charged separately)', { unit: 'cycles', source: 'measured in a KVM guest, an assumption for bare metal: a read fault that maps the zero page took 884 ns against a 198 ns null syscall on the development host (Linux 6.18, AMD EPYC KVM guest, page tables present, MADV_NOHUGEPAGE); (884 - 198) ns x 3.0 GHz = 2058, rounded down for the memory accesses charged separately. A guest fault pays EPT walks a bare-metal one does not; the bare-metal profiles carry it until a bare-metal measurement replaces it', min: 0 }),
-    swap_io: int(3000, 'CPU cost of one 4 KiB block I/O that reclaim or swap-in issues (a swap read or write, a file page written back), beyond the data transfer: bio set-up, submit_bio through blk-mq to the NVMe driver, and the completion interrupt that ends it (the device time is the swap section\'s or the backing store\'s)', { unit: 'cycles', source: 'assumption: ~1 us of kernel CPU per 4 KiB I/O, the order at which one core of an interrupt-driven Linux NVMe stack saturates near a million IOPS; x 3.0 GHz', min: 0 }),
-    ksm_checksum_page: int(633, 'ksmd hashing one 4 KiB page (calc_checksum, xxhash of the page) to see whether it changed since the last scan', { unit: 'cycles', source: 'derived: XXH64 at 19.4 GB/s (xxHash README benchmark) -> 4096 B in 211 ns x 3.0 GHz', min: 0 }),
-    ksm_memcmp_page: int(1688, 'comparing two 4 KiB pages that turn out equal (memcmp_pages / pages_identical: all 8 KiB read)', { unit: 'cycles', source: 'derived: taken as copy_page, which also moves 8 KiB (4 read, 4 written)', min: 0 }),
+    ad_assist: int(16, 'the page walker setting an accessed or dirty bit in an entry: a locked read-modify-write of the entry beyond the cache access to its line', { unit: 'cycles', source: 'Intel SDM vol. 3 §4.8 (the processor sets A and D with locked operations); taken as atomic_rmw (perfbook CAS, Xeon 8176); Intel counts these as assists (ASSISTS.PAGE_FAULT, Ice Lake+) with no published latency', min: 0 }),
+    invlpgb: int(300, 'issuing one INVLPGB (broadcast invalidation of up to invlpgb_count_max pages, or one PCID)', { unit: 'cycles', source: 'assumption: of the order of a local INVLPG (260, Molnar 2015); AMD publishes no latency', min: 0 }),
+    tlbsync: int(1500, 'TLBSYNC: waiting until every CPU has carried out the INVLPGBs this CPU issued', { unit: 'cycles', source: 'assumption: about one IPI latency (ipi_latency), the time for the invalidation to reach and be acknowledged by every core; AMD publishes no latency', min: 0 }),
+    rar_action: int(300, 'a target CPU carrying out one RAR invalidation in microcode (no interrupt entry or handler)', { unit: 'cycles', source: 'assumption: of the order of the INVLPGs it performs; Intel publishes no latency', min: 0 }),
   },
 
   swap: {
@@ -91,38 +77,6 @@ export const machineSchema = {
     queue_depth: int(32, 'requests the device serves at once; more wait in its queue', { source: 'assumption: NVMe queues are deeper, but the P3700 saturates near QD32 (AnandTech 11209)', min: 1 }),
   },
 
-  kernel: {
-    hz: int(250, 'scheduler tick rate (CONFIG_HZ)', { unit: 'Hz', source: 'Debian kernel default CONFIG_HZ_250', min: 1, max: 10000 }),
-    pti: bool(false, 'page-table isolation (pti=on)', { source: 'off on CPUs not affected by Meltdown' }),
-    thp: choice(['always', 'madvise', 'never'], 'madvise', 'transparent huge pages (/sys/kernel/mm/transparent_hugepage/enabled)', { source: 'Debian default: madvise' }),
-    ksm_run: bool(false, 'KSM scanning enabled (/sys/kernel/mm/ksm/run)', { source: 'kernel default 0' }),
-    ksm_pages_to_scan: int(100, 'pages ksmd scans per wake-up (/sys/kernel/mm/ksm/pages_to_scan)', { source: 'kernel default', min: 1 }),
-    ksm_sleep_ms: int(20, 'ksmd sleep between scans (/sys/kernel/mm/ksm/sleep_millisecs)', { unit: 'ms', source: 'kernel default', min: 0 }),
-    read_ahead_kb: int(128, 'readahead window of a file (the bdi\'s read_ahead_kb; ra_pages = read_ahead_kb / 4): mmap read-around size and the largest window', { unit: 'KiB', source: 'kernel default VM_READAHEAD_PAGES = 128 KiB', min: 0 }),
-    memory_failure: bool(true, 'CONFIG_MEMORY_FAILURE (MADV_HWPOISON, MADV_SOFT_OFFLINE)', { source: 'on in distribution kernels; /proc/sys/vm/memory_failure_recovery exists when set' }),
-    madvise_batch_tlb_flush: bool(true, 'madvise and process_madvise gather every range of a DONTNEED or FREE call into one mmu_gather and flush once (false: one gather and flush per area and range, as before Linux 6.16)', { source: 'SeongJae Park, "mm/madvise: batch tlb flushes for MADV_DONTNEED[_LOCKED]" (Linux 6.16)' }),
-    tlb_single_page_flush_ceiling: int(33, 'above this many pages a flush is a full flush (/sys/kernel/debug/x86/tlb_single_page_flush_ceiling)', { source: 'Dave Hansen, commit a5102476a24b', min: 0 }),
-    nr_open: int(1048576, 'fs.nr_open: the cap on RLIMIT_NOFILE and fd table size', { source: 'kernel default 1024*1024', min: 64 }),
-    nofile_soft: int(1024, 'RLIMIT_NOFILE soft limit of a new process', { source: 'kernel default INR_OPEN_CUR', min: 0 }),
-    nofile_hard: int(4096, 'RLIMIT_NOFILE hard limit of a new process', { source: 'kernel default INR_OPEN_MAX', min: 0 }),
-    rcu_blimit: int(10, 'RCU callbacks invoked per rcu_do_batch call (rcutree.blimit)', { source: 'kernel/rcu/tree.c DEFAULT_RCU_BLIMIT', min: 1 }),
-    rcu_qhimark: int(10000, 'above this many callbacks queued on a CPU, batches are unlimited (rcutree.qhimark)', { source: 'kernel/rcu/tree.c DEFAULT_RCU_QHIMARK', min: 1 }),
-    rcu_softirq_restarts: int(10, 'RCU_SOFTIRQ runs per tick before the rest waits for the next tick (ksoftirqd)', { source: 'kernel/softirq.c MAX_SOFTIRQ_RESTART', min: 1 }),
-    rcu_jiffies_till_first_fqs: int(-1, 'jiffies from grace-period start to the first force-quiescent-state scan, which notes idle CPUs (rcutree.jiffies_till_first_fqs); -1: computed as the kernel does, 1 + (HZ > 250) + (HZ > 500) + cpus / 256; a given value is capped at HZ', { source: 'kernel/rcu/tree.c rcu_init_geometry and param_set_first_fqs_jiffies; RCU_JIFFIES_TILL_FORCE_QS and RCU_JIFFIES_FQS_DIV in kernel/rcu/tree.h', min: -1 }),
-    rcu_jiffies_till_next_fqs: int(-1, 'jiffies between later force-quiescent-state scans (rcutree.jiffies_till_next_fqs); -1: computed as for the first scan; a given value is kept within 1..HZ', { source: 'kernel/rcu/tree.c rcu_init_geometry and param_set_next_fqs_jiffies', min: -1 }),
-    inotify_max_queued_events: int(16384, 'fs.inotify.max_queued_events', { source: 'kernel default', min: 1 }),
-    inotify_max_user_instances: int(128, 'fs.inotify.max_user_instances', { source: 'kernel default', min: 1 }),
-    inotify_max_user_watches: int(8192, 'fs.inotify.max_user_watches', { source: 'kernel default before 5.11 (newer kernels scale it with RAM)', min: 1 }),
-    swappiness: int(60, 'vm.swappiness', { source: 'kernel default', min: 0, max: 200 }),
-    min_free_kbytes: int(8192, 'vm.min_free_kbytes: sets the min watermark; low = 5/4 min, high = 3/2 min', { unit: 'KiB', source: 'kernel scales it with sqrt(RAM); 8 MiB suits 4 GiB', min: 0 }),
-    page_cluster: int(3, 'vm.page-cluster: swap readahead of 2^n pages', { source: 'kernel default', min: 0, max: 10 }),
-    cap_sys_admin: bool(false, 'tasks run with CAP_SYS_ADMIN (needed for MADV_HWPOISON / MADV_SOFT_OFFLINE)', { source: 'an unprivileged user by default' }),
-    mmap_min_addr: int(4096, 'vm.mmap_min_addr: lowest address a process without CAP_SYS_RAWIO may map', { unit: 'B', source: 'CONFIG_DEFAULT_MMAP_MIN_ADDR default on x86 (4096), as on the development host; Debian and Ubuntu set 65536', min: 0 }),
-    max_map_count: int(65530, 'vm.max_map_count: areas a process may have', { source: 'kernel default DEFAULT_MAX_MAP_COUNT', min: 1 }),
-    overcommit_memory: int(0, 'vm.overcommit_memory: 0 heuristic (refuse one mapping larger than RAM + swap), 1 always, 2 never (commit limit = swap + RAM x overcommit_ratio)', { source: 'kernel default 0', min: 0, max: 2 }),
-    overcommit_ratio: int(50, 'vm.overcommit_ratio: percent of RAM in the commit limit when overcommit_memory is 2', { unit: '%', source: 'kernel default', min: 0 }),
-    memlock_kib: int(8192, 'RLIMIT_MEMLOCK of a new process (mlock, MAP_LOCKED) for a task without CAP_IPC_LOCK', { unit: 'KiB', source: 'kernel default MLOCK_LIMIT (8 MiB since 5.16), as on the development host', min: 0 }),
-  },
 
   virt: {
     enabled: bool(false, 'the machine is a KVM guest and its CPUs are vCPUs (false: bare metal)', { source: 'a setting' }),
@@ -133,23 +87,43 @@ export const machineSchema = {
     steal_pct: num(0, 'share of each vCPU\'s time the host gives to something else (steal time), lost in one slice per steal_period_us, the vCPUs\' slices staggered', { unit: '%', source: 'a setting: the guest\'s /proc/stat steal column measures it', min: 0, max: 90 }),
     steal_period_us: num(3000, 'the host scheduling period in which each vCPU loses steal_pct of its time', { unit: 'us', source: 'assumption: EEVDF\'s base slice on a host with 8 or more CPUs, 0.75 ms x (1 + log2 8) = 3 ms (kernel/sched/fair.c sysctl_sched_base_slice, scaled as sched_tunable_scaling does)', min: 1 }),
   },
-
-  sim: {
-    quantum: int(1000, 'cycles a CPU may run ahead of the slowest busy CPU (0 = exact ordering)', { unit: 'cycles', source: 'bound-weave style simulators use ~1000 cycles', min: 0 }),
-    seed: int(1, 'seed of the one random generator', { min: 0 }),
-    checks: bool(false, 'walk TLBs, page tables and frame metadata after every step (slow; for tests)'),
-  },
 } as const satisfies Schema;
 
-export type MachineConfig = ValuesOf<typeof machineSchema>;
-export type CostModel = MachineConfig['cost'];
-export type KernelConfig = MachineConfig['kernel'];
-
-export function defaultConfig(): MachineConfig {
-  return defaultsOf(machineSchema);
-}
+export type HardwareConfig = ValuesOf<typeof hardwareSchema>;
+export type HardwareCosts = HardwareConfig['cost'];
 
 /** Nanoseconds to cycles at the machine's clock (rounded to whole cycles). */
-export function nsToCycles(cfg: MachineConfig, ns: number): number {
+export function nsToCycles(cfg: { readonly clock_ghz: number }, ns: number): number {
   return Math.round(ns * cfg.clock_ghz);
+}
+
+function isPow2(n: number): boolean {
+  return n > 0 && (n & (n - 1)) === 0;
+}
+
+/** Checks that need more than one field: cache and TLB geometry must give whole, power-of-two set counts. */
+export function checkHardware(cfg: HardwareConfig, file: string): void {
+  const line = cfg.cache.line_bytes;
+  const caches: [string, number, number][] = [
+    ['cache.l1d_kib', cfg.cache.l1d_kib, cfg.cache.l1d_ways],
+    ['cache.l2_kib', cfg.cache.l2_kib, cfg.cache.l2_ways],
+    ['cache.llc_kib', cfg.cache.llc_kib, cfg.cache.llc_ways],
+  ];
+  for (const [field, kib, ways] of caches) {
+    const sets = (kib * 1024) / (line * ways);
+    if (!Number.isInteger(sets) || !isPow2(sets)) {
+      throw new ConfigError(file, field, `a size giving a power-of-two number of sets with ${ways} ways of ${line}-byte lines, got ${kib} KiB (${sets} sets)`);
+    }
+  }
+  const tlbs: [string, number, number][] = [
+    ['tlb.l1_entries', cfg.tlb.l1_entries, cfg.tlb.l1_ways],
+    ['tlb.l1_2m_entries', cfg.tlb.l1_2m_entries, cfg.tlb.l1_2m_ways],
+    ['tlb.stlb_entries', cfg.tlb.stlb_entries, cfg.tlb.stlb_ways],
+  ];
+  for (const [field, entries, ways] of tlbs) {
+    if (entries % ways !== 0) throw new ConfigError(file, field, `a multiple of its associativity (${ways}), got ${entries}`);
+  }
+  if (cfg.cache.llc_kib < cfg.cache.l2_kib) {
+    throw new ConfigError(file, 'cache.llc_kib', `at least cache.l2_kib (${cfg.cache.l2_kib}): the last-level cache holds what L2 evicts, got ${cfg.cache.llc_kib}`);
+  }
 }

@@ -4,7 +4,7 @@
  * waiting for acknowledgements) is the engine's; this unit holds the costs and
  * counts what crossed it.
  */
-import type { MachineConfig } from './config.js';
+import type { HardwareConfig } from './config.js';
 
 export class IpiFabric {
   readonly sendCost: number;
@@ -21,7 +21,7 @@ export class IpiFabric {
   /** VM exits taken by senders and targets (for reports). */
   vmExits = 0;
 
-  constructor(cfg: MachineConfig) {
+  constructor(cfg: HardwareConfig) {
     this.sendCost = cfg.cost.ipi_send;
     this.latency = cfg.cost.ipi_latency;
     this.handlerCost = cfg.cost.ipi_handler;

@@ -3,21 +3,21 @@
  * simulation. Kernel code reaches memory, caches, TLBs and the MMU through it.
  */
 import { CacheHierarchy } from './cache.js';
-import type { MachineConfig } from './config.js';
+import type { HardwareConfig } from './config.js';
 import { Mmu } from './mmu.js';
 import { PageTables } from './pagetable.js';
 import { PhysMem } from './physmem.js';
 import { Tlb } from './tlb.js';
 
 export class Machine {
-  readonly cfg: MachineConfig;
+  readonly cfg: HardwareConfig;
   readonly mem: PhysMem;
   readonly caches: CacheHierarchy;
   readonly tlb: Tlb;
   readonly pt: PageTables;
   readonly mmu: Mmu;
 
-  constructor(cfg: MachineConfig) {
+  constructor(cfg: HardwareConfig) {
     this.cfg = cfg;
     this.mem = new PhysMem(cfg);
     this.caches = new CacheHierarchy(cfg);

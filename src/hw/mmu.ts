@@ -53,7 +53,7 @@
  * Addresses are 48-bit numbers (see pagetable.ts); callers pass valid CPUs.
  */
 import type { CacheHierarchy } from './cache.js';
-import type { MachineConfig } from './config.js';
+import type { HardwareConfig } from './config.js';
 import type { PageTables } from './pagetable.js';
 import { CHUNK_MASK, CHUNK_SHIFT, FRAME_WORDS, type PhysMem } from './physmem.js';
 import { Pwc } from './pwc.js';
@@ -131,7 +131,7 @@ export class Mmu {
   private tWalked = false;
 
   constructor(
-    readonly cfg: MachineConfig,
+    readonly cfg: HardwareConfig,
     readonly pt: PageTables,
     readonly tlb: Tlb,
     readonly caches: CacheHierarchy,

@@ -29,7 +29,7 @@
  * has a Uint8Array and a Uint32Array view, so a page-table walk step reads an
  * entry as two word loads from the chunk's word view.
  */
-import type { MachineConfig } from './config.js';
+import type { HardwareConfig } from './config.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
@@ -120,7 +120,7 @@ export class PhysMem {
   /** Pool slots currently holding a frame's bytes. */
   private slotsInUse = 0;
 
-  constructor(cfg: MachineConfig) {
+  constructor(cfg: HardwareConfig) {
     this.totalFrames = cfg.ram_mib * 256;
     const cap = Math.min(INITIAL_CAPACITY, this.totalFrames);
     this.refcount = new Int32Array(cap);

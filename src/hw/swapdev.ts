@@ -8,7 +8,7 @@
  * The device stores what the kernel writes to a slot as an opaque value (the
  * kernel decides the representation of page contents); reading returns it.
  */
-import type { MachineConfig } from './config.js';
+import type { HardwareConfig } from './config.js';
 
 export class SwapDevice {
   readonly slots: number;
@@ -26,7 +26,7 @@ export class SwapDevice {
   /** Sum over requests of cycles spent waiting for a free server. */
   queueWait = 0;
 
-  constructor(cfg: MachineConfig) {
+  constructor(cfg: HardwareConfig) {
     const hz = cfg.clock_ghz * 1e9;
     this.slots = cfg.swap.enabled ? cfg.swap.size_mib * 256 : 0;
     this.readLatency = Math.round((cfg.swap.read_latency_us * hz) / 1e6);

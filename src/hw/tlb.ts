@@ -41,7 +41,7 @@
  * invlpg, tlb_flush_*). Callers pass valid CPU numbers, PCIDs 0..4095 and
  * vpns below 2^35; the hot path checks nothing.
  */
-import type { MachineConfig } from './config.js';
+import type { HardwareConfig } from './config.js';
 import { type Geo, TlbSets } from './tlbsets.js';
 
 export const TLB_W = 1,
@@ -96,7 +96,7 @@ export class Tlb extends TlbSets {
   private missEpoch = 0;
   private readonly ctr: Float64Array;
 
-  constructor(cfg: MachineConfig) {
+  constructor(cfg: HardwareConfig) {
     super(cfg);
     this.cpus = cfg.cpus;
     this.hugeSeen = new Uint8Array(cfg.cpus);

@@ -10,7 +10,7 @@
  * and the size bit, see Geo.hint) and compares keys only where a hint
  * matches; the LRU order is packed (lru.ts).
  */
-import type { MachineConfig } from './config.js';
+import type { HardwareConfig } from './config.js';
 import { MAX_WAYS, NIBBLE_WAYS as LRU_NIBBLE_WAYS, orderDemote, orderInit, orderRotateLru, orderTouch, orderWords } from './lru.js';
 
 /** PCID values: CR3 holds a 12-bit PCID. */
@@ -107,7 +107,7 @@ export class TlbSets {
   /** Every set's keys and pfns: [key x ways][pfn x ways]. */
   protected readonly f: Float64Array;
 
-  constructor(cfg: MachineConfig) {
+  constructor(cfg: HardwareConfig) {
     const t = cfg.tlb;
     const cpus = cfg.cpus;
     // the 4 KiB L1 first, at 0, so that lookup() needs no base offsets

@@ -3,7 +3,7 @@
  * dependency order (as start_kernel does). Each subsystem exports one init
  * function taking the kernel; add it here, in order.
  */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import { Kernel } from './kernel.js';
 import { files_init } from './fs/fd_syscalls.js';
 import { vfs_init } from './fs/init.js';

@@ -5,7 +5,7 @@
  * own module, the way the kernel's subsystems hang off task_struct.
  */
 import { copy_rlimits } from './sys.js';
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import { Machine } from '../hw/machine.js';
 import { SwapDevice } from '../hw/swapdev.js';
 import { Engine, type SpawnOptions } from '../sim/engine.js';

@@ -16,7 +16,7 @@
  * The engine knows nothing of Linux: the kernel plugs in through SchedHooks
  * (context-switch cost, ticks, idle entry and exit) and through IPI handlers.
  */
-import { defaultConfig, type MachineConfig } from '../hw/config.js';
+import { defaultConfig, type MachineConfig } from '../config/machine.js';
 import { IpiFabric } from '../hw/ipi.js';
 import { Attribution, intern } from './attribution.js';
 import { EventQueue } from './eventqueue.js';

@@ -6,8 +6,8 @@
  * Keyed by the field's own name (its last path component), so moving a field
  * between sections of the config does not lose its entry.
  */
-import { machineSchema } from '../hw/config.js';
-import { describeSchema, type ParamRow } from '../hw/params.js';
+import { machineSchema } from '../config/machine.js';
+import { describeSchema, type ParamRow } from '../params/schema.js';
 
 const HOW_TO_MEASURE: Readonly<Record<string, string>> = {
   pwc_entries: 'a pointer chase over working sets that miss the STLB, stepping the number of distinct PDEs until walks slow (as in the "Paging-structure caches" microbenchmarks)',

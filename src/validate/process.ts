@@ -1,5 +1,5 @@
 /** Helpers for experiments that run a process body on a booted kernel and time parts of it. */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import { bootKernel } from '../kernel/boot.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { current, type TaskStruct } from '../kernel/sched/task_struct.js';

@@ -1,5 +1,5 @@
 /** Runs validation experiments and judges each point and each curve's shape against its tolerance. */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import type { CurveResult, Experiment, ExperimentResult, PublishedCurve, Tolerance, ValidateResult } from './types.js';
 
 export const DEFAULT_SHAPE_TOLERANCE = 0.3;

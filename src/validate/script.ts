@@ -1,5 +1,5 @@
 /** Helpers for experiments that measure a system call with a syscall script. */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import { runScript } from '../workloads/script/interp.js';
 import type { Op } from '../workloads/script/types.js';
 

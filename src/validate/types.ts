@@ -9,7 +9,7 @@
  * ./registry.ts. Nothing here is fitted: an experiment that disagrees says
  * why in `notes`, and the parameters it exercises keep their own sources.
  */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 
 /** One published figure: the x value it was measured at (pages, threads, "PTI+PCID") and the value. */
 export interface PublishedPoint {

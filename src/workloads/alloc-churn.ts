@@ -8,7 +8,7 @@
  * lazily free, and when memory is plentiful the next round writes the same
  * pages without a fault.
  */
-import { choice, int } from '../hw/params.js';
+import { choice, int } from '../params/schema.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { MADV_DONTNEED, MADV_FREE, sys_madvise } from '../kernel/mm/madvise.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';

@@ -7,7 +7,7 @@
  * cache with their data, and a later access faults them back in without
  * I/O. The first gives memory back, the second only mappings.
  */
-import { choice, int } from '../hw/params.js';
+import { choice, int } from '../params/schema.js';
 import { sys_close, sys_open } from '../kernel/fs/fd_syscalls.js';
 import { sys_ftruncate } from '../kernel/fs/open.js';
 import { O_CREAT, O_RDWR, O_TRUNC } from '../kernel/fs/uapi_fcntl.js';

@@ -13,7 +13,7 @@
  * kernel's fault handler and is retried.
  */
 import { FAULT_PROTECTION } from '../hw/mmu.js';
-import { bool, int } from '../hw/params.js';
+import { bool, int } from '../params/schema.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { do_user_addr_fault, signame } from '../kernel/mm/fault.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';

@@ -21,7 +21,7 @@
  * next copy writes the same frames, the walker setting the accessed and
  * dirty bits again).
  */
-import { choice, int } from '../hw/params.js';
+import { choice, int } from '../params/schema.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { MADV_DONTNEED, MADV_FREE, sys_madvise } from '../kernel/mm/madvise.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';

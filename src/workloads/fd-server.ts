@@ -14,7 +14,7 @@
  * deferral list and a worker for vmalloc'ed ones), grace-period lengths,
  * callbacks and bytes pending, and contention on files_struct.file_lock.
  */
-import { int } from '../hw/params.js';
+import { int } from '../params/schema.js';
 import { EBADF } from '../kernel/errno.js';
 import { sys_close, sys_fcntl, sys_open } from '../kernel/fs/fd_syscalls.js';
 import { filesState, type FilesStruct } from '../kernel/fs/file.js';

@@ -12,7 +12,7 @@
  * makes room). The check accounts for every event inotify was handed: each
  * one was read, merged, or lost to an overflow the watcher was told about.
  */
-import { int } from '../hw/params.js';
+import { int } from '../params/schema.js';
 import { sys_close, sys_open } from '../kernel/fs/fd_syscalls.js';
 import { sys_mkdir, sys_rename, sys_unlink } from '../kernel/fs/namei_ops.js';
 import {

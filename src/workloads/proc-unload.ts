@@ -11,7 +11,7 @@
  * module's own log that no call into its operations ran after removal
  * returned and that each open file was released exactly once.
  */
-import { int } from '../hw/params.js';
+import { int } from '../params/schema.js';
 import { EINVAL, EIO, ENOENT } from '../kernel/errno.js';
 import { sys_close, sys_open } from '../kernel/fs/fd_syscalls.js';
 import type { File } from '../kernel/fs/file_table.js';
@@ -73,7 +73,7 @@ function moduleOps(k: Kernel, readCycles: number): ProcOps {
     *proc_open(t: Task, _inode, file: File): Blocking<number> {
       const c = begin(t, 'open');
       st.opened.add(file);
-      t.charge(k.cfg.cost.kmalloc);
+      t.charge(k.cfg.kernel.cost.kmalloc);
       end(t, c);
       return 0;
     },

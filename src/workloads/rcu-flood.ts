@@ -7,7 +7,7 @@
  * shows what deferral costs in memory: callbacks and bytes pending, how long
  * a freed table waits, and how many grace periods it took.
  */
-import { bool, int } from '../hw/params.js';
+import { bool, int } from '../params/schema.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { call_rcu, rcu_read_lock, rcu_read_unlock, rcuOf, synchronize_rcu } from '../kernel/rcu/tree.js';
 import { syscall } from '../kernel/syscalls.js';

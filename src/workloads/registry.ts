@@ -4,7 +4,7 @@
  * below. `kernsim list`, `kernsim run NAME --help`, sweeps and the docs pick
  * it up from here.
  */
-import { isParam } from '../hw/params.js';
+import { isParam } from '../params/schema.js';
 import { allocChurn } from './alloc-churn.js';
 import { dbDiscard } from './db-discard.js';
 import { ebizzy } from './ebizzy.js';

@@ -7,7 +7,7 @@
  * Everything except `host` is a pure function of the workload, its
  * parameters, the machine config and the seed.
  */
-import type { MachineConfig } from '../hw/config.js';
+import type { MachineConfig } from '../config/machine.js';
 import type { BreakdownNode } from '../sim/attribution.js';
 
 export const RESULT_VERSION = 1;

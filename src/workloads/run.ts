@@ -5,8 +5,8 @@
  * The simulator never prints; the CLI renders the result.
  */
 import { readFileSync } from 'node:fs';
-import type { MachineConfig } from '../hw/config.js';
-import { ConfigError, mergeChecked, type Schema } from '../hw/params.js';
+import type { MachineConfig } from '../config/machine.js';
+import { ConfigError, mergeChecked, type Schema } from '../params/schema.js';
 import { bootKernel } from '../kernel/boot.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { checkInvariants } from '../kernel/mm/invariants.js';

@@ -13,7 +13,7 @@
  * --willneed calls madvise(MADV_WILLNEED) on each region before each read
  * pass, which asks the kernel to start swap-in for the whole range at once.
  */
-import { bool, choice, int } from '../hw/params.js';
+import { bool, choice, int } from '../params/schema.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { ENOSYS } from '../kernel/errno.js';
 import { MADV_WILLNEED, sys_madvise } from '../kernel/mm/madvise.js';

@@ -7,7 +7,7 @@
  * the share of madvise's cost spent on the shootdown grows with the number
  * of CPUs running the process.
  */
-import { int } from '../hw/params.js';
+import { int } from '../params/schema.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { MADV_DONTNEED, sys_madvise } from '../kernel/mm/madvise.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';

@@ -8,8 +8,8 @@
  * Adding a workload is one file exporting a `Workload` and one line in
  * registry.ts.
  */
-import type { Schema, ValuesOf } from '../hw/params.js';
-import type { MachineConfig } from '../hw/config.js';
+import type { Schema, ValuesOf } from '../params/schema.js';
+import type { MachineConfig } from '../config/machine.js';
 import type { Kernel } from '../kernel/kernel.js';
 
 export interface Workload<S extends Schema = Schema> {

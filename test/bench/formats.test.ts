@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBench, parseBenchDoc } from '../../src/bench/check.js';
 import { allScenarios, runSuite } from '../../src/bench/suite.js';
 import type { BenchDoc } from '../../src/bench/types.js';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { benchBencher, benchGithub, benchMarkdown } from '../../src/report/bench.js';
 import { cli, expectUsageError } from '../cli/helpers.js';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseBenchDoc } from '../../src/bench/check.js';
 import { allScenarios, WORKLOAD_SIZES } from '../../src/bench/suite.js';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { WORKLOADS } from '../../src/workloads/registry.js';
 import { cli } from '../cli/helpers.js';
 

@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/hw/params.js';
+import { ConfigError } from '../../src/params/schema.js';
 import { CheckFailed, UsageError } from '../../src/cli/errors.js';
 import { exitCodeFor, positionalAfter } from '../../src/cli/main.js';
+import { buildConfig, parseSets } from '../../src/cli/options.js';
 import { ResultError } from '../../src/report/index.js';
 import type { RunResult } from '../../src/workloads/result.js';
 import { ScriptError } from '../../src/workloads/script/parse.js';
@@ -113,8 +114,18 @@ describe('list', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('cost.invlpg');
     expect(r.stdout).toContain('Ingo Molnar');
-    const j = JSON.parse((await cli(['list', '--params', '--json'])).stdout) as { path: string; default: unknown }[];
+    const j = JSON.parse((await cli(['list', '--params', '--json'])).stdout) as { path: string; default: unknown; section: string }[];
     expect(j.find((x) => x.path === 'tlb.stlb_entries')!.default).toBe(1536);
+    // Hardware and kernel in their own sections: a software cost is the kernel's.
+    expect(r.stdout).toContain('Kernel: settings and software costs (src/kernel/config.ts)');
+    expect(j.find((x) => x.path === 'cost.invlpg')!.section).toBe('Hardware');
+    expect(j.find((x) => x.path === 'kernel.cost.fault_handler')!.section).toBe('Kernel: settings and software costs');
+    expect(j.find((x) => x.path === 'cost.fault_handler')).toBeUndefined();
+  });
+  it('--set takes a software cost by its place in the kernel section, or by its old path under cost.', () => {
+    expect(parseSets(['kernel.cost.kmalloc=70', 'cost.fault_handler=1000'])).toEqual({ 'kernel.cost.kmalloc': 70, 'kernel.cost.fault_handler': 1000 });
+    const c = buildConfig({ fields: parseSets(['cost.fault_handler=1000', 'cost.dram=200']) });
+    expect([c.kernel.cost.fault_handler, c.cost.dram]).toEqual([1000, 200]);
   });
 });
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { runCampaign, simOutcome } from '../../src/cli/fuzz.js';
 import { FCNTL_CMD_NAMES, INOTIFY_MASK_NAMES, MADV, MMAP_FLAG_NAMES, OPEN_FLAG_NAMES, WHENCE_NAMES } from '../../src/workloads/script/constants.js';
 import { countOps, generateScript, MACHINE_VARIANTS, NOT_GENERATED, type RawOp, type RawScript } from '../../src/workloads/script/fuzz/generate.js';

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import { current } from '../../src/kernel/sched/task_struct.js';
 import type { Task } from '../../src/sim/task.js';

@@ -11,9 +11,9 @@ import { calibrate, CALIBRATE_BENCHES, FIELD, TIMER } from '../../src/conform/ca
 import { hostRunnerAvailable } from '../../src/conform/host.js';
 import type { HostInfo } from '../../src/conform/hostinfo.js';
 import { simSamples } from '../../src/conform/measure.js';
-import { defaultConfig } from '../../src/hw/config.js';
-import { ConfigError } from '../../src/hw/params.js';
-import { applyProfile } from '../../src/hw/profile.js';
+import { defaultConfig } from '../../src/config/machine.js';
+import { ConfigError } from '../../src/params/schema.js';
+import { applyProfile } from '../../src/config/profile.js';
 
 const INFO: HostInfo = {
   model: 'Test CPU 9000',

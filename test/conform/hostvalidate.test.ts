@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CALIBRATE_BENCHES } from '../../src/conform/calibrate.js';
 import { HOST_EXPERIMENTS, validateOnHost } from '../../src/conform/hostvalidate.js';
 import { simSamples } from '../../src/conform/measure.js';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { renderHostValidation } from '../../src/cli/commands/validate-host.js';
 import { cli, expectUsageError } from '../cli/helpers.js';
 

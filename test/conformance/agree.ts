@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { applyRecordedSettings } from '../../src/conform/recorded.js';
-import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
 import { compareRuns } from '../../src/workloads/script/compare.js';
 import { hostOutputPath, loadScript } from '../../src/workloads/script/files.js';
 import { runScript } from '../../src/workloads/script/interp.js';

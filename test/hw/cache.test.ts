@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CacheHierarchy } from '../../src/hw/cache.js';
-import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
 
 /** Small caches so that a few hundred lines exercise every eviction path. */
 function tinyConfig(cpus = 4): MachineConfig {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
 import { Machine } from '../../src/hw/machine.js';
 import { FAULT_NOT_PRESENT, FAULT_PROTECTION } from '../../src/hw/mmu.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
 import { PAGE_SIZE, PG_dirty, PG_lru, POISON_BYTE, PhysMem } from '../../src/hw/physmem.js';
 
 function mem(ramMib = 16): PhysMem {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadMachineConfig } from '../../src/cli/machine.js';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 
 /**
  * The nanoseconds behind each cost whose source is in nanoseconds (the
@@ -34,7 +34,7 @@ describe('profiles at their own clocks', () => {
       expect(c.clock_ghz).not.toBe(3.0);
       for (const [f, ns] of Object.entries({ ...NS, ...OWN[name] })) expect((c.cost as Record<string, number>)[f], `${name} ${f}`).toBe(cycles(ns, c.clock_ghz));
       expect(c.cost.copy_page).toBe(2 * c.cost.zero_page);
-      expect(c.cost.ksm_memcmp_page).toBe(c.cost.copy_page);
+      expect(c.kernel.cost.ksm_memcmp_page).toBe(c.cost.copy_page);
     });
   }
 });

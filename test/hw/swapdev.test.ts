@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { SwapDevice } from '../../src/hw/swapdev.js';
 
 describe('swap device', () => {

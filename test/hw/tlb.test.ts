@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
 import { Tlb, TLB_D, TLB_NX, TLB_U, TLB_W } from '../../src/hw/tlb.js';
 
 function tinyConfig(stlbEntries = 24, stlbWays = 4): MachineConfig {

@@ -1,5 +1,5 @@
 /** Small hand-made results with known numbers, so report tests can assert exact output. */
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { RESULT_VERSION, type RunResult, type SweepResult } from '../../src/workloads/result.js';
 
 export function runFixture(over: Partial<RunResult> = {}): RunResult {

@@ -4,7 +4,7 @@
  * interrupts, and steal time. Exact cycles from the config.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
 import { intern } from '../../src/sim/attribution.js';
 import { Engine } from '../../src/sim/engine.js';
 import type { Task, TaskBody } from '../../src/sim/task.js';

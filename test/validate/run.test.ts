@@ -3,7 +3,7 @@ import { cmdValidate, loadProfile } from '../../src/cli/commands/validate.js';
 import { exitCodeFor } from '../../src/cli/main.js';
 import { makeChalk } from '../../src/cli/io.js';
 import type { Ctx } from '../../src/cli/context.js';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { judgeCurve, runExperiment, runValidation, selectExperiments } from '../../src/validate/run.js';
 import { defineExperiment, type Experiment } from '../../src/validate/types.js';
 import { cli, expectUsageError } from '../cli/helpers.js';

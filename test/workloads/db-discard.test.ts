@@ -4,7 +4,7 @@
  * DONTNEED only unmaps them (they read back the data, from the cache).
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { dbDiscard } from '../../src/workloads/db-discard.js';
 import { runWorkload } from '../../src/workloads/run.js';
 

@@ -5,7 +5,7 @@
  * overflow queued, events lost only when an overflow was reported).
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { inotifyChurn } from '../../src/workloads/inotify-churn.js';
 import { runWorkload } from '../../src/workloads/run.js';
 

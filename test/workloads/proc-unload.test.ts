@@ -4,7 +4,7 @@
  * EIO and ENOENT afterwards; the checks pass with exact ordering too.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/hw/config.js';
+import { defaultConfig } from '../../src/config/machine.js';
 import { procUnload } from '../../src/workloads/proc-unload.js';
 import { runWorkload } from '../../src/workloads/run.js';
 

@@ -9,8 +9,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/hw/config.js';
-import { isParam } from '../../src/hw/params.js';
+import { defaultConfig } from '../../src/config/machine.js';
+import { isParam } from '../../src/params/schema.js';
 import { findWorkload, WORKLOADS, workloadNames, workloadsMarkdown } from '../../src/workloads/registry.js';
 import { runWorkload } from '../../src/workloads/run.js';
 

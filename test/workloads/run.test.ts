@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../src/hw/config.js';
-import { bool, int } from '../../src/hw/params.js';
+import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
+import { bool, int } from '../../src/params/schema.js';
 import { syscall } from '../../src/kernel/syscalls.js';
 import { intern } from '../../src/sim/attribution.js';
 import type { Task, TaskBody } from '../../src/sim/task.js';

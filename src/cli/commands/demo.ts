@@ -12,7 +12,7 @@ import { metricValue } from '../../report/sweep.js';
 import type { ParamValue, SweepResult } from '../../workloads/result.js';
 import { findWorkload } from '../../workloads/registry.js';
 import type { AnyWorkload } from '../../workloads/types.js';
-import { isParam } from '../../hw/params.js';
+import { isParam } from '../../params/schema.js';
 import { out, toJson, type Ctx } from '../context.js';
 import { parseGrid } from '../grid.js';
 import { Progress } from '../progress.js';

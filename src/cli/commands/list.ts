@@ -1,7 +1,7 @@
 /** `kernsim list`: the workloads and machine profiles, one line each; `--params` the machine schema. */
 import Table from 'cli-table3';
-import { machineSchema } from '../../hw/config.js';
-import { describeSchema, isParam } from '../../hw/params.js';
+import { configSections } from '../../config/machine.js';
+import { describeSchema, isParam } from '../../params/schema.js';
 import { WORKLOADS } from '../../workloads/registry.js';
 import { out, toJson, type Ctx } from '../context.js';
 import { listProfiles } from '../machine.js';
@@ -15,19 +15,23 @@ export interface ListArgs {
 export function cmdList(ctx: Ctx, a: ListArgs): number {
   const { c } = ctx;
   if (a.params) {
-    const rows = describeSchema(machineSchema);
+    const sections = configSections();
     if (a.json) {
-      out(ctx, toJson(rows));
+      out(ctx, toJson(sections.flatMap((s) => describeSchema(s.schema, s.prefix).map((r) => ({ ...r, section: s.title })))));
       return 0;
     }
-    const t = new Table({
-      head: ['field', 'default', 'unit', 'meaning', 'source'].map((h) => c.bold(h)),
-      style: { head: [], border: [] },
-      colWidths: [34, 14, 8, 46, 40],
-      wordWrap: true,
-    });
-    for (const r of rows) t.push([r.path, String(r.default), r.unit, r.help, c.dim(r.source)]);
-    out(ctx, `${c.bold('Machine parameters')} ${c.dim('(set any with --set PATH=VALUE, or in a profile JSON given to --machine)')}\n${t.toString()}`);
+    const parts = [`${c.bold('Machine parameters')} ${c.dim('(set any with --set PATH=VALUE, or in a profile JSON given to --machine)')}`];
+    for (const s of sections) {
+      const t = new Table({
+        head: ['field', 'default', 'unit', 'meaning', 'source'].map((h) => c.bold(h)),
+        style: { head: [], border: [] },
+        colWidths: [34, 14, 8, 46, 40],
+        wordWrap: true,
+      });
+      for (const r of describeSchema(s.schema, s.prefix)) t.push([r.path, String(r.default), r.unit, r.help, c.dim(r.source)]);
+      parts.push(`\n${c.bold(s.title)} ${c.dim(`(${s.file})`)}\n${t.toString()}`);
+    }
+    out(ctx, parts.join('\n'));
     return 0;
   }
   const profiles = listProfiles();

@@ -96,7 +96,7 @@ export function d_alloc(k: Kernel, t: Task | null, parent: Dentry, name: string)
   parent.d_count++;
   if (t) {
     t.enter(CAT_D_ALLOC);
-    t.charge(k.cfg.cost.kmalloc + k.cfg.cost.kernel_op);
+    t.charge(k.cfg.kernel.cost.kmalloc + k.cfg.kernel.cost.kernel_op);
     k.touchRange(t, d.addr, 128, true);
     k.touch(t, parent.addr, true);
     t.leave();
@@ -157,7 +157,7 @@ export function dget_untimed(d: Dentry): Dentry {
 /** __d_lookup_rcu(): the hashed child `name` of `parent`, or null; reads the bucket and the candidate. */
 export function d_lookup(k: Kernel, t: Task, parent: Dentry, name: string): Dentry | null {
   t.enter(CAT_D_LOOKUP);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   const d = parent.d_children.get(name) ?? null;
   if (d) k.touch(t, d.addr, false);
   t.leave();
@@ -192,7 +192,7 @@ export function* dput(k: Kernel, t: Task, dentry: Dentry | null): Blocking<void>
     d_drop(d);
     yield* dentry_unlink_inode(k, t, d);
     d.dead = true;
-    t.charge(k.cfg.cost.kmalloc);
+    t.charge(k.cfg.kernel.cost.kmalloc);
     k.slab.kfree(d.addr, DENTRY_BYTES);
     if (parent === d) break;
     d = parent;
@@ -222,7 +222,7 @@ export function d_move(k: Kernel, t: Task, d: Dentry, newParent: Dentry, newName
   t.enter(CAT_D_MOVE);
   k.touch(t, d.addr, true);
   k.touch(t, newParent.addr, true);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   const oldParent = d.d_parent;
   d_drop(d);
   d.d_name = newName;

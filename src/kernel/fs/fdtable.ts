@@ -103,12 +103,12 @@ function roundupPow2(n: number): number {
 
 /** alloc_fdmem(): kmalloc up to 32 KiB, vmalloc above; returns [address, vmalloced]. */
 function alloc_fdmem(k: Kernel, t: Task, bytes: number): [number, boolean] {
-  const cost = k.cfg.cost;
+  const kcost = k.cfg.kernel.cost;
   if (bytes <= KMALLOC_MAX_FDMEM) {
-    t.charge(cost.kmalloc);
+    t.charge(kcost.kmalloc);
     return [k.slab.kmalloc(bytes), false];
   }
-  t.charge(cost.kmalloc + Math.ceil(bytes / PAGE) * cost.vmalloc_page);
+  t.charge(kcost.kmalloc + Math.ceil(bytes / PAGE) * kcost.vmalloc_page);
   return [k.slab.kmalloc(bytes), true];
 }
 
@@ -125,7 +125,7 @@ export function fdtableSize(nr: number, nrOpen: number): number {
 export function alloc_fdtable(k: Kernel, t: Task, nr: number): FdTable {
   t.enter(CAT_ALLOC_FDTABLE);
   const n = fdtableSize(nr, k.cfg.kernel.nr_open);
-  t.charge(k.cfg.cost.kmalloc);
+  t.charge(k.cfg.kernel.cost.kmalloc);
   const structAddr = k.slab.kmalloc(FDTABLE_STRUCT_BYTES);
   const [fdAddr, v1] = alloc_fdmem(k, t, n * PTR_BYTES);
   const [bitsAddr, v2] = alloc_fdmem(k, t, Math.max((2 * n) / 8, 64));
@@ -142,12 +142,12 @@ export function __free_fdtable(k: Kernel, t: Task | null, fdt: FdTable, cpu: num
     s.violations.push({ maxFds: fdt.max_fds, unpublishedAt: fdt.unpublishedAt, freedAt: now });
   }
   fdt.freed = true;
-  const cost = k.cfg.cost;
+  const kcost = k.cfg.kernel.cost;
   const fdBytes = fdt.max_fds * PTR_BYTES;
   const bitBytes = Math.max((2 * fdt.max_fds) / 8, 64);
-  let cycles = 3 * cost.kmalloc;
-  if (fdBytes > KMALLOC_MAX_FDMEM) cycles += Math.ceil(fdBytes / PAGE) * cost.vmalloc_page;
-  if (bitBytes > KMALLOC_MAX_FDMEM) cycles += Math.ceil(bitBytes / PAGE) * cost.vmalloc_page;
+  let cycles = 3 * kcost.kmalloc;
+  if (fdBytes > KMALLOC_MAX_FDMEM) cycles += Math.ceil(fdBytes / PAGE) * kcost.vmalloc_page;
+  if (bitBytes > KMALLOC_MAX_FDMEM) cycles += Math.ceil(bitBytes / PAGE) * kcost.vmalloc_page;
   k.slab.kfree(fdt.fdAddr, fdBytes);
   k.slab.kfree(fdt.openAddr, bitBytes);
   k.slab.kfree(fdt.structAddr, FDTABLE_STRUCT_BYTES);
@@ -166,18 +166,18 @@ export function __free_fdtable(k: Kernel, t: Task | null, fdt: FdTable, cpu: num
  * (vfree may sleep), so it goes on the CPU's deferral list for the worker.
  */
 export function free_fdtable_rcu(k: Kernel, fdt: FdTable, cpu: number, time: number): number {
-  if (!fdt.vmalloced) return __free_fdtable(k, null, fdt, cpu, time) - k.cfg.cost.kmalloc; // rcu_callback covers one kfree
+  if (!fdt.vmalloced) return __free_fdtable(k, null, fdt, cpu, time) - k.cfg.kernel.cost.kmalloc; // rcu_callback covers one kfree
   const s = filesState(k);
   const lock = s.deferLocks[cpu]!;
   if (lock.locked) throw new Error('free_fdtable_rcu: defer lock held across a softirq');
   const caches = k.machine.caches;
   // spin_lock / spin_unlock of the per-CPU list, and the list insert.
-  let cycles = 2 * caches.access(cpu, lock.addr, true) + k.cfg.cost.atomic_rmw + k.cfg.cost.kernel_op;
+  let cycles = 2 * caches.access(cpu, lock.addr, true) + k.cfg.cost.atomic_rmw + k.cfg.kernel.cost.kernel_op;
   s.deferLists[cpu]!.push(fdt);
   k.engine.counters.add('fdtable_free_deferred');
   if (!s.workPending[cpu]) {
     s.workPending[cpu] = 1;
-    cycles += k.cfg.cost.kernel_op; // schedule_work
+    cycles += k.cfg.kernel.cost.kernel_op; // schedule_work
     k.spawnKernelThread(`kworker/${cpu}`, (t) => free_fdtable_work(k, t, cpu), { cpu, pinned: true, at: time + cycles });
   }
   return cycles;

@@ -108,7 +108,7 @@ function find_next_zero_bit(k: Kernel, t: Task, fdt: FdTable, from: number): num
   const firstWord = from >> 6;
   const lastWord = Math.min(fd, max - 1) >> 6;
   k.touchRange(t, fdt.openAddr + firstWord * 8, (lastWord - firstWord + 1) * 8, false);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   return fd;
 }
 
@@ -469,7 +469,7 @@ function count_open_files(k: Kernel, t: Task, fdt: FdTable): number {
  */
 export function* dup_fd(k: Kernel, t: Task, oldf: FilesStruct): Blocking<FilesStruct | number> {
   t.enter(CAT_DUP_FD);
-  t.charge(k.cfg.cost.kmalloc);
+  t.charge(k.cfg.kernel.cost.kmalloc);
   const newf = alloc_files_struct(k);
   k.touchRange(t, newf.addr, 128, true);
   let new_fdt = newf.fdtab;
@@ -543,7 +543,7 @@ export function* put_files_struct(k: Kernel, t: Task, files: FilesStruct): Block
     yield* close_files(k, t, files);
     // Nobody can see this table any more: no grace period needed.
     if (!files.fdt.embedded) __free_fdtable(k, t, files.fdt, t.cpu, t.now);
-    t.charge(k.cfg.cost.kmalloc);
+    t.charge(k.cfg.kernel.cost.kmalloc);
     k.slab.kfree(files.addr, FILES_STRUCT_BYTES);
   }
   t.leave();

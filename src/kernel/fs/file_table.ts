@@ -100,7 +100,7 @@ export function alloc_file(k: Kernel, t: Task | null, path: string, f_flags: num
   const f = new File(s.nextId++, addr, f_flags, f_mode, f_op, path);
   s.live++;
   k.engine.counters.max('nr_files_peak', s.live);
-  if (t) t.chargeAs(CAT_ALLOC_FILE, k.cfg.cost.kmalloc + k.machine.caches.access(t.cpu, addr, true));
+  if (t) t.chargeAs(CAT_ALLOC_FILE, k.cfg.kernel.cost.kmalloc + k.machine.caches.access(t.cpu, addr, true));
   return f;
 }
 

@@ -187,7 +187,7 @@ function alloc_inode(k: Kernel, t: Task | null, sb: SuperBlock): Inode {
   const inode = sb.s_op.alloc_inode ? sb.s_op.alloc_inode(k, sb) : new Inode(k, sb, k.slab.kmalloc(INODE_BYTES), INODE_BYTES);
   if (t) {
     t.enter(CAT_ALLOC_INODE);
-    t.charge(k.cfg.cost.kmalloc + k.cfg.cost.kernel_op);
+    t.charge(k.cfg.kernel.cost.kmalloc + k.cfg.kernel.cost.kernel_op);
     k.touchRange(t, inode.addr, 128, true);
     t.leave();
   }
@@ -252,10 +252,10 @@ function evict(k: Kernel, t: Task, inode: Inode): void {
   const sb = inode.i_sb;
   if (sb.s_op.evict_inode) sb.s_op.evict_inode(t, inode);
   if (sb.s_inodes.get(inode.i_ino) === inode) sb.s_inodes.delete(inode.i_ino);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   if (sb.s_op.destroy_inode) sb.s_op.destroy_inode(t, inode);
   else {
-    t.charge(k.cfg.cost.kmalloc);
+    t.charge(k.cfg.kernel.cost.kmalloc);
     k.slab.kfree(inode.addr, inode.objBytes);
   }
   t.leave();
@@ -293,7 +293,7 @@ export function generic_permission(cred: Cred, inode: Inode, mask: number): numb
 export function inode_permission(k: Kernel, t: Task, inode: Inode, mask: number): number {
   t.enter(CAT_PERMISSION);
   k.touch(t, inode.addr, false);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   const r = generic_permission(current(t).cred, inode, mask);
   t.leave();
   return r;

@@ -277,7 +277,7 @@ function* memfs_setattr(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> 
   }
   if (attr.ia_valid & ATTR_MODE) inode.i_mode = (inode.i_mode & S_IFMT) | (attr.ia_mode & 0o7777);
   k.touch(t, inode.addr, true);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   return 0;
 }
 
@@ -341,10 +341,10 @@ function drop_pages(t: Task, k: Kernel, inode: MemfsInode, first: number, last: 
     const pfn = mapping.pages.get(index)!;
     if (mem.mapcount[pfn]! > 0) throw new Error(`memfs: page ${index} (pfn ${pfn}) dropped while mapped`);
     mapping.pages.delete(index);
-    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.cost.kernel_op);
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
     mem.owner[pfn] = 0;
     if (--mem.refcount[pfn]! === 0) {
-      t.charge(k.cfg.cost.page_free);
+      t.charge(k.cfg.kernel.cost.page_free);
       free_frame(k, pfn);
     }
   }
@@ -567,13 +567,13 @@ function seek_hole_data(k: Kernel, t: Task, inode: MemfsInode, start: number, wh
   if (whence === 3) {
     // SEEK_DATA: the first data page at or after start.
     const i = data[0];
-    t.charge(k.cfg.cost.kernel_op);
+    t.charge(k.cfg.kernel.cost.kernel_op);
     result = i === undefined || i * PAGE_SIZE >= end ? -ENXIO : Math.max(start, i * PAGE_SIZE);
   } else {
     // SEEK_HOLE: the first page at or after start that holds no data (the end of the file counts as a hole).
     let hole = first;
     for (const i of data) {
-      t.charge(k.cfg.cost.kernel_op);
+      t.charge(k.cfg.kernel.cost.kernel_op);
       if (i !== hole) break;
       hole++;
     }

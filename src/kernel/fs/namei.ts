@@ -65,7 +65,7 @@ export function getname(k: Kernel, t: Task, name: string): string | number {
   const nul = name.indexOf('\0');
   if (nul >= 0) name = name.slice(0, nul);
   const bytes = Buffer.byteLength(name, 'utf8');
-  t.charge(k.cfg.cost.kmalloc + Math.ceil((k.cfg.cost.copy_page * (bytes + 1)) / 4096));
+  t.charge(k.cfg.kernel.cost.kmalloc + Math.ceil((k.cfg.cost.copy_page * (bytes + 1)) / 4096));
   t.leave();
   if (bytes === 0) return -ENOENT;
   if (bytes >= PATH_MAX) return -ENAMETOOLONG;
@@ -137,7 +137,7 @@ function* lookup_slow(k: Kernel, t: Task, dir: Dentry, name: string): Blocking<D
  * null, or -errno. A dentry from ->lookup is added to nd.held.
  */
 export function* lookup_one(k: Kernel, t: Task, nd: NameiData, dir: Dentry, name: string): Blocking<Dentry | null | number> {
-  t.charge(k.cfg.cost.kernel_op); // hash_name
+  t.charge(k.cfg.kernel.cost.kernel_op); // hash_name
   const d = d_lookup(k, t, dir, name);
   if (d) return d;
   const r = yield* lookup_slow(k, t, dir, name);
@@ -313,7 +313,7 @@ export function* filename_parentat(k: Kernel, t: Task, name: string): Blocking<P
  * A negative result is unhashed and freed at its dput.
  */
 export function* lookup_hash(k: Kernel, t: Task, parent: Dentry, name: string): Blocking<Dentry | number> {
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   const d = d_lookup(k, t, parent, name);
   if (d) return dget(k, t, d);
   const dir = parent.d_inode!;

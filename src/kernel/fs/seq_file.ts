@@ -67,7 +67,7 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null, p
     t.enter(CAT_SHOW);
     const sb = new SeqBuf();
     m.show(k, t, sb);
-    t.charge(sb.lines * k.cfg.cost.kernel_op);
+    t.charge(sb.lines * k.cfg.kernel.cost.kernel_op);
     m.buf = Buffer.from(sb.text(), 'utf8');
     t.leave();
   }

@@ -78,7 +78,7 @@ export class HandoffLock extends LockBase {
     const kind = this.kind;
     if (this.owner !== t) throw new Error(`${kind.unlockName} ${this.cls.name}: ${t.name} does not hold it`);
     let cycles = kind.spin ? this.store(t) : this.rmw(t);
-    if (!kind.spin && this.waiters.length > 0) cycles += this.k.cfg.cost.lock_wakeup;
+    if (!kind.spin && this.waiters.length > 0) cycles += this.k.cfg.kernel.cost.lock_wakeup;
     t.chargeAs(kind.unlockCat, cycles);
     this.freeAt = t.now;
     if (this.waiters.length === 0) {

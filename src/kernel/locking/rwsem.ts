@@ -167,7 +167,7 @@ export class RwSemaphore extends LockBase {
       const w = q.shift();
       this.writer = w;
       e.wakeTask(w, now);
-      return this.k.cfg.cost.lock_wakeup;
+      return this.k.cfg.kernel.cost.lock_wakeup;
     }
     let woken = 0;
     for (let i = 0; i < q.length && woken < MAX_READERS_WAKEUP; ) {
@@ -180,6 +180,6 @@ export class RwSemaphore extends LockBase {
       woken++;
       e.wakeTask(r, now);
     }
-    return woken * this.k.cfg.cost.lock_wakeup;
+    return woken * this.k.cfg.kernel.cost.lock_wakeup;
   }
 }

@@ -55,9 +55,10 @@ export function* do_user_addr_fault(t: Task, address: number, write: boolean, pr
   const mm = ts.mm;
   const k = t.engine;
   const cost = k.cfg.cost;
+  const kcost = k.cfg.kernel.cost;
   ct_user_exit(t);
   t.enter(CAT_EXC_PAGE_FAULT);
-  t.charge(cost.page_fault_trap / 2 + cost.fault_handler);
+  t.charge(cost.page_fault_trap / 2 + kcost.fault_handler);
   const errorCode = X86_PF_USER | (write ? X86_PF_WRITE : 0) | (protection ? X86_PF_PROT : 0);
   const flags = FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0);
   let sig = 0;

@@ -87,7 +87,7 @@ export class AddressSpace {
 /** filemap_get_folio(): the cached frame of page `index`, or -1 (charges the xarray lookup). */
 export function filemap_get_page(t: Task, mapping: AddressSpace, index: number): number {
   const k = mapping.k;
-  t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.cost.kernel_op);
+  t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.kernel.cost.kernel_op);
   return mapping.pages.get(index) ?? -1;
 }
 
@@ -97,7 +97,7 @@ export function filemap_add_page(t: Task, mapping: AddressSpace, index: number, 
   mapping.pages.set(index, pfn);
   set_page_mapping(k, pfn, mapping.id, index);
   if (mapping.shmem) k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_swapbacked) >>> 0;
-  t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.cost.kernel_op);
+  t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
   mmCore(k).hooks.onNewPage?.(k, pfn, t);
 }
 
@@ -251,11 +251,11 @@ export function truncate_inode_pages(t: Task, mapping: AddressSpace, from: numbe
     const pfn = mapping.pages.get(index)!;
     if (mem.mapcount[pfn]! > 0) throw new Error(`truncate_inode_pages: page ${index} (pfn ${pfn}) is still mapped`);
     mapping.pages.delete(index);
-    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.cost.kernel_op);
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
     mem.owner[pfn] = 0;
     mem.flags[pfn] = (mem.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
     if (--mem.refcount[pfn]! === 0) {
-      t.charge(k.cfg.cost.page_free);
+      t.charge(k.cfg.kernel.cost.page_free);
       free_frame(k, pfn);
     }
   }
@@ -309,7 +309,7 @@ export function* filemap_write_and_wait_range(t: Task, mapping: AddressSpace, st
   let done = t.now;
   for (const index of indices) {
     const pfn = mapping.pages.get(index)!;
-    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.cost.kernel_op);
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.kernel.cost.kernel_op);
     if ((mem.flags[pfn]! & PG_dirty) === 0) continue;
     mem.flags[pfn] = (mem.flags[pfn]! & ~PG_dirty) >>> 0;
     done = Math.max(done, mapping.backing.writePage(index, pfn, t.now));
@@ -338,13 +338,13 @@ export function invalidate_mapping_pages(t: Task, mapping: AddressSpace, start: 
   const indices = [...mapping.pages.keys()].filter((i) => i >= start && i <= end).sort((a, b) => a - b);
   for (const index of indices) {
     const pfn = mapping.pages.get(index)!;
-    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.cost.kernel_op);
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.kernel.cost.kernel_op);
     if (mem.mapcount[pfn]! > 0 || mem.refcount[pfn]! !== 1 || mem.flags[pfn]! & PG_dirty || filemap_page_under_read(mapping, index)) continue;
     mapping.pages.delete(index);
     mem.owner[pfn] = 0;
     mem.flags[pfn] = (mem.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
     mem.refcount[pfn] = 0;
-    t.charge(k.cfg.cost.page_free);
+    t.charge(k.cfg.kernel.cost.page_free);
     free_frame(k, pfn);
     count++;
   }

@@ -80,7 +80,7 @@ export function* get_user_pages_range(t: Task, vma: VmAreaStruct, start: number,
         t.leave();
         return done > 0 ? done : -EFAULT;
       }
-      t.charge(k.cfg.cost.fault_handler);
+      t.charge(k.cfg.kernel.cost.fault_handler);
       const r = yield* handle_mm_fault(t, vma, addr, write ? FAULT_FLAG_WRITE : 0);
       if (r & VM_FAULT_ERROR) {
         t.leave();

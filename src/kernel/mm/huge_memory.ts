@@ -169,7 +169,7 @@ export function allocHugePage(t: Task, k: Kernel): number {
     mem.mapcount[head + i] = 0;
     mem.flags[head + i] = i === 0 ? PG_head : PG_tail;
   }
-  t.charge(k.cfg.cost.page_alloc + k.machine.caches.access(t.cpu, MmCore.pageKaddr(head), true));
+  t.charge(k.cfg.kernel.cost.page_alloc + k.machine.caches.access(t.cpu, MmCore.pageKaddr(head), true));
   k.engine.counters.add('pgalloc_normal', HPAGE_NR);
   return head;
 }
@@ -184,7 +184,7 @@ function freeHugePage(t: Task, k: Kernel, head: number): void {
     mem.mapcount[head + i] = 0;
     mem.free(head + i);
   }
-  t.charge(k.cfg.cost.page_free);
+  t.charge(k.cfg.kernel.cost.page_free);
   k.engine.counters.add('pgfree', HPAGE_NR);
 }
 

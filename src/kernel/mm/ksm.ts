@@ -36,7 +36,7 @@
  * mapped by a PMD are skipped, not split), and memory failure of a KSM page.
  */
 import { makePte, PTE_DIRTY, PTE_PRESENT, PTE_PSE, PTE_RW, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
-import { nsToCycles } from '../../hw/config.js';
+import { nsToCycles } from '../../config/machine.js';
 import { PG_anon, PG_ksm, PG_swapcache, PG_zero } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task, TaskBody } from '../../sim/task.js';
@@ -160,7 +160,7 @@ export function ksm_enter(t: Task | null, mm: MmStruct): void {
   const k = mm.k;
   const s = ksmState(k);
   if (s.slots.includes(mm)) return;
-  if (t) t.charge(k.cfg.cost.kmalloc + k.cfg.cost.kernel_op);
+  if (t) t.charge(k.cfg.kernel.cost.kmalloc + k.cfg.kernel.cost.kernel_op);
   s.slots.push(mm);
   wakeKsmd(t, k, s);
 }
@@ -309,14 +309,14 @@ function* scan_get_next_rmap_item(t: Task, k: Kernel, s: KsmState): Blocking<{ m
 /** memcmp_pages(): byte-for-byte comparison, charged as a full compare when equal and as an early mismatch otherwise. */
 function memcmp_pages(t: Task, k: Kernel, a: number, b: number): boolean {
   const same = k.machine.mem.sameContents(a, b);
-  if (same) t.chargeAs(CAT_MEMCMP_PAGES, k.cfg.cost.ksm_memcmp_page);
-  else t.charge(k.cfg.cost.kernel_op);
+  if (same) t.chargeAs(CAT_MEMCMP_PAGES, k.cfg.kernel.cost.ksm_memcmp_page);
+  else t.charge(k.cfg.kernel.cost.kernel_op);
   return same;
 }
 
 /** A tree descent: one bookkeeping step per level of an rb-tree holding n nodes. */
 function chargeTreeWalk(t: Task, k: Kernel, n: number): void {
-  t.charge(k.cfg.cost.kernel_op * Math.max(1, Math.ceil(Math.log2(n + 1))));
+  t.charge(k.cfg.kernel.cost.kernel_op * Math.max(1, Math.ceil(Math.log2(n + 1))));
 }
 
 /**
@@ -358,7 +358,7 @@ function makeKsmPage(t: Task, k: Kernel, pfn: number): StableNode {
   mem.owner[pfn] = node.id;
   mem.flags[pfn] = ((mem.flags[pfn]! | PG_ksm) & ~PG_anon_exclusive) >>> 0;
   lru_on_free(k, pfn);
-  t.charge(k.cfg.cost.kmalloc + k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true));
+  t.charge(k.cfg.kernel.cost.kmalloc + k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true));
   return node;
 }
 
@@ -446,7 +446,7 @@ function unstable_tree_search_insert(t: Task, k: Kernel, s: KsmState, key: numbe
 
 /** calc_checksum(): hash the page, charged as reading and hashing 4 KiB. */
 function calc_checksum(t: Task, k: Kernel, pfn: number): number {
-  t.chargeAs(CAT_CALC_CHECKSUM, k.cfg.cost.ksm_checksum_page);
+  t.chargeAs(CAT_CALC_CHECKSUM, k.cfg.kernel.cost.ksm_checksum_page);
   return contentKey(k, pfn);
 }
 

@@ -366,7 +366,7 @@ function import_iovec(k: Kernel, t: Task, vec: readonly Iovec[] | null, vlen: nu
   // the stores go through the caches, the user-side loads are not modelled.
   const bytes = vlen * 16;
   const buf = k.slab.kmalloc(bytes);
-  if (vlen > UIO_FASTIOV) t.charge(2 * k.cfg.cost.kmalloc); // its kmalloc and kfree
+  if (vlen > UIO_FASTIOV) t.charge(2 * k.cfg.kernel.cost.kmalloc); // its kmalloc and kfree
   k.touchRange(t, buf, bytes, true);
   k.slab.kfree(buf, bytes);
   const out: { base: bigint; len: bigint }[] = [];

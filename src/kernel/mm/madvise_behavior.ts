@@ -306,11 +306,11 @@ function* shmemPunchHole(t: Task, file: ShmemFile, offset: number, len: number):
   for (const index of indices) {
     const pfn = mapping.pages.get(index)!;
     mapping.pages.delete(index);
-    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.cost.kernel_op);
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
     mem.owner[pfn] = 0;
     mem.flags[pfn] = (mem.flags[pfn]! & ~PG_dirty) >>> 0;
     if (--mem.refcount[pfn]! === 0) {
-      t.charge(k.cfg.cost.page_free);
+      t.charge(k.cfg.kernel.cost.page_free);
       free_frame(k, pfn);
     }
   }

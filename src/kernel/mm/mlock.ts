@@ -54,7 +54,7 @@ function* mlockVmaPagesRange(t: Task, vma: VmAreaStruct, start: number, end: num
         mem.flags[pfn] = (mem.flags[pfn]! & ~PG_mlocked) >>> 0;
         k.engine.counters.add('unevictable_pgs_munlocked');
       }
-      t.charge(k.cfg.cost.kernel_op);
+      t.charge(k.cfg.kernel.cost.kernel_op);
     }
     pte_unlock(t, mm, table);
   });

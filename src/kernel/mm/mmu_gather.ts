@@ -95,7 +95,7 @@ export function tlb_remove_page(t: Task, tlb: MmuGather, pfn: number): boolean {
     const batch = Math.floor((n - MMU_GATHER_BUNDLE) / MAX_GATHER_BATCH);
     if (batch >= tlb.batchKaddrs.length) {
       // tlb_next_batch(): a new batch page (GFP_NOWAIT).
-      t.charge(k.cfg.cost.page_alloc);
+      t.charge(k.cfg.kernel.cost.page_alloc);
       tlb.batchKaddrs.push(k.slab.kmalloc(4096));
     }
     addr = tlb.batchKaddrs[batch]! + ((n - MMU_GATHER_BUNDLE) % MAX_GATHER_BATCH) * 8;
@@ -133,7 +133,7 @@ function* tlbFlushMmuFree(t: Task, tlb: MmuGather): Blocking<void> {
     // tlb_remove_table_free(): the whole batch goes to call_rcu as one head.
     call_rcu(t, tables.length * 4096, () => {
       for (const pfn of tables) free_pgtable_page(k, pfn);
-      return tables.length * k.cfg.cost.page_free;
+      return tables.length * k.cfg.kernel.cost.page_free;
     });
     tlb.freedTables = false;
   }
@@ -177,7 +177,7 @@ export function* tlb_finish_mmu(t: Task, tlb: MmuGather): Blocking<void> {
   mm.tlbFlushPending--;
   const slab = mm.k.slab;
   for (const b of tlb.batchKaddrs) {
-    t.charge(mm.k.cfg.cost.page_free);
+    t.charge(mm.k.cfg.kernel.cost.page_free);
     slab.kfree(b, 4096);
   }
   tlb.batchKaddrs.length = 0;

@@ -100,7 +100,7 @@ function select_bad_process(t: Task, k: Kernel): TaskStruct | 'abort' | null {
     if (ts.kernelThread || !ts.isGroupLeader || !ts.mm) continue;
     if (ts.task && ts.task.state === TaskState.Done) continue;
     const mm = ts.mm;
-    t.charge(k.machine.caches.access(t.cpu, mm.kaddr, false) + k.cfg.cost.kernel_op);
+    t.charge(k.machine.caches.access(t.cpu, mm.kaddr, false) + k.cfg.kernel.cost.kernel_op);
     if (s.skip.has(mm)) continue;
     if (fatal_signal_pending(ts)) {
       t.leave();

@@ -42,7 +42,7 @@ function rmqueue(t: Task, k: Kernel, core: MmCore, gfp: number): number {
   if (pfn < 0) return -1;
   mem.refcount[pfn] = 1;
   mem.mapcount[pfn] = 0;
-  t.charge(k.cfg.cost.page_alloc + k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true));
+  t.charge(k.cfg.kernel.cost.page_alloc + k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true));
   k.engine.counters.add('pgalloc_normal');
   return pfn;
 }
@@ -107,7 +107,7 @@ export function put_page_testzero_free(t: Task, k: Kernel, pfn: number): boolean
   const r = --mem.refcount[pfn]!;
   if (r < 0) throw new Error(`put_page: pfn ${pfn} refcount went negative`);
   if (r > 0) return false;
-  t.charge(k.cfg.cost.page_free);
+  t.charge(k.cfg.kernel.cost.page_free);
   free_frame(k, pfn);
   return true;
 }

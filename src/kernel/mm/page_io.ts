@@ -55,7 +55,7 @@ export function swap_writepage(t: Task, k: Kernel, pfn: number): boolean {
   mem.flags[pfn] = (mem.flags[pfn]! | PG_writeback) >>> 0;
   // The device reads the page now: what is in memory at submission is what the slot holds.
   k.swap.store(slot, swap_writepage_contents(k, pfn));
-  t.charge(k.cfg.cost.swap_io);
+  t.charge(k.cfg.kernel.cost.swap_io);
   const done = k.swap.submit(t.now, true);
   const wait = new Completion(k.engine, 1);
   c.writing.set(pfn, wait);
@@ -77,7 +77,7 @@ export function swap_writepage(t: Task, k: Kernel, pfn: number): boolean {
 export function swap_read_folio(t: Task, k: Kernel, pfn: number, slot: number): void {
   const c = swapCache(k);
   t.enter(CAT_SWAP_READ_FOLIO);
-  t.charge(k.cfg.cost.swap_io);
+  t.charge(k.cfg.kernel.cost.swap_io);
   const done = k.swap.submit(t.now, false);
   const wait = new Completion(k.engine, 1);
   c.reading.set(pfn, wait);

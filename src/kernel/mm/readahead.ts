@@ -102,7 +102,7 @@ export function* do_sync_mmap_readahead(t: Task, vma: VmAreaStruct, index: numbe
   const ra = ra_pages(mapping);
   if (ra === 0) return false;
   t.enter(CAT_SYNC_MMAP_RA);
-  t.charge(mapping.k.cfg.cost.kernel_op);
+  t.charge(mapping.k.cfg.kernel.cost.kernel_op);
   let r = false;
   if ((vma.vmFlags & VM_SEQ_READ) !== 0) {
     r = yield* page_cache_ra_unbounded(t, mapping, index, ra);

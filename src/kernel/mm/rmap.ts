@@ -40,7 +40,7 @@ export function vma_address(vma: VmAreaStruct, index: number): number {
 function newAnonVma(t: Task, k: Kernel, parent: AnonVma | null): AnonVma {
   const core = mmCore(k);
   const kaddr = k.slab.kmalloc(ANON_VMA_BYTES);
-  t.charge(k.cfg.cost.kernel_op + k.machine.caches.access(t.cpu, kaddr, true));
+  t.charge(k.cfg.kernel.cost.kernel_op + k.machine.caches.access(t.cpu, kaddr, true));
   const av = new AnonVma(core.newOwnerId(), parent, kaddr);
   core.anonVmas.set(av.id, av);
   if (parent) parent.refcount++;
@@ -52,7 +52,7 @@ function chainLink(t: Task, k: Kernel, vma: VmAreaStruct, av: AnonVma): void {
   vma.anonVmaChain.push(av);
   av.vmas.push(vma);
   av.refcount++;
-  t.charge(k.cfg.cost.kernel_op + k.machine.caches.access(t.cpu, av.kaddr, true));
+  t.charge(k.cfg.kernel.cost.kernel_op + k.machine.caches.access(t.cpu, av.kaddr, true));
 }
 
 function putAnonVma(k: Kernel, av: AnonVma): void {
@@ -129,7 +129,7 @@ export function unlink_anon_vmas(t: Task, vma: VmAreaStruct): void {
   for (const av of vma.anonVmaChain) {
     const j = av.vmas.indexOf(vma);
     if (j >= 0) av.vmas.splice(j, 1);
-    t.charge(k.cfg.cost.kernel_op + k.machine.caches.access(t.cpu, av.kaddr, true));
+    t.charge(k.cfg.kernel.cost.kernel_op + k.machine.caches.access(t.cpu, av.kaddr, true));
     putAnonVma(k, av);
   }
   vma.anonVmaChain = [];

@@ -84,7 +84,7 @@ function mappingsOf(t: Task, k: Kernel, pfn: number): { vmas: VmAreaStruct[]; ad
     addrs.push(addr);
   });
   const caches = k.machine.caches;
-  for (const vma of vmas) t.charge(caches.access(t.cpu, vma.kaddr, false) + k.cfg.cost.kernel_op);
+  for (const vma of vmas) t.charge(caches.access(t.cpu, vma.kaddr, false) + k.cfg.kernel.cost.kernel_op);
   return { vmas, addrs };
 }
 
@@ -153,7 +153,7 @@ function setTlbUbcFlushPending(t: Task, k: Kernel, batch: TlbUnmapBatch, mm: MmS
 export function* try_to_unmap_flush(t: Task, k: Kernel, batch: TlbUnmapBatch): Blocking<void> {
   if (!batch.flushRequired) return;
   t.enter(CAT_TLBBATCH_FLUSH);
-  t.charge(k.cfg.cost.flush_tlb_func);
+  t.charge(k.cfg.kernel.cost.flush_tlb_func);
   const info: FlushTlbInfo = { mm: null, start: 0, end: TLB_FLUSH_ALL, strideShift: 12, freedTables: false, newTlbGen: 0, initiatingCpu: t.cpu, trimCpumask: false };
   const targets: number[] = [];
   let self = false;

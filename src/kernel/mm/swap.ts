@@ -278,7 +278,7 @@ export function folio_add_lru(t: Task | null, k: Kernel, pfn: number): void {
   }
   const cpu = t.cpu;
   // folio_get + folio_batch_add: the batch slot and the page's refcount line.
-  t.charge(k.machine.caches.access(cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.kernel_op);
+  t.charge(k.machine.caches.access(cpu, MmCore.pageKaddr(pfn), true) + k.cfg.kernel.cost.kernel_op);
   lv.addBatch[cpu]![lv.addCount[cpu]!] = pfn;
   lv.addCount[cpu]!++;
   lv.inBatch[pfn] = cpu + 1;

@@ -88,7 +88,7 @@ export function swap_cache_init(k: Kernel): SwapCache {
 
 /** The xarray walk of one lookup or store in the swapper space. */
 function touchXarray(t: Task, c: SwapCache, write: boolean): void {
-  t.charge(c.k.machine.caches.access(t.cpu, c.kaddr, write) + c.k.cfg.cost.kernel_op);
+  t.charge(c.k.machine.caches.access(t.cpu, c.kaddr, write) + c.k.cfg.kernel.cost.kernel_op);
 }
 
 /** folio->swap: the slot of a swap cache page, or -1. */

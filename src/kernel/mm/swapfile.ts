@@ -139,7 +139,7 @@ export function get_swap_page(t: Task, k: Kernel): number {
   const si = swapInfo(k);
   if (si.inuse >= si.pages) return -1;
   // scan_swap_map_slots under si->lock.
-  t.charge(k.machine.caches.access(t.cpu, si.lockKaddr, true) + k.cfg.cost.atomic_rmw + k.cfg.cost.kernel_op);
+  t.charge(k.machine.caches.access(t.cpu, si.lockKaddr, true) + k.cfg.cost.atomic_rmw + k.cfg.kernel.cost.kernel_op);
   const slot = k.swap.allocSlot();
   if (slot < 0) return -1;
   si.setCount(slot, 0);

@@ -180,9 +180,10 @@ export function flush_tlb_func(k: Kernel, cpu: number, f: FlushTlbInfo): number 
   const st = stateOf(k, cpu);
   const counters = k.engine.counters;
   const cost = k.cfg.cost;
+  const kcost = k.cfg.kernel.cost;
   const local = cpu === f.initiatingCpu;
   const loaded = st.loadedMm;
-  let cycles = cost.kernel_op;
+  let cycles = kcost.kernel_op;
   if (!local) counters.add('nr_tlb_remote_flush_received');
   if (f.mm !== null && f.mm !== loaded) {
     f.mm.cpumask[cpu] = 0;
@@ -290,9 +291,10 @@ function* nativeFlushTlbMulti(k: Kernel, t: Task, mask: Uint8Array, f: FlushTlbI
 export function* flush_tlb_mm_range(t: Task, mm: MmStruct, start: number, end: number, strideShift: number, freedTables: boolean): Blocking<void> {
   const k = mm.k;
   const cost = k.cfg.cost;
+  const kcost = k.cfg.kernel.cost;
   const counters = k.engine.counters;
   t.enter(CAT_FLUSH_TLB_MM_RANGE);
-  t.charge(cost.flush_tlb_func);
+  t.charge(kcost.flush_tlb_func);
   if (end === TLB_FLUSH_ALL || (end - start) / 2 ** strideShift > k.cfg.kernel.tlb_single_page_flush_ceiling) {
     start = 0;
     end = TLB_FLUSH_ALL;

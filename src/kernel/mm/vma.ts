@@ -66,7 +66,7 @@ export function mt_charge(t: Task, mm: MmStruct, pos: number, store: boolean): v
   if (store) {
     const leaf = mm.mtKaddr + (((height - 1) * 97 + slot) % nodes) * MT_NODE_BYTES;
     for (let off = 0; off < MT_NODE_BYTES; off += caches.lineBytes) cyc += caches.access(t.cpu, leaf + off, true);
-    cyc += k.cfg.cost.kernel_op;
+    cyc += k.cfg.kernel.cost.kernel_op;
   }
   t.charge(cyc);
 }
@@ -144,7 +144,7 @@ export function fput_vma_file(t: Task, f: VmFile): void {
 export function vm_area_alloc(t: Task, mm: MmStruct, start: number, end: number, flags: number, pgoff: number, file: VmFile | null): VmAreaStruct {
   const k = mm.k;
   const kaddr = k.slab.kmalloc(VMA_BYTES);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   k.touchRange(t, kaddr, VMA_BYTES, true);
   const vma = new VmAreaStruct(mm, start, end, flags, pgoff, file, kaddr);
   vma_set_page_prot(vma);
@@ -155,7 +155,7 @@ export function vm_area_alloc(t: Task, mm: MmStruct, start: number, end: number,
 export function vm_area_dup(t: Task, src: VmAreaStruct, mm: MmStruct = src.vmMm): VmAreaStruct {
   const k = mm.k;
   const kaddr = k.slab.kmalloc(VMA_BYTES);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   k.touchRange(t, src.kaddr, VMA_BYTES, false);
   k.touchRange(t, kaddr, VMA_BYTES, true);
   const vma = new VmAreaStruct(mm, src.vmStart, src.vmEnd, src.vmFlags, src.vmPgoff, src.vmFile, kaddr);

@@ -56,7 +56,7 @@ export function freePages(t: Task, k: Kernel, pages: number[]): void {
   const mem = k.machine.mem;
   t.enter(CAT_FREE);
   for (const pfn of pages) {
-    t.charge(k.cfg.cost.page_free);
+    t.charge(k.cfg.kernel.cost.page_free);
     mem.refcount[pfn] = 0;
     free_frame(k, pfn);
   }
@@ -114,7 +114,7 @@ function pageout(t: Task, k: Kernel, pfn: number): number {
   }
   mem.flags[pfn] = ((f & ~PG_dirty) | PG_reclaim) >>> 0;
   const index = mem.index[pfn]!;
-  t.charge(k.cfg.cost.swap_io);
+  t.charge(k.cfg.kernel.cost.swap_io);
   const done = mapping.backing.writePage(index, pfn, t.now);
   k.engine.counters.add('nr_vmscan_write');
   if (done > t.now) {
@@ -151,7 +151,7 @@ function __remove_mapping(t: Task, k: Kernel, pfn: number): boolean {
       return false;
     }
     // __filemap_remove_folio: the xarray store.
-    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.cost.kernel_op);
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
     mapping.pages.delete(mem.index[pfn]!);
   }
   mem.refcount[pfn]!--;
@@ -174,7 +174,7 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
   for (const pfn of pages) {
     let f = mem.flags[pfn]!;
     sc.nrScanned++;
-    t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), false) + k.cfg.cost.kernel_op);
+    t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), false) + k.cfg.kernel.cost.kernel_op);
     const file = (f & PG_swapbacked) === 0;
     const anon = (f & PG_anon) !== 0;
     let activate = false;

@@ -71,7 +71,7 @@ class KvfreeRcu {
   }
 
   kvfree_call_rcu(t: Task, addr: number, bytes: number): void {
-    t.chargeAs(CAT_KVFREE, this.k.cfg.cost.kernel_op);
+    t.chargeAs(CAT_KVFREE, this.k.cfg.kernel.cost.kernel_op);
     const cpu = t.cpu;
     const krcp = this.krcs[cpu]!;
     krcp.ptrs.push({ addr, bytes, need: this.rcu.get_state_synchronize_rcu() });

@@ -63,7 +63,7 @@
  * rcu_peak_callbacks_pending, rcu_peak_bytes_pending.
  */
 import { intern } from '../../sim/attribution.js';
-import type { MachineConfig } from '../../hw/config.js';
+import type { MachineConfig } from '../../config/machine.js';
 import type { Engine } from '../../sim/engine.js';
 import type { Blocking, Task, TaskBody } from '../../sim/task.js';
 import { Completion, WaitQueue } from '../../sim/wait.js';
@@ -303,7 +303,7 @@ export class Rcu {
   /** rcu_gp_kthread: wait for RCU_GP_FLAG_INIT, then run one grace period after another while they are needed. */
   private *rcu_gp_kthread(t: Task): TaskBody {
     const e = this.k.engine;
-    const perCpu = this.k.cfg.cost.kernel_op * e.ncpus;
+    const perCpu = this.k.cfg.kernel.cost.kernel_op * e.ncpus;
     for (;;) {
       while (!this.gpFlagInit) yield t.sleepOn(this.gpWq);
       this.gpFlagInit = false;
@@ -461,14 +461,14 @@ export class Rcu {
     const list = this.cbs[cpu]!;
     if (!this.ready(list.peek(), tickTime)) return;
     const kc = this.k.cfg.kernel;
-    const cost = this.k.cfg.cost;
+    const kcost = this.k.cfg.kernel.cost;
     const caches = this.k.machine.caches;
     const node = this.batchNode;
     const limit = list.length > kc.rcu_qhimark ? Infinity : kc.rcu_blimit;
     let invoked = 0;
     const runs = ksoftirqd ? Infinity : kc.rcu_softirq_restarts;
     for (let run = 0; run < runs && this.ready(list.peek(), tickTime); run++) {
-      e.charge(cpu, cost.rcu_softirq, node);
+      e.charge(cpu, kcost.rcu_softirq, node);
       for (let n = 0; n < limit && this.ready(list.peek(), tickTime); n++) {
         const cb = list.shift();
         const now = e.clock[cpu]!;
@@ -476,7 +476,7 @@ export class Rcu {
           this.violations.push({ what: 'callback', queuedAt: cb.queuedAt, gp: cb.gp, gpStart: this.gpStarts[cb.gp]!, gpEnd: this.gpEnds[cb.gp]!, invokedAt: now });
         }
         e.samples.record('rcu_callback_wait', now - cb.queuedAt);
-        e.charge(cpu, cost.rcu_callback + (cb.addr >= 0 ? caches.access(cpu, cb.addr, true) : 0), node);
+        e.charge(cpu, kcost.rcu_callback + (cb.addr >= 0 ? caches.access(cpu, cb.addr, true) : 0), node);
         this.callbacksPending--;
         this.bytesPending -= cb.bytes;
         invoked++;
@@ -490,7 +490,7 @@ export class Rcu {
 
   /** call_rcu(): queue `fn` to run after a grace period; `bytes` are held until then. */
   call_rcu(t: Task, bytes: number, fn: RcuCallbackFn, addr = -1): void {
-    let cycles = this.k.cfg.cost.call_rcu;
+    let cycles = this.k.cfg.kernel.cost.call_rcu;
     if (addr >= 0) cycles += this.k.machine.caches.access(t.cpu, addr, true);
     t.chargeAs(CAT_CALL_RCU, cycles);
     this.enqueueCallback(t.cpu, t.now, bytes, fn, addr);

@@ -77,7 +77,7 @@ class RcuExp {
     const need = this.started + 1;
     if (need > this.needed) this.needed = need;
     this.waiters.push({ need, done });
-    t.charge(this.k.cfg.cost.kernel_op);
+    t.charge(this.k.cfg.kernel.cost.kernel_op);
     if (!this.worker) {
       const self = this;
       this.worker = this.k.engine.spawn('rcu_exp_gp_kthr', (w) => self.kworker(w), { kernelThread: true, at: t.now });
@@ -87,7 +87,7 @@ class RcuExp {
 
   private *kworker(w: Task): TaskBody {
     const e = this.k.engine;
-    const op = this.k.cfg.cost.kernel_op;
+    const op = this.k.cfg.kernel.cost.kernel_op;
     for (;;) {
       while (this.needed <= this.completed) yield w.sleepOn(this.workerWq);
       const g = ++this.started;

@@ -9,7 +9,7 @@
  *   previous mm loaded and borrows a reference to it; switching back to that
  *   mm needs no CR3 write unless its tlb_gen moved on meanwhile.
  *
- * Every switch costs cfg.cost.context_switch plus what switch_mm returns.
+ * Every switch costs cfg.kernel.cost.context_switch plus what switch_mm returns.
  * Tasks spawned on the engine without a task_struct run as kernel contexts.
  */
 import type { Task } from '../../sim/task.js';
@@ -36,7 +36,7 @@ function enterLazy(k: Kernel, cpu: number): void {
 
 /** context_switch(): returns the cycles of switching `cpu` from prev to next. */
 export function context_switch(k: Kernel, cpu: number, next: Task): number {
-  let cycles = k.cfg.cost.context_switch;
+  let cycles = k.cfg.kernel.cost.context_switch;
   const mm = userMm(next);
   const st = cpuTlbState(k, cpu);
   if (mm) {

@@ -5,7 +5,7 @@
  * simulation faults in anonymous pages and divides the bytes cleared by the
  * cycles charged to clear_page, at each profile's clock.
  */
-import type { MachineConfig } from '../../hw/config.js';
+import type { MachineConfig } from '../../config/machine.js';
 import type { Op } from '../../workloads/script/types.js';
 import { runScript } from '../../workloads/script/interp.js';
 import { defineExperiment } from '../types.js';

@@ -13,8 +13,8 @@
  * changed during it. With cfg.sim.checks on, checkInvariants runs after
  * every op.
  */
-import type { MachineConfig } from '../../hw/config.js';
-import { applyProfile } from '../../hw/profile.js';
+import type { MachineConfig } from '../../config/machine.js';
+import { applyProfile } from '../../config/profile.js';
 import { bootKernel } from '../../kernel/boot.js';
 import { errnoName } from '../../kernel/errno.js';
 import type { Kernel } from '../../kernel/kernel.js';

@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hostRunnerAvailable, runOnHost } from '../../../src/conform/host.js';
-import { defaultConfig } from '../../../src/hw/config.js';
+import { defaultConfig } from '../../../src/config/machine.js';
 import { Rng } from '../../../src/sim/random.js';
 import { compareRuns } from '../../../src/workloads/script/compare.js';
 import { runScript } from '../../../src/workloads/script/interp.js';

@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../../src/hw/config.js';
+import { defaultConfig } from '../../../src/config/machine.js';
 import { bootKernel } from '../../../src/kernel/boot.js';
 import { EEXIST, ENOENT } from '../../../src/kernel/errno.js';
 import { null_fops, open_f_flags, open_f_mode, register_open_handler } from '../../../src/kernel/fs/fd_syscalls.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { bootKernel } from '../../../src/kernel/boot.js';
 import { EBADF, EBUSY, EINVAL, EMFILE, ENOENT, EPERM } from '../../../src/kernel/errno.js';
 import { sys_close, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_getrlimit, sys_open, sys_setrlimit } from '../../../src/kernel/fs/fd_syscalls.js';

@@ -1,5 +1,5 @@
 /** Shared set-up for the VFS tests: a booted kernel, a process running a body, and small syscall wrappers. */
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { bootKernel } from '../../../src/kernel/boot.js';
 import { sys_close, sys_open } from '../../../src/kernel/fs/fd_syscalls.js';
 import type { TextBuf } from '../../../src/kernel/fs/seq_file.js';

@@ -3,7 +3,7 @@
  * config, sub), built from the real units so tests can run before the whole
  * machine is assembled.
  */
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { CacheHierarchy } from '../../../src/hw/cache.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { Slab } from '../../../src/kernel/mm/slab.js';

@@ -5,7 +5,7 @@
  * threads of the mm run on the other CPUs.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import type { BreakdownNode } from '../../../src/sim/attribution.js';
 import { runWorkload } from '../../../src/workloads/run.js';
 import { tlbShootdown } from '../../../src/workloads/tlb-shootdown.js';

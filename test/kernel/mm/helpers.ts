@@ -1,5 +1,5 @@
 /** Shared set-up for the mm tests: a booted kernel and a process running a test body. */
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { bootKernel } from '../../../src/kernel/boot.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';

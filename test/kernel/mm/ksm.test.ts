@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { PTE_RW, ptePfn } from '../../../src/hw/pagetable.js';
 import { PG_ksm } from '../../../src/hw/physmem.js';
-import { nsToCycles } from '../../../src/hw/config.js';
+import { nsToCycles } from '../../../src/config/machine.js';
 import { bootKernel } from '../../../src/kernel/boot.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
@@ -164,9 +164,9 @@ describe('KSM', () => {
     };
     expect(find('ksmd')).toBeGreaterThan(0);
     // Each page is hashed in every full scan until it is merged: three scans before the merge of each pair's second page.
-    expect(find('calc_checksum') % cfg.cost.ksm_checksum_page).toBe(0);
-    expect(find('calc_checksum')).toBeGreaterThanOrEqual(2 * N * 2 * cfg.cost.ksm_checksum_page);
+    expect(find('calc_checksum') % cfg.kernel.cost.ksm_checksum_page).toBe(0);
+    expect(find('calc_checksum')).toBeGreaterThanOrEqual(2 * N * 2 * cfg.kernel.cost.ksm_checksum_page);
     // One equal compare per pair (the unstable-tree match) and one in replace_page's check.
-    expect(find('memcmp_pages')).toBe(N * 2 * cfg.cost.ksm_memcmp_page);
+    expect(find('memcmp_pages')).toBe(N * 2 * cfg.kernel.cost.ksm_memcmp_page);
   });
 });

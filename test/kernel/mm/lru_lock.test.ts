@@ -5,7 +5,7 @@
  * lock contended by threads whose ranges share a table.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../../src/hw/config.js';
+import { defaultConfig } from '../../../src/config/machine.js';
 import { MADV_DONTNEED, MADV_FREE, sys_madvise } from '../../../src/kernel/mm/madvise.js';
 import { sys_mmap } from '../../../src/kernel/mm/mmap.js';
 import { PAGEVEC_SIZE } from '../../../src/kernel/mm/swap.js';

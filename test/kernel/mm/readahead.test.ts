@@ -124,7 +124,7 @@ describe('MADV_WILLNEED on a file', () => {
     expect(secondLoadCycles).toBeLessThan(READ_CYCLES / 10);
     // All eight reads overlapped: the whole sequence costs about one read (plus the fault's own trap and handler), not eight.
     const c = cfg.cost;
-    expect(madviseCycles + firstLoadWait + secondLoadCycles).toBeLessThan(READ_CYCLES + 2 * (c.page_fault_trap + c.fault_handler) + madviseCycles);
+    expect(madviseCycles + firstLoadWait + secondLoadCycles).toBeLessThan(READ_CYCLES + 2 * (c.page_fault_trap + cfg.kernel.cost.fault_handler) + madviseCycles);
     // Only the load that waited on the device counts as a major fault.
     expect(k.engine.counters.get('pgmajfault')).toBe(1);
   });

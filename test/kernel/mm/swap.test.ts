@@ -216,7 +216,7 @@ describe('swap I/O in simulated time', () => {
       return s;
     };
     const c = k.engine.counters;
-    expect(sum('swap_writepage')).toBe(c.get('pswpout') * cfg.cost.swap_io);
-    expect(sum('swap_read_folio')).toBe(c.get('pswpin') * cfg.cost.swap_io);
+    expect(sum('swap_writepage')).toBe(c.get('pswpout') * cfg.kernel.cost.swap_io);
+    expect(sum('swap_read_folio')).toBe(c.get('pswpin') * cfg.kernel.cost.swap_io);
   });
 });

@@ -4,7 +4,7 @@
  * tasks that write and read page patterns through the MMU and the fault
  * path, as a program would.
  */
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { bootKernel } from '../../../src/kernel/boot.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { checkInvariants } from '../../../src/kernel/mm/invariants.js';

@@ -6,7 +6,7 @@
  * and frees the frames only afterwards.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { bootKernel } from '../../../src/kernel/boot.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { checkInvariants } from '../../../src/kernel/mm/invariants.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { MachineConfig } from '../../../src/hw/config.js';
+import type { MachineConfig } from '../../../src/config/machine.js';
 import { ct_user_enter, ct_user_exit } from '../../../src/kernel/rcu/context_tracking.js';
 import { kfree_rcu } from '../../../src/kernel/rcu/kvfree_rcu.js';
 import { call_rcu, rcu_init, rcu_read_lock, rcu_read_unlock, rcuFqsJiffies, synchronize_rcu } from '../../../src/kernel/rcu/tree.js';
@@ -10,7 +10,7 @@ import { fakeKernel, testConfig } from '../locking/fakekernel.js';
 function setup(cfg: MachineConfig = testConfig(4, 0)) {
   const k = fakeKernel(cfg);
   const rcu = rcu_init(k);
-  return { k, rcu, tick: k.engine.tickPeriod, cost: cfg.cost };
+  return { k, rcu, tick: k.engine.tickPeriod, cost: cfg.kernel.cost };
 }
 
 /** User-mode work of `total` cycles in steps, yielding at window ends. */

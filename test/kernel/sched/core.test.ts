@@ -6,7 +6,7 @@
  * shootdown while lazy flushes when it returns.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { bootKernel } from '../../../src/kernel/boot.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { sys_mmap, sys_munmap } from '../../../src/kernel/mm/mmap.js';
@@ -48,7 +48,7 @@ describe('context switch', () => {
     k.run();
     const miss = c.cost.llc_hit + c.cost.dram;
     // The cpumask line (written, an atomic) and the tlb_gen line (read), both cold.
-    const expected = c.cost.context_switch + c.cost.cr3_write + 2 * miss + c.cost.atomic_rmw;
+    const expected = c.kernel.cost.context_switch + c.cost.cr3_write + 2 * miss + c.cost.atomic_rmw;
     expect(switchCycles(k)).toBe(expected);
     // ASID 0 is init_mm's from boot: the first process gets ASID 1, hardware PCID 2 (kern_pcid).
     expect(cr3[0]!.slice(2)).toEqual([2, true]);
@@ -60,7 +60,7 @@ describe('context switch', () => {
     k.spawnProcess('p', function* () {}, { cpu: 0 });
     k.run();
     const miss = c.cost.llc_hit + c.cost.dram;
-    expect(switchCycles(k)).toBe(c.cost.context_switch + c.cost.cr3_write + 2 * miss + c.cost.atomic_rmw);
+    expect(switchCycles(k)).toBe(c.kernel.cost.context_switch + c.cost.cr3_write + 2 * miss + c.cost.atomic_rmw);
     expect(k.machine.tlb.counters()['tlb_flush_all']).toBe(1);
   });
 

@@ -7,7 +7,7 @@
 import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { hostRunnerAvailable, runOnHost } from '../../../src/conform/host.js';
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { compareRuns } from '../../../src/workloads/script/compare.js';
 import type { ResultLine } from '../../../src/workloads/script/format.js';
 import { runScript } from '../../../src/workloads/script/interp.js';

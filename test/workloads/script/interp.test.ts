@@ -4,7 +4,7 @@
  * invariant checks after every op.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../../src/hw/config.js';
+import { defaultConfig } from '../../../src/config/machine.js';
 import { runScript } from '../../../src/workloads/script/interp.js';
 import { parseScript } from '../../../src/workloads/script/parse.js';
 

@@ -6,7 +6,7 @@
  * RAM stops at the kill instead of faulting in the rest.
  */
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, type MachineConfig } from '../../../src/hw/config.js';
+import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { runScript } from '../../../src/workloads/script/interp.js';
 import { parseScript } from '../../../src/workloads/script/parse.js';
 

@@ -110,7 +110,7 @@ export function* fsnotify(
       k.touch(t, inodeMark.addr, false);
       groupMask |= inodeMark.mask;
     }
-    t.charge(k.cfg.cost.kernel_op);
+    t.charge(k.cfg.kernel.cost.kernel_op);
     if (!(testMask & groupMask)) continue;
     // fsnotify_handle_event()
     if (parentMark) yield* handle_inode_event(k, t, g, parentMark, mask, pathDentry, dataInode, dir, name, 0);

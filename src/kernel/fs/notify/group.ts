@@ -174,7 +174,7 @@ export function wake_up(k: Kernel, t: Task, wq: WaitQueue, wqAddr: number): void
   t.enter(CAT_WAKE_UP);
   k.touch(t, wqAddr, true);
   const n = wq.wakeAll(t.now);
-  t.charge(n * k.cfg.cost.lock_wakeup);
+  t.charge(n * k.cfg.kernel.cost.lock_wakeup);
   t.leave();
 }
 

@@ -191,7 +191,7 @@ function inotify_merge(k: Kernel, t: Task, group: FsnotifyGroup, ev: FsnotifyEve
   const last = group.last() as InotifyEventInfo;
   const e = ev as InotifyEventInfo;
   k.touch(t, last.addr, false);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   if (last.mask & FS_IN_IGNORED) return false;
   return last.mask === e.mask && last.wd === e.wd && last.name_len === e.name_len && last.name === e.name;
 }
@@ -215,7 +215,7 @@ function* inotify_handle_inode_event(
   const len = name ? utf8len(name) : 0;
   const bytes = EVENT_INFO_BYTES + (len ? len + 1 : 0);
   const addr = k.slab.kmalloc(bytes);
-  t.charge(k.cfg.cost.kmalloc + k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kmalloc + k.cfg.kernel.cost.kernel_op);
   if (mask & (IN_MOVE_SELF | IN_DELETE_SELF)) mask &= ~IN_ISDIR;
   const event = new InotifyEventInfo(addr, bytes, mask >>> 0, wd, cookie, name ?? '', len);
   k.touchRange(t, addr, bytes, true);
@@ -240,7 +240,7 @@ function* inotify_freeing_mark(k: Kernel, t: Task, fsnMark: FsnotifyMark, group:
 }
 
 function free_event(k: Kernel, t: Task, ev: FsnotifyEvent): void {
-  t.charge(k.cfg.cost.kmalloc);
+  t.charge(k.cfg.kernel.cost.kmalloc);
   k.slab.kfree(ev.addr, ev.bytes);
 }
 
@@ -339,7 +339,7 @@ function* inotify_ioctl(t: Task, file: File, cmd: number): Blocking<number> {
     k.touch(t, e.addr, false);
     n += event_bytes(e as InotifyEventInfo);
   }
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   group.notification_lock.unlock(t);
   t.leave();
   return n;
@@ -357,7 +357,7 @@ function* inotify_release(t: Task, file: File): Blocking<number> {
   yield* fsnotify_flush_notify(k, t, group);
   const data = dataOf(group);
   data.ucounts.instances--;
-  t.charge(k.cfg.cost.kmalloc * 2);
+  t.charge(k.cfg.kernel.cost.kmalloc * 2);
   k.slab.kfree(group.overflow_event.addr, group.overflow_event.bytes);
   t.leave();
   return 0;
@@ -396,7 +396,7 @@ function inotify_new_group(k: Kernel, t: Task): FsnotifyGroup | number {
   const oaddr = k.slab.kmalloc(EVENT_INFO_BYTES);
   const overflow = new InotifyEventInfo(oaddr, EVENT_INFO_BYTES, FS_Q_OVERFLOW, -1, 0, '', 0);
   const group = new FsnotifyGroup(k, inotify_fsnotify_ops, k.cfg.kernel.inotify_max_queued_events, overflow, 'inotify');
-  t.charge(2 * k.cfg.cost.kmalloc + k.cfg.cost.kernel_op);
+  t.charge(2 * k.cfg.kernel.cost.kmalloc + k.cfg.kernel.cost.kernel_op);
   k.touchRange(t, group.addr, 256, true);
   group.data = new InotifyData(k, group, uc);
   uc.instances++;
@@ -456,7 +456,7 @@ function inotify_update_existing_watch(k: Kernel, t: Task, group: FsnotifyGroup,
 function inotify_new_watch(k: Kernel, t: Task, group: FsnotifyGroup, inode: Inode, arg: number): number {
   const data = dataOf(group);
   const addr = k.slab.kmalloc(MARK_BYTES);
-  t.charge(k.cfg.cost.kmalloc);
+  t.charge(k.cfg.kernel.cost.kmalloc);
   const mark = new InotifyInodeMark(group, addr, MARK_BYTES);
   mark.mask = inotify_arg_to_mask(inode, arg);
   mark.flags = inotify_arg_to_flags(arg);
@@ -466,7 +466,7 @@ function inotify_new_watch(k: Kernel, t: Task, group: FsnotifyGroup, inode: Inod
   data.idrNext = wd >= 0x7fffffff ? 1 : wd + 1;
   data.idr.set(wd, mark);
   mark.wd = wd;
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   if (data.ucounts.watches >= k.cfg.kernel.inotify_max_user_watches) {
     data.idr.delete(wd);
     k.slab.kfree(addr, MARK_BYTES);
@@ -520,7 +520,7 @@ export function* do_inotify_rm_watch(k: Kernel, t: Task, fd: number, wd: number)
   if (!group) ret = -EINVAL;
   else {
     const mark = dataOf(group).idr.get(wd | 0);
-    t.charge(k.cfg.cost.kernel_op);
+    t.charge(k.cfg.kernel.cost.kernel_op);
     if (!mark) ret = -EINVAL;
     else yield* fsnotify_destroy_mark(k, t, mark);
   }

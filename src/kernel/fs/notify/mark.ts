@@ -93,7 +93,7 @@ export function fsnotify_find_inode_mark(k: Kernel, t: Task, inode: Inode, group
  */
 export function fsnotify_add_inode_mark_locked(k: Kernel, t: Task, mark: FsnotifyMark, inode: Inode): void {
   t.enter(CAT_ADD_MARK);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   if (!inode.i_fsnotify_marks || inode.i_fsnotify_marks.length === 0) {
     inode.i_fsnotify_marks = [];
     ihold(k, t, inode);
@@ -145,7 +145,7 @@ export function* fsnotify_destroy_mark(k: Kernel, t: Task, mark: FsnotifyMark): 
   fsnotify_detach_mark(k, t, mark);
   group.mark_mutex.unlock(t);
   yield* group.ops.freeing_mark(k, t, mark, group);
-  t.charge(k.cfg.cost.kmalloc);
+  t.charge(k.cfg.kernel.cost.kmalloc);
   k.slab.kfree(mark.addr, mark.objBytes);
   t.leave();
 }

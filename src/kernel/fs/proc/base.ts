@@ -162,7 +162,7 @@ function proc_pid_make_inode(k: Kernel, t: Task, dir: Inode, pid: number, mode: 
 function* pid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   const k = dir.k;
   const pid = (dir as ProcInode).pid;
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   const fops = PID_ENTRIES[dentry.d_name];
   if (!fops || !find_task_by_tgid(k, pid)) return -ENOENT;
   const inode = proc_pid_make_inode(k, t, dir, pid, S_IFREG | 0o444);
@@ -182,7 +182,7 @@ const pid_dir_inode_operations: InodeOperations = { lookup: pid_dir_lookup };
 export function* proc_pid_lookup(k: Kernel, t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   const name = dentry.d_name;
   const tgid = name === 'self' ? current(t).tgid : name_to_int(name);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   if (tgid < 0 || !find_task_by_tgid(k, tgid)) return -ENOENT;
   const inode = proc_pid_make_inode(k, t, dir, tgid, S_IFDIR | 0o555);
   inode.i_nlink = 2;

@@ -160,7 +160,7 @@ function proc_register(k: Kernel, t: Task | null, r: ProcRegistry, name: string,
   r.live++;
   if (t) {
     t.enter(CAT_CREATE);
-    t.charge(k.cfg.cost.kmalloc + k.cfg.cost.kernel_op);
+    t.charge(k.cfg.kernel.cost.kmalloc + k.cfg.kernel.cost.kernel_op);
     k.touchRange(t, de.addr, PDE_BYTES, true);
     t.leave();
   }
@@ -209,7 +209,7 @@ export function* close_pdeo(k: Kernel, t: Task, pde: ProcDirEntry, pdeo: PdeOpen
   const c = pdeo.c;
   pde.pde_unload_lock.unlock(t);
   if (c) c.complete(t.now);
-  t.charge(k.cfg.cost.kmalloc);
+  t.charge(k.cfg.kernel.cost.kmalloc);
   k.slab.kfree(pdeo.addr, PDE_OPENER_BYTES);
   return true;
 }
@@ -224,7 +224,7 @@ export function* remove_proc_entry(k: Kernel, t: Task, name: string, parent: Pro
   const r = procRegistry(k);
   const x = xlate(r, name, parent);
   const de = x ? (x.dir.subdir.get(x.last) ?? null) : null;
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   if (!x || !de) {
     t.leave();
     return false;

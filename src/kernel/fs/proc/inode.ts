@@ -168,7 +168,7 @@ function* proc_reg_open(t: Task, inode: Inode, file: File): Blocking<number> {
   const k = pde.k;
   t.enter(CAT_PROC_REG_OPEN);
   const addr = k.slab.kmalloc(PDE_OPENER_BYTES);
-  t.charge(k.cfg.cost.kmalloc);
+  t.charge(k.cfg.kernel.cost.kmalloc);
   yield* pde.pde_unload_lock.lock(t);
   const ops = pde.proc_fops;
   if (!ops) {
@@ -188,7 +188,7 @@ function* proc_reg_open(t: Task, inode: Inode, file: File): Blocking<number> {
     k.touch(t, addr, true);
     pde.pde_openers.unshift(o);
   } else {
-    t.charge(k.cfg.cost.kmalloc);
+    t.charge(k.cfg.kernel.cost.kmalloc);
     k.slab.kfree(addr, PDE_OPENER_BYTES);
   }
   __pde_users_dec(t, pde);
@@ -278,7 +278,7 @@ export function proc_get_inode(k: Kernel, t: Task, sb: SuperBlock, de: ProcDirEn
 export function* proc_lookup_de(k: Kernel, t: Task, de: ProcDirEntry, dir: Inode, dentry: Dentry): Blocking<number> {
   t.enter(CAT_PROC_LOOKUP);
   k.touch(t, de.addr, false);
-  t.charge(k.cfg.cost.kernel_op);
+  t.charge(k.cfg.kernel.cost.kernel_op);
   const child = de.subdir.get(dentry.d_name);
   if (!child) {
     t.leave();
@@ -324,7 +324,7 @@ export function proc_super(k: Kernel): SuperBlock {
             k.slab.kfree(p.addr, PROC_INODE_BYTES);
             k.engine.counters.add('proc_inodes_freed');
             // kmem_cache_free() in proc_i_callback, charged under the RCU batch.
-            return k.cfg.cost.kmalloc;
+            return k.cfg.kernel.cost.kmalloc;
           },
           p.addr,
         );

@@ -117,7 +117,7 @@ describe('proc inodes', () => {
     expect(k.engine.counters.get('proc_inodes_freed')).toBe(1);
     const a = k.engine.attribution;
     const rcu = a.tree().children.find((c) => c.name === 'softirq');
-    expect(rcu?.inclusive ?? 0).toBeGreaterThanOrEqual(k.cfg.cost.rcu_callback + k.cfg.cost.kmalloc);
+    expect(rcu?.inclusive ?? 0).toBeGreaterThanOrEqual(k.cfg.kernel.cost.rcu_callback + k.cfg.kernel.cost.kmalloc);
   });
 });
 

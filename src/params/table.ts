@@ -1,11 +1,10 @@
-/** The machine parameters as a Markdown table: the README's table is this text, checked by a test. */
-import { machineSchema } from './config.js';
-import { describeSchema } from './params.js';
+/** A schema as a Markdown table: the README's parameter tables are this text, checked by a test. */
+import { describeSchema, type Schema } from './schema.js';
 
-export function paramTableMarkdown(): string {
+export function schemaTableMarkdown(schema: Schema, prefix = ''): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   const lines = ['| field | default | unit | meaning | source |', '| --- | --- | --- | --- | --- |'];
-  for (const r of describeSchema(machineSchema)) {
+  for (const r of describeSchema(schema, prefix)) {
     lines.push(`| \`${r.path}\` | ${esc(String(r.default))} | ${r.unit} | ${esc(r.help)} | ${esc(r.source)} |`);
   }
   return lines.join('\n');

@@ -2,8 +2,10 @@
  * Machine profiles: partial MachineConfigs in JSON, merged over the defaults
  * with every field checked (a typo is an error, not a silent default).
  */
-import { defaultConfig, machineSchema, type MachineConfig } from './config.js';
-import { ConfigError, mergeChecked } from './params.js';
+import { checkHardware } from '../hw/config.js';
+import { checkKernel } from '../kernel/config.js';
+import { ConfigError, mergeChecked } from '../params/schema.js';
+import { canonicalPath, defaultConfig, machineSchema, type MachineConfig } from './machine.js';
 
 /**
  * A profile may say where each field it sets came from, in a top-level
@@ -36,8 +38,8 @@ function withoutSources(json: unknown, file: string): unknown {
 }
 
 export function applyProfile(base: MachineConfig, json: unknown, file: string): MachineConfig {
-  const merged = mergeChecked(machineSchema, base, withoutSources(json, file), file);
-  checkGeometry(merged, file);
+  const merged = mergeChecked(machineSchema, base, moveLegacyFields(withoutSources(json, file)), file);
+  checkMachine(merged, file);
   return merged;
 }
 
@@ -45,43 +47,33 @@ export function configFromProfile(json: unknown, file: string): MachineConfig {
   return applyProfile(defaultConfig(), json, file);
 }
 
-function isPow2(n: number): boolean {
-  return n > 0 && (n & (n - 1)) === 0;
-}
-
-/** Checks that need more than one field: cache and TLB geometry must give whole, power-of-two set counts. */
-export function checkGeometry(cfg: MachineConfig, file: string): void {
-  const line = cfg.cache.line_bytes;
-  const caches: [string, number, number][] = [
-    ['cache.l1d_kib', cfg.cache.l1d_kib, cfg.cache.l1d_ways],
-    ['cache.l2_kib', cfg.cache.l2_kib, cfg.cache.l2_ways],
-    ['cache.llc_kib', cfg.cache.llc_kib, cfg.cache.llc_ways],
-  ];
-  for (const [field, kib, ways] of caches) {
-    const sets = (kib * 1024) / (line * ways);
-    if (!Number.isInteger(sets) || !isPow2(sets)) {
-      throw new ConfigError(file, field, `a size giving a power-of-two number of sets with ${ways} ways of ${line}-byte lines, got ${kib} KiB (${sets} sets)`);
-    }
-  }
-  const tlbs: [string, number, number][] = [
-    ['tlb.l1_entries', cfg.tlb.l1_entries, cfg.tlb.l1_ways],
-    ['tlb.l1_2m_entries', cfg.tlb.l1_2m_entries, cfg.tlb.l1_2m_ways],
-    ['tlb.stlb_entries', cfg.tlb.stlb_entries, cfg.tlb.stlb_ways],
-  ];
-  for (const [field, entries, ways] of tlbs) {
-    if (entries % ways !== 0) throw new ConfigError(file, field, `a multiple of its associativity (${ways}), got ${entries}`);
-  }
-  if (cfg.cache.llc_kib < cfg.cache.l2_kib) {
-    throw new ConfigError(file, 'cache.llc_kib', `at least cache.l2_kib (${cfg.cache.l2_kib}): the last-level cache holds what L2 evicts, got ${cfg.cache.llc_kib}`);
-  }
+/** Checks that need more than one field, section by section. */
+export function checkMachine(cfg: MachineConfig, file: string): void {
+  checkHardware(cfg, file);
+  checkKernel(cfg.kernel, file);
   // The zone's high watermark (min_free_kbytes x 3/2) must leave memory to allocate, or every allocation goes straight to reclaim and OOM.
   if (cfg.kernel.min_free_kbytes * 3 >= cfg.ram_mib * 1024 * 2) {
     throw new ConfigError(file, 'kernel.min_free_kbytes', `a high watermark (3/2 of it) below ram_mib (${cfg.ram_mib} MiB = ${cfg.ram_mib * 1024} KiB), got ${cfg.kernel.min_free_kbytes}`);
   }
-  if (cfg.kernel.nofile_soft > cfg.kernel.nofile_hard) {
-    throw new ConfigError(file, 'kernel.nofile_soft', `at most kernel.nofile_hard (${cfg.kernel.nofile_hard}), got ${cfg.kernel.nofile_soft}`);
+}
+
+/** A profile written before the split: its software costs under `cost` move to `kernel.cost` (see canonicalPath). */
+function moveLegacyFields(json: unknown): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
+  const cost = (json as Record<string, unknown>)['cost'];
+  if (typeof cost !== 'object' || cost === null || Array.isArray(cost)) return json;
+  const moved = Object.keys(cost).filter((k) => canonicalPath(`cost.${k}`) !== `cost.${k}`);
+  if (moved.length === 0) return json;
+  const out = { ...(json as Record<string, unknown>) };
+  const hw: Record<string, unknown> = { ...(cost as Record<string, unknown>) };
+  const kern = typeof out['kernel'] === 'object' && out['kernel'] !== null ? { ...(out['kernel'] as Record<string, unknown>) } : {};
+  const kcost = typeof kern['cost'] === 'object' && kern['cost'] !== null ? { ...(kern['cost'] as Record<string, unknown>) } : {};
+  for (const k of moved) {
+    if (!(k in kcost)) kcost[k] = hw[k];
+    delete hw[k];
   }
-  if (cfg.kernel.nofile_hard > cfg.kernel.nr_open) {
-    throw new ConfigError(file, 'kernel.nofile_hard', `at most kernel.nr_open (${cfg.kernel.nr_open}), got ${cfg.kernel.nofile_hard}`);
-  }
+  out['cost'] = hw;
+  kern['cost'] = kcost;
+  out['kernel'] = kern;
+  return out;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { paramTableMarkdown } from '../../src/hw/paramtable.js';
+import { paramTableMarkdown } from '../../src/config/paramtable.js';
 
 describe('README', () => {
   it('shows the machine parameter table exactly as the schema declares it (regenerate: npm run docs)', () => {

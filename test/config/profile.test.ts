@@ -1,17 +1,43 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, machineSchema } from '../../src/hw/config.js';
-import { ConfigError, describeSchema } from '../../src/hw/params.js';
-import { configFromProfile } from '../../src/hw/profile.js';
+import { defaultConfig, machineSchema, simSchema } from '../../src/config/machine.js';
+import { hardwareSchema } from '../../src/config/machine.js';
+import { kernelSchema } from '../../src/kernel/config.js';
+import { ConfigError, describeSchema } from '../../src/params/schema.js';
+import { configFromProfile } from '../../src/config/profile.js';
 import { listProfiles, loadMachineConfig } from '../../src/cli/machine.js';
 
 describe('machine profiles', () => {
-  it('every cost field has a source and a unit', () => {
-    const rows = describeSchema(machineSchema).filter((r) => r.path.startsWith('cost.'));
-    expect(rows.length).toBeGreaterThan(20);
+  it('every cost field, hardware and kernel, has a source and a unit', () => {
+    const rows = describeSchema(machineSchema).filter((r) => r.path.startsWith('cost.') || r.path.startsWith('kernel.cost.'));
+    expect(rows.filter((r) => r.path.startsWith('cost.')).length).toBeGreaterThan(15);
+    expect(rows.filter((r) => r.path.startsWith('kernel.cost.')).length).toBeGreaterThan(10);
     for (const r of rows) {
       expect(r.source, r.path).not.toBe('');
       expect(r.unit, r.path).toBe('cycles');
     }
+  });
+
+  it('keeps the hardware and the kernel sections apart: software costs are the kernel\'s, each section has its own schema', () => {
+    const hwPaths = describeSchema(hardwareSchema).map((r) => r.path);
+    const kernelPaths = describeSchema(kernelSchema, 'kernel').map((r) => r.path);
+    for (const soft of ['fault_handler', 'flush_tlb_func', 'kmalloc', 'ksm_checksum_page', 'page_alloc', 'context_switch']) {
+      expect(hwPaths).not.toContain(`cost.${soft}`);
+      expect(kernelPaths).toContain(`kernel.cost.${soft}`);
+    }
+    for (const hw of ['cost.l1d_hit', 'cost.invlpg', 'cost.dram', 'tlb.l1_entries', 'cache.llc_kib', 'swap.read_latency_us']) expect(hwPaths).toContain(hw);
+    expect(kernelPaths).toContain('kernel.swappiness');
+    // The machine schema is exactly profile + hardware + kernel + simulator, nothing declared twice.
+    const all = describeSchema(machineSchema).map((r) => r.path);
+    const sim = describeSchema(simSchema, 'sim').map((r) => r.path);
+    expect(all.sort()).toEqual(['name', 'description', ...hwPaths, ...kernelPaths, ...sim].sort());
+  });
+
+  it('reads a software cost written under cost. (as profiles did before the split) into kernel.cost', () => {
+    const c = configFromProfile({ cost: { fault_handler: 1234, dram: 300 }, kernel: { hz: 100 } }, 'old.json');
+    expect([c.kernel.cost.fault_handler, c.cost.dram, c.kernel.hz]).toEqual([1234, 300, 100]);
+    expect(c.kernel.cost.kmalloc).toBe(defaultConfig().kernel.cost.kmalloc);
+    expect((c.cost as Record<string, unknown>)['fault_handler']).toBeUndefined();
+    expect(() => configFromProfile({ cost: { fault_handler: -1 } }, 'old.json')).toThrow('old.json: kernel.cost.fault_handler: expected an integer >= 0, got -1');
   });
 
   it('ships a 4-CPU desktop, a 64-CPU server and the machines behind the validation experiments', () => {

@@ -1,0 +1,68 @@
+/**
+ * The machine config: a profile's name, the hardware's section
+ * (src/hw/config.ts: CPUs, memory, TLBs, caches, swap device, hardware
+ * costs), the kernel's section (src/kernel/config.ts: settings and software
+ * costs) and the simulator's own knobs. Each section has its own schema; the
+ * hardware sees only its own (HardwareConfig), so no kernel setting or
+ * software cost can reach src/hw.
+ *
+ * The hardware fields stay at the top level of a profile (`cpus`, `cache.*`,
+ * `cost.*`), as profiles have always written them; the kernel's are under
+ * `kernel` (`kernel.hz`, `kernel.cost.fault_handler`).
+ */
+import { hardwareSchema } from '../hw/config.js';
+import { kernelSchema } from '../kernel/config.js';
+import { bool, defaultsOf, int, str, type Schema, type ValuesOf } from '../params/schema.js';
+
+export const simSchema = {
+  quantum: int(1000, 'cycles a CPU may run ahead of the slowest busy CPU (0 = exact ordering)', { unit: 'cycles', source: 'bound-weave style simulators use ~1000 cycles', min: 0 }),
+  seed: int(1, 'seed of the one random generator', { min: 0 }),
+  checks: bool(false, 'walk TLBs, page tables and frame metadata after every step (slow; for tests)'),
+} as const satisfies Schema;
+
+export const machineSchema = {
+  name: str('default', 'profile name, shown in reports'),
+  description: str('Skylake-SP-class x86-64 server core at 3.0 GHz, 4 CPUs, 4 GiB', 'one line describing the machine'),
+  ...hardwareSchema,
+  kernel: kernelSchema,
+  sim: simSchema,
+} as const satisfies Schema;
+
+export type MachineConfig = ValuesOf<typeof machineSchema>;
+export type { HardwareConfig, HardwareCosts } from '../hw/config.js';
+export type { KernelConfig, KernelCosts } from '../kernel/config.js';
+export { nsToCycles } from '../hw/config.js';
+
+export interface ConfigSection {
+  readonly title: string;
+  /** Where the section's schema is declared. */
+  readonly file: string;
+  readonly schema: Schema;
+  /** Dotted prefix of the section's fields in a profile ('' for the top level). */
+  readonly prefix: string;
+}
+
+/** The sections of the machine config, in the order `kernsim list --params` and the README show them. */
+export function configSections(): ConfigSection[] {
+  const { name, description } = machineSchema;
+  return [
+    { title: 'Profile', file: 'src/config/machine.ts', schema: { name, description }, prefix: '' },
+    { title: 'Hardware', file: 'src/hw/config.ts', schema: hardwareSchema, prefix: '' },
+    { title: 'Kernel: settings and software costs', file: 'src/kernel/config.ts', schema: kernelSchema, prefix: 'kernel' },
+    { title: 'Simulator', file: 'src/config/machine.ts', schema: simSchema, prefix: 'sim' },
+  ];
+}
+
+export function defaultConfig(): MachineConfig {
+  return defaultsOf(machineSchema);
+}
+
+/**
+ * Software costs were once under `cost.` with the hardware's; a dotted path
+ * or a profile that still says `cost.fault_handler` means
+ * `kernel.cost.fault_handler`.
+ */
+export function canonicalPath(path: string): string {
+  if (path.startsWith('cost.') && Object.hasOwn(kernelSchema.cost, path.slice(5))) return `kernel.${path}`;
+  return path;
+}
