@@ -31,7 +31,8 @@ export const machineSchema = {
 export type MachineConfig = ValuesOf<typeof machineSchema>;
 export type { HardwareConfig, HardwareCosts } from '../hw/config.js';
 export type { KernelConfig, KernelCosts } from '../kernel/config.js';
-export { nsToCycles } from '../hw/config.js';
+export { hardwareSchema, nsToCycles } from '../hw/config.js';
+export { kernelSchema } from '../kernel/config.js';
 
 export interface ConfigSection {
   readonly title: string;
