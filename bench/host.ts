@@ -45,6 +45,7 @@ import { Machine } from '../src/hw/machine.js';
 import { Mmu } from '../src/hw/mmu.js';
 import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_USER } from '../src/hw/pagetable.js';
 import { Tlb, TLB_D, TLB_U, TLB_W } from '../src/hw/tlb.js';
+import { MemMap } from '../src/kernel/mm/page_alloc.js';
 
 const json = process.argv.includes('--json');
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -82,14 +83,15 @@ cfg.ram_mib = 1280;
 const cpu = 0;
 
 /** Maps 1 GiB at BASE, page by page, each to a fresh frame filled with one byte (A and D preset: steady state). */
-function mapGib(m: Machine): number {
+function mapGib(m: Machine, memmap: MemMap): number {
+  m.pt.frames = memmap;
   const cr3 = m.pt.allocTable();
   const flags = PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY;
   for (let p = 0; p < PAGES; p++) {
-    const pfn = m.mem.alloc();
+    const pfn = memmap.alloc();
     m.mem.fill(pfn, 0, 4096, (p & 0xff) | 1);
-    m.mem.refcount[pfn] = 1;
-    m.mem.mapcount[pfn] = 1;
+    memmap.refcount[pfn] = 1;
+    memmap.mapcount[pfn] = 1;
     if (!m.pt.installFunctional(cr3, BASE + p * 4096, makePte(pfn, flags))) throw new Error('out of simulated memory');
   }
   return cr3;
@@ -126,7 +128,7 @@ if (process.argv.includes('--bare-mmu')) {
     invlpg(): void {}
   }
   const m = new Machine(cfg);
-  const cr3 = mapGib(m);
+  const cr3 = mapGib(m, new MemMap(m.mem));
   const bare = new Mmu(cfg, m.pt, new MissingTlb() as unknown as Tlb, new InstantCaches() as unknown as CacheHierarchy);
   bare.setCr3(cpu, cr3, 1);
   let bx = 0x1b873593;
@@ -141,12 +143,13 @@ if (process.argv.includes('--bare-mmu')) {
 }
 
 const m = new Machine(cfg);
+const memmap = new MemMap(m.mem);
 const mmu = m.mmu;
 const before = heapBytes();
-const cr3 = mapGib(m);
+const cr3 = mapGib(m, memmap);
 mmu.setCr3(cpu, cr3, 1);
 const after = heapBytes();
-const framesUsed = m.mem.usedCount;
+const framesUsed = memmap.usedCount;
 const ptFrames = m.mem.bytesFrames;
 const grown = after.js - before.js;
 
@@ -215,7 +218,7 @@ const result = {
   host_bytes_per_page: Number((grown / PAGES).toFixed(1)),
   host_bytes_per_page_excl_pt_bytes: Number(((grown - ptFrames * 4096) / PAGES).toFixed(1)),
   rss_bytes_per_page: Number(((after.rss - before.rss) / PAGES).toFixed(1)),
-  metadata_bytes_per_frame: Number(m.mem.hostBytesPerPage().toFixed(1)),
+  metadata_bytes_per_frame: Number(memmap.hostBytesPerPage().toFixed(1)),
   pages_mapped: PAGES,
   frames_used: framesUsed,
   page_table_frames: ptFrames,

@@ -12,22 +12,13 @@
  *   |NX|            pfn (40 bits)             | SW  |G|PS|D|A|CD|WT|U|W|P|
  *   +--+--------------------------------------+-----+-+-+-+-+-+-+-+-+-+
  *
- * A non-present entry (P = 0) other than zero (pte_none) is a swap entry,
- * unless it carries PTE_PROTNONE (the kernel's PROT_NONE encoding, which
- * keeps the pfn):
- *
- *    52 51                                  12 11  9 8 7 6 5    1 0
- *   +--+--------------------------------------+-----+-+-+-+------+-+
- *   |0 |         swap offset (40 bits)        | SW  |0|0|1| type |0|
- *   +--+--------------------------------------+-----+-+-+-+------+-+
- *
- * Bit 6 is always set so that no swap entry is zero; the software bits 9-11
- * are left to the kernel (soft-dirty, exclusive) and ignored by the decoders.
+ * A non-present entry (P = 0) is ignored by the walker, whatever its other
+ * bits: the operating system may keep its own encodings there.
  *
  * Addresses are 48-bit: a virtual address is a number in [0, 2^48); the
  * upper canonical half is given by its low 48 bits.
  */
-import { CHUNK_MASK, CHUNK_SHIFT, FRAME_WORDS, PAGE_SHIFT, PAGE_SIZE, PG_pagetable, type PhysMem } from './physmem.js';
+import { CHUNK_MASK, CHUNK_SHIFT, FRAME_WORDS, PAGE_SHIFT, PAGE_SIZE, type PhysMem } from './physmem.js';
 
 export const PTE_PRESENT = 1 << 0;
 export const PTE_RW = 1 << 1;
@@ -44,14 +35,8 @@ export const PTE_SOFT2 = 1 << 10;
 export const PTE_SOFT3 = 1 << 11;
 /** No-execute, as a bit of the flags word (bit 52 of a pte, bit 63 in memory). */
 export const PTE_NX = 1 << 12;
-/** On a non-present entry: a PROT_NONE mapping (x86 Linux reuses the G bit as _PAGE_PROTNONE). */
-export const PTE_PROTNONE = PTE_GLOBAL;
 /** Flags of an entry pointing to a lower table, as Linux's _PAGE_TABLE. */
 export const PTE_TABLE = PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY;
-
-/** Marker bit that keeps every swap entry non-zero. */
-export const SWP_MARK = 1 << 6;
-export const MAX_SWAPFILES = 32;
 
 export const PTRS_PER_TABLE = 512;
 export const PML4_SHIFT = 39;
@@ -91,24 +76,6 @@ export function ptePresent(pte: number): boolean {
   return (pte & PTE_PRESENT) !== 0;
 }
 
-export function makeSwapPte(type: number, offset: number): number {
-  if (!(Number.isInteger(type) && type >= 0 && type < MAX_SWAPFILES)) throw new RangeError(`makeSwapPte: type ${type} not in 0..31`);
-  if (!(Number.isInteger(offset) && offset >= 0 && offset < TWO40)) throw new RangeError(`makeSwapPte: offset ${offset} not below 2^40`);
-  return offset * PAGE_SIZE + SWP_MARK + (type << 1);
-}
-
-export function isSwapPte(pte: number): boolean {
-  return pte !== 0 && (pte & (PTE_PRESENT | PTE_PROTNONE)) === 0;
-}
-
-export function swapType(pte: number): number {
-  return (pte >>> 1) & 31;
-}
-
-export function swapOffset(pte: number): number {
-  return Math.floor(pte / PAGE_SIZE) % TWO40;
-}
-
 /** Index of vaddr's entry in the table of `level` (4 = PML4, 3 = PDPT, 2 = PD, 1 = PT). */
 export function tableIndex(vaddr: number, level: number): number {
   return Math.floor(vaddr / 2 ** (PAGE_SHIFT + 9 * (level - 1))) & 511;
@@ -119,7 +86,30 @@ export function pteFromWords(lo: number, hi: number): number {
   return lo + (hi & 0xfffff) * TWO32 + (hi >>> 31) * TWO52;
 }
 
+/**
+ * Where the frames that hold page tables come from and go back to: the
+ * operating system's allocator. A frame it hands out is claimed in PhysMem;
+ * allocTable zeroes it.
+ */
+export interface TableFrames {
+  /** A frame for a table, or -1 when memory is exhausted. */
+  allocTableFrame(): number;
+  freeTableFrame(pfn: number): void;
+}
+
+const NO_TABLE_FRAMES: TableFrames = {
+  allocTableFrame(): number {
+    throw new Error('PageTables: no frame source (set PageTables.frames to the allocator that owns the frames)');
+  },
+  freeTableFrame(): void {
+    throw new Error('PageTables: no frame source (set PageTables.frames to the allocator that owns the frames)');
+  },
+};
+
 export class PageTables {
+  /** The allocator table frames come from; the operating system sets it before building tables. */
+  frames: TableFrames = NO_TABLE_FRAMES;
+
   /** Level of the entry the last walkFunctional returned (1 = PT, 2 = PD, ...). */
   walkLevel = 0;
   /** Table frame and index holding that entry (-1 when there is no table). */
@@ -128,24 +118,18 @@ export class PageTables {
 
   constructor(readonly mem: PhysMem) {}
 
-  /** A zeroed frame holding real bytes, flagged PG_pagetable with one reference; -1 when memory is exhausted. */
+  /** A zeroed table frame holding real bytes (the walker reads its words), from `frames`; -1 when memory is exhausted. */
   allocTable(): number {
-    const mem = this.mem;
-    const pfn = mem.alloc();
+    const pfn = this.frames.allocTableFrame();
     if (pfn < 0) return -1;
-    mem.zero(pfn);
-    mem.materialize(pfn);
-    mem.flags[pfn] = PG_pagetable;
-    mem.refcount[pfn] = 1;
+    this.mem.zero(pfn);
+    this.mem.materialize(pfn);
     return pfn;
   }
 
-  /** Drops the table's reference and frees it; the caller has flushed every TLB and PWC entry through it. */
+  /** Gives a table frame back to `frames`; the caller has flushed every TLB and PWC entry through it. */
   freeTable(pfn: number): void {
-    const mem = this.mem;
-    mem.refcount[pfn] = 0;
-    mem.flags[pfn] = mem.flags[pfn]! & ~PG_pagetable;
-    mem.free(pfn);
+    this.frames.freeTableFrame(pfn);
   }
 
   /** Physical address of an entry, for charging the kernel's own accesses to it. */

@@ -1,28 +1,28 @@
 /**
- * Physical memory: 4 KiB frames, their metadata and their contents.
+ * Physical memory: 4 KiB frames and their contents. Which frames are in use
+ * and what the operating system keeps about each is not the hardware's: an
+ * owner claims a frame before it writes it and releases it when done, and
+ * a write to a frame nobody claimed throws (a use after free caught early).
  *
- * Host memory follows the frames handed out, not the size of simulated RAM:
- * every per-frame array covers pfns [0, capacity) and doubles (capped at the
- * RAM size) when a higher pfn is allocated. Frames are handed out lowest
- * never-used pfn first; freed frames go on a LIFO stack and are reused
- * first, as the kernel's per-CPU hot lists hand back the most recently freed
- * (cache-warm) page.
+ * Host memory follows the frames claimed, not the size of simulated RAM: the
+ * per-frame array covers pfns [0, capacity) and doubles (capped at the RAM
+ * size) when a higher pfn is claimed.
  *
  * Contents are kept symbolically where possible, so a gigabyte of filled
  * memory costs no host gigabyte:
  *   ZERO         every byte 0
  *   FILL(b)      every byte b
  *   BYTES        4096 real bytes in a pooled buffer
- *   POISON       a frame that is free or was never cleared since allocation;
- *                reads 0xA5, like xv6's kfree junk, so a read through a stale
- *                mapping yields visibly wrong data rather than a right answer.
- *                Writing a free frame throws (a use after free caught early).
+ *   POISON       a frame that is unclaimed or was never cleared since it was
+ *                claimed; reads 0xA5, like xv6's kfree junk, so a read
+ *                through a stale mapping yields visibly wrong data rather
+ *                than a right answer. Writing an unclaimed frame throws.
  *
  * Encoding of `content[pfn]` (one Int32 per frame):
  *   >= 0            BYTES, the value is the pool slot
- *   CONTENT_POISON  (-1) allocated, not yet cleared by the kernel
+ *   CONTENT_POISON  (-1) claimed, not yet cleared by its owner
  *   CONTENT_ZERO    (-2)
- *   CONTENT_FREE    (-3) free or never handed out; reads as POISON
+ *   CONTENT_FREE    (-3) unclaimed; reads as POISON
  *   -256 - b        FILL(b), b in 1..255 (a fill with 0 is ZERO)
  *
  * The byte pool hands out 4 KiB slots carved from 256 KiB chunks; each chunk
@@ -33,41 +33,8 @@ import type { HardwareConfig } from './config.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
-/** Frames in a 2 MiB compound page. */
-export const HPAGE_NR = 512;
-
 /** Value a read of a poisoned (freed or never cleared) frame returns. */
 export const POISON_BYTE = 0xa5;
-
-// Page flags, named after include/linux/page-flags.h. The bit positions are
-// our own; only the names and meanings follow the kernel.
-export const PG_locked = 1 << 0;
-export const PG_referenced = 1 << 1;
-export const PG_uptodate = 1 << 2;
-export const PG_dirty = 1 << 3;
-export const PG_lru = 1 << 4;
-export const PG_active = 1 << 5;
-export const PG_slab = 1 << 6;
-export const PG_reserved = 1 << 7;
-export const PG_private = 1 << 8;
-export const PG_writeback = 1 << 9;
-/** First frame of a 2 MiB compound page. */
-export const PG_head = 1 << 10;
-/** Frames 1..511 of a 2 MiB compound page. */
-export const PG_tail = 1 << 11;
-export const PG_swapcache = 1 << 12;
-export const PG_swapbacked = 1 << 13;
-export const PG_mlocked = 1 << 14;
-export const PG_hwpoison = 1 << 15;
-/** Anonymous page (Linux encodes this in page->mapping's low bit). */
-export const PG_anon = 1 << 16;
-/** KSM-merged page (Linux: PAGE_MAPPING_KSM). */
-export const PG_ksm = 1 << 17;
-/** Holds a page table (Linux: PageTable, a page type). */
-export const PG_pagetable = 1 << 18;
-/** The shared zero page. */
-export const PG_zero = 1 << 19;
-export const PG_workingset = 1 << 20;
 
 export const CONTENT_POISON = -1;
 export const CONTENT_ZERO = -2;
@@ -91,28 +58,14 @@ function fillCode(byte: number): number {
 export class PhysMem {
   readonly totalFrames: number;
 
-  // Per-frame metadata over pfns [0, capacity). Replaced (not resized) when
-  // they grow, so hold the PhysMem, not the arrays, across allocations.
-  refcount: Int32Array;
-  mapcount: Int32Array;
-  flags: Uint32Array;
-  /** Free for the kernel: the owning mapping's id. */
-  owner: Int32Array;
-  /** Free for the kernel: the page offset in its mapping, or a swap slot. */
-  index: Float64Array;
-  /** Content encoding, see the file header. */
+  /** Content encoding per frame, see the file header; replaced (not resized) when it grows. */
   content: Int32Array;
 
   /** Word views of the byte pool's chunks; a BYTES frame's words start at (slot & 63) * 1024 of chunk slot >> 6. */
   readonly chunkWords: Uint32Array[] = [];
   private readonly chunkBytes: Uint8Array[] = [];
 
-  private capacity = 0;
-  /** pfns below this have been handed out at least once. */
-  private highWater = 0;
-  private freeStack: Int32Array;
-  private freeTop = 0;
-  private used = 0;
+  private claimed = 0;
   /** Free list of pool slots (LIFO) and the next never-used slot. */
   private slotStack: Int32Array;
   private slotTop = 0;
@@ -122,150 +75,51 @@ export class PhysMem {
 
   constructor(cfg: HardwareConfig) {
     this.totalFrames = cfg.ram_mib * 256;
-    const cap = Math.min(INITIAL_CAPACITY, this.totalFrames);
-    this.refcount = new Int32Array(cap);
-    this.mapcount = new Int32Array(cap);
-    this.flags = new Uint32Array(cap);
-    this.owner = new Int32Array(cap);
-    this.index = new Float64Array(cap);
-    this.content = new Int32Array(cap).fill(CONTENT_FREE);
-    this.capacity = cap;
-    this.freeStack = new Int32Array(64);
+    this.content = new Int32Array(Math.min(INITIAL_CAPACITY, this.totalFrames)).fill(CONTENT_FREE);
     this.slotStack = new Int32Array(64);
   }
 
-  get freeCount(): number {
-    return this.totalFrames - this.used;
-  }
-  get usedCount(): number {
-    return this.used;
+  /** Frames currently claimed. */
+  get claimedCount(): number {
+    return this.claimed;
   }
   /** Frames currently holding real bytes (page tables, partly written pages). */
   get bytesFrames(): number {
     return this.slotsInUse;
   }
 
-  /** A free frame's pfn with cleared metadata and POISON contents, or -1 when none is free. */
-  alloc(): number {
-    let pfn: number;
-    if (this.freeTop > 0) {
-      pfn = this.freeStack[--this.freeTop]!;
-    } else if (this.highWater < this.totalFrames) {
-      pfn = this.highWater++;
-      if (pfn >= this.capacity) this.grow(pfn + 1);
-    } else {
-      return -1;
-    }
+  /** Takes an unclaimed frame into use: its contents read as POISON until written. Throws if it is claimed already. */
+  claim(pfn: number): void {
+    if (!(pfn >= 0 && pfn < this.totalFrames)) throw new RangeError(`PhysMem.claim: pfn ${pfn} outside RAM`);
+    if (pfn >= this.content.length) this.grow(pfn + 1);
+    if (this.content[pfn] !== CONTENT_FREE) throw new Error(`PhysMem.claim: pfn ${pfn} is claimed already`);
     this.content[pfn] = CONTENT_POISON;
-    this.used++;
-    return pfn;
+    this.claimed++;
   }
 
-  /**
-   * `n` (a power of two) free frames, contiguous and starting at a multiple
-   * of `n`, as a buddy allocator hands out a block of that order; returns the
-   * first pfn or -1. Never-used frames are taken first (the frames skipped
-   * to reach alignment go on the free stack); otherwise the lowest block
-   * whose frames are all free is taken. Each frame is as alloc() leaves it.
-   */
-  allocAligned(n: number): number {
-    let base = Math.ceil(this.highWater / n) * n;
-    if (base + n <= this.totalFrames) {
-      if (base + n > this.capacity) this.grow(base + n);
-      for (let p = this.highWater; p < base; p++) this.pushFree(p);
-      this.highWater = base + n;
-    } else {
-      base = -1;
-      for (let b = 0; b + n <= this.highWater && base < 0; b += n) {
-        let all = true;
-        for (let p = b; p < b + n && all; p++) all = this.content[p] === CONTENT_FREE;
-        if (all) base = b;
-      }
-      if (base < 0) return -1;
-      let w = 0;
-      for (let r = 0; r < this.freeTop; r++) {
-        const p = this.freeStack[r]!;
-        if (p < base || p >= base + n) this.freeStack[w++] = p;
-      }
-      this.freeTop = w;
-    }
-    for (let p = base; p < base + n; p++) this.content[p] = CONTENT_POISON;
-    this.used += n;
-    return base;
-  }
-
-  private pushFree(pfn: number): void {
-    if (this.freeTop === this.freeStack.length) {
-      const s = new Int32Array(this.freeStack.length * 2);
-      s.set(this.freeStack);
-      this.freeStack = s;
-    }
-    this.freeStack[this.freeTop++] = pfn;
-  }
-
-  /**
-   * Returns a frame to the free pool. Its contents become POISON and its
-   * metadata is cleared. A frame still referenced or mapped, or already free,
-   * is a kernel bug: throws.
-   */
-  free(pfn: number): void {
-    if (!(pfn >= 0 && pfn < this.highWater) || this.isFree(pfn)) {
-      throw new Error(`PhysMem.free: pfn ${pfn} is not allocated`);
-    }
-    if (this.refcount[pfn] !== 0 || this.mapcount[pfn] !== 0) {
-      throw new Error(`PhysMem.free: pfn ${pfn} still has refcount ${this.refcount[pfn]} mapcount ${this.mapcount[pfn]}`);
-    }
+  /** Gives a claimed frame up: its contents become POISON and writes to it throw until it is claimed again. */
+  release(pfn: number): void {
+    if (!this.isClaimed(pfn)) throw new Error(`PhysMem.release: pfn ${pfn} is not claimed`);
     this.setUniform(pfn, CONTENT_FREE);
-    this.flags[pfn] = 0;
-    this.owner[pfn] = 0;
-    this.index[pfn] = 0;
-    if (this.freeTop === this.freeStack.length) {
-      const s = new Int32Array(this.freeStack.length * 2);
-      s.set(this.freeStack);
-      this.freeStack = s;
-    }
-    this.freeStack[this.freeTop++] = pfn;
-    this.used--;
+    this.claimed--;
   }
 
-  /** True for a frame that is free or was never handed out. */
-  isFree(pfn: number): boolean {
-    return pfn >= this.highWater || this.content[pfn] === CONTENT_FREE;
+  isClaimed(pfn: number): boolean {
+    return pfn >= 0 && pfn < this.content.length && this.content[pfn] !== CONTENT_FREE;
   }
 
   private grow(minCap: number): void {
-    let cap = this.capacity;
+    let cap = this.content.length;
     while (cap < minCap) cap *= 2;
     cap = Math.min(cap, this.totalFrames);
-    const g32 = (a: Int32Array): Int32Array => {
-      const n = new Int32Array(cap);
-      n.set(a);
-      return n;
-    };
-    this.refcount = g32(this.refcount);
-    this.mapcount = g32(this.mapcount);
-    this.owner = g32(this.owner);
-    const f = new Uint32Array(cap);
-    f.set(this.flags);
-    this.flags = f;
-    const ix = new Float64Array(cap);
-    ix.set(this.index);
-    this.index = ix;
     const c = new Int32Array(cap).fill(CONTENT_FREE);
     c.set(this.content);
     this.content = c;
-    this.capacity = cap;
   }
 
-  /**
-   * Host bytes of bookkeeping per frame, excluding the 4 KiB of frames that
-   * hold real bytes: the six metadata arrays, at their current capacity,
-   * spread over the frames in use.
-   */
-  hostBytesPerPage(): number {
-    const perFrame = 4 + 4 + 4 + 4 + 8 + 4;
-    const fixed = (this.freeStack.length + this.slotStack.length) * 4;
-    return this.used === 0 ? 0 : (this.capacity * perFrame + fixed) / this.used;
+  /** Host bytes of the content array and the slot stack per claimed frame, excluding the 4 KiB of frames that hold real bytes. */
+  hostBytesPerFrame(): number {
+    return this.claimed === 0 ? 0 : (this.content.length * 4 + this.slotStack.length * 4) / this.claimed;
   }
 
   // ---- the byte pool ----
@@ -306,7 +160,7 @@ export class PhysMem {
 
   /** Current value every byte reads as, or -1 for a BYTES frame. */
   private code(pfn: number): number {
-    return pfn < this.capacity ? this.content[pfn]! : CONTENT_FREE;
+    return pfn < this.content.length ? this.content[pfn]! : CONTENT_FREE;
   }
 
   private uniformByte(pfn: number): number {
@@ -348,7 +202,7 @@ export class PhysMem {
   }
 
   private checkWritable(pfn: number): void {
-    if (this.isFree(pfn) || !(pfn >= 0)) throw new Error(`PhysMem: write to free frame ${pfn}`);
+    if (!this.isClaimed(pfn)) throw new Error(`PhysMem: write to unclaimed frame ${pfn}`);
   }
 
   private static checkRange(off: number, len: number): void {
@@ -442,7 +296,7 @@ export class PhysMem {
     this.bytesOf(slot).set(src.subarray(srcOff, srcOff + len), PhysMem.base(slot) + off);
   }
 
-  /** Byte-for-byte equality of two frames (KSM's memcmp_pages); O(1) unless both hold bytes or one is uniform and the other bytes. */
+  /** Byte-for-byte equality of two frames; O(1) unless both hold bytes or one is uniform and the other bytes. */
   sameContents(a: number, b: number): boolean {
     this.check(a);
     this.check(b);

@@ -12,6 +12,7 @@ import { Engine, type SpawnOptions } from '../sim/engine.js';
 import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { Slab } from './mm/slab.js';
 import { type Cred, TaskStruct } from './sched/task_struct.js';
+import { MemMap } from './mm/page_alloc.js';
 
 /** Sets up a subsystem's part of a brand-new process (an empty mm, an fd table with 0-2 open). */
 export type ProcessInitHook = (k: Kernel, leader: TaskStruct) => void;
@@ -29,6 +30,8 @@ export interface ProcessOptions extends SpawnOptions {
 export class Kernel {
   readonly cfg: MachineConfig;
   readonly machine: Machine;
+  /** mem_map: every frame's struct page, and the free lists frames come from. */
+  readonly mem_map: MemMap;
   readonly engine: Engine;
   readonly swap: SwapDevice;
   readonly slab = new Slab();
@@ -44,6 +47,8 @@ export class Kernel {
   constructor(cfg: MachineConfig) {
     this.cfg = cfg;
     this.machine = new Machine(cfg);
+    this.mem_map = new MemMap(this.machine.mem);
+    this.machine.pt.frames = this.mem_map;
     this.engine = new Engine(cfg);
     this.swap = new SwapDevice(cfg);
   }

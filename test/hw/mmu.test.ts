@@ -14,6 +14,7 @@ import {
   pteFlags,
   tableIndex,
 } from '../../src/hw/pagetable.js';
+import { MemMap } from '../../src/kernel/mm/page_alloc.js';
 
 const URW = PTE_PRESENT | PTE_RW | PTE_USER;
 const PCID = 1;
@@ -28,6 +29,7 @@ function config(over: (cfg: MachineConfig) => void = () => {}): MachineConfig {
 
 function boot(cfg = config()): { m: Machine; cr3: number } {
   const m = new Machine(cfg);
+  m.pt.frames = new MemMap(m.mem);
   const cr3 = m.pt.allocTable();
   m.mmu.setCr3(0, cr3, PCID);
   m.mmu.setCr3(1, cr3, PCID);
@@ -36,7 +38,7 @@ function boot(cfg = config()): { m: Machine; cr3: number } {
 
 /** Maps vaddr to a fresh zeroed frame; returns the pfn. */
 function map(m: Machine, cr3: number, vaddr: number, flags = URW | PTE_ACCESSED): number {
-  const pfn = m.mem.alloc();
+  const pfn = (m.pt.frames as MemMap).alloc();
   m.mem.zero(pfn);
   expect(m.pt.installFunctional(cr3, vaddr, makePte(pfn, flags))).toBe(true);
   return pfn;
@@ -115,7 +117,7 @@ describe('Mmu accessed and dirty bits', () => {
       tables.push(t);
       table = t;
     }
-    const pfn = m.mem.alloc();
+    const pfn = (m.pt.frames as MemMap).alloc();
     m.mem.zero(pfn);
     m.pt.writeEntry(table, tableIndex(VA, 1), makePte(pfn, URW));
     // Each A write hits the line the walker has just read into L1, and is a locked update of the entry.

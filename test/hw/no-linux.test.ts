@@ -22,6 +22,29 @@ function foreignImports(text: string): string[] {
   return out;
 }
 
+/** Kernel names: struct page and its flags, refcounts and mapcounts, swap entries, sysctls, software costs. */
+const FORBIDDEN: readonly RegExp[] = [
+  /\bPG_[a-z]/,
+  /mapcount/i,
+  /MAX_SWAPFILES/,
+  /swp_entry/i,
+  /\bswp_/,
+  /PTE_PROTNONE/,
+  /swappiness/,
+  /kmalloc/,
+  /fault_handler/,
+  /flush_tlb_func/,
+  /\bksm/i,
+  /\bsysctl/i,
+  /struct page/,
+  /\bfolio/i,
+  /\bbuddy\b/i,
+  /\brefcount\b/i,
+  /\bswapcache\b/i,
+  /\bmm_struct\b/,
+  /\bvma\b/i,
+];
+
 describe('src/hw', () => {
   it('has sources to check', () => {
     expect(files).toContain('mmu.ts');
@@ -37,4 +60,19 @@ describe('src/hw', () => {
     expect(foreignImports(sample)).toEqual(['../kernel/mm/page_flags.js', '../config/machine.js', '../sim/engine.js', '../kernel/kernel.js']);
   });
 
+  it('names no Linux concept', () => {
+    const bad: string[] = [];
+    for (const f of files) {
+      source(f).split('\n').forEach((line, i) => {
+        for (const re of FORBIDDEN) if (re.test(line)) bad.push(`${f}:${i + 1}: ${re} in "${line.trim()}"`);
+      });
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('the name check catches a Linux name', () => {
+    expect(FORBIDDEN.some((re) => re.test('if (flags & PG_dirty)'))).toBe(true);
+    expect(FORBIDDEN.some((re) => re.test('cfg.cost.fault_handler'))).toBe(true);
+    expect(FORBIDDEN.some((re) => re.test('const dramCycles = cfg.cost.dram'))).toBe(false);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
-import { PAGE_SIZE, PG_dirty, PG_lru, POISON_BYTE, PhysMem } from '../../src/hw/physmem.js';
+import { PAGE_SIZE, POISON_BYTE, PhysMem } from '../../src/hw/physmem.js';
 
 function mem(ramMib = 16): PhysMem {
   const cfg: MachineConfig = defaultConfig();
@@ -8,61 +8,35 @@ function mem(ramMib = 16): PhysMem {
   return new PhysMem(cfg);
 }
 
-describe('PhysMem allocation', () => {
-  it('hands out the lowest never-used frame first and reuses freed frames LIFO', () => {
-    const m = mem();
-    expect(m.totalFrames).toBe(16 * 256);
-    expect([m.alloc(), m.alloc(), m.alloc(), m.alloc()]).toEqual([0, 1, 2, 3]);
-    m.free(1);
-    m.free(3);
-    expect(m.alloc()).toBe(3);
-    expect(m.alloc()).toBe(1);
-    expect(m.alloc()).toBe(4);
-    expect(m.usedCount).toBe(5);
-    expect(m.freeCount).toBe(m.totalFrames - 5);
-  });
+/** Claims the lowest unclaimed frame, as an owner that allocates would. */
+function claim(m: PhysMem): number {
+  let pfn = 0;
+  while (m.isClaimed(pfn)) pfn++;
+  m.claim(pfn);
+  return pfn;
+}
 
-  it('returns -1 when RAM is exhausted and grows metadata past its first capacity', () => {
-    const m = mem(8);
-    for (let i = 0; i < 8 * 256; i++) expect(m.alloc()).toBe(i);
-    expect(m.alloc()).toBe(-1);
-    expect(m.freeCount).toBe(0);
-    m.refcount[2047] = 5;
-    expect(m.refcount[2047]).toBe(5);
-  });
 
-  it('throws when freeing a free, referenced or mapped frame', () => {
+describe('PhysMem claims', () => {
+  it('a frame is claimed once, released once; reads of an unclaimed frame are poison', () => {
     const m = mem();
-    const a = m.alloc();
-    m.free(a);
-    expect(() => m.free(a)).toThrow(/not allocated/);
-    expect(() => m.free(100)).toThrow(/not allocated/);
-    const b = m.alloc();
-    m.refcount[b] = 1;
-    expect(() => m.free(b)).toThrow(/refcount 1/);
-    m.refcount[b] = 0;
-    m.mapcount[b] = 1;
-    expect(() => m.free(b)).toThrow(/mapcount 1/);
-    m.mapcount[b] = 0;
-    m.free(b);
-  });
-
-  it('clears metadata on free', () => {
-    const m = mem();
-    const a = m.alloc();
-    m.flags[a] = PG_dirty | PG_lru;
-    m.owner[a] = 7;
-    m.index[a] = 2 ** 40;
-    m.free(a);
-    expect(m.alloc()).toBe(a);
-    expect([m.flags[a], m.owner[a], m.index[a], m.refcount[a], m.mapcount[a]]).toEqual([0, 0, 0, 0, 0]);
+    expect(m.isClaimed(5)).toBe(false);
+    expect(m.readByte(5, 0)).toBe(POISON_BYTE);
+    m.claim(5);
+    expect([m.isClaimed(5), m.claimedCount]).toEqual([true, 1]);
+    expect(() => m.claim(5)).toThrow(/claimed already/);
+    m.release(5);
+    expect(() => m.release(5)).toThrow(/not claimed/);
+    expect(() => m.claim(m.totalFrames)).toThrow(RangeError);
+    m.claim(m.totalFrames - 1);
+    expect(m.claimedCount).toBe(1);
   });
 });
 
 describe('PhysMem contents', () => {
   it('a new frame is poison until cleared; ZERO, FILL, BYTES round trip', () => {
     const m = mem();
-    const a = m.alloc();
+    const a = claim(m);
     expect(m.contentTag(a)).toBe('poison');
     expect(m.isPoisoned(a)).toBe(true);
     expect(m.readByte(a, 100)).toBe(POISON_BYTE);
@@ -87,7 +61,7 @@ describe('PhysMem contents', () => {
 
   it('a partial fill of a ZERO frame materialises bytes; the same byte does not', () => {
     const m = mem();
-    const a = m.alloc();
+    const a = claim(m);
     m.zero(a);
     m.fill(a, 0, 100, 0);
     expect(m.contentTag(a)).toBe('zero');
@@ -101,7 +75,7 @@ describe('PhysMem contents', () => {
 
   it('writing a poisoned frame keeps the other bytes poison', () => {
     const m = mem();
-    const a = m.alloc();
+    const a = claim(m);
     m.writeByte(a, 0, POISON_BYTE);
     expect(m.contentTag(a)).toBe('bytes');
     m.writeByte(a, 1, 3);
@@ -110,15 +84,15 @@ describe('PhysMem contents', () => {
 
   it('freeing poisons the frame and recycles its byte buffer; writes to a free frame throw', () => {
     const m = mem();
-    const a = m.alloc();
+    const a = claim(m);
     m.fill(a, 0, 10, 1);
-    m.free(a);
+    m.release(a);
     expect(m.contentTag(a)).toBe('poison');
     expect(m.readByte(a, 3)).toBe(POISON_BYTE);
     expect(m.bytesFrames).toBe(0);
-    expect(() => m.writeByte(a, 0, 1)).toThrow(/free frame/);
-    expect(() => m.zero(a)).toThrow(/free frame/);
-    const b = m.alloc();
+    expect(() => m.writeByte(a, 0, 1)).toThrow(/unclaimed frame/);
+    expect(() => m.zero(a)).toThrow(/unclaimed frame/);
+    const b = claim(m);
     expect(b).toBe(a);
     expect(m.contentTag(b)).toBe('poison');
     m.writeByte(b, 0, 2);
@@ -128,8 +102,8 @@ describe('PhysMem contents', () => {
 
   it('readInto/writeFrom and copy move real bytes; copying poison gives FILL(0xA5)', () => {
     const m = mem();
-    const a = m.alloc();
-    const b = m.alloc();
+    const a = claim(m);
+    const b = claim(m);
     m.zero(a);
     const src = new Uint8Array(300);
     for (let i = 0; i < src.length; i++) src[i] = i & 0xff;
@@ -142,7 +116,7 @@ describe('PhysMem contents', () => {
     expect(m.sameContents(a, b)).toBe(true);
     m.writeByte(a, 4095, 1);
     expect(m.sameContents(a, b)).toBe(false);
-    const c = m.alloc();
+    const c = claim(m);
     m.copy(b, c);
     expect(m.contentTag(b)).toBe('fill:165');
     expect(m.isPoisoned(b)).toBe(false);
@@ -151,7 +125,7 @@ describe('PhysMem contents', () => {
 
   it('sameContents compares symbolic and real contents by value', () => {
     const m = mem();
-    const [a, b, c] = [m.alloc(), m.alloc(), m.alloc()];
+    const [a, b, c] = [claim(m), claim(m), claim(m)];
     m.fill(a, 0, PAGE_SIZE, 3);
     m.fill(b, 0, PAGE_SIZE, 3);
     m.zero(c);
@@ -169,14 +143,8 @@ describe('PhysMem contents', () => {
 
   it('rejects ranges outside a frame', () => {
     const m = mem();
-    const a = m.alloc();
+    const a = claim(m);
     expect(() => m.fill(a, 4000, 97, 1)).toThrow(RangeError);
     expect(() => m.readByte(a, 4096)).toThrow(RangeError);
-  });
-
-  it('keeps metadata per touched frame, not per frame of RAM', () => {
-    const m = mem(4096);
-    for (let i = 0; i < 3000; i++) m.alloc();
-    expect(m.hostBytesPerPage()).toBeLessThan(64);
   });
 });

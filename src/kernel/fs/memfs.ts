@@ -20,7 +20,8 @@
  * the conformance host; tmpfs would hand out the zero page instead), and
  * the range stays a hole.
  */
-import { PAGE_SIZE, PG_dirty, PG_uptodate } from '../../hw/physmem.js';
+import { PAGE_SIZE } from '../../hw/physmem.js';
+import { PG_dirty, PG_uptodate } from '../mm/page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EFBIG, EISDIR, ENAMETOOLONG, ENOMEM, ENOSPC, ENOTEMPTY, ENXIO, EOPNOTSUPP, EPERM } from '../errno.js';
@@ -335,15 +336,15 @@ function zero_eof_tail(t: Task, k: Kernel, inode: MemfsInode, oldsize: number, t
  */
 function drop_pages(t: Task, k: Kernel, inode: MemfsInode, first: number, last: number): void {
   const mapping = inode.i_mapping!;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const indices = [...mapping.pages.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b);
   for (const index of indices) {
     const pfn = mapping.pages.get(index)!;
-    if (mem.mapcount[pfn]! > 0) throw new Error(`memfs: page ${index} (pfn ${pfn}) dropped while mapped`);
+    if (memmap.mapcount[pfn]! > 0) throw new Error(`memfs: page ${index} (pfn ${pfn}) dropped while mapped`);
     mapping.pages.delete(index);
     t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
-    mem.owner[pfn] = 0;
-    if (--mem.refcount[pfn]! === 0) {
+    memmap.owner[pfn] = 0;
+    if (--memmap.refcount[pfn]! === 0) {
       t.charge(k.cfg.kernel.cost.page_free);
       free_frame(k, pfn);
     }
@@ -473,6 +474,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
   const inode = file_vfs(file).inode as MemfsInode;
   const k = inode.k;
   const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const mapping = inode.i_mapping!;
   // generic_write_checks(): nothing to write moves nothing, not even an O_APPEND position.
   if (len === 0) return 0;
@@ -510,7 +512,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
           break;
         }
         pfn = r.pfn;
-        mem.refcount[pfn]!--;
+        memmap.refcount[pfn]!--;
       } else {
         pfn = yield* alloc_page(t, k, __GFP_USER);
         if (pfn < 0) {
@@ -522,7 +524,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
           t.charge(k.cfg.cost.zero_page);
         }
         filemap_add_page(t, mapping, index, pfn);
-        mem.flags[pfn] = (mem.flags[pfn]! | PG_uptodate) >>> 0;
+        memmap.flags[pfn] = (memmap.flags[pfn]! | PG_uptodate) >>> 0;
       }
     }
     mem.fill(pfn, off, n, byte);
@@ -548,8 +550,8 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
 function data_pages_from(k: Kernel, inode: MemfsInode, from: number): number[] {
   const out = new Set<number>();
   for (const i of inode.dataPages) if (i >= from) out.add(i);
-  const mem = k.machine.mem;
-  for (const [i, pfn] of inode.i_mapping!.pages) if (i >= from && (mem.flags[pfn]! & PG_dirty) !== 0) out.add(i);
+  const memmap = k.mem_map;
+  for (const [i, pfn] of inode.i_mapping!.pages) if (i >= from && (memmap.flags[pfn]! & PG_dirty) !== 0) out.add(i);
   return [...out].sort((a, b) => a - b);
 }
 

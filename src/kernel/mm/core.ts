@@ -4,8 +4,8 @@
  * live address spaces, x86's per-CPU TLB state, and the hooks through which
  * reclaim and swap plug in.
  *
- * A frame's owner (PhysMem.owner) is the id of the anon_vma or the
- * address_space it belongs to (PG_anon tells which), and PhysMem.index its
+ * A frame's owner (MemMap.owner) is the id of the anon_vma or the
+ * address_space it belongs to (PG_anon tells which), and MemMap.index its
  * page offset there, as page->mapping and page->index are in Linux; rmap.ts
  * turns that back into the areas that map it.
  */

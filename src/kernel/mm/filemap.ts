@@ -9,7 +9,7 @@
  *
  * The VFS implements BackingStore for its inodes; tests may use a trivial one.
  */
-import { PG_dirty, PG_swapbacked, PG_uptodate } from '../../hw/physmem.js';
+import { PG_dirty, PG_swapbacked, PG_uptodate } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
@@ -96,7 +96,7 @@ export function filemap_add_page(t: Task, mapping: AddressSpace, index: number, 
   const k = mapping.k;
   mapping.pages.set(index, pfn);
   set_page_mapping(k, pfn, mapping.id, index);
-  if (mapping.shmem) k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_swapbacked) >>> 0;
+  if (mapping.shmem) k.mem_map.flags[pfn] = (k.mem_map.flags[pfn]! | PG_swapbacked) >>> 0;
   t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
   mmCore(k).hooks.onNewPage?.(k, pfn, t);
 }
@@ -108,10 +108,10 @@ export function filemap_add_page(t: Task, mapping: AddressSpace, index: number, 
  */
 export function* filemap_read_page(t: Task, mapping: AddressSpace, index: number): Blocking<{ pfn: number; major: boolean }> {
   const k = mapping.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   let pfn = filemap_get_page(t, mapping, index);
   if (pfn >= 0) {
-    mem.refcount[pfn]!++;
+    memmap.refcount[pfn]!++;
     // Cached but still being read (started by readahead or another task): wait for the I/O, as folio_wait_locked does.
     if (filemap_page_under_read(mapping, index)) {
       t.enter(CAT_IO_WAIT);
@@ -126,9 +126,9 @@ export function* filemap_read_page(t: Task, mapping: AddressSpace, index: number
   // Another task may have filled the slot while this one slept in reclaim.
   const raced = mapping.pages.get(index);
   if (raced !== undefined) {
-    mem.refcount[pfn] = 0;
+    memmap.refcount[pfn] = 0;
     free_frame(k, pfn);
-    mem.refcount[raced]!++;
+    memmap.refcount[raced]!++;
     return { pfn: raced, major: false };
   }
   let major = false;
@@ -147,9 +147,9 @@ export function* filemap_read_page(t: Task, mapping: AddressSpace, index: number
       k.machine.caches.invalidateFrame(pfn);
     } else filemap_add_page(t, mapping, index, pfn);
   } else filemap_add_page(t, mapping, index, pfn);
-  mem.flags[pfn] = (mem.flags[pfn]! | PG_uptodate) >>> 0;
+  memmap.flags[pfn] = (memmap.flags[pfn]! | PG_uptodate) >>> 0;
   // One reference for the cache (from the allocation), one for the caller.
-  mem.refcount[pfn]!++;
+  memmap.refcount[pfn]!++;
   return { pfn, major };
 }
 
@@ -168,12 +168,12 @@ export function filemap_page_under_read(mapping: AddressSpace, index: number): b
  */
 export function* filemap_start_read(t: Task, mapping: AddressSpace, index: number): Blocking<boolean> {
   const k = mapping.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   if (filemap_get_page(t, mapping, index) >= 0) return true;
   const pfn = yield* alloc_page(t, k, __GFP_USER | (mapping.backing ? 0 : __GFP_ZERO));
   if (pfn < 0) return false;
   if (mapping.pages.has(index)) {
-    mem.refcount[pfn] = 0;
+    memmap.refcount[pfn] = 0;
     free_frame(k, pfn);
     return true;
   }
@@ -181,7 +181,7 @@ export function* filemap_start_read(t: Task, mapping: AddressSpace, index: numbe
   // The allocation's reference is the cache's.
   filemap_add_page(t, mapping, index, pfn);
   if (done <= t.now) {
-    mem.flags[pfn] = (mem.flags[pfn]! | PG_uptodate) >>> 0;
+    memmap.flags[pfn] = (memmap.flags[pfn]! | PG_uptodate) >>> 0;
     return true;
   }
   const c = new Completion(k.engine, 1);
@@ -189,7 +189,7 @@ export function* filemap_start_read(t: Task, mapping: AddressSpace, index: numbe
   k.engine.at(done, (time) => {
     if (mapping.readsInFlight.get(index) === c) mapping.readsInFlight.delete(index);
     if (mapping.pages.get(index) === pfn) {
-      mem.flags[pfn] = (mem.flags[pfn]! | PG_uptodate) >>> 0;
+      memmap.flags[pfn] = (memmap.flags[pfn]! | PG_uptodate) >>> 0;
       k.machine.caches.invalidateFrame(pfn);
     }
     c.complete(time);
@@ -219,7 +219,7 @@ export function* filemap_fault(t: Task, vma: VmAreaStruct, index: number): Block
 
 /** folio_mark_dirty(): the page has data the file does not. */
 export function set_page_dirty(k: Kernel, pfn: number): void {
-  k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_dirty) >>> 0;
+  k.mem_map.flags[pfn] = (k.mem_map.flags[pfn]! | PG_dirty) >>> 0;
 }
 
 /** vma_interval_tree_insert / __vma_link_file: the area maps this file. */
@@ -245,16 +245,16 @@ export function vma_unlink_file(vma: VmAreaStruct): void {
  */
 export function truncate_inode_pages(t: Task, mapping: AddressSpace, from: number): void {
   const k = mapping.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const indices = [...mapping.pages.keys()].filter((i) => i >= from).sort((a, b) => a - b);
   for (const index of indices) {
     const pfn = mapping.pages.get(index)!;
-    if (mem.mapcount[pfn]! > 0) throw new Error(`truncate_inode_pages: page ${index} (pfn ${pfn}) is still mapped`);
+    if (memmap.mapcount[pfn]! > 0) throw new Error(`truncate_inode_pages: page ${index} (pfn ${pfn}) is still mapped`);
     mapping.pages.delete(index);
     t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
-    mem.owner[pfn] = 0;
-    mem.flags[pfn] = (mem.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
-    if (--mem.refcount[pfn]! === 0) {
+    memmap.owner[pfn] = 0;
+    memmap.flags[pfn] = (memmap.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
+    if (--memmap.refcount[pfn]! === 0) {
       t.charge(k.cfg.kernel.cost.page_free);
       free_frame(k, pfn);
     }
@@ -300,7 +300,7 @@ const CAT_WRITEBACK = intern('filemap_write_and_wait_range');
  */
 export function* filemap_write_and_wait_range(t: Task, mapping: AddressSpace, start: number, end: number): Blocking<number> {
   const k = mapping.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   if (!mapping.backing || mapping.shmem) return 0;
   t.enter(CAT_WRITEBACK);
   const first = Math.floor(start / PAGE_SIZE);
@@ -310,8 +310,8 @@ export function* filemap_write_and_wait_range(t: Task, mapping: AddressSpace, st
   for (const index of indices) {
     const pfn = mapping.pages.get(index)!;
     t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.kernel.cost.kernel_op);
-    if ((mem.flags[pfn]! & PG_dirty) === 0) continue;
-    mem.flags[pfn] = (mem.flags[pfn]! & ~PG_dirty) >>> 0;
+    if ((memmap.flags[pfn]! & PG_dirty) === 0) continue;
+    memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_dirty) >>> 0;
     done = Math.max(done, mapping.backing.writePage(index, pfn, t.now));
   }
   if (done > t.now) {
@@ -332,18 +332,18 @@ const CAT_INVALIDATE = intern('invalidate_mapping_pages');
  */
 export function invalidate_mapping_pages(t: Task, mapping: AddressSpace, start: number, end: number): number {
   const k = mapping.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_INVALIDATE);
   let count = 0;
   const indices = [...mapping.pages.keys()].filter((i) => i >= start && i <= end).sort((a, b) => a - b);
   for (const index of indices) {
     const pfn = mapping.pages.get(index)!;
     t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.kernel.cost.kernel_op);
-    if (mem.mapcount[pfn]! > 0 || mem.refcount[pfn]! !== 1 || mem.flags[pfn]! & PG_dirty || filemap_page_under_read(mapping, index)) continue;
+    if (memmap.mapcount[pfn]! > 0 || memmap.refcount[pfn]! !== 1 || memmap.flags[pfn]! & PG_dirty || filemap_page_under_read(mapping, index)) continue;
     mapping.pages.delete(index);
-    mem.owner[pfn] = 0;
-    mem.flags[pfn] = (mem.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
-    mem.refcount[pfn] = 0;
+    memmap.owner[pfn] = 0;
+    memmap.flags[pfn] = (memmap.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
+    memmap.refcount[pfn] = 0;
     t.charge(k.cfg.kernel.cost.page_free);
     free_frame(k, pfn);
     count++;

@@ -11,8 +11,9 @@
  * inherited. The parent's TLBs are flushed at the end (flush_tlb_mm), since
  * its writable translations are now stale.
  */
-import { isSwapPte, makePte, PTE_ACCESSED, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
-import { PG_anon } from '../../hw/physmem.js';
+import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
+import { isSwapPte, swapOffset, swapType } from './swapops.js';
+import { PG_anon } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { ENOMEM } from '../errno.js';
@@ -91,7 +92,7 @@ function* copyPteRange(t: Task, dst: VmAreaStruct, src: VmAreaStruct, srcTable: 
   const srcMm = src.vmMm;
   const dstMm = dst.vmMm;
   const k = srcMm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const dstTable = yield* pte_alloc(t, dstMm, addr);
   if (dstTable < 0) return -ENOMEM;
   const cow = src.isCow;
@@ -119,9 +120,9 @@ function* copyPteRange(t: Task, dst: VmAreaStruct, src: VmAreaStruct, srcTable: 
     const pfn = vm_normal_page(k, pte);
     if (pfn >= 0) {
       // folio_get + folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte: shared now, so no longer exclusive.
-      mem.refcount[pfn]!++;
+      memmap.refcount[pfn]!++;
       folio_add_rmap_pte(t, k, pfn);
-      if ((mem.flags[pfn]! & PG_anon) !== 0) mem.flags[pfn] = (mem.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
+      if ((memmap.flags[pfn]! & PG_anon) !== 0) memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
       dstMm.rss[mm_counter(k, pfn)]!++;
     }
     let flags = pteFlags(pte);

@@ -12,7 +12,8 @@
  * the types real swap areas use (as the kernel's special swap types sit
  * above MAX_SWAPFILES), with the marker bits in the offset field.
  */
-import { isSwapPte, makeSwapPte, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
+import { tableIndex } from '../../hw/pagetable.js';
+import { isSwapPte, makeSwapPte, swapOffset, swapType } from './swapops.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EINVAL, ENOMEM } from '../errno.js';

@@ -25,7 +25,7 @@
  * (512 x cost.zero_page) and the 512 PTE stores of a split.
  */
 import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PSE, PTE_RW, PTE_TABLE, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
-import { HPAGE_NR, PG_anon, PG_head, PG_mlocked, PG_swapbacked, PG_tail } from '../../hw/physmem.js';
+import { HPAGE_NR, PG_anon, PG_head, PG_mlocked, PG_swapbacked, PG_tail } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -156,18 +156,18 @@ export function pmd_table(t: Task, mm: MmStruct, addr: number): number {
  * direct compaction): the head pfn with every frame's refcount 1, or -1.
  */
 export function allocHugePage(t: Task, k: Kernel): number {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const core = mmCore(k);
-  if (mem.freeCount - HPAGE_NR <= core.lowWmark) {
+  if (memmap.freeCount - HPAGE_NR <= core.lowWmark) {
     core.hooks.wakeupKswapd?.(t, k);
     return -1;
   }
-  const head = mem.allocAligned(HPAGE_NR);
+  const head = memmap.allocAligned(HPAGE_NR);
   if (head < 0) return -1;
   for (let i = 0; i < HPAGE_NR; i++) {
-    mem.refcount[head + i] = 1;
-    mem.mapcount[head + i] = 0;
-    mem.flags[head + i] = i === 0 ? PG_head : PG_tail;
+    memmap.refcount[head + i] = 1;
+    memmap.mapcount[head + i] = 0;
+    memmap.flags[head + i] = i === 0 ? PG_head : PG_tail;
   }
   t.charge(k.cfg.kernel.cost.page_alloc + k.machine.caches.access(t.cpu, MmCore.pageKaddr(head), true));
   k.engine.counters.add('pgalloc_normal', HPAGE_NR);
@@ -176,13 +176,13 @@ export function allocHugePage(t: Task, k: Kernel): number {
 
 /** Frees a compound page that was never mapped (a lost race, a failed collapse). */
 function freeHugePage(t: Task, k: Kernel, head: number): void {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const core = mmCore(k);
   for (let i = 0; i < HPAGE_NR; i++) {
     core.hooks.onFree?.(k, head + i);
-    mem.refcount[head + i] = 0;
-    mem.mapcount[head + i] = 0;
-    mem.free(head + i);
+    memmap.refcount[head + i] = 0;
+    memmap.mapcount[head + i] = 0;
+    memmap.free(head + i);
   }
   t.charge(k.cfg.kernel.cost.page_free);
   k.engine.counters.add('pgfree', HPAGE_NR);
@@ -202,17 +202,17 @@ function clearHugePage(t: Task, k: Kernel, head: number): void {
  */
 function hugeAddNewAnonRmap(t: Task, vma: VmAreaStruct, head: number, haddr: number): void {
   const k = vma.vmMm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const av = vma.anonVma!;
   const first = linear_page_index(vma, haddr);
   const locked = (vma.vmFlags & VM_LOCKED) !== 0;
   const core = mmCore(k);
   for (let i = 0; i < HPAGE_NR; i++) {
     const pfn = head + i;
-    mem.flags[pfn] = (mem.flags[pfn]! | PG_anon | PG_swapbacked | PG_anon_exclusive | (locked ? PG_mlocked : 0)) >>> 0;
-    mem.owner[pfn] = av.id;
-    mem.index[pfn] = first + i;
-    mem.mapcount[pfn] = 1;
+    memmap.flags[pfn] = (memmap.flags[pfn]! | PG_anon | PG_swapbacked | PG_anon_exclusive | (locked ? PG_mlocked : 0)) >>> 0;
+    memmap.owner[pfn] = av.id;
+    memmap.index[pfn] = first + i;
+    memmap.mapcount[pfn] = 1;
     // One LRU entry per frame; the head's insertion is the one charged (a folio goes on the list once).
     core.hooks.onNewPage?.(k, pfn, i === 0 ? t : undefined);
   }
@@ -299,9 +299,9 @@ function dropEntireMapping(k: Kernel, head: number): void {
     return;
   }
   st.entireMap.delete(head);
-  const mem = k.machine.mem;
-  if ((mem.flags[head]! & PG_head) === 0) return;
-  for (let i = 0; i < HPAGE_NR; i++) mem.flags[head + i] = (mem.flags[head + i]! & ~(PG_head | PG_tail)) >>> 0;
+  const memmap = k.mem_map;
+  if ((memmap.flags[head]! & PG_head) === 0) return;
+  for (let i = 0; i < HPAGE_NR; i++) memmap.flags[head + i] = (memmap.flags[head + i]! & ~(PG_head | PG_tail)) >>> 0;
   k.engine.counters.add('thp_split_page');
 }
 
@@ -363,7 +363,7 @@ export function* split_huge_pmd(t: Task, mm: MmStruct, pdTable: number, idx: num
  */
 export function zap_huge_pmd(t: Task, mm: MmStruct, pdTable: number, idx: number, removePages: (head: number) => void): void {
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_ZAP_HUGE);
   const pmd = ptep_get(t, mm, pdTable, idx);
   // pmdp_huge_get_and_clear_full: an xchg.
@@ -380,9 +380,9 @@ export function zap_huge_pmd(t: Task, mm: MmStruct, pdTable: number, idx: number
   }
   for (let i = 0; i < HPAGE_NR; i++) {
     const pfn = head + i;
-    const m = --mem.mapcount[pfn]!;
+    const m = --memmap.mapcount[pfn]!;
     if (m < 0) throw new Error(`zap_huge_pmd: pfn ${pfn} mapcount went negative`);
-    if (m === 0) mem.flags[pfn] = (mem.flags[pfn]! & ~PG_mlocked) >>> 0;
+    if (m === 0) memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_mlocked) >>> 0;
   }
   t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(head), true) + k.cfg.cost.atomic_rmw);
   mm.rss[MM_ANONPAGES]! -= HPAGE_NR;
@@ -401,7 +401,7 @@ export function* copy_huge_pmd(t: Task, dst: VmAreaStruct, src: VmAreaStruct, sr
   const dstMm = dst.vmMm;
   const srcMm = src.vmMm;
   const k = srcMm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_COPY_HUGE);
   const pgtable = yield* alloc_pgtable_page(t, k);
   if (pgtable < 0) {
@@ -418,9 +418,9 @@ export function* copy_huge_pmd(t: Task, dst: VmAreaStruct, src: VmAreaStruct, sr
   const head = ptePfn(pmd);
   for (let i = 0; i < HPAGE_NR; i++) {
     const pfn = head + i;
-    mem.refcount[pfn]!++;
-    mem.mapcount[pfn]!++;
-    mem.flags[pfn] = (mem.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
+    memmap.refcount[pfn]!++;
+    memmap.mapcount[pfn]!++;
+    memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
   }
   t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(head), true) + k.cfg.cost.atomic_rmw);
   const st = thp(k);
@@ -448,7 +448,7 @@ export function* copy_huge_pmd(t: Task, dst: VmAreaStruct, src: VmAreaStruct, sr
 export function* do_huge_pmd_wp_page(t: Task, vma: VmAreaStruct, address: number, pdTable: number): Blocking<number> {
   const mm = vma.vmMm;
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const haddr = Math.floor(address / PMD_SIZE) * PMD_SIZE;
   const idx = tableIndex(haddr, 2);
   t.enter(CAT_HUGE_WP);
@@ -458,10 +458,10 @@ export function* do_huge_pmd_wp_page(t: Task, vma: VmAreaStruct, address: number
   let exclusive = true;
   for (let i = 0; i < HPAGE_NR && exclusive; i++) {
     const pfn = head + i;
-    exclusive = (mem.flags[pfn]! & PG_anon_exclusive) !== 0 || mem.refcount[pfn] === 1;
+    exclusive = (memmap.flags[pfn]! & PG_anon_exclusive) !== 0 || memmap.refcount[pfn] === 1;
   }
-  if (exclusive && (mem.flags[head]! & PG_head) !== 0) {
-    for (let i = 0; i < HPAGE_NR; i++) mem.flags[head + i] = (mem.flags[head + i]! | PG_anon_exclusive) >>> 0;
+  if (exclusive && (memmap.flags[head]! & PG_head) !== 0) {
+    for (let i = 0; i < HPAGE_NR; i++) memmap.flags[head + i] = (memmap.flags[head + i]! | PG_anon_exclusive) >>> 0;
     set_pte_at(t, mm, pdTable, idx, makePte(head, pteFlags(pmd) | PTE_RW | PTE_DIRTY | PTE_ACCESSED));
     t.leave();
     return 0;

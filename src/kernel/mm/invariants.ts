@@ -19,7 +19,7 @@
  *   they linger in the hardware too.
  */
 import { PTE_PRESENT, PTE_PSE, ptePfn, PTRS_PER_TABLE } from '../../hw/pagetable.js';
-import { HPAGE_NR, PG_anon, PG_head, PG_pagetable, PG_reserved, PG_swapbacked, PG_tail, PG_zero } from '../../hw/physmem.js';
+import { HPAGE_NR, PG_anon, PG_head, PG_pagetable, PG_reserved, PG_swapbacked, PG_tail, PG_zero } from './page_flags.js';
 import { thp_entire_mapcount } from './huge_memory.js';
 import type { Kernel } from '../kernel.js';
 import { mmCore } from './core.js';
@@ -69,10 +69,10 @@ function areaAt(mm: MmStruct, addr: number) {
  */
 function walkTables(k: Kernel, mm: MmStruct, maps: Map<number, number>): Float64Array {
   const pt = k.machine.pt;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const rss = new Float64Array(4);
   const walk = (table: number, level: number, base: number): void => {
-    if (mem.isFree(table) || (mem.flags[table]! & PG_pagetable) === 0) {
+    if (memmap.isFree(table) || (memmap.flags[table]! & PG_pagetable) === 0) {
       throw new Error(`mm ${mm.id}: level-${level} table at pfn ${table} (for ${hex(base)}) is not an allocated page table`);
     }
     // The user half of the pgd only: kernel mappings are not modelled.
@@ -98,8 +98,8 @@ function walkTables(k: Kernel, mm: MmStruct, maps: Map<number, number>): Float64
       }
       if (!pte_present_k(e)) continue;
       const pfn = ptePfn(e);
-      if (mem.isFree(pfn)) throw new Error(`mm ${mm.id}: PTE at ${hex(addr)} maps pfn ${pfn}, which is free`);
-      const f = mem.flags[pfn]!;
+      if (memmap.isFree(pfn)) throw new Error(`mm ${mm.id}: PTE at ${hex(addr)} maps pfn ${pfn}, which is free`);
+      const f = memmap.flags[pfn]!;
       if (f & PG_zero) continue;
       if (f & PG_pagetable) throw new Error(`mm ${mm.id}: PTE at ${hex(addr)} maps page table pfn ${pfn}`);
       maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
@@ -112,24 +112,24 @@ function walkTables(k: Kernel, mm: MmStruct, maps: Map<number, number>): Float64
 
 /** A PMD leaf: inside one anonymous area, 512 allocated, aligned frames of one compound page; each frame counts as mapped once. */
 function checkHugePmd(k: Kernel, mm: MmStruct, e: number, addr: number, level: number, maps: Map<number, number>, rss: Float64Array): void {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   if (level !== 2) throw new Error(`mm ${mm.id}: level-${level} leaf at ${hex(addr)} (only 2 MiB leaves are modelled)`);
   const vma = areaAt(mm, addr);
   if (!vma || vma.vmEnd < addr + LEVEL_SPAN[2]!) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} is not inside one area`);
   const head = ptePfn(e);
   if (head % HPAGE_NR !== 0) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps unaligned pfn ${head}`);
-  if ((mem.flags[head]! & PG_head) === 0 || thp_entire_mapcount(k, head) <= 0) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps pfn ${head}, not a mapped compound page`);
+  if ((memmap.flags[head]! & PG_head) === 0 || thp_entire_mapcount(k, head) <= 0) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps pfn ${head}, not a mapped compound page`);
   for (let i = 0; i < HPAGE_NR; i++) {
     const pfn = head + i;
-    if (mem.isFree(pfn)) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps pfn ${pfn}, which is free`);
-    if (i > 0 && (mem.flags[pfn]! & PG_tail) === 0) throw new Error(`mm ${mm.id}: pfn ${pfn} of the huge page at ${hex(addr)} is not a tail`);
+    if (memmap.isFree(pfn)) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps pfn ${pfn}, which is free`);
+    if (i > 0 && (memmap.flags[pfn]! & PG_tail) === 0) throw new Error(`mm ${mm.id}: pfn ${pfn} of the huge page at ${hex(addr)} is not a tail`);
     maps.set(pfn, (maps.get(pfn) ?? 0) + 1);
   }
   rss[MM_ANONPAGES]! += HPAGE_NR;
 }
 
 function checkTlbs(k: Kernel): void {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const core = mmCore(k);
   const pt = k.machine.pt;
   for (let cpu = 0; cpu < k.cfg.cpus; cpu++) {
@@ -143,7 +143,7 @@ function checkTlbs(k: Kernel): void {
     k.machine.tlb.forEachEntry(cpu, (pcid, vpn, pfn, huge) => {
       const mm = current.get(pcid);
       if (!mm) return;
-      if (mem.isFree(pfn)) throw new Error(`CPU ${cpu}: TLB entry (PCID ${pcid}, ${hex(vpn * PAGE_SIZE)}) of mm ${mm.id} maps pfn ${pfn}, which is free`);
+      if (memmap.isFree(pfn)) throw new Error(`CPU ${cpu}: TLB entry (PCID ${pcid}, ${hex(vpn * PAGE_SIZE)}) of mm ${mm.id} maps pfn ${pfn}, which is free`);
       if (huge) return;
       const want = pt.translateFunctional(mm.pgd, vpn * PAGE_SIZE);
       if (want !== pfn) {
@@ -156,7 +156,7 @@ function checkTlbs(k: Kernel): void {
 /** Runs every check; throws an Error describing the first violation. */
 export function checkInvariants(k: Kernel): void {
   const core = mmCore(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const maps = new Map<number, number>();
   for (const mm of core.mms.values()) {
     if (mm.pgd < 0) continue;
@@ -167,21 +167,21 @@ export function checkInvariants(k: Kernel): void {
     }
   }
   for (const [pfn, n] of maps) {
-    if (mem.mapcount[pfn] !== n) throw new Error(`pfn ${pfn}: mapcount ${mem.mapcount[pfn]} but ${n} PTEs map it`);
+    if (memmap.mapcount[pfn] !== n) throw new Error(`pfn ${pfn}: mapcount ${memmap.mapcount[pfn]} but ${n} PTEs map it`);
   }
   const cached = new Set<number>();
   for (const m of core.mappings.values()) for (const pfn of m.pages.values()) cached.add(pfn);
-  for (let pfn = 0; pfn < mem.mapcount.length; pfn++) {
-    if (mem.isFree(pfn)) {
-      if (mem.mapcount[pfn] !== 0 || mem.refcount[pfn] !== 0) throw new Error(`pfn ${pfn} is free with refcount ${mem.refcount[pfn]} mapcount ${mem.mapcount[pfn]}`);
+  for (let pfn = 0; pfn < memmap.mapcount.length; pfn++) {
+    if (memmap.isFree(pfn)) {
+      if (memmap.mapcount[pfn] !== 0 || memmap.refcount[pfn] !== 0) throw new Error(`pfn ${pfn} is free with refcount ${memmap.refcount[pfn]} mapcount ${memmap.mapcount[pfn]}`);
       continue;
     }
-    const f = mem.flags[pfn]!;
+    const f = memmap.flags[pfn]!;
     if (f & (PG_zero | PG_reserved | PG_pagetable)) continue;
-    const m = mem.mapcount[pfn]!;
+    const m = memmap.mapcount[pfn]!;
     if (m > 0 && !maps.has(pfn)) throw new Error(`pfn ${pfn}: mapcount ${m} but no PTE maps it`);
     const need = m + (cached.has(pfn) ? 1 : 0);
-    if (mem.refcount[pfn]! < need) throw new Error(`pfn ${pfn}: refcount ${mem.refcount[pfn]} below its ${m} mappings${cached.has(pfn) ? ' and the page cache' : ''}`);
+    if (memmap.refcount[pfn]! < need) throw new Error(`pfn ${pfn}: refcount ${memmap.refcount[pfn]} below its ${m} mappings${cached.has(pfn) ? ' and the page cache' : ''}`);
   }
   checkTlbs(k);
 }

@@ -9,7 +9,7 @@
  * khugepaged thread is not modelled.
  */
 import { PTE_PRESENT, PTE_RW, ptePfn, tableIndex } from '../../hw/pagetable.js';
-import { HPAGE_NR, PG_anon, PG_head, PG_swapcache, PG_tail, PG_zero } from '../../hw/physmem.js';
+import { HPAGE_NR, PG_anon, PG_head, PG_swapcache, PG_tail, PG_zero } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EAGAIN, EINVAL, ENOMEM } from '../errno.js';
@@ -60,6 +60,7 @@ export function* collapse_huge_page(t: Task, vma: VmAreaStruct, haddr: number): 
   const mm = vma.vmMm;
   const k = mm.k;
   const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const pd = pmd_table(t, mm, haddr);
   if (pd < 0) return SCAN_PMD_NULL;
   const idx = tableIndex(haddr, 2);
@@ -73,12 +74,12 @@ export function* collapse_huge_page(t: Task, vma: VmAreaStruct, haddr: number): 
     if (pte === 0) continue;
     if ((pte & PTE_PRESENT) === 0) return SCAN_PTE_NON_PRESENT;
     const pfn = ptePfn(pte);
-    const f = mem.flags[pfn]!;
+    const f = memmap.flags[pfn]!;
     if (f & PG_zero) continue;
     if (f & (PG_head | PG_tail)) return SCAN_PAGE_COMPOUND;
     if ((f & PG_anon) === 0) return SCAN_PAGE_ANON;
     // is_refcount_suitable(): no reference beyond the mappings (and the swap cache's).
-    if (mem.refcount[pfn]! !== mem.mapcount[pfn]! + (f & PG_swapcache ? 1 : 0)) return SCAN_PAGE_COUNT;
+    if (memmap.refcount[pfn]! !== memmap.mapcount[pfn]! + (f & PG_swapcache ? 1 : 0)) return SCAN_PAGE_COUNT;
     if (pte & PTE_RW) writable = true;
   }
   if (!writable) return SCAN_PAGE_RO;
@@ -95,7 +96,7 @@ export function* collapse_huge_page(t: Task, vma: VmAreaStruct, haddr: number): 
   for (let i = 0; i < HPAGE_NR; i++) {
     const pte = ptep_get(t, mm, table, i);
     const pfn = pte === 0 ? -1 : ptePfn(pte);
-    if (pfn < 0 || mem.flags[pfn]! & PG_zero) {
+    if (pfn < 0 || memmap.flags[pfn]! & PG_zero) {
       mem.zero(head + i);
       t.charge(k.cfg.cost.zero_page);
       mm.rss[MM_ANONPAGES]!++;

@@ -37,7 +37,7 @@
  */
 import { makePte, PTE_DIRTY, PTE_PRESENT, PTE_PSE, PTE_RW, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
 import { nsToCycles } from '../../config/machine.js';
-import { PG_anon, PG_ksm, PG_swapcache, PG_zero } from '../../hw/physmem.js';
+import { PG_anon, PG_ksm, PG_swapcache, PG_zero } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task, TaskBody } from '../../sim/task.js';
 import { WaitQueue } from '../../sim/wait.js';
@@ -181,24 +181,24 @@ export function ksm_set_tunables(k: Kernel, pagesToScan: number, sleepMs: number
 
 /** get_ksm_page(): the node's frame if it is still this node's KSM page (a freed one is stale and pruned lazily), else -1. */
 function stableFrame(k: Kernel, node: StableNode): number {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const pfn = node.pfn;
-  if (mem.isFree(pfn) || (mem.flags[pfn]! & PG_ksm) === 0 || mem.owner[pfn] !== node.id) return -1;
+  if (memmap.isFree(pfn) || (memmap.flags[pfn]! & PG_ksm) === 0 || memmap.owner[pfn] !== node.id) return -1;
   return pfn;
 }
 
 /** The figures of /sys/kernel/mm/ksm: KSM pages in use, the extra mappings sharing them, pages waiting in the unstable tree, full scans. */
 export function ksm_stats(k: Kernel): { pages_shared: number; pages_sharing: number; pages_unshared: number; full_scans: number } {
   const s = ksmState(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   let shared = 0;
   let sharing = 0;
   for (const bucket of s.stable.values()) {
     for (const node of bucket) {
       const pfn = stableFrame(k, node);
-      if (pfn < 0 || mem.mapcount[pfn]! === 0) continue;
+      if (pfn < 0 || memmap.mapcount[pfn]! === 0) continue;
       shared++;
-      sharing += mem.mapcount[pfn]! - 1;
+      sharing += memmap.mapcount[pfn]! - 1;
     }
   }
   return { pages_shared: shared, pages_sharing: sharing, pages_unshared: s.unstableCount, full_scans: s.fullScans };
@@ -250,7 +250,7 @@ function mergeablePage(t: Task, mm: MmStruct, addr: number): Found | null {
   const pte = ptep_get(t, mm, table, idx);
   if ((pte & PTE_PRESENT) === 0) return null;
   const pfn = ptePfn(pte);
-  const f = k.machine.mem.flags[pfn]!;
+  const f = k.mem_map.flags[pfn]!;
   if ((f & PG_zero) !== 0 || (f & PG_anon) === 0) return null;
   return { vma, table, idx, pte, pfn };
 }
@@ -327,11 +327,11 @@ function chargeTreeWalk(t: Task, k: Kernel, n: number): void {
  */
 function* write_protect_page(t: Task, mm: MmStruct, addr: number, p: Found): Blocking<boolean> {
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_WRITE_PROTECT_PAGE);
   pte_lock(t, mm, p.table);
   let ok = k.machine.pt.readEntry(p.table, p.idx) === p.pte;
-  if (ok && mem.refcount[p.pfn] !== mem.mapcount[p.pfn]) ok = false;
+  if (ok && memmap.refcount[p.pfn] !== memmap.mapcount[p.pfn]) ok = false;
   if (ok && (p.pte & (PTE_RW | PTE_DIRTY)) !== 0) {
     if ((p.pte & PTE_DIRTY) !== 0) set_page_dirty(k, p.pfn);
     p.pte = makePte(p.pfn, pteFlags(p.pte) & ~(PTE_RW | PTE_DIRTY));
@@ -347,16 +347,16 @@ function* write_protect_page(t: Task, mm: MmStruct, addr: number, p: Found): Blo
 
 /** The frame becomes a KSM page: the stable node owns it, it leaves the LRU (KSM pages are not reclaimed here) and its anon_vma. */
 function makeKsmPage(t: Task, k: Kernel, pfn: number): StableNode {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const core = mmCore(k);
-  const av = core.anonVmas.get(mem.owner[pfn]!);
+  const av = core.anonVmas.get(memmap.owner[pfn]!);
   if (av) {
     av.pages--;
     if (av.pages === 0 && av.refcount === 0) core.anonVmas.delete(av.id);
   }
   const node: StableNode = { id: core.newOwnerId(), pfn };
-  mem.owner[pfn] = node.id;
-  mem.flags[pfn] = ((mem.flags[pfn]! | PG_ksm) & ~PG_anon_exclusive) >>> 0;
+  memmap.owner[pfn] = node.id;
+  memmap.flags[pfn] = ((memmap.flags[pfn]! | PG_ksm) & ~PG_anon_exclusive) >>> 0;
   lru_on_free(k, pfn);
   t.charge(k.cfg.kernel.cost.kmalloc + k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true));
   return node;
@@ -376,7 +376,7 @@ function* replace_page(t: Task, mm: MmStruct, addr: number, p: Found, kpfn: numb
     t.leave();
     return false;
   }
-  k.machine.mem.refcount[kpfn]!++;
+  k.mem_map.refcount[kpfn]!++;
   folio_add_rmap_pte(t, k, kpfn);
   // ptep_clear_flush, then the new read-only entry.
   ptl_hold(mm, p.table);
@@ -399,7 +399,7 @@ function* replace_page(t: Task, mm: MmStruct, addr: number, p: Found, kpfn: numb
  */
 function* try_to_merge_one_page(t: Task, mm: MmStruct, addr: number, p: Found, knode: StableNode | null): Blocking<StableNode | null> {
   const k = mm.k;
-  const f = k.machine.mem.flags[p.pfn]!;
+  const f = k.mem_map.flags[p.pfn]!;
   if ((f & (PG_ksm | PG_swapcache)) !== 0) return null;
   if (!(yield* write_protect_page(t, mm, addr, p))) return null;
   if (!knode) return makeKsmPage(t, k, p.pfn);
@@ -435,7 +435,7 @@ function unstable_tree_search_insert(t: Task, k: Kernel, s: KsmState, key: numbe
   for (const item of s.unstable.get(key) ?? []) {
     if (!mmLive(k, item.mm)) continue;
     const tree = mergeablePage(t, item.mm, item.addr);
-    if (!tree || (k.machine.mem.flags[tree.pfn]! & PG_ksm) !== 0) continue;
+    if (!tree || (k.mem_map.flags[tree.pfn]! & PG_ksm) !== 0) continue;
     if (tree.pfn === pfn) return null;
     if (memcmp_pages(t, k, pfn, tree.pfn)) return { mm: item.mm, addr: item.addr, page: tree };
   }
@@ -452,8 +452,8 @@ function calc_checksum(t: Task, k: Kernel, pfn: number): number {
 
 /** cmp_and_merge_page(): what ksmd does with one page (see the file header). The caller holds mm's mmap_lock for reading. */
 function* cmp_and_merge_page(t: Task, k: Kernel, s: KsmState, mm: MmStruct, addr: number, p: Found): Blocking<void> {
-  const mem = k.machine.mem;
-  if ((mem.flags[p.pfn]! & PG_ksm) !== 0) return;
+  const memmap = k.mem_map;
+  if ((memmap.flags[p.pfn]! & PG_ksm) !== 0) return;
   const key = contentKey(k, p.pfn);
   const knode = stable_tree_search(t, k, s, key, p.pfn);
   if (knode) {
@@ -530,7 +530,7 @@ function ksmdBody(k: Kernel) {
 export function* unmerge_ksm_pages(t: Task, vma: VmAreaStruct, start: number, end: number): Blocking<number> {
   const mm = vma.vmMm;
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_UNMERGE_KSM_PAGES);
   let r = 0;
   for (let addr = start; addr < end; addr += PAGE_SIZE) {
@@ -541,7 +541,7 @@ export function* unmerge_ksm_pages(t: Task, vma: VmAreaStruct, start: number, en
       continue;
     }
     const pte = ptep_get(t, mm, table, tableIndex(addr, 1));
-    if ((pte & PTE_PRESENT) === 0 || (mem.flags[ptePfn(pte)]! & PG_ksm) === 0) continue;
+    if ((pte & PTE_PRESENT) === 0 || (memmap.flags[ptePfn(pte)]! & PG_ksm) === 0) continue;
     const ret = yield* handle_mm_fault(t, vma, addr, FAULT_FLAG_WRITE);
     if (ret & VM_FAULT_ERROR) {
       // Only running out of memory is an error (a SIGBUS/SIGSEGV result leaves the page to a later attempt).

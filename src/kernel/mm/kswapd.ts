@@ -178,7 +178,7 @@ export function* try_to_free_pages(t: Task, k: Kernel, nrToReclaim: number): Blo
  * its last attempt.
  */
 export function* alloc_pages_direct_reclaim(t: Task, k: Kernel, nr: number): Blocking<number> {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const core = mmCore(k);
   for (let noProgress = 0; ; ) {
     const progress = yield* try_to_free_pages(t, k, nr);
@@ -188,9 +188,9 @@ export function* alloc_pages_direct_reclaim(t: Task, k: Kernel, nr: number): Blo
     }
     if (fatal_signal_pending(current(t))) return 0;
     // Someone else freed memory meanwhile: let the allocation try.
-    if (mem.freeCount > core.minWmark) return 0;
+    if (memmap.freeCount > core.minWmark) return 0;
     if (++noProgress > MAX_RECLAIM_RETRIES) break;
-    if (zone_reclaimable_pages(k) + mem.freeCount <= core.minWmark) break;
+    if (zone_reclaimable_pages(k) + memmap.freeCount <= core.minWmark) break;
     if (t.shouldYield()) yield;
   }
   return yield* out_of_memory(t, k);

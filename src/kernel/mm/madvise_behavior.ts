@@ -15,8 +15,9 @@
  * - REMOVE (madvise_remove): punch a hole in the file behind a shared
  *   writable mapping.
  */
-import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, ptePfn, pteFlags, makePte, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
-import { PG_active, PG_anon, PG_dirty, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_swapcache, PG_workingset } from '../../hw/physmem.js';
+import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, ptePfn, pteFlags, makePte, tableIndex } from '../../hw/pagetable.js';
+import { swapOffset, swapType } from './swapops.js';
+import { PG_active, PG_anon, PG_dirty, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_swapcache, PG_workingset } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, EINVAL } from '../errno.js';
@@ -84,7 +85,7 @@ function freeSwapEntry(t: Task, k: Kernel, pte: number): void {
 function* madvise_free_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number, addr: number, end: number): Blocking<void> {
   const mm = vma.vmMm;
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   let nrSwap = 0;
   t.enter(CAT_FREE_PTE_RANGE);
   pte_lock(t, mm, table);
@@ -103,14 +104,14 @@ function* madvise_free_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, tab
     }
     const pfn = vm_normal_page(k, pte);
     if (pfn < 0) continue;
-    let f = mem.flags[pfn]!;
+    let f = memmap.flags[pfn]!;
     t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), false));
     if ((f & (PG_swapcache | PG_dirty)) !== 0) {
       // folio_trylock + an exclusive-mapping check: a page another mapping shares keeps its data.
-      if (mem.mapcount[pfn] !== 1) continue;
+      if (memmap.mapcount[pfn] !== 1) continue;
       if ((f & PG_swapcache) !== 0 && !folio_free_swap(t, k, pfn)) continue;
-      mem.flags[pfn] = (mem.flags[pfn]! & ~PG_dirty) >>> 0;
-      f = mem.flags[pfn]!;
+      memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_dirty) >>> 0;
+      f = memmap.flags[pfn]!;
     }
     if ((pte & (PTE_ACCESSED | PTE_DIRTY)) !== 0) {
       const old = ptep_get_and_clear(t, mm, table, idx);
@@ -163,7 +164,7 @@ function can_do_file_pageout(vma: VmAreaStruct): boolean {
 function* cold_or_pageout_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number, addr: number, end: number, pageout: boolean, anonOnly: boolean, isolated: number[]): Blocking<void> {
   const mm = vma.vmMm;
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const lv = lruvecOf(k);
   t.enter(CAT_COLD_PAGEOUT);
   pte_lock(t, mm, table);
@@ -173,9 +174,9 @@ function* cold_or_pageout_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, 
     if ((pte & PTE_PRESENT) === 0) continue;
     const pfn = vm_normal_page(k, pte);
     if (pfn < 0) continue;
-    const f = mem.flags[pfn]!;
+    const f = memmap.flags[pfn]!;
     t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true));
-    if ((f & PG_lru) === 0 || mem.mapcount[pfn] !== 1) continue;
+    if ((f & PG_lru) === 0 || memmap.mapcount[pfn] !== 1) continue;
     if (anonOnly && (f & PG_anon) === 0) continue;
     if ((pte & PTE_ACCESSED) !== 0) {
       // PAGEOUT reclaims ignoring references: clearing the bit here keeps folio_referenced from vetoing it.
@@ -187,13 +188,13 @@ function* cold_or_pageout_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, 
     lru_lock(t, lv);
     lruvec_del_folio(t, lv, pfn);
     if (pageout) {
-      mem.flags[pfn] = nf >>> 0;
-      mem.refcount[pfn]!++;
+      memmap.flags[pfn] = nf >>> 0;
+      memmap.refcount[pfn]!++;
       isolated.push(pfn);
       k.engine.counters.add('pgpageout_isolated');
     } else {
       // folio_deactivate(): to the head of the inactive list.
-      mem.flags[pfn] = (nf & ~PG_active) >>> 0;
+      memmap.flags[pfn] = (nf & ~PG_active) >>> 0;
       lruvec_add_folio(t, lv, pfn, false);
       if ((f & PG_active) !== 0) k.engine.counters.add('pgdeactivate');
     }
@@ -210,7 +211,7 @@ function* cold_or_pageout_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, 
 function* reclaim_pages(t: Task, k: Kernel, pages: number[]): Blocking<number> {
   if (pages.length === 0) return 0;
   const lv = lruvecOf(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_RECLAIM_PAGES);
   const sc = newScanControl(k, false, pages.length);
   const keep: number[] = [];
@@ -219,11 +220,11 @@ function* reclaim_pages(t: Task, k: Kernel, pages: number[]): Blocking<number> {
   lru_lock(t, lv);
   for (const pfn of keep) {
     t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
-    if (mem.refcount[pfn] === 1) {
+    if (memmap.refcount[pfn] === 1) {
       freeList.push(pfn);
       continue;
     }
-    mem.refcount[pfn]!--;
+    memmap.refcount[pfn]!--;
     lruvec_add_folio(t, lv, pfn, false);
   }
   lru_unlock(t, lv);
@@ -296,7 +297,7 @@ export function* madvise_willneed(t: Task, mb: MadviseBehavior, vma: VmAreaStruc
 function* shmemPunchHole(t: Task, file: ShmemFile, offset: number, len: number): Blocking<number> {
   const mapping = file.mapping;
   const k = mapping.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const first = Math.ceil(offset / PAGE_SIZE);
   const last = Math.floor((offset + len) / PAGE_SIZE) - 1;
   if (last < first) return 0;
@@ -307,9 +308,9 @@ function* shmemPunchHole(t: Task, file: ShmemFile, offset: number, len: number):
     const pfn = mapping.pages.get(index)!;
     mapping.pages.delete(index);
     t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
-    mem.owner[pfn] = 0;
-    mem.flags[pfn] = (mem.flags[pfn]! & ~PG_dirty) >>> 0;
-    if (--mem.refcount[pfn]! === 0) {
+    memmap.owner[pfn] = 0;
+    memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_dirty) >>> 0;
+    if (--memmap.refcount[pfn]! === 0) {
       t.charge(k.cfg.kernel.cost.page_free);
       free_frame(k, pfn);
     }
@@ -339,12 +340,12 @@ export function* madvise_remove(t: Task, mb: MadviseBehavior, vma: VmAreaStruct,
 /** For tests and workloads: the mm's lazily freed pages still mapped (anonymous, not swap-backed). */
 export function count_lazyfree_mapped(mm: MmStruct, start: number, end: number): number {
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   let n = 0;
   for (let a = start; a < end; a += PAGE_SIZE) {
     const pfn = k.machine.pt.translateFunctional(mm.pgd, a);
     if (pfn < 0) continue;
-    const f = mem.flags[pfn]!;
+    const f = memmap.flags[pfn]!;
     if ((f & PG_anon) !== 0 && (f & PG_swapbacked) === 0) n++;
   }
   return n;

@@ -9,7 +9,7 @@
  * min_free_kbytes = int_sqrt(managed KiB x 16), clamped to [128, 262144],
  * min = min_free_kbytes / 4 pages, low = min + min / 4, high = low + min / 4.
  */
-import { PG_reserved } from '../../hw/physmem.js';
+import { PG_reserved } from './page_flags.js';
 import type { Kernel } from '../kernel.js';
 import { mmCore } from './core.js';
 import { pgdatOf } from './vmscan.js';
@@ -43,21 +43,22 @@ export function setup_per_zone_wmarks(k: Kernel, minFreeKbytes: number): void {
  */
 export function mem_limit(k: Kernel, mib: number): number {
   const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const keep = Math.min(mem.totalFrames, mib * 256);
   const take = Math.max(0, mem.totalFrames - keep);
   let reserved = 0;
   // The allocator hands out its lowest free frames first: take everything, give back the first `keep`.
   const all: number[] = [];
-  for (let pfn = mem.alloc(); pfn >= 0; pfn = mem.alloc()) all.push(pfn);
+  for (let pfn = memmap.alloc(); pfn >= 0; pfn = memmap.alloc()) all.push(pfn);
   const giveBack = Math.max(0, all.length - take);
   for (let i = all.length - 1; i >= 0; i--) {
     const pfn = all[i]!;
     if (i < giveBack) {
-      mem.free(pfn);
+      memmap.free(pfn);
       continue;
     }
-    mem.flags[pfn] = PG_reserved;
-    mem.refcount[pfn] = 1;
+    memmap.flags[pfn] = PG_reserved;
+    memmap.refcount[pfn] = 1;
     reserved++;
   }
   k.sub['memblock.reserved'] = ((k.sub['memblock.reserved'] as number | undefined) ?? 0) + reserved;

@@ -13,8 +13,9 @@
  * A hwpoison entry is a swap-format entry of type SWP_HWPOISON (a special
  * type, see guard.ts) carrying the pfn.
  */
-import { makePte, makeSwapPte, ptePfn, pteFlags, swapType, tableIndex, isSwapPte } from '../../hw/pagetable.js';
-import { PG_anon, PG_dirty, PG_hwpoison, PG_lru, PG_swapcache, PG_zero } from '../../hw/physmem.js';
+import { makePte, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
+import { makeSwapPte, swapType, isSwapPte } from './swapops.js';
+import { PG_anon, PG_dirty, PG_hwpoison, PG_lru, PG_swapcache, PG_zero } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBUSY, EFAULT, ENOMEM } from '../errno.js';
@@ -61,8 +62,8 @@ function mappingsOf(t: Task, k: Kernel, pfn: number): { vma: VmAreaStruct; addr:
 
 /** Take the frame off its LRU list (it is never put back). */
 function isolate(t: Task, k: Kernel, pfn: number): boolean {
-  const mem = k.machine.mem;
-  if ((mem.flags[pfn]! & PG_lru) === 0) return false;
+  const memmap = k.mem_map;
+  if ((memmap.flags[pfn]! & PG_lru) === 0) return false;
   const lv = lruvecOf(k);
   lru_lock(t, lv);
   lruvec_del_folio(t, lv, pfn);
@@ -75,12 +76,12 @@ function isolate(t: Task, k: Kernel, pfn: number): boolean {
  * kernel cannot take away (the zero page, a page in the swap cache).
  */
 export function* memory_failure(t: Task, k: Kernel, pfn: number): Blocking<number> {
-  const mem = k.machine.mem;
-  const f = mem.flags[pfn]!;
+  const memmap = k.mem_map;
+  const f = memmap.flags[pfn]!;
   if ((f & PG_hwpoison) !== 0) return 0;
   if ((f & (PG_zero | PG_swapcache)) !== 0) return -EBUSY;
   t.enter(CAT_MEMORY_FAILURE);
-  mem.flags[pfn] = (f | PG_hwpoison) >>> 0;
+  memmap.flags[pfn] = (f | PG_hwpoison) >>> 0;
   k.engine.counters.add('memory_failure');
   lru_add_drain_all(t, k);
   isolate(t, k, pfn);
@@ -94,22 +95,22 @@ export function* memory_failure(t: Task, k: Kernel, pfn: number): Blocking<numbe
     pte_unlock(t, mm, table);
     mm.rss[mm_counter(k, pfn)]!--;
     folio_remove_rmap_pte(t, k, pfn);
-    mem.refcount[pfn]!--;
+    memmap.refcount[pfn]!--;
     yield* flush_tlb_page(t, mm, addr);
   }
   // A page-cache page leaves the cache (me_pagecache_clean); its data, if dirty, is lost as in the kernel.
-  const owner = mem.owner[pfn]!;
+  const owner = memmap.owner[pfn]!;
   if ((f & PG_anon) === 0 && owner !== 0) {
     const mapping = mmCore(k).mappings.get(owner);
-    if (mapping && mapping.pages.get(mem.index[pfn]!) === pfn) {
-      mapping.pages.delete(mem.index[pfn]!);
-      mem.refcount[pfn]!--;
+    if (mapping && mapping.pages.get(memmap.index[pfn]!) === pfn) {
+      mapping.pages.delete(memmap.index[pfn]!);
+      memmap.refcount[pfn]!--;
     }
   }
   // The frame is never freed: whatever references remain keep it out of the allocator.
-  mem.owner[pfn] = 0;
-  mem.flags[pfn] = (mem.flags[pfn]! & ~PG_dirty) >>> 0;
-  mem.refcount[pfn] = Math.max(1, mem.refcount[pfn]!);
+  memmap.owner[pfn] = 0;
+  memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_dirty) >>> 0;
+  memmap.refcount[pfn] = Math.max(1, memmap.refcount[pfn]!);
   t.leave();
   return 0;
 }
@@ -120,7 +121,8 @@ export function* memory_failure(t: Task, k: Kernel, pfn: number): Blocking<numbe
  */
 export function* soft_offline_page(t: Task, k: Kernel, pfn: number): Blocking<number> {
   const mem = k.machine.mem;
-  const f = mem.flags[pfn]!;
+  const memmap = k.mem_map;
+  const f = memmap.flags[pfn]!;
   if ((f & PG_hwpoison) !== 0) return 0;
   if ((f & (PG_zero | PG_swapcache)) !== 0 || (f & PG_anon) === 0) return -EBUSY;
   t.enter(CAT_SOFT_OFFLINE);
@@ -142,11 +144,11 @@ export function* soft_offline_page(t: Task, k: Kernel, pfn: number): Blocking<nu
   }
   mem.copy(np, pfn);
   t.charge(k.cfg.cost.copy_page);
-  mem.flags[np] = (mem.flags[pfn]! & ~PG_lru) >>> 0;
-  mem.owner[np] = mem.owner[pfn]!;
-  mem.index[np] = mem.index[pfn]!;
-  mem.mapcount[np] = mem.mapcount[pfn]!;
-  mem.refcount[np] = mem.refcount[pfn]! - (onLru ? 0 : 0);
+  memmap.flags[np] = (memmap.flags[pfn]! & ~PG_lru) >>> 0;
+  memmap.owner[np] = memmap.owner[pfn]!;
+  memmap.index[np] = memmap.index[pfn]!;
+  memmap.mapcount[np] = memmap.mapcount[pfn]!;
+  memmap.refcount[np] = memmap.refcount[pfn]! - (onLru ? 0 : 0);
   for (let i = 0; i < maps.length; i++) {
     const { vma, addr } = maps[i]!;
     set_pte_at(t, vma.vmMm, pte_table(t, vma.vmMm, addr), tableIndex(addr, 1), makePte(np, pteFlags(ptes[i]!)));
@@ -157,10 +159,10 @@ export function* soft_offline_page(t: Task, k: Kernel, pfn: number): Blocking<nu
     lruvec_add_folio(t, lv, np, false);
     lru_unlock(t, lv);
   }
-  mem.owner[pfn] = 0;
-  mem.mapcount[pfn] = 0;
-  mem.refcount[pfn] = 1;
-  mem.flags[pfn] = PG_hwpoison;
+  memmap.owner[pfn] = 0;
+  memmap.mapcount[pfn] = 0;
+  memmap.refcount[pfn] = 1;
+  memmap.flags[pfn] = PG_hwpoison;
   k.engine.counters.add('soft_offline');
   t.leave();
   return 0;

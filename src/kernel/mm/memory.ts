@@ -16,8 +16,9 @@
  * access is charged through the caches; fixed costs are cost.fault_handler
  * (charged by the arch fault path), page_alloc, zero_page and copy_page.
  */
-import { isSwapPte, makePte, PTE_ACCESSED, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
-import { PG_anon, PG_ksm, PG_mlocked, PG_swapbacked, PG_zero } from '../../hw/physmem.js';
+import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
+import { isSwapPte, swapOffset, swapType } from './swapops.js';
+import { PG_anon, PG_ksm, PG_mlocked, PG_swapbacked, PG_zero } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -79,12 +80,12 @@ function isWrite(vmf: VmFault): boolean {
 /** vm_normal_page(): the frame a present PTE maps, or -1 for the zero page (a special mapping with no struct page to count). */
 export function vm_normal_page(k: Kernel, pte: number): number {
   const pfn = ptePfn(pte);
-  return (k.machine.mem.flags[pfn]! & PG_zero) !== 0 ? -1 : pfn;
+  return (k.mem_map.flags[pfn]! & PG_zero) !== 0 ? -1 : pfn;
 }
 
 /** mm_counter(): which rss counter a page counts in. */
 export function mm_counter(k: Kernel, pfn: number): number {
-  const f = k.machine.mem.flags[pfn]!;
+  const f = k.mem_map.flags[pfn]!;
   if ((f & PG_anon) !== 0) return MM_ANONPAGES;
   return (f & PG_swapbacked) !== 0 ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
@@ -97,7 +98,7 @@ function maybeMkwrite(pte: number, vma: VmAreaStruct): number {
 /** mlock_new_folio / folio_add_lru_vma: a page new to a VM_LOCKED area goes unevictable. */
 function addNewPage(t: Task, k: Kernel, vma: VmAreaStruct, pfn: number): void {
   if ((vma.vmFlags & VM_LOCKED) !== 0) {
-    k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_mlocked) >>> 0;
+    k.mem_map.flags[pfn] = (k.mem_map.flags[pfn]! | PG_mlocked) >>> 0;
     k.engine.counters.add('unevictable_pgs_mlocked');
   }
   mmCore(k).hooks.onNewPage?.(k, pfn, t);
@@ -123,7 +124,7 @@ function* doAnonymousPage(t: Task, vmf: VmFault): Blocking<number> {
     if ((vma.vmFlags & VM_WRITE) !== 0) pte = makePte(pfn, pteFlags(pte) | PTE_RW | PTE_DIRTY);
     // The PTE may have been filled while allocation slept (vmf_pte_changed).
     if (k.machine.pt.readEntry(vmf.table, vmf.idx) !== 0) {
-      k.machine.mem.refcount[pfn] = 1;
+      k.mem_map.refcount[pfn] = 1;
       put_page_testzero_free(t, k, pfn);
       t.leave();
       return 0;
@@ -155,7 +156,7 @@ function finishFault(t: Task, vmf: VmFault, pfn: number, anonCopy: boolean): voi
   } else {
     mm.rss[mm_counter(k, pfn)]!++;
     folio_add_rmap_pte(t, k, pfn);
-    if ((vma.vmFlags & VM_LOCKED) !== 0) k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_mlocked) >>> 0;
+    if ((vma.vmFlags & VM_LOCKED) !== 0) k.mem_map.flags[pfn] = (k.mem_map.flags[pfn]! | PG_mlocked) >>> 0;
   }
 }
 
@@ -168,7 +169,7 @@ function doFaultAround(t: Task, vmf: VmFault): boolean {
   const { vma, mm } = vmf;
   const k = mm.k;
   const mapping = vma.vmFile!.mapping;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const win = Math.floor(vmf.address / FAULT_AROUND_BYTES) * FAULT_AROUND_BYTES;
   const pmdStart = Math.floor(vmf.address / PMD_SIZE) * PMD_SIZE;
   const start = Math.max(win, vma.vmStart, pmdStart);
@@ -185,12 +186,12 @@ function doFaultAround(t: Task, vmf: VmFault): boolean {
     const pfn = mapping.pages.get(index);
     // As filemap_map_pages, a page still being read is left for the fault proper, which waits for it.
     if (pfn === undefined || filemap_page_under_read(mapping, index)) continue;
-    mem.refcount[pfn]!++;
+    memmap.refcount[pfn]!++;
     const prot = pteFlags(makePte(0, vma.vmPageProt));
     set_pte_at(t, mm, vmf.table, idx, makePte(pfn, prot));
     mm.rss[mm_counter(k, pfn)]!++;
     folio_add_rmap_pte(t, k, pfn);
-    if ((vma.vmFlags & VM_LOCKED) !== 0) mem.flags[pfn] = (mem.flags[pfn]! | PG_mlocked) >>> 0;
+    if ((vma.vmFlags & VM_LOCKED) !== 0) memmap.flags[pfn] = (memmap.flags[pfn]! | PG_mlocked) >>> 0;
     if (addr === Math.floor(vmf.address / PAGE_SIZE) * PAGE_SIZE) mapped = true;
   }
   pte_unlock(t, mm, vmf.table);
@@ -255,7 +256,7 @@ function* doFault(t: Task, vmf: VmFault): Blocking<number> {
 function* doWpPage(t: Task, vmf: VmFault): Blocking<number> {
   const { vma, mm } = vmf;
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const pfn = vm_normal_page(k, vmf.origPte);
   t.enter(CAT_DO_WP_PAGE);
   if ((vma.vmFlags & VM_SHARED) !== 0 && pfn >= 0) {
@@ -266,11 +267,11 @@ function* doWpPage(t: Task, vmf: VmFault): Blocking<number> {
     return 0;
   }
   // A KSM page is never reused in place, however few map it (wp_can_reuse_anon_folio).
-  if (pfn >= 0 && (mem.flags[pfn]! & (PG_anon | PG_ksm)) === PG_anon) {
-    const exclusive = (mem.flags[pfn]! & PG_anon_exclusive) !== 0;
+  if (pfn >= 0 && (memmap.flags[pfn]! & (PG_anon | PG_ksm)) === PG_anon) {
+    const exclusive = (memmap.flags[pfn]! & PG_anon_exclusive) !== 0;
     // wp_can_reuse_anon_folio: no other reference, so no other mapper.
-    if (exclusive || mem.refcount[pfn] === 1) {
-      mem.flags[pfn] = (mem.flags[pfn]! | PG_anon_exclusive) >>> 0;
+    if (exclusive || memmap.refcount[pfn] === 1) {
+      memmap.flags[pfn] = (memmap.flags[pfn]! | PG_anon_exclusive) >>> 0;
       t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), false));
       set_pte_at(t, mm, vmf.table, vmf.idx, makePte(pfn, pteFlags(vmf.origPte) | PTE_RW | PTE_DIRTY | PTE_ACCESSED));
       t.leave();
@@ -287,9 +288,10 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
   const { vma, mm } = vmf;
   const k = mm.k;
   const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_WP_PAGE_COPY);
   anon_vma_prepare(t, vma);
-  if (oldPfn >= 0) mem.refcount[oldPfn]!++;
+  if (oldPfn >= 0) memmap.refcount[oldPfn]!++;
   const zero = oldPfn < 0;
   const pfn = yield* alloc_page(t, k, __GFP_USER | (zero ? __GFP_ZERO : 0));
   if (pfn < 0) {
@@ -311,7 +313,7 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
     return 0;
   }
   if (oldPfn >= 0) {
-    if ((mem.flags[oldPfn]! & PG_anon) === 0) {
+    if ((memmap.flags[oldPfn]! & PG_anon) === 0) {
       mm.rss[mm_counter(k, oldPfn)]!--;
       mm.rss[MM_ANONPAGES]!++;
     }
@@ -327,9 +329,9 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
   ptl_release(t, mm, vmf.table);
   pte_unlock(t, mm, vmf.table);
   if (oldPfn >= 0) {
-    if ((mem.flags[oldPfn]! & PG_ksm) !== 0) k.engine.counters.add('cow_ksm');
+    if ((memmap.flags[oldPfn]! & PG_ksm) !== 0) k.engine.counters.add('cow_ksm');
     folio_remove_rmap_pte(t, k, oldPfn);
-    if (mem.mapcount[oldPfn] === 0) mem.flags[oldPfn] = (mem.flags[oldPfn]! & ~PG_mlocked) >>> 0;
+    if (memmap.mapcount[oldPfn] === 0) memmap.flags[oldPfn] = (memmap.flags[oldPfn]! & ~PG_mlocked) >>> 0;
     // The reference taken above and the old mapping's.
     put_page_testzero_free(t, k, oldPfn);
     put_page_testzero_free(t, k, oldPfn);
@@ -348,7 +350,7 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
 function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
   const { vma, mm } = vmf;
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const core = mmCore(k);
   const type = swapType(vmf.origPte);
   const offset = swapOffset(vmf.origPte);
@@ -356,11 +358,11 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
   t.enter(CAT_DO_SWAP_PAGE);
   let pfn = core.hooks.swapCacheLookup ? core.hooks.swapCacheLookup(k, type, offset) : -1;
   let fresh = false;
-  if (pfn >= 0) mem.refcount[pfn]!++;
+  if (pfn >= 0) memmap.refcount[pfn]!++;
   else if (core.hooks.swapIn) {
     pfn = yield* core.hooks.swapIn(t, k, type, offset);
     ret = VM_FAULT_MAJOR;
-    fresh = pfn >= 0 && mem.mapcount[pfn] === 0 && mem.owner[pfn] === 0;
+    fresh = pfn >= 0 && memmap.mapcount[pfn] === 0 && memmap.owner[pfn] === 0;
   } else {
     // No swap cache: read the slot into a private frame.
     anon_vma_prepare(t, vma);
@@ -390,7 +392,7 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
     return ret;
   }
   // A swap cache page no PTE has mapped yet (read ahead) is not anonymous until now: it gets its rmap here.
-  if ((mem.flags[pfn]! & PG_anon) === 0) fresh = true;
+  if ((memmap.flags[pfn]! & PG_anon) === 0) fresh = true;
   if (fresh) {
     anon_vma_prepare(t, vma);
     folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
@@ -401,10 +403,10 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
   if (core.hooks.swapFree) core.hooks.swapFree(t, k, type, offset);
   else if (!core.hooks.swapIn && k.swap.isUsed(offset)) k.swap.freeSlot(offset);
   core.hooks.swapFreeFolio?.(t, k, pfn, isWrite(vmf));
-  const exclusive = mem.refcount[pfn] === 1;
+  const exclusive = memmap.refcount[pfn] === 1;
   let flags = pteFlags(makePte(0, vma.vmPageProt));
   // folio_add_new_anon_rmap marked it exclusive; a page the swap slot or another mapper still shares is not (RMAP_EXCLUSIVE only when exclusive).
-  mem.flags[pfn] = (exclusive ? mem.flags[pfn]! | PG_anon_exclusive : mem.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
+  memmap.flags[pfn] = (exclusive ? memmap.flags[pfn]! | PG_anon_exclusive : memmap.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
   if (isWrite(vmf) && exclusive) flags = pteFlags(maybeMkwrite(makePte(0, flags | PTE_DIRTY), vma));
   set_pte_at(t, mm, vmf.table, vmf.idx, makePte(pfn, flags));
   pte_unlock(t, mm, vmf.table);

@@ -5,8 +5,9 @@
  * flush); free_pgtables frees the page tables a removed range no longer
  * needs, within the floor and ceiling its neighbours leave.
  */
-import { isSwapPte, PTE_DIRTY, PTE_PRESENT, PTE_PSE, ptePfn, swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
-import { HPAGE_NR, PG_anon, PG_mlocked } from '../../hw/physmem.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_PSE, ptePfn, tableIndex } from '../../hw/pagetable.js';
+import { isSwapPte, swapOffset, swapType } from './swapops.js';
+import { HPAGE_NR, PG_anon, PG_mlocked } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -40,7 +41,7 @@ export interface ZapDetails {
 /** zap_drop_markers/should_zap_folio: may this page be zapped under `details`? */
 function shouldZapPage(k: Kernel, details: ZapDetails | null, pfn: number): boolean {
   if (!details) return true;
-  if ((k.machine.mem.flags[pfn]! & PG_anon) !== 0) return details.evenCows;
+  if ((k.mem_map.flags[pfn]! & PG_anon) !== 0) return details.evenCows;
   return true;
 }
 
@@ -59,7 +60,7 @@ function freeSwapEntry(t: Task, k: Kernel, pte: number): void {
 function* zapPteRange(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number, addr: number, end: number, details: ZapDetails | null): Blocking<void> {
   const mm = vma.vmMm;
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_ZAP_PTE_RANGE);
   while (addr < end) {
     let force = false;
@@ -75,10 +76,10 @@ function* zapPteRange(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number,
         ptep_get_and_clear(t, mm, table, idx);
         if ((pte & PTE_PRESENT) !== 0) tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
         if (pfn < 0) continue;
-        if ((mem.flags[pfn]! & PG_anon) === 0 && (pte & PTE_DIRTY) !== 0) set_page_dirty(k, pfn);
+        if ((memmap.flags[pfn]! & PG_anon) === 0 && (pte & PTE_DIRTY) !== 0) set_page_dirty(k, pfn);
         mm.rss[mm_counter(k, pfn)]!--;
         folio_remove_rmap_pte(t, k, pfn);
-        if (mem.mapcount[pfn] === 0) mem.flags[pfn] = (mem.flags[pfn]! & ~PG_mlocked) >>> 0;
+        if (memmap.mapcount[pfn] === 0) memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_mlocked) >>> 0;
         if (tlb_remove_page(t, tlb, pfn)) {
           force = true;
           addr += PAGE_SIZE;

@@ -6,9 +6,10 @@
  * The range is walked area by area; a hole fails with ENOMEM, the pages
  * before it having been reported.
  */
-import { swapOffset, swapType, tableIndex } from '../../hw/pagetable.js';
+import { tableIndex } from '../../hw/pagetable.js';
+import { swapOffset, swapType } from './swapops.js';
 import { is_real_swap_pte } from './guard.js';
-import { PG_uptodate } from '../../hw/physmem.js';
+import { PG_uptodate } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EINVAL, ENOMEM } from '../errno.js';
@@ -30,7 +31,7 @@ const CAT_DO_MINCORE = intern('do_mincore');
 function mincorePage(t: Task, vma: VmAreaStruct, index: number): number {
   const mapping = vma.vmFile!.mapping;
   const pfn = filemap_get_page(t, mapping, index);
-  return pfn >= 0 && (mapping.k.machine.mem.flags[pfn]! & PG_uptodate) !== 0 ? 1 : 0;
+  return pfn >= 0 && (mapping.k.mem_map.flags[pfn]! & PG_uptodate) !== 0 ? 1 : 0;
 }
 
 /** mincore_unmapped_range(): pages with no PTE: 0 for anonymous memory, the page cache for files. */

@@ -7,7 +7,7 @@
  * (EFAULT -> ENOMEM, ENOMEM -> EAGAIN).
  */
 import { PTE_PRESENT, tableIndex } from '../../hw/pagetable.js';
-import { PG_mlocked } from '../../hw/physmem.js';
+import { PG_mlocked } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from '../errno.js';
@@ -35,7 +35,7 @@ const U64_MAX = (1n << 64n) - 1n;
 function* mlockVmaPagesRange(t: Task, vma: VmAreaStruct, start: number, end: number, newflags: number): Blocking<void> {
   const mm = vma.vmMm;
   const k = mm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const lock = (newflags & VM_LOCKED) !== 0;
   vm_flags_reset(t, vma, newflags);
   t.enter(CAT_MLOCK_PAGES);
@@ -46,12 +46,12 @@ function* mlockVmaPagesRange(t: Task, vma: VmAreaStruct, start: number, end: num
       if ((pte & PTE_PRESENT) === 0) continue;
       const pfn = vm_normal_page(k, pte);
       if (pfn < 0) continue;
-      const was = (mem.flags[pfn]! & PG_mlocked) !== 0;
+      const was = (memmap.flags[pfn]! & PG_mlocked) !== 0;
       if (lock && !was) {
-        mem.flags[pfn] = (mem.flags[pfn]! | PG_mlocked) >>> 0;
+        memmap.flags[pfn] = (memmap.flags[pfn]! | PG_mlocked) >>> 0;
         k.engine.counters.add('unevictable_pgs_mlocked');
       } else if (!lock && was) {
-        mem.flags[pfn] = (mem.flags[pfn]! & ~PG_mlocked) >>> 0;
+        memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_mlocked) >>> 0;
         k.engine.counters.add('unevictable_pgs_munlocked');
       }
       t.charge(k.cfg.kernel.cost.kernel_op);

@@ -7,7 +7,7 @@
  * TLB flush (x86's pte_needs_flush), flushed once at the end.
  */
 import { makePte, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
-import { PG_anon } from '../../hw/physmem.js';
+import { PG_anon } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, EINVAL, ENOMEM } from '../errno.js';
@@ -38,7 +38,7 @@ function canChangePteWritable(vma: VmAreaStruct, pte: number): boolean {
   const k = vma.vmMm.k;
   if (!(vma.vmFlags & VM_SHARED)) {
     const pfn = vm_normal_page(k, pte);
-    const f = pfn >= 0 ? k.machine.mem.flags[pfn]! : 0;
+    const f = pfn >= 0 ? k.mem_map.flags[pfn]! : 0;
     return pfn >= 0 && (f & PG_anon) !== 0 && (f & PG_anon_exclusive) !== 0;
   }
   return (pteFlags(pte) & PTE_DIRTY) !== 0;

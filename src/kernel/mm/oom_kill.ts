@@ -172,9 +172,9 @@ export function* out_of_memory(t: Task, k: Kernel): Blocking<number> {
   k.engine.counters.add('oom_kill');
   send_sigkill(victim);
   s.victims.push(victim);
-  const before = k.machine.mem.freeCount;
+  const before = k.mem_map.freeCount;
   yield* oom_reap_task(t, k, mm);
-  const freed = Math.max(0, k.machine.mem.freeCount - before);
+  const freed = Math.max(0, k.mem_map.freeCount - before);
   s.messages.push(
     `oom_reaper: reaped process ${victim.pid} (${victim.comm}), now anon-rss:${kb(mm.rss[MM_ANONPAGES]!)}kB, file-rss:${kb(mm.rss[MM_FILEPAGES]!)}kB, shmem-rss:${kb(mm.rss[MM_SHMEMPAGES]!)}kB`,
   );

@@ -9,12 +9,192 @@
  * cost.page_free) and the access to the frame's struct page through the
  * caches, so a frame freed on one CPU and reused on another pulls its
  * struct page's line across.
+ *
+ * MemMap is the kernel's mem_map, the array of struct page, and the free
+ * lists the frames come from. Its arrays follow the frames handed out, not
+ * the size of RAM: each covers pfns [0, capacity) and doubles (capped at the
+ * RAM size) when a higher pfn is handed out. Frames are handed out lowest
+ * never-used pfn first; freed frames go on a LIFO stack and are reused first,
+ * as the per-CPU hot lists hand back the most recently freed (cache-warm)
+ * page. The hardware only learns that a frame is claimed or released.
  */
-import { PG_anon, PG_pagetable, PG_reserved, PG_zero } from '../../hw/physmem.js';
+import type { TableFrames } from '../../hw/pagetable.js';
+import type { PhysMem } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
+import { PG_anon, PG_pagetable, PG_reserved, PG_zero } from './page_flags.js';
+
+const INITIAL_CAPACITY = 1024;
+
+export class MemMap implements TableFrames {
+  // struct page, one field per array over pfns [0, capacity). Replaced (not
+  // resized) when they grow, so hold the MemMap, not the arrays, across allocations.
+  refcount: Int32Array;
+  mapcount: Int32Array;
+  flags: Uint32Array;
+  /** The owning mapping's id (page->mapping): an address_space or an anon_vma, as PG_anon says. */
+  owner: Int32Array;
+  /** The page offset in its mapping, or a swap slot (page->index, page->private). */
+  index: Float64Array;
+
+  readonly totalFrames: number;
+  private capacity: number;
+  /** pfns below this have been handed out at least once. */
+  private highWater = 0;
+  private freeStack = new Int32Array(64);
+  private freeTop = 0;
+  private used = 0;
+
+  constructor(readonly mem: PhysMem) {
+    this.totalFrames = mem.totalFrames;
+    const cap = Math.min(INITIAL_CAPACITY, this.totalFrames);
+    this.refcount = new Int32Array(cap);
+    this.mapcount = new Int32Array(cap);
+    this.flags = new Uint32Array(cap);
+    this.owner = new Int32Array(cap);
+    this.index = new Float64Array(cap);
+    this.capacity = cap;
+  }
+
+  get freeCount(): number {
+    return this.totalFrames - this.used;
+  }
+  get usedCount(): number {
+    return this.used;
+  }
+
+  /** A free frame's pfn with cleared struct page and POISON contents, or -1 when none is free. */
+  alloc(): number {
+    let pfn: number;
+    if (this.freeTop > 0) {
+      pfn = this.freeStack[--this.freeTop]!;
+    } else if (this.highWater < this.totalFrames) {
+      pfn = this.highWater++;
+      if (pfn >= this.capacity) this.grow(pfn + 1);
+    } else {
+      return -1;
+    }
+    this.mem.claim(pfn);
+    this.used++;
+    return pfn;
+  }
+
+  /**
+   * `n` (a power of two) free frames, contiguous and starting at a multiple
+   * of `n`, as the buddy allocator hands out a block of that order; returns
+   * the first pfn or -1. Never-used frames are taken first (the frames
+   * skipped to reach alignment go on the free stack); otherwise the lowest
+   * block whose frames are all free is taken. Each frame is as alloc() leaves it.
+   */
+  allocAligned(n: number): number {
+    let base = Math.ceil(this.highWater / n) * n;
+    if (base + n <= this.totalFrames) {
+      if (base + n > this.capacity) this.grow(base + n);
+      for (let p = this.highWater; p < base; p++) this.pushFree(p);
+      this.highWater = base + n;
+    } else {
+      base = -1;
+      for (let b = 0; b + n <= this.highWater && base < 0; b += n) {
+        let all = true;
+        for (let p = b; p < b + n && all; p++) all = this.isFree(p);
+        if (all) base = b;
+      }
+      if (base < 0) return -1;
+      let w = 0;
+      for (let r = 0; r < this.freeTop; r++) {
+        const p = this.freeStack[r]!;
+        if (p < base || p >= base + n) this.freeStack[w++] = p;
+      }
+      this.freeTop = w;
+    }
+    for (let p = base; p < base + n; p++) this.mem.claim(p);
+    this.used += n;
+    return base;
+  }
+
+  private pushFree(pfn: number): void {
+    if (this.freeTop === this.freeStack.length) {
+      const s = new Int32Array(this.freeStack.length * 2);
+      s.set(this.freeStack);
+      this.freeStack = s;
+    }
+    this.freeStack[this.freeTop++] = pfn;
+  }
+
+  /**
+   * Returns a frame to the free lists. Its contents become POISON and its
+   * struct page is cleared. A frame still referenced or mapped, or already
+   * free, is a kernel bug: throws.
+   */
+  free(pfn: number): void {
+    if (!(pfn >= 0 && pfn < this.highWater) || this.isFree(pfn)) {
+      throw new Error(`free_frame: pfn ${pfn} is not allocated`);
+    }
+    if (this.refcount[pfn] !== 0 || this.mapcount[pfn] !== 0) {
+      throw new Error(`free_frame: pfn ${pfn} still has refcount ${this.refcount[pfn]} mapcount ${this.mapcount[pfn]}`);
+    }
+    this.mem.release(pfn);
+    this.flags[pfn] = 0;
+    this.owner[pfn] = 0;
+    this.index[pfn] = 0;
+    this.pushFree(pfn);
+    this.used--;
+  }
+
+  /** True for a frame that is free or was never handed out. */
+  isFree(pfn: number): boolean {
+    return pfn >= this.highWater || !this.mem.isClaimed(pfn);
+  }
+
+  /** A page-table frame for the walker's tables (pagetable_alloc): PG_pagetable, one reference; -1 when none is free. */
+  allocTableFrame(): number {
+    const pfn = this.alloc();
+    if (pfn < 0) return -1;
+    this.flags[pfn] = PG_pagetable;
+    this.refcount[pfn] = 1;
+    return pfn;
+  }
+
+  /** pagetable_free: the caller has flushed every TLB and paging-structure-cache entry through it. */
+  freeTableFrame(pfn: number): void {
+    this.refcount[pfn] = 0;
+    this.flags[pfn] = this.flags[pfn]! & ~PG_pagetable;
+    this.free(pfn);
+  }
+
+  private grow(minCap: number): void {
+    let cap = this.capacity;
+    while (cap < minCap) cap *= 2;
+    cap = Math.min(cap, this.totalFrames);
+    const g32 = (a: Int32Array): Int32Array => {
+      const n = new Int32Array(cap);
+      n.set(a);
+      return n;
+    };
+    this.refcount = g32(this.refcount);
+    this.mapcount = g32(this.mapcount);
+    this.owner = g32(this.owner);
+    const f = new Uint32Array(cap);
+    f.set(this.flags);
+    this.flags = f;
+    const ix = new Float64Array(cap);
+    ix.set(this.index);
+    this.index = ix;
+    this.capacity = cap;
+  }
+
+  /**
+   * Host bytes per frame in use of the struct page arrays (at their current
+   * capacity) and the free stack, plus the hardware's own per-frame
+   * bookkeeping; the 4 KiB of frames holding real bytes are not counted.
+   */
+  hostBytesPerPage(): number {
+    const perFrame = 4 + 4 + 4 + 4 + 8;
+    return this.used === 0 ? 0 : (this.capacity * perFrame + this.freeStack.length * 4) / this.used + this.mem.hostBytesPerFrame();
+  }
+}
 
 /** Clear the page before returning it (__GFP_ZERO). */
 export const __GFP_ZERO = 1 << 0;
@@ -34,14 +214,14 @@ const CAT_DIRECT_RECLAIM = intern('__alloc_pages_direct_reclaim');
 
 /** Takes a frame off the free lists without reclaim; -1 when none (or the min watermark would be broken). */
 function rmqueue(t: Task, k: Kernel, core: MmCore, gfp: number): number {
-  const mem = k.machine.mem;
-  if (mem.freeCount <= core.lowWmark) core.hooks.wakeupKswapd?.(t, k);
+  const memmap = k.mem_map;
+  if (memmap.freeCount <= core.lowWmark) core.hooks.wakeupKswapd?.(t, k);
   // Only allocations that cannot sleep may dip below the min watermark, as ALLOC_HARDER lets atomic ones.
-  if (mem.freeCount <= core.minWmark && (gfp & __GFP_NOWAIT) === 0 && core.hooks.directReclaim) return -1;
-  const pfn = mem.alloc();
+  if (memmap.freeCount <= core.minWmark && (gfp & __GFP_NOWAIT) === 0 && core.hooks.directReclaim) return -1;
+  const pfn = memmap.alloc();
   if (pfn < 0) return -1;
-  mem.refcount[pfn] = 1;
-  mem.mapcount[pfn] = 0;
+  memmap.refcount[pfn] = 1;
+  memmap.mapcount[pfn] = 0;
   t.charge(k.cfg.kernel.cost.page_alloc + k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true));
   k.engine.counters.add('pgalloc_normal');
   return pfn;
@@ -84,27 +264,27 @@ export function alloc_page_nowait(t: Task, k: Kernel, gfp: number): number {
 
 /** Returns a frame with no references left to the free lists (free_unref_page). */
 export function free_frame(k: Kernel, pfn: number): void {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const core = mmCore(k);
   core.hooks.onFree?.(k, pfn);
-  if ((mem.flags[pfn]! & PG_anon) !== 0) {
-    const av = core.anonVmas.get(mem.owner[pfn]!);
+  if ((memmap.flags[pfn]! & PG_anon) !== 0) {
+    const av = core.anonVmas.get(memmap.owner[pfn]!);
     if (av) {
       av.pages--;
       if (av.pages === 0 && av.refcount === 0) core.anonVmas.delete(av.id);
     }
   }
-  mem.refcount[pfn] = 0;
-  mem.mapcount[pfn] = 0;
-  mem.free(pfn);
+  memmap.refcount[pfn] = 0;
+  memmap.mapcount[pfn] = 0;
+  memmap.free(pfn);
   k.engine.counters.add('pgfree');
 }
 
 /** put_page() charged to a task: drop one reference; the last one frees the frame. Returns true if it was freed. */
 export function put_page_testzero_free(t: Task, k: Kernel, pfn: number): boolean {
-  const mem = k.machine.mem;
-  if ((mem.flags[pfn]! & (PG_zero | PG_reserved)) !== 0) return false;
-  const r = --mem.refcount[pfn]!;
+  const memmap = k.mem_map;
+  if ((memmap.flags[pfn]! & (PG_zero | PG_reserved)) !== 0) return false;
+  const r = --memmap.refcount[pfn]!;
   if (r < 0) throw new Error(`put_page: pfn ${pfn} refcount went negative`);
   if (r > 0) return false;
   t.charge(k.cfg.kernel.cost.page_free);
@@ -114,9 +294,9 @@ export function put_page_testzero_free(t: Task, k: Kernel, pfn: number): boolean
 
 /** get_page(): one more reference (an atomic on the struct page). */
 export function get_page(t: Task, k: Kernel, pfn: number): void {
-  const mem = k.machine.mem;
-  if ((mem.flags[pfn]! & (PG_zero | PG_reserved)) !== 0) return;
-  mem.refcount[pfn]!++;
+  const memmap = k.mem_map;
+  if ((memmap.flags[pfn]! & (PG_zero | PG_reserved)) !== 0) return;
+  memmap.refcount[pfn]!++;
   t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
 }
 
@@ -129,16 +309,17 @@ export function* alloc_pgtable_page(t: Task, k: Kernel): Blocking<number> {
   const pfn = yield* alloc_page(t, k, __GFP_ZERO);
   if (pfn < 0) return -1;
   const mem = k.machine.mem;
+  const memmap = k.mem_map;
   mem.materialize(pfn);
-  mem.flags[pfn] = PG_pagetable;
+  memmap.flags[pfn] = PG_pagetable;
   k.engine.counters.add('nr_page_table_pages');
   return pfn;
 }
 
 /** pagetable_free(): a page-table frame whose TLB and paging-structure-cache entries are gone. */
 export function free_pgtable_page(k: Kernel, pfn: number): void {
-  const mem = k.machine.mem;
-  if ((mem.flags[pfn]! & PG_pagetable) === 0) throw new Error(`free_pgtable_page: pfn ${pfn} is not a page table`);
+  const memmap = k.mem_map;
+  if ((memmap.flags[pfn]! & PG_pagetable) === 0) throw new Error(`free_pgtable_page: pfn ${pfn} is not a page table`);
   mmCore(k).hooks.onFree?.(k, pfn);
   k.machine.pt.freeTable(pfn);
   k.engine.counters.add('nr_page_table_pages', -1);
@@ -148,10 +329,11 @@ export function free_pgtable_page(k: Kernel, pfn: number): void {
 /** Sets up ZERO_PAGE(0): a reserved, zero-filled frame that read faults map and nothing frees. */
 export function init_zero_page(k: Kernel): number {
   const mem = k.machine.mem;
-  const pfn = mem.alloc();
+  const memmap = k.mem_map;
+  const pfn = memmap.alloc();
   if (pfn < 0) throw new Error('mm_init: no frame for the zero page');
   mem.zero(pfn);
-  mem.flags[pfn] = PG_zero | PG_reserved;
-  mem.refcount[pfn] = 1;
+  memmap.flags[pfn] = PG_zero | PG_reserved;
+  memmap.refcount[pfn] = 1;
   return pfn;
 }

@@ -11,7 +11,7 @@
  * for reclaim to the inactive tail, to be freed by the next scan) or
  * unlocks the page read, whose data is in memory from then on.
  */
-import { PG_dirty, PG_locked, PG_uptodate, PG_writeback } from '../../hw/physmem.js';
+import { PG_dirty, PG_locked, PG_uptodate, PG_writeback } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
@@ -31,9 +31,9 @@ const CAT_SWAP_READ_FOLIO = intern('swap_read_folio');
  * (folio_rotate_reclaimable) and counts toward waking throttled reclaimers.
  */
 export function folio_end_writeback(k: Kernel, pfn: number, time: number, c: Completion | null): void {
-  const mem = k.machine.mem;
-  const f = mem.flags[pfn]!;
-  mem.flags[pfn] = (f & ~(PG_writeback | PG_reclaim)) >>> 0;
+  const memmap = k.mem_map;
+  const f = memmap.flags[pfn]!;
+  memmap.flags[pfn] = (f & ~(PG_writeback | PG_reclaim)) >>> 0;
   if ((f & PG_reclaim) !== 0 && (f & (PG_dirty | PG_locked)) === 0) folio_rotate_reclaimable(k, pfn);
   acct_reclaim_writeback(k, 1, time);
   k.engine.counters.add('nr_written');
@@ -48,11 +48,11 @@ export function folio_end_writeback(k: Kernel, pfn: number, time: number, c: Com
  */
 export function swap_writepage(t: Task, k: Kernel, pfn: number): boolean {
   if (folio_free_swap(t, k, pfn)) return false;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const c = swapCache(k);
   const slot = folio_swap_slot(k, pfn);
   t.enter(CAT_SWAP_WRITEPAGE);
-  mem.flags[pfn] = (mem.flags[pfn]! | PG_writeback) >>> 0;
+  memmap.flags[pfn] = (memmap.flags[pfn]! | PG_writeback) >>> 0;
   // The device reads the page now: what is in memory at submission is what the slot holds.
   k.swap.store(slot, swap_writepage_contents(k, pfn));
   t.charge(k.cfg.kernel.cost.swap_io);
@@ -82,10 +82,10 @@ export function swap_read_folio(t: Task, k: Kernel, pfn: number, slot: number): 
   const wait = new Completion(k.engine, 1);
   c.reading.set(pfn, wait);
   k.engine.at(done, (time) => {
-    const mem = k.machine.mem;
+    const memmap = k.mem_map;
     swap_readpage_contents(k, pfn, k.swap.load(slot));
     k.machine.caches.invalidateFrame(pfn);
-    mem.flags[pfn] = ((mem.flags[pfn]! | PG_uptodate) & ~PG_locked) >>> 0;
+    memmap.flags[pfn] = ((memmap.flags[pfn]! | PG_uptodate) & ~PG_locked) >>> 0;
     c.reading.delete(pfn);
     wait.complete(time);
   });

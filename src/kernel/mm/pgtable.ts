@@ -9,27 +9,8 @@
  * reaches page tables through the direct map), so a table another CPU's
  * walker just touched costs a transfer here too.
  */
-import {
-  makePte,
-  PTE_ACCESSED,
-  PTE_DIRTY,
-  PTE_GLOBAL,
-  PTE_NX,
-  PTE_PCD,
-  PTE_PRESENT,
-  PTE_PROTNONE,
-  PTE_PSE,
-  PTE_PWT,
-  PTE_RW,
-  PTE_SOFT1,
-  PTE_SOFT2,
-  PTE_SOFT3,
-  PTE_TABLE,
-  PTE_USER,
-  ptePfn,
-  pteFlags,
-  tableIndex,
-} from '../../hw/pagetable.js';
+import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_GLOBAL, PTE_NX, PTE_PCD, PTE_PRESENT, PTE_PSE, PTE_PWT, PTE_RW, PTE_SOFT1, PTE_SOFT2, PTE_SOFT3, PTE_TABLE, PTE_USER, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
+import { PTE_PROTNONE } from './swapops.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';

@@ -20,7 +20,7 @@
  * each window instead of overlapping the next window with its use), the
  * window ramp-up of read(2) readahead, and drop-behind of VM_SEQ_READ pages.
  */
-import { PG_uptodate } from '../../hw/physmem.js';
+import { PG_uptodate } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
@@ -61,7 +61,7 @@ export function ra_pages(mapping: AddressSpace): number {
  */
 function* page_cache_ra_unbounded(t: Task, mapping: AddressSpace, start: number, nr: number): Blocking<boolean> {
   const k = mapping.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const eof = Math.ceil(mapping.size / PAGE_SIZE);
   const end = Math.min(start + nr, eof);
   let done = t.now;
@@ -84,7 +84,7 @@ function* page_cache_ra_unbounded(t: Task, mapping: AddressSpace, start: number,
   }
   for (const pfn of pfns) {
     k.machine.caches.invalidateFrame(pfn);
-    mem.flags[pfn] = (mem.flags[pfn]! | PG_uptodate) >>> 0;
+    memmap.flags[pfn] = (memmap.flags[pfn]! | PG_uptodate) >>> 0;
   }
   return wait;
 }

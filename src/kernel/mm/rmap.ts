@@ -6,10 +6,10 @@
  * invariant checks).
  *
  * A frame's owner is recorded as page->mapping and page->index are:
- * PhysMem.owner holds the id of its anon_vma (PG_anon set) or address_space,
- * PhysMem.index its linear page index (vm_pgoff + page offset in the area).
+ * MemMap.owner holds the id of its anon_vma (PG_anon set) or address_space,
+ * MemMap.index its linear page index (vm_pgoff + page offset in the area).
  */
-import { PG_anon, PG_swapbacked } from '../../hw/physmem.js';
+import { PG_anon, PG_swapbacked } from './page_flags.js';
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
@@ -143,35 +143,35 @@ function touchPage(t: Task, k: Kernel, pfn: number, atomic: boolean): void {
 /** folio_add_new_anon_rmap(): a freshly allocated page becomes the area's, mapped once, exclusively. */
 export function folio_add_new_anon_rmap(t: Task, vma: VmAreaStruct, pfn: number, addr: number): void {
   const k = vma.vmMm.k;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const av = vma.anonVma!;
-  mem.flags[pfn] = (mem.flags[pfn]! | PG_anon | PG_swapbacked | PG_anon_exclusive) >>> 0;
-  mem.owner[pfn] = av.id;
-  mem.index[pfn] = linear_page_index(vma, addr);
-  mem.mapcount[pfn] = 1;
+  memmap.flags[pfn] = (memmap.flags[pfn]! | PG_anon | PG_swapbacked | PG_anon_exclusive) >>> 0;
+  memmap.owner[pfn] = av.id;
+  memmap.index[pfn] = linear_page_index(vma, addr);
+  memmap.mapcount[pfn] = 1;
   av.pages++;
   touchPage(t, k, pfn, false);
 }
 
 /** folio_add_anon_rmap_pte() / folio_add_file_rmap_pte(): one more PTE maps the page. */
 export function folio_add_rmap_pte(t: Task, k: Kernel, pfn: number): void {
-  k.machine.mem.mapcount[pfn]!++;
+  k.mem_map.mapcount[pfn]!++;
   touchPage(t, k, pfn, true);
 }
 
 /** folio_remove_rmap_pte(): one PTE less maps the page. */
 export function folio_remove_rmap_pte(t: Task, k: Kernel, pfn: number): void {
-  const mem = k.machine.mem;
-  const m = --mem.mapcount[pfn]!;
+  const memmap = k.mem_map;
+  const m = --memmap.mapcount[pfn]!;
   if (m < 0) throw new Error(`folio_remove_rmap_pte: pfn ${pfn} mapcount went negative`);
   touchPage(t, k, pfn, true);
 }
 
 /** Page cache ownership: set when a file page enters an address_space. */
 export function set_page_mapping(k: Kernel, pfn: number, mappingId: number, index: number): void {
-  const mem = k.machine.mem;
-  mem.owner[pfn] = mappingId;
-  mem.index[pfn] = index;
+  const memmap = k.mem_map;
+  memmap.owner[pfn] = mappingId;
+  memmap.index[pfn] = index;
 }
 
 /**
@@ -179,12 +179,12 @@ export function set_page_mapping(k: Kernel, pfn: number, mappingId: number, inde
  * the address it would be mapped at (the caller checks the PTE there).
  */
 export function rmap_walk(k: Kernel, pfn: number, fn: (vma: VmAreaStruct, addr: number) => void): void {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const core = mmCore(k);
-  const owner = mem.owner[pfn]!;
-  const index = mem.index[pfn]!;
+  const owner = memmap.owner[pfn]!;
+  const index = memmap.index[pfn]!;
   if (owner === 0) return;
-  if ((mem.flags[pfn]! & PG_anon) !== 0) {
+  if ((memmap.flags[pfn]! & PG_anon) !== 0) {
     const av = core.anonVmas.get(owner);
     if (!av) return;
     for (const vma of av.vmas) {

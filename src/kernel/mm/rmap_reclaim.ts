@@ -17,8 +17,9 @@
  * freed (try_to_unmap_flush_dirty / try_to_unmap_flush); otherwise the one
  * page is flushed locally at once (ptep_clear_flush).
  */
-import { makeSwapPte, PTE_DIRTY, PTE_PRESENT, PTE_RW, ptePfn, tableIndex, PTE_ACCESSED } from '../../hw/pagetable.js';
-import { PG_anon, PG_dirty, PG_swapbacked } from '../../hw/physmem.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_RW, ptePfn, tableIndex, PTE_ACCESSED } from '../../hw/pagetable.js';
+import { makeSwapPte } from './swapops.js';
+import { PG_anon, PG_dirty, PG_swapbacked } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -62,10 +63,10 @@ export interface Referenced {
 /** anon_vma_lock_read / i_mmap_lock_read on the page's owner: the lock word's line. Returns the owner's kernel address or -1. */
 function lockOwner(t: Task, k: Kernel, pfn: number): number {
   const core = mmCore(k);
-  const mem = k.machine.mem;
-  const owner = mem.owner[pfn]!;
+  const memmap = k.mem_map;
+  const owner = memmap.owner[pfn]!;
   if (owner === 0) return -1;
-  const obj = (mem.flags[pfn]! & PG_anon) !== 0 ? core.anonVmas.get(owner) : core.mappings.get(owner);
+  const obj = (memmap.flags[pfn]! & PG_anon) !== 0 ? core.anonVmas.get(owner) : core.mappings.get(owner);
   if (!obj) return -1;
   t.charge(k.machine.caches.access(t.cpu, obj.kaddr, true) + k.cfg.cost.atomic_rmw);
   return obj.kaddr;
@@ -94,9 +95,9 @@ function mappingsOf(t: Task, k: Kernel, pfn: number): { vmas: VmAreaStruct[]; ad
  * mlocked area (vmFlags then has VM_LOCKED: the page cannot be evicted).
  */
 export function folio_referenced(t: Task, k: Kernel, pfn: number): Referenced {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const out: Referenced = { ptes: 0, vmFlags: 0 };
-  if (mem.mapcount[pfn]! <= 0) return out;
+  if (memmap.mapcount[pfn]! <= 0) return out;
   t.enter(CAT_FOLIO_REFERENCED);
   const lock = lockOwner(t, k, pfn);
   const { vmas, addrs } = mappingsOf(t, k, pfn);
@@ -196,8 +197,8 @@ export function* try_to_unmap_flush_dirty(t: Task, k: Kernel, batch: TlbUnmapBat
  * swap-backed once more). Returns true when no mapping is left.
  */
 export function* try_to_unmap(t: Task, k: Kernel, pfn: number, batch: TlbUnmapBatch): Blocking<boolean> {
-  const mem = k.machine.mem;
-  if (mem.mapcount[pfn]! <= 0) return true;
+  const memmap = k.mem_map;
+  if (memmap.mapcount[pfn]! <= 0) return true;
   t.enter(CAT_TRY_TO_UNMAP);
   const lock = lockOwner(t, k, pfn);
   const { vmas, addrs } = mappingsOf(t, k, pfn);
@@ -223,16 +224,16 @@ export function* try_to_unmap(t: Task, k: Kernel, pfn: number, batch: TlbUnmapBa
     const pteval = ptep_get_and_clear(t, mm, table, idx);
     if (shouldDeferFlush(t, mm)) setTlbUbcFlushPending(t, k, batch, mm, pteval);
     else if ((pteval & PTE_PRESENT) !== 0) yield* flush_tlb_page(t, mm, addr);
-    if ((pteval & PTE_DIRTY) !== 0) mem.flags[pfn] = (mem.flags[pfn]! | PG_dirty) >>> 0;
-    const flags = mem.flags[pfn]!;
+    if ((pteval & PTE_DIRTY) !== 0) memmap.flags[pfn] = (memmap.flags[pfn]! | PG_dirty) >>> 0;
+    const flags = memmap.flags[pfn]!;
     if ((flags & PG_anon) !== 0) {
       if ((flags & PG_swapbacked) === 0) {
         // MADV_FREE: drop it if clean and nobody else holds it (the caller's isolation reference plus the mappings).
-        if (mem.refcount[pfn] === 1 + mem.mapcount[pfn]! && (flags & PG_dirty) === 0) {
+        if (memmap.refcount[pfn] === 1 + memmap.mapcount[pfn]! && (flags & PG_dirty) === 0) {
           // pglazyfreed is counted once, when shrink_folio_list frees the page.
           mm.rss[MM_ANONPAGES]!--;
         } else {
-          mem.flags[pfn] = (flags | PG_swapbacked) >>> 0;
+          memmap.flags[pfn] = (flags | PG_swapbacked) >>> 0;
           set_pte_at(t, mm, table, idx, pteval);
           pte_unlock(t, mm, table);
           ok = false;
@@ -247,7 +248,7 @@ export function* try_to_unmap(t: Task, k: Kernel, pfn: number, batch: TlbUnmapBa
           break;
         }
         // The page may be shared from now on: whoever maps it next decides exclusivity again.
-        mem.flags[pfn] = (mem.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
+        memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
         set_pte_at(t, mm, table, idx, makeSwapPte(SWAP_TYPE, slot));
         mm.rss[MM_ANONPAGES]!--;
         mm.rss[MM_SWAPENTS]!++;
@@ -257,11 +258,11 @@ export function* try_to_unmap(t: Task, k: Kernel, pfn: number, batch: TlbUnmapBa
     }
     folio_remove_rmap_pte(t, k, pfn);
     // folio_put of the mapping's reference: the caller's isolation reference keeps the page.
-    mem.refcount[pfn]!--;
+    memmap.refcount[pfn]!--;
     t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
     pte_unlock(t, mm, table);
   }
   unlockOwner(t, k, lock);
   t.leave();
-  return mem.mapcount[pfn] === 0;
+  return memmap.mapcount[pfn] === 0;
 }

@@ -17,7 +17,7 @@
  * taken once per batch; writeback completions queue rotations that the next
  * drain performs (lru_move_tail).
  */
-import { PG_active, PG_lru, PG_referenced, PG_swapbacked } from '../../hw/physmem.js';
+import { PG_active, PG_lru, PG_referenced, PG_swapbacked } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -186,11 +186,11 @@ export function lru_unlock(t: Task, lv: Lruvec): void {
 
 /** lruvec_add_folio() (head) or lruvec_add_folio_tail(): link pfn into its list from its flags; sets PG_lru. */
 export function lruvec_add_folio(t: Task | null, lv: Lruvec, pfn: number, tail: boolean): void {
-  const mem = lv.k.machine.mem;
+  const memmap = lv.k.mem_map;
   lv.cover(pfn);
   if (lv.onList[pfn]! >= 0) throw new Error(`lruvec_add_folio: pfn ${pfn} is already on list ${lv.onList[pfn]}`);
   if (lv.inBatch[pfn] !== 0) throw new Error(`lruvec_add_folio: pfn ${pfn} is still in CPU ${lv.inBatch[pfn]! - 1}'s batch`);
-  const lru = folio_lru_list(mem.flags[pfn]!);
+  const lru = folio_lru_list(memmap.flags[pfn]!);
   const node = pfn + NR_LRU_LISTS;
   let before: number;
   let after: number;
@@ -207,7 +207,7 @@ export function lruvec_add_folio(t: Task | null, lv: Lruvec, pfn: number, tail: 
   lv.prev[after] = node;
   lv.onList[pfn] = lru;
   lv.size[lru]!++;
-  mem.flags[pfn] = (mem.flags[pfn]! | PG_lru) >>> 0;
+  memmap.flags[pfn] = (memmap.flags[pfn]! | PG_lru) >>> 0;
   touchNodes(t, lv, before, node, after);
 }
 
@@ -226,8 +226,8 @@ export function lruvec_del_folio(t: Task | null, lv: Lruvec, pfn: number): void 
   lv.prev[after] = before;
   lv.onList[pfn] = LRU_ISOLATED;
   lv.size[lru]!--;
-  const mem = lv.k.machine.mem;
-  mem.flags[pfn] = (mem.flags[pfn]! & ~PG_lru) >>> 0;
+  const memmap = lv.k.mem_map;
+  memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_lru) >>> 0;
   touchNodes(t, lv, before, node, after);
 }
 
@@ -247,14 +247,14 @@ function moveAddBatch(t: Task | null, lv: Lruvec, cpu: number): number {
 /** lru_move_tail: writeback-completed PG_reclaim pages go to the tail of their inactive list; the caller holds lru_lock. */
 function moveRotated(t: Task | null, lv: Lruvec): void {
   if (lv.rotate.length === 0) return;
-  const mem = lv.k.machine.mem;
+  const memmap = lv.k.mem_map;
   const pending = lv.rotate;
   lv.rotate = [];
   let n = 0;
   for (const pfn of pending) {
     if (lv.listOf(pfn) < 0) continue;
     lruvec_del_folio(t, lv, pfn);
-    mem.flags[pfn] = (mem.flags[pfn]! & ~PG_active) >>> 0;
+    memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_active) >>> 0;
     lruvec_add_folio(t, lv, pfn, true);
     n++;
   }
@@ -375,7 +375,7 @@ export function lru_note_cost(lv: Lruvec, file: boolean, nrIo: number, nrRotated
  */
 export function folio_mark_lazyfree(t: Task, k: Kernel, pfn: number): void {
   const lv = lruvecOf(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   lv.cover(pfn);
   // folio_batch_add_and_move(lru_lazyfree): the page joins this CPU's batch (folio_get on its struct page), and
   // the batch's list moves run under one lru_lock hold when it fills (or at lru_add_drain). The flags and the list
@@ -384,7 +384,7 @@ export function folio_mark_lazyfree(t: Task, k: Kernel, pfn: number): void {
   t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
   const listed = lv.onList[pfn]! >= 0;
   if (listed) lruvec_del_folio(null, lv, pfn);
-  mem.flags[pfn] = (mem.flags[pfn]! & ~(PG_active | PG_referenced | PG_swapbacked)) >>> 0;
+  memmap.flags[pfn] = (memmap.flags[pfn]! & ~(PG_active | PG_referenced | PG_swapbacked)) >>> 0;
   if (listed) lruvec_add_folio(null, lv, pfn, false);
   k.engine.counters.add('pglazyfree');
   if (!listed) return;
@@ -423,11 +423,11 @@ function moveLazyfreeBatch(t: Task, lv: Lruvec): void {
 export function folios_release_lru(t: Task, k: Kernel, pfns: readonly number[], from: number, to: number): void {
   const lv = k.sub[SUB] as Lruvec | undefined;
   if (!lv) return;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   let locked = false;
   for (let i = from; i < to; i++) {
     const pfn = pfns[i]!;
-    if (mem.refcount[pfn] !== 1 || lv.listOf(pfn) < 0) continue;
+    if (memmap.refcount[pfn] !== 1 || lv.listOf(pfn) < 0) continue;
     if (!locked) {
       lru_lock(t, lv);
       locked = true;
@@ -444,17 +444,17 @@ export function folios_release_lru(t: Task, k: Kernel, pfns: readonly number[], 
  */
 export function folio_mark_accessed(t: Task, k: Kernel, pfn: number): void {
   const lv = lruvecOf(k);
-  const mem = k.machine.mem;
-  const f = mem.flags[pfn]!;
+  const memmap = k.mem_map;
+  const f = memmap.flags[pfn]!;
   t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true));
   if ((f & PG_referenced) === 0) {
-    mem.flags[pfn] = (f | PG_referenced) >>> 0;
+    memmap.flags[pfn] = (f | PG_referenced) >>> 0;
     return;
   }
   if ((f & PG_active) !== 0 || lv.listOf(pfn) < 0) return;
   lru_lock(t, lv);
   lruvec_del_folio(t, lv, pfn);
-  mem.flags[pfn] = ((mem.flags[pfn]! | PG_active) & ~PG_referenced) >>> 0;
+  memmap.flags[pfn] = ((memmap.flags[pfn]! | PG_active) & ~PG_referenced) >>> 0;
   lruvec_add_folio(t, lv, pfn, false);
   lru_unlock(t, lv);
   k.engine.counters.add('pgactivate');
@@ -466,16 +466,16 @@ export function folio_mark_accessed(t: Task, k: Kernel, pfn: number): void {
  */
 export function lru_check(k: Kernel): string[] {
   const lv = lruvecOf(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const out: string[] = [];
   for (let l = 0; l < NR_LRU_LISTS; l++) {
     const pages = lv.pages(l);
     if (pages.length !== lv.size[l]) out.push(`${LRU_NAMES[l]}: ${pages.length} linked, size says ${lv.size[l]}`);
     for (const pfn of pages) {
-      if (mem.isFree(pfn)) out.push(`${LRU_NAMES[l]}: free pfn ${pfn} is listed`);
-      if ((mem.flags[pfn]! & PG_lru) === 0) out.push(`${LRU_NAMES[l]}: pfn ${pfn} lacks PG_lru`);
+      if (memmap.isFree(pfn)) out.push(`${LRU_NAMES[l]}: free pfn ${pfn} is listed`);
+      if ((memmap.flags[pfn]! & PG_lru) === 0) out.push(`${LRU_NAMES[l]}: pfn ${pfn} lacks PG_lru`);
       if (lv.inBatch[pfn] !== 0) out.push(`${LRU_NAMES[l]}: pfn ${pfn} is also in CPU ${lv.inBatch[pfn]! - 1}'s batch`);
-      if (folio_lru_list(mem.flags[pfn]!) !== l) out.push(`${LRU_NAMES[l]}: pfn ${pfn} belongs on ${LRU_NAMES[folio_lru_list(mem.flags[pfn]!)]}`);
+      if (folio_lru_list(memmap.flags[pfn]!) !== l) out.push(`${LRU_NAMES[l]}: pfn ${pfn} belongs on ${LRU_NAMES[folio_lru_list(memmap.flags[pfn]!)]}`);
     }
   }
   return out;

@@ -16,11 +16,12 @@
  *   do_swap_page calls passes no address.
  *
  * A swap cache page holds one reference for the cache. Its slot is kept in
- * a map beside the frame (folio->swap); PhysMem.index keeps the page's
+ * a map beside the frame (folio->swap); MemMap.index keeps the page's
  * anon_vma offset for rmap.
  */
-import { swapOffset, tableIndex } from '../../hw/pagetable.js';
-import { PG_dirty, PG_locked, PG_swapbacked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
+import { tableIndex } from '../../hw/pagetable.js';
+import { swapOffset } from './swapops.js';
+import { PG_dirty, PG_locked, PG_swapbacked, PG_swapcache, PG_writeback } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
@@ -99,12 +100,12 @@ export function folio_swap_slot(k: Kernel, pfn: number): number {
 /** add_to_swap_cache(): the page enters the cache for `slot` (whose SWAP_HAS_CACHE the caller holds), with the cache's reference. */
 export function add_to_swap_cache(t: Task, k: Kernel, pfn: number, slot: number): void {
   const c = swapCache(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   touchXarray(t, c, true);
   c.pages.set(slot, pfn);
   c.slotOf.set(pfn, slot);
-  mem.flags[pfn] = (mem.flags[pfn]! | PG_swapcache | PG_swapbacked) >>> 0;
-  mem.refcount[pfn]!++;
+  memmap.flags[pfn] = (memmap.flags[pfn]! | PG_swapcache | PG_swapbacked) >>> 0;
+  memmap.refcount[pfn]!++;
   touchPage(t, k, pfn, true);
   k.engine.counters.add('swap_cache_add');
 }
@@ -117,8 +118,8 @@ export function __delete_from_swap_cache(t: Task | null, k: Kernel, pfn: number)
   if (t) touchXarray(t, c, true);
   c.pages.delete(slot);
   c.slotOf.delete(pfn);
-  const mem = k.machine.mem;
-  mem.flags[pfn] = (mem.flags[pfn]! & ~PG_swapcache) >>> 0;
+  const memmap = k.mem_map;
+  memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_swapcache) >>> 0;
   return slot;
 }
 
@@ -137,9 +138,9 @@ export function swap_cache_get_folio(k: Kernel, slot: number): number {
   const c = swapCache(k);
   const pfn = c.pages.get(slot);
   if (pfn === undefined) return -1;
-  const mem = k.machine.mem;
-  if ((mem.flags[pfn]! & PG_readahead) !== 0 && !c.reading.has(pfn)) {
-    mem.flags[pfn] = (mem.flags[pfn]! & ~PG_readahead) >>> 0;
+  const memmap = k.mem_map;
+  if ((memmap.flags[pfn]! & PG_readahead) !== 0 && !c.reading.has(pfn)) {
+    memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_readahead) >>> 0;
     c.raHits++;
     k.engine.counters.add('swap_ra_hit');
   }
@@ -189,7 +190,7 @@ export function add_to_swap(t: Task, k: Kernel, pfn: number): boolean {
   }
   add_to_swap_cache(t, k, pfn, slot);
   // folio_mark_dirty: the only copy of the data is in memory until pageout writes it.
-  k.machine.mem.flags[pfn] = (k.machine.mem.flags[pfn]! | PG_dirty) >>> 0;
+  k.mem_map.flags[pfn] = (k.mem_map.flags[pfn]! | PG_dirty) >>> 0;
   t.leave();
   return true;
 }
@@ -204,13 +205,13 @@ export function add_to_swap(t: Task, k: Kernel, pfn: number): boolean {
 export function* read_swap_cache_async(t: Task, k: Kernel, slot: number, readahead: boolean): Blocking<{ pfn: number; allocated: boolean }> {
   const c = swapCache(k);
   const si = swapInfo(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_READ_SWAP_CACHE);
   for (;;) {
     touchXarray(t, c, false);
     const found = swap_cache_get_folio(k, slot);
     if (found >= 0) {
-      mem.refcount[found]!++;
+      memmap.refcount[found]!++;
       touchPage(t, k, found, true);
       t.leave();
       return { pfn: found, allocated: false };
@@ -227,7 +228,7 @@ export function* read_swap_cache_async(t: Task, k: Kernel, slot: number, readahe
     }
     // Allocation may have slept: another task may have cached the slot, or its PTEs may be gone.
     if (c.pages.has(slot) || !swapcache_prepare(t, k, slot)) {
-      mem.refcount[pfn] = 0;
+      memmap.refcount[pfn] = 0;
       free_frame(k, pfn);
       if (si.mapCount(slot) === 0) {
         t.leave();
@@ -235,7 +236,7 @@ export function* read_swap_cache_async(t: Task, k: Kernel, slot: number, readahe
       }
       continue;
     }
-    mem.flags[pfn] = (mem.flags[pfn]! | PG_locked | PG_swapbacked) >>> 0;
+    memmap.flags[pfn] = (memmap.flags[pfn]! | PG_locked | PG_swapbacked) >>> 0;
     add_to_swap_cache(t, k, pfn, slot);
     // The caller's reference: the allocation's (the cache took its own).
     folio_add_lru(t, k, pfn);
@@ -285,7 +286,7 @@ function swapin_nr_pages(k: Kernel, offset: number): number {
  */
 export function* swap_cluster_readahead(t: Task, k: Kernel, slot: number): Blocking<number> {
   const si = swapInfo(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const mask = swapin_nr_pages(k, slot) - 1;
   if (mask > 0) {
     t.enter(CAT_SWAP_READAHEAD);
@@ -298,7 +299,7 @@ export function* swap_cluster_readahead(t: Task, k: Kernel, slot: number): Block
       const r = yield* read_swap_cache_async(t, k, off, true);
       if (r.pfn < 0) continue;
       if (r.allocated) {
-        mem.flags[r.pfn] = (mem.flags[r.pfn]! | PG_readahead) >>> 0;
+        memmap.flags[r.pfn] = (memmap.flags[r.pfn]! | PG_readahead) >>> 0;
         k.engine.counters.add('swap_ra');
       }
       put_page_testzero_free(t, k, r.pfn);
@@ -350,5 +351,5 @@ export function* force_swapin_readahead(t: Task, vma: VmAreaStruct, start: numbe
 
 /** Whether the page is locked for a read or under writeback (reclaim and folio_free_swap leave such pages alone). */
 export function folio_io_busy(k: Kernel, pfn: number): boolean {
-  return (k.machine.mem.flags[pfn]! & (PG_locked | PG_writeback)) !== 0;
+  return (k.mem_map.flags[pfn]! & (PG_locked | PG_writeback)) !== 0;
 }

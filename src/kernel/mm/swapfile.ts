@@ -13,8 +13,9 @@
  * cluster lists are not modelled. Every count update is an atomic on the
  * swap_map byte's cache line, charged through the cache model.
  */
-import { PTE_PRESENT, ptePfn, PTRS_PER_TABLE, swapOffset } from '../../hw/pagetable.js';
-import { PG_dirty, PG_locked, PG_mlocked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
+import { PTE_PRESENT, ptePfn, PTRS_PER_TABLE } from '../../hw/pagetable.js';
+import { swapOffset } from './swapops.js';
+import { PG_dirty, PG_locked, PG_mlocked, PG_swapcache, PG_writeback } from './page_flags.js';
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
@@ -214,7 +215,7 @@ export function swapcache_prepare(t: Task, k: Kernel, slot: number): boolean {
  * now: not under writeback (nor locked for a read).
  */
 export function folio_swapcache_freeable(k: Kernel, pfn: number): boolean {
-  const f = k.machine.mem.flags[pfn]!;
+  const f = k.mem_map.flags[pfn]!;
   return (f & PG_swapcache) !== 0 && (f & PG_writeback) === 0;
 }
 
@@ -225,12 +226,12 @@ export function folio_swapcache_freeable(k: Kernel, pfn: number): boolean {
  * the page is not in the cache, is under I/O, or its slot is still named.
  */
 export function folio_free_swap(t: Task, k: Kernel, pfn: number): boolean {
-  const mem = k.machine.mem;
-  if (!folio_swapcache_freeable(k, pfn) || (mem.flags[pfn]! & PG_locked) !== 0) return false;
+  const memmap = k.mem_map;
+  if (!folio_swapcache_freeable(k, pfn) || (memmap.flags[pfn]! & PG_locked) !== 0) return false;
   const slot = folio_swap_slot(k, pfn);
   if (swapInfo(k).mapCount(slot) > 0) return false;
   delete_from_swap_cache(t, k, pfn);
-  mem.flags[pfn] = (mem.flags[pfn]! | PG_dirty) >>> 0;
+  memmap.flags[pfn] = (memmap.flags[pfn]! | PG_dirty) >>> 0;
   return true;
 }
 
@@ -248,10 +249,10 @@ export function free_swap_and_cache(t: Task, k: Kernel, slot: number): void {
   if (si.mapCount(slot) > 0 || !si.hasCache(slot)) return;
   const pfn = swapCache(k).pages.get(slot);
   if (pfn === undefined) return;
-  const mem = k.machine.mem;
-  if (mem.mapcount[pfn]! > 0 && !vm_swap_full(k)) return;
+  const memmap = k.mem_map;
+  if (memmap.mapcount[pfn]! > 0 && !vm_swap_full(k)) return;
   // filemap_get_folio + folio_trylock: a reference while the cache lets go.
-  mem.refcount[pfn]!++;
+  memmap.refcount[pfn]!++;
   touchPage(t, k, pfn, true);
   folio_free_swap(t, k, pfn);
   put_page_testzero_free(t, k, pfn);
@@ -265,10 +266,10 @@ export function free_swap_and_cache(t: Task, k: Kernel, slot: number): void {
  * instead of copying it.
  */
 export function try_free_swap_after_fault(t: Task, k: Kernel, pfn: number, write: boolean): void {
-  const mem = k.machine.mem;
-  const f = mem.flags[pfn]!;
+  const memmap = k.mem_map;
+  const f = memmap.flags[pfn]!;
   if ((f & PG_swapcache) === 0) return;
-  if (vm_swap_full(k) || (f & PG_mlocked) !== 0 || (write && mem.refcount[pfn] === 2)) folio_free_swap(t, k, pfn);
+  if (vm_swap_full(k) || (f & PG_mlocked) !== 0 || (write && memmap.refcount[pfn] === 2)) folio_free_swap(t, k, pfn);
 }
 
 /**
@@ -276,8 +277,8 @@ export function try_free_swap_after_fault(t: Task, k: Kernel, pfn: number, write
  * the swap cache if no swap PTE names its slot (the gather still holds it).
  */
 export function free_swap_cache(t: Task, k: Kernel, pfn: number): void {
-  const mem = k.machine.mem;
-  if ((mem.flags[pfn]! & PG_swapcache) === 0 || mem.mapcount[pfn]! > 0) return;
+  const memmap = k.mem_map;
+  if ((memmap.flags[pfn]! & PG_swapcache) === 0 || memmap.mapcount[pfn]! > 0) return;
   folio_free_swap(t, k, pfn);
 }
 
@@ -297,7 +298,7 @@ export function swap_check(k: Kernel): string[] {
   const out: string[] = [];
   const si = swapInfo(k);
   const cache = swapCache(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const pt = k.machine.pt;
   const named = new Map<number, number>();
   const walk = (table: number, level: number): void => {
@@ -326,10 +327,10 @@ export function swap_check(k: Kernel): string[] {
   }
   if (inuse !== si.inuse) out.push(`${inuse} slots in use but inuse_pages is ${si.inuse}`);
   for (const [slot, pfn] of cache.pages) {
-    if (mem.isFree(pfn)) out.push(`slot ${slot}: the swap cache holds free pfn ${pfn}`);
+    if (memmap.isFree(pfn)) out.push(`slot ${slot}: the swap cache holds free pfn ${pfn}`);
     else {
-      if ((mem.flags[pfn]! & PG_swapcache) === 0) out.push(`pfn ${pfn} (slot ${slot}) lacks PG_swapcache`);
-      if (mem.refcount[pfn]! < 1 + mem.mapcount[pfn]!) out.push(`pfn ${pfn} (slot ${slot}): refcount ${mem.refcount[pfn]} below the cache's and ${mem.mapcount[pfn]} mappings`);
+      if ((memmap.flags[pfn]! & PG_swapcache) === 0) out.push(`pfn ${pfn} (slot ${slot}) lacks PG_swapcache`);
+      if (memmap.refcount[pfn]! < 1 + memmap.mapcount[pfn]!) out.push(`pfn ${pfn} (slot ${slot}): refcount ${memmap.refcount[pfn]} below the cache's and ${memmap.mapcount[pfn]} mappings`);
     }
     if (cache.slotOf.get(pfn) !== slot) out.push(`pfn ${pfn}: folio->swap is ${cache.slotOf.get(pfn)}, cached under ${slot}`);
   }

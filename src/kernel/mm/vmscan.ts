@@ -26,7 +26,7 @@
  * kernel: too many isolated pages, writeback cycling faster than it
  * completes, and no progress at the last priorities.
  */
-import { PG_active, PG_head, PG_tail, PG_workingset } from '../../hw/physmem.js';
+import { PG_active, PG_head, PG_tail, PG_workingset } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
@@ -164,7 +164,7 @@ export function pgdat_init(k: Kernel): Pgdat {
 
 /** pgdat_balanced(): free memory above the high watermark. */
 export function pgdat_balanced(k: Kernel): boolean {
-  return k.machine.mem.freeCount > pgdatOf(k).highWmark;
+  return k.mem_map.freeCount > pgdatOf(k).highWmark;
 }
 
 /** can_reclaim_anon_pages(): anonymous pages can go somewhere (free swap). */
@@ -268,7 +268,7 @@ export function inactive_is_low(lv: Lruvec, inactiveLru: number): boolean {
 
 /** isolate_lru_folios(): take up to nr pages from the list's tail, each with a reference; returns pages scanned. */
 function isolate_lru_folios(t: Task, k: Kernel, lv: Lruvec, nr: number, lru: number, out: number[]): number {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const caches = k.machine.caches;
   let scanned = 0;
   t.enter(CAT_ISOLATE);
@@ -278,7 +278,7 @@ function isolate_lru_folios(t: Task, k: Kernel, lv: Lruvec, nr: number, lru: num
     scanned++;
     // folio_try_get: an atomic on the refcount.
     t.charge(caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
-    mem.refcount[pfn]!++;
+    memmap.refcount[pfn]!++;
     lruvec_del_folio(t, lv, pfn);
     out.push(pfn);
   }
@@ -292,18 +292,18 @@ function isolate_lru_folios(t: Task, k: Kernel, lv: Lruvec, nr: number, lru: num
  * was is freed instead. Takes lru_lock.
  */
 function move_folios_to_lru(t: Task, k: Kernel, lv: Lruvec, pages: readonly number[]): void {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const freeList: number[] = [];
   t.enter(CAT_PUTBACK);
   lru_lock(t, lv);
   for (const pfn of pages) {
     t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
     lv.onList[pfn] = -1;
-    if (mem.refcount[pfn] === 1) {
+    if (memmap.refcount[pfn] === 1) {
       freeList.push(pfn);
       continue;
     }
-    mem.refcount[pfn]!--;
+    memmap.refcount[pfn]!--;
     lruvec_add_folio(t, lv, pfn, false);
   }
   lru_unlock(t, lv);
@@ -363,7 +363,7 @@ function* shrink_inactive_list(t: Task, k: Kernel, nrToScan: number, lru: number
  */
 function shrink_active_list(t: Task, k: Kernel, nrToScan: number, lru: number, sc: ScanControl): void {
   const lv = lruvecOf(k);
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const file = is_file_lru(lru);
   t.enter(CAT_SHRINK_ACTIVE);
   lru_add_drain(t, k);
@@ -376,10 +376,10 @@ function shrink_active_list(t: Task, k: Kernel, nrToScan: number, lru: number, s
   let deactivated = 0;
   for (const pfn of hold) {
     // Huge pages stay where they are (their PMD mappings are not aged here).
-    if ((mem.flags[pfn]! & (PG_head | PG_tail)) !== 0) continue;
+    if ((memmap.flags[pfn]! & (PG_head | PG_tail)) !== 0) continue;
     const ref = folio_referenced(t, k, pfn);
     if (ref.ptes > 0 && (ref.vmFlags & VM_EXEC) !== 0 && file) continue;
-    mem.flags[pfn] = ((mem.flags[pfn]! & ~PG_active) | PG_workingset) >>> 0;
+    memmap.flags[pfn] = ((memmap.flags[pfn]! & ~PG_active) | PG_workingset) >>> 0;
     deactivated++;
   }
   lv.isolated[file ? 1 : 0]! -= hold.length;
@@ -492,7 +492,7 @@ function prepare_scan_control(k: Kernel, sc: ScanControl): void {
   const inactiveFile = lv.size[LRU_INACTIVE_FILE]!;
   sc.cacheTrimMode = Math.floor(inactiveFile / 2 ** sc.priority) > 0 && (sc.mayDeactivate & DEACTIVATE_FILE) === 0;
   const file = inactiveFile + lv.size[LRU_INACTIVE_FILE + 1]!;
-  const free = k.machine.mem.freeCount;
+  const free = k.mem_map.freeCount;
   sc.fileIsTiny = file + free <= pg.highWmark && (sc.mayDeactivate & DEACTIVATE_ANON) === 0 && Math.floor(lv.size[LRU_INACTIVE_ANON]! / 2 ** sc.priority) > 0;
 }
 

@@ -12,7 +12,7 @@
  * dirty twice); a clean unmapped page leaves its cache and is freed, after
  * the batch's TLB flush.
  */
-import { PG_active, PG_anon, PG_dirty, PG_head, PG_locked, PG_mlocked, PG_tail, PG_referenced, PG_swapbacked, PG_swapcache, PG_writeback } from '../../hw/physmem.js';
+import { PG_active, PG_anon, PG_dirty, PG_head, PG_locked, PG_mlocked, PG_tail, PG_referenced, PG_swapbacked, PG_swapcache, PG_writeback } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -53,11 +53,11 @@ export function newReclaimStat(): ReclaimStat {
 /** Frees pages whose last reference is the caller's (free_unref_folios); the caller has flushed the TLBs. */
 export function freePages(t: Task, k: Kernel, pages: number[]): void {
   if (pages.length === 0) return;
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   t.enter(CAT_FREE);
   for (const pfn of pages) {
     t.charge(k.cfg.kernel.cost.page_free);
-    mem.refcount[pfn] = 0;
+    memmap.refcount[pfn] = 0;
     free_frame(k, pfn);
   }
   t.leave();
@@ -65,15 +65,15 @@ export function freePages(t: Task, k: Kernel, pages: number[]): void {
 
 /** folio_check_references(): what the page's recent use says reclaim should do with it. */
 function folio_check_references(t: Task, k: Kernel, pfn: number): number {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const ref = folio_referenced(t, k, pfn);
-  const f = mem.flags[pfn]!;
+  const f = memmap.flags[pfn]!;
   const referencedFolio = (f & PG_referenced) !== 0;
-  mem.flags[pfn] = (f & ~PG_referenced) >>> 0;
+  memmap.flags[pfn] = (f & ~PG_referenced) >>> 0;
   const file = (f & PG_swapbacked) === 0;
   if ((ref.vmFlags & VM_LOCKED) !== 0) return FOLIOREF_ACTIVATE;
   if (ref.ptes > 0) {
-    mem.flags[pfn] = (mem.flags[pfn]! | PG_referenced) >>> 0;
+    memmap.flags[pfn] = (memmap.flags[pfn]! | PG_referenced) >>> 0;
     if (referencedFolio || ref.ptes > 1) return FOLIOREF_ACTIVATE;
     if ((ref.vmFlags & VM_EXEC) !== 0 && file) return FOLIOREF_ACTIVATE;
     return FOLIOREF_KEEP;
@@ -93,40 +93,40 @@ const PAGE_SUCCESS = 2;
  * synchronous (or not needed) and the page may be freed now if clean.
  */
 function pageout(t: Task, k: Kernel, pfn: number): number {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   // is_page_cache_freeable(): only the isolation and the cache hold it.
-  if (mem.refcount[pfn] !== 2) return PAGE_KEEP;
-  const f = mem.flags[pfn]!;
+  if (memmap.refcount[pfn] !== 2) return PAGE_KEEP;
+  const f = memmap.flags[pfn]!;
   t.enter(CAT_PAGEOUT);
   if ((f & PG_swapcache) !== 0) {
-    mem.flags[pfn] = ((f & ~PG_dirty) | PG_reclaim) >>> 0;
+    memmap.flags[pfn] = ((f & ~PG_dirty) | PG_reclaim) >>> 0;
     if (swap_writepage(t, k, pfn)) {
       pgdatOf(k).nrWriteback++;
       k.engine.counters.add('nr_vmscan_write');
-    } else mem.flags[pfn] = (mem.flags[pfn]! & ~PG_reclaim) >>> 0;
+    } else memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_reclaim) >>> 0;
     t.leave();
     return PAGE_SUCCESS;
   }
-  const mapping = (f & PG_anon) === 0 ? mmCore(k).mappings.get(mem.owner[pfn]!) : undefined;
+  const mapping = (f & PG_anon) === 0 ? mmCore(k).mappings.get(memmap.owner[pfn]!) : undefined;
   if (!mapping || mapping.shmem || !mapping.backing) {
     t.leave();
     return mapping ? PAGE_ACTIVATE : PAGE_KEEP;
   }
-  mem.flags[pfn] = ((f & ~PG_dirty) | PG_reclaim) >>> 0;
-  const index = mem.index[pfn]!;
+  memmap.flags[pfn] = ((f & ~PG_dirty) | PG_reclaim) >>> 0;
+  const index = memmap.index[pfn]!;
   t.charge(k.cfg.kernel.cost.swap_io);
   const done = mapping.backing.writePage(index, pfn, t.now);
   k.engine.counters.add('nr_vmscan_write');
   if (done > t.now) {
     // The write holds a reference until it ends, so truncation cannot free the page under it.
-    mem.flags[pfn] = (mem.flags[pfn]! | PG_writeback) >>> 0;
-    mem.refcount[pfn]!++;
+    memmap.flags[pfn] = (memmap.flags[pfn]! | PG_writeback) >>> 0;
+    memmap.refcount[pfn]!++;
     pgdatOf(k).nrWriteback++;
     k.engine.at(done, (time) => {
       folio_end_writeback(k, pfn, time, null);
-      if (--mem.refcount[pfn]! === 0) free_frame(k, pfn);
+      if (--memmap.refcount[pfn]! === 0) free_frame(k, pfn);
     });
-  } else mem.flags[pfn] = (mem.flags[pfn]! & ~PG_reclaim) >>> 0;
+  } else memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_reclaim) >>> 0;
   t.leave();
   return PAGE_SUCCESS;
 }
@@ -137,24 +137,24 @@ function pageout(t: Task, k: Kernel, pfn: number): number {
  * (the caller then frees it).
  */
 function __remove_mapping(t: Task, k: Kernel, pfn: number): boolean {
-  const mem = k.machine.mem;
-  const f = mem.flags[pfn]!;
-  if (mem.refcount[pfn] !== 2 || (f & PG_dirty) !== 0) return false;
+  const memmap = k.mem_map;
+  const f = memmap.flags[pfn]!;
+  if (memmap.refcount[pfn] !== 2 || (f & PG_dirty) !== 0) return false;
   t.enter(CAT_REMOVE_MAPPING);
   if ((f & PG_swapcache) !== 0) {
     const slot = __delete_from_swap_cache(t, k, pfn);
     put_swap_folio(t, k, slot);
   } else {
-    const mapping = mmCore(k).mappings.get(mem.owner[pfn]!);
-    if (!mapping || mapping.pages.get(mem.index[pfn]!) !== pfn) {
+    const mapping = mmCore(k).mappings.get(memmap.owner[pfn]!);
+    if (!mapping || mapping.pages.get(memmap.index[pfn]!) !== pfn) {
       t.leave();
       return false;
     }
     // __filemap_remove_folio: the xarray store.
     t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
-    mapping.pages.delete(mem.index[pfn]!);
+    mapping.pages.delete(memmap.index[pfn]!);
   }
-  mem.refcount[pfn]!--;
+  memmap.refcount[pfn]!--;
   t.leave();
   return true;
 }
@@ -165,14 +165,14 @@ function __remove_mapping(t: Task, k: Kernel, pfn: number): boolean {
  * move_folios_to_lru; activated ones have PG_active set.
  */
 export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[], sc: ScanControl, stat: ReclaimStat, keep: number[]): Blocking<number> {
-  const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const pg = pgdatOf(k);
   const counters = k.engine.counters;
   const freeList: number[] = [];
   let reclaimed = 0;
   t.enter(CAT_SHRINK_FOLIO_LIST);
   for (const pfn of pages) {
-    let f = mem.flags[pfn]!;
+    let f = memmap.flags[pfn]!;
     sc.nrScanned++;
     t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), false) + k.cfg.kernel.cost.kernel_op);
     const file = (f & PG_swapbacked) === 0;
@@ -196,7 +196,7 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
       if (wb) {
         if (sc.kswapd && (f & PG_reclaim) !== 0 && pg.writeback) stat.nrImmediate++;
         else {
-          mem.flags[pfn] = (f | PG_reclaim) >>> 0;
+          memmap.flags[pfn] = (f | PG_reclaim) >>> 0;
           stat.nrWriteback++;
         }
         activate = true;
@@ -208,14 +208,14 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
         break decide;
       }
       if (refs === FOLIOREF_KEEP) break decide;
-      if (anon && (mem.flags[pfn]! & (PG_swapbacked | PG_swapcache)) === PG_swapbacked) {
+      if (anon && (memmap.flags[pfn]! & (PG_swapbacked | PG_swapcache)) === PG_swapbacked) {
         if (!sc.maySwap) break decide;
         if (!add_to_swap(t, k, pfn)) {
           activate = true;
           break decide;
         }
       }
-      if (mem.mapcount[pfn]! > 0) {
+      if (memmap.mapcount[pfn]! > 0) {
         const unmapped = yield* try_to_unmap(t, k, pfn, sc.batch);
         if (!unmapped) {
           stat.nrUnmapFail++;
@@ -223,11 +223,11 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
           break decide;
         }
       }
-      f = mem.flags[pfn]!;
+      f = memmap.flags[pfn]!;
       if ((f & PG_dirty) !== 0) {
         if ((f & PG_swapbacked) === 0 && (!sc.kswapd || (f & PG_reclaim) === 0 || !pg.dirty)) {
           // Only kswapd writes file pages, and only those seen dirty twice: mark for reclaim as soon as written.
-          mem.flags[pfn] = (f | PG_reclaim) >>> 0;
+          memmap.flags[pfn] = (f | PG_reclaim) >>> 0;
           counters.add('nr_vmscan_immediate_reclaim');
           activate = true;
           break decide;
@@ -241,23 +241,23 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
           break decide;
         }
         stat.nrPageout++;
-        f = mem.flags[pfn]!;
+        f = memmap.flags[pfn]!;
         if ((f & (PG_writeback | PG_dirty)) !== 0) break decide;
       }
       if (anon && (f & PG_swapbacked) === 0) {
         // A lazily freed page: only the isolation holds it now.
-        if (mem.refcount[pfn] !== 1) break decide;
+        if (memmap.refcount[pfn] !== 1) break decide;
         counters.add('pglazyfreed');
         free = true;
         break decide;
       }
-      if ((f & PG_swapcache) === 0 && mem.owner[pfn] === 0 && !anon) {
-        if (mem.refcount[pfn] === 1) free = true;
+      if ((f & PG_swapcache) === 0 && memmap.owner[pfn] === 0 && !anon) {
+        if (memmap.refcount[pfn] === 1) free = true;
         break decide;
       }
       if (anon && (f & PG_swapcache) === 0) {
         // Unmapped by someone else since isolation and in no cache.
-        if (mem.refcount[pfn] === 1) free = true;
+        if (memmap.refcount[pfn] === 1) free = true;
         break decide;
       }
       free = __remove_mapping(t, k, pfn);
@@ -268,14 +268,14 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
       continue;
     }
     if (activate) {
-      f = mem.flags[pfn]!;
+      f = memmap.flags[pfn]!;
       if ((f & PG_swapcache) !== 0 && (vm_swap_full(k) || (f & PG_mlocked) !== 0)) folio_free_swap(t, k, pfn);
       if ((f & PG_mlocked) === 0) {
-        mem.flags[pfn] = (mem.flags[pfn]! | PG_active) >>> 0;
+        memmap.flags[pfn] = (memmap.flags[pfn]! | PG_active) >>> 0;
         stat.nrActivate++;
         counters.add('pgactivate');
       } else {
-        mem.flags[pfn] = (mem.flags[pfn]! | PG_active) >>> 0;
+        memmap.flags[pfn] = (memmap.flags[pfn]! | PG_active) >>> 0;
         counters.add('unevictable_pgs_culled');
       }
     }

@@ -6,7 +6,7 @@
  * copy cost of a read.
  */
 import { describe, expect, it } from 'vitest';
-import { PG_dirty } from '../../../src/hw/physmem.js';
+import { PG_dirty } from '../../../src/kernel/mm/page_flags.js';
 import { sys_close, sys_open } from '../../../src/kernel/fs/fd_syscalls.js';
 import { fcheck_files, type FilesStruct } from '../../../src/kernel/fs/file.js';
 import { MemfsInode } from '../../../src/kernel/fs/memfs.js';
@@ -65,9 +65,9 @@ describe('memfs data', () => {
     runProcess(function* (t, k) {
       const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
       yield* sys_write(k, t, fd, 3 * PAGE, 7);
-      const used = k.machine.mem.usedCount;
+      const used = k.mem_map.usedCount;
       expect(yield* sys_ftruncate(k, t, fd, PAGE + 4)).toBe(0);
-      seen.push(used - k.machine.mem.usedCount);
+      seen.push(used - k.mem_map.usedCount);
       // Growing again shows zeroes where the old data was.
       expect(yield* sys_ftruncate(k, t, fd, 3 * PAGE)).toBe(0);
       seen.push(yield* readAll(k, t, fd));
@@ -118,12 +118,13 @@ describe('memfs data', () => {
       const mapping = inode.i_mapping!;
       const pfn = mapping.pages.get(0)!;
       const mem = k.machine.mem;
-      seen.push((mem.flags[pfn]! & PG_dirty) !== 0);
+      const memmap = k.mem_map;
+      seen.push((memmap.flags[pfn]! & PG_dirty) !== 0);
       // What reclaim does with a dirty file page: write it back, then drop it.
       inode.store!.writePage(0, pfn, t.now);
       mapping.pages.delete(0);
-      mem.flags[pfn] = 0;
-      mem.refcount[pfn] = 0;
+      memmap.flags[pfn] = 0;
+      memmap.refcount[pfn] = 0;
       free_frame(k, pfn);
       const before = t.now;
       seen.push(yield* readAll(k, t, fd));
@@ -141,12 +142,12 @@ describe('memfs data', () => {
       const inodes = sb.s_inodes.size;
       const fd = yield* sys_open(k, t, 'f', O_RDWR | O_CREAT, 0o644);
       yield* sys_write(k, t, fd, 2 * PAGE, 5);
-      const used = k.machine.mem.usedCount;
+      const used = k.mem_map.usedCount;
       seen.push(yield* sys_unlink(k, t, 'f'));
       seen.push(yield* readAll(k, t, fd));
       seen.push(sb.s_inodes.size - inodes);
       yield* sys_close(k, t, fd);
-      seen.push(sb.s_inodes.size - inodes, used - k.machine.mem.usedCount);
+      seen.push(sb.s_inodes.size - inodes, used - k.mem_map.usedCount);
       seen.push(yield* sys_open(k, t, 'f', 0, 0));
     });
     expect(seen).toEqual([0, { n: 2 * PAGE, sum: 2 * PAGE * 5 }, 1, 0, 2, -2]);

@@ -5,7 +5,8 @@
  * file, swap-in of a swap PTE, and the signals of bad accesses.
  */
 import { describe, expect, it } from 'vitest';
-import { makeSwapPte, tableIndex } from '../../../src/hw/pagetable.js';
+import { tableIndex } from '../../../src/hw/pagetable.js';
+import { makeSwapPte } from '../../../src/kernel/mm/swapops.js';
 import { mmCore } from '../../../src/kernel/mm/core.js';
 import { SIGBUS, SIGSEGV } from '../../../src/kernel/mm/fault.js';
 import { AddressSpace, type BackingStore } from '../../../src/kernel/mm/filemap.js';
@@ -58,7 +59,7 @@ describe('anonymous faults', () => {
       const child = yield* k.fork(t, ts, function* (ct) {
         expect((yield* loadUser(ct, k, a)).value).toBe(1);
         expect(k.machine.mmu.translateFunctional(ct.cpu, a)).toBe(shared);
-        expect(k.machine.mem.mapcount[shared]).toBe(2);
+        expect(k.mem_map.mapcount[shared]).toBe(2);
         expect(yield* fillUser(ct, k, a, PAGE, 2)).toBe(0);
         expect(k.machine.mmu.translateFunctional(ct.cpu, a)).not.toBe(shared);
         expect((yield* loadUser(ct, k, a)).value).toBe(2);
@@ -144,7 +145,7 @@ describe('file-backed faults', () => {
       expect(yield* fillUser(t, k, s, 1, 0x55)).toBe(0);
       expect(k.machine.mmu.translateFunctional(t.cpu, s)).toBe(cached);
       expect(k.machine.mem.readByte(cached, 0)).toBe(0x55);
-      expect(k.machine.mem.flags[cached]! & (1 << 3)).not.toBe(0);
+      expect(k.mem_map.flags[cached]! & (1 << 3)).not.toBe(0);
       checkInvariants(k);
     });
   });
@@ -168,9 +169,9 @@ describe('swap-in', () => {
       const table = pte_table(t, mm, a);
       k.machine.pt.writeEntry(table, tableIndex(a, 1), makeSwapPte(0, slot));
       k.machine.mmu.flushAll(t.cpu);
-      k.machine.mem.mapcount[pfn] = 0;
-      k.machine.mem.refcount[pfn] = 0;
-      k.machine.mem.free(pfn);
+      k.mem_map.mapcount[pfn] = 0;
+      k.mem_map.refcount[pfn] = 0;
+      k.mem_map.free(pfn);
       mm.rss[MM_ANONPAGES]!--;
       mm.rss[MM_SWAPENTS]!++;
       checkInvariants(k);

@@ -4,7 +4,7 @@
  * is retired; soft offline moves the data to another frame unseen.
  */
 import { describe, expect, it } from 'vitest';
-import { PG_hwpoison } from '../../../src/hw/physmem.js';
+import { PG_hwpoison } from '../../../src/kernel/mm/page_flags.js';
 import { EINVAL, EPERM } from '../../../src/kernel/errno.js';
 import { SIGBUS } from '../../../src/kernel/mm/fault.js';
 import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
@@ -34,8 +34,8 @@ describe('memory failure injection', () => {
       expect(yield* fillUser(t, k, a, 2 * PAGE, 7)).toBe(0);
       const pfn = k.machine.pt.translateFunctional(ts.mm!.pgd, a);
       expect(yield* sys_madvise(t, a, PAGE, MADV_HWPOISON)).toBe(0);
-      expect(k.machine.mem.flags[pfn]! & PG_hwpoison).toBe(PG_hwpoison);
-      expect(k.machine.mem.isFree(pfn)).toBe(false);
+      expect(k.mem_map.flags[pfn]! & PG_hwpoison).toBe(PG_hwpoison);
+      expect(k.mem_map.isFree(pfn)).toBe(false);
       expect((yield* loadUser(t, k, a)).sig).toBe(SIGBUS);
       expect(yield* loadUser(t, k, a + PAGE)).toEqual({ sig: 0, value: 7 });
       checkInvariants(k);
@@ -50,7 +50,7 @@ describe('memory failure injection', () => {
       expect(yield* sys_madvise(t, a, PAGE, MADV_SOFT_OFFLINE)).toBe(0);
       const after = k.machine.pt.translateFunctional(ts.mm!.pgd, a);
       expect(after).not.toBe(before);
-      expect(k.machine.mem.flags[before]! & PG_hwpoison).toBe(PG_hwpoison);
+      expect(k.mem_map.flags[before]! & PG_hwpoison).toBe(PG_hwpoison);
       expect(yield* loadUser(t, k, a + 100)).toEqual({ sig: 0, value: 9 });
       expect(yield* fillUser(t, k, a, 1, 3)).toBe(0);
       expect(yield* loadUser(t, k, a)).toEqual({ sig: 0, value: 3 });

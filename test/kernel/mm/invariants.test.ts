@@ -34,8 +34,8 @@ function after(corrupt: (t: Task, k: Kernel, ts: TaskStruct, a: number, pfn: num
 describe('checkInvariants', () => {
   it('a mapcount that does not match the PTEs', () => {
     const msg = after((_t, k, _ts, _a, pfn) => {
-      k.machine.mem.mapcount[pfn]!++;
-      return () => k.machine.mem.mapcount[pfn]!--;
+      k.mem_map.mapcount[pfn]!++;
+      return () => k.mem_map.mapcount[pfn]!--;
     });
     expect(msg).toMatch(/mapcount 2 but 1 PTEs map it/);
   });
@@ -43,8 +43,8 @@ describe('checkInvariants', () => {
   it('a PTE pointing at a free frame', () => {
     expect(
       after((t, k, ts, a) => {
-        const pfn = k.machine.mem.alloc();
-        k.machine.mem.free(pfn);
+        const pfn = k.mem_map.alloc();
+        k.mem_map.free(pfn);
         const table = pte_table(t, ts.mm!, a);
         k.machine.pt.writeEntry(table, tableIndex(a + PAGE, 1), makePte(pfn, PTE_PRESENT | PTE_USER));
         return () => k.machine.pt.writeEntry(table, tableIndex(a + PAGE, 1), 0);
@@ -56,7 +56,7 @@ describe('checkInvariants', () => {
     expect(
       after((t, k, ts, a) => {
         const table = pte_table(t, ts.mm!, a);
-        k.machine.pt.writeEntry(table, tableIndex(a + 2 * PAGE, 1), makePte(k.machine.mem.alloc(), PTE_PRESENT));
+        k.machine.pt.writeEntry(table, tableIndex(a + 2 * PAGE, 1), makePte(k.mem_map.alloc(), PTE_PRESENT));
         return () => k.machine.pt.writeEntry(table, tableIndex(a + 2 * PAGE, 1), 0);
       }),
     ).toMatch(/outside every area/);
@@ -67,7 +67,7 @@ describe('checkInvariants', () => {
       after((t, k, ts, a) => {
         // Clear the PTE without a flush: the CPU's TLB still translates the page.
         k.machine.pt.writeEntry(pte_table(t, ts.mm!, a), tableIndex(a, 1), 0);
-        k.machine.mem.mapcount[k.machine.tlb.probe(t.cpu, k.machine.mmu.pcid[t.cpu]!, a / PAGE)]!--;
+        k.mem_map.mapcount[k.machine.tlb.probe(t.cpu, k.machine.mmu.pcid[t.cpu]!, a / PAGE)]!--;
         ts.mm!.rss[1]!--;
       }),
     ).toMatch(/TLB entry .* but mm \d+'s table says -1 and the CPU is up to date/);

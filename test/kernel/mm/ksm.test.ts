@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PTE_RW, ptePfn } from '../../../src/hw/pagetable.js';
-import { PG_ksm } from '../../../src/hw/physmem.js';
+import { PG_ksm } from '../../../src/kernel/mm/page_flags.js';
 import { nsToCycles } from '../../../src/config/machine.js';
 import { bootKernel } from '../../../src/kernel/boot.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
@@ -83,13 +83,14 @@ describe('KSM', () => {
     const k = twoProcesses(3, function* (t, k, a, other) {
       const mm = current(t).mm!;
       const mem = k.machine.mem;
+      const memmap = k.mem_map;
       for (let i = 0; i < N; i++) {
         const pa = pteOf(k, mm, a + i * PAGE);
         const pb = pteOf(k, other.mm, other.a + i * PAGE);
         expect(ptePfn(pa)).toBe(ptePfn(pb));
         expect(pa & PTE_RW).toBe(0);
-        expect(mem.flags[ptePfn(pa)]! & PG_ksm).toBe(PG_ksm);
-        expect(mem.mapcount[ptePfn(pa)]).toBe(2);
+        expect(memmap.flags[ptePfn(pa)]! & PG_ksm).toBe(PG_ksm);
+        expect(memmap.mapcount[ptePfn(pa)]).toBe(2);
         expect(yield* load(t, k, a + i * PAGE + 100)).toBe(i + 1);
         expect(mem.sumBytes(ptePfn(pb), 0, PAGE)).toBe((i + 1) * PAGE);
       }
@@ -119,12 +120,12 @@ describe('KSM', () => {
       expect(yield* fillUser(t, k, a, 8, 0x55)).toBe(0);
       const mine = ptePfn(pteOf(k, mm, a));
       expect(mine).not.toBe(kpfn);
-      expect(k.machine.mem.flags[mine]! & PG_ksm).toBe(0);
+      expect(k.mem_map.flags[mine]! & PG_ksm).toBe(0);
       expect(yield* load(t, k, a)).toBe(0x55);
       expect(yield* load(t, k, a + 8)).toBe(1);
       expect(ptePfn(pteOf(k, other.mm, other.a))).toBe(kpfn);
       expect(k.machine.mem.sumBytes(kpfn, 0, PAGE)).toBe(PAGE);
-      expect(k.machine.mem.mapcount[kpfn]).toBe(1);
+      expect(k.mem_map.mapcount[kpfn]).toBe(1);
       const st = ksm_stats(k);
       expect(st.pages_shared).toBe(N);
       expect(st.pages_sharing).toBe(N - 1);
@@ -139,7 +140,7 @@ describe('KSM', () => {
       expect(yield* sys_madvise(t, a, N * PAGE, MADV_UNMERGEABLE)).toBe(0);
       for (let i = 0; i < N; i++) {
         const pfn = ptePfn(pteOf(k, mm, a + i * PAGE));
-        expect(k.machine.mem.flags[pfn]! & PG_ksm).toBe(0);
+        expect(k.mem_map.flags[pfn]! & PG_ksm).toBe(0);
         expect(pfn).not.toBe(ptePfn(pteOf(k, other.mm, other.a + i * PAGE)));
         expect(yield* load(t, k, a + i * PAGE + 7)).toBe(i + 1);
       }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PTE_ACCESSED, PTE_DIRTY } from '../../../src/hw/pagetable.js';
-import { PG_swapbacked } from '../../../src/hw/physmem.js';
+import { PG_swapbacked } from '../../../src/kernel/mm/page_flags.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { EINVAL } from '../../../src/kernel/errno.js';
 import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
@@ -50,9 +50,9 @@ describe('MADV_DONTNEED', () => {
     const k = runProcess(function* (t, k, ts) {
       const a = yield* sys_mmap(t, 0, n * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(yield* fillUser(t, k, a, n * PAGE, 7)).toBe(0);
-      const free0 = k.machine.mem.freeCount;
+      const free0 = k.mem_map.freeCount;
       expect(yield* sys_madvise(t, a, n * PAGE, MADV_DONTNEED)).toBe(0);
-      freedDuring = k.machine.mem.freeCount - free0;
+      freedDuring = k.mem_map.freeCount - free0;
       expect(ts.mm!.rssPages).toBe(0);
       for (let i = 0; i < n; i++) expect(yield* load(t, k, a + i * PAGE)).toBe(0);
       checkInvariants(k);
@@ -85,14 +85,14 @@ describe('MADV_FREE', () => {
       const a = yield* sys_mmap(t, 0, n * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(yield* fillUser(t, k, a, n * PAGE, 7)).toBe(0);
       expect(pteOf(k, mm, a) & PTE_DIRTY).toBe(PTE_DIRTY);
-      const free0 = k.machine.mem.freeCount;
+      const free0 = k.mem_map.freeCount;
       const faults0 = k.engine.counters.snapshot().pgfault ?? 0;
       expect(yield* sys_madvise(t, a, n * PAGE, MADV_FREE)).toBe(0);
-      expect(k.machine.mem.freeCount).toBe(free0);
+      expect(k.mem_map.freeCount).toBe(free0);
       for (let i = 0; i < n; i++) {
         expect(pteOf(k, mm, a + i * PAGE) & (PTE_DIRTY | PTE_ACCESSED)).toBe(0);
         const pfn = k.machine.pt.translateFunctional(mm.pgd, a + i * PAGE);
-        expect(k.machine.mem.flags[pfn]! & PG_swapbacked).toBe(0);
+        expect(k.mem_map.flags[pfn]! & PG_swapbacked).toBe(0);
       }
       expect(count_lazyfree_mapped(mm, a, a + n * PAGE)).toBe(n);
       expect(k.engine.counters.snapshot().pglazyfree).toBe(n);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeSwapPte } from '../../../src/hw/pagetable.js';
+import { makeSwapPte } from '../../../src/kernel/mm/swapops.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
 import { swapCache, swapin_nr_pages_window } from '../../../src/kernel/mm/swap_state.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PTE_PSE, PTE_RW } from '../../../src/hw/pagetable.js';
-import { HPAGE_NR, PG_head, PG_tail } from '../../../src/hw/physmem.js';
+import { HPAGE_NR, PG_head, PG_tail } from '../../../src/kernel/mm/page_flags.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
 import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
@@ -45,7 +45,7 @@ describe('THP faults', () => {
     runProcess(function* (t, k, ts) {
       const mm = ts.mm!;
       const a = yield* hugeArea(t, 1);
-      const free = k.machine.mem.freeCount;
+      const free = k.mem_map.freeCount;
       expect(yield* fillUser(t, k, a + 5 * PAGE, 1, 9)).toBe(0);
       expect(ctr(k, 'thp_fault_alloc')).toBe(1);
       expect(ctr(k, 'thp_fault_fallback')).toBe(0);
@@ -56,11 +56,12 @@ describe('THP faults', () => {
       const head = k.machine.mmu.translateFunctional(t.cpu, a);
       expect(head % HPAGE_NR).toBe(0);
       const mem = k.machine.mem;
-      expect(mem.flags[head]! & PG_head).toBe(PG_head);
-      for (let i = 1; i < HPAGE_NR; i++) expect(mem.flags[head + i]! & PG_tail).toBe(PG_tail);
+      const memmap = k.mem_map;
+      expect(memmap.flags[head]! & PG_head).toBe(PG_head);
+      for (let i = 1; i < HPAGE_NR; i++) expect(memmap.flags[head + i]! & PG_tail).toBe(PG_tail);
       expect(k.machine.mmu.translateFunctional(t.cpu, a + 300 * PAGE)).toBe(head + 300);
       // 512 data frames and the deposited page table (the PD came with the first table walk: PUD + PD).
-      expect(free - mem.freeCount).toBe(HPAGE_NR + 1 + 2);
+      expect(free - memmap.freeCount).toBe(HPAGE_NR + 1 + 2);
       expect(mem.readByte(head + 5, 0)).toBe(9);
       expect(mem.readByte(head + 6, 0)).toBe(0);
       checkInvariants(k);
@@ -115,16 +116,17 @@ describe('THP faults', () => {
         const a = yield* hugeArea(t, 1);
         // Take every never-used frame so no aligned block is left.
         const mem = k.machine.mem;
+        const memmap = k.mem_map;
         const held: number[] = [];
         for (;;) {
-          const p = mem.alloc();
+          const p = memmap.alloc();
           if (p < 0) break;
           held.push(p);
         }
         // Give back a few scattered frames: enough for small pages, no whole block.
         for (let i = 0; i < 64; i++) {
           const p = held[i * 7]!;
-          mem.free(p);
+          memmap.free(p);
         }
         expect(yield* fillUser(t, k, a, 1, 1)).toBe(0);
         expect(ctr(k, 'thp_fault_fallback')).toBe(1);
@@ -156,7 +158,7 @@ describe('THP splits', () => {
       expect((yield* loadUser(t, k, a + 2 * PAGE)).value).toBe(12);
       expect((yield* loadUser(t, k, a + 3 * PAGE + 100)).value).toBe(13);
       // Each frame is accounted on its own: the zapped one is free at once (Linux frees it at the deferred split).
-      expect(k.machine.mem.isFree(head + 1)).toBe(true);
+      expect(k.mem_map.isFree(head + 1)).toBe(true);
       checkInvariants(k);
     });
   });
@@ -165,7 +167,7 @@ describe('THP splits', () => {
     runProcess(function* (t, k, ts) {
       const mm = ts.mm!;
       const a = yield* hugeArea(t, 2);
-      const free0 = k.machine.mem.freeCount;
+      const free0 = k.mem_map.freeCount;
       expect(yield* fillUser(t, k, a, 2 * HPAGE, 3)).toBe(0);
       expect(ctr(k, 'thp_fault_alloc')).toBe(2);
       expect(yield* sys_madvise(t, a, HPAGE, MADV_DONTNEED)).toBe(0);
@@ -176,7 +178,7 @@ describe('THP splits', () => {
       expect(mm.rss[MM_ANONPAGES]).toBe(0);
       checkInvariants(k);
       // Every data frame and deposited table is back (the PT tables the walk made may remain).
-      expect(k.machine.mem.freeCount).toBeGreaterThanOrEqual(free0 - 3);
+      expect(k.mem_map.freeCount).toBeGreaterThanOrEqual(free0 - 3);
     });
   });
 

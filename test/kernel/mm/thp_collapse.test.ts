@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PTE_PSE } from '../../../src/hw/pagetable.js';
-import { HPAGE_NR, PG_head } from '../../../src/hw/physmem.js';
+import { HPAGE_NR, PG_head } from '../../../src/kernel/mm/page_flags.js';
 import { EINVAL } from '../../../src/kernel/errno.js';
 import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
 import { sys_madvise } from '../../../src/kernel/mm/madvise.js';
@@ -40,8 +40,8 @@ describe('MADV_COLLAPSE', () => {
       expect(pt.walkLevel).toBe(2);
       expect(e & PTE_PSE).toBe(PTE_PSE);
       const head = k.machine.mmu.translateFunctional(t.cpu, a);
-      expect(k.machine.mem.flags[head]! & PG_head).toBe(PG_head);
-      expect(k.machine.mem.isFree(old)).toBe(true);
+      expect(k.mem_map.flags[head]! & PG_head).toBe(PG_head);
+      expect(k.mem_map.isFree(old)).toBe(true);
       for (let i = 0; i < 10; i++) expect((yield* loadUser(t, k, a + i * 3 * PAGE + 5)).value).toBe(20 + i);
       expect((yield* loadUser(t, k, a + PAGE)).value).toBe(0);
       expect((yield* loadUser(t, k, a + HPAGE - 1)).value).toBe(0);

@@ -161,7 +161,7 @@ describe('TLB shootdown', () => {
     const state = { done: false, started: 0 };
     let unmapStart = Infinity;
     mmCore(k).hooks.onFree = (kk, pfn) => {
-      if (kk.engine.clock[0]! >= unmapStart && (kk.machine.mem.flags[pfn]! & (1 << 16)) !== 0) freedAt.push(kk.engine.clock[0]!);
+      if (kk.engine.clock[0]! >= unmapStart && (kk.mem_map.flags[pfn]! & (1 << 16)) !== 0) freedAt.push(kk.engine.clock[0]!);
     };
     k.spawnProcess(
       'leader',

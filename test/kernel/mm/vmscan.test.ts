@@ -162,7 +162,7 @@ describe('kswapd and direct reclaim', () => {
       for (let p = 0; p < 5000; p++) yield* writePage(t, k, base + p * PAGE, pattern(0, p));
       // Give kswapd time to finish its run, then look.
       yield t.sleepFor(100 * k.engine.tickPeriod);
-      freeAfter = k.machine.mem.freeCount;
+      freeAfter = k.mem_map.freeCount;
       expect(checkAll(k)).toEqual([]);
     });
     k.run();

@@ -5,7 +5,7 @@
  * Each show reads the figures it prints (a line of kernel work each); the
  * kernel's per-CPU counter folding is not modelled.
  */
-import { PG_dirty, PG_swapcache } from '../../../hw/physmem.js';
+import { PG_dirty, PG_swapcache } from '../../mm/page_flags.js';
 import type { Task } from '../../../sim/task.js';
 import type { Kernel } from '../../kernel.js';
 import { mmCore } from '../../mm/core.js';
@@ -37,6 +37,7 @@ function swapFigures(k: Kernel): { total: number; free: number } {
 /** meminfo_proc_show(). */
 export function meminfo_show(k: Kernel, t: Task, m: SeqBuf): void {
   const mem = k.machine.mem;
+  const memmap = k.mem_map;
   const core = mmCore(k);
   let cached = 0;
   let shmem = 0;
@@ -45,7 +46,7 @@ export function meminfo_show(k: Kernel, t: Task, m: SeqBuf): void {
   for (const mapping of core.mappings.values()) {
     k.touch(t, mapping.kaddr, false);
     for (const pfn of mapping.pages.values()) {
-      const f = mem.flags[pfn]!;
+      const f = memmap.flags[pfn]!;
       if (f & PG_dirty) dirty++;
       if (f & PG_swapcache) swapcache++;
     }
@@ -62,7 +63,7 @@ export function meminfo_show(k: Kernel, t: Task, m: SeqBuf): void {
   }
   const lru = lruSizes(k);
   const swap = swapFigures(k);
-  const free = mem.freeCount;
+  const free = memmap.freeCount;
   kb(m, 'MemTotal', mem.totalFrames);
   kb(m, 'MemFree', free);
   kb(m, 'MemAvailable', free + lru[LRU_INACTIVE_FILE]! + lru[LRU_ACTIVE_FILE]!);
@@ -133,7 +134,7 @@ export function vmstat_show(k: Kernel, t: Task, m: SeqBuf): void {
     pgtables += mm.pgtablesBytes;
   }
   const c = k.engine.counters;
-  m.line(`nr_free_pages ${k.machine.mem.freeCount}`);
+  m.line(`nr_free_pages ${k.mem_map.freeCount}`);
   m.line(`nr_inactive_anon ${lru[LRU_INACTIVE_ANON]}`);
   m.line(`nr_active_anon ${lru[LRU_ACTIVE_ANON]}`);
   m.line(`nr_inactive_file ${lru[LRU_INACTIVE_FILE]}`);

@@ -126,7 +126,7 @@ describe('files showing the simulator', () => {
     let text = '';
     let free = 0;
     const k = runProcess(function* (t, k) {
-      free = k.machine.mem.freeCount;
+      free = k.mem_map.freeCount;
       text = (yield* readText(k, t, '/proc/meminfo')) as string;
     });
     expect(text).toMatch(new RegExp(`^MemTotal: +${k.cfg.ram_mib * 1024} kB$`, 'm'));
