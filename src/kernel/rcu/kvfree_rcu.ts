@@ -109,7 +109,7 @@ class KvfreeRcu {
   private kfree_rcu_monitor(cpu: number, time: number): void {
     const krcp = this.krcs[cpu]!;
     krcp.monitorAt = Infinity;
-    const cost = this.k.cfg.cost;
+    const cost = this.k.cfg.kernel.cost;
     // kvfree_rcu_drain_ready: what an ended grace period already covers is freed now.
     const ready = krcp.ptrs.filter((p) => this.rcu.poll_state_synchronize_rcu(p.need));
     if (ready.length > 0) {

@@ -216,7 +216,7 @@ describe('THP splits', () => {
       // The parent's PMD is still a (write-protected) leaf; its write reuses the page in place once the child is gone.
       expect(pmdLeaf(k, ts.mm!, a)).not.toBe(0);
       expect((yield* loadUser(t, k, a + 100 * PAGE)).value).toBe(7);
-      const m = k.machine.mem;
+      const m = k.mem_map;
       const odd: string[] = [];
       for (let i = 0; i < HPAGE_NR; i++) if (m.refcount[head + i] !== 1) odd.push(`${i}:${m.refcount[head + i]}/${m.mapcount[head + i]}`);
       expect(odd).toEqual([]);

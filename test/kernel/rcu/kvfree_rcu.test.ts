@@ -8,7 +8,7 @@ function setup() {
   const cfg = testConfig(4, 0);
   const k = fakeKernel(cfg);
   const rcu = rcu_init(k);
-  return { k, rcu, tick: k.engine.tickPeriod, cost: cfg.cost, hz: cfg.kernel.hz };
+  return { k, rcu, tick: k.engine.tickPeriod, cost: cfg.kernel.cost, hz: cfg.kernel.hz };
 }
 
 describe('kfree_rcu batching (kvfree_call_rcu)', () => {

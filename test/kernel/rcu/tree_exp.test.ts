@@ -9,7 +9,7 @@ function setup(cpus = 4) {
   const cfg = testConfig(cpus, 0);
   const k = fakeKernel(cfg);
   rcu_init(k);
-  return { k, cost: cfg.cost, ncpus: cpus };
+  return { k, cost: cfg.cost, kcost: cfg.kernel.cost, ncpus: cpus };
 }
 
 function* busy(t: Task, total: number): Generator<undefined, void, void> {
@@ -21,7 +21,7 @@ function* busy(t: Task, total: number): Generator<undefined, void, void> {
 
 describe('synchronize_rcu_expedited', () => {
   it('on an idle machine needs no IPI: the kworker finds every other CPU idle and wakes the caller', () => {
-    const { k, cost, ncpus } = setup();
+    const { k, cost, kcost, ncpus } = setup();
     let back = 0;
     k.engine.spawn('caller', function* (t: Task): TaskBody {
       t.charge(1000);
@@ -29,7 +29,7 @@ describe('synchronize_rcu_expedited', () => {
       back = t.now;
     }, { cpu: 0, pinned: true });
     k.engine.run();
-    const op = cost.kernel_op;
+    const op = kcost.kernel_op;
     // Queue the work (op), the kworker examines every CPU (ncpus x op) and wakes the caller (op).
     expect(back).toBe(1000 + op + ncpus * op + op);
     expect(k.engine.counters.get('ipi_sent') ?? 0).toBe(0);
@@ -38,7 +38,7 @@ describe('synchronize_rcu_expedited', () => {
   });
 
   it('sends rcu_exp_handler to each busy CPU and ends when the last handler has reported', () => {
-    const { k, cost, ncpus } = setup();
+    const { k, cost, kcost, ncpus } = setup();
     let back = 0;
     for (const cpu of [1, 2]) k.engine.spawn(`user${cpu}`, (t) => busy(t, 100_000), { cpu, pinned: true });
     k.engine.spawn('caller', function* (t: Task): TaskBody {
@@ -47,7 +47,7 @@ describe('synchronize_rcu_expedited', () => {
       back = t.now;
     }, { cpu: 0, pinned: true });
     k.engine.run();
-    const op = cost.kernel_op;
+    const op = kcost.kernel_op;
     // The kworker runs on idle CPU 3 and sends two IPIs one after the other; the second is taken ipi_latency later.
     expect(back).toBe(1000 + op + ncpus * op + 2 * cost.ipi_send + cost.ipi_latency + op);
     const handler = k.engine.attribution.pathNode(['irq', 'ipi_handler', 'rcu_exp_handler']);
