@@ -57,7 +57,11 @@ export function checkMachine(cfg: MachineConfig, file: string): void {
   }
 }
 
-/** A profile written before the split: its software costs under `cost` move to `kernel.cost` (see canonicalPath). */
+/**
+ * A profile written before the split: its software costs under `cost` move to
+ * `kernel.cost` (see canonicalPath), over any value given there too, as a
+ * field written later in a profile would be.
+ */
 function moveLegacyFields(json: unknown): unknown {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
   const cost = (json as Record<string, unknown>)['cost'];
@@ -69,7 +73,7 @@ function moveLegacyFields(json: unknown): unknown {
   const kern = typeof out['kernel'] === 'object' && out['kernel'] !== null ? { ...(out['kernel'] as Record<string, unknown>) } : {};
   const kcost = typeof kern['cost'] === 'object' && kern['cost'] !== null ? { ...(kern['cost'] as Record<string, unknown>) } : {};
   for (const k of moved) {
-    if (!(k in kcost)) kcost[k] = hw[k];
+    kcost[k] = hw[k];
     delete hw[k];
   }
   out['cost'] = hw;
