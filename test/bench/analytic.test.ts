@@ -12,6 +12,7 @@ import { Machine } from '../../src/hw/machine.js';
 import { makePte, PTE_ACCESSED, PTE_PRESENT, PTE_RW, PTE_USER } from '../../src/hw/pagetable.js';
 import { applyProfile } from '../../src/config/profile.js';
 import { bootKernel } from '../../src/kernel/boot.js';
+import { MemMap } from '../../src/kernel/mm/page_alloc.js';
 import { intern } from '../../src/sim/attribution.js';
 import type { TaskBody } from '../../src/sim/task.js';
 
@@ -37,10 +38,12 @@ describe('an unloaded TLB miss whose walk misses every cache', () => {
     it(`costs stlb_hit + 4 x (llc_hit + dram + walk_step) + the data's llc_hit + dram (${JSON.stringify(lat)})`, () => {
       const cfg = cfgWith({ cpus: 1, ram_mib: 64, cost: lat });
       const m = new Machine(cfg);
+      const frames = new MemMap(m.mem);
+      m.pt.frames = frames;
       const cr3 = m.pt.allocTable();
       m.mmu.setCr3(0, cr3, 1);
       const va = 0x7f00_0000_0000;
-      const pfn = m.mem.alloc();
+      const pfn = frames.alloc();
       // Accessed already set on every level, so the walk only reads.
       expect(m.pt.installFunctional(cr3, va, makePte(pfn, PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED))).toBe(true);
       const miss = cfg.cost.llc_hit + cfg.cost.dram;
@@ -96,7 +99,7 @@ describe('a minor fault', () => {
     it(`costs trap + handler + allocation + zeroing once memory latencies and bookkeeping are zero (${JSON.stringify(costs)})`, () => {
       const cfg = cfgWith({ cost: { ...FIXED_ONLY, ...costs } });
       const r = runFocused(scenario('fault/minor'), cfg);
-      const c = cfg.cost;
+      const c = { ...cfg.cost, ...cfg.kernel.cost };
       expect(r.sim.cycles).toBe(c.page_fault_trap + c.fault_handler + c.page_alloc + c.zero_page);
       expect(r.sim.counters['pgfault']).toBe(1);
     });
@@ -105,7 +108,7 @@ describe('a minor fault', () => {
   it('on the default machine: exactly one zeroing and one allocation, the rest is the trap, the handler and memory accesses', () => {
     const cfg = defaultConfig();
     const r = runFocused(scenario('fault/minor'), cfg);
-    const c = cfg.cost;
+    const c = { ...cfg.cost, ...cfg.kernel.cost };
     expect(r.sim.functions['clear_page']).toBe(c.zero_page);
     const fixed = c.page_fault_trap + c.fault_handler + c.page_alloc + c.zero_page;
     expect(r.sim.cycles).toBeGreaterThan(fixed);
@@ -119,7 +122,7 @@ describe('a copy-on-write fault', () => {
   it('costs trap + handler + allocation + copy + the local flush of the old PTE, once memory latencies and bookkeeping are zero', () => {
     const cfg = cfgWith({ cost: FIXED_ONLY });
     const r = runFocused(scenario('fault/cow'), cfg);
-    const c = cfg.cost;
+    const c = { ...cfg.cost, ...cfg.kernel.cost };
     expect(r.sim.cycles).toBe(c.page_fault_trap + c.fault_handler + c.page_alloc + c.copy_page + c.flush_tlb_func + c.invlpg);
   });
 });
