@@ -35,7 +35,6 @@ const FORBIDDEN: readonly RegExp[] = [
   /fault_handler/,
   /flush_tlb_func/,
   /\bksm/i,
-  /\bsysctl/i,
   /struct page/,
   /\bfolio/i,
   /\bbuddy\b/i,
