@@ -117,7 +117,6 @@ describe('memfs data', () => {
       const inode = vfile(k, t, fd).inode as MemfsInode;
       const mapping = inode.i_mapping!;
       const pfn = mapping.pages.get(0)!;
-      const mem = k.machine.mem;
       const memmap = k.mem_map;
       seen.push((memmap.flags[pfn]! & PG_dirty) !== 0);
       // What reclaim does with a dirty file page: write it back, then drop it.

@@ -105,7 +105,6 @@ describe('fork', () => {
     const core = mmCore(k);
     expect(core.mappings.size).toBe(0);
     expect(core.anonVmas.size).toBe(0);
-    const mem = k.machine.mem;
     const memmap = k.mem_map;
     let dataPages = 0;
     for (let pfn = 0; pfn < memmap.flags.length; pfn++) if (!memmap.isFree(pfn) && (memmap.flags[pfn]! & (1 << 18)) === 0 && pfn !== core.zeroPfn) dataPages++;

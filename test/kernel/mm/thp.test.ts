@@ -115,7 +115,6 @@ describe('THP faults', () => {
       function* (t, k, ts) {
         const a = yield* hugeArea(t, 1);
         // Take every never-used frame so no aligned block is left.
-        const mem = k.machine.mem;
         const memmap = k.mem_map;
         const held: number[] = [];
         for (;;) {

@@ -21,7 +21,7 @@ function* busy(t: Task, total: number): Generator<undefined, void, void> {
 
 describe('synchronize_rcu_expedited', () => {
   it('on an idle machine needs no IPI: the kworker finds every other CPU idle and wakes the caller', () => {
-    const { k, cost, kcost, ncpus } = setup();
+    const { k, kcost, ncpus } = setup();
     let back = 0;
     k.engine.spawn('caller', function* (t: Task): TaskBody {
       t.charge(1000);
