@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../../src/hw/config.js';
+import { defaultConfig } from '../../../src/config/machine.js';
 import { runWorkload } from '../../../src/workloads/run.js';
 import { parseStrace, StraceParseError, straceWorkload, type StraceCall } from '../../../src/workloads/replay/index.js';
 import { cli, expectUsageError } from '../../cli/helpers.js';
