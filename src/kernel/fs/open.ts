@@ -52,7 +52,8 @@ import {
 import { filename_lookup, filename_parentat, LAST_DOTDOT, LAST_NORM, LAST_ROOT, LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_hash, path_put } from './namei.js';
 import { may_create, mode_strip_umask } from './namei_ops.js';
 import { fsnotify_create, fsnotify_modify, fsnotify_open } from './notify/fsnotify.js';
-import { memfs_tmpfile, vfs_fallocate_punch_hole } from './memfs.js';
+import { memfs_tmpfile } from './memfs.js';
+import { vfs_fallocate_punch_hole } from './memfs_truncate.js';
 import type { VmFile } from '../mm/mm_types.js';
 import { FMODE_CREATED, FMODE_PATH, FMODE_WRITE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC, __O_TMPFILE } from './uapi_fcntl.js';
 import { vfs_fops, VfsFile, type OpenableFileOperations } from './vfs_file.js';

@@ -1,0 +1,124 @@
+/**
+ * memfs's page-cache ranges: truncation and hole punching (after
+ * mm/truncate.c and shmem_undo_range, with ext4's answers where the two
+ * differ, as memfs.ts explains). Split from memfs.ts so that file keeps the
+ * inode, directory and read/write operations.
+ */
+import { PAGE_SIZE } from '../../hw/physmem.js';
+import { intern } from '../../sim/attribution.js';
+import type { Blocking, Task } from '../../sim/task.js';
+import { EOPNOTSUPP } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import { truncate_inode_pages } from '../mm/filemap.js';
+import { unmap_mapping_range } from '../mm/memory_zap.js';
+import { free_frame } from '../mm/page_alloc.js';
+import type { Inode } from './inode.js';
+import { MemfsInode } from './memfs.js';
+
+const CAT_TRUNCATE = intern('shmem_truncate_range');
+
+/** Zero [from, to) of a cached page (the partial page at a truncation or hole edge). */
+function zero_page_range(t: Task, k: Kernel, inode: MemfsInode, index: number, from: number, to: number): void {
+  const pfn = inode.i_mapping!.pages.get(index);
+  if (pfn !== undefined && to > from) {
+    k.machine.mem.fill(pfn, from, to - from, 0);
+    t.charge(Math.ceil((k.cfg.cost.zero_page * (to - from)) / PAGE_SIZE));
+  }
+  const saved = inode.store!.saved.get(index);
+  if (saved && to > from) {
+    // The stored copy gets the same zeroes, as the page would be written back with them.
+    const bytes = 'bytes' in saved ? saved.bytes : new Uint8Array(PAGE_SIZE).fill(saved.uniform);
+    bytes.fill(0, from, to);
+    inode.store!.saved.set(index, { bytes });
+  }
+}
+
+/**
+ * Before the size grows past `oldsize`, zero the page that held the old end
+ * of file from there up to `to` (at most the page's end): bytes a shared
+ * mapping stored beyond EOF must not become file data. ext4, which the
+ * conformance host runs, zeroes the rest of that block on truncate up
+ * (ext4_block_truncate_page) and the gap a write past EOF leaves; tmpfs
+ * would let them show.
+ */
+export function zero_eof_tail(t: Task, k: Kernel, inode: MemfsInode, oldsize: number, to: number): void {
+  const off = oldsize % PAGE_SIZE;
+  if (!off) return;
+  const index = Math.floor(oldsize / PAGE_SIZE);
+  zero_page_range(t, k, inode, index, off, Math.min(PAGE_SIZE, to - index * PAGE_SIZE));
+}
+
+/**
+ * Drop whole pages [first, last] from the cache and the store (they must
+ * already be unmapped): truncate_inode_pages_range for a range, as
+ * shmem_undo_range does for a hole.
+ */
+function drop_pages(t: Task, k: Kernel, inode: MemfsInode, first: number, last: number): void {
+  const mapping = inode.i_mapping!;
+  const memmap = k.mem_map;
+  const indices = [...mapping.pages.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b);
+  for (const index of indices) {
+    const pfn = mapping.pages.get(index)!;
+    if (memmap.mapcount[pfn]! > 0) throw new Error(`memfs: page ${index} (pfn ${pfn}) dropped while mapped`);
+    mapping.pages.delete(index);
+    t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
+    memmap.owner[pfn] = 0;
+    if (--memmap.refcount[pfn]! === 0) {
+      t.charge(k.cfg.kernel.cost.page_free);
+      free_frame(k, pfn);
+    }
+  }
+  for (const i of [...inode.dataPages]) if (i >= first && i <= last) inode.dataPages.delete(i);
+  for (const i of [...inode.store!.saved.keys()]) if (i >= first && i <= last) inode.store!.saved.delete(i);
+}
+
+/** truncate_pagecache(): unmap and drop what lies past the new size; zero the tail of the last page. */
+export function* truncate_pagecache(t: Task, inode: MemfsInode, newsize: number): Blocking<void> {
+  const k = inode.k;
+  t.enter(CAT_TRUNCATE);
+  const mapping = inode.i_mapping!;
+  const holebegin = Math.ceil(newsize / PAGE_SIZE);
+  yield* unmap_mapping_range(t, mapping, holebegin, 0, true);
+  const partial = newsize % PAGE_SIZE;
+  if (partial) zero_page_range(t, k, inode, Math.floor(newsize / PAGE_SIZE), partial, PAGE_SIZE);
+  truncate_inode_pages(t, mapping, holebegin);
+  drop_pages(t, k, inode, holebegin, Infinity);
+  t.leave();
+}
+
+/**
+ * Punch a hole (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): unmap and free
+ * the whole pages in [offset, offset + len), zero the partial ones at its
+ * edges; the size stays. What MADV_REMOVE does to a shared mapping. As
+ * ext4_punch_hole (the conformance host's file system): nothing at or past
+ * the end of file, and a hole running past it ends at the end of the page
+ * holding the last byte.
+ */
+export function* vfs_fallocate_punch_hole(t: Task, inode: Inode, offset: number, len: number): Blocking<number> {
+  if (!(inode instanceof MemfsInode) || !inode.i_mapping) return -EOPNOTSUPP;
+  const k = inode.k;
+  t.enter(CAT_TRUNCATE);
+  yield* inode.i_rwsem.downWrite(t);
+  const size = inode.i_size;
+  if (offset < size) {
+    const end = Math.min(offset + len, Math.ceil(size / PAGE_SIZE) * PAGE_SIZE);
+    let first = -1;
+    let last = -2;
+    for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < end; p++) {
+      const from = Math.max(offset, p * PAGE_SIZE) - p * PAGE_SIZE;
+      const to = Math.min(end, (p + 1) * PAGE_SIZE) - p * PAGE_SIZE;
+      if (from === 0 && to === PAGE_SIZE) {
+        if (first < 0) first = p;
+        last = p;
+      } else zero_page_range(t, k, inode, p, from, to);
+    }
+    if (last >= first) {
+      yield* unmap_mapping_range(t, inode.i_mapping, first, last - first + 1, true);
+      drop_pages(t, k, inode, first, last);
+    }
+  }
+  inode.i_rwsem.upWrite(t);
+  t.leave();
+  return 0;
+}
+
