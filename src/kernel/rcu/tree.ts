@@ -69,19 +69,10 @@ import type { Blocking, Task, TaskBody } from '../../sim/task.js';
 import { Completion, WaitQueue } from '../../sim/wait.js';
 import type { Kernel } from '../kernel.js';
 import { in_user_mode } from './context_tracking.js';
+import { CbList, type RcuCallbackFn, type RcuHead } from './rcu_segcblist.js';
 
-/** A callback's work when invoked on `cpu` at `time`; returns extra cycles it took. */
-export type RcuCallbackFn = (cpu: number, time: number) => number;
+export type { RcuCallbackFn } from './rcu_segcblist.js';
 
-interface RcuHead {
-  fn: RcuCallbackFn;
-  bytes: number;
-  /** Kernel address of the object's rcu_head (its line is touched on queueing and invocation), or -1. */
-  addr: number;
-  /** The grace period (number) that must end before the callback runs. */
-  gp: number;
-  queuedAt: number;
-}
 
 interface RcuTask extends Task {
   rcuNesting?: number;
@@ -121,34 +112,6 @@ export function rcuFqsJiffies(cfg: MachineConfig): { first: number; next: number
 }
 
 const byEngine = new WeakMap<Engine, Rcu>();
-
-/** Per-CPU FIFO of callbacks (the rcu_segcblist, whose segments follow from each callback's gp number). */
-class CbList {
-  items: RcuHead[] = [];
-  head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  peek(): RcuHead | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): RcuHead {
-    const cb = this.items[this.head]!;
-    this.items[this.head] = undefined as unknown as RcuHead;
-    this.head++;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return cb;
-  }
-}
 
 export interface RcuViolation {
   what: string;
