@@ -8,7 +8,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,12 +90,16 @@ export function ensureHostTool(name: string, sources: readonly string[]): string
     throw new HostRunnerError(`cannot build ${name}: cc: ${(cc.stderr || cc.error?.message || '').trim().split('\n')[0]}`);
   }
   renameSync(tmp, bin);
-  const now = Date.now();
+  // Age is measured against the build just written (the file system's time, not a clock read here).
+  const builtAt = statSync(bin).mtimeMs;
   for (const f of readdirSync(dir)) {
     const p = join(dir, f);
-    if (!f.startsWith(`${name}-`) || f.endsWith('.tmp') || p === bin) continue;
+    if (!f.startsWith(`${name}-`) || f.endsWith('.tmp') || f.endsWith(USED_SUFFIX) || p === bin) continue;
     try {
-      if (now - statSync(p).mtimeMs > STALE_BUILD_MS) rmSync(p, { force: true });
+      if (builtAt - lastUsed(p) > STALE_BUILD_MS) {
+        rmSync(p, { force: true });
+        rmSync(p + USED_SUFFIX, { force: true });
+      }
     } catch {
       // removed by another process meanwhile
     }
@@ -103,14 +107,20 @@ export function ensureHostTool(name: string, sources: readonly string[]): string
   return bin;
 }
 
-/** Marks a build as used (its mtime), at most once a day, so a build in use is never taken for stale. */
+const USED_SUFFIX = '.used';
+
+/** Marks a build as used (the mtime of a marker beside it), so a build in use is never taken for stale. */
 function touchUsed(bin: string): void {
   try {
-    const now = Date.now();
-    if (now - statSync(bin).mtimeMs > 24 * 3600 * 1000) utimesSync(bin, new Date(now), new Date(now));
+    writeFileSync(bin + USED_SUFFIX, '');
   } catch {
-    // best effort
+    // best effort (a read-only cache still runs the build it has)
   }
+}
+
+/** When a build was last used: its marker's mtime, or the build's own when it has none. */
+function lastUsed(bin: string): number {
+  return existsSync(bin + USED_SUFFIX) ? statSync(bin + USED_SUFFIX).mtimeMs : statSync(bin).mtimeMs;
 }
 
 /** Path of the runner binary, built from its sources when they changed. */
