@@ -16,15 +16,14 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kernsim-spawn-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function kernsim(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string; ms: number } {
-  const t0 = Date.now();
+function kernsim(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(root, 'bin', 'kernsim.js'), ...args], {
     cwd: root,
     encoding: 'utf8',
     env: { PATH: process.env['PATH'] ?? '', ...env },
     timeout: 120_000,
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 beforeAll(() => {
@@ -64,10 +63,12 @@ describe('node bin/kernsim.js', () => {
     expect(strip(workers)).toBe(strip(inProcess));
   }, 120_000);
 
-  it('kernsim demo (npm start) finishes well under a minute', () => {
+  // Host time is a benchmark's business, never a test's: this checks only that the demo runs and tells its story.
+  it('kernsim demo (npm start) runs and prints its comparison', () => {
     const r = kernsim(['demo'], { CI: 'true' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('kernsim demo:');
-    expect(r.ms).toBeLessThan(30_000);
+    expect(r.stdout).toMatch(/MADV_DONTNEED/);
+    expect(r.stdout).toMatch(/MADV_FREE/);
   }, 120_000);
 });
