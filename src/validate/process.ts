@@ -5,11 +5,14 @@ import type { Kernel } from '../kernel/kernel.js';
 import { current, type TaskStruct } from '../kernel/sched/task_struct.js';
 import type { Blocking, Task } from '../sim/task.js';
 
-/** Boots `cfg`, runs `body` as a process pinned to CPU 0 until it and everything it started end; returns the kernel. */
-export function runProcess(cfg: MachineConfig, body: (t: Task, k: Kernel, ts: TaskStruct) => Blocking<void>): Kernel {
+/**
+ * Boots `cfg`, runs `body` as a process (named `comm`) pinned to CPU 0 until
+ * it and everything it started end; returns the kernel. The mm tests use it too.
+ */
+export function runProcess(cfg: MachineConfig, body: (t: Task, k: Kernel, ts: TaskStruct) => Blocking<void>, comm = 'validate'): Kernel {
   const k = bootKernel(cfg);
   k.spawnProcess(
-    'validate',
+    comm,
     function* (t) {
       const ts = current(t);
       yield* body(t, k, ts);

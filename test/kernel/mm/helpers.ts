@@ -1,8 +1,8 @@
 /** Shared set-up for the mm tests: a booted kernel and a process running a test body. */
 import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
-import { bootKernel } from '../../../src/kernel/boot.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
-import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
+import type { TaskStruct } from '../../../src/kernel/sched/task_struct.js';
+import { runProcess as runProcessOn } from '../../../src/validate/process.js';
 import type { Blocking, Task } from '../../../src/sim/task.js';
 
 export const PAGE = 4096;
@@ -23,16 +23,5 @@ export function testConfig(over: (c: MachineConfig) => void = () => {}): Machine
  * afterwards. Returns the kernel once the engine has run to the end.
  */
 export function runProcess(body: (t: Task, k: Kernel, ts: TaskStruct) => Blocking<void>, cfg: MachineConfig = testConfig()): Kernel {
-  const k = bootKernel(cfg);
-  k.spawnProcess(
-    'test',
-    function* (t) {
-      const ts = current(t);
-      yield* body(t, k, ts);
-      yield* k.exit(t, ts);
-    },
-    { cpu: 0, pinned: true },
-  );
-  k.run();
-  return k;
+  return runProcessOn(cfg, body, 'test');
 }
