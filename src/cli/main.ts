@@ -82,7 +82,8 @@ function addWorkloadOptions(y: Argv, w: AnyWorkload | undefined): void {
 /** The workload's figures, one line each: name (unit): definition. */
 function figuresHelp(w: AnyWorkload): string {
   if (!w.figureDefs) return '';
-  return '\n\nFigures:\n' + Object.entries(w.figureDefs).map(([name, d]) => `  ${name} (${d.unit}): ${d.definition}`).join('\n');
+  const lines = Object.entries(w.figureDefs).map(([name, d]) => `- ${name} (${d.unit}${name === w.headline ? '; headline' : ''}): ${d.definition}`);
+  return '\n\nFigures (per round and per call: CPU time of the work; waiting for a CPU is a figure of its own):\n' + lines.join('\n');
 }
 
 function workloadEpilog(): string {

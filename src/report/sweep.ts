@@ -1,4 +1,5 @@
 /** A sweep as a table (one row per grid point) and as curves (a metric against one numeric axis), for every format. */
+import { findWorkload } from '../workloads/registry.js';
 import type { RunResult, SweepResult } from '../workloads/result.js';
 import { fmtCycles, fmtNum, fmtTime, fmtValue } from './format.js';
 
@@ -73,9 +74,11 @@ export function metricValue(r: RunResult, metric: string): number {
   return r.figures[metric] ?? r.counters[metric] ?? NaN;
 }
 
-/** The default metric of a sweep chart: the workload's first figure, else simulated cycles. */
+/** The default metric of a sweep chart: the workload's declared headline figure, else its first figure, else simulated cycles. */
 export function defaultMetric(s: SweepResult): string {
   const f = figureNames(s);
+  const headline = findWorkload(s.workload)?.headline;
+  if (headline !== undefined && f.includes(headline)) return `figure:${headline}`;
   return f.length > 0 ? `figure:${f[0]}` : 'simulated_cycles';
 }
 

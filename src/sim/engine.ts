@@ -321,6 +321,7 @@ export class Engine implements Waker {
       this.idle[c]! += wakeAt - this.clock[c]!;
       this.clock[c] = wakeAt;
     }
+    next.runDelay += this.clock[c]! - wakeAt;
     const wasIdle = this.state[c] === CpuState.Idle;
     this.current[c] = next;
     next.cpu = c;

@@ -36,6 +36,11 @@ export class Task {
   cpuTime = 0;
   /** When the task last became runnable (woken, or preempted): its CPU cannot run it earlier. */
   wakeAt = 0;
+  /**
+   * Cycles spent runnable but waiting for a CPU (Linux's sched_info.run_delay,
+   * the second field of /proc/PID/schedstat): queueing, not work.
+   */
+  runDelay = 0;
 
   constructor(
     readonly engine: Engine,

@@ -26,8 +26,12 @@ interface State {
   leader: TaskStruct | null;
   bases: number[];
   rounds: number[];
-  /** Cycles each thread spent in its rounds (use + purge). */
-  cycles: number[];
+  /** Each thread's elapsed cycles over its rounds (use + purge, and any wait). */
+  elapsed: number[];
+  /** CPU time each thread was charged over its rounds (Task.cpuTime): the work itself. */
+  cpu: number[];
+  /** Cycles each thread waited runnable for a CPU over its rounds (Task.runDelay). */
+  runDelay: number[];
   failures: string[];
   countersBefore: Record<string, number>;
 }
@@ -35,6 +39,8 @@ interface State {
 function state(k: Kernel): State {
   return k.sub[KEY] as State;
 }
+
+const sum = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0);
 
 /** The byte round r writes: never 0, so a page that lost its data shows up. */
 function tag(r: number): number {
@@ -49,7 +55,7 @@ export const allocChurn = defineWorkload({
     '(--touch-bytes at the start of each page; by default all of it: allocation and use), read back its first and last byte, then purge it with madvise(--advice). With MADV_DONTNEED the purge ' +
     'zaps the chunk (TLB shootdown to the other threads\' CPUs, frames freed) and the next round takes one page fault per page, ' +
     'each allocating and zeroing a frame; with MADV_FREE the purge only makes the pages clean, old and lazily freed, and the next ' +
-    'round writes them in place; with none the chunk is never purged (the baseline: no madvise, memory never returned). Figures: cycles per round and per purge, faults and zeroed pages per round. The check compares ' +
+    'round writes them in place; with none the chunk is never purged (the baseline: no madvise, memory never returned). Figures: CPU cycles per round and per purge, the wait for a CPU per round, faults and zeroed pages per round. The check compares ' +
     'the bytes read back with what the round wrote. Compare: kernsim run alloc-churn --advice MADV_FREE, then --advice MADV_DONTNEED.',
   params: {
     threads: int(1, 'threads of the process, one chunk each', { min: 1, max: 256 }),
@@ -60,7 +66,7 @@ export const allocChurn = defineWorkload({
   },
 
   setup(k, p) {
-    const st: State = { leader: null, bases: [], rounds: new Array<number>(p.threads).fill(0), cycles: new Array<number>(p.threads).fill(0), failures: [], countersBefore: {} };
+    const st: State = { leader: null, bases: [], rounds: new Array<number>(p.threads).fill(0), elapsed: new Array<number>(p.threads).fill(0), cpu: new Array<number>(p.threads).fill(0), runDelay: new Array<number>(p.threads).fill(0), failures: [], countersBefore: {} };
     k.sub[KEY] = st;
     const advice = p.advice === 'MADV_FREE' ? MADV_FREE : p.advice === 'MADV_DONTNEED' ? MADV_DONTNEED : -1;
     const len = p.chunk_pages * PAGE;
@@ -73,6 +79,8 @@ export const allocChurn = defineWorkload({
         }
         st.bases[idx] = base;
         const t0 = t.now;
+        const cpu0 = t.cpuTime;
+        const delay0 = t.runDelay;
         for (let r = 0; r < p.rounds; r++) {
           if ((yield* touchChunk(t, k, base, p.chunk_pages, p.touch_bytes, tag(r))) !== 0) {
             st.failures.push(`thread ${idx}: fault while writing round ${r}`);
@@ -89,7 +97,9 @@ export const allocChurn = defineWorkload({
           }
           st.rounds[idx]!++;
         }
-        st.cycles[idx] = t.now - t0;
+        st.elapsed[idx] = t.now - t0;
+        st.cpu[idx] = t.cpuTime - cpu0;
+        st.runDelay[idx] = t.runDelay - delay0;
       })();
     st.countersBefore = k.engine.counters.snapshot();
     st.leader = k.spawnProcess('alloc-churn', body(0));
@@ -105,13 +115,17 @@ export const allocChurn = defineWorkload({
 
   figureDefs: {
     rounds: { unit: 'rounds', definition: 'rounds done by all threads (--threads x --rounds)' },
-    cycles_per_round: { unit: 'cycles', definition: 'a thread\'s elapsed cycles per round, including time waiting for a CPU (so it grows with threads per CPU)' },
-    madvise_cycles_per_call: { unit: 'cycles', definition: 'cycles under syscall:madvise (all CPUs) divided by the rounds' },
+    cycles_per_round: { unit: 'cycles', definition: 'CPU time of one round (write, read back, madvise): the threads\' CPU time over their rounds divided by the rounds; no waiting for a CPU' },
+    runqueue_wait_per_round: { unit: 'cycles', definition: 'time a thread waited runnable for a CPU (run_delay of /proc/PID/schedstat) per round: queueing, grows with threads per CPU' },
+    elapsed_cycles_per_round: { unit: 'cycles', definition: 'a thread\'s elapsed cycles per round: its CPU time, its wait for a CPU, the context switches into it and any sleep' },
+    madvise_cycles_per_call: { unit: 'cycles', definition: 'CPU time under syscall:madvise (all CPUs; interrupt handlers on the other CPUs not included) divided by the rounds' },
     faults_per_round: { unit: 'faults', definition: 'page faults (pgfault) per round' },
     pages_zeroed_per_round: { unit: 'pages', definition: 'pages cleared (clear_page cycles / cost.zero_page) per round' },
     flush_cycles_per_call: { unit: 'cycles', definition: 'cycles of flush_tlb_mm_range under madvise divided by the rounds' },
     pglazyfree: { unit: 'pages', definition: 'pages marked lazily freeable by MADV_FREE (pglazyfree) during the rounds' },
   },
+
+  headline: 'cycles_per_round',
 
   figures(k, p) {
     const st = state(k);
@@ -124,7 +138,9 @@ export const allocChurn = defineWorkload({
     const flush = madv ? cyclesNamed(madv, 'flush_tlb_mm_range') : 0;
     return {
       rounds: ops,
-      cycles_per_round: ops > 0 ? Math.round(st.cycles.reduce((s, x) => s + x, 0) / ops) : 0,
+      cycles_per_round: ops > 0 ? Math.round(sum(st.cpu) / ops) : 0,
+      runqueue_wait_per_round: ops > 0 ? Math.round(sum(st.runDelay) / ops) : 0,
+      elapsed_cycles_per_round: ops > 0 ? Math.round(sum(st.elapsed) / ops) : 0,
       madvise_cycles_per_call: madv && ops > 0 ? Math.round(madv.inclusive / ops) : 0,
       faults_per_round: ops > 0 ? round2(delta('pgfault') / ops) : 0,
       pages_zeroed_per_round: ops > 0 ? round2(zeroCycles / k.cfg.cost.zero_page / ops) : 0,

@@ -27,7 +27,10 @@ const PAGE = 4096;
 interface State {
   rounds: number;
   discards: number;
+  /** CPU time of the rounds (Task.cpuTime). */
   cycles: number;
+  /** Cycles waited runnable for a CPU during the rounds (Task.runDelay). */
+  runDelay: number;
   /** Page-cache pages of the table file after the last round's discards. */
   cachedAfterDiscard: number;
   failures: string[];
@@ -52,7 +55,7 @@ export const dbDiscard = defineWorkload({
     'database frees pages of its table one at a time, and read each discarded page back. With MADV_REMOVE each call punches a hole ' +
     'in the file: the page leaves the page cache and is freed, and the read-back faults in a new zeroed page. With MADV_DONTNEED the ' +
     'call only zaps this mapping\'s PTE: the page stays cached and dirty, and the read-back faults the same data back from the ' +
-    'page cache (a minor fault). Figures: cycles per round and per madvise call, faults per round, frames freed per discard, ' +
+    'page cache (a minor fault). Figures: CPU cycles per round and per madvise call, faults per round, frames freed per discard, ' +
     'the file\'s cached pages after the last discards. The check compares every byte read back with what MADV_REMOVE (zero) or ' +
     'MADV_DONTNEED (the round\'s data) must give, and a page that was not discarded with the round\'s data.',
   params: {
@@ -63,7 +66,7 @@ export const dbDiscard = defineWorkload({
   },
 
   setup(k, p) {
-    const st: State = { rounds: 0, discards: 0, cycles: 0, cachedAfterDiscard: 0, failures: [], countersBefore: {} };
+    const st: State = { rounds: 0, discards: 0, cycles: 0, runDelay: 0, cachedAfterDiscard: 0, failures: [], countersBefore: {} };
     k.sub[KEY] = st;
     const advice = p.advice === 'MADV_REMOVE' ? MADV_REMOVE : MADV_DONTNEED;
     const len = p.pages * PAGE;
@@ -81,7 +84,8 @@ export const dbDiscard = defineWorkload({
         if (base < 0) return fail(`mmap failed (${base})`);
         yield* sys_close(k, t, fd);
         const mapping = ts.mm!.vmas.find((v) => v.vmStart === base)!.vmFile!.mapping;
-        const t0 = t.now;
+        const cpu0 = t.cpuTime;
+        const delay0 = t.runDelay;
         for (let r = 0; r < p.rounds; r++) {
           if ((yield* fillUser(t, k, base, len, tag(r))) !== 0) return fail(`fault while writing round ${r}`);
           const first = r % p.stride;
@@ -103,7 +107,8 @@ export const dbDiscard = defineWorkload({
           if (v.value !== tag(r)) fail(`round ${r}: kept page ${kept} reads ${v.value}, want ${tag(r)}`);
           st.rounds++;
         }
-        st.cycles = t.now - t0;
+        st.cycles = t.cpuTime - cpu0;
+        st.runDelay = t.runDelay - delay0;
       })();
     st.countersBefore = k.engine.counters.snapshot();
     k.spawnProcess('db-discard', body);
@@ -116,6 +121,20 @@ export const dbDiscard = defineWorkload({
     return out;
   },
 
+  figureDefs: {
+    rounds: { unit: 'rounds', definition: 'rounds done (--rounds)' },
+    discards: { unit: 'calls', definition: 'madvise calls made, one per discarded page' },
+    cycles_per_round: { unit: 'cycles', definition: 'CPU time of one round (write the table, discard, read back) per round; no waiting for a CPU' },
+    runqueue_wait_per_round: { unit: 'cycles', definition: 'time the process waited runnable for a CPU (run_delay of /proc/PID/schedstat) per round' },
+    madvise_cycles_per_call: { unit: 'cycles', definition: 'CPU time under syscall:madvise divided by the madvise calls' },
+    faults_per_round: { unit: 'faults', definition: 'page faults (pgfault) per round' },
+    major_faults: { unit: 'faults', definition: 'major page faults (pgmajfault) during the rounds' },
+    frames_freed_per_discard: { unit: 'pages', definition: 'frames returned to the page allocator (pgfree) per madvise call' },
+    cached_pages_after_discard: { unit: 'pages', definition: 'pages of the file in the page cache just after the last round\'s discards' },
+    table_pages: { unit: 'pages', definition: 'pages of the file (--pages)' },
+  },
+  headline: 'madvise_cycles_per_call',
+
   figures(k, p) {
     const st = state(k);
     const c = k.engine.counters.snapshot();
@@ -126,6 +145,7 @@ export const dbDiscard = defineWorkload({
       rounds: st.rounds,
       discards: st.discards,
       cycles_per_round: Math.round(st.cycles / rounds),
+      runqueue_wait_per_round: Math.round(st.runDelay / rounds),
       madvise_cycles_per_call: madv && st.discards > 0 ? Math.round(madv.inclusive / st.discards) : 0,
       faults_per_round: round2(delta('pgfault') / rounds),
       major_faults: delta('pgmajfault'),

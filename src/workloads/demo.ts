@@ -136,6 +136,7 @@ export const tlbReach = defineWorkload({
     cycles_per_load: { unit: 'cycles', definition: 'cycles charged to the load loop (breakdown node user:random_loads) per load' },
     stlb_miss_per_1k_loads: { unit: 'misses per 1000 loads', definition: 'STLB misses (page walks) per 1000 dTLB lookups during the loads' },
   },
+  headline: 'cycles_per_load',
 
   figures(k, p) {
     const st = state(k);

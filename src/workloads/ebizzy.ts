@@ -245,6 +245,16 @@ export const ebizzy = defineWorkload({
     return out;
   },
 
+  figureDefs: {
+    threads: { unit: 'threads', definition: 'worker threads run (--threads, or twice the CPUs when 0)' },
+    records: { unit: 'records', definition: 'records done by all threads within --duration-ms (a record ending after it is not counted)' },
+    records_per_sec: { unit: 'records/s', definition: 'records per simulated second of --duration-ms, as ebizzy reports' },
+    faults_per_record: { unit: 'faults', definition: 'page faults (pgfault) per record, counting every record started' },
+    purges: { unit: 'purges', definition: 'madvise purges made by the arenas' },
+    tlb_shootdowns_per_record: { unit: 'shootdowns', definition: 'remote TLB flushes (nr_tlb_remote_flush) per record, counting every record started' },
+  },
+  headline: 'records_per_sec',
+
   figures(k, p) {
     const st = state(k);
     const total = st.records.reduce((s, r) => s + r, 0);

@@ -102,6 +102,16 @@ export const fdServer = defineWorkload({
     return out;
   },
 
+  figureDefs: {
+    connections: { unit: 'connections', definition: 'connections accepted and closed (--acceptors x --connections)' },
+    lookups: { unit: 'lookups', definition: 'fcntl(F_GETFL) lookups made (--lookers x --lookups)' },
+    lookup_hit_percent: { unit: '%', definition: 'lookups that found an open fd' },
+    rcu_gp_length_p50_cycles: { unit: 'cycles', definition: 'median RCU grace-period length, from its start to its end' },
+    rcu_callback_wait_p50_cycles: { unit: 'cycles', definition: 'median time from call_rcu (an old fd table or a closed file handed to RCU) to its callback running' },
+    rcu_callback_wait_p99_cycles: { unit: 'cycles', definition: '99th percentile of the same wait: how long freed memory is held' },
+  },
+  headline: 'rcu_callback_wait_p99_cycles',
+
   figures(k, p) {
     const st = state(k);
     const e = k.engine;

@@ -131,6 +131,18 @@ export const inotifyChurn = defineWorkload({
     return out;
   },
 
+  figureDefs: {
+    events_read: { unit: 'events', definition: 'events the watcher read, IN_Q_OVERFLOW not counted' },
+    events_per_sec: { unit: 'events/s', definition: 'events read per simulated second, from the read that returned the first event to the one that returned the last' },
+    events_merged: { unit: 'events', definition: 'events merged into the one queued last (inotify_events_merged)' },
+    events_dropped: { unit: 'events', definition: 'events lost to a full queue (inotify_events_dropped)' },
+    overflow_events: { unit: 'events', definition: 'IN_Q_OVERFLOW events read' },
+    reads: { unit: 'calls', definition: 'successful read(2) calls on the inotify fd' },
+    events_per_read: { unit: 'events', definition: 'events returned per read call' },
+    modify_events: { unit: 'events', definition: 'IN_MODIFY events read' },
+  },
+  headline: 'events_per_sec',
+
   figures(k) {
     const st = state(k);
     const c = k.engine.counters;

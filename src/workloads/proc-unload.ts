@@ -193,6 +193,17 @@ export const procUnload = defineWorkload({
     return out;
   },
 
+  figureDefs: {
+    remove_wait_cycles: { unit: 'cycles', definition: 'elapsed cycles of remove_proc_entry: waiting for the calls in flight and releasing the open files' },
+    calls_in_flight_at_removal: { unit: 'calls', definition: 'calls into the module\'s operations running when removal began' },
+    reads_ok: { unit: 'calls', definition: 'reads that returned data' },
+    reads_eio: { unit: 'calls', definition: 'reads of an open file that returned EIO after removal' },
+    opens_enoent: { unit: 'calls', definition: 'opens that returned ENOENT after removal' },
+    pde_openers_released_by_remove: { unit: 'files', definition: 'open files whose ->release remove_proc_entry ran' },
+    proc_inodes_freed: { unit: 'inodes', definition: 'proc inodes freed (through call_rcu)' },
+  },
+  headline: 'remove_wait_cycles',
+
   figures(k) {
     const st = state(k);
     const c = k.engine.counters;

@@ -134,6 +134,14 @@ export const rcuFlood = defineWorkload({
     return out;
   },
 
+  figureDefs: {
+    updates_per_sec: { unit: 'updates/s', definition: 'table replacements by all writers per simulated second of the whole run' },
+    grace_periods: { unit: 'grace periods', definition: 'RCU grace periods completed (rcu_grace_periods)' },
+    peak_callbacks_pending: { unit: 'callbacks', definition: 'most RCU callbacks queued at once (rcu_peak_callbacks_pending)' },
+    peak_bytes_pending: { unit: 'B', definition: 'most bytes held by frees waiting for a grace period at once (rcu_peak_bytes_pending)' },
+  },
+  headline: 'peak_bytes_pending',
+
   figures(k, p) {
     const c = k.engine.counters;
     const seconds = k.engine.maxClock() / (k.cfg.clock_ghz * 1e9);

@@ -62,3 +62,22 @@ export function workloadsMarkdown(): string {
   }
   return out.join('\n');
 }
+
+/**
+ * Every workload's figures as Markdown: name, unit and definition, the
+ * headline marked (docs/results.md holds this text between its markers; a
+ * test fails on drift).
+ */
+export function figuresMarkdown(): string {
+  const esc = (x: string): string => x.replace(/\|/g, '\\|');
+  const out: string[] = [];
+  for (const w of WORKLOADS) {
+    out.push(`### \`${w.name}\``, '', '| figure | unit | definition |', '| --- | --- | --- |');
+    for (const [name, d] of Object.entries(w.figureDefs ?? {})) {
+      const head = name === w.headline ? ' (headline)' : '';
+      out.push(`| \`${name}\`${head} | ${esc(d.unit)} | ${esc(d.definition)} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}

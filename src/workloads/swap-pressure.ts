@@ -111,6 +111,14 @@ export const swapPressure = defineWorkload({
     return out;
   },
 
+  figureDefs: {
+    pages: { unit: 'pages', definition: 'pages written by all processes (--footprint-pct of --mem-mib)' },
+    read_ns_per_page: { unit: 'ns', definition: 'elapsed simulated time of the read passes per page read, swap-ins and waits for the device included' },
+    pswpin_per_majfault: { unit: 'pages', definition: 'pages swapped in per major fault: what readahead brings per fault' },
+    willneed_supported: { unit: '0/1', definition: 'with --willneed only: 1 when madvise(MADV_WILLNEED) succeeded' },
+  },
+  headline: 'read_ns_per_page',
+
   figures(k, p) {
     const st = state(k);
     const c = k.engine.counters;

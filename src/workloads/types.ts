@@ -36,8 +36,16 @@ export interface Workload<S extends Schema = Schema> {
    * lower-is-better by `compare`; any other as higher-is-better.
    */
   figures?(k: Kernel, p: ValuesOf<S>): Record<string, number>;
-  /** What each figure is: its unit and a one-line definition, shown by `kernsim run NAME --help`. */
+  /**
+   * What each figure is: its unit and a one-line definition, shown by
+   * `kernsim run NAME --help` and docs/results.md. Every built-in workload
+   * defines every figure it reports (a test checks). A figure per round or
+   * per call counts the CPU time of the work itself; time spent waiting for
+   * a CPU is a figure of its own.
+   */
   figureDefs?: Record<string, { unit: string; definition: string }>;
+  /** The figure that answers the workload's question: the default metric of a sweep's chart and of the demo's comparisons. */
+  headline?: string;
   /**
    * Optional: why these parameters cannot run on this machine (a working set
    * larger than its memory), as the parameter and what it must be; undefined

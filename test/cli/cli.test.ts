@@ -50,7 +50,8 @@ describe('help and version', () => {
     const run = JSON.parse((await cli(['run', w, ...args, '--json'])).stdout) as { figures: Record<string, number> };
     const names = Object.keys(run.figures);
     expect(names.length).toBeGreaterThan(0);
-    for (const name of names) expect(help, name).toMatch(new RegExp(`Figures:.* ${name} \\([^)]+\\): \\w`));
+    for (const name of names) expect(help, name).toMatch(new RegExp(`Figures \\(.*\\):.* - ${name} \\([^)]+\\): \\w`));
+    expect(help).toMatch(/ - \w+ \([^)]*; headline\)/);
   });
 
   it('run W --help shows the workload description and its flags with defaults and ranges', async () => {

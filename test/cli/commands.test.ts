@@ -333,5 +333,12 @@ describe('demo', () => {
     const j = JSON.parse((await cli(['demo', '--json'])).stdout) as SweepResult;
     expect(j.kind).toBe('sweep');
     expect(j.points.every((p) => p.result.checks.passed)).toBe(true);
+    // It states what it ran, and the run command it names gives the figures of the demo's first row.
+    const sweepLine = /= (kernsim sweep .*)/.exec(r.stdout)![1]!;
+    for (const [k, v] of Object.entries(j.base)) expect(sweepLine).toContain(`--${k.replace(/_/g, '-')} ${String(v)}`);
+    for (const a of j.grid) expect(sweepLine).toContain(`--grid ${a.key}=${a.values.join(',')}`);
+    const runLine = /each row is one run: kernsim (run .*)\)/.exec(r.stdout)![1]!;
+    const run = JSON.parse((await cli([...runLine.split(' '), '--json'])).stdout) as RunResult;
+    expect(run.figures).toEqual(j.points[0]!.result.figures);
   }, 120_000);
 });

@@ -259,3 +259,22 @@ describe('engine: load balancing', () => {
     expect(log).toEqual(['c@10100']);
   });
 });
+
+describe('run delay (sched_info.run_delay)', () => {
+  it('counts the cycles a runnable task waited for its CPU, and nothing for one that had a CPU to itself', () => {
+    const e = new Engine(cfg({ cpus: 1, quantum: 0 }));
+    // b cannot start before a ends (no tick preempts a 1000-cycle task): its wait is exactly a's run.
+    const a = e.spawn('a', worker(1, 1000), { cpu: 0, pinned: true });
+    const b = e.spawn('b', worker(1, 1000), { cpu: 0, pinned: true });
+    e.run();
+    expect(a.runDelay).toBe(0);
+    expect(b.runDelay).toBe(1000);
+    expect(a.cpuTime).toBe(1000);
+    expect(b.cpuTime).toBe(1000);
+    const alone = new Engine(cfg({ cpus: 2, quantum: 0 }));
+    const c = alone.spawn('c', worker(1, 1000), { cpu: 0, pinned: true });
+    const d = alone.spawn('d', worker(1, 1000), { cpu: 1, pinned: true });
+    alone.run();
+    expect([c.runDelay, d.runDelay]).toEqual([0, 0]);
+  });
+});

@@ -45,4 +45,23 @@ describe('alloc-churn', () => {
     const ratio = (a: typeof one, b: typeof one) => a.figures['cycles_per_round']! / b.figures['cycles_per_round']!;
     expect(ratio(one, oneFree)).toBeGreaterThan(ratio(dontneed, free));
   });
+
+  it('cycles per round are CPU time: threads queued on one CPU wait apart and do not make the round costlier', () => {
+    const one = defaultConfig();
+    one.cpus = 1;
+    // Enough rounds that the threads outlast a tick and take turns on the CPU.
+    const base = { chunk_pages: 32, rounds: 400, advice: 'MADV_FREE' };
+    const alone = runWorkload(allocChurn, { ...base, threads: 1 }, one);
+    const crowded = runWorkload(allocChurn, { ...base, threads: 4 }, one);
+    expect(alone.figures['runqueue_wait_per_round']).toBe(0);
+    expect(alone.figures['elapsed_cycles_per_round']).toBe(alone.figures['cycles_per_round']);
+    // Four threads on one CPU: the elapsed round holds the waits, the CPU time of a round stays that of one thread.
+    const c = crowded.figures;
+    expect(c['runqueue_wait_per_round']!).toBeGreaterThan(c['cycles_per_round']!);
+    // The rest of the elapsed round: the context switches into the thread (charged to the CPU's scheduler, not to the thread).
+    const rest = c['elapsed_cycles_per_round']! - c['cycles_per_round']! - c['runqueue_wait_per_round']!;
+    expect(rest).toBeGreaterThanOrEqual(0);
+    expect(rest).toBeLessThan(0.01 * c['elapsed_cycles_per_round']!);
+    expect(Math.abs(c['cycles_per_round']! / alone.figures['cycles_per_round']! - 1)).toBeLessThan(0.03);
+  }, 60_000);
 });

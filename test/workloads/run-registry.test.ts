@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/machine.js';
 import { isParam } from '../../src/params/schema.js';
-import { findWorkload, WORKLOADS, workloadNames, workloadsMarkdown } from '../../src/workloads/registry.js';
+import { figuresMarkdown, findWorkload, WORKLOADS, workloadNames, workloadsMarkdown } from '../../src/workloads/registry.js';
 import { runWorkload } from '../../src/workloads/run.js';
 
 describe('workload registry', () => {
@@ -60,6 +60,33 @@ describe('workload registry', () => {
       );
     }, 120_000);
   }
+
+  it('every workload defines each figure it reports and declares a headline among them', () => {
+    for (const w of WORKLOADS) {
+      const golden = JSON.parse(readFileSync(new URL(`${w.name}.json`, goldenDir), 'utf8')) as { figures: Record<string, number> };
+      const defs = w.figureDefs ?? {};
+      for (const f of Object.keys(golden.figures)) expect(defs[f], `${w.name}: figure ${f} has no definition`).toBeDefined();
+      for (const d of Object.values(defs)) {
+        expect(d.unit.length, w.name).toBeGreaterThan(0);
+        expect(d.definition, w.name).not.toContain('\n');
+      }
+      expect(w.headline, `${w.name}: no headline figure`).toBeDefined();
+      expect(Object.keys(defs), w.name).toContain(w.headline);
+    }
+  });
+
+  it('docs/results.md defines every workload\'s figures', () => {
+    const file = new URL('../../docs/results.md', import.meta.url);
+    const text = readFileSync(file, 'utf8');
+    const start = '<!-- figures:start -->\n';
+    const end = '<!-- figures:end -->';
+    const i = text.indexOf(start);
+    const j = text.indexOf(end);
+    expect(i).toBeGreaterThan(0);
+    const want = text.slice(0, i + start.length) + figuresMarkdown() + '\n' + text.slice(j);
+    if (process.env['UPDATE_DOCS']) writeFileSync(file, want);
+    else expect(text, 'docs/results.md is out of date: UPDATE_DOCS=1 npx vitest run test/workloads/run-registry.test.ts').toBe(want);
+  });
 
   it('docs/workloads.md lists the registered workloads', () => {
     const file = new URL('../../docs/workloads.md', import.meta.url);

@@ -40,12 +40,11 @@ const STORIES: Story[] = [
     grid: ['cpus=1,4,16', 'advice=MADV_DONTNEED,MADV_FREE'],
     params: { threads: 16, rounds: 20 },
     columns: [
-      ['simulated_ns', 'simulated time'],
-      ['figure:cycles_per_round', 'cycles/round'],
+      ['figure:cycles_per_round', 'CPU cycles/round'],
+      ['figure:runqueue_wait_per_round', 'CPU wait/round'],
       ['figure:faults_per_round', 'faults/round'],
       ['figure:madvise_cycles_per_call', 'madvise cycles'],
-      ['counter:nr_tlb_remote_flush', 'remote flushes'],
-      ['counter:ipi_sent', 'IPIs'],
+      ['counter:nr_tlb_remote_flush', 'shootdowns'],
     ],
     applies: (w) => {
       const a = w.params['advice'];
@@ -60,7 +59,7 @@ const STORIES: Story[] = [
         const fr = at.find((p) => p.point['advice'] === 'MADV_FREE');
         if (!dn || !fr) continue;
         lines.push(
-          `  ${String(cpus).padStart(2)} CPU${cpus === 1 ? ' ' : 's'}: DONTNEED takes ${c.bold(fmtRatio(fig(fr, 'cycles_per_round'), fig(dn, 'cycles_per_round')))} the cycles per round of FREE; ` +
+          `  ${String(cpus).padStart(2)} CPU${cpus === 1 ? ' ' : 's'}: DONTNEED takes ${c.bold(fmtRatio(fig(fr, 'cycles_per_round'), fig(dn, 'cycles_per_round')))} the CPU cycles per round of FREE; ` +
             `its madvise ${fmtNum(fig(dn, 'madvise_cycles_per_call'))} cycles against ${fmtNum(fig(fr, 'madvise_cycles_per_call'))}`,
         );
       }
@@ -71,6 +70,7 @@ const STORIES: Story[] = [
           c.dim(`  DONTNEED zaps the chunk, so each round faults in and zeroes every page again (${fmtNum(fig(dn, 'faults_per_round'))} faults per round);`),
           c.dim(`  FREE only marks the pages lazily freeable, and a page written again before reclaim is simply reused (${fmtNum(fig(fr, 'faults_per_round'))} faults per round).`),
           c.dim('  Both shoot down the TLBs of the other CPUs running the process, so the call itself grows with the CPUs.'),
+          c.dim('  Cycles per round are CPU time; with 16 threads on fewer CPUs the threads also wait for a CPU, shown apart.'),
         );
       }
       return lines;
@@ -139,6 +139,22 @@ function next(w: string): [string, string][] {
   ];
 }
 
+function flagsOf(params: Record<string, ParamValue>): string {
+  return Object.entries(params).map(([k, v]) => `--${k.replace(/_/g, '-')} ${String(v)}`).join(' ');
+}
+
+/** The sweep a story runs, as the command that runs the same sweep. */
+export function storyCommand(story: Story): string {
+  return `kernsim sweep ${story.workload} ${flagsOf(story.params)} ${story.grid.map((g) => `--grid ${g}`).join(' ')}`;
+}
+
+/** The run command that gives the first point of the story's sweep (the same figures as its row). */
+function storyRunCommand(story: Story, s: SweepResult): string {
+  const p = s.points[0];
+  if (!p) return `kernsim run ${story.workload} ${flagsOf(story.params)}`;
+  return `kernsim run ${story.workload} ${flagsOf({ ...story.params, ...p.point })}`;
+}
+
 export function pickStory(): { story: Story; workload: AnyWorkload } | null {
   for (const story of STORIES) {
     const w = findWorkload(story.workload);
@@ -169,6 +185,8 @@ export async function cmdDemo(ctx: Ctx, a: { json?: boolean; jobs?: number }): P
   }
   const lines = [
     c.bold.cyan(`kernsim demo: ${story.title}`),
+    c.dim(`  = ${storyCommand(story)}`),
+    c.dim(`  (each row is one run: ${storyRunCommand(story, s)})`),
     '',
     storyTable(s, story.columns, c),
     '',
