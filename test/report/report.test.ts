@@ -176,6 +176,14 @@ describe('sweep tables', () => {
     expect(metricValue(s.points[0]!.result, 'counter:pgfault')).toBe(7);
     expect(metricValue(s.points[0]!.result, 'simulated_cycles')).toBe(4000);
   });
+
+  it('charts the workload\'s headline figure by default, not the first figure by name', () => {
+    const s = sweepFixture();
+    for (const p of s.points) p.result.figures = { another_figure: 9, cycles_per_round: 5, faults_per_round: 1 };
+    expect(defaultMetric({ ...s, workload: 'alloc-churn' })).toBe('figure:cycles_per_round');
+    // A workload the registry does not know: the first figure by name.
+    expect(defaultMetric(s)).toBe('figure:another_figure');
+  });
 });
 
 describe('Perfetto trace', () => {
