@@ -5,7 +5,6 @@
  */
 import type { MachineConfig } from '../config/machine.js';
 import { Kernel } from './kernel.js';
-import { files_init } from './fs/fd_syscalls.js';
 import { vfs_init } from './fs/init.js';
 import { ksm_init } from './mm/ksm.js';
 import { reclaim_init } from './mm/kswapd.js';
@@ -18,7 +17,6 @@ export function bootKernel(cfg: MachineConfig): Kernel {
   mm_init(k);
   reclaim_init(k);
   ksm_init(k);
-  files_init(k);
   vfs_init(k);
   return k;
 }

@@ -1,8 +1,10 @@
 /**
  * The simulated kernel: binds the machine (src/hw) and the engine (src/sim)
- * and holds the subsystems. Subsystems attach through the hook lists below
- * (process creation, fork, exit, exec), so each keeps its own state in its
- * own module, the way the kernel's subsystems hang off task_struct.
+ * and holds each subsystem's state in a typed field, as Linux holds it in
+ * its subsystems' globals. bootKernel's init functions set the fields in
+ * start_kernel's order; kernel code reaches them through the running task
+ * (`t.k`). Processes are made, forked, exec'd and ended here, calling each
+ * subsystem's part in the kernel's order (fork.ts, exit.ts, fs/exec.ts).
  */
 import { copy_rlimits } from './sys.js';
 import type { MachineConfig } from '../config/machine.js';
@@ -10,21 +12,42 @@ import { Machine } from '../hw/machine.js';
 import { SwapDevice } from '../hw/swapdev.js';
 import { Engine, type SpawnOptions } from '../sim/engine.js';
 import type { Blocking, Task, TaskBody } from '../sim/task.js';
+import { do_exit } from './exit.js';
+import { copy_process_parts, init_process_parts } from './fork.js';
+import { begin_new_exec } from './fs/exec.js';
+import type { OpenHandler } from './fs/fd_syscalls.js';
+import type { FilesState } from './fs/fdtable.js';
+import type { FileTableState } from './fs/file_table.js';
+import type { VfsState } from './fs/namespace.js';
+import type { InotifyUcounts } from './fs/notify/inotify_user.js';
+import type { ProcRegistry } from './fs/proc/generic.js';
+import type { LockClass } from './locking/lockstat.js';
+import type { MmCore } from './mm/core.js';
+import type { KsmState } from './mm/ksm.js';
+import type { KswapdState } from './mm/kswapd.js';
+import type { OomState } from './mm/oom_kill.js';
 import { Slab } from './mm/slab.js';
+import type { Lruvec } from './mm/swap.js';
+import type { SwapCache } from './mm/swap_state.js';
+import type { SwapInfo } from './mm/swapfile.js';
+import type { Pgdat } from './mm/vmscan.js';
+import type { KvfreeRcu } from './rcu/kvfree_rcu.js';
+import type { Rcu } from './rcu/tree.js';
+import type { RcuExp } from './rcu/tree_exp.js';
 import { type Cred, TaskStruct } from './sched/task_struct.js';
 import { MemMap } from './mm/page_alloc.js';
 
-/** Sets up a subsystem's part of a brand-new process (an empty mm, an fd table with 0-2 open). */
-export type ProcessInitHook = (k: Kernel, leader: TaskStruct) => void;
-/** Copies a subsystem's part of `parent` into `child` during fork (copy_mm, dup_fd); returns 0 or -errno. */
-export type ForkHook = (t: Task, parent: TaskStruct, child: TaskStruct) => Blocking<number>;
-/** Releases a subsystem's part of an exiting task (exit_mm, exit_files). */
-export type ExitHook = (t: Task, ts: TaskStruct) => Blocking<void>;
-/** Applies execve's effect (close-on-exec, a fresh mm). */
-export type ExecHook = (t: Task, ts: TaskStruct) => Blocking<void>;
-
 export interface ProcessOptions extends SpawnOptions {
   cred?: Partial<Cred>;
+}
+
+/** The kernel's fields of a new task (see sched/task_struct.ts), all set so that every task has one shape. */
+export function initKernelTask(k: Kernel, t: Task): void {
+  (t as { k: Kernel }).k = k;
+  t.rcuNesting = 0;
+  t.rcuIdx = -1;
+  t.rcuBlocksGp = 0;
+  t.ctKernelDepth = 0;
 }
 
 export class Kernel {
@@ -35,12 +58,49 @@ export class Kernel {
   readonly engine: Engine;
   readonly swap: SwapDevice;
   readonly slab = new Slab();
-  readonly processInit: ProcessInitHook[] = [];
-  readonly forkHooks: ForkHook[] = [];
-  readonly exitHooks: ExitHook[] = [];
-  readonly execHooks: ExecHook[] = [];
-  /** Subsystem state by name (kernel.sub['rcu'], ...), for modules that need a per-kernel singleton. */
-  readonly sub: Record<string, unknown> = {};
+
+  // Subsystem state, set by the subsystems' init functions (bootKernel runs them all).
+  /** RCU (rcu_init). */
+  rcu!: Rcu;
+  /** kfree_rcu's per-CPU batches, made at the first kfree_rcu. */
+  kvfreeRcu?: KvfreeRcu;
+  /** Expedited grace periods, made at the first synchronize_rcu_expedited. */
+  rcuExp?: RcuExp;
+  /** Memory management's core: zero page, address spaces, per-CPU TLB state, reclaim hooks (mm_init). */
+  mm!: MmCore;
+  /** swap_info[0] (reclaim_init). */
+  swapInfo!: SwapInfo;
+  /** The swap cache (reclaim_init). */
+  swapCache!: SwapCache;
+  /** The node's LRU lists (reclaim_init). */
+  lruvec!: Lruvec;
+  /** The node's reclaim state (reclaim_init). */
+  pgdat!: Pgdat;
+  /** kswapd (reclaim_init). */
+  kswapd!: KswapdState;
+  /** KSM (ksm_init). */
+  ksm!: KsmState;
+  /** The mount namespace's root and the boot-time directories (vfs_init). */
+  vfs!: VfsState;
+  /** The OOM killer's log and reaped address spaces, made at its first use. */
+  oom?: OomState;
+  /** Deferred fd-table frees per CPU, made when the first fd table is freed (it takes kernel memory). */
+  files?: FilesState;
+  /** /proc's entries, made when /proc is first reached (it takes kernel memory and inode numbers). */
+  procRegistry?: ProcRegistry;
+  /** Frames mem= took away from the allocator (memblock). */
+  memblockReserved = 0;
+  /** File systems' open handlers, asked in registration order. */
+  readonly openHandlers: OpenHandler[] = [];
+  /** Struct file ids and the number open. */
+  readonly fileTable: FileTableState = { nextId: 1, live: 0 };
+  /** inotify's per-user instance and watch counts. */
+  readonly inotifyUcounts = new Map<number, InotifyUcounts>();
+  /** fsnotify's rename cookie (one counter for the whole kernel). */
+  fsnotifyCookie = 0;
+  /** Lock classes by name (lockdep's), so counter names are built once. */
+  readonly lockClasses = new Map<string, LockClass>();
+
   private nextPid = 1;
   private readonly byPid = new Map<number, TaskStruct>();
 
@@ -51,6 +111,8 @@ export class Kernel {
     this.machine.pt.frames = this.mem_map;
     this.engine = new Engine(cfg);
     this.swap = new SwapDevice(cfg);
+    // Every task on this kernel's engine, with a task_struct or without, reaches the kernel as t.k.
+    this.engine.addHooks({ taskInit: (t) => initKernelTask(this, t) });
   }
 
   defaultCred(): Cred {
@@ -84,7 +146,7 @@ export class Kernel {
   spawnProcess(comm: string, body: (t: Task) => TaskBody, opts: ProcessOptions = {}): TaskStruct {
     const cred = { ...this.defaultCred(), ...opts.cred };
     const ts = this.newTaskStruct(comm, false, cred);
-    for (const h of this.processInit) h(this, ts);
+    init_process_parts(this, ts);
     return this.start(ts, body, opts);
   }
 
@@ -105,32 +167,33 @@ export class Kernel {
   }
 
   /**
-   * fork(): a child process copying the parent's subsystems through the fork
-   * hooks (copy-on-write mm, duplicated fd table). Returns the child, or a
-   * negative errno if a hook failed (the partial child is released).
+   * fork(): a child process copying the parent's parts in copy_process's
+   * order (copy-on-write mm, duplicated fd table, its own fs_struct). Returns
+   * the child, or a negative errno if a copy failed (the partial child is released).
    */
   *fork(t: Task, parent: TaskStruct, body: (t: Task) => TaskBody, opts: SpawnOptions = {}): Blocking<TaskStruct | number> {
     const child = this.newTaskStruct(parent.comm, false, { ...parent.cred }, undefined);
+    // copy_signal: the resource limits.
     child.rlimitNofile = { ...parent.rlimitNofile };
     copy_rlimits(this, parent, child);
+    if (parent.rlimitMemlock) child.rlimitMemlock = { ...parent.rlimitMemlock };
     child.umask = parent.umask;
-    for (const h of this.forkHooks) {
-      const r = yield* h(t, parent, child);
-      if (r < 0) {
-        this.byPid.delete(child.pid);
-        return r;
-      }
+    const r = yield* copy_process_parts(this, t, parent, child);
+    if (r < 0) {
+      this.byPid.delete(child.pid);
+      return r;
     }
     return this.start(child, body, { cpu: opts.cpu ?? t.cpu, ...opts });
   }
 
-  /** Release what a task holds when it ends (called by the task itself, at its end). */
+  /** do_exit(): release what a task holds when it ends (called by the task itself, at its end). */
   *exit(t: Task, ts: TaskStruct): Blocking<void> {
-    for (let i = this.exitHooks.length - 1; i >= 0; i--) yield* this.exitHooks[i]!(t, ts);
+    yield* do_exit(this, t, ts);
   }
 
+  /** execve's begin_new_exec: a fresh mm, close-on-exec fds closed. */
   *exec(t: Task, ts: TaskStruct): Blocking<void> {
-    for (const h of this.execHooks) yield* h(t, ts);
+    yield* begin_new_exec(this, t, ts);
   }
 
   /** A kernel access to a kernel object's memory, timed by the caches and charged to the task. */

@@ -39,8 +39,6 @@ const MQ_BYTES_MAX = 819200;
 /** x86-64 THREAD_SIZE (16 KiB kernel stacks). */
 const THREAD_SIZE = 16384;
 
-const EXT = 'rlim';
-
 /** fork_init(): max_threads = totalram / (8 * THREAD_SIZE), and init's NPROC and SIGPENDING are half of it. */
 function maxThreadsHalf(k: Kernel): number {
   const totalram = k.machine.mem.totalFrames * 4096;
@@ -64,17 +62,12 @@ function initRlimits(k: Kernel): Rlimit[] {
 /** The process's limits (signal->rlim: shared by its threads, copied by fork). */
 export function task_rlimits(k: Kernel, ts: TaskStruct): Rlimit[] {
   const leader = ts.group[0] ?? ts;
-  let lim = leader.ext[EXT] as Rlimit[] | undefined;
-  if (!lim) {
-    lim = initRlimits(k);
-    leader.ext[EXT] = lim;
-  }
-  return lim;
+  return (leader.rlim ??= initRlimits(k));
 }
 
 /** copy_signal(): a fork child starts with a copy of its parent's limits. */
 export function copy_rlimits(k: Kernel, parent: TaskStruct, child: TaskStruct): void {
-  child.ext[EXT] = task_rlimits(k, parent).map((l) => ({ ...l }));
+  child.rlim = task_rlimits(k, parent).map((l) => ({ ...l }));
 }
 
 /** RLIMIT_MEMLOCK as mlock reads it: the task's, or the configured default for both values. */

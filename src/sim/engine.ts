@@ -26,6 +26,8 @@ import { Task, TaskState, type TaskBody } from './task.js';
 import { Completion, WaitKind, type Waker, Wait } from './wait.js';
 
 export interface SchedHooks {
+  /** A task was created, before its body starts: the layer above fills in its own fields of the task. */
+  taskInit?(t: Task): void;
   /** CPU `cpu` switches from `prev` (null: idle) to `next`; returns the cycles this subsystem's part costs (every hook is called, costs add). */
   contextSwitch?(cpu: number, prev: Task | null, next: Task): number;
   /** A scheduler tick on a busy CPU. */
@@ -202,6 +204,7 @@ export class Engine implements Waker {
     if (cpu < 0 || cpu >= this.ncpus) throw new RangeError(`spawn ${name}: cpu ${cpu} out of range 0..${this.ncpus - 1}`);
     const t = new Task(this, this.nextId++, name, cpu, opts.pinned ? cpu : -1, opts.kernelThread ?? false);
     t.data = opts.data;
+    for (const h of this.hooks) h.taskInit?.(t);
     t.body = body(t);
     this.tasks.push(t);
     t.state = TaskState.Sleeping;

@@ -9,7 +9,6 @@
  * pages without a fault.
  */
 import { choice, int } from '../params/schema.js';
-import type { Kernel } from '../kernel/kernel.js';
 import { MADV_DONTNEED, MADV_FREE, sys_madvise } from '../kernel/mm/madvise.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';
 import { loadUser } from '../kernel/mm/uaccess.js';
@@ -19,7 +18,6 @@ import type { Task, TaskBody } from '../sim/task.js';
 import { cyclesNamed, nodeAt, round2, touchChunk } from './madvise-common.js';
 import { defineWorkload } from './types.js';
 
-const KEY = 'workload:alloc-churn';
 const PAGE = 4096;
 
 interface State {
@@ -34,10 +32,6 @@ interface State {
   runDelay: number[];
   failures: string[];
   countersBefore: Record<string, number>;
-}
-
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0);
@@ -67,7 +61,6 @@ export const allocChurn = defineWorkload({
 
   setup(k, p) {
     const st: State = { leader: null, bases: [], rounds: new Array<number>(p.threads).fill(0), elapsed: new Array<number>(p.threads).fill(0), cpu: new Array<number>(p.threads).fill(0), runDelay: new Array<number>(p.threads).fill(0), failures: [], countersBefore: {} };
-    k.sub[KEY] = st;
     const advice = p.advice === 'MADV_FREE' ? MADV_FREE : p.advice === 'MADV_DONTNEED' ? MADV_DONTNEED : -1;
     const len = p.chunk_pages * PAGE;
     const body = (idx: number) => (t: Task): TaskBody =>
@@ -104,10 +97,10 @@ export const allocChurn = defineWorkload({
     st.countersBefore = k.engine.counters.snapshot();
     st.leader = k.spawnProcess('alloc-churn', body(0));
     for (let i = 1; i < p.threads; i++) k.spawnThread(st.leader, `alloc-churn/${i}`, body(i));
+    return st;
   },
 
-  check(k, p) {
-    const st = state(k);
+  check(k, p, st) {
     const out = [...st.failures];
     for (let i = 0; i < p.threads; i++) if (st.rounds[i] !== p.rounds) out.push(`thread ${i} ran ${st.rounds[i]} of ${p.rounds} rounds`);
     return out;
@@ -127,8 +120,7 @@ export const allocChurn = defineWorkload({
 
   headline: 'cycles_per_round',
 
-  figures(k, p) {
-    const st = state(k);
+  figures(k, p, st) {
     const ops = p.threads * p.rounds;
     const c = k.engine.counters.snapshot();
     const delta = (n: string): number => (c[n] ?? 0) - (st.countersBefore[n] ?? 0);
@@ -149,8 +141,7 @@ export const allocChurn = defineWorkload({
     };
   },
 
-  progress(k, p) {
-    const st = state(k);
+  progress(k, p, st) {
     return st.rounds.reduce((s, r) => s + r, 0) / (p.threads * p.rounds);
   },
 });

@@ -11,7 +11,6 @@ import { choice, int } from '../params/schema.js';
 import { sys_close, sys_open } from '../kernel/fs/fd_syscalls.js';
 import { sys_ftruncate } from '../kernel/fs/open.js';
 import { O_CREAT, O_RDWR, O_TRUNC } from '../kernel/fs/uapi_fcntl.js';
-import type { Kernel } from '../kernel/kernel.js';
 import { MADV_DONTNEED, MADV_REMOVE, sys_madvise } from '../kernel/mm/madvise.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';
 import { fillUser, loadUser } from '../kernel/mm/uaccess.js';
@@ -21,7 +20,6 @@ import type { Task, TaskBody } from '../sim/task.js';
 import { nodeAt, round2 } from './madvise-common.js';
 import { defineWorkload } from './types.js';
 
-const KEY = 'workload:db-discard';
 const PAGE = 4096;
 
 interface State {
@@ -35,10 +33,6 @@ interface State {
   cachedAfterDiscard: number;
   failures: string[];
   countersBefore: Record<string, number>;
-}
-
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
 }
 
 /** The byte round r writes: never 0, so a page that lost its data shows up. */
@@ -67,7 +61,6 @@ export const dbDiscard = defineWorkload({
 
   setup(k, p) {
     const st: State = { rounds: 0, discards: 0, cycles: 0, runDelay: 0, cachedAfterDiscard: 0, failures: [], countersBefore: {} };
-    k.sub[KEY] = st;
     const advice = p.advice === 'MADV_REMOVE' ? MADV_REMOVE : MADV_DONTNEED;
     const len = p.pages * PAGE;
     const fail = (msg: string): void => {
@@ -112,10 +105,10 @@ export const dbDiscard = defineWorkload({
       })();
     st.countersBefore = k.engine.counters.snapshot();
     k.spawnProcess('db-discard', body);
+    return st;
   },
 
-  check(k, p) {
-    const st = state(k);
+  check(k, p, st) {
     const out = [...st.failures];
     if (st.rounds !== p.rounds) out.push(`ran ${st.rounds} of ${p.rounds} rounds`);
     return out;
@@ -135,8 +128,7 @@ export const dbDiscard = defineWorkload({
   },
   headline: 'madvise_cycles_per_call',
 
-  figures(k, p) {
-    const st = state(k);
+  figures(k, p, st) {
     const c = k.engine.counters.snapshot();
     const delta = (n: string): number => (c[n] ?? 0) - (st.countersBefore[n] ?? 0);
     const madv = nodeAt(k.engine.attribution.tree(), ['syscall:madvise']);
@@ -155,7 +147,7 @@ export const dbDiscard = defineWorkload({
     };
   },
 
-  progress(k, p) {
-    return state(k).rounds / p.rounds;
+  progress(k, p, st) {
+    return st.rounds / p.rounds;
   },
 });

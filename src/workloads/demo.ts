@@ -29,7 +29,6 @@ const CAT_LOADS = intern('user:random_loads');
 const PAGE = 4096;
 /** Bytes of the tag written at the start of every page. */
 const TAG = 8;
-const KEY = 'workload:tlb-reach';
 
 interface State {
   leader: TaskStruct | null;
@@ -41,11 +40,6 @@ interface State {
   failures: string[];
   /** TLB counters when the loads began, so figures count the loads alone. */
   tlbBefore: Record<string, number>;
-}
-
-/** Per-kernel state of the workload (one run, one kernel). */
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
 }
 
 /** The byte page i is tagged with: never 0, so a page that lost its contents shows up. */
@@ -78,7 +72,6 @@ export const tlbReach = defineWorkload({
 
   setup(k, p) {
     const st: State = { leader: null, base: -1, ready: new Completion(k.engine, 1), done: new Array<number>(p.threads).fill(0), failures: [], tlbBefore: {} };
-    k.sub[KEY] = st;
     const seeds = Array.from({ length: p.threads }, () => k.engine.rng.nextU32() | 1);
     const len = p.pages * PAGE;
     st.leader = k.spawnProcess('tlb-reach', (t) =>
@@ -97,21 +90,21 @@ export const tlbReach = defineWorkload({
         }
         st.tlbBefore = k.machine.tlb.counters();
         st.ready.complete(t.now);
-        if (st.base >= 0) yield* loads(k, t, 0, len, p.loads, p.write, seeds[0]!);
+        if (st.base >= 0) yield* loads(k, st, t, 0, len, p.loads, p.write, seeds[0]!);
       })(),
     );
     for (let i = 1; i < p.threads; i++) {
       k.spawnThread(st.leader, `tlb-reach/${i}`, (t) =>
         (function* (): TaskBody {
           yield t.sleepOn(st.ready);
-          if (st.base >= 0) yield* loads(k, t, i, len, p.loads, p.write, seeds[i]!);
+          if (st.base >= 0) yield* loads(k, st, t, i, len, p.loads, p.write, seeds[i]!);
         })(),
       );
     }
+    return st;
   },
 
-  check(k, p) {
-    const st = state(k);
+  check(k, p, st) {
     const out = [...st.failures];
     for (let i = 0; i < p.threads; i++) {
       if (st.done[i] !== p.loads) out.push(`thread ${i} did ${st.done[i]} of ${p.loads} loads`);
@@ -138,8 +131,7 @@ export const tlbReach = defineWorkload({
   },
   headline: 'cycles_per_load',
 
-  figures(k, p) {
-    const st = state(k);
+  figures(k, p, st) {
     const ops = p.threads * p.loads;
     const user = k.engine.attribution.tree().children.find((c) => c.name === 'user:random_loads');
     const tlb = k.machine.tlb.counters();
@@ -152,16 +144,15 @@ export const tlbReach = defineWorkload({
     };
   },
 
-  progress(k, p) {
+  progress(k, p, st) {
     const total = p.threads * p.loads;
-    return total > 0 ? state(k).done.reduce((s, d) => s + d, 0) / total : 1;
+    return total > 0 ? st.done.reduce((s, d) => s + d, 0) / total : 1;
   },
 });
 
 /** `count` random loads (or stores) over [base, base + len), in bulk; a fault goes to the kernel and the load is retried. */
-function* loads(k: Kernel, t: Task, idx: number, len: number, count: number, write: boolean, seed: number): TaskBody {
+function* loads(k: Kernel, st: State, t: Task, idx: number, len: number, count: number, write: boolean, seed: number): TaskBody {
   const mmu = k.machine.mmu;
-  const st = state(k);
   let left = count;
   let x = seed;
   while (left > 0) {

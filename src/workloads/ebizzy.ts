@@ -22,7 +22,6 @@
  * dirty bits again).
  */
 import { choice, int } from '../params/schema.js';
-import type { Kernel } from '../kernel/kernel.js';
 import { MADV_DONTNEED, MADV_FREE, sys_madvise } from '../kernel/mm/madvise.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';
 import { accessUserRange, fillUser, loadUser } from '../kernel/mm/uaccess.js';
@@ -32,7 +31,6 @@ import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { round2 } from './madvise-common.js';
 import { defineWorkload } from './types.js';
 
-const KEY = 'workload:ebizzy';
 const PAGE = 4096;
 /** jemalloc 3.x opt.lg_chunk: arenas get memory from mmap in 4 MiB chunks. */
 const JEMALLOC_CHUNK = 4 << 20;
@@ -132,10 +130,6 @@ interface State {
   countersBefore: Record<string, number>;
 }
 
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
-}
-
 /** A small xorshift per thread, seeded from the thread index and the run's seed (ebizzy's rand_r per thread). */
 function xorshift(seed: number): () => number {
   let x = (seed * 2654435761) >>> 0 || 1;
@@ -173,7 +167,6 @@ export const ebizzy = defineWorkload({
     const threads = p.threads === 0 ? 2 * k.cfg.cpus : p.threads;
     const advice = p.advice === 'MADV_FREE' ? MADV_FREE : MADV_DONTNEED;
     const st: State = { leader: null, records: new Array<number>(threads).fill(0), copies: 0, arenas: [], start: 0, end: 0, failures: [], countersBefore: {} };
-    k.sub[KEY] = st;
     const bytes = p.chunk_kib * 1024;
     const records = bytes / RECORD_BYTES;
     const probes = Math.max(1, Math.ceil(Math.log2(records)));
@@ -236,10 +229,10 @@ export const ebizzy = defineWorkload({
         yield* worker(0)(t);
       })(),
     );
+    return st;
   },
 
-  check(k) {
-    const st = state(k);
+  check(_k, _p, st) {
     const out = [...st.failures];
     if (st.records.reduce((s, r) => s + r, 0) === 0) out.push('no record completed');
     return out;
@@ -255,8 +248,7 @@ export const ebizzy = defineWorkload({
   },
   headline: 'records_per_sec',
 
-  figures(k, p) {
-    const st = state(k);
+  figures(k, p, st) {
     const total = st.records.reduce((s, r) => s + r, 0);
     const c = k.engine.counters.snapshot();
     const delta = (n: string): number => (c[n] ?? 0) - (st.countersBefore[n] ?? 0);
@@ -270,8 +262,7 @@ export const ebizzy = defineWorkload({
     };
   },
 
-  progress(k) {
-    const st = state(k);
+  progress(k, _p, st) {
     if (st.end === 0) return 0;
     let min = Infinity;
     for (const t of k.engine.allTasks()) if (t.name.startsWith('ebizzy')) min = Math.min(min, t.now);

@@ -27,7 +27,6 @@ import type { Task, TaskBody } from '../sim/task.js';
 import { defineWorkload } from './types.js';
 
 const CAT_USER = intern('user:server');
-const KEY = 'workload:fd-server';
 
 interface State {
   leader: TaskStruct | null;
@@ -38,10 +37,6 @@ interface State {
   /** One past the highest fd any acceptor holds: lookups draw below it. */
   fdCeiling: number;
   failures: string[];
-}
-
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
 }
 
 export const fdServer = defineWorkload({
@@ -67,11 +62,10 @@ export const fdServer = defineWorkload({
 
   setup(k, p) {
     const st: State = { leader: null, accepted: new Array<number>(p.acceptors).fill(0), lookups: new Array<number>(p.lookers).fill(0), hits: 0, misses: 0, fdCeiling: 3, failures: [] };
-    k.sub[KEY] = st;
     const ncpu = k.cfg.cpus;
     const bodies: { name: string; body: (t: Task) => TaskBody }[] = [];
-    for (let i = 0; i < p.acceptors; i++) bodies.push({ name: `acceptor/${i}`, body: acceptor(k, i, p.connections, p.hold, p.think) });
-    for (let i = 0; i < p.lookers; i++) bodies.push({ name: `looker/${i}`, body: looker(k, i, p.lookups, p.think, k.engine.rng.nextU32() | 1) });
+    for (let i = 0; i < p.acceptors; i++) bodies.push({ name: `acceptor/${i}`, body: acceptor(k, st, i, p.connections, p.hold, p.think) });
+    for (let i = 0; i < p.lookers; i++) bodies.push({ name: `looker/${i}`, body: looker(k, st, i, p.lookups, p.think, k.engine.rng.nextU32() | 1) });
     const first = bodies[0]!;
     const leader = k.spawnProcess(`fd-server`, first.body, { cpu: 0 });
     // The server was started with a raised limit (ulimit -n), as servers are.
@@ -80,10 +74,10 @@ export const fdServer = defineWorkload({
     leader.rlimitNofile.max = Math.max(limit, leader.rlimitNofile.max);
     st.leader = leader;
     bodies.slice(1).forEach((b, i) => k.spawnThread(leader, b.name, b.body, { cpu: (i + 1) % ncpu }));
+    return st;
   },
 
-  check(k, p) {
-    const st = state(k);
+  check(k, p, st) {
     const out = [...st.failures];
     st.accepted.forEach((n, i) => {
       if (n !== p.connections) out.push(`acceptor ${i} accepted ${n} of ${p.connections} connections`);
@@ -112,8 +106,7 @@ export const fdServer = defineWorkload({
   },
   headline: 'rcu_callback_wait_p99_cycles',
 
-  figures(k, p) {
-    const st = state(k);
+  figures(k, p, st) {
     const e = k.engine;
     const gp = e.samples.of('rcu_gp_length').percentiles();
     const wait = e.samples.of('rcu_callback_wait').percentiles();
@@ -127,8 +120,7 @@ export const fdServer = defineWorkload({
     };
   },
 
-  progress(k, p) {
-    const st = state(k);
+  progress(k, p, st) {
     const total = p.acceptors * p.connections + p.lookers * p.lookups;
     const done = st.accepted.reduce((s, n) => s + n, 0) + st.lookups.reduce((s, n) => s + n, 0);
     return total > 0 ? done / total : 1;
@@ -142,9 +134,8 @@ function userWork(t: Task, cycles: number): void {
   t.leave();
 }
 
-function acceptor(k: Kernel, idx: number, connections: number, hold: number, think: number) {
+function acceptor(k: Kernel, st: State, idx: number, connections: number, hold: number, think: number) {
   return function* (t: Task): TaskBody {
-    const st = state(k);
     const held: number[] = [];
     let head = 0;
     for (let i = 0; i < connections; i++) {
@@ -172,9 +163,8 @@ function acceptor(k: Kernel, idx: number, connections: number, hold: number, thi
   };
 }
 
-function looker(k: Kernel, idx: number, lookups: number, think: number, seed: number) {
+function looker(k: Kernel, st: State, idx: number, lookups: number, think: number, seed: number) {
   return function* (t: Task): TaskBody {
-    const st = state(k);
     let x = seed;
     for (let i = 0; i < lookups; i++) {
       userWork(t, think);

@@ -37,7 +37,6 @@ import { defineWorkload } from './types.js';
 
 const CAT_WATCHER = intern('user:watcher');
 const CAT_WRITER = intern('user:writer');
-const KEY = 'workload:inotify-churn';
 const DIR = 'watched';
 const WATCH_MASK = IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
 
@@ -54,10 +53,6 @@ interface State {
   watcherDone: boolean;
   watchReady: boolean;
   failures: string[];
-}
-
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
 }
 
 function userWork(t: Task, cat: number, cycles: number): void {
@@ -105,18 +100,17 @@ export const inotifyChurn = defineWorkload({
       watchReady: false,
       failures: [],
     };
-    k.sub[KEY] = st;
     const ncpu = k.cfg.cpus;
     // The directory lives in the watcher's working directory; writers reach it by absolute path.
-    const watcher = k.spawnProcess('watcher', watcherBody(k, p.buffer, p.event_cycles), { cpu: 0 });
+    const watcher = k.spawnProcess('watcher', watcherBody(k, st, p.buffer, p.event_cycles), { cpu: 0 });
     const dir = `/tmp/kernsim.${watcher.pid}/${DIR}`;
-    const first = writerBody(k, 0, dir, p);
+    const first = writerBody(k, st, 0, dir, p);
     const leader = k.spawnProcess('writer/0', first, { cpu: 1 % ncpu });
-    for (let i = 1; i < p.writers; i++) k.spawnThread(leader, `writer/${i}`, writerBody(k, i, dir, p), { cpu: (1 + i) % ncpu });
+    for (let i = 1; i < p.writers; i++) k.spawnThread(leader, `writer/${i}`, writerBody(k, st, i, dir, p), { cpu: (1 + i) % ncpu });
+    return st;
   },
 
-  check(k, p) {
-    const st = state(k);
+  check(k, p, st) {
     const out = [...st.failures];
     const c = k.engine.counters;
     if (!st.watcherDone) out.push('the watcher did not finish');
@@ -143,8 +137,7 @@ export const inotifyChurn = defineWorkload({
   },
   headline: 'events_per_sec',
 
-  figures(k) {
-    const st = state(k);
+  figures(k, p, st) {
     const c = k.engine.counters;
     const span = st.lastEventAt - Math.max(0, st.firstEventAt);
     const seconds = span / (k.cfg.clock_ghz * 1e9);
@@ -160,8 +153,7 @@ export const inotifyChurn = defineWorkload({
     };
   },
 
-  progress(k, p) {
-    const st = state(k);
+  progress(k, p, st) {
     return Math.min(1, st.read / Math.max(1, p.writers * p.rounds * (3 + p.chunks)));
   },
 });
@@ -170,9 +162,8 @@ function sameEvent(a: InotifyEventRecord, b: InotifyEventRecord): boolean {
   return a.wd === b.wd && a.mask === b.mask && a.cookie === b.cookie && a.name === b.name;
 }
 
-function watcherBody(k: Kernel, bufsize: number, eventCycles: number) {
+function watcherBody(k: Kernel, st: State, bufsize: number, eventCycles: number) {
   return function* (t: Task): TaskBody {
-    const st = state(k);
     const mk = yield* sys_mkdir(k, t, DIR, 0o755);
     if (mk < 0) st.failures.push(`watcher: mkdir failed with ${-mk}`);
     const fd = yield* sys_inotify_init1(k, t, 0);
@@ -226,9 +217,8 @@ interface WriterParams {
   think: number;
 }
 
-function writerBody(k: Kernel, idx: number, dir: string, p: WriterParams) {
+function writerBody(k: Kernel, st: State, idx: number, dir: string, p: WriterParams) {
   return function* (t: Task): TaskBody {
-    const st = state(k);
     // Start once the watcher has made the directory and put its watch on it.
     while (!st.watchReady) yield t.sleepFor(10000);
     for (let r = 0; r < p.rounds; r++) {

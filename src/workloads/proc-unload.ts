@@ -25,7 +25,6 @@ import { defineWorkload } from './types.js';
 
 const CAT_MODULE_READ = intern('kernsim_mod_read');
 const CAT_USER = intern('user:reader');
-const KEY = 'workload:proc-unload';
 const NAME = 'kernsim_mod';
 /** Bytes one read of the module's file returns before EOF. */
 const RECORD = 64;
@@ -52,13 +51,8 @@ interface State {
   failures: string[];
 }
 
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
-}
-
 /** The module's proc_ops: each call is logged with its start and end; a read does `readCycles` of work. */
-function moduleOps(k: Kernel, readCycles: number): ProcOps {
-  const st = state(k);
+function moduleOps(k: Kernel, st: State, readCycles: number): ProcOps {
   function begin(t: Task, kind: string): Call {
     const c = { kind, start: t.now, end: -1 };
     st.calls.push(c);
@@ -147,8 +141,7 @@ export const procUnload = defineWorkload({
       readersDone: 0,
       failures: [],
     };
-    k.sub[KEY] = st;
-    st.pde = proc_create(k, null, NAME, 0o444, null, moduleOps(k, p.read_cycles));
+    st.pde = proc_create(k, null, NAME, 0o444, null, moduleOps(k, st, p.read_cycles));
     if (!st.pde) st.failures.push(`proc_create ${NAME} failed`);
     k.spawnKernelThread(
       'kernsim_mod',
@@ -166,12 +159,12 @@ export const procUnload = defineWorkload({
     const ncpu = k.cfg.cpus;
     for (let i = 0; i < p.readers; i++) {
       const cpu = ncpu > 1 ? 1 + (i % (ncpu - 1)) : 0;
-      k.spawnProcess(`reader/${i}`, readerBody(k, i, i < p.holders, p.think), { cpu, pinned: true });
+      k.spawnProcess(`reader/${i}`, readerBody(k, st, i, i < p.holders, p.think), { cpu, pinned: true });
     }
+    return st;
   },
 
-  check(k, p) {
-    const st = state(k);
+  check(k, p, st) {
     const out = [...st.failures];
     if (st.removeEnd < 0) out.push('the module never finished removing its file');
     if (st.readersDone !== p.readers) out.push(`${st.readersDone} of ${p.readers} readers finished`);
@@ -204,8 +197,7 @@ export const procUnload = defineWorkload({
   },
   headline: 'remove_wait_cycles',
 
-  figures(k) {
-    const st = state(k);
+  figures(k, p, st) {
     const c = k.engine.counters;
     return {
       remove_wait_cycles: st.removeEnd - st.removeStart,
@@ -218,8 +210,8 @@ export const procUnload = defineWorkload({
     };
   },
 
-  progress(k, p) {
-    return state(k).readersDone / p.readers;
+  progress(k, p, st) {
+    return st.readersDone / p.readers;
   },
 });
 
@@ -232,10 +224,9 @@ function* userWork(t: Task, cycles: number): Blocking<void> {
   if (t.shouldYield()) yield;
 }
 
-function readerBody(k: Kernel, idx: number, holder: boolean, think: number) {
+function readerBody(k: Kernel, st: State, idx: number, holder: boolean, think: number) {
   const path = `/proc/${NAME}`;
   return function* (t: Task): TaskBody {
-    const st = state(k);
     let held = -1;
     if (holder) {
       held = yield* sys_open(k, t, path, O_RDONLY, 0);

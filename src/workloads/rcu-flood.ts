@@ -8,7 +8,6 @@
  * a freed table waits, and how many grace periods it took.
  */
 import { bool, int } from '../params/schema.js';
-import type { Kernel } from '../kernel/kernel.js';
 import { call_rcu, rcu_read_lock, rcu_read_unlock, rcuOf, synchronize_rcu } from '../kernel/rcu/tree.js';
 import { syscall } from '../kernel/syscalls.js';
 import { intern } from '../sim/attribution.js';
@@ -18,7 +17,6 @@ import { defineWorkload } from './types.js';
 const CAT_USER = intern('user:rcu-flood');
 const CAT_UPDATE = intern('rcu_update_table');
 const CAT_READ = intern('rcu_read_table');
-const KEY = 'workload:rcu-flood';
 
 interface State {
   /** Kernel address of the published table (rcu_dereference reads it). */
@@ -27,10 +25,6 @@ interface State {
   reads: number;
   /** Tables allocated and not yet freed (the published one included). */
   live: number;
-}
-
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
 }
 
 export const rcuFlood = defineWorkload({
@@ -56,7 +50,6 @@ export const rcuFlood = defineWorkload({
 
   setup(k, p) {
     const st: State = { current: k.slab.kmalloc(p.table_bytes), updates: 0, reads: 0, live: 1 };
-    k.sub[KEY] = st;
     const think = (t: Task): void => t.chargeAs(CAT_USER, p.think);
 
     const writer = (t: Task): TaskBody =>
@@ -121,10 +114,10 @@ export const rcuFlood = defineWorkload({
     const leader = k.spawnProcess('rcu-flood/w0', writer);
     for (let i = 1; i < p.writers; i++) k.spawnThread(leader, `rcu-flood/w${i}`, writer);
     for (let i = 0; i < p.readers; i++) k.spawnThread(leader, `rcu-flood/r${i}`, reader);
+    return st;
   },
 
-  check(k, p) {
-    const st = state(k);
+  check(k, p, st) {
     const out: string[] = [];
     if (st.updates !== p.writers * p.updates) out.push(`made ${st.updates} updates, expected ${p.writers * p.updates}`);
     if (st.reads !== p.readers * p.reads) out.push(`made ${st.reads} reads, expected ${p.readers * p.reads}`);
@@ -153,8 +146,7 @@ export const rcuFlood = defineWorkload({
     };
   },
 
-  progress(k, p) {
-    const st = k.sub[KEY] as State | undefined;
-    return st ? st.updates / (p.writers * p.updates) : 0;
+  progress(k, p, st) {
+    return st.updates / (p.writers * p.updates);
   },
 });

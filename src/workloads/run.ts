@@ -88,18 +88,18 @@ export function runWorkload(w: AnyWorkload, params: Record<string, unknown>, cfg
   checkFits(w, p, cfg);
   const k = bootKernel(cfg);
   const tracer = opts.trace ? new Tracer(k.engine) : null;
-  w.setup(k, p as never);
+  const run = w.setup(k, p as never);
   const progress = opts.onProgress
-    ? (final: boolean): void => opts.onProgress!(w.progress ? w.progress(k, p as never) : NaN, k.engine.maxClock(), final)
+    ? (final: boolean): void => opts.onProgress!(w.progress ? w.progress(k, p as never, run) : NaN, k.engine.maxClock(), final)
     : null;
   // sim.checks: the memory-management invariants between chunks of simulated time and at the end (a violation is an internal error, thrown).
   const check = cfg.sim.checks ? (): void => checkInvariants(k) : null;
   runEngine(k.engine, progress, check);
-  const failures = w.check(k, p as never);
+  const failures = w.check(k, p as never, run);
   for (const t of k.engine.blockedTasks()) {
     if (!t.kernelThread) failures.push(`task ${t.name} (id ${t.id}) was still blocked when the run ended`);
   }
-  const figures = w.figures ? sortKeys(w.figures(k, p as never)) : {};
+  const figures = w.figures ? sortKeys(w.figures(k, p as never, run)) : {};
   const e = k.engine;
   const simulated = e.maxClock();
   const result: RunResult = {

@@ -25,7 +25,6 @@ import { current } from '../kernel/sched/task_struct.js';
 import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { defineWorkload } from './types.js';
 
-const KEY = 'workload:swap-pressure';
 const PAGE = 4096;
 const PROT_RW = 3;
 const MAP_PRIVATE_ANON = 0x22;
@@ -40,10 +39,6 @@ interface State {
   willneedRet: number | null;
   failures: string[];
   done: number;
-}
-
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
 }
 
 /** Two pages of a byte ramp: a page's contents are a 4 KiB window into it. */
@@ -88,14 +83,13 @@ export const swapPressure = defineWorkload({
     const pagesPer: number[] = [];
     for (let i = 0; i < p.processes; i++) pagesPer.push(Math.floor(total / p.processes) + (i < total % p.processes ? 1 : 0));
     const st: State = { pagesPer, written: 0, verified: 0, readCycles: 0, readPages: 0, willneedRet: null, failures: [], done: 0 };
-    k.sub[KEY] = st;
     for (let i = 0; i < p.processes; i++) {
-      k.spawnProcess(`swap-pressure/${i}`, body(k, i, pagesPer[i]!, p.passes, p.order === 'random', p.willneed, k.engine.rng.nextU32() | 1), { cpu: i % k.cfg.cpus });
+      k.spawnProcess(`swap-pressure/${i}`, body(k, st, i, pagesPer[i]!, p.passes, p.order === 'random', p.willneed, k.engine.rng.nextU32() | 1), { cpu: i % k.cfg.cpus });
     }
+    return st;
   },
 
-  check(k, p) {
-    const st = state(k);
+  check(k, p, st) {
     const out = [...st.failures];
     const total = st.pagesPer.reduce((a, b) => a + b, 0);
     if (st.written !== total) out.push(`${st.written} of ${total} pages written`);
@@ -119,8 +113,7 @@ export const swapPressure = defineWorkload({
   },
   headline: 'read_ns_per_page',
 
-  figures(k, p) {
-    const st = state(k);
+  figures(k, p, st) {
     const c = k.engine.counters;
     const maj = c.get('pgmajfault');
     const ns = st.readPages > 0 ? st.readCycles / st.readPages / k.cfg.clock_ghz : 0;
@@ -133,8 +126,7 @@ export const swapPressure = defineWorkload({
     return out;
   },
 
-  progress(k, p) {
-    const st = state(k);
+  progress(k, p, st) {
     const total = st.pagesPer.reduce((a, b) => a + b, 0) * (1 + p.passes);
     return total > 0 ? Math.min(1, (st.written + st.verified) / total) : 1;
   },
@@ -149,9 +141,8 @@ function* writePage(t: Task, k: Kernel, addr: number, data: Uint8Array): Blockin
   return 0;
 }
 
-function body(k: Kernel, r: number, pages: number, passes: number, random: boolean, willneed: boolean, seed: number) {
+function body(k: Kernel, st: State, r: number, pages: number, passes: number, random: boolean, willneed: boolean, seed: number) {
   return function* (t: Task): TaskBody {
-    const st = state(k);
     const fail = (msg: string): void => {
       if (st.failures.length < 8) st.failures.push(`process ${r}: ${msg}`);
     };

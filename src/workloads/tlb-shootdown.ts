@@ -18,7 +18,6 @@ import type { Task, TaskBody } from '../sim/task.js';
 import { cyclesNamed, nodeAt, round2, touchChunk } from './madvise-common.js';
 import { defineWorkload } from './types.js';
 
-const KEY = 'workload:tlb-shootdown';
 const PAGE = 4096;
 
 interface State {
@@ -31,10 +30,6 @@ interface State {
   ipiBefore: number;
   countersBefore: Record<string, number>;
   failures: string[];
-}
-
-function state(k: Kernel): State {
-  return k.sub[KEY] as State;
 }
 
 export const tlbShootdown = defineWorkload({
@@ -57,7 +52,6 @@ export const tlbShootdown = defineWorkload({
   setup(k, p) {
     const threads = Math.min(p.threads === 0 ? k.cfg.cpus : p.threads, k.cfg.cpus);
     const st: State = { leader: null, started: 1, done: false, rounds: 0, madviseCycles: 0, ipiBefore: 0, countersBefore: {}, failures: [] };
-    k.sub[KEY] = st;
     const len = p.pages * PAGE;
     st.leader = k.spawnProcess(
       'tlb-shootdown',
@@ -95,10 +89,10 @@ export const tlbShootdown = defineWorkload({
         })(),
       { cpu: 0, pinned: true },
     );
+    return st;
   },
 
-  check(k, p) {
-    const st = state(k);
+  check(k, p, st) {
     const out = [...st.failures];
     if (st.rounds !== p.rounds) out.push(`ran ${st.rounds} of ${p.rounds} rounds`);
     return out;
@@ -113,8 +107,7 @@ export const tlbShootdown = defineWorkload({
   },
   headline: 'madvise_cycles_per_call',
 
-  figures(k, p) {
-    const st = state(k);
+  figures(k, p, st) {
     const n = Math.max(1, st.rounds);
     const madv = nodeAt(k.engine.attribution.tree(), ['syscall:madvise']);
     const flush = madv ? cyclesNamed(madv, 'flush_tlb_mm_range') : 0;
@@ -128,8 +121,8 @@ export const tlbShootdown = defineWorkload({
     };
   },
 
-  progress(k, p) {
-    return state(k).rounds / p.rounds;
+  progress(k, p, st) {
+    return st.rounds / p.rounds;
   },
 });
 

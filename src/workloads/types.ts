@@ -12,7 +12,12 @@ import type { Schema, ValuesOf } from '../params/schema.js';
 import type { MachineConfig } from '../config/machine.js';
 import type { Kernel } from '../kernel/kernel.js';
 
-export interface Workload<S extends Schema = Schema> {
+/**
+ * `R` is the workload's run context: what setup returns (counters, the data
+ * it expects to read back), handed to check, figures and progress. A run's
+ * state lives there, never in the kernel, so two runs share nothing.
+ */
+export interface Workload<S extends Schema = Schema, R = unknown> {
   /** The name on the command line: lower-case words joined by hyphens. */
   name: string;
   /** One line for `kernsim list`. */
@@ -27,15 +32,15 @@ export interface Workload<S extends Schema = Schema> {
    */
   params: S;
   /** Set up processes and threads on a booted kernel; the engine then runs until they finish. */
-  setup(k: Kernel, p: ValuesOf<S>): void;
+  setup(k: Kernel, p: ValuesOf<S>): R;
   /** After the run: the workload's own checks of its results (data read back, events seen). Empty list = pass. */
-  check(k: Kernel, p: ValuesOf<S>): string[];
+  check(k: Kernel, p: ValuesOf<S>, run: R): string[];
   /**
    * Optional extra figures for the report (e.g. records_per_sec). A figure
    * whose name contains `cycles`, `latency`, `_ns` or `_us` is read as
    * lower-is-better by `compare`; any other as higher-is-better.
    */
-  figures?(k: Kernel, p: ValuesOf<S>): Record<string, number>;
+  figures?(k: Kernel, p: ValuesOf<S>, run: R): Record<string, number>;
   /**
    * What each figure is: its unit and a one-line definition, shown by
    * `kernsim run NAME --help` and docs/results.md. Every built-in workload
@@ -54,14 +59,14 @@ export interface Workload<S extends Schema = Schema> {
    */
   unfit?(cfg: MachineConfig, p: ValuesOf<S>): { param: string; expected: string } | undefined;
   /** Optional: the fraction of the work done so far, in [0, 1], for progress bars. */
-  progress?(k: Kernel, p: ValuesOf<S>): number;
+  progress?(k: Kernel, p: ValuesOf<S>, run: R): number;
 }
 
 /**
  * Identity helper that keeps the parameter types of a workload literal:
  * `export const w = defineWorkload({ name: ..., params: { ... }, setup(k, p) { p.threads } })`.
  */
-export function defineWorkload<const S extends Schema>(w: Workload<S>): Workload<S> {
+export function defineWorkload<const S extends Schema, R>(w: Workload<S, R>): Workload<S, R> {
   return w;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The real `kernsim` binary: build with tsc, then spawn `node bin/kernsim.js`.
  * Covers what in-process tests cannot: the bin entry and its exit status,
- * sweeps in worker threads, and the time `kernsim demo` (npm start) takes.
+ * sweeps in worker threads, and `kernsim demo` (npm start) running to its end.
+ * How long the demo takes is bench's to show (npm run bench:host), not a test's.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

@@ -17,9 +17,6 @@ import { do_fcntl_more, F_CREATED_QUERY, F_DUPFD_QUERY } from './fcntl.js';
 import {
   __close_fd,
   alloc_files_struct,
-  do_close_on_exec,
-  dup_fd,
-  exit_files,
   f_dupfd,
   fd_install,
   fget_light,
@@ -74,12 +71,7 @@ import {
 export type OpenHandler = (k: Kernel, t: Task, path: string, flags: number, mode: number) => Blocking<File | number | null>;
 
 function handlers(k: Kernel): OpenHandler[] {
-  let h = k.sub['fs.open_handlers'] as OpenHandler[] | undefined;
-  if (!h) {
-    h = [];
-    k.sub['fs.open_handlers'] = h;
-  }
-  return h;
+  return k.openHandlers;
 }
 
 /** Add an open handler; later ones are asked first. */
@@ -309,7 +301,7 @@ export function sys_setrlimit(k: Kernel, t: Task, resource: number, cur: number,
 // --- attachment to processes --------------------------------------------------------------
 
 /** A new process's fd table: fds 0, 1, 2 on one read-write open of /dev/null. */
-function filesProcessInit(k: Kernel, leader: TaskStruct): void {
+export function files_process_init(k: Kernel, leader: TaskStruct): void {
   const files = alloc_files_struct(k);
   const f = alloc_file(k, null, '/dev/null', open_f_flags(O_RDWR), open_f_mode(O_RDWR), null_fops);
   f.f_count = 3;
@@ -322,23 +314,6 @@ function filesProcessInit(k: Kernel, leader: TaskStruct): void {
   leader.files = files;
 }
 
-/** files_init: attach the fd table to process creation, fork, exec and exit. */
-export function files_init(k: Kernel): void {
-  k.processInit.push(filesProcessInit);
-  k.forkHooks.push(function* (t, parent, child) {
-    const files = parent.files as FilesStruct | null;
-    if (!files) return 0;
-    const r = yield* dup_fd(k, t, files);
-    if (typeof r === 'number') return r;
-    child.files = r;
-    return 0;
-  });
-  k.execHooks.push(function* (t, ts) {
-    const files = ts.files as FilesStruct | null;
-    if (files) yield* do_close_on_exec(k, t, files);
-  });
-  k.exitHooks.push((t, ts) => exit_files(k, t, ts));
-}
 
 
 // --- close_range -------------------------------------------------------------------

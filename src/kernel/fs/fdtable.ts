@@ -85,12 +85,8 @@ export class FilesState {
 }
 
 export function filesState(k: Kernel): FilesState {
-  let s = k.sub['fs.files'] as FilesState | undefined;
-  if (!s) {
-    s = new FilesState(k);
-    k.sub['fs.files'] = s;
-  }
-  return s;
+  // Made on first use: its per-CPU locks take kernel memory when the first fd table is freed.
+  return (k.files ??= new FilesState(k));
 }
 
 // --- allocation and freeing of tables ----------------------------------------

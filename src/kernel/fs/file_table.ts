@@ -79,18 +79,13 @@ export class File {
   ) {}
 }
 
-interface FileTableState {
+export interface FileTableState {
   nextId: number;
   live: number;
 }
 
 function state(k: Kernel): FileTableState {
-  let s = k.sub['fs.file_table'] as FileTableState | undefined;
-  if (!s) {
-    s = { nextId: 1, live: 0 };
-    k.sub['fs.file_table'] = s;
-  }
-  return s;
+  return k.fileTable;
 }
 
 /** alloc_empty_file + the open path's initialisation; charged to `t` when given (process setup has no task). */

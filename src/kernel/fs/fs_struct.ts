@@ -18,24 +18,34 @@ export class FsStruct {
   ) {}
 }
 
-const EXT = 'fs';
-
 /** The task's fs_struct (threads find their leader's). */
 export function fs_of(ts: TaskStruct): FsStruct {
-  const fs = (ts.ext[EXT] ?? ts.group[0]?.ext[EXT]) as FsStruct | undefined;
+  const fs = ts.fs ?? ts.group[0]?.fs;
   if (!fs) throw new Error(`fs_struct: task ${ts.pid} (${ts.comm}) has none (was vfs_init run by bootKernel?)`);
   return fs;
 }
 
 /** For a path walk: the task's fs_struct, or init_fs (root as root and cwd) for a kernel thread. */
 export function task_fs(k: Kernel, ts: TaskStruct): FsStruct {
-  if (ts.kernelThread && !ts.ext[EXT]) return vfsOf(k).init_fs!;
+  if (ts.kernelThread && !ts.fs) return vfsOf(k).init_fs!;
   return fs_of(ts);
 }
 
 export function set_fs(ts: TaskStruct, fs: FsStruct | null): void {
-  if (fs) ts.ext[EXT] = fs;
-  else delete ts.ext[EXT];
+  ts.fs = fs;
+}
+
+/** copy_fs(): the child gets its own copy of the parent's fs_struct (CLONE_FS is never used). */
+export function copy_fs(k: Kernel, t: Task, parent: TaskStruct, child: TaskStruct): void {
+  set_fs(child, copy_fs_struct(k, t, fs_of(parent)));
+}
+
+/** exit_fs(): the process's leader lets go of its fs_struct (threads use the leader's and hold none). */
+export function* exit_fs(k: Kernel, t: Task, ts: TaskStruct): Blocking<void> {
+  const fs = ts.fs;
+  if (!ts.isGroupLeader || !fs) return;
+  set_fs(ts, null);
+  yield* put_fs_struct(k, t, fs);
 }
 
 /** A new fs_struct at `root` and `pwd` (setup code with no task: references are taken uncharged). */

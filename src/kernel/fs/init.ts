@@ -17,7 +17,7 @@ import { current, type TaskStruct } from '../sched/task_struct.js';
 import { dget_untimed, type Dentry } from './dcache.js';
 import { full_fops, null_fops, zero_fops } from './fd_syscalls.js';
 import { fcheck_files, type FilesStruct } from './file.js';
-import { alloc_fs_struct, copy_fs_struct, fs_of, put_fs_struct, set_fs } from './fs_struct.js';
+import { alloc_fs_struct, set_fs } from './fs_struct.js';
 import { S_IFCHR } from './inode.js';
 import { memfs_fill_super, memfs_make_dir, memfs_make_node } from './memfs.js';
 import { mount_root, vfsOf, type VfsState } from './namespace.js';
@@ -53,7 +53,8 @@ function attach_std_files(k: Kernel, leader: TaskStruct): void {
   if (f.f_mode & FMODE_WRITE) inode.i_writecount++;
 }
 
-function fsProcessInit(k: Kernel, leader: TaskStruct): void {
+/** A new process's fs_struct: the root, and a working directory of its own. */
+export function fs_process_init(k: Kernel, leader: TaskStruct): void {
   const v = vfsOf(k);
   const pwd = make_workdir(k, leader);
   set_fs(leader, alloc_fs_struct(v.root, { mnt: v.rootMnt, dentry: pwd }));
@@ -81,7 +82,7 @@ function mmap_fget(k: Kernel) {
   };
 }
 
-/** vfs_init(): after mm_init and files_init. */
+/** vfs_init(): after mm_init. */
 export function vfs_init(k: Kernel): VfsState {
   const sb = memfs_fill_super(k);
   const v = mount_root(k, sb);
@@ -95,17 +96,6 @@ export function vfs_init(k: Kernel): VfsState {
   memfs_make_dir(k, root, 'proc', 0o555, 0);
   proc_root_init(k);
   register_vfs_open(k);
-  k.processInit.push(fsProcessInit);
-  k.forkHooks.push(function* (t, parent, child) {
-    set_fs(child, copy_fs_struct(k, t, fs_of(parent)));
-    return 0;
-  });
-  k.exitHooks.push(function* (t, ts) {
-    if (!ts.isGroupLeader || !ts.ext['fs']) return;
-    const fs = fs_of(ts);
-    set_fs(ts, null);
-    yield* put_fs_struct(k, t, fs);
-  });
-  if (k.sub['mm']) mmCore(k).hooks.fget = mmap_fget(k);
+  mmCore(k).hooks.fget = mmap_fget(k);
   return v;
 }

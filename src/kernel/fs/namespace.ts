@@ -23,12 +23,8 @@ export class VfsState {
   }
 }
 
-const SUB = 'vfs';
-
 export function vfsOf(k: Kernel): VfsState {
-  const v = k.sub[SUB] as VfsState | undefined;
-  if (!v) throw new Error('vfs: vfs_init has not run on this kernel (call bootKernel)');
-  return v;
+  return k.vfs;
 }
 
 
@@ -38,7 +34,7 @@ export function mount_root(k: Kernel, sb: SuperBlock): VfsState {
   dget_untimed(sb.s_root!);
   const v = new VfsState(mnt);
   v.supers.set(sb.s_type, sb);
-  k.sub[SUB] = v;
+  k.vfs = v;
   return v;
 }
 

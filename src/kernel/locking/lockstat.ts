@@ -170,15 +170,9 @@ export abstract class LockBase {
   }
 }
 
-const classKey = 'locking.classes';
-
 /** One LockClass object per class name per kernel, so counter names are built once. */
 function lockClass(k: Kernel, name: string): LockClass {
-  let m = k.sub[classKey] as Map<string, LockClass> | undefined;
-  if (!m) {
-    m = new Map();
-    k.sub[classKey] = m;
-  }
+  const m = k.lockClasses;
   let c = m.get(name);
   if (!c) {
     c = new LockClass(name);

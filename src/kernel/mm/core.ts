@@ -99,17 +99,13 @@ export class MmCore {
   }
 }
 
-const SUB = 'mm';
-
 /** The kernel's MmCore (created by mm_init). */
 export function mmCore(k: Kernel): MmCore {
-  const c = k.sub[SUB] as MmCore | undefined;
-  if (!c) throw new Error('mm: mm_init has not run on this kernel (call bootKernel)');
-  return c;
+  return k.mm;
 }
 
 export function installMmCore(k: Kernel): MmCore {
   const c = new MmCore(k);
-  k.sub[SUB] = c;
+  k.mm = c;
   return c;
 }

@@ -30,6 +30,7 @@ import { MM_SWAPENTS, MmStruct, PAGE_SIZE, TASK_SIZE, VM_ACCOUNT, VM_DONTCOPY, V
 import { pte_alloc, pte_present_k, ptep_get, set_pte_at } from './pgtable.js';
 import { anon_vma_fork, folio_add_rmap_pte, PG_anon_exclusive } from './rmap.js';
 import { is_special_swap_pte } from './guard.js';
+import { ksm_fork } from './ksm.js';
 import { enter_lazy_tlb, flush_tlb_mm, cpuTlbState } from './tlbflush.js';
 import { get_vma_file, MT_ARENA_BYTES, vm_area_dup, vma_start_write, vma_start_write_range, vma_tree_insert } from './vma.js';
 
@@ -184,6 +185,7 @@ export function* dup_mmap(t: Task, mm: MmStruct, oldmm: MmStruct): Blocking<numb
   // mm_init(): only VM_INIT_DEF_MASK (VM_NOHUGEPAGE) of def_flags is inherited; mlockall(MCL_FUTURE) is not.
   mm.defFlags = oldmm.defFlags & VM_NOHUGEPAGE;
   mm.thpDisabled = oldmm.thpDisabled;
+  ksm_fork(t, mm, oldmm);
   let ret = 0;
   for (const mpnt of oldmm.vmas.slice()) {
     vma_start_write(t, mpnt);

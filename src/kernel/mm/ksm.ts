@@ -86,7 +86,7 @@ interface Found {
   pfn: number;
 }
 
-class KsmState {
+export class KsmState {
   /** /sys/kernel/mm/ksm/run (0 or 1). */
   run: boolean;
   pagesToScan: number;
@@ -116,12 +116,8 @@ class KsmState {
   }
 }
 
-const SUB = 'ksm';
-
 function ksmState(k: Kernel): KsmState {
-  const s = k.sub[SUB] as KsmState | undefined;
-  if (!s) throw new Error('ksm: ksm_init has not run on this kernel');
-  return s;
+  return k.ksm;
 }
 
 /** Scratch for hashing a page's bytes (the host side of calc_checksum). */
@@ -576,18 +572,19 @@ const ksm_madvise_unmergeable: MadviseVisit = function* (t, mb, vma, prev, start
   return yield* clearMergeableFlag!(t, mb, vma, prev, start, end);
 };
 
-/** ksm_init(): state from the settings, the madvise behaviours, and ksm_fork (a child of a listed mm is listed too). After mm_init. */
+/** ksm_init(): state from the settings and the madvise behaviours. After mm_init. */
 export function ksm_init(k: Kernel): void {
   const s = new KsmState(k);
-  k.sub[SUB] = s;
+  k.ksm = s;
   if (!setMergeableFlag) {
     setMergeableFlag = madviseBehaviours.get(MADV_MERGEABLE)!;
     clearMergeableFlag = madviseBehaviours.get(MADV_UNMERGEABLE)!;
     madviseBehaviours.set(MADV_MERGEABLE, ksm_madvise_mergeable);
     madviseBehaviours.set(MADV_UNMERGEABLE, ksm_madvise_unmergeable);
   }
-  k.forkHooks.push(function* (t, parent, child) {
-    if (parent.mm && child.mm && s.slots.includes(parent.mm)) ksm_enter(t, child.mm);
-    return 0;
-  });
+}
+
+/** ksm_fork(): a child of an address space KSM scans is scanned too (dup_mmap calls it before copying the areas). */
+export function ksm_fork(t: Task, mm: MmStruct, oldmm: MmStruct): void {
+  if (ksmState(mm.k).slots.includes(oldmm)) ksm_enter(t, mm);
 }

@@ -51,7 +51,7 @@ const CAT_KSWAPD = intern('kswapd');
 const CAT_BALANCE_PGDAT = intern('balance_pgdat');
 const CAT_TRY_TO_FREE_PAGES = intern('try_to_free_pages');
 
-class KswapdState {
+export class KswapdState {
   readonly wait: WaitQueue;
   sleeping = false;
   /** kswapd0 exists (it is started at its first wake-up: asleep until then, it would only cost a context switch at boot). */
@@ -62,12 +62,8 @@ class KswapdState {
   }
 }
 
-const SUB = 'kswapd';
-
 function kswapdState(k: Kernel): KswapdState {
-  const s = k.sub[SUB] as KswapdState | undefined;
-  if (!s) throw new Error('kswapd: reclaim_init has not run on this kernel');
-  return s;
+  return k.kswapd;
 }
 
 /**
@@ -76,8 +72,8 @@ function kswapdState(k: Kernel): KswapdState {
  * often. Never blocks.
  */
 export function wakeup_kswapd(t: Task, k: Kernel): void {
-  const s = k.sub[SUB] as KswapdState | undefined;
-  if (!s || (s.started && !s.sleeping)) return;
+  const s = k.kswapd;
+  if (s.started && !s.sleeping) return;
   if (pgdatOf(k).kswapdFailures >= MAX_RECLAIM_RETRIES || pgdat_balanced(k)) return;
   if (!s.started) {
     s.started = true;
@@ -207,7 +203,7 @@ export function reclaim_init(k: Kernel): void {
   lruvec_init(k);
   pgdat_init(k);
   const s = new KswapdState(k);
-  k.sub[SUB] = s;
+  k.kswapd = s;
   core.hooks.wakeupKswapd = wakeup_kswapd;
   core.hooks.directReclaim = alloc_pages_direct_reclaim;
   core.hooks.onFree = lru_on_free;

@@ -16,8 +16,7 @@ import { pgdatOf } from './vmscan.js';
 
 /** Pages the allocator manages (all of RAM but what mem= took away). */
 export function managed_pages(k: Kernel): number {
-  const reserved = (k.sub['memblock.reserved'] as number | undefined) ?? 0;
-  return k.machine.mem.totalFrames - reserved;
+  return k.machine.mem.totalFrames - k.memblockReserved;
 }
 
 /** calculate_min_free_kbytes() for the managed memory. */
@@ -61,7 +60,7 @@ export function mem_limit(k: Kernel, mib: number): number {
     memmap.refcount[pfn] = 1;
     reserved++;
   }
-  k.sub['memblock.reserved'] = ((k.sub['memblock.reserved'] as number | undefined) ?? 0) + reserved;
+  k.memblockReserved += reserved;
   setup_per_zone_wmarks(k, calculate_min_free_kbytes(k));
   return reserved;
 }

@@ -33,7 +33,7 @@ const CAT_OUT_OF_MEMORY = intern('out_of_memory');
 const CAT_SELECT = intern('select_bad_process');
 const CAT_REAP = intern('oom_reap_task_mm');
 
-class OomState {
+export class OomState {
   readonly messages: string[] = [];
   /** Killed processes (thread-group leaders), in order. */
   readonly victims: TaskStruct[] = [];
@@ -41,15 +41,8 @@ class OomState {
   readonly skip = new Set<MmStruct>();
 }
 
-const SUB = 'oom';
-
 function oomState(k: Kernel): OomState {
-  let s = k.sub[SUB] as OomState | undefined;
-  if (!s) {
-    s = new OomState();
-    k.sub[SUB] = s;
-  }
-  return s;
+  return (k.oom ??= new OomState());
 }
 
 /** What the OOM killer logged, oldest first. */
@@ -69,12 +62,12 @@ export function mm_oom_reaped(k: Kernel, mm: MmStruct): boolean {
 
 /** fatal_signal_pending(): SIGKILL is pending on the task. */
 export function fatal_signal_pending(ts: TaskStruct): boolean {
-  return ts.ext['sigkill'] === true;
+  return ts.sigkillPending;
 }
 
 /** do_send_sig_info(SIGKILL, ..., PIDTYPE_TGID): every thread of the process gets it. */
 export function send_sigkill(ts: TaskStruct): void {
-  for (const th of ts.group) th.ext['sigkill'] = true;
+  for (const th of ts.group) th.sigkillPending = true;
 }
 
 /** oom_badness(): pages the process would give back. */

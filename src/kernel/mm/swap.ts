@@ -148,17 +148,13 @@ export class Lruvec {
   }
 }
 
-const SUB = 'lruvec';
-
 export function lruvecOf(k: Kernel): Lruvec {
-  const lv = k.sub[SUB] as Lruvec | undefined;
-  if (!lv) throw new Error('lru: reclaim_init has not run on this kernel');
-  return lv;
+  return k.lruvec;
 }
 
 export function lruvec_init(k: Kernel): Lruvec {
   const lv = new Lruvec(k);
-  k.sub[SUB] = lv;
+  k.lruvec = lv;
   return lv;
 }
 
@@ -339,8 +335,8 @@ export function lru_add_drain_all(t: Task, k: Kernel): void {
  * free itself.
  */
 export function lru_on_free(k: Kernel, pfn: number): void {
-  const lv = k.sub[SUB] as Lruvec | undefined;
-  if (!lv || pfn >= lv.onList.length) return;
+  const lv = k.lruvec;
+  if (pfn >= lv.onList.length) return;
   if (lv.onList[pfn]! >= 0) lruvec_del_folio(null, lv, pfn);
   else if (lv.inBatch[pfn] !== 0) removeFromBatch(lv, pfn);
   lv.onList[pfn] = -1;
@@ -421,8 +417,7 @@ function moveLazyfreeBatch(t: Task, lv: Lruvec): void {
  * folio_lruvec_relock_irqsave keeps it across a batch of one lruvec.
  */
 export function folios_release_lru(t: Task, k: Kernel, pfns: readonly number[], from: number, to: number): void {
-  const lv = k.sub[SUB] as Lruvec | undefined;
-  if (!lv) return;
+  const lv = k.lruvec;
   const memmap = k.mem_map;
   let locked = false;
   for (let i = from; i < to; i++) {

@@ -73,17 +73,13 @@ export class SwapCache {
   }
 }
 
-const SUB = 'swapcache';
-
 export function swapCache(k: Kernel): SwapCache {
-  const c = k.sub[SUB] as SwapCache | undefined;
-  if (!c) throw new Error('swap cache: reclaim_init has not run on this kernel');
-  return c;
+  return k.swapCache;
 }
 
 export function swap_cache_init(k: Kernel): SwapCache {
   const c = new SwapCache(k);
-  k.sub[SUB] = c;
+  k.swapCache = c;
   return c;
 }
 

@@ -93,19 +93,15 @@ export class SwapInfo {
   }
 }
 
-const SUB = 'swapfile';
-
-/** The swap area (swap_info[0]); throws before swap_setup. */
+/** The swap area (swap_info[0]). */
 export function swapInfo(k: Kernel): SwapInfo {
-  const si = k.sub[SUB] as SwapInfo | undefined;
-  if (!si) throw new Error('swap: swap_setup has not run on this kernel');
-  return si;
+  return k.swapInfo;
 }
 
 /** swapon: the device's slots become the swap area (no area when swap is disabled). */
 export function swap_setup(k: Kernel): SwapInfo {
   const si = new SwapInfo(k, k.swap.slots);
-  k.sub[SUB] = si;
+  k.swapInfo = si;
   return si;
 }
 

@@ -148,17 +148,13 @@ export class Pgdat {
   }
 }
 
-const SUB = 'vmscan';
-
 export function pgdatOf(k: Kernel): Pgdat {
-  const p = k.sub[SUB] as Pgdat | undefined;
-  if (!p) throw new Error('vmscan: reclaim_init has not run on this kernel');
-  return p;
+  return k.pgdat;
 }
 
 export function pgdat_init(k: Kernel): Pgdat {
   const p = new Pgdat(k);
-  k.sub[SUB] = p;
+  k.pgdat = p;
   return p;
 }
 

@@ -57,7 +57,7 @@ class KfreeRcuCpu {
   readonly channelBusy = new Uint8Array(KFREE_N_BATCHES);
 }
 
-class KvfreeRcu {
+export class KvfreeRcu {
   private readonly krcs: KfreeRcuCpu[];
   private readonly tick: number;
   private bytesWaiting = 0;
@@ -146,9 +146,7 @@ class KvfreeRcu {
 }
 
 function kvfreeOf(k: Kernel): KvfreeRcu {
-  let x = k.sub['kvfree_rcu'] as KvfreeRcu | undefined;
-  if (!x) k.sub['kvfree_rcu'] = x = new KvfreeRcu(k, rcuOf(k));
-  return x;
+  return (k.kvfreeRcu ??= new KvfreeRcu(k, rcuOf(k)));
 }
 
 /** kfree_rcu(): free a slab object after a grace period, batched per CPU as kvfree_call_rcu does. */

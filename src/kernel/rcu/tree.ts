@@ -64,7 +64,6 @@
  */
 import { intern } from '../../sim/attribution.js';
 import type { MachineConfig } from '../../config/machine.js';
-import type { Engine } from '../../sim/engine.js';
 import type { Blocking, Task, TaskBody } from '../../sim/task.js';
 import { Completion, WaitQueue } from '../../sim/wait.js';
 import type { Kernel } from '../kernel.js';
@@ -74,13 +73,8 @@ import { CbList, type RcuCallbackFn, type RcuHead } from './rcu_segcblist.js';
 export type { RcuCallbackFn } from './rcu_segcblist.js';
 
 
-interface RcuTask extends Task {
-  rcuNesting?: number;
-  rcuIdx?: number;
-  rcuStart?: number;
-  /** The grace period this reader holds up, or 0. */
-  rcuBlocksGp?: number;
-}
+/** A task inside a read-side critical section (its rcu* fields are declared with the kernel's task fields, sched/task_struct.ts). */
+type RcuTask = Task;
 
 const CAT_SOFTIRQ = intern('softirq');
 const CAT_RCU_CORE = intern('rcu_core');
@@ -111,7 +105,6 @@ export function rcuFqsJiffies(cfg: MachineConfig): { first: number; next: number
   return { first: f < 0 ? d : Math.min(f, hz), next: n < 0 ? d : Math.min(Math.max(n, 1), hz) };
 }
 
-const byEngine = new WeakMap<Engine, Rcu>();
 
 export interface RcuViolation {
   what: string;
@@ -366,7 +359,7 @@ export class Rcu {
 
   private onTick(cpu: number, task: Task | null, time: number): void {
     if (this.gpInProgress && this.pending[cpu]) {
-      const inReader = task !== null && ((task as RcuTask).rcuNesting ?? 0) > 0;
+      const inReader = task !== null && task.rcuNesting > 0;
       if (time >= this.gpStart && !inReader && (task === null || in_user_mode(task))) this.reportQs(cpu, time);
       else if (task !== this.lastTask[cpu] && this.lastTick[cpu]! >= this.gpStart) this.reportQs(cpu, time);
     }
@@ -486,7 +479,6 @@ export class Rcu {
   /** Outermost rcu_read_lock of a task. */
   enterReader(r: RcuTask): void {
     this.onReaderEnter?.(r);
-    r.rcuStart = r.now;
     r.rcuIdx = this.readers.length;
     this.readers.push(r);
     if (this.gpInProgress && r.now < this.gpStart) {
@@ -498,7 +490,7 @@ export class Rcu {
   /** Outermost rcu_read_unlock of a task. */
   exitReader(r: RcuTask): void {
     this.onReaderExit?.(r, r.now);
-    const i = r.rcuIdx!;
+    const i = r.rcuIdx;
     const last = this.readers.pop()!;
     if (last !== r) {
       this.readers[i] = last;
@@ -515,48 +507,43 @@ export class Rcu {
 /** Set up RCU for a kernel (rcu_init): registers its scheduler hooks. */
 export function rcu_init(k: Kernel): Rcu {
   const r = new Rcu(k);
-  k.sub['rcu'] = r;
-  byEngine.set(k.engine, r);
+  k.rcu = r;
   return r;
 }
 
 export function rcuOf(k: Kernel): Rcu {
-  const r = k.sub['rcu'] as Rcu | undefined;
-  if (!r) throw new Error('rcu: rcu_init was not called for this kernel');
-  return r;
+  return k.rcu;
 }
 
 /** rcu_read_lock(): enter a read-side critical section (nests). Free: non-preemptible RCU compiles it to nothing. */
 export function rcu_read_lock(t: Task): void {
-  const r = t as RcuTask;
-  const n = r.rcuNesting ?? 0;
-  r.rcuNesting = n + 1;
-  if (n === 0) byEngine.get(t.engine)?.enterReader(r);
+  const n = t.rcuNesting;
+  t.rcuNesting = n + 1;
+  if (n === 0) t.k.rcu.enterReader(t);
 }
 
 /** rcu_read_unlock(). */
 export function rcu_read_unlock(t: Task): void {
-  const r = t as RcuTask;
-  const n = r.rcuNesting ?? 0;
+  const n = t.rcuNesting;
   if (n <= 0) throw new Error(`rcu_read_unlock: ${t.name} is not in a read-side critical section`);
-  r.rcuNesting = n - 1;
-  if (n === 1) byEngine.get(t.engine)?.exitReader(r);
+  t.rcuNesting = n - 1;
+  if (n === 1) t.k.rcu.exitReader(t);
 }
 
 /** rcu_read_lock_held(). */
 export function rcu_read_lock_held(t: Task): boolean {
-  return ((t as RcuTask).rcuNesting ?? 0) > 0;
+  return t.rcuNesting > 0;
 }
 
 /** call_rcu(head, func): run `fn` on this CPU after a grace period; `bytes` count as memory held meanwhile. */
 export function call_rcu(t: Task, bytes: number, fn: RcuCallbackFn, addr = -1): void {
-  byEngineOrThrow(t.engine).call_rcu(t, bytes, fn, addr);
+  t.k.rcu.call_rcu(t, bytes, fn, addr);
 }
 
 /** synchronize_rcu(): block until a grace period that starts after the call has ended and its callbacks ran. */
 export function* synchronize_rcu(t: Task): Blocking<void> {
   if (rcu_read_lock_held(t)) throw new Error(`synchronize_rcu: ${t.name} is inside a read-side critical section (deadlock)`);
-  const rcu = byEngineOrThrow(t.engine);
+  const rcu = t.k.rcu;
   const start = t.now;
   const done = new Completion(t.engine, 1);
   rcu.call_rcu(t, 0, (_cpu, time) => {
@@ -565,10 +552,4 @@ export function* synchronize_rcu(t: Task): Blocking<void> {
   });
   yield t.sleepOn(done);
   t.engine.samples.record('synchronize_rcu', t.now - start);
-}
-
-function byEngineOrThrow(e: Engine): Rcu {
-  const r = byEngine.get(e);
-  if (!r) throw new Error('rcu: rcu_init was not called for this kernel');
-  return r;
 }

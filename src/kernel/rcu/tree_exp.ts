@@ -36,7 +36,7 @@ interface ExpTask extends Task {
   rcuBlocksExp?: number;
 }
 
-class RcuExp {
+export class RcuExp {
   /** Expedited grace periods started and ended (numbers count from 1). */
   started = 0;
   completed = 0;
@@ -129,9 +129,7 @@ class RcuExp {
 }
 
 function expOf(k: Kernel): RcuExp {
-  let x = k.sub['rcu_exp'] as RcuExp | undefined;
-  if (!x) k.sub['rcu_exp'] = x = new RcuExp(k, rcuOf(k));
-  return x;
+  return (k.rcuExp ??= new RcuExp(k, rcuOf(k)));
 }
 
 /** synchronize_rcu_expedited(): block until an expedited grace period that started after the call has ended. */

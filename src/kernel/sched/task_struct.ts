@@ -5,7 +5,31 @@
  */
 import type { Task } from '../../sim/task.js';
 import type { FilesStruct } from '../fs/file.js';
+import type { FsStruct } from '../fs/fs_struct.js';
+import type { Kernel } from '../kernel.js';
 import type { MmStruct } from '../mm/mm_types.js';
+
+/**
+ * What the kernel keeps on each simulated thread itself: the kernel it runs
+ * in (kernel code reaches its subsystems through `t.k`, as Linux's code
+ * reaches its globals and `current` without passing them) and the per-thread
+ * counters that the hot paths read on every entry (Linux keeps them in
+ * task_struct and thread_info). Kernel.taskInit sets every field when the
+ * engine creates a task, so all tasks share one shape.
+ */
+declare module '../../sim/task.js' {
+  interface Task {
+    readonly k: Kernel;
+    /** rcu_read_lock_nesting. */
+    rcuNesting: number;
+    /** The reader's slot in the RCU's list of readers (while rcuNesting > 0). */
+    rcuIdx: number;
+    /** The grace period this reader holds up, or 0. */
+    rcuBlocksGp: number;
+    /** context_tracking: kernel entries (syscalls, exceptions) not yet returned from; 0 in user mode. */
+    ctKernelDepth: number;
+  }
+}
 
 export interface Cred {
   uid: number;
@@ -30,6 +54,8 @@ export class TaskStruct {
   /** For a kernel thread, the mm it borrowed (lazy TLB); for a user task, equal to mm. */
   activeMm: MmStruct | null = null;
   files: FilesStruct | null = null;
+  /** Root and working directory; a thread's is null and it uses its leader's (fs_of). */
+  fs: FsStruct | null = null;
   cred: Cred;
   rlimitNofile: Rlimit;
   /** RLIMIT_MEMLOCK in bytes (process-wide: threads read their leader's); unset means the config's default. */
@@ -42,8 +68,10 @@ export class TaskStruct {
   task!: Task;
   /** Other threads of the same process, leader first. */
   group: TaskStruct[];
-  /** Free for subsystems: per-task state keyed by subsystem name. */
-  readonly ext: Record<string, unknown> = {};
+  /** signal->rlim, every resource's limits (sys.ts: task_rlimits), made at first use; threads read their leader's. */
+  rlim?: Rlimit[];
+  /** A SIGKILL is pending (fatal_signal_pending): set on every thread of a process the OOM killer picked. */
+  sigkillPending = false;
 
   constructor(
     readonly pid: number,

@@ -26,6 +26,7 @@ import { intern } from '../../sim/attribution.js';
 import { CAT_USER, type Blocking, type Task } from '../../sim/task.js';
 import { F, FD_CLOEXEC, MADV, MAP, O, PROT, SEEK } from '../script/constants.js';
 import { AT_FDCWD, AT_NAMES, FALLOC_NAMES } from '../script/calls/uapi.js';
+import { CookieNames } from '../script/format.js';
 import { handlers } from '../script/interp.js';
 import type { OpEnv, OpOutcome } from '../script/ops/fd.js';
 import { MAP_HINT_BASE, type MmOpEnv } from '../script/ops/mm.js';
@@ -234,10 +235,11 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
   const st: ProcState = { fds: new Map(), logBrk: null };
   const cyclesPerSecond = k.cfg.clock_ghz * 1e9;
   const hint = { nextHint: MAP_HINT_BASE };
+  const cookies = new CookieNames();
 
   function* replayThread(t: Task, list: readonly StraceCall[]): Blocking<void> {
     let bound: number | undefined;
-    const env: MmOpEnv & OpEnv = { k, t, ref: (r) => ('value' in r ? r.value : 0), bind: (_n, v) => void (bound = v), mm: hint };
+    const env: MmOpEnv & OpEnv = { k, t, ref: (r) => ('value' in r ? r.value : 0), bind: (_n, v) => void (bound = v), mm: hint, cookies };
     let lastEnd = t0;
     for (const c of list) {
       if (opts.gaps && c.start > lastEnd) {

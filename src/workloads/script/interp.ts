@@ -22,7 +22,7 @@ import { checkInvariants } from '../../kernel/mm/invariants.js';
 import { fatal_signal_pending } from '../../kernel/mm/oom_kill.js';
 import { current, type TaskStruct } from '../../kernel/sched/task_struct.js';
 import { CAT_USER, TaskState, type Blocking, type Task } from '../../sim/task.js';
-import { formatLine, type ResultLine } from './format.js';
+import { CookieNames, formatLine, type ResultLine } from './format.js';
 import { fdOps, type OpHandler, type OpOutcome } from './ops/fd.js';
 import { fsOps } from './ops/fs.js';
 import { schedOps } from './ops/sched.js';
@@ -106,6 +106,8 @@ const OK: OpOutcome = { ret: 0, errno: null };
 
 class Interpreter {
   private readonly threads: ScriptThread[] = [];
+  /** One cookie numbering per run. */
+  private readonly cookies = new CookieNames();
 
   constructor(
     readonly k: Kernel,
@@ -128,6 +130,7 @@ class Interpreter {
       bind: (name, v) => {
         if (name !== undefined) p.names.set(name, v);
       },
+      cookies: this.cookies,
       mm: p.hint,
     };
     for (let i = 0; i < ops.length; i++) {

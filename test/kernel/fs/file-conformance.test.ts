@@ -17,6 +17,7 @@ import type { Kernel } from '../../../src/kernel/kernel.js';
 import { current } from '../../../src/kernel/sched/task_struct.js';
 import type { Task, TaskBody } from '../../../src/sim/task.js';
 import { compareRuns, formatLine, parseScript, type ParsedScript } from '../../../src/workloads/script/index.js';
+import { CookieNames } from '../../../src/workloads/script/format.js';
 import { fdOps, type OpEnv } from '../../../src/workloads/script/ops/fd.js';
 
 const DIR = new URL('../../conformance/', import.meta.url);
@@ -52,6 +53,7 @@ function runScript(s: ParsedScript): string[] {
       bind: (name, v) => {
         if (name !== undefined) names.set(name, v);
       },
+      cookies: new CookieNames(),
     };
     for (const [i, op] of s.ops.entries()) {
       const out = yield* fdOps[op.op]!(env, op);

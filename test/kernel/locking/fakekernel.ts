@@ -1,11 +1,11 @@
 /**
  * The part of Kernel the locking and RCU modules use (engine, slab, caches,
- * config, sub), built from the real units so tests can run before the whole
- * machine is assembled.
+ * config, lock classes; tasks reach it as t.k), built from the real units so
+ * tests can run before the whole machine is assembled.
  */
 import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { CacheHierarchy } from '../../../src/hw/cache.js';
-import type { Kernel } from '../../../src/kernel/kernel.js';
+import { initKernelTask, type Kernel } from '../../../src/kernel/kernel.js';
 import { Slab } from '../../../src/kernel/mm/slab.js';
 import { Engine } from '../../../src/sim/engine.js';
 
@@ -23,7 +23,7 @@ export function fakeKernel(cfg: MachineConfig = testConfig()): Kernel {
     engine: new Engine(cfg),
     slab: new Slab(),
     machine: { cfg, caches },
-    sub: {},
+    lockClasses: new Map(),
     touch(t: { cpu: number; charge(c: number): void }, kaddr: number, write: boolean) {
       t.charge(caches.access(t.cpu, kaddr, write));
     },
@@ -34,5 +34,6 @@ export function fakeKernel(cfg: MachineConfig = testConfig()): Kernel {
       t.charge(cycles);
     },
   };
+  k.engine.addHooks({ taskInit: (t) => initKernelTask(k as unknown as Kernel, t) });
   return k as unknown as Kernel;
 }

@@ -8,7 +8,6 @@ import { defaultConfig, type MachineConfig } from '../../../src/config/machine.j
 import { bootKernel } from '../../../src/kernel/boot.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
-import { reclaim_init } from '../../../src/kernel/mm/kswapd.js';
 import { sys_mmap } from '../../../src/kernel/mm/mmap.js';
 import { lru_check } from '../../../src/kernel/mm/swap.js';
 import { swap_check } from '../../../src/kernel/mm/swapfile.js';
@@ -30,11 +29,9 @@ export function smallConfig(ramMib = 16, swapMib = 64, cpus = 2): MachineConfig 
   return c;
 }
 
-/** A booted kernel with reclaim and swap attached (whether or not boot does it already). */
+/** A booted kernel (boot attaches reclaim and swap). */
 export function reclaimKernel(cfg: MachineConfig): Kernel {
-  const k = bootKernel(cfg);
-  if (!k.sub['kswapd']) reclaim_init(k);
-  return k;
+  return bootKernel(cfg);
 }
 
 /** The bytes page `p` of region `r` holds: distinct for every page and offset pattern. */

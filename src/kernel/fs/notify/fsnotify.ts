@@ -227,10 +227,8 @@ export function* fsnotify_link_count(k: Kernel, t: Task, inode: Inode): Blocking
 
 /** fsnotify_get_cookie(): the next rename cookie (one counter for the whole kernel). */
 export function fsnotify_get_cookie(k: Kernel): number {
-  const s = (k.sub['fsnotify.cookie'] as { n: number } | undefined) ?? { n: 0 };
-  k.sub['fsnotify.cookie'] = s;
-  s.n = (s.n + 1) >>> 0;
-  return s.n;
+  k.fsnotifyCookie = (k.fsnotifyCookie + 1) >>> 0;
+  return k.fsnotifyCookie;
 }
 
 /**

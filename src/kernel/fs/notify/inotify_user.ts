@@ -113,7 +113,7 @@ export class InotifyInodeMark extends FsnotifyMark {
 }
 
 /** The per-user counts that max_user_instances and max_user_watches limit (struct ucounts). */
-interface InotifyUcounts {
+export interface InotifyUcounts {
   instances: number;
   watches: number;
 }
@@ -161,11 +161,7 @@ export function event_bytes(e: InotifyEventInfo): number {
 }
 
 function ucountsOf(k: Kernel, uid: number): InotifyUcounts {
-  let m = k.sub['inotify.ucounts'] as Map<number, InotifyUcounts> | undefined;
-  if (!m) {
-    m = new Map();
-    k.sub['inotify.ucounts'] = m;
-  }
+  const m = k.inotifyUcounts;
   let u = m.get(uid);
   if (!u) {
     u = { instances: 0, watches: 0 };

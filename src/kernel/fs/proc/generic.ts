@@ -112,12 +112,8 @@ export class ProcRegistry {
 }
 
 export function procRegistry(k: Kernel): ProcRegistry {
-  let r = k.sub['proc.registry'] as ProcRegistry | undefined;
-  if (!r) {
-    r = new ProcRegistry(k);
-    k.sub['proc.registry'] = r;
-  }
-  return r;
+  // Made on first use: its inode numbers and kernel memory are taken when /proc is first reached.
+  return (k.procRegistry ??= new ProcRegistry(k));
 }
 
 /** pde_get(). */

@@ -10,8 +10,7 @@ import type { Task } from '../../../sim/task.js';
 import type { Kernel } from '../../kernel.js';
 import { mmCore } from '../../mm/core.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from '../../mm/mm_types.js';
-import { LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, lruvecOf } from '../../mm/swap.js';
-import { swapInfo } from '../../mm/swapfile.js';
+import { LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE } from '../../mm/swap.js';
 import type { SeqBuf } from '../seq_file.js';
 
 function kb(m: SeqBuf, name: string, pages: number): void {
@@ -22,15 +21,14 @@ function kbBytes(m: SeqBuf, name: string, bytes: number): void {
   m.line(`${(name + ':').padEnd(16)}${String(Math.floor(bytes / 1024)).padStart(8)} kB`);
 }
 
-/** The LRU list sizes (zeroes on a kernel booted without reclaim). */
+/** The LRU list sizes. */
 function lruSizes(k: Kernel): Float64Array {
-  return k.sub['lruvec'] ? lruvecOf(k).size : new Float64Array(4);
+  return k.lruvec.size;
 }
 
 /** Swap pages in total and free (none before swapon). */
 function swapFigures(k: Kernel): { total: number; free: number } {
-  if (!k.sub['swapfile']) return { total: 0, free: 0 };
-  const si = swapInfo(k);
+  const si = k.swapInfo;
   return { total: si.pages, free: si.pages - si.inuse };
 }
 

@@ -13,7 +13,7 @@ import { sys_close, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_getrlimit, sys_o
 import { F_GETFL } from '../../../kernel/fs/uapi_fcntl.js';
 import type { Kernel } from '../../../kernel/kernel.js';
 import type { Blocking, Task } from '../../../sim/task.js';
-import { getflResult, rlimitValue, type ResultBody } from '../format.js';
+import { getflResult, rlimitValue, type CookieNames, type ResultBody } from '../format.js';
 import type { CloseOp, Dup2Op, Dup3Op, DupOp, FcntlOp, GetrlimitOp, Op, OpenOp, Ref, SetrlimitOp } from '../types.js';
 
 /** What an op handler gets from the interpreter: the kernel, the process's task, and its names. */
@@ -24,6 +24,8 @@ export interface OpEnv {
   ref(r: Ref): number;
   /** Bind `name` (when given) to a value: an op's result, or -1 when it failed. */
   bind(name: string | undefined, v: number): void;
+  /** The run's names for inotify rename cookies: numbered at the op that first prints them. */
+  cookies: CookieNames;
 }
 
 /** An op's result line without `i` and `op`. */

@@ -14,9 +14,8 @@ import { sys_inotify_add_watch, sys_inotify_init1, sys_inotify_rm_watch, type In
 import { sys_chmod, sys_ftruncate } from '../../../kernel/fs/open.js';
 import { sys_mkdir, sys_rename, sys_rmdir, sys_unlink } from '../../../kernel/fs/namei_ops.js';
 import { FIONREAD, sys_ioctl, sys_lseek, sys_read, sys_write } from '../../../kernel/fs/read_write.js';
-import type { Kernel } from '../../../kernel/kernel.js';
 import type { Blocking } from '../../../sim/task.js';
-import { CookieNames, inotifyMaskNames, type InotifyEventLine } from '../format.js';
+import { inotifyMaskNames, type InotifyEventLine } from '../format.js';
 import type {
   ChmodOp,
   FionreadOp,
@@ -50,15 +49,6 @@ function umode(v: number): number {
   return v & 0xffff;
 }
 
-/** One cookie numbering per run: the kernel's first use of a script's names happens at the op that prints them. */
-function cookies(k: Kernel): CookieNames {
-  let c = k.sub['script.cookies'] as CookieNames | undefined;
-  if (!c) {
-    c = new CookieNames();
-    k.sub['script.cookies'] = c;
-  }
-  return c;
-}
 
 function* read(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as ReadOp;
@@ -131,7 +121,7 @@ function* inotify_read(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const buf: InotifyReadBuf = { sum: 0, events: [] };
   const ret = yield* sys_read(env.k, env.t, int32(env.ref(o.fd)), size_t(o.bufsize), buf);
   if (ret < 0) return outcome(ret);
-  const names = cookies(env.k);
+  const names = env.cookies;
   const events: InotifyEventLine[] = buf.events!.map((e) => ({ wd: e.wd, mask: inotifyMaskNames(e.mask), cookie: names.name(e.cookie), name: e.name }));
   return { ret, errno: null, events };
 }

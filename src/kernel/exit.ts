@@ -1,0 +1,16 @@
+/**
+ * do_exit(), after kernel/exit.c: an ending task lets go of its parts in
+ * do_exit's order: exit_mm, exit_files, exit_fs.
+ */
+import type { Blocking, Task } from '../sim/task.js';
+import { exit_files } from './fs/file.js';
+import { exit_fs } from './fs/fs_struct.js';
+import type { Kernel } from './kernel.js';
+import { exit_mm } from './mm/fork.js';
+import type { TaskStruct } from './sched/task_struct.js';
+
+export function* do_exit(k: Kernel, t: Task, ts: TaskStruct): Blocking<void> {
+  yield* exit_mm(t, ts);
+  yield* exit_files(k, t, ts);
+  yield* exit_fs(k, t, ts);
+}
