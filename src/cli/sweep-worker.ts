@@ -1,13 +1,24 @@
-/** Worker thread of a sweep: runs the points it is sent, one at a time, and posts each result back. */
+/**
+ * Worker thread of a sweep, started once per sweep: it is sent the sweep's
+ * points once and then takes one point after another from the shared counter
+ * until none is left, posting each result back. Module loading and JIT
+ * warm-up happen once per worker, not once per point.
+ */
 import { parentPort } from 'node:worker_threads';
-import { runPointInProcess, type PointJob } from './sweep.js';
+import { runPoint, takeSlot, type SharedJobs, type WorkerMessage } from './sweep-point.js';
 
 const port = parentPort;
 if (!port) throw new Error('sweep-worker: not started as a worker thread');
-port.on('message', (job: PointJob) => {
-  try {
-    port.postMessage({ ok: true, result: runPointInProcess(job) });
-  } catch (e) {
-    port.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+port.once('message', (shared: SharedJobs) => {
+  for (let slot = takeSlot(shared); slot >= 0; slot = takeSlot(shared)) {
+    let msg: WorkerMessage;
+    try {
+      msg = { slot, ok: true, result: runPoint(shared.jobs[slot]!) };
+    } catch (e) {
+      msg = { slot, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+    }
+    port.postMessage(msg);
+    if (!msg.ok) return;
   }
+  port.postMessage({ done: true } satisfies WorkerMessage);
 });

@@ -12,25 +12,17 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { MachineConfig } from '../config/machine.js';
 import type { ParamValue, RunResult, SweepPoint, SweepResult } from '../workloads/result.js';
 import { RESULT_VERSION } from '../workloads/result.js';
 import { findWorkload } from '../workloads/registry.js';
-import { checkFits, hostInfo, resolveParams, runWorkload } from '../workloads/run.js';
+import { checkFits, hostInfo, resolveParams } from '../workloads/run.js';
 import type { AnyWorkload } from '../workloads/types.js';
 import { UsageError } from './errors.js';
 import { gridPoint, gridSize, shardIndices, type Axis, type Shard } from './grid.js';
 import { buildConfig, machineOverrides, type MachineChoice } from './options.js';
+import { runPoint, takeSlot, type PointJob, type SharedJobs, type WorkerMessage } from './sweep-point.js';
 
-/** What a worker needs to run one point: plain data, so it crosses a thread boundary. */
-export interface PointJob {
-  index: number;
-  workload: string;
-  params: Record<string, ParamValue>;
-  config: MachineConfig;
-  /** Machine fields changed on the command line or by the grid, recorded in the point's result as a single run records them. */
-  overrides: Record<string, ParamValue>;
-}
+export type { PointJob } from './sweep-point.js';
 
 export interface SweepSpec {
   workload: AnyWorkload;
@@ -39,7 +31,7 @@ export interface SweepSpec {
   params: Record<string, ParamValue>;
   machine: MachineChoice;
   shard?: Shard;
-  /** Worker threads at most; never more than the host's available parallelism (the default). */
+  /** Threads running points at most (this one and workers); never more than the host's available parallelism (the default). */
   jobs?: number;
   onPoint?: (done: number, total: number) => void;
 }
@@ -75,69 +67,79 @@ function workerUrl(): URL | null {
   return existsSync(fileURLToPath(u)) ? u : null;
 }
 
+/** A point run in this thread, as one run is. */
 export function runPointInProcess(job: PointJob): RunResult {
-  const w = findWorkload(job.workload);
-  if (!w) throw new UsageError(`unknown workload "${job.workload}"`);
-  const r = runWorkload(w, job.params, job.config, { hostClock: () => performance.now() });
-  if (Object.keys(job.overrides).length > 0) r.overrides = job.overrides;
-  return r;
+  if (!findWorkload(job.workload)) throw new UsageError(`unknown workload "${job.workload}"`);
+  return runPoint(job);
 }
 
-async function runJobs(jobs: PointJob[], maxWorkers: number, onDone: (n: number) => void): Promise<RunResult[]> {
+/** How a sweep's points were run: threads that ran points, of which workers started for it. */
+export interface PoolStats {
+  threads: number;
+  workers: number;
+}
+
+/**
+ * Runs the jobs on up to `maxThreads` threads: this one, whose modules are
+ * loaded already, and `maxThreads - 1` workers, each started once and fed
+ * the whole list once. Every thread takes the next point from a shared
+ * atomic counter, so none waits for another to hand it work and a slow point
+ * never holds up the rest. Results land in job order whichever thread ran
+ * them, so they do not depend on the number of threads.
+ */
+async function runJobs(jobs: PointJob[], maxThreads: number, onDone: (n: number) => void): Promise<{ results: RunResult[]; stats: PoolStats }> {
   const results = new Array<RunResult>(jobs.length);
   const url = workerUrl();
-  const n = Math.max(1, Math.min(maxWorkers, jobs.length));
-  if (!url || n === 1) {
-    for (let i = 0; i < jobs.length; i++) {
-      results[i] = runPointInProcess(jobs[i]!);
-      onDone(i + 1);
-      // Let a progress redraw and signals through between points.
+  const threads = Math.max(1, Math.min(maxThreads, jobs.length));
+  const shared: SharedJobs = { jobs, next: new Int32Array(new SharedArrayBuffer(4)) };
+  let done = 0;
+  let failure: Error | null = null;
+  let running = 0;
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const workers: Worker[] = [];
+  for (let i = 0; url && i < threads - 1; i++) {
+    const wk = new Worker(url);
+    workers.push(wk);
+    running++;
+    let finished = false;
+    wk.on('message', (m: WorkerMessage) => {
+      if ('done' in m) {
+        finished = true;
+        running--;
+      } else if (m.ok) {
+        results[m.slot] = m.result;
+        onDone(++done);
+      } else failure ??= new Error(`sweep point ${jobs[m.slot]!.index}: ${m.error}`);
+      notify();
+    });
+    wk.on('error', (e) => {
+      failure ??= e;
+      notify();
+    });
+    wk.on('exit', (code) => {
+      if (!finished) failure ??= new Error(`sweep worker exited (code ${code}) before its points were done`);
+      notify();
+    });
+    wk.postMessage(shared);
+  }
+  try {
+    for (let slot = takeSlot(shared); slot >= 0 && !failure; slot = takeSlot(shared)) {
+      results[slot] = runPointInProcess(jobs[slot]!);
+      onDone(++done);
+      // Let results from the workers, a progress redraw and signals through between points.
       await new Promise((r) => setImmediate(r));
     }
-    return results;
-  }
-  let next = 0;
-  let done = 0;
-  const workers: Worker[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let failed = false;
-      const feed = (wk: Worker): void => {
-        if (next >= jobs.length) {
-          void wk.terminate();
-          return;
-        }
-        const slot = next++;
-        wk.once('message', (msg: { ok: true; result: RunResult } | { ok: false; error: string }) => {
-          if (failed) return;
-          if (!msg.ok) {
-            failed = true;
-            reject(new Error(`sweep point ${jobs[slot]!.index}: ${msg.error}`));
-            return;
-          }
-          results[slot] = msg.result;
-          onDone(++done);
-          if (done === jobs.length) resolve();
-          else feed(wk);
-        });
-        wk.postMessage(jobs[slot]);
-      };
-      for (let i = 0; i < n; i++) {
-        const wk = new Worker(url);
-        workers.push(wk);
-        wk.on('error', (e) => {
-          if (!failed) {
-            failed = true;
-            reject(e);
-          }
-        });
-        feed(wk);
-      }
-    });
+    while (!failure && running > 0) await new Promise<void>((r) => (wake = r));
+    if (failure) throw failure;
   } finally {
     await Promise.all(workers.map((wk) => wk.terminate()));
   }
-  return results;
+  return { results, stats: { threads: 1 + workers.length, workers: workers.length } };
 }
 
 export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
@@ -145,7 +147,7 @@ export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
   const jobs = planSweep(spec);
   // More threads than the host runs at once would only slow every point down.
   const maxWorkers = Math.min(spec.jobs ?? Infinity, availableParallelism());
-  const results = await runJobs(jobs, maxWorkers, (d) => spec.onPoint?.(d, jobs.length));
+  const { results, stats } = await runJobs(jobs, maxWorkers, (d) => spec.onPoint?.(d, jobs.length));
   const points: SweepPoint[] = jobs.map((j, i) => ({ index: j.index, point: gridPoint(spec.axes, j.index), result: results[i]! }));
   // The sweep's machine and seed are those of the grid's first point, whichever share this is, so every shard of one sweep says the same.
   const first = gridSize(spec.axes) > 0 ? planPoint(spec, 0).config : undefined;
@@ -159,7 +161,7 @@ export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
     grid: spec.axes.map((a) => ({ key: a.key, values: a.values })),
     total_points: gridSize(spec.axes),
     points,
-    host: hostInfo(performance.now() - t0),
+    host: { ...hostInfo(performance.now() - t0), threads: stats.threads },
   };
   if (spec.shard) out.shard = { ...spec.shard };
   return out;

@@ -116,7 +116,7 @@ const latencyStats = object({
   hist: list(object({ le: nonNegative, count })),
 });
 
-const host = object({ wall_ms: nonNegative, node: string, platform: string, kernsim: string });
+const host = object({ wall_ms: nonNegative, node: string, platform: string, kernsim: string }, { threads: count });
 
 /** A machine config: nested objects of numbers, strings and booleans (the fields are the profile schema's). */
 const config: Check = (v, at) => {

@@ -46,6 +46,8 @@ export interface HostInfo {
   node: string;
   platform: string;
   kernsim: string;
+  /** A sweep only: threads that ran its points (the main thread and the workers started for it). */
+  threads?: number;
 }
 
 export interface RunResult {

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,15 +53,29 @@ describe('node bin/kernsim.js', () => {
     expect(unknown.stderr.split('\n').length).toBe(2);
   });
 
-  it('a sweep in worker threads gives the in-process result', async () => {
+  it('a sweep in worker threads gives the in-process result, byte for byte', async () => {
     const args = ['sweep', 'tlb-reach', '--grid', 'pages=16,256,1024', '--grid', 'cpus=1,2', '--loads', '2000', '--json'];
-    const r = kernsim([...args, '--jobs', '3']);
+    const r = kernsim([...args, '--jobs', '2']);
     expect(r.code, r.stderr).toBe(0);
-    const workers = JSON.parse(r.stdout) as SweepResult;
+    const pooled = JSON.parse(r.stdout) as SweepResult;
+    // Two threads ran the six points (this one and one worker started once), whatever the host's parallelism beyond 2.
+    if (availableParallelism() >= 2) expect(pooled.host.threads).toBe(2);
+    const single = kernsim([...args, '--jobs', '1']);
+    expect(single.code, single.stderr).toBe(0);
+    const one = JSON.parse(single.stdout) as SweepResult;
+    expect(one.host.threads).toBe(1);
     const inProcess = JSON.parse((await cli([...args, '--jobs', '1'])).stdout) as SweepResult;
     const strip = (s: unknown): string => JSON.stringify(s, (k, v: unknown) => (k === 'host' ? undefined : v));
-    expect(workers.points.length).toBe(6);
-    expect(strip(workers)).toBe(strip(inProcess));
+    expect(pooled.points.length).toBe(6);
+    expect(strip(pooled)).toBe(strip(one));
+    expect(strip(pooled)).toBe(strip(inProcess));
+  }, 120_000);
+
+  it('every point runs exactly once whichever thread takes it, in grid order in the result', () => {
+    const r = kernsim(['sweep', 'tlb-reach', '--grid', 'pages=16,32,64,128,256', '--loads', '100', '--jobs', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as SweepResult;
+    expect(s.points.map((p) => [p.index, p.point['pages'], p.result.params['pages']])).toEqual([0, 1, 2, 3, 4].map((i) => [i, 16 << i, 16 << i]));
   }, 120_000);
 
   // Host time is a benchmark's business, never a test's: this checks only that the demo runs and tells its story.

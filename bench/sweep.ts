@@ -1,0 +1,158 @@
+/**
+ * Host-speed benchmark of `kernsim sweep --jobs N`: how much faster a sweep
+ * finishes with 2 threads than with 1, and how idle the host's CPUs were
+ * while it was measured (a shared machine makes any parallel speed-up look
+ * worse than it is, so the figure is meaningless without that).
+ *
+ *   npm run bench:sweep                 a table
+ *   npm run bench:sweep -- --json       one JSON object
+ *   npm run bench:sweep -- --reps 5     repetitions of each --jobs value (default 3)
+ *
+ * Each repetition runs `node bin/kernsim.js sweep ... --json` as a fresh
+ * process, --jobs 1 and --jobs 2 in turn, so module loading and JIT warm-up
+ * count as they do for a user. For each run it records the wall time, the
+ * sweep's CPU time (all its threads: the reaped child's cutime and cstime in
+ * /proc/self/stat), and, from /proc/stat over the same span, the CPU time the
+ * rest of the machine used. Before each run it samples /proc/stat for one second and
+ * reads /proc/loadavg: the idle share of the CPUs without the sweep. The
+ * speed-up is the ratio of the median wall times; the results of the two
+ * --jobs values are compared (everything but `host`) and must be identical.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import Table from 'cli-table3';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const repsAt = args.indexOf('--reps');
+const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 3;
+if (!Number.isInteger(reps) || reps < 1) {
+  console.error('bench/sweep: --reps: expected an integer >= 1');
+  process.exit(2);
+}
+
+/** The sweep measured: the README's MADV_FREE/DONTNEED sweep, 8 points of unequal size. */
+const SWEEP = ['sweep', 'alloc-churn', '--threads', '16', '--rounds', '60', '--grid', 'cpus=1,2,4,8', '--grid', 'advice=MADV_FREE,MADV_DONTNEED', '--json'];
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const TICK_HZ = 100; // USER_HZ: /proc/stat and /proc/PID/stat count in 1/100 s on Linux
+
+interface CpuTimes {
+  busy: number;
+  idle: number;
+}
+
+/** All CPUs' busy and idle time in seconds from /proc/stat's first line (iowait counts as idle, steal as busy elsewhere). */
+function cpuTimes(): CpuTimes {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  return { busy: (user + nice + system + irq + softirq + steal) / TICK_HZ, idle: (idle + iowait) / TICK_HZ };
+}
+
+/** This process's reaped children's CPU time in seconds (cutime + cstime of /proc/self/stat). */
+function childrenCpu(): number {
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command: state is field 3, so cutime (16) and cstime (17) are at 13 and 14 here.
+  return (Number(f[13]) + Number(f[14])) / TICK_HZ;
+}
+
+function loadavg(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
+async function idleShare(seconds: number): Promise<number> {
+  const a = cpuTimes();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const b = cpuTimes();
+  const total = b.busy - a.busy + (b.idle - a.idle);
+  return total > 0 ? (b.idle - a.idle) / total : 0;
+}
+
+interface Run {
+  jobs: number;
+  wall_s: number;
+  cpu_s: number;
+  /** CPU seconds the rest of the machine used during the run, per second of it (1.0 = one whole CPU). */
+  others_cpus: number;
+  /** Idle share of all CPUs over the second before the run. */
+  idle_before: number;
+  loadavg_1m: number;
+  result_hash: string;
+}
+
+function runOnce(jobs: number): Promise<Omit<Run, 'idle_before' | 'loadavg_1m'>> {
+  return new Promise((resolve, reject) => {
+    const c0 = childrenCpu();
+    const s0 = cpuTimes();
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [`${root}/bin/kernsim.js`, ...SWEEP, '--jobs', String(jobs)], { cwd: root, env: { ...process.env, CI: 'true' } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.resume();
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wall = (performance.now() - t0) / 1000;
+      if (code !== 0) return reject(new Error(`kernsim sweep --jobs ${jobs} exited ${code}`));
+      const cpu = childrenCpu() - c0;
+      const s1 = cpuTimes();
+      const others = Math.max(0, s1.busy - s0.busy - cpu) / wall;
+      const simulated = JSON.stringify(JSON.parse(out), (k, v: unknown) => (k === 'host' ? undefined : v));
+      resolve({ jobs, wall_s: wall, cpu_s: cpu, others_cpus: others, result_hash: createHash('sha256').update(simulated).digest('hex').slice(0, 16) });
+    });
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round = (x: number, d = 3): number => Number(x.toFixed(d));
+
+const runs: Run[] = [];
+for (let r = 0; r < reps; r++) {
+  for (const jobs of [1, 2]) {
+    const idle = await idleShare(1);
+    const load = loadavg();
+    runs.push({ ...(await runOnce(jobs)), idle_before: idle, loadavg_1m: load });
+  }
+}
+const of = (jobs: number): Run[] => runs.filter((x) => x.jobs === jobs);
+const wall1 = median(of(1).map((x) => x.wall_s));
+const wall2 = median(of(2).map((x) => x.wall_s));
+const result = {
+  sweep: `kernsim ${SWEEP.join(' ')}`,
+  host_cpus: availableParallelism(),
+  reps,
+  wall_s_jobs1: round(wall1),
+  wall_s_jobs2: round(wall2),
+  speedup: round(wall1 / wall2, 2),
+  cpu_s_jobs1: round(median(of(1).map((x) => x.cpu_s))),
+  cpu_s_jobs2: round(median(of(2).map((x) => x.cpu_s))),
+  identical_results: new Set(runs.map((x) => x.result_hash)).size === 1,
+  max_loadavg_1m: Math.max(...runs.map((x) => x.loadavg_1m)),
+  min_idle_before: round(Math.min(...runs.map((x) => x.idle_before))),
+  max_others_cpus: round(Math.max(...runs.map((x) => x.others_cpus))),
+  runs: runs.map((x) => ({ ...x, wall_s: round(x.wall_s), cpu_s: round(x.cpu_s), others_cpus: round(x.others_cpus), idle_before: round(x.idle_before) })),
+  node: process.version,
+};
+
+if (json) {
+  console.log(JSON.stringify(result));
+} else {
+  const colour = process.stdout.isTTY === true && !process.env['NO_COLOR'];
+  const t = new Table({ head: ['--jobs', 'wall s', 'CPU s', 'idle before', 'load 1m', 'others (CPUs)', 'result'], style: colour ? {} : { head: [], border: [] } });
+  for (const x of result.runs) t.push([x.jobs, x.wall_s, x.cpu_s, `${Math.round(x.idle_before * 100)} %`, x.loadavg_1m, x.others_cpus, x.result_hash]);
+  console.log(result.sweep);
+  console.log(t.toString());
+  console.log(`median wall: --jobs 1 ${result.wall_s_jobs1} s, --jobs 2 ${result.wall_s_jobs2} s: ${result.speedup}x on ${result.host_cpus} CPUs; results identical: ${result.identical_results ? 'yes' : 'NO'}`);
+  console.log(
+    `host: 1-minute load average up to ${result.max_loadavg_1m}, CPUs idle at least ${Math.round(result.min_idle_before * 100)} % in the second before each run, ` +
+      `other processes used up to ${result.max_others_cpus} CPUs during a run` +
+      (result.max_others_cpus > 0.1 ? ' (not idle: the speed-up is understated)' : ''),
+  );
+}
+if (!result.identical_results) process.exit(1);
