@@ -1,5 +1,6 @@
 /**
- * Sweep grids: `--grid key=v1,v2,...` axes, their points in a fixed order,
+ * Sweep grids: `--grid key=v1,v2,...` axes (a value may be a range:
+ * `cpus=1..64:pow2`, `pages=0..4096:512`), their points in a fixed order,
  * and the deterministic share of points a shard runs.
  *
  * A key is a workload parameter, `machine` (profile names), `seed`, or any
@@ -26,8 +27,9 @@ export function parseGrid(w: AnyWorkload, entries: readonly unknown[]): Axis[] {
     const eq = text.indexOf('=');
     if (eq <= 0 || eq === text.length - 1) throw new ConfigError(CLI, '--grid', `KEY=V1,V2,... (e.g. --grid cpus=1,4,16), got "${text}"`);
     const key = text.slice(0, eq).trim().replace(/-/g, '_');
-    const raw = text.slice(eq + 1).split(',').map((s) => s.trim());
-    if (raw.some((s) => s === '')) throw new ConfigError(CLI, `--grid ${key}`, `a comma-separated list without empty values, got "${text.slice(eq + 1)}"`);
+    const listed = text.slice(eq + 1).split(',').map((s) => s.trim());
+    if (listed.some((s) => s === '')) throw new ConfigError(CLI, `--grid ${key}`, `a comma-separated list without empty values, got "${text.slice(eq + 1)}"`);
+    const raw = listed.flatMap((v) => expandRange(v, `--grid ${key}`));
     if (axes.some((a) => a.key === key)) throw new ConfigError(CLI, `--grid ${key}`, 'each key once');
     const field = `--grid ${key}`;
     const wspec = w.params[key];
@@ -53,6 +55,37 @@ export function parseGrid(w: AnyWorkload, entries: readonly unknown[]): Axis[] {
     axes.push(axis);
   }
   return axes;
+}
+
+/** Values a range may expand to at most, so a typo cannot build a grid that never finishes planning. */
+const MAX_RANGE_VALUES = 4096;
+
+/**
+ * One listed grid value, ranges expanded: `A..B` (every integer), `A..B:S`
+ * (every S-th from A) and `A..B:pow2` (the powers of two from A to B, A
+ * itself a power of two); anything else is itself.
+ */
+export function expandRange(v: string, field: string): string[] {
+  const m = /^(\d+)\.\.(\d+)(?::(.+))?$/.exec(v);
+  if (!m) {
+    if (v.includes('..')) throw new ConfigError(CLI, field, `a value, or a range A..B, A..B:STEP or A..B:pow2 of integers, got "${v}"`);
+    return [v];
+  }
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  const how = m[3];
+  if (to < from) throw new ConfigError(CLI, field, `a range A..B with A <= B, got "${v}"`);
+  const out: number[] = [];
+  if (how === 'pow2') {
+    if (from < 1 || (from & (from - 1)) !== 0) throw new ConfigError(CLI, field, `A..B:pow2 from a power of two (1, 2, 4, ...), got "${v}"`);
+    for (let x = from; x <= to; x *= 2) out.push(x);
+  } else {
+    const step = how === undefined ? 1 : /^\d+$/.test(how) ? Number(how) : NaN;
+    if (!(step >= 1)) throw new ConfigError(CLI, field, `A..B:STEP with an integer STEP >= 1, or A..B:pow2, got "${v}"`);
+    if ((to - from) / step + 1 > MAX_RANGE_VALUES) throw new ConfigError(CLI, field, `a range of at most ${MAX_RANGE_VALUES} values, got "${v}"`);
+    for (let x = from; x <= to; x += step) out.push(x);
+  }
+  return out.map(String);
 }
 
 export function gridSize(axes: readonly GridAxis[]): number {

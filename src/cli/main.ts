@@ -41,7 +41,7 @@ type Action = (ctx: Ctx) => number | Promise<number>;
 const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'replay', 'conform', 'fuzz', 'demo', 'validate', 'calibrate', 'bench'];
 
 /** Options that take a value, so the scan for a workload name can skip their values. */
-const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric', 'filter', 'check', 'host-tolerance', 'fail-above']);
+const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric', 'point', 'filter', 'check', 'host-tolerance', 'fail-above']);
 
 /** The first positional after `command` in raw argv (the workload of `run W` / `sweep W`), if any. */
 export function positionalAfter(argv: readonly string[], command: string): string | undefined {
@@ -213,11 +213,13 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .option('format', { choices: FORMATS, default: 'terminal', describe: 'output format', requiresArg: true })
           .option('out', { type: 'string', describe: 'write to this file instead of stdout', requiresArg: true })
           .option('metric', { type: 'string', describe: 'for a sweep in HTML: what to plot (figure:NAME, counter:NAME, simulated_cycles)', requiresArg: true })
+          .option('point', { type: 'string', describe: 'one point of a sweep, reported as a run: its index, or its axes\' values (cpus=16,advice=MADV_FREE)', requiresArg: true })
           .example('$0 report r.json --format html --out r.html', 'a self-contained page with charts')
           .example('$0 report r.json --format perfetto --out trace.json', 'open in ui.perfetto.dev (run with --trace)')
-          .example('$0 report r.json --format folded | flamegraph.pl > flame.svg', 'folded stacks'),
+          .example('$0 report r.json --format folded | flamegraph.pl > flame.svg', 'folded stacks')
+          .example('$0 report s.json --point cpus=16,advice=MADV_FREE --format html --out p.html', 'one point of a sweep, in any format'),
       (a) => {
-        action = (ctx) => cmdReport(ctx, String(a.result), { format: a.format as Format, out: a.out, metric: a.metric });
+        action = (ctx) => cmdReport(ctx, String(a.result), { format: a.format as Format, out: a.out, metric: a.metric, point: a.point });
       },
     )
     .command(

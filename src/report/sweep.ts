@@ -1,6 +1,6 @@
 /** A sweep as a table (one row per grid point) and as curves (a metric against one numeric axis), for every format. */
 import { findWorkload } from '../workloads/registry.js';
-import type { RunResult, SweepResult } from '../workloads/result.js';
+import type { RunResult, SweepPoint, SweepResult } from '../workloads/result.js';
 import { fmtCycles, fmtNum, fmtTime, fmtValue } from './format.js';
 
 /** Counters worth a column in a sweep table when any point counted them. */
@@ -108,4 +108,31 @@ export function sweepCurves(s: SweepResult, metric: string): { xKey: string; cur
   }
   for (const c of byLabel.values()) c.points.sort((a, b) => a.x - b.x);
   return { xKey: xAxis.key, curves: [...byLabel.values()] };
+}
+
+/** A point's coordinates as `key=value, ...` (grid order). */
+export function pointLabel(p: { point: Record<string, unknown> }): string {
+  return Object.entries(p.point).map(([k, v]) => `${k}=${fmtValue(v as never)}`).join(', ');
+}
+
+/**
+ * The points of a sweep that `selector` names: `K` is the point with index K;
+ * `key=value,key=value` are the points whose grid coordinates have those
+ * values (strings compared case-insensitively, and `MADV_` may be left off
+ * as on the command line). Throws Error with the reason when a key is not an
+ * axis or a selector is malformed; returns [] when nothing matches.
+ */
+export function selectPoints(s: SweepResult, selector: string): SweepPoint[] {
+  const text = selector.trim();
+  if (/^\d+$/.test(text)) return s.points.filter((p) => p.index === Number(text));
+  const want: [string, string][] = [];
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`a point index or KEY=VALUE[,KEY=VALUE...], got "${selector}"`);
+    const key = part.slice(0, eq).trim().replace(/-/g, '_');
+    if (!s.grid.some((a) => a.key === key)) throw new Error(`"${key}" is not an axis of this sweep (axes: ${s.grid.map((a) => a.key).join(', ')})`);
+    want.push([key, part.slice(eq + 1).trim()]);
+  }
+  const norm = (v: unknown): string => String(v).toUpperCase().replace(/^MADV_/, '');
+  return s.points.filter((p) => want.every(([k, v]) => norm(p.point[k]) === norm(v) || (typeof p.point[k] === 'number' && Number(v) === p.point[k])));
 }

@@ -73,6 +73,20 @@ describe('grid', () => {
     expect(() => parseGrid(tlbReach, ['pages=1,1'])).toThrow('--grid pages: expected distinct values');
     expect(() => parseGrid(tlbReach, ['pages=1', 'pages=2'])).toThrow('--grid pages: expected each key once');
   });
+  it('takes ranges, steps and powers of two beside listed values', () => {
+    const [cpus, pages] = parseGrid(tlbReach, ['cpus=1..64:pow2', 'pages=16..64:16,1024']);
+    expect(cpus!.values).toEqual([1, 2, 4, 8, 16, 32, 64]);
+    expect(pages!.values).toEqual([16, 32, 48, 64, 1024]);
+    expect(parseGrid(tlbReach, ['threads=2..4'])[0]!.values).toEqual([2, 3, 4]);
+    expect(parseGrid(tlbReach, ['cpus=1..6:pow2'])[0]!.values).toEqual([1, 2, 4]);
+    expect(() => parseGrid(tlbReach, ['cpus=3..8:pow2'])).toThrow('--grid cpus: expected A..B:pow2 from a power of two (1, 2, 4, ...), got "3..8:pow2"');
+    expect(() => parseGrid(tlbReach, ['cpus=8..1'])).toThrow('--grid cpus: expected a range A..B with A <= B, got "8..1"');
+    expect(() => parseGrid(tlbReach, ['cpus=1..8:0'])).toThrow('A..B:STEP with an integer STEP >= 1');
+    expect(() => parseGrid(tlbReach, ['pages=1..1000000'])).toThrow('--grid pages: expected a range of at most 4096 values');
+    expect(() => parseGrid(tlbReach, ['pages=1..x'])).toThrow('--grid pages: expected a value, or a range A..B');
+    // Overlapping ranges repeat a value: refused like any repeated value.
+    expect(() => parseGrid(tlbReach, ['cpus=1..4,4'])).toThrow('--grid cpus: expected distinct values');
+  });
 });
 
 describe('sweep and merge', () => {
@@ -194,6 +208,42 @@ describe('compare', () => {
     writeFileSync(f('notresult.json'), '{"hello": 1}');
     expect(expectUsageError(await cli(['compare', f('ca.json'), f('notresult.json')]))).toContain('notresult.json: kernsim_result: expected a kernsim result');
     expect(expectUsageError(await cli(['compare', f('ca.json')]))).toContain('Not enough non-option arguments');
+  });
+});
+
+describe('report --point', () => {
+  it('renders one point of a sweep, by index or by its axes\' values, in every format', async () => {
+    const s = sweepFixture();
+    writeFileSync(f('points.json'), JSON.stringify(s));
+    const third = s.points[2]!.result;
+    const byIndex = await cli(['report', f('points.json'), '--point', '2', '--format', 'json']);
+    expect(byIndex.code, byIndex.stderr).toBe(0);
+    expect(JSON.parse(byIndex.stdout)).toEqual(third);
+    expect(byIndex.stderr).toContain('point 2 of');
+    expect(byIndex.stderr).toContain('cpus=4, advice=MADV_DONTNEED');
+    // Values as on the command line: case-insensitive, MADV_ optional.
+    for (const sel of ['cpus=4,advice=MADV_DONTNEED', 'advice=dontneed,cpus=4', 'cpus=4,advice=madv_dontneed']) {
+      expect(JSON.parse((await cli(['report', f('points.json'), '--point', sel, '--format', 'json'])).stdout), sel).toEqual(third);
+    }
+    for (const format of ['terminal', 'markdown', 'html', 'folded']) {
+      const r = await cli(['report', f('points.json'), '--point', 'cpus=4,advice=MADV_DONTNEED', '--format', format]);
+      expect(r.code, `${format}: ${r.stderr}`).toBe(0);
+      // The run's report, not the sweep's: its workload parameters are those of the point.
+      if (format !== 'folded') expect(r.stdout, format).toContain('MADV_DONTNEED');
+      expect(r.stdout, format).not.toContain('MADV_FREE');
+    }
+  });
+
+  it('refuses a selector that names no point, several, or no axis, and --point on a run', async () => {
+    writeFileSync(f('points.json'), JSON.stringify(sweepFixture()));
+    expect(expectUsageError(await cli(['report', f('points.json'), '--point', 'cpus=4']))).toContain('"cpus=4" matches 2 points');
+    expect(expectUsageError(await cli(['report', f('points.json'), '--point', 'cpus=3']))).toContain('no point of');
+    expect(expectUsageError(await cli(['report', f('points.json'), '--point', '9']))).toContain('(points: 0 (cpus=1, advice=MADV_DONTNEED); 1');
+    expect(expectUsageError(await cli(['report', f('points.json'), '--point', 'threads=2']))).toBe('kernsim: --point: "threads" is not an axis of this sweep (axes: cpus, advice)');
+    expect(expectUsageError(await cli(['report', f('points.json'), '--point', 'x']))).toContain('--point: a point index or KEY=VALUE');
+    expect(expectUsageError(await cli(['report', f('points.json'), '--point', '1', '--metric', 'pgfault']))).toContain('with --point the report is of one run');
+    writeFileSync(f('a-run.json'), JSON.stringify(runFixture()));
+    expect(expectUsageError(await cli(['report', f('a-run.json'), '--point', '1']))).toContain('is a single run');
   });
 });
 
