@@ -4,11 +4,11 @@
  * one JSON object.
  *
  *   hit_accesses_per_s        8-byte loads over one 4 KiB page, repeated
- *                             (accessRange of 512 loads per call): every
+ *                             (accessRange: a run of 512 loads): every
  *                             access hits the L1 dTLB and the L1D
  *   hit_single_accesses_per_s the same loads issued one Mmu.access() each
  *   random_1g_accesses_per_s  uniformly random 8-byte loads over 1 GiB of
- *                             mapped, touched memory (accessRandom): nearly
+ *                             mapped, touched memory (a random stream): nearly
  *                             every access misses the TLB and walks
  *   host_bytes_per_page       growth of the JS heap plus external memory
  *                             (typed-array stores) from mapping 262,144
@@ -22,7 +22,7 @@
  *   rss_bytes_per_page        the same growth measured as process RSS
  *
  * Where the random-load time goes, in host nanoseconds per simulated access:
- *   random_1g_ns_total        the whole Mmu.accessRandom
+ *   random_1g_ns_total        the whole Mmu.run
  *   random_1g_ns_tlb          a fresh Tlb doing its lookup (a miss) and
  *                             insert for the same kind of page stream
  *   random_1g_ns_mmu_own      an Mmu over the same tables whose TLB always
@@ -41,6 +41,7 @@ import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import type { CacheHierarchy } from '../src/hw/cache.js';
 import { defaultConfig } from '../src/config/machine.js';
+import { AddressStream } from '../src/hw/access.js';
 import { Machine } from '../src/hw/machine.js';
 import { Mmu } from '../src/hw/mmu.js';
 import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_USER } from '../src/hw/pagetable.js';
@@ -131,12 +132,8 @@ if (process.argv.includes('--bare-mmu')) {
   const cr3 = mapGib(m, new MemMap(m.mem));
   const bare = new Mmu(cfg, m.pt, new MissingTlb() as unknown as Tlb, new InstantCaches() as unknown as CacheHierarchy);
   bare.setCr3(cpu, cr3, 1);
-  let bx = 0x1b873593;
-  const bareChunk = (): number => {
-    const n = bare.accessRandom(cpu, BASE, GIB, 20_000, bx);
-    bx = bare.rngState;
-    return n;
-  };
+  const bareStream = AddressStream.random(BASE, GIB, 0x1b873593);
+  const bareChunk = (): number => bare.run(cpu, bareStream, 20_000, false, Infinity).done;
   rate(0.5, bareChunk);
   console.log(JSON.stringify({ bare_accesses_per_s: rate(SECONDS, bareChunk) }));
   process.exit(0);
@@ -154,7 +151,7 @@ const ptFrames = m.mem.bytesFrames;
 const grown = after.js - before.js;
 
 // (a) TLB + L1 hits: 512 loads of 8 bytes over one page per call.
-const hitChunk = (): number => mmu.accessRange(cpu, BASE, 512, 8, false, Infinity);
+const hitChunk = (): number => mmu.accessRange(cpu, BASE, 512, 8, false, Infinity).done;
 rate(0.3, hitChunk);
 const hitRate = rate(SECONDS, hitChunk);
 
@@ -166,12 +163,8 @@ rate(0.3, singleChunk);
 const singleRate = rate(SECONDS, singleChunk);
 
 // (b) random loads over the whole gigabyte.
-let seed = 0x9e3779b9;
-const randChunk = (): number => {
-  const n = mmu.accessRandom(cpu, BASE, GIB, 20_000, seed);
-  seed = mmu.rngState;
-  return n;
-};
+const randStream = AddressStream.random(BASE, GIB, 0x9e3779b9);
+const randChunk = (): number => mmu.run(cpu, randStream, 20_000, false, Infinity).done;
 rate(0.5, randChunk);
 const tlbBefore = m.tlb.counters();
 const randRate = rate(SECONDS, randChunk);

@@ -8,11 +8,11 @@
  * The first thread mmaps the working set (private, anonymous) and writes a
  * tag into every page, taking one page fault per page as a program's first
  * touch does; the other threads wait for it, then all of them load. Loads
- * go through the MMU in bulk (Mmu.accessRandom), not one step per access; a
- * load that faults (a page reclaimed under memory pressure) enters the
+ * go through the MMU in bulk (Mmu.run over a random address stream), not
+ * one step per access; a load that faults (a page reclaimed under memory pressure) enters the
  * kernel's fault handler and is retried.
  */
-import { FAULT_PROTECTION } from '../hw/mmu.js';
+import { AddressStream, FAULT_PROTECTION } from '../hw/access.js';
 import { bool, int } from '../params/schema.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { do_user_addr_fault, signame } from '../kernel/mm/fault.js';
@@ -154,20 +154,21 @@ export const tlbReach = defineWorkload({
 function* loads(k: Kernel, st: State, t: Task, idx: number, len: number, count: number, write: boolean, seed: number): TaskBody {
   const mmu = k.machine.mmu;
   let left = count;
-  let x = seed;
+  // After a fault the stream stands at the faulting address, so the retry loads the same byte.
+  const stream = AddressStream.random(st.base, len, seed);
   while (left > 0) {
     t.enter(CAT_LOADS);
-    const n = mmu.accessRandom(t.cpu, st.base, len, left, x, write, Math.max(1, t.budget()));
-    t.charge(mmu.lastCycles);
+    const o = mmu.run(t.cpu, stream, left, write, Math.max(1, t.budget()));
+    const n = o.done;
+    t.charge(o.cycles);
     t.leave();
-    // After a fault, rngState regenerates the faulting address, so the retry loads the same byte.
-    x = mmu.rngState;
     left -= n;
     st.done[idx]! += n;
-    if (mmu.lastFault !== 0) {
-      const sig = yield* do_user_addr_fault(t, mmu.faultAddr, write, mmu.lastFault === FAULT_PROTECTION);
+    if (o.fault !== 0) {
+      const faultAddr = o.faultAddr;
+      const sig = yield* do_user_addr_fault(t, faultAddr, write, o.fault === FAULT_PROTECTION);
       if (sig) {
-        st.failures.push(`thread ${idx}: ${signame(sig)} at 0x${mmu.faultAddr.toString(16)} inside the working set`);
+        st.failures.push(`thread ${idx}: ${signame(sig)} at 0x${faultAddr.toString(16)} inside the working set`);
         return;
       }
     }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
 import { Machine } from '../../src/hw/machine.js';
-import { FAULT_NOT_PRESENT, FAULT_PROTECTION } from '../../src/hw/mmu.js';
+import { AddressStream, FAULT_NOT_PRESENT, FAULT_PROTECTION } from '../../src/hw/access.js';
 import {
   makePte,
   PTE_ACCESSED,
@@ -15,6 +15,7 @@ import {
   tableIndex,
 } from '../../src/hw/pagetable.js';
 import { MemMap } from '../../src/kernel/mm/page_alloc.js';
+import { single } from './single.js';
 
 const URW = PTE_PRESENT | PTE_RW | PTE_USER;
 const PCID = 1;
@@ -53,11 +54,11 @@ describe('Mmu cycle composition', () => {
     const c = cfg.cost;
     const miss = c.llc_hit + c.dram;
     map(m, cr3, VA);
-    expect(m.mmu.access(0, VA + 8, false)).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + miss);
+    expect(single(m.mmu.access(0, VA + 8, false))).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + miss);
     expect(m.tlb.counters()).toMatchObject({ dtlb_l1_miss: 1, stlb_miss: 1 });
     expect(m.caches.counters()).toMatchObject({ llc_miss: 5 });
     // The same page again: L1 dTLB hit (0) and an L1D hit.
-    expect(m.mmu.access(0, VA + 16, false)).toBe(c.l1d_hit);
+    expect(single(m.mmu.access(0, VA + 16, false))).toBe(c.l1d_hit);
   });
 
   it('a warm walk reads each level from L1; an STLB hit costs stlb_hit', () => {
@@ -66,12 +67,12 @@ describe('Mmu cycle composition', () => {
     map(m, cr3, VA);
     m.mmu.access(0, VA, false);
     expect(m.mmu.flushAll(0)).toBe(c.tlb_flush_full);
-    expect(m.mmu.access(0, VA, false)).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit);
+    expect(single(m.mmu.access(0, VA, false))).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit);
     // Push the entry out of the L1 dTLB (64 entries, 16 sets of 4) but not the STLB.
     for (let i = 1; i <= 4; i++) map(m, cr3, VA + i * 16 * 4096);
     for (let i = 1; i <= 4; i++) m.mmu.access(0, VA + i * 16 * 4096, false);
     const before = m.tlb.counters();
-    expect(m.mmu.access(0, VA, false)).toBe(c.stlb_hit + c.l1d_hit);
+    expect(single(m.mmu.access(0, VA, false))).toBe(c.stlb_hit + c.l1d_hit);
     expect(m.tlb.counters().stlb_hit).toBe(before.stlb_hit! + 1);
   });
 
@@ -86,11 +87,11 @@ describe('Mmu cycle composition', () => {
     m.pt.walkFunctional(cr3, VA);
     const [entry] = m.mmu.pwcEntries(0);
     expect(entry).toEqual([PCID, Math.floor(VA / 2 ** 21), m.pt.walkTable]);
-    expect(m.mmu.access(0, b, false)).toBe(c.stlb_hit + miss + c.walk_step + miss);
+    expect(single(m.mmu.access(0, b, false))).toBe(c.stlb_hit + miss + c.walk_step + miss);
     // INVLPG drops every PWC entry of the PCID (SDM); the next walk reads all four levels again.
     expect(m.mmu.invlpg(0, b)).toBe(c.invlpg);
     expect(m.mmu.pwcEntries(0)).toEqual([]);
-    expect(m.mmu.access(0, b, false)).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit);
+    expect(single(m.mmu.access(0, b, false))).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit);
   });
 
   it('without a PWC every walk reads four levels', () => {
@@ -99,7 +100,7 @@ describe('Mmu cycle composition', () => {
     map(m, cr3, VA);
     map(m, cr3, VA + 4096);
     m.mmu.access(0, VA, false);
-    expect(m.mmu.access(0, VA + 4096, false)).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.llc_hit + c.dram);
+    expect(single(m.mmu.access(0, VA + 4096, false))).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.llc_hit + c.dram);
   });
 });
 
@@ -121,17 +122,17 @@ describe('Mmu accessed and dirty bits', () => {
     m.mem.zero(pfn);
     m.pt.writeEntry(table, tableIndex(VA, 1), makePte(pfn, URW));
     // Each A write hits the line the walker has just read into L1, and is a locked update of the entry.
-    expect(m.mmu.access(0, VA, false)).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + 4 * (c.l1d_hit + c.ad_assist) + miss);
+    expect(single(m.mmu.access(0, VA, false))).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + 4 * (c.l1d_hit + c.ad_assist) + miss);
     for (let level = 4; level >= 1; level--) {
       const e = m.pt.readEntry(tables[4 - level]!, tableIndex(VA, level));
       expect(pteFlags(e) & (PTE_ACCESSED | PTE_DIRTY)).toBe(PTE_ACCESSED);
     }
     // A write through the clean TLB entry: re-walk (PWC hit, PT entry in L1), set D, then the data write.
-    expect(m.mmu.access(0, VA, true)).toBe(c.l1d_hit + c.walk_step + c.l1d_hit + c.ad_assist + c.l1d_hit);
+    expect(single(m.mmu.access(0, VA, true))).toBe(c.l1d_hit + c.walk_step + c.l1d_hit + c.ad_assist + c.l1d_hit);
     expect(pteFlags(m.pt.readEntry(table, tableIndex(VA, 1))) & PTE_DIRTY).toBe(PTE_DIRTY);
     // The TLB entry now carries D: another write costs only the L1D hit.
-    expect(m.mmu.access(0, VA + 64, true)).toBe(c.l1d_hit + (c.llc_hit + c.dram) - c.l1d_hit);
-    expect(m.mmu.access(0, VA + 64, true)).toBe(c.l1d_hit);
+    expect(single(m.mmu.access(0, VA + 64, true))).toBe(c.l1d_hit + (c.llc_hit + c.dram) - c.l1d_hit);
+    expect(single(m.mmu.access(0, VA + 64, true))).toBe(c.l1d_hit);
   });
 
   it('a write walk sets A and D in one entry write (one locked update)', () => {
@@ -139,7 +140,7 @@ describe('Mmu accessed and dirty bits', () => {
     const c = m.cfg.cost;
     const miss = c.llc_hit + c.dram;
     map(m, cr3, VA, URW);
-    expect(m.mmu.access(0, VA, true)).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + c.l1d_hit + c.ad_assist + miss);
+    expect(single(m.mmu.access(0, VA, true))).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + c.l1d_hit + c.ad_assist + miss);
     expect(pteFlags(m.pt.walkFunctional(cr3, VA)) & (PTE_ACCESSED | PTE_DIRTY)).toBe(PTE_ACCESSED | PTE_DIRTY);
   });
 });
@@ -152,8 +153,8 @@ describe('Mmu 2 MiB pages', () => {
     const base = 8192; // a 512-aligned pfn
     const va = 0x4000_0000;
     m.pt.installFunctional(cr3, va, makePte(base, URW | PTE_PSE | PTE_ACCESSED | PTE_DIRTY), 2);
-    expect(m.mmu.access(0, va, false)).toBe(c.stlb_hit + 3 * (miss + c.walk_step) + miss);
-    for (let p = 1; p < 512; p++) expect(m.mmu.access(0, va + p * 4096 + 8, false)).toBe(miss);
+    expect(single(m.mmu.access(0, va, false))).toBe(c.stlb_hit + 3 * (miss + c.walk_step) + miss);
+    for (let p = 1; p < 512; p++) expect(single(m.mmu.access(0, va + p * 4096 + 8, false))).toBe(miss);
     expect(m.tlb.counters()).toMatchObject({ dtlb_l1_hit: 511, stlb_miss: 1 });
     expect(m.caches.counters().llc_miss).toBe(3 + 512);
     expect(m.mmu.translateFunctional(0, va + 300 * 4096)).toBe(base + 300);
@@ -164,7 +165,7 @@ describe('Mmu 2 MiB pages', () => {
     const { m, cr3 } = boot();
     const va = 0x4000_0000;
     m.pt.installFunctional(cr3, va, makePte(8192, URW | PTE_PSE), 2);
-    expect(m.mmu.access(0, va + 5 * 4096, true)).toBeGreaterThan(0);
+    expect(single(m.mmu.access(0, va + 5 * 4096, true))).toBeGreaterThan(0);
     const e = m.pt.walkFunctional(cr3, va);
     expect(m.pt.walkLevel).toBe(2);
     expect(pteFlags(e)).toBe(URW | PTE_PSE | PTE_ACCESSED | PTE_DIRTY);
@@ -176,21 +177,21 @@ describe('Mmu faults', () => {
     const { m, cr3 } = boot();
     const c = m.cfg.cost;
     const miss = c.llc_hit + c.dram;
-    expect(m.mmu.access(0, VA, false)).toBe(FAULT_NOT_PRESENT);
-    expect(m.mmu.faultCycles).toBe(c.stlb_hit + miss + c.walk_step);
-    expect([m.mmu.faultAddr, m.mmu.faultWrite, m.mmu.faultUser]).toEqual([VA, false, true]);
+    expect(single(m.mmu.access(0, VA, false))).toBe(FAULT_NOT_PRESENT);
+    expect(m.mmu.outcome(0).faultCycles).toBe(c.stlb_hit + miss + c.walk_step);
+    expect([m.mmu.outcome(0).faultAddr, m.mmu.outcome(0).faultWrite, m.mmu.outcome(0).faultUser]).toEqual([VA, false, true]);
     map(m, cr3, VA);
     m.mmu.access(0, VA, false);
     expect(m.mmu.pwcEntries(0).length).toBe(1);
     // The next page's entry shares the line just read: a PWC hit, one L1 read, then the fault.
-    expect(m.mmu.access(0, VA + 4096, true)).toBe(FAULT_NOT_PRESENT);
-    expect(m.mmu.faultCycles).toBe(c.stlb_hit + c.l1d_hit + c.walk_step);
-    expect(m.mmu.faultWrite).toBe(true);
+    expect(single(m.mmu.access(0, VA + 4096, true))).toBe(FAULT_NOT_PRESENT);
+    expect(m.mmu.outcome(0).faultCycles).toBe(c.stlb_hit + c.l1d_hit + c.walk_step);
+    expect(m.mmu.outcome(0).faultWrite).toBe(true);
     // The fault dropped the PWC entry it used (SDM vol. 3 §4.10.4.1).
     expect(m.mmu.pwcEntries(0)).toEqual([]);
     const none = new Machine(config());
-    expect(none.mmu.access(0, VA, false)).toBe(FAULT_NOT_PRESENT);
-    expect(none.mmu.faultCycles).toBe(c.stlb_hit);
+    expect(single(none.mmu.access(0, VA, false))).toBe(FAULT_NOT_PRESENT);
+    expect(none.mmu.outcome(0).faultCycles).toBe(c.stlb_hit);
   });
 
   it('write to a read-only page and user access to a supervisor page fault with FAULT_PROTECTION', () => {
@@ -198,14 +199,14 @@ describe('Mmu faults', () => {
     const c = m.cfg.cost;
     map(m, cr3, VA, PTE_PRESENT | PTE_USER | PTE_ACCESSED);
     map(m, cr3, VA + 4096, PTE_PRESENT | PTE_RW | PTE_ACCESSED);
-    expect(m.mmu.access(0, VA, true)).toBe(FAULT_PROTECTION);
+    expect(single(m.mmu.access(0, VA, true))).toBe(FAULT_PROTECTION);
     // The walk read all four levels; the leaf is left unchanged.
-    expect(m.mmu.faultCycles).toBe(c.stlb_hit + 4 * (c.llc_hit + c.dram + c.walk_step));
+    expect(m.mmu.outcome(0).faultCycles).toBe(c.stlb_hit + 4 * (c.llc_hit + c.dram + c.walk_step));
     expect(pteFlags(m.pt.walkFunctional(cr3, VA)) & PTE_DIRTY).toBe(0);
-    expect(m.mmu.access(0, VA, false)).toBeGreaterThan(0);
-    expect(m.mmu.access(0, VA + 4096, false)).toBe(FAULT_PROTECTION);
-    expect(m.mmu.access(0, VA + 4096, false, false)).toBeGreaterThan(0);
-    expect(m.mmu.access(0, VA + 4096, true, false)).toBeGreaterThan(0);
+    expect(single(m.mmu.access(0, VA, false))).toBeGreaterThan(0);
+    expect(single(m.mmu.access(0, VA + 4096, false))).toBe(FAULT_PROTECTION);
+    expect(single(m.mmu.access(0, VA + 4096, false, false))).toBeGreaterThan(0);
+    expect(single(m.mmu.access(0, VA + 4096, true, false))).toBeGreaterThan(0);
   });
 
   it('a fault drops the TLB entry, so the fixed entry is used without a flush', () => {
@@ -215,14 +216,14 @@ describe('Mmu faults', () => {
     m.mmu.access(0, VA, false);
     expect(m.tlb.probe(0, PCID, VA / 4096)).toBe(pfn);
     // The TLB hit with insufficient rights costs nothing before the fault.
-    expect(m.mmu.access(0, VA, true)).toBe(FAULT_PROTECTION);
-    expect(m.mmu.faultCycles).toBe(0);
+    expect(single(m.mmu.access(0, VA, true))).toBe(FAULT_PROTECTION);
+    expect(m.mmu.outcome(0).faultCycles).toBe(0);
     expect(m.tlb.probe(0, PCID, VA / 4096)).toBe(-1);
     // The kernel makes the entry writable (as do_wp_page's reuse does) and retries.
     m.pt.walkFunctional(cr3, VA);
     m.pt.writeEntry(m.pt.walkTable, m.pt.walkIndex, makePte(pfn, URW | PTE_ACCESSED));
     // The write walk sets D: a cache write and a locked update.
-    expect(m.mmu.access(0, VA, true)).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit + c.ad_assist + c.l1d_hit);
+    expect(single(m.mmu.access(0, VA, true))).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit + c.ad_assist + c.l1d_hit);
   });
 });
 
@@ -260,47 +261,52 @@ describe('Mmu bulk accesses', () => {
     const a = boot();
     const b = boot();
     for (const { m, cr3 } of [a, b]) for (let p = 0; p < 4; p++) map(m, cr3, VA + p * 4096);
-    const n = a.m.mmu.accessRange(0, VA, 2048, 8, false, Infinity);
+    const n = a.m.mmu.accessRange(0, VA, 2048, 8, false, Infinity).done;
     expect(n).toBe(2048);
     let sum = 0;
-    for (let i = 0; i < 2048; i++) sum += b.m.mmu.access(0, VA + i * 8, false);
-    expect(a.m.mmu.lastCycles).toBe(sum);
+    for (let i = 0; i < 2048; i++) sum += single(b.m.mmu.access(0, VA + i * 8, false));
+    expect(a.m.mmu.outcome(0).cycles).toBe(sum);
     expect(a.m.caches.counters()).toEqual(b.m.caches.counters());
     expect(a.m.tlb.counters()).toEqual(b.m.tlb.counters());
     const c = a.m.cfg.cost;
-    expect(a.m.mmu.accessRange(0, VA, 100, 8, false, 10 * c.l1d_hit)).toBe(10);
-    expect(a.m.mmu.lastCycles).toBe(10 * c.l1d_hit);
-    expect(a.m.mmu.accessRange(0, VA, 100, 8, false, 0)).toBe(0);
+    expect(a.m.mmu.accessRange(0, VA, 100, 8, false, 10 * c.l1d_hit).done).toBe(10);
+    expect(a.m.mmu.outcome(0).cycles).toBe(10 * c.l1d_hit);
+    expect(a.m.mmu.accessRange(0, VA, 100, 8, false, 0).done).toBe(0);
   });
 
   it('accessRange stops at a fault and reports it', () => {
     const { m, cr3 } = boot();
     map(m, cr3, VA);
-    const n = m.mmu.accessRange(0, VA, 1000, 64, true, Infinity);
+    const n = m.mmu.accessRange(0, VA, 1000, 64, true, Infinity).done;
     expect(n).toBe(64);
-    expect(m.mmu.lastFault).toBe(FAULT_NOT_PRESENT);
-    expect(m.mmu.faultAddr).toBe(VA + 4096);
-    const spent = m.mmu.lastCycles;
-    expect(spent).toBeGreaterThan(m.mmu.faultCycles);
+    expect(m.mmu.outcome(0).fault).toBe(FAULT_NOT_PRESENT);
+    expect(m.mmu.outcome(0).faultAddr).toBe(VA + 4096);
+    const spent = m.mmu.outcome(0).cycles;
+    expect(spent).toBeGreaterThan(m.mmu.outcome(0).faultCycles);
   });
 
   it('accessRandom is deterministic, stays in range and resumes after a fault', () => {
     const a = boot();
     const b = boot();
     for (const { m, cr3 } of [a, b]) for (let p = 0; p < 16; p++) map(m, cr3, VA + p * 4096);
-    expect(a.m.mmu.accessRandom(0, VA, 16 * 4096, 5000, 12345)).toBe(5000);
-    expect(b.m.mmu.accessRandom(0, VA, 16 * 4096, 5000, 12345)).toBe(5000);
-    expect(a.m.mmu.lastCycles).toBe(b.m.mmu.lastCycles);
-    expect(a.m.mmu.rngState).toBe(b.m.mmu.rngState);
-    // Over 32 pages, half unmapped: the first fault leaves the state that redraws its address.
+    expect(a.m.mmu.accessRandom(0, VA, 16 * 4096, 5000, 12345).done).toBe(5000);
+    expect(b.m.mmu.accessRandom(0, VA, 16 * 4096, 5000, 12345).done).toBe(5000);
+    expect(a.m.mmu.outcome(0).cycles).toBe(b.m.mmu.outcome(0).cycles);
+    const sa = AddressStream.random(VA, 16 * 4096, 7);
+    const sb = AddressStream.random(VA, 16 * 4096, 7);
+    expect(a.m.mmu.run(0, sa, 100, false, Infinity).done).toBe(100);
+    expect(b.m.mmu.run(0, sb, 100, false, Infinity).done).toBe(100);
+    expect(sa.state).toBe(sb.state);
+    // Over 32 pages, half unmapped: the first fault leaves the stream at the state that redraws its address.
     const { m } = a;
-    const n = m.mmu.accessRandom(0, VA, 32 * 4096, 5000, 99);
+    const stream = AddressStream.random(VA, 32 * 4096, 99);
+    const n = m.mmu.run(0, stream, 5000, false, Infinity).done;
     expect(n).toBeLessThan(5000);
-    expect(m.mmu.lastFault).toBe(FAULT_NOT_PRESENT);
-    const addr = m.mmu.faultAddr;
+    expect(m.mmu.outcome(0).fault).toBe(FAULT_NOT_PRESENT);
+    const addr = m.mmu.outcome(0).faultAddr;
     expect(addr >= VA + 16 * 4096 && addr < VA + 32 * 4096 && addr % 8 === 0).toBe(true);
-    expect(m.mmu.accessRandom(0, VA, 32 * 4096, 1, m.mmu.rngState)).toBe(0);
-    expect(m.mmu.faultAddr).toBe(addr);
+    expect(m.mmu.run(0, stream, 1, false, Infinity).done).toBe(0);
+    expect(m.mmu.outcome(0).faultAddr).toBe(addr);
   });
 });
 
@@ -325,14 +331,17 @@ describe('Mmu memo', () => {
       const va = VA + page * 4096 + off * 8;
       switch (kind) {
         case 0:
-          cycles.push(m.mmu.access(cpu, va, write), m.mmu.faultCycles);
+          cycles.push(single(m.mmu.access(cpu, va, write)), m.mmu.outcome(cpu).faultCycles);
           break;
         case 1:
-          cycles.push(m.mmu.accessRange(cpu, va, n, off % 3 === 0 ? 4096 : (off % 17) * 8 - 40, write, 50 * n), m.mmu.lastCycles);
+          cycles.push(m.mmu.accessRange(cpu, va, n, off % 3 === 0 ? 4096 : (off % 17) * 8 - 40, write, 50 * n).done, m.mmu.outcome(cpu).cycles);
           break;
-        case 2:
-          cycles.push(m.mmu.accessRandom(cpu, off % 2 ? VA + 16 * 4096 : VA, 8 * 4096, n, off + 1, write), m.mmu.lastCycles, m.mmu.rngState);
+        case 2: {
+          const stream = AddressStream.random(off % 2 ? VA + 16 * 4096 : VA, 8 * 4096, off + 1);
+          const o = m.mmu.run(cpu, stream, n, write, Infinity);
+          cycles.push(o.done, o.cycles, stream.state);
           break;
+        }
         case 3:
           // Kernel code on the same CPU touching memory directly.
           cycles.push(m.caches.access(cpu, pfns[page]! * 4096 + off * 8, write));
@@ -373,7 +382,7 @@ describe('Mmu memo', () => {
       const line = Math.floor((shared * 4096 + 256) / 64);
       // Seven other lines of the same L1 set evict the seven least recent ways.
       for (let k = 0; k < 7; k++) m.caches.access(0, other * 4096 + k * 128 + (line % 2) * 64, false);
-      return [m.caches.probe(0, shared * 4096 + 256), m.mmu.access(0, VA + 256, false)];
+      return [m.caches.probe(0, shared * 4096 + 256), single(m.mmu.access(0, VA + 256, false))];
     });
     expect(results[0]).toEqual(['l1', defaultConfig().cost.l1d_hit]);
     expect(results[0]).toEqual(results[1]);

@@ -11,7 +11,7 @@
  *   each page's lines through the MMU and then its bytes, so a fault
  *   part-way leaves the lower pages written.
  */
-import { FAULT_NOT_PRESENT, FAULT_PROTECTION } from '../../hw/mmu.js';
+import { FAULT_PROTECTION } from '../../hw/mmu.js';
 import { CAT_USER } from '../../sim/task.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -43,13 +43,10 @@ export function* accessUser(t: Task, k: Kernel, vaddr: number, write: boolean): 
   if (!(vaddr >= 0 && vaddr < USER_TOP)) return yield* do_user_addr_fault(t, vaddr, write, false);
   const mmu = k.machine.mmu;
   for (let i = 0; i < MAX_RETRIES; i++) {
-    const c = mmu.access(t.cpu, vaddr, write, true);
-    if (c >= 0) {
-      t.chargeAs(CAT_USER, c);
-      return 0;
-    }
-    t.chargeAs(CAT_USER, mmu.faultCycles);
-    const sig = yield* do_user_addr_fault(t, vaddr, write, c === FAULT_PROTECTION);
+    const o = mmu.access(t.cpu, vaddr, write, true);
+    t.chargeAs(CAT_USER, o.cycles);
+    if (o.fault === 0) return 0;
+    const sig = yield* do_user_addr_fault(t, vaddr, write, o.fault === FAULT_PROTECTION);
     if (sig) return sig;
   }
   throw new Error(`accessUser: the fault at 0x${vaddr.toString(16)} (${write ? 'write' : 'read'}) keeps recurring`);
@@ -71,13 +68,14 @@ export function* accessUserRange(t: Task, k: Kernel, vaddr: number, count: numbe
       return yield* do_user_addr_fault(t, va, write, false);
     }
     const budget = Math.max(1, t.budget());
-    const n = mmu.accessRange(t.cpu, va, count - done, stride, write, budget, true);
-    t.chargeAs(CAT_USER, mmu.lastCycles);
+    const o = mmu.accessRange(t.cpu, va, count - done, stride, write, budget, true);
+    const n = o.done;
+    t.chargeAs(CAT_USER, o.cycles);
     done += n;
-    if (mmu.lastFault === FAULT_NOT_PRESENT || mmu.lastFault === FAULT_PROTECTION) {
-      if (n === 0 && ++retries > MAX_RETRIES) throw new Error(`accessUserRange: the fault at 0x${mmu.faultAddr.toString(16)} keeps recurring`);
+    if (o.fault !== 0) {
+      if (n === 0 && ++retries > MAX_RETRIES) throw new Error(`accessUserRange: the fault at 0x${o.faultAddr.toString(16)} keeps recurring`);
       if (n > 0) retries = 0;
-      const sig = yield* do_user_addr_fault(t, mmu.faultAddr, write, mmu.lastFault === FAULT_PROTECTION);
+      const sig = yield* do_user_addr_fault(t, o.faultAddr, write, o.fault === FAULT_PROTECTION);
       if (sig) {
         rangeDone = done;
         return sig;
@@ -109,12 +107,13 @@ export function* fillUser(t: Task, k: Kernel, addr: number, len: number, byte: n
     // The page's lines, then its bytes: no yield in between, so the translation is still current.
     for (let i = 0; i < MAX_RETRIES; i++) {
       if (!(cur < USER_TOP)) return yield* do_user_addr_fault(t, cur, true, false);
-      const n = mmu.accessRange(t.cpu, first, lines, line, true, Infinity, true);
-      t.chargeAs(CAT_USER, mmu.lastCycles);
-      if (n === lines) break;
-      const sig = yield* do_user_addr_fault(t, mmu.faultAddr, true, mmu.lastFault === FAULT_PROTECTION);
+      const o = mmu.accessRange(t.cpu, first, lines, line, true, Infinity, true);
+      t.chargeAs(CAT_USER, o.cycles);
+      if (o.done === lines) break;
+      const faultAddr = o.faultAddr;
+      const sig = yield* do_user_addr_fault(t, faultAddr, true, o.fault === FAULT_PROTECTION);
       if (sig) return sig;
-      if (i === MAX_RETRIES - 1) throw new Error(`fillUser: the fault at 0x${mmu.faultAddr.toString(16)} keeps recurring`);
+      if (i === MAX_RETRIES - 1) throw new Error(`fillUser: the fault at 0x${faultAddr.toString(16)} keeps recurring`);
     }
     const pfn = accessedPfn(k, t.cpu, cur);
     if (pfn < 0) continue; // unmapped by another CPU meanwhile: touch it again

@@ -15,6 +15,7 @@ import { MM_ANONPAGES } from '../../../src/kernel/mm/mm_types.js';
 import { fillUser, loadUser } from '../../../src/kernel/mm/uaccess.js';
 import type { Blocking, Task } from '../../../src/sim/task.js';
 import { PAGE, PRIVATE_ANON, PROT_RW, runProcess, testConfig } from './helpers.js';
+import { single } from '../../hw/single.js';
 
 const HPAGE = 2 * 1024 * 1024;
 
@@ -90,7 +91,7 @@ function randomLoads(huge: boolean): { missesPer1000: number; cyclesPerLoad: num
     let cycles = 0;
     for (let i = 0; i < loads; i++) {
       x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-      const c = mmu.access(t.cpu, a + (x % lines) * 64, false);
+      const c = single(mmu.access(t.cpu, a + (x % lines) * 64, false));
       if (c < 0) throw new Error('unexpected fault');
       cycles += c;
     }

@@ -1,0 +1,494 @@
+/**
+ * Oracle copy of src/hw/cache.ts as it was before the access pipeline
+ * (see mmu-ref.ts); unchanged but for its imports.
+ *
+ * CacheHierarchy: per-CPU L1D and L2 over one shared last-level cache, with a
+ * directory at the LLC. Set-associative, true LRU at every level.
+ *
+ * Address split (defaults: 64-byte lines, L1D 64 sets, L2 1024, LLC 8192):
+ *
+ *   paddr   | .................. line number .................. | offset (6) |
+ *   line    = floor(paddr / line_bytes)      (never >>: paddr reaches 2^44)
+ *   L1 set  = line & (l1_sets - 1)           (low 6 bits of line)
+ *   L2 set  = line & (l2_sets - 1)           (low 10 bits)
+ *   LLC set = line & (llc_sets - 1)          (low 13 bits)
+ *   tag     = (line - set) / sets            (L2, LLC: an Int32, see below)
+ *
+ * `&` on a line number above 2^31 is safe: ToInt32 keeps the low 32 bits,
+ * which hold every set-index bit.
+ *
+ * Model (the tests pin exactly this):
+ * - Inclusion. L1 is a subset of its CPU's L2; the LLC is a superset of every
+ *   L2. An L2 eviction drops the line from that CPU's L1; an LLC eviction
+ *   back-invalidates it from every CPU's L1 and L2, so an LLC victim that is
+ *   hot in some L1 is lost there too (as on Intel's inclusive LLCs).
+ * - Directory. Each LLC line records the CPUs whose L2 holds it and whether
+ *   one of them holds it Modified. The directory is exact as seen through
+ *   sharers(), latencies and counters: a CPU whose L2 evicts a line is no
+ *   longer a sharer (nor the owner).
+ * - Latency of one access by `cpu` (read or write):
+ *     L1 hit                 l1d_hit
+ *     L1 miss, L2 hit        l2_hit (the whole latency, not added to l1d_hit)
+ *     L2 miss, LLC hit       llc_hit, + c2c_transfer if another CPU holds the
+ *                            line Modified (a read downgrades that copy to
+ *                            shared; the owner keeps it)
+ *     LLC miss               llc_hit + dram
+ *   A write, when any other CPU holds a copy, adds c2c_transfer once
+ *   (read-for-ownership / invalidation) and drops every other copy from
+ *   their L1 and L2; the writer then holds the line Modified. The charge is
+ *   once per access: a write that misses to a line Modified elsewhere pays
+ *   one c2c_transfer, since the one snoop both forwards the data and
+ *   invalidates the owner's copy. A write to a line the CPU already holds
+ *   Modified costs what the level it hits costs (l1d_hit from L1).
+ * - Write-backs of dirty victims cost nothing: hardware drains them from
+ *   write-back buffers off the load's critical path.
+ * - LRU. A hit touches only the level it hits in (an L1 hit leaves L2 and
+ *   LLC order alone; an L2 hit leaves the LLC alone); fills make the line
+ *   most recent at every level they fill. The order of fills on an LLC miss
+ *   is LLC, then L2, then L1, so a back-invalidation caused by the LLC fill
+ *   can free the way the L2 fill then takes. An empty way is used before
+ *   any valid line is evicted.
+ * - epoch[c] is bumped whenever something other than c's own access changes
+ *   a line in c's private caches: another CPU's write invalidating it,
+ *   another CPU's read downgrading c's Modified copy, any LLC eviction
+ *   back-invalidating it (even one caused by c), invalidateFrame. The MMU
+ *   memoizes "same line as last access" while epoch[c] is unchanged and
+ *   charges it with hitSame(); the memoized line is MRU in its L1 set, so
+ *   skipping the LRU update leaves the order exactly as a lookup would.
+ *
+ * Storage and look-ups are in cachesets.ts: ways stay where they were
+ * filled, look-ups test four ways at a time by 8-bit hints, LRU orders are
+ * packed (lru.ts), and the hot path (accessLine, deep) is written out
+ * rather than split into calls, since V8 inlines only a small total of
+ * callees per function.
+ *
+ * Directory: per LLC way, ceil((cpus + 1) / 32) words: bit c for CPU c, bit
+ * `cpus` (the M bit) set when the one CPU whose bit is set holds the line
+ * Modified. The stored sharer bits are a superset of the CPUs whose L2 holds
+ * the line: an L2 eviction leaves its bit set, since clearing it would cost
+ * a look-up in a second, random LLC set on every L2 miss. Every use of a bit
+ * checks that CPU's L2 set instead (invalidations, back-invalidations, a
+ * read of a line marked Modified, sharers()), and only copies found count,
+ * bump epochs or cost a transfer. A write drops every other bit, so a line
+ * marked Modified still has exactly one bit set, its owner's; if that CPU's
+ * L2 no longer holds it, the line has no owner.
+ *
+ * Counters are per CPU and count events caused by that CPU's accesses:
+ * coherence_invalidations counts the other CPUs' copies (one per CPU) its
+ * writes dropped; llc_back_invalidations the private copies (one per CPU)
+ * its LLC fills dropped.
+ *
+ * Callers pass valid CPU numbers and non-negative line numbers below 2^53;
+ * the hot path checks nothing.
+ */
+import { CacheSets, EMPTY as SETS_EMPTY, FAR as SETS_FAR } from './cachesets-ref.js';
+import type { HardwareConfig } from '../../../src/hw/config.js';
+import { orderDemote, orderRotateLru } from './lru-ref.js';
+
+/** x86 base page: the unit a device writes (invalidateFrame). */
+const PAGE_BYTES = 4096;
+// Local literals for the hot path, which V8 folds to immediates (an
+// imported binding costs a cell load and a check per use): the "has a zero
+// byte" bit trick, and cachesets.ts's tag codes.
+const ONES = 0x01010101;
+const HIGHS = 0x80808080 | 0;
+const TWO31 = 2 ** 31;
+const EMPTY = -1;
+const FAR = -2;
+if (EMPTY !== SETS_EMPTY || FAR !== SETS_FAR) throw new Error('cache.ts: tag codes differ from cachesets.ts');
+
+const C_L1_HIT = 0;
+const C_L1_MISS = 1;
+const C_L2_HIT = 2;
+const C_L2_MISS = 3;
+const C_LLC_HIT = 4;
+const C_LLC_MISS = 5;
+const C_C2C = 6;
+const C_INVAL = 7;
+const C_BACKINV = 8;
+const COUNTER_NAMES = [
+  'l1d_hit',
+  'l1d_miss',
+  'l2_hit',
+  'l2_miss',
+  'llc_hit',
+  'llc_miss',
+  'c2c_transfer',
+  'coherence_invalidations',
+  'llc_back_invalidations',
+] as const;
+const NC = COUNTER_NAMES.length;
+
+export class CacheHierarchy extends CacheSets {
+  readonly epoch: Uint32Array;
+
+  private readonly latL1: number;
+  private readonly latL2: number;
+  private readonly latLlc: number;
+  private readonly latDram: number;
+  private readonly latC2c: number;
+
+  private readonly ctr: Float64Array;
+
+  constructor(cfg: HardwareConfig) {
+    super(cfg);
+    this.latL1 = cfg.cost.l1d_hit;
+    this.latL2 = cfg.cost.l2_hit;
+    this.latLlc = cfg.cost.llc_hit;
+    this.latDram = cfg.cost.dram;
+    this.latC2c = cfg.cost.c2c_transfer;
+
+    this.epoch = new Uint32Array(cfg.cpus);
+    this.ctr = new Float64Array(cfg.cpus * NC);
+  }
+
+  /** One access by `cpu` to the byte at `paddr`; returns its latency in cycles. */
+  access(cpu: number, paddr: number, write: boolean): number {
+    return this.accessLine(cpu, Math.floor(paddr * this.lineInv), write);
+  }
+
+  /** One access by `cpu` to line number `line`; returns its latency in cycles. */
+  accessLine(cpu: number, line: number, write: boolean): number {
+    // the MRU way first: a run of accesses to one line is the common case
+    const s1 = cpu * this.sets1 + (line & this.mask1);
+    const r = s1 * this.r1;
+    const w = this.a[r + this.h1] & (this.nib1 ? 15 : 255);
+    if (this.f[s1 * this.p1 + w] !== line) return this.deep(cpu, s1, line, write);
+    this.ctr[cpu * NC + C_L1_HIT]++;
+    return write && this.a[r + this.h1 + this.o1 + w] === 0 ? this.latL1 + this.upgrade(cpu, s1, w, line) : this.latL1;
+  }
+
+  /** The MMU's memoized repeat of cpu's last access (see the header): an L1 hit. */
+  hitSame(cpu: number): number {
+    this.ctr[cpu * NC + C_L1_HIT]++;
+    return this.latL1;
+  }
+
+  /**
+   * An access whose line is not the MRU way of L1 set s1: the rest of L1,
+   * then L2 and the LLC, and the fills, written out (see the header).
+   */
+  private deep(cpu: number, s1: number, line: number, write: boolean): number {
+    const a = this.a;
+    const f = this.f;
+    const ctr = this.ctr;
+    const cb = cpu * NC;
+
+    // ---- L1
+    const h1 = this.h1;
+    const r1 = s1 * this.r1;
+    const k1 = s1 * this.p1;
+    const hint1 = (line * this.inv1) & 255;
+    let w = -1;
+    let pat = Math.imul(hint1, ONES);
+    for (let q = 0; q < h1; q++) {
+      const v = a[r1 + q] ^ pat;
+      // high bit of each byte of v that is zero (exact for the lowest; a
+      // higher one may be a false positive, which the key compare rejects)
+      const m = ((v - ONES) | 0) & ~v & HIGHS;
+      if (m === 0) continue;
+      const i = k1 + (q << 2);
+      if ((m & 0x80) !== 0 && f[i] === line) w = q << 2;
+      else if ((m & 0x8000) !== 0 && f[i + 1] === line) w = (q << 2) + 1;
+      else if ((m & 0x800000) !== 0 && f[i + 2] === line) w = (q << 2) + 2;
+      else if (m < 0 && f[i + 3] === line) w = (q << 2) + 3;
+      if (w >= 0) break;
+    }
+    if (w >= 0) {
+      this.touch(r1 + h1, this.nib1, this.w1, w);
+      ctr[cb + C_L1_HIT]++;
+      return write && a[r1 + h1 + this.o1 + w] === 0 ? this.latL1 + this.upgrade(cpu, s1, w, line) : this.latL1;
+    }
+    ctr[cb + C_L1_MISS]++;
+
+    // ---- L2
+    const h2 = this.h2;
+    const set2 = line & this.mask2;
+    const s2 = cpu * this.sets2 + set2;
+    const r2 = this.base2 + s2 * this.r2;
+    const tg2 = r2 + h2 + this.o2;
+    let t2 = (line - set2) * this.inv2;
+    t2 = t2 < TWO31 ? t2 | 0 : FAR;
+    pat = Math.imul(t2 & 255, ONES);
+    for (let q = 0; q < h2; q++) {
+      const v = a[r2 + q] ^ pat;
+      const m = ((v - ONES) | 0) & ~v & HIGHS;
+      if (m === 0) continue;
+      const i = tg2 + (q << 2);
+      if ((m & 0x80) !== 0 && a[i] === t2) w = q << 2;
+      else if ((m & 0x8000) !== 0 && a[i + 1] === t2) w = (q << 2) + 1;
+      else if ((m & 0x800000) !== 0 && a[i + 2] === t2) w = (q << 2) + 2;
+      else if (m < 0 && a[i + 3] === t2) w = (q << 2) + 3;
+      if (w >= 0) break;
+    }
+    if (t2 === FAR) w = this.findL2(s2, t2, line);
+    if (w >= 0) {
+      this.touch(r2 + h2, this.nib2, this.w2, w);
+      ctr[cb + C_L2_HIT]++;
+      const w1 = this.fill1(r1, k1, line, hint1);
+      return write ? this.latL2 + this.upgrade(cpu, s1, w1, line) : this.latL2;
+    }
+    ctr[cb + C_L2_MISS]++;
+
+    // ---- LLC
+    const h3 = this.h3;
+    const s3 = line & this.mask3;
+    const r3 = this.base3 + s3 * this.r3;
+    const tg3 = r3 + h3 + this.o3;
+    let t3 = (line - s3) * this.inv3;
+    t3 = t3 < TWO31 ? t3 | 0 : FAR;
+    pat = Math.imul(t3 & 255, ONES);
+    for (let q = 0; q < h3; q++) {
+      const v = a[r3 + q] ^ pat;
+      const m = ((v - ONES) | 0) & ~v & HIGHS;
+      if (m === 0) continue;
+      const i = tg3 + (q << 2);
+      if ((m & 0x80) !== 0 && a[i] === t3) w = q << 2;
+      else if ((m & 0x8000) !== 0 && a[i + 1] === t3) w = (q << 2) + 1;
+      else if ((m & 0x800000) !== 0 && a[i + 2] === t3) w = (q << 2) + 2;
+      else if (m < 0 && a[i + 3] === t3) w = (q << 2) + 3;
+      if (w >= 0) break;
+    }
+    if (t3 === FAR) w = this.findLlc(s3, t3, line);
+    const words = this.words;
+    const dir0 = tg3 + this.p3;
+    let lat: number;
+    let d: number;
+    if (w >= 0) {
+      ctr[cb + C_LLC_HIT]++;
+      this.touch(r3 + h3, this.nib3, this.w3, w);
+      d = dir0 + w * words;
+      lat = this.latLlc;
+      // A Modified copy, if any, is another CPU's: this CPU's L2 just missed.
+      if (write) {
+        if (this.invalidateOthers(cpu, d, line) > 0) {
+          lat += this.latC2c;
+          ctr[cb + C_C2C]++;
+        }
+        a[d + this.mWord] |= this.mBit;
+      } else if ((a[d + this.mWord] & this.mBit) !== 0) {
+        lat += this.downgrade(cpu, d, line);
+      }
+    } else {
+      ctr[cb + C_LLC_MISS]++;
+      lat = this.latLlc + this.latDram;
+      // fill the LRU way; a victim some L2 may still hold is back-invalidated
+      const o = r3 + h3;
+      let v: number;
+      if (this.nib3) {
+        const lo = a[o];
+        if (this.w3 <= 8) {
+          v = (lo >>> ((this.w3 - 1) << 2)) & 15;
+          a[o] = (lo & ~this.upto3) | ((lo & this.below3) << 4) | v;
+        } else {
+          const hi = a[o + 1];
+          v = (hi >>> ((this.w3 - 9) << 2)) & 15;
+          a[o + 1] = (hi & ~this.upto3) | ((hi & this.below3) << 4) | (lo >>> 28);
+          a[o] = (lo << 4) | v;
+        }
+      } else {
+        v = orderRotateLru(a, o, this.w3);
+      }
+      d = dir0 + v * words;
+      let held = 0;
+      for (let q = 0; q < words; q++) held |= a[d + q];
+      if (held !== 0) {
+        const vt = a[tg3 + v];
+        ctr[cb + C_BACKINV] += this.dropAllCopies(d, vt === FAR ? f[this.far3 + s3 * this.p3 + v] : vt * this.sets3 + s3);
+      }
+      a[tg3 + v] = t3;
+      if (t3 === FAR) f[this.far3 + s3 * this.p3 + v] = line;
+      const j = r3 + (v >>> 2);
+      const sh = (v & 3) << 3;
+      a[j] = (a[j] & ~(255 << sh)) | ((t3 & 255) << sh);
+      if (write) a[d + this.mWord] |= this.mBit;
+    }
+    a[d + (cpu >>> 5)] |= 1 << (cpu & 31);
+
+    // ---- fill L2: the victim leaves this CPU's L1 (inclusion); its directory bit stays (see the header)
+    {
+      const o = r2 + h2;
+      let v: number;
+      if (this.nib2) {
+        const lo = a[o];
+        if (this.w2 <= 8) {
+          v = (lo >>> ((this.w2 - 1) << 2)) & 15;
+          a[o] = (lo & ~this.upto2) | ((lo & this.below2) << 4) | v;
+        } else {
+          const hi = a[o + 1];
+          v = (hi >>> ((this.w2 - 9) << 2)) & 15;
+          a[o + 1] = (hi & ~this.upto2) | ((hi & this.below2) << 4) | (lo >>> 28);
+          a[o] = (lo << 4) | v;
+        }
+      } else {
+        v = orderRotateLru(a, o, this.w2);
+      }
+      const vt = a[tg2 + v];
+      if (vt !== EMPTY) this.dropL1(cpu, vt === FAR ? f[this.far2 + s2 * this.p2 + v] : vt * this.sets2 + set2);
+      a[tg2 + v] = t2;
+      if (t2 === FAR) f[this.far2 + s2 * this.p2 + v] = line;
+      const j = r2 + (v >>> 2);
+      const sh = (v & 3) << 3;
+      a[j] = (a[j] & ~(255 << sh)) | ((t2 & 255) << sh);
+    }
+    const w1 = this.fill1(r1, k1, line, hint1);
+    // after a write this CPU is the owner (set above), so its L1 copy may say so
+    if (write) a[r1 + h1 + this.o1 + w1] = 1;
+    return lat;
+  }
+
+  /**
+   * A write hitting this CPU's private copy (way w1 of L1 set s1) that is
+   * not known to be Modified: gain ownership. Returns the extra latency
+   * (c2c_transfer if other CPUs' copies had to be dropped).
+   */
+  private upgrade(cpu: number, s1: number, w1: number, line: number): number {
+    const a = this.a;
+    a[s1 * this.r1 + this.h1 + this.o1 + w1] = 1;
+    const d = this.dirOf(line);
+    // this CPU is a sharer, so a Modified line is this CPU's
+    if ((a[d + this.mWord] & this.mBit) !== 0) return 0;
+    a[d + this.mWord] |= this.mBit;
+    if (this.invalidateOthers(cpu, d, line) === 0) return 0;
+    this.ctr[cpu * NC + C_C2C]++;
+    return this.latC2c;
+  }
+
+  /**
+   * A read by cpu (whose L2 missed) of a line marked Modified, directory
+   * words at a[d]: the sole sharer owns it if its L2 still holds it (the
+   * bit may be stale). The owner keeps a shared copy. Returns the extra
+   * latency.
+   */
+  private downgrade(cpu: number, d: number, line: number): number {
+    const a = this.a;
+    a[d + this.mWord] &= ~this.mBit;
+    const owner = this.soleSharer(d);
+    if (owner === cpu || !this.holdsL2(owner, line)) {
+      a[d + (owner >>> 5)] &= ~(1 << (owner & 31));
+      return 0;
+    }
+    this.epoch[owner]++;
+    // its L1 copy, if any, is no longer known to be Modified
+    const s1 = owner * this.sets1 + (line & this.mask1);
+    const w1 = this.findL1(s1, line);
+    if (w1 >= 0) a[s1 * this.r1 + this.h1 + this.o1 + w1] = 0;
+    this.ctr[cpu * NC + C_C2C]++;
+    return this.latC2c;
+  }
+
+  /**
+   * Drops every other CPU's copy of `line`, whose directory words start at
+   * a[d], clearing their sharer bits (the M bit is the caller's); returns
+   * how many CPUs lost one.
+   */
+  private invalidateOthers(cpu: number, d: number, line: number): number {
+    const a = this.a;
+    const myWord = cpu >>> 5;
+    const myBit = 1 << (cpu & 31);
+    let n = 0;
+    for (let w = 0; w < this.words; w++) {
+      let m = a[d + w];
+      if (w === this.mWord) m &= ~this.mBit;
+      if (w === myWord) m &= ~myBit;
+      if (m === 0) continue;
+      a[d + w] &= ~m;
+      while (m !== 0) {
+        const low = m & -m;
+        const other = (w << 5) + (31 - Math.clz32(low));
+        if (this.dropPrivate(other, line)) {
+          this.epoch[other]++;
+          n++;
+        }
+        m ^= low;
+      }
+    }
+    if (n > 0) this.ctr[cpu * NC + C_INVAL] += n;
+    return n;
+  }
+
+  /** Back-invalidates every private copy of `line`, whose directory words start at a[d], and clears them; returns how many CPUs lost one. */
+  private dropAllCopies(d: number, line: number): number {
+    const a = this.a;
+    let n = 0;
+    for (let w = 0; w < this.words; w++) {
+      let m = a[d + w];
+      a[d + w] = 0;
+      if (w === this.mWord) m &= ~this.mBit;
+      while (m !== 0) {
+        const low = m & -m;
+        const c = (w << 5) + (31 - Math.clz32(low));
+        if (this.dropPrivate(c, line)) {
+          this.epoch[c]++;
+          n++;
+        }
+        m ^= low;
+      }
+    }
+    return n;
+  }
+
+  /** The one CPU whose bit is set in the directory words at a[d] (a Modified line's owner). */
+  private soleSharer(d: number): number {
+    for (let w = 0; w < this.words; w++) {
+      let m = this.a[d + w];
+      if (w === this.mWord) m &= ~this.mBit;
+      if (m !== 0) return (w << 5) + (31 - Math.clz32(m));
+    }
+    return -1;
+  }
+
+  /** Where the line is for this CPU, with no state change (for tests and /proc readers). */
+  probe(cpu: number, paddr: number): 'l1' | 'l2' | 'llc' | 'none' {
+    const line = Math.floor(paddr * this.lineInv);
+    if (this.findL1(cpu * this.sets1 + (line & this.mask1), line) >= 0) return 'l1';
+    if (this.holdsL2(cpu, line)) return 'l2';
+    return this.findLlc(line & this.mask3, this.tag3(line), line) >= 0 ? 'llc' : 'none';
+  }
+
+  /** CPUs whose L2 holds the line, ascending, and the Modified owner (-1). Functional. */
+  sharers(paddr: number): { cpus: number[]; owner: number } {
+    const line = Math.floor(paddr * this.lineInv);
+    const cpus: number[] = [];
+    if (this.findLlc(line & this.mask3, this.tag3(line), line) < 0) return { cpus, owner: -1 };
+    const d = this.dirOf(line);
+    for (let c = 0; c < this.cpus; c++) {
+      if ((this.a[d + (c >>> 5)] & (1 << (c & 31))) !== 0 && this.holdsL2(c, line)) cpus.push(c);
+    }
+    const owner = (this.a[d + this.mWord] & this.mBit) !== 0 ? this.soleSharer(d) : -1;
+    return { cpus, owner: owner >= 0 && this.holdsL2(owner, line) ? owner : -1 };
+  }
+
+  /** Drop every cached copy of the lines of one 4 KiB frame (used when a device writes the frame, e.g. swap-in). */
+  invalidateFrame(pfn: number): void {
+    const first = Math.floor((pfn * PAGE_BYTES) / this.lineBytes);
+    const n = Math.max(1, PAGE_BYTES / this.lineBytes);
+    for (let line = first; line < first + n; line++) {
+      const s3 = line & this.mask3;
+      const w = this.findLlc(s3, this.tag3(line), line);
+      if (w < 0) continue;
+      const r3 = this.base3 + s3 * this.r3;
+      this.dropAllCopies(r3 + this.h3 + this.o3 + this.p3 + w * this.words, line);
+      this.a[r3 + this.h3 + this.o3 + w] = EMPTY;
+      orderDemote(this.a, r3 + this.h3, this.w3, w);
+    }
+  }
+
+  /** Totals over CPUs: l1d_hit, l1d_miss, l2_hit, l2_miss, llc_hit, llc_miss, c2c_transfer, coherence_invalidations, llc_back_invalidations. */
+  counters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let k = 0; k < NC; k++) {
+      let s = 0;
+      for (let c = 0; c < this.cpus; c++) s += this.ctr[c * NC + k];
+      out[COUNTER_NAMES[k]] = s;
+    }
+    return out;
+  }
+
+  /** Per-CPU counters in the same names. */
+  cpuCounters(cpu: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let k = 0; k < NC; k++) out[COUNTER_NAMES[k]] = this.ctr[cpu * NC + k];
+    return out;
+  }
+}

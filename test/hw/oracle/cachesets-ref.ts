@@ -1,0 +1,357 @@
+/**
+ * Oracle copy of src/hw/cachesets.ts as it was before the access pipeline
+ * (see mmu-ref.ts); unchanged but for its imports.
+ *
+ * CacheSets: the storage of CacheHierarchy (cache.ts), laid out for host
+ * speed, and the look-ups its slow paths share. cache.ts holds the model.
+ *
+ * Layout, for host speed. A deep access on a random pattern is bound by the
+ * host cache lines it touches and by the instructions V8 emits, about
+ * seven per typed-array access (map, bounds and tag checks), so:
+ * - A set is one record in one Int32Array (`a`), its parts adjacent:
+ *     L1   [hints][order][own x ways]          keys: Float64 (`f`), per set
+ *     L2   [hints][order][tag x ways]
+ *     LLC  [hints][order][tag x ways][directory x ways]
+ *   Ways stay where they were filled; ways are padded to a multiple of four
+ *   (padding ways stay empty). With 16 ways and up to 31 CPUs an LLC set is
+ *   38 words, three adjacent host cache lines.
+ * - A look-up tests four ways per step: each way has an 8-bit hint (L1: the
+ *   line bits above the set index; L2, LLC: the tag's low byte), packed
+ *   four to a word, and a tag is compared only where the hint matches (the
+ *   "has a zero byte" bit trick).
+ * - The LRU order is packed in the record (lru.ts): a hit or a fill updates
+ *   it with a dozen integer operations, written out in place.
+ * - Tags (L2, LLC) are Int32: (line - set) / sets. A tag of 2^31 or more (a
+ *   line above sets * 2^31; with the defaults, paddr above 2^47 for the L2)
+ *   is stored as FAR and the line number in a Float64 beside it, read only
+ *   for FAR ways, so every line number below 2^53 stays exact. Victims'
+ *   line numbers are rebuilt from tag and set index.
+ * - The hot path (cache.ts: accessLine, deep) is written out rather than
+ *   split into calls: V8 inlines only a small total of callees per function.
+ * - `own` (L1, per way): 1 when this CPU is known to hold the line
+ *   Modified, so a write hit needs no directory look-up (0: unknown, ask
+ *   the LLC).
+ */
+import type { HardwareConfig } from '../../../src/hw/config.js';
+import { MAX_WAYS, NIBBLE_WAYS, orderDemote, orderInit, orderRotateLru, orderTouch, orderWords } from './lru-ref.js';
+
+/** L2 and LLC tag of an empty way (an empty L1 way's key is -1 too). */
+export const EMPTY = -1;
+/** L2 and LLC tag of a way whose tag needs 32 bits: its line number is in `f`. */
+export const FAR = -2;
+const TWO31 = 2 ** 31;
+// "has a zero byte" / "has a zero nibble" bit tricks (hints; packed LRU orders)
+const ONES = 0x01010101;
+const HIGHS = 0x80808080 | 0;
+const NIB = 0x11111111;
+const NIB_HIGHS = 0x88888888 | 0;
+
+/** Set count of one cache level; throws naming the fields if it is not a power of two. */
+function setCount(kib: number, ways: number, lineBytes: number, level: string): number {
+  if (!Number.isInteger(ways) || ways < 1 || ways > MAX_WAYS) {
+    throw new Error(`cache.${level}_ways: ${ways} is out of range 1..${MAX_WAYS}`);
+  }
+  const sets = (kib * 1024) / lineBytes / ways;
+  if (!Number.isInteger(sets) || sets < 1 || (sets & (sets - 1)) !== 0) {
+    throw new Error(
+      `cache.${level}_kib / cache.${level}_ways: ${kib} KiB of ${lineBytes}-byte lines in ${ways} ways gives ${sets} sets; the set count must be a power of two`,
+    );
+  }
+  return sets;
+}
+
+/** Masks that make position ways - 1 of a nibble order its position 0 (see orderRotateLru). */
+function rotMasks(ways: number): [below: number, upto: number] {
+  const q = (ways - 1) & 7;
+  return [(1 << (q << 2)) - 1, q === 7 ? -1 : (1 << ((q + 1) << 2)) - 1];
+}
+
+export class CacheSets {
+  readonly lineBytes: number;
+  readonly cpus: number;
+  /** 1 / lineBytes: a power of two, so paddr * lineInv is exact and cheaper than a division. */
+  protected readonly lineInv: number;
+
+  /** Every set's record (see the header). */
+  protected readonly a: Int32Array;
+  /** L1 keys (line numbers) by slot, then the L2's and the LLC's FAR line numbers by slot. */
+  protected readonly f: Float64Array;
+
+  // Per level: ways, padded ways, hint words and order words per set, record
+  // size, where the level's records start in `a` (and its slots in `f`),
+  // sets a line is spread over (mask and 1 / count), whether its order is in
+  // nibbles, and the masks that rotate the LRU way to the front. The private
+  // levels hold every CPU's sets: CPU c's set s is set c * sets + s.
+  protected readonly w1: number;
+  protected readonly p1: number;
+  protected readonly h1: number;
+  protected readonly o1: number;
+  protected readonly r1: number;
+  protected readonly sets1: number;
+  protected readonly mask1: number;
+  protected readonly inv1: number;
+  protected readonly nib1: boolean;
+  protected readonly below1: number;
+  protected readonly upto1: number;
+
+  protected readonly w2: number;
+  protected readonly p2: number;
+  protected readonly h2: number;
+  protected readonly o2: number;
+  protected readonly r2: number;
+  protected readonly base2: number;
+  protected readonly far2: number;
+  protected readonly sets2: number;
+  protected readonly mask2: number;
+  protected readonly inv2: number;
+  protected readonly nib2: boolean;
+  protected readonly below2: number;
+  protected readonly upto2: number;
+
+  protected readonly w3: number;
+  protected readonly p3: number;
+  protected readonly h3: number;
+  protected readonly o3: number;
+  protected readonly r3: number;
+  protected readonly base3: number;
+  protected readonly far3: number;
+  protected readonly sets3: number;
+  protected readonly mask3: number;
+  protected readonly inv3: number;
+  protected readonly nib3: boolean;
+  protected readonly below3: number;
+  protected readonly upto3: number;
+  /** Directory words per LLC way; the M bit is bit mBit of word mWord. */
+  protected readonly words: number;
+  protected readonly mWord: number;
+  protected readonly mBit: number;
+
+  constructor(cfg: HardwareConfig) {
+    const c = cfg.cache;
+    const lb = c.line_bytes;
+    if (!Number.isInteger(lb) || lb < 1 || (lb & (lb - 1)) !== 0) {
+      throw new Error(`cache.line_bytes: ${lb} is not a power of two`);
+    }
+    this.lineBytes = lb;
+    this.lineInv = 1 / lb;
+    this.cpus = cfg.cpus;
+    const cpus = cfg.cpus;
+
+    this.sets1 = setCount(c.l1d_kib, c.l1d_ways, lb, 'l1d');
+    this.sets2 = setCount(c.l2_kib, c.l2_ways, lb, 'l2');
+    this.sets3 = setCount(c.llc_kib, c.llc_ways, lb, 'llc');
+    this.words = (cpus >>> 5) + 1;
+    this.mWord = cpus >>> 5;
+    this.mBit = 1 << (cpus & 31);
+
+    this.w1 = c.l1d_ways;
+    this.h1 = (this.w1 + 3) >>> 2;
+    this.p1 = this.h1 * 4;
+    this.o1 = orderWords(this.w1);
+    this.r1 = this.h1 + this.o1 + this.p1;
+    this.mask1 = this.sets1 - 1;
+    this.inv1 = 1 / this.sets1;
+    this.nib1 = this.w1 <= NIBBLE_WAYS;
+    [this.below1, this.upto1] = rotMasks(this.w1);
+
+    this.w2 = c.l2_ways;
+    this.h2 = (this.w2 + 3) >>> 2;
+    this.p2 = this.h2 * 4;
+    this.o2 = orderWords(this.w2);
+    this.r2 = this.h2 + this.o2 + this.p2;
+    this.mask2 = this.sets2 - 1;
+    this.inv2 = 1 / this.sets2;
+    this.nib2 = this.w2 <= NIBBLE_WAYS;
+    [this.below2, this.upto2] = rotMasks(this.w2);
+
+    this.w3 = c.llc_ways;
+    this.h3 = (this.w3 + 3) >>> 2;
+    this.p3 = this.h3 * 4;
+    this.o3 = orderWords(this.w3);
+    this.r3 = this.h3 + this.o3 + this.p3 * (1 + this.words);
+    this.mask3 = this.sets3 - 1;
+    this.inv3 = 1 / this.sets3;
+    this.nib3 = this.w3 <= NIBBLE_WAYS;
+    [this.below3, this.upto3] = rotMasks(this.w3);
+
+    const n1 = cpus * this.sets1;
+    const n2 = cpus * this.sets2;
+    const n3 = this.sets3;
+    this.base2 = n1 * this.r1;
+    this.base3 = this.base2 + n2 * this.r2;
+    this.a = new Int32Array(this.base3 + n3 * this.r3);
+    this.far2 = n1 * this.p1;
+    this.far3 = this.far2 + n2 * this.p2;
+    this.f = new Float64Array(this.far3 + n3 * this.p3);
+    this.f.fill(-1, 0, this.far2);
+    for (let s = 0; s < n1; s++) orderInit(this.a, s * this.r1 + this.h1, this.w1);
+    for (let s = 0; s < n2; s++) {
+      const r = this.base2 + s * this.r2;
+      orderInit(this.a, r + this.h2, this.w2);
+      this.a.fill(EMPTY, r + this.h2 + this.o2, r + this.r2);
+    }
+    for (let s = 0; s < n3; s++) {
+      const r = this.base3 + s * this.r3;
+      orderInit(this.a, r + this.h3, this.w3);
+      this.a.fill(EMPTY, r + this.h3 + this.o3, r + this.h3 + this.o3 + this.p3);
+    }
+  }
+
+  /** Installs a line (hint byte h) in the LRU way of the L1 set whose record is at a[r1] and keys at f[k1], evicting silently (L2 keeps the line); returns its way. */
+  protected fill1(r1: number, k1: number, line: number, h: number): number {
+    const a = this.a;
+    const o = r1 + this.h1;
+    let v: number;
+    if (this.nib1) {
+      const lo = a[o];
+      if (this.w1 <= 8) {
+        v = (lo >>> ((this.w1 - 1) << 2)) & 15;
+        a[o] = (lo & ~this.upto1) | ((lo & this.below1) << 4) | v;
+      } else {
+        const hi = a[o + 1];
+        v = (hi >>> ((this.w1 - 9) << 2)) & 15;
+        a[o + 1] = (hi & ~this.upto1) | ((hi & this.below1) << 4) | (lo >>> 28);
+        a[o] = (lo << 4) | v;
+      }
+    } else {
+      v = orderRotateLru(a, o, this.w1);
+    }
+    this.f[k1 + v] = line;
+    a[o + this.o1 + v] = 0;
+    const j = r1 + (v >>> 2);
+    const sh = (v & 3) << 3;
+    a[j] = (a[j] & ~(255 << sh)) | (h << sh);
+    return v;
+  }
+
+  /** Makes way w the most recently used in the order at a[o] (orderTouch, written out for nibbles). */
+  protected touch(o: number, nib: boolean, ways: number, w: number): void {
+    const a = this.a;
+    if (!nib) {
+      orderTouch(a, o, ways, w);
+      return;
+    }
+    const lo = a[o];
+    if ((lo & 15) === w) return;
+    const pat = Math.imul(w, NIB);
+    let x = lo ^ pat;
+    let z = ((x - NIB) | 0) & ~x & NIB_HIGHS;
+    if (z !== 0) {
+      const low = (z & -z) >>> 3;
+      a[o] = (lo & ~((low << 4) - 1)) | ((lo & (low - 1)) << 4) | w;
+    } else {
+      const hi = a[o + 1];
+      x = hi ^ pat;
+      z = ((x - NIB) | 0) & ~x & NIB_HIGHS;
+      const low = (z & -z) >>> 3;
+      a[o + 1] = (hi & ~((low << 4) - 1)) | ((hi & (low - 1)) << 4) | (lo >>> 28);
+      a[o] = (lo << 4) | w;
+    }
+  }
+
+  /** The L2 tag of a line (FAR when it needs 32 bits). */
+  protected tag2(line: number): number {
+    const t = (line - (line & this.mask2)) * this.inv2;
+    return t < TWO31 ? t | 0 : FAR;
+  }
+
+  /** The LLC tag of a line (FAR when it needs 32 bits). */
+  protected tag3(line: number): number {
+    const t = (line - (line & this.mask3)) * this.inv3;
+    return t < TWO31 ? t | 0 : FAR;
+  }
+
+  /** Whether cpu's L2 (and so possibly its L1) holds the line. */
+  protected holdsL2(cpu: number, line: number): boolean {
+    return this.findL2(cpu * this.sets2 + (line & this.mask2), this.tag2(line), line) >= 0;
+  }
+
+  /** Removes a line from one CPU's L2 and L1 (no directory update); false if that CPU held no copy. */
+  protected dropPrivate(cpu: number, line: number): boolean {
+    const s2 = cpu * this.sets2 + (line & this.mask2);
+    const w2 = this.findL2(s2, this.tag2(line), line);
+    if (w2 < 0) return false;
+    const r2 = this.base2 + s2 * this.r2;
+    this.a[r2 + this.h2 + this.o2 + w2] = EMPTY;
+    orderDemote(this.a, r2 + this.h2, this.w2, w2);
+    this.dropL1(cpu, line);
+    return true;
+  }
+
+  /** Removes a line from one CPU's L1, if there. */
+  protected dropL1(cpu: number, line: number): void {
+    const s1 = cpu * this.sets1 + (line & this.mask1);
+    const w1 = this.findL1(s1, line);
+    if (w1 < 0) return;
+    this.f[s1 * this.p1 + w1] = -1;
+    orderDemote(this.a, s1 * this.r1 + this.h1, this.w1, w1);
+  }
+
+  /** Way of L1 set s1 holding the line, or -1. */
+  protected findL1(s1: number, line: number): number {
+    const a = this.a;
+    const f = this.f;
+    const r1 = s1 * this.r1;
+    const k1 = s1 * this.p1;
+    const pat = Math.imul((line * this.inv1) & 255, ONES);
+    const h1 = this.h1;
+    for (let q = 0; q < h1; q++) {
+      const v = a[r1 + q] ^ pat;
+      let m = ((v - ONES) | 0) & ~v & HIGHS;
+      while (m !== 0) {
+        const low = m & -m;
+        const w = (q << 2) + ((31 - Math.clz32(low)) >>> 3);
+        if (f[k1 + w] === line) return w;
+        m ^= low;
+      }
+    }
+    return -1;
+  }
+
+  /** Way of L2 set s2 holding the line (tag t), or -1. */
+  protected findL2(s2: number, t: number, line: number): number {
+    const a = this.a;
+    const r2 = this.base2 + s2 * this.r2;
+    const tg = r2 + this.h2 + this.o2;
+    const pat = Math.imul(t & 255, ONES);
+    const h2 = this.h2;
+    for (let q = 0; q < h2; q++) {
+      const v = a[r2 + q] ^ pat;
+      let m = ((v - ONES) | 0) & ~v & HIGHS;
+      while (m !== 0) {
+        const low = m & -m;
+        const w = (q << 2) + ((31 - Math.clz32(low)) >>> 3);
+        if (a[tg + w] === t && (t !== FAR || this.f[this.far2 + s2 * this.p2 + w] === line)) return w;
+        m ^= low;
+      }
+    }
+    return -1;
+  }
+
+  /** Way of LLC set s3 holding the line (tag t), or -1. */
+  protected findLlc(s3: number, t: number, line: number): number {
+    const a = this.a;
+    const r3 = this.base3 + s3 * this.r3;
+    const tg = r3 + this.h3 + this.o3;
+    const pat = Math.imul(t & 255, ONES);
+    const h3 = this.h3;
+    for (let q = 0; q < h3; q++) {
+      const v = a[r3 + q] ^ pat;
+      let m = ((v - ONES) | 0) & ~v & HIGHS;
+      while (m !== 0) {
+        const low = m & -m;
+        const w = (q << 2) + ((31 - Math.clz32(low)) >>> 3);
+        if (a[tg + w] === t && (t !== FAR || this.f[this.far3 + s3 * this.p3 + w] === line)) return w;
+        m ^= low;
+      }
+    }
+    return -1;
+  }
+
+  /** Index in `a` of the directory words of a line the LLC holds. */
+  protected dirOf(line: number): number {
+    const s3 = line & this.mask3;
+    return this.base3 + s3 * this.r3 + this.h3 + this.o3 + this.p3 + this.findLlc(s3, this.tag3(line), line) * this.words;
+  }
+
+}
