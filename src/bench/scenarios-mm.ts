@@ -10,13 +10,13 @@ import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/mm/
 import { newScanControl, shrink_node } from '../kernel/mm/vmscan.js';
 import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { current, expectCount, waitUntil, type FocusedContext, type FocusedScenario } from './focused.js';
+import { PAGE_SIZE } from '../hw/types.js';
 
-const PAGE = 4096;
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
 
 function* mapAnon(t: Task, ctx: FocusedContext, pages: number): Blocking<number> {
-  const base = yield* sys_mmap(t, 0, pages * PAGE, RW, ANON, -1, 0);
+  const base = yield* sys_mmap(t, 0, pages * PAGE_SIZE, RW, ANON, -1, 0);
   if (base < 0) ctx.fail(`mmap of ${pages} pages failed (${base})`);
   return base;
 }
@@ -42,9 +42,9 @@ function shootdown(pages: number, cpus: number): FocusedScenario {
         const st = { started: 1, done: false };
         for (let c = 1; c < cpus; c++) k.spawnThread(current(t), `spin/${c}`, spinner(ctx, st), { cpu: c, pinned: true });
         yield* waitUntil(t, () => st.started === cpus);
-        if ((yield* fillUser(t, k, base, pages * PAGE, 1)) !== 0) ctx.fail('fault while dirtying the pages');
+        if ((yield* fillUser(t, k, base, pages * PAGE_SIZE, 1)) !== 0) ctx.fail('fault while dirtying the pages');
         w.start(t);
-        const r = yield* sys_madvise(t, base, pages * PAGE, MADV_DONTNEED);
+        const r = yield* sys_madvise(t, base, pages * PAGE_SIZE, MADV_DONTNEED);
         w.stop(t);
         st.done = true;
         if (r !== 0) ctx.fail(`madvise returned ${r}`);
@@ -58,7 +58,7 @@ function spinner(ctx: FocusedContext, st: { started: number; done: boolean }): (
     (function* (): TaskBody {
       const b = yield* mapAnon(t, ctx, 4);
       if (b < 0) return;
-      if ((yield* accessUserRange(t, ctx.k, b, 4, PAGE, true)) !== 0) ctx.fail('spinner fault');
+      if ((yield* accessUserRange(t, ctx.k, b, 4, PAGE_SIZE, true)) !== 0) ctx.fail('spinner fault');
       st.started++;
       while (!st.done) {
         if ((yield* accessUserRange(t, ctx.k, b, 64, 64, false)) !== 0) return;
@@ -81,7 +81,7 @@ const minorFault: FocusedScenario = {
       if (base < 0) return;
       if ((yield* accessUser(t, ctx.k, base, true)) !== 0) ctx.fail('fault on the neighbouring page');
       ctx.w.start(t);
-      const sig = yield* accessUser(t, ctx.k, base + PAGE, true);
+      const sig = yield* accessUser(t, ctx.k, base + PAGE_SIZE, true);
       ctx.w.stop(t);
       if (sig) ctx.fail(`the store raised signal ${sig}`);
     })(),
@@ -97,7 +97,7 @@ const cowFault: FocusedScenario = {
       const { k, w } = ctx;
       const base = yield* mapAnon(t, ctx, 1);
       if (base < 0) return;
-      if ((yield* fillUser(t, k, base, PAGE, 7)) !== 0) ctx.fail('fault while writing the page');
+      if ((yield* fillUser(t, k, base, PAGE_SIZE, 7)) !== 0) ctx.fail('fault while writing the page');
       const child = yield* k.fork(t, current(t), function* (ct: Task): TaskBody {
         // Bring the child's translation walk into the same state as a fresh fault would see: read first, then store.
         const before = yield* loadUser(ct, k, base);
@@ -128,8 +128,8 @@ const swapIn: FocusedScenario = {
       const { k, w } = ctx;
       const base = yield* mapAnon(t, ctx, 1);
       if (base < 0) return;
-      if ((yield* fillUser(t, k, base, PAGE, 9)) !== 0) ctx.fail('fault while writing the page');
-      const r = yield* sys_madvise(t, base, PAGE, MADV_PAGEOUT);
+      if ((yield* fillUser(t, k, base, PAGE_SIZE, 9)) !== 0) ctx.fail('fault while writing the page');
+      const r = yield* sys_madvise(t, base, PAGE_SIZE, MADV_PAGEOUT);
       if (r !== 0) ctx.fail(`MADV_PAGEOUT returned ${r}`);
       // Let the write-back finish, then one direct-reclaim pass at the highest priority (as under memory
       // pressure) frees the clean page from the swap cache, so the load must read it from the device.
@@ -156,9 +156,9 @@ function madviseRange(adviceName: 'free' | 'dontneed', pages: number): FocusedSc
         const { k, w } = ctx;
         const base = yield* mapAnon(t, ctx, pages);
         if (base < 0) return;
-        if ((yield* fillUser(t, k, base, pages * PAGE, 3)) !== 0) ctx.fail('fault while dirtying the pages');
+        if ((yield* fillUser(t, k, base, pages * PAGE_SIZE, 3)) !== 0) ctx.fail('fault while dirtying the pages');
         w.start(t);
-        const r = yield* sys_madvise(t, base, pages * PAGE, advice);
+        const r = yield* sys_madvise(t, base, pages * PAGE_SIZE, advice);
         w.stop(t);
         if (r !== 0) ctx.fail(`madvise returned ${r}`);
       })(),

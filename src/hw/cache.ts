@@ -80,10 +80,10 @@
  */
 import { CacheSets, EMPTY as SETS_EMPTY, FAR as SETS_FAR } from './cachesets.js';
 import type { HardwareConfig } from './config.js';
-import { orderDemote, orderRotateLru } from './lru.js';
+import { type Cycles, PAGE_SIZE, type Paddr, type Pfn } from './types.js';
+import { orderAt, orderDemote, orderRotateLru, orderTouch } from './lru.js';
 
 /** x86 base page: the unit a device writes (invalidateFrame). */
-const PAGE_BYTES = 4096;
 // Local literals for the hot path, which V8 folds to immediates (an
 // imported binding costs a cell load and a check per use): the "has a zero
 // byte" bit trick, and cachesets.ts's tag codes.
@@ -140,23 +140,23 @@ export class CacheHierarchy extends CacheSets {
   }
 
   /** One access by `cpu` to the byte at `paddr`; returns its latency in cycles. */
-  access(cpu: number, paddr: number, write: boolean): number {
+  access(cpu: number, paddr: Paddr, write: boolean): Cycles {
     return this.accessLine(cpu, Math.floor(paddr * this.lineInv), write);
   }
 
   /** One access by `cpu` to line number `line`; returns its latency in cycles. */
-  accessLine(cpu: number, line: number, write: boolean): number {
+  accessLine(cpu: number, line: number, write: boolean): Cycles {
     // the MRU way first: a run of accesses to one line is the common case
     const s1 = cpu * this.sets1 + (line & this.mask1);
     const r = s1 * this.r1;
-    const w = this.a[r + this.h1] & (this.nib1 ? 15 : 255);
+    const w = orderAt(this.a, r + this.h1, this.w1, 0);
     if (this.f[s1 * this.p1 + w] !== line) return this.deep(cpu, s1, line, write);
     this.ctr[cpu * NC + C_L1_HIT]++;
     return write && this.a[r + this.h1 + this.o1 + w] === 0 ? this.latL1 + this.upgrade(cpu, s1, w, line) : this.latL1;
   }
 
   /** The MMU's memoized repeat of cpu's last access (see the header): an L1 hit. */
-  hitSame(cpu: number): number {
+  hitSame(cpu: number): Cycles {
     this.ctr[cpu * NC + C_L1_HIT]++;
     return this.latL1;
   }
@@ -192,7 +192,7 @@ export class CacheHierarchy extends CacheSets {
       if (w >= 0) break;
     }
     if (w >= 0) {
-      this.touch(r1 + h1, this.nib1, this.w1, w);
+      orderTouch(a, r1 + h1, this.w1, w);
       ctr[cb + C_L1_HIT]++;
       return write && a[r1 + h1 + this.o1 + w] === 0 ? this.latL1 + this.upgrade(cpu, s1, w, line) : this.latL1;
     }
@@ -220,7 +220,7 @@ export class CacheHierarchy extends CacheSets {
     }
     if (t2 === FAR) w = this.findL2(s2, t2, line);
     if (w >= 0) {
-      this.touch(r2 + h2, this.nib2, this.w2, w);
+      orderTouch(a, r2 + h2, this.w2, w);
       ctr[cb + C_L2_HIT]++;
       const w1 = this.fill1(r1, k1, line, hint1);
       return write ? this.latL2 + this.upgrade(cpu, s1, w1, line) : this.latL2;
@@ -253,7 +253,7 @@ export class CacheHierarchy extends CacheSets {
     let d: number;
     if (w >= 0) {
       ctr[cb + C_LLC_HIT]++;
-      this.touch(r3 + h3, this.nib3, this.w3, w);
+      orderTouch(a, r3 + h3, this.w3, w);
       d = dir0 + w * words;
       lat = this.latLlc;
       // A Modified copy, if any, is another CPU's: this CPU's L2 just missed.
@@ -271,21 +271,7 @@ export class CacheHierarchy extends CacheSets {
       lat = this.latLlc + this.latDram;
       // fill the LRU way; a victim some L2 may still hold is back-invalidated
       const o = r3 + h3;
-      let v: number;
-      if (this.nib3) {
-        const lo = a[o];
-        if (this.w3 <= 8) {
-          v = (lo >>> ((this.w3 - 1) << 2)) & 15;
-          a[o] = (lo & ~this.upto3) | ((lo & this.below3) << 4) | v;
-        } else {
-          const hi = a[o + 1];
-          v = (hi >>> ((this.w3 - 9) << 2)) & 15;
-          a[o + 1] = (hi & ~this.upto3) | ((hi & this.below3) << 4) | (lo >>> 28);
-          a[o] = (lo << 4) | v;
-        }
-      } else {
-        v = orderRotateLru(a, o, this.w3);
-      }
+      const v = orderRotateLru(a, o, this.w3);
       d = dir0 + v * words;
       let held = 0;
       for (let q = 0; q < words; q++) held |= a[d + q];
@@ -305,21 +291,7 @@ export class CacheHierarchy extends CacheSets {
     // ---- fill L2: the victim leaves this CPU's L1 (inclusion); its directory bit stays (see the header)
     {
       const o = r2 + h2;
-      let v: number;
-      if (this.nib2) {
-        const lo = a[o];
-        if (this.w2 <= 8) {
-          v = (lo >>> ((this.w2 - 1) << 2)) & 15;
-          a[o] = (lo & ~this.upto2) | ((lo & this.below2) << 4) | v;
-        } else {
-          const hi = a[o + 1];
-          v = (hi >>> ((this.w2 - 9) << 2)) & 15;
-          a[o + 1] = (hi & ~this.upto2) | ((hi & this.below2) << 4) | (lo >>> 28);
-          a[o] = (lo << 4) | v;
-        }
-      } else {
-        v = orderRotateLru(a, o, this.w2);
-      }
+      const v = orderRotateLru(a, o, this.w2);
       const vt = a[tg2 + v];
       if (vt !== EMPTY) this.dropL1(cpu, vt === FAR ? f[this.far2 + s2 * this.p2 + v] : vt * this.sets2 + set2);
       a[tg2 + v] = t2;
@@ -436,7 +408,7 @@ export class CacheHierarchy extends CacheSets {
   }
 
   /** Where the line is for this CPU, with no state change (for tests and /proc readers). */
-  probe(cpu: number, paddr: number): 'l1' | 'l2' | 'llc' | 'none' {
+  probe(cpu: number, paddr: Paddr): 'l1' | 'l2' | 'llc' | 'none' {
     const line = Math.floor(paddr * this.lineInv);
     if (this.findL1(cpu * this.sets1 + (line & this.mask1), line) >= 0) return 'l1';
     if (this.holdsL2(cpu, line)) return 'l2';
@@ -457,9 +429,9 @@ export class CacheHierarchy extends CacheSets {
   }
 
   /** Drop every cached copy of the lines of one 4 KiB frame (used when a device writes the frame, e.g. swap-in). */
-  invalidateFrame(pfn: number): void {
-    const first = Math.floor((pfn * PAGE_BYTES) / this.lineBytes);
-    const n = Math.max(1, PAGE_BYTES / this.lineBytes);
+  invalidateFrame(pfn: Pfn): void {
+    const first = Math.floor((pfn * PAGE_SIZE) / this.lineBytes);
+    const n = Math.max(1, PAGE_SIZE / this.lineBytes);
     for (let line = first; line < first + n; line++) {
       const s3 = line & this.mask3;
       const w = this.findLlc(s3, this.tag3(line), line);

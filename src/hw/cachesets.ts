@@ -16,8 +16,9 @@
  *   line bits above the set index; L2, LLC: the tag's low byte), packed
  *   four to a word, and a tag is compared only where the hint matches (the
  *   "has a zero byte" bit trick).
- * - The LRU order is packed in the record (lru.ts): a hit or a fill updates
- *   it with a dozen integer operations, written out in place.
+ * - The LRU order is packed in the record and kept by lru.ts, the one LRU
+ *   of the hardware (TLBs, caches and PWC): a hit or a fill updates it with
+ *   a dozen integer operations.
  * - Tags (L2, LLC) are Int32: (line - set) / sets. A tag of 2^31 or more (a
  *   line above sets * 2^31; with the defaults, paddr above 2^47 for the L2)
  *   is stored as FAR and the line number in a Float64 beside it, read only
@@ -30,18 +31,16 @@
  *   the LLC).
  */
 import type { HardwareConfig } from './config.js';
-import { MAX_WAYS, NIBBLE_WAYS, orderDemote, orderInit, orderRotateLru, orderTouch, orderWords } from './lru.js';
+import { MAX_WAYS, orderDemote, orderInit, orderRotateLru, orderWords } from './lru.js';
 
 /** L2 and LLC tag of an empty way (an empty L1 way's key is -1 too). */
 export const EMPTY = -1;
 /** L2 and LLC tag of a way whose tag needs 32 bits: its line number is in `f`. */
 export const FAR = -2;
 const TWO31 = 2 ** 31;
-// "has a zero byte" / "has a zero nibble" bit tricks (hints; packed LRU orders)
+// "has a zero byte" bit trick (hints)
 const ONES = 0x01010101;
 const HIGHS = 0x80808080 | 0;
-const NIB = 0x11111111;
-const NIB_HIGHS = 0x88888888 | 0;
 
 /** Set count of one cache level; throws naming the fields if it is not a power of two. */
 function setCount(kib: number, ways: number, lineBytes: number, level: string): number {
@@ -57,12 +56,6 @@ function setCount(kib: number, ways: number, lineBytes: number, level: string): 
   return sets;
 }
 
-/** Masks that make position ways - 1 of a nibble order its position 0 (see orderRotateLru). */
-function rotMasks(ways: number): [below: number, upto: number] {
-  const q = (ways - 1) & 7;
-  return [(1 << (q << 2)) - 1, q === 7 ? -1 : (1 << ((q + 1) << 2)) - 1];
-}
-
 export class CacheSets {
   readonly lineBytes: number;
   readonly cpus: number;
@@ -76,8 +69,7 @@ export class CacheSets {
 
   // Per level: ways, padded ways, hint words and order words per set, record
   // size, where the level's records start in `a` (and its slots in `f`),
-  // sets a line is spread over (mask and 1 / count), whether its order is in
-  // nibbles, and the masks that rotate the LRU way to the front. The private
+  // sets a line is spread over (mask and 1 / count). The private
   // levels hold every CPU's sets: CPU c's set s is set c * sets + s.
   protected readonly w1: number;
   protected readonly p1: number;
@@ -87,9 +79,6 @@ export class CacheSets {
   protected readonly sets1: number;
   protected readonly mask1: number;
   protected readonly inv1: number;
-  protected readonly nib1: boolean;
-  protected readonly below1: number;
-  protected readonly upto1: number;
 
   protected readonly w2: number;
   protected readonly p2: number;
@@ -101,9 +90,6 @@ export class CacheSets {
   protected readonly sets2: number;
   protected readonly mask2: number;
   protected readonly inv2: number;
-  protected readonly nib2: boolean;
-  protected readonly below2: number;
-  protected readonly upto2: number;
 
   protected readonly w3: number;
   protected readonly p3: number;
@@ -115,9 +101,6 @@ export class CacheSets {
   protected readonly sets3: number;
   protected readonly mask3: number;
   protected readonly inv3: number;
-  protected readonly nib3: boolean;
-  protected readonly below3: number;
-  protected readonly upto3: number;
   /** Directory words per LLC way; the M bit is bit mBit of word mWord. */
   protected readonly words: number;
   protected readonly mWord: number;
@@ -148,8 +131,6 @@ export class CacheSets {
     this.r1 = this.h1 + this.o1 + this.p1;
     this.mask1 = this.sets1 - 1;
     this.inv1 = 1 / this.sets1;
-    this.nib1 = this.w1 <= NIBBLE_WAYS;
-    [this.below1, this.upto1] = rotMasks(this.w1);
 
     this.w2 = c.l2_ways;
     this.h2 = (this.w2 + 3) >>> 2;
@@ -158,8 +139,6 @@ export class CacheSets {
     this.r2 = this.h2 + this.o2 + this.p2;
     this.mask2 = this.sets2 - 1;
     this.inv2 = 1 / this.sets2;
-    this.nib2 = this.w2 <= NIBBLE_WAYS;
-    [this.below2, this.upto2] = rotMasks(this.w2);
 
     this.w3 = c.llc_ways;
     this.h3 = (this.w3 + 3) >>> 2;
@@ -168,8 +147,6 @@ export class CacheSets {
     this.r3 = this.h3 + this.o3 + this.p3 * (1 + this.words);
     this.mask3 = this.sets3 - 1;
     this.inv3 = 1 / this.sets3;
-    this.nib3 = this.w3 <= NIBBLE_WAYS;
-    [this.below3, this.upto3] = rotMasks(this.w3);
 
     const n1 = cpus * this.sets1;
     const n2 = cpus * this.sets2;
@@ -198,52 +175,13 @@ export class CacheSets {
   protected fill1(r1: number, k1: number, line: number, h: number): number {
     const a = this.a;
     const o = r1 + this.h1;
-    let v: number;
-    if (this.nib1) {
-      const lo = a[o];
-      if (this.w1 <= 8) {
-        v = (lo >>> ((this.w1 - 1) << 2)) & 15;
-        a[o] = (lo & ~this.upto1) | ((lo & this.below1) << 4) | v;
-      } else {
-        const hi = a[o + 1];
-        v = (hi >>> ((this.w1 - 9) << 2)) & 15;
-        a[o + 1] = (hi & ~this.upto1) | ((hi & this.below1) << 4) | (lo >>> 28);
-        a[o] = (lo << 4) | v;
-      }
-    } else {
-      v = orderRotateLru(a, o, this.w1);
-    }
+    const v = orderRotateLru(a, o, this.w1);
     this.f[k1 + v] = line;
     a[o + this.o1 + v] = 0;
     const j = r1 + (v >>> 2);
     const sh = (v & 3) << 3;
     a[j] = (a[j] & ~(255 << sh)) | (h << sh);
     return v;
-  }
-
-  /** Makes way w the most recently used in the order at a[o] (orderTouch, written out for nibbles). */
-  protected touch(o: number, nib: boolean, ways: number, w: number): void {
-    const a = this.a;
-    if (!nib) {
-      orderTouch(a, o, ways, w);
-      return;
-    }
-    const lo = a[o];
-    if ((lo & 15) === w) return;
-    const pat = Math.imul(w, NIB);
-    let x = lo ^ pat;
-    let z = ((x - NIB) | 0) & ~x & NIB_HIGHS;
-    if (z !== 0) {
-      const low = (z & -z) >>> 3;
-      a[o] = (lo & ~((low << 4) - 1)) | ((lo & (low - 1)) << 4) | w;
-    } else {
-      const hi = a[o + 1];
-      x = hi ^ pat;
-      z = ((x - NIB) | 0) & ~x & NIB_HIGHS;
-      const low = (z & -z) >>> 3;
-      a[o + 1] = (hi & ~((low << 4) - 1)) | ((hi & (low - 1)) << 4) | (lo >>> 28);
-      a[o] = (lo << 4) | w;
-    }
   }
 
   /** The L2 tag of a line (FAR when it needs 32 bits). */

@@ -23,7 +23,7 @@ export const hardwareSchema = {
     l1_2m_ways: int(4, 'L1 dTLB 2 MiB associativity', { source: 'Intel optimization manual, Skylake', min: 1 }),
     stlb_entries: int(1536, 'L2 STLB entries (shared by 4 KiB and 2 MiB pages)', { source: 'AnandTech Skylake-X review, p.4', min: 1 }),
     stlb_ways: int(12, 'L2 STLB associativity', { source: 'AnandTech Skylake-X review, p.4', min: 1 }),
-    pwc_entries: int(32, 'paging-structure cache entries (PDE cache: skips the upper three levels of a walk)', { source: 'Intel SDM vol. 3 §4.10.3 describes the caches; 32 entries is an assumption, sizes are not published', min: 0 }),
+    pwc_entries: int(32, 'paging-structure cache entries (PDE cache: skips the upper three levels of a walk)', { source: 'Intel SDM vol. 3 §4.10.3 describes the caches; 32 entries is an assumption, sizes are not published', min: 0, max: 255 }),
     pcid: bool(true, 'TLB entries tagged by PCID, so a switch of address space need not flush', { source: 'x86 CR4.PCIDE; Linux uses PCIDs since 4.14' }),
     invlpgb: bool(false, 'AMD INVLPGB/TLBSYNC broadcast invalidation (Zen 3 and later): Linux 6.15+ gives an mm running on more than 3 CPUs a global ASID and flushes it with INVLPGB instead of IPIs', { source: 'AMD APM vol. 3 (INVLPGB, TLBSYNC); Rik van Riel, "AMD broadcast TLB invalidation" series, Linux 6.15 (arch/x86/mm/tlb.c consider_global_asid, broadcast_tlb_flush)' }),
     invlpgb_count_max: int(8, 'pages one INVLPGB can name (CPUID 0x80000008 EDX[15:0] + 1)', { source: 'AMD APM vol. 3: the count field; 8 on Zen 3 (Milan), as Linux reads it into invlpgb_count_max', min: 1 }),

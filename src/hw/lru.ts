@@ -26,8 +26,9 @@
  *
  * The functions take the array and the index of the set's first word, so
  * that an owner can keep a set's order next to the rest of the set (one host
- * cache line); the hot paths of the caches and TLBs write the nibble case of
- * touch() and rotateLru() out in place (the same arithmetic as here).
+ * cache line). This is the one LRU of the hardware: the TLBs (tlbsets.ts,
+ * tlb.ts), the caches (cachesets.ts, cache.ts) and the PWC (pwc.ts, one
+ * fully associative set per CPU) all keep their orders with these functions.
  */
 
 /** Ways are numbered in bytes in the wide representation: at most 255. */

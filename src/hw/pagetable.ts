@@ -19,6 +19,7 @@
  * upper canonical half is given by its low 48 bits.
  */
 import { CHUNK_MASK, CHUNK_SHIFT, FRAME_WORDS, PAGE_SHIFT, PAGE_SIZE, type PhysMem } from './physmem.js';
+import type { Paddr, Pfn, Vaddr } from './types.js';
 
 export const PTE_PRESENT = 1 << 0;
 export const PTE_RW = 1 << 1;
@@ -119,7 +120,7 @@ export class PageTables {
   constructor(readonly mem: PhysMem) {}
 
   /** A zeroed table frame holding real bytes (the walker reads its words), from `frames`; -1 when memory is exhausted. */
-  allocTable(): number {
+  allocTable(): Pfn {
     const pfn = this.frames.allocTableFrame();
     if (pfn < 0) return -1;
     this.mem.zero(pfn);
@@ -128,12 +129,12 @@ export class PageTables {
   }
 
   /** Gives a table frame back to `frames`; the caller has flushed every TLB and PWC entry through it. */
-  freeTable(pfn: number): void {
+  freeTable(pfn: Pfn): void {
     this.frames.freeTableFrame(pfn);
   }
 
   /** Physical address of an entry, for charging the kernel's own accesses to it. */
-  entryPaddr(tablePfn: number, idx: number): number {
+  entryPaddr(tablePfn: Pfn, idx: number): Paddr {
     return tablePfn * PAGE_SIZE + idx * 8;
   }
 
@@ -182,7 +183,7 @@ export class PageTables {
    * entry with PS, or the first non-present entry on the way (0 when a table
    * is missing). walkLevel/walkTable/walkIndex say where it lives.
    */
-  walkFunctional(cr3Pfn: number, vaddr: number): number {
+  walkFunctional(cr3Pfn: Pfn, vaddr: Vaddr): number {
     this.walkTable = -1;
     this.walkIndex = 0;
     this.walkLevel = 4;
@@ -203,7 +204,7 @@ export class PageTables {
   }
 
   /** Frame that vaddr's byte lives in, or -1 (no side effects). */
-  translateFunctional(cr3Pfn: number, vaddr: number): number {
+  translateFunctional(cr3Pfn: Pfn, vaddr: Vaddr): Pfn {
     const pte = this.walkFunctional(cr3Pfn, vaddr);
     if ((pte & PTE_PRESENT) === 0) return -1;
     const pfn = ptePfn(pte);
@@ -216,7 +217,7 @@ export class PageTables {
    * for tests, benchmarks and building initial state. Returns false when a
    * table could not be allocated.
    */
-  installFunctional(cr3Pfn: number, vaddr: number, pte: number, level = 1): boolean {
+  installFunctional(cr3Pfn: Pfn, vaddr: Vaddr, pte: number, level = 1): boolean {
     let table = cr3Pfn;
     for (let l = 4; l > level; l--) {
       const idx = tableIndex(vaddr, l);

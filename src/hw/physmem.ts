@@ -30,9 +30,9 @@
  * entry as two word loads from the chunk's word view.
  */
 import type { HardwareConfig } from './config.js';
+import { PAGE_SIZE, type Pfn } from './types.js';
 
-export const PAGE_SHIFT = 12;
-export const PAGE_SIZE = 4096;
+export { PAGE_SHIFT, PAGE_SIZE } from './types.js';
 /** Value a read of a poisoned (freed or never cleared) frame returns. */
 export const POISON_BYTE = 0xa5;
 
@@ -89,7 +89,7 @@ export class PhysMem {
   }
 
   /** Takes an unclaimed frame into use: its contents read as POISON until written. Throws if it is claimed already. */
-  claim(pfn: number): void {
+  claim(pfn: Pfn): void {
     if (!(pfn >= 0 && pfn < this.totalFrames)) throw new RangeError(`PhysMem.claim: pfn ${pfn} outside RAM`);
     if (pfn >= this.content.length) this.grow(pfn + 1);
     if (this.content[pfn] !== CONTENT_FREE) throw new Error(`PhysMem.claim: pfn ${pfn} is claimed already`);
@@ -98,13 +98,13 @@ export class PhysMem {
   }
 
   /** Gives a claimed frame up: its contents become POISON and writes to it throw until it is claimed again. */
-  release(pfn: number): void {
+  release(pfn: Pfn): void {
     if (!this.isClaimed(pfn)) throw new Error(`PhysMem.release: pfn ${pfn} is not claimed`);
     this.setUniform(pfn, CONTENT_FREE);
     this.claimed--;
   }
 
-  isClaimed(pfn: number): boolean {
+  isClaimed(pfn: Pfn): boolean {
     return pfn >= 0 && pfn < this.content.length && this.content[pfn] !== CONTENT_FREE;
   }
 
@@ -225,7 +225,7 @@ export class PhysMem {
     return `fill:${CONTENT_FILL_BASE - c}`;
   }
 
-  readByte(pfn: number, off: number): number {
+  readByte(pfn: Pfn, off: number): number {
     this.check(pfn);
     PhysMem.checkRange(off, 1);
     const c = this.code(pfn);
@@ -233,7 +233,7 @@ export class PhysMem {
     return this.uniformByte(pfn);
   }
 
-  writeByte(pfn: number, off: number, v: number): void {
+  writeByte(pfn: Pfn, off: number, v: number): void {
     this.checkWritable(pfn);
     PhysMem.checkRange(off, 1);
     if (this.keepsUniform(pfn, v)) return;
@@ -242,7 +242,7 @@ export class PhysMem {
   }
 
   /** Sets len bytes at off to byte. A whole-page fill stays symbolic. */
-  fill(pfn: number, off: number, len: number, byte: number): void {
+  fill(pfn: Pfn, off: number, len: number, byte: number): void {
     this.checkWritable(pfn);
     PhysMem.checkRange(off, len);
     if (len === 0) return;
@@ -256,13 +256,13 @@ export class PhysMem {
     this.bytesOf(slot).fill(byte & 0xff, base, base + len);
   }
 
-  zero(pfn: number): void {
+  zero(pfn: Pfn): void {
     this.checkWritable(pfn);
     this.setUniform(pfn, CONTENT_ZERO);
   }
 
   /** dst gets src's contents. A poisoned source copies as FILL(0xA5): the destination holds that data but is not free. */
-  copy(dstPfn: number, srcPfn: number): void {
+  copy(dstPfn: Pfn, srcPfn: Pfn): void {
     this.checkWritable(dstPfn);
     this.check(srcPfn);
     if (dstPfn === srcPfn) return;
@@ -276,7 +276,7 @@ export class PhysMem {
     this.bytesOf(d).set(this.bytesOf(s).subarray(sb, sb + PAGE_SIZE), PhysMem.base(d));
   }
 
-  readInto(pfn: number, off: number, dst: Uint8Array, dstOff: number, len: number): void {
+  readInto(pfn: Pfn, off: number, dst: Uint8Array, dstOff: number, len: number): void {
     this.check(pfn);
     PhysMem.checkRange(off, len);
     const c = this.code(pfn);
@@ -288,7 +288,7 @@ export class PhysMem {
     dst.set(this.bytesOf(c).subarray(base, base + len), dstOff);
   }
 
-  writeFrom(pfn: number, off: number, src: Uint8Array, srcOff: number, len: number): void {
+  writeFrom(pfn: Pfn, off: number, src: Uint8Array, srcOff: number, len: number): void {
     this.checkWritable(pfn);
     PhysMem.checkRange(off, len);
     if (len === 0) return;

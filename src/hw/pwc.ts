@@ -5,11 +5,11 @@
  * above it, so a walk that hits reads only the PT entry.
  *
  * A walk looks it up on every TLB miss, so lookup and replacement are O(1):
- * a linear-probing hash per CPU finds a key's slot, and a doubly linked list
- * through all of a CPU's slots keeps them in LRU order (head = most recent).
- * Dropped entries go to the tail, so a fill takes an empty slot before it
- * evicts the least recently used entry, as a scan for the oldest stamp
- * would.
+ * a linear-probing hash per CPU finds a key's slot, and each CPU's slots are
+ * one fully associative set whose LRU order lru.ts keeps (the same packed
+ * order as the TLBs' and caches' sets; at most MAX_WAYS entries). Dropped
+ * entries go to the LRU end, so a fill takes an empty slot before it evicts
+ * the least recently used entry.
  *
  *   hash index = (region * 0x9E3779B1 ^ pcid * 0x85EBCA6B) >>> (32 - log2 H)
  *   H = 4 x entries rounded up to a power of two (load <= 1/4)
@@ -17,6 +17,7 @@
  * Regions are 2 MiB region numbers of a 48-bit address (< 2^27), PCIDs
  * 0..4095. Charges no cycles: the MMU composes costs.
  */
+import { MAX_WAYS, orderAt, orderDemote, orderInit, orderRotateLru, orderTouch, orderWords } from './lru.js';
 
 export class Pwc {
   readonly entries: number;
@@ -27,15 +28,15 @@ export class Pwc {
   private readonly region: Int32Array; // -1: empty
   private readonly pcid: Int32Array;
   private readonly home: Int32Array; // hash index the key probes from
-  private readonly prev: Int32Array;
-  private readonly next: Int32Array;
-  private readonly head: Int32Array;
-  private readonly tail: Int32Array;
+  /** Each CPU's LRU order of its slots (lru.ts), orderWords(entries) words from cpu * ow. */
+  private readonly ord: Int32Array;
+  private readonly ow: number;
   private readonly hash: Int32Array; // slot + 1, 0: empty
   private readonly hashSize: number;
   private readonly shift: number;
 
   constructor(cpus: number, entries: number) {
+    if (!Number.isInteger(entries) || entries < 0 || entries > MAX_WAYS) throw new Error(`tlb.pwc_entries: ${entries} is out of range 0..${MAX_WAYS}`);
     this.entries = entries;
     const n = cpus * entries;
     this.table = new Float64Array(n);
@@ -43,24 +44,14 @@ export class Pwc {
     this.region = new Int32Array(n).fill(-1);
     this.pcid = new Int32Array(n);
     this.home = new Int32Array(n);
-    this.prev = new Int32Array(n);
-    this.next = new Int32Array(n);
-    this.head = new Int32Array(cpus).fill(-1);
-    this.tail = new Int32Array(cpus).fill(-1);
+    this.ow = entries > 0 ? orderWords(entries) : 0;
+    this.ord = new Int32Array(cpus * this.ow);
     let bits = 1;
     while (1 << bits < 4 * entries) bits++;
     this.hashSize = 1 << bits;
     this.shift = 32 - bits;
     this.hash = new Int32Array(entries > 0 ? cpus * this.hashSize : 0);
-    for (let c = 0; c < cpus && entries > 0; c++) {
-      const b = c * entries;
-      for (let i = 0; i < entries; i++) {
-        this.prev[b + i] = i === 0 ? -1 : b + i - 1;
-        this.next[b + i] = i === entries - 1 ? -1 : b + i + 1;
-      }
-      this.head[c] = b;
-      this.tail[c] = b + entries - 1;
-    }
+    for (let c = 0; c < cpus && entries > 0; c++) orderInit(this.ord, c * this.ow, entries);
   }
 
   private hashIndex(region: number, pcid: number): number {
@@ -77,7 +68,7 @@ export class Pwc {
       const s = hash[hb + h]! - 1;
       if (s < 0) return -1;
       if (this.region[s] === region && this.pcid[s] === pcid) {
-        this.toHead(cpu, s);
+        orderTouch(this.ord, cpu * this.ow, this.entries, s - cpu * this.entries);
         return s;
       }
     }
@@ -86,7 +77,7 @@ export class Pwc {
   /** Fills (region, pcid) -> table, evicting the least recent entry if no slot is empty. The key must not be present. */
   insert(cpu: number, region: number, pcid: number, table: number, rights: number): void {
     if (this.entries === 0) return;
-    const s = this.tail[cpu]!;
+    const s = cpu * this.entries + orderRotateLru(this.ord, cpu * this.ow, this.entries);
     if (this.region[s]! >= 0) this.unhash(cpu, s);
     this.region[s] = region;
     this.pcid[s] = pcid;
@@ -98,7 +89,6 @@ export class Pwc {
     this.home[s] = h;
     while (this.hash[hb + h] !== 0) h = (h + 1) & mask;
     this.hash[hb + h] = s + 1;
-    this.toHead(cpu, s);
   }
 
   /** Drops the entry of (region, pcid), if any. */
@@ -117,7 +107,8 @@ export class Pwc {
   /** Valid entries of a CPU, most recent first: [pcid, region, table pfn]. For checks and tests. */
   list(cpu: number): number[][] {
     const out: number[][] = [];
-    for (let s = this.head[cpu]!; s >= 0; s = this.next[s]!) {
+    for (let p = 0; p < this.entries; p++) {
+      const s = cpu * this.entries + orderAt(this.ord, cpu * this.ow, this.entries, p);
       if (this.region[s]! >= 0) out.push([this.pcid[s]!, this.region[s]!, this.table[s]!]);
     }
     return out;
@@ -137,7 +128,7 @@ export class Pwc {
   private drop(cpu: number, s: number): void {
     this.unhash(cpu, s);
     this.region[s] = -1;
-    this.toTail(cpu, s);
+    orderDemote(this.ord, cpu * this.ow, this.entries, s - cpu * this.entries);
   }
 
   /** Removes slot s from the hash with backward-shift deletion (no tombstones). */
@@ -161,34 +152,5 @@ export class Pwc {
       }
     }
     hash[hb + i] = 0;
-  }
-
-  private unlink(cpu: number, s: number): void {
-    const p = this.prev[s]!;
-    const n = this.next[s]!;
-    if (p >= 0) this.next[p] = n;
-    else this.head[cpu] = n;
-    if (n >= 0) this.prev[n] = p;
-    else this.tail[cpu] = p;
-  }
-
-  private toHead(cpu: number, s: number): void {
-    if (this.head[cpu] === s) return;
-    this.unlink(cpu, s);
-    const h = this.head[cpu]!;
-    this.prev[s] = -1;
-    this.next[s] = h;
-    this.prev[h] = s;
-    this.head[cpu] = s;
-  }
-
-  private toTail(cpu: number, s: number): void {
-    if (this.tail[cpu] === s) return;
-    this.unlink(cpu, s);
-    const t = this.tail[cpu]!;
-    this.next[s] = -1;
-    this.prev[s] = t;
-    this.next[t] = s;
-    this.tail[cpu] = s;
   }
 }

@@ -42,6 +42,8 @@
  * vpns below 2^35; the hot path checks nothing.
  */
 import type { HardwareConfig } from './config.js';
+import type { Pfn } from './types.js';
+import { orderRotateLru, orderTouch } from './lru.js';
 import { type Geo, TlbSets } from './tlbsets.js';
 
 export const TLB_W = 1,
@@ -150,7 +152,7 @@ export class Tlb extends TlbSets {
       if (w >= 0) break;
     }
     if (w >= 0) {
-      this.touch(r1 + hw1, this.g1.ways, w);
+      orderTouch(this.a, r1 + hw1, this.g1.ways, w);
       this.pfn = f[fk1 + this.l1Pad + w];
       this.flags = a[r1 + hw1 + this.l1Ow + w];
       this.huge = false;
@@ -182,7 +184,7 @@ export class Tlb extends TlbSets {
       if (w >= 0) break;
     }
     if (w >= 0) {
-      this.touch(r3 + hw3, this.g3.ways, w);
+      orderTouch(this.a, r3 + hw3, this.g3.ways, w);
       const pfn = f[fk3 + this.stPad + w];
       const flags = a[r3 + hw3 + this.stOw + w];
       this.fill(this.g1, s4, k4, h1, pfn, flags);
@@ -212,7 +214,7 @@ export class Tlb extends TlbSets {
     const s2 = g2.set(cpu, v2);
     const w = this.find(g2, s2, k2, g2.hint(v2, pcid, 1));
     if (w < 0) return false;
-    this.touch(g2.base + s2 * g2.rec + g2.hw, g2.ways, w);
+    orderTouch(this.a, g2.base + s2 * g2.rec + g2.hw, g2.ways, w);
     this.result(g2, s2, w, vpn - v2 * HUGE_PAGES, true);
     return true;
   }
@@ -225,7 +227,7 @@ export class Tlb extends TlbSets {
     const s = g3.set(cpu, v2);
     const w = this.find(g3, s, k2, g3.hint(v2, pcid, 1));
     if (w < 0) return false;
-    this.touch(g3.base + s * g3.rec + g3.hw, g3.ways, w);
+    orderTouch(this.a, g3.base + s * g3.rec + g3.hw, g3.ways, w);
     this.result(g3, s, w, 0, true);
     this.fill(g2, g2.set(cpu, v2), k2, g2.hint(v2, pcid, 1), this.pfn, this.flags);
     this.pfn += vpn - v2 * HUGE_PAGES;
@@ -246,7 +248,7 @@ export class Tlb extends TlbSets {
   }
 
   /** Install a translation in L1 and STLB (after a walk). huge: a 2 MiB entry; vpn is any vpn inside it and pfn the pfn for that vpn. */
-  insert(cpu: number, pcid: number, vpn: number, pfn: number, flags: number, huge: boolean): void {
+  insert(cpu: number, pcid: number, vpn: number, pfn: Pfn, flags: number, huge: boolean): void {
     const { g1, g2, g3 } = this;
     if (huge) {
       const v2 = Math.floor(vpn / HUGE_PAGES);
@@ -263,7 +265,7 @@ export class Tlb extends TlbSets {
         const f = this.f;
         const s1 = cpu * this.l1Sets + (this.l1Mask >= 0 ? vpn & this.l1Mask : vpn % this.l1Sets);
         const r1 = s1 * this.l1Rec;
-        let w = this.rotate(r1 + this.l1Hw, g1.ways);
+        let w = orderRotateLru(this.a, r1 + this.l1Hw, g1.ways);
         let fk = s1 * this.l1Fw;
         f[fk + w] = k4;
         f[fk + this.l1Pad + w] = pfn;
@@ -273,7 +275,7 @@ export class Tlb extends TlbSets {
         a[j] = (a[j] & ~(255 << sh)) | ((((vpn * this.l1Inv) ^ pcid) & 255) << sh);
         const s3 = cpu * this.stSets + (this.stMask >= 0 ? vpn & this.stMask : vpn % this.stSets);
         const r3 = this.stBase + s3 * this.stRec;
-        w = this.rotate(r3 + this.stHw, g3.ways);
+        w = orderRotateLru(this.a, r3 + this.stHw, g3.ways);
         fk = this.stFbase + s3 * this.stFw;
         f[fk + w] = k4;
         f[fk + this.stPad + w] = pfn;
@@ -336,7 +338,7 @@ export class Tlb extends TlbSets {
   }
 
   /** Functional lookup: no LRU update, no counters. Returns pfn or -1. */
-  probe(cpu: number, pcid: number, vpn: number): number {
+  probe(cpu: number, pcid: number, vpn: number): Pfn {
     const k4 = vpn * (2 * PCIDS) + pcid;
     const v2 = Math.floor(vpn / HUGE_PAGES);
     const off = vpn - v2 * HUGE_PAGES;

@@ -8,21 +8,17 @@
  * filled, padded to a multiple of four. A look-up tests four ways per step
  * by 8-bit hints (8 bits of the tag above the set index mixed with the PCID
  * and the size bit, see Geo.hint) and compares keys only where a hint
- * matches; the LRU order is packed (lru.ts).
+ * matches; the LRU order is packed and kept by lru.ts, the one LRU of the
+ * hardware (TLBs, caches and PWC).
  */
 import type { HardwareConfig } from './config.js';
-import { MAX_WAYS, NIBBLE_WAYS as LRU_NIBBLE_WAYS, orderDemote, orderInit, orderRotateLru, orderTouch, orderWords } from './lru.js';
+import { MAX_WAYS, orderDemote, orderInit, orderRotateLru, orderTouch, orderWords } from './lru.js';
 
 /** PCID values: CR3 holds a 12-bit PCID. */
 const PCIDS = 4096;
-// "has a zero byte" / "has a zero nibble" bit tricks (hints; packed LRU orders)
+// "has a zero byte" bit trick (hints)
 const ONES = 0x01010101;
 const HIGHS = 0x80808080 | 0;
-const NIB = 0x11111111;
-const NIB_HIGHS = 0x88888888 | 0;
-/** lru.ts's NIBBLE_WAYS as a literal, which V8 folds (an imported binding is a cell load per use). */
-const NIBBLE_WAYS = 16;
-if (NIBBLE_WAYS !== LRU_NIBBLE_WAYS) throw new Error('tlbsets.ts: NIBBLE_WAYS differs from lru.ts');
 
 /** Geometry of one of the three arrays (every CPU's sets): where its records start in the Tlb's two typed arrays. */
 export class Geo {
@@ -146,52 +142,6 @@ export class TlbSets {
     }
   }
 
-  /** Makes way w the most recently used in the order at a[o] (orderTouch, written out for nibbles). */
-  protected touch(o: number, ways: number, w: number): void {
-    const a = this.a;
-    if (ways > NIBBLE_WAYS) {
-      orderTouch(a, o, ways, w);
-      return;
-    }
-    const lo = a[o];
-    if ((lo & 15) === w) return;
-    const pat = Math.imul(w, NIB);
-    let x = lo ^ pat;
-    let z = ((x - NIB) | 0) & ~x & NIB_HIGHS;
-    if (z !== 0) {
-      const low = (z & -z) >>> 3;
-      a[o] = (lo & ~((low << 4) - 1)) | ((lo & (low - 1)) << 4) | w;
-    } else {
-      const hi = a[o + 1];
-      x = hi ^ pat;
-      z = ((x - NIB) | 0) & ~x & NIB_HIGHS;
-      const low = (z & -z) >>> 3;
-      a[o + 1] = (hi & ~((low << 4) - 1)) | ((hi & (low - 1)) << 4) | (lo >>> 28);
-      a[o] = (lo << 4) | w;
-    }
-  }
-
-  /** Makes the LRU way of the order at a[o] the most recent and returns it (orderRotateLru, written out for nibbles). */
-  protected rotate(o: number, ways: number): number {
-    const a = this.a;
-    if (ways > NIBBLE_WAYS) return orderRotateLru(a, o, ways);
-    const q = (ways - 1) & 7;
-    const below = (1 << (q << 2)) - 1;
-    const upto = q === 7 ? -1 : (1 << ((q + 1) << 2)) - 1;
-    const lo = a[o];
-    let v: number;
-    if (ways <= 8) {
-      v = (lo >>> (q << 2)) & 15;
-      a[o] = (lo & ~upto) | ((lo & below) << 4) | v;
-    } else {
-      const hi = a[o + 1];
-      v = (hi >>> (q << 2)) & 15;
-      a[o + 1] = (hi & ~upto) | ((hi & below) << 4) | (lo >>> 28);
-      a[o] = (lo << 4) | v;
-    }
-    return v;
-  }
-
   /** Way of set s of array g holding key (whose hint is h), or -1. */
   protected find(g: Geo, s: number, key: number, h: number): number {
     const a = this.a;
@@ -229,7 +179,7 @@ export class TlbSets {
 
   /** Installs an entry known to be absent from set s of array g in its LRU way. */
   protected fill(g: Geo, s: number, key: number, h: number, pfn: number, flags: number): void {
-    const w = this.rotate(g.base + s * g.rec + g.hw, g.ways);
+    const w = orderRotateLru(this.a, g.base + s * g.rec + g.hw, g.ways);
     this.store(g, s, w, key, h, pfn, flags);
   }
 
@@ -240,7 +190,7 @@ export class TlbSets {
       this.fill(g, s, key, h, pfn, flags);
       return;
     }
-    this.touch(g.base + s * g.rec + g.hw, g.ways, w);
+    orderTouch(this.a, g.base + s * g.rec + g.hw, g.ways, w);
     this.store(g, s, w, key, h, pfn, flags);
   }
 

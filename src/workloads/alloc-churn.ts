@@ -17,8 +17,8 @@ import type { TaskStruct } from '../kernel/sched/task_struct.js';
 import type { Task, TaskBody } from '../sim/task.js';
 import { cyclesNamed, nodeAt, round2, touchChunk } from './madvise-common.js';
 import { defineWorkload } from './types.js';
+import { PAGE_SIZE } from '../hw/types.js';
 
-const PAGE = 4096;
 
 interface State {
   leader: TaskStruct | null;
@@ -56,13 +56,13 @@ export const allocChurn = defineWorkload({
     chunk_pages: int(64, 'pages in each thread\'s chunk', { min: 1, max: 1 << 18 }),
     rounds: int(100, 'use-and-purge rounds per thread', { min: 1, max: 10_000_000 }),
     advice: choice(['MADV_FREE', 'MADV_DONTNEED', 'none'], 'MADV_FREE', 'how the allocator purges a chunk (none: never)'),
-    touch_bytes: int(PAGE, 'bytes written at the start of each page every round (4096: the whole chunk, as this loop does; 1: one byte a page, as an allocator handing out page-sized objects that are barely used)', { unit: 'B', min: 1, max: PAGE }),
+    touch_bytes: int(PAGE_SIZE, 'bytes written at the start of each page every round (4096: the whole chunk, as this loop does; 1: one byte a page, as an allocator handing out page-sized objects that are barely used)', { unit: 'B', min: 1, max: PAGE_SIZE }),
   },
 
   setup(k, p) {
     const st: State = { leader: null, bases: [], rounds: new Array<number>(p.threads).fill(0), elapsed: new Array<number>(p.threads).fill(0), cpu: new Array<number>(p.threads).fill(0), runDelay: new Array<number>(p.threads).fill(0), failures: [], countersBefore: {} };
     const advice = p.advice === 'MADV_FREE' ? MADV_FREE : p.advice === 'MADV_DONTNEED' ? MADV_DONTNEED : -1;
-    const len = p.chunk_pages * PAGE;
+    const len = p.chunk_pages * PAGE_SIZE;
     const body = (idx: number) => (t: Task): TaskBody =>
       (function* (): TaskBody {
         const base = yield* sys_mmap(t, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -79,7 +79,7 @@ export const allocChurn = defineWorkload({
             st.failures.push(`thread ${idx}: fault while writing round ${r}`);
             return;
           }
-          for (const a of [base, base + len - PAGE + p.touch_bytes - 1]) {
+          for (const a of [base, base + len - PAGE_SIZE + p.touch_bytes - 1]) {
             const v = yield* loadUser(t, k, a);
             if (v.value !== tag(r) && st.failures.length < 5) st.failures.push(`thread ${idx} round ${r}: byte at +${a - base} reads ${v.value}, wrote ${tag(r)}`);
           }

@@ -19,8 +19,8 @@ import { current } from '../kernel/sched/task_struct.js';
 import type { Task, TaskBody } from '../sim/task.js';
 import { nodeAt, round2 } from './madvise-common.js';
 import { defineWorkload } from './types.js';
+import { PAGE_SIZE } from '../hw/types.js';
 
-const PAGE = 4096;
 
 interface State {
   rounds: number;
@@ -62,7 +62,7 @@ export const dbDiscard = defineWorkload({
   setup(k, p) {
     const st: State = { rounds: 0, discards: 0, cycles: 0, runDelay: 0, cachedAfterDiscard: 0, failures: [], countersBefore: {} };
     const advice = p.advice === 'MADV_REMOVE' ? MADV_REMOVE : MADV_DONTNEED;
-    const len = p.pages * PAGE;
+    const len = p.pages * PAGE_SIZE;
     const fail = (msg: string): void => {
       if (st.failures.length < 8) st.failures.push(msg);
     };
@@ -83,20 +83,20 @@ export const dbDiscard = defineWorkload({
           if ((yield* fillUser(t, k, base, len, tag(r))) !== 0) return fail(`fault while writing round ${r}`);
           const first = r % p.stride;
           for (let i = first; i < p.pages; i += p.stride) {
-            const ret = yield* sys_madvise(t, base + i * PAGE, PAGE, advice);
+            const ret = yield* sys_madvise(t, base + i * PAGE_SIZE, PAGE_SIZE, advice);
             if (ret !== 0) return fail(`round ${r}: madvise of page ${i} returned ${ret}`);
             st.discards++;
           }
           st.cachedAfterDiscard = mapping.nrpages;
           const want = advice === MADV_REMOVE ? 0 : tag(r);
           for (let i = first; i < p.pages; i += p.stride) {
-            for (const off of [0, PAGE - 1]) {
-              const v = yield* loadUser(t, k, base + i * PAGE + off);
+            for (const off of [0, PAGE_SIZE - 1]) {
+              const v = yield* loadUser(t, k, base + i * PAGE_SIZE + off);
               if (v.sig !== 0 || v.value !== want) fail(`round ${r}: discarded page ${i} +${off} reads ${v.value} (signal ${v.sig}), want ${want}`);
             }
           }
           const kept = (first + 1) % p.stride;
-          const v = yield* loadUser(t, k, base + kept * PAGE);
+          const v = yield* loadUser(t, k, base + kept * PAGE_SIZE);
           if (v.value !== tag(r)) fail(`round ${r}: kept page ${kept} reads ${v.value}, want ${tag(r)}`);
           st.rounds++;
         }

@@ -24,9 +24,9 @@ import { intern } from '../sim/attribution.js';
 import type { Task, TaskBody } from '../sim/task.js';
 import { Completion } from '../sim/wait.js';
 import { defineWorkload } from './types.js';
+import { PAGE_SIZE } from '../hw/types.js';
 
 const CAT_LOADS = intern('user:random_loads');
-const PAGE = 4096;
 /** Bytes of the tag written at the start of every page. */
 const TAG = 8;
 
@@ -66,21 +66,21 @@ export const tlbReach = defineWorkload({
 
   unfit(cfg, p) {
     // Every page is touched and tagged: a working set past the machine's memory cannot be measured as TLB reach.
-    const frames = cfg.ram_mib * (1024 * 1024 / PAGE);
+    const frames = cfg.ram_mib * (1024 * 1024 / PAGE_SIZE);
     return p.pages > frames ? { param: 'pages', expected: `at most ${frames} (the machine's ${cfg.ram_mib} MiB of memory; raise it with --set ram_mib=)` } : undefined;
   },
 
   setup(k, p) {
     const st: State = { leader: null, base: -1, ready: new Completion(k.engine, 1), done: new Array<number>(p.threads).fill(0), failures: [], tlbBefore: {} };
     const seeds = Array.from({ length: p.threads }, () => k.engine.rng.nextU32() | 1);
-    const len = p.pages * PAGE;
+    const len = p.pages * PAGE_SIZE;
     st.leader = k.spawnProcess('tlb-reach', (t) =>
       (function* (): TaskBody {
         const addr = yield* sys_mmap(t, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (addr < 0) st.failures.push(`mmap of ${len} bytes failed: ${addr}`);
         else {
           for (let i = 0; i < p.pages; i++) {
-            const sig = yield* fillUser(t, k, addr + i * PAGE, TAG, pageByte(i));
+            const sig = yield* fillUser(t, k, addr + i * PAGE_SIZE, TAG, pageByte(i));
             if (sig) {
               st.failures.push(`tagging page ${i}: ${signame(sig)}`);
               break;
@@ -115,7 +115,7 @@ export const tlbReach = defineWorkload({
     const mem = k.machine.mem;
     let bad = 0;
     for (let i = 0; i < p.pages; i++) {
-      const pfn = pt.translateFunctional(mm.pgd, st.base + i * PAGE);
+      const pfn = pt.translateFunctional(mm.pgd, st.base + i * PAGE_SIZE);
       // The loads and stores are timing only: each page still holds its tag, then the zeroes its fault gave it.
       const ok = pfn >= 0 && mem.readByte(pfn, 0) === pageByte(i) && mem.readByte(pfn, TAG - 1) === pageByte(i) && mem.readByte(pfn, TAG) === 0;
       if (!ok && bad++ < 3) out.push(`page ${i} reads ${pfn < 0 ? 'unmapped' : `${mem.readByte(pfn, 0)}, ${mem.readByte(pfn, TAG)}`}, expected ${pageByte(i)}, 0`);

@@ -30,8 +30,8 @@ import type { TaskStruct } from '../kernel/sched/task_struct.js';
 import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { round2 } from './madvise-common.js';
 import { defineWorkload } from './types.js';
+import { PAGE_SIZE } from '../hw/types.js';
 
-const PAGE = 4096;
 /** jemalloc 3.x opt.lg_chunk: arenas get memory from mmap in 4 MiB chunks. */
 const JEMALLOC_CHUNK = 4 << 20;
 /** jemalloc 3.x opt.lg_dirty_mult: purge while dirty pages exceed active pages >> 3. */
@@ -59,20 +59,20 @@ class Arena {
 
   /** arena_malloc_large: the lowest-addressed free run that fits, split; a new chunk from mmap when none does. */
   *malloc(t: Task, bytes: number): Blocking<number> {
-    const pages = Math.ceil(bytes / PAGE);
+    const pages = Math.ceil(bytes / PAGE_SIZE);
     let i = this.runs.findIndex((r) => r.free && r.pages >= pages);
     if (i < 0) {
       const base = yield* sys_mmap(t, 0, JEMALLOC_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (base < 0) return base;
       this.mmaps++;
-      this.runs.push({ addr: base, pages: JEMALLOC_CHUNK / PAGE, free: true, dirty: false });
+      this.runs.push({ addr: base, pages: JEMALLOC_CHUNK / PAGE_SIZE, free: true, dirty: false });
       this.runs.sort((a, b) => a.addr - b.addr);
       i = this.runs.findIndex((r) => r.addr === base);
     }
     const r = this.runs[i]!;
     if (r.pages > pages) {
       // The rest keeps its state; a dirty remainder stays counted as dirty.
-      this.runs.splice(i + 1, 0, { addr: r.addr + pages * PAGE, pages: r.pages - pages, free: true, dirty: r.dirty });
+      this.runs.splice(i + 1, 0, { addr: r.addr + pages * PAGE_SIZE, pages: r.pages - pages, free: true, dirty: r.dirty });
       r.pages = pages;
     }
     if (r.dirty) this.ndirty -= r.pages;
@@ -96,7 +96,7 @@ class Arena {
     while (this.ndirty > this.nactive >> LG_DIRTY_MULT) {
       const d = this.runs.find((x) => x.free && x.dirty);
       if (!d) break;
-      const ret = yield* sys_madvise(t, d.addr, d.pages * PAGE, this.advice);
+      const ret = yield* sys_madvise(t, d.addr, d.pages * PAGE_SIZE, this.advice);
       if (ret !== 0) return ret;
       d.dirty = false;
       this.ndirty -= d.pages;
@@ -110,7 +110,7 @@ class Arena {
     for (let i = 0; i + 1 < this.runs.length; ) {
       const a = this.runs[i]!;
       const b = this.runs[i + 1]!;
-      if (a.free && b.free && a.dirty === b.dirty && a.addr + a.pages * PAGE === b.addr) {
+      if (a.free && b.free && a.dirty === b.dirty && a.addr + a.pages * PAGE_SIZE === b.addr) {
         a.pages += b.pages;
         this.runs.splice(i + 1, 1);
       } else i++;

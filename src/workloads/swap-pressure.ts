@@ -24,8 +24,8 @@ import { accessUser } from '../kernel/mm/uaccess.js';
 import { current } from '../kernel/sched/task_struct.js';
 import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { defineWorkload } from './types.js';
+import { PAGE_SIZE } from '../hw/types.js';
 
-const PAGE = 4096;
 const PROT_RW = 3;
 const MAP_PRIVATE_ANON = 0x22;
 
@@ -42,13 +42,13 @@ interface State {
 }
 
 /** Two pages of a byte ramp: a page's contents are a 4 KiB window into it. */
-const RAMP = new Uint8Array(2 * PAGE);
+const RAMP = new Uint8Array(2 * PAGE_SIZE);
 for (let i = 0; i < RAMP.length; i++) RAMP[i] = (i * 7 + (i >>> 8) * 13) & 0xff;
 
 /** What page p of process r holds: a window of the ramp chosen by (r, p), stamped with p and r, so no two pages are equal. */
 function fillPattern(buf: Uint8Array, r: number, p: number): void {
-  const off = ((r * 7919 + p * 131) >>> 0) % PAGE;
-  buf.set(RAMP.subarray(off, off + PAGE));
+  const off = ((r * 7919 + p * 131) >>> 0) % PAGE_SIZE;
+  buf.set(RAMP.subarray(off, off + PAGE_SIZE));
   buf[0] = p & 0xff;
   buf[1] = (p >>> 8) & 0xff;
   buf[2] = (p >>> 16) & 0xff;
@@ -137,7 +137,7 @@ function* writePage(t: Task, k: Kernel, addr: number, data: Uint8Array): Blockin
   const sig = yield* accessUser(t, k, addr, true);
   if (sig) return sig;
   const pfn = k.machine.mmu.translateFunctional(t.cpu, addr);
-  k.machine.mem.writeFrom(pfn, 0, data, 0, PAGE);
+  k.machine.mem.writeFrom(pfn, 0, data, 0, PAGE_SIZE);
   return 0;
 }
 
@@ -146,24 +146,24 @@ function body(k: Kernel, st: State, r: number, pages: number, passes: number, ra
     const fail = (msg: string): void => {
       if (st.failures.length < 8) st.failures.push(`process ${r}: ${msg}`);
     };
-    const base = yield* sys_mmap(t, 0, pages * PAGE, PROT_RW, MAP_PRIVATE_ANON, -1, 0);
+    const base = yield* sys_mmap(t, 0, pages * PAGE_SIZE, PROT_RW, MAP_PRIVATE_ANON, -1, 0);
     if (base < 0) {
       fail(`mmap of ${pages} pages failed with ${base}`);
       return;
     }
-    const want = new Uint8Array(PAGE);
-    const got = new Uint8Array(PAGE);
+    const want = new Uint8Array(PAGE_SIZE);
+    const got = new Uint8Array(PAGE_SIZE);
     const want32 = new Uint32Array(want.buffer);
     const got32 = new Uint32Array(got.buffer);
     let sig = 0;
     for (let i = 0; i < pages && !sig; i++) {
       fillPattern(want, r, i);
-      sig = yield* writePage(t, k, base + i * PAGE, want);
+      sig = yield* writePage(t, k, base + i * PAGE_SIZE, want);
       if (!sig) st.written++;
     }
     let x = seed;
     for (let pass = 0; pass < passes && !sig; pass++) {
-      if (willneed) st.willneedRet = yield* sys_madvise(t, base, pages * PAGE, MADV_WILLNEED);
+      if (willneed) st.willneedRet = yield* sys_madvise(t, base, pages * PAGE_SIZE, MADV_WILLNEED);
       const start = t.now;
       for (let n = 0; n < pages && !sig; n++) {
         let i = n;
@@ -171,13 +171,13 @@ function body(k: Kernel, st: State, r: number, pages: number, passes: number, ra
           x = (Math.imul(x, 1103515245) + 12345) >>> 0;
           i = x % pages;
         }
-        const addr = base + i * PAGE;
+        const addr = base + i * PAGE_SIZE;
         sig = yield* accessUser(t, k, addr, false);
         if (sig) break;
-        k.machine.mem.readInto(k.machine.mmu.translateFunctional(t.cpu, addr), 0, got, 0, PAGE);
+        k.machine.mem.readInto(k.machine.mmu.translateFunctional(t.cpu, addr), 0, got, 0, PAGE_SIZE);
         fillPattern(want, r, i);
         let bad = -1;
-        for (let w = 0; w < PAGE / 4; w++) {
+        for (let w = 0; w < PAGE_SIZE / 4; w++) {
           if (got32[w] !== want32[w]) {
             bad = w * 4;
             while (got[bad] === want[bad]) bad++;

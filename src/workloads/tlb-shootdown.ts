@@ -17,8 +17,8 @@ import type { TaskStruct } from '../kernel/sched/task_struct.js';
 import type { Task, TaskBody } from '../sim/task.js';
 import { cyclesNamed, nodeAt, round2, touchChunk } from './madvise-common.js';
 import { defineWorkload } from './types.js';
+import { PAGE_SIZE } from '../hw/types.js';
 
-const PAGE = 4096;
 
 interface State {
   leader: TaskStruct | null;
@@ -46,13 +46,13 @@ export const tlbShootdown = defineWorkload({
     threads: int(0, 'threads of the process, one per CPU (0: as many as CPUs)', { min: 0, max: 256 }),
     pages: int(16, 'pages written and dropped per round', { min: 1, max: 1 << 16 }),
     rounds: int(50, 'write-and-drop rounds', { min: 1, max: 10_000_000 }),
-    touch_bytes: int(PAGE, 'bytes written at the start of each page every round (4096: whole pages; 1: one byte a page, as will-it-scale\'s tlb_flush tests do)', { unit: 'B', min: 1, max: PAGE }),
+    touch_bytes: int(PAGE_SIZE, 'bytes written at the start of each page every round (4096: whole pages; 1: one byte a page, as will-it-scale\'s tlb_flush tests do)', { unit: 'B', min: 1, max: PAGE_SIZE }),
   },
 
   setup(k, p) {
     const threads = Math.min(p.threads === 0 ? k.cfg.cpus : p.threads, k.cfg.cpus);
     const st: State = { leader: null, started: 1, done: false, rounds: 0, madviseCycles: 0, ipiBefore: 0, countersBefore: {}, failures: [] };
-    const len = p.pages * PAGE;
+    const len = p.pages * PAGE_SIZE;
     st.leader = k.spawnProcess(
       'tlb-shootdown',
       (t: Task): TaskBody =>
@@ -83,7 +83,7 @@ export const tlbShootdown = defineWorkload({
           }
           st.done = true;
           for (let i = 0; i < p.pages; i++) {
-            const pfn = k.machine.pt.translateFunctional(st.leader!.mm!.pgd, base + i * PAGE);
+            const pfn = k.machine.pt.translateFunctional(st.leader!.mm!.pgd, base + i * PAGE_SIZE);
             if (pfn >= 0 && st.failures.length < 5) st.failures.push(`page ${i} still mapped after the last MADV_DONTNEED`);
           }
         })(),
@@ -130,7 +130,7 @@ export const tlbShootdown = defineWorkload({
 function spinner(k: Kernel, st: State): (t: Task) => TaskBody {
   return (t) =>
     (function* (): TaskBody {
-      const b = yield* sys_mmap(t, 0, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      const b = yield* sys_mmap(t, 0, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       st.started++;
       if (b < 0) return;
       while (!st.done) {

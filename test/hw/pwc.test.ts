@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_WAYS } from '../../src/hw/lru.js';
 import { Pwc } from '../../src/hw/pwc.js';
 
 /** Reference: an array per CPU, most recent first, at most `n` long. */
@@ -52,6 +53,11 @@ describe('Pwc', () => {
     expect(p.list(0)).toEqual([]);
   });
 
+  it('holds at most as many entries as an LRU order numbers', () => {
+    expect(() => new Pwc(1, MAX_WAYS + 1)).toThrow(`tlb.pwc_entries: ${MAX_WAYS + 1} is out of range 0..${MAX_WAYS}`);
+    expect(new Pwc(1, MAX_WAYS).entries).toBe(MAX_WAYS);
+  });
+
   it('with no entries never hits', () => {
     const p = new Pwc(1, 0);
     p.insert(0, 1, 1, 1, 1);
@@ -67,7 +73,8 @@ describe('Pwc', () => {
       fc.integer({ min: 0, max: 2 }),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 9 }), fc.array(op, { maxLength: 300 }), (n, ops) => {
+      // up to 9 entries: a nibble LRU order (lru.ts); 17 and 40: the wide one
+      fc.property(fc.oneof(fc.integer({ min: 0, max: 9 }), fc.constantFrom(17, 40)), fc.array(op, { maxLength: 300 }), (n, ops) => {
         const p = new Pwc(2, n);
         const r = new RefPwc(2, n);
         let t = 1;

@@ -15,6 +15,7 @@ import type { Kernel } from '../kernel.js';
 import { SpinLock } from '../locking/spinlock.js';
 import { rcuOf } from '../rcu/tree.js';
 import type { File } from './file_table.js';
+import { PAGE_SIZE } from '../../hw/types.js';
 
 /** BITS_PER_LONG: fds embedded in files_struct. */
 export const NR_OPEN_DEFAULT = 64;
@@ -22,7 +23,6 @@ export const PTR_BYTES = 8;
 export const FDTABLE_STRUCT_BYTES = 64;
 /** PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER: larger fd arrays come from vmalloc. */
 const KMALLOC_MAX_FDMEM = 4096 << 3;
-const PAGE = 4096;
 
 const CAT_ALLOC_FDTABLE = intern('alloc_fdtable');
 const CAT_COPY_FDTABLE = intern('copy_fdtable');
@@ -104,7 +104,7 @@ function alloc_fdmem(k: Kernel, t: Task, bytes: number): [number, boolean] {
     t.charge(kcost.kmalloc);
     return [k.slab.kmalloc(bytes), false];
   }
-  t.charge(kcost.kmalloc + Math.ceil(bytes / PAGE) * kcost.vmalloc_page);
+  t.charge(kcost.kmalloc + Math.ceil(bytes / PAGE_SIZE) * kcost.vmalloc_page);
   return [k.slab.kmalloc(bytes), true];
 }
 
@@ -142,8 +142,8 @@ export function __free_fdtable(k: Kernel, t: Task | null, fdt: FdTable, cpu: num
   const fdBytes = fdt.max_fds * PTR_BYTES;
   const bitBytes = Math.max((2 * fdt.max_fds) / 8, 64);
   let cycles = 3 * kcost.kmalloc;
-  if (fdBytes > KMALLOC_MAX_FDMEM) cycles += Math.ceil(fdBytes / PAGE) * kcost.vmalloc_page;
-  if (bitBytes > KMALLOC_MAX_FDMEM) cycles += Math.ceil(bitBytes / PAGE) * kcost.vmalloc_page;
+  if (fdBytes > KMALLOC_MAX_FDMEM) cycles += Math.ceil(fdBytes / PAGE_SIZE) * kcost.vmalloc_page;
+  if (bitBytes > KMALLOC_MAX_FDMEM) cycles += Math.ceil(bitBytes / PAGE_SIZE) * kcost.vmalloc_page;
   k.slab.kfree(fdt.fdAddr, fdBytes);
   k.slab.kfree(fdt.openAddr, bitBytes);
   k.slab.kfree(fdt.structAddr, FDTABLE_STRUCT_BYTES);

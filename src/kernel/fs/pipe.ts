@@ -25,8 +25,8 @@ import { syscall } from '../syscalls.js';
 import { fd_install, get_unused_fd_flags, put_unused_fd } from './file.js';
 import { alloc_file, type File, type FileOperations, type IoBuf } from './file_table.js';
 import { FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_DIRECT, O_LARGEFILE, O_NONBLOCK, O_RDONLY, O_WRONLY } from './uapi_fcntl.js';
+import { PAGE_SIZE } from '../../hw/types.js';
 
-const PAGE_SIZE = 4096;
 export const PIPE_BUF = 4096;
 const PIPE_DEF_BUFFERS = 16;
 /** fs.pipe-max-size. */

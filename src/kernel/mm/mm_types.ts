@@ -11,6 +11,7 @@ import type { Completion, WaitQueue } from '../../sim/wait.js';
 import type { Kernel } from '../kernel.js';
 import type { RwSemaphore } from '../locking/rwsem.js';
 import type { AddressSpace } from './filemap.js';
+import { PAGE_SHIFT, PAGE_SIZE } from '../../hw/types.js';
 
 // ---- vm_flags (include/linux/mm.h) ----
 export const VM_NONE = 0;
@@ -57,8 +58,8 @@ export const VM_IGNORE_MERGE = VM_SOFTDIRTY;
 export const VM_FLAGS_CLEAR = 0;
 
 // ---- address-space layout (arch/x86/include/asm/page_64_types.h, processor.h) ----
-export const PAGE_SHIFT = 12;
-export const PAGE_SIZE = 4096;
+/** The hardware's page size (hw/types.ts): the kernel's PAGE_SIZE is the MMU's. */
+export { PAGE_SHIFT, PAGE_SIZE };
 /** TASK_SIZE_MAX with 4-level paging: 2^47 minus the guard page. */
 export const TASK_SIZE = 2 ** 47 - PAGE_SIZE;
 export const PMD_SIZE = 2 ** 21;

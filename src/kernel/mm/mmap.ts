@@ -101,7 +101,7 @@ const CAT_GET_UNMAPPED_AREA = intern('get_unmapped_area');
 const CAT_MM_POPULATE = intern('mm_populate');
 
 const U64 = (1n << 64n) - 1n;
-const BPAGE = 4096n;
+const BPAGE = BigInt(PAGE_SIZE);
 const BPAGE_MASK = ~(BPAGE - 1n) & U64;
 const BTASK_SIZE = BigInt(TASK_SIZE);
 

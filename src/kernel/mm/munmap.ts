@@ -24,7 +24,7 @@ import { __split_vma, find_vma_intersection, vma_start_write_range, remove_vma, 
 const CAT_DO_MUNMAP = intern('do_vmi_munmap');
 const CAT_EXIT_MMAP = intern('exit_mmap');
 
-const BPAGE = 4096n;
+const BPAGE = BigInt(PAGE_SIZE);
 const BTASK_SIZE = BigInt(TASK_SIZE);
 
 export interface MunmapState {

@@ -1,3 +1,4 @@
+import { PAGE_SIZE } from '../../hw/types.js';
 /**
  * The memory syscalls' ABI: the uapi numbers of mman-common.h / mman.h and
  * how a raw 64-bit argument is read (unsigned, with C's wrap-around in
@@ -32,7 +33,7 @@ export const MAP_SYNC = 0x80000;
 export const MAP_FIXED_NOREPLACE = 0x100000;
 export const MAP_UNINITIALIZED = 0x4000000;
 
-const BPAGE = 4096n;
+const BPAGE = BigInt(PAGE_SIZE);
 const BPAGE_MASK = ~(BPAGE - 1n) & ((1n << 64n) - 1n);
 
 /** A syscall argument as the kernel sees it: unsigned 64-bit. */

@@ -32,6 +32,7 @@ import type { OpEnv, OpOutcome } from '../script/ops/fd.js';
 import { MAP_HINT_BASE, type MmOpEnv } from '../script/ops/mm.js';
 import type { Op, Ref } from '../script/types.js';
 import type { StraceCall } from './strace-parse.js';
+import { PAGE_SIZE } from '../../hw/types.js';
 
 export interface ReplayOptions {
   /** Charge the time between a thread's calls as user time. */
@@ -94,7 +95,6 @@ function str(arg: string | undefined): string {
 }
 
 const lit = (value: number): Ref => ({ value });
-const PAGE = 4096;
 
 /** Calls whose return value is a count, an offset or an address and must equal the log's, not only succeed as it did. */
 const EXACT_RET = new Set(['read', 'write', 'pread64', 'pwrite64', 'lseek']);
@@ -123,7 +123,7 @@ function translate(c: StraceCall, st: ProcState): Op | null {
       const addr = ok ? c.ret! : num(a[0]);
       const f = ok && !fixed ? flags | MAP.MAP_FIXED_NOREPLACE : flags;
       const anon = (flags & MAP.MAP_ANONYMOUS) !== 0;
-      return { op: 'mmap', as: '_', pages: Math.ceil(num(a[1]) / PAGE), prot: num(a[2]), flags: f, fd: anon ? undefined : fd(a[4]), offset: num(a[5]), addr: addr === 0 ? undefined : lit(addr) };
+      return { op: 'mmap', as: '_', pages: Math.ceil(num(a[1]) / PAGE_SIZE), prot: num(a[2]), flags: f, fd: anon ? undefined : fd(a[4]), offset: num(a[5]), addr: addr === 0 ? undefined : lit(addr) };
     }
     case 'munmap':
       return { op: 'munmap', addr: lit(num(a[0])), len: num(a[1]) };

@@ -9,7 +9,7 @@
  * F_DUPFD_QUERY, F_CREATED_QUERY) are those of the current mainline headers.
  */
 
-export const PAGE_SIZE = 4096;
+export { PAGE_SIZE } from '../../hw/types.js';
 
 export const PROT = {
   PROT_NONE: 0x0,

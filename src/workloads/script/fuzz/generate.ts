@@ -22,6 +22,7 @@
  */
 import { Rng } from '../../../sim/random.js';
 import { FCNTL_CMD_NAMES, INOTIFY_MASK_NAMES, MADV, MMAP_FLAG_NAMES, OPEN_FLAG_NAMES, WHENCE_NAMES } from '../constants.js';
+import { PAGE_SIZE } from '../../../hw/types.js';
 
 /**
  * Ops of the format the generator does not draw yet (added to the format
@@ -71,7 +72,6 @@ export interface GenOptions {
 
 const PATHS = ['a', 'b', 'c', 'd', 'd/x', 'd/y', 'e', 'd/e', 'd/e/z', 'missing/x', '.', 'a/x'];
 const DIRS = ['d', 'e', 'd/e'];
-const PAGE = 4096;
 const ADVICE = Object.keys(MADV);
 const MMAP_FLAGS = Object.keys(MMAP_FLAG_NAMES);
 const OPEN_FLAGS = Object.keys(OPEN_FLAG_NAMES);
@@ -133,17 +133,17 @@ class Gen {
   offsetIn(pages: number): number {
     const k = this.chance(0.85) ? this.int(pages) : this.pick([-1, pages, pages + 1]);
     const unaligned = this.chance(0.08) ? this.pick([1, 17, 2048, 4095]) : 0;
-    return k * PAGE + unaligned;
+    return k * PAGE_SIZE + unaligned;
   }
 
   /** A length for a range call: mostly whole pages, sometimes odd, zero, huge or wrapping. */
   length(pages: number): number | string {
-    if (pages === 0) return this.pick([0, PAGE, -1]);
+    if (pages === 0) return this.pick([0, PAGE_SIZE, -1]);
     const roll = this.int(100);
-    if (roll < 70) return (1 + this.int(Math.max(1, pages))) * PAGE;
-    if (roll < 80) return 1 + this.int(pages * PAGE + PAGE);
+    if (roll < 70) return (1 + this.int(Math.max(1, pages))) * PAGE_SIZE;
+    if (roll < 80) return 1 + this.int(pages * PAGE_SIZE + PAGE_SIZE);
     if (roll < 88) return 0;
-    if (roll < 92) return (pages + 2) * PAGE;
+    if (roll < 92) return (pages + 2) * PAGE_SIZE;
     if (roll < 96) return '0x40000000';
     return -1;
   }
@@ -155,7 +155,7 @@ class Gen {
   /** An address: a mapping's name plus an offset, or (rarely, or when there is none) 0 or 4096. */
   addr(s: Scope): { addr: string | number; pages: number } {
     // pages 0: an absolute address gets only lengths that cannot reach the runner's own mappings (see length()).
-    if (s.maps.length === 0 || this.chance(0.03)) return { addr: this.pick([0, PAGE]), pages: 0 };
+    if (s.maps.length === 0 || this.chance(0.03)) return { addr: this.pick([0, PAGE_SIZE]), pages: 0 };
     const m = this.pick(s.maps);
     return { addr: this.ref(m.name, this.offsetIn(m.pages)), pages: m.pages };
   }
@@ -186,12 +186,12 @@ class Gen {
     if (s.maps.length > 0 && this.chance(0.15)) {
       flags.push(this.chance(0.7) ? 'fixed' : 'fixed_noreplace');
       const m = this.pick(s.maps);
-      op['addr'] = this.ref(m.name, (this.int(m.pages + 2) - 1) * PAGE);
+      op['addr'] = this.ref(m.name, (this.int(m.pages + 2) - 1) * PAGE_SIZE);
     }
     if (this.chance(0.1)) flags.push(this.pick(MMAP_FLAGS));
     if (fileBacked) {
       op['fd'] = `$${this.pick(s.fds)}`;
-      if (this.chance(0.3)) op['offset'] = this.pick([PAGE, 2 * PAGE, 16 * PAGE, 1, 0x100000]);
+      if (this.chance(0.3)) op['offset'] = this.pick([PAGE_SIZE, 2 * PAGE_SIZE, 16 * PAGE_SIZE, 1, 0x100000]);
     }
     if (this.chance(0.02)) op['pages'] = pages = this.pick([0, -1]);
     if (this.o.exhaust && this.tiny && this.chance(0.02)) {
@@ -211,7 +211,7 @@ class Gen {
     if (op === 'madvise') out['advice'] = this.chance(0.04) ? this.pick([5, 7, 26, 99, 104, -1]) : this.pick(ADVICE);
     if (op === 'fill') {
       // fill has no errno path: keep it to the mapping so it writes what the script means.
-      out['len'] = this.chance(0.9) ? (1 + this.int(Math.max(1, Math.min(a.pages, this.tiny ? 8192 : 64)))) * PAGE - this.int(2) * 100 : this.length(a.pages);
+      out['len'] = this.chance(0.9) ? (1 + this.int(Math.max(1, Math.min(a.pages, this.tiny ? 8192 : 64)))) * PAGE_SIZE - this.int(2) * 100 : this.length(a.pages);
       out['byte'] = this.int(256);
     }
     return out;
