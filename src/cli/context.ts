@@ -44,6 +44,11 @@ export function writeText(file: string, text: string): void {
   }
 }
 
+/** The terminal's width when stdout is one (tables fit it), else undefined (a pipe or a file gets every column). */
+export function termWidth(ctx: Ctx): number | undefined {
+  return ctx.io.stdout.isTTY && ctx.io.stdout.columns ? ctx.io.stdout.columns : undefined;
+}
+
 export function toJson(v: unknown): string {
   return JSON.stringify(v, null, 2) + '\n';
 }

@@ -5,8 +5,9 @@
 import type { RunResult, SweepResult } from '../workloads/result.js';
 import { fmtCycles, fmtCyclesTime, fmtNum, fmtPct, fmtShort, fmtValue } from './format.js';
 import { breakdownRows, counterGroups, headline, latencyRows } from './summary.js';
-import { barChartSvg, cpuBarsSvg, escXml, icicleSvg, lineChartSvg } from './svg.js';
-import { defaultMetric, sweepColumns, sweepCurves, sweepRows } from './sweep.js';
+import { barChartSvg, cpuBarsSvg, escXml, groupedBarSvg, icicleSvg, lineChartSvg, stackedBarsSvg } from './svg.js';
+import { defaultMetric, sweepColumns, sweepCurves, sweepGroups, sweepRows, topFunctions } from './sweep.js';
+import { findWorkload } from '../workloads/registry.js';
 import { headlineValue, paramLine } from './terminal.js';
 
 const CSS = `
@@ -21,6 +22,7 @@ td:first-child,th:first-child{text-align:left}th{background:#f6f6f6}
 svg.chart{background:#fff;font-size:11px}svg .title{font-weight:600;font-size:12px}svg .tick{fill:#555}
 svg .axis{stroke:#999}svg .axis-label{fill:#333}svg.icicle text{font-size:11px;fill:#111;pointer-events:none}
 .groups{display:flex;flex-wrap:wrap;gap:18px}
+.scroll{overflow-x:auto;max-width:100%}.charts>svg{flex:1 1 420px}
 `;
 
 function page(title: string, body: string): string {
@@ -120,14 +122,28 @@ export function renderSweepHtml(s: SweepResult, metric = defaultMetric(s)): stri
   b.push(`<p>Machine <code>${escXml(s.machine)}</code>, seed ${s.seed}; grid ${s.grid.map((a) => `<code>${escXml(a.key)}</code> = ${a.values.map((v) => escXml(fmtValue(v))).join(', ')}`).join('; ')}${s.shard ? `; shard ${s.shard.index}/${s.shard.count} (${s.points.length} of ${s.total_points} points)` : ''}.</p>`);
   const base = paramLine(s.base);
   if (base) b.push(`<p class="mono dim">fixed: ${escXml(base)}</p>`);
-  const curves = sweepCurves(s, metric);
   const yLabel = metric.replace(/^(figure|counter):/, '');
-  if (curves && curves.curves.some((c) => c.points.length > 0)) {
-    b.push(lineChartSvg(curves.curves, { title: `${yLabel} against ${curves.xKey}`, xLabel: curves.xKey, yLabel, chart: 'sweep' }));
-  } else {
-    b.push('<p class="dim">No numeric grid axis to plot against.</p>');
+  const def = metric.startsWith('figure:') ? findWorkload(s.workload)?.figureDefs?.[yLabel] : undefined;
+  b.push(`<h2>${escXml(yLabel)} by each axis</h2>`);
+  if (def) b.push(`<p class="dim"><code>${escXml(yLabel)}</code> (${escXml(def.unit)}): ${escXml(def.definition)}. Another metric: <code>kernsim report FILE --format html --metric NAME</code>.</p>`);
+  b.push('<div class="charts">');
+  // A chart per axis: a line against a numeric one, grouped bars by a categorical one; a curve or bar per combination of the other axes.
+  for (const axis of s.grid) {
+    const curves = sweepCurves(s, metric, axis.key);
+    if (curves && axis.values.length > 1 && curves.curves.some((c) => c.points.length > 0)) {
+      b.push(lineChartSvg(curves.curves, { title: `${yLabel} against ${axis.key}`, xLabel: axis.key, yLabel, chart: `sweep:${axis.key}` }));
+    } else {
+      const { series, groups } = sweepGroups(s, metric, axis.key);
+      b.push(groupedBarSvg(groups, series, { title: `${yLabel} by ${axis.key}`, xLabel: axis.key, yLabel, chart: `sweep:${axis.key}` }));
+    }
   }
+  b.push('</div>');
+  const top = topFunctions(s);
+  b.push('<h2>Where the cycles went, per point</h2>');
+  b.push('<p class="dim">Busy cycles of all CPUs, split by the kernel functions (and <code>user</code>) that took the most exclusive cycles over the whole sweep; hover a segment for its cycles. One point in full: <code>kernsim report FILE --point K --format html</code>.</p>');
+  b.push(stackedBarsSvg(top.perPoint.map((p) => ({ label: `${p.index}: ${p.label}`, values: p.cycles })), top.names, { chart: 'breakdown-by-point', title: 'exclusive cycles by function' }));
+  b.push('<h2>Every point</h2>');
   const cols = sweepColumns(s);
-  b.push(htmlTable(cols.map((c) => c.title), sweepRows(s, cols).map((r) => r.cells.map(escXml))));
+  b.push(`<div class="scroll">${htmlTable(cols.map((c) => c.title), sweepRows(s, cols).map((r) => r.cells.map(escXml)))}</div>`);
   return page(`kernsim sweep ${s.workload}`, b.join('\n'));
 }

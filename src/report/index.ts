@@ -50,6 +50,8 @@ export interface RenderOptions {
   /** For sweeps in HTML: the metric to plot (figure:NAME, counter:NAME, simulated_cycles). */
   metric?: string;
   file?: string;
+  /** The terminal's width in columns, for tables that must fit it (none: every column). */
+  width?: number;
 }
 
 export function renderReport(r: AnyResult, format: Format, opts: RenderOptions): string {
@@ -58,7 +60,7 @@ export function renderReport(r: AnyResult, format: Format, opts: RenderOptions):
     case 'json':
       return JSON.stringify(r, null, 2) + '\n';
     case 'terminal':
-      return r.kind === 'run' ? renderRunTerminal(r, opts.chalk) : renderSweepTerminal(r, opts.chalk);
+      return r.kind === 'run' ? renderRunTerminal(r, opts.chalk) : renderSweepTerminal(r, opts.chalk, opts.width);
     case 'markdown':
       return r.kind === 'run' ? renderRunMarkdown(r) : renderSweepMarkdown(r);
     case 'html':

@@ -157,9 +157,85 @@ export function lineChartSvg(series: Series[], opts: { title: string; xLabel: st
   });
   parts.push(`<text x="${n(m.l + pw / 2)}" y="${H - 6}" text-anchor="middle" class="axis-label">${escXml(opts.xLabel)}${logX ? ' (log scale)' : ''}</text>`);
   parts.push(`<text transform="translate(12 ${n(m.t + ph / 2)}) rotate(-90)" text-anchor="middle" class="axis-label">${escXml(opts.yLabel)}</text>`);
-  return `<svg class="chart" data-chart="${escXml(opts.chart)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escXml(opts.title)}">${parts.join('')}</svg>`;
+  return `<svg class="chart" data-chart="${escXml(opts.chart)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" style="max-width:${W}px" role="img" aria-label="${escXml(opts.title)}">${parts.join('')}</svg>`;
 }
 
 function axes(x: number, y: number, w: number, h: number): string {
   return `<line x1="${x}" y1="${y + h}" x2="${x + w}" y2="${y + h}" class="axis"/><line x1="${x}" y1="${y}" x2="${x}" y2="${y + h}" class="axis"/>`;
+}
+
+/** Grouped vertical bars: a group per category, a bar per series in each, one legend. */
+export function groupedBarSvg(groups: { label: string; bars: { series: string; value: number }[] }[], series: string[], opts: { title: string; xLabel: string; yLabel: string; chart: string; width?: number; height?: number }): string {
+  const W = opts.width ?? 640;
+  const H = opts.height ?? 320;
+  const m = { l: 60, r: 170, t: 24, b: 40 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const values = groups.flatMap((g) => g.bars.map((b) => b.value)).filter(Number.isFinite);
+  const max = Math.max(0, ...values) || 1;
+  const gw = groups.length > 0 ? pw / groups.length : pw;
+  const bw = Math.max(1, (gw * 0.8) / Math.max(1, series.length));
+  const parts: string[] = [];
+  parts.push(`<text x="${m.l}" y="15" class="title">${escXml(opts.title)}</text>`);
+  parts.push(axes(m.l, m.t, pw, ph));
+  for (let i = 0; i <= 4; i++) {
+    const v = (max * i) / 4;
+    parts.push(`<text x="${m.l - 4}" y="${n(m.t + ph - (ph * i) / 4 + 3)}" text-anchor="end" class="tick">${fmtShort(v)}</text>`);
+  }
+  groups.forEach((g, gi) => {
+    const gx = m.l + gi * gw + gw * 0.1;
+    for (const b of g.bars) {
+      if (!Number.isFinite(b.value)) continue;
+      const si = series.indexOf(b.series);
+      const h = (Math.max(0, b.value) / max) * ph;
+      parts.push(`<rect class="bar" x="${n(gx + si * bw)}" y="${n(m.t + ph - h)}" width="${n(Math.max(bw - 1, 1))}" height="${n(h)}" fill="${PALETTE[si % PALETTE.length]}"><title>${escXml(`${opts.xLabel}=${g.label}, ${b.series}: ${fmtShort(b.value)} (${b.value})`)}</title></rect>`);
+    }
+    parts.push(`<text x="${n(m.l + gi * gw + gw / 2)}" y="${m.t + ph + 14}" text-anchor="middle" class="tick">${escXml(g.label)}</text>`);
+  });
+  series.forEach((label, i) => {
+    const ly = m.t + 10 + i * 16;
+    parts.push(`<rect x="${W - m.r + 10}" y="${ly - 8}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/><text x="${W - m.r + 24}" y="${ly + 1}" class="tick">${escXml(label)}</text>`);
+  });
+  parts.push(`<text x="${n(m.l + pw / 2)}" y="${H - 6}" text-anchor="middle" class="axis-label">${escXml(opts.xLabel)}</text>`);
+  parts.push(`<text transform="translate(12 ${n(m.t + ph / 2)}) rotate(-90)" text-anchor="middle" class="axis-label">${escXml(opts.yLabel)}</text>`);
+  return `<svg class="chart" data-chart="${escXml(opts.chart)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" style="max-width:${W}px" role="img" aria-label="${escXml(opts.title)}">${parts.join('')}</svg>`;
+}
+
+/** One horizontal bar per row, stacked by category (the same categories and colours in every row), with a legend. */
+export function stackedBarsSvg(rows: { label: string; values: number[] }[], categories: string[], opts: { chart: string; title: string; width?: number }): string {
+  const W = opts.width ?? 960;
+  const rowH = 18;
+  const labelW = 230;
+  const m = { l: labelW, r: 10, t: 24 };
+  const pw = W - m.l - m.r;
+  const max = Math.max(1, ...rows.map((r) => r.values.reduce((a, b) => a + b, 0)));
+  const parts: string[] = [`<text x="4" y="15" class="title">${escXml(opts.title)}</text>`];
+  rows.forEach((r, i) => {
+    const y = m.t + i * rowH;
+    const total = r.values.reduce((a, b) => a + b, 0);
+    parts.push(`<text x="${labelW - 6}" y="${y + rowH - 6}" text-anchor="end" class="tick">${escXml(r.label.length > 36 ? r.label.slice(0, 35) + '…' : r.label)}</text>`);
+    let x = m.l;
+    r.values.forEach((v, ci) => {
+      const w = (v / max) * pw;
+      if (w < 0.25) return;
+      const fill = categories[ci] === 'other' ? '#ccc' : colourOf(categories[ci]!);
+      parts.push(`<rect class="bar" x="${n(x)}" y="${y}" width="${n(w)}" height="${rowH - 3}" fill="${fill}"><title>${escXml(`${r.label}\n${categories[ci]}: ${fmtCycles(v)} cycles (${fmtPct(total > 0 ? v / total : 0)})`)}</title></rect>`);
+      x += w;
+    });
+  });
+  const ly = m.t + rows.length * rowH + 10;
+  let lx = 4;
+  let line = 0;
+  categories.forEach((c) => {
+    const w = 18 + c.length * 6.5;
+    if (lx + w > W) {
+      lx = 4;
+      line++;
+    }
+    const yy = ly + line * 16;
+    parts.push(`<rect x="${n(lx)}" y="${yy - 8}" width="10" height="10" fill="${c === 'other' ? '#ccc' : colourOf(c)}"/><text x="${n(lx + 14)}" y="${yy + 1}" class="tick">${escXml(c)}</text>`);
+    lx += w;
+  });
+  const H = ly + (line + 1) * 16;
+  return `<svg class="chart" data-chart="${escXml(opts.chart)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${escXml(opts.title)}">${parts.join('')}</svg>`;
 }

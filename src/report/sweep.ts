@@ -88,11 +88,12 @@ export interface Curve {
 }
 
 /**
- * Curves of `metric` against the first numeric axis, one per combination of
- * the other axes' values (in grid order). Null when no axis is numeric.
+ * Curves of `metric` against numeric axis `xKey` (default: the first numeric
+ * axis), one per combination of the other axes' values (in grid order). Null
+ * when there is no such axis.
  */
-export function sweepCurves(s: SweepResult, metric: string): { xKey: string; curves: Curve[] } | null {
-  const xAxis = s.grid.find((a) => a.values.every((v) => typeof v === 'number'));
+export function sweepCurves(s: SweepResult, metric: string, xKey?: string): { xKey: string; curves: Curve[] } | null {
+  const xAxis = xKey === undefined ? s.grid.find((a) => a.values.every((v) => typeof v === 'number')) : s.grid.find((a) => a.key === xKey && a.values.every((v) => typeof v === 'number'));
   if (!xAxis) return null;
   const others = s.grid.filter((a) => a !== xAxis);
   const byLabel = new Map<string, Curve>();
@@ -135,4 +136,57 @@ export function selectPoints(s: SweepResult, selector: string): SweepPoint[] {
   }
   const norm = (v: unknown): string => String(v).toUpperCase().replace(/^MADV_/, '');
   return s.points.filter((p) => want.every(([k, v]) => norm(p.point[k]) === norm(v) || (typeof p.point[k] === 'number' && Number(v) === p.point[k])));
+}
+
+export interface BarGroup {
+  /** The category axis's value. */
+  label: string;
+  /** One bar per combination of the other axes' values (the same series in every group). */
+  bars: { series: string; value: number }[];
+}
+
+/** `metric` by the values of axis `key` (numeric or not): groups in the axis's order, a bar per combination of the other axes. */
+export function sweepGroups(s: SweepResult, metric: string, key: string): { series: string[]; groups: BarGroup[] } {
+  const axis = s.grid.find((a) => a.key === key);
+  if (!axis) return { series: [], groups: [] };
+  const others = s.grid.filter((a) => a !== axis);
+  const series: string[] = [];
+  const groups = axis.values.map((v) => ({ label: fmtValue(v), bars: [] as { series: string; value: number }[] }));
+  for (const p of [...s.points].sort((a, b) => a.index - b.index)) {
+    const label = others.map((a) => `${a.key}=${fmtValue(p.point[a.key])}`).join(', ') || metric.replace(/^\w+:/, '');
+    if (!series.includes(label)) series.push(label);
+    const g = groups[axis.values.findIndex((v) => v === p.point[key])];
+    g?.bars.push({ series: label, value: metricValue(p.result, metric) });
+  }
+  return { series, groups };
+}
+
+/**
+ * The kernel functions (breakdown nodes, by name, summed wherever they
+ * appear) with the most exclusive cycles over all points, at most `n`; the
+ * rest of each point's cycles is `other`. For a stacked bar per point.
+ */
+export function topFunctions(s: SweepResult, n = 8): { names: string[]; perPoint: { index: number; label: string; total: number; cycles: number[] }[] } {
+  const byPoint = s.points.map((p) => {
+    const m = new Map<string, number>();
+    const stack = [p.result.breakdown];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.exclusive > 0) m.set(node.name, (m.get(node.name) ?? 0) + node.exclusive);
+      stack.push(...node.children);
+    }
+    return { p, m };
+  });
+  const sum = new Map<string, number>();
+  for (const { m } of byPoint) for (const [k, v] of m) sum.set(k, (sum.get(k) ?? 0) + v);
+  const names = [...sum.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([k]) => k);
+  return {
+    names: [...names, 'other'],
+    perPoint: byPoint.map(({ p, m }) => {
+      const total = p.result.breakdown.inclusive;
+      const cycles = names.map((k) => m.get(k) ?? 0);
+      cycles.push(Math.max(0, total - cycles.reduce((a, b) => a + b, 0)));
+      return { index: p.index, label: pointLabel(p), total, cycles };
+    }),
+  };
 }

@@ -5,10 +5,11 @@
  */
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
+import { findWorkload } from '../workloads/registry.js';
 import type { RunResult, SweepResult } from '../workloads/result.js';
 import { fmtCycles, fmtCyclesTime, fmtNum, fmtPct, fmtTime } from './format.js';
 import { breakdownRows, counterGroups, cpuStats, headline, latencyRows, type Headline } from './summary.js';
-import { sweepColumns, sweepRows } from './sweep.js';
+import { defaultMetric, sweepColumns, sweepRows, type SweepColumn } from './sweep.js';
 
 /** Per-CPU rows are listed up to this many CPUs; above it, a min/mean/max line. */
 const MAX_CPU_ROWS = 16;
@@ -115,18 +116,61 @@ export function paramLine(params: Record<string, unknown>): string {
     .join(' ');
 }
 
-export function renderSweepTerminal(s: SweepResult, c: ChalkInstance): string {
+/**
+ * The columns of a sweep table that fit `width` terminal columns: the axes,
+ * the headline metric and the checks always; then the other columns in their
+ * order while they fit. Every column without a width.
+ */
+export function fitSweepColumns(s: SweepResult, width?: number): { shown: SweepColumn[]; hidden: number } {
+  const cols = sweepColumns(s);
+  if (width === undefined) return { shown: cols, hidden: 0 };
+  const rows = sweepRows(s, cols);
+  // cli-table3: one border column plus a space either side of each cell.
+  const w = cols.map((col, i) => Math.max(col.title.length, ...rows.map((r) => r.cells[i]!.length)) + 3);
+  const head = defaultMetric(s);
+  const must = cols.map((col) => col.key.startsWith('axis:') || col.key === 'checks' || col.key === head);
+  let used = 1 + w.reduce((sum, x, i) => sum + (must[i] ? x : 0), 0);
+  const keep = must.slice();
+  // What is offered first: the workload's figures in the order it defines them, then simulated time, then the counters.
+  const defined = Object.keys(findWorkload(s.workload)?.figureDefs ?? {});
+  const rank = (key: string): number => {
+    const f = key.startsWith('figure:') ? defined.indexOf(key.slice(7)) : -1;
+    if (f >= 0) return f;
+    if (key.startsWith('figure:')) return 1000;
+    if (key === 'simulated_ns') return 2000;
+    if (key.startsWith('counter:')) return 3000;
+    return 4000;
+  };
+  const order = cols.map((_, i) => i).sort((a, b) => rank(cols[a]!.key) - rank(cols[b]!.key) || a - b);
+  for (const i of order) {
+    if (!keep[i] && used + w[i]! <= width) {
+      keep[i] = true;
+      used += w[i]!;
+    }
+  }
+  // The headline right after the axes, then the rest in their order.
+  const shown = cols.filter((_, i) => keep[i]);
+  const at = shown.findIndex((col) => col.key === head);
+  if (at >= 0) {
+    const [h] = shown.splice(at, 1);
+    shown.splice(s.grid.length, 0, h!);
+  }
+  return { shown, hidden: cols.length - shown.length };
+}
+
+export function renderSweepTerminal(s: SweepResult, c: ChalkInstance, width?: number): string {
   const out: string[] = [];
   const shard = s.shard ? c.dim(` (shard ${s.shard.index}/${s.shard.count}: ${s.points.length} of ${s.total_points} points)`) : '';
   out.push(c.bold.cyan(`kernsim sweep ${s.workload}`) + c.dim(`  on ${s.machine}, seed ${s.seed}`) + shard);
   const base = paramLine(s.base);
   if (base) out.push(c.dim(`fixed: ${base}`));
   out.push('');
-  const cols = sweepColumns(s);
+  const { shown: cols, hidden } = fitSweepColumns(s, width);
   const t = table(cols.map((col) => col.title), c, cols.map((col) => (col.numeric ? 'right' : 'left')));
   for (const row of sweepRows(s, cols)) {
     t.push(row.cells.map((cell, i) => (cols[i]!.key === 'checks' && cell !== 'ok' ? c.red(cell) : cell)));
   }
   out.push(t.toString());
+  if (hidden > 0) out.push(c.dim(`+${hidden} column${hidden === 1 ? '' : 's'} not shown: report --format html or markdown`));
   return out.join('\n') + '\n';
 }

@@ -30,7 +30,8 @@ const PROBE = `(() => {
     }).length;
     return { chart: s.dataset.chart, width: Math.round(r.width), height: Math.round(r.height), marks };
   });
-  return { title: document.title, h1: document.querySelector('h1')?.textContent, tables: document.querySelectorAll('table').length, charts };
+  const fits = document.documentElement.scrollWidth <= window.innerWidth;
+  return { title: document.title, h1: document.querySelector('h1')?.textContent, tables: document.querySelectorAll('table').length, charts, fits, viewport: window.innerWidth };
 })()`;
 
 interface Probe {
@@ -38,6 +39,9 @@ interface Probe {
   h1: string;
   tables: number;
   charts: { chart: string; width: number; height: number; marks: number }[];
+  /** The page needs no horizontal scrolling at the window's width. */
+  fits: boolean;
+  viewport: number;
 }
 
 describe.skipIf(!have)('HTML report in headless Chromium', () => {
@@ -69,9 +73,22 @@ describe.skipIf(!have)('HTML report in headless Chromium', () => {
     const r = await inspectPage(pathToFileURL(file).href, PROBE);
     expect(r.errors).toEqual([]);
     const p = r.value as Probe;
-    expect(p.charts.map((c) => c.chart)).toEqual(['sweep']);
+    // A chart per axis (a line against cpus, grouped bars by advice), then the stacked breakdown per point.
+    expect(p.charts.map((c) => c.chart)).toEqual(['sweep:cpus', 'sweep:advice', 'breakdown-by-point']);
+    const marks = Object.fromEntries(p.charts.map((c) => [c.chart, c.marks]));
     // Two polylines, four markers, two legend swatches.
-    expect(p.charts[0]!.marks).toBe(8);
+    expect(marks['sweep:cpus']).toBe(8);
+    // Two advice groups of two bars (a series per cpus value) and two legend swatches.
+    expect(marks['sweep:advice']).toBe(6);
+    expect(marks['breakdown-by-point']).toBeGreaterThanOrEqual(4 + 2);
+    for (const c of p.charts) expect(c.width, c.chart).toBeGreaterThan(100);
+    expect(p.fits, `page wider than the ${p.viewport}px window`).toBe(true);
+    // A table of 40 figure columns scrolls inside its box; the page itself still fits.
+    const wide = sweepFixture();
+    for (const pt of wide.points) for (let i = 0; i < 40; i++) pt.result.figures[`a_rather_long_figure_name_${i}`] = 123456789 + i;
+    writeFileSync(file, renderSweepHtml(wide));
+    const w = (await inspectPage(pathToFileURL(file).href, PROBE)).value as Probe;
+    expect(w.fits, `page wider than the ${w.viewport}px window`).toBe(true);
   }, 60_000);
 
   it('the probe does see console errors (the check is not vacuous)', async () => {

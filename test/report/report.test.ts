@@ -6,7 +6,7 @@ import { FORMATS, parseResult, renderReport, ResultError } from '../../src/repor
 import { renderRunMarkdown, renderSweepMarkdown } from '../../src/report/markdown.js';
 import { renderPerfetto } from '../../src/report/perfetto.js';
 import { breakdownRows, counterGroups, foldedLines, headline, latencyRows } from '../../src/report/summary.js';
-import { defaultMetric, metricValue, sweepColumns, sweepCurves, sweepRows } from '../../src/report/sweep.js';
+import { defaultMetric, metricValue, sweepColumns, sweepCurves, sweepGroups, sweepRows, topFunctions } from '../../src/report/sweep.js';
 import { colourOf, icicleSvg } from '../../src/report/svg.js';
 import { renderRunTerminal, renderSweepTerminal } from '../../src/report/terminal.js';
 import { runFixture, sweepFixture } from './fixtures.js';
@@ -155,8 +155,30 @@ describe('HTML report', () => {
       { label: 'advice=MADV_FREE', points: [{ x: 1, y: 200 }, { x: 4, y: 600 }] },
     ]);
     const html = renderSweepHtml(s);
-    expect(html).toContain('data-chart="sweep"');
+    expect(html).toContain('data-chart="sweep:cpus"');
     expect((html.match(/<polyline class="series"/g) ?? []).length).toBe(2);
+  });
+  it('draws a categorical axis as grouped bars: a group per value, a bar per other-axis combination', () => {
+    const s = sweepFixture();
+    const g = sweepGroups(s, 'figure:records_per_sec', 'advice');
+    expect(g.series).toEqual(['cpus=1', 'cpus=4']);
+    expect(g.groups).toEqual([
+      { label: 'MADV_DONTNEED', bars: [{ series: 'cpus=1', value: 100 }, { series: 'cpus=4', value: 300 }] },
+      { label: 'MADV_FREE', bars: [{ series: 'cpus=1', value: 200 }, { series: 'cpus=4', value: 600 }] },
+    ]);
+    const html = renderSweepHtml(s);
+    expect(html).toContain('data-chart="sweep:advice"');
+    // The tallest bar (600) fills the plot's height (320 - 24 - 40 = 256).
+    expect(html).toMatch(/<rect class="bar" x="[\d.]+" y="24" width="[\d.]+" height="256" fill="[^"]+"><title>advice=MADV_FREE, cpus=4: 600/);
+  });
+  it('splits each point\'s cycles by the functions with the most exclusive cycles over the sweep', () => {
+    const s = sweepFixture();
+    const t = topFunctions(s, 2);
+    expect(t.names.length).toBe(3);
+    expect(t.names[2]).toBe('other');
+    for (const p of t.perPoint) expect(p.cycles.reduce((a, b) => a + b, 0)).toBe(p.total);
+    expect(t.perPoint.map((p) => p.label)).toEqual(['cpus=1, advice=MADV_DONTNEED', 'cpus=1, advice=MADV_FREE', 'cpus=4, advice=MADV_DONTNEED', 'cpus=4, advice=MADV_FREE']);
+    expect(renderSweepHtml(s)).toContain('data-chart="breakdown-by-point"');
   });
   it('icicle widths follow inclusive cycles', () => {
     const svg = icicleSvg(runFixture().breakdown, 900);
@@ -168,6 +190,24 @@ describe('HTML report', () => {
 });
 
 describe('sweep tables', () => {
+  it('fit the terminal: axes, the headline and the checks always, other columns while they fit, and a line saying how many are left out', () => {
+    const s = sweepFixture();
+    for (const p of s.points) for (let i = 0; i < 12; i++) p.result.figures[`figure_number_${i}`] = 1000 + i;
+    const plain = new Chalk({ level: 0 });
+    const all = renderSweepTerminal(s, plain);
+    expect(Math.max(...all.split('\n').map((l) => l.length))).toBeGreaterThan(200);
+    for (const width of [60, 80, 120]) {
+      const text = renderSweepTerminal(s, plain, width);
+      const lines = text.split('\n');
+      for (const l of lines) expect(l.length, `${width}: ${l}`).toBeLessThanOrEqual(width);
+      const head = lines.find((l) => l.includes('cpus'))!;
+      expect(head).toMatch(/│ cpus +│ advice +│ figure_number_0 /);
+      expect(head).toContain('checks');
+      const hidden = sweepColumns(s).length - (head.match(/│/g)!.length - 1);
+      expect(text).toContain(`+${hidden} columns not shown: report --format html or markdown`);
+    }
+  });
+
   it('has axis, cycle, figure and counter columns', () => {
     const s = sweepFixture();
     const cols = sweepColumns(s);

@@ -3,7 +3,7 @@ import { renderReport, type Format } from '../../report/index.js';
 import { figureNames, pointLabel, resolveMetric, selectPoints } from '../../report/sweep.js';
 import type { AnyResult, RunResult } from '../../workloads/result.js';
 import { UsageError } from '../errors.js';
-import { log, out, readResult, writeText, type Ctx } from '../context.js';
+import { log, out, readResult, termWidth, writeText, type Ctx } from '../context.js';
 import { makeChalk } from '../io.js';
 
 /** The one point of a sweep `selector` names, as a run result; bad input when there is none or more than one. */
@@ -37,7 +37,7 @@ export function cmdReport(ctx: Ctx, file: string, a: { format: Format; out?: str
   }
   // A file or a pipe gets no colour codes, whatever the terminal says.
   const chalk = a.out ? makeChalk(0) : ctx.c;
-  const text = renderReport(r, a.format, { chalk, metric, file });
+  const text = renderReport(r, a.format, { chalk, metric, file, width: a.out ? undefined : termWidth(ctx) });
   if (a.out) {
     writeText(a.out, text);
     log(ctx, ctx.ce.dim(`wrote ${a.out}`));

@@ -2,7 +2,7 @@
 import { renderReport } from '../../report/index.js';
 import type { SweepResult } from '../../workloads/result.js';
 import type { AnyWorkload } from '../../workloads/types.js';
-import { log, out, readResult, toJson, writeText, type Ctx } from '../context.js';
+import { log, out, readResult, termWidth, toJson, writeText, type Ctx } from '../context.js';
 import { CheckFailed, UsageError } from '../errors.js';
 import { parseGrid, parseShard } from '../grid.js';
 import { readMachineFlags, readWorkloadFlags } from '../options.js';
@@ -28,7 +28,7 @@ function finish(ctx: Ctx, s: SweepResult, a: { json?: boolean; out?: string }): 
     log(ctx, ctx.ce.dim(`wrote ${a.out}`));
   }
   if (a.json) out(ctx, toJson(s));
-  else out(ctx, renderReport(s, 'terminal', { chalk: ctx.c }));
+  else out(ctx, renderReport(s, 'terminal', { chalk: ctx.c, width: termWidth(ctx) }));
   const bad = failedPoints(s);
   if (bad.length > 0) throw new CheckFailed(`${bad.length} sweep point(s) failed their checks: ${bad[0]}`, bad);
   return 0;
