@@ -287,7 +287,7 @@ describe('report', () => {
   });
   it('sweeps render as tables and curves', async () => {
     expect((await cli(['report', f('sweep.json'), '--format', 'markdown'])).stdout).toContain('| 4 | MADV_FREE | 1,000 |');
-    expect((await cli(['report', f('sweep.json'), '--format', 'html'])).stdout).toContain('data-chart="sweep"');
+    expect((await cli(['report', f('sweep.json'), '--format', 'html'])).stdout).toContain('data-chart="sweep:cpus"');
   });
   it('refusals exit 2 with one line', async () => {
     writeFileSync(f('untraced.json'), JSON.stringify(runFixture()));
