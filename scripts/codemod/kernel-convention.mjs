@@ -18,6 +18,9 @@
  * `npm run typecheck` and, for the imports of Kernel left unused,
  *   npx tsc -p tsconfig.test.json | node scripts/codemod/prune-imports.mjs
  *
+ * A declaration whose first line carries the comment `kernel-convention:
+ * exempt` is left as it is, with its calls.
+ *
  * Usage: node scripts/codemod/kernel-convention.mjs [--dry-run]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -44,7 +47,9 @@ const targets = new Map();
 for (const sf of program.getSourceFiles()) {
   if (!ours(sf)) continue;
   const visit = (n) => {
-    if (isFunctionLike(n) && !ts.isPropertySignature(n) && n.parameters.length >= 2) {
+    // A declaration whose first line says `kernel-convention: exempt` is left alone (initKernelTask sets t.k).
+    const firstLine = n.getText(sf).split('\n')[0];
+    if (isFunctionLike(n) && !ts.isPropertySignature(n) && n.parameters.length >= 2 && !firstLine.includes('kernel-convention: exempt')) {
       const [p0, p1] = n.parameters;
       const a = paramType(p0);
       const b = paramType(p1);

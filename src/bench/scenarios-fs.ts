@@ -18,11 +18,11 @@ const fdExpand: FocusedScenario = {
   summary: 'dup2(0, 1023) growing the fd table from the embedded 64 slots to 1024: the call\'s cycles',
   body: (ctx) => (t) =>
     (function* (): TaskBody {
-      const { k, w } = ctx;
+      const { w } = ctx;
       const before = (current(t).files?.fdt.max_fds ?? -1);
       if (before !== 64) ctx.fail(`the fd table starts with ${before} slots, expected 64`);
       w.start(t);
-      const r = yield* sys_dup2(k, t, 0, 1023);
+      const r = yield* sys_dup2(t, 0, 1023);
       w.stop(t);
       if (r !== 1023) ctx.fail(`dup2 returned ${r}`);
       const after = (current(t).files?.fdt.max_fds ?? -1);
@@ -51,18 +51,18 @@ const inotifyEvent: FocusedScenario = {
   summary: 'a 1-byte write to a watched file (queues IN_MODIFY) and the read that returns the event: both calls\' cycles',
   body: (ctx) => (t) =>
     (function* (): TaskBody {
-      const { k, w } = ctx;
-      const fd = yield* sys_open(k, t, 'watched', O_CREAT | O_RDWR, 0o644);
-      const ifd = yield* sys_inotify_init1(k, t, IN_NONBLOCK);
-      const wd = yield* sys_inotify_add_watch(k, t, ifd, 'watched', IN_MODIFY);
+      const { w } = ctx;
+      const fd = yield* sys_open(t, 'watched', O_CREAT | O_RDWR, 0o644);
+      const ifd = yield* sys_inotify_init1(t, IN_NONBLOCK);
+      const wd = yield* sys_inotify_add_watch(t, ifd, 'watched', IN_MODIFY);
       if (fd < 0 || ifd < 0 || wd < 0) {
         ctx.fail(`set-up failed: open ${fd}, inotify_init1 ${ifd}, add_watch ${wd}`);
         return;
       }
       const buf: InotifyReadBuf = { sum: 0, events: [] };
       w.start(t);
-      const n = yield* sys_write(k, t, fd, 1, 0x61);
-      const got = yield* sys_read(k, t, ifd, 4096, buf);
+      const n = yield* sys_write(t, fd, 1, 0x61);
+      const got = yield* sys_read(t, ifd, 4096, buf);
       w.stop(t);
       if (n !== 1) ctx.fail(`write returned ${n}`);
       const ev = buf.events ?? [];
@@ -110,24 +110,24 @@ const procRace: FocusedScenario = {
         'reader',
         (rt) =>
           (function* (): TaskBody {
-            const fd = yield* sys_open(k, rt, `/proc/${PROC_NAME}`, O_RDONLY, 0);
+            const fd = yield* sys_open(rt, `/proc/${PROC_NAME}`, O_RDONLY, 0);
             if (fd < 0) {
               ctx.fail(`reader: open failed (${fd})`);
               st.inRead = true;
               st.done = true;
               return;
             }
-            const first = yield* sys_read(k, rt, fd, 4096, { sum: 0 });
+            const first = yield* sys_read(rt, fd, 4096, { sum: 0 });
             if (first !== 64) ctx.fail(`reader: the read in flight during removal returned ${first}, expected 64`);
-            st.secondRead = yield* sys_read(k, rt, fd, 4096, { sum: 0 });
-            yield* sys_close(k, rt, fd);
+            st.secondRead = yield* sys_read(rt, fd, 4096, { sum: 0 });
+            yield* sys_close(rt, fd);
             st.done = true;
           })(),
         { cpu: 1, pinned: true },
       );
       yield* waitUntil(t, () => st.inRead, 500);
       w.start(t);
-      const ok = yield* remove_proc_entry(k, t, PROC_NAME, null);
+      const ok = yield* remove_proc_entry(t, PROC_NAME, null);
       w.stop(t);
       const removeEnd = t.now;
       if (!ok) ctx.fail('remove_proc_entry found no entry');

@@ -42,7 +42,7 @@ function shootdown(pages: number, cpus: number): FocusedScenario {
         const st = { started: 1, done: false };
         for (let c = 1; c < cpus; c++) k.spawnThread(current(t), `spin/${c}`, spinner(ctx, st), { cpu: c, pinned: true });
         yield* waitUntil(t, () => st.started === cpus);
-        if ((yield* fillUser(t, k, base, pages * PAGE_SIZE, 1)) !== 0) ctx.fail('fault while dirtying the pages');
+        if ((yield* fillUser(t, base, pages * PAGE_SIZE, 1)) !== 0) ctx.fail('fault while dirtying the pages');
         w.start(t);
         const r = yield* sys_madvise(t, base, pages * PAGE_SIZE, MADV_DONTNEED);
         w.stop(t);
@@ -58,10 +58,10 @@ function spinner(ctx: FocusedContext, st: { started: number; done: boolean }): (
     (function* (): TaskBody {
       const b = yield* mapAnon(t, ctx, 4);
       if (b < 0) return;
-      if ((yield* accessUserRange(t, ctx.k, b, 4, PAGE_SIZE, true)) !== 0) ctx.fail('spinner fault');
+      if ((yield* accessUserRange(t, b, 4, PAGE_SIZE, true)) !== 0) ctx.fail('spinner fault');
       st.started++;
       while (!st.done) {
-        if ((yield* accessUserRange(t, ctx.k, b, 64, 64, false)) !== 0) return;
+        if ((yield* accessUserRange(t, b, 64, 64, false)) !== 0) return;
         if (t.shouldYield()) yield;
       }
     })();
@@ -79,9 +79,9 @@ const minorFault: FocusedScenario = {
     (function* (): TaskBody {
       const base = yield* mapAnon(t, ctx, 2);
       if (base < 0) return;
-      if ((yield* accessUser(t, ctx.k, base, true)) !== 0) ctx.fail('fault on the neighbouring page');
+      if ((yield* accessUser(t, base, true)) !== 0) ctx.fail('fault on the neighbouring page');
       ctx.w.start(t);
-      const sig = yield* accessUser(t, ctx.k, base + PAGE_SIZE, true);
+      const sig = yield* accessUser(t, base + PAGE_SIZE, true);
       ctx.w.stop(t);
       if (sig) ctx.fail(`the store raised signal ${sig}`);
     })(),
@@ -97,13 +97,13 @@ const cowFault: FocusedScenario = {
       const { k, w } = ctx;
       const base = yield* mapAnon(t, ctx, 1);
       if (base < 0) return;
-      if ((yield* fillUser(t, k, base, PAGE_SIZE, 7)) !== 0) ctx.fail('fault while writing the page');
+      if ((yield* fillUser(t, base, PAGE_SIZE, 7)) !== 0) ctx.fail('fault while writing the page');
       const child = yield* k.fork(t, current(t), function* (ct: Task): TaskBody {
         // Bring the child's translation walk into the same state as a fresh fault would see: read first, then store.
-        const before = yield* loadUser(ct, k, base);
+        const before = yield* loadUser(ct, base);
         if (before.value !== 7) ctx.fail(`the child read ${before.value} before its store, expected 7`);
         w.start(ct);
-        const sig = yield* accessUser(ct, k, base, true);
+        const sig = yield* accessUser(ct, base, true);
         w.stop(ct);
         if (sig) ctx.fail(`the child's store raised signal ${sig}`);
         yield* k.exit(ct, current(ct));
@@ -113,7 +113,7 @@ const cowFault: FocusedScenario = {
         return;
       }
       yield t.sleepOn(child.task!.exited);
-      const after = yield* loadUser(t, k, base);
+      const after = yield* loadUser(t, base);
       if (after.value !== 7) ctx.fail(`the parent reads ${after.value} after the child's store, expected 7`);
     })(),
   expect: (c) => [...expectCount(c, 'pgfault', 1), ...expectCount(c, 'pgmajfault', 0)],
@@ -128,7 +128,7 @@ const swapIn: FocusedScenario = {
       const { k, w } = ctx;
       const base = yield* mapAnon(t, ctx, 1);
       if (base < 0) return;
-      if ((yield* fillUser(t, k, base, PAGE_SIZE, 9)) !== 0) ctx.fail('fault while writing the page');
+      if ((yield* fillUser(t, base, PAGE_SIZE, 9)) !== 0) ctx.fail('fault while writing the page');
       const r = yield* sys_madvise(t, base, PAGE_SIZE, MADV_PAGEOUT);
       if (r !== 0) ctx.fail(`MADV_PAGEOUT returned ${r}`);
       // Let the write-back finish, then one direct-reclaim pass at the highest priority (as under memory
@@ -136,9 +136,9 @@ const swapIn: FocusedScenario = {
       yield t.sleepFor(10_000_000);
       const sc = newScanControl(k, false, 1);
       sc.priority = 0;
-      yield* shrink_node(t, k, sc);
+      yield* shrink_node(t, sc);
       w.start(t);
-      const v = yield* loadUser(t, k, base);
+      const v = yield* loadUser(t, base);
       w.stop(t);
       if (v.value !== 9) ctx.fail(`read ${v.value} back from swap, expected 9`);
     })(),
@@ -153,10 +153,10 @@ function madviseRange(adviceName: 'free' | 'dontneed', pages: number): FocusedSc
     summary: `madvise(MADV_${adviceName.toUpperCase()}) of ${pages} dirty page${pages > 1 ? 's' : ''}, one CPU: the call's cycles`,
     body: (ctx) => (t) =>
       (function* (): TaskBody {
-        const { k, w } = ctx;
+        const { w } = ctx;
         const base = yield* mapAnon(t, ctx, pages);
         if (base < 0) return;
-        if ((yield* fillUser(t, k, base, pages * PAGE_SIZE, 3)) !== 0) ctx.fail('fault while dirtying the pages');
+        if ((yield* fillUser(t, base, pages * PAGE_SIZE, 3)) !== 0) ctx.fail('fault while dirtying the pages');
         w.start(t);
         const r = yield* sys_madvise(t, base, pages * PAGE_SIZE, advice);
         w.stop(t);

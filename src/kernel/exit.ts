@@ -5,12 +5,11 @@
 import type { Blocking, Task } from '../sim/task.js';
 import { exit_files } from './fs/file.js';
 import { exit_fs } from './fs/fs_struct.js';
-import type { Kernel } from './kernel.js';
 import { exit_mm } from './mm/fork.js';
 import type { TaskStruct } from './sched/task_struct.js';
 
-export function* do_exit(k: Kernel, t: Task, ts: TaskStruct): Blocking<void> {
+export function* do_exit(t: Task, ts: TaskStruct): Blocking<void> {
   yield* exit_mm(t, ts);
-  yield* exit_files(k, t, ts);
-  yield* exit_fs(k, t, ts);
+  yield* exit_files(t, ts);
+  yield* exit_fs(t, ts);
 }

@@ -26,10 +26,10 @@ export function init_process_parts(k: Kernel, leader: TaskStruct): void {
 }
 
 /** copy_files(): the child's own copy of the fd table (dup_fd; CLONE_FILES is spawnThread's). Returns 0 or -errno. */
-function* copy_files(k: Kernel, t: Task, parent: TaskStruct, child: TaskStruct): Blocking<number> {
+function* copy_files(t: Task, parent: TaskStruct, child: TaskStruct): Blocking<number> {
   const files = parent.files;
   if (!files) return 0;
-  const r = yield* dup_fd(k, t, files);
+  const r = yield* dup_fd(t, files);
   if (typeof r === 'number') return r;
   child.files = r;
   return 0;
@@ -47,15 +47,15 @@ function* copy_mm(t: Task, parent: TaskStruct, child: TaskStruct): Blocking<numb
 }
 
 /** copy_process()'s copies, in its order. Returns 0, or -errno with whatever was copied released again. */
-export function* copy_process_parts(k: Kernel, t: Task, parent: TaskStruct, child: TaskStruct): Blocking<number> {
-  const r = yield* copy_files(k, t, parent, child);
+export function* copy_process_parts(t: Task, parent: TaskStruct, child: TaskStruct): Blocking<number> {
+  const r = yield* copy_files(t, parent, child);
   if (r < 0) return r;
-  copy_fs(k, t, parent, child);
+  copy_fs(t, parent, child);
   const m = yield* copy_mm(t, parent, child);
   if (m < 0) {
     // bad_fork_cleanup_fs, bad_fork_cleanup_files.
-    yield* exit_fs(k, t, child);
-    yield* exit_files(k, t, child);
+    yield* exit_fs(t, child);
+    yield* exit_files(t, child);
     return m;
   }
   return 0;

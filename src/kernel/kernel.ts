@@ -42,7 +42,7 @@ export interface ProcessOptions extends SpawnOptions {
 }
 
 /** The kernel's fields of a new task (see sched/task_struct.ts), all set so that every task has one shape. */
-export function initKernelTask(k: Kernel, t: Task): void {
+export function initKernelTask(k: Kernel, t: Task): void { // kernel-convention: exempt (this is what sets t.k)
   (t as { k: Kernel }).k = k;
   t.rcuNesting = 0;
   t.rcuIdx = -1;
@@ -178,7 +178,7 @@ export class Kernel {
     copy_rlimits(this, parent, child);
     if (parent.rlimitMemlock) child.rlimitMemlock = { ...parent.rlimitMemlock };
     child.umask = parent.umask;
-    const r = yield* copy_process_parts(this, t, parent, child);
+    const r = yield* copy_process_parts(t, parent, child);
     if (r < 0) {
       this.byPid.delete(child.pid);
       return r;
@@ -188,12 +188,12 @@ export class Kernel {
 
   /** do_exit(): release what a task holds when it ends (called by the task itself, at its end). */
   *exit(t: Task, ts: TaskStruct): Blocking<void> {
-    yield* do_exit(this, t, ts);
+    yield* do_exit(t, ts);
   }
 
   /** execve's begin_new_exec: a fresh mm, close-on-exec fds closed. */
   *exec(t: Task, ts: TaskStruct): Blocking<void> {
-    yield* begin_new_exec(this, t, ts);
+    yield* begin_new_exec(t, ts);
   }
 
   /** A kernel access to a kernel object's memory, timed by the caches and charged to the task. */

@@ -11,7 +11,6 @@ import type { Blocking, Task } from '../sim/task.js';
 import { EBADF, EINVAL, ESRCH } from './errno.js';
 import { alloc_file, fd_install, fget_light, fput_light, get_unused_fd_flags, type File, type FileOperations } from './fs/file.js';
 import { FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_EXCL, O_NONBLOCK, O_RDWR } from './fs/uapi_fcntl.js';
-import type { Kernel } from './kernel.js';
 import type { TaskStruct } from './sched/task_struct.js';
 import { syscall } from './syscalls.js';
 
@@ -34,23 +33,24 @@ function task_exited(ts: TaskStruct): boolean {
 }
 
 /** pidfd_open(2). */
-export function* do_pidfd_open(k: Kernel, t: Task, pid: number, flags: number): Blocking<number> {
+export function* do_pidfd_open(t: Task, pid: number, flags: number): Blocking<number> {
+  const k = t.k;
   if (flags & ~(PIDFD_NONBLOCK | PIDFD_THREAD)) return -EINVAL;
   if (pid <= 0) return -EINVAL;
   const ts = k.findTask(pid);
   if (!ts || task_exited(ts)) return -ESRCH;
   // pidfd_prepare(): without PIDFD_THREAD the pid must lead a thread group.
   if (!(flags & PIDFD_THREAD) && !ts.isGroupLeader) return -EINVAL;
-  const fd = yield* get_unused_fd_flags(k, t, O_CLOEXEC);
+  const fd = yield* get_unused_fd_flags(t, O_CLOEXEC);
   if (fd < 0) return fd;
   const file = alloc_file(k, t, 'anon_inode:[pidfd]', O_RDWR | (flags & (PIDFD_NONBLOCK | PIDFD_THREAD)), FMODE_READ | FMODE_WRITE, pidfd_fops);
   file.private_data = ts;
-  yield* fd_install(k, t, fd, file);
+  yield* fd_install(t, fd, file);
   return fd;
 }
 
-export function sys_pidfd_open(k: Kernel, t: Task, pid: number, flags: number): Blocking<number> {
-  return syscall(t, 'pidfd_open', do_pidfd_open(k, t, pid, flags));
+export function sys_pidfd_open(t: Task, pid: number, flags: number): Blocking<number> {
+  return syscall(t, 'pidfd_open', do_pidfd_open(t, pid, flags));
 }
 
 /**
@@ -58,11 +58,11 @@ export function sys_pidfd_open(k: Kernel, t: Task, pid: number, flags: number): 
  * the pidfd was opened with PIDFD_THREAD), or -EBADF for an fd that is not
  * a pidfd and -ESRCH for a task that has exited.
  */
-export function* pidfd_get_task(k: Kernel, t: Task, pidfd: number): Blocking<TaskStruct | number> {
-  const f = fget_light(k, t, pidfd);
+export function* pidfd_get_task(t: Task, pidfd: number): Blocking<TaskStruct | number> {
+  const f = fget_light(t, pidfd);
   if (!f.file) return -EBADF;
   const ts = pidfd_pid(f.file);
-  yield* fput_light(k, t, f);
+  yield* fput_light(t, f);
   if (!ts) return -EBADF;
   if (task_exited(ts)) return -ESRCH;
   return ts;

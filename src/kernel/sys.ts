@@ -81,7 +81,8 @@ function memlock(k: Kernel, ts: TaskStruct): Rlimit {
 }
 
 /** do_prlimit() for every resource but RLIMIT_NOFILE (fd_syscalls.ts checks nr_open first). */
-export function* do_prlimit(k: Kernel, t: Task, resource: number, set: Rlimit | null, old: Rlimit | null): Blocking<number> {
+export function* do_prlimit(t: Task, resource: number, set: Rlimit | null, old: Rlimit | null): Blocking<number> {
+  const k = t.k;
   if (resource >>> 0 >= RLIM_NLIMITS) return -EINVAL;
   const ts = current(t);
   if (set && set.cur > set.max) return -EINVAL;

@@ -9,13 +9,13 @@ import type { Blocking, Task } from '../sim/task.js';
  * Boots `cfg`, runs `body` as a process (named `comm`) pinned to CPU 0 until
  * it and everything it started end; returns the kernel. The mm tests use it too.
  */
-export function runProcess(cfg: MachineConfig, body: (t: Task, k: Kernel, ts: TaskStruct) => Blocking<void>, comm = 'validate'): Kernel {
+export function runProcess(cfg: MachineConfig, body: (t: Task, ts: TaskStruct) => Blocking<void>, comm = 'validate'): Kernel {
   const k = bootKernel(cfg);
   k.spawnProcess(
     comm,
     function* (t) {
       const ts = current(t);
-      yield* body(t, k, ts);
+      yield* body(t, ts);
       yield* k.exit(t, ts);
     },
     { cpu: 0, pinned: true },

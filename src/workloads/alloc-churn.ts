@@ -75,12 +75,12 @@ export const allocChurn = defineWorkload({
         const cpu0 = t.cpuTime;
         const delay0 = t.runDelay;
         for (let r = 0; r < p.rounds; r++) {
-          if ((yield* touchChunk(t, k, base, p.chunk_pages, p.touch_bytes, tag(r))) !== 0) {
+          if ((yield* touchChunk(t, base, p.chunk_pages, p.touch_bytes, tag(r))) !== 0) {
             st.failures.push(`thread ${idx}: fault while writing round ${r}`);
             return;
           }
           for (const a of [base, base + len - PAGE_SIZE + p.touch_bytes - 1]) {
-            const v = yield* loadUser(t, k, a);
+            const v = yield* loadUser(t, a);
             if (v.value !== tag(r) && st.failures.length < 5) st.failures.push(`thread ${idx} round ${r}: byte at +${a - base} reads ${v.value}, wrote ${tag(r)}`);
           }
           const ret = advice < 0 ? 0 : yield* sys_madvise(t, base, len, advice);

@@ -69,18 +69,18 @@ export const dbDiscard = defineWorkload({
     const body = (t: Task): TaskBody =>
       (function* (): TaskBody {
         const ts = current(t);
-        const fd = yield* sys_open(k, t, '/tmp/db-discard.table', O_RDWR | O_CREAT | O_TRUNC, 0o600);
+        const fd = yield* sys_open(t, '/tmp/db-discard.table', O_RDWR | O_CREAT | O_TRUNC, 0o600);
         if (fd < 0) return fail(`open failed (${fd})`);
-        const tr = yield* sys_ftruncate(k, t, fd, len);
+        const tr = yield* sys_ftruncate(t, fd, len);
         if (tr < 0) return fail(`ftruncate failed (${tr})`);
         const base = yield* sys_mmap(t, 0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (base < 0) return fail(`mmap failed (${base})`);
-        yield* sys_close(k, t, fd);
+        yield* sys_close(t, fd);
         const mapping = ts.mm!.vmas.find((v) => v.vmStart === base)!.vmFile!.mapping;
         const cpu0 = t.cpuTime;
         const delay0 = t.runDelay;
         for (let r = 0; r < p.rounds; r++) {
-          if ((yield* fillUser(t, k, base, len, tag(r))) !== 0) return fail(`fault while writing round ${r}`);
+          if ((yield* fillUser(t, base, len, tag(r))) !== 0) return fail(`fault while writing round ${r}`);
           const first = r % p.stride;
           for (let i = first; i < p.pages; i += p.stride) {
             const ret = yield* sys_madvise(t, base + i * PAGE_SIZE, PAGE_SIZE, advice);
@@ -91,12 +91,12 @@ export const dbDiscard = defineWorkload({
           const want = advice === MADV_REMOVE ? 0 : tag(r);
           for (let i = first; i < p.pages; i += p.stride) {
             for (const off of [0, PAGE_SIZE - 1]) {
-              const v = yield* loadUser(t, k, base + i * PAGE_SIZE + off);
+              const v = yield* loadUser(t, base + i * PAGE_SIZE + off);
               if (v.sig !== 0 || v.value !== want) fail(`round ${r}: discarded page ${i} +${off} reads ${v.value} (signal ${v.sig}), want ${want}`);
             }
           }
           const kept = (first + 1) % p.stride;
-          const v = yield* loadUser(t, k, base + kept * PAGE_SIZE);
+          const v = yield* loadUser(t, base + kept * PAGE_SIZE);
           if (v.value !== tag(r)) fail(`round ${r}: kept page ${kept} reads ${v.value}, want ${tag(r)}`);
           st.rounds++;
         }

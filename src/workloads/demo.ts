@@ -80,7 +80,7 @@ export const tlbReach = defineWorkload({
         if (addr < 0) st.failures.push(`mmap of ${len} bytes failed: ${addr}`);
         else {
           for (let i = 0; i < p.pages; i++) {
-            const sig = yield* fillUser(t, k, addr + i * PAGE_SIZE, TAG, pageByte(i));
+            const sig = yield* fillUser(t, addr + i * PAGE_SIZE, TAG, pageByte(i));
             if (sig) {
               st.failures.push(`tagging page ${i}: ${signame(sig)}`);
               break;

@@ -186,7 +186,7 @@ export const ebizzy = defineWorkload({
             return;
           }
           // memcpy(copy, src, size): the source's lines read, the copy's written (its bytes take the chunk's tag).
-          if ((yield* accessUserRange(t, k, mem[chunk]!, bytes / line, line, false)) !== 0 || (yield* fillUser(t, k, copy, bytes, 1 + chunk)) !== 0) {
+          if ((yield* accessUserRange(t, mem[chunk]!, bytes / line, line, false)) !== 0 || (yield* fillUser(t, copy, bytes, 1 + chunk)) !== 0) {
             st.failures.push(`thread ${idx}: fault in the copy`);
             return;
           }
@@ -196,7 +196,7 @@ export const ebizzy = defineWorkload({
           let hi = records;
           for (let i = 0; i < probes && lo < hi; i++) {
             const mid = (lo + hi) >>> 1;
-            const v = yield* loadUser(t, k, copy + mid * RECORD_BYTES);
+            const v = yield* loadUser(t, copy + mid * RECORD_BYTES);
             if (v.value !== 1 + chunk && st.failures.length < 5) st.failures.push(`thread ${idx}: probe at +${mid * RECORD_BYTES} reads ${v.value}, the copy wrote ${1 + chunk}`);
             if (mid < key) lo = mid + 1;
             else hi = mid;
@@ -216,7 +216,7 @@ export const ebizzy = defineWorkload({
         // alloc_mem + write_pattern: the chunks, written once before the threads start.
         for (let c = 0; c < p.chunks; c++) {
           const a = yield* sys_mmap(t, 0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-          if (a < 0 || (yield* fillUser(t, k, a, bytes, 1 + c)) !== 0) {
+          if (a < 0 || (yield* fillUser(t, a, bytes, 1 + c)) !== 0) {
             st.failures.push(`chunk ${c}: mmap or fill failed`);
             return;
           }

@@ -140,7 +140,7 @@ function acceptor(k: Kernel, st: State, idx: number, connections: number, hold: 
     let head = 0;
     for (let i = 0; i < connections; i++) {
       userWork(t, think);
-      const fd = yield* sys_open(k, t, '/dev/null', O_RDWR, 0);
+      const fd = yield* sys_open(t, '/dev/null', O_RDWR, 0);
       if (fd < 0) {
         st.failures.push(`acceptor ${idx}: accept ${i} failed with ${-fd}`);
         return;
@@ -149,14 +149,14 @@ function acceptor(k: Kernel, st: State, idx: number, connections: number, hold: 
       if (fd + 1 > st.fdCeiling) st.fdCeiling = fd + 1;
       st.accepted[idx]!++;
       if (held.length - head > hold) {
-        const r = yield* sys_close(k, t, held[head++]!);
+        const r = yield* sys_close(t, held[head++]!);
         if (r !== 0) st.failures.push(`acceptor ${idx}: close failed with ${-r}`);
       }
       if (t.shouldYield()) yield;
     }
     while (head < held.length) {
       userWork(t, think);
-      const r = yield* sys_close(k, t, held[head++]!);
+      const r = yield* sys_close(t, held[head++]!);
       if (r !== 0) st.failures.push(`acceptor ${idx}: close failed with ${-r}`);
       if (t.shouldYield()) yield;
     }
@@ -172,7 +172,7 @@ function looker(k: Kernel, st: State, idx: number, lookups: number, think: numbe
       x ^= x >>> 17;
       x ^= x << 5;
       const fd = (x >>> 0) % st.fdCeiling;
-      const r = yield* sys_fcntl(k, t, fd, F_GETFL, 0);
+      const r = yield* sys_fcntl(t, fd, F_GETFL, 0);
       if (r >= 0) st.hits++;
       else if (r === -EBADF) st.misses++;
       else st.failures.push(`looker ${idx}: fcntl(${fd}) failed with ${-r}`);

@@ -164,25 +164,25 @@ function sameEvent(a: InotifyEventRecord, b: InotifyEventRecord): boolean {
 
 function watcherBody(k: Kernel, st: State, bufsize: number, eventCycles: number) {
   return function* (t: Task): TaskBody {
-    const mk = yield* sys_mkdir(k, t, DIR, 0o755);
+    const mk = yield* sys_mkdir(t, DIR, 0o755);
     if (mk < 0) st.failures.push(`watcher: mkdir failed with ${-mk}`);
-    const fd = yield* sys_inotify_init1(k, t, 0);
+    const fd = yield* sys_inotify_init1(t, 0);
     if (fd < 0) {
       st.failures.push(`watcher: inotify_init1 failed with ${-fd}`);
       return;
     }
-    const wd = yield* sys_inotify_add_watch(k, t, fd, DIR, WATCH_MASK);
+    const wd = yield* sys_inotify_add_watch(t, fd, DIR, WATCH_MASK);
     if (wd < 0) st.failures.push(`watcher: inotify_add_watch failed with ${-wd}`);
     st.watchReady = true;
     for (;;) {
       // The writers are done and nothing is queued: stop (the last writer's final event woke this read otherwise).
       if (st.writersLeft === 0) {
         const q = { value: 0 };
-        yield* sys_ioctl(k, t, fd, FIONREAD, q);
+        yield* sys_ioctl(t, fd, FIONREAD, q);
         if (q.value === 0) break;
       }
       const buf: InotifyReadBuf = { sum: 0, events: [] };
-      const n = yield* sys_read(k, t, fd, bufsize, buf);
+      const n = yield* sys_read(t, fd, bufsize, buf);
       if (n < 0) {
         st.failures.push(`watcher: read failed with ${-n}`);
         break;
@@ -203,7 +203,7 @@ function watcherBody(k: Kernel, st: State, bufsize: number, eventCycles: number)
         if (t.shouldYield()) yield;
       }
     }
-    yield* sys_close(k, t, fd);
+    yield* sys_close(t, fd);
     st.watcherDone = true;
   };
 }
@@ -224,21 +224,21 @@ function writerBody(k: Kernel, st: State, idx: number, dir: string, p: WriterPar
     for (let r = 0; r < p.rounds; r++) {
       userWork(t, CAT_WRITER, p.think);
       const name = `${dir}/w${idx}-${r % p.files}`;
-      const fd = yield* sys_open(k, t, name, O_WRONLY | O_CREAT | O_TRUNC, 0o644);
+      const fd = yield* sys_open(t, name, O_WRONLY | O_CREAT | O_TRUNC, 0o644);
       if (fd < 0) {
         st.failures.push(`writer ${idx}: open ${name} failed with ${-fd}`);
         break;
       }
       for (let c = 0; c < p.chunks; c++) {
-        const w = yield* sys_write(k, t, fd, p.chunk, (r + c) & 0xff);
+        const w = yield* sys_write(t, fd, p.chunk, (r + c) & 0xff);
         if (w !== p.chunk) st.failures.push(`writer ${idx}: write returned ${w}`);
       }
-      yield* sys_close(k, t, fd);
+      yield* sys_close(t, fd);
       if (r % 8 === 7) {
-        const u = yield* sys_unlink(k, t, name);
+        const u = yield* sys_unlink(t, name);
         if (u < 0) st.failures.push(`writer ${idx}: unlink failed with ${-u}`);
       } else if (r % 4 === 3) {
-        const m = yield* sys_rename(k, t, name, `${name}.old`);
+        const m = yield* sys_rename(t, name, `${name}.old`);
         if (m < 0) st.failures.push(`writer ${idx}: rename failed with ${-m}`);
       }
       if (t.shouldYield()) yield;
@@ -246,8 +246,8 @@ function writerBody(k: Kernel, st: State, idx: number, dir: string, p: WriterPar
     st.writersLeft--;
     if (st.writersLeft === 0) {
       // A last event, so that a watcher blocked on an empty queue wakes and sees the writers are done.
-      const fd = yield* sys_open(k, t, `${dir}/done`, O_WRONLY | O_CREAT, 0o644);
-      if (fd >= 0) yield* sys_close(k, t, fd);
+      const fd = yield* sys_open(t, `${dir}/done`, O_WRONLY | O_CREAT, 0o644);
+      if (fd >= 0) yield* sys_close(t, fd);
     }
   };
 }

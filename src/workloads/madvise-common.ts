@@ -2,7 +2,6 @@
  * Helpers shared by the madvise workloads: reading cycles out of the
  * attribution tree by kernel function name.
  */
-import type { Kernel } from '../kernel/kernel.js';
 import { fillUser } from '../kernel/mm/uaccess.js';
 import type { BreakdownNode } from '../sim/attribution.js';
 import type { Blocking, Task } from '../sim/task.js';
@@ -35,10 +34,10 @@ export function round2(x: number): number {
  * from `base` (the whole range when touchBytes is a page). Returns 0 or the
  * signal that stopped it.
  */
-export function* touchChunk(t: Task, k: Kernel, base: number, pages: number, touchBytes: number, byte: number): Blocking<number> {
-  if (touchBytes >= 4096) return yield* fillUser(t, k, base, pages * 4096, byte);
+export function* touchChunk(t: Task, base: number, pages: number, touchBytes: number, byte: number): Blocking<number> {
+  if (touchBytes >= 4096) return yield* fillUser(t, base, pages * 4096, byte);
   for (let i = 0; i < pages; i++) {
-    const sig = yield* fillUser(t, k, base + i * 4096, touchBytes, byte);
+    const sig = yield* fillUser(t, base + i * 4096, touchBytes, byte);
     if (sig !== 0) return sig;
   }
   return 0;

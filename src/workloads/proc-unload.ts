@@ -149,7 +149,7 @@ export const procUnload = defineWorkload({
         yield t.sleepFor(p.unload_after);
         st.removeStart = t.now;
         st.inFlightAtRemoval = st.inFlight;
-        const ok = yield* remove_proc_entry(k, t, NAME, null);
+        const ok = yield* remove_proc_entry(t, NAME, null);
         st.removeEnd = t.now;
         if (!ok) st.failures.push('remove_proc_entry found no entry');
         if (st.inFlight !== 0) st.failures.push(`remove_proc_entry returned with ${st.inFlight} calls in flight`);
@@ -229,12 +229,12 @@ function readerBody(k: Kernel, st: State, idx: number, holder: boolean, think: n
   return function* (t: Task): TaskBody {
     let held = -1;
     if (holder) {
-      held = yield* sys_open(k, t, path, O_RDONLY, 0);
+      held = yield* sys_open(t, path, O_RDONLY, 0);
       if (held < 0) st.failures.push(`reader ${idx}: first open failed with ${-held}`);
     }
     for (;;) {
       yield* userWork(t, think);
-      const fd = held >= 0 ? held : yield* sys_open(k, t, path, O_RDONLY, 0);
+      const fd = held >= 0 ? held : yield* sys_open(t, path, O_RDONLY, 0);
       if (fd === -ENOENT) {
         st.opensEnoent++;
         break;
@@ -246,17 +246,17 @@ function readerBody(k: Kernel, st: State, idx: number, holder: boolean, think: n
       let gone = false;
       for (let pass = 0; pass < 2 && !gone; pass++) {
         const buf = { sum: 0 };
-        const n = yield* sys_read(k, t, fd, 4096, buf);
+        const n = yield* sys_read(t, fd, 4096, buf);
         if (n === -EIO) {
           st.readsEio++;
           gone = true;
         } else if (n < 0) st.failures.push(`reader ${idx}: read failed with ${-n}`);
         else st.readsOk++;
-        if (!gone) yield* sys_lseek(k, t, fd, 0, 0);
+        if (!gone) yield* sys_lseek(t, fd, 0, 0);
         yield* userWork(t, think);
       }
       if (held < 0 || gone) {
-        const r = yield* sys_close(k, t, fd);
+        const r = yield* sys_close(t, fd);
         if (r < 0) st.failures.push(`reader ${idx}: close failed with ${-r}`);
       }
       if (gone) break;

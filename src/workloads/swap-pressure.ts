@@ -133,8 +133,9 @@ export const swapPressure = defineWorkload({
 });
 
 /** A store to the page through the MMU (faulting it in), then its bytes. Returns a signal or 0. */
-function* writePage(t: Task, k: Kernel, addr: number, data: Uint8Array): Blocking<number> {
-  const sig = yield* accessUser(t, k, addr, true);
+function* writePage(t: Task, addr: number, data: Uint8Array): Blocking<number> {
+  const k = t.k;
+  const sig = yield* accessUser(t, addr, true);
   if (sig) return sig;
   const pfn = k.machine.mmu.translateFunctional(t.cpu, addr);
   k.machine.mem.writeFrom(pfn, 0, data, 0, PAGE_SIZE);
@@ -158,7 +159,7 @@ function body(k: Kernel, st: State, r: number, pages: number, passes: number, ra
     let sig = 0;
     for (let i = 0; i < pages && !sig; i++) {
       fillPattern(want, r, i);
-      sig = yield* writePage(t, k, base + i * PAGE_SIZE, want);
+      sig = yield* writePage(t, base + i * PAGE_SIZE, want);
       if (!sig) st.written++;
     }
     let x = seed;
@@ -172,7 +173,7 @@ function body(k: Kernel, st: State, r: number, pages: number, passes: number, ra
           i = x % pages;
         }
         const addr = base + i * PAGE_SIZE;
-        sig = yield* accessUser(t, k, addr, false);
+        sig = yield* accessUser(t, addr, false);
         if (sig) break;
         k.machine.mem.readInto(k.machine.mmu.translateFunctional(t.cpu, addr), 0, got, 0, PAGE_SIZE);
         fillPattern(want, r, i);

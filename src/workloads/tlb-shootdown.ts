@@ -68,7 +68,7 @@ export const tlbShootdown = defineWorkload({
           st.ipiBefore = k.engine.ipi.counters().ipi_sent;
           st.countersBefore = k.engine.counters.snapshot();
           for (let r = 0; r < p.rounds; r++) {
-            if ((yield* touchChunk(t, k, base, p.pages, p.touch_bytes, 1 + (r % 255))) !== 0) {
+            if ((yield* touchChunk(t, base, p.pages, p.touch_bytes, 1 + (r % 255))) !== 0) {
               st.failures.push(`fault while writing round ${r}`);
               break;
             }
@@ -134,7 +134,7 @@ function spinner(k: Kernel, st: State): (t: Task) => TaskBody {
       st.started++;
       if (b < 0) return;
       while (!st.done) {
-        const sig = yield* accessUserRange(t, k, b, 256, 0, false);
+        const sig = yield* accessUserRange(t, b, 256, 0, false);
         if (sig) return;
         if (t.shouldYield()) yield;
       }

@@ -8,7 +8,6 @@
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EFBIG, EPERM } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import type { Dentry } from './dcache.js';
 import { ATTR_MODE, ATTR_SIZE, capable_dac, cred_gid, inode_owner_or_capable, S_ISGID, type Iattr } from './inode.js';
@@ -30,7 +29,8 @@ function setattr_prepare(t: Task, dentry: Dentry, attr: Iattr): number {
 }
 
 /** notify_change(): the caller holds the inode's lock. */
-export function* notify_change(k: Kernel, t: Task, dentry: Dentry, attr: Iattr): Blocking<number> {
+export function* notify_change(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> {
+  const k = t.k;
   t.enter(CAT_NOTIFY_CHANGE);
   const inode = dentry.d_inode!;
   k.touch(t, inode.addr, false);
@@ -41,7 +41,7 @@ export function* notify_change(k: Kernel, t: Task, dentry: Dentry, attr: Iattr):
     inode.i_mode = (inode.i_mode & ~0o7777) | (attr.ia_mode & 0o7777);
     k.touch(t, inode.addr, true);
   }
-  if (!err) yield* fsnotify_change(k, t, dentry, attr.ia_valid);
+  if (!err) yield* fsnotify_change(t, dentry, attr.ia_valid);
   t.leave();
   return err;
 }

@@ -140,7 +140,8 @@ export function d_drop(d: Dentry): void {
 }
 
 /** dget(). */
-export function dget(k: Kernel, t: Task, d: Dentry): Dentry {
+export function dget(t: Task, d: Dentry): Dentry {
+  const k = t.k;
   if (d.dead) throw new Error(`dget: dentry "${d.d_name}" used after free`);
   k.touch(t, d.addr, true);
   t.charge(k.cfg.cost.atomic_rmw);
@@ -155,7 +156,8 @@ export function dget_untimed(d: Dentry): Dentry {
 }
 
 /** __d_lookup_rcu(): the hashed child `name` of `parent`, or null; reads the bucket and the candidate. */
-export function d_lookup(k: Kernel, t: Task, parent: Dentry, name: string): Dentry | null {
+export function d_lookup(t: Task, parent: Dentry, name: string): Dentry | null {
+  const k = t.k;
   t.enter(CAT_D_LOOKUP);
   t.charge(k.cfg.kernel.cost.kernel_op);
   const d = parent.d_children.get(name) ?? null;
@@ -165,12 +167,12 @@ export function d_lookup(k: Kernel, t: Task, parent: Dentry, name: string): Dent
 }
 
 /** dentry_unlink_inode(): the dentry lets go of its inode; an inode with no links left says DELETE_SELF first. */
-function* dentry_unlink_inode(k: Kernel, t: Task, d: Dentry): Blocking<void> {
+function* dentry_unlink_inode(t: Task, d: Dentry): Blocking<void> {
   const inode = d.d_inode;
   if (!inode) return;
   d.d_inode = null;
-  if (inode.i_nlink === 0) yield* fsnotify_inoderemove(k, t, inode);
-  iput(k, t, inode);
+  if (inode.i_nlink === 0) yield* fsnotify_inoderemove(t, inode);
+  iput(t, inode);
 }
 
 /**
@@ -178,7 +180,8 @@ function* dentry_unlink_inode(k: Kernel, t: Task, d: Dentry): Blocking<void> {
  * and its file system caches it; otherwise it is killed, letting go of its
  * inode and of its reference on the parent (which may be the parent's last).
  */
-export function* dput(k: Kernel, t: Task, dentry: Dentry | null): Blocking<void> {
+export function* dput(t: Task, dentry: Dentry | null): Blocking<void> {
+  const k = t.k;
   if (!dentry) return;
   let d: Dentry = dentry;
   t.enter(CAT_DPUT);
@@ -190,7 +193,7 @@ export function* dput(k: Kernel, t: Task, dentry: Dentry | null): Blocking<void>
     if (d.hashed && d.d_inode && !(d.d_op?.d_delete?.(d) ?? false)) break;
     const parent: Dentry = d.d_parent;
     d_drop(d);
-    yield* dentry_unlink_inode(k, t, d);
+    yield* dentry_unlink_inode(t, d);
     d.dead = true;
     t.charge(k.cfg.kernel.cost.kmalloc);
     k.slab.kfree(d.addr, DENTRY_BYTES);
@@ -205,11 +208,12 @@ export function* dput(k: Kernel, t: Task, dentry: Dentry | null): Blocking<void>
  * the inode goes now; otherwise the dentry is unhashed and keeps its inode
  * until the last dput.
  */
-export function* d_delete(k: Kernel, t: Task, d: Dentry): Blocking<void> {
+export function* d_delete(t: Task, d: Dentry): Blocking<void> {
+  const k = t.k;
   t.enter(CAT_D_DELETE);
   k.touch(t, d.addr, true);
   d_drop(d);
-  if (d.d_count === 1) yield* dentry_unlink_inode(k, t, d);
+  if (d.d_count === 1) yield* dentry_unlink_inode(t, d);
   t.leave();
 }
 
@@ -218,7 +222,8 @@ export function* d_delete(k: Kernel, t: Task, d: Dentry): Blocking<void> {
  * dentry that held that name (the replaced target) has been unhashed by
  * the caller.
  */
-export function d_move(k: Kernel, t: Task, d: Dentry, newParent: Dentry, newName: string): void {
+export function d_move(t: Task, d: Dentry, newParent: Dentry, newName: string): void {
+  const k = t.k;
   t.enter(CAT_D_MOVE);
   k.touch(t, d.addr, true);
   k.touch(t, newParent.addr, true);

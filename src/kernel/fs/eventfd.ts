@@ -10,7 +10,6 @@
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EAGAIN, EINVAL } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { syscall } from '../syscalls.js';
 import { fd_install, get_unused_fd_flags } from './file.js';
 import { alloc_file, type File, type FileOperations, type IoBuf } from './file_table.js';
@@ -67,17 +66,18 @@ export const eventfd_fops: FileOperations = {
   },
 };
 
-function* do_eventfd(k: Kernel, t: Task, initval: number, flags: number): Blocking<number> {
+function* do_eventfd(t: Task, initval: number, flags: number): Blocking<number> {
+  const k = t.k;
   if (flags & ~(EFD_SEMAPHORE | O_CLOEXEC | O_NONBLOCK)) return -EINVAL;
-  const fd = yield* get_unused_fd_flags(k, t, flags);
+  const fd = yield* get_unused_fd_flags(t, flags);
   if (fd < 0) return fd;
   const f = alloc_file(k, t, 'anon_inode:[eventfd]', O_RDWR | (flags & O_NONBLOCK), FMODE_READ | FMODE_WRITE | FMODE_LSEEK, eventfd_fops);
   f.private_data = { count: BigInt(initval >>> 0), semaphore: (flags & EFD_SEMAPHORE) !== 0 } satisfies EventfdCtx;
-  yield* fd_install(k, t, fd, f);
+  yield* fd_install(t, fd, f);
   return fd;
 }
 
 /** eventfd2(2): `initval` is an unsigned int. */
-export function sys_eventfd2(k: Kernel, t: Task, initval: number, flags: number): Blocking<number> {
-  return syscall(t, 'eventfd2', do_eventfd(k, t, initval, flags >>> 0));
+export function sys_eventfd2(t: Task, initval: number, flags: number): Blocking<number> {
+  return syscall(t, 'eventfd2', do_eventfd(t, initval, flags >>> 0));
 }

@@ -4,14 +4,14 @@
  * then the fds marked close-on-exec are closed (do_close_on_exec).
  */
 import type { Blocking, Task } from '../../sim/task.js';
-import type { Kernel } from '../kernel.js';
 import { mm_alloc, mm_release_user } from '../mm/fork.js';
 import { switch_mm_irqs_off } from '../mm/tlbflush.js';
 import type { TaskStruct } from '../sched/task_struct.js';
 import { do_close_on_exec } from './file.js';
 
 /** exec_mmap(): switch to a fresh, empty mm and release the old one. */
-function* exec_mmap(k: Kernel, t: Task, ts: TaskStruct): Blocking<void> {
+function* exec_mmap(t: Task, ts: TaskStruct): Blocking<void> {
+  const k = t.k;
   const old = ts.mm;
   const mm = mm_alloc(k);
   if (!mm) throw new Error(`exec: no memory for ${ts.comm}'s address space`);
@@ -21,7 +21,7 @@ function* exec_mmap(k: Kernel, t: Task, ts: TaskStruct): Blocking<void> {
   if (old) yield* mm_release_user(t, ts, old);
 }
 
-export function* begin_new_exec(k: Kernel, t: Task, ts: TaskStruct): Blocking<void> {
-  yield* exec_mmap(k, t, ts);
-  if (ts.files) yield* do_close_on_exec(k, t, ts.files);
+export function* begin_new_exec(t: Task, ts: TaskStruct): Blocking<void> {
+  yield* exec_mmap(t, ts);
+  if (ts.files) yield* do_close_on_exec(t, ts.files);
 }

@@ -10,7 +10,6 @@
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, EAGAIN, EBADF, EFAULT, EINVAL, ENOTDIR, ESRCH } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { memfd_fcntl } from '../mm/memfd.js';
 import { current } from '../sched/task_struct.js';
 import { fget_raw } from './file.js';
@@ -83,7 +82,8 @@ function setlease(f: File, arg: number): number {
   return 0;
 }
 
-export function* do_fcntl_more(k: Kernel, t: Task, cmd: number, arg: number, f: File): Blocking<number | null> {
+export function* do_fcntl_more(t: Task, cmd: number, arg: number, f: File): Blocking<number | null> {
+  const k = t.k;
   const argi = Number(BigInt.asIntN(32, BigInt(Math.trunc(arg))));
   switch (cmd) {
     case F_GETOWN:
@@ -145,10 +145,10 @@ export function* do_fcntl_more(k: Kernel, t: Task, cmd: number, arg: number, f: 
       return (yield* memfd_fcntl(t, f, cmd === F_ADD_SEALS, arg >>> 0)) ?? -EINVAL;
     case F_DUPFD_QUERY: {
       // f_dupfd_query(): 1 when fd `arg` names this very open file description.
-      const g = fget_raw(k, t, argi < 0 ? argi + 2 ** 32 : argi);
+      const g = fget_raw(t, argi < 0 ? argi + 2 ** 32 : argi);
       if (!g) return -EBADF;
       const same = g === f ? 1 : 0;
-      yield* fput(k, t, g);
+      yield* fput(t, g);
       return same;
     }
     case F_CREATED_QUERY:

@@ -68,7 +68,7 @@ import {
  * A file system's open: returns the new file, a negative errno, or null
  * when the path is not its own (the next handler is asked).
  */
-export type OpenHandler = (k: Kernel, t: Task, path: string, flags: number, mode: number) => Blocking<File | number | null>;
+export type OpenHandler = (t: Task, path: string, flags: number, mode: number) => Blocking<File | number | null>;
 
 function handlers(k: Kernel): OpenHandler[] {
   return k.openHandlers;
@@ -156,7 +156,8 @@ export const full_fops: FileOperations = {
 
 const DEVICES: Record<string, FileOperations> = { '/dev/null': null_fops, '/dev/zero': zero_fops, '/dev/full': full_fops };
 
-function* builtinOpen(k: Kernel, t: Task, path: string, flags: number): Blocking<File | number | null> {
+function* builtinOpen(t: Task, path: string, flags: number): Blocking<File | number | null> {
+  const k = t.k;
   const fops = DEVICES[path];
   if (!fops) return null;
   if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) return -EEXIST;
@@ -165,25 +166,26 @@ function* builtinOpen(k: Kernel, t: Task, path: string, flags: number): Blocking
 }
 
 /** do_filp_open(): ask each handler, then the built-in devices. */
-function* do_filp_open(k: Kernel, t: Task, path: string, flags: number, mode: number): Blocking<File | number> {
+function* do_filp_open(t: Task, path: string, flags: number, mode: number): Blocking<File | number> {
+  const k = t.k;
   for (const h of handlers(k)) {
-    const r = yield* h(k, t, path, flags, mode);
+    const r = yield* h(t, path, flags, mode);
     if (r !== null) return r;
   }
-  const r = yield* builtinOpen(k, t, path, flags);
+  const r = yield* builtinOpen(t, path, flags);
   return r ?? -ENOENT;
 }
 
 /** do_sys_open(): the fd is taken first, so a full table gives EMFILE before any path error. */
-export function* do_sys_open(k: Kernel, t: Task, path: string, flags: number, mode: number): Blocking<number> {
-  const fd = yield* get_unused_fd_flags(k, t, flags);
+export function* do_sys_open(t: Task, path: string, flags: number, mode: number): Blocking<number> {
+  const fd = yield* get_unused_fd_flags(t, flags);
   if (fd < 0) return fd;
-  const f = yield* do_filp_open(k, t, path, flags, mode);
+  const f = yield* do_filp_open(t, path, flags, mode);
   if (typeof f === 'number') {
-    yield* put_unused_fd(k, t, fd);
+    yield* put_unused_fd(t, fd);
     return f;
   }
-  yield* fd_install(k, t, fd, f);
+  yield* fd_install(t, fd, f);
   return fd;
 }
 
@@ -206,29 +208,30 @@ function setfl(t: Task, f: File, arg: number): number {
   return 0;
 }
 
-function* do_fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: number, f: File): Blocking<number> {
+function* do_fcntl(t: Task, fd: number, cmd: number, arg: number, f: File): Blocking<number> {
   switch (cmd) {
     case F_DUPFD:
-      return yield* f_dupfd(k, t, arg, f, 0);
+      return yield* f_dupfd(t, arg, f, 0);
     case F_DUPFD_CLOEXEC:
-      return yield* f_dupfd(k, t, arg, f, O_CLOEXEC);
+      return yield* f_dupfd(t, arg, f, O_CLOEXEC);
     case F_GETFD:
-      return get_close_on_exec(k, t, fd) ? FD_CLOEXEC : 0;
+      return get_close_on_exec(t, fd) ? FD_CLOEXEC : 0;
     case F_SETFD:
-      yield* set_close_on_exec(k, t, fd, (arg & FD_CLOEXEC) !== 0);
+      yield* set_close_on_exec(t, fd, (arg & FD_CLOEXEC) !== 0);
       return 0;
     case F_GETFL:
       return f.f_flags;
     case F_SETFL:
       return setfl(t, f, arg);
     default:
-      return (yield* do_fcntl_more(k, t, cmd, arg, f)) ?? -EINVAL;
+      return (yield* do_fcntl_more(t, cmd, arg, f)) ?? -EINVAL;
   }
 }
 
 // --- rlimit --------------------------------------------------------------------------
 
-function* do_prlimit_nofile(k: Kernel, t: Task, cur: number, max: number): Blocking<number> {
+function* do_prlimit_nofile(t: Task, cur: number, max: number): Blocking<number> {
+  const k = t.k;
   if (cur > max) return -EINVAL;
   if (max > k.cfg.kernel.nr_open) return -EPERM;
   const ts = current(t);
@@ -246,44 +249,44 @@ function u32(v: number): number {
   return v < 0 ? v + 2 ** 32 : v;
 }
 
-export function sys_open(k: Kernel, t: Task, path: string, flags: number, mode: number): Blocking<number> {
-  return syscall(t, 'open', do_sys_open(k, t, path, flags, mode));
+export function sys_open(t: Task, path: string, flags: number, mode: number): Blocking<number> {
+  return syscall(t, 'open', do_sys_open(t, path, flags, mode));
 }
 
-export function sys_close(k: Kernel, t: Task, fd: number): Blocking<number> {
-  return syscall(t, 'close', __close_fd(k, t, current(t).files as FilesStruct, u32(fd)));
+export function sys_close(t: Task, fd: number): Blocking<number> {
+  return syscall(t, 'close', __close_fd(t, current(t).files as FilesStruct, u32(fd)));
 }
 
-export function sys_dup(k: Kernel, t: Task, fd: number): Blocking<number> {
-  return syscall(t, 'dup', ksys_dup(k, t, fd));
+export function sys_dup(t: Task, fd: number): Blocking<number> {
+  return syscall(t, 'dup', ksys_dup(t, fd));
 }
 
-export function sys_dup2(k: Kernel, t: Task, oldfd: number, newfd: number): Blocking<number> {
-  return syscall(t, 'dup2', ksys_dup2(k, t, oldfd, newfd));
+export function sys_dup2(t: Task, oldfd: number, newfd: number): Blocking<number> {
+  return syscall(t, 'dup2', ksys_dup2(t, oldfd, newfd));
 }
 
-export function sys_dup3(k: Kernel, t: Task, oldfd: number, newfd: number, flags: number): Blocking<number> {
-  return syscall(t, 'dup3', ksys_dup3(k, t, oldfd, newfd, flags));
+export function sys_dup3(t: Task, oldfd: number, newfd: number, flags: number): Blocking<number> {
+  return syscall(t, 'dup3', ksys_dup3(t, oldfd, newfd, flags));
 }
 
-function* fcntlBody(k: Kernel, t: Task, fd: number, cmd: number, arg: number): Blocking<number> {
-  const r = fget_light(k, t, u32(fd), true);
+function* fcntlBody(t: Task, fd: number, cmd: number, arg: number): Blocking<number> {
+  const r = fget_light(t, u32(fd), true);
   if (!r.file) return -EBADF;
   let err: number;
   if (r.file.f_mode & FMODE_PATH && !check_fcntl_cmd(cmd)) err = -EBADF;
-  else err = yield* do_fcntl(k, t, u32(fd), cmd, arg, r.file);
-  yield* fput_light(k, t, r);
+  else err = yield* do_fcntl(t, u32(fd), cmd, arg, r.file);
+  yield* fput_light(t, r);
   return err;
 }
 
-export function sys_fcntl(k: Kernel, t: Task, fd: number, cmd: number, arg: number): Blocking<number> {
-  return syscall(t, 'fcntl', fcntlBody(k, t, fd, cmd, arg));
+export function sys_fcntl(t: Task, fd: number, cmd: number, arg: number): Blocking<number> {
+  return syscall(t, 'fcntl', fcntlBody(t, fd, cmd, arg));
 }
 
 /** getrlimit(): fills `out` (RLIM_INFINITY as Infinity); resources other than NOFILE are kernel/sys.ts's. */
-export function sys_getrlimit(k: Kernel, t: Task, resource: number, out: { cur: number; max: number }): Blocking<number> {
+export function sys_getrlimit(t: Task, resource: number, out: { cur: number; max: number }): Blocking<number> {
   return syscall(t, 'getrlimit', (function* (): Blocking<number> {
-    if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(k, t, resource, null, out);
+    if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(t, resource, null, out);
     const l = current(t).rlimitNofile;
     out.cur = l.cur;
     out.max = l.max;
@@ -291,10 +294,10 @@ export function sys_getrlimit(k: Kernel, t: Task, resource: number, out: { cur: 
   })());
 }
 
-export function sys_setrlimit(k: Kernel, t: Task, resource: number, cur: number, max: number): Blocking<number> {
+export function sys_setrlimit(t: Task, resource: number, cur: number, max: number): Blocking<number> {
   return syscall(t, 'setrlimit', (function* (): Blocking<number> {
-    if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(k, t, resource, { cur, max }, null);
-    return yield* do_prlimit_nofile(k, t, cur, max);
+    if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(t, resource, { cur, max }, null);
+    return yield* do_prlimit_nofile(t, cur, max);
   })());
 }
 
@@ -327,19 +330,19 @@ export const CLOSE_RANGE_CLOEXEC = 0x4;
  * with CLOSE_RANGE_CLOEXEC, marked close-on-exec). CLOSE_RANGE_UNSHARE
  * matters only when threads share the table; a script's process owns its.
  */
-function* ksys_close_range(k: Kernel, t: Task, fd: number, maxFd: number, flags: number): Blocking<number> {
+function* ksys_close_range(t: Task, fd: number, maxFd: number, flags: number): Blocking<number> {
   if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) return -EINVAL;
   if (fd >>> 0 > maxFd >>> 0) return -EINVAL;
   const files = current(t).files as FilesStruct;
   const max = Math.min(maxFd >>> 0, files.fdt.max_fds - 1);
   for (let i = fd >>> 0; i <= max; i++) {
     if (files.fdt.fd[i] === null) continue;
-    if (flags & CLOSE_RANGE_CLOEXEC) yield* set_close_on_exec(k, t, i, true);
-    else yield* __close_fd(k, t, files, i);
+    if (flags & CLOSE_RANGE_CLOEXEC) yield* set_close_on_exec(t, i, true);
+    else yield* __close_fd(t, files, i);
   }
   return 0;
 }
 
-export function sys_close_range(k: Kernel, t: Task, fd: number, maxFd: number, flags: number): Blocking<number> {
-  return syscall(t, 'close_range', ksys_close_range(k, t, fd, maxFd, flags));
+export function sys_close_range(t: Task, fd: number, maxFd: number, flags: number): Blocking<number> {
+  return syscall(t, 'close_range', ksys_close_range(t, fd, maxFd, flags));
 }

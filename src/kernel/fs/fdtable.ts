@@ -98,7 +98,8 @@ function roundupPow2(n: number): number {
 }
 
 /** alloc_fdmem(): kmalloc up to 32 KiB, vmalloc above; returns [address, vmalloced]. */
-function alloc_fdmem(k: Kernel, t: Task, bytes: number): [number, boolean] {
+function alloc_fdmem(t: Task, bytes: number): [number, boolean] {
+  const k = t.k;
   const kcost = k.cfg.kernel.cost;
   if (bytes <= KMALLOC_MAX_FDMEM) {
     t.charge(kcost.kmalloc);
@@ -118,13 +119,14 @@ export function fdtableSize(nr: number, nrOpen: number): number {
   return n;
 }
 
-export function alloc_fdtable(k: Kernel, t: Task, nr: number): FdTable {
+export function alloc_fdtable(t: Task, nr: number): FdTable {
+  const k = t.k;
   t.enter(CAT_ALLOC_FDTABLE);
   const n = fdtableSize(nr, k.cfg.kernel.nr_open);
   t.charge(k.cfg.kernel.cost.kmalloc);
   const structAddr = k.slab.kmalloc(FDTABLE_STRUCT_BYTES);
-  const [fdAddr, v1] = alloc_fdmem(k, t, n * PTR_BYTES);
-  const [bitsAddr, v2] = alloc_fdmem(k, t, Math.max((2 * n) / 8, 64));
+  const [fdAddr, v1] = alloc_fdmem(t, n * PTR_BYTES);
+  const [bitsAddr, v2] = alloc_fdmem(t, Math.max((2 * n) / 8, 64));
   t.leave();
   return new FdTable(n, structAddr, fdAddr, bitsAddr, bitsAddr + n / 8, false, v1 || v2);
 }
@@ -174,13 +176,14 @@ export function free_fdtable_rcu(k: Kernel, fdt: FdTable, cpu: number, time: num
   if (!s.workPending[cpu]) {
     s.workPending[cpu] = 1;
     cycles += k.cfg.kernel.cost.kernel_op; // schedule_work
-    k.spawnKernelThread(`kworker/${cpu}`, (t) => free_fdtable_work(k, t, cpu), { cpu, pinned: true, at: time + cycles });
+    k.spawnKernelThread(`kworker/${cpu}`, (t) => free_fdtable_work(t, cpu), { cpu, pinned: true, at: time + cycles });
   }
   return cycles;
 }
 
 /** free_fdtable_work(): the worker that frees the CPU's deferred tables. */
-function* free_fdtable_work(k: Kernel, t: Task, cpu: number): Blocking<void> {
+function* free_fdtable_work(t: Task, cpu: number): Blocking<void> {
+  const k = t.k;
   const s = filesState(k);
   t.enter(CAT_FDTABLE_WORK);
   s.workPending[cpu] = 0;
@@ -197,7 +200,8 @@ function* free_fdtable_work(k: Kernel, t: Task, cpu: number): Blocking<void> {
 }
 
 /** copy_fdtable(): copy the old table into the larger new one (memcpy + memset through the caches). */
-export function copy_fdtable(k: Kernel, t: Task, nfdt: FdTable, ofdt: FdTable): void {
+export function copy_fdtable(t: Task, nfdt: FdTable, ofdt: FdTable): void {
+  const k = t.k;
   t.enter(CAT_COPY_FDTABLE);
   const o = ofdt.max_fds;
   const n = nfdt.max_fds;

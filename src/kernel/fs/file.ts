@@ -89,18 +89,21 @@ export function alloc_files_struct(k: Kernel): FilesStruct {
 // --- small helpers with their memory traffic ----------------------------------
 
 /** files_fdtable(): read the published table pointer. */
-function files_fdtable(k: Kernel, t: Task, files: FilesStruct): FdTable {
+function files_fdtable(t: Task, files: FilesStruct): FdTable {
+  const k = t.k;
   k.touch(t, files.addr, false);
   return files.fdt;
 }
 
-function setBit(k: Kernel, t: Task, bits: Uint8Array, base: number, fd: number, v: number): void {
+function setBit(t: Task, bits: Uint8Array, base: number, fd: number, v: number): void {
+  const k = t.k;
   k.touch(t, base + (fd >> 3), true);
   bits[fd] = v;
 }
 
 /** find_next_zero_bit over open_fds from `from`; charges the words it reads. */
-function find_next_zero_bit(k: Kernel, t: Task, fdt: FdTable, from: number): number {
+function find_next_zero_bit(t: Task, fdt: FdTable, from: number): number {
+  const k = t.k;
   const bits = fdt.open_fds;
   const max = fdt.max_fds;
   let fd = from;
@@ -120,19 +123,20 @@ function fdtableTooSmall(fdt: FdTable, fd: number): boolean {
  * expand_fdtable(): called and returning with file_lock held; drops it to
  * allocate. Returns 1 (expanded or someone else did), -EMFILE or -ENOMEM.
  */
-function* expand_fdtable(k: Kernel, t: Task, files: FilesStruct, nr: number): Blocking<number> {
+function* expand_fdtable(t: Task, files: FilesStruct, nr: number): Blocking<number> {
+  const k = t.k;
   t.enter(CAT_EXPAND);
   files.file_lock.unlock(t);
-  const nfdt = alloc_fdtable(k, t, nr);
+  const nfdt = alloc_fdtable(t, nr);
   yield* files.file_lock.lock(t);
   if (nfdt.max_fds <= nr) {
     __free_fdtable(k, t, nfdt, t.cpu, t.now);
     t.leave();
     return -EMFILE;
   }
-  const cur = files_fdtable(k, t, files);
+  const cur = files_fdtable(t, files);
   if (nr >= cur.max_fds) {
-    copy_fdtable(k, t, nfdt, cur);
+    copy_fdtable(t, nfdt, cur);
     // rcu_assign_pointer(files->fdt, new_fdt)
     k.touch(t, files.addr, true);
     files.fdt = nfdt;
@@ -150,33 +154,34 @@ function* expand_fdtable(k: Kernel, t: Task, files: FilesStruct, nr: number): Bl
 }
 
 /** expand_files(): 0 if fd `nr` fits, 1 if the table grew (the lock was dropped), -EMFILE past nr_open. */
-function* expand_files(k: Kernel, t: Task, files: FilesStruct, nr: number): Blocking<number> {
-  const fdt = files_fdtable(k, t, files);
+function* expand_files(t: Task, files: FilesStruct, nr: number): Blocking<number> {
+  const k = t.k;
+  const fdt = files_fdtable(t, files);
   if (!fdtableTooSmall(fdt, nr)) return 0;
   if (nr >= k.cfg.kernel.nr_open) return -EMFILE;
-  return yield* expand_fdtable(k, t, files, nr);
+  return yield* expand_fdtable(t, files, nr);
 }
 
 // --- allocation of descriptors -----------------------------------------------
 
 /** __alloc_fd(): the lowest free fd in [start, end), marked open (not yet installed). */
-export function* __alloc_fd(k: Kernel, t: Task, files: FilesStruct, start: number, end: number, flags: number): Blocking<number> {
+export function* __alloc_fd(t: Task, files: FilesStruct, start: number, end: number, flags: number): Blocking<number> {
   t.enter(CAT_ALLOC_FD);
   yield* files.file_lock.lock(t);
   let error: number;
   for (;;) {
-    const fdt = files_fdtable(k, t, files);
+    const fdt = files_fdtable(t, files);
     let fd = start;
     if (fd < files.next_fd) fd = files.next_fd;
-    if (fd < fdt.max_fds) fd = find_next_zero_bit(k, t, fdt, fd);
+    if (fd < fdt.max_fds) fd = find_next_zero_bit(t, fdt, fd);
     error = -EMFILE;
     if (fd >= end) break;
-    error = yield* expand_files(k, t, files, fd);
+    error = yield* expand_files(t, files, fd);
     if (error < 0) break;
     if (error) continue; // the table grew with the lock dropped: look again
     if (start <= files.next_fd) files.next_fd = fd + 1;
-    setBit(k, t, fdt.open_fds, fdt.openAddr, fd, 1);
-    setBit(k, t, fdt.close_on_exec, fdt.cloexecAddr, fd, flags & O_CLOEXEC ? 1 : 0);
+    setBit(t, fdt.open_fds, fdt.openAddr, fd, 1);
+    setBit(t, fdt.close_on_exec, fdt.cloexecAddr, fd, flags & O_CLOEXEC ? 1 : 0);
     if (fdt.fd[fd] !== null) fdt.fd[fd] = null; // the seed's sanity check
     error = fd;
     break;
@@ -191,29 +196,30 @@ function nofile(t: Task): number {
 }
 
 /** get_unused_fd_flags(). */
-export function* get_unused_fd_flags(k: Kernel, t: Task, flags: number): Blocking<number> {
-  return yield* __alloc_fd(k, t, current(t).files as FilesStruct, 0, nofile(t), flags);
+export function* get_unused_fd_flags(t: Task, flags: number): Blocking<number> {
+  return yield* __alloc_fd(t, current(t).files as FilesStruct, 0, nofile(t), flags);
 }
 
-function __put_unused_fd(k: Kernel, t: Task, files: FilesStruct, fd: number): void {
+function __put_unused_fd(t: Task, files: FilesStruct, fd: number): void {
   const fdt = files.fdt;
-  setBit(k, t, fdt.open_fds, fdt.openAddr, fd, 0);
+  setBit(t, fdt.open_fds, fdt.openAddr, fd, 0);
   if (fd < files.next_fd) files.next_fd = fd;
 }
 
 /** put_unused_fd(): give back an fd that was allocated but never installed. */
-export function* put_unused_fd(k: Kernel, t: Task, fd: number): Blocking<void> {
+export function* put_unused_fd(t: Task, fd: number): Blocking<void> {
   const files = current(t).files as FilesStruct;
   yield* files.file_lock.lock(t);
-  __put_unused_fd(k, t, files, fd);
+  __put_unused_fd(t, files, fd);
   files.file_lock.unlock(t);
 }
 
 /** __fd_install()/fd_install(): publish `file` at an allocated fd. */
-export function* __fd_install(k: Kernel, t: Task, files: FilesStruct, fd: number, file: File): Blocking<void> {
+export function* __fd_install(t: Task, files: FilesStruct, fd: number, file: File): Blocking<void> {
+  const k = t.k;
   t.enter(CAT_FD_INSTALL);
   yield* files.file_lock.lock(t);
-  const fdt = files_fdtable(k, t, files);
+  const fdt = files_fdtable(t, files);
   if (fdt.fd[fd] !== null) throw new Error(`fd_install: fd ${fd} is already installed`);
   k.touch(t, fdt.fdAddr + fd * PTR_BYTES, true);
   fdt.fd[fd] = file;
@@ -221,24 +227,25 @@ export function* __fd_install(k: Kernel, t: Task, files: FilesStruct, fd: number
   t.leave();
 }
 
-export function* fd_install(k: Kernel, t: Task, fd: number, file: File): Blocking<void> {
-  yield* __fd_install(k, t, current(t).files as FilesStruct, fd, file);
+export function* fd_install(t: Task, fd: number, file: File): Blocking<void> {
+  yield* __fd_install(t, current(t).files as FilesStruct, fd, file);
 }
 
 /** filp_close(): ->flush, then drop the fd's reference. */
-export function* filp_close(k: Kernel, t: Task, file: File): Blocking<number> {
+export function* filp_close(t: Task, file: File): Blocking<number> {
   if (file.f_count === 0) return 0; // "VFS: Close: file count is 0"
   let retval = 0;
   if (file.f_op.flush && !(file.f_mode & FMODE_PATH)) retval = yield* file.f_op.flush(t, file);
-  yield* fput(k, t, file);
+  yield* fput(t, file);
   return retval;
 }
 
 /** __close_fd() (today's close_fd): close one fd; -EBADF if it names no file. */
-export function* __close_fd(k: Kernel, t: Task, files: FilesStruct, fd: number): Blocking<number> {
+export function* __close_fd(t: Task, files: FilesStruct, fd: number): Blocking<number> {
+  const k = t.k;
   t.enter(CAT_CLOSE_FD);
   yield* files.file_lock.lock(t);
-  const fdt = files_fdtable(k, t, files);
+  const fdt = files_fdtable(t, files);
   if (!(fd >= 0 && fd < fdt.max_fds)) {
     files.file_lock.unlock(t);
     t.leave();
@@ -252,10 +259,10 @@ export function* __close_fd(k: Kernel, t: Task, files: FilesStruct, fd: number):
     return -EBADF;
   }
   fdt.fd[fd] = null;
-  setBit(k, t, fdt.close_on_exec, fdt.cloexecAddr, fd, 0);
-  __put_unused_fd(k, t, files, fd);
+  setBit(t, fdt.close_on_exec, fdt.cloexecAddr, fd, 0);
+  __put_unused_fd(t, files, fd);
   files.file_lock.unlock(t);
-  const r = yield* filp_close(k, t, file);
+  const r = yield* filp_close(t, file);
   t.leave();
   return r;
 }
@@ -266,8 +273,9 @@ export const close_fd = __close_fd;
 // --- lookup ---------------------------------------------------------------------
 
 /** fcheck_files(): the file at fd in the published table, or null; the caller holds rcu_read_lock or file_lock. */
-export function fcheck_files(k: Kernel, t: Task, files: FilesStruct, fd: number): File | null {
-  const fdt = files_fdtable(k, t, files);
+export function fcheck_files(t: Task, files: FilesStruct, fd: number): File | null {
+  const k = t.k;
+  const fdt = files_fdtable(t, files);
   if (fdt.freed) throw new Error(`fcheck_files: fd table of files_struct ${files.id} used after free`);
   k.touch(t, fdt.structAddr, false);
   if (!(fd >= 0 && fd < fdt.max_fds)) return null;
@@ -275,25 +283,25 @@ export function fcheck_files(k: Kernel, t: Task, files: FilesStruct, fd: number)
   return fdt.fd[fd]!;
 }
 
-function __fget(k: Kernel, t: Task, fd: number, mask: number): File | null {
+function __fget(t: Task, fd: number, mask: number): File | null {
   const files = current(t).files as FilesStruct;
   t.enter(CAT_FGET);
   rcu_read_lock(t);
-  let file = fcheck_files(k, t, files, fd);
-  if (file && ((file.f_mode & mask) || !get_file_rcu(k, t, file))) file = null;
+  let file = fcheck_files(t, files, fd);
+  if (file && ((file.f_mode & mask) || !get_file_rcu(t, file))) file = null;
   rcu_read_unlock(t);
   t.leave();
   return file;
 }
 
 /** fget(): the file at fd with a reference taken, or null (O_PATH files are not returned). */
-export function fget(k: Kernel, t: Task, fd: number): File | null {
-  return __fget(k, t, fd, FMODE_PATH);
+export function fget(t: Task, fd: number): File | null {
+  return __fget(t, fd, FMODE_PATH);
 }
 
 /** fget_raw(): as fget, O_PATH files included. */
-export function fget_raw(k: Kernel, t: Task, fd: number): File | null {
-  return __fget(k, t, fd, 0);
+export function fget_raw(t: Task, fd: number): File | null {
+  return __fget(t, fd, 0);
 }
 
 /** Whether anyone else can change this task's fd table (another thread sharing it, or another reference). */
@@ -315,38 +323,40 @@ export interface FdRef {
  * fget_light() (today's fdget): when no one else can change the table, look
  * the fd up with no reference and no atomics; otherwise as fget.
  */
-export function fget_light(k: Kernel, t: Task, fd: number, raw = false): FdRef {
+export function fget_light(t: Task, fd: number, raw = false): FdRef {
+  const k = t.k;
   const ts = current(t);
   const files = ts.files as FilesStruct;
   if (!files_shared(ts)) {
     t.enter(CAT_FGET);
-    let file = fcheck_files(k, t, files, fd);
+    let file = fcheck_files(t, files, fd);
     if (file && !raw && file.f_mode & FMODE_PATH) file = null;
     t.leave();
     k.engine.counters.add('fget_light_fast');
     return { file, fput_needed: false };
   }
-  const file = __fget(k, t, fd, raw ? 0 : FMODE_PATH);
+  const file = __fget(t, fd, raw ? 0 : FMODE_PATH);
   return { file, fput_needed: file !== null };
 }
 
 /** fput_light(). */
-export function* fput_light(k: Kernel, t: Task, r: FdRef): Blocking<void> {
-  if (r.fput_needed && r.file) yield* fput(k, t, r.file);
+export function* fput_light(t: Task, r: FdRef): Blocking<void> {
+  if (r.fput_needed && r.file) yield* fput(t, r.file);
 }
 
-export function* set_close_on_exec(k: Kernel, t: Task, fd: number, flag: boolean): Blocking<void> {
+export function* set_close_on_exec(t: Task, fd: number, flag: boolean): Blocking<void> {
   const files = current(t).files as FilesStruct;
   yield* files.file_lock.lock(t);
-  const fdt = files_fdtable(k, t, files);
-  setBit(k, t, fdt.close_on_exec, fdt.cloexecAddr, fd, flag ? 1 : 0);
+  const fdt = files_fdtable(t, files);
+  setBit(t, fdt.close_on_exec, fdt.cloexecAddr, fd, flag ? 1 : 0);
   files.file_lock.unlock(t);
 }
 
-export function get_close_on_exec(k: Kernel, t: Task, fd: number): boolean {
+export function get_close_on_exec(t: Task, fd: number): boolean {
+  const k = t.k;
   const files = current(t).files as FilesStruct;
   rcu_read_lock(t);
-  const fdt = files_fdtable(k, t, files);
+  const fdt = files_fdtable(t, files);
   k.touch(t, fdt.cloexecAddr + (fd >> 3), false);
   const r = fdt.close_on_exec[fd] === 1;
   rcu_read_unlock(t);
@@ -359,9 +369,10 @@ export function get_close_on_exec(k: Kernel, t: Task, fd: number): boolean {
  * do_dup2(): with file_lock held (released here): install `file` at fd,
  * closing what was there; -EBUSY over an fd allocated but not yet installed.
  */
-export function* do_dup2(k: Kernel, t: Task, files: FilesStruct, file: File, fd: number, flags: number): Blocking<number> {
+export function* do_dup2(t: Task, files: FilesStruct, file: File, fd: number, flags: number): Blocking<number> {
+  const k = t.k;
   t.enter(CAT_DO_DUP2);
-  const fdt = files_fdtable(k, t, files);
+  const fdt = files_fdtable(t, files);
   k.touch(t, fdt.fdAddr + fd * PTR_BYTES, true);
   const tofree = fdt.fd[fd]!;
   if (!tofree && fdt.open_fds[fd]) {
@@ -369,28 +380,28 @@ export function* do_dup2(k: Kernel, t: Task, files: FilesStruct, file: File, fd:
     t.leave();
     return -EBUSY;
   }
-  get_file(k, t, file);
+  get_file(t, file);
   fdt.fd[fd] = file;
-  setBit(k, t, fdt.open_fds, fdt.openAddr, fd, 1);
-  setBit(k, t, fdt.close_on_exec, fdt.cloexecAddr, fd, flags & O_CLOEXEC ? 1 : 0);
+  setBit(t, fdt.open_fds, fdt.openAddr, fd, 1);
+  setBit(t, fdt.close_on_exec, fdt.cloexecAddr, fd, flags & O_CLOEXEC ? 1 : 0);
   files.file_lock.unlock(t);
-  if (tofree) yield* filp_close(k, t, tofree);
+  if (tofree) yield* filp_close(t, tofree);
   t.leave();
   return fd;
 }
 
 /** replace_fd(): put `file` at fd (closing what was there), or close fd when file is null. */
-export function* replace_fd(k: Kernel, t: Task, fd: number, file: File | null, flags: number): Blocking<number> {
+export function* replace_fd(t: Task, fd: number, file: File | null, flags: number): Blocking<number> {
   const files = current(t).files as FilesStruct;
-  if (!file) return yield* __close_fd(k, t, files, fd);
+  if (!file) return yield* __close_fd(t, files, fd);
   if (fd >= nofile(t)) return -EBADF;
   yield* files.file_lock.lock(t);
-  const err = yield* expand_files(k, t, files, fd);
+  const err = yield* expand_files(t, files, fd);
   if (err < 0) {
     files.file_lock.unlock(t);
     return err;
   }
-  return yield* do_dup2(k, t, files, file, fd, flags);
+  return yield* do_dup2(t, files, file, fd, flags);
 }
 
 /** Unsigned view of an fd argument (the syscalls take unsigned int). */
@@ -399,7 +410,7 @@ function asUnsigned(fd: number): number {
 }
 
 /** ksys_dup3(). */
-export function* ksys_dup3(k: Kernel, t: Task, oldfd: number, newfd: number, flags: number): Blocking<number> {
+export function* ksys_dup3(t: Task, oldfd: number, newfd: number, flags: number): Blocking<number> {
   const files = current(t).files as FilesStruct;
   if ((flags & ~O_CLOEXEC) !== 0) return -EINVAL;
   oldfd = asUnsigned(oldfd);
@@ -407,45 +418,45 @@ export function* ksys_dup3(k: Kernel, t: Task, oldfd: number, newfd: number, fla
   if (oldfd === newfd) return -EINVAL;
   if (newfd >= nofile(t)) return -EBADF;
   yield* files.file_lock.lock(t);
-  const err = yield* expand_files(k, t, files, newfd);
-  const file = fcheck_files(k, t, files, oldfd);
+  const err = yield* expand_files(t, files, newfd);
+  const file = fcheck_files(t, files, oldfd);
   if (!file || err < 0) {
     files.file_lock.unlock(t);
     return !file || err === -EMFILE ? -EBADF : err;
   }
-  return yield* do_dup2(k, t, files, file, newfd, flags);
+  return yield* do_dup2(t, files, file, newfd, flags);
 }
 
 /** dup2(). */
-export function* ksys_dup2(k: Kernel, t: Task, oldfd: number, newfd: number): Blocking<number> {
+export function* ksys_dup2(t: Task, oldfd: number, newfd: number): Blocking<number> {
   if (asUnsigned(oldfd) === asUnsigned(newfd)) {
     const files = current(t).files as FilesStruct;
     rcu_read_lock(t);
-    const ok = fcheck_files(k, t, files, asUnsigned(oldfd)) !== null;
+    const ok = fcheck_files(t, files, asUnsigned(oldfd)) !== null;
     rcu_read_unlock(t);
     return ok ? oldfd : -EBADF;
   }
-  return yield* ksys_dup3(k, t, oldfd, newfd, 0);
+  return yield* ksys_dup3(t, oldfd, newfd, 0);
 }
 
 /** dup(). */
-export function* ksys_dup(k: Kernel, t: Task, fildes: number): Blocking<number> {
-  const file = fget_raw(k, t, asUnsigned(fildes));
+export function* ksys_dup(t: Task, fildes: number): Blocking<number> {
+  const file = fget_raw(t, asUnsigned(fildes));
   if (!file) return -EBADF;
-  const ret = yield* get_unused_fd_flags(k, t, 0);
-  if (ret >= 0) yield* fd_install(k, t, ret, file);
-  else yield* fput(k, t, file);
+  const ret = yield* get_unused_fd_flags(t, 0);
+  if (ret >= 0) yield* fd_install(t, ret, file);
+  else yield* fput(t, file);
   return ret;
 }
 
 /** f_dupfd(): F_DUPFD / F_DUPFD_CLOEXEC: the lowest free fd at or above `from`. */
-export function* f_dupfd(k: Kernel, t: Task, from: number, file: File, flags: number): Blocking<number> {
+export function* f_dupfd(t: Task, from: number, file: File, flags: number): Blocking<number> {
   if (from < 0 || from >= nofile(t)) return -EINVAL;
   const files = current(t).files as FilesStruct;
-  const err = yield* __alloc_fd(k, t, files, from, nofile(t), flags);
+  const err = yield* __alloc_fd(t, files, from, nofile(t), flags);
   if (err >= 0) {
-    get_file(k, t, file);
-    yield* fd_install(k, t, err, file);
+    get_file(t, file);
+    yield* fd_install(t, err, file);
   }
   return err;
 }
@@ -453,7 +464,8 @@ export function* f_dupfd(k: Kernel, t: Task, from: number, file: File, flags: nu
 // --- whole tables: fork, exec, exit ----------------------------------------------
 
 /** count_open_files(): one past the last open fd, rounded up to a word; reads the bitmap words from the top down. */
-function count_open_files(k: Kernel, t: Task, fdt: FdTable): number {
+function count_open_files(t: Task, fdt: FdTable): number {
+  const k = t.k;
   let i = fdt.max_fds;
   while (i > 0 && !fdt.open_fds[i - 1]) i--;
   const words = Math.ceil(i / 64);
@@ -467,19 +479,20 @@ function count_open_files(k: Kernel, t: Task, fdt: FdTable): number {
  * file (a reference each); an fd allocated but not yet installed by a
  * sibling thread is left free in the copy.
  */
-export function* dup_fd(k: Kernel, t: Task, oldf: FilesStruct): Blocking<FilesStruct | number> {
+export function* dup_fd(t: Task, oldf: FilesStruct): Blocking<FilesStruct | number> {
+  const k = t.k;
   t.enter(CAT_DUP_FD);
   t.charge(k.cfg.kernel.cost.kmalloc);
   const newf = alloc_files_struct(k);
   k.touchRange(t, newf.addr, 128, true);
   let new_fdt = newf.fdtab;
   yield* oldf.file_lock.lock(t);
-  let old_fdt = files_fdtable(k, t, oldf);
-  let open_files = count_open_files(k, t, old_fdt);
+  let old_fdt = files_fdtable(t, oldf);
+  let open_files = count_open_files(t, old_fdt);
   while (open_files > new_fdt.max_fds) {
     oldf.file_lock.unlock(t);
     if (!new_fdt.embedded) __free_fdtable(k, t, new_fdt, t.cpu, t.now);
-    new_fdt = alloc_fdtable(k, t, open_files - 1);
+    new_fdt = alloc_fdtable(t, open_files - 1);
     if (new_fdt.max_fds < open_files) {
       __free_fdtable(k, t, new_fdt, t.cpu, t.now);
       k.slab.kfree(newf.addr, FILES_STRUCT_BYTES);
@@ -487,8 +500,8 @@ export function* dup_fd(k: Kernel, t: Task, oldf: FilesStruct): Blocking<FilesSt
       return -EMFILE;
     }
     yield* oldf.file_lock.lock(t);
-    old_fdt = files_fdtable(k, t, oldf);
-    open_files = count_open_files(k, t, old_fdt);
+    old_fdt = files_fdtable(t, oldf);
+    open_files = count_open_files(t, old_fdt);
   }
   k.touchRange(t, old_fdt.openAddr, open_files / 8, false);
   k.touchRange(t, old_fdt.cloexecAddr, open_files / 8, false);
@@ -499,7 +512,7 @@ export function* dup_fd(k: Kernel, t: Task, oldf: FilesStruct): Blocking<FilesSt
   for (let i = 0; i < open_files; i++) {
     const f = old_fdt.fd[i]!;
     if (f) {
-      get_file(k, t, f);
+      get_file(t, f);
       new_fdt.open_fds[i] = old_fdt.open_fds[i]!;
       new_fdt.close_on_exec[i] = old_fdt.close_on_exec[i]!;
     } else {
@@ -519,7 +532,8 @@ export function* dup_fd(k: Kernel, t: Task, oldf: FilesStruct): Blocking<FilesSt
 }
 
 /** close_files(): close every fd of a files_struct nobody else uses. */
-function* close_files(k: Kernel, t: Task, files: FilesStruct): Blocking<void> {
+function* close_files(t: Task, files: FilesStruct): Blocking<void> {
+  const k = t.k;
   const fdt = files.fdt;
   for (let i = 0; i < fdt.max_fds; i++) {
     if (!fdt.open_fds[i]) continue;
@@ -528,19 +542,20 @@ function* close_files(k: Kernel, t: Task, files: FilesStruct): Blocking<void> {
     fdt.open_fds[i] = 0;
     if (file) {
       k.touch(t, fdt.fdAddr + i * PTR_BYTES, true);
-      yield* filp_close(k, t, file);
+      yield* filp_close(t, file);
       if (t.shouldYield()) yield;
     }
   }
 }
 
 /** put_files_struct(): drop a reference; the last one closes every fd and frees the tables. */
-export function* put_files_struct(k: Kernel, t: Task, files: FilesStruct): Blocking<void> {
+export function* put_files_struct(t: Task, files: FilesStruct): Blocking<void> {
+  const k = t.k;
   t.enter(CAT_PUT_FILES);
   k.touch(t, files.addr, true);
   t.charge(k.cfg.cost.atomic_rmw);
   if (--files.count === 0) {
-    yield* close_files(k, t, files);
+    yield* close_files(t, files);
     // Nobody can see this table any more: no grace period needed.
     if (!files.fdt.embedded) __free_fdtable(k, t, files.fdt, t.cpu, t.now);
     t.charge(k.cfg.kernel.cost.kmalloc);
@@ -550,32 +565,33 @@ export function* put_files_struct(k: Kernel, t: Task, files: FilesStruct): Block
 }
 
 /** exit_files(): the task lets go of its fd table. */
-export function* exit_files(k: Kernel, t: Task, ts: TaskStruct): Blocking<void> {
+export function* exit_files(t: Task, ts: TaskStruct): Blocking<void> {
   const files = ts.files as FilesStruct | null;
   if (!files) return;
   ts.files = null;
   // A thread sharing the table through CLONE_FILES holds no count of its own here.
   for (const o of ts.group) if (o !== ts && o.files === files) return;
-  yield* put_files_struct(k, t, files);
+  yield* put_files_struct(t, files);
 }
 
 /** do_close_on_exec(): close every fd marked close-on-exec. */
-export function* do_close_on_exec(k: Kernel, t: Task, files: FilesStruct): Blocking<void> {
+export function* do_close_on_exec(t: Task, files: FilesStruct): Blocking<void> {
+  const k = t.k;
   t.enter(CAT_CLOSE_ON_EXEC);
   yield* files.file_lock.lock(t);
   for (let fd = 0; ; fd++) {
-    const fdt = files_fdtable(k, t, files);
+    const fdt = files_fdtable(t, files);
     if (fd >= fdt.max_fds) break;
     if ((fd & 63) === 0) k.touch(t, fdt.cloexecAddr + (fd >> 3), false);
     if (!fdt.close_on_exec[fd]) continue;
-    setBit(k, t, fdt.close_on_exec, fdt.cloexecAddr, fd, 0);
+    setBit(t, fdt.close_on_exec, fdt.cloexecAddr, fd, 0);
     const file = fdt.fd[fd]!;
     if (!file) continue;
     k.touch(t, fdt.fdAddr + fd * PTR_BYTES, true);
     fdt.fd[fd] = null;
-    __put_unused_fd(k, t, files, fd);
+    __put_unused_fd(t, files, fd);
     files.file_lock.unlock(t);
-    yield* filp_close(k, t, file);
+    yield* filp_close(t, file);
     if (t.shouldYield()) yield;
     yield* files.file_lock.lock(t);
   }

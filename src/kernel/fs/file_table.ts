@@ -104,42 +104,44 @@ export function nr_files(k: Kernel): number {
   return state(k).live;
 }
 
-function atomicOnFile(k: Kernel, t: Task, f: File): void {
+function atomicOnFile(t: Task, f: File): void {
+  const k = t.k;
   t.charge(k.machine.caches.access(t.cpu, f.addr, true) + k.cfg.cost.atomic_rmw);
 }
 
 /** get_file(): take a reference the caller knows it may take. */
-export function get_file(k: Kernel, t: Task, f: File): void {
+export function get_file(t: Task, f: File): void {
   if (f.freed) throw new Error(`get_file: file ${f.id} (${f.path}) used after free`);
-  atomicOnFile(k, t, f);
+  atomicOnFile(t, f);
   f.f_count++;
 }
 
 /** atomic_long_inc_not_zero(&f->f_count): fget's reference, which fails on a file being torn down. */
-export function get_file_rcu(k: Kernel, t: Task, f: File): boolean {
+export function get_file_rcu(t: Task, f: File): boolean {
   if (f.freed) throw new Error(`fget: file ${f.id} (${f.path}) used after free`);
-  atomicOnFile(k, t, f);
+  atomicOnFile(t, f);
   if (f.f_count === 0) return false;
   f.f_count++;
   return true;
 }
 
 /** fput(): drop a reference; the last one releases the file. */
-export function* fput(k: Kernel, t: Task, f: File): Blocking<void> {
+export function* fput(t: Task, f: File): Blocking<void> {
   t.enter(CAT_FPUT);
   if (f.freed || f.f_count <= 0) throw new Error(`fput: file ${f.id} (${f.path}) has no reference to drop`);
-  atomicOnFile(k, t, f);
-  if (--f.f_count === 0) yield* __fput(k, t, f);
+  atomicOnFile(t, f);
+  if (--f.f_count === 0) yield* __fput(t, f);
   t.leave();
 }
 
 /** fput without the release path, for a reference known not to be the last (fput_light's fast case). */
-export function fput_nolast(k: Kernel, t: Task, f: File): void {
-  atomicOnFile(k, t, f);
+export function fput_nolast(t: Task, f: File): void {
+  atomicOnFile(t, f);
   if (--f.f_count === 0) throw new Error(`fput_nolast: file ${f.id} dropped its last reference`);
 }
 
-function* __fput(k: Kernel, t: Task, f: File): Blocking<void> {
+function* __fput(t: Task, f: File): Blocking<void> {
+  const k = t.k;
   t.enter(CAT_RELEASE);
   if (f.f_mode & FMODE_PATH) {
     // O_PATH files never reach ->release.

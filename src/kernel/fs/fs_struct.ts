@@ -36,16 +36,16 @@ export function set_fs(ts: TaskStruct, fs: FsStruct | null): void {
 }
 
 /** copy_fs(): the child gets its own copy of the parent's fs_struct (CLONE_FS is never used). */
-export function copy_fs(k: Kernel, t: Task, parent: TaskStruct, child: TaskStruct): void {
-  set_fs(child, copy_fs_struct(k, t, fs_of(parent)));
+export function copy_fs(t: Task, parent: TaskStruct, child: TaskStruct): void {
+  set_fs(child, copy_fs_struct(t, fs_of(parent)));
 }
 
 /** exit_fs(): the process's leader lets go of its fs_struct (threads use the leader's and hold none). */
-export function* exit_fs(k: Kernel, t: Task, ts: TaskStruct): Blocking<void> {
+export function* exit_fs(t: Task, ts: TaskStruct): Blocking<void> {
   const fs = ts.fs;
   if (!ts.isGroupLeader || !fs) return;
   set_fs(ts, null);
-  yield* put_fs_struct(k, t, fs);
+  yield* put_fs_struct(t, fs);
 }
 
 /** A new fs_struct at `root` and `pwd` (setup code with no task: references are taken uncharged). */
@@ -56,15 +56,15 @@ export function alloc_fs_struct(root: Path, pwd: Path): FsStruct {
 }
 
 /** copy_fs_struct(): the child's own copy of root and cwd. */
-export function copy_fs_struct(k: Kernel, t: Task, old: FsStruct): FsStruct {
-  dget(k, t, old.root.dentry);
-  dget(k, t, old.pwd.dentry);
+export function copy_fs_struct(t: Task, old: FsStruct): FsStruct {
+  dget(t, old.root.dentry);
+  dget(t, old.pwd.dentry);
   return new FsStruct({ ...old.root }, { ...old.pwd });
 }
 
 /** exit_fs() / free_fs_struct(): the last user lets go of both paths. */
-export function* put_fs_struct(k: Kernel, t: Task, fs: FsStruct): Blocking<void> {
+export function* put_fs_struct(t: Task, fs: FsStruct): Blocking<void> {
   if (--fs.users > 0) return;
-  yield* dput(k, t, fs.pwd.dentry);
-  yield* dput(k, t, fs.root.dentry);
+  yield* dput(t, fs.pwd.dentry);
+  yield* dput(t, fs.root.dentry);
 }

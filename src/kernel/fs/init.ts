@@ -66,7 +66,7 @@ function mmap_fget(k: Kernel) {
   return (t: Task, fd: number): VmFile | null => {
     const files = current(t).files as FilesStruct | null;
     if (!files || fd < 0) return null;
-    const f = fcheck_files(k, t, files, fd >>> 0);
+    const f = fcheck_files(t, files, fd >>> 0);
     // fget() skips O_PATH files: mmap of one is EBADF.
     if (!f || f.f_mode & FMODE_PATH) return null;
     const v = file_vfs_or_null(f);

@@ -206,7 +206,8 @@ export function new_inode(k: Kernel, t: Task | null, sb: SuperBlock): Inode {
  * iget_locked(): the cached inode `ino` of `sb` with a reference, or a new
  * one marked I_NEW for the caller to fill in and unlock_new_inode().
  */
-export function iget_locked(k: Kernel, t: Task, sb: SuperBlock, ino: number): Inode {
+export function iget_locked(t: Task, sb: SuperBlock, ino: number): Inode {
+  const k = t.k;
   const found = sb.s_inodes.get(ino);
   if (found && !(found.i_state & I_FREEING)) {
     k.touch(t, found.addr, true);
@@ -226,27 +227,30 @@ export function unlock_new_inode(inode: Inode): void {
 }
 
 /** ihold(): another reference to an inode the caller already holds. */
-export function ihold(k: Kernel, t: Task, inode: Inode): void {
+export function ihold(t: Task, inode: Inode): void {
+  const k = t.k;
   k.touch(t, inode.addr, true);
   t.charge(k.cfg.cost.atomic_rmw);
   inode.i_count++;
 }
 
 /** iput(): drop a reference; the last one evicts an unlinked or uncached inode. */
-export function iput(k: Kernel, t: Task, inode: Inode): void {
+export function iput(t: Task, inode: Inode): void {
+  const k = t.k;
   t.enter(CAT_IPUT);
   k.touch(t, inode.addr, true);
   t.charge(k.cfg.cost.atomic_rmw);
   if (inode.i_count <= 0) throw new Error(`iput: inode ${inode.i_ino} of ${inode.i_sb.s_type} has no reference to drop`);
   if (--inode.i_count === 0) {
     const drop = inode.i_nlink === 0 || (inode.i_sb.s_op.drop_inode?.(inode) ?? false);
-    if (drop) evict(k, t, inode);
+    if (drop) evict(t, inode);
   }
   t.leave();
 }
 
 /** evict(): the inode's last reference is gone and it is not kept: release it and destroy it. */
-function evict(k: Kernel, t: Task, inode: Inode): void {
+function evict(t: Task, inode: Inode): void {
+  const k = t.k;
   t.enter(CAT_EVICT);
   inode.i_state |= I_FREEING;
   const sb = inode.i_sb;
@@ -290,7 +294,8 @@ export function generic_permission(cred: Cred, inode: Inode, mask: number): numb
 }
 
 /** inode_permission(): reads the inode's mode and owner through the caches. */
-export function inode_permission(k: Kernel, t: Task, inode: Inode, mask: number): number {
+export function inode_permission(t: Task, inode: Inode, mask: number): number {
+  const k = t.k;
   t.enter(CAT_PERMISSION);
   k.touch(t, inode.addr, false);
   t.charge(k.cfg.kernel.cost.kernel_op);

@@ -144,7 +144,8 @@ function memfs_get_inode(k: Kernel, t: Task | null, sb: SuperBlock, dir: Inode |
  * unhashed dentry `name`, i_nlink 0) whose pages are shmem's: swap-backed,
  * never written to the store. Returns its dentry.
  */
-export function memfs_new_unlinked_shmem(k: Kernel, t: Task, parent: Dentry, name: string, mode: number, uid: number, gid: number): Dentry {
+export function memfs_new_unlinked_shmem(t: Task, parent: Dentry, name: string, mode: number, uid: number, gid: number): Dentry {
+  const k = t.k;
   const inode = memfs_get_inode(k, t, parent.d_sb, null, S_IFREG | mode, uid, gid, true);
   inode.i_nlink = 0;
   const d = d_alloc(k, t, parent, name);
@@ -153,7 +154,8 @@ export function memfs_new_unlinked_shmem(k: Kernel, t: Task, parent: Dentry, nam
 }
 
 /** shmem_tmpfile()/ext4_tmpfile(): a regular file in `dir` with no name (an unhashed dentry, i_nlink 0). */
-export function memfs_tmpfile(k: Kernel, t: Task, dir: Dentry, mode: number, uid: number, gid: number): Dentry {
+export function memfs_tmpfile(t: Task, dir: Dentry, mode: number, uid: number, gid: number): Dentry {
+  const k = t.k;
   const inode = memfs_get_inode(k, t, dir.d_sb, dir.d_inode, S_IFREG | mode, uid, gid);
   inode.i_nlink = 0;
   const d = d_alloc(k, t, dir, '#' + inode.i_ino);
@@ -197,7 +199,7 @@ function* memfs_mknod(t: Task, dir: Inode, dentry: Dentry, mode: number): Blocki
   const inode = memfs_get_inode(k, t, dir.i_sb, dir, mode, cred.uid, cred_gid(cred));
   k.touch(t, dir.addr, true);
   d_add(dentry, inode);
-  dget(k, t, dentry);
+  dget(t, dentry);
   return 0;
 }
 
@@ -218,7 +220,7 @@ function* memfs_unlink(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   k.touch(t, dir.addr, true);
   k.touch(t, inode.addr, true);
   inode.i_nlink--;
-  yield* dput(k, t, dentry);
+  yield* dput(t, dentry);
   return 0;
 }
 
@@ -270,7 +272,7 @@ function* memfs_setattr(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> 
     const oldsize = inode.i_size;
     const newsize = attr.ia_size;
     if (newsize !== oldsize) {
-      if (newsize > oldsize) zero_eof_tail(t, k, inode as MemfsInode, oldsize, Infinity);
+      if (newsize > oldsize) zero_eof_tail(t, inode as MemfsInode, oldsize, Infinity);
       inode.i_size = newsize;
       if (newsize < oldsize) yield* truncate_pagecache(t, inode as MemfsInode, newsize);
     }
@@ -306,7 +308,8 @@ export const F_SEAL_FUTURE_WRITE = 0x10;
 export const F_SEAL_EXEC = 0x20;
 
 /** Charge the copy of `bytes` between a page and user memory. */
-function chargeCopy(t: Task, k: Kernel, bytes: number): void {
+function chargeCopy(t: Task, bytes: number): void {
+  const k = t.k;
   t.chargeAs(CAT_COPY, Math.ceil((k.cfg.cost.copy_page * bytes) / PAGE_SIZE));
 }
 
@@ -342,9 +345,9 @@ function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null, ppos: 
     }
     if (pfn >= 0) {
       if (buf) buf.sum += mem.sumBytes(pfn, off, n);
-      if (ref) put_page_testzero_free(t, k, pfn);
+      if (ref) put_page_testzero_free(t, pfn);
     }
-    chargeCopy(t, k, n);
+    chargeCopy(t, n);
     pos += n;
     done += n;
     if (t.shouldYield()) yield;
@@ -384,7 +387,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
     t.leave();
     return -EFBIG;
   }
-  if (pos > inode.i_size) zero_eof_tail(t, k, inode, inode.i_size, pos);
+  if (pos > inode.i_size) zero_eof_tail(t, inode, inode.i_size, pos);
   let done = 0;
   let err = 0;
   while (done < len) {
@@ -406,7 +409,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
         pfn = r.pfn;
         memmap.refcount[pfn]!--;
       } else {
-        pfn = yield* alloc_page(t, k, __GFP_USER);
+        pfn = yield* alloc_page(t, __GFP_USER);
         if (pfn < 0) {
           err = -ENOSPC;
           break;
@@ -422,7 +425,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
     mem.fill(pfn, off, n, byte);
     set_page_dirty(k, pfn);
     inode.dataPages.add(index);
-    chargeCopy(t, k, n);
+    chargeCopy(t, n);
     pos += n;
     done += n;
     if (pos > inode.i_size) inode.i_size = pos;
@@ -448,7 +451,8 @@ function data_pages_from(k: Kernel, inode: MemfsInode, from: number): number[] {
 }
 
 /** mapping_seek_hole_data(): page granular, data being pages that hold data; the walk visits each data page. */
-function seek_hole_data(k: Kernel, t: Task, inode: MemfsInode, start: number, whence: number): number {
+function seek_hole_data(t: Task, inode: MemfsInode, start: number, whence: number): number {
+  const k = t.k;
   t.enter(CAT_SEEK);
   const end = inode.i_size;
   if (end <= start) {
@@ -483,7 +487,7 @@ function* memfs_llseek(t: Task, file: File, offset: number, whence: number): Blo
   if (whence !== 3 && whence !== 4) return generic_file_llseek_size(file, offset, whence, MAX_BYTES, inode.i_size);
   if (offset < 0) return -ENXIO;
   yield* inode.i_rwsem.downRead(t);
-  let r = seek_hole_data(inode.k, t, inode, offset, whence);
+  let r = seek_hole_data(t, inode, offset, whence);
   if (r >= 0) r = vfs_setpos(file, r, MAX_BYTES);
   inode.i_rwsem.upRead(t);
   return r;

@@ -8,7 +8,6 @@ import { PAGE_SIZE } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EOPNOTSUPP } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { truncate_inode_pages } from '../mm/filemap.js';
 import { unmap_mapping_range } from '../mm/memory_zap.js';
 import { free_frame } from '../mm/page_alloc.js';
@@ -18,7 +17,8 @@ import { MemfsInode } from './memfs.js';
 const CAT_TRUNCATE = intern('shmem_truncate_range');
 
 /** Zero [from, to) of a cached page (the partial page at a truncation or hole edge). */
-function zero_page_range(t: Task, k: Kernel, inode: MemfsInode, index: number, from: number, to: number): void {
+function zero_page_range(t: Task, inode: MemfsInode, index: number, from: number, to: number): void {
+  const k = t.k;
   const pfn = inode.i_mapping!.pages.get(index);
   if (pfn !== undefined && to > from) {
     k.machine.mem.fill(pfn, from, to - from, 0);
@@ -41,11 +41,11 @@ function zero_page_range(t: Task, k: Kernel, inode: MemfsInode, index: number, f
  * (ext4_block_truncate_page) and the gap a write past EOF leaves; tmpfs
  * would let them show.
  */
-export function zero_eof_tail(t: Task, k: Kernel, inode: MemfsInode, oldsize: number, to: number): void {
+export function zero_eof_tail(t: Task, inode: MemfsInode, oldsize: number, to: number): void {
   const off = oldsize % PAGE_SIZE;
   if (!off) return;
   const index = Math.floor(oldsize / PAGE_SIZE);
-  zero_page_range(t, k, inode, index, off, Math.min(PAGE_SIZE, to - index * PAGE_SIZE));
+  zero_page_range(t, inode, index, off, Math.min(PAGE_SIZE, to - index * PAGE_SIZE));
 }
 
 /**
@@ -53,7 +53,8 @@ export function zero_eof_tail(t: Task, k: Kernel, inode: MemfsInode, oldsize: nu
  * already be unmapped): truncate_inode_pages_range for a range, as
  * shmem_undo_range does for a hole.
  */
-function drop_pages(t: Task, k: Kernel, inode: MemfsInode, first: number, last: number): void {
+function drop_pages(t: Task, inode: MemfsInode, first: number, last: number): void {
+  const k = t.k;
   const mapping = inode.i_mapping!;
   const memmap = k.mem_map;
   const indices = [...mapping.pages.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b);
@@ -74,15 +75,14 @@ function drop_pages(t: Task, k: Kernel, inode: MemfsInode, first: number, last: 
 
 /** truncate_pagecache(): unmap and drop what lies past the new size; zero the tail of the last page. */
 export function* truncate_pagecache(t: Task, inode: MemfsInode, newsize: number): Blocking<void> {
-  const k = inode.k;
   t.enter(CAT_TRUNCATE);
   const mapping = inode.i_mapping!;
   const holebegin = Math.ceil(newsize / PAGE_SIZE);
   yield* unmap_mapping_range(t, mapping, holebegin, 0, true);
   const partial = newsize % PAGE_SIZE;
-  if (partial) zero_page_range(t, k, inode, Math.floor(newsize / PAGE_SIZE), partial, PAGE_SIZE);
+  if (partial) zero_page_range(t, inode, Math.floor(newsize / PAGE_SIZE), partial, PAGE_SIZE);
   truncate_inode_pages(t, mapping, holebegin);
-  drop_pages(t, k, inode, holebegin, Infinity);
+  drop_pages(t, inode, holebegin, Infinity);
   t.leave();
 }
 
@@ -96,7 +96,6 @@ export function* truncate_pagecache(t: Task, inode: MemfsInode, newsize: number)
  */
 export function* vfs_fallocate_punch_hole(t: Task, inode: Inode, offset: number, len: number): Blocking<number> {
   if (!(inode instanceof MemfsInode) || !inode.i_mapping) return -EOPNOTSUPP;
-  const k = inode.k;
   t.enter(CAT_TRUNCATE);
   yield* inode.i_rwsem.downWrite(t);
   const size = inode.i_size;
@@ -110,11 +109,11 @@ export function* vfs_fallocate_punch_hole(t: Task, inode: Inode, offset: number,
       if (from === 0 && to === PAGE_SIZE) {
         if (first < 0) first = p;
         last = p;
-      } else zero_page_range(t, k, inode, p, from, to);
+      } else zero_page_range(t, inode, p, from, to);
     }
     if (last >= first) {
       yield* unmap_mapping_range(t, inode.i_mapping, first, last - first + 1, true);
-      drop_pages(t, k, inode, first, last);
+      drop_pages(t, inode, first, last);
     }
   }
   inode.i_rwsem.upWrite(t);

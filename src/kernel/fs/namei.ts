@@ -17,7 +17,6 @@
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, ENAMETOOLONG, ENOENT, ENOTDIR } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { d_alloc, d_lookup, dget, dput, type Dentry, type Path } from './dcache.js';
 import { task_fs } from './fs_struct.js';
@@ -60,7 +59,8 @@ export interface NameiData {
  * getname(): the kernel's copy of a user path. A C string ends at its
  * first NUL; PATH_MAX bytes or more (with the NUL) is ENAMETOOLONG.
  */
-export function getname(k: Kernel, t: Task, name: string): string | number {
+export function getname(t: Task, name: string): string | number {
+  const k = t.k;
   t.enter(CAT_GETNAME);
   const nul = name.indexOf('\0');
   if (nul >= 0) name = name.slice(0, nul);
@@ -73,8 +73,8 @@ export function getname(k: Kernel, t: Task, name: string): string | number {
 }
 
 /** may_lookup(): search permission on the directory being walked through. */
-function may_lookup(k: Kernel, t: Task, nd: NameiData): number {
-  return inode_permission(k, t, nd.path.dentry.d_inode!, MAY_EXEC);
+function may_lookup(t: Task, nd: NameiData): number {
+  return inode_permission(t, nd.path.dentry.d_inode!, MAY_EXEC);
 }
 
 /** follow_mount(): step onto whatever is mounted here. */
@@ -87,7 +87,8 @@ function follow_mount(path: Path): void {
 }
 
 /** follow_dotdot(): "..", stopping at the process's root and crossing mount roots upwards. */
-function follow_dotdot(k: Kernel, t: Task, nd: NameiData): void {
+function follow_dotdot(t: Task, nd: NameiData): void {
+  const k = t.k;
   const root = task_fs(k, current(t)).root;
   const p = nd.path;
   for (;;) {
@@ -107,24 +108,25 @@ function follow_dotdot(k: Kernel, t: Task, nd: NameiData): void {
  * the dcache). Returns the found dentry, which the walk now holds a
  * reference on, null when there is no such entry, or -errno.
  */
-function* lookup_slow(k: Kernel, t: Task, dir: Dentry, name: string): Blocking<Dentry | null | number> {
+function* lookup_slow(t: Task, dir: Dentry, name: string): Blocking<Dentry | null | number> {
+  const k = t.k;
   const inode = dir.d_inode!;
   if (inode.i_flags & S_DEAD) return null;
   if (!inode.i_op.lookup) return null;
   t.enter(CAT_LOOKUP_SLOW);
   yield* inode.i_rwsem.downRead(t);
   // Another task may have added it while this one waited for the lock.
-  let d = d_lookup(k, t, dir, name);
+  let d = d_lookup(t, dir, name);
   if (d) {
     inode.i_rwsem.upRead(t);
     t.leave();
-    return dget(k, t, d);
+    return dget(t, d);
   }
   d = d_alloc(k, t, dir, name);
   const r = yield* inode.i_op.lookup(t, inode, d);
   inode.i_rwsem.upRead(t);
   if (r < 0 || !d.d_inode) {
-    yield* dput(k, t, d);
+    yield* dput(t, d);
     t.leave();
     return r < 0 ? r : null;
   }
@@ -136,23 +138,24 @@ function* lookup_slow(k: Kernel, t: Task, dir: Dentry, name: string): Blocking<D
  * lookup_one(): the child `name` of `dir` (cached or from ->lookup), or
  * null, or -errno. A dentry from ->lookup is added to nd.held.
  */
-export function* lookup_one(k: Kernel, t: Task, nd: NameiData, dir: Dentry, name: string): Blocking<Dentry | null | number> {
+export function* lookup_one(t: Task, nd: NameiData, dir: Dentry, name: string): Blocking<Dentry | null | number> {
+  const k = t.k;
   t.charge(k.cfg.kernel.cost.kernel_op); // hash_name
-  const d = d_lookup(k, t, dir, name);
+  const d = d_lookup(t, dir, name);
   if (d) return d;
-  const r = yield* lookup_slow(k, t, dir, name);
+  const r = yield* lookup_slow(t, dir, name);
   if (r !== null && typeof r !== 'number') nd.held.push(r);
   return r;
 }
 
 /** walk_component() for one name that is not the last: step into it; it must be an existing directory. */
-function* walk_component(k: Kernel, t: Task, nd: NameiData, name: string): Blocking<number> {
+function* walk_component(t: Task, nd: NameiData, name: string): Blocking<number> {
   if (name === '.') return 0;
   if (name === '..') {
-    follow_dotdot(k, t, nd);
+    follow_dotdot(t, nd);
     return 0;
   }
-  const d = yield* lookup_one(k, t, nd, nd.path.dentry, name);
+  const d = yield* lookup_one(t, nd, nd.path.dentry, name);
   if (typeof d === 'number') return d;
   if (!d) return -ENOENT;
   nd.path.dentry = d;
@@ -169,7 +172,8 @@ function splitComponents(name: string): { parts: string[]; trailingSlash: boolea
  * link_path_walk(): walk every component but the last, leaving nd at the
  * last one's parent with nd.last / nd.last_type set.
  */
-function* link_path_walk(k: Kernel, t: Task, name: string, nd: NameiData): Blocking<number> {
+function* link_path_walk(t: Task, name: string, nd: NameiData): Blocking<number> {
+  const k = t.k;
   t.enter(CAT_LINK_PATH_WALK);
   const fs = task_fs(k, current(t));
   // A relative name starts at the directory a dirfd named (path_init with dfd), or at the working directory.
@@ -184,7 +188,7 @@ function* link_path_walk(k: Kernel, t: Task, name: string, nd: NameiData): Block
     return 0;
   }
   for (let i = 0; ; i++) {
-    const err = may_lookup(k, t, nd);
+    const err = may_lookup(t, nd);
     if (err) {
       t.leave();
       return err;
@@ -201,7 +205,7 @@ function* link_path_walk(k: Kernel, t: Task, name: string, nd: NameiData): Block
       t.leave();
       return 0;
     }
-    const r = yield* walk_component(k, t, nd, part);
+    const r = yield* walk_component(t, nd, part);
     if (r) {
       t.leave();
       return r;
@@ -218,13 +222,13 @@ function newNameidata(flags: number): NameiData {
 }
 
 /** Release the references a walk took along the way. */
-function* terminate_walk(k: Kernel, t: Task, nd: NameiData, keep: Dentry | null): Blocking<void> {
+function* terminate_walk(t: Task, nd: NameiData, keep: Dentry | null): Blocking<void> {
   for (const d of nd.held) {
     if (d === keep) {
       keep = null;
       continue;
     }
-    yield* dput(k, t, d);
+    yield* dput(t, d);
   }
   nd.held = [];
 }
@@ -233,48 +237,49 @@ function* terminate_walk(k: Kernel, t: Task, nd: NameiData, keep: Dentry | null)
  * filename_lookup() / path_lookupat(): the path of `name`, with a
  * reference on its dentry (release with path_put), or -errno.
  */
-export function* filename_lookup(k: Kernel, t: Task, name: string, flags: number, base?: Path): Blocking<Path | number> {
-  const n = getname(k, t, name);
+export function* filename_lookup(t: Task, name: string, flags: number, base?: Path): Blocking<Path | number> {
+  const k = t.k;
+  const n = getname(t, name);
   if (typeof n === 'number') return n;
   t.enter(CAT_LOOKUPAT);
   const nd = newNameidata(flags);
   if (base) nd.base = base;
-  let err = yield* link_path_walk(k, t, n, nd);
+  let err = yield* link_path_walk(t, n, nd);
   if (!err) {
     if (nd.trailingSlash) nd.flags |= LOOKUP_FOLLOW | LOOKUP_DIRECTORY;
     if (nd.last_type === LAST_NORM) {
-      const d = yield* lookup_one(k, t, nd, nd.path.dentry, nd.last);
+      const d = yield* lookup_one(t, nd, nd.path.dentry, nd.last);
       if (typeof d === 'number') err = d;
       else if (!d) err = -ENOENT;
       else {
         nd.path.dentry = d;
         follow_mount(nd.path);
       }
-    } else if (nd.last_type === LAST_DOTDOT) follow_dotdot(k, t, nd);
+    } else if (nd.last_type === LAST_DOTDOT) follow_dotdot(t, nd);
     else if (nd.last_type === LAST_ROOT) nd.path = { ...task_fs(k, current(t)).root };
   }
   if (!err && nd.flags & LOOKUP_DIRECTORY && !S_ISDIR(nd.path.dentry.d_inode!.i_mode)) err = -ENOTDIR;
   if (err) {
-    yield* terminate_walk(k, t, nd, null);
+    yield* terminate_walk(t, nd, null);
     t.leave();
     return err;
   }
   // complete_walk(): the result's reference.
   const held = nd.held.includes(nd.path.dentry);
-  if (!held) dget(k, t, nd.path.dentry);
-  yield* terminate_walk(k, t, nd, held ? nd.path.dentry : null);
+  if (!held) dget(t, nd.path.dentry);
+  yield* terminate_walk(t, nd, held ? nd.path.dentry : null);
   t.leave();
   return nd.path;
 }
 
 /** user_path_at(AT_FDCWD, ...). */
-export function user_path_at(k: Kernel, t: Task, name: string, flags: number): Blocking<Path | number> {
-  return filename_lookup(k, t, name, flags);
+export function user_path_at(t: Task, name: string, flags: number): Blocking<Path | number> {
+  return filename_lookup(t, name, flags);
 }
 
 /** path_put(). */
-export function* path_put(k: Kernel, t: Task, path: Path): Blocking<void> {
-  yield* dput(k, t, path.dentry);
+export function* path_put(t: Task, path: Path): Blocking<void> {
+  yield* dput(t, path.dentry);
 }
 
 /** The result of filename_parentat: the parent (referenced) and the last component. */
@@ -289,20 +294,20 @@ export interface ParentResult {
  * filename_parentat(): walk to the parent of the last component; the
  * parent's dentry is returned with a reference.
  */
-export function* filename_parentat(k: Kernel, t: Task, name: string): Blocking<ParentResult | number> {
-  const n = getname(k, t, name);
+export function* filename_parentat(t: Task, name: string): Blocking<ParentResult | number> {
+  const n = getname(t, name);
   if (typeof n === 'number') return n;
   t.enter(CAT_PARENTAT);
   const nd = newNameidata(0);
-  const err = yield* link_path_walk(k, t, n, nd);
+  const err = yield* link_path_walk(t, n, nd);
   if (err) {
-    yield* terminate_walk(k, t, nd, null);
+    yield* terminate_walk(t, nd, null);
     t.leave();
     return err;
   }
   const held = nd.held.includes(nd.path.dentry);
-  if (!held) dget(k, t, nd.path.dentry);
-  yield* terminate_walk(k, t, nd, held ? nd.path.dentry : null);
+  if (!held) dget(t, nd.path.dentry);
+  yield* terminate_walk(t, nd, held ? nd.path.dentry : null);
   t.leave();
   return { path: nd.path, last: nd.last, last_type: nd.last_type, trailingSlash: nd.trailingSlash };
 }
@@ -312,17 +317,18 @@ export function* filename_parentat(k: Kernel, t: Task, name: string): Blocking<P
  * child dentry with a reference, positive or a fresh negative one, or -errno.
  * A negative result is unhashed and freed at its dput.
  */
-export function* lookup_hash(k: Kernel, t: Task, parent: Dentry, name: string): Blocking<Dentry | number> {
+export function* lookup_hash(t: Task, parent: Dentry, name: string): Blocking<Dentry | number> {
+  const k = t.k;
   t.charge(k.cfg.kernel.cost.kernel_op);
-  const d = d_lookup(k, t, parent, name);
-  if (d) return dget(k, t, d);
+  const d = d_lookup(t, parent, name);
+  if (d) return dget(t, d);
   const dir = parent.d_inode!;
   const nd = d_alloc(k, t, parent, name);
   if (dir.i_flags & S_DEAD) return nd;
   if (dir.i_op.lookup) {
     const r = yield* dir.i_op.lookup(t, dir, nd);
     if (r < 0) {
-      yield* dput(k, t, nd);
+      yield* dput(t, nd);
       return r;
     }
   }

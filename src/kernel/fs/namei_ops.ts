@@ -11,7 +11,6 @@
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBUSY, EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, EXDEV } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { d_delete, d_drop, d_move, dget, dput, type Dentry } from './dcache.js';
@@ -25,10 +24,10 @@ const CAT_VFS_UNLINK = intern('vfs_unlink');
 const CAT_VFS_RENAME = intern('vfs_rename');
 
 /** may_create(): the name is free and the directory writable and searchable. */
-export function may_create(k: Kernel, t: Task, dir: Inode, child: Dentry): number {
+export function may_create(t: Task, dir: Inode, child: Dentry): number {
   if (child.d_inode) return -EEXIST;
   if (dir.i_flags & S_DEAD) return -ENOENT;
-  return inode_permission(k, t, dir, MAY_WRITE | MAY_EXEC);
+  return inode_permission(t, dir, MAY_WRITE | MAY_EXEC);
 }
 
 /** check_sticky(): in a sticky directory only the file's or the directory's owner may remove it. */
@@ -40,10 +39,10 @@ function check_sticky(t: Task, dir: Inode, inode: Inode): boolean {
 }
 
 /** may_delete(). */
-export function may_delete(k: Kernel, t: Task, dir: Inode, victim: Dentry, isdir: boolean): number {
+export function may_delete(t: Task, dir: Inode, victim: Dentry, isdir: boolean): number {
   const inode = victim.d_inode;
   if (!inode) return -ENOENT;
-  const err = inode_permission(k, t, dir, MAY_WRITE | MAY_EXEC);
+  const err = inode_permission(t, dir, MAY_WRITE | MAY_EXEC);
   if (err) return err;
   if (check_sticky(t, dir, inode)) return -EPERM;
   if (isdir) {
@@ -60,54 +59,54 @@ export function mode_strip_umask(t: Task, mode: number): number {
 }
 
 /** vfs_mkdir(). */
-export function* vfs_mkdir(k: Kernel, t: Task, dir: Inode, dentry: Dentry, mode: number): Blocking<number> {
+export function* vfs_mkdir(t: Task, dir: Inode, dentry: Dentry, mode: number): Blocking<number> {
   t.enter(CAT_VFS_MKDIR);
-  let err = may_create(k, t, dir, dentry);
+  let err = may_create(t, dir, dentry);
   if (!err && !dir.i_op.mkdir) err = -EPERM;
   if (!err) {
     mode = mode_strip_umask(t, mode & (0o777 | S_ISVTX));
     err = yield* dir.i_op.mkdir!(t, dir, dentry, mode);
-    if (!err) yield* fsnotify_mkdir(k, t, dir, dentry);
+    if (!err) yield* fsnotify_mkdir(t, dir, dentry);
   }
   t.leave();
   return err;
 }
 
 /** d_delete_notify(): d_delete, then IN_DELETE with the inode the name had. */
-function* d_delete_notify(k: Kernel, t: Task, dir: Inode, dentry: Dentry): Blocking<void> {
+function* d_delete_notify(t: Task, dir: Inode, dentry: Dentry): Blocking<void> {
   const inode = dentry.d_inode!;
-  ihold(k, t, inode);
-  yield* d_delete(k, t, dentry);
-  yield* fsnotify_delete(k, t, dir, inode, dentry);
-  iput(k, t, inode);
+  ihold(t, inode);
+  yield* d_delete(t, dentry);
+  yield* fsnotify_delete(t, dir, inode, dentry);
+  iput(t, inode);
 }
 
 /** vfs_rmdir(). */
-export function* vfs_rmdir(k: Kernel, t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+export function* vfs_rmdir(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   t.enter(CAT_VFS_RMDIR);
-  let err = may_delete(k, t, dir, dentry, true);
+  let err = may_delete(t, dir, dentry, true);
   if (!err && !dir.i_op.rmdir) err = -EPERM;
   if (err) {
     t.leave();
     return err;
   }
-  dget(k, t, dentry);
+  dget(t, dentry);
   const inode = dentry.d_inode!;
   yield* inode.i_rwsem.downWrite(t);
   if (dentry.d_mounted) err = -EBUSY;
   else err = yield* dir.i_op.rmdir!(t, dir, dentry);
   if (!err) inode.i_flags |= S_DEAD;
   inode.i_rwsem.upWrite(t);
-  yield* dput(k, t, dentry);
-  if (!err) yield* d_delete_notify(k, t, dir, dentry);
+  yield* dput(t, dentry);
+  if (!err) yield* d_delete_notify(t, dir, dentry);
   t.leave();
   return err;
 }
 
 /** vfs_unlink(): IN_ATTRIB (the link count) before the name goes. */
-export function* vfs_unlink(k: Kernel, t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+export function* vfs_unlink(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   t.enter(CAT_VFS_UNLINK);
-  let err = may_delete(k, t, dir, dentry, false);
+  let err = may_delete(t, dir, dentry, false);
   if (!err && !dir.i_op.unlink) err = -EPERM;
   if (err) {
     t.leave();
@@ -119,8 +118,8 @@ export function* vfs_unlink(k: Kernel, t: Task, dir: Inode, dentry: Dentry): Blo
   else err = yield* dir.i_op.unlink!(t, dir, dentry);
   target.i_rwsem.upWrite(t);
   if (!err) {
-    yield* fsnotify_link_count(k, t, target);
-    yield* d_delete_notify(k, t, dir, dentry);
+    yield* fsnotify_link_count(t, target);
+    yield* d_delete_notify(t, dir, dentry);
   }
   t.leave();
   return err;
@@ -135,15 +134,15 @@ interface Locked {
   child: Dentry;
 }
 
-function* lock_parent_lookup(k: Kernel, t: Task, parent: Dentry, last: string): Blocking<Locked | number> {
+function* lock_parent_lookup(t: Task, parent: Dentry, last: string): Blocking<Locked | number> {
   yield* parent.d_inode!.i_rwsem.downWrite(t);
-  const child = yield* lookup_hash(k, t, parent, last);
+  const child = yield* lookup_hash(t, parent, last);
   if (typeof child === 'number') {
     parent.d_inode!.i_rwsem.upWrite(t);
     return child;
   }
   if (!child.d_inode) {
-    yield* dput(k, t, child);
+    yield* dput(t, child);
     parent.d_inode!.i_rwsem.upWrite(t);
     return -ENOENT;
   }
@@ -151,30 +150,30 @@ function* lock_parent_lookup(k: Kernel, t: Task, parent: Dentry, last: string): 
 }
 
 /** do_mkdirat() with filename_create(): trailing slashes are allowed, a last component of "." or ".." is EEXIST. */
-export function* do_mkdirat(k: Kernel, t: Task, pathname: string, mode: number): Blocking<number> {
-  const p = yield* filename_parentat(k, t, pathname);
+export function* do_mkdirat(t: Task, pathname: string, mode: number): Blocking<number> {
+  const p = yield* filename_parentat(t, pathname);
   if (typeof p === 'number') return p;
   let err: number;
   if (p.last_type !== LAST_NORM) err = -EEXIST;
   else {
     const dir = p.path.dentry.d_inode!;
     yield* dir.i_rwsem.downWrite(t);
-    const d = yield* lookup_hash(k, t, p.path.dentry, p.last);
+    const d = yield* lookup_hash(t, p.path.dentry, p.last);
     if (typeof d === 'number') err = d;
     else {
       if (d.d_inode) err = -EEXIST;
-      else err = yield* vfs_mkdir(k, t, dir, d, mode);
-      yield* dput(k, t, d);
+      else err = yield* vfs_mkdir(t, dir, d, mode);
+      yield* dput(t, d);
     }
     dir.i_rwsem.upWrite(t);
   }
-  yield* path_put(k, t, p.path);
+  yield* path_put(t, p.path);
   return err;
 }
 
 /** do_rmdir(). */
-export function* do_rmdir(k: Kernel, t: Task, pathname: string): Blocking<number> {
-  const p = yield* filename_parentat(k, t, pathname);
+export function* do_rmdir(t: Task, pathname: string): Blocking<number> {
+  const p = yield* filename_parentat(t, pathname);
   if (typeof p === 'number') return p;
   let err: number;
   switch (p.last_type) {
@@ -188,43 +187,43 @@ export function* do_rmdir(k: Kernel, t: Task, pathname: string): Blocking<number
       err = -EBUSY;
       break;
     default: {
-      const l = yield* lock_parent_lookup(k, t, p.path.dentry, p.last);
+      const l = yield* lock_parent_lookup(t, p.path.dentry, p.last);
       if (typeof l === 'number') err = l;
       else {
-        err = yield* vfs_rmdir(k, t, l.parent.d_inode!, l.child);
-        yield* dput(k, t, l.child);
+        err = yield* vfs_rmdir(t, l.parent.d_inode!, l.child);
+        yield* dput(t, l.child);
         l.parent.d_inode!.i_rwsem.upWrite(t);
       }
     }
   }
-  yield* path_put(k, t, p.path);
+  yield* path_put(t, p.path);
   return err;
 }
 
 /** do_unlinkat(): a trailing slash makes it EISDIR for a directory, ENOTDIR otherwise. */
-export function* do_unlinkat(k: Kernel, t: Task, pathname: string): Blocking<number> {
-  const p = yield* filename_parentat(k, t, pathname);
+export function* do_unlinkat(t: Task, pathname: string): Blocking<number> {
+  const p = yield* filename_parentat(t, pathname);
   if (typeof p === 'number') return p;
   let err: number;
   let inode: Inode | null = null;
   if (p.last_type !== LAST_NORM) err = -EISDIR;
   else {
-    const l = yield* lock_parent_lookup(k, t, p.path.dentry, p.last);
+    const l = yield* lock_parent_lookup(t, p.path.dentry, p.last);
     if (typeof l === 'number') err = l;
     else {
       if (p.trailingSlash) err = S_ISDIR(l.child.d_inode!.i_mode) ? -EISDIR : -ENOTDIR;
       else {
         inode = l.child.d_inode!;
-        ihold(k, t, inode);
-        err = yield* vfs_unlink(k, t, l.parent.d_inode!, l.child);
+        ihold(t, inode);
+        err = yield* vfs_unlink(t, l.parent.d_inode!, l.child);
       }
-      yield* dput(k, t, l.child);
+      yield* dput(t, l.child);
       l.parent.d_inode!.i_rwsem.upWrite(t);
     }
   }
   // The last reference may go here: the inode is evicted after the directory is unlocked.
-  if (inode) iput(k, t, inode);
-  yield* path_put(k, t, p.path);
+  if (inode) iput(t, inode);
+  yield* path_put(t, p.path);
   return err;
 }
 
@@ -262,91 +261,91 @@ function unlock_rename(t: Task, p1: Dentry, p2: Dentry): void {
 }
 
 /** vfs_rename() without flags. */
-export function* vfs_rename(k: Kernel, t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry): Blocking<number> {
+export function* vfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry): Blocking<number> {
   const source = oldDentry.d_inode!;
   const target = newDentry.d_inode;
   if (source === target) return 0;
   t.enter(CAT_VFS_RENAME);
   const isDir = S_ISDIR(source.i_mode);
-  let err = may_delete(k, t, oldDir, oldDentry, isDir);
-  if (!err) err = target ? may_delete(k, t, newDir, newDentry, isDir) : may_create(k, t, newDir, newDentry);
+  let err = may_delete(t, oldDir, oldDentry, isDir);
+  if (!err) err = target ? may_delete(t, newDir, newDentry, isDir) : may_create(t, newDir, newDentry);
   if (!err && !oldDir.i_op.rename) err = -EPERM;
   // Moving a directory to another parent rewrites its "..": it must be writable.
-  if (!err && newDir !== oldDir && isDir) err = inode_permission(k, t, source, MAY_WRITE);
+  if (!err && newDir !== oldDir && isDir) err = inode_permission(t, source, MAY_WRITE);
   if (!err && (oldDentry.d_mounted || newDentry.d_mounted)) err = -EBUSY;
   if (err) {
     t.leave();
     return err;
   }
   const oldName = oldDentry.d_name;
-  dget(k, t, newDentry);
+  dget(t, newDentry);
   err = yield* oldDir.i_op.rename!(t, oldDir, oldDentry, newDir, newDentry);
   if (!err) {
     if (target && isDir) target.i_flags |= S_DEAD;
     d_drop(newDentry);
-    d_move(k, t, oldDentry, newDentry.d_parent, newDentry.d_name);
-    yield* fsnotify_move(k, t, oldDir, newDir, oldName, isDir, target, oldDentry);
+    d_move(t, oldDentry, newDentry.d_parent, newDentry.d_name);
+    yield* fsnotify_move(t, oldDir, newDir, oldName, isDir, target, oldDentry);
   }
-  yield* dput(k, t, newDentry);
+  yield* dput(t, newDentry);
   t.leave();
   return err;
 }
 
 /** do_renameat2() with flags 0. */
-export function* do_renameat2(k: Kernel, t: Task, oldname: string, newname: string): Blocking<number> {
-  const op = yield* filename_parentat(k, t, oldname);
+export function* do_renameat2(t: Task, oldname: string, newname: string): Blocking<number> {
+  const op = yield* filename_parentat(t, oldname);
   if (typeof op === 'number') return op;
-  const np = yield* filename_parentat(k, t, newname);
+  const np = yield* filename_parentat(t, newname);
   if (typeof np === 'number') {
-    yield* path_put(k, t, op.path);
+    yield* path_put(t, op.path);
     return np;
   }
   let err: number;
   if (op.path.mnt !== np.path.mnt) err = -EXDEV;
   else if (op.last_type !== LAST_NORM || np.last_type !== LAST_NORM) err = -EBUSY;
-  else err = yield* rename_locked(k, t, op.path.dentry, op.last, op.trailingSlash, np.path.dentry, np.last, np.trailingSlash);
-  yield* path_put(k, t, np.path);
-  yield* path_put(k, t, op.path);
+  else err = yield* rename_locked(t, op.path.dentry, op.last, op.trailingSlash, np.path.dentry, np.last, np.trailingSlash);
+  yield* path_put(t, np.path);
+  yield* path_put(t, op.path);
   return err;
 }
 
-function* rename_locked(k: Kernel, t: Task, oldParent: Dentry, oldLast: string, oldSlash: boolean, newParent: Dentry, newLast: string, newSlash: boolean): Blocking<number> {
+function* rename_locked(t: Task, oldParent: Dentry, oldLast: string, oldSlash: boolean, newParent: Dentry, newLast: string, newSlash: boolean): Blocking<number> {
   const trap = yield* lock_rename(t, newParent, oldParent);
   let err: number;
-  const oldD = yield* lookup_hash(k, t, oldParent, oldLast);
+  const oldD = yield* lookup_hash(t, oldParent, oldLast);
   if (typeof oldD === 'number') err = oldD;
   else if (!oldD.d_inode) {
     err = -ENOENT;
-    yield* dput(k, t, oldD);
+    yield* dput(t, oldD);
   } else {
-    const newD = yield* lookup_hash(k, t, newParent, newLast);
+    const newD = yield* lookup_hash(t, newParent, newLast);
     if (typeof newD === 'number') err = newD;
     else {
       err = 0;
       if (!S_ISDIR(oldD.d_inode.i_mode) && (oldSlash || newSlash)) err = -ENOTDIR;
       else if (oldD === trap) err = -EINVAL;
       else if (newD === trap) err = -ENOTEMPTY;
-      if (!err) err = yield* vfs_rename(k, t, oldParent.d_inode!, oldD, newParent.d_inode!, newD);
-      yield* dput(k, t, newD);
+      if (!err) err = yield* vfs_rename(t, oldParent.d_inode!, oldD, newParent.d_inode!, newD);
+      yield* dput(t, newD);
     }
-    yield* dput(k, t, oldD);
+    yield* dput(t, oldD);
   }
   unlock_rename(t, newParent, oldParent);
   return err;
 }
 
-export function sys_mkdir(k: Kernel, t: Task, pathname: string, mode: number): Blocking<number> {
-  return syscall(t, 'mkdir', do_mkdirat(k, t, pathname, mode));
+export function sys_mkdir(t: Task, pathname: string, mode: number): Blocking<number> {
+  return syscall(t, 'mkdir', do_mkdirat(t, pathname, mode));
 }
 
-export function sys_rmdir(k: Kernel, t: Task, pathname: string): Blocking<number> {
-  return syscall(t, 'rmdir', do_rmdir(k, t, pathname));
+export function sys_rmdir(t: Task, pathname: string): Blocking<number> {
+  return syscall(t, 'rmdir', do_rmdir(t, pathname));
 }
 
-export function sys_unlink(k: Kernel, t: Task, pathname: string): Blocking<number> {
-  return syscall(t, 'unlink', do_unlinkat(k, t, pathname));
+export function sys_unlink(t: Task, pathname: string): Blocking<number> {
+  return syscall(t, 'unlink', do_unlinkat(t, pathname));
 }
 
-export function sys_rename(k: Kernel, t: Task, oldname: string, newname: string): Blocking<number> {
-  return syscall(t, 'rename', do_renameat2(k, t, oldname, newname));
+export function sys_rename(t: Task, oldname: string, newname: string): Blocking<number> {
+  return syscall(t, 'rename', do_renameat2(t, oldname, newname));
 }

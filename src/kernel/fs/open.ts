@@ -94,7 +94,7 @@ function build_open_flags(flags: number, mode: number): OpenFlags | number {
 }
 
 /** may_open(): the inode's type against the access asked for, then its permission bits. */
-function may_open(k: Kernel, t: Task, path: Path, acc_mode: number, flag: number): number {
+function may_open(t: Task, path: Path, acc_mode: number, flag: number): number {
   const inode = path.dentry.d_inode;
   if (!inode) return -ENOENT;
   switch (inode.i_mode & S_IFMT) {
@@ -108,7 +108,7 @@ function may_open(k: Kernel, t: Task, path: Path, acc_mode: number, flag: number
     default:
       break;
   }
-  const err = inode_permission(k, t, inode, MAY_OPEN | acc_mode);
+  const err = inode_permission(t, inode, MAY_OPEN | acc_mode);
   if (err) return err;
   if (flag & O_NOATIME && !inode_owner_or_capable(current(t).cred, inode)) return -EPERM;
   return 0;
@@ -119,7 +119,8 @@ function may_open(k: Kernel, t: Task, path: Path, acc_mode: number, flag: number
  * VFS's wrapper around the inode's file operations; the dentry reference
  * moves into the file. IN_OPEN follows.
  */
-function* vfs_open(k: Kernel, t: Task, path: Path, flags: number, name: string): Blocking<File | number> {
+function* vfs_open(t: Task, path: Path, flags: number, name: string): Blocking<File | number> {
+  const k = t.k;
   t.enter(CAT_DO_DENTRY_OPEN);
   const inode = path.dentry.d_inode!;
   const fops = inode.i_fop;
@@ -139,7 +140,7 @@ function* vfs_open(k: Kernel, t: Task, path: Path, flags: number, name: string):
     if (r) {
       // Never opened: no ->release, no close event; the object just goes back.
       file.f_op = {};
-      yield* fput(k, t, file);
+      yield* fput(t, file);
       t.leave();
       return r;
     }
@@ -147,24 +148,24 @@ function* vfs_open(k: Kernel, t: Task, path: Path, flags: number, name: string):
   // do_dentry_open(): O_DIRECT needs a file that can do it (FMODE_CAN_ODIRECT); a device such as /dev/null cannot.
   if (file.f_flags & O_DIRECT && !(file.f_mode & FMODE_PATH) && !fops?.directIo) {
     file.f_op = {};
-    yield* fput(k, t, file);
+    yield* fput(t, file);
     t.leave();
     return -EINVAL;
   }
   if (file.f_mode & FMODE_WRITE) inode.i_writecount++;
   t.leave();
-  if (!(file.f_mode & FMODE_PATH)) yield* fsnotify_open(k, t, v);
+  if (!(file.f_mode & FMODE_PATH)) yield* fsnotify_open(t, v);
   return file;
 }
 
 /** do_truncate(): notify_change with ATTR_SIZE under the inode's lock. */
-export function* do_truncate(k: Kernel, t: Task, dentry: Dentry, length: number, time_attrs: number, hasFile: boolean): Blocking<number> {
+export function* do_truncate(t: Task, dentry: Dentry, length: number, time_attrs: number, hasFile: boolean): Blocking<number> {
   if (length < 0) return -EINVAL;
   t.enter(CAT_DO_TRUNCATE);
   const inode = dentry.d_inode!;
   const attr: Iattr = { ia_valid: ATTR_SIZE | time_attrs | (hasFile ? ATTR_FILE : 0), ia_size: length, ia_mode: 0 };
   yield* inode.i_rwsem.downWrite(t);
-  const err = yield* notify_change(k, t, dentry, attr);
+  const err = yield* notify_change(t, dentry, attr);
   inode.i_rwsem.upWrite(t);
   t.leave();
   return err;
@@ -175,18 +176,18 @@ export function* do_truncate(k: Kernel, t: Task, dentry: Dentry, length: number,
  * and creation is allowed. Returns the dentry (with a reference) and
  * whether it was created, or -errno.
  */
-function* lookup_open(k: Kernel, t: Task, parent: Dentry, last: string, op: OpenFlags): Blocking<{ d: Dentry; created: boolean } | number> {
+function* lookup_open(t: Task, parent: Dentry, last: string, op: OpenFlags): Blocking<{ d: Dentry; created: boolean } | number> {
   const dir = parent.d_inode!;
   if (dir.i_flags & S_DEAD) return -ENOENT;
-  const d = yield* lookup_hash(k, t, parent, last);
+  const d = yield* lookup_hash(t, parent, last);
   if (typeof d === 'number') return d;
   if (d.d_inode || !(op.open_flag & O_CREAT)) return { d, created: false };
   const mode = mode_strip_umask(t, op.mode);
-  let err = may_create(k, t, dir, d);
+  let err = may_create(t, dir, d);
   if (!err && !dir.i_op.create) err = -EACCES;
   if (!err) err = yield* dir.i_op.create!(t, dir, d, mode);
   if (err) {
-    yield* dput(k, t, d);
+    yield* dput(t, d);
     return err;
   }
   return { d, created: true };
@@ -196,11 +197,11 @@ function* lookup_open(k: Kernel, t: Task, parent: Dentry, last: string, op: Open
  * path_openat(): walk to the parent, look up (and maybe create) the last
  * component, check and open it. Returns the file or -errno.
  */
-export function* path_openat(k: Kernel, t: Task, pathname: string, flags: number, mode: number): Blocking<File | number> {
+export function* path_openat(t: Task, pathname: string, flags: number, mode: number): Blocking<File | number> {
   const op = build_open_flags(flags, mode);
   if (typeof op === 'number') return op;
   t.enter(CAT_PATH_OPENAT);
-  const r = yield* path_openat_inner(k, t, pathname, op);
+  const r = yield* path_openat_inner(t, pathname, op);
   t.leave();
   return r;
 }
@@ -210,35 +211,35 @@ export function* path_openat(k: Kernel, t: Task, pathname: string, flags: number
  * (write and search permission on it needed), opened as asked; it has no
  * link until one is made, and goes away with its last close.
  */
-function* do_tmpfile(k: Kernel, t: Task, pathname: string, op: OpenFlags): Blocking<File | number> {
-  const path = yield* filename_lookup(k, t, pathname, op.lookup_flags);
+function* do_tmpfile(t: Task, pathname: string, op: OpenFlags): Blocking<File | number> {
+  const path = yield* filename_lookup(t, pathname, op.lookup_flags);
   if (typeof path === 'number') return path;
   const dir = path.dentry.d_inode!;
-  let err = inode_permission(k, t, dir, MAY_WRITE | MAY_EXEC);
+  let err = inode_permission(t, dir, MAY_WRITE | MAY_EXEC);
   if (!err && !dir.i_op.create) err = -EOPNOTSUPP;
   if (err) {
-    yield* path_put(k, t, path);
+    yield* path_put(t, path);
     return err;
   }
   const ts = current(t);
-  const d = memfs_tmpfile(k, t, path.dentry, mode_strip_umask(t, op.mode & S_IALLUGO), ts.cred.uid, ts.cred.uid);
+  const d = memfs_tmpfile(t, path.dentry, mode_strip_umask(t, op.mode & S_IALLUGO), ts.cred.uid, ts.cred.uid);
   const mnt = path.mnt;
-  yield* path_put(k, t, path);
-  const f = yield* vfs_open(k, t, { mnt, dentry: d }, op.open_flag & ~(O_DIRECTORY | __O_TMPFILE) | __O_TMPFILE, `${d_path({ mnt, dentry: d })}`);
+  yield* path_put(t, path);
+  const f = yield* vfs_open(t, { mnt, dentry: d }, op.open_flag & ~(O_DIRECTORY | __O_TMPFILE) | __O_TMPFILE, `${d_path({ mnt, dentry: d })}`);
   // FMODE_CREATED is set only by an open that made a name (F_CREATED_QUERY is 0 here, as the host shows).
   return f;
 }
 
-function* path_openat_inner(k: Kernel, t: Task, pathname: string, op: OpenFlags): Blocking<File | number> {
+function* path_openat_inner(t: Task, pathname: string, op: OpenFlags): Blocking<File | number> {
   const flags = op.open_flag;
-  if (flags & __O_TMPFILE) return yield* do_tmpfile(k, t, pathname, op);
+  if (flags & __O_TMPFILE) return yield* do_tmpfile(t, pathname, op);
   if (!(flags & O_CREAT) || flags & O_PATH) {
     // Nothing to create: an ordinary lookup of the whole path.
-    const path = yield* filename_lookup(k, t, pathname, op.lookup_flags);
+    const path = yield* filename_lookup(t, pathname, op.lookup_flags);
     if (typeof path === 'number') return path;
-    return yield* do_open(k, t, path, op, false, pathname);
+    return yield* do_open(t, path, op, false, pathname);
   }
-  const p = yield* filename_parentat(k, t, pathname);
+  const p = yield* filename_parentat(t, pathname);
   if (typeof p === 'number') return p;
   let path: Path;
   let created = false;
@@ -246,40 +247,40 @@ function* path_openat_inner(k: Kernel, t: Task, pathname: string, op: OpenFlags)
     // handle_dots(): "." or ".." or "/" end the path: an existing directory.
     path = p.path;
     if (p.last_type === LAST_DOTDOT || p.last_type === LAST_ROOT) {
-      yield* path_put(k, t, p.path);
-      const q = yield* filename_lookup(k, t, pathname, op.lookup_flags);
+      yield* path_put(t, p.path);
+      const q = yield* filename_lookup(t, pathname, op.lookup_flags);
       if (typeof q === 'number') return q;
       path = q;
     }
   } else {
     if (p.trailingSlash) {
-      yield* path_put(k, t, p.path);
+      yield* path_put(t, p.path);
       return -EISDIR;
     }
     const dir = p.path.dentry.d_inode!;
     yield* dir.i_rwsem.downWrite(t);
-    const r = yield* lookup_open(k, t, p.path.dentry, p.last, op);
-    if (typeof r !== 'number' && r.created) yield* fsnotify_create(k, t, dir, r.d);
+    const r = yield* lookup_open(t, p.path.dentry, p.last, op);
+    if (typeof r !== 'number' && r.created) yield* fsnotify_create(t, dir, r.d);
     dir.i_rwsem.upWrite(t);
     if (typeof r === 'number') {
-      yield* path_put(k, t, p.path);
+      yield* path_put(t, p.path);
       return r;
     }
     created = r.created;
     const mnt = p.path.mnt;
-    yield* path_put(k, t, p.path);
+    yield* path_put(t, p.path);
     if (!r.d.d_inode) {
-      yield* dput(k, t, r.d);
+      yield* dput(t, r.d);
       return -ENOENT;
     }
     path = { mnt, dentry: r.d };
     if (r.d.d_mounted) path = { mnt: r.d.d_mounted, dentry: r.d.d_mounted.mnt_root };
   }
-  return yield* do_open(k, t, path, op, created, pathname);
+  return yield* do_open(t, path, op, created, pathname);
 }
 
 /** do_open(): the checks on the final dentry, vfs_open, and O_TRUNC. Consumes the path's reference. */
-function* do_open(k: Kernel, t: Task, path: Path, op: OpenFlags, created: boolean, name: string): Blocking<File | number> {
+function* do_open(t: Task, path: Path, op: OpenFlags, created: boolean, name: string): Blocking<File | number> {
   let flags = op.open_flag;
   const inode = path.dentry.d_inode!;
   let err = 0;
@@ -294,23 +295,23 @@ function* do_open(k: Kernel, t: Task, path: Path, op: OpenFlags, created: boolea
     flags &= ~O_TRUNC;
     acc = 0;
   } else if (S_ISREG(inode.i_mode) && flags & O_TRUNC) doTruncate = true;
-  if (!err && !(flags & O_PATH)) err = may_open(k, t, path, acc, flags);
+  if (!err && !(flags & O_PATH)) err = may_open(t, path, acc, flags);
   if (err) {
-    yield* path_put(k, t, path);
+    yield* path_put(t, path);
     return err;
   }
-  const f = yield* vfs_open(k, t, path, flags, name);
+  const f = yield* vfs_open(t, path, flags, name);
   if (typeof f === 'number') {
-    yield* path_put(k, t, path);
+    yield* path_put(t, path);
     return f;
   }
   // FMODE_CREATED: this open made the file (F_CREATED_QUERY reads it).
   if (created) f.f_mode |= FMODE_CREATED;
   if (doTruncate) {
-    const e = yield* do_truncate(k, t, path.dentry, 0, ATTR_MTIME | ATTR_CTIME | ATTR_OPEN, true);
+    const e = yield* do_truncate(t, path.dentry, 0, ATTR_MTIME | ATTR_CTIME | ATTR_OPEN, true);
     if (e) {
       // The file was opened: its last fput closes it (IN_CLOSE_*) and lets go of the path.
-      yield* fput(k, t, f);
+      yield* fput(t, f);
       return e;
     }
   }
@@ -318,8 +319,8 @@ function* do_open(k: Kernel, t: Task, path: Path, op: OpenFlags, created: boolea
 }
 
 /** The open handler the fd table's do_sys_open calls (do_filp_open). */
-function* vfs_open_handler(k: Kernel, t: Task, path: string, flags: number, mode: number): Blocking<File | number | null> {
-  return yield* path_openat(k, t, path, flags, mode);
+function* vfs_open_handler(t: Task, path: string, flags: number, mode: number): Blocking<File | number | null> {
+  return yield* path_openat(t, path, flags, mode);
 }
 
 export function register_vfs_open(k: Kernel): void {
@@ -327,60 +328,60 @@ export function register_vfs_open(k: Kernel): void {
 }
 
 /** chmod_common(). */
-function* chmod_common(k: Kernel, t: Task, path: Path, mode: number): Blocking<number> {
+function* chmod_common(t: Task, path: Path, mode: number): Blocking<number> {
   t.enter(CAT_CHMOD);
   const inode = path.dentry.d_inode!;
   yield* inode.i_rwsem.downWrite(t);
   const attr: Iattr = { ia_valid: ATTR_MODE | ATTR_CTIME, ia_mode: (mode & S_IALLUGO) | (inode.i_mode & ~S_IALLUGO), ia_size: 0 };
-  const err = yield* notify_change(k, t, path.dentry, attr);
+  const err = yield* notify_change(t, path.dentry, attr);
   inode.i_rwsem.upWrite(t);
   t.leave();
   return err;
 }
 
 /** do_fchmodat(AT_FDCWD, ...). */
-export function* do_fchmodat(k: Kernel, t: Task, pathname: string, mode: number): Blocking<number> {
-  const path = yield* filename_lookup(k, t, pathname, LOOKUP_FOLLOW);
+export function* do_fchmodat(t: Task, pathname: string, mode: number): Blocking<number> {
+  const path = yield* filename_lookup(t, pathname, LOOKUP_FOLLOW);
   if (typeof path === 'number') return path;
-  const err = yield* chmod_common(k, t, path, mode);
-  yield* path_put(k, t, path);
+  const err = yield* chmod_common(t, path, mode);
+  yield* path_put(t, path);
   return err;
 }
 
 /** do_sys_ftruncate(): a negative length is EINVAL before the fd is looked at. */
-export function* do_sys_ftruncate(k: Kernel, t: Task, fd: number, length: number): Blocking<number> {
+export function* do_sys_ftruncate(t: Task, fd: number, length: number): Blocking<number> {
   if (length < 0) return -EINVAL;
-  const f = fget_light(k, t, fd >>> 0);
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   const file = f.file;
   let err: number;
   const v = file.private_data instanceof VfsFile ? file.private_data : null;
   if (!v || !S_ISREG(v.inode.i_mode) || !(file.f_mode & FMODE_WRITE)) err = -EINVAL;
-  else err = yield* do_truncate(k, t, v.dentry, length, ATTR_MTIME | ATTR_CTIME, true);
-  yield* fput_light(k, t, f);
+  else err = yield* do_truncate(t, v.dentry, length, ATTR_MTIME | ATTR_CTIME, true);
+  yield* fput_light(t, f);
   return err;
 }
 
 /** fchmod(2): chmod_common on the fd's path (an O_PATH fd is EBADF). */
-function* do_fchmod(k: Kernel, t: Task, fd: number, mode: number): Blocking<number> {
-  const f = fget_light(k, t, fd >>> 0);
+function* do_fchmod(t: Task, fd: number, mode: number): Blocking<number> {
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   const v = f.file.private_data instanceof VfsFile ? f.file.private_data : null;
-  const err = v ? yield* chmod_common(k, t, v.path, mode) : -EPERM;
-  yield* fput_light(k, t, f);
+  const err = v ? yield* chmod_common(t, v.path, mode) : -EPERM;
+  yield* fput_light(t, f);
   return err;
 }
 
-export function sys_fchmod(k: Kernel, t: Task, fd: number, mode: number): Blocking<number> {
-  return syscall(t, 'fchmod', do_fchmod(k, t, fd, mode));
+export function sys_fchmod(t: Task, fd: number, mode: number): Blocking<number> {
+  return syscall(t, 'fchmod', do_fchmod(t, fd, mode));
 }
 
-export function sys_chmod(k: Kernel, t: Task, pathname: string, mode: number): Blocking<number> {
-  return syscall(t, 'chmod', do_fchmodat(k, t, pathname, mode));
+export function sys_chmod(t: Task, pathname: string, mode: number): Blocking<number> {
+  return syscall(t, 'chmod', do_fchmodat(t, pathname, mode));
 }
 
-export function sys_ftruncate(k: Kernel, t: Task, fd: number, length: number): Blocking<number> {
-  return syscall(t, 'ftruncate', do_sys_ftruncate(k, t, fd, length));
+export function sys_ftruncate(t: Task, fd: number, length: number): Blocking<number> {
+  return syscall(t, 'ftruncate', do_sys_ftruncate(t, fd, length));
 }
 
 /** include/uapi/linux/falloc.h. */
@@ -405,7 +406,7 @@ const FALLOC_FL_SUPPORTED_MASK = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x40 
  * (growing the size unless KEEP_SIZE); the other modes are EOPNOTSUPP.
  * IN_MODIFY follows a success.
  */
-export function* vfs_fallocate(k: Kernel, t: Task, file: VmFile, mode: number, offset: number, len: number): Blocking<number> {
+export function* vfs_fallocate(t: Task, file: VmFile, mode: number, offset: number, len: number): Blocking<number> {
   if (offset < 0 || len <= 0) return -EINVAL;
   if (mode & ~FALLOC_FL_SUPPORTED_MASK) return -EOPNOTSUPP;
   if (mode & FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
@@ -423,26 +424,26 @@ export function* vfs_fallocate(k: Kernel, t: Task, file: VmFile, mode: number, o
     r = yield* vfs_fallocate_punch_hole(t, inode, offset, len);
   }
   if (r === 0 && !(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) && offset + len > inode.i_size) {
-    r = yield* do_truncate(k, t, file.dentry, offset + len, 0, true);
+    r = yield* do_truncate(t, file.dentry, offset + len, 0, true);
   }
-  if (r === 0) yield* fsnotify_modify(k, t, file);
+  if (r === 0) yield* fsnotify_modify(t, file);
   return r;
 }
 
 /** fallocate(2): the fd's file (EBADF for a bad or O_PATH fd; ESPIPE for a pipe). */
-function* ksys_fallocate(k: Kernel, t: Task, fd: number, mode: number, offset: number, len: number): Blocking<number> {
-  const f = fget_light(k, t, fd >>> 0);
+function* ksys_fallocate(t: Task, fd: number, mode: number, offset: number, len: number): Blocking<number> {
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   let r: number;
   const v = f.file.private_data instanceof VfsFile ? f.file.private_data : null;
   if (offset < 0 || len <= 0) r = -EINVAL;
   else if (!(f.file.f_mode & FMODE_WRITE)) r = -EBADF;
   else if (!v) r = f.file.f_op.name === 'pipe' ? -ESPIPE : -ENODEV;
-  else r = yield* vfs_fallocate(k, t, v, mode, offset, len);
-  yield* fput_light(k, t, f);
+  else r = yield* vfs_fallocate(t, v, mode, offset, len);
+  yield* fput_light(t, f);
   return r;
 }
 
-export function sys_fallocate(k: Kernel, t: Task, fd: number, mode: number, offset: number, len: number): Blocking<number> {
-  return syscall(t, 'fallocate', ksys_fallocate(k, t, fd, mode, offset, len));
+export function sys_fallocate(t: Task, fd: number, mode: number, offset: number, len: number): Blocking<number> {
+  return syscall(t, 'fallocate', ksys_fallocate(t, fd, mode, offset, len));
 }

@@ -19,7 +19,6 @@
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, EPIPE } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { fd_install, get_unused_fd_flags, put_unused_fd } from './file.js';
@@ -182,14 +181,15 @@ export function pipe_set_size(t: Task, pipe: PipeInodeInfo, arg: number): number
 }
 
 /** do_pipe2(): two fds on a new pipe. `out` receives [read fd, write fd]. */
-function* do_pipe2(k: Kernel, t: Task, flags: number, out: number[]): Blocking<number> {
+function* do_pipe2(t: Task, flags: number, out: number[]): Blocking<number> {
+  const k = t.k;
   if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE)) return -EINVAL;
   if (flags & O_NOTIFICATION_PIPE) return -EINVAL;
-  const rfd = yield* get_unused_fd_flags(k, t, flags);
+  const rfd = yield* get_unused_fd_flags(t, flags);
   if (rfd < 0) return rfd;
-  const wfd = yield* get_unused_fd_flags(k, t, flags);
+  const wfd = yield* get_unused_fd_flags(t, flags);
   if (wfd < 0) {
-    yield* put_unused_fd(k, t, rfd);
+    yield* put_unused_fd(t, rfd);
     return wfd;
   }
   const pipe = new PipeInodeInfo(k.cfg.cost.copy_page);
@@ -200,16 +200,16 @@ function* do_pipe2(k: Kernel, t: Task, flags: number, out: number[]): Blocking<n
   w.private_data = pipe;
   pipe.readers = 1;
   pipe.writers = 1;
-  yield* fd_install(k, t, rfd, r);
-  yield* fd_install(k, t, wfd, w);
+  yield* fd_install(t, rfd, r);
+  yield* fd_install(t, wfd, w);
   out.push(rfd, wfd);
   return 0;
 }
 
 /** pipe2(2); `fds` null stands for a bad pointer (EFAULT). */
-export function sys_pipe2(k: Kernel, t: Task, flags: number, out: number[] | null): Blocking<number> {
+export function sys_pipe2(t: Task, flags: number, out: number[] | null): Blocking<number> {
   return syscall(t, 'pipe2', (function* (): Blocking<number> {
     if (!out) return -EFAULT;
-    return yield* do_pipe2(k, t, flags, out);
+    return yield* do_pipe2(t, flags, out);
   })());
 }

@@ -11,7 +11,6 @@
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBADF, EFAULT, EINVAL, ENOTTY, ENXIO, ESPIPE } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { TASK_SIZE } from '../mm/mm_types.js';
 import { syscall } from '../syscalls.js';
 import { fget_light, fput_light } from './file.js';
@@ -92,7 +91,7 @@ function rw_verify_area(ppos: FilePos, count: number): number {
 }
 
 /** vfs_read(). */
-export function* vfs_read(k: Kernel, t: Task, file: File, count: number, buf: IoBuf | null, ppos: FilePos = file): Blocking<number> {
+export function* vfs_read(t: Task, file: File, count: number, buf: IoBuf | null, ppos: FilePos = file): Blocking<number> {
   if (!(file.f_mode & FMODE_READ)) return -EBADF;
   if (!file.f_op.read) return -EINVAL;
   if (!access_ok(count)) return -EFAULT;
@@ -102,13 +101,13 @@ export function* vfs_read(k: Kernel, t: Task, file: File, count: number, buf: Io
   const ret = yield* file.f_op.read(t, file, count, buf, ppos);
   if (ret > 0) {
     const v = file_vfs_or_null(file);
-    if (v) yield* fsnotify_access(k, t, v);
+    if (v) yield* fsnotify_access(t, v);
   }
   return ret;
 }
 
 /** vfs_write(): `count` bytes of `byte` (a script's write). */
-export function* vfs_write(k: Kernel, t: Task, file: File, count: number, byte: number, ppos: FilePos = file): Blocking<number> {
+export function* vfs_write(t: Task, file: File, count: number, byte: number, ppos: FilePos = file): Blocking<number> {
   if (!(file.f_mode & FMODE_WRITE)) return -EBADF;
   if (!file.f_op.write) return -EINVAL;
   if (!access_ok(count)) return -EFAULT;
@@ -118,41 +117,41 @@ export function* vfs_write(k: Kernel, t: Task, file: File, count: number, byte: 
   const ret = yield* file.f_op.write(t, file, count, byte, ppos);
   if (ret > 0) {
     const v = file_vfs_or_null(file);
-    if (v) yield* fsnotify_modify(k, t, v);
+    if (v) yield* fsnotify_modify(t, v);
   }
   return ret;
 }
 
 /** vfs_llseek(): ESPIPE for a file that cannot seek. */
-export function* vfs_llseek(_k: Kernel, t: Task, file: File, offset: number, whence: number): Blocking<number> {
+export function* vfs_llseek(t: Task, file: File, offset: number, whence: number): Blocking<number> {
   if (!(file.f_mode & FMODE_LSEEK) || !file.f_op.llseek) return -ESPIPE;
   return yield* file.f_op.llseek(t, file, offset, whence);
 }
 
-export function* ksys_read(k: Kernel, t: Task, fd: number, count: number, buf: IoBuf | null): Blocking<number> {
-  const f = fget_light(k, t, fd >>> 0);
+export function* ksys_read(t: Task, fd: number, count: number, buf: IoBuf | null): Blocking<number> {
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
-  const r = yield* vfs_read(k, t, f.file, count, buf);
-  yield* fput_light(k, t, f);
+  const r = yield* vfs_read(t, f.file, count, buf);
+  yield* fput_light(t, f);
   return r;
 }
 
-export function* ksys_write(k: Kernel, t: Task, fd: number, count: number, byte: number): Blocking<number> {
-  const f = fget_light(k, t, fd >>> 0);
+export function* ksys_write(t: Task, fd: number, count: number, byte: number): Blocking<number> {
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
-  const r = yield* vfs_write(k, t, f.file, count, byte);
-  yield* fput_light(k, t, f);
+  const r = yield* vfs_write(t, f.file, count, byte);
+  yield* fput_light(t, f);
   return r;
 }
 
 /** ksys_lseek(): whence is unsigned, past SEEK_HOLE is EINVAL. */
-export function* ksys_lseek(k: Kernel, t: Task, fd: number, offset: number, whence: number): Blocking<number> {
-  const f = fget_light(k, t, fd >>> 0);
+export function* ksys_lseek(t: Task, fd: number, offset: number, whence: number): Blocking<number> {
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   let r: number;
   if (whence >>> 0 > SEEK_MAX) r = -EINVAL;
-  else r = yield* vfs_llseek(k, t, f.file, offset, whence);
-  yield* fput_light(k, t, f);
+  else r = yield* vfs_llseek(t, f.file, offset, whence);
+  yield* fput_light(t, f);
   return r;
 }
 
@@ -162,8 +161,9 @@ export function* ksys_lseek(k: Kernel, t: Task, fd: number, offset: number, when
  * non-negative return is the value it would store. Other commands go to
  * the file's ioctl as they are.
  */
-export function* ksys_ioctl(k: Kernel, t: Task, fd: number, cmd: number, out: { value: number }): Blocking<number> {
-  const f = fget_light(k, t, fd >>> 0);
+export function* ksys_ioctl(t: Task, fd: number, cmd: number, out: { value: number }): Blocking<number> {
+  const k = t.k;
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   const file = f.file;
   let r: number;
@@ -180,7 +180,7 @@ export function* ksys_ioctl(k: Kernel, t: Task, fd: number, cmd: number, out: { 
       r = 0;
     }
   }
-  yield* fput_light(k, t, f);
+  yield* fput_light(t, f);
   return r;
 }
 
@@ -189,46 +189,46 @@ export function* ksys_ioctl(k: Kernel, t: Task, fd: number, cmd: number, out: { 
  * that cannot seek (no FMODE_PREAD/FMODE_PWRITE: pipes, sockets, inotify)
  * is ESPIPE; the file's own position is left alone.
  */
-export function* ksys_pread64(k: Kernel, t: Task, fd: number, count: number, pos: number, buf: IoBuf | null): Blocking<number> {
+export function* ksys_pread64(t: Task, fd: number, count: number, pos: number, buf: IoBuf | null): Blocking<number> {
   if (pos < 0) return -EINVAL;
-  const f = fget_light(k, t, fd >>> 0);
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   let r = -ESPIPE;
-  if (f.file.f_mode & FMODE_PREAD) r = yield* vfs_read(k, t, f.file, count, buf, { f_pos: pos });
-  yield* fput_light(k, t, f);
+  if (f.file.f_mode & FMODE_PREAD) r = yield* vfs_read(t, f.file, count, buf, { f_pos: pos });
+  yield* fput_light(t, f);
   return r;
 }
 
-export function* ksys_pwrite64(k: Kernel, t: Task, fd: number, count: number, byte: number, pos: number): Blocking<number> {
+export function* ksys_pwrite64(t: Task, fd: number, count: number, byte: number, pos: number): Blocking<number> {
   if (pos < 0) return -EINVAL;
-  const f = fget_light(k, t, fd >>> 0);
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   let r = -ESPIPE;
-  if (f.file.f_mode & FMODE_PWRITE) r = yield* vfs_write(k, t, f.file, count, byte, { f_pos: pos });
-  yield* fput_light(k, t, f);
+  if (f.file.f_mode & FMODE_PWRITE) r = yield* vfs_write(t, f.file, count, byte, { f_pos: pos });
+  yield* fput_light(t, f);
   return r;
 }
 
-export function sys_pread64(k: Kernel, t: Task, fd: number, count: number, pos: number, buf: IoBuf | null): Blocking<number> {
-  return syscall(t, 'pread64', ksys_pread64(k, t, fd, count, pos, buf));
+export function sys_pread64(t: Task, fd: number, count: number, pos: number, buf: IoBuf | null): Blocking<number> {
+  return syscall(t, 'pread64', ksys_pread64(t, fd, count, pos, buf));
 }
 
-export function sys_pwrite64(k: Kernel, t: Task, fd: number, count: number, byte: number, pos: number): Blocking<number> {
-  return syscall(t, 'pwrite64', ksys_pwrite64(k, t, fd, count, byte, pos));
+export function sys_pwrite64(t: Task, fd: number, count: number, byte: number, pos: number): Blocking<number> {
+  return syscall(t, 'pwrite64', ksys_pwrite64(t, fd, count, byte, pos));
 }
 
-export function sys_read(k: Kernel, t: Task, fd: number, count: number, buf: IoBuf | null): Blocking<number> {
-  return syscall(t, 'read', ksys_read(k, t, fd, count, buf));
+export function sys_read(t: Task, fd: number, count: number, buf: IoBuf | null): Blocking<number> {
+  return syscall(t, 'read', ksys_read(t, fd, count, buf));
 }
 
-export function sys_write(k: Kernel, t: Task, fd: number, count: number, byte: number): Blocking<number> {
-  return syscall(t, 'write', ksys_write(k, t, fd, count, byte));
+export function sys_write(t: Task, fd: number, count: number, byte: number): Blocking<number> {
+  return syscall(t, 'write', ksys_write(t, fd, count, byte));
 }
 
-export function sys_lseek(k: Kernel, t: Task, fd: number, offset: number, whence: number): Blocking<number> {
-  return syscall(t, 'lseek', ksys_lseek(k, t, fd, offset, whence));
+export function sys_lseek(t: Task, fd: number, offset: number, whence: number): Blocking<number> {
+  return syscall(t, 'lseek', ksys_lseek(t, fd, offset, whence));
 }
 
-export function sys_ioctl(k: Kernel, t: Task, fd: number, cmd: number, out: { value: number }): Blocking<number> {
-  return syscall(t, 'ioctl', ksys_ioctl(k, t, fd, cmd, out));
+export function sys_ioctl(t: Task, fd: number, cmd: number, out: { value: number }): Blocking<number> {
+  return syscall(t, 'ioctl', ksys_ioctl(t, fd, cmd, out));
 }

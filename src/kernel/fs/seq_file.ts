@@ -10,7 +10,6 @@
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EINVAL } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import type { File, FilePos, IoBuf } from './file_table.js';
 import { file_vfs } from './vfs_file.js';
 
@@ -33,7 +32,7 @@ export class SeqBuf {
   }
 }
 
-export type ShowFn = (k: Kernel, t: Task, m: SeqBuf) => void;
+export type ShowFn = (t: Task, m: SeqBuf) => void;
 
 /** struct seq_file. */
 export class SeqFile {
@@ -66,7 +65,7 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null, p
   if (!m.buf) {
     t.enter(CAT_SHOW);
     const sb = new SeqBuf();
-    m.show(k, t, sb);
+    m.show(t, sb);
     t.charge(sb.lines * k.cfg.kernel.cost.kernel_op);
     m.buf = Buffer.from(sb.text(), 'utf8');
     t.leave();

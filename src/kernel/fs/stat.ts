@@ -8,7 +8,6 @@
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBADF, EINVAL, ENOENT, ENOTDIR } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { syscall } from '../syscalls.js';
 import type { Path } from './dcache.js';
 import { fget_light, fput_light } from './file.js';
@@ -31,7 +30,8 @@ export interface Kstat {
 }
 
 /** generic_fillattr(). */
-function fillattr(t: Task, k: Kernel, inode: Inode, out: Kstat): void {
+function fillattr(t: Task, inode: Inode, out: Kstat): void {
+  const k = t.k;
   k.touch(t, inode.addr, false);
   out.mode = inode.i_mode;
   out.nlink = inode.i_nlink;
@@ -39,55 +39,55 @@ function fillattr(t: Task, k: Kernel, inode: Inode, out: Kstat): void {
 }
 
 /** A file the VFS did not open (inotify, the boot-time std fds before attach): an anonymous inode's attributes. */
-function fillattr_file(t: Task, k: Kernel, f: File, out: Kstat): void {
+function fillattr_file(t: Task, f: File, out: Kstat): void {
   const v = file_vfs_or_null(f);
-  if (v) return fillattr(t, k, v.inode, out);
+  if (v) return fillattr(t, v.inode, out);
   // pipefs inodes are FIFOs; anon_inode files have no type bits.
   out.mode = get_pipe_info(f) ? S_IFIFO | 0o600 : 0o600;
   out.nlink = 1;
   out.size = 0;
 }
 
-function* vfs_fstat(k: Kernel, t: Task, fd: number, out: Kstat): Blocking<number> {
+function* vfs_fstat(t: Task, fd: number, out: Kstat): Blocking<number> {
   // fdget_raw: O_PATH fds may be stat'ed.
-  const f = fget_light(k, t, fd >>> 0, true);
+  const f = fget_light(t, fd >>> 0, true);
   if (!f.file) return -EBADF;
-  fillattr_file(t, k, f.file, out);
-  yield* fput_light(k, t, f);
+  fillattr_file(t, f.file, out);
+  yield* fput_light(t, f);
   return 0;
 }
 
-function* vfs_fstatat(k: Kernel, t: Task, dfd: number, name: string, flags: number, out: Kstat): Blocking<number> {
+function* vfs_fstatat(t: Task, dfd: number, name: string, flags: number, out: Kstat): Blocking<number> {
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) return -EINVAL;
   if (name === '' && flags & AT_EMPTY_PATH) {
     if (dfd === AT_FDCWD) name = '.';
-    else return yield* vfs_fstat(k, t, dfd, out);
+    else return yield* vfs_fstat(t, dfd, out);
   }
   let base: Path | undefined;
   let held: ReturnType<typeof fget_light> | null = null;
   if (dfd !== AT_FDCWD && !name.startsWith('/')) {
-    held = fget_light(k, t, dfd >>> 0, true);
+    held = fget_light(t, dfd >>> 0, true);
     if (!held.file) return -EBADF;
     const v = file_vfs_or_null(held.file);
     if (!v || !S_ISDIR(v.inode.i_mode)) {
-      yield* fput_light(k, t, held);
+      yield* fput_light(t, held);
       // An empty name is ENOENT before the directory is looked at.
       return name === '' ? -ENOENT : -ENOTDIR;
     }
     base = v.path;
   }
-  const path = yield* filename_lookup(k, t, name, flags & AT_SYMLINK_NOFOLLOW ? 0 : LOOKUP_FOLLOW, base);
-  if (held) yield* fput_light(k, t, held);
+  const path = yield* filename_lookup(t, name, flags & AT_SYMLINK_NOFOLLOW ? 0 : LOOKUP_FOLLOW, base);
+  if (held) yield* fput_light(t, held);
   if (typeof path === 'number') return path;
-  fillattr(t, k, path.dentry.d_inode!, out);
-  yield* path_put(k, t, path);
+  fillattr(t, path.dentry.d_inode!, out);
+  yield* path_put(t, path);
   return 0;
 }
 
-export function sys_fstat(k: Kernel, t: Task, fd: number, out: Kstat): Blocking<number> {
-  return syscall(t, 'fstat', vfs_fstat(k, t, fd, out));
+export function sys_fstat(t: Task, fd: number, out: Kstat): Blocking<number> {
+  return syscall(t, 'fstat', vfs_fstat(t, fd, out));
 }
 
-export function sys_newfstatat(k: Kernel, t: Task, dfd: number, name: string, flags: number, out: Kstat): Blocking<number> {
-  return syscall(t, 'newfstatat', vfs_fstatat(k, t, dfd, name, flags, out));
+export function sys_newfstatat(t: Task, dfd: number, name: string, flags: number, out: Kstat): Blocking<number> {
+  return syscall(t, 'newfstatat', vfs_fstatat(t, dfd, name, flags, out));
 }

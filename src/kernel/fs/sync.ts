@@ -5,7 +5,6 @@
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBADF, EINVAL } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { syscall } from '../syscalls.js';
 import { fget_light, fput_light } from './file.js';
 import type { File } from './file_table.js';
@@ -19,18 +18,18 @@ export function* vfs_fsync_range(t: Task, file: File, start: number, end: number
   return yield* file.f_op.fsync(t, file, start, end, datasync);
 }
 
-function* do_fsync(k: Kernel, t: Task, fd: number, datasync: boolean): Blocking<number> {
-  const f = fget_light(k, t, fd >>> 0);
+function* do_fsync(t: Task, fd: number, datasync: boolean): Blocking<number> {
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   const r = yield* vfs_fsync_range(t, f.file, 0, LLONG_MAX, datasync);
-  yield* fput_light(k, t, f);
+  yield* fput_light(t, f);
   return r;
 }
 
-export function sys_fsync(k: Kernel, t: Task, fd: number): Blocking<number> {
-  return syscall(t, 'fsync', do_fsync(k, t, fd, false));
+export function sys_fsync(t: Task, fd: number): Blocking<number> {
+  return syscall(t, 'fsync', do_fsync(t, fd, false));
 }
 
-export function sys_fdatasync(k: Kernel, t: Task, fd: number): Blocking<number> {
-  return syscall(t, 'fdatasync', do_fsync(k, t, fd, true));
+export function sys_fdatasync(t: Task, fd: number): Blocking<number> {
+  return syscall(t, 'fdatasync', do_fsync(t, fd, true));
 }

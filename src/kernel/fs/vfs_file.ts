@@ -73,7 +73,7 @@ export class VfsFile implements NotifyFile, VmFile {
 
   /** fput() from munmap: the last reference releases the file (a kworker finishes a release that must wait). */
   put(t: Task): void {
-    run_to_completion(this.k, t, fput(this.k, t, this.file));
+    run_to_completion(t, fput(t, this.file));
   }
 }
 
@@ -94,7 +94,8 @@ export function file_vfs(f: File): VfsFile {
  * calling task until the path would wait; the rest continues in a kernel
  * thread (as delayed_fput hands a release to a workqueue).
  */
-export function run_to_completion(k: Kernel, t: Task, g: Blocking<void>): void {
+export function run_to_completion(t: Task, g: Blocking<void>): void {
+  const k = t.k;
   const first = g.next();
   if (first.done) return;
   let pending: typeof first.value | undefined = first.value;
@@ -129,12 +130,11 @@ export function vfs_fops(inner: FileOperations): FileOperations {
     directIo: inner.directIo,
     *release(t: Task, f: File): Blocking<number> {
       const v = file_vfs(f);
-      const k = v.k;
-      if (!(f.f_mode & FMODE_PATH)) yield* fsnotify_close(k, t, v);
+      if (!(f.f_mode & FMODE_PATH)) yield* fsnotify_close(t, v);
       let r = 0;
       if (inner.release) r = yield* inner.release(t, f);
       if (f.f_mode & FMODE_WRITE) v.inode.i_writecount--;
-      yield* dput(k, t, v.path.dentry);
+      yield* dput(t, v.path.dentry);
       return r;
     },
   };

@@ -26,9 +26,9 @@ export const STRUCT_PAGE_BYTES = 64;
  */
 export interface MmHooks {
   /** Free memory fell below the low watermark: wake kswapd (must not block). */
-  wakeupKswapd?(t: Task, k: Kernel): void;
+  wakeupKswapd?(t: Task): void;
   /** Direct reclaim on behalf of an allocation: try to free `nr` frames; returns frames freed. */
-  directReclaim?(t: Task, k: Kernel, nr: number): Blocking<number>;
+  directReclaim?(t: Task, nr: number): Blocking<number>;
   /** A frame is about to be freed (the LRU owner unlinks it). */
   onFree?(k: Kernel, pfn: number): void;
   /** A new anonymous or file page was mapped for the first time (lru_cache_add); `t`, when given, pays for it. */
@@ -43,17 +43,17 @@ export interface MmHooks {
    * Returns the frame (refcount held for the caller) or -1 on failure. When
    * absent, do_swap_page reads the slot itself with no swap cache.
    */
-  swapIn?(t: Task, k: Kernel, type: number, offset: number): Blocking<number>;
+  swapIn?(t: Task, type: number, offset: number): Blocking<number>;
   /** One mapping of a swap entry went away (free_swap_and_cache). */
-  swapFree?(t: Task, k: Kernel, type: number, offset: number): void;
+  swapFree?(t: Task, type: number, offset: number): void;
   /**
    * do_swap_page has mapped a swap cache page: drop its swap cache copy when
    * the kernel would (should_try_to_free_swap: swap filling up, an mlocked
    * page, or a write fault by the page's only user), so the write can reuse it.
    */
-  swapFreeFolio?(t: Task, k: Kernel, pfn: number, write: boolean): void;
+  swapFreeFolio?(t: Task, pfn: number, write: boolean): void;
   /** free_swap_cache(): a page an mmu_gather is releasing drops its swap cache copy if no PTE maps it any more (before the gather's reference goes). */
-  freeSwapCache?(t: Task, k: Kernel, pfn: number): void;
+  freeSwapCache?(t: Task, pfn: number): void;
   /** A swap entry gained a mapping (swap_duplicate, at fork). */
   swapDup?(k: Kernel, type: number, offset: number): void;
   /** fget(): the mappable file open on `fd` in the task's fd table, or null (EBADF). Set by the VFS. */

@@ -11,7 +11,6 @@
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBADF, EINVAL, ESPIPE } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { fget_light, fput_light } from '../fs/file.js';
 import { get_pipe_info } from '../fs/pipe.js';
 import { file_vfs_or_null } from '../fs/vfs_file.js';
@@ -63,8 +62,8 @@ function* generic_fadvise(t: Task, mapping: AddressSpace | null, size: number, o
   }
 }
 
-function* ksys_fadvise64_64(k: Kernel, t: Task, fd: number, offset: number, len: number, advice: number): Blocking<number> {
-  const f = fget_light(k, t, fd >>> 0);
+function* ksys_fadvise64_64(t: Task, fd: number, offset: number, len: number, advice: number): Blocking<number> {
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   let r: number;
   if (get_pipe_info(f.file)) r = -ESPIPE;
@@ -72,11 +71,11 @@ function* ksys_fadvise64_64(k: Kernel, t: Task, fd: number, offset: number, len:
     const v = file_vfs_or_null(f.file);
     r = yield* generic_fadvise(t, v ? (v.inode.i_mapping as AddressSpace | null) : null, v ? v.inode.i_size : 0, offset, len, advice);
   }
-  yield* fput_light(k, t, f);
+  yield* fput_light(t, f);
   return r;
 }
 
 /** fadvise64(2): offset and len are loff_t, advice an int. */
-export function sys_fadvise64(k: Kernel, t: Task, fd: number, offset: number, len: number, advice: number): Blocking<number> {
-  return syscall(t, 'fadvise64', ksys_fadvise64_64(k, t, fd, offset, len, advice));
+export function sys_fadvise64(t: Task, fd: number, offset: number, len: number, advice: number): Blocking<number> {
+  return syscall(t, 'fadvise64', ksys_fadvise64_64(t, fd, offset, len, advice));
 }

@@ -121,7 +121,7 @@ export function* filemap_read_page(t: Task, mapping: AddressSpace, index: number
     }
     return { pfn, major: false };
   }
-  pfn = yield* alloc_page(t, k, __GFP_USER | (mapping.backing ? 0 : __GFP_ZERO));
+  pfn = yield* alloc_page(t, __GFP_USER | (mapping.backing ? 0 : __GFP_ZERO));
   if (pfn < 0) return { pfn: -1, major: false };
   // Another task may have filled the slot while this one slept in reclaim.
   const raced = mapping.pages.get(index);
@@ -170,7 +170,7 @@ export function* filemap_start_read(t: Task, mapping: AddressSpace, index: numbe
   const k = mapping.k;
   const memmap = k.mem_map;
   if (filemap_get_page(t, mapping, index) >= 0) return true;
-  const pfn = yield* alloc_page(t, k, __GFP_USER | (mapping.backing ? 0 : __GFP_ZERO));
+  const pfn = yield* alloc_page(t, __GFP_USER | (mapping.backing ? 0 : __GFP_ZERO));
   if (pfn < 0) return false;
   if (mapping.pages.has(index)) {
     memmap.refcount[pfn] = 0;

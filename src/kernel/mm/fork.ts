@@ -122,7 +122,7 @@ function* copyPteRange(t: Task, dst: VmAreaStruct, src: VmAreaStruct, srcTable: 
     if (pfn >= 0) {
       // folio_get + folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte: shared now, so no longer exclusive.
       memmap.refcount[pfn]!++;
-      folio_add_rmap_pte(t, k, pfn);
+      folio_add_rmap_pte(t, pfn);
       if ((memmap.flags[pfn]! & PG_anon) !== 0) memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_anon_exclusive) >>> 0;
       dstMm.rss[mm_counter(k, pfn)]!++;
     }

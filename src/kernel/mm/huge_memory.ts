@@ -125,7 +125,7 @@ export function* pmd_alloc(t: Task, mm: MmStruct, addr: number): Blocking<number
     const idx = tableIndex(addr, level);
     let e = ptep_get(t, mm, table, idx);
     if ((e & PTE_PRESENT) === 0) {
-      const child = yield* alloc_pgtable_page(t, k);
+      const child = yield* alloc_pgtable_page(t);
       if (child < 0) return -1;
       e = pt.readEntry(table, idx);
       if ((e & PTE_PRESENT) !== 0) free_pgtable_page(k, child);
@@ -155,11 +155,12 @@ export function pmd_table(t: Task, mm: MmStruct, addr: number): number {
  * Allocates a compound page of 512 frames (__folio_alloc with order 9, no
  * direct compaction): the head pfn with every frame's refcount 1, or -1.
  */
-export function allocHugePage(t: Task, k: Kernel): number {
+export function allocHugePage(t: Task): number {
+  const k = t.k;
   const memmap = k.mem_map;
   const core = mmCore(k);
   if (memmap.freeCount - HPAGE_NR <= core.lowWmark) {
-    core.hooks.wakeupKswapd?.(t, k);
+    core.hooks.wakeupKswapd?.(t);
     return -1;
   }
   const head = memmap.allocAligned(HPAGE_NR);
@@ -175,7 +176,8 @@ export function allocHugePage(t: Task, k: Kernel): number {
 }
 
 /** Frees a compound page that was never mapped (a lost race, a failed collapse). */
-function freeHugePage(t: Task, k: Kernel, head: number): void {
+function freeHugePage(t: Task, head: number): void {
+  const k = t.k;
   const memmap = k.mem_map;
   const core = mmCore(k);
   for (let i = 0; i < HPAGE_NR; i++) {
@@ -189,7 +191,8 @@ function freeHugePage(t: Task, k: Kernel, head: number): void {
 }
 
 /** clear_huge_page(): 512 x clear_page. */
-function clearHugePage(t: Task, k: Kernel, head: number): void {
+function clearHugePage(t: Task, head: number): void {
+  const k = t.k;
   const mem = k.machine.mem;
   for (let i = 0; i < HPAGE_NR; i++) mem.zero(head + i);
   t.chargeAs(CAT_CLEAR_HUGE, HPAGE_NR * k.cfg.cost.zero_page);
@@ -242,17 +245,17 @@ export function* do_huge_pmd_anonymous_page(t: Task, vma: VmAreaStruct, address:
   const idx = tableIndex(haddr, 2);
   t.enter(CAT_HUGE_ANON);
   anon_vma_prepare(t, vma);
-  const head = allocHugePage(t, k);
+  const head = allocHugePage(t);
   if (head < 0) {
     k.engine.counters.add('thp_fault_fallback');
     t.leave();
     return VM_FAULT_FALLBACK;
   }
-  clearHugePage(t, k, head);
+  clearHugePage(t, head);
   // pte_alloc_one for the deposit, before the PMD lock.
-  const pgtable = yield* alloc_pgtable_page(t, k);
+  const pgtable = yield* alloc_pgtable_page(t);
   if (pgtable < 0) {
-    freeHugePage(t, k, head);
+    freeHugePage(t, head);
     k.engine.counters.add('thp_fault_fallback');
     t.leave();
     return VM_FAULT_FALLBACK;
@@ -262,7 +265,7 @@ export function* do_huge_pmd_anonymous_page(t: Task, vma: VmAreaStruct, address:
   if (ptep_get(t, mm, pdTable, idx) !== 0) {
     // Another fault filled the PMD while this one slept.
     free_pgtable_page(k, pgtable);
-    freeHugePage(t, k, head);
+    freeHugePage(t, head);
     t.leave();
     return 0;
   }
@@ -403,7 +406,7 @@ export function* copy_huge_pmd(t: Task, dst: VmAreaStruct, src: VmAreaStruct, sr
   const k = srcMm.k;
   const memmap = k.mem_map;
   t.enter(CAT_COPY_HUGE);
-  const pgtable = yield* alloc_pgtable_page(t, k);
+  const pgtable = yield* alloc_pgtable_page(t);
   if (pgtable < 0) {
     t.leave();
     return -12;

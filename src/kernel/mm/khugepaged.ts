@@ -84,7 +84,7 @@ export function* collapse_huge_page(t: Task, vma: VmAreaStruct, haddr: number): 
   }
   if (!writable) return SCAN_PAGE_RO;
   t.enter(CAT_COLLAPSE);
-  const head = allocHugePage(t, k);
+  const head = allocHugePage(t);
   if (head < 0) {
     t.leave();
     return SCAN_ALLOC_HUGE_PAGE_FAIL;
@@ -103,8 +103,8 @@ export function* collapse_huge_page(t: Task, vma: VmAreaStruct, haddr: number): 
     } else {
       mem.copy(head + i, pfn);
       t.charge(k.cfg.cost.copy_page);
-      folio_remove_rmap_pte(t, k, pfn);
-      put_page_testzero_free(t, k, pfn);
+      folio_remove_rmap_pte(t, pfn);
+      put_page_testzero_free(t, pfn);
     }
     if (pte !== 0) set_pte_at(t, mm, table, i, 0);
   }

@@ -137,7 +137,7 @@ function ksmd_should_run(s: KsmState): boolean {
   return s.run && s.slots.length > 0;
 }
 
-function wakeKsmd(t: Task | null, k: Kernel, s: KsmState): void {
+function wakeKsmd(k: Kernel, t: Task | null, s: KsmState): void {
   if (!ksmd_should_run(s)) return;
   const now = t ? t.now : 0;
   if (!s.started) {
@@ -158,14 +158,14 @@ export function ksm_enter(t: Task | null, mm: MmStruct): void {
   if (s.slots.includes(mm)) return;
   if (t) t.charge(k.cfg.kernel.cost.kmalloc + k.cfg.kernel.cost.kernel_op);
   s.slots.push(mm);
-  wakeKsmd(t, k, s);
+  wakeKsmd(k, t, s);
 }
 
 /** /sys/kernel/mm/ksm/run: 1 starts merging, 0 stops it (merged pages stay merged). */
-export function ksm_set_run(t: Task | null, k: Kernel, run: boolean): void {
+export function ksm_set_run(k: Kernel, t: Task | null, run: boolean): void {
   const s = ksmState(k);
   s.run = run;
-  wakeKsmd(t, k, s);
+  wakeKsmd(k, t, s);
 }
 
 /** /sys/kernel/mm/ksm/pages_to_scan and sleep_millisecs. */
@@ -262,7 +262,8 @@ function mmLive(k: Kernel, mm: MmStruct): boolean {
  * scan) as needed. Returns null when the list is empty. Takes the mm's
  * mmap_lock for reading; the caller drops it.
  */
-function* scan_get_next_rmap_item(t: Task, k: Kernel, s: KsmState): Blocking<{ mm: MmStruct; addr: number; page: Found } | null> {
+function* scan_get_next_rmap_item(t: Task, s: KsmState): Blocking<{ mm: MmStruct; addr: number; page: Found } | null> {
+  const k = t.k;
   for (;;) {
     if (s.slots.length === 0) return null;
     if (s.slot < 0) {
@@ -303,7 +304,8 @@ function* scan_get_next_rmap_item(t: Task, k: Kernel, s: KsmState): Blocking<{ m
 }
 
 /** memcmp_pages(): byte-for-byte comparison, charged as a full compare when equal and as an early mismatch otherwise. */
-function memcmp_pages(t: Task, k: Kernel, a: number, b: number): boolean {
+function memcmp_pages(t: Task, a: number, b: number): boolean {
+  const k = t.k;
   const same = k.machine.mem.sameContents(a, b);
   if (same) t.chargeAs(CAT_MEMCMP_PAGES, k.cfg.kernel.cost.ksm_memcmp_page);
   else t.charge(k.cfg.kernel.cost.kernel_op);
@@ -311,7 +313,8 @@ function memcmp_pages(t: Task, k: Kernel, a: number, b: number): boolean {
 }
 
 /** A tree descent: one bookkeeping step per level of an rb-tree holding n nodes. */
-function chargeTreeWalk(t: Task, k: Kernel, n: number): void {
+function chargeTreeWalk(t: Task, n: number): void {
+  const k = t.k;
   t.charge(k.cfg.kernel.cost.kernel_op * Math.max(1, Math.ceil(Math.log2(n + 1))));
 }
 
@@ -342,7 +345,8 @@ function* write_protect_page(t: Task, mm: MmStruct, addr: number, p: Found): Blo
 }
 
 /** The frame becomes a KSM page: the stable node owns it, it leaves the LRU (KSM pages are not reclaimed here) and its anon_vma. */
-function makeKsmPage(t: Task, k: Kernel, pfn: number): StableNode {
+function makeKsmPage(t: Task, pfn: number): StableNode {
+  const k = t.k;
   const memmap = k.mem_map;
   const core = mmCore(k);
   const av = core.anonVmas.get(memmap.owner[pfn]!);
@@ -373,7 +377,7 @@ function* replace_page(t: Task, mm: MmStruct, addr: number, p: Found, kpfn: numb
     return false;
   }
   k.mem_map.refcount[kpfn]!++;
-  folio_add_rmap_pte(t, k, kpfn);
+  folio_add_rmap_pte(t, kpfn);
   // ptep_clear_flush, then the new read-only entry.
   ptl_hold(mm, p.table);
   set_pte_at(t, mm, p.table, p.idx, 0);
@@ -381,8 +385,8 @@ function* replace_page(t: Task, mm: MmStruct, addr: number, p: Found, kpfn: numb
   set_pte_at(t, mm, p.table, p.idx, makePte(kpfn, pteFlags(makePte(0, p.vma.vmPageProt)) & ~(PTE_RW | PTE_DIRTY)));
   ptl_release(t, mm, p.table);
   pte_unlock(t, mm, p.table);
-  folio_remove_rmap_pte(t, k, p.pfn);
-  put_page_testzero_free(t, k, p.pfn);
+  folio_remove_rmap_pte(t, p.pfn);
+  put_page_testzero_free(t, p.pfn);
   t.leave();
   return true;
 }
@@ -398,9 +402,9 @@ function* try_to_merge_one_page(t: Task, mm: MmStruct, addr: number, p: Found, k
   const f = k.mem_map.flags[p.pfn]!;
   if ((f & (PG_ksm | PG_swapcache)) !== 0) return null;
   if (!(yield* write_protect_page(t, mm, addr, p))) return null;
-  if (!knode) return makeKsmPage(t, k, p.pfn);
+  if (!knode) return makeKsmPage(t, p.pfn);
   const kpfn = stableFrame(k, knode);
-  if (kpfn < 0 || !memcmp_pages(t, k, p.pfn, kpfn)) return null;
+  if (kpfn < 0 || !memcmp_pages(t, p.pfn, kpfn)) return null;
   return (yield* replace_page(t, mm, addr, p, kpfn)) ? knode : null;
 }
 
@@ -411,11 +415,12 @@ function bucketPush<T>(m: Map<number, T[]>, key: number, v: T): void {
 }
 
 /** stable_tree_search(): the KSM page equal to pfn, or null. */
-function stable_tree_search(t: Task, k: Kernel, s: KsmState, key: number, pfn: number): StableNode | null {
-  chargeTreeWalk(t, k, s.stableCount);
+function stable_tree_search(t: Task, s: KsmState, key: number, pfn: number): StableNode | null {
+  const k = t.k;
+  chargeTreeWalk(t, s.stableCount);
   for (const node of s.stable.get(key) ?? []) {
     const kpfn = stableFrame(k, node);
-    if (kpfn >= 0 && memcmp_pages(t, k, pfn, kpfn)) return node;
+    if (kpfn >= 0 && memcmp_pages(t, pfn, kpfn)) return node;
   }
   return null;
 }
@@ -426,14 +431,15 @@ function stable_tree_search(t: Task, k: Kernel, s: KsmState, key: number, pfn: n
  * null after inserting this page. The page itself (mapped twice after a
  * fork) is no match and not inserted again.
  */
-function unstable_tree_search_insert(t: Task, k: Kernel, s: KsmState, key: number, mm: MmStruct, addr: number, pfn: number): { mm: MmStruct; addr: number; page: Found } | null {
-  chargeTreeWalk(t, k, s.unstableCount);
+function unstable_tree_search_insert(t: Task, s: KsmState, key: number, mm: MmStruct, addr: number, pfn: number): { mm: MmStruct; addr: number; page: Found } | null {
+  const k = t.k;
+  chargeTreeWalk(t, s.unstableCount);
   for (const item of s.unstable.get(key) ?? []) {
     if (!mmLive(k, item.mm)) continue;
     const tree = mergeablePage(t, item.mm, item.addr);
     if (!tree || (k.mem_map.flags[tree.pfn]! & PG_ksm) !== 0) continue;
     if (tree.pfn === pfn) return null;
-    if (memcmp_pages(t, k, pfn, tree.pfn)) return { mm: item.mm, addr: item.addr, page: tree };
+    if (memcmp_pages(t, pfn, tree.pfn)) return { mm: item.mm, addr: item.addr, page: tree };
   }
   bucketPush(s.unstable, key, { mm, addr });
   s.unstableCount++;
@@ -441,29 +447,31 @@ function unstable_tree_search_insert(t: Task, k: Kernel, s: KsmState, key: numbe
 }
 
 /** calc_checksum(): hash the page, charged as reading and hashing 4 KiB. */
-function calc_checksum(t: Task, k: Kernel, pfn: number): number {
+function calc_checksum(t: Task, pfn: number): number {
+  const k = t.k;
   t.chargeAs(CAT_CALC_CHECKSUM, k.cfg.kernel.cost.ksm_checksum_page);
   return contentKey(k, pfn);
 }
 
 /** cmp_and_merge_page(): what ksmd does with one page (see the file header). The caller holds mm's mmap_lock for reading. */
-function* cmp_and_merge_page(t: Task, k: Kernel, s: KsmState, mm: MmStruct, addr: number, p: Found): Blocking<void> {
+function* cmp_and_merge_page(t: Task, s: KsmState, mm: MmStruct, addr: number, p: Found): Blocking<void> {
+  const k = t.k;
   const memmap = k.mem_map;
   if ((memmap.flags[p.pfn]! & PG_ksm) !== 0) return;
   const key = contentKey(k, p.pfn);
-  const knode = stable_tree_search(t, k, s, key, p.pfn);
+  const knode = stable_tree_search(t, s, key, p.pfn);
   if (knode) {
     yield* try_to_merge_one_page(t, mm, addr, p, knode);
     return;
   }
-  const checksum = calc_checksum(t, k, p.pfn);
+  const checksum = calc_checksum(t, p.pfn);
   let byAddr = s.oldChecksum.get(mm.id);
   if (!byAddr) s.oldChecksum.set(mm.id, (byAddr = new Map()));
   if (byAddr.get(addr) !== checksum) {
     byAddr.set(addr, checksum);
     return;
   }
-  const other = unstable_tree_search_insert(t, k, s, key, mm, addr, p.pfn);
+  const other = unstable_tree_search_insert(t, s, key, mm, addr, p.pfn);
   if (!other) return;
   // try_to_merge_two_pages(): the tree page becomes the KSM page, then this one merges into it.
   const om = other.mm;
@@ -487,12 +495,13 @@ function* cmp_and_merge_page(t: Task, k: Kernel, s: KsmState, mm: MmStruct, addr
 }
 
 /** ksm_do_scan(): look at up to `scanNpages` pages. */
-function* ksm_do_scan(t: Task, k: Kernel, s: KsmState, scanNpages: number): Blocking<void> {
+function* ksm_do_scan(t: Task, s: KsmState, scanNpages: number): Blocking<void> {
+  const k = t.k;
   t.enter(CAT_KSM_DO_SCAN);
   while (scanNpages-- > 0) {
-    const item = yield* scan_get_next_rmap_item(t, k, s);
+    const item = yield* scan_get_next_rmap_item(t, s);
     if (!item) break;
-    yield* cmp_and_merge_page(t, k, s, item.mm, item.addr, item.page);
+    yield* cmp_and_merge_page(t, s, item.mm, item.addr, item.page);
     mmap_read_unlock(t, item.mm);
     if (t.shouldYield()) yield;
   }
@@ -511,7 +520,7 @@ function ksmdBody(k: Kernel) {
         yield t.sleepOn(s.wait);
         continue;
       }
-      yield* ksm_do_scan(t, k, s, s.pagesToScan);
+      yield* ksm_do_scan(t, s, s.pagesToScan);
       // An empty list (every mm exited) sends ksmd to wait for the next one, with no timer pending.
       if (!ksmd_should_run(s)) continue;
       yield t.sleepFor(nsToCycles(k.cfg, s.sleepMs * 1e6));

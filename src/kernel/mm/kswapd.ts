@@ -71,7 +71,8 @@ function kswapdState(k: Kernel): KswapdState {
  * unless it is already running, the node is balanced, or it has failed too
  * often. Never blocks.
  */
-export function wakeup_kswapd(t: Task, k: Kernel): void {
+export function wakeup_kswapd(t: Task): void {
+  const k = t.k;
   const s = k.kswapd;
   if (s.started && !s.sleeping) return;
   if (pgdatOf(k).kswapdFailures >= MAX_RECLAIM_RETRIES || pgdat_balanced(k)) return;
@@ -85,9 +86,10 @@ export function wakeup_kswapd(t: Task, k: Kernel): void {
 }
 
 /** kswapd_shrink_node(): one pass aiming at the high watermark; true when it scanned at least that much (the priority need not rise). */
-function* kswapd_shrink_node(t: Task, k: Kernel, sc: ScanControl): Blocking<boolean> {
+function* kswapd_shrink_node(t: Task, sc: ScanControl): Blocking<boolean> {
+  const k = t.k;
   sc.nrToReclaim = Math.max(pgdatOf(k).highWmark, SWAP_CLUSTER_MAX);
-  yield* shrink_node(t, k, sc);
+  yield* shrink_node(t, sc);
   return sc.nrScanned >= sc.nrToReclaim;
 }
 
@@ -96,7 +98,8 @@ function* kswapd_shrink_node(t: Task, k: Kernel, sc: ScanControl): Blocking<bool
  * raising the priority (scanning more) after passes that freed nothing or
  * scanned less than their target.
  */
-function* balance_pgdat(t: Task, k: Kernel): Blocking<void> {
+function* balance_pgdat(t: Task): Blocking<void> {
+  const k = t.k;
   const pg = pgdatOf(k);
   k.engine.counters.add('pageoutrun');
   t.enter(CAT_BALANCE_PGDAT);
@@ -105,9 +108,9 @@ function* balance_pgdat(t: Task, k: Kernel): Blocking<void> {
   do {
     if (pgdat_balanced(k)) break;
     const before = sc.nrReclaimed;
-    kswapd_age_node(t, k, sc);
+    kswapd_age_node(t, sc);
     sc.nrScanned = 0;
-    const raise = !(yield* kswapd_shrink_node(t, k, sc));
+    const raise = !(yield* kswapd_shrink_node(t, sc));
     if (raise || sc.nrReclaimed === before) sc.priority--;
   } while (sc.priority >= 1);
   if (sc.nrReclaimed === 0) pg.kswapdFailures++;
@@ -130,7 +133,7 @@ function kswapdBody(k: Kernel) {
         s.sleeping = false;
         continue;
       }
-      yield* balance_pgdat(t, k);
+      yield* balance_pgdat(t);
       if (t.shouldYield()) yield;
     }
   };
@@ -141,12 +144,12 @@ function kswapdBody(k: Kernel) {
  * are freed; if nothing was freed because the active lists were never
  * aged, once more forcing deactivation.
  */
-function* do_try_to_free_pages(t: Task, k: Kernel, sc: ScanControl): Blocking<number> {
+function* do_try_to_free_pages(t: Task, sc: ScanControl): Blocking<number> {
   for (;;) {
     do {
       sc.nrScanned = 0;
-      yield* shrink_node(t, k, sc);
-      yield* consider_reclaim_throttle(t, k, sc);
+      yield* shrink_node(t, sc);
+      yield* consider_reclaim_throttle(t, sc);
       if (sc.nrReclaimed >= sc.nrToReclaim) break;
       if (sc.priority < DEF_PRIORITY - 2) sc.mayWritepage = true;
     } while (--sc.priority >= 0);
@@ -159,10 +162,11 @@ function* do_try_to_free_pages(t: Task, k: Kernel, sc: ScanControl): Blocking<nu
 }
 
 /** try_to_free_pages(): direct reclaim by the allocating task; returns pages freed. */
-export function* try_to_free_pages(t: Task, k: Kernel, nrToReclaim: number): Blocking<number> {
+export function* try_to_free_pages(t: Task, nrToReclaim: number): Blocking<number> {
+  const k = t.k;
   t.enter(CAT_TRY_TO_FREE_PAGES);
   const sc = newScanControl(k, false, nrToReclaim);
-  const r = yield* do_try_to_free_pages(t, k, sc);
+  const r = yield* do_try_to_free_pages(t, sc);
   t.leave();
   return r;
 }
@@ -173,11 +177,12 @@ export function* try_to_free_pages(t: Task, k: Kernel, nrToReclaim: number): Blo
  * frames freed (by reclaim, or by the OOM kill); 0 sends the allocation to
  * its last attempt.
  */
-export function* alloc_pages_direct_reclaim(t: Task, k: Kernel, nr: number): Blocking<number> {
+export function* alloc_pages_direct_reclaim(t: Task, nr: number): Blocking<number> {
+  const k = t.k;
   const memmap = k.mem_map;
   const core = mmCore(k);
   for (let noProgress = 0; ; ) {
-    const progress = yield* try_to_free_pages(t, k, nr);
+    const progress = yield* try_to_free_pages(t, nr);
     if (progress > 0) {
       pgdatOf(k).kswapdFailures = 0;
       return progress;
@@ -189,7 +194,7 @@ export function* alloc_pages_direct_reclaim(t: Task, k: Kernel, nr: number): Blo
     if (zone_reclaimable_pages(k) + memmap.freeCount <= core.minWmark) break;
     if (t.shouldYield()) yield;
   }
-  return yield* out_of_memory(t, k);
+  return yield* out_of_memory(t);
 }
 
 /**
@@ -207,15 +212,15 @@ export function reclaim_init(k: Kernel): void {
   core.hooks.wakeupKswapd = wakeup_kswapd;
   core.hooks.directReclaim = alloc_pages_direct_reclaim;
   core.hooks.onFree = lru_on_free;
-  core.hooks.onNewPage = (kk, pfn, t?: Task) => folio_add_lru(t ?? null, kk, pfn);
+  core.hooks.onNewPage = (kk, pfn, t?: Task) => folio_add_lru(kk, t ?? null, pfn);
   if (k.swap.slots > 0) {
     core.hooks.swapCacheLookup = (kk, _type, offset) => lookup_swap_cache(kk, offset);
-    core.hooks.swapIn = (t, kk, _type, offset) => swapin_readahead(t, kk, offset);
-    core.hooks.swapFree = (t, kk, _type, offset) => free_swap_and_cache(t, kk, offset);
+    core.hooks.swapIn = (t, _type, offset) => swapin_readahead(t, offset);
+    core.hooks.swapFree = (t, _type, offset) => free_swap_and_cache(t, offset);
     core.hooks.swapFreeFolio = try_free_swap_after_fault;
     core.hooks.freeSwapCache = free_swap_cache;
     core.hooks.swapDup = (kk, _type, offset) => {
-      swap_duplicate(null, kk, offset);
+      swap_duplicate(kk, null, offset);
     };
   }
 }

@@ -19,7 +19,6 @@ import { madvise_collapse } from './khugepaged.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, EAGAIN, EFAULT, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { pidfd_get_task } from '../pid.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import { current } from '../sched/task_struct.js';
@@ -357,7 +356,8 @@ const CAT_IMPORT_IOVEC = intern('import_iovec');
  * capped at MAX_RW_COUNT by shortening the segment that crosses it.
  * Returns the segments or -errno.
  */
-function import_iovec(k: Kernel, t: Task, vec: readonly Iovec[] | null, vlen: number): { base: bigint; len: bigint }[] | number {
+function import_iovec(t: Task, vec: readonly Iovec[] | null, vlen: number): { base: bigint; len: bigint }[] | number {
+  const k = t.k;
   if (vlen > UIO_MAXIOV || vlen < 0) return -EINVAL;
   if (vlen === 0) return [];
   if (!vec || vec.length < vlen) return -EFAULT;
@@ -429,11 +429,11 @@ function* vector_madvise(t: Task, mm: MmStruct, iov: readonly { base: bigint; le
  * EPERM); reading its mm needs PTRACE_MODE_READ (here: the same uid, or
  * CAP_SYS_ADMIN standing for CAP_SYS_PTRACE; else EACCES).
  */
-export function* do_process_madvise(k: Kernel, t: Task, pidfd: number, vec: readonly Iovec[] | null, vlen: number, behavior: number, flags: number): Blocking<number> {
+export function* do_process_madvise(t: Task, pidfd: number, vec: readonly Iovec[] | null, vlen: number, behavior: number, flags: number): Blocking<number> {
   if (flags !== 0) return -EINVAL;
-  const iov = import_iovec(k, t, vec, vlen);
+  const iov = import_iovec(t, vec, vlen);
   if (typeof iov === 'number') return iov;
-  const task = yield* pidfd_get_task(k, t, pidfd);
+  const task = yield* pidfd_get_task(t, pidfd);
   if (typeof task === 'number') return task;
   const me = current(t);
   // mm_access(): a task without an mm (exited, or a kernel thread) is ESRCH.
@@ -446,6 +446,6 @@ export function* do_process_madvise(k: Kernel, t: Task, pidfd: number, vec: read
 }
 
 /** process_madvise(2). */
-export function sys_process_madvise(k: Kernel, t: Task, pidfd: number, vec: readonly Iovec[] | null, vlen: number, behavior: number, flags: number): Blocking<number> {
-  return syscall(t, 'process_madvise', do_process_madvise(k, t, pidfd, vec, vlen, behavior, flags));
+export function sys_process_madvise(t: Task, pidfd: number, vec: readonly Iovec[] | null, vlen: number, behavior: number, flags: number): Blocking<number> {
+  return syscall(t, 'process_madvise', do_process_madvise(t, pidfd, vec, vlen, behavior, flags));
 }

@@ -22,7 +22,6 @@ import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, EINVAL } from '../errno.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, vfs_fallocate } from '../fs/open.js';
-import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
 import { filemap_start_read, ShmemFile } from './filemap.js';
 import { is_real_swap_pte } from './guard.js';
@@ -69,9 +68,10 @@ export function* madvise_dontneed(t: Task, mb: MadviseBehavior, vma: VmAreaStruc
 }
 
 /** Drop one swap entry's use by a page table (free_swap_and_cache via the swap code's hook). */
-function freeSwapEntry(t: Task, k: Kernel, pte: number): void {
+function freeSwapEntry(t: Task, pte: number): void {
+  const k = t.k;
   const core = mmCore(k);
-  if (core.hooks.swapFree) core.hooks.swapFree(t, k, swapType(pte), swapOffset(pte));
+  if (core.hooks.swapFree) core.hooks.swapFree(t, swapType(pte), swapOffset(pte));
   else if (k.swap.isUsed(swapOffset(pte))) k.swap.freeSlot(swapOffset(pte));
 }
 
@@ -97,7 +97,7 @@ function* madvise_free_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, tab
       // Markers (guard regions) stay; PROT_NONE entries map a page but are not touched by FREE's walk.
       if (is_real_swap_pte(pte)) {
         nrSwap++;
-        freeSwapEntry(t, k, pte);
+        freeSwapEntry(t, pte);
         set_pte_at(t, mm, table, idx, 0);
       }
       continue;
@@ -109,7 +109,7 @@ function* madvise_free_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, tab
     if ((f & (PG_swapcache | PG_dirty)) !== 0) {
       // folio_trylock + an exclusive-mapping check: a page another mapping shares keeps its data.
       if (memmap.mapcount[pfn] !== 1) continue;
-      if ((f & PG_swapcache) !== 0 && !folio_free_swap(t, k, pfn)) continue;
+      if ((f & PG_swapcache) !== 0 && !folio_free_swap(t, pfn)) continue;
       memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_dirty) >>> 0;
       f = memmap.flags[pfn]!;
     }
@@ -118,7 +118,7 @@ function* madvise_free_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, tab
       set_pte_at(t, mm, table, idx, makePte(ptePfn(old), pteFlags(old) & ~(PTE_ACCESSED | PTE_DIRTY)));
       tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
     }
-    if ((f & PG_anon) !== 0 && (f & PG_swapbacked) !== 0 && (f & PG_swapcache) === 0 && (f & PG_mlocked) === 0) folio_mark_lazyfree(t, k, pfn);
+    if ((f & PG_anon) !== 0 && (f & PG_swapbacked) !== 0 && (f & PG_swapcache) === 0 && (f & PG_mlocked) === 0) folio_mark_lazyfree(t, pfn);
   }
   pte_unlock(t, mm, table);
   mm.rss[MM_SWAPENTS]! -= nrSwap;
@@ -130,11 +130,10 @@ export function* madvise_free(t: Task, mb: MadviseBehavior, vma: VmAreaStruct, _
   if (!dontneedFreeValidVma(vma, mb.behavior)) return -EINVAL;
   if (!vma.isAnonymous) return -EINVAL;
   const mm = vma.vmMm;
-  const k = mm.k;
   t.enter(CAT_DONTNEED_FREE);
   t.enter(CAT_FREE_SINGLE_VMA);
   // Pages still in a per-CPU add batch must reach their list before they can move to the lazy-free one.
-  lru_add_drain(t, k);
+  lru_add_drain(t);
   const tlb = mb.tlb ?? tlb_gather_mmu(t, mm);
   yield* walk_pte_tables(t, mm, Math.max(start, vma.vmStart), Math.min(end, vma.vmEnd), (table, a, n) => madvise_free_pte_range(t, tlb, vma, table, a, n));
   if (!mb.tlb) yield* tlb_finish_mmu(t, tlb);
@@ -208,14 +207,15 @@ function* cold_or_pageout_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, 
  * reclaim_pages(): reclaim isolated pages at once (may write and swap,
  * references already dropped); the survivors go back on their lists.
  */
-function* reclaim_pages(t: Task, k: Kernel, pages: number[]): Blocking<number> {
+function* reclaim_pages(t: Task, pages: number[]): Blocking<number> {
+  const k = t.k;
   if (pages.length === 0) return 0;
   const lv = lruvecOf(k);
   const memmap = k.mem_map;
   t.enter(CAT_RECLAIM_PAGES);
   const sc = newScanControl(k, false, pages.length);
   const keep: number[] = [];
-  const reclaimed = yield* shrink_folio_list(t, k, pages, sc, newReclaimStat(), keep);
+  const reclaimed = yield* shrink_folio_list(t, pages, sc, newReclaimStat(), keep);
   const freeList: number[] = [];
   lru_lock(t, lv);
   for (const pfn of keep) {
@@ -228,7 +228,7 @@ function* reclaim_pages(t: Task, k: Kernel, pages: number[]): Blocking<number> {
     lruvec_add_folio(t, lv, pfn, false);
   }
   lru_unlock(t, lv);
-  freePages(t, k, freeList);
+  freePages(t, freeList);
   k.engine.counters.add('pgsteal_madvise', reclaimed);
   t.leave();
   return reclaimed;
@@ -243,13 +243,12 @@ export function* madvise_cold_or_pageout(t: Task, mb: MadviseBehavior, vma: VmAr
   // pageout_anon_only_filter: of a file the caller may not write, only its private copies go.
   const anonOnly = pageout && !vma.isAnonymous && !can_do_file_pageout(vma);
   const mm = vma.vmMm;
-  const k = mm.k;
-  lru_add_drain(t, k);
+  lru_add_drain(t);
   const tlb = tlb_gather_mmu(t, mm);
   const isolated: number[] = [];
   yield* walk_pte_tables(t, mm, start, end, (table, a, n) => cold_or_pageout_pte_range(t, tlb, vma, table, a, n, pageout, anonOnly, isolated));
   yield* tlb_finish_mmu(t, tlb);
-  if (pageout) yield* reclaim_pages(t, k, isolated);
+  if (pageout) yield* reclaim_pages(t, isolated);
   return vma;
 }
 
@@ -330,7 +329,7 @@ export function* madvise_remove(t: Task, mb: MadviseBehavior, vma: VmAreaStruct,
   // The hole is punched without mmap_lock (the file is pinned), as the kernel does.
   file.get?.();
   mmap_read_unlock(t, mb.mm);
-  const r = file instanceof ShmemFile ? yield* shmemPunchHole(t, file, offset, end - start) : yield* vfs_fallocate(mb.mm.k, t, file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, end - start);
+  const r = file instanceof ShmemFile ? yield* shmemPunchHole(t, file, offset, end - start) : yield* vfs_fallocate(t, file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, end - start);
   file.put?.(t);
   yield* mmap_read_lock(t, mb.mm);
   t.leave();

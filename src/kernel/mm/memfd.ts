@@ -11,7 +11,6 @@
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBUSY, EFAULT, EINVAL, EPERM } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { fd_install, get_unused_fd_flags } from '../fs/file.js';
 import { alloc_file, type File } from '../fs/file_table.js';
 import { open_f_flags, open_f_mode } from '../fs/fd_syscalls.js';
@@ -71,7 +70,8 @@ export function* memfd_fcntl(t: Task, f: File, add: boolean, arg: number): Block
   return memfdInode(f)?.seals ?? null;
 }
 
-function* do_memfd_create(k: Kernel, t: Task, name: string | null, flags: number): Blocking<number> {
+function* do_memfd_create(t: Task, name: string | null, flags: number): Blocking<number> {
+  const k = t.k;
   if (!(flags & MFD_HUGETLB)) {
     if (flags & ~MFD_ALL_FLAGS) return -EINVAL;
   } else if (flags & ~(MFD_ALL_FLAGS | MFD_HUGE_BITS)) return -EINVAL;
@@ -80,12 +80,12 @@ function* do_memfd_create(k: Kernel, t: Task, name: string | null, flags: number
   if (!(flags & (MFD_EXEC | MFD_NOEXEC_SEAL))) flags |= MFD_EXEC;
   if (name === null) return -EFAULT;
   if (Buffer.byteLength(name, 'utf8') > MFD_NAME_MAX_LEN) return -EINVAL;
-  const fd = yield* get_unused_fd_flags(k, t, flags & MFD_CLOEXEC ? O_CLOEXEC : 0);
+  const fd = yield* get_unused_fd_flags(t, flags & MFD_CLOEXEC ? O_CLOEXEC : 0);
   if (fd < 0) return fd;
   const ts = current(t);
   const v = vfsOf(k);
   const mode = flags & MFD_NOEXEC_SEAL ? 0o666 : 0o777;
-  const dentry = memfs_new_unlinked_shmem(k, t, v.rootMnt.mnt_root, `memfd:${name}`, mode, ts.cred.uid, ts.cred.uid);
+  const dentry = memfs_new_unlinked_shmem(t, v.rootMnt.mnt_root, `memfd:${name}`, mode, ts.cred.uid, ts.cred.uid);
   const inode = dentry.d_inode as MemfsInode;
   inode.memfd = true;
   inode.seals = F_SEAL_SEAL;
@@ -96,11 +96,11 @@ function* do_memfd_create(k: Kernel, t: Task, name: string | null, flags: number
   file.ownerUid = inode.i_uid;
   file.private_data = new VfsFile(k, file, { mnt: v.rootMnt, dentry }, inode, ts.cred);
   inode.i_writecount++;
-  yield* fd_install(k, t, fd, file);
+  yield* fd_install(t, fd, file);
   return fd;
 }
 
 /** memfd_create(2); `name` null stands for a bad pointer. */
-export function sys_memfd_create(k: Kernel, t: Task, name: string | null, flags: number): Blocking<number> {
-  return syscall(t, 'memfd_create', do_memfd_create(k, t, name, flags >>> 0));
+export function sys_memfd_create(t: Task, name: string | null, flags: number): Blocking<number> {
+  return syscall(t, 'memfd_create', do_memfd_create(t, name, flags >>> 0));
 }

@@ -19,7 +19,6 @@ import { PG_anon, PG_dirty, PG_hwpoison, PG_lru, PG_swapcache, PG_zero } from '.
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBUSY, EFAULT, ENOMEM } from '../errno.js';
-import type { Kernel } from '../kernel.js';
 import { mmCore } from './core.js';
 import { FOLL_TOUCH, get_user_pages_range } from './gup.js';
 import { mm_counter } from './memory.js';
@@ -49,7 +48,8 @@ export function is_hwpoison_pte(pte: number): boolean {
 }
 
 /** Every PTE mapping `pfn`, found through the rmap: (vma, addr) pairs whose PTE names it now. */
-function mappingsOf(t: Task, k: Kernel, pfn: number): { vma: VmAreaStruct; addr: number }[] {
+function mappingsOf(t: Task, pfn: number): { vma: VmAreaStruct; addr: number }[] {
+  const k = t.k;
   const out: { vma: VmAreaStruct; addr: number }[] = [];
   rmap_walk(k, pfn, (vma, addr) => {
     const table = pte_table(t, vma.vmMm, addr);
@@ -61,7 +61,8 @@ function mappingsOf(t: Task, k: Kernel, pfn: number): { vma: VmAreaStruct; addr:
 }
 
 /** Take the frame off its LRU list (it is never put back). */
-function isolate(t: Task, k: Kernel, pfn: number): boolean {
+function isolate(t: Task, pfn: number): boolean {
+  const k = t.k;
   const memmap = k.mem_map;
   if ((memmap.flags[pfn]! & PG_lru) === 0) return false;
   const lv = lruvecOf(k);
@@ -75,7 +76,8 @@ function isolate(t: Task, k: Kernel, pfn: number): boolean {
  * memory_failure(): poison the frame. Returns 0, or -EBUSY for a frame the
  * kernel cannot take away (the zero page, a page in the swap cache).
  */
-export function* memory_failure(t: Task, k: Kernel, pfn: number): Blocking<number> {
+export function* memory_failure(t: Task, pfn: number): Blocking<number> {
+  const k = t.k;
   const memmap = k.mem_map;
   const f = memmap.flags[pfn]!;
   if ((f & PG_hwpoison) !== 0) return 0;
@@ -83,10 +85,10 @@ export function* memory_failure(t: Task, k: Kernel, pfn: number): Blocking<numbe
   t.enter(CAT_MEMORY_FAILURE);
   memmap.flags[pfn] = (f | PG_hwpoison) >>> 0;
   k.engine.counters.add('memory_failure');
-  lru_add_drain_all(t, k);
-  isolate(t, k, pfn);
+  lru_add_drain_all(t);
+  isolate(t, pfn);
   // try_to_unmap(TTU_HWPOISON): each mapping gets a hwpoison entry, then every CPU drops the translation.
-  for (const { vma, addr } of mappingsOf(t, k, pfn)) {
+  for (const { vma, addr } of mappingsOf(t, pfn)) {
     const mm = vma.vmMm;
     const table = pte_table(t, mm, addr);
     pte_lock(t, mm, table);
@@ -94,7 +96,7 @@ export function* memory_failure(t: Task, k: Kernel, pfn: number): Blocking<numbe
     set_pte_at(t, mm, table, tableIndex(addr, 1), make_hwpoison_pte(pfn));
     pte_unlock(t, mm, table);
     mm.rss[mm_counter(k, pfn)]!--;
-    folio_remove_rmap_pte(t, k, pfn);
+    folio_remove_rmap_pte(t, pfn);
     memmap.refcount[pfn]!--;
     yield* flush_tlb_page(t, mm, addr);
   }
@@ -119,22 +121,23 @@ export function* memory_failure(t: Task, k: Kernel, pfn: number): Blocking<numbe
  * soft_offline_page(): move an in-use page to a new frame and retire the
  * old one; the mappings see the same bytes. Returns 0 or -errno.
  */
-export function* soft_offline_page(t: Task, k: Kernel, pfn: number): Blocking<number> {
+export function* soft_offline_page(t: Task, pfn: number): Blocking<number> {
+  const k = t.k;
   const mem = k.machine.mem;
   const memmap = k.mem_map;
   const f = memmap.flags[pfn]!;
   if ((f & PG_hwpoison) !== 0) return 0;
   if ((f & (PG_zero | PG_swapcache)) !== 0 || (f & PG_anon) === 0) return -EBUSY;
   t.enter(CAT_SOFT_OFFLINE);
-  const np = yield* alloc_page(t, k, __GFP_USER);
+  const np = yield* alloc_page(t, __GFP_USER);
   if (np < 0) {
     t.leave();
     return -ENOMEM;
   }
-  lru_add_drain_all(t, k);
-  const onLru = isolate(t, k, pfn);
+  lru_add_drain_all(t);
+  const onLru = isolate(t, pfn);
   // migrate_pages(): unmap, copy, remap.
-  const maps = mappingsOf(t, k, pfn);
+  const maps = mappingsOf(t, pfn);
   const ptes: number[] = [];
   for (const { vma, addr } of maps) {
     const mm = vma.vmMm;
@@ -193,7 +196,7 @@ export function* madvise_inject_error(t: Task, mm: MmStruct, start: number, end:
       r = -EFAULT;
       break;
     }
-    r = soft ? yield* soft_offline_page(t, k, pfn) : yield* memory_failure(t, k, pfn);
+    r = soft ? yield* soft_offline_page(t, pfn) : yield* memory_failure(t, pfn);
     if (r < 0) break;
   }
   t.leave();

@@ -96,7 +96,8 @@ function maybeMkwrite(pte: number, vma: VmAreaStruct): number {
 }
 
 /** mlock_new_folio / folio_add_lru_vma: a page new to a VM_LOCKED area goes unevictable. */
-function addNewPage(t: Task, k: Kernel, vma: VmAreaStruct, pfn: number): void {
+function addNewPage(t: Task, vma: VmAreaStruct, pfn: number): void {
+  const k = t.k;
   if ((vma.vmFlags & VM_LOCKED) !== 0) {
     k.mem_map.flags[pfn] = (k.mem_map.flags[pfn]! | PG_mlocked) >>> 0;
     k.engine.counters.add('unevictable_pgs_mlocked');
@@ -115,7 +116,7 @@ function* doAnonymousPage(t: Task, vmf: VmFault): Blocking<number> {
     pte = makePte(mmCore(k).zeroPfn, vma.vmPageProt & ~PTE_RW);
   } else {
     anon_vma_prepare(t, vma);
-    const pfn = yield* alloc_page(t, k, __GFP_USER | __GFP_ZERO);
+    const pfn = yield* alloc_page(t, __GFP_USER | __GFP_ZERO);
     if (pfn < 0) {
       t.leave();
       return VM_FAULT_OOM;
@@ -125,13 +126,13 @@ function* doAnonymousPage(t: Task, vmf: VmFault): Blocking<number> {
     // The PTE may have been filled while allocation slept (vmf_pte_changed).
     if (k.machine.pt.readEntry(vmf.table, vmf.idx) !== 0) {
       k.mem_map.refcount[pfn] = 1;
-      put_page_testzero_free(t, k, pfn);
+      put_page_testzero_free(t, pfn);
       t.leave();
       return 0;
     }
     mm.rss[MM_ANONPAGES]!++;
     folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
-    addNewPage(t, k, vma, pfn);
+    addNewPage(t, vma, pfn);
   }
   pte_lock(t, mm, vmf.table);
   if (k.machine.pt.readEntry(vmf.table, vmf.idx) === 0) set_pte_at(t, mm, vmf.table, vmf.idx, pte);
@@ -152,10 +153,10 @@ function finishFault(t: Task, vmf: VmFault, pfn: number, anonCopy: boolean): voi
   if (anonCopy) {
     mm.rss[MM_ANONPAGES]!++;
     folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
-    addNewPage(t, k, vma, pfn);
+    addNewPage(t, vma, pfn);
   } else {
     mm.rss[mm_counter(k, pfn)]!++;
-    folio_add_rmap_pte(t, k, pfn);
+    folio_add_rmap_pte(t, pfn);
     if ((vma.vmFlags & VM_LOCKED) !== 0) k.mem_map.flags[pfn] = (k.mem_map.flags[pfn]! | PG_mlocked) >>> 0;
   }
 }
@@ -190,7 +191,7 @@ function doFaultAround(t: Task, vmf: VmFault): boolean {
     const prot = pteFlags(makePte(0, vma.vmPageProt));
     set_pte_at(t, mm, vmf.table, idx, makePte(pfn, prot));
     mm.rss[mm_counter(k, pfn)]!++;
-    folio_add_rmap_pte(t, k, pfn);
+    folio_add_rmap_pte(t, pfn);
     if ((vma.vmFlags & VM_LOCKED) !== 0) memmap.flags[pfn] = (memmap.flags[pfn]! | PG_mlocked) >>> 0;
     if (addr === Math.floor(vmf.address / PAGE_SIZE) * PAGE_SIZE) mapped = true;
   }
@@ -214,7 +215,7 @@ function* doFault(t: Task, vmf: VmFault): Blocking<number> {
   if (write && (vma.vmFlags & VM_SHARED) === 0) {
     // do_cow_fault: the private copy is allocated first.
     anon_vma_prepare(t, vma);
-    copy = yield* alloc_page(t, k, __GFP_USER);
+    copy = yield* alloc_page(t, __GFP_USER);
     if (copy < 0) {
       t.leave();
       return VM_FAULT_OOM;
@@ -222,15 +223,15 @@ function* doFault(t: Task, vmf: VmFault): Blocking<number> {
   }
   const r = yield* filemap_fault(t, vma, index);
   if (r.pfn < 0) {
-    if (copy >= 0) put_page_testzero_free(t, k, copy);
+    if (copy >= 0) put_page_testzero_free(t, copy);
     t.leave();
     return r.pfn === -1 ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
   }
   let ret = r.major ? VM_FAULT_MAJOR : 0;
   if (k.machine.pt.readEntry(vmf.table, vmf.idx) !== 0) {
     // Raced with another fault on the same page while reading it.
-    put_page_testzero_free(t, k, r.pfn);
-    if (copy >= 0) put_page_testzero_free(t, k, copy);
+    put_page_testzero_free(t, r.pfn);
+    if (copy >= 0) put_page_testzero_free(t, copy);
     t.leave();
     return ret;
   }
@@ -238,7 +239,7 @@ function* doFault(t: Task, vmf: VmFault): Blocking<number> {
     k.machine.mem.copy(copy, r.pfn);
     t.chargeAs(CAT_COPY_PAGE, k.cfg.cost.copy_page);
     finishFault(t, vmf, copy, true);
-    put_page_testzero_free(t, k, r.pfn);
+    put_page_testzero_free(t, r.pfn);
   } else {
     if (write) set_page_dirty(k, r.pfn);
     finishFault(t, vmf, r.pfn, false);
@@ -293,9 +294,9 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
   anon_vma_prepare(t, vma);
   if (oldPfn >= 0) memmap.refcount[oldPfn]!++;
   const zero = oldPfn < 0;
-  const pfn = yield* alloc_page(t, k, __GFP_USER | (zero ? __GFP_ZERO : 0));
+  const pfn = yield* alloc_page(t, __GFP_USER | (zero ? __GFP_ZERO : 0));
   if (pfn < 0) {
-    if (oldPfn >= 0) put_page_testzero_free(t, k, oldPfn);
+    if (oldPfn >= 0) put_page_testzero_free(t, oldPfn);
     t.leave();
     return VM_FAULT_OOM;
   }
@@ -307,8 +308,8 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
   if (k.machine.pt.readEntry(vmf.table, vmf.idx) !== vmf.origPte) {
     // Someone else changed the PTE while this task slept: drop the copy, retry the access.
     pte_unlock(t, mm, vmf.table);
-    put_page_testzero_free(t, k, pfn);
-    if (oldPfn >= 0) put_page_testzero_free(t, k, oldPfn);
+    put_page_testzero_free(t, pfn);
+    if (oldPfn >= 0) put_page_testzero_free(t, oldPfn);
     t.leave();
     return 0;
   }
@@ -324,17 +325,17 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
   set_pte_at(t, mm, vmf.table, vmf.idx, 0);
   yield* flush_tlb_page(t, mm, Math.floor(vmf.address / PAGE_SIZE) * PAGE_SIZE);
   folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
-  addNewPage(t, k, vma, pfn);
+  addNewPage(t, vma, pfn);
   set_pte_at(t, mm, vmf.table, vmf.idx, makePte(pfn, maybeMkwrite(makePte(0, pteFlags(makePte(0, vma.vmPageProt)) | PTE_DIRTY), vma)));
   ptl_release(t, mm, vmf.table);
   pte_unlock(t, mm, vmf.table);
   if (oldPfn >= 0) {
     if ((memmap.flags[oldPfn]! & PG_ksm) !== 0) k.engine.counters.add('cow_ksm');
-    folio_remove_rmap_pte(t, k, oldPfn);
+    folio_remove_rmap_pte(t, oldPfn);
     if (memmap.mapcount[oldPfn] === 0) memmap.flags[oldPfn] = (memmap.flags[oldPfn]! & ~PG_mlocked) >>> 0;
     // The reference taken above and the old mapping's.
-    put_page_testzero_free(t, k, oldPfn);
-    put_page_testzero_free(t, k, oldPfn);
+    put_page_testzero_free(t, oldPfn);
+    put_page_testzero_free(t, oldPfn);
   }
   k.engine.counters.add('cow_faults');
   t.leave();
@@ -360,13 +361,13 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
   let fresh = false;
   if (pfn >= 0) memmap.refcount[pfn]!++;
   else if (core.hooks.swapIn) {
-    pfn = yield* core.hooks.swapIn(t, k, type, offset);
+    pfn = yield* core.hooks.swapIn(t, type, offset);
     ret = VM_FAULT_MAJOR;
     fresh = pfn >= 0 && memmap.mapcount[pfn] === 0 && memmap.owner[pfn] === 0;
   } else {
     // No swap cache: read the slot into a private frame.
     anon_vma_prepare(t, vma);
-    pfn = yield* alloc_page(t, k, __GFP_USER);
+    pfn = yield* alloc_page(t, __GFP_USER);
     if (pfn >= 0) {
       const done = k.swap.submit(t.now, false);
       t.enter(CAT_SWAP_WAIT);
@@ -387,7 +388,7 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
   pte_lock(t, mm, vmf.table);
   if (k.machine.pt.readEntry(vmf.table, vmf.idx) !== vmf.origPte) {
     pte_unlock(t, mm, vmf.table);
-    put_page_testzero_free(t, k, pfn);
+    put_page_testzero_free(t, pfn);
     t.leave();
     return ret;
   }
@@ -396,13 +397,13 @@ function* doSwapPage(t: Task, vmf: VmFault): Blocking<number> {
   if (fresh) {
     anon_vma_prepare(t, vma);
     folio_add_new_anon_rmap(t, vma, pfn, vmf.address);
-    addNewPage(t, k, vma, pfn);
-  } else folio_add_rmap_pte(t, k, pfn);
+    addNewPage(t, vma, pfn);
+  } else folio_add_rmap_pte(t, pfn);
   mm.rss[MM_SWAPENTS]!--;
   mm.rss[MM_ANONPAGES]!++;
-  if (core.hooks.swapFree) core.hooks.swapFree(t, k, type, offset);
+  if (core.hooks.swapFree) core.hooks.swapFree(t, type, offset);
   else if (!core.hooks.swapIn && k.swap.isUsed(offset)) k.swap.freeSlot(offset);
-  core.hooks.swapFreeFolio?.(t, k, pfn, isWrite(vmf));
+  core.hooks.swapFreeFolio?.(t, pfn, isWrite(vmf));
   const exclusive = memmap.refcount[pfn] === 1;
   let flags = pteFlags(makePte(0, vma.vmPageProt));
   // folio_add_new_anon_rmap marked it exclusive; a page the swap slot or another mapper still shares is not (RMAP_EXCLUSIVE only when exclusive).

@@ -46,9 +46,10 @@ function shouldZapPage(k: Kernel, details: ZapDetails | null, pfn: number): bool
 }
 
 /** Drop one swap entry's use by a page table (free_swap_and_cache). */
-function freeSwapEntry(t: Task, k: Kernel, pte: number): void {
+function freeSwapEntry(t: Task, pte: number): void {
+  const k = t.k;
   const core = mmCore(k);
-  if (core.hooks.swapFree) core.hooks.swapFree(t, k, swapType(pte), swapOffset(pte));
+  if (core.hooks.swapFree) core.hooks.swapFree(t, swapType(pte), swapOffset(pte));
   else if (k.swap.isUsed(swapOffset(pte))) k.swap.freeSlot(swapOffset(pte));
 }
 
@@ -78,7 +79,7 @@ function* zapPteRange(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number,
         if (pfn < 0) continue;
         if ((memmap.flags[pfn]! & PG_anon) === 0 && (pte & PTE_DIRTY) !== 0) set_page_dirty(k, pfn);
         mm.rss[mm_counter(k, pfn)]!--;
-        folio_remove_rmap_pte(t, k, pfn);
+        folio_remove_rmap_pte(t, pfn);
         if (memmap.mapcount[pfn] === 0) memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_mlocked) >>> 0;
         if (tlb_remove_page(t, tlb, pfn)) {
           force = true;
@@ -93,7 +94,7 @@ function* zapPteRange(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: number,
         if (details && !details.evenCows) continue;
         set_pte_at(t, mm, table, idx, 0);
         mm.rss[MM_SWAPENTS]!--;
-        freeSwapEntry(t, k, pte);
+        freeSwapEntry(t, pte);
       } else {
         // A marker entry (a guard page, an uffd marker): just clear it.
         set_pte_at(t, mm, table, idx, 0);

@@ -149,10 +149,10 @@ function* tlbFlushMmuFree(t: Task, tlb: MmuGather): Blocking<void> {
     for (let j = i; j < end; j++) {
       const pfn = pages[j]!;
       t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
-      core.hooks.freeSwapCache?.(t, k, pfn);
+      core.hooks.freeSwapCache?.(t, pfn);
     }
-    folios_release_lru(t, k, pages, i, end);
-    for (let j = i; j < end; j++) put_page_testzero_free(t, k, pages[j]!);
+    folios_release_lru(t, pages, i, end);
+    for (let j = i; j < end; j++) put_page_testzero_free(t, pages[j]!);
     // release_pages frees in chunks and reschedules between them.
     if (t.shouldYield()) yield;
   }

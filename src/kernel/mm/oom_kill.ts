@@ -84,7 +84,8 @@ function kb(pages: number): number {
  * (a later one wins a tie, as for_each_process order does); 'abort' while
  * an earlier victim still holds its memory.
  */
-function select_bad_process(t: Task, k: Kernel): TaskStruct | 'abort' | null {
+function select_bad_process(t: Task): TaskStruct | 'abort' | null {
+  const k = t.k;
   const s = oomState(k);
   let chosen: TaskStruct | null = null;
   let best = -1;
@@ -123,7 +124,8 @@ function* oom_reap_task_mm(t: Task, mm: MmStruct): Blocking<void> {
 }
 
 /** oom_reap_task(): reap under mmap_lock held for reading, retrying while a writer holds it; the mm is skipped from then on. */
-function* oom_reap_task(t: Task, k: Kernel, mm: MmStruct): Blocking<void> {
+function* oom_reap_task(t: Task, mm: MmStruct): Blocking<void> {
+  const k = t.k;
   for (let attempt = 0; attempt < MAX_OOM_REAP_RETRIES; attempt++) {
     if (mm.mmapLock.downReadTrylock(t)) {
       yield* oom_reap_task_mm(t, mm);
@@ -140,12 +142,13 @@ function* oom_reap_task(t: Task, k: Kernel, mm: MmStruct): Blocking<void> {
  * this freed (0 when there was no one to kill, an earlier victim is still
  * going, or the allocating task itself is dying).
  */
-export function* out_of_memory(t: Task, k: Kernel): Blocking<number> {
+export function* out_of_memory(t: Task): Blocking<number> {
+  const k = t.k;
   const s = oomState(k);
   const me = current(t);
   if (fatal_signal_pending(me)) return 0;
   t.enter(CAT_OUT_OF_MEMORY);
-  const victim = select_bad_process(t, k);
+  const victim = select_bad_process(t);
   if (victim === 'abort') {
     t.leave();
     return 0;
@@ -166,7 +169,7 @@ export function* out_of_memory(t: Task, k: Kernel): Blocking<number> {
   send_sigkill(victim);
   s.victims.push(victim);
   const before = k.mem_map.freeCount;
-  yield* oom_reap_task(t, k, mm);
+  yield* oom_reap_task(t, mm);
   const freed = Math.max(0, k.mem_map.freeCount - before);
   s.messages.push(
     `oom_reaper: reaped process ${victim.pid} (${victim.comm}), now anon-rss:${kb(mm.rss[MM_ANONPAGES]!)}kB, file-rss:${kb(mm.rss[MM_FILEPAGES]!)}kB, shmem-rss:${kb(mm.rss[MM_SHMEMPAGES]!)}kB`,
@@ -179,7 +182,7 @@ export function* out_of_memory(t: Task, k: Kernel): Blocking<number> {
  * pagefault_out_of_memory(): a fault ended in VM_FAULT_OOM. Unless the task
  * is already dying, run the OOM killer (the fault is then retried).
  */
-export function* pagefault_out_of_memory(t: Task, k: Kernel): Blocking<void> {
+export function* pagefault_out_of_memory(t: Task): Blocking<void> {
   if (fatal_signal_pending(current(t))) return;
-  yield* out_of_memory(t, k);
+  yield* out_of_memory(t);
 }

@@ -213,9 +213,10 @@ const CAT_CLEAR = intern('clear_page');
 const CAT_DIRECT_RECLAIM = intern('__alloc_pages_direct_reclaim');
 
 /** Takes a frame off the free lists without reclaim; -1 when none (or the min watermark would be broken). */
-function rmqueue(t: Task, k: Kernel, core: MmCore, gfp: number): number {
+function rmqueue(t: Task, core: MmCore, gfp: number): number {
+  const k = t.k;
   const memmap = k.mem_map;
-  if (memmap.freeCount <= core.lowWmark) core.hooks.wakeupKswapd?.(t, k);
+  if (memmap.freeCount <= core.lowWmark) core.hooks.wakeupKswapd?.(t);
   // Only allocations that cannot sleep may dip below the min watermark, as ALLOC_HARDER lets atomic ones.
   if (memmap.freeCount <= core.minWmark && (gfp & __GFP_NOWAIT) === 0 && core.hooks.directReclaim) return -1;
   const pfn = memmap.alloc();
@@ -227,7 +228,8 @@ function rmqueue(t: Task, k: Kernel, core: MmCore, gfp: number): number {
   return pfn;
 }
 
-function clearPage(t: Task, k: Kernel, pfn: number): void {
+function clearPage(t: Task, pfn: number): void {
+  const k = t.k;
   k.machine.mem.zero(pfn);
   t.chargeAs(CAT_CLEAR, k.cfg.cost.zero_page);
 }
@@ -237,28 +239,30 @@ function clearPage(t: Task, k: Kernel, pfn: number): void {
  * exhausted even after reclaim (the caller reports ENOMEM or VM_FAULT_OOM).
  * May sleep in direct reclaim unless __GFP_NOWAIT.
  */
-export function* alloc_page(t: Task, k: Kernel, gfp: number): Blocking<number> {
+export function* alloc_page(t: Task, gfp: number): Blocking<number> {
+  const k = t.k;
   const core = mmCore(k);
   t.enter(CAT_ALLOC);
-  let pfn = rmqueue(t, k, core, gfp);
+  let pfn = rmqueue(t, core, gfp);
   for (let round = 0; pfn < 0 && (gfp & __GFP_NOWAIT) === 0 && core.hooks.directReclaim && round < MAX_RECLAIM_RETRIES; round++) {
     t.enter(CAT_DIRECT_RECLAIM);
     k.engine.counters.add('allocstall_normal');
-    const freed = yield* core.hooks.directReclaim(t, k, SWAP_CLUSTER_MAX);
+    const freed = yield* core.hooks.directReclaim(t, SWAP_CLUSTER_MAX);
     t.leave();
-    pfn = rmqueue(t, k, core, gfp | (freed === 0 ? __GFP_NOWAIT : 0));
+    pfn = rmqueue(t, core, gfp | (freed === 0 ? __GFP_NOWAIT : 0));
     if (freed === 0 && pfn < 0) break;
   }
-  if (pfn < 0 && (gfp & __GFP_NOWAIT) === 0 && !core.hooks.directReclaim) pfn = rmqueue(t, k, core, gfp | __GFP_NOWAIT);
+  if (pfn < 0 && (gfp & __GFP_NOWAIT) === 0 && !core.hooks.directReclaim) pfn = rmqueue(t, core, gfp | __GFP_NOWAIT);
   t.leave();
-  if (pfn >= 0 && (gfp & __GFP_ZERO) !== 0) clearPage(t, k, pfn);
+  if (pfn >= 0 && (gfp & __GFP_ZERO) !== 0) clearPage(t, pfn);
   return pfn;
 }
 
 /** alloc_page without sleeping (GFP_NOWAIT): -1 when nothing is free above the reserves. */
-export function alloc_page_nowait(t: Task, k: Kernel, gfp: number): number {
-  const pfn = rmqueue(t, k, mmCore(k), gfp | __GFP_NOWAIT);
-  if (pfn >= 0 && (gfp & __GFP_ZERO) !== 0) clearPage(t, k, pfn);
+export function alloc_page_nowait(t: Task, gfp: number): number {
+  const k = t.k;
+  const pfn = rmqueue(t, mmCore(k), gfp | __GFP_NOWAIT);
+  if (pfn >= 0 && (gfp & __GFP_ZERO) !== 0) clearPage(t, pfn);
   return pfn;
 }
 
@@ -281,7 +285,8 @@ export function free_frame(k: Kernel, pfn: number): void {
 }
 
 /** put_page() charged to a task: drop one reference; the last one frees the frame. Returns true if it was freed. */
-export function put_page_testzero_free(t: Task, k: Kernel, pfn: number): boolean {
+export function put_page_testzero_free(t: Task, pfn: number): boolean {
+  const k = t.k;
   const memmap = k.mem_map;
   if ((memmap.flags[pfn]! & (PG_zero | PG_reserved)) !== 0) return false;
   const r = --memmap.refcount[pfn]!;
@@ -293,7 +298,8 @@ export function put_page_testzero_free(t: Task, k: Kernel, pfn: number): boolean
 }
 
 /** get_page(): one more reference (an atomic on the struct page). */
-export function get_page(t: Task, k: Kernel, pfn: number): void {
+export function get_page(t: Task, pfn: number): void {
+  const k = t.k;
   const memmap = k.mem_map;
   if ((memmap.flags[pfn]! & (PG_zero | PG_reserved)) !== 0) return;
   memmap.refcount[pfn]!++;
@@ -305,8 +311,9 @@ export function get_page(t: Task, k: Kernel, pfn: number): void {
  * one reference), or -1. The frame holds real bytes from the start, as the
  * walker reads entries from them.
  */
-export function* alloc_pgtable_page(t: Task, k: Kernel): Blocking<number> {
-  const pfn = yield* alloc_page(t, k, __GFP_ZERO);
+export function* alloc_pgtable_page(t: Task): Blocking<number> {
+  const k = t.k;
+  const pfn = yield* alloc_page(t, __GFP_ZERO);
   if (pfn < 0) return -1;
   const mem = k.machine.mem;
   const memmap = k.mem_map;

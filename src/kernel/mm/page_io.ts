@@ -46,8 +46,9 @@ export function folio_end_writeback(k: Kernel, pfn: number, time: number, c: Com
  * dropped it from the cache: nobody will read the slot). The caller
  * (pageout) has cleared PG_dirty and set PG_reclaim.
  */
-export function swap_writepage(t: Task, k: Kernel, pfn: number): boolean {
-  if (folio_free_swap(t, k, pfn)) return false;
+export function swap_writepage(t: Task, pfn: number): boolean {
+  const k = t.k;
+  if (folio_free_swap(t, pfn)) return false;
   const memmap = k.mem_map;
   const c = swapCache(k);
   const slot = folio_swap_slot(k, pfn);
@@ -74,7 +75,8 @@ export function swap_writepage(t: Task, k: Kernel, pfn: number): boolean {
  * unlocked; its cache lines are dropped (the device wrote memory behind the
  * caches).
  */
-export function swap_read_folio(t: Task, k: Kernel, pfn: number, slot: number): void {
+export function swap_read_folio(t: Task, pfn: number, slot: number): void {
+  const k = t.k;
   const c = swapCache(k);
   t.enter(CAT_SWAP_READ_FOLIO);
   t.charge(k.cfg.kernel.cost.swap_io);

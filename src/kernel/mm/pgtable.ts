@@ -220,7 +220,7 @@ export function* pte_alloc(t: Task, mm: MmStruct, addr: number): Blocking<number
     const idx = tableIndex(addr, level);
     let e = ptep_get(t, mm, table, idx);
     if ((e & PTE_PRESENT) === 0) {
-      const child = yield* alloc_pgtable_page(t, k);
+      const child = yield* alloc_pgtable_page(t);
       if (child < 0) return -1;
       // Another task may have installed the table while this one slept in reclaim (pmd_populate under the lock).
       e = pt.readEntry(table, idx);

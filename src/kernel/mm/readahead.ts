@@ -68,7 +68,7 @@ function* page_cache_ra_unbounded(t: Task, mapping: AddressSpace, start: number,
   const pfns: number[] = [];
   for (let index = start; index < end; index++) {
     if (mapping.pages.has(index)) continue;
-    const pfn = alloc_page_nowait(t, k, __GFP_USER | __GFP_NOWAIT);
+    const pfn = alloc_page_nowait(t, __GFP_USER | __GFP_NOWAIT);
     if (pfn < 0) break;
     done = Math.max(done, mapping.backing!.readPage(index, pfn, t.now));
     filemap_add_page(t, mapping, index, pfn);

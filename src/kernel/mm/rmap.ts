@@ -37,7 +37,8 @@ export function vma_address(vma: VmAreaStruct, index: number): number {
   return addr >= vma.vmStart && addr < vma.vmEnd ? addr : -1;
 }
 
-function newAnonVma(t: Task, k: Kernel, parent: AnonVma | null): AnonVma {
+function newAnonVma(t: Task, parent: AnonVma | null): AnonVma {
+  const k = t.k;
   const core = mmCore(k);
   const kaddr = k.slab.kmalloc(ANON_VMA_BYTES);
   t.charge(k.cfg.kernel.cost.kernel_op + k.machine.caches.access(t.cpu, kaddr, true));
@@ -48,7 +49,8 @@ function newAnonVma(t: Task, k: Kernel, parent: AnonVma | null): AnonVma {
 }
 
 /** anon_vma_chain_link(): link `vma` into `av`'s tree. */
-function chainLink(t: Task, k: Kernel, vma: VmAreaStruct, av: AnonVma): void {
+function chainLink(t: Task, vma: VmAreaStruct, av: AnonVma): void {
+  const k = t.k;
   vma.anonVmaChain.push(av);
   av.vmas.push(vma);
   av.refcount++;
@@ -87,7 +89,6 @@ function reusableAnonVma(old: VmAreaStruct, a: VmAreaStruct, b: VmAreaStruct): A
  */
 export function anon_vma_prepare(t: Task, vma: VmAreaStruct): AnonVma {
   if (vma.anonVma) return vma.anonVma;
-  const k = vma.vmMm.k;
   const vmas = vma.vmMm.vmas;
   const i = vmas.indexOf(vma);
   let av: AnonVma | null = null;
@@ -95,16 +96,15 @@ export function anon_vma_prepare(t: Task, vma: VmAreaStruct): AnonVma {
   if (next) av = reusableAnonVma(next, vma, next);
   const prev = i > 0 ? vmas[i - 1] : undefined;
   if (!av && prev) av = reusableAnonVma(prev, prev, vma);
-  if (!av) av = newAnonVma(t, k, null);
-  chainLink(t, k, vma, av);
+  if (!av) av = newAnonVma(t, null);
+  chainLink(t, vma, av);
   vma.anonVma = av;
   return av;
 }
 
 /** anon_vma_clone(): link `dst` into every anon_vma `src` is linked into (split, merge of an unfaulted area). */
 export function anon_vma_clone(t: Task, dst: VmAreaStruct, src: VmAreaStruct): void {
-  const k = dst.vmMm.k;
-  for (const av of src.anonVmaChain) chainLink(t, k, dst, av);
+  for (const av of src.anonVmaChain) chainLink(t, dst, av);
 }
 
 /**
@@ -117,9 +117,8 @@ export function anon_vma_fork(t: Task, vma: VmAreaStruct, pvma: VmAreaStruct): v
   vma.anonVmaChain = [];
   if (!pvma.anonVma) return;
   anon_vma_clone(t, vma, pvma);
-  const k = vma.vmMm.k;
-  const av = newAnonVma(t, k, pvma.anonVma);
-  chainLink(t, k, vma, av);
+  const av = newAnonVma(t, pvma.anonVma);
+  chainLink(t, vma, av);
   vma.anonVma = av;
 }
 
@@ -136,7 +135,8 @@ export function unlink_anon_vmas(t: Task, vma: VmAreaStruct): void {
   vma.anonVma = null;
 }
 
-function touchPage(t: Task, k: Kernel, pfn: number, atomic: boolean): void {
+function touchPage(t: Task, pfn: number, atomic: boolean): void {
+  const k = t.k;
   t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + (atomic ? k.cfg.cost.atomic_rmw : 0));
 }
 
@@ -150,21 +150,23 @@ export function folio_add_new_anon_rmap(t: Task, vma: VmAreaStruct, pfn: number,
   memmap.index[pfn] = linear_page_index(vma, addr);
   memmap.mapcount[pfn] = 1;
   av.pages++;
-  touchPage(t, k, pfn, false);
+  touchPage(t, pfn, false);
 }
 
 /** folio_add_anon_rmap_pte() / folio_add_file_rmap_pte(): one more PTE maps the page. */
-export function folio_add_rmap_pte(t: Task, k: Kernel, pfn: number): void {
+export function folio_add_rmap_pte(t: Task, pfn: number): void {
+  const k = t.k;
   k.mem_map.mapcount[pfn]!++;
-  touchPage(t, k, pfn, true);
+  touchPage(t, pfn, true);
 }
 
 /** folio_remove_rmap_pte(): one PTE less maps the page. */
-export function folio_remove_rmap_pte(t: Task, k: Kernel, pfn: number): void {
+export function folio_remove_rmap_pte(t: Task, pfn: number): void {
+  const k = t.k;
   const memmap = k.mem_map;
   const m = --memmap.mapcount[pfn]!;
   if (m < 0) throw new Error(`folio_remove_rmap_pte: pfn ${pfn} mapcount went negative`);
-  touchPage(t, k, pfn, true);
+  touchPage(t, pfn, true);
 }
 
 /** Page cache ownership: set when a file page enters an address_space. */

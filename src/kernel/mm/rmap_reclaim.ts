@@ -22,7 +22,6 @@ import { makeSwapPte } from './swapops.js';
 import { PG_anon, PG_dirty, PG_swapbacked } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
 import { mm_counter } from './memory.js';
 import { MM_ANONPAGES, MM_SWAPENTS, VM_LOCKED, type MmStruct, type VmAreaStruct } from './mm_types.js';
@@ -61,7 +60,8 @@ export interface Referenced {
 }
 
 /** anon_vma_lock_read / i_mmap_lock_read on the page's owner: the lock word's line. Returns the owner's kernel address or -1. */
-function lockOwner(t: Task, k: Kernel, pfn: number): number {
+function lockOwner(t: Task, pfn: number): number {
+  const k = t.k;
   const core = mmCore(k);
   const memmap = k.mem_map;
   const owner = memmap.owner[pfn]!;
@@ -72,12 +72,14 @@ function lockOwner(t: Task, k: Kernel, pfn: number): number {
   return obj.kaddr;
 }
 
-function unlockOwner(t: Task, k: Kernel, kaddr: number): void {
+function unlockOwner(t: Task, kaddr: number): void {
+  const k = t.k;
   if (kaddr >= 0) t.charge(k.machine.caches.access(t.cpu, kaddr, true) + k.cfg.cost.atomic_rmw);
 }
 
 /** The areas and addresses that may map the page (the interval-tree walk is charged per area visited). */
-function mappingsOf(t: Task, k: Kernel, pfn: number): { vmas: VmAreaStruct[]; addrs: number[] } {
+function mappingsOf(t: Task, pfn: number): { vmas: VmAreaStruct[]; addrs: number[] } {
+  const k = t.k;
   const vmas: VmAreaStruct[] = [];
   const addrs: number[] = [];
   rmap_walk(k, pfn, (vma, addr) => {
@@ -94,13 +96,14 @@ function mappingsOf(t: Task, k: Kernel, pfn: number): { vmas: VmAreaStruct[]; ad
  * was set, clearing it (test_and_clear, no flush on x86). Stops at an
  * mlocked area (vmFlags then has VM_LOCKED: the page cannot be evicted).
  */
-export function folio_referenced(t: Task, k: Kernel, pfn: number): Referenced {
+export function folio_referenced(t: Task, pfn: number): Referenced {
+  const k = t.k;
   const memmap = k.mem_map;
   const out: Referenced = { ptes: 0, vmFlags: 0 };
   if (memmap.mapcount[pfn]! <= 0) return out;
   t.enter(CAT_FOLIO_REFERENCED);
-  const lock = lockOwner(t, k, pfn);
-  const { vmas, addrs } = mappingsOf(t, k, pfn);
+  const lock = lockOwner(t, pfn);
+  const { vmas, addrs } = mappingsOf(t, pfn);
   const pt = k.machine.pt;
   for (let i = 0; i < vmas.length; i++) {
     const vma = vmas[i]!;
@@ -122,7 +125,7 @@ export function folio_referenced(t: Task, k: Kernel, pfn: number): Referenced {
     }
     out.vmFlags |= vma.vmFlags;
   }
-  unlockOwner(t, k, lock);
+  unlockOwner(t, lock);
   t.leave();
   return out;
 }
@@ -135,7 +138,8 @@ function shouldDeferFlush(t: Task, mm: MmStruct): boolean {
 }
 
 /** set_tlb_ubc_flush_pending() / arch_tlbbatch_add_pending(): note the mm's CPUs for the batch flush and move its TLB generation on. */
-function setTlbUbcFlushPending(t: Task, k: Kernel, batch: TlbUnmapBatch, mm: MmStruct, pteval: number): void {
+function setTlbUbcFlushPending(t: Task, batch: TlbUnmapBatch, mm: MmStruct, pteval: number): void {
+  const k = t.k;
   const caches = k.machine.caches;
   // inc_mm_tlb_gen: a CPU that switches back to the mm later sees the new generation and flushes.
   t.charge(caches.access(t.cpu, mm.kaddr + MM_TLB_GEN_OFF, true) + k.cfg.cost.atomic_rmw);
@@ -151,7 +155,8 @@ function setTlbUbcFlushPending(t: Task, k: Kernel, batch: TlbUnmapBatch, mm: MmS
  * the others, skipping lazy ones, which catch up when they switch back),
  * waiting for their acknowledgements. No-op when nothing is pending.
  */
-export function* try_to_unmap_flush(t: Task, k: Kernel, batch: TlbUnmapBatch): Blocking<void> {
+export function* try_to_unmap_flush(t: Task, batch: TlbUnmapBatch): Blocking<void> {
+  const k = t.k;
   if (!batch.flushRequired) return;
   t.enter(CAT_TLBBATCH_FLUSH);
   t.charge(k.cfg.kernel.cost.flush_tlb_func);
@@ -184,8 +189,8 @@ export function* try_to_unmap_flush(t: Task, k: Kernel, batch: TlbUnmapBatch): B
 }
 
 /** try_to_unmap_flush_dirty(): flush now if a writable translation was cleared (before the page is written out). */
-export function* try_to_unmap_flush_dirty(t: Task, k: Kernel, batch: TlbUnmapBatch): Blocking<void> {
-  if (batch.writable) yield* try_to_unmap_flush(t, k, batch);
+export function* try_to_unmap_flush_dirty(t: Task, batch: TlbUnmapBatch): Blocking<void> {
+  if (batch.writable) yield* try_to_unmap_flush(t, batch);
 }
 
 /**
@@ -196,12 +201,13 @@ export function* try_to_unmap_flush_dirty(t: Task, k: Kernel, batch: TlbUnmapBat
  * area, or at a lazily freed page that was written again (which becomes
  * swap-backed once more). Returns true when no mapping is left.
  */
-export function* try_to_unmap(t: Task, k: Kernel, pfn: number, batch: TlbUnmapBatch): Blocking<boolean> {
+export function* try_to_unmap(t: Task, pfn: number, batch: TlbUnmapBatch): Blocking<boolean> {
+  const k = t.k;
   const memmap = k.mem_map;
   if (memmap.mapcount[pfn]! <= 0) return true;
   t.enter(CAT_TRY_TO_UNMAP);
-  const lock = lockOwner(t, k, pfn);
-  const { vmas, addrs } = mappingsOf(t, k, pfn);
+  const lock = lockOwner(t, pfn);
+  const { vmas, addrs } = mappingsOf(t, pfn);
   let ok = true;
   for (let i = 0; i < vmas.length && ok; i++) {
     const vma = vmas[i]!;
@@ -222,7 +228,7 @@ export function* try_to_unmap(t: Task, k: Kernel, pfn: number, batch: TlbUnmapBa
       break;
     }
     const pteval = ptep_get_and_clear(t, mm, table, idx);
-    if (shouldDeferFlush(t, mm)) setTlbUbcFlushPending(t, k, batch, mm, pteval);
+    if (shouldDeferFlush(t, mm)) setTlbUbcFlushPending(t, batch, mm, pteval);
     else if ((pteval & PTE_PRESENT) !== 0) yield* flush_tlb_page(t, mm, addr);
     if ((pteval & PTE_DIRTY) !== 0) memmap.flags[pfn] = (memmap.flags[pfn]! | PG_dirty) >>> 0;
     const flags = memmap.flags[pfn]!;
@@ -241,7 +247,7 @@ export function* try_to_unmap(t: Task, k: Kernel, pfn: number, batch: TlbUnmapBa
         }
       } else {
         const slot = folio_swap_slot(k, pfn);
-        if (slot < 0 || swap_duplicate(t, k, slot) < 0) {
+        if (slot < 0 || swap_duplicate(k, t, slot) < 0) {
           set_pte_at(t, mm, table, idx, pteval);
           pte_unlock(t, mm, table);
           ok = false;
@@ -256,13 +262,13 @@ export function* try_to_unmap(t: Task, k: Kernel, pfn: number, batch: TlbUnmapBa
     } else {
       mm.rss[mm_counter(k, pfn)]!--;
     }
-    folio_remove_rmap_pte(t, k, pfn);
+    folio_remove_rmap_pte(t, pfn);
     // folio_put of the mapping's reference: the caller's isolation reference keeps the page.
     memmap.refcount[pfn]!--;
     t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), true) + k.cfg.cost.atomic_rmw);
     pte_unlock(t, mm, table);
   }
-  unlockOwner(t, k, lock);
+  unlockOwner(t, lock);
   t.leave();
   return memmap.mapcount[pfn] === 0;
 }

@@ -264,7 +264,7 @@ function moveRotated(t: Task | null, lv: Lruvec): void {
  * itself) is left alone. Without a task (a caller that has none to charge)
  * the page goes straight onto its list.
  */
-export function folio_add_lru(t: Task | null, k: Kernel, pfn: number): void {
+export function folio_add_lru(k: Kernel, t: Task | null, pfn: number): void {
   const lv = lruvecOf(k);
   lv.cover(pfn);
   if (lv.onList[pfn] !== -1 || lv.inBatch[pfn] !== 0) return;
@@ -303,7 +303,8 @@ function removeFromBatch(lv: Lruvec, pfn: number): void {
  * lru_add_drain(): move this CPU's batch and the pending rotations onto the
  * lists (reclaim does this before it isolates pages, so it sees them).
  */
-export function lru_add_drain(t: Task, k: Kernel): void {
+export function lru_add_drain(t: Task): void {
+  const k = t.k;
   const lv = lruvecOf(k);
   if (lv.lazyCount[t.cpu] !== 0) moveLazyfreeBatch(t, lv);
   if (lv.addCount[t.cpu] === 0 && lv.rotate.length === 0) return;
@@ -319,7 +320,8 @@ export function lru_add_drain(t: Task, k: Kernel): void {
  * lru_add_drain_all(): every CPU's batch (the kernel queues work on each
  * CPU; here the caller moves them, paying for the list updates).
  */
-export function lru_add_drain_all(t: Task, k: Kernel): void {
+export function lru_add_drain_all(t: Task): void {
+  const k = t.k;
   const lv = lruvecOf(k);
   t.enter(CAT_LRU_ADD_DRAIN);
   lru_lock(t, lv);
@@ -369,7 +371,8 @@ export function lru_note_cost(lv: Lruvec, file: boolean, nrIo: number, nrRotated
  * page. It stops being swap-backed (reclaim may drop it instead of writing
  * it) and moves to the inactive file list, where reclaim finds it early.
  */
-export function folio_mark_lazyfree(t: Task, k: Kernel, pfn: number): void {
+export function folio_mark_lazyfree(t: Task, pfn: number): void {
+  const k = t.k;
   const lv = lruvecOf(k);
   const memmap = k.mem_map;
   lv.cover(pfn);
@@ -416,7 +419,8 @@ function moveLazyfreeBatch(t: Task, lv: Lruvec): void {
  * list come off it under one lru_lock hold for the batch, as
  * folio_lruvec_relock_irqsave keeps it across a batch of one lruvec.
  */
-export function folios_release_lru(t: Task, k: Kernel, pfns: readonly number[], from: number, to: number): void {
+export function folios_release_lru(t: Task, pfns: readonly number[], from: number, to: number): void {
+  const k = t.k;
   const lv = k.lruvec;
   const memmap = k.mem_map;
   let locked = false;
@@ -437,7 +441,8 @@ export function folios_release_lru(t: Task, k: Kernel, pfns: readonly number[], 
  * does not see (read(), a lookup): the first use sets PG_referenced, a
  * second activates an inactive page.
  */
-export function folio_mark_accessed(t: Task, k: Kernel, pfn: number): void {
+export function folio_mark_accessed(t: Task, pfn: number): void {
+  const k = t.k;
   const lv = lruvecOf(k);
   const memmap = k.mem_map;
   const f = memmap.flags[pfn]!;

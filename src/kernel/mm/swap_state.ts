@@ -94,7 +94,8 @@ export function folio_swap_slot(k: Kernel, pfn: number): number {
 }
 
 /** add_to_swap_cache(): the page enters the cache for `slot` (whose SWAP_HAS_CACHE the caller holds), with the cache's reference. */
-export function add_to_swap_cache(t: Task, k: Kernel, pfn: number, slot: number): void {
+export function add_to_swap_cache(t: Task, pfn: number, slot: number): void {
+  const k = t.k;
   const c = swapCache(k);
   const memmap = k.mem_map;
   touchXarray(t, c, true);
@@ -102,12 +103,12 @@ export function add_to_swap_cache(t: Task, k: Kernel, pfn: number, slot: number)
   c.slotOf.set(pfn, slot);
   memmap.flags[pfn] = (memmap.flags[pfn]! | PG_swapcache | PG_swapbacked) >>> 0;
   memmap.refcount[pfn]!++;
-  touchPage(t, k, pfn, true);
+  touchPage(t, pfn, true);
   k.engine.counters.add('swap_cache_add');
 }
 
 /** __delete_from_swap_cache(): the page leaves the cache; returns its slot. The caller drops the cache's reference and the slot's SWAP_HAS_CACHE. */
-export function __delete_from_swap_cache(t: Task | null, k: Kernel, pfn: number): number {
+export function __delete_from_swap_cache(k: Kernel, t: Task | null, pfn: number): number {
   const c = swapCache(k);
   const slot = c.slotOf.get(pfn);
   if (slot === undefined) throw new Error(`__delete_from_swap_cache: pfn ${pfn} is not in the swap cache`);
@@ -120,10 +121,11 @@ export function __delete_from_swap_cache(t: Task | null, k: Kernel, pfn: number)
 }
 
 /** delete_from_swap_cache(): take the page out, release the slot's cache claim and the cache's reference. */
-export function delete_from_swap_cache(t: Task, k: Kernel, pfn: number): void {
-  const slot = __delete_from_swap_cache(t, k, pfn);
-  put_swap_folio(t, k, slot);
-  put_page_testzero_free(t, k, pfn);
+export function delete_from_swap_cache(t: Task, pfn: number): void {
+  const k = t.k;
+  const slot = __delete_from_swap_cache(k, t, pfn);
+  put_swap_folio(k, t, slot);
+  put_page_testzero_free(t, pfn);
 }
 
 /**
@@ -156,7 +158,8 @@ export function lookup_swap_cache(k: Kernel, slot: number): number {
 }
 
 /** folio_wait_locked(): sleep until the page's read completes (folio_lock in do_swap_page). */
-export function* folio_wait_locked(t: Task, k: Kernel, pfn: number): Blocking<void> {
+export function* folio_wait_locked(t: Task, pfn: number): Blocking<void> {
+  const k = t.k;
   const c = swapCache(k).reading.get(pfn);
   if (!c || c.done) return;
   t.enter(CAT_IO_WAIT);
@@ -165,7 +168,8 @@ export function* folio_wait_locked(t: Task, k: Kernel, pfn: number): Blocking<vo
 }
 
 /** folio_wait_writeback(): sleep until the page's write completes. */
-export function* folio_wait_writeback(t: Task, k: Kernel, pfn: number): Blocking<void> {
+export function* folio_wait_writeback(t: Task, pfn: number): Blocking<void> {
+  const k = t.k;
   const c = swapCache(k).writing.get(pfn);
   if (!c || c.done) return;
   t.enter(CAT_IO_WAIT);
@@ -177,14 +181,15 @@ export function* folio_wait_writeback(t: Task, k: Kernel, pfn: number): Blocking
  * add_to_swap(): reclaim gives an anonymous page a slot and puts it in the
  * swap cache, dirty, so pageout writes it. False when swap is full.
  */
-export function add_to_swap(t: Task, k: Kernel, pfn: number): boolean {
+export function add_to_swap(t: Task, pfn: number): boolean {
+  const k = t.k;
   t.enter(CAT_ADD_TO_SWAP);
-  const slot = get_swap_page(t, k);
+  const slot = get_swap_page(t);
   if (slot < 0) {
     t.leave();
     return false;
   }
-  add_to_swap_cache(t, k, pfn, slot);
+  add_to_swap_cache(t, pfn, slot);
   // folio_mark_dirty: the only copy of the data is in memory until pageout writes it.
   k.mem_map.flags[pfn] = (k.mem_map.flags[pfn]! | PG_dirty) >>> 0;
   t.leave();
@@ -198,7 +203,8 @@ export function add_to_swap(t: Task, k: Kernel, pfn: number): boolean {
  * freed meanwhile or no memory is left. Readahead allocations do not enter
  * direct reclaim (they are opportunistic), the faulting page's may.
  */
-export function* read_swap_cache_async(t: Task, k: Kernel, slot: number, readahead: boolean): Blocking<{ pfn: number; allocated: boolean }> {
+export function* read_swap_cache_async(t: Task, slot: number, readahead: boolean): Blocking<{ pfn: number; allocated: boolean }> {
+  const k = t.k;
   const c = swapCache(k);
   const si = swapInfo(k);
   const memmap = k.mem_map;
@@ -208,7 +214,7 @@ export function* read_swap_cache_async(t: Task, k: Kernel, slot: number, readahe
     const found = swap_cache_get_folio(k, slot);
     if (found >= 0) {
       memmap.refcount[found]!++;
-      touchPage(t, k, found, true);
+      touchPage(t, found, true);
       t.leave();
       return { pfn: found, allocated: false };
     }
@@ -217,13 +223,13 @@ export function* read_swap_cache_async(t: Task, k: Kernel, slot: number, readahe
       t.leave();
       return { pfn: -1, allocated: false };
     }
-    const pfn = yield* alloc_page(t, k, __GFP_USER | (readahead ? __GFP_NOWAIT : 0));
+    const pfn = yield* alloc_page(t, __GFP_USER | (readahead ? __GFP_NOWAIT : 0));
     if (pfn < 0) {
       t.leave();
       return { pfn: -1, allocated: false };
     }
     // Allocation may have slept: another task may have cached the slot, or its PTEs may be gone.
-    if (c.pages.has(slot) || !swapcache_prepare(t, k, slot)) {
+    if (c.pages.has(slot) || !swapcache_prepare(t, slot)) {
       memmap.refcount[pfn] = 0;
       free_frame(k, pfn);
       if (si.mapCount(slot) === 0) {
@@ -233,10 +239,10 @@ export function* read_swap_cache_async(t: Task, k: Kernel, slot: number, readahe
       continue;
     }
     memmap.flags[pfn] = (memmap.flags[pfn]! | PG_locked | PG_swapbacked) >>> 0;
-    add_to_swap_cache(t, k, pfn, slot);
+    add_to_swap_cache(t, pfn, slot);
     // The caller's reference: the allocation's (the cache took its own).
-    folio_add_lru(t, k, pfn);
-    swap_read_folio(t, k, pfn, slot);
+    folio_add_lru(k, t, pfn);
+    swap_read_folio(t, pfn, slot);
     t.leave();
     return { pfn, allocated: true };
   }
@@ -280,7 +286,8 @@ function swapin_nr_pages(k: Kernel, offset: number): number {
  * swap_cluster_readahead(): read the aligned window around `slot`, then
  * return the slot's page (with a reference, possibly still being read).
  */
-export function* swap_cluster_readahead(t: Task, k: Kernel, slot: number): Blocking<number> {
+export function* swap_cluster_readahead(t: Task, slot: number): Blocking<number> {
+  const k = t.k;
   const si = swapInfo(k);
   const memmap = k.mem_map;
   const mask = swapin_nr_pages(k, slot) - 1;
@@ -292,18 +299,18 @@ export function* swap_cluster_readahead(t: Task, k: Kernel, slot: number): Block
     if (end >= si.pages) end = si.pages - 1;
     for (let off = start; off <= end; off++) {
       if (off === slot || si.mapCount(off) === 0) continue;
-      const r = yield* read_swap_cache_async(t, k, off, true);
+      const r = yield* read_swap_cache_async(t, off, true);
       if (r.pfn < 0) continue;
       if (r.allocated) {
         memmap.flags[r.pfn] = (memmap.flags[r.pfn]! | PG_readahead) >>> 0;
         k.engine.counters.add('swap_ra');
       }
-      put_page_testzero_free(t, k, r.pfn);
+      put_page_testzero_free(t, r.pfn);
     }
-    lru_add_drain(t, k);
+    lru_add_drain(t);
     t.leave();
   }
-  const r = yield* read_swap_cache_async(t, k, slot, false);
+  const r = yield* read_swap_cache_async(t, slot, false);
   return r.pfn;
 }
 
@@ -312,10 +319,10 @@ export function* swap_cluster_readahead(t: Task, k: Kernel, slot: number): Block
  * readahead; returns the page up to date with a reference for the caller,
  * or -1 (out of memory, or the slot went away).
  */
-export function* swapin_readahead(t: Task, k: Kernel, slot: number): Blocking<number> {
-  const pfn = yield* swap_cluster_readahead(t, k, slot);
+export function* swapin_readahead(t: Task, slot: number): Blocking<number> {
+  const pfn = yield* swap_cluster_readahead(t, slot);
   if (pfn < 0) return -1;
-  yield* folio_wait_locked(t, k, pfn);
+  yield* folio_wait_locked(t, pfn);
   return pfn;
 }
 
@@ -327,7 +334,6 @@ export function* swapin_readahead(t: Task, k: Kernel, slot: number): Blocking<nu
  */
 export function* force_swapin_readahead(t: Task, vma: VmAreaStruct, start: number, end: number): Blocking<void> {
   const mm = vma.vmMm;
-  const k = mm.k;
   const slots: number[] = [];
   t.enter(CAT_FORCE_SWAPIN);
   yield* walk_pte_tables(t, mm, Math.max(start, vma.vmStart), Math.min(end, vma.vmEnd), function* (table, addr, next) {
@@ -337,11 +343,11 @@ export function* force_swapin_readahead(t: Task, vma: VmAreaStruct, start: numbe
     }
   });
   for (const slot of slots) {
-    const r = yield* read_swap_cache_async(t, k, slot, false);
-    if (r.pfn >= 0) put_page_testzero_free(t, k, r.pfn);
+    const r = yield* read_swap_cache_async(t, slot, false);
+    if (r.pfn >= 0) put_page_testzero_free(t, r.pfn);
     if (t.shouldYield()) yield;
   }
-  lru_add_drain(t, k);
+  lru_add_drain(t);
   t.leave();
 }
 

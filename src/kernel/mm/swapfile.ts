@@ -132,7 +132,8 @@ export function vm_swap_full(k: Kernel): boolean {
  * folio_alloc_swap() / get_swap_pages(): a free slot for a page entering the
  * swap cache, with SWAP_HAS_CACHE set; -1 when swap is full or absent.
  */
-export function get_swap_page(t: Task, k: Kernel): number {
+export function get_swap_page(t: Task): number {
+  const k = t.k;
   const si = swapInfo(k);
   if (si.inuse >= si.pages) return -1;
   // scan_swap_map_slots under si->lock.
@@ -160,7 +161,7 @@ function slotFree(si: SwapInfo, slot: number): void {
  * swap_duplicate(): one more swap PTE names the slot (try_to_unmap installing
  * it, fork copying it). Returns 0, or -ENOENT-like -1 for a slot not in use.
  */
-export function swap_duplicate(t: Task | null, k: Kernel, slot: number): number {
+export function swap_duplicate(k: Kernel, t: Task | null, slot: number): number {
   const si = swapInfo(k);
   if (!(slot >= 0 && slot < si.pages) || !si.inUse(slot)) return -1;
   si.setCount(slot, si.mapCount(slot) + 1);
@@ -172,7 +173,7 @@ export function swap_duplicate(t: Task | null, k: Kernel, slot: number): number 
  * swap_free(): one swap PTE naming the slot went away. The slot is freed when
  * no PTE names it and no page caches it.
  */
-export function swap_free(t: Task | null, k: Kernel, slot: number): void {
+export function swap_free(k: Kernel, t: Task | null, slot: number): void {
   const si = swapInfo(k);
   const n = si.mapCount(slot);
   if (n <= 0) throw new Error(`swap_free: slot ${slot} has no swap PTE to drop`);
@@ -185,7 +186,7 @@ export function swap_free(t: Task | null, k: Kernel, slot: number): void {
  * put_swap_folio(): the swap cache dropped its page for the slot (clear
  * SWAP_HAS_CACHE); frees the slot if no PTE names it.
  */
-export function put_swap_folio(t: Task | null, k: Kernel, slot: number): void {
+export function put_swap_folio(k: Kernel, t: Task | null, slot: number): void {
   const si = swapInfo(k);
   if (!si.hasCache(slot)) throw new Error(`put_swap_folio: slot ${slot} is not cached`);
   si.setCache(slot, false);
@@ -198,7 +199,8 @@ export function put_swap_folio(t: Task | null, k: Kernel, slot: number): void {
  * read into the swap cache. False when the slot is free (its PTEs went away
  * meanwhile) or another page already caches it.
  */
-export function swapcache_prepare(t: Task, k: Kernel, slot: number): boolean {
+export function swapcache_prepare(t: Task, slot: number): boolean {
+  const k = t.k;
   const si = swapInfo(k);
   if (si.mapCount(slot) === 0 || si.hasCache(slot)) return false;
   si.setCache(slot, true);
@@ -221,12 +223,13 @@ export function folio_swapcache_freeable(k: Kernel, pfn: number): boolean {
  * only copy, so it becomes dirty). The caller holds a reference. False when
  * the page is not in the cache, is under I/O, or its slot is still named.
  */
-export function folio_free_swap(t: Task, k: Kernel, pfn: number): boolean {
+export function folio_free_swap(t: Task, pfn: number): boolean {
+  const k = t.k;
   const memmap = k.mem_map;
   if (!folio_swapcache_freeable(k, pfn) || (memmap.flags[pfn]! & PG_locked) !== 0) return false;
   const slot = folio_swap_slot(k, pfn);
   if (swapInfo(k).mapCount(slot) > 0) return false;
-  delete_from_swap_cache(t, k, pfn);
+  delete_from_swap_cache(t, pfn);
   memmap.flags[pfn] = (memmap.flags[pfn]! | PG_dirty) >>> 0;
   return true;
 }
@@ -238,10 +241,11 @@ export function folio_free_swap(t: Task, k: Kernel, pfn: number): boolean {
  * (__try_to_reclaim_swap with TTRS_UNMAPPED | TTRS_FULL), and is freed if
  * nothing else holds it.
  */
-export function free_swap_and_cache(t: Task, k: Kernel, slot: number): void {
+export function free_swap_and_cache(t: Task, slot: number): void {
+  const k = t.k;
   const si = swapInfo(k);
   if (!(slot >= 0 && slot < si.pages) || si.mapCount(slot) === 0) throw new Error(`free_swap_and_cache: slot ${slot} is not named by any swap PTE`);
-  swap_free(t, k, slot);
+  swap_free(k, t, slot);
   if (si.mapCount(slot) > 0 || !si.hasCache(slot)) return;
   const pfn = swapCache(k).pages.get(slot);
   if (pfn === undefined) return;
@@ -249,9 +253,9 @@ export function free_swap_and_cache(t: Task, k: Kernel, slot: number): void {
   if (memmap.mapcount[pfn]! > 0 && !vm_swap_full(k)) return;
   // filemap_get_folio + folio_trylock: a reference while the cache lets go.
   memmap.refcount[pfn]!++;
-  touchPage(t, k, pfn, true);
-  folio_free_swap(t, k, pfn);
-  put_page_testzero_free(t, k, pfn);
+  touchPage(t, pfn, true);
+  folio_free_swap(t, pfn);
+  put_page_testzero_free(t, pfn);
 }
 
 /**
@@ -261,25 +265,28 @@ export function free_swap_and_cache(t: Task, k: Kernel, slot: number): void {
  * (only the cache and the fault hold it), so the write reuses the page
  * instead of copying it.
  */
-export function try_free_swap_after_fault(t: Task, k: Kernel, pfn: number, write: boolean): void {
+export function try_free_swap_after_fault(t: Task, pfn: number, write: boolean): void {
+  const k = t.k;
   const memmap = k.mem_map;
   const f = memmap.flags[pfn]!;
   if ((f & PG_swapcache) === 0) return;
-  if (vm_swap_full(k) || (f & PG_mlocked) !== 0 || (write && memmap.refcount[pfn] === 2)) folio_free_swap(t, k, pfn);
+  if (vm_swap_full(k) || (f & PG_mlocked) !== 0 || (write && memmap.refcount[pfn] === 2)) folio_free_swap(t, pfn);
 }
 
 /**
  * free_swap_cache(): an unmapped page on its way out of an mmu_gather leaves
  * the swap cache if no swap PTE names its slot (the gather still holds it).
  */
-export function free_swap_cache(t: Task, k: Kernel, pfn: number): void {
+export function free_swap_cache(t: Task, pfn: number): void {
+  const k = t.k;
   const memmap = k.mem_map;
   if ((memmap.flags[pfn]! & PG_swapcache) === 0 || memmap.mapcount[pfn]! > 0) return;
-  folio_free_swap(t, k, pfn);
+  folio_free_swap(t, pfn);
 }
 
 /** Charges the struct page access of a swap-side check on a frame. */
-export function touchPage(t: Task, k: Kernel, pfn: number, write: boolean): void {
+export function touchPage(t: Task, pfn: number, write: boolean): void {
+  const k = t.k;
   t.charge(k.machine.caches.access(t.cpu, MmCore.pageKaddr(pfn), write));
 }
 

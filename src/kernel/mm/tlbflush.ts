@@ -216,7 +216,8 @@ export function flush_tlb_func(k: Kernel, cpu: number, f: FlushTlbInfo): number 
 }
 
 /** should_flush_tlb(): does a CPU in the cpumask need the IPI? Charges the sender's read of the CPU's state. */
-function shouldFlushTlb(k: Kernel, t: Task, cpu: number, f: FlushTlbInfo): boolean {
+function shouldFlushTlb(t: Task, cpu: number, f: FlushTlbInfo): boolean {
+  const k = t.k;
   const st = stateOf(k, cpu);
   t.charge(k.machine.caches.access(t.cpu, st.kaddr, false));
   if (st.isLazy) return false;
@@ -226,7 +227,8 @@ function shouldFlushTlb(k: Kernel, t: Task, cpu: number, f: FlushTlbInfo): boole
 }
 
 /** should_trim_cpumask(): at most once a second (HZ jiffies), flush CPUs that left the mm so they drop out of its cpumask. */
-function shouldTrimCpumask(k: Kernel, t: Task, mm: MmStruct): boolean {
+function shouldTrimCpumask(t: Task, mm: MmStruct): boolean {
+  const k = t.k;
   const jiffies = Math.floor(t.now / k.engine.tickPeriod);
   if (jiffies > mm.nextTrimCpumask) {
     mm.nextTrimCpumask = jiffies + k.cfg.kernel.hz;
@@ -241,7 +243,8 @@ function shouldTrimCpumask(k: Kernel, t: Task, mm: MmStruct): boolean {
  * freed table speculatively), the local flush if this CPU is among them,
  * then a spin until every target has acknowledged (csd_lock_wait).
  */
-function* nativeFlushTlbMulti(k: Kernel, t: Task, mask: Uint8Array, f: FlushTlbInfo): Blocking<void> {
+function* nativeFlushTlbMulti(t: Task, mask: Uint8Array, f: FlushTlbInfo): Blocking<void> {
+  const k = t.k;
   t.enter(CAT_FLUSH_TLB_MULTI);
   k.engine.counters.add('nr_tlb_remote_flush');
   const targets: number[] = [];
@@ -249,7 +252,7 @@ function* nativeFlushTlbMulti(k: Kernel, t: Task, mask: Uint8Array, f: FlushTlbI
   const virt = k.cfg.virt;
   for (let cpu = 0; cpu < mask.length; cpu++) {
     if (!mask[cpu]) continue;
-    if (!f.freedTables && !shouldFlushTlb(k, t, cpu, f)) continue;
+    if (!f.freedTables && !shouldFlushTlb(t, cpu, f)) continue;
     if (cpu === t.cpu) {
       self = true;
       continue;
@@ -315,11 +318,11 @@ export function* flush_tlb_mm_range(t: Task, mm: MmStruct, start: number, end: n
   }
   t.charge(k.machine.caches.access(t.cpu, mm.kaddr + MM_CPUMASK_OFF, false));
   if (k.cfg.tlb.invlpgb && globalAsid.has(mm)) {
-    broadcast_tlb_flush(k, t, f);
+    broadcast_tlb_flush(t, f);
   } else if (others) {
-    f.trimCpumask = shouldTrimCpumask(k, t, mm);
-    yield* nativeFlushTlbMulti(k, t, mm.cpumask, f);
-    consider_global_asid(k, t, mm);
+    f.trimCpumask = shouldTrimCpumask(t, mm);
+    yield* nativeFlushTlbMulti(t, mm.cpumask, f);
+    consider_global_asid(t, mm);
   } else if (stateOf(k, t.cpu).loadedMm === mm) {
     t.chargeAs(CAT_FLUSH_TLB_FUNC, flush_tlb_func(k, t.cpu, f));
   }
@@ -378,7 +381,8 @@ function mm_active_cpus_exceeds(k: Kernel, mm: MmStruct, threshold: number): boo
  * runs once in a while: when the low 5 bits of the caller's pid match
  * jiffies'.
  */
-function consider_global_asid(k: Kernel, t: Task, mm: MmStruct): void {
+function consider_global_asid(t: Task, mm: MmStruct): void {
+  const k = t.k;
   if (!k.cfg.tlb.invlpgb || globalAsid.has(mm)) return;
   const jiffies = Math.floor(t.now / k.engine.tickPeriod);
   if ((current(t).pid & 0x1f) !== (jiffies & 0x1f)) return;
@@ -399,7 +403,8 @@ export function mm_global_asid(mm: MmStruct): boolean {
  * PCID), then TLBSYNC waits until every CPU has done them. No IPI, no
  * software on the other CPUs.
  */
-function broadcast_tlb_flush(k: Kernel, t: Task, f: FlushTlbInfo): void {
+function broadcast_tlb_flush(t: Task, f: FlushTlbInfo): void {
+  const k = t.k;
   t.enter(CAT_BROADCAST);
   const cost = k.cfg.cost;
   let n = f.end === TLB_FLUSH_ALL ? 1 : Math.ceil((f.end - f.start) / 2 ** f.strideShift / k.cfg.tlb.invlpgb_count_max);

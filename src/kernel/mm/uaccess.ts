@@ -39,7 +39,8 @@ function accessedPfn(k: Kernel, cpu: number, vaddr: number): number {
  * One user access at vaddr. Returns 0, or the signal it raised (SIGSEGV,
  * SIGBUS, SIGKILL).
  */
-export function* accessUser(t: Task, k: Kernel, vaddr: number, write: boolean): Blocking<number> {
+export function* accessUser(t: Task, vaddr: number, write: boolean): Blocking<number> {
+  const k = t.k;
   if (!(vaddr >= 0 && vaddr < USER_TOP)) return yield* do_user_addr_fault(t, vaddr, write, false);
   const mmu = k.machine.mmu;
   for (let i = 0; i < MAX_RETRIES; i++) {
@@ -57,7 +58,8 @@ export function* accessUser(t: Task, k: Kernel, vaddr: number, write: boolean): 
  * window is used up. Returns 0, or the signal of the access that failed
  * (`lastDone` then holds how many completed before it).
  */
-export function* accessUserRange(t: Task, k: Kernel, vaddr: number, count: number, stride: number, write: boolean): Blocking<number> {
+export function* accessUserRange(t: Task, vaddr: number, count: number, stride: number, write: boolean): Blocking<number> {
+  const k = t.k;
   const mmu = k.machine.mmu;
   let done = 0;
   let retries = 0;
@@ -94,7 +96,8 @@ export let rangeDone = 0;
  * fill: write `byte` to [addr, addr + len), page by page in ascending order.
  * Returns 0 or the signal that stopped it.
  */
-export function* fillUser(t: Task, k: Kernel, addr: number, len: number, byte: number): Blocking<number> {
+export function* fillUser(t: Task, addr: number, len: number, byte: number): Blocking<number> {
+  const k = t.k;
   const mem = k.machine.mem;
   const mmu = k.machine.mmu;
   const line = k.machine.caches.lineBytes;
@@ -125,9 +128,10 @@ export function* fillUser(t: Task, k: Kernel, addr: number, len: number, byte: n
 }
 
 /** load: read the byte at addr. Returns { sig: 0, value } or { sig, value: -1 }. */
-export function* loadUser(t: Task, k: Kernel, addr: number): Blocking<{ sig: number; value: number }> {
+export function* loadUser(t: Task, addr: number): Blocking<{ sig: number; value: number }> {
+  const k = t.k;
   for (let i = 0; i < MAX_RETRIES; i++) {
-    const sig = yield* accessUser(t, k, addr, false);
+    const sig = yield* accessUser(t, addr, false);
     if (sig) return { sig, value: -1 };
     const pfn = accessedPfn(k, t.cpu, addr);
     if (pfn >= 0) return { sig: 0, value: k.machine.mem.readByte(pfn, addr % PAGE_SIZE) };

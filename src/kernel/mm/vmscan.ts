@@ -184,7 +184,8 @@ export function zone_reclaimable_pages(k: Kernel): number {
  * jiffy). A no-progress throttle is skipped when kswapd has given up or
  * little is under writeback (skip_throttle_noprogress).
  */
-export function* reclaim_throttle(t: Task, k: Kernel, reason: number): Blocking<void> {
+export function* reclaim_throttle(t: Task, reason: number): Blocking<void> {
+  const k = t.k;
   const pg = pgdatOf(k);
   const hz = k.cfg.kernel.hz;
   let jiffies: number;
@@ -234,14 +235,15 @@ export function acct_reclaim_writeback(k: Kernel, n: number, time: number): void
 }
 
 /** consider_reclaim_throttle(): wake no-progress sleepers when reclaim is efficient; a direct reclaimer failing at priority 1 sleeps. */
-export function* consider_reclaim_throttle(t: Task, k: Kernel, sc: ScanControl): Blocking<void> {
+export function* consider_reclaim_throttle(t: Task, sc: ScanControl): Blocking<void> {
+  const k = t.k;
   const pg = pgdatOf(k);
   if (sc.nrReclaimed > Math.floor(sc.nrScanned / 8)) {
     wakeThrottled(pg, VMSCAN_THROTTLE_NOPROGRESS, t.now);
     return;
   }
   if (sc.kswapd) return;
-  if (sc.priority === 1 && sc.nrReclaimed === 0) yield* reclaim_throttle(t, k, VMSCAN_THROTTLE_NOPROGRESS);
+  if (sc.priority === 1 && sc.nrReclaimed === 0) yield* reclaim_throttle(t, VMSCAN_THROTTLE_NOPROGRESS);
 }
 
 /** too_many_isolated(): direct reclaimers hold more isolated pages than an eighth of the list has left. */
@@ -263,7 +265,8 @@ export function inactive_is_low(lv: Lruvec, inactiveLru: number): boolean {
 }
 
 /** isolate_lru_folios(): take up to nr pages from the list's tail, each with a reference; returns pages scanned. */
-function isolate_lru_folios(t: Task, k: Kernel, lv: Lruvec, nr: number, lru: number, out: number[]): number {
+function isolate_lru_folios(t: Task, lv: Lruvec, nr: number, lru: number, out: number[]): number {
+  const k = t.k;
   const memmap = k.mem_map;
   const caches = k.machine.caches;
   let scanned = 0;
@@ -287,7 +290,8 @@ function isolate_lru_folios(t: Task, k: Kernel, lv: Lruvec, nr: number, lru: num
  * name and drop the isolation reference; a page whose last reference that
  * was is freed instead. Takes lru_lock.
  */
-function move_folios_to_lru(t: Task, k: Kernel, lv: Lruvec, pages: readonly number[]): void {
+function move_folios_to_lru(t: Task, lv: Lruvec, pages: readonly number[]): void {
+  const k = t.k;
   const memmap = k.mem_map;
   const freeList: number[] = [];
   t.enter(CAT_PUTBACK);
@@ -303,7 +307,7 @@ function move_folios_to_lru(t: Task, k: Kernel, lv: Lruvec, pages: readonly numb
     lruvec_add_folio(t, lv, pfn, false);
   }
   lru_unlock(t, lv);
-  freePages(t, k, freeList);
+  freePages(t, freeList);
   t.leave();
 }
 
@@ -311,7 +315,8 @@ function move_folios_to_lru(t: Task, k: Kernel, lv: Lruvec, pages: readonly numb
  * shrink_inactive_list(): isolate up to nrToScan pages from an inactive
  * list's tail, try to reclaim them, put back the rest.
  */
-function* shrink_inactive_list(t: Task, k: Kernel, nrToScan: number, lru: number, sc: ScanControl): Blocking<number> {
+function* shrink_inactive_list(t: Task, nrToScan: number, lru: number, sc: ScanControl): Blocking<number> {
+  const k = t.k;
   const lv = lruvecOf(k);
   const file = is_file_lru(lru);
   const counters = k.engine.counters;
@@ -319,13 +324,13 @@ function* shrink_inactive_list(t: Task, k: Kernel, nrToScan: number, lru: number
   while (too_many_isolated(lv, file, sc)) {
     if (stalled) return 0;
     stalled = true;
-    yield* reclaim_throttle(t, k, VMSCAN_THROTTLE_ISOLATED);
+    yield* reclaim_throttle(t, VMSCAN_THROTTLE_ISOLATED);
   }
   t.enter(CAT_SHRINK_INACTIVE);
-  lru_add_drain(t, k);
+  lru_add_drain(t);
   const list: number[] = [];
   lru_lock(t, lv);
-  const scanned = isolate_lru_folios(t, k, lv, nrToScan, lru, list);
+  const scanned = isolate_lru_folios(t, lv, nrToScan, lru, list);
   lv.isolated[file ? 1 : 0]! += list.length;
   lru_unlock(t, lv);
   counters.add(sc.kswapd ? 'pgscan_kswapd' : 'pgscan_direct', scanned);
@@ -336,9 +341,9 @@ function* shrink_inactive_list(t: Task, k: Kernel, nrToScan: number, lru: number
   }
   const stat = newReclaimStat();
   const keep: number[] = [];
-  const reclaimed = yield* shrink_folio_list(t, k, list, sc, stat, keep);
+  const reclaimed = yield* shrink_folio_list(t, list, sc, stat, keep);
   lv.isolated[file ? 1 : 0]! -= list.length;
-  move_folios_to_lru(t, k, lv, keep);
+  move_folios_to_lru(t, lv, keep);
   lru_note_cost(lv, file, stat.nrPageout, scanned - reclaimed, SWAP_CLUSTER_MAX);
   counters.add(sc.kswapd ? 'pgsteal_kswapd' : 'pgsteal_direct', reclaimed);
   counters.add(file ? 'pgsteal_file' : 'pgsteal_anon', reclaimed);
@@ -357,15 +362,16 @@ function* shrink_inactive_list(t: Task, k: Kernel, nrToScan: number, lru: number
  * inactive list, clearing their accessed bits on the way; referenced
  * executable file pages stay active.
  */
-function shrink_active_list(t: Task, k: Kernel, nrToScan: number, lru: number, sc: ScanControl): void {
+function shrink_active_list(t: Task, nrToScan: number, lru: number, sc: ScanControl): void {
+  const k = t.k;
   const lv = lruvecOf(k);
   const memmap = k.mem_map;
   const file = is_file_lru(lru);
   t.enter(CAT_SHRINK_ACTIVE);
-  lru_add_drain(t, k);
+  lru_add_drain(t);
   const hold: number[] = [];
   lru_lock(t, lv);
-  const scanned = isolate_lru_folios(t, k, lv, nrToScan, lru, hold);
+  const scanned = isolate_lru_folios(t, lv, nrToScan, lru, hold);
   lv.isolated[file ? 1 : 0]! += hold.length;
   lru_unlock(t, lv);
   k.engine.counters.add('pgrefill', scanned);
@@ -373,25 +379,25 @@ function shrink_active_list(t: Task, k: Kernel, nrToScan: number, lru: number, s
   for (const pfn of hold) {
     // Huge pages stay where they are (their PMD mappings are not aged here).
     if ((memmap.flags[pfn]! & (PG_head | PG_tail)) !== 0) continue;
-    const ref = folio_referenced(t, k, pfn);
+    const ref = folio_referenced(t, pfn);
     if (ref.ptes > 0 && (ref.vmFlags & VM_EXEC) !== 0 && file) continue;
     memmap.flags[pfn] = ((memmap.flags[pfn]! & ~PG_active) | PG_workingset) >>> 0;
     deactivated++;
   }
   lv.isolated[file ? 1 : 0]! -= hold.length;
-  move_folios_to_lru(t, k, lv, hold);
+  move_folios_to_lru(t, lv, hold);
   k.engine.counters.add('pgdeactivate', deactivated);
   t.leave();
 }
 
 /** shrink_list(): an active list is aged only when the node's balance allows it. */
-function* shrink_list(t: Task, k: Kernel, lru: number, nrToScan: number, sc: ScanControl): Blocking<number> {
+function* shrink_list(t: Task, lru: number, nrToScan: number, sc: ScanControl): Blocking<number> {
   if (lru === LRU_ACTIVE_ANON || lru === LRU_INACTIVE_FILE + 1) {
-    if ((sc.mayDeactivate & (is_file_lru(lru) ? DEACTIVATE_FILE : DEACTIVATE_ANON)) !== 0) shrink_active_list(t, k, nrToScan, lru, sc);
+    if ((sc.mayDeactivate & (is_file_lru(lru) ? DEACTIVATE_FILE : DEACTIVATE_ANON)) !== 0) shrink_active_list(t, nrToScan, lru, sc);
     else sc.skippedDeactivate = true;
     return 0;
   }
-  return yield* shrink_inactive_list(t, k, nrToScan, lru, sc);
+  return yield* shrink_inactive_list(t, nrToScan, lru, sc);
 }
 
 /**
@@ -434,7 +440,8 @@ export function get_scan_count(k: Kernel, sc: ScanControl): number[] {
  * targets are met; once enough is reclaimed (outside the first direct pass)
  * the smaller side stops and the other scans in proportion.
  */
-function* shrink_lruvec(t: Task, k: Kernel, sc: ScanControl): Blocking<void> {
+function* shrink_lruvec(t: Task, sc: ScanControl): Blocking<void> {
+  const k = t.k;
   const lv = lruvecOf(k);
   const nr = get_scan_count(k, sc);
   const targets = nr.slice();
@@ -445,7 +452,7 @@ function* shrink_lruvec(t: Task, k: Kernel, sc: ScanControl): Blocking<void> {
       if (nr[lru]! === 0) continue;
       const n = Math.min(nr[lru]!, SWAP_CLUSTER_MAX);
       nr[lru]! -= n;
-      reclaimed += yield* shrink_list(t, k, lru, n, sc);
+      reclaimed += yield* shrink_list(t, lru, n, sc);
     }
     // cond_resched()
     if (t.shouldYield()) yield;
@@ -474,7 +481,7 @@ function* shrink_lruvec(t: Task, k: Kernel, sc: ScanControl): Blocking<void> {
     proportional = true;
   }
   sc.nrReclaimed += reclaimed;
-  if (can_reclaim_anon_pages(k) && inactive_is_low(lv, LRU_INACTIVE_ANON)) shrink_active_list(t, k, SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON, sc);
+  if (can_reclaim_anon_pages(k) && inactive_is_low(lv, LRU_INACTIVE_ANON)) shrink_active_list(t, SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON, sc);
 }
 
 /** prepare_scan_control(): the node's balance at the start of a pass. */
@@ -497,24 +504,26 @@ function prepare_scan_control(k: Kernel, sc: ScanControl): void {
  * notes when its batches were all under writeback or all dirty (it may then
  * write file pages) and sleeps when writeback cannot keep up.
  */
-export function* shrink_node(t: Task, k: Kernel, sc: ScanControl): Blocking<void> {
+export function* shrink_node(t: Task, sc: ScanControl): Blocking<void> {
+  const k = t.k;
   const pg = pgdatOf(k);
   const before = sc.nrReclaimed;
   sc.nr = { dirty: 0, unqueuedDirty: 0, writeback: 0, immediate: 0, taken: 0, fileTaken: 0 };
   t.enter(CAT_SHRINK_NODE);
   prepare_scan_control(k, sc);
-  yield* shrink_lruvec(t, k, sc);
+  yield* shrink_lruvec(t, sc);
   if (sc.kswapd) {
     if (sc.nr.writeback > 0 && sc.nr.writeback === sc.nr.taken) pg.writeback = true;
     if (sc.nr.unqueuedDirty > 0 && sc.nr.unqueuedDirty === sc.nr.fileTaken) pg.dirty = true;
-    if (sc.nr.immediate > 0) yield* reclaim_throttle(t, k, VMSCAN_THROTTLE_WRITEBACK);
+    if (sc.nr.immediate > 0) yield* reclaim_throttle(t, VMSCAN_THROTTLE_WRITEBACK);
   }
   if (sc.nrReclaimed > before) pg.kswapdFailures = 0;
   t.leave();
 }
 
 /** kswapd_age_node(): keep the inactive anon list from running dry before the pass. */
-export function kswapd_age_node(t: Task, k: Kernel, sc: ScanControl): void {
+export function kswapd_age_node(t: Task, sc: ScanControl): void {
+  const k = t.k;
   if (!can_reclaim_anon_pages(k)) return;
-  if (inactive_is_low(lruvecOf(k), LRU_INACTIVE_ANON)) shrink_active_list(t, k, SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON, sc);
+  if (inactive_is_low(lruvecOf(k), LRU_INACTIVE_ANON)) shrink_active_list(t, SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON, sc);
 }

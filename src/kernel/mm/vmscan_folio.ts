@@ -15,7 +15,6 @@
 import { PG_active, PG_anon, PG_dirty, PG_head, PG_locked, PG_mlocked, PG_tail, PG_referenced, PG_swapbacked, PG_swapcache, PG_writeback } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
 import { VM_EXEC, VM_LOCKED } from './mm_types.js';
 import { free_frame } from './page_alloc.js';
@@ -51,7 +50,8 @@ export function newReclaimStat(): ReclaimStat {
 }
 
 /** Frees pages whose last reference is the caller's (free_unref_folios); the caller has flushed the TLBs. */
-export function freePages(t: Task, k: Kernel, pages: number[]): void {
+export function freePages(t: Task, pages: number[]): void {
+  const k = t.k;
   if (pages.length === 0) return;
   const memmap = k.mem_map;
   t.enter(CAT_FREE);
@@ -64,9 +64,10 @@ export function freePages(t: Task, k: Kernel, pages: number[]): void {
 }
 
 /** folio_check_references(): what the page's recent use says reclaim should do with it. */
-function folio_check_references(t: Task, k: Kernel, pfn: number): number {
+function folio_check_references(t: Task, pfn: number): number {
+  const k = t.k;
   const memmap = k.mem_map;
-  const ref = folio_referenced(t, k, pfn);
+  const ref = folio_referenced(t, pfn);
   const f = memmap.flags[pfn]!;
   const referencedFolio = (f & PG_referenced) !== 0;
   memmap.flags[pfn] = (f & ~PG_referenced) >>> 0;
@@ -92,7 +93,8 @@ const PAGE_SUCCESS = 2;
  * PG_writeback set means the write is in flight; without it, the write was
  * synchronous (or not needed) and the page may be freed now if clean.
  */
-function pageout(t: Task, k: Kernel, pfn: number): number {
+function pageout(t: Task, pfn: number): number {
+  const k = t.k;
   const memmap = k.mem_map;
   // is_page_cache_freeable(): only the isolation and the cache hold it.
   if (memmap.refcount[pfn] !== 2) return PAGE_KEEP;
@@ -100,7 +102,7 @@ function pageout(t: Task, k: Kernel, pfn: number): number {
   t.enter(CAT_PAGEOUT);
   if ((f & PG_swapcache) !== 0) {
     memmap.flags[pfn] = ((f & ~PG_dirty) | PG_reclaim) >>> 0;
-    if (swap_writepage(t, k, pfn)) {
+    if (swap_writepage(t, pfn)) {
       pgdatOf(k).nrWriteback++;
       k.engine.counters.add('nr_vmscan_write');
     } else memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_reclaim) >>> 0;
@@ -136,14 +138,15 @@ function pageout(t: Task, k: Kernel, pfn: number): number {
  * page cache, if only the isolation and the cache hold it. True on success
  * (the caller then frees it).
  */
-function __remove_mapping(t: Task, k: Kernel, pfn: number): boolean {
+function __remove_mapping(t: Task, pfn: number): boolean {
+  const k = t.k;
   const memmap = k.mem_map;
   const f = memmap.flags[pfn]!;
   if (memmap.refcount[pfn] !== 2 || (f & PG_dirty) !== 0) return false;
   t.enter(CAT_REMOVE_MAPPING);
   if ((f & PG_swapcache) !== 0) {
-    const slot = __delete_from_swap_cache(t, k, pfn);
-    put_swap_folio(t, k, slot);
+    const slot = __delete_from_swap_cache(k, t, pfn);
+    put_swap_folio(k, t, slot);
   } else {
     const mapping = mmCore(k).mappings.get(memmap.owner[pfn]!);
     if (!mapping || mapping.pages.get(memmap.index[pfn]!) !== pfn) {
@@ -164,7 +167,8 @@ function __remove_mapping(t: Task, k: Kernel, pfn: number): boolean {
  * freed. Pages kept are left in `keep` (with their isolation reference) for
  * move_folios_to_lru; activated ones have PG_active set.
  */
-export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[], sc: ScanControl, stat: ReclaimStat, keep: number[]): Blocking<number> {
+export function* shrink_folio_list(t: Task, pages: readonly number[], sc: ScanControl, stat: ReclaimStat, keep: number[]): Blocking<number> {
+  const k = t.k;
   const memmap = k.mem_map;
   const pg = pgdatOf(k);
   const counters = k.engine.counters;
@@ -202,7 +206,7 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
         activate = true;
         break decide;
       }
-      const refs = folio_check_references(t, k, pfn);
+      const refs = folio_check_references(t, pfn);
       if (refs === FOLIOREF_ACTIVATE) {
         activate = true;
         break decide;
@@ -210,13 +214,13 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
       if (refs === FOLIOREF_KEEP) break decide;
       if (anon && (memmap.flags[pfn]! & (PG_swapbacked | PG_swapcache)) === PG_swapbacked) {
         if (!sc.maySwap) break decide;
-        if (!add_to_swap(t, k, pfn)) {
+        if (!add_to_swap(t, pfn)) {
           activate = true;
           break decide;
         }
       }
       if (memmap.mapcount[pfn]! > 0) {
-        const unmapped = yield* try_to_unmap(t, k, pfn, sc.batch);
+        const unmapped = yield* try_to_unmap(t, pfn, sc.batch);
         if (!unmapped) {
           stat.nrUnmapFail++;
           activate = true;
@@ -233,8 +237,8 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
           break decide;
         }
         if (refs === FOLIOREF_RECLAIM_CLEAN || !sc.mayWritepage) break decide;
-        yield* try_to_unmap_flush_dirty(t, k, sc.batch);
-        const r = pageout(t, k, pfn);
+        yield* try_to_unmap_flush_dirty(t, sc.batch);
+        const r = pageout(t, pfn);
         if (r === PAGE_KEEP) break decide;
         if (r === PAGE_ACTIVATE) {
           activate = true;
@@ -260,7 +264,7 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
         if (memmap.refcount[pfn] === 1) free = true;
         break decide;
       }
-      free = __remove_mapping(t, k, pfn);
+      free = __remove_mapping(t, pfn);
     }
     if (free) {
       reclaimed++;
@@ -269,7 +273,7 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
     }
     if (activate) {
       f = memmap.flags[pfn]!;
-      if ((f & PG_swapcache) !== 0 && (vm_swap_full(k) || (f & PG_mlocked) !== 0)) folio_free_swap(t, k, pfn);
+      if ((f & PG_swapcache) !== 0 && (vm_swap_full(k) || (f & PG_mlocked) !== 0)) folio_free_swap(t, pfn);
       if ((f & PG_mlocked) === 0) {
         memmap.flags[pfn] = (memmap.flags[pfn]! | PG_active) >>> 0;
         stat.nrActivate++;
@@ -283,8 +287,8 @@ export function* shrink_folio_list(t: Task, k: Kernel, pages: readonly number[],
     if (t.shouldYield()) yield;
   }
   // Nothing is freed before every CPU has dropped its translations.
-  yield* try_to_unmap_flush(t, k, sc.batch);
-  freePages(t, k, freeList);
+  yield* try_to_unmap_flush(t, sc.batch);
+  freePages(t, freeList);
   t.leave();
   return reclaimed;
 }

@@ -150,6 +150,7 @@ function kvfreeOf(k: Kernel): KvfreeRcu {
 }
 
 /** kfree_rcu(): free a slab object after a grace period, batched per CPU as kvfree_call_rcu does. */
-export function kfree_rcu(k: Kernel, t: Task, addr: number, bytes: number): void {
+export function kfree_rcu(t: Task, addr: number, bytes: number): void {
+  const k = t.k;
   kvfreeOf(k).kvfree_call_rcu(t, addr, bytes);
 }

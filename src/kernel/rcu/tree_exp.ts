@@ -133,7 +133,8 @@ function expOf(k: Kernel): RcuExp {
 }
 
 /** synchronize_rcu_expedited(): block until an expedited grace period that started after the call has ended. */
-export function* synchronize_rcu_expedited(k: Kernel, t: Task): Blocking<void> {
+export function* synchronize_rcu_expedited(t: Task): Blocking<void> {
+  const k = t.k;
   if (rcu_read_lock_held(t)) throw new Error(`synchronize_rcu_expedited: ${t.name} is inside a read-side critical section (deadlock)`);
   const start = t.now;
   const done = expOf(k).request(t);

@@ -33,13 +33,14 @@ export const experiment = defineExperiment({
     const perRound = (threads: number): number => {
       const cfg = ctx.machine({ cpus: 2 });
       let total = 0;
-      runProcess(cfg, function* (t, k, ts) {
+      runProcess(cfg, function* (t, ts) {
+        const k = t.k;
         let stop = false;
         if (threads > 1) {
           k.spawnThread(ts, 'other', (t2) => (function* () {
             const b = yield* sys_mmap(t2, 0, 4096, 3, 0x22, -1, 0);
             while (!stop) {
-              yield* accessUserRange(t2, k, b, 16, 0, false);
+              yield* accessUserRange(t2, b, 16, 0, false);
               if (t2.shouldYield()) yield;
             }
           })(), { cpu: 1, pinned: true });
@@ -49,7 +50,7 @@ export const experiment = defineExperiment({
         for (let r = 0; r < ROUNDS; r++) {
           const t0 = t.now;
           yield* sys_madvise(t, a, 4096, MADV_DONTNEED);
-          yield* accessUser(t, k, a, true);
+          yield* accessUser(t, a, true);
           if (r >= WARMUP) total += t.now - t0;
         }
         stop = true;

@@ -37,17 +37,17 @@ export const experiment = defineExperiment({
   simulate(ctx) {
     const run = (ceiling: number): number => {
       let cycles = 0;
-      runProcess(ctx.machine({ kernel: { tlb_single_page_flush_ceiling: ceiling } }), function* (t, k) {
+      runProcess(ctx.machine({ kernel: { tlb_single_page_flush_ceiling: ceiling } }), function* (t) {
         const ws = yield* sys_mmap(t, 0, WORKING_SET * 4096, 3, 0x22, -1, 0);
         const a = yield* sys_mmap(t, 0, 64 * 4096, 3, 0x22, -1, 0);
-        yield* accessUserRange(t, k, ws, WORKING_SET, 4096, true);
-        yield* accessUserRange(t, k, a, 64, 4096, true);
+        yield* accessUserRange(t, ws, WORKING_SET, 4096, true);
+        yield* accessUserRange(t, a, 64, 4096, true);
         const t0 = t.now;
         for (let r = 0; r < ROUNDS; r++) {
           const n = 1 + (r % 64);
           yield* sys_madvise(t, a, n * 4096, MADV_DONTNEED);
-          yield* accessUserRange(t, k, a, n, 4096, true);
-          yield* accessUserRange(t, k, ws, WORKING_SET, 4096, false);
+          yield* accessUserRange(t, a, n, 4096, true);
+          yield* accessUserRange(t, ws, WORKING_SET, 4096, false);
         }
         cycles = t.now - t0;
       });

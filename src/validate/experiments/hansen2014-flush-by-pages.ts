@@ -33,10 +33,10 @@ export const experiment = defineExperiment({
     'so the points below the ceiling are not independent of the source; the full flush is: cost.tlb_flush_pcid is a CR3-reload figure and leaves the refill out.',
   simulate(ctx) {
     const flushPerCall = (pages: number): number => {
-      const k = runProcess(ctx.machine(), function* (t, k) {
+      const k = runProcess(ctx.machine(), function* (t) {
         const a = yield* sys_mmap(t, 0, pages * 4096, 3, 0x22, -1, 0);
         for (let i = 0; i < CALLS; i++) {
-          yield* accessUserRange(t, k, a, pages, 4096, true);
+          yield* accessUserRange(t, a, pages, 4096, true);
           yield* sys_madvise(t, a, pages * 4096, MADV_DONTNEED);
         }
       });

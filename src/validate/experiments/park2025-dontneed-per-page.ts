@@ -31,9 +31,9 @@ export const experiment = defineExperiment({
   simulate(ctx) {
     const perPage = (n: number): number => {
       let cycles = 0;
-      runProcess(ctx.machine(), function* (t, k) {
+      runProcess(ctx.machine(), function* (t) {
         const a = yield* sys_mmap(t, 0, TOTAL * 4096, 3, 0x22, -1, 0);
-        yield* accessUserRange(t, k, a, TOTAL, 4096, true);
+        yield* accessUserRange(t, a, TOTAL, 4096, true);
         for (let p = 0; p < TOTAL; p += n) {
           const t0 = t.now;
           yield* sys_madvise(t, a + p * 4096, n * 4096, MADV_DONTNEED);

@@ -38,15 +38,15 @@ export const experiment = defineExperiment({
   simulate(ctx) {
     const latency = (vlen: number, batched: boolean): number => {
       let total = 0;
-      runProcess(ctx.machine({ kernel: { madvise_batch_tlb_flush: batched } }), function* (t, k, ts) {
+      runProcess(ctx.machine({ kernel: { madvise_batch_tlb_flush: batched } }), function* (t, ts) {
         const a = yield* sys_mmap(t, 0, PAGES * 4096, 3, 0x22, -1, 0);
-        yield* accessUserRange(t, k, a, PAGES, 4096, true);
-        const pfd = yield* sys_pidfd_open(k, t, ts.pid, 0);
+        yield* accessUserRange(t, a, PAGES, 4096, true);
+        const pfd = yield* sys_pidfd_open(t, ts.pid, 0);
         for (let first = 0; first < PAGES; first += vlen) {
           const v: Iovec[] = [];
           for (let i = first; i < Math.min(PAGES, first + vlen); i++) v.push({ base: a + i * 4096, len: 4096 });
           const t0 = t.now;
-          yield* sys_process_madvise(k, t, pfd, v, v.length, MADV_DONTNEED, 0);
+          yield* sys_process_madvise(t, pfd, v, v.length, MADV_DONTNEED, 0);
           total += t.now - t0;
         }
       });

@@ -45,22 +45,23 @@ export const experiment = defineExperiment({
       const cfg = ctx.machine({ cpus: THREADS, tlb: { invlpgb } });
       const end = RUN_MS * 1e6 * cfg.clock_ghz;
       let total = 0;
-      const body = (t: Task, k: Parameters<Parameters<typeof runProcess>[1]>[1]): TaskBody =>
+      const body = (t: Task): TaskBody =>
         (function* () {
           while (t.now < end) {
             const addr = yield* sys_mmap(t, 0, MEMORYSIZE, 3, 0x22, -1, 0);
             for (let i = 0; i < MEMORYSIZE && t.now < end; i += 4096) {
-              yield* accessUser(t, k, addr + i, true);
+              yield* accessUser(t, addr + i, true);
               yield* sys_madvise(t, addr + i, 4096, MADV_DONTNEED);
-              yield* accessUser(t, k, addr + i, false);
+              yield* accessUser(t, addr + i, false);
               if (t.now <= end) total++;
             }
             yield* sys_munmap(t, addr, MEMORYSIZE);
           }
         })();
-      runProcess(cfg, function* (t, k, ts) {
-        for (let i = 1; i < THREADS; i++) k.spawnThread(ts, `tlb_flush2/${i}`, (t2) => body(t2, k), { cpu: i, pinned: true });
-        yield* body(t, k);
+      runProcess(cfg, function* (t, ts) {
+        const k = t.k;
+        for (let i = 1; i < THREADS; i++) k.spawnThread(ts, `tlb_flush2/${i}`, (t2) => body(t2), { cpu: i, pinned: true });
+        yield* body(t);
       });
       return Math.round(total / RUN_MS);
     };

@@ -25,7 +25,8 @@ const DIR = new URL('../../conformance/', import.meta.url);
 function standInFiles(k: Kernel): void {
   // path -> owner uid; the working directory exists.
   const files = new Map<string, number>([['.', 1000]]);
-  register_open_handler(k, function* (k, t, path, flags) {
+  register_open_handler(k, function* (t, path, flags) {
+    const k = t.k;
     if (path.startsWith('/dev/')) return null;
     let owner = files.get(path);
     if (owner !== undefined && (flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) return -EEXIST;

@@ -20,9 +20,9 @@ function cfg(cpus = 2): MachineConfig {
 }
 
 /** Run `body` as a new process's only thread on a booted kernel; returns the kernel after the run. */
-function runProcess(body: (k: Kernel, t: Task) => Generator<unknown, void, unknown>, c = cfg()): Kernel {
+function runProcess(body: (t: Task) => Generator<unknown, void, unknown>, c = cfg()): Kernel {
   const k = bootKernel(c);
-  k.spawnProcess('p', (t: Task) => body(k, t) as TaskBody, { cpu: 0 });
+  k.spawnProcess('p', (t: Task) => body(t) as TaskBody, { cpu: 0 });
   k.run();
   expect(k.engine.blockedTasks()).toEqual([]);
   return k;
@@ -43,12 +43,12 @@ describe('fd table sizes', () => {
 describe('fd syscalls', () => {
   it('a new process has 0-2 on one /dev/null; open takes the lowest free fd', () => {
     const r: number[] = [];
-    runProcess(function* (k, t) {
-      r.push(yield* sys_open(k, t, '/dev/null', O_RDWR, 0));
-      r.push(yield* sys_close(k, t, 1));
-      r.push(yield* sys_open(k, t, '/dev/null', O_RDWR, 0));
-      r.push(yield* sys_open(k, t, '/nonexistent', 0, 0));
-      r.push(yield* sys_fcntl(k, t, 0, F_GETFL, 0));
+    runProcess(function* (t) {
+      r.push(yield* sys_open(t, '/dev/null', O_RDWR, 0));
+      r.push(yield* sys_close(t, 1));
+      r.push(yield* sys_open(t, '/dev/null', O_RDWR, 0));
+      r.push(yield* sys_open(t, '/nonexistent', 0, 0));
+      r.push(yield* sys_fcntl(t, 0, F_GETFL, 0));
       const files = current(t).files as FilesStruct;
       r.push(files.fdt.fd[0]!.f_count);
     });
@@ -58,37 +58,37 @@ describe('fd syscalls', () => {
 
   it('matches the host kernel on dup, dup2, dup3 and fcntl edge cases', () => {
     const r: [string, number][] = [];
-    runProcess(function* (k, t) {
-      const fd = yield* sys_open(k, t, '/dev/null', O_RDWR | O_CLOEXEC | O_NONBLOCK | O_APPEND | O_TRUNC | O_CREAT, 0o644);
+    runProcess(function* (t) {
+      const fd = yield* sys_open(t, '/dev/null', O_RDWR | O_CLOEXEC | O_NONBLOCK | O_APPEND | O_TRUNC | O_CREAT, 0o644);
       const p = (name: string, v: number): void => void r.push([name, v]);
       p('open', fd);
-      p('getfl', yield* sys_fcntl(k, t, fd, F_GETFL, 0));
-      p('getfd', yield* sys_fcntl(k, t, fd, F_GETFD, 0));
-      p('setfl', yield* sys_fcntl(k, t, fd, F_SETFL, 0));
-      p('getfl2', yield* sys_fcntl(k, t, fd, F_GETFL, 0));
-      p('setfd3', yield* sys_fcntl(k, t, fd, F_SETFD, 3));
-      p('getfd2', yield* sys_fcntl(k, t, fd, F_GETFD, 0));
-      p('dupfd-1', yield* sys_fcntl(k, t, fd, F_DUPFD, -1));
-      p('dupfd1024', yield* sys_fcntl(k, t, fd, F_DUPFD, 1024));
-      p('dupfd1023', yield* sys_fcntl(k, t, fd, F_DUPFD, 1023));
-      p('dupfdcloexec5', yield* sys_fcntl(k, t, fd, F_DUPFD_CLOEXEC, 5));
-      p('getfd5', yield* sys_fcntl(k, t, 5, F_GETFD, 0));
-      p('badcmd', yield* sys_fcntl(k, t, fd, 9999, 0));
-      p('badfd', yield* sys_fcntl(k, t, -1, 9999, 0));
-      p('dup2 closed self', yield* sys_dup2(k, t, 77, 77));
-      p('dup2 self', yield* sys_dup2(k, t, fd, fd));
-      p('dup3 self', yield* sys_dup3(k, t, fd, fd, 0));
-      p('dup3 closed self', yield* sys_dup3(k, t, 77, 77, 0));
-      p('dup3 bad flags', yield* sys_dup3(k, t, fd, 9, 1));
-      p('dup3 closed', yield* sys_dup3(k, t, 77, 9, 0));
-      p('dup3 cloexec', yield* sys_dup3(k, t, fd, 9, O_CLOEXEC));
-      p('getfd9', yield* sys_fcntl(k, t, 9, F_GETFD, 0));
-      p('dup2 1024', yield* sys_dup2(k, t, fd, 1024));
-      p('dup2 -1', yield* sys_dup2(k, t, fd, -1));
-      p('dup2 from -1', yield* sys_dup2(k, t, -1, 5));
-      p('close -1', yield* sys_close(k, t, -1));
-      p('close 1023', yield* sys_close(k, t, 1023));
-      p('close 5000', yield* sys_close(k, t, 5000));
+      p('getfl', yield* sys_fcntl(t, fd, F_GETFL, 0));
+      p('getfd', yield* sys_fcntl(t, fd, F_GETFD, 0));
+      p('setfl', yield* sys_fcntl(t, fd, F_SETFL, 0));
+      p('getfl2', yield* sys_fcntl(t, fd, F_GETFL, 0));
+      p('setfd3', yield* sys_fcntl(t, fd, F_SETFD, 3));
+      p('getfd2', yield* sys_fcntl(t, fd, F_GETFD, 0));
+      p('dupfd-1', yield* sys_fcntl(t, fd, F_DUPFD, -1));
+      p('dupfd1024', yield* sys_fcntl(t, fd, F_DUPFD, 1024));
+      p('dupfd1023', yield* sys_fcntl(t, fd, F_DUPFD, 1023));
+      p('dupfdcloexec5', yield* sys_fcntl(t, fd, F_DUPFD_CLOEXEC, 5));
+      p('getfd5', yield* sys_fcntl(t, 5, F_GETFD, 0));
+      p('badcmd', yield* sys_fcntl(t, fd, 9999, 0));
+      p('badfd', yield* sys_fcntl(t, -1, 9999, 0));
+      p('dup2 closed self', yield* sys_dup2(t, 77, 77));
+      p('dup2 self', yield* sys_dup2(t, fd, fd));
+      p('dup3 self', yield* sys_dup3(t, fd, fd, 0));
+      p('dup3 closed self', yield* sys_dup3(t, 77, 77, 0));
+      p('dup3 bad flags', yield* sys_dup3(t, fd, 9, 1));
+      p('dup3 closed', yield* sys_dup3(t, 77, 9, 0));
+      p('dup3 cloexec', yield* sys_dup3(t, fd, 9, O_CLOEXEC));
+      p('getfd9', yield* sys_fcntl(t, 9, F_GETFD, 0));
+      p('dup2 1024', yield* sys_dup2(t, fd, 1024));
+      p('dup2 -1', yield* sys_dup2(t, fd, -1));
+      p('dup2 from -1', yield* sys_dup2(t, -1, 5));
+      p('close -1', yield* sys_close(t, -1));
+      p('close 1023', yield* sys_close(t, 1023));
+      p('close 5000', yield* sys_close(t, 5000));
     });
     expect(r).toEqual([
       ['open', 3], ['getfl', O_RDWR | O_LARGEFILE | O_NONBLOCK | O_APPEND], ['getfd', 1], ['setfl', 0], ['getfl2', O_RDWR | O_LARGEFILE],
@@ -102,19 +102,19 @@ describe('fd syscalls', () => {
   it('RLIMIT_NOFILE: EMFILE, EBADF and EINVAL at the limit; setrlimit checks', () => {
     const r: number[] = [];
     const lim = { cur: 0, max: 0 };
-    runProcess(function* (k, t) {
-      r.push(yield* sys_setrlimit(k, t, RLIMIT_NOFILE, 10, 5));
-      r.push(yield* sys_setrlimit(k, t, RLIMIT_NOFILE, 10, Infinity));
-      r.push(yield* sys_setrlimit(k, t, RLIMIT_NOFILE, 10, 5000));
-      r.push(yield* sys_setrlimit(k, t, RLIMIT_NOFILE, 6, 20));
-      for (let i = 0; i < 4; i++) r.push(yield* sys_dup(k, t, 0));
-      r.push(yield* sys_fcntl(k, t, 0, F_DUPFD, 6));
-      r.push(yield* sys_fcntl(k, t, 0, F_DUPFD, 5));
-      r.push(yield* sys_dup2(k, t, 0, 6));
-      r.push(yield* sys_dup2(k, t, 0, 5));
-      r.push(yield* sys_open(k, t, '/nonexistent', 0, 0));
-      r.push(yield* sys_setrlimit(k, t, RLIMIT_NOFILE, 8, 30));
-      r.push(yield* sys_getrlimit(k, t, RLIMIT_NOFILE, lim));
+    runProcess(function* (t) {
+      r.push(yield* sys_setrlimit(t, RLIMIT_NOFILE, 10, 5));
+      r.push(yield* sys_setrlimit(t, RLIMIT_NOFILE, 10, Infinity));
+      r.push(yield* sys_setrlimit(t, RLIMIT_NOFILE, 10, 5000));
+      r.push(yield* sys_setrlimit(t, RLIMIT_NOFILE, 6, 20));
+      for (let i = 0; i < 4; i++) r.push(yield* sys_dup(t, 0));
+      r.push(yield* sys_fcntl(t, 0, F_DUPFD, 6));
+      r.push(yield* sys_fcntl(t, 0, F_DUPFD, 5));
+      r.push(yield* sys_dup2(t, 0, 6));
+      r.push(yield* sys_dup2(t, 0, 5));
+      r.push(yield* sys_open(t, '/nonexistent', 0, 0));
+      r.push(yield* sys_setrlimit(t, RLIMIT_NOFILE, 8, 30));
+      r.push(yield* sys_getrlimit(t, RLIMIT_NOFILE, lim));
     });
     expect(r).toEqual([-EINVAL, -EPERM, -EPERM, 0, 3, 4, 5, -EMFILE, -EINVAL, -EMFILE, -EBADF, 5, -EMFILE, -EPERM, 0]);
     expect(lim).toEqual({ cur: 6, max: 20 });
@@ -122,9 +122,9 @@ describe('fd syscalls', () => {
 
   it('dup2 over an fd allocated but not yet installed is EBUSY', () => {
     let r = 0;
-    runProcess(function* (k, t) {
-      const fd = yield* get_unused_fd_flags(k, t, 0);
-      r = yield* sys_dup2(k, t, 0, fd);
+    runProcess(function* (t) {
+      const fd = yield* get_unused_fd_flags(t, 0);
+      r = yield* sys_dup2(t, 0, fd);
     });
     expect(r).toBe(-EBUSY);
   });
@@ -135,10 +135,10 @@ describe('fget_light', () => {
     const k = bootKernel(cfg());
     const fast: number[] = [];
     const leader = k.spawnProcess('p', function* (t: Task): TaskBody {
-      yield* sys_fcntl(k, t, 0, F_GETFL, 0);
+      yield* sys_fcntl(t, 0, F_GETFL, 0);
       fast.push(k.engine.counters.get('fget_light_fast'));
       k.spawnThread(current(t), 'sibling', function* (): TaskBody {}, { cpu: 1 });
-      yield* sys_fcntl(k, t, 0, F_GETFL, 0);
+      yield* sys_fcntl(t, 0, F_GETFL, 0);
       fast.push(k.engine.counters.get('fget_light_fast'));
       // fcntl's reference was dropped again: fds 0-2 hold the only three.
       fast.push((current(t).files as FilesStruct).fdt.fd[0]!.f_count);
@@ -152,10 +152,10 @@ describe('fget_light', () => {
 describe('fd table growth and RCU', () => {
   it('expansion publishes a new table and frees the old one only after a grace period', () => {
     const sizes: number[] = [];
-    const k = runProcess(function* (k, t) {
+    const k = runProcess(function* (t) {
       const files = current(t).files as FilesStruct;
       for (let i = 3; i < 600; i++) {
-        yield* sys_open(k, t, '/dev/null', O_RDWR, 0);
+        yield* sys_open(t, '/dev/null', O_RDWR, 0);
         if (sizes[sizes.length - 1] !== files.fdt.max_fds) sizes.push(files.fdt.max_fds);
       }
     });
@@ -175,8 +175,8 @@ describe('fd table growth and RCU', () => {
     k.spawnProcess('p', function* (t: Task): TaskBody {
       current(t).rlimitNofile.cur = 100_000;
       current(t).rlimitNofile.max = 100_000;
-      expect(yield* sys_dup2(k, t, 0, 5000)).toBe(5000);
-      expect(yield* sys_dup2(k, t, 0, 20000)).toBe(20000);
+      expect(yield* sys_dup2(t, 0, 5000)).toBe(5000);
+      expect(yield* sys_dup2(t, 0, 20000)).toBe(20000);
     }, { cpu: 0 });
     k.run();
     expect(k.engine.counters.get('fdtable_free_deferred')).toBe(1);
@@ -191,8 +191,8 @@ describe('fork and exec', () => {
     const seen: number[] = [];
     const k = bootKernel(cfg());
     k.spawnProcess('parent', function* (t: Task): TaskBody {
-      const a = yield* sys_open(k, t, '/dev/null', O_RDWR, 0);
-      const b = yield* sys_open(k, t, '/dev/null', O_RDWR | O_CLOEXEC, 0);
+      const a = yield* sys_open(t, '/dev/null', O_RDWR, 0);
+      const b = yield* sys_open(t, '/dev/null', O_RDWR | O_CLOEXEC, 0);
       const parent = current(t);
       const child = yield* k.fork(t, parent, function* (ct: Task): TaskBody {
         const files = current(ct).files as FilesStruct;
@@ -238,20 +238,20 @@ describe('property: fd numbers follow the lowest-free reference model', () => {
             if (op.kind === 'open') {
               const f = lowest(0);
               w = f < limit ? f : -EMFILE;
-              got.push(yield* sys_open(k, t, '/dev/null', O_RDWR, 0));
+              got.push(yield* sys_open(t, '/dev/null', O_RDWR, 0));
             } else if (op.kind === 'close') {
               w = model.has(op.fd) ? 0 : -EBADF;
               if (w === 0) model.delete(op.fd);
-              got.push(yield* sys_close(k, t, op.fd));
+              got.push(yield* sys_close(t, op.fd));
             } else if (op.kind === 'dup') {
               const f = lowest(0);
               w = !model.has(op.fd) ? -EBADF : f < limit ? f : -EMFILE;
-              got.push(yield* sys_dup(k, t, op.fd));
+              got.push(yield* sys_dup(t, op.fd));
             } else if (op.kind === 'dup2') {
               if (op.fd === op.nfd) w = model.has(op.fd) ? op.fd : -EBADF;
               else if (op.nfd < 0 || op.nfd >= limit) w = -EBADF;
               else w = model.has(op.fd) ? op.nfd : -EBADF;
-              got.push(yield* sys_dup2(k, t, op.fd, op.nfd));
+              got.push(yield* sys_dup2(t, op.fd, op.nfd));
             } else {
               if (!model.has(op.fd)) w = -EBADF;
               else if (op.min < 0 || op.min >= limit) w = -EINVAL;
@@ -259,7 +259,7 @@ describe('property: fd numbers follow the lowest-free reference model', () => {
                 const f = lowest(op.min);
                 w = f < limit ? f : -EMFILE;
               }
-              got.push(yield* sys_fcntl(k, t, op.fd, F_DUPFD, op.min));
+              got.push(yield* sys_fcntl(t, op.fd, F_DUPFD, op.min));
             }
             if (w >= 0 && op.kind !== 'close') model.add(w);
             want.push(w);
@@ -293,10 +293,10 @@ describe('property: threads sharing one fd table', () => {
           function* (t: Task): TaskBody {
             for (const op of ops) {
               t.charge(op.think);
-              if (op.kind === 'open') yield* sys_open(k, t, '/dev/null', O_RDWR, 0);
-              else if (op.kind === 'close') yield* sys_close(k, t, op.fd);
-              else if (op.kind === 'dup2') yield* sys_dup2(k, t, 0, op.fd);
-              else yield* sys_fcntl(k, t, op.fd, F_GETFL, 0);
+              if (op.kind === 'open') yield* sys_open(t, '/dev/null', O_RDWR, 0);
+              else if (op.kind === 'close') yield* sys_close(t, op.fd);
+              else if (op.kind === 'dup2') yield* sys_dup2(t, 0, op.fd);
+              else yield* sys_fcntl(t, op.fd, F_GETFL, 0);
               if (t.shouldYield()) yield;
             }
           };

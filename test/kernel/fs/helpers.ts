@@ -23,13 +23,13 @@ export function testConfig(over: (c: MachineConfig) => void = () => {}): Machine
 }
 
 /** Boots a kernel, runs `body` as a process on CPU 0 (which exits afterwards), runs the engine to the end. */
-export function runProcess(body: (t: Task, k: Kernel, ts: TaskStruct) => Blocking<void>, cfg: MachineConfig = testConfig(), cred?: Partial<Cred>): Kernel {
+export function runProcess(body: (t: Task, ts: TaskStruct) => Blocking<void>, cfg: MachineConfig = testConfig(), cred?: Partial<Cred>): Kernel {
   const k = bootKernel(cfg);
   k.spawnProcess(
     'test',
     function* (t) {
       const ts = current(t);
-      yield* body(t, k, ts);
+      yield* body(t, ts);
       yield* k.exit(t, ts);
     },
     { cpu: 0, pinned: true, cred },
@@ -39,14 +39,14 @@ export function runProcess(body: (t: Task, k: Kernel, ts: TaskStruct) => Blockin
 }
 
 /** Reads a whole (small) file as text. */
-export function* readText(k: Kernel, t: Task, path: string): Blocking<string | number> {
-  const fd = yield* sys_open(k, t, path, O_RDONLY, 0);
+export function* readText(t: Task, path: string): Blocking<string | number> {
+  const fd = yield* sys_open(t, path, O_RDONLY, 0);
   if (fd < 0) return fd;
   const buf: TextBuf = { sum: 0, text: '' };
   for (;;) {
-    const n = yield* sys_read(k, t, fd, 65536, buf);
+    const n = yield* sys_read(t, fd, 65536, buf);
     if (n <= 0) break;
   }
-  yield* sys_close(k, t, fd);
+  yield* sys_close(t, fd);
   return buf.text!;
 }

@@ -22,15 +22,15 @@ const O_DIRECTORY = 0o200000;
 describe('path walk', () => {
   it('a component of 256 bytes or a path of 4096 bytes is ENAMETOOLONG; 255 and 4095 are fine', () => {
     const seen: number[] = [];
-    runProcess(function* (t, k) {
-      seen.push(yield* sys_open(k, t, 'a'.repeat(256), O_WRONLY | O_CREAT, 0o644));
-      const fd = yield* sys_open(k, t, 'a'.repeat(255), O_WRONLY | O_CREAT, 0o644);
+    runProcess(function* (t) {
+      seen.push(yield* sys_open(t, 'a'.repeat(256), O_WRONLY | O_CREAT, 0o644));
+      const fd = yield* sys_open(t, 'a'.repeat(255), O_WRONLY | O_CREAT, 0o644);
       seen.push(fd);
-      yield* sys_close(k, t, fd);
-      seen.push(yield* sys_mkdir(k, t, `x/${'b'.repeat(256)}`, 0o755));
-      const fd2 = yield* sys_open(k, t, './'.repeat(2045) + 'a'.repeat(5), O_WRONLY | O_CREAT, 0o644);
+      yield* sys_close(t, fd);
+      seen.push(yield* sys_mkdir(t, `x/${'b'.repeat(256)}`, 0o755));
+      const fd2 = yield* sys_open(t, './'.repeat(2045) + 'a'.repeat(5), O_WRONLY | O_CREAT, 0o644);
       seen.push(fd2 >= 0 ? 0 : fd2);
-      seen.push(yield* sys_open(k, t, './'.repeat(2046) + 'a'.repeat(4), O_WRONLY | O_CREAT, 0o644));
+      seen.push(yield* sys_open(t, './'.repeat(2046) + 'a'.repeat(4), O_WRONLY | O_CREAT, 0o644));
     });
     // x does not exist: the missing directory is found before the long name is looked at.
     expect(seen).toEqual([-ENAMETOOLONG, 3, -2, 0, -ENAMETOOLONG]);
@@ -38,19 +38,19 @@ describe('path walk', () => {
 
   it('a directory without search permission stops the walk for its owner but not for root', () => {
     const seen: number[] = [];
-    runProcess(function* (t, k) {
-      yield* sys_mkdir(k, t, 'd', 0o755);
-      yield* sys_close(k, t, yield* sys_open(k, t, 'd/f', O_WRONLY | O_CREAT, 0o644));
-      yield* sys_chmod(k, t, 'd', 0o600);
-      seen.push(yield* sys_open(k, t, 'd/f', O_RDONLY, 0));
-      seen.push(yield* sys_unlink(k, t, 'd/f'));
+    runProcess(function* (t) {
+      yield* sys_mkdir(t, 'd', 0o755);
+      yield* sys_close(t, yield* sys_open(t, 'd/f', O_WRONLY | O_CREAT, 0o644));
+      yield* sys_chmod(t, 'd', 0o600);
+      seen.push(yield* sys_open(t, 'd/f', O_RDONLY, 0));
+      seen.push(yield* sys_unlink(t, 'd/f'));
     });
     runProcess(
-      function* (t, k) {
-        yield* sys_mkdir(k, t, 'd', 0o755);
-        yield* sys_close(k, t, yield* sys_open(k, t, 'd/f', O_WRONLY | O_CREAT, 0o644));
-        yield* sys_chmod(k, t, 'd', 0o000);
-        const fd = yield* sys_open(k, t, 'd/f', O_RDONLY, 0);
+      function* (t) {
+        yield* sys_mkdir(t, 'd', 0o755);
+        yield* sys_close(t, yield* sys_open(t, 'd/f', O_WRONLY | O_CREAT, 0o644));
+        yield* sys_chmod(t, 'd', 0o000);
+        const fd = yield* sys_open(t, 'd/f', O_RDONLY, 0);
         seen.push(fd >= 0 ? 0 : fd);
       },
       undefined,
@@ -61,22 +61,22 @@ describe('path walk', () => {
 
   it('crosses the /proc mount down and back up through ".."; renames across it are EXDEV; its mount point is busy', () => {
     const seen: number[] = [];
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
       const pid = fs_of(current(t)).pwd.dentry.d_name;
-      seen.push(yield* sys_mkdir(k, t, `/proc/../tmp/${pid}/sub`, 0o755));
-      seen.push(yield* sys_rmdir(k, t, 'sub'));
-      const fd = yield* sys_open(k, t, '/proc/self/..', O_RDONLY | O_DIRECTORY, 0);
+      seen.push(yield* sys_mkdir(t, `/proc/../tmp/${pid}/sub`, 0o755));
+      seen.push(yield* sys_rmdir(t, 'sub'));
+      const fd = yield* sys_open(t, '/proc/self/..', O_RDONLY | O_DIRECTORY, 0);
       seen.push(fd >= 0 ? 0 : fd);
-      yield* sys_close(k, t, fd);
-      seen.push(yield* sys_rename(k, t, '/proc/meminfo', 'm'));
-      yield* sys_close(k, t, yield* sys_open(k, t, 'f', O_WRONLY | O_CREAT, 0o644));
-      seen.push(yield* sys_rename(k, t, 'f', '/proc/f'));
-      seen.push(yield* sys_rmdir(k, t, '/proc'));
+      yield* sys_close(t, fd);
+      seen.push(yield* sys_rename(t, '/proc/meminfo', 'm'));
+      yield* sys_close(t, yield* sys_open(t, 'f', O_WRONLY | O_CREAT, 0o644));
+      seen.push(yield* sys_rename(t, 'f', '/proc/f'));
+      seen.push(yield* sys_rmdir(t, '/proc'));
     });
     runProcess(
-      function* (t, k) {
-        seen.push(yield* sys_rmdir(k, t, '/proc'));
-        seen.push(yield* sys_unlink(k, t, '/proc/meminfo'));
+      function* (t) {
+        seen.push(yield* sys_rmdir(t, '/proc'));
+        seen.push(yield* sys_unlink(t, '/proc/meminfo'));
       },
       undefined,
       { uid: 0 },
@@ -88,11 +88,11 @@ describe('path walk', () => {
     const seen: number[] = [];
     const k = bootKernel(testConfig());
     k.spawnKernelThread('kthread', function* (t) {
-      const p = yield* filename_lookup(k, t, '/proc/meminfo', 0);
+      const p = yield* filename_lookup(t, '/proc/meminfo', 0);
       seen.push(typeof p === 'number' ? p : 0);
-      if (typeof p !== 'number') yield* path_put(k, t, p);
-      seen.push(yield* sys_mkdir(k, t, 'tmp/kdir', 0o755));
-      seen.push(yield* sys_rmdir(k, t, '/tmp/kdir'));
+      if (typeof p !== 'number') yield* path_put(t, p);
+      seen.push(yield* sys_mkdir(t, 'tmp/kdir', 0o755));
+      seen.push(yield* sys_rmdir(t, '/tmp/kdir'));
     });
     k.run();
     expect(seen).toEqual([0, 0, 0]);
@@ -103,13 +103,13 @@ describe('path walk', () => {
     const k = bootKernel(testConfig());
     let made = false;
     k.spawnProcess('owner', function* (t) {
-      yield* sys_close(k, t, yield* sys_open(k, t, '/tmp/shared', O_WRONLY | O_CREAT, 0o644));
+      yield* sys_close(t, yield* sys_open(t, '/tmp/shared', O_WRONLY | O_CREAT, 0o644));
       made = true;
     }, { cpu: 0, cred: { uid: 1000 } });
     for (const uid of [1001, 0]) {
       k.spawnProcess(`u${uid}`, function* (t) {
         while (!made) yield t.sleepFor(1000);
-        seen.push(yield* sys_chmod(k, t, '/tmp/shared', 0o600));
+        seen.push(yield* sys_chmod(t, '/tmp/shared', 0o600));
       }, { cpu: 1, cred: { uid } });
     }
     k.run();
@@ -118,19 +118,20 @@ describe('path walk', () => {
 
   it('creating and removing files and directories leaves no dentry or inode behind', () => {
     const counts: number[] = [];
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
+      const k = t.k;
       const sb = vfsOf(k).supers.get('memfs')!;
       const cwd = fs_of(current(t)).pwd.dentry;
       counts.push(sb.s_inodes.size, cwd.d_children.size, cwd.d_count);
       for (let i = 0; i < 5; i++) {
-        yield* sys_mkdir(k, t, `d${i}`, 0o755);
-        const fd = yield* sys_open(k, t, `d${i}/f`, O_WRONLY | O_CREAT, 0o644);
-        yield* sys_rename(k, t, `d${i}/f`, `g${i}`);
-        yield* sys_close(k, t, fd);
+        yield* sys_mkdir(t, `d${i}`, 0o755);
+        const fd = yield* sys_open(t, `d${i}/f`, O_WRONLY | O_CREAT, 0o644);
+        yield* sys_rename(t, `d${i}/f`, `g${i}`);
+        yield* sys_close(t, fd);
       }
       for (let i = 0; i < 5; i++) {
-        yield* sys_unlink(k, t, `g${i}`);
-        yield* sys_rmdir(k, t, `d${i}`);
+        yield* sys_unlink(t, `g${i}`);
+        yield* sys_rmdir(t, `d${i}`);
       }
       counts.push(sb.s_inodes.size, cwd.d_children.size, cwd.d_count);
     });

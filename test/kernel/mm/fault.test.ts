@@ -31,17 +31,18 @@ function* mincoreVec(t: Task, addr: number, len: number): Blocking<string> {
 
 describe('anonymous faults', () => {
   it('a read maps the shared zero page (resident for mincore, no allocation); a write then copies it', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const a = yield* sys_mmap(t, 0, 2 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(yield* mincoreVec(t, a, 2 * PAGE)).toBe('00');
       const allocs = k.engine.counters.get('pgalloc_normal');
-      expect(yield* loadUser(t, k, a)).toEqual({ sig: 0, value: 0 });
+      expect(yield* loadUser(t, a)).toEqual({ sig: 0, value: 0 });
       // Page tables (PUD, PMD, PT) were allocated, no data page.
       expect(k.engine.counters.get('pgalloc_normal') - allocs).toBe(3);
       expect(k.machine.mmu.translateFunctional(t.cpu, a)).toBe(mmCore(k).zeroPfn);
       expect(ts.mm!.rss[MM_ANONPAGES]).toBe(0);
       expect(yield* mincoreVec(t, a, 2 * PAGE)).toBe('10');
-      expect(yield* fillUser(t, k, a, 10, 7)).toBe(0);
+      expect(yield* fillUser(t, a, 10, 7)).toBe(0);
       const pfn = k.machine.mmu.translateFunctional(t.cpu, a);
       expect(pfn).not.toBe(mmCore(k).zeroPfn);
       expect(k.machine.mem.readByte(pfn, 9)).toBe(7);
@@ -52,26 +53,27 @@ describe('anonymous faults', () => {
   });
 
   it('after fork, writes copy: each process sees its own data; the last sharer reuses the page', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      yield* fillUser(t, k, a, PAGE, 1);
+      yield* fillUser(t, a, PAGE, 1);
       const shared = k.machine.mmu.translateFunctional(t.cpu, a);
       const child = yield* k.fork(t, ts, function* (ct) {
-        expect((yield* loadUser(ct, k, a)).value).toBe(1);
+        expect((yield* loadUser(ct, a)).value).toBe(1);
         expect(k.machine.mmu.translateFunctional(ct.cpu, a)).toBe(shared);
         expect(k.mem_map.mapcount[shared]).toBe(2);
-        expect(yield* fillUser(ct, k, a, PAGE, 2)).toBe(0);
+        expect(yield* fillUser(ct, a, PAGE, 2)).toBe(0);
         expect(k.machine.mmu.translateFunctional(ct.cpu, a)).not.toBe(shared);
-        expect((yield* loadUser(ct, k, a)).value).toBe(2);
+        expect((yield* loadUser(ct, a)).value).toBe(2);
         checkInvariants(k);
         yield* k.exit(ct, current(ct));
       });
       if (typeof child === 'number') throw new Error('fork failed');
       yield t.sleepOn(child.task.exited);
-      expect((yield* loadUser(t, k, a)).value).toBe(1);
+      expect((yield* loadUser(t, a)).value).toBe(1);
       const copies = k.engine.counters.get('cow_faults');
       // The child's copy left the parent the only user: the write reuses the page.
-      expect(yield* fillUser(t, k, a, PAGE, 3)).toBe(0);
+      expect(yield* fillUser(t, a, PAGE, 3)).toBe(0);
       expect(k.engine.counters.get('cow_faults')).toBe(copies);
       expect(k.machine.mmu.translateFunctional(t.cpu, a)).toBe(shared);
       checkInvariants(k);
@@ -79,22 +81,22 @@ describe('anonymous faults', () => {
   });
 
   it('bad accesses give SIGSEGV: no area, a write to a read-only area, PROT_NONE, a kernel address', () => {
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
       const a = yield* sys_mmap(t, 0, 2 * PAGE, PROT_R, PRIVATE_ANON, -1, 0);
-      expect((yield* loadUser(t, k, a + 2 * PAGE)).sig).toBe(SIGSEGV);
-      expect(yield* fillUser(t, k, a, 1, 1)).toBe(SIGSEGV);
+      expect((yield* loadUser(t, a + 2 * PAGE)).sig).toBe(SIGSEGV);
+      expect(yield* fillUser(t, a, 1, 1)).toBe(SIGSEGV);
       expect(yield* sys_mprotect(t, a, PAGE, 0)).toBe(0);
-      expect((yield* loadUser(t, k, a)).sig).toBe(SIGSEGV);
-      expect((yield* loadUser(t, k, a + PAGE)).sig).toBe(0);
-      expect((yield* loadUser(t, k, 2 ** 47 + 5)).sig).toBe(SIGSEGV);
+      expect((yield* loadUser(t, a)).sig).toBe(SIGSEGV);
+      expect((yield* loadUser(t, a + PAGE)).sig).toBe(0);
+      expect((yield* loadUser(t, 2 ** 47 + 5)).sig).toBe(SIGSEGV);
     });
   });
 
   it('fill writes pages in ascending order: a fault part-way leaves the lower pages written', () => {
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
       const a = yield* sys_mmap(t, 2 ** 44, 2 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, 3 * PAGE, 9)).toBe(SIGSEGV);
-      expect((yield* loadUser(t, k, a + PAGE + 100)).value).toBe(9);
+      expect(yield* fillUser(t, a, 3 * PAGE, 9)).toBe(SIGSEGV);
+      expect((yield* loadUser(t, a + PAGE + 100)).value).toBe(9);
     });
   });
 });
@@ -114,35 +116,37 @@ function slowFile(k: Kernel, pages: number, latency: number): AddressSpace {
 describe('file-backed faults', () => {
   it('the first touch reads the page in (a major fault, the task sleeping), later ones find it cached', () => {
     const latency = 50_000;
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
+      const k = t.k;
       const mapping = slowFile(k, 2, latency);
       mmCore(k).hooks.fget = () => ({ mapping, readable: true, writable: true });
       const a = yield* sys_mmap(t, 0, 2 * PAGE, PROT_R, MAP_PRIVATE, 3, 0);
       expect(yield* mincoreVec(t, a, 2 * PAGE)).toBe('00');
       const idle = k.engine.idle[0]!;
-      expect(yield* loadUser(t, k, a + PAGE)).toEqual({ sig: 0, value: 2 });
+      expect(yield* loadUser(t, a + PAGE)).toEqual({ sig: 0, value: 2 });
       expect(k.engine.counters.get('pgmajfault')).toBe(1);
       // The CPU idled while the read was in flight.
       expect(k.engine.idle[0]! - idle).toBeGreaterThan(latency * 0.9);
       expect(yield* mincoreVec(t, a, 2 * PAGE)).toBe('01');
       const b = yield* sys_mmap(t, 0, 2 * PAGE, PROT_R, MAP_PRIVATE, 3, 0);
-      expect((yield* loadUser(t, k, b + PAGE)).value).toBe(2);
+      expect((yield* loadUser(t, b + PAGE)).value).toBe(2);
       expect(k.engine.counters.get('pgmajfault')).toBe(1);
       checkInvariants(k);
     });
   });
 
   it('past the end of the file is SIGBUS; a private write copies, a shared one dirties the cached page', () => {
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
+      const k = t.k;
       const mapping = slowFile(k, 1, 0);
       mmCore(k).hooks.fget = () => ({ mapping, readable: true, writable: true });
       const p = yield* sys_mmap(t, 0, 2 * PAGE, PROT_RW, MAP_PRIVATE, 3, 0);
-      expect((yield* loadUser(t, k, p + PAGE)).sig).toBe(SIGBUS);
-      expect(yield* fillUser(t, k, p, PAGE, 0x44)).toBe(0);
+      expect((yield* loadUser(t, p + PAGE)).sig).toBe(SIGBUS);
+      expect(yield* fillUser(t, p, PAGE, 0x44)).toBe(0);
       const cached = mapping.pages.get(0)!;
       expect(k.machine.mem.readByte(cached, 0)).toBe(1);
       const s = yield* sys_mmap(t, 0, PAGE, PROT_RW, MAP_SHARED, 3, 0);
-      expect(yield* fillUser(t, k, s, 1, 0x55)).toBe(0);
+      expect(yield* fillUser(t, s, 1, 0x55)).toBe(0);
       expect(k.machine.mmu.translateFunctional(t.cpu, s)).toBe(cached);
       expect(k.machine.mem.readByte(cached, 0)).toBe(0x55);
       expect(k.mem_map.flags[cached]! & (1 << 3)).not.toBe(0);
@@ -153,14 +157,15 @@ describe('file-backed faults', () => {
 
 describe('swap-in', () => {
   it('a swap PTE is read back from the device: a major fault, the data restored', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const core = mmCore(k);
       // The device read path of do_swap_page itself, without a swap cache.
       core.hooks.swapIn = undefined;
       core.hooks.swapCacheLookup = undefined;
       core.hooks.swapFree = undefined;
       const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      yield* fillUser(t, k, a, PAGE, 0x77);
+      yield* fillUser(t, a, PAGE, 0x77);
       // Swap the page out by hand: contents to a slot, a swap entry in the PTE, the frame freed.
       const mm = ts.mm!;
       const pfn = k.machine.mmu.translateFunctional(t.cpu, a);
@@ -176,7 +181,7 @@ describe('swap-in', () => {
       mm.rss[MM_SWAPENTS]!++;
       checkInvariants(k);
       const start = t.now;
-      expect(yield* loadUser(t, k, a + 100)).toEqual({ sig: 0, value: 0x77 });
+      expect(yield* loadUser(t, a + 100)).toEqual({ sig: 0, value: 0x77 });
       expect(t.now - start).toBeGreaterThanOrEqual(k.swap.serviceTime(false, PAGE));
       expect(k.engine.counters.get('pgmajfault')).toBe(1);
       expect(k.engine.counters.get('pswpin')).toBe(1);

@@ -22,6 +22,6 @@ export function testConfig(over: (c: MachineConfig) => void = () => {}): Machine
  * Boots a kernel and runs `body` as a process on CPU 0; the process exits
  * afterwards. Returns the kernel once the engine has run to the end.
  */
-export function runProcess(body: (t: Task, k: Kernel, ts: TaskStruct) => Blocking<void>, cfg: MachineConfig = testConfig()): Kernel {
+export function runProcess(body: (t: Task, ts: TaskStruct) => Blocking<void>, cfg: MachineConfig = testConfig()): Kernel {
   return runProcessOn(cfg, body, 'test');
 }

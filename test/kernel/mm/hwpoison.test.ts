@@ -29,31 +29,33 @@ describe('memory failure injection', () => {
   });
 
   it('HWPOISON: the page raises SIGBUS, its neighbour is untouched, the frame is retired', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const a = yield* sys_mmap(t, 0, 2 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, 2 * PAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, a, 2 * PAGE, 7)).toBe(0);
       const pfn = k.machine.pt.translateFunctional(ts.mm!.pgd, a);
       expect(yield* sys_madvise(t, a, PAGE, MADV_HWPOISON)).toBe(0);
       expect(k.mem_map.flags[pfn]! & PG_hwpoison).toBe(PG_hwpoison);
       expect(k.mem_map.isFree(pfn)).toBe(false);
-      expect((yield* loadUser(t, k, a)).sig).toBe(SIGBUS);
-      expect(yield* loadUser(t, k, a + PAGE)).toEqual({ sig: 0, value: 7 });
+      expect((yield* loadUser(t, a)).sig).toBe(SIGBUS);
+      expect(yield* loadUser(t, a + PAGE)).toEqual({ sig: 0, value: 7 });
       checkInvariants(k);
     }, admin);
   });
 
   it('SOFT_OFFLINE: same data through a new frame; the old one is retired', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, PAGE, 9)).toBe(0);
+      expect(yield* fillUser(t, a, PAGE, 9)).toBe(0);
       const before = k.machine.pt.translateFunctional(ts.mm!.pgd, a);
       expect(yield* sys_madvise(t, a, PAGE, MADV_SOFT_OFFLINE)).toBe(0);
       const after = k.machine.pt.translateFunctional(ts.mm!.pgd, a);
       expect(after).not.toBe(before);
       expect(k.mem_map.flags[before]! & PG_hwpoison).toBe(PG_hwpoison);
-      expect(yield* loadUser(t, k, a + 100)).toEqual({ sig: 0, value: 9 });
-      expect(yield* fillUser(t, k, a, 1, 3)).toBe(0);
-      expect(yield* loadUser(t, k, a)).toEqual({ sig: 0, value: 3 });
+      expect(yield* loadUser(t, a + 100)).toEqual({ sig: 0, value: 9 });
+      expect(yield* fillUser(t, a, 1, 3)).toBe(0);
+      expect(yield* loadUser(t, a)).toEqual({ sig: 0, value: 3 });
       checkInvariants(k);
     }, admin);
   });

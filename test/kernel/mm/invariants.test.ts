@@ -5,20 +5,20 @@ import { checkInvariants } from '../../../src/kernel/mm/invariants.js';
 import { sys_mmap } from '../../../src/kernel/mm/mmap.js';
 import { pte_table } from '../../../src/kernel/mm/pgtable.js';
 import { fillUser, loadUser } from '../../../src/kernel/mm/uaccess.js';
-import type { Kernel } from '../../../src/kernel/kernel.js';
 import type { TaskStruct } from '../../../src/kernel/sched/task_struct.js';
 import type { Task } from '../../../src/sim/task.js';
 import { PAGE, PRIVATE_ANON, PROT_RW, runProcess } from './helpers.js';
 
 /** Maps and touches one page, applies `corrupt`, and returns what checkInvariants threw. */
-function after(corrupt: (t: Task, k: Kernel, ts: TaskStruct, a: number, pfn: number) => unknown): string {
+function after(corrupt: (t: Task, ts: TaskStruct, a: number, pfn: number) => unknown): string {
   let msg = '';
-  runProcess(function* (t, k, ts) {
+  runProcess(function* (t, ts) {
+    const k = t.k;
     const a = yield* sys_mmap(t, 0, 2 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-    yield* fillUser(t, k, a, PAGE, 1);
-    yield* loadUser(t, k, a);
+    yield* fillUser(t, a, PAGE, 1);
+    yield* loadUser(t, a);
     checkInvariants(k);
-    const undo = corrupt(t, k, ts, a, k.machine.mmu.translateFunctional(t.cpu, a));
+    const undo = corrupt(t, ts, a, k.machine.mmu.translateFunctional(t.cpu, a));
     try {
       checkInvariants(k);
     } catch (e) {
@@ -33,7 +33,8 @@ function after(corrupt: (t: Task, k: Kernel, ts: TaskStruct, a: number, pfn: num
 
 describe('checkInvariants', () => {
   it('a mapcount that does not match the PTEs', () => {
-    const msg = after((_t, k, _ts, _a, pfn) => {
+    const msg = after((_t, _ts, _a, pfn) => {
+      const k = _t.k;
       k.mem_map.mapcount[pfn]!++;
       return () => k.mem_map.mapcount[pfn]!--;
     });
@@ -42,7 +43,8 @@ describe('checkInvariants', () => {
 
   it('a PTE pointing at a free frame', () => {
     expect(
-      after((t, k, ts, a) => {
+      after((t, ts, a) => {
+        const k = t.k;
         const pfn = k.mem_map.alloc();
         k.mem_map.free(pfn);
         const table = pte_table(t, ts.mm!, a);
@@ -54,7 +56,8 @@ describe('checkInvariants', () => {
 
   it('a PTE outside every area', () => {
     expect(
-      after((t, k, ts, a) => {
+      after((t, ts, a) => {
+        const k = t.k;
         const table = pte_table(t, ts.mm!, a);
         k.machine.pt.writeEntry(table, tableIndex(a + 2 * PAGE, 1), makePte(k.mem_map.alloc(), PTE_PRESENT));
         return () => k.machine.pt.writeEntry(table, tableIndex(a + 2 * PAGE, 1), 0);
@@ -64,7 +67,8 @@ describe('checkInvariants', () => {
 
   it('a TLB entry the page table no longer backs on an up-to-date CPU', () => {
     expect(
-      after((t, k, ts, a) => {
+      after((t, ts, a) => {
+        const k = t.k;
         // Clear the PTE without a flush: the CPU's TLB still translates the page.
         k.machine.pt.writeEntry(pte_table(t, ts.mm!, a), tableIndex(a, 1), 0);
         k.mem_map.mapcount[k.machine.tlb.probe(t.cpu, k.machine.mmu.pcid[t.cpu]!, a / PAGE)]!--;
@@ -74,6 +78,6 @@ describe('checkInvariants', () => {
   });
 
   it('an rss counter that drifted', () => {
-    expect(after((_t, _k, ts) => ts.mm!.rss[1]!++)).toMatch(/rss counter 1 is 2 but the tables hold 1/);
+    expect(after((_t, ts) => ts.mm!.rss[1]!++)).toMatch(/rss counter 1 is 2 but the tables hold 1/);
   });
 });

@@ -25,8 +25,8 @@ function pteOf(k: Kernel, mm: MmStruct, addr: number): number {
   return pt.walkTable < 0 ? 0 : pt.readEntry(pt.walkTable, pt.walkIndex);
 }
 
-function* load(t: Task, k: Kernel, addr: number): Blocking<number> {
-  const r = yield* loadUser(t, k, addr);
+function* load(t: Task, addr: number): Blocking<number> {
+  const r = yield* loadUser(t, addr);
   expect(r.sig).toBe(0);
   return r.value;
 }
@@ -34,8 +34,8 @@ function* load(t: Task, k: Kernel, addr: number): Blocking<number> {
 const N = 4;
 
 /** Page i of each process holds byte i + 1: page i of one equals page i of the other, and no other page. */
-function* fillPages(t: Task, k: Kernel, a: number): Blocking<void> {
-  for (let i = 0; i < N; i++) expect(yield* fillUser(t, k, a + i * PAGE, PAGE, i + 1)).toBe(0);
+function* fillPages(t: Task, a: number): Blocking<void> {
+  for (let i = 0; i < N; i++) expect(yield* fillUser(t, a + i * PAGE, PAGE, i + 1)).toBe(0);
 }
 
 /**
@@ -43,7 +43,7 @@ function* fillPages(t: Task, k: Kernel, a: number): Blocking<void> {
  * mark them MERGEABLE; `during` runs in the first once ksmd has had time
  * for `scans` full scans (the second process waits for it to finish).
  */
-function twoProcesses(scans: number, during: (t: Task, k: Kernel, a: number, other: { mm: MmStruct; a: number }) => Blocking<void>, over: Parameters<typeof testConfig>[0] = () => {}) {
+function twoProcesses(scans: number, during: (t: Task, a: number, other: { mm: MmStruct; a: number }) => Blocking<void>, over: Parameters<typeof testConfig>[0] = () => {}) {
   const cfg = testConfig((c) => {
     c.kernel.ksm_run = true;
     c.sim.checks = true;
@@ -57,7 +57,7 @@ function twoProcesses(scans: number, during: (t: Task, k: Kernel, a: number, oth
     const ts = current(t);
     other.a = yield* sys_mmap(t, 0, N * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
     other.mm = ts.mm!;
-    yield* fillPages(t, k, other.a);
+    yield* fillPages(t, other.a);
     expect(yield* sys_madvise(t, other.a, N * PAGE, MADV_MERGEABLE)).toBe(0);
     while (!finished) yield t.sleepFor(sleep);
     yield* k.exit(t, ts);
@@ -65,11 +65,11 @@ function twoProcesses(scans: number, during: (t: Task, k: Kernel, a: number, oth
   k.spawnProcess('a', function* (t) {
     const ts = current(t);
     const a = yield* sys_mmap(t, 0, N * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-    yield* fillPages(t, k, a);
+    yield* fillPages(t, a);
     expect(yield* sys_madvise(t, a, N * PAGE, MADV_MERGEABLE)).toBe(0);
     // Each wake-up scans pages_to_scan >= 2N pages: one full scan per wake-up.
     yield t.sleepFor(sleep * scans + sleep / 2);
-    yield* during(t, k, a, other);
+    yield* during(t, a, other);
     finished = true;
     yield* k.exit(t, ts);
   }, { cpu: 0, pinned: true });
@@ -80,7 +80,8 @@ function twoProcesses(scans: number, during: (t: Task, k: Kernel, a: number, oth
 describe('KSM', () => {
   it('merges equal pages of two processes into one write-protected PG_ksm frame each, data intact', () => {
     let seen = { pages_shared: -1, pages_sharing: -1, pages_unshared: -1, full_scans: -1 };
-    const k = twoProcesses(3, function* (t, k, a, other) {
+    const k = twoProcesses(3, function* (t, a, other) {
+      const k = t.k;
       const mm = current(t).mm!;
       const mem = k.machine.mem;
       const memmap = k.mem_map;
@@ -91,7 +92,7 @@ describe('KSM', () => {
         expect(pa & PTE_RW).toBe(0);
         expect(memmap.flags[ptePfn(pa)]! & PG_ksm).toBe(PG_ksm);
         expect(memmap.mapcount[ptePfn(pa)]).toBe(2);
-        expect(yield* load(t, k, a + i * PAGE + 100)).toBe(i + 1);
+        expect(yield* load(t, a + i * PAGE + 100)).toBe(i + 1);
         expect(mem.sumBytes(ptePfn(pb), 0, PAGE)).toBe((i + 1) * PAGE);
       }
       seen = ksm_stats(k);
@@ -107,22 +108,24 @@ describe('KSM', () => {
 
   it('does not merge before the pages have been seen unchanged by one full scan', () => {
     let seen = ksm_stats(bootKernel(testConfig()));
-    twoProcesses(0, function* (_t, k) {
+    twoProcesses(0, function* (_t) {
+      const k = _t.k;
       seen = ksm_stats(k);
     });
     expect(seen.pages_shared).toBe(0);
   });
 
   it('a write breaks the sharing with a private copy (cow_ksm); the other process keeps the KSM page and its data', () => {
-    const k = twoProcesses(3, function* (t, k, a, other) {
+    const k = twoProcesses(3, function* (t, a, other) {
+      const k = t.k;
       const mm = current(t).mm!;
       const kpfn = ptePfn(pteOf(k, mm, a));
-      expect(yield* fillUser(t, k, a, 8, 0x55)).toBe(0);
+      expect(yield* fillUser(t, a, 8, 0x55)).toBe(0);
       const mine = ptePfn(pteOf(k, mm, a));
       expect(mine).not.toBe(kpfn);
       expect(k.mem_map.flags[mine]! & PG_ksm).toBe(0);
-      expect(yield* load(t, k, a)).toBe(0x55);
-      expect(yield* load(t, k, a + 8)).toBe(1);
+      expect(yield* load(t, a)).toBe(0x55);
+      expect(yield* load(t, a + 8)).toBe(1);
       expect(ptePfn(pteOf(k, other.mm, other.a))).toBe(kpfn);
       expect(k.machine.mem.sumBytes(kpfn, 0, PAGE)).toBe(PAGE);
       expect(k.mem_map.mapcount[kpfn]).toBe(1);
@@ -135,14 +138,15 @@ describe('KSM', () => {
   });
 
   it('MADV_UNMERGEABLE gives every page of the range a private copy again', () => {
-    const k = twoProcesses(3, function* (t, k, a, other) {
+    const k = twoProcesses(3, function* (t, a, other) {
+      const k = t.k;
       const mm = current(t).mm!;
       expect(yield* sys_madvise(t, a, N * PAGE, MADV_UNMERGEABLE)).toBe(0);
       for (let i = 0; i < N; i++) {
         const pfn = ptePfn(pteOf(k, mm, a + i * PAGE));
         expect(k.mem_map.flags[pfn]! & PG_ksm).toBe(0);
         expect(pfn).not.toBe(ptePfn(pteOf(k, other.mm, other.a + i * PAGE)));
-        expect(yield* load(t, k, a + i * PAGE + 7)).toBe(i + 1);
+        expect(yield* load(t, a + i * PAGE + 7)).toBe(i + 1);
       }
       expect(ksm_stats(k).pages_sharing).toBe(0);
       checkInvariants(k);

@@ -19,17 +19,18 @@ const ACQ = 'lock_acquired:lru_lock';
 describe('lru_lock', () => {
   it('MADV_FREE takes it once per full lazy-free batch (after draining the fault path\'s add batch); DONTNEED\'s release once per folio batch holding LRU pages', () => {
     const n = 64;
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
+      const k = t.k;
       const count = () => k.engine.counters.snapshot()[ACQ] ?? 0;
       const a = yield* sys_mmap(t, 0, n * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, n * PAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, a, n * PAGE, 7)).toBe(0);
       // The faults' lru_add batches moved at 31 and 62 pages: 2 pages wait in this CPU's batch.
       let c0 = count();
       expect(yield* sys_madvise(t, a, n * PAGE, MADV_FREE)).toBe(0);
       // lru_add_drain (1), then the lazy-free batch filled twice (64 = 2 x 31 + 2).
       expect(count() - c0).toBe(1 + Math.floor(n / PAGEVEC_SIZE));
       const b = yield* sys_mmap(t, 0, n * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, b, n * PAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, b, n * PAGE, 7)).toBe(0);
       c0 = count();
       expect(yield* sys_madvise(t, b, n * PAGE, MADV_DONTNEED)).toBe(0);
       // Release batches [0, 31) and [31, 62) hold listed pages; [62, 64) are still in the add batch, off the lists.

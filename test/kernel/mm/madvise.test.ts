@@ -37,8 +37,8 @@ function cyclesAt(k: Kernel, path: string[]): number {
   return node.inclusive;
 }
 
-function* load(t: Task, k: Kernel, addr: number): Blocking<number> {
-  const r = yield* loadUser(t, k, addr);
+function* load(t: Task, addr: number): Blocking<number> {
+  const r = yield* loadUser(t, addr);
   expect(r.sig).toBe(0);
   return r.value;
 }
@@ -47,14 +47,15 @@ describe('MADV_DONTNEED', () => {
   it('zaps private anonymous pages: they read back zero, their frames are freed, the cost sits under madvise_dontneed_free', () => {
     const n = 16;
     let freedDuring = 0;
-    const k = runProcess(function* (t, k, ts) {
+    const k = runProcess(function* (t, ts) {
+      const k = t.k;
       const a = yield* sys_mmap(t, 0, n * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, n * PAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, a, n * PAGE, 7)).toBe(0);
       const free0 = k.mem_map.freeCount;
       expect(yield* sys_madvise(t, a, n * PAGE, MADV_DONTNEED)).toBe(0);
       freedDuring = k.mem_map.freeCount - free0;
       expect(ts.mm!.rssPages).toBe(0);
-      for (let i = 0; i < n; i++) expect(yield* load(t, k, a + i * PAGE)).toBe(0);
+      for (let i = 0; i < n; i++) expect(yield* load(t, a + i * PAGE)).toBe(0);
       checkInvariants(k);
     });
     // The data pages come back (page tables stay: DONTNEED does not free them).
@@ -67,12 +68,12 @@ describe('MADV_DONTNEED', () => {
   });
 
   it('is EINVAL on locked memory and keeps the data', () => {
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
       const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, PAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, a, PAGE, 7)).toBe(0);
       expect(yield* sys_mlock(t, a, PAGE)).toBe(0);
       expect(yield* sys_madvise(t, a, PAGE, MADV_DONTNEED)).toBe(-EINVAL);
-      expect(yield* load(t, k, a)).toBe(7);
+      expect(yield* load(t, a)).toBe(7);
     });
   });
 });
@@ -80,10 +81,11 @@ describe('MADV_DONTNEED', () => {
 describe('MADV_FREE', () => {
   it('without pressure keeps the data and the frames, makes the PTEs clean and old, and moves the pages to the lazy-free list', () => {
     const n = 8;
-    const k = runProcess(function* (t, k, ts) {
+    const k = runProcess(function* (t, ts) {
+      const k = t.k;
       const mm = ts.mm!;
       const a = yield* sys_mmap(t, 0, n * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, n * PAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, a, n * PAGE, 7)).toBe(0);
       expect(pteOf(k, mm, a) & PTE_DIRTY).toBe(PTE_DIRTY);
       const free0 = k.mem_map.freeCount;
       const faults0 = k.engine.counters.snapshot().pgfault ?? 0;
@@ -96,7 +98,7 @@ describe('MADV_FREE', () => {
       }
       expect(count_lazyfree_mapped(mm, a, a + n * PAGE)).toBe(n);
       expect(k.engine.counters.snapshot().pglazyfree).toBe(n);
-      for (let i = 0; i < n; i++) expect(yield* load(t, k, a + i * PAGE)).toBe(7);
+      for (let i = 0; i < n; i++) expect(yield* load(t, a + i * PAGE)).toBe(7);
       // No refault: the pages were never unmapped.
       expect(k.engine.counters.snapshot().pgfault ?? 0).toBe(faults0);
       checkInvariants(k);
@@ -107,46 +109,48 @@ describe('MADV_FREE', () => {
   });
 
   it('a write after FREE sets the dirty bit again through the flushed TLB', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const mm = ts.mm!;
       const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, PAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, a, PAGE, 7)).toBe(0);
       expect(yield* sys_madvise(t, a, PAGE, MADV_FREE)).toBe(0);
-      expect(yield* fillUser(t, k, a, 1, 8)).toBe(0);
+      expect(yield* fillUser(t, a, 1, 8)).toBe(0);
       expect(pteOf(k, mm, a) & PTE_DIRTY).toBe(PTE_DIRTY);
     });
   });
 
   it('under reclaim, clean lazy-free pages are discarded without I/O (zero afterwards) and rewritten ones keep their data', () => {
     const n = 8;
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const mm = ts.mm!;
       const a = yield* sys_mmap(t, 0, n * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, n * PAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, a, n * PAGE, 7)).toBe(0);
       expect(yield* sys_madvise(t, a, n * PAGE, MADV_FREE)).toBe(0);
       // Pages 0 and 1 are written again: they must survive.
-      expect(yield* fillUser(t, k, a, 2 * PAGE, 9)).toBe(0);
+      expect(yield* fillUser(t, a, 2 * PAGE, 9)).toBe(0);
       const before = k.engine.counters.snapshot();
-      for (let i = 0; i < 20 && count_lazyfree_mapped(mm, a, a + n * PAGE) > 0; i++) yield* try_to_free_pages(t, k, 1024);
+      for (let i = 0; i < 20 && count_lazyfree_mapped(mm, a, a + n * PAGE) > 0; i++) yield* try_to_free_pages(t, 1024);
       const after = k.engine.counters.snapshot();
       expect((after.pglazyfreed ?? 0) - (before.pglazyfreed ?? 0)).toBe(n - 2);
       expect((after.pswpout ?? 0) - (before.pswpout ?? 0)).toBe(0);
-      expect(yield* load(t, k, a)).toBe(9);
-      expect(yield* load(t, k, a + PAGE)).toBe(9);
-      for (let i = 2; i < n; i++) expect(yield* load(t, k, a + i * PAGE)).toBe(0);
+      expect(yield* load(t, a)).toBe(9);
+      expect(yield* load(t, a + PAGE)).toBe(9);
+      for (let i = 2; i < n; i++) expect(yield* load(t, a + i * PAGE)).toBe(0);
       checkInvariants(k);
     }, testConfig((c) => (c.swap.enabled = false)));
   });
 
   it('is EINVAL on shared anonymous and locked memory', () => {
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
       const s = yield* sys_mmap(t, 0, PAGE, PROT_RW, SHARED_ANON, -1, 0);
       expect(yield* sys_madvise(t, s, PAGE, MADV_FREE)).toBe(-EINVAL);
       const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, PAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, a, PAGE, 7)).toBe(0);
       expect(yield* sys_mlock(t, a, PAGE)).toBe(0);
       expect(yield* sys_madvise(t, a, PAGE, MADV_FREE)).toBe(-EINVAL);
-      expect(yield* load(t, k, a)).toBe(7);
+      expect(yield* load(t, a)).toBe(7);
     });
   });
 
@@ -154,15 +158,16 @@ describe('MADV_FREE', () => {
     const n = 64;
     const cost = (advice: number): { call: number; reuse: number; faults: number } => {
       const out = { call: 0, reuse: 0, faults: 0 };
-      runProcess(function* (t, k) {
+      runProcess(function* (t) {
+        const k = t.k;
         const a = yield* sys_mmap(t, 0, n * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-        expect(yield* fillUser(t, k, a, n * PAGE, 7)).toBe(0);
+        expect(yield* fillUser(t, a, n * PAGE, 7)).toBe(0);
         const f0 = k.engine.counters.snapshot().pgfault ?? 0;
         let t0 = t.now;
         expect(yield* sys_madvise(t, a, n * PAGE, advice)).toBe(0);
         out.call = t.now - t0;
         t0 = t.now;
-        expect(yield* fillUser(t, k, a, n * PAGE, 8)).toBe(0);
+        expect(yield* fillUser(t, a, n * PAGE, 8)).toBe(0);
         out.reuse = t.now - t0;
         out.faults = (k.engine.counters.snapshot().pgfault ?? 0) - f0;
       });

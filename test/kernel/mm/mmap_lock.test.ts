@@ -25,7 +25,7 @@ function churn(threads: number, rounds: number): { k: Kernel; end: number } {
     const start = t.now;
     for (let i = 0; i < rounds; i++) {
       const a = yield* sys_mmap(t, 0, 8 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      expect(yield* fillUser(t, k, a, 8 * PAGE, 1)).toBe(0);
+      expect(yield* fillUser(t, a, 8 * PAGE, 1)).toBe(0);
       expect(yield* sys_munmap(t, a, 8 * PAGE)).toBe(0);
     }
     end = Math.max(end, t.now - start);
@@ -58,7 +58,7 @@ describe('mmap_lock', () => {
       'p',
       function* (t) {
         st.a = yield* sys_mmap(t, 0, 64 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-        yield* fillUser(t, k, st.a, 64 * PAGE, 1);
+        yield* fillUser(t, st.a, 64 * PAGE, 1);
         // Threads on CPUs 2 and 3 make the mprotect wait for flush acknowledgements while it holds the lock.
         for (const c of [2, 3]) k.spawnThread(current(t), `busy${c}`, function* (tb) {
           while (!st.done) {
@@ -68,7 +68,7 @@ describe('mmap_lock', () => {
         }, { cpu: c, pinned: true });
         k.spawnThread(current(t), 'faulter', function* (tf) {
           while (!st.ready) yield tf.sleepFor(100);
-          for (let i = 0; i < 40 && !st.done; i++) yield* fillUser(tf, k, st.a + (i % 64) * PAGE, 1, 2);
+          for (let i = 0; i < 40 && !st.done; i++) yield* fillUser(tf, st.a + (i % 64) * PAGE, 1, 2);
         }, { cpu: 1, pinned: true });
         st.ready = true;
         for (let i = 0; i < 20; i++) {
@@ -93,7 +93,7 @@ describe('locks held across waits', () => {
       function* (t) {
         const ts = current(t);
         const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-        yield* fillUser(t, k, a, PAGE, 1);
+        yield* fillUser(t, a, PAGE, 1);
         // A child keeps the page shared, so the next write must copy it.
         const child = yield* k.fork(t, ts, function* (ct) {
           yield ct.sleepFor(10_000_000);
@@ -103,14 +103,14 @@ describe('locks held across waits', () => {
         const st = { done: false };
         k.spawnThread(ts, 'reader', function* (tr) {
           while (!st.done) {
-            const r = yield* loadUser(tr, k, a);
+            const r = yield* loadUser(tr, a);
             expect(r.sig).toBe(0);
             seen.add(r.value);
             yield;
           }
         }, { cpu: 1, pinned: true });
         yield t.sleepFor(20_000);
-        expect(yield* fillUser(t, k, a, PAGE, 2)).toBe(0);
+        expect(yield* fillUser(t, a, PAGE, 2)).toBe(0);
         yield t.sleepFor(20_000);
         st.done = true;
         checkInvariants(k);
@@ -137,7 +137,7 @@ describe('locks held across waits', () => {
           expect(yield* sys_munmap(tu, a, PAGE)).toBe(0);
           order.push('unmapped');
         }, { cpu: 1, pinned: true });
-        const r = yield* loadUser(t, k, a);
+        const r = yield* loadUser(t, a);
         order.push(`loaded ${r.value}`);
       },
       { cpu: 0, pinned: true },

@@ -39,7 +39,8 @@ function scan(pages: number, advice: number, readahead = true) {
   const cfg = testConfig((c) => {
     c.sim.checks = true;
   });
-  const k = runProcess(function* (t, k, ts) {
+  const k = runProcess(function* (t, ts) {
+    const k = t.k;
     const disk = new Disk((pfn, byte) => k.machine.mem.fill(pfn, 0, PAGE, byte), readahead);
     const mapping = new AddressSpace(k, pages * PAGE, disk, false);
     const file: VmFile = { mapping, readable: true, writable: false };
@@ -47,7 +48,7 @@ function scan(pages: number, advice: number, readahead = true) {
     expect(a).toBeGreaterThan(0);
     expect(yield* sys_madvise(t, a, pages * PAGE, advice)).toBe(0);
     for (let i = 0; i < pages; i++) {
-      const v = yield* loadUser(t, k, a + i * PAGE + 5);
+      const v = yield* loadUser(t, a + i * PAGE + 5);
       expect(v.value).toBe((i % 250) + 1);
     }
     checkInvariants(k);
@@ -96,7 +97,8 @@ describe('MADV_WILLNEED on a file', () => {
     const cfg = testConfig((c) => {
       c.sim.checks = true;
     });
-    const k = runProcess(function* (t, k, ts) {
+    const k = runProcess(function* (t, ts) {
+      const k = t.k;
       const disk = new Disk((pfn, byte) => k.machine.mem.fill(pfn, 0, PAGE, byte), true);
       const mapping = new AddressSpace(k, pages * PAGE, disk, false);
       const file: VmFile = { mapping, readable: true, writable: false };
@@ -109,12 +111,12 @@ describe('MADV_WILLNEED on a file', () => {
       expect(mapping.nrpages).toBe(pages);
       // The first load finds its page under I/O and waits for the rest of the read.
       const t1 = t.now;
-      const v = yield* loadUser(t, k, a + 3 * PAGE + 1);
+      const v = yield* loadUser(t, a + 3 * PAGE + 1);
       expect(v.value).toBe(4);
       firstLoadWait = t.now - t1;
       // By then every read (all started together) is done: the next page costs no I/O.
       const t2 = t.now;
-      expect((yield* loadUser(t, k, a + 5 * PAGE)).value).toBe(6);
+      expect((yield* loadUser(t, a + 5 * PAGE)).value).toBe(6);
       secondLoadCycles = t.now - t2;
       checkInvariants(k);
     }, cfg);

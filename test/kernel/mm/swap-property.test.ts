@@ -46,13 +46,13 @@ function proc(run: Run, name: string, base: number, pages: number, model: [numbe
     for (const op of ops) {
       const [tag, ver] = model[op.page]!;
       if (op.kind === 'r') {
-        const got = yield* readPage(t, k, base + op.page * PAGE);
+        const got = yield* readPage(t, base + op.page * PAGE);
         if (typeof got === 'number') run.problems.push(`${name}: signal ${got} reading page ${op.page}`);
         else if (diff(got, pattern(tag, op.page, ver)) >= 0) run.problems.push(`${name}: page ${op.page} lost its data (expected tag ${tag} v${ver})`);
       } else if (op.kind === 'w') {
         const mine = run.nextRegionId++;
         version++;
-        const sig = yield* writePage(t, k, base + op.page * PAGE, pattern(mine, op.page, version & 0xff));
+        const sig = yield* writePage(t, base + op.page * PAGE, pattern(mine, op.page, version & 0xff));
         if (sig) run.problems.push(`${name}: signal ${sig} writing page ${op.page}`);
         model[op.page] = [mine, version & 0xff];
       } else if (run.forks < maxForks) {
@@ -67,7 +67,7 @@ function proc(run: Run, name: string, base: number, pages: number, model: [numbe
     // Everything once more at the end: nothing drifted.
     for (let p = 0; p < pages; p++) {
       const [tag, ver] = model[p]!;
-      const got = yield* readPage(t, k, base + p * PAGE);
+      const got = yield* readPage(t, base + p * PAGE);
       if (typeof got === 'number' || diff(got, pattern(tag, p, ver)) >= 0) run.problems.push(`${name}: final read of page ${p} wrong`);
     }
     for (const c of children) if (!c.task.exited.done) yield t.sleepOn(c.task.exited);
@@ -96,7 +96,7 @@ describe('no data lost through swap', () => {
               // Fill the whole region first, so the processes together overflow RAM.
               for (let p = 0; p < pages; p++) {
                 const tag = run.nextRegionId++;
-                yield* writePage(t, k, base + p * PAGE, pattern(tag, p, 0));
+                yield* writePage(t, base + p * PAGE, pattern(tag, p, 0));
                 model.push([tag, 0]);
               }
               yield* proc(run, `p${i}`, base, pages, model, ops, 2)(t);

@@ -23,14 +23,14 @@ describe('data through swap', () => {
     runProcess(k, function* (t) {
       const base = yield* mapAnon(t, pages);
       for (let p = 0; p < pages; p++) {
-        const sig = yield* writePage(t, k, base + p * PAGE, pattern(1, p));
+        const sig = yield* writePage(t, base + p * PAGE, pattern(1, p));
         if (sig) {
           bad.push(`write of page ${p}: signal ${sig}`);
           return;
         }
       }
       for (let p = 0; p < pages && bad.length < 4; p++) {
-        const got = yield* readPage(t, k, base + p * PAGE);
+        const got = yield* readPage(t, base + p * PAGE);
         if (typeof got === 'number') {
           bad.push(`read of page ${p}: signal ${got}`);
           return;
@@ -61,12 +61,12 @@ describe('data through swap', () => {
     const bad: string[] = [];
     runProcess(k, function* (t) {
       const base = yield* mapAnon(t, pages);
-      for (let p = 0; p < pages; p++) yield* writePage(t, k, base + p * PAGE, pattern(2, p));
+      for (let p = 0; p < pages; p++) yield* writePage(t, base + p * PAGE, pattern(2, p));
       const child = yield* k.fork(t, current(t), function* (ct) {
         // The child rewrites the even pages, then checks all of them.
-        for (let p = 0; p < pages; p += 2) yield* writePage(ct, k, base + p * PAGE, pattern(2, p, 1));
+        for (let p = 0; p < pages; p += 2) yield* writePage(ct, base + p * PAGE, pattern(2, p, 1));
         for (let p = 0; p < pages; p++) {
-          const got = yield* readPage(ct, k, base + p * PAGE);
+          const got = yield* readPage(ct, base + p * PAGE);
           const want = pattern(2, p, p % 2 === 0 ? 1 : 0);
           if (typeof got === 'number' || diff(got, want) >= 0) bad.push(`child page ${p}`);
         }
@@ -74,11 +74,11 @@ describe('data through swap', () => {
       });
       expect(typeof child).not.toBe('number');
       // The parent rewrites the odd pages meanwhile: its own copies.
-      for (let p = 1; p < pages; p += 2) yield* writePage(t, k, base + p * PAGE, pattern(2, p, 2));
+      for (let p = 1; p < pages; p += 2) yield* writePage(t, base + p * PAGE, pattern(2, p, 2));
       const exited = (child as TaskStruct).task.exited;
       if (!exited.done) yield t.sleepOn(exited);
       for (let p = 0; p < pages; p++) {
-        const got = yield* readPage(t, k, base + p * PAGE);
+        const got = yield* readPage(t, base + p * PAGE);
         const want = pattern(2, p, p % 2 === 1 ? 2 : 0);
         if (typeof got === 'number' || diff(got, want) >= 0) bad.push(`parent page ${p}`);
       }
@@ -97,24 +97,24 @@ describe('swap slots', () => {
     const k = reclaimKernel(smallConfig(16, 4));
     const si = swapInfo(k);
     k.spawnKernelThread('t', function* (t) {
-      const slot = get_swap_page(t, k);
+      const slot = get_swap_page(t);
       expect(slot).toBe(0);
       expect(si.hasCache(slot)).toBe(true);
       expect(si.inuse).toBe(1);
       // Two PTEs name it (try_to_unmap in two processes).
-      expect(swap_duplicate(t, k, slot)).toBe(0);
-      expect(swap_duplicate(t, k, slot)).toBe(0);
+      expect(swap_duplicate(k, t, slot)).toBe(0);
+      expect(swap_duplicate(k, t, slot)).toBe(0);
       expect(si.mapCount(slot)).toBe(2);
-      put_swap_folio(t, k, slot);
+      put_swap_folio(k, t, slot);
       expect(si.inuse).toBe(1);
-      swap_free(t, k, slot);
+      swap_free(k, t, slot);
       expect(k.swap.isUsed(slot)).toBe(true);
-      swap_free(t, k, slot);
+      swap_free(k, t, slot);
       expect(k.swap.isUsed(slot)).toBe(false);
       expect(si.inuse).toBe(0);
       // A slot not in use cannot gain a PTE.
-      expect(swap_duplicate(t, k, slot)).toBe(-1);
-      expect(() => free_swap_and_cache(t, k, slot)).toThrow(/not named/);
+      expect(swap_duplicate(k, t, slot)).toBe(-1);
+      expect(() => free_swap_and_cache(t, slot)).toThrow(/not named/);
     });
     k.run();
   });
@@ -123,9 +123,9 @@ describe('swap slots', () => {
     const k = reclaimKernel(smallConfig(16, 1));
     k.spawnKernelThread('t', function* (t) {
       const got = new Set<number>();
-      for (let i = 0; i < 256; i++) got.add(get_swap_page(t, k));
+      for (let i = 0; i < 256; i++) got.add(get_swap_page(t));
       expect(got.size).toBe(256);
-      expect(get_swap_page(t, k)).toBe(-1);
+      expect(get_swap_page(t)).toBe(-1);
     });
     k.run();
   });
@@ -164,7 +164,7 @@ describe('swap I/O in simulated time', () => {
     let slot = -1;
     runProcess(k, function* (t) {
       const base = yield* mapAnon(t, pages);
-      for (let p = 0; p < pages; p++) yield* writePage(t, k, base + p * PAGE, pattern(3, p));
+      for (let p = 0; p < pages; p++) yield* writePage(t, base + p * PAGE, pattern(3, p));
       // A page that has gone to swap (not all early pages have: young ones got a second round on the list).
       const pgd = current(t).mm!.pgd;
       let victim = -1;
@@ -181,7 +181,7 @@ describe('swap I/O in simulated time', () => {
       const before = k.engine.counters.get('pswpin');
       faultStart = t.now;
       const idle0 = k.engine.idle[0]!;
-      const got = yield* readPage(t, k, base + victim * PAGE);
+      const got = yield* readPage(t, base + victim * PAGE);
       faultEnd = t.now;
       idleDuring = k.engine.idle[0]! - idle0;
       expect(typeof got === 'number' ? got : diff(got, pattern(3, victim))).toBe(-1);
@@ -201,8 +201,8 @@ describe('swap I/O in simulated time', () => {
     const k = reclaimKernel(cfg);
     runProcess(k, function* (t) {
       const base = yield* mapAnon(t, 6000);
-      for (let p = 0; p < 6000; p++) yield* writePage(t, k, base + p * PAGE, pattern(4, p));
-      for (let p = 0; p < 200; p++) yield* readPage(t, k, base + p * PAGE);
+      for (let p = 0; p < 6000; p++) yield* writePage(t, base + p * PAGE, pattern(4, p));
+      for (let p = 0; p < 200; p++) yield* readPage(t, base + p * PAGE);
       yield* k.exit(t, current(t));
     });
     const tree = k.engine.attribution.tree();

@@ -55,8 +55,9 @@ export function* mapAnon(t: Task, pages: number): Blocking<number> {
 }
 
 /** A store to the page (faulting it in), then its bytes: what a program writing 4 KiB does. Returns a signal or 0. */
-export function* writePage(t: Task, k: Kernel, addr: number, data: Uint8Array): Blocking<number> {
-  const sig = yield* accessUser(t, k, addr, true);
+export function* writePage(t: Task, addr: number, data: Uint8Array): Blocking<number> {
+  const k = t.k;
+  const sig = yield* accessUser(t, addr, true);
   if (sig) return sig;
   const pfn = k.machine.mmu.translateFunctional(t.cpu, addr);
   if (pfn < 0) throw new Error(`writePage: 0x${addr.toString(16)} not mapped right after the access`);
@@ -65,8 +66,9 @@ export function* writePage(t: Task, k: Kernel, addr: number, data: Uint8Array): 
 }
 
 /** A load from the page (faulting it in), then its bytes. Returns the bytes, or a signal number. */
-export function* readPage(t: Task, k: Kernel, addr: number): Blocking<Uint8Array | number> {
-  const sig = yield* accessUser(t, k, addr, false);
+export function* readPage(t: Task, addr: number): Blocking<Uint8Array | number> {
+  const k = t.k;
+  const sig = yield* accessUser(t, addr, false);
   if (sig) return sig;
   const pfn = k.machine.mmu.translateFunctional(t.cpu, addr);
   if (pfn < 0) throw new Error(`readPage: 0x${addr.toString(16)} not mapped right after the access`);

@@ -43,11 +43,12 @@ function ctr(k: Kernel, name: string): number {
 
 describe('THP faults', () => {
   it('a write fault maps a zeroed 2 MiB compound page with one PMD leaf, and 512 pages cost one TLB miss', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const mm = ts.mm!;
       const a = yield* hugeArea(t, 1);
       const free = k.mem_map.freeCount;
-      expect(yield* fillUser(t, k, a + 5 * PAGE, 1, 9)).toBe(0);
+      expect(yield* fillUser(t, a + 5 * PAGE, 1, 9)).toBe(0);
       expect(ctr(k, 'thp_fault_alloc')).toBe(1);
       expect(ctr(k, 'thp_fault_fallback')).toBe(0);
       expect(mm.rss[MM_ANONPAGES]).toBe(HPAGE_NR);
@@ -78,9 +79,9 @@ describe('THP faults', () => {
   });
 
   it('clearing the huge page costs 512 x cost.zero_page under clear_huge_page', () => {
-    const k = runProcess(function* (t, k) {
+    const k = runProcess(function* (t) {
       const a = yield* hugeArea(t, 1);
-      expect(yield* fillUser(t, k, a, 1, 1)).toBe(0);
+      expect(yield* fillUser(t, a, 1, 1)).toBe(0);
     });
     const cleared = k.engine.attribution
       .folded()
@@ -91,17 +92,18 @@ describe('THP faults', () => {
 
   it('thp=always maps huge pages without MADV_HUGEPAGE; MADV_NOHUGEPAGE and PR_SET_THP_DISABLE keep faults small', () => {
     runProcess(
-      function* (t, k, ts) {
+      function* (t, ts) {
+        const k = t.k;
         const a = yield* hugeArea(t, 3, MADV_NOHUGEPAGE);
-        expect(yield* fillUser(t, k, a, 1, 1)).toBe(0);
+        expect(yield* fillUser(t, a, 1, 1)).toBe(0);
         expect(ctr(k, 'thp_fault_alloc')).toBe(0);
         expect(yield* sys_madvise(t, a, 3 * HPAGE, MADV_HUGEPAGE)).toBe(0);
-        expect(yield* fillUser(t, k, a + HPAGE, 1, 1)).toBe(0);
+        expect(yield* fillUser(t, a + HPAGE, 1, 1)).toBe(0);
         expect(ctr(k, 'thp_fault_alloc')).toBe(1);
         // The first slot already has a PT table: it stays small.
         expect(pmdLeaf(k, ts.mm!, a)).toBe(0);
         ts.mm!.thpDisabled = true;
-        expect(yield* fillUser(t, k, a + 2 * HPAGE, 1, 1)).toBe(0);
+        expect(yield* fillUser(t, a + 2 * HPAGE, 1, 1)).toBe(0);
         expect(ctr(k, 'thp_fault_alloc')).toBe(1);
         checkInvariants(k);
       },
@@ -113,7 +115,8 @@ describe('THP faults', () => {
 
   it('without 512 free contiguous frames the fault falls back to a small page (thp_fault_fallback)', () => {
     runProcess(
-      function* (t, k, ts) {
+      function* (t, ts) {
+        const k = t.k;
         const a = yield* hugeArea(t, 1);
         // Take every never-used frame so no aligned block is left.
         const memmap = k.mem_map;
@@ -128,7 +131,7 @@ describe('THP faults', () => {
           const p = held[i * 7]!;
           memmap.free(p);
         }
-        expect(yield* fillUser(t, k, a, 1, 1)).toBe(0);
+        expect(yield* fillUser(t, a, 1, 1)).toBe(0);
         expect(ctr(k, 'thp_fault_fallback')).toBe(1);
         expect(ctr(k, 'thp_fault_alloc')).toBe(0);
         expect(ts.mm!.rss[MM_ANONPAGES]).toBe(1);
@@ -143,20 +146,21 @@ describe('THP faults', () => {
 
 describe('THP splits', () => {
   it('DONTNEED of one page splits the PMD into 512 PTEs (thp_split_pmd) and keeps the other pages\' data', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const mm = ts.mm!;
       const a = yield* hugeArea(t, 1);
-      for (let i = 0; i < 4; i++) expect(yield* fillUser(t, k, a + i * PAGE, PAGE, 10 + i)).toBe(0);
+      for (let i = 0; i < 4; i++) expect(yield* fillUser(t, a + i * PAGE, PAGE, 10 + i)).toBe(0);
       const head = k.machine.mmu.translateFunctional(t.cpu, a);
       expect(yield* sys_madvise(t, a + PAGE, PAGE, MADV_DONTNEED)).toBe(0);
       expect(ctr(k, 'thp_split_pmd')).toBe(1);
       expect(pmdLeaf(k, mm, a)).toBe(0);
       expect(mm.rss[MM_ANONPAGES]).toBe(HPAGE_NR - 1);
       expect(k.machine.mmu.translateFunctional(t.cpu, a + 2 * PAGE)).toBe(head + 2);
-      expect((yield* loadUser(t, k, a)).value).toBe(10);
-      expect((yield* loadUser(t, k, a + PAGE)).value).toBe(0);
-      expect((yield* loadUser(t, k, a + 2 * PAGE)).value).toBe(12);
-      expect((yield* loadUser(t, k, a + 3 * PAGE + 100)).value).toBe(13);
+      expect((yield* loadUser(t, a)).value).toBe(10);
+      expect((yield* loadUser(t, a + PAGE)).value).toBe(0);
+      expect((yield* loadUser(t, a + 2 * PAGE)).value).toBe(12);
+      expect((yield* loadUser(t, a + 3 * PAGE + 100)).value).toBe(13);
       // Each frame is accounted on its own: the zapped one is free at once (Linux frees it at the deferred split).
       expect(k.mem_map.isFree(head + 1)).toBe(true);
       checkInvariants(k);
@@ -164,11 +168,12 @@ describe('THP splits', () => {
   });
 
   it('DONTNEED and munmap of the whole 2 MiB zap the PMD without a split and free the frames', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const mm = ts.mm!;
       const a = yield* hugeArea(t, 2);
       const free0 = k.mem_map.freeCount;
-      expect(yield* fillUser(t, k, a, 2 * HPAGE, 3)).toBe(0);
+      expect(yield* fillUser(t, a, 2 * HPAGE, 3)).toBe(0);
       expect(ctr(k, 'thp_fault_alloc')).toBe(2);
       expect(yield* sys_madvise(t, a, HPAGE, MADV_DONTNEED)).toBe(0);
       expect(mm.rss[MM_ANONPAGES]).toBe(HPAGE_NR);
@@ -183,29 +188,31 @@ describe('THP splits', () => {
   });
 
   it('munmap of part of a huge page splits it and frees only that part', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const mm = ts.mm!;
       const a = yield* hugeArea(t, 1);
-      expect(yield* fillUser(t, k, a, HPAGE, 4)).toBe(0);
+      expect(yield* fillUser(t, a, HPAGE, 4)).toBe(0);
       expect(yield* sys_munmap(t, a + HPAGE / 2, HPAGE / 2)).toBe(0);
       expect(ctr(k, 'thp_split_pmd')).toBe(1);
       expect(mm.rss[MM_ANONPAGES]).toBe(HPAGE_NR / 2);
-      expect((yield* loadUser(t, k, a + HPAGE / 2 - 1)).value).toBe(4);
+      expect((yield* loadUser(t, a + HPAGE / 2 - 1)).value).toBe(4);
       checkInvariants(k);
     });
   });
 
   it('a write after fork splits the PMD in the writer (COW of one 4 KiB page); both see their own data', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const a = yield* hugeArea(t, 1);
-      expect(yield* fillUser(t, k, a, HPAGE, 7)).toBe(0);
+      expect(yield* fillUser(t, a, HPAGE, 7)).toBe(0);
       const head = k.machine.mmu.translateFunctional(t.cpu, a);
       const child = yield* k.fork(t, ts, function* (ct) {
-        expect((yield* loadUser(ct, k, a + 100 * PAGE)).value).toBe(7);
+        expect((yield* loadUser(ct, a + 100 * PAGE)).value).toBe(7);
         expect(k.machine.mmu.translateFunctional(ct.cpu, a + 100 * PAGE)).toBe(head + 100);
-        expect(yield* fillUser(ct, k, a + 100 * PAGE, 1, 8)).toBe(0);
+        expect(yield* fillUser(ct, a + 100 * PAGE, 1, 8)).toBe(0);
         expect(ctr(k, 'thp_split_pmd')).toBe(1);
-        expect((yield* loadUser(ct, k, a + 100 * PAGE)).value).toBe(8);
+        expect((yield* loadUser(ct, a + 100 * PAGE)).value).toBe(8);
         expect(k.machine.mmu.translateFunctional(ct.cpu, a + 100 * PAGE)).not.toBe(head + 100);
         expect(k.machine.mmu.translateFunctional(ct.cpu, a + 101 * PAGE)).toBe(head + 101);
         checkInvariants(k);
@@ -215,12 +222,12 @@ describe('THP splits', () => {
       yield t.sleepOn((child as TaskStruct).task.exited);
       // The parent's PMD is still a (write-protected) leaf; its write reuses the page in place once the child is gone.
       expect(pmdLeaf(k, ts.mm!, a)).not.toBe(0);
-      expect((yield* loadUser(t, k, a + 100 * PAGE)).value).toBe(7);
+      expect((yield* loadUser(t, a + 100 * PAGE)).value).toBe(7);
       const m = k.mem_map;
       const odd: string[] = [];
       for (let i = 0; i < HPAGE_NR; i++) if (m.refcount[head + i] !== 1) odd.push(`${i}:${m.refcount[head + i]}/${m.mapcount[head + i]}`);
       expect(odd).toEqual([]);
-      expect(yield* fillUser(t, k, a + 100 * PAGE, 1, 6)).toBe(0);
+      expect(yield* fillUser(t, a + 100 * PAGE, 1, 6)).toBe(0);
       expect(ctr(k, 'thp_split_pmd')).toBe(1);
       expect(pmdLeaf(k, ts.mm!, a) & PTE_RW).toBe(PTE_RW);
       checkInvariants(k);

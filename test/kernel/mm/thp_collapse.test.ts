@@ -26,11 +26,12 @@ function* alignedArea(t: Task, n: number): Blocking<number> {
 
 describe('MADV_COLLAPSE', () => {
   it('copies the small pages into a new huge page (empty slots zeroed), installs a PMD leaf and frees the old pages', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const mm = ts.mm!;
       const a = yield* alignedArea(t, 1);
-      for (let i = 0; i < 10; i++) expect(yield* fillUser(t, k, a + i * 3 * PAGE, PAGE, 20 + i)).toBe(0);
-      expect((yield* loadUser(t, k, a + PAGE)).value).toBe(0); // the zero page
+      for (let i = 0; i < 10; i++) expect(yield* fillUser(t, a + i * 3 * PAGE, PAGE, 20 + i)).toBe(0);
+      expect((yield* loadUser(t, a + PAGE)).value).toBe(0); // the zero page
       expect(mm.rss[MM_ANONPAGES]).toBe(10);
       const old = k.machine.mmu.translateFunctional(t.cpu, a + 3 * PAGE);
       expect(yield* sys_madvise(t, a, HPAGE, MADV_COLLAPSE)).toBe(0);
@@ -43,9 +44,9 @@ describe('MADV_COLLAPSE', () => {
       const head = k.machine.mmu.translateFunctional(t.cpu, a);
       expect(k.mem_map.flags[head]! & PG_head).toBe(PG_head);
       expect(k.mem_map.isFree(old)).toBe(true);
-      for (let i = 0; i < 10; i++) expect((yield* loadUser(t, k, a + i * 3 * PAGE + 5)).value).toBe(20 + i);
-      expect((yield* loadUser(t, k, a + PAGE)).value).toBe(0);
-      expect((yield* loadUser(t, k, a + HPAGE - 1)).value).toBe(0);
+      for (let i = 0; i < 10; i++) expect((yield* loadUser(t, a + i * 3 * PAGE + 5)).value).toBe(20 + i);
+      expect((yield* loadUser(t, a + PAGE)).value).toBe(0);
+      expect((yield* loadUser(t, a + HPAGE - 1)).value).toBe(0);
       checkInvariants(k);
       // Already huge: success again without a new page.
       expect(yield* sys_madvise(t, a, HPAGE, MADV_COLLAPSE)).toBe(0);
@@ -54,9 +55,10 @@ describe('MADV_COLLAPSE', () => {
   });
 
   it('EINVAL in a VM_NOHUGEPAGE area, for a process with THP disabled, and for a range with nothing mapped', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const a = yield* alignedArea(t, 2);
-      expect(yield* fillUser(t, k, a, PAGE, 1)).toBe(0);
+      expect(yield* fillUser(t, a, PAGE, 1)).toBe(0);
       expect(yield* sys_madvise(t, a + HPAGE, HPAGE, MADV_COLLAPSE)).toBe(-EINVAL);
       expect(yield* sys_madvise(t, a, HPAGE, MADV_NOHUGEPAGE)).toBe(0);
       expect(yield* sys_madvise(t, a, HPAGE, MADV_COLLAPSE)).toBe(-EINVAL);
@@ -77,10 +79,11 @@ function randomLoads(huge: boolean): { missesPer1000: number; cyclesPerLoad: num
   const size = 64 * 1024 * 1024;
   const loads = 200_000;
   let out = { missesPer1000: 0, cyclesPerLoad: 0 };
-  runProcess(function* (t, k) {
+  runProcess(function* (t) {
+    const k = t.k;
     const a = yield* alignedArea(t, size / HPAGE);
     if (huge) expect(yield* sys_madvise(t, a, size, MADV_HUGEPAGE)).toBe(0);
-    expect(yield* fillUser(t, k, a, size, 1)).toBe(0);
+    expect(yield* fillUser(t, a, size, 1)).toBe(0);
     expect(k.engine.counters.get('thp_fault_alloc')).toBe(huge ? size / HPAGE : 0);
     const mmu = k.machine.mmu;
     const tlb = k.machine.tlb;

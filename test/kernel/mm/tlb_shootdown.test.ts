@@ -56,7 +56,7 @@ function scenario(threads: number, mode: 'running' | 'sleeping', pages: number, 
       // At 16 TiB, alone in its page-table subtree: unmapping all of it frees its tables.
       const a = yield* sys_mmap(t, 2 ** 44, pages * PAGE, RW, PRIVATE_ANON, -1, 0);
       expect(a).toBe(2 ** 44);
-      expect(yield* fillUser(t, k, a, pages * PAGE, 1)).toBe(0);
+      expect(yield* fillUser(t, a, pages * PAGE, 1)).toBe(0);
       for (let c = 1; c <= threads; c++) {
         k.spawnThread(leader, `thread${c}`, threadBody(k, mode, state), { cpu: c, pinned: true });
       }
@@ -95,7 +95,7 @@ function threadBody(k: Kernel, mode: 'running' | 'sleeping', state: { done: bool
       return;
     }
     // Keep the CPU busy in user mode (a few thousand cycles per round) until the test is done.
-    while (!state.done) expect(yield* accessUserRange(t, k, b, 1000, 0, false)).toBe(0);
+    while (!state.done) expect(yield* accessUserRange(t, b, 1000, 0, false)).toBe(0);
   };
 }
 
@@ -168,7 +168,7 @@ describe('TLB shootdown', () => {
       function* (t) {
         const leader = current(t);
         const a = yield* sys_mmap(t, 0, 64 * PAGE, RW, PRIVATE_ANON, -1, 0);
-        yield* fillUser(t, k, a, 64 * PAGE, 9);
+        yield* fillUser(t, a, 64 * PAGE, 9);
         for (let c = 1; c <= 3; c++) k.spawnThread(leader, `t${c}`, threadBody(k, 'running', state), { cpu: c, pinned: true });
         while (state.started < 3) yield t.sleepFor(1000);
         const recv = [...k.engine.ipi.received];

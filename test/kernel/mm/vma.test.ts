@@ -20,7 +20,7 @@ const EEXIST = -17;
 
 describe('areas', () => {
   it('consecutive anonymous mmaps go top-down below mmap_base, adjacent, and merge into one area', () => {
-    runProcess(function* (t, _k, ts) {
+    runProcess(function* (t, ts) {
       const a = yield* sys_mmap(t, 0, 4 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       const b = yield* sys_mmap(t, 0, 2 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(a).toBe(mmap_base() - 4 * PAGE);
@@ -33,7 +33,7 @@ describe('areas', () => {
   });
 
   it('areas with different protections or kinds stay apart', () => {
-    runProcess(function* (t, _k, ts) {
+    runProcess(function* (t, ts) {
       yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       yield* sys_mmap(t, 0, PAGE, PROT_R, PRIVATE_ANON, -1, 0);
       yield* sys_mmap(t, 0, PAGE, PROT_RW, SHARED_ANON, -1, 0);
@@ -44,7 +44,7 @@ describe('areas', () => {
   });
 
   it('mprotect of a middle page splits the area in three; restoring it merges them back', () => {
-    runProcess(function* (t, _k, ts) {
+    runProcess(function* (t, ts) {
       const a = yield* sys_mmap(t, 0, 3 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(yield* sys_mprotect(t, a + PAGE, PAGE, PROT_R)).toBe(0);
       expect(ts.mm!.vmas.map((v) => [v.vmStart - a, v.vmEnd - a])).toEqual([[0, PAGE], [PAGE, 2 * PAGE], [2 * PAGE, 3 * PAGE]]);
@@ -59,7 +59,7 @@ describe('areas', () => {
   });
 
   it('munmap splits and trims areas', () => {
-    runProcess(function* (t, _k, ts) {
+    runProcess(function* (t, ts) {
       const a = yield* sys_mmap(t, 0, 8 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(yield* sys_munmap(t, a + 2 * PAGE, 2 * PAGE)).toBe(0);
       expect(yield* sys_munmap(t, a + 7 * PAGE, PAGE)).toBe(0);
@@ -69,9 +69,10 @@ describe('areas', () => {
   });
 
   it("a forked child's area with inherited anonymous pages does not absorb a new neighbour; the parent's does", () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       const a = yield* sys_mmap(t, 0, 2 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
-      yield* fillUser(t, k, a, 2 * PAGE, 1);
+      yield* fillUser(t, a, 2 * PAGE, 1);
       const child = yield* k.fork(t, ts, function* (ct) {
         const cts = current(ct);
         const b = yield* sys_mmap(ct, a - PAGE, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
@@ -88,7 +89,8 @@ describe('areas', () => {
   });
 
   it('vm.max_map_count: a split beyond it fails (ENOMEM; EAGAIN from madvise), as does a new mapping', () => {
-    runProcess(function* (t, k, ts) {
+    runProcess(function* (t, ts) {
+      const k = t.k;
       mmCore(k).maxMapCount = 3;
       const a = yield* sys_mmap(t, 0, 6 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(yield* sys_mprotect(t, a + PAGE, PAGE, PROT_R)).toBe(0);
@@ -105,7 +107,7 @@ describe('areas', () => {
   });
 
   it('madvise DONTFORK marks just the range', () => {
-    runProcess(function* (t, _k, ts) {
+    runProcess(function* (t, ts) {
       const a = yield* sys_mmap(t, 0, 4 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(yield* sys_madvise(t, a + PAGE, 2 * PAGE, MADV_DONTFORK)).toBe(0);
       expect(ts.mm!.vmas.map((v) => (v.vmFlags & VM_DONTCOPY) !== 0)).toEqual([false, true, false]);
@@ -113,16 +115,16 @@ describe('areas', () => {
   });
 
   it('a free hint is taken; MAP_FIXED replaces what was there; MAP_FIXED_NOREPLACE refuses', () => {
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
       const hint = 2 ** 44;
       expect(yield* sys_mmap(t, hint, 4 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0)).toBe(hint);
-      yield* fillUser(t, k, hint, 4 * PAGE, 0x5a);
+      yield* fillUser(t, hint, 4 * PAGE, 0x5a);
       // A taken hint is moved elsewhere.
       const again = yield* sys_mmap(t, hint, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(again).not.toBe(hint);
       expect(yield* sys_mmap(t, hint + PAGE, PAGE, PROT_RW, PRIVATE_ANON | MAP_FIXED, -1, 0)).toBe(hint + PAGE);
-      expect((yield* loadUser(t, k, hint + PAGE)).value).toBe(0);
-      expect((yield* loadUser(t, k, hint)).value).toBe(0x5a);
+      expect((yield* loadUser(t, hint + PAGE)).value).toBe(0);
+      expect((yield* loadUser(t, hint)).value).toBe(0x5a);
       expect(yield* sys_mmap(t, hint, PAGE, PROT_RW, PRIVATE_ANON | MAP_FIXED_NOREPLACE, -1, 0)).toBe(EEXIST);
     });
   });
@@ -137,7 +139,7 @@ describe('areas', () => {
   });
 
   it('find_vma returns the first area ending above the address', () => {
-    runProcess(function* (t, _k, ts) {
+    runProcess(function* (t, ts) {
       const a = yield* sys_mmap(t, 2 ** 44, 2 * PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       const b = yield* sys_mmap(t, 2 ** 44 + 8 * PAGE, PAGE, PROT_R, PRIVATE_ANON, -1, 0);
       const mm = ts.mm!;

@@ -50,14 +50,14 @@ describe('LRU lists', () => {
     spawn(k, 'p', function* (t) {
       const base = yield* mapAnon(t, 40);
       for (let p = 0; p < 40; p++) {
-        yield* writePage(t, k, base + p * PAGE, pattern(0, p));
+        yield* writePage(t, base + p * PAGE, pattern(0, p));
         pfns.push(k.machine.mmu.translateFunctional(t.cpu, base + p * PAGE));
       }
       const lv = lruvecOf(k);
       // One batch of PAGEVEC_SIZE went onto the list; the rest waits in this CPU's batch.
       expect(lv.size[LRU_INACTIVE_ANON]).toBe(PAGEVEC_SIZE);
       expect(lv.addCount[t.cpu]).toBe(40 - PAGEVEC_SIZE);
-      lru_add_drain(t, k);
+      lru_add_drain(t);
       expect(lv.size[LRU_INACTIVE_ANON]).toBe(40);
       expect(lv.pages(LRU_INACTIVE_ANON)).toEqual([...pfns].reverse());
       expect(lv.tail(LRU_INACTIVE_ANON)).toBe(pfns[0]);
@@ -70,15 +70,15 @@ describe('LRU lists', () => {
     const k = reclaimKernel(smallConfig(16, 64));
     spawn(k, 'p', function* (t) {
       const base = yield* mapAnon(t, 3);
-      for (let p = 0; p < 3; p++) yield* writePage(t, k, base + p * PAGE, pattern(0, p));
-      lru_add_drain(t, k);
+      for (let p = 0; p < 3; p++) yield* writePage(t, base + p * PAGE, pattern(0, p));
+      lru_add_drain(t);
       const lv = lruvecOf(k);
       const mid = k.machine.mmu.translateFunctional(t.cpu, base + PAGE);
       const caches = k.machine.caches;
       // Warm the lines the unlink and relink write: both neighbours' and the page's.
       for (let p = 0; p < 3; p++) caches.access(t.cpu, MmCore.pageKaddr(k.machine.mmu.translateFunctional(t.cpu, base + p * PAGE)) + 8, true);
       caches.access(t.cpu, lv.kaddr, true);
-      lru_add_drain(t, k);
+      lru_add_drain(t);
       const c0 = t.cpuTime;
       lruvec_del_folio(t, lv, mid);
       expect(t.cpuTime - c0).toBe(3 * k.cfg.cost.l1d_hit);
@@ -139,13 +139,13 @@ describe('folio_referenced', () => {
     const k = reclaimKernel(smallConfig(16, 64));
     spawn(k, 'p', function* (t) {
       const base = yield* mapAnon(t, 1);
-      yield* writePage(t, k, base, pattern(0, 0));
+      yield* writePage(t, base, pattern(0, 0));
       const pfn = k.machine.mmu.translateFunctional(t.cpu, base);
       const flushes = k.engine.counters.get('nr_tlb_local_flush_one') + k.engine.counters.get('nr_tlb_local_flush_all');
-      expect(folio_referenced(t, k, pfn).ptes).toBe(1);
+      expect(folio_referenced(t, pfn).ptes).toBe(1);
       const pte = k.machine.pt.walkFunctional(current(t).mm!.pgd, base);
       expect(pte & PTE_ACCESSED).toBe(0);
-      expect(folio_referenced(t, k, pfn).ptes).toBe(0);
+      expect(folio_referenced(t, pfn).ptes).toBe(0);
       expect(k.engine.counters.get('nr_tlb_local_flush_one') + k.engine.counters.get('nr_tlb_local_flush_all')).toBe(flushes);
       expect(tableIndex(base, 1)).toBeGreaterThanOrEqual(0);
     });
@@ -159,7 +159,7 @@ describe('kswapd and direct reclaim', () => {
     let freeAfter = 0;
     spawn(k, 'p', function* (t) {
       const base = yield* mapAnon(t, 5000);
-      for (let p = 0; p < 5000; p++) yield* writePage(t, k, base + p * PAGE, pattern(0, p));
+      for (let p = 0; p < 5000; p++) yield* writePage(t, base + p * PAGE, pattern(0, p));
       // Give kswapd time to finish its run, then look.
       yield t.sleepFor(100 * k.engine.tickPeriod);
       freeAfter = k.mem_map.freeCount;
@@ -178,7 +178,7 @@ describe('kswapd and direct reclaim', () => {
     const k = reclaimKernel(smallConfig(16, 64, 1));
     spawn(k, 'p', function* (t) {
       const base = yield* mapAnon(t, 6000);
-      for (let p = 0; p < 6000; p++) yield* writePage(t, k, base + p * PAGE, pattern(0, p));
+      for (let p = 0; p < 6000; p++) yield* writePage(t, base + p * PAGE, pattern(0, p));
     });
     k.run();
     const c = k.engine.counters;
@@ -194,11 +194,11 @@ describe('kswapd and direct reclaim', () => {
     const leader = spawn(k, 'main', function* (t) {
       const base = yield* mapAnon(t, 7000);
       for (let p = 0; p < 7000; p++) {
-        yield* writePage(t, k, base + p * PAGE, pattern(5, p));
+        yield* writePage(t, base + p * PAGE, pattern(5, p));
         if (p % 500 === 499) problems.push(...checkAll(k));
       }
       for (let p = 0; p < 7000; p += 7) {
-        const got = yield* readPage(t, k, base + p * PAGE);
+        const got = yield* readPage(t, base + p * PAGE);
         if (typeof got === 'number' || diff(got, pattern(5, p)) >= 0) problems.push(`page ${p} wrong`);
       }
     });
@@ -208,9 +208,9 @@ describe('kswapd and direct reclaim', () => {
         const base = yield* mapAnon(t, 64);
         for (let round = 0; round < 60; round++) {
           for (let p = 0; p < 64; p++) {
-            if (round === 0) yield* writePage(t, k, base + p * PAGE, pattern(10 + i, p));
+            if (round === 0) yield* writePage(t, base + p * PAGE, pattern(10 + i, p));
             else {
-              const got = yield* readPage(t, k, base + p * PAGE);
+              const got = yield* readPage(t, base + p * PAGE);
               if (typeof got === 'number' || diff(got, pattern(10 + i, p)) >= 0) problems.push(`thread ${i} page ${p} wrong`);
             }
           }
@@ -239,12 +239,12 @@ describe('file pages', () => {
       expect(r.ret).toBeGreaterThan(0);
       const base = r.ret;
       // Read the whole file (clean pages), then write half of it (dirty pages), then read everything back.
-      for (let p = 0; p < pages; p++) yield* readPage(t, k, base + p * PAGE);
+      for (let p = 0; p < pages; p++) yield* readPage(t, base + p * PAGE);
       const writesAfterRead = store.writes;
       expect(writesAfterRead).toBe(0);
-      for (let p = 0; p < pages; p += 2) yield* writePage(t, k, base + p * PAGE, pattern(6, p));
+      for (let p = 0; p < pages; p += 2) yield* writePage(t, base + p * PAGE, pattern(6, p));
       for (let p = 0; p < pages; p++) {
-        const got = yield* readPage(t, k, base + p * PAGE);
+        const got = yield* readPage(t, base + p * PAGE);
         const want = p % 2 === 0 ? pattern(6, p) : new Uint8Array(PAGE);
         if (typeof got === 'number' || diff(got, want) >= 0) bad.push(`page ${p}`);
         if (bad.length > 3) break;
@@ -268,11 +268,11 @@ describe('OOM', () => {
     let hogSignal = 0;
     spawn(k, 'small', function* (t) {
       const base = yield* mapAnon(t, 100);
-      for (let p = 0; p < 100; p++) yield* writePage(t, k, base + p * PAGE, pattern(7, p));
+      for (let p = 0; p < 100; p++) yield* writePage(t, base + p * PAGE, pattern(7, p));
       yield t.sleepFor(40 * k.engine.tickPeriod);
       smallOk = true;
       for (let p = 0; p < 100; p++) {
-        const got = yield* readPage(t, k, base + p * PAGE);
+        const got = yield* readPage(t, base + p * PAGE);
         if (typeof got === 'number' || diff(got, pattern(7, p)) >= 0) smallOk = false;
       }
     }, 0);
@@ -281,7 +281,7 @@ describe('OOM', () => {
       outer: for (let m = 0; m < 4; m++) {
         const base = yield* mapAnon(t, 2048);
         for (let p = 0; p < 2048; p++) {
-          const sig = yield* writePage(t, k, base + p * PAGE, pattern(8, m * 2048 + p));
+          const sig = yield* writePage(t, base + p * PAGE, pattern(8, m * 2048 + p));
           if (sig) {
             hogSignal = sig;
             break outer;

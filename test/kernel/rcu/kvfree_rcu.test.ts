@@ -21,7 +21,7 @@ describe('kfree_rcu batching (kvfree_call_rcu)', () => {
     const { k, rcu, tick, cost, hz } = setup();
     k.engine.spawn('a', function* (t: Task): TaskBody {
       t.charge(1000);
-      kfree_rcu(k, t, k.slab.kmalloc(512), 512);
+      kfree_rcu(t, k.slab.kmalloc(512), 512);
     }, { cpu: 0 });
     k.engine.run();
     const drain = KFREE_DRAIN_JIFFIES(hz) * tick;
@@ -36,7 +36,7 @@ describe('kfree_rcu batching (kvfree_call_rcu)', () => {
   it('a page\'s worth arms the monitor one jiffy out, and the whole page costs one RCU callback', () => {
     const { k, rcu, tick, cost } = setup();
     k.engine.spawn('a', function* (t: Task): TaskBody {
-      for (let i = 0; i < KVFREE_BULK_MAX_ENTR; i++) kfree_rcu(k, t, k.slab.kmalloc(64), 64);
+      for (let i = 0; i < KVFREE_BULK_MAX_ENTR; i++) kfree_rcu(t, k.slab.kmalloc(64), 64);
     }, { cpu: 0 });
     k.engine.run();
     expect(k.slab.bytesInUse).toBe(0);
@@ -49,7 +49,7 @@ describe('kfree_rcu batching (kvfree_call_rcu)', () => {
   it('objects a grace period has already covered are freed by the monitor without another (kvfree_rcu_drain_ready)', () => {
     const { k, rcu } = setup();
     k.engine.spawn('a', function* (t: Task): TaskBody {
-      kfree_rcu(k, t, k.slab.kmalloc(128), 128);
+      kfree_rcu(t, k.slab.kmalloc(128), 128);
       yield* synchronize_rcu(t);
     }, { cpu: 0 });
     k.engine.run();

@@ -168,7 +168,7 @@ describe('RCU grace periods', () => {
     let inUseAfterCall = 0;
     k.engine.spawn('a', function* (t: Task): TaskBody {
       const obj = k.slab.kmalloc(512);
-      kfree_rcu(k, t, obj, 512);
+      kfree_rcu(t, obj, 512);
       inUseAfterCall = k.slab.bytesInUse;
     }, { cpu: 0 });
     k.engine.run();

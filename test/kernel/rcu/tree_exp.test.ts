@@ -25,7 +25,7 @@ describe('synchronize_rcu_expedited', () => {
     let back = 0;
     k.engine.spawn('caller', function* (t: Task): TaskBody {
       t.charge(1000);
-      yield* synchronize_rcu_expedited(k, t);
+      yield* synchronize_rcu_expedited(t);
       back = t.now;
     }, { cpu: 0, pinned: true });
     k.engine.run();
@@ -43,7 +43,7 @@ describe('synchronize_rcu_expedited', () => {
     for (const cpu of [1, 2]) k.engine.spawn(`user${cpu}`, (t) => busy(t, 100_000), { cpu, pinned: true });
     k.engine.spawn('caller', function* (t: Task): TaskBody {
       t.charge(1000);
-      yield* synchronize_rcu_expedited(k, t);
+      yield* synchronize_rcu_expedited(t);
       back = t.now;
     }, { cpu: 0, pinned: true });
     k.engine.run();
@@ -75,7 +75,7 @@ describe('synchronize_rcu_expedited', () => {
     }, { cpu: 2, pinned: true });
     k.engine.spawn('caller', function* (t: Task): TaskBody {
       t.charge(2000);
-      yield* synchronize_rcu_expedited(k, t);
+      yield* synchronize_rcu_expedited(t);
       back = t.now;
     }, { cpu: 0, pinned: true });
     k.engine.run();
@@ -96,7 +96,7 @@ describe('synchronize_rcu_expedited', () => {
     for (const cpu of [0, 1, 2]) {
       k.engine.spawn(`c${cpu}`, function* (t: Task): TaskBody {
         yield t.sleepFor(1000 + 500 * cpu);
-        yield* synchronize_rcu_expedited(k, t);
+        yield* synchronize_rcu_expedited(t);
         backs.push(t.now);
       }, { cpu, pinned: true });
     }

@@ -127,7 +127,7 @@ describe('context switch', () => {
     k.spawnProcess('p', function* (t) {
       const leader = current(t);
       state.addr = yield* sys_mmap(t, 0, 16 * 4096, 3, 0x22, -1, 0);
-      yield* fillUser(t, k, state.addr, 16 * 4096, 1);
+      yield* fillUser(t, state.addr, 16 * 4096, 1);
       k.spawnThread(leader, 'unmapper', function* (tu) {
         expect(cpuTlbState(k, 0).isLazy).toBe(true);
         expect(yield* sys_munmap(tu, state.addr, 4096)).toBe(0);

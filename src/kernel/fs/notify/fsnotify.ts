@@ -66,7 +66,6 @@ function watches_children(inode: Inode): number {
  * which IN_EXCL_UNLINK marks ignore once the file is unlinked.
  */
 export function* fsnotify(
-  k: Kernel,
   t: Task,
   mask: number,
   pathDentry: Dentry | null,
@@ -76,6 +75,7 @@ export function* fsnotify(
   inode: Inode | null,
   cookie: number,
 ): Blocking<void> {
+  const k = t.k;
   let inode2: Inode | null = null;
   if (!inode) inode = dir;
   else if (mask & FS_EVENT_ON_CHILD) inode2 = dir;
@@ -113,7 +113,7 @@ export function* fsnotify(
     t.charge(k.cfg.kernel.cost.kernel_op);
     if (!(testMask & groupMask)) continue;
     // fsnotify_handle_event()
-    if (parentMark) yield* handle_inode_event(k, t, g, parentMark, mask, pathDentry, dataInode, dir, name, 0);
+    if (parentMark) yield* handle_inode_event(t, g, parentMark, mask, pathDentry, dataInode, dir, name, 0);
     if (!inodeMark) continue;
     const m = mask & ~FS_EVENT_ON_CHILD;
     let d = dir;
@@ -122,14 +122,13 @@ export function* fsnotify(
       d = null;
       n = null;
     }
-    yield* handle_inode_event(k, t, g, inodeMark, m, pathDentry, dataInode, d, n, cookie);
+    yield* handle_inode_event(t, g, inodeMark, m, pathDentry, dataInode, d, n, cookie);
   }
   t.leave();
 }
 
 /** fsnotify_handle_inode_event(): the mark's own interest and IN_EXCL_UNLINK, then the backend. */
 function* handle_inode_event(
-  k: Kernel,
   t: Task,
   group: FsnotifyGroup,
   mark: FsnotifyMark,
@@ -143,14 +142,15 @@ function* handle_inode_event(
   if (!mark.attached) return; // destroyed by an earlier delivery of this event (IN_ONESHOT)
   if (mark.flags & FSNOTIFY_MARK_FLAG_EXCL_UNLINK && pathDentry && d_unlinked(pathDentry)) return;
   if (!(mask & mark.mask & ALL_FSNOTIFY_EVENTS)) return;
-  yield* group.ops.handle_inode_event(k, t, mark, mask, dataInode, dir, name, cookie);
+  yield* group.ops.handle_inode_event(t, mark, mask, dataInode, dir, name, cookie);
 }
 
 /**
  * fsnotify_parent(): an event about the file at `dentry`: to its directory
  * (with the name) if the directory watches its children, and to the file.
  */
-export function* fsnotify_parent(k: Kernel, t: Task, dentry: Dentry, mask: number, pathDentry: Dentry | null): Blocking<void> {
+export function* fsnotify_parent(t: Task, dentry: Dentry, mask: number, pathDentry: Dentry | null): Blocking<void> {
+  const k = t.k;
   const inode = dentry.d_inode;
   if (!inode || inode.i_sb.s_fsnotify_connectors === 0) return;
   if (S_ISDIR(inode.i_mode)) mask |= FS_ISDIR;
@@ -159,29 +159,29 @@ export function* fsnotify_parent(k: Kernel, t: Task, dentry: Dentry, mask: numbe
     if (p) {
       k.touch(t, dentry.d_parent.addr, false);
       if (mask & watches_children(p) & ALL_FSNOTIFY_EVENTS) {
-        yield* fsnotify(k, t, mask | FS_EVENT_ON_CHILD, pathDentry, inode, p, dentry.d_name, inode, 0);
+        yield* fsnotify(t, mask | FS_EVENT_ON_CHILD, pathDentry, inode, p, dentry.d_name, inode, 0);
         return;
       }
     }
   }
-  yield* fsnotify(k, t, mask, pathDentry, inode, null, null, inode, 0);
+  yield* fsnotify(t, mask, pathDentry, inode, null, null, inode, 0);
 }
 
 /** fsnotify_name(): a directory-entry event on `dir` about `name`. */
-function* fsnotify_name(k: Kernel, t: Task, mask: number, child: Inode | null, dir: Inode, name: string, cookie: number): Blocking<void> {
-  yield* fsnotify(k, t, mask, null, child, dir, name, null, cookie);
+function* fsnotify_name(t: Task, mask: number, child: Inode | null, dir: Inode, name: string, cookie: number): Blocking<void> {
+  yield* fsnotify(t, mask, null, child, dir, name, null, cookie);
 }
 
 /** fsnotify_dirent(). */
-function* fsnotify_dirent(k: Kernel, t: Task, dir: Inode, dentry: Dentry, mask: number): Blocking<void> {
+function* fsnotify_dirent(t: Task, dir: Inode, dentry: Dentry, mask: number): Blocking<void> {
   if (dentry.d_inode && S_ISDIR(dentry.d_inode.i_mode)) mask |= FS_ISDIR;
-  yield* fsnotify_name(k, t, mask, dentry.d_inode, dir, dentry.d_name, 0);
+  yield* fsnotify_name(t, mask, dentry.d_inode, dir, dentry.d_name, 0);
 }
 
 /** fsnotify_inode(): an event about the inode itself, to its own marks only. */
-function* fsnotify_inode(k: Kernel, t: Task, inode: Inode, mask: number): Blocking<void> {
+function* fsnotify_inode(t: Task, inode: Inode, mask: number): Blocking<void> {
   if (S_ISDIR(inode.i_mode)) mask |= FS_ISDIR;
-  yield* fsnotify(k, t, mask, null, inode, null, null, inode, 0);
+  yield* fsnotify(t, mask, null, inode, null, null, inode, 0);
 }
 
 /** An open file as fsnotify sees it: its dentry and how it was opened. */
@@ -190,39 +190,39 @@ export interface NotifyFile {
   writable: boolean;
 }
 
-export function* fsnotify_open(k: Kernel, t: Task, f: NotifyFile): Blocking<void> {
-  yield* fsnotify_parent(k, t, f.dentry, FS_OPEN, f.dentry);
+export function* fsnotify_open(t: Task, f: NotifyFile): Blocking<void> {
+  yield* fsnotify_parent(t, f.dentry, FS_OPEN, f.dentry);
 }
 
-export function* fsnotify_close(k: Kernel, t: Task, f: NotifyFile): Blocking<void> {
-  yield* fsnotify_parent(k, t, f.dentry, f.writable ? FS_CLOSE_WRITE : FS_CLOSE_NOWRITE, f.dentry);
+export function* fsnotify_close(t: Task, f: NotifyFile): Blocking<void> {
+  yield* fsnotify_parent(t, f.dentry, f.writable ? FS_CLOSE_WRITE : FS_CLOSE_NOWRITE, f.dentry);
 }
 
-export function* fsnotify_access(k: Kernel, t: Task, f: NotifyFile): Blocking<void> {
-  yield* fsnotify_parent(k, t, f.dentry, FS_ACCESS, f.dentry);
+export function* fsnotify_access(t: Task, f: NotifyFile): Blocking<void> {
+  yield* fsnotify_parent(t, f.dentry, FS_ACCESS, f.dentry);
 }
 
-export function* fsnotify_modify(k: Kernel, t: Task, f: NotifyFile): Blocking<void> {
-  yield* fsnotify_parent(k, t, f.dentry, FS_MODIFY, f.dentry);
+export function* fsnotify_modify(t: Task, f: NotifyFile): Blocking<void> {
+  yield* fsnotify_parent(t, f.dentry, FS_MODIFY, f.dentry);
 }
 
-export function* fsnotify_create(k: Kernel, t: Task, dir: Inode, dentry: Dentry): Blocking<void> {
-  yield* fsnotify_dirent(k, t, dir, dentry, FS_CREATE);
+export function* fsnotify_create(t: Task, dir: Inode, dentry: Dentry): Blocking<void> {
+  yield* fsnotify_dirent(t, dir, dentry, FS_CREATE);
 }
 
-export function* fsnotify_mkdir(k: Kernel, t: Task, dir: Inode, dentry: Dentry): Blocking<void> {
-  yield* fsnotify_dirent(k, t, dir, dentry, FS_CREATE | FS_ISDIR);
+export function* fsnotify_mkdir(t: Task, dir: Inode, dentry: Dentry): Blocking<void> {
+  yield* fsnotify_dirent(t, dir, dentry, FS_CREATE | FS_ISDIR);
 }
 
 /** fsnotify_delete(): `inode` was `dentry`'s inode before d_delete made the dentry negative. */
-export function* fsnotify_delete(k: Kernel, t: Task, dir: Inode, inode: Inode, dentry: Dentry): Blocking<void> {
+export function* fsnotify_delete(t: Task, dir: Inode, inode: Inode, dentry: Dentry): Blocking<void> {
   const mask = FS_DELETE | (S_ISDIR(inode.i_mode) ? FS_ISDIR : 0);
-  yield* fsnotify_name(k, t, mask, inode, dir, dentry.d_name, 0);
+  yield* fsnotify_name(t, mask, inode, dir, dentry.d_name, 0);
 }
 
 /** fsnotify_link_count(): the inode's link count changed. */
-export function* fsnotify_link_count(k: Kernel, t: Task, inode: Inode): Blocking<void> {
-  yield* fsnotify_inode(k, t, inode, FS_ATTRIB);
+export function* fsnotify_link_count(t: Task, inode: Inode): Blocking<void> {
+  yield* fsnotify_inode(t, inode, FS_ATTRIB);
 }
 
 /** fsnotify_get_cookie(): the next rename cookie (one counter for the whole kernel). */
@@ -236,7 +236,6 @@ export function fsnotify_get_cookie(k: Kernel): number {
  * current name in newDir, replacing `target` if there was one.
  */
 export function* fsnotify_move(
-  k: Kernel,
   t: Task,
   oldDir: Inode,
   newDir: Inode,
@@ -245,17 +244,18 @@ export function* fsnotify_move(
   target: Inode | null,
   moved: Dentry,
 ): Blocking<void> {
+  const k = t.k;
   const source = moved.d_inode!;
   const cookie = fsnotify_get_cookie(k);
   const dirFlag = isdir ? FS_ISDIR : 0;
-  yield* fsnotify_name(k, t, FS_MOVED_FROM | dirFlag, source, oldDir, oldName, cookie);
-  yield* fsnotify_name(k, t, FS_MOVED_TO | dirFlag, source, newDir, moved.d_name, cookie);
-  if (target) yield* fsnotify_link_count(k, t, target);
-  yield* fsnotify_inode(k, t, source, FS_MOVE_SELF);
+  yield* fsnotify_name(t, FS_MOVED_FROM | dirFlag, source, oldDir, oldName, cookie);
+  yield* fsnotify_name(t, FS_MOVED_TO | dirFlag, source, newDir, moved.d_name, cookie);
+  if (target) yield* fsnotify_link_count(t, target);
+  yield* fsnotify_inode(t, source, FS_MOVE_SELF);
 }
 
 /** fsnotify_change(): notify_change changed these attributes (ATTR_* bits). */
-export function* fsnotify_change(k: Kernel, t: Task, dentry: Dentry, ia_valid: number): Blocking<void> {
+export function* fsnotify_change(t: Task, dentry: Dentry, ia_valid: number): Blocking<void> {
   let mask = 0;
   if (ia_valid & (ATTR_UID | ATTR_GID)) mask |= FS_ATTRIB;
   if (ia_valid & ATTR_SIZE) mask |= FS_MODIFY;
@@ -263,11 +263,11 @@ export function* fsnotify_change(k: Kernel, t: Task, dentry: Dentry, ia_valid: n
   else if (ia_valid & ATTR_ATIME) mask |= FS_ACCESS;
   else if (ia_valid & ATTR_MTIME) mask |= FS_MODIFY;
   if (ia_valid & ATTR_MODE) mask |= FS_ATTRIB;
-  if (mask) yield* fsnotify_parent(k, t, dentry, mask, null);
+  if (mask) yield* fsnotify_parent(t, dentry, mask, null);
 }
 
 /** fsnotify_inoderemove(): the inode's last link and last name are gone: DELETE_SELF, then its marks go. */
-export function* fsnotify_inoderemove(k: Kernel, t: Task, inode: Inode): Blocking<void> {
-  yield* fsnotify_inode(k, t, inode, FS_DELETE_SELF);
-  if (inode.i_fsnotify_marks) yield* fsnotify_destroy_marks(k, t, inode);
+export function* fsnotify_inoderemove(t: Task, inode: Inode): Blocking<void> {
+  yield* fsnotify_inode(t, inode, FS_DELETE_SELF);
+  if (inode.i_fsnotify_marks) yield* fsnotify_destroy_marks(t, inode);
 }

@@ -33,15 +33,15 @@ export interface FsnotifyEvent {
 /** struct fsnotify_ops: what a backend does with events for its marks. */
 export interface FsnotifyOps {
   /** An event on a mark of this group: build and queue the backend's event (->handle_inode_event). */
-  handle_inode_event(k: Kernel, t: Task, mark: FsnotifyMark, mask: number, inode: Inode | null, dir: Inode | null, name: string | null, cookie: number): Blocking<void>;
+  handle_inode_event(t: Task, mark: FsnotifyMark, mask: number, inode: Inode | null, dir: Inode | null, name: string | null, cookie: number): Blocking<void>;
   /** A mark is being detached (inotify queues IN_IGNORED and forgets the wd). */
-  freeing_mark(k: Kernel, t: Task, mark: FsnotifyMark, group: FsnotifyGroup): Blocking<void>;
+  freeing_mark(t: Task, mark: FsnotifyMark, group: FsnotifyGroup): Blocking<void>;
   /** Give an event's memory back. */
-  free_event(k: Kernel, t: Task, event: FsnotifyEvent): void;
+  free_event(t: Task, event: FsnotifyEvent): void;
 }
 
 /** Merge callback: true when `event` duplicates what is queued last (the event is then dropped). */
-export type MergeFn = (k: Kernel, t: Task, group: FsnotifyGroup, event: FsnotifyEvent) => boolean;
+export type MergeFn = (t: Task, group: FsnotifyGroup, event: FsnotifyEvent) => boolean;
 
 /** sizeof(struct fsnotify_group). */
 export const GROUP_BYTES = 512;
@@ -131,7 +131,8 @@ export class FsnotifyGroup {
  * Returns 0 when queued, 1 when merged, 2 on overflow or shutdown (the
  * caller then frees `event`).
  */
-export function* fsnotify_add_event(k: Kernel, t: Task, group: FsnotifyGroup, event: FsnotifyEvent, merge: MergeFn | null): Blocking<number> {
+export function* fsnotify_add_event(t: Task, group: FsnotifyGroup, event: FsnotifyEvent, merge: MergeFn | null): Blocking<number> {
+  const k = t.k;
   t.enter(CAT_ADD_EVENT);
   yield* group.notification_lock.lock(t);
   k.touch(t, group.addr, false);
@@ -150,7 +151,7 @@ export function* fsnotify_add_event(k: Kernel, t: Task, group: FsnotifyGroup, ev
     }
     event = group.overflow_event;
     k.engine.counters.add('inotify_queue_overflow');
-  } else if (!group.empty && merge && merge(k, t, group, event)) {
+  } else if (!group.empty && merge && merge(t, group, event)) {
     group.notification_lock.unlock(t);
     t.leave();
     return 1;
@@ -162,13 +163,14 @@ export function* fsnotify_add_event(k: Kernel, t: Task, group: FsnotifyGroup, ev
   k.touch(t, group.addr, true);
   group.push(event);
   group.notification_lock.unlock(t);
-  wake_up(k, t, group.notification_waitq, group.addr + 192);
+  wake_up(t, group.notification_waitq, group.addr + 192);
   t.leave();
   return ret;
 }
 
 /** wake_up(): read the wait queue head; wake every sleeper (inotify readers wait non-exclusively). */
-export function wake_up(k: Kernel, t: Task, wq: WaitQueue, wqAddr: number): void {
+export function wake_up(t: Task, wq: WaitQueue, wqAddr: number): void {
+  const k = t.k;
   k.touch(t, wqAddr, false);
   if (wq.length === 0) return;
   t.enter(CAT_WAKE_UP);
@@ -182,12 +184,13 @@ export function wake_up(k: Kernel, t: Task, wq: WaitQueue, wqAddr: number): void
  * fsnotify_flush_notify(): drop every queued event (the group is going
  * away). The caller holds no lock.
  */
-export function* fsnotify_flush_notify(k: Kernel, t: Task, group: FsnotifyGroup): Blocking<void> {
+export function* fsnotify_flush_notify(t: Task, group: FsnotifyGroup): Blocking<void> {
+  const k = t.k;
   yield* group.notification_lock.lock(t);
   while (!group.empty) {
     const e = group.shift();
     k.touch(t, e.addr, false);
-    if (e !== group.overflow_event) group.ops.free_event(k, t, e);
+    if (e !== group.overflow_event) group.ops.free_event(t, e);
   }
   group.notification_lock.unlock(t);
 }

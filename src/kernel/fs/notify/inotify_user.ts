@@ -183,7 +183,8 @@ function dataOf(group: FsnotifyGroup): InotifyData {
 // ---- the fsnotify backend (inotify_fsnotify.c) ----
 
 /** event_compare(): the new event repeats the last queued one. */
-function inotify_merge(k: Kernel, t: Task, group: FsnotifyGroup, ev: FsnotifyEvent): boolean {
+function inotify_merge(t: Task, group: FsnotifyGroup, ev: FsnotifyEvent): boolean {
+  const k = t.k;
   const last = group.last() as InotifyEventInfo;
   const e = ev as InotifyEventInfo;
   k.touch(t, last.addr, false);
@@ -194,7 +195,6 @@ function inotify_merge(k: Kernel, t: Task, group: FsnotifyGroup, ev: FsnotifyEve
 
 /** inotify_handle_inode_event(): build the event, queue it, and end a oneshot watch. */
 function* inotify_handle_inode_event(
-  k: Kernel,
   t: Task,
   fsnMark: FsnotifyMark,
   mask: number,
@@ -203,6 +203,7 @@ function* inotify_handle_inode_event(
   name: string | null,
   cookie: number,
 ): Blocking<void> {
+  const k = t.k;
   const mark = fsnMark as InotifyInodeMark;
   const group = mark.group;
   const wd = mark.wd;
@@ -215,27 +216,28 @@ function* inotify_handle_inode_event(
   if (mask & (IN_MOVE_SELF | IN_DELETE_SELF)) mask &= ~IN_ISDIR;
   const event = new InotifyEventInfo(addr, bytes, mask >>> 0, wd, cookie, name ?? '', len);
   k.touchRange(t, addr, bytes, true);
-  const ret = yield* fsnotify_add_event(k, t, group, event, inotify_merge);
+  const ret = yield* fsnotify_add_event(t, group, event, inotify_merge);
   if (ret) {
     if (ret === 1) k.engine.counters.add('inotify_events_merged');
     else if (!group.shutdown) k.engine.counters.add('inotify_events_dropped');
-    free_event(k, t, event);
+    free_event(t, event);
   } else k.engine.counters.add('inotify_events_queued');
-  if (mark.flags & FSNOTIFY_MARK_FLAG_IN_ONESHOT) yield* fsnotify_destroy_mark(k, t, mark);
+  if (mark.flags & FSNOTIFY_MARK_FLAG_IN_ONESHOT) yield* fsnotify_destroy_mark(t, mark);
   t.leave();
 }
 
 /** inotify_freeing_mark() -> inotify_ignored_and_remove_idr(): IN_IGNORED, then the wd is gone. */
-function* inotify_freeing_mark(k: Kernel, t: Task, fsnMark: FsnotifyMark, group: FsnotifyGroup): Blocking<void> {
+function* inotify_freeing_mark(t: Task, fsnMark: FsnotifyMark, group: FsnotifyGroup): Blocking<void> {
   const mark = fsnMark as InotifyInodeMark;
-  yield* inotify_handle_inode_event(k, t, mark, FS_IN_IGNORED, null, null, null, 0);
+  yield* inotify_handle_inode_event(t, mark, FS_IN_IGNORED, null, null, null, 0);
   const data = dataOf(group);
   if (mark.wd !== -1) data.idr.delete(mark.wd);
   mark.wd = -1;
   data.ucounts.watches--;
 }
 
-function free_event(k: Kernel, t: Task, ev: FsnotifyEvent): void {
+function free_event(t: Task, ev: FsnotifyEvent): void {
+  const k = t.k;
   t.charge(k.cfg.kernel.cost.kmalloc);
   k.slab.kfree(ev.addr, ev.bytes);
 }
@@ -249,7 +251,8 @@ const inotify_fsnotify_ops = {
 // ---- the file (inotify_user.c) ----
 
 /** copy_event_to_user(): the event's 16 bytes and padded name; returns the bytes. */
-function copy_event_to_user(k: Kernel, t: Task, e: InotifyEventInfo, buf: InotifyReadBuf | null): number {
+function copy_event_to_user(t: Task, e: InotifyEventInfo, buf: InotifyReadBuf | null): number {
+  const k = t.k;
   t.enter(CAT_COPY);
   const n = event_bytes(e);
   k.touch(t, e.addr, false);
@@ -302,8 +305,8 @@ function* inotify_read(t: Task, file: File, count: number, buf: IoBuf | null): B
       break;
     }
     if (ev) {
-      const n = copy_event_to_user(k, t, ev, buf as InotifyReadBuf | null);
-      if (ev !== group.overflow_event) free_event(k, t, ev);
+      const n = copy_event_to_user(t, ev, buf as InotifyReadBuf | null);
+      if (ev !== group.overflow_event) free_event(t, ev);
       copied += n;
       count -= n;
       continue;
@@ -349,8 +352,8 @@ function* inotify_release(t: Task, file: File): Blocking<number> {
   yield* group.notification_lock.lock(t);
   group.shutdown = true;
   group.notification_lock.unlock(t);
-  while (group.marks.length > 0) yield* fsnotify_destroy_mark(k, t, group.marks[0]!);
-  yield* fsnotify_flush_notify(k, t, group);
+  while (group.marks.length > 0) yield* fsnotify_destroy_mark(t, group.marks[0]!);
+  yield* fsnotify_flush_notify(t, group);
   const data = dataOf(group);
   data.ucounts.instances--;
   t.charge(k.cfg.kernel.cost.kmalloc * 2);
@@ -385,7 +388,8 @@ export function inotify_group_of(file: File): FsnotifyGroup | null {
 }
 
 /** inotify_new_group(): -EMFILE past max_user_instances. */
-function inotify_new_group(k: Kernel, t: Task): FsnotifyGroup | number {
+function inotify_new_group(t: Task): FsnotifyGroup | number {
+  const k = t.k;
   const uid = current(t).cred.uid;
   const uc = ucountsOf(k, uid);
   if (uc.instances >= k.cfg.kernel.inotify_max_user_instances) return -EMFILE;
@@ -400,11 +404,12 @@ function inotify_new_group(k: Kernel, t: Task): FsnotifyGroup | number {
 }
 
 /** do_inotify_init(). */
-export function* do_inotify_init(k: Kernel, t: Task, flags: number): Blocking<number> {
+export function* do_inotify_init(t: Task, flags: number): Blocking<number> {
+  const k = t.k;
   if (flags & ~(IN_CLOEXEC | IN_NONBLOCK)) return -EINVAL;
-  const group = inotify_new_group(k, t);
+  const group = inotify_new_group(t);
   if (typeof group === 'number') return group;
-  const fd = yield* get_unused_fd_flags(k, t, flags & O_CLOEXEC);
+  const fd = yield* get_unused_fd_flags(t, flags & O_CLOEXEC);
   if (fd < 0) {
     dataOf(group).ucounts.instances--;
     k.slab.kfree(group.overflow_event.addr, group.overflow_event.bytes);
@@ -412,7 +417,7 @@ export function* do_inotify_init(k: Kernel, t: Task, flags: number): Blocking<nu
   }
   const file = alloc_file(k, t, 'anon_inode:inotify', O_RDONLY | (flags & O_NONBLOCK), FMODE_READ | FMODE_LSEEK, inotify_fops);
   file.private_data = group;
-  yield* fd_install(k, t, fd, file);
+  yield* fd_install(t, fd, file);
   return fd;
 }
 
@@ -432,8 +437,9 @@ function inotify_arg_to_flags(arg: number): number {
 }
 
 /** inotify_update_existing_watch(): -ENOENT when the group has no mark on the inode. */
-function inotify_update_existing_watch(k: Kernel, t: Task, group: FsnotifyGroup, inode: Inode, arg: number): number {
-  const mark = fsnotify_find_inode_mark(k, t, inode, group) as InotifyInodeMark | null;
+function inotify_update_existing_watch(t: Task, group: FsnotifyGroup, inode: Inode, arg: number): number {
+  const k = t.k;
+  const mark = fsnotify_find_inode_mark(t, inode, group) as InotifyInodeMark | null;
   if (!mark) return -2;
   if (arg & IN_MASK_CREATE) return -EEXIST;
   const oldMask = mark.mask;
@@ -444,12 +450,13 @@ function inotify_update_existing_watch(k: Kernel, t: Task, group: FsnotifyGroup,
   mark.mask = (mark.mask | inotify_arg_to_mask(inode, arg)) >>> 0;
   mark.flags |= inotify_arg_to_flags(arg);
   k.touch(t, mark.addr, true);
-  if (oldMask !== mark.mask) fsnotify_recalc_mask(k, t, inode);
+  if (oldMask !== mark.mask) fsnotify_recalc_mask(t, inode);
   return mark.wd;
 }
 
 /** inotify_new_watch(): a wd from the cyclic idr (consumed even when the watch limit then refuses). */
-function inotify_new_watch(k: Kernel, t: Task, group: FsnotifyGroup, inode: Inode, arg: number): number {
+function inotify_new_watch(t: Task, group: FsnotifyGroup, inode: Inode, arg: number): number {
+  const k = t.k;
   const data = dataOf(group);
   const addr = k.slab.kmalloc(MARK_BYTES);
   t.charge(k.cfg.kernel.cost.kmalloc);
@@ -469,16 +476,16 @@ function inotify_new_watch(k: Kernel, t: Task, group: FsnotifyGroup, inode: Inod
     return -ENOSPC;
   }
   data.ucounts.watches++;
-  fsnotify_add_inode_mark_locked(k, t, mark, inode);
+  fsnotify_add_inode_mark_locked(t, mark, inode);
   return wd;
 }
 
 /** sys_inotify_add_watch(). */
-export function* do_inotify_add_watch(k: Kernel, t: Task, fd: number, pathname: string, mask: number): Blocking<number> {
+export function* do_inotify_add_watch(t: Task, fd: number, pathname: string, mask: number): Blocking<number> {
   mask = mask >>> 0;
   if (mask & IN_MASK_ADD && mask & IN_MASK_CREATE) return -EINVAL;
   if (!(mask & ALL_INOTIFY_BITS)) return -EINVAL;
-  const f = fget_light(k, t, fd >>> 0);
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   let ret: number;
   const group = inotify_group_of(f.file);
@@ -487,29 +494,30 @@ export function* do_inotify_add_watch(k: Kernel, t: Task, fd: number, pathname: 
     let flags = 0;
     if (!(mask & IN_DONT_FOLLOW)) flags |= LOOKUP_FOLLOW;
     if (mask & IN_ONLYDIR) flags |= LOOKUP_DIRECTORY;
-    const path = yield* user_path_at(k, t, pathname, flags);
+    const path = yield* user_path_at(t, pathname, flags);
     if (typeof path === 'number') ret = path;
     else {
       const inode = path.dentry.d_inode!;
-      ret = inode_permission(k, t, inode, MAY_READ);
+      ret = inode_permission(t, inode, MAY_READ);
       if (ret === 0) {
         t.enter(CAT_ADD_WATCH);
         yield* group.mark_mutex.lock(t);
-        ret = inotify_update_existing_watch(k, t, group, inode, mask);
-        if (ret === -2) ret = inotify_new_watch(k, t, group, inode, mask);
+        ret = inotify_update_existing_watch(t, group, inode, mask);
+        if (ret === -2) ret = inotify_new_watch(t, group, inode, mask);
         group.mark_mutex.unlock(t);
         t.leave();
       }
-      yield* path_put(k, t, path);
+      yield* path_put(t, path);
     }
   }
-  yield* fput_light(k, t, f);
+  yield* fput_light(t, f);
   return ret;
 }
 
 /** sys_inotify_rm_watch(): IN_IGNORED is queued as the mark goes. */
-export function* do_inotify_rm_watch(k: Kernel, t: Task, fd: number, wd: number): Blocking<number> {
-  const f = fget_light(k, t, fd >>> 0);
+export function* do_inotify_rm_watch(t: Task, fd: number, wd: number): Blocking<number> {
+  const k = t.k;
+  const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   let ret = 0;
   const group = inotify_group_of(f.file);
@@ -518,20 +526,20 @@ export function* do_inotify_rm_watch(k: Kernel, t: Task, fd: number, wd: number)
     const mark = dataOf(group).idr.get(wd | 0);
     t.charge(k.cfg.kernel.cost.kernel_op);
     if (!mark) ret = -EINVAL;
-    else yield* fsnotify_destroy_mark(k, t, mark);
+    else yield* fsnotify_destroy_mark(t, mark);
   }
-  yield* fput_light(k, t, f);
+  yield* fput_light(t, f);
   return ret;
 }
 
-export function sys_inotify_init1(k: Kernel, t: Task, flags: number): Blocking<number> {
-  return syscall(t, 'inotify_init1', do_inotify_init(k, t, flags));
+export function sys_inotify_init1(t: Task, flags: number): Blocking<number> {
+  return syscall(t, 'inotify_init1', do_inotify_init(t, flags));
 }
 
-export function sys_inotify_add_watch(k: Kernel, t: Task, fd: number, pathname: string, mask: number): Blocking<number> {
-  return syscall(t, 'inotify_add_watch', do_inotify_add_watch(k, t, fd, pathname, mask));
+export function sys_inotify_add_watch(t: Task, fd: number, pathname: string, mask: number): Blocking<number> {
+  return syscall(t, 'inotify_add_watch', do_inotify_add_watch(t, fd, pathname, mask));
 }
 
-export function sys_inotify_rm_watch(k: Kernel, t: Task, fd: number, wd: number): Blocking<number> {
-  return syscall(t, 'inotify_rm_watch', do_inotify_rm_watch(k, t, fd, wd));
+export function sys_inotify_rm_watch(t: Task, fd: number, wd: number): Blocking<number> {
+  return syscall(t, 'inotify_rm_watch', do_inotify_rm_watch(t, fd, wd));
 }

@@ -9,7 +9,6 @@
  */
 import { intern } from '../../../sim/attribution.js';
 import type { Blocking, Task } from '../../../sim/task.js';
-import type { Kernel } from '../../kernel.js';
 import { ihold, iput, type Inode } from '../inode.js';
 import type { FsnotifyGroup } from './group.js';
 
@@ -66,7 +65,8 @@ export class FsnotifyMark {
 }
 
 /** fsnotify_recalc_mask(): the inode's mask is the union of its marks' masks. */
-export function fsnotify_recalc_mask(k: Kernel, t: Task, inode: Inode): void {
+export function fsnotify_recalc_mask(t: Task, inode: Inode): void {
+  const k = t.k;
   let m = 0;
   for (const mark of inode.i_fsnotify_marks ?? []) {
     k.touch(t, mark.addr, false);
@@ -77,7 +77,8 @@ export function fsnotify_recalc_mask(k: Kernel, t: Task, inode: Inode): void {
 }
 
 /** fsnotify_find_inode_mark(): this group's mark on the inode, or null. */
-export function fsnotify_find_inode_mark(k: Kernel, t: Task, inode: Inode, group: FsnotifyGroup): FsnotifyMark | null {
+export function fsnotify_find_inode_mark(t: Task, inode: Inode, group: FsnotifyGroup): FsnotifyMark | null {
+  const k = t.k;
   k.touch(t, inode.addr, false);
   for (const mark of inode.i_fsnotify_marks ?? []) {
     k.touch(t, mark.addr, false);
@@ -91,12 +92,13 @@ export function fsnotify_find_inode_mark(k: Kernel, t: Task, inode: Inode, group
  * group (the caller holds group.mark_mutex). The first mark on an inode
  * takes a reference on it.
  */
-export function fsnotify_add_inode_mark_locked(k: Kernel, t: Task, mark: FsnotifyMark, inode: Inode): void {
+export function fsnotify_add_inode_mark_locked(t: Task, mark: FsnotifyMark, inode: Inode): void {
+  const k = t.k;
   t.enter(CAT_ADD_MARK);
   t.charge(k.cfg.kernel.cost.kernel_op);
   if (!inode.i_fsnotify_marks || inode.i_fsnotify_marks.length === 0) {
     inode.i_fsnotify_marks = [];
-    ihold(k, t, inode);
+    ihold(t, inode);
     inode.i_sb.s_fsnotify_connectors++;
   }
   inode.i_fsnotify_marks.push(mark);
@@ -104,12 +106,12 @@ export function fsnotify_add_inode_mark_locked(k: Kernel, t: Task, mark: Fsnotif
   mark.flags |= FSNOTIFY_MARK_FLAG_ATTACHED;
   mark.group.marks.push(mark);
   k.touch(t, mark.addr, true);
-  fsnotify_recalc_mask(k, t, inode);
+  fsnotify_recalc_mask(t, inode);
   t.leave();
 }
 
 /** fsnotify_detach_mark(): off the inode's and the group's lists; the last mark lets go of the inode. */
-function fsnotify_detach_mark(k: Kernel, t: Task, mark: FsnotifyMark): void {
+function fsnotify_detach_mark(t: Task, mark: FsnotifyMark): void {
   const inode = mark.inode;
   mark.flags &= ~FSNOTIFY_MARK_FLAG_ATTACHED;
   const gl = mark.group.marks;
@@ -120,11 +122,11 @@ function fsnotify_detach_mark(k: Kernel, t: Task, mark: FsnotifyMark): void {
   const list = inode.i_fsnotify_marks!;
   const i = list.indexOf(mark);
   if (i >= 0) list.splice(i, 1);
-  fsnotify_recalc_mask(k, t, inode);
+  fsnotify_recalc_mask(t, inode);
   if (list.length === 0) {
     inode.i_fsnotify_marks = null;
     inode.i_sb.s_fsnotify_connectors--;
-    iput(k, t, inode);
+    iput(t, inode);
   }
 }
 
@@ -132,7 +134,8 @@ function fsnotify_detach_mark(k: Kernel, t: Task, mark: FsnotifyMark): void {
  * fsnotify_destroy_mark(): detach the mark and tell its group
  * (->freeing_mark), then free it. A mark already detached is left alone.
  */
-export function* fsnotify_destroy_mark(k: Kernel, t: Task, mark: FsnotifyMark): Blocking<void> {
+export function* fsnotify_destroy_mark(t: Task, mark: FsnotifyMark): Blocking<void> {
+  const k = t.k;
   if (!mark.attached) return;
   t.enter(CAT_DESTROY_MARK);
   const group = mark.group;
@@ -142,17 +145,17 @@ export function* fsnotify_destroy_mark(k: Kernel, t: Task, mark: FsnotifyMark): 
     t.leave();
     return;
   }
-  fsnotify_detach_mark(k, t, mark);
+  fsnotify_detach_mark(t, mark);
   group.mark_mutex.unlock(t);
-  yield* group.ops.freeing_mark(k, t, mark, group);
+  yield* group.ops.freeing_mark(t, mark, group);
   t.charge(k.cfg.kernel.cost.kmalloc);
   k.slab.kfree(mark.addr, mark.objBytes);
   t.leave();
 }
 
 /** fsnotify_destroy_marks(): every mark on the inode (it is going away). */
-export function* fsnotify_destroy_marks(k: Kernel, t: Task, inode: Inode): Blocking<void> {
+export function* fsnotify_destroy_marks(t: Task, inode: Inode): Blocking<void> {
   while (inode.i_fsnotify_marks && inode.i_fsnotify_marks.length > 0) {
-    yield* fsnotify_destroy_mark(k, t, inode.i_fsnotify_marks[0]!);
+    yield* fsnotify_destroy_mark(t, inode.i_fsnotify_marks[0]!);
   }
 }

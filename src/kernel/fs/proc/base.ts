@@ -56,7 +56,8 @@ function kb(pages: number): string {
 
 /** proc_pid_status() (task_state + task_mem). */
 function status_show(pid: number): ShowFn {
-  return (k, t, m) => {
+  return (t, m) => {
+    const k = t.k;
     const ts = k.findTask(pid);
     if (!ts) return;
     const threads = ts.group.filter((x) => !x.task || x.task.state !== TaskState.Done).length;
@@ -71,13 +72,14 @@ function status_show(pid: number): ShowFn {
     const files = ts.files as FilesStruct | null;
     m.line(`FDSize:\t${files ? files.fdt.max_fds : 0}`);
     const mm = ts.mm;
-    if (mm) task_mem(k, t, m, mm);
+    if (mm) task_mem(t, m, mm);
     m.line(`Threads:\t${threads}`);
   };
 }
 
 /** task_mem(): the Vm* lines. */
-function task_mem(k: Kernel, t: Task, m: SeqBuf, mm: MmStruct): void {
+function task_mem(t: Task, m: SeqBuf, mm: MmStruct): void {
+  const k = t.k;
   k.touch(t, mm.kaddr, false);
   const anon = mm.rss[MM_ANONPAGES]!;
   const file = mm.rss[MM_FILEPAGES]!;
@@ -101,7 +103,8 @@ function hex(n: number, width: number): string {
 
 /** show_map_vma() for every area, in address order. */
 function maps_show(pid: number): ShowFn {
-  return (k, t, m) => {
+  return (t, m) => {
+    const k = t.k;
     const ts = k.findTask(pid);
     const mm = ts?.mm;
     if (!mm) return;
@@ -148,7 +151,8 @@ const PID_ENTRIES: Readonly<Record<string, OpenableFileOperations>> = {
 };
 
 /** proc_pid_make_inode(). */
-function proc_pid_make_inode(k: Kernel, t: Task, dir: Inode, pid: number, mode: number): ProcInode {
+function proc_pid_make_inode(t: Task, dir: Inode, pid: number, mode: number): ProcInode {
+  const k = t.k;
   const inode = new_inode(k, t, dir.i_sb) as ProcInode;
   inode.pid = pid;
   inode.i_mode = mode;
@@ -165,7 +169,7 @@ function* pid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> 
   t.charge(k.cfg.kernel.cost.kernel_op);
   const fops = PID_ENTRIES[dentry.d_name];
   if (!fops || !find_task_by_tgid(k, pid)) return -ENOENT;
-  const inode = proc_pid_make_inode(k, t, dir, pid, S_IFREG | 0o444);
+  const inode = proc_pid_make_inode(t, dir, pid, S_IFREG | 0o444);
   inode.i_nlink = 1;
   inode.i_fop = fops;
   dentry.d_op = proc_dentry_operations;
@@ -179,12 +183,13 @@ const pid_dir_inode_operations: InodeOperations = { lookup: pid_dir_lookup };
  * proc_pid_lookup(): "self" or a thread group id in the /proc root.
  * Returns 0 (dentry filled in) or -ENOENT.
  */
-export function* proc_pid_lookup(k: Kernel, t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+export function* proc_pid_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+  const k = t.k;
   const name = dentry.d_name;
   const tgid = name === 'self' ? current(t).tgid : name_to_int(name);
   t.charge(k.cfg.kernel.cost.kernel_op);
   if (tgid < 0 || !find_task_by_tgid(k, tgid)) return -ENOENT;
-  const inode = proc_pid_make_inode(k, t, dir, tgid, S_IFDIR | 0o555);
+  const inode = proc_pid_make_inode(t, dir, tgid, S_IFDIR | 0o555);
   inode.i_nlink = 2;
   inode.i_op = pid_dir_inode_operations;
   inode.i_fop = proc_dir_operations;

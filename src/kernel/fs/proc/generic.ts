@@ -188,7 +188,8 @@ export function proc_find(k: Kernel, name: string, parent: ProcDirEntry | null =
  * list until its release has returned, so remove_proc_entry cannot return
  * while a close is still in the module's code.
  */
-export function* close_pdeo(k: Kernel, t: Task, pde: ProcDirEntry, pdeo: PdeOpener): Blocking<boolean> {
+export function* close_pdeo(t: Task, pde: ProcDirEntry, pdeo: PdeOpener): Blocking<boolean> {
+  const k = t.k;
   if (pdeo.closing) {
     if (!pdeo.c) pdeo.c = new Completion(k.engine, 1);
     const c = pdeo.c;
@@ -215,7 +216,8 @@ export function* close_pdeo(k: Kernel, t: Task, pde: ProcDirEntry, pdeo: PdeOpen
  * flight, release late openers by hand, drop the registry's reference.
  * Returns false when there was no such entry (the kernel WARNs).
  */
-export function* remove_proc_entry(k: Kernel, t: Task, name: string, parent: ProcDirEntry | null): Blocking<boolean> {
+export function* remove_proc_entry(t: Task, name: string, parent: ProcDirEntry | null): Blocking<boolean> {
+  const k = t.k;
   t.enter(CAT_REMOVE);
   const r = procRegistry(k);
   const x = xlate(r, name, parent);
@@ -242,7 +244,7 @@ export function* remove_proc_entry(k: Kernel, t: Task, name: string, parent: Pro
     yield* de.pde_unload_lock.lock(t);
   }
   while (de.pde_openers.length > 0) {
-    if (yield* close_pdeo(k, t, de, de.pde_openers[0]!)) k.engine.counters.add('pde_openers_released_by_remove');
+    if (yield* close_pdeo(t, de, de.pde_openers[0]!)) k.engine.counters.add('pde_openers_released_by_remove');
     yield* de.pde_unload_lock.lock(t);
   }
   de.pde_unload_lock.unlock(t);

@@ -68,7 +68,8 @@ function __pde_users_dec(t: Task, pde: ProcDirEntry): void {
 }
 
 /** pde_users_dec(). */
-export function* pde_users_dec(k: Kernel, t: Task, pde: ProcDirEntry): Blocking<void> {
+export function* pde_users_dec(t: Task, pde: ProcDirEntry): Blocking<void> {
+  const k = t.k;
   yield* pde.pde_unload_lock.lock(t);
   k.touch(t, pde.addr, true);
   __pde_users_dec(t, pde);
@@ -76,7 +77,8 @@ export function* pde_users_dec(k: Kernel, t: Task, pde: ProcDirEntry): Blocking<
 }
 
 /** The locked prologue of every proc_reg_* method: the operations, counted in pde_users, or null once removal began. */
-function* use_pde(k: Kernel, t: Task, pde: ProcDirEntry): Blocking<ProcOps | null> {
+function* use_pde(t: Task, pde: ProcDirEntry): Blocking<ProcOps | null> {
+  const k = t.k;
   yield* pde.pde_unload_lock.lock(t);
   k.touch(t, pde.addr, true);
   const ops = pde.proc_fops;
@@ -97,11 +99,11 @@ function default_llseek(file: File, offset: number, whence: number): number {
 function* proc_reg_llseek(t: Task, file: File, offset: number, whence: number): Blocking<number> {
   const pde = PDE(file);
   t.enter(CAT_PROC_REG_LLSEEK);
-  const ops = yield* use_pde(pde.k, t, pde);
+  const ops = yield* use_pde(t, pde);
   let rv = -EINVAL;
   if (ops) {
     rv = ops.proc_lseek ? yield* ops.proc_lseek(t, file, offset, whence) : default_llseek(file, offset, whence);
-    yield* pde_users_dec(pde.k, t, pde);
+    yield* pde_users_dec(t, pde);
   }
   t.leave();
   return rv;
@@ -110,11 +112,11 @@ function* proc_reg_llseek(t: Task, file: File, offset: number, whence: number): 
 function* proc_reg_read(t: Task, file: File, len: number, buf: IoBuf | null): Blocking<number> {
   const pde = PDE(file);
   t.enter(CAT_PROC_REG_READ);
-  const ops = yield* use_pde(pde.k, t, pde);
+  const ops = yield* use_pde(t, pde);
   let rv = -EIO;
   if (ops) {
     if (ops.proc_read) rv = yield* ops.proc_read(t, file, len, buf);
-    yield* pde_users_dec(pde.k, t, pde);
+    yield* pde_users_dec(t, pde);
   }
   t.leave();
   return rv;
@@ -123,11 +125,11 @@ function* proc_reg_read(t: Task, file: File, len: number, buf: IoBuf | null): Bl
 function* proc_reg_write(t: Task, file: File, len: number, byte: number): Blocking<number> {
   const pde = PDE(file);
   t.enter(CAT_PROC_REG_WRITE);
-  const ops = yield* use_pde(pde.k, t, pde);
+  const ops = yield* use_pde(t, pde);
   let rv = -EIO;
   if (ops) {
     if (ops.proc_write) rv = yield* ops.proc_write(t, file, len, byte);
-    yield* pde_users_dec(pde.k, t, pde);
+    yield* pde_users_dec(t, pde);
   }
   t.leave();
   return rv;
@@ -136,11 +138,11 @@ function* proc_reg_write(t: Task, file: File, len: number, byte: number): Blocki
 function* proc_reg_poll(t: Task, file: File): Blocking<number> {
   const pde = PDE(file);
   t.enter(CAT_PROC_REG_POLL);
-  const ops = yield* use_pde(pde.k, t, pde);
+  const ops = yield* use_pde(t, pde);
   let rv = DEFAULT_POLLMASK;
   if (ops) {
     if (ops.proc_poll) rv = yield* ops.proc_poll(t, file);
-    yield* pde_users_dec(pde.k, t, pde);
+    yield* pde_users_dec(t, pde);
   }
   t.leave();
   return rv;
@@ -149,11 +151,11 @@ function* proc_reg_poll(t: Task, file: File): Blocking<number> {
 function* proc_reg_unlocked_ioctl(t: Task, file: File, cmd: number, arg: number): Blocking<number> {
   const pde = PDE(file);
   t.enter(CAT_PROC_REG_IOCTL);
-  const ops = yield* use_pde(pde.k, t, pde);
+  const ops = yield* use_pde(t, pde);
   let rv = -ENOTTY;
   if (ops) {
     if (ops.proc_ioctl) rv = yield* ops.proc_ioctl(t, file, cmd, arg);
-    yield* pde_users_dec(pde.k, t, pde);
+    yield* pde_users_dec(t, pde);
   }
   t.leave();
   return rv;
@@ -197,7 +199,8 @@ function* proc_reg_open(t: Task, inode: Inode, file: File): Blocking<number> {
   return rv;
 }
 
-function find_pde_opener(k: Kernel, t: Task, pde: ProcDirEntry, file: File): PdeOpener | null {
+function find_pde_opener(t: Task, pde: ProcDirEntry, file: File): PdeOpener | null {
+  const k = t.k;
   for (const o of pde.pde_openers) {
     k.touch(t, o.addr, false);
     if (o.file === file) return o;
@@ -213,11 +216,10 @@ function find_pde_opener(k: Kernel, t: Task, pde: ProcDirEntry, file: File): Pde
  */
 function* proc_reg_release(t: Task, file: File): Blocking<number> {
   const pde = (file_vfs(file).inode as ProcInode).pde!;
-  const k = pde.k;
   t.enter(CAT_PROC_REG_RELEASE);
   yield* pde.pde_unload_lock.lock(t);
-  const pdeo = find_pde_opener(k, t, pde, file);
-  if (pdeo) yield* close_pdeo(k, t, pde, pdeo);
+  const pdeo = find_pde_opener(t, pde, file);
+  if (pdeo) yield* close_pdeo(t, pde, pdeo);
   else pde.pde_unload_lock.unlock(t);
   t.leave();
   return 0;
@@ -254,8 +256,8 @@ export const proc_dentry_operations: DentryOperations = {
 };
 
 /** proc_get_inode(): the entry's inode from the inode cache, filled in when new (the reference on `de` moves into it). */
-export function proc_get_inode(k: Kernel, t: Task, sb: SuperBlock, de: ProcDirEntry): ProcInode {
-  const inode = iget_locked(k, t, sb, de.low_ino) as ProcInode;
+export function proc_get_inode(t: Task, sb: SuperBlock, de: ProcDirEntry): ProcInode {
+  const inode = iget_locked(t, sb, de.low_ino) as ProcInode;
   if (inode.i_state & I_NEW) {
     inode.pde = de;
     inode.i_mode = de.mode;
@@ -275,7 +277,8 @@ export function proc_get_inode(k: Kernel, t: Task, sb: SuperBlock, de: ProcDirEn
 }
 
 /** proc_lookup_de(): a name in an entry directory; ENOENT when absent. */
-export function* proc_lookup_de(k: Kernel, t: Task, de: ProcDirEntry, dir: Inode, dentry: Dentry): Blocking<number> {
+export function* proc_lookup_de(t: Task, de: ProcDirEntry, dir: Inode, dentry: Dentry): Blocking<number> {
+  const k = t.k;
   t.enter(CAT_PROC_LOOKUP);
   k.touch(t, de.addr, false);
   t.charge(k.cfg.kernel.cost.kernel_op);
@@ -285,7 +288,7 @@ export function* proc_lookup_de(k: Kernel, t: Task, de: ProcDirEntry, dir: Inode
     return -ENOENT;
   }
   pde_get(child);
-  const inode = proc_get_inode(k, t, dir.i_sb, child);
+  const inode = proc_get_inode(t, dir.i_sb, child);
   dentry.d_op = proc_dentry_operations;
   d_add(dentry, inode);
   t.leave();
@@ -294,7 +297,7 @@ export function* proc_lookup_de(k: Kernel, t: Task, de: ProcDirEntry, dir: Inode
 
 function* proc_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   const de = (dir as ProcInode).pde!;
-  return yield* proc_lookup_de(dir.k, t, de, dir, dentry);
+  return yield* proc_lookup_de(t, de, dir, dentry);
 }
 
 export const proc_dir_inode_operations: InodeOperations = { lookup: proc_lookup };

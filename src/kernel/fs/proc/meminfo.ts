@@ -33,7 +33,8 @@ function swapFigures(k: Kernel): { total: number; free: number } {
 }
 
 /** meminfo_proc_show(). */
-export function meminfo_show(k: Kernel, t: Task, m: SeqBuf): void {
+export function meminfo_show(t: Task, m: SeqBuf): void {
+  const k = t.k;
   const mem = k.machine.mem;
   const memmap = k.mem_map;
   const core = mmCore(k);
@@ -115,7 +116,8 @@ const VMSTAT_EVENTS = [
 ] as const;
 
 /** vmstat_show(): the page-state gauges, then the event counters. */
-export function vmstat_show(k: Kernel, t: Task, m: SeqBuf): void {
+export function vmstat_show(t: Task, m: SeqBuf): void {
+  const k = t.k;
   const core = mmCore(k);
   const lru = lruSizes(k);
   let anon = 0;

@@ -21,9 +21,9 @@ import { meminfo_show, vmstat_show } from './meminfo.js';
 /** proc_root_lookup(): a registered entry, else a PID directory. */
 function* proc_root_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   const k = dir.k;
-  const r = yield* proc_lookup_de(k, t, procRegistry(k).root, dir, dentry);
+  const r = yield* proc_lookup_de(t, procRegistry(k).root, dir, dentry);
   if (r === 0) return 0;
-  return yield* proc_pid_lookup(k, t, dir, dentry);
+  return yield* proc_pid_lookup(t, dir, dentry);
 }
 
 const proc_root_inode_operations: InodeOperations = { lookup: proc_root_lookup };

@@ -23,24 +23,24 @@ function size_t(v: number): number {
 
 function* pread(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const buf = { sum: 0 };
-  const ret = yield* sys_pread64(env.k, env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), num(env, op, 'offset'), buf);
+  const ret = yield* sys_pread64(env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), num(env, op, 'offset'), buf);
   return ret < 0 ? outcome(ret) : { ret, errno: null, sum: buf.sum };
 }
 
 function* pwrite(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_pwrite64(env.k, env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), num(env, op, 'byte') & 0xff, num(env, op, 'offset')));
+  return outcome(yield* sys_pwrite64(env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), num(env, op, 'byte') & 0xff, num(env, op, 'offset')));
 }
 
 function* fsync(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_fsync(env.k, env.t, int32(num(env, op, 'fd'))));
+  return outcome(yield* sys_fsync(env.t, int32(num(env, op, 'fd'))));
 }
 
 function* fdatasync(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_fdatasync(env.k, env.t, int32(num(env, op, 'fd'))));
+  return outcome(yield* sys_fdatasync(env.t, int32(num(env, op, 'fd'))));
 }
 
 function* fchmod(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_fchmod(env.k, env.t, int32(num(env, op, 'fd')), num(env, op, 'mode') & 0xffff));
+  return outcome(yield* sys_fchmod(env.t, int32(num(env, op, 'fd')), num(env, op, 'mode') & 0xffff));
 }
 
 const S_TYPES: Readonly<Record<number, string>> = { 0o140000: 'sock', 0o120000: 'lnk', 0o100000: 'reg', 0o060000: 'blk', 0o040000: 'dir', 0o020000: 'chr', 0o010000: 'fifo' };
@@ -53,39 +53,39 @@ function statFields(ret: number, st: Kstat): OpOutcome {
 
 function* fstat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const st: Kstat = { mode: 0, nlink: 0, size: 0 };
-  return statFields(yield* sys_fstat(env.k, env.t, int32(num(env, op, 'fd')), st), st);
+  return statFields(yield* sys_fstat(env.t, int32(num(env, op, 'fd')), st), st);
 }
 
 function* newfstatat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const st: Kstat = { mode: 0, nlink: 0, size: 0 };
-  return statFields(yield* sys_newfstatat(env.k, env.t, int32(num(env, op, 'dirfd')), op['path'] as string, num(env, op, 'flags'), st), st);
+  return statFields(yield* sys_newfstatat(env.t, int32(num(env, op, 'dirfd')), op['path'] as string, num(env, op, 'flags'), st), st);
 }
 
 /** pipe2: the read end is bound to `as`, the write end to `wr`; `fds` prints both. */
 function* pipe2(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const fds: number[] = [];
-  const ret = yield* sys_pipe2(env.k, env.t, num(env, op, 'flags') >>> 0, fds);
+  const ret = yield* sys_pipe2(env.t, num(env, op, 'flags') >>> 0, fds);
   env.bind(op.as, ret < 0 ? -1 : fds[0]!);
   env.bind(op['wr'] as string | undefined, ret < 0 ? -1 : fds[1]!);
   return ret < 0 ? outcome(ret) : { ret, errno: null, fds };
 }
 
 function* fallocate(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_fallocate(env.k, env.t, int32(num(env, op, 'fd')), int32(num(env, op, 'mode')), num(env, op, 'offset'), num(env, op, 'len')));
+  return outcome(yield* sys_fallocate(env.t, int32(num(env, op, 'fd')), int32(num(env, op, 'mode')), num(env, op, 'offset'), num(env, op, 'len')));
 }
 
 function* posix_fadvise(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_fadvise64(env.k, env.t, int32(num(env, op, 'fd')), num(env, op, 'offset'), num(env, op, 'len'), int32(num(env, op, 'advice'))));
+  return outcome(yield* sys_fadvise64(env.t, int32(num(env, op, 'fd')), num(env, op, 'offset'), num(env, op, 'len'), int32(num(env, op, 'advice'))));
 }
 
 function* eventfd(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  const ret = yield* sys_eventfd2(env.k, env.t, num(env, op, 'initval') >>> 0, num(env, op, 'flags'));
+  const ret = yield* sys_eventfd2(env.t, num(env, op, 'initval') >>> 0, num(env, op, 'flags'));
   env.bind(op.as, ret < 0 ? -1 : ret);
   return outcome(ret);
 }
 
 function* close_range(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_close_range(env.k, env.t, num(env, op, 'fd') >>> 0, num(env, op, 'max') >>> 0, num(env, op, 'flags') >>> 0));
+  return outcome(yield* sys_close_range(env.t, num(env, op, 'fd') >>> 0, num(env, op, 'max') >>> 0, num(env, op, 'flags') >>> 0));
 }
 
 export const fsCalls: Readonly<Record<string, OpHandler>> = { pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range } as Record<string, OpHandler>;

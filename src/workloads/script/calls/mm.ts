@@ -55,7 +55,7 @@ function* munlockall(env: OpEnv): Blocking<OpOutcome> {
 }
 
 function* memfd_create(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  const ret = yield* sys_memfd_create(env.k, env.t, op['name'] as string, num(env, op, 'flags'));
+  const ret = yield* sys_memfd_create(env.t, op['name'] as string, num(env, op, 'flags'));
   env.bind(op.as, ret < 0 ? -1 : ret);
   return outcome(ret);
 }

@@ -53,32 +53,32 @@ function bound(env: OpEnv, as: string | undefined, ret: number): OpOutcome {
 
 function* open(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as OpenOp;
-  return bound(env, o.as, yield* sys_open(env.k, env.t, o.path, int32(o.flags), o.mode));
+  return bound(env, o.as, yield* sys_open(env.t, o.path, int32(o.flags), o.mode));
 }
 
 function* close(env: OpEnv, op: Op): Blocking<OpOutcome> {
-  return outcome(yield* sys_close(env.k, env.t, int32(env.ref((op as CloseOp).fd))));
+  return outcome(yield* sys_close(env.t, int32(env.ref((op as CloseOp).fd))));
 }
 
 function* dup(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as DupOp;
-  return bound(env, o.as, yield* sys_dup(env.k, env.t, int32(env.ref(o.fd))));
+  return bound(env, o.as, yield* sys_dup(env.t, int32(env.ref(o.fd))));
 }
 
 function* dup2(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as Dup2Op;
-  return bound(env, o.as, yield* sys_dup2(env.k, env.t, int32(env.ref(o.fd)), int32(env.ref(o.newfd))));
+  return bound(env, o.as, yield* sys_dup2(env.t, int32(env.ref(o.fd)), int32(env.ref(o.newfd))));
 }
 
 function* dup3(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as Dup3Op;
-  return bound(env, o.as, yield* sys_dup3(env.k, env.t, int32(env.ref(o.fd)), int32(env.ref(o.newfd)), int32(o.flags)));
+  return bound(env, o.as, yield* sys_dup3(env.t, int32(env.ref(o.fd)), int32(env.ref(o.newfd)), int32(o.flags)));
 }
 
 function* fcntl(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as FcntlOp;
   const arg = typeof o.arg === 'number' ? o.arg : env.ref(o.arg);
-  const ret = yield* sys_fcntl(env.k, env.t, int32(env.ref(o.fd)), int32(o.cmd), arg);
+  const ret = yield* sys_fcntl(env.t, int32(env.ref(o.fd)), int32(o.cmd), arg);
   env.bind(o.as, ret < 0 ? -1 : ret);
   if (ret >= 0 && o.cmd === F_GETFL) {
     const g = getflResult(ret);
@@ -90,14 +90,14 @@ function* fcntl(env: OpEnv, op: Op): Blocking<OpOutcome> {
 function* getrlimit(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as GetrlimitOp;
   const lim = { cur: 0, max: 0 };
-  const ret = yield* sys_getrlimit(env.k, env.t, o.resource, lim);
+  const ret = yield* sys_getrlimit(env.t, o.resource, lim);
   if (ret < 0) return outcome(ret);
   return { ret, errno: null, cur: rlimitValue(lim.cur), max: rlimitValue(lim.max) };
 }
 
 function* setrlimit(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as SetrlimitOp;
-  return outcome(yield* sys_setrlimit(env.k, env.t, o.resource, rlim(o.cur), rlim(o.max)));
+  return outcome(yield* sys_setrlimit(env.t, o.resource, rlim(o.cur), rlim(o.max)));
 }
 
 /** The fd ops, merged into the interpreter's table. */

@@ -53,73 +53,73 @@ function umode(v: number): number {
 function* read(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as ReadOp;
   const buf = { sum: 0 };
-  const ret = yield* sys_read(env.k, env.t, int32(env.ref(o.fd)), size_t(o.len), buf);
+  const ret = yield* sys_read(env.t, int32(env.ref(o.fd)), size_t(o.len), buf);
   if (ret < 0) return outcome(ret);
   return { ret, errno: null, sum: buf.sum };
 }
 
 function* write(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as WriteOp;
-  return outcome(yield* sys_write(env.k, env.t, int32(env.ref(o.fd)), size_t(o.len), o.byte & 0xff));
+  return outcome(yield* sys_write(env.t, int32(env.ref(o.fd)), size_t(o.len), o.byte & 0xff));
 }
 
 function* lseek(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as LseekOp;
-  return outcome(yield* sys_lseek(env.k, env.t, int32(env.ref(o.fd)), o.offset, o.whence >>> 0));
+  return outcome(yield* sys_lseek(env.t, int32(env.ref(o.fd)), o.offset, o.whence >>> 0));
 }
 
 function* ftruncate(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as FtruncateOp;
-  return outcome(yield* sys_ftruncate(env.k, env.t, int32(env.ref(o.fd)), o.len));
+  return outcome(yield* sys_ftruncate(env.t, int32(env.ref(o.fd)), o.len));
 }
 
 function* unlink(env: OpEnv, op: Op): Blocking<OpOutcome> {
-  return outcome(yield* sys_unlink(env.k, env.t, (op as PathOp).path));
+  return outcome(yield* sys_unlink(env.t, (op as PathOp).path));
 }
 
 function* rmdir(env: OpEnv, op: Op): Blocking<OpOutcome> {
-  return outcome(yield* sys_rmdir(env.k, env.t, (op as PathOp).path));
+  return outcome(yield* sys_rmdir(env.t, (op as PathOp).path));
 }
 
 function* mkdir(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as MkdirOp;
-  return outcome(yield* sys_mkdir(env.k, env.t, o.path, umode(o.mode)));
+  return outcome(yield* sys_mkdir(env.t, o.path, umode(o.mode)));
 }
 
 function* rename(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as RenameOp;
-  return outcome(yield* sys_rename(env.k, env.t, o.from, o.to));
+  return outcome(yield* sys_rename(env.t, o.from, o.to));
 }
 
 function* chmod(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as ChmodOp;
-  return outcome(yield* sys_chmod(env.k, env.t, o.path, umode(o.mode)));
+  return outcome(yield* sys_chmod(env.t, o.path, umode(o.mode)));
 }
 
 function* inotify_init1(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as InotifyInitOp;
-  const ret = yield* sys_inotify_init1(env.k, env.t, int32(o.flags));
+  const ret = yield* sys_inotify_init1(env.t, int32(o.flags));
   env.bind(o.as, ret < 0 ? -1 : ret);
   return outcome(ret);
 }
 
 function* inotify_add_watch(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as InotifyAddWatchOp;
-  const ret = yield* sys_inotify_add_watch(env.k, env.t, int32(env.ref(o.fd)), o.path, o.mask >>> 0);
+  const ret = yield* sys_inotify_add_watch(env.t, int32(env.ref(o.fd)), o.path, o.mask >>> 0);
   env.bind(o.as, ret < 0 ? -1 : ret);
   return outcome(ret);
 }
 
 function* inotify_rm_watch(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as InotifyRmWatchOp;
-  return outcome(yield* sys_inotify_rm_watch(env.k, env.t, int32(env.ref(o.fd)), int32(env.ref(o.wd))));
+  return outcome(yield* sys_inotify_rm_watch(env.t, int32(env.ref(o.fd)), int32(env.ref(o.wd))));
 }
 
 /** inotify_read: read(2) on the fd, printing the events it returned. */
 function* inotify_read(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as InotifyReadOp;
   const buf: InotifyReadBuf = { sum: 0, events: [] };
-  const ret = yield* sys_read(env.k, env.t, int32(env.ref(o.fd)), size_t(o.bufsize), buf);
+  const ret = yield* sys_read(env.t, int32(env.ref(o.fd)), size_t(o.bufsize), buf);
   if (ret < 0) return outcome(ret);
   const names = env.cookies;
   const events: InotifyEventLine[] = buf.events!.map((e) => ({ wd: e.wd, mask: inotifyMaskNames(e.mask), cookie: names.name(e.cookie), name: e.name }));
@@ -129,7 +129,7 @@ function* inotify_read(env: OpEnv, op: Op): Blocking<OpOutcome> {
 function* fionread(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as FionreadOp;
   const out = { value: 0 };
-  const ret = yield* sys_ioctl(env.k, env.t, int32(env.ref(o.fd)), FIONREAD, out);
+  const ret = yield* sys_ioctl(env.t, int32(env.ref(o.fd)), FIONREAD, out);
   if (ret < 0) return outcome(ret);
   return { ret, errno: null, value: out.value };
 }

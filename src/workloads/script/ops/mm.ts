@@ -108,13 +108,13 @@ function* fill(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const endB = addr64(env.ref(o.addr)) + addr64(o.len);
   const end = endB >= 1n << 48n ? 2 ** 48 + 4096 : Number(endB);
   if (end <= start) return { ret: 0, errno: null };
-  const sig = yield* fillUser(env.t, env.k, start, end - start, o.byte & 0xff);
+  const sig = yield* fillUser(env.t, start, end - start, o.byte & 0xff);
   return sig ? signalled(sig) : { ret: 0, errno: null };
 }
 
 function* load(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as LoadOp;
-  const r = yield* loadUser(env.t, env.k, vaddrOf(env.ref(o.addr)));
+  const r = yield* loadUser(env.t, vaddrOf(env.ref(o.addr)));
   return r.sig ? signalled(r.sig) : { ret: 0, errno: null, value: r.value };
 }
 

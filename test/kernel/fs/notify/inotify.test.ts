@@ -27,34 +27,33 @@ import {
 } from '../../../../src/kernel/fs/notify/inotify_user.js';
 import { FIONREAD, sys_ioctl, sys_read, sys_write } from '../../../../src/kernel/fs/read_write.js';
 import { Slab } from '../../../../src/kernel/mm/slab.js';
-import type { Kernel } from '../../../../src/kernel/kernel.js';
 import { bootKernel } from '../../../../src/kernel/boot.js';
 import { current } from '../../../../src/kernel/sched/task_struct.js';
 import type { Blocking, Task } from '../../../../src/sim/task.js';
 import { O_CREAT, O_WRONLY, runProcess, testConfig } from '../helpers.js';
 
-function* events(k: Kernel, t: Task, fd: number, bufsize = 65536): Blocking<InotifyEventRecord[] | number> {
+function* events(t: Task, fd: number, bufsize = 65536): Blocking<InotifyEventRecord[] | number> {
   const buf: InotifyReadBuf = { sum: 0, events: [] };
-  const n = yield* sys_read(k, t, fd, bufsize, buf);
+  const n = yield* sys_read(t, fd, bufsize, buf);
   return n < 0 ? n : buf.events!;
 }
 
-function* touch(k: Kernel, t: Task, path: string): Blocking<void> {
-  yield* sys_close(k, t, yield* sys_open(k, t, path, O_WRONLY | O_CREAT, 0o644));
+function* touch(t: Task, path: string): Blocking<void> {
+  yield* sys_close(t, yield* sys_open(t, path, O_WRONLY | O_CREAT, 0o644));
 }
 
 describe('inotify queue', () => {
   it('merges an event into the last one queued when mask, wd and name match, whatever the cookie', () => {
     let got: unknown = null;
-    const k = runProcess(function* (t, k) {
-      const fd = yield* sys_inotify_init1(k, t, IN_NONBLOCK);
-      yield* sys_mkdir(k, t, 'sub', 0o755);
-      yield* sys_inotify_add_watch(k, t, fd, '.', IN_MOVED_FROM);
-      yield* touch(k, t, 'a');
-      yield* sys_rename(k, t, 'a', 'sub/x');
-      yield* touch(k, t, 'a');
-      yield* sys_rename(k, t, 'a', 'sub/y');
-      got = yield* events(k, t, fd);
+    const k = runProcess(function* (t) {
+      const fd = yield* sys_inotify_init1(t, IN_NONBLOCK);
+      yield* sys_mkdir(t, 'sub', 0o755);
+      yield* sys_inotify_add_watch(t, fd, '.', IN_MOVED_FROM);
+      yield* touch(t, 'a');
+      yield* sys_rename(t, 'a', 'sub/x');
+      yield* touch(t, 'a');
+      yield* sys_rename(t, 'a', 'sub/y');
+      got = yield* events(t, fd);
     });
     expect(got).toEqual([{ wd: 1, mask: IN_MOVED_FROM, cookie: 1, name: 'a' }]);
     expect(k.engine.counters.get('inotify_events_merged')).toBe(1);
@@ -63,15 +62,15 @@ describe('inotify queue', () => {
   it('queues exactly one IN_Q_OVERFLOW when full, and another only after a read has made room', () => {
     const batches: unknown[] = [];
     const k = runProcess(
-      function* (t, k) {
-        const fd = yield* sys_inotify_init1(k, t, IN_NONBLOCK);
-        const f = yield* sys_open(k, t, 'f', O_WRONLY | O_CREAT, 0o644);
-        const g = yield* sys_open(k, t, 'g', O_WRONLY | O_CREAT, 0o644);
-        yield* sys_inotify_add_watch(k, t, fd, '.', IN_MODIFY);
+      function* (t) {
+        const fd = yield* sys_inotify_init1(t, IN_NONBLOCK);
+        const f = yield* sys_open(t, 'f', O_WRONLY | O_CREAT, 0o644);
+        const g = yield* sys_open(t, 'g', O_WRONLY | O_CREAT, 0o644);
+        yield* sys_inotify_add_watch(t, fd, '.', IN_MODIFY);
         for (let round = 0; round < 2; round++) {
           // Alternating files: no two consecutive events are alike, so none merge.
-          for (let i = 0; i < 10; i++) yield* sys_write(k, t, i % 2 ? g : f, 1, 1);
-          const ev = (yield* events(k, t, fd)) as InotifyEventRecord[];
+          for (let i = 0; i < 10; i++) yield* sys_write(t, i % 2 ? g : f, 1, 1);
+          const ev = (yield* events(t, fd)) as InotifyEventRecord[];
           batches.push(ev.map((e) => (e.mask === IN_Q_OVERFLOW ? `overflow/${e.wd}` : e.name)));
         }
       },
@@ -90,16 +89,17 @@ describe('inotify queue', () => {
   it('reports the queued bytes with FIONREAD by walking the queue', () => {
     const seen: number[] = [];
     const walk: number[] = [];
-    runProcess(function* (t, kk) {
-      const fd = yield* sys_inotify_init1(kk, t, IN_NONBLOCK);
-      yield* sys_inotify_add_watch(kk, t, fd, '.', IN_CREATE);
+    runProcess(function* (t) {
+      const kk = t.k;
+      const fd = yield* sys_inotify_init1(t, IN_NONBLOCK);
+      yield* sys_inotify_add_watch(t, fd, '.', IN_CREATE);
       for (let n = 1; n <= 2; n++) {
-        for (let i = 0; i < 50; i++) yield* touch(kk, t, `n${n}-${i}`);
+        for (let i = 0; i < 50; i++) yield* touch(t, `n${n}-${i}`);
         const out = { value: 0 };
         const a = kk.engine.attribution;
         const node = a.pathNode(['syscall:ioctl', 'inotify_ioctl']);
         const before = a.exclusiveOf(node);
-        yield* sys_ioctl(kk, t, fd, FIONREAD, out);
+        yield* sys_ioctl(t, fd, FIONREAD, out);
         walk.push(a.exclusiveOf(node) - before);
         seen.push(out.value);
       }
@@ -112,14 +112,15 @@ describe('inotify queue', () => {
 
   it('holds a slab object per queued event, given back when it is read', () => {
     const held: number[] = [];
-    runProcess(function* (t, k) {
-      const fd = yield* sys_inotify_init1(k, t, IN_NONBLOCK);
-      yield* sys_inotify_add_watch(k, t, fd, '.', IN_CREATE);
-      const bf = yield* sys_open(k, t, 'abc', O_WRONLY | O_CREAT, 0o644);
+    runProcess(function* (t) {
+      const k = t.k;
+      const fd = yield* sys_inotify_init1(t, IN_NONBLOCK);
+      yield* sys_inotify_add_watch(t, fd, '.', IN_CREATE);
+      const bf = yield* sys_open(t, 'abc', O_WRONLY | O_CREAT, 0o644);
       const afterCreate = k.slab.bytesInUse;
-      yield* events(k, t, fd);
+      yield* events(t, fd);
       const afterRead = k.slab.bytesInUse;
-      yield* sys_close(k, t, bf);
+      yield* sys_close(t, bf);
       // The event object (32 bytes of inotify_event_info + "abc\0") against the file's other objects.
       held.push(afterCreate - afterRead);
     });
@@ -138,7 +139,7 @@ describe('inotify limits', () => {
       k.spawnProcess(
         `u${uid}`,
         function* (t) {
-          for (let i = 0; i < 3; i++) seen.push(yield* sys_inotify_init1(k, t, 0));
+          for (let i = 0; i < 3; i++) seen.push(yield* sys_inotify_init1(t, 0));
         },
         { cpu: 0, cred: { uid } },
       );
@@ -150,14 +151,15 @@ describe('inotify limits', () => {
   it('max_user_watches: ENOSPC, and the refused watch still used up a watch descriptor', () => {
     const seen: number[] = [];
     runProcess(
-      function* (t, k) {
-        const fd = yield* sys_inotify_init1(k, t, 0);
-        yield* touch(k, t, 'f');
-        yield* touch(k, t, 'g');
-        seen.push(yield* sys_inotify_add_watch(k, t, fd, 'f', IN_MODIFY));
-        seen.push(yield* sys_inotify_add_watch(k, t, fd, 'g', IN_MODIFY));
-        seen.push(yield* sys_inotify_rm_watch(k, t, fd, 1));
-        seen.push(yield* sys_inotify_add_watch(k, t, fd, 'g', IN_MODIFY));
+      function* (t) {
+        const k = t.k;
+        const fd = yield* sys_inotify_init1(t, 0);
+        yield* touch(t, 'f');
+        yield* touch(t, 'g');
+        seen.push(yield* sys_inotify_add_watch(t, fd, 'f', IN_MODIFY));
+        seen.push(yield* sys_inotify_add_watch(t, fd, 'g', IN_MODIFY));
+        seen.push(yield* sys_inotify_rm_watch(t, fd, 1));
+        seen.push(yield* sys_inotify_add_watch(t, fd, 'g', IN_MODIFY));
         seen.push(inotify_user_counts(k, current(t).cred.uid).watches);
       },
       testConfig((c) => {
@@ -179,10 +181,10 @@ describe('inotify reads and watches', () => {
     k.spawnProcess(
       'reader',
       function* (t) {
-        const fd = yield* sys_inotify_init1(k, t, 0);
-        yield* sys_inotify_add_watch(k, t, fd, '/tmp', IN_CREATE);
+        const fd = yield* sys_inotify_init1(t, 0);
+        yield* sys_inotify_add_watch(t, fd, '/tmp', IN_CREATE);
         ready = true;
-        got = yield* events(k, t, fd);
+        got = yield* events(t, fd);
         readAt = t.now;
       },
       { cpu: 0, pinned: true },
@@ -193,7 +195,7 @@ describe('inotify reads and watches', () => {
         while (!ready) yield t.sleepFor(1000);
         yield t.sleepFor(DELAY);
         createdAt = t.now;
-        yield* touch(k, t, '/tmp/new');
+        yield* touch(t, '/tmp/new');
       },
       { cpu: 1, pinned: true },
     );
@@ -206,13 +208,14 @@ describe('inotify reads and watches', () => {
   it('IN_ONESHOT: the first event, then IN_IGNORED, and the watch is gone', () => {
     let got: unknown = null;
     let counts: unknown = null;
-    runProcess(function* (t, k) {
-      const fd = yield* sys_inotify_init1(k, t, IN_NONBLOCK);
-      const f = yield* sys_open(k, t, 'f', O_WRONLY | O_CREAT, 0o644);
-      yield* sys_inotify_add_watch(k, t, fd, 'f', (IN_MODIFY | IN_ONESHOT) >>> 0);
-      yield* sys_write(k, t, f, 1, 1);
-      yield* sys_write(k, t, f, 1, 1);
-      got = yield* events(k, t, fd);
+    runProcess(function* (t) {
+      const k = t.k;
+      const fd = yield* sys_inotify_init1(t, IN_NONBLOCK);
+      const f = yield* sys_open(t, 'f', O_WRONLY | O_CREAT, 0o644);
+      yield* sys_inotify_add_watch(t, fd, 'f', (IN_MODIFY | IN_ONESHOT) >>> 0);
+      yield* sys_write(t, f, 1, 1);
+      yield* sys_write(t, f, 1, 1);
+      got = yield* events(t, fd);
       counts = inotify_user_counts(k, current(t).cred.uid);
     });
     expect(got).toEqual([
@@ -225,14 +228,15 @@ describe('inotify reads and watches', () => {
   it('closing an instance drops its watches, its queue and its instance count, and lets go of the inodes', () => {
     let after: unknown = null;
     let marks: unknown = null;
-    runProcess(function* (t, k) {
-      const fd = yield* sys_inotify_init1(k, t, IN_NONBLOCK);
-      yield* touch(k, t, 'f');
-      yield* sys_inotify_add_watch(k, t, fd, 'f', IN_MODIFY);
-      yield* sys_inotify_add_watch(k, t, fd, '.', IN_CREATE);
-      yield* touch(k, t, 'g');
+    runProcess(function* (t) {
+      const k = t.k;
+      const fd = yield* sys_inotify_init1(t, IN_NONBLOCK);
+      yield* touch(t, 'f');
+      yield* sys_inotify_add_watch(t, fd, 'f', IN_MODIFY);
+      yield* sys_inotify_add_watch(t, fd, '.', IN_CREATE);
+      yield* touch(t, 'g');
       const slab = k.slab.bytesInUse;
-      yield* sys_close(k, t, fd);
+      yield* sys_close(t, fd);
       after = inotify_user_counts(k, current(t).cred.uid);
       marks = k.slab.bytesInUse < slab;
     });

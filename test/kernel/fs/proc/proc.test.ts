@@ -13,7 +13,6 @@ import type { File } from '../../../../src/kernel/fs/file_table.js';
 import { proc_create, proc_find, remove_proc_entry, type ProcOps } from '../../../../src/kernel/fs/proc/generic.js';
 import { sys_read } from '../../../../src/kernel/fs/read_write.js';
 import { bootKernel } from '../../../../src/kernel/boot.js';
-import type { Kernel } from '../../../../src/kernel/kernel.js';
 import { sys_mmap } from '../../../../src/kernel/mm/mmap.js';
 import type { Blocking, Task } from '../../../../src/sim/task.js';
 import { O_CREAT, O_RDONLY, O_RDWR, readText, runProcess, testConfig } from '../helpers.js';
@@ -44,14 +43,15 @@ describe('remove_proc_entry', () => {
   it('with no users returns at once; afterwards the name is gone', () => {
     const seen: unknown[] = [];
     const log: string[] = [];
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
+      const k = t.k;
       proc_create(k, t, 'mod', 0o444, null, moduleOps(log, 0));
-      seen.push(yield* readText(k, t, '/proc/mod'));
+      seen.push(yield* readText(t, '/proc/mod'));
       const start = t.now;
-      seen.push(yield* remove_proc_entry(k, t, 'mod', null));
+      seen.push(yield* remove_proc_entry(t, 'mod', null));
       seen.push(k.engine.samples.of('remove_proc_entry_wait').count, t.now - start < 10000);
-      seen.push(yield* sys_open(k, t, '/proc/mod', O_RDONLY, 0));
-      seen.push(yield* remove_proc_entry(k, t, 'mod', null));
+      seen.push(yield* sys_open(t, '/proc/mod', O_RDONLY, 0));
+      seen.push(yield* remove_proc_entry(t, 'mod', null));
     });
     expect(seen).toEqual(['', true, 0, true, -ENOENT, false]);
     expect(log.filter((l) => !l.startsWith('read'))).toEqual(['open', expect.stringMatching(/^release@/)]);
@@ -67,13 +67,13 @@ describe('remove_proc_entry', () => {
     k.spawnProcess(
       'reader',
       function* (t) {
-        const fd = yield* sys_open(k, t, '/proc/mod', O_RDONLY, 0);
+        const fd = yield* sys_open(t, '/proc/mod', O_RDONLY, 0);
         inRead = true;
-        seen.first = yield* sys_read(k, t, fd, 100, { sum: 0 });
+        seen.first = yield* sys_read(t, fd, 100, { sum: 0 });
         seen.firstDone = t.now;
-        seen.second = yield* sys_read(k, t, fd, 100, { sum: 0 });
+        seen.second = yield* sys_read(t, fd, 100, { sum: 0 });
         yield t.sleepFor(100_000);
-        seen.close = yield* sys_close(k, t, fd);
+        seen.close = yield* sys_close(t, fd);
       },
       { cpu: 0, pinned: true },
     );
@@ -83,7 +83,7 @@ describe('remove_proc_entry', () => {
         while (!inRead) yield t.sleepFor(1000);
         yield t.sleepFor(1000);
         seen.removeStart = t.now;
-        yield* remove_proc_entry(k, t, 'mod', null);
+        yield* remove_proc_entry(t, 'mod', null);
         seen.removeEnd = t.now;
       },
       { cpu: 1, pinned: true },
@@ -108,9 +108,10 @@ describe('remove_proc_entry', () => {
 describe('proc inodes', () => {
   it('are freed through call_rcu: not before a grace period after the last close', () => {
     const during: number[] = [];
-    const k = runProcess(function* (t, k: Kernel) {
-      const fd = yield* sys_open(k, t, '/proc/meminfo', O_RDONLY, 0);
-      yield* sys_close(k, t, fd);
+    const k = runProcess(function* (t) {
+      const k = t.k;
+      const fd = yield* sys_open(t, '/proc/meminfo', O_RDONLY, 0);
+      yield* sys_close(t, fd);
       during.push(k.engine.counters.get('proc_inodes_destroyed'), k.engine.counters.get('proc_inodes_freed'));
     });
     expect(during).toEqual([1, 0]);
@@ -125,9 +126,10 @@ describe('files showing the simulator', () => {
   it('/proc/meminfo: MemTotal is the machine, MemFree its free frames', () => {
     let text = '';
     let free = 0;
-    const k = runProcess(function* (t, k) {
+    const k = runProcess(function* (t) {
+      const k = t.k;
       free = k.mem_map.freeCount;
-      text = (yield* readText(k, t, '/proc/meminfo')) as string;
+      text = (yield* readText(t, '/proc/meminfo')) as string;
     });
     expect(text).toMatch(new RegExp(`^MemTotal: +${k.cfg.ram_mib * 1024} kB$`, 'm'));
     expect(text).toMatch(new RegExp(`^MemFree: +${free * 4} kB$`, 'm'));
@@ -137,13 +139,13 @@ describe('files showing the simulator', () => {
     let status = '';
     let maps = '';
     let pid = 0;
-    runProcess(function* (t, k) {
+    runProcess(function* (t) {
       pid = (t.data as { pid: number }).pid;
       yield* sys_mmap(t, 0, 16 * 4096, 3, 0x22 | 0x8000, -1, 0);
-      const fd = yield* sys_open(k, t, 'data', O_RDWR | O_CREAT, 0o644);
+      const fd = yield* sys_open(t, 'data', O_RDWR | O_CREAT, 0o644);
       yield* sys_mmap(t, 0, 4096, 1, 0x01, fd, 0);
-      status = (yield* readText(k, t, '/proc/self/status')) as string;
-      maps = (yield* readText(k, t, `/proc/${pid}/maps`)) as string;
+      status = (yield* readText(t, '/proc/self/status')) as string;
+      maps = (yield* readText(t, `/proc/${pid}/maps`)) as string;
     });
     expect(status).toMatch(/^VmRSS:\t +64 kB$/m);
     expect(status).toMatch(/^RssAnon:\t +64 kB$/m);
