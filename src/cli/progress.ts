@@ -23,6 +23,7 @@ export function progressEnabled(io: Io, json: boolean): boolean {
 export class Progress {
   readonly enabled: boolean;
   private last = -Infinity;
+  private started = NaN;
   private drawn = false;
   private readonly throttleMs: number;
 
@@ -40,13 +41,19 @@ export class Progress {
   update(fraction: number, detail = '', force = false): void {
     if (!this.enabled) return;
     const now = performance.now();
+    if (Number.isNaN(this.started)) this.started = now;
     if (!force && now - this.last < this.throttleMs) return;
     this.last = now;
-    this.io.stderr.write(`\r${this.render(fraction, detail)}\x1b[K`);
+    this.io.stderr.write(`\r${this.render(fraction, detail, now - this.started)}\x1b[K`);
     this.drawn = true;
   }
 
-  render(fraction: number, detail: string): string {
+  /**
+   * The line for `fraction` done after `elapsedMs` of host time: with a
+   * second or more elapsed and some of the work done, the time left at the
+   * rate so far (`~12s left`).
+   */
+  render(fraction: number, detail: string, elapsedMs = NaN): string {
     const width = Math.max(10, Math.min(30, (this.io.stderr.columns ?? 80) - 50));
     let bar: string;
     let pct: string;
@@ -59,7 +66,8 @@ export class Progress {
       bar = this.c.dim('░'.repeat(width));
       pct = '   ?';
     }
-    return `${this.label} ${bar} ${pct} ${this.c.dim(detail)}`;
+    const left = etaText(fraction, elapsedMs);
+    return `${this.label} ${bar} ${pct} ${this.c.dim(left ? `${detail}, ${left}` : detail)}`;
   }
 
   /** Clears the line so what follows starts clean. */
@@ -67,4 +75,11 @@ export class Progress {
     if (this.enabled && this.drawn) this.io.stderr.write('\r\x1b[K');
     this.drawn = false;
   }
+}
+
+/** Host time left at the rate so far, as `~Ns left` / `~Mm Ss left`; '' before a second has passed or while nothing is done. */
+export function etaText(fraction: number, elapsedMs: number): string {
+  if (!Number.isFinite(fraction) || !(elapsedMs >= 1000) || fraction <= 0 || fraction >= 1) return '';
+  const s = Math.ceil((elapsedMs * (1 - fraction)) / fraction / 1000);
+  return s < 60 ? `~${s}s left` : `~${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s left`;
 }

@@ -10,7 +10,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CookieNames, formatLine, getflResult, inotifyMaskNames, rlimitValue, type ResultLine } from '../workloads/script/format.js';
 import { CALL_FIELDS } from '../workloads/script/calls/fields.js';
@@ -34,7 +34,8 @@ const DEFAULT_TIMEOUT_S = 10;
 /** The runner's sources under src/conform/; the first is the one with main(). */
 const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner-control.c', 'host-runner-calls.c', 'host-runner.h'];
 
-function packageRoot(): string {
+/** The directory holding the package's package.json and src/conform (a checkout or an installed package). */
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'conform', RUNNER_SOURCES[0]!))) return dir;
@@ -54,12 +55,20 @@ export function hostRunnerAvailable(): boolean {
   return ccChecked;
 }
 
-function cacheDir(root: string): string {
-  const xdg = process.env['XDG_CACHE_HOME'];
-  return xdg ? join(xdg, 'kernsim') : join(root, 'node_modules', '.cache', 'kernsim');
+/**
+ * Where built helpers are kept: the user's cache directory as the XDG base
+ * directory specification puts it ($XDG_CACHE_HOME, else ~/.cache), so an
+ * installed package, whose own directory may be read-only, can build them.
+ * Without a home directory, the system's temporary directory.
+ */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_CACHE_HOME'];
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'kernsim');
+  const home = env['HOME'];
+  return home ? join(home, '.cache', 'kernsim') : join(tmpdir(), 'kernsim-cache');
 }
 
-/** Builds unused this long are removed when another is made (the cache is shared by every checkout that links this node_modules). */
+/** Builds unused this long are removed when another is made (the cache is shared by every checkout and install of this user). */
 const STALE_BUILD_MS = 7 * 24 * 3600 * 1000;
 
 /**
@@ -75,14 +84,18 @@ export function ensureHostTool(name: string, sources: readonly string[]): string
   const h = createHash('sha256');
   for (const f of srcs) h.update(f.slice(root.length)).update(readFileSync(f));
   const hash = h.digest('hex').slice(0, 16);
-  const dir = cacheDir(root);
+  const dir = cacheDir();
   const bin = join(dir, `${name}-${hash}`);
   if (existsSync(bin)) {
     touchUsed(bin);
     return bin;
   }
   if (!hostRunnerAvailable()) throw new HostRunnerError(`cannot build ${name}: no C compiler (cc) on this host`);
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new HostRunnerError(`cannot build ${name}: cannot create the cache directory ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); set XDG_CACHE_HOME to a writable directory`);
+  }
   const tmp = `${bin}.${process.pid}.tmp`;
   const cc = spawnSync('cc', ['-O2', '-std=gnu11', '-Wall', '-pthread', '-o', tmp, ...srcs.filter((f) => f.endsWith('.c'))], { encoding: 'utf8' });
   if (cc.status !== 0) {

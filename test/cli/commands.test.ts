@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chalk } from 'chalk';
 import { colorLevel } from '../../src/cli/io.js';
-import { Progress } from '../../src/cli/progress.js';
+import { etaText, Progress } from '../../src/cli/progress.js';
 import { gridPoint, gridSize, parseGrid, parseShard, shardIndices } from '../../src/cli/grid.js';
 import { tlbReach } from '../../src/workloads/demo.js';
 import { findWorkload } from '../../src/workloads/registry.js';
@@ -364,6 +364,13 @@ describe('progress', () => {
     expect(p.enabled).toBe(true);
     expect(p.render(0.5, 'half')).toBe(`x ${'█'.repeat(15)}${'░'.repeat(15)}  50% half`);
     expect(p.render(NaN, '')).toBe(`x ${'░'.repeat(30)}    ? `);
+    // With host time elapsed, the time left at the rate so far.
+    expect(p.render(0.25, '2/8 points', 3000)).toBe(`x ${'█'.repeat(8)}${'░'.repeat(22)}  25% 2/8 points, ~9s left`);
+    expect(p.render(0.5, 'half', 500)).toBe(`x ${'█'.repeat(15)}${'░'.repeat(15)}  50% half`);
+    expect(etaText(0.1, 10_000)).toBe('~1m 30s left');
+    expect(etaText(0, 10_000)).toBe('');
+    expect(etaText(NaN, 10_000)).toBe('');
+    expect(etaText(1, 10_000)).toBe('');
   });
 });
 

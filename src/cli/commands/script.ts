@@ -3,7 +3,7 @@
  * `kernsim conform [PATHS]` runs scripts on the host kernel too and compares
  * the two line by line (spec: syscall-script.md).
  */
-import { HostRunnerError, hostRunnerAvailable, runOnHost } from '../../conform/host.js';
+import { HostRunnerError, hostRunnerAvailable, packageRoot, runOnHost } from '../../conform/host.js';
 import { applyRecordedSettings } from '../../conform/recorded.js';
 import { hostSettingsOverlay, readHostKernelSettings } from '../../conform/hostprofile.js';
 import { existsSync } from 'node:fs';
@@ -74,9 +74,17 @@ async function hostLines(file: string, live: boolean): Promise<{ lines: string[]
   return { lines: readText(rec).split('\n'), source: 'recorded' };
 }
 
+/** The suite `conform` runs by default: test/conformance here in a checkout, else the one shipped in the package. */
+export function defaultSuiteDir(cwd = process.cwd()): string {
+  const here = join(cwd, CONFORMANCE_DIR);
+  if (existsSync(here) && existsSync(join(cwd, 'package.json'))) return CONFORMANCE_DIR;
+  return join(packageRoot(), CONFORMANCE_DIR);
+}
+
 export async function cmdConform(ctx: Ctx, paths: string[], a: { json?: boolean; machine?: string; recorded?: boolean }): Promise<number> {
-  const files = listScriptFiles(paths.length > 0 ? paths : [CONFORMANCE_DIR]);
-  if (files.length === 0) throw new UsageError(`conform: no scripts in ${paths.length > 0 ? paths.join(', ') : CONFORMANCE_DIR}`);
+  const suite = paths.length > 0 ? paths : [defaultSuiteDir()];
+  const files = listScriptFiles(suite);
+  if (files.length === 0) throw new UsageError(`conform: no scripts in ${suite.join(', ')}`);
   const scripts = files.map((f) => ({ file: f, script: loadScript(f) }));
   const live = !a.recorded && hostRunnerAvailable();
   // Recorded outputs are judged with the settings they were recorded under (one recorded-on file per suite directory).
