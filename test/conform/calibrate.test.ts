@@ -33,6 +33,7 @@ const INFO: HostInfo = {
   pti: { value: false, source: 'test meltdown' },
   thp: { value: 'madvise', source: 'test thp' },
   swap: { value: false, source: 'test swaps' },
+  rcuExpedited: { value: true, source: 'test rcu_expedited' },
 };
 
 /** The machine the fake host "is": the defaults with these costs changed (by the field's path in the schema). */
@@ -83,6 +84,17 @@ describe('calibrate on a host with known costs', () => {
     }
     expect(sources[FIELD.syscall]).toMatch(/^measured: null-syscall .*median of \d+ \(p10-p90/);
     expect(sources['tlb.l1_entries']).toContain('rounded down to a power of two');
+    // The full flush is fitted on the 34-page call itself: its simulated figure is that call's time, positive,
+    // even though 33 INVLPGs cost more than the full flush here (the step from 33 pages is negative).
+    const flushRow = cal.rows.find((r) => r.bench === 'dontneed-34')!;
+    expect(flushRow.field).toBe(FIELD.flushPcid);
+    expect(flushRow.sim_ns!).toBeGreaterThan(0);
+    expect(Math.abs(flushRow.sim_ns! - flushRow.host.median)).toBeLessThanOrEqual(flushRow.host.median * 0.01);
+    expect(flushRow.note).toMatch(/^step from 33 pages -\d/);
+    // rcu_expedited is read from the host and makes synchronize_rcu expedite.
+    expect(cfg.kernel.rcu_expedited).toBe(true);
+    expect(sources['kernel.rcu_expedited']).toMatch(/^read: test rcu_expedited/);
+    expect(cal.rows.find((r) => r.bench === 'synchronize-rcu')!.note).toMatch(/expedited/);
   }, 120_000);
 
   it('a profile\'s sources must name fields it sets, with a string', () => {

@@ -199,17 +199,18 @@ function* free_fdtable_work(t: Task, cpu: number): Blocking<void> {
   t.leave();
 }
 
-/** copy_fdtable(): copy the old table into the larger new one (memcpy + memset through the caches). */
+/** copy_fdtable(): copy the old table into the larger new one (memcpy + memset through the caches, at the streaming rate). */
 export function copy_fdtable(t: Task, nfdt: FdTable, ofdt: FdTable): void {
   const k = t.k;
   t.enter(CAT_COPY_FDTABLE);
   const o = ofdt.max_fds;
   const n = nfdt.max_fds;
-  k.touchRange(t, ofdt.fdAddr, o * PTR_BYTES, false);
-  k.touchRange(t, nfdt.fdAddr, n * PTR_BYTES, true);
-  k.touchRange(t, ofdt.openAddr, o / 8, false);
-  k.touchRange(t, ofdt.cloexecAddr, o / 8, false);
-  k.touchRange(t, nfdt.openAddr, (2 * n) / 8, true);
+  // memcpy of the old fd array and memset of the rest, then copy_fd_bitmaps: string copies that stream.
+  k.streamRange(t, ofdt.fdAddr, o * PTR_BYTES, false);
+  k.streamRange(t, nfdt.fdAddr, n * PTR_BYTES, true);
+  k.streamRange(t, ofdt.openAddr, o / 8, false);
+  k.streamRange(t, ofdt.cloexecAddr, o / 8, false);
+  k.streamRange(t, nfdt.openAddr, (2 * n) / 8, true);
   for (let i = 0; i < o; i++) {
     nfdt.fd[i] = ofdt.fd[i]!;
     nfdt.open_fds[i] = ofdt.open_fds[i]!;

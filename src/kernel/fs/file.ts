@@ -503,12 +503,13 @@ export function* dup_fd(t: Task, oldf: FilesStruct): Blocking<FilesStruct | numb
     old_fdt = files_fdtable(t, oldf);
     open_files = count_open_files(t, old_fdt);
   }
-  k.touchRange(t, old_fdt.openAddr, open_files / 8, false);
-  k.touchRange(t, old_fdt.cloexecAddr, open_files / 8, false);
-  k.touchRange(t, new_fdt.openAddr, open_files / 8, true);
-  k.touchRange(t, new_fdt.cloexecAddr, open_files / 8, true);
-  k.touchRange(t, old_fdt.fdAddr, open_files * PTR_BYTES, false);
-  k.touchRange(t, new_fdt.fdAddr, open_files * PTR_BYTES, true);
+  // copy_fd_bitmaps and the fd array's memcpy: string copies that stream (the per-file loop below is charged by get_file).
+  k.streamRange(t, old_fdt.openAddr, open_files / 8, false);
+  k.streamRange(t, old_fdt.cloexecAddr, open_files / 8, false);
+  k.streamRange(t, new_fdt.openAddr, open_files / 8, true);
+  k.streamRange(t, new_fdt.cloexecAddr, open_files / 8, true);
+  k.streamRange(t, old_fdt.fdAddr, open_files * PTR_BYTES, false);
+  k.streamRange(t, new_fdt.fdAddr, open_files * PTR_BYTES, true);
   for (let i = 0; i < open_files; i++) {
     const f = old_fdt.fd[i]!;
     if (f) {
@@ -524,7 +525,7 @@ export function* dup_fd(t: Task, oldf: FilesStruct): Blocking<FilesStruct | numb
   }
   oldf.file_lock.unlock(t);
   if (new_fdt.max_fds > open_files) {
-    k.touchRange(t, new_fdt.fdAddr + open_files * PTR_BYTES, (new_fdt.max_fds - open_files) * PTR_BYTES, true);
+    k.streamRange(t, new_fdt.fdAddr + open_files * PTR_BYTES, (new_fdt.max_fds - open_files) * PTR_BYTES, true);
   }
   newf.fdt = new_fdt;
   t.leave();

@@ -69,6 +69,8 @@ import { Completion, WaitQueue } from '../../sim/wait.js';
 import type { Kernel } from '../kernel.js';
 import { in_user_mode } from './context_tracking.js';
 import { CbList, type RcuCallbackFn, type RcuHead } from './rcu_segcblist.js';
+// A cycle (tree_exp.ts reads the Rcu state): used at call time only, as tree.c calls into tree_exp.h.
+import { synchronize_rcu_expedited } from './tree_exp.js';
 
 export type { RcuCallbackFn } from './rcu_segcblist.js';
 
@@ -545,11 +547,15 @@ export function* synchronize_rcu(t: Task): Blocking<void> {
   if (rcu_read_lock_held(t)) throw new Error(`synchronize_rcu: ${t.name} is inside a read-side critical section (deadlock)`);
   const rcu = t.k.rcu;
   const start = t.now;
-  const done = new Completion(t.engine, 1);
-  rcu.call_rcu(t, 0, (_cpu, time) => {
-    done.complete(time);
-    return 0;
-  });
-  yield t.sleepOn(done);
+  // rcu_gp_is_expedited(): with rcu_expedited set, synchronize_rcu() is synchronize_rcu_expedited().
+  if (rcu.k.cfg.kernel.rcu_expedited) yield* synchronize_rcu_expedited(t);
+  else {
+    const done = new Completion(t.engine, 1);
+    rcu.call_rcu(t, 0, (_cpu, time) => {
+      done.complete(time);
+      return 0;
+    });
+    yield t.sleepOn(done);
+  }
   t.engine.samples.record('synchronize_rcu', t.now - start);
 }

@@ -5,7 +5,7 @@
  */
 import { defaultConfig, type MachineConfig } from '../../../src/config/machine.js';
 import { CacheHierarchy } from '../../../src/hw/cache.js';
-import { initKernelTask, type Kernel } from '../../../src/kernel/kernel.js';
+import { initKernelTask, Kernel } from '../../../src/kernel/kernel.js';
 import { Slab } from '../../../src/kernel/mm/slab.js';
 import { Engine } from '../../../src/sim/engine.js';
 
@@ -35,5 +35,6 @@ export function fakeKernel(cfg: MachineConfig = testConfig()): Kernel {
     },
   };
   k.engine.addHooks({ taskInit: (t) => initKernelTask(k as unknown as Kernel, t) });
+  Object.assign(k, { streamRange: Kernel.prototype.streamRange });
   return k as unknown as Kernel;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ct_user_exit } from '../../../src/kernel/rcu/context_tracking.js';
-import { rcu_init, rcu_read_lock, rcu_read_unlock } from '../../../src/kernel/rcu/tree.js';
+import { rcu_init, rcu_read_lock, rcu_read_unlock, synchronize_rcu } from '../../../src/kernel/rcu/tree.js';
 import { synchronize_rcu_expedited } from '../../../src/kernel/rcu/tree_exp.js';
 import type { Task, TaskBody } from '../../../src/sim/task.js';
 import { fakeKernel, testConfig } from '../locking/fakekernel.js';
@@ -105,5 +105,34 @@ describe('synchronize_rcu_expedited', () => {
     // The first caller's grace period starts (at 1000 + kernel_op) before the others ask (1500, 2000); they share the second.
     expect(k.engine.counters.get('rcu_exp_grace_periods')).toBe(2);
     expect(backs[1]).toBe(backs[2]);
+  });
+});
+
+describe('synchronize_rcu with kernel.rcu_expedited (rcu_gp_is_expedited)', () => {
+  function callOnce(expedited: boolean) {
+    const cfg = testConfig(4, 0);
+    const k = fakeKernel({ ...cfg, kernel: { ...cfg.kernel, rcu_expedited: expedited } });
+    rcu_init(k);
+    let back = 0;
+    k.engine.spawn('caller', function* (t: Task): TaskBody {
+      t.charge(1000);
+      yield* synchronize_rcu(t);
+      back = t.now;
+    }, { cpu: 0, pinned: true });
+    k.engine.run();
+    return { k, back, op: cfg.kernel.cost.kernel_op };
+  }
+
+  it('set: takes an expedited grace period (the idle machine needs no IPI), and records synchronize_rcu latency', () => {
+    const { k, back, op } = callOnce(true);
+    expect(back).toBe(1000 + op + 4 * op + op);
+    expect(k.engine.counters.get('rcu_exp_grace_periods')).toBe(1);
+    expect(Array.from(k.engine.samples.of('synchronize_rcu').values())).toEqual([back - 1000]);
+  });
+
+  it('unset: waits for a normal grace period, at least a tick away', () => {
+    const { k, back } = callOnce(false);
+    expect(k.engine.counters.get('rcu_exp_grace_periods') ?? 0).toBe(0);
+    expect(back - 1000).toBeGreaterThanOrEqual(k.cfg.clock_ghz * 1e9 / k.cfg.kernel.hz);
   });
 });
