@@ -67,6 +67,42 @@ describe.skipIf(!have)('HTML report in headless Chromium', () => {
     expect(marks['latency:madvise']).toBe(2);
   }, 60_000);
 
+  it('the flame graph zooms on click, searches, hides user time and zooms back out', async () => {
+    const file = join(dir, 'flame.html');
+    const r = runFixture();
+    writeFileSync(file, renderRunHtml(r));
+    const INTERACT = `(() => {
+      const el = document.querySelector('.flame'), svg = el.querySelector('svg'), info = () => el.querySelector('.flame-info').textContent;
+      const w = (n) => { const b = svg.querySelector('rect[data-name="' + n + '"]'); return b ? Number(b.getAttribute('width')) : null; };
+      const out = { initial: { zap: w('zap_page_range'), user: w('user'), boxes: svg.querySelectorAll('rect').length } };
+      svg.querySelector('rect[data-name="zap_page_range"]').dispatchEvent(new MouseEvent('click'));
+      out.zoomed = { zap: w('zap_page_range'), tlb: w('tlb_flush'), entry: w('entry_SYSCALL_64'), madvise: w('syscall:madvise'), info: info() };
+      svg.querySelector('rect[data-name="all"]').dispatchEvent(new MouseEvent('click'));
+      out.out = { zap: w('zap_page_range'), info: info() };
+      const s = el.querySelector('input[type=search]');
+      s.value = 'TLB_'; s.dispatchEvent(new Event('input'));
+      out.search = { matches: [...svg.querySelectorAll('rect.match')].map((b) => b.dataset.name), dimmed: svg.querySelectorAll('rect.dimmed').length, info: info() };
+      s.value = ''; s.dispatchEvent(new Event('input'));
+      const k = el.querySelector('.kernel-only'); k.checked = true; k.dispatchEvent(new Event('change'));
+      out.kernel = { user: w('user'), madvise: w('syscall:madvise'), zap: w('zap_page_range') };
+      return out;
+    })()`;
+    const res = await inspectPage(pathToFileURL(file).href, INTERACT);
+    expect(res.errors).toEqual([]);
+    const v = res.value as Record<string, Record<string, unknown>>;
+    const total = r.breakdown.inclusive;
+    const madvise = r.breakdown.children.find((c) => c.name === 'syscall:madvise')!;
+    const zap = madvise.children.find((c) => c.name === 'zap_page_range')!;
+    const px = (x: number): number => Number((Math.max(x - 1, 0.5)).toFixed(2));
+    expect(v['initial']).toEqual({ zap: px((zap.inclusive / total) * 960), user: px((1500 / total) * 960), boxes: 6 });
+    // Zoomed to zap_page_range: it and its ancestors span the width, its child by its share, its sibling gone.
+    expect(v['zoomed']).toEqual({ zap: 959, tlb: px((500 / zap.inclusive) * 960), entry: null, madvise: 959, info: 'zoomed to syscall:madvise > zap_page_range' });
+    expect(v['out']).toEqual({ zap: px((zap.inclusive / total) * 960), info: '' });
+    expect(v['search']).toEqual({ matches: ['tlb_flush'], dimmed: 5, info: `matched ${((100 * 500) / total).toFixed(1)}% of cycles` });
+    // Kernel only: user is gone and madvise, the only kernel path, spans the width.
+    expect(v['kernel']).toEqual({ user: null, madvise: 959, zap: px((zap.inclusive / madvise.inclusive) * 960) });
+  }, 60_000);
+
   it('a sweep: renders its curves', async () => {
     const file = join(dir, 'sweep.html');
     writeFileSync(file, renderSweepHtml(sweepFixture()));

@@ -2,6 +2,7 @@ import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { fmtCycles, fmtDelta, fmtNum, fmtPct, fmtRatio, fmtShort, fmtTime, sig } from '../../src/report/format.js';
 import { renderRunHtml, renderSweepHtml } from '../../src/report/html.js';
+import { flameGraphHtml, subsystemOf } from '../../src/report/flame.js';
 import { FORMATS, parseResult, renderReport, ResultError } from '../../src/report/index.js';
 import { renderRunMarkdown, renderSweepMarkdown } from '../../src/report/markdown.js';
 import { renderPerfetto } from '../../src/report/perfetto.js';
@@ -134,11 +135,43 @@ describe('HTML report', () => {
   it('is one self-contained page with the breakdown, CPU and latency charts', () => {
     const html = renderRunHtml(runFixture());
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
-    expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+    // Script only inline (the flame graph's), nothing loaded from elsewhere.
+    expect(html).not.toMatch(/<script[^>]* src=|<link|src="http|href="http/);
+    expect((html.match(/<script>/g) ?? []).length).toBe(1);
     expect(html).toContain('data-chart="breakdown"');
     expect(html).toContain('data-chart="cpus"');
     expect(html).toContain('data-chart="latency:madvise"');
     expect((html.match(/<rect class="bar[ "]/g) ?? []).length).toBe(2 + 4);
+  });
+  it('flame graph: boxes coloured by subsystem, the tree inline and safe, a differential one coloured by change', () => {
+    expect(['madvise_dontneed_free', 'zap_page_range_single', 'syscall:madvise', 'handle_mm_fault', 'clear_page'].map(subsystemOf)).toEqual(['mm', 'mm', 'mm', 'mm', 'mm']);
+    expect(['syscall:openat', 'expand_fdtable', 'proc_reg_read', 'inotify_handle_event', 'vfs_read'].map(subsystemOf)).toEqual(['fs', 'fs', 'fs', 'fs', 'fs']);
+    expect(['call_rcu', 'rcu_do_batch', 'synchronize_rcu'].map(subsystemOf)).toEqual(['rcu', 'rcu', 'rcu']);
+    expect(['mmap_lock', 'spin_lock', 'rwsem_down_read_slowpath'].map(subsystemOf)).toEqual(['locking', 'locking', 'locking']);
+    expect(['irq', 'ipi_handler', 'flush_tlb_func'].map(subsystemOf)).toEqual(['irq', 'irq', 'irq']);
+    expect(['user', 'user:random_loads', 'context_switch'].map(subsystemOf)).toEqual(['user', 'user', 'sched']);
+    const r = runFixture();
+    const html = flameGraphHtml(r.breakdown);
+    const data = JSON.parse(/<script type="application\/json" class="flame-data">(.*)<\/script>/.exec(html)![1]!) as { diff: boolean; tree: unknown[] };
+    expect(data.diff).toBe(false);
+    expect(data.tree[0]).toBe(r.breakdown.name);
+    expect(data.tree[1]).toBe(r.breakdown.inclusive);
+    // A name cannot close the script element.
+    const evil = flameGraphHtml({ name: 'all', inclusive: 2, exclusive: 0, children: [{ name: '</script><b>', inclusive: 2, exclusive: 2, children: [] }] });
+    expect(evil).not.toContain('</script><b>');
+    // Differential: the change of each box against the baseline travels with it, and grown boxes are red.
+    const base = runFixture().breakdown;
+    const grown = JSON.parse(JSON.stringify(base)) as typeof base;
+    grown.inclusive += 100;
+    grown.children[0]!.inclusive += 100;
+    grown.children[0]!.exclusive += 100;
+    const diff = flameGraphHtml(grown, { base });
+    const d = JSON.parse(/class="flame-data">(.*)<\/script>/.exec(diff)![1]!) as { diff: boolean; tree: [string, number, number, number, unknown[][], number] };
+    expect(d.diff).toBe(true);
+    expect(d.tree[5]).toBe(100);
+    expect(d.tree[4][0]![5]).toBe(100);
+    expect(d.tree[4][1]![5]).toBe(0);
+    expect(diff).toMatch(/fill="hsl\(0 75% 45%\)"/);
   });
   it('escapes names', () => {
     const html = renderRunHtml(runFixture({ workload: '<b>&"' }));
