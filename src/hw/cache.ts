@@ -83,7 +83,6 @@ import type { HardwareConfig } from './config.js';
 import { type Cycles, PAGE_SIZE, type Paddr, type Pfn } from './types.js';
 import { orderAt, orderDemote, orderRotateLru, orderTouch } from './lru.js';
 
-/** x86 base page: the unit a device writes (invalidateFrame). */
 // Local literals for the hot path, which V8 folds to immediates (an
 // imported binding costs a cell load and a check per use): the "has a zero
 // byte" bit trick, and cachesets.ts's tag codes.

@@ -121,11 +121,8 @@ export function orderLru(ord: Int32Array, i: number, ways: number): number {
  *            ord[i] = (lo << 4) | w
  */
 export function orderRotateLru(ord: Int32Array, i: number, ways: number): number {
+  if (ways > NIBBLE) return rotateWide(ord, i, ways);
   const w = orderLru(ord, i, ways);
-  if (ways > NIBBLE) {
-    touchWide(ord, i, ways, w);
-    return w;
-  }
   const q = (ways - 1) & 7;
   const below = (1 << (q << 2)) - 1;
   const upto = q === 7 ? -1 : (1 << ((q + 1) << 2)) - 1;
@@ -146,6 +143,23 @@ export function orderDemote(ord: Int32Array, i: number, ways: number, w: number)
   while (orderAt(ord, i, ways, p) !== w) p++;
   for (; p < ways - 1; p++) orderSet(ord, i, ways, p, orderAt(ord, i, ways, p + 1));
   orderSet(ord, i, ways, ways - 1, w);
+}
+
+/**
+ * orderRotateLru for more than 16 ways: the LRU way is the last position's,
+ * so every position in front of it moves up one byte, word by word from the
+ * last, with no search (touchWide would first look for it).
+ */
+function rotateWide(ord: Int32Array, i: number, ways: number): number {
+  const last = i + ((ways - 1) >>> 2);
+  const p = (ways - 1) & 3; // the LRU way's byte in its word
+  const v = ord[last];
+  const w = (v >>> (p << 3)) & 255;
+  const below = (1 << (p << 3)) - 1;
+  const upto = p === 3 ? -1 : (1 << ((p + 1) << 3)) - 1;
+  ord[last] = (v & ~upto) | ((v & below) << 8) | (last > i ? ord[last - 1] >>> 24 : w);
+  for (let k = last - 1; k >= i; k--) ord[k] = (ord[k] << 8) | (k > i ? ord[k - 1] >>> 24 : w);
+  return w;
 }
 
 /** touch() for more than 16 ways: find w's byte, move the bytes in front of it up one. */
