@@ -146,10 +146,15 @@ export class PageTables {
       const i = (c & CHUNK_MASK) * FRAME_WORDS + idx * 2;
       return pteFromWords(w[i]!, w[i + 1]!);
     }
-    // A table frame without bytes: every word is its uniform byte repeated.
-    const b = mem.readByte(tablePfn, 0);
-    const word = (b * 0x01010101) >>> 0;
-    return pteFromWords(word, word);
+    if (!mem.inPieces(tablePfn)) {
+      // A uniform table frame: every word is its byte repeated.
+      const b = mem.readByte(tablePfn, 0);
+      const word = (b * 0x01010101) >>> 0;
+      return pteFromWords(word, word);
+    }
+    // A table frame written in pieces: the entry's words from its bytes, in the host's order, as the word view reads them.
+    const words = new Uint32Array(new Uint8Array(8).map((_, k) => mem.readByte(tablePfn, idx * 8 + k)).buffer);
+    return pteFromWords(words[0]!, words[1]!);
   }
 
   writeEntry(tablePfn: number, idx: number, pte: number): void {

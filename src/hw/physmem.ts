@@ -13,6 +13,10 @@
  *   ZERO         every byte 0
  *   FILL(b)      every byte b
  *   BYTES        4096 real bytes in a pooled buffer
+ *   PIECES       a uniform base byte with up to MAX_PIECES 16-byte pieces of
+ *                real bytes over it (a page in which a few bytes were
+ *                written: ~150 host bytes, not 4 KiB); a write that needs
+ *                more pieces turns the frame into BYTES
  *   POISON       a frame that is unclaimed or was never cleared since it was
  *                claimed; reads 0xA5, like xv6's kfree junk, so a read
  *                through a stale mapping yields visibly wrong data rather
@@ -24,6 +28,7 @@
  *   CONTENT_ZERO    (-2)
  *   CONTENT_FREE    (-3) unclaimed; reads as POISON
  *   -256 - b        FILL(b), b in 1..255 (a fill with 0 is ZERO)
+ *   -1024 - r       PIECES, r the record in the piece pool
  *
  * The byte pool hands out 4 KiB slots carved from 256 KiB chunks; each chunk
  * has a Uint8Array and a Uint32Array view, so a page-table walk step reads an
@@ -50,6 +55,17 @@ export const FRAME_WORDS = PAGE_SIZE / 4;
 
 const INITIAL_CAPACITY = 1024;
 
+/** PIECES: code = CONTENT_PIECES_BASE - record. */
+const CONTENT_PIECES_BASE = -1024;
+/** Bytes of one piece (aligned in the frame) and pieces a record holds. */
+const PIECE_SHIFT = 4;
+const PIECE = 1 << PIECE_SHIFT;
+export const MAX_PIECES = 8;
+
+function isFillCode(c: number): boolean {
+  return c <= CONTENT_FILL_BASE && c > CONTENT_PIECES_BASE;
+}
+
 function fillCode(byte: number): number {
   const b = byte & 0xff;
   return b === 0 ? CONTENT_ZERO : CONTENT_FILL_BASE - b;
@@ -73,6 +89,16 @@ export class PhysMem {
   /** Pool slots currently holding a frame's bytes. */
   private slotsInUse = 0;
 
+  // The piece pool: per record its base byte, piece count, each piece's
+  // index in the frame (offset / PIECE) and bytes; records are reused LIFO.
+  private pcBase: Uint8Array = new Uint8Array(0);
+  private pcCount: Uint8Array = new Uint8Array(0);
+  private pcIndex: Uint8Array = new Uint8Array(0);
+  private pcBytes: Uint8Array = new Uint8Array(0);
+  private pcFree: number[] = [];
+  private pcNext = 0;
+  private piecesInUse = 0;
+
   constructor(cfg: HardwareConfig) {
     this.totalFrames = cfg.ram_mib * 256;
     this.content = new Int32Array(Math.min(INITIAL_CAPACITY, this.totalFrames)).fill(CONTENT_FREE);
@@ -83,9 +109,17 @@ export class PhysMem {
   get claimedCount(): number {
     return this.claimed;
   }
-  /** Frames currently holding real bytes (page tables, partly written pages). */
+  /** Frames currently holding real bytes (page tables, partly written pages), in a 4 KiB slot or in pieces. */
   get bytesFrames(): number {
-    return this.slotsInUse;
+    return this.slotsInUse + this.piecesInUse;
+  }
+  /** Whether a frame's written bytes are kept in pieces over a uniform base. */
+  inPieces(pfn: Pfn): boolean {
+    return this.code(pfn) <= CONTENT_PIECES_BASE;
+  }
+  /** Frames whose written bytes are kept in pieces over a uniform base. */
+  get piecesFrames(): number {
+    return this.piecesInUse;
   }
 
   /** Takes an unclaimed frame into use: its contents read as POISON until written. Throws if it is claimed already. */
@@ -117,9 +151,88 @@ export class PhysMem {
     this.content = c;
   }
 
-  /** Host bytes of the content array and the slot stack per claimed frame, excluding the 4 KiB of frames that hold real bytes. */
+  /** Host bytes of the content array and the slot stack per claimed frame, excluding the 4 KiB of frames that hold real bytes and the piece pool. */
   hostBytesPerFrame(): number {
     return this.claimed === 0 ? 0 : (this.content.length * 4 + this.slotStack.length * 4) / this.claimed;
+  }
+
+  // ---- the piece pool ----
+
+  private takeRecord(base: number): number {
+    let r = this.pcFree.pop();
+    if (r === undefined) {
+      r = this.pcNext++;
+      if (r >= this.pcBase.length) {
+        const cap = Math.max(64, this.pcBase.length * 2);
+        const grow = (a: Uint8Array, n: number): Uint8Array => {
+          const b = new Uint8Array(cap * n);
+          b.set(a);
+          return b;
+        };
+        this.pcBase = grow(this.pcBase, 1);
+        this.pcCount = grow(this.pcCount, 1);
+        this.pcIndex = grow(this.pcIndex, MAX_PIECES);
+        this.pcBytes = grow(this.pcBytes, MAX_PIECES * PIECE);
+      }
+    }
+    this.pcBase[r] = base;
+    this.pcCount[r] = 0;
+    this.piecesInUse++;
+    return r;
+  }
+
+  private releaseRecord(r: number): void {
+    this.pcFree.push(r);
+    this.piecesInUse--;
+  }
+
+  /** Offset in pcBytes of record r's piece holding frame piece index pi, or -1. */
+  private pieceAt(r: number, pi: number): number {
+    const n = this.pcCount[r]!;
+    const ib = r * MAX_PIECES;
+    for (let k = 0; k < n; k++) if (this.pcIndex[ib + k] === pi) return (ib + k) * PIECE;
+    return -1;
+  }
+
+  /**
+   * Makes room for writing [off, off + len) of a uniform or PIECES frame in
+   * pieces; returns the record, or -1 when the frame needs more than
+   * MAX_PIECES (the caller then writes it as BYTES).
+   */
+  private piecesFor(pfn: number, off: number, len: number): number {
+    const c = this.content[pfn]!;
+    const first = off >>> PIECE_SHIFT;
+    const last = (off + len - 1) >>> PIECE_SHIFT;
+    let r: number;
+    if (c <= CONTENT_PIECES_BASE) r = CONTENT_PIECES_BASE - c;
+    else {
+      if (last - first + 1 > MAX_PIECES) return -1;
+      r = this.takeRecord(this.uniformByte(pfn));
+      this.content[pfn] = CONTENT_PIECES_BASE - r;
+    }
+    let missing = 0;
+    for (let pi = first; pi <= last; pi++) if (this.pieceAt(r, pi) < 0) missing++;
+    if (this.pcCount[r]! + missing > MAX_PIECES) return -1;
+    for (let pi = first; pi <= last; pi++) {
+      if (this.pieceAt(r, pi) >= 0) continue;
+      const k = this.pcCount[r]!++;
+      const at = (r * MAX_PIECES + k) * PIECE;
+      this.pcIndex[r * MAX_PIECES + k] = pi;
+      this.pcBytes.fill(this.pcBase[r]!, at, at + PIECE);
+    }
+    return r;
+  }
+
+  /** Byte at off of PIECES record r. */
+  private pieceByte(r: number, off: number): number {
+    const at = this.pieceAt(r, off >>> PIECE_SHIFT);
+    return at < 0 ? this.pcBase[r]! : this.pcBytes[at + (off & (PIECE - 1))]!;
+  }
+
+  /** Whether a small write goes to pieces: the frame is uniform (not free) or already in pieces. */
+  private takesPieces(pfn: number): boolean {
+    const c = this.content[pfn]!;
+    return c < 0 && c !== CONTENT_FREE;
   }
 
   // ---- the byte pool ----
@@ -163,9 +276,16 @@ export class PhysMem {
     return pfn < this.content.length ? this.content[pfn]! : CONTENT_FREE;
   }
 
+  /** Writes byte v at off of a PIECES frame whose piece for off exists (piecesFor made it). */
+  private writePiece(pfn: number, off: number, v: number): void {
+    const r = CONTENT_PIECES_BASE - this.content[pfn]!;
+    this.pcBytes[this.pieceAt(r, off >>> PIECE_SHIFT) + (off & (PIECE - 1))] = v;
+  }
+
+  /** The byte every byte of a uniform frame reads as (-1 for BYTES or PIECES). */
   private uniformByte(pfn: number): number {
     const c = this.code(pfn);
-    if (c >= 0) return -1;
+    if (c >= 0 || c <= CONTENT_PIECES_BASE) return -1;
     if (c === CONTENT_ZERO) return 0;
     if (c === CONTENT_POISON || c === CONTENT_FREE) return POISON_BYTE;
     return CONTENT_FILL_BASE - c;
@@ -176,10 +296,20 @@ export class PhysMem {
     this.checkWritable(pfn);
     const c = this.content[pfn]!;
     if (c >= 0) return c;
-    const b = this.uniformByte(pfn);
     const slot = this.takeSlot();
     const base = PhysMem.base(slot);
-    this.bytesOf(slot).fill(b, base, base + PAGE_SIZE);
+    const bytes = this.bytesOf(slot);
+    if (c <= CONTENT_PIECES_BASE) {
+      const r = CONTENT_PIECES_BASE - c;
+      bytes.fill(this.pcBase[r]!, base, base + PAGE_SIZE);
+      for (let k = 0; k < this.pcCount[r]!; k++) {
+        const at = (r * MAX_PIECES + k) * PIECE;
+        bytes.set(this.pcBytes.subarray(at, at + PIECE), base + this.pcIndex[r * MAX_PIECES + k]! * PIECE);
+      }
+      this.releaseRecord(r);
+    } else {
+      bytes.fill(this.uniformByte(pfn), base, base + PAGE_SIZE);
+    }
     this.content[pfn] = slot;
     return slot;
   }
@@ -187,13 +317,14 @@ export class PhysMem {
   private setUniform(pfn: number, code: number): void {
     const c = this.content[pfn]!;
     if (c >= 0) this.releaseSlot(c);
+    else if (c <= CONTENT_PIECES_BASE) this.releaseRecord(CONTENT_PIECES_BASE - c);
     this.content[pfn] = code;
   }
 
   /** A ZERO or FILL frame that a write of this byte leaves as it is (a POISON frame always materialises: it is no longer uncleared). */
   private keepsUniform(pfn: number, byte: number): boolean {
     const c = this.content[pfn]!;
-    return (c === CONTENT_ZERO || c <= CONTENT_FILL_BASE) && this.uniformByte(pfn) === (byte & 0xff);
+    return (c === CONTENT_ZERO || isFillCode(c)) && this.uniformByte(pfn) === (byte & 0xff);
   }
 
   /** Reads are allowed from any frame in RAM: a free frame reads as poison. */
@@ -219,7 +350,8 @@ export class PhysMem {
   /** 'zero' | 'fill:<byte>' | 'bytes' | 'poison', for tests and debugging. */
   contentTag(pfn: number): string {
     const c = this.code(pfn);
-    if (c >= 0) return 'bytes';
+    // a frame in pieces holds real bytes as much as one in a slot: only the host storage differs
+    if (c >= 0 || c <= CONTENT_PIECES_BASE) return 'bytes';
     if (c === CONTENT_ZERO) return 'zero';
     if (c === CONTENT_POISON || c === CONTENT_FREE) return 'poison';
     return `fill:${CONTENT_FILL_BASE - c}`;
@@ -230,6 +362,7 @@ export class PhysMem {
     PhysMem.checkRange(off, 1);
     const c = this.code(pfn);
     if (c >= 0) return this.bytesOf(c)[PhysMem.base(c) + off]!;
+    if (c <= CONTENT_PIECES_BASE) return this.pieceByte(CONTENT_PIECES_BASE - c, off);
     return this.uniformByte(pfn);
   }
 
@@ -237,6 +370,13 @@ export class PhysMem {
     this.checkWritable(pfn);
     PhysMem.checkRange(off, 1);
     if (this.keepsUniform(pfn, v)) return;
+    if (this.takesPieces(pfn)) {
+      const r = this.piecesFor(pfn, off, 1);
+      if (r >= 0) {
+        this.pcBytes[this.pieceAt(r, off >>> PIECE_SHIFT) + (off & (PIECE - 1))] = v;
+        return;
+      }
+    }
     const slot = this.materialize(pfn);
     this.bytesOf(slot)[PhysMem.base(slot) + off] = v;
   }
@@ -251,6 +391,10 @@ export class PhysMem {
       return;
     }
     if (this.keepsUniform(pfn, byte)) return;
+    if (this.takesPieces(pfn) && this.piecesFor(pfn, off, len) >= 0) {
+      for (let i = 0; i < len; i++) this.writePiece(pfn, off + i, byte & 0xff);
+      return;
+    }
     const slot = this.materialize(pfn);
     const base = PhysMem.base(slot) + off;
     this.bytesOf(slot).fill(byte & 0xff, base, base + len);
@@ -266,7 +410,20 @@ export class PhysMem {
     this.checkWritable(dstPfn);
     this.check(srcPfn);
     if (dstPfn === srcPfn) return;
-    if (this.code(srcPfn) < 0) {
+    const sc = this.code(srcPfn);
+    if (sc <= CONTENT_PIECES_BASE) {
+      // the copy keeps the source's pieces over its base
+      const sr = CONTENT_PIECES_BASE - sc;
+      this.setUniform(dstPfn, fillCode(this.pcBase[sr]!));
+      const dr = this.takeRecord(this.pcBase[sr]!);
+      const n = this.pcCount[sr]!;
+      this.pcCount[dr] = n;
+      this.pcIndex.copyWithin(dr * MAX_PIECES, sr * MAX_PIECES, sr * MAX_PIECES + n);
+      this.pcBytes.copyWithin(dr * MAX_PIECES * PIECE, sr * MAX_PIECES * PIECE, (sr * MAX_PIECES + n) * PIECE);
+      this.content[dstPfn] = CONTENT_PIECES_BASE - dr;
+      return;
+    }
+    if (sc < 0) {
       this.setUniform(dstPfn, fillCode(this.uniformByte(srcPfn)));
       return;
     }
@@ -280,6 +437,11 @@ export class PhysMem {
     this.check(pfn);
     PhysMem.checkRange(off, len);
     const c = this.code(pfn);
+    if (c <= CONTENT_PIECES_BASE) {
+      const r = CONTENT_PIECES_BASE - c;
+      for (let i = 0; i < len; i++) dst[dstOff + i] = this.pieceByte(r, off + i);
+      return;
+    }
     if (c < 0) {
       dst.fill(this.uniformByte(pfn), dstOff, dstOff + len);
       return;
@@ -292,6 +454,10 @@ export class PhysMem {
     this.checkWritable(pfn);
     PhysMem.checkRange(off, len);
     if (len === 0) return;
+    if (len < PAGE_SIZE && this.takesPieces(pfn) && this.piecesFor(pfn, off, len) >= 0) {
+      for (let i = 0; i < len; i++) this.writePiece(pfn, off + i, src[srcOff + i]!);
+      return;
+    }
     const slot = this.materialize(pfn);
     this.bytesOf(slot).set(src.subarray(srcOff, srcOff + len), PhysMem.base(slot) + off);
   }
@@ -303,6 +469,10 @@ export class PhysMem {
     if (a === b) return true;
     const ca = this.code(a);
     const cb = this.code(b);
+    if (ca <= CONTENT_PIECES_BASE || cb <= CONTENT_PIECES_BASE) {
+      for (let i = 0; i < PAGE_SIZE; i++) if (this.readByte(a, i) !== this.readByte(b, i)) return false;
+      return true;
+    }
     if (ca < 0 && cb < 0) return this.uniformByte(a) === this.uniformByte(b);
     if (ca >= 0 && cb >= 0) {
       const x = this.chunkWords[ca >> CHUNK_SHIFT]!;
@@ -325,6 +495,11 @@ export class PhysMem {
     this.check(pfn);
     PhysMem.checkRange(off, len);
     const c = this.code(pfn);
+    if (c <= CONTENT_PIECES_BASE) {
+      let sum = 0;
+      for (let i = 0; i < len; i++) sum += this.pieceByte(CONTENT_PIECES_BASE - c, off + i);
+      return sum;
+    }
     if (c < 0) return this.uniformByte(pfn) * len;
     const bytes = this.bytesOf(c);
     const base = PhysMem.base(c) + off;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
-import { PAGE_SIZE, POISON_BYTE, PhysMem } from '../../src/hw/physmem.js';
+import { MAX_PIECES, PAGE_SIZE, POISON_BYTE, PhysMem } from '../../src/hw/physmem.js';
 
 function mem(ramMib = 16): PhysMem {
   const cfg: MachineConfig = defaultConfig();
@@ -146,5 +146,86 @@ describe('PhysMem contents', () => {
     const a = claim(m);
     expect(() => m.fill(a, 4000, 97, 1)).toThrow(RangeError);
     expect(() => m.readByte(a, 4096)).toThrow(RangeError);
+  });
+});
+
+describe('PhysMem contents in pieces', () => {
+  it('a few bytes written over a uniform frame are kept in pieces; more than MAX_PIECES turn it into a byte slot', () => {
+    const m = mem();
+    const a = claim(m);
+    m.fill(a, 0, PAGE_SIZE, 7);
+    m.writeByte(a, 100, 1);
+    m.fill(a, 2000, 20, 2);
+    expect([m.inPieces(a), m.piecesFrames, m.bytesFrames, m.contentTag(a)]).toEqual([true, 1, 1, 'bytes']);
+    expect([m.readByte(a, 99), m.readByte(a, 100), m.readByte(a, 2019), m.readByte(a, 2020)]).toEqual([7, 1, 2, 7]);
+    expect(m.sumBytes(a, 0, PAGE_SIZE)).toBe(7 * PAGE_SIZE - 6 + 20 * 2 - 20 * 7);
+    for (let p = 0; p < MAX_PIECES; p++) m.writeByte(a, 3000 + p * 64, 9);
+    expect([m.inPieces(a), m.piecesFrames, m.bytesFrames]).toEqual([false, 0, 1]);
+    expect([m.readByte(a, 100), m.readByte(a, 2019), m.readByte(a, 3000 + 64 * (MAX_PIECES - 1)), m.readByte(a, 5)]).toEqual([1, 2, 9, 7]);
+  });
+
+  it('every operation reads and compares as on plain bytes (random operations against a byte-array model)', () => {
+    let x = 12345;
+    const rnd = (n: number): number => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 8) % n;
+    };
+    for (let round = 0; round < 30; round++) {
+      const m = mem();
+      const frames = [claim(m), claim(m), claim(m)];
+      const model = frames.map(() => new Uint8Array(PAGE_SIZE).fill(POISON_BYTE));
+      for (let i = 0; i < 300; i++) {
+        const f = rnd(3);
+        const pfn = frames[f]!;
+        const off = rnd(PAGE_SIZE);
+        const len = Math.min(PAGE_SIZE - off, rnd(4) === 0 ? rnd(200) : rnd(20));
+        const byte = rnd(3) === 0 ? 0 : rnd(256);
+        switch (rnd(8)) {
+          case 0:
+            m.writeByte(pfn, off, byte);
+            model[f]![off] = byte;
+            break;
+          case 1:
+            m.fill(pfn, off, len, byte);
+            model[f]!.fill(byte, off, off + len);
+            break;
+          case 2: {
+            const src = new Uint8Array(len).map(() => rnd(256));
+            m.writeFrom(pfn, off, src, 0, len);
+            model[f]!.set(src, off);
+            break;
+          }
+          case 3:
+            if (rnd(4) === 0) {
+              m.fill(pfn, 0, PAGE_SIZE, byte);
+              model[f]!.fill(byte);
+            }
+            break;
+          case 4: {
+            const g = rnd(3);
+            m.copy(pfn, frames[g]!);
+            model[f]!.set(model[g]!);
+            break;
+          }
+          case 5:
+            expect(m.sameContents(pfn, frames[(f + 1) % 3]!)).toBe(model[f]!.every((v, k) => v === model[(f + 1) % 3]![k]));
+            break;
+          case 6:
+            expect(m.sumBytes(pfn, off, len)).toBe(model[f]!.subarray(off, off + len).reduce((s, v) => s + v, 0));
+            break;
+          default: {
+            const dst = new Uint8Array(len);
+            m.readInto(pfn, off, dst, 0, len);
+            expect(Array.from(dst)).toEqual(Array.from(model[f]!.subarray(off, off + len)));
+          }
+        }
+        expect(m.readByte(pfn, off)).toBe(model[f]![off]);
+      }
+      for (let f = 0; f < 3; f++) {
+        const all = new Uint8Array(PAGE_SIZE);
+        m.readInto(frames[f]!, 0, all, 0, PAGE_SIZE);
+        expect(all).toEqual(model[f]);
+      }
+    }
   });
 });
