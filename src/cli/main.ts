@@ -196,7 +196,7 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .positional('a', { type: 'string', describe: 'the baseline result JSON' })
           .positional('b', { type: 'string', describe: 'the result to compare with it' })
           .option('json', { type: 'boolean', describe: 'the comparison as JSON' })
-          .option('format', { choices: ['terminal', 'markdown', 'json'], describe: 'output format', requiresArg: true })
+          .option('format', { choices: ['terminal', 'markdown', 'html', 'json'], describe: 'output format (html: with a differential flame graph of two runs)', requiresArg: true })
           .option('fail-above', { describe: 'exit 1 when any compared figure moved by more than PCT percent (listed on stderr)', requiresArg: true })
           .example('$0 run tlb-reach --out a.json && $0 run tlb-reach --pages 65536 --out b.json && $0 compare a.json b.json', '')
           .example('$0 compare base.json new.json --fail-above 2', 'a gate for your own runs or sweeps'),

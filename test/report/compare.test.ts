@@ -1,6 +1,7 @@
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { compareResults, figureDirection, renderCompareMarkdown, renderCompareTerminal, type RunComparison, type SweepComparison } from '../../src/report/compare.js';
+import { grewShrank, renderCompareHtml } from '../../src/report/compare-html.js';
 import { runFixture, sweepFixture } from './fixtures.js';
 
 const plain = new Chalk({ level: 0 });
@@ -65,5 +66,32 @@ describe('compare', () => {
     const md = renderCompareMarkdown(compareResults(runFixture(), runFixture({ simulated_cycles: 4500 })));
     expect(md).toContain('## headline');
     expect(md).toContain('| simulated cycles | 3,000 | 4,500 | +1,500 | 1.50x |');
+  });
+
+  it('html: which functions grew and shrank, and a differential flame graph of two runs', () => {
+    const a = runFixture();
+    const b = runFixture();
+    // In b, zap_page_range does 700 more cycles itself and entry_SYSCALL_64 400 fewer.
+    const madv = b.breakdown.children[0]!;
+    madv.children[0]!.exclusive += 700;
+    madv.children[0]!.inclusive += 700;
+    madv.children[1]!.exclusive -= 400;
+    madv.children[1]!.inclusive -= 400;
+    madv.inclusive += 300;
+    b.breakdown.inclusive += 300;
+    const gs = grewShrank(a.breakdown, b.breakdown);
+    expect(gs.grew).toEqual([['zap_page_range', 1500, 2200]]);
+    expect(gs.shrank).toEqual([['entry_SYSCALL_64', 1000, 600]]);
+    const html = renderCompareHtml(compareResults(a, b, ['a.json', 'b.json']), a, b);
+    expect(html).toContain('<h2>Which kernel functions grew, which shrank</h2>');
+    expect(html).toContain('data-chart="breakdown-diff"');
+    expect(html).toMatch(/<code>zap_page_range<\/code><\/td><td>1,500<\/td><td>2,200<\/td><td>\+700<\/td>/);
+    const data = JSON.parse(/class="flame-data">(.*)<\/script>/.exec(html)![1]!) as { diff: boolean; tree: [string, number, number, number, [string, number, number, number, unknown[], number][], number] };
+    expect(data.diff).toBe(true);
+    expect(data.tree[4][0]![5]).toBe(300);
+    // Sweeps: the tables, no flame graph.
+    const sw = renderCompareHtml(compareResults(sweepFixture(), sweepFixture()), sweepFixture(), sweepFixture());
+    expect(sw).toContain('<h2>cpus=1, advice=MADV_DONTNEED</h2>');
+    expect(sw).not.toContain('flame-data');
   });
 });

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderRunHtml, renderSweepHtml } from '../../src/report/html.js';
+import { renderCompareHtml } from '../../src/report/compare-html.js';
+import { compareResults } from '../../src/report/compare.js';
 import { chromiumAvailable, CHROMIUM, inspectPage } from './chromium.js';
 import { runFixture, sweepFixture } from './fixtures.js';
 
@@ -101,6 +103,24 @@ describe.skipIf(!have)('HTML report in headless Chromium', () => {
     expect(v['search']).toEqual({ matches: ['tlb_flush'], dimmed: 5, info: `matched ${((100 * 500) / total).toFixed(1)}% of cycles` });
     // Kernel only: user is gone and madvise, the only kernel path, spans the width.
     expect(v['kernel']).toEqual({ user: null, madvise: 959, zap: px((zap.inclusive / madvise.inclusive) * 960) });
+  }, 60_000);
+
+  it('compare --format html: the differential flame graph draws, grown boxes red', async () => {
+    const file = join(dir, 'compare.html');
+    const a = runFixture();
+    const b = runFixture();
+    b.breakdown.children[0]!.children[0]!.inclusive += 700;
+    b.breakdown.children[0]!.children[0]!.exclusive += 700;
+    b.breakdown.children[0]!.inclusive += 700;
+    b.breakdown.inclusive += 700;
+    writeFileSync(file, renderCompareHtml(compareResults(a, b), a, b));
+    const r = await inspectPage(pathToFileURL(file).href, `(() => ({ fills: Object.fromEntries([...document.querySelectorAll('.flame rect')].map((x) => [x.dataset.name, x.getAttribute('fill')])), fits: document.documentElement.scrollWidth <= window.innerWidth }))()`);
+    expect(r.errors).toEqual([]);
+    const v = r.value as { fills: Record<string, string>; fits: boolean };
+    // zap_page_range grew most: the deepest red; user did not change: grey.
+    expect(v.fills['zap_page_range']).toBe('hsl(0 75% 45%)');
+    expect(v.fills['user']).toBe('#ddd');
+    expect(v.fits).toBe(true);
   }, 60_000);
 
   it('a sweep: renders its curves', async () => {

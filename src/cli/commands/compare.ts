@@ -1,5 +1,6 @@
 /** `kernsim compare A.json B.json`: two runs or two sweeps side by side; with --fail-above PCT, a gate. */
 import { compareResults, figuresAbove, renderCompareMarkdown, renderCompareTerminal, renderFiguresAbove } from '../../report/compare.js';
+import { renderCompareHtml } from '../../report/compare-html.js';
 import { out, readResult, toJson, type Ctx } from '../context.js';
 import { UsageError } from '../errors.js';
 
@@ -16,6 +17,7 @@ export function cmdCompare(ctx: Ctx, fileA: string, fileB: string, a: { json?: b
   const format = a.json ? 'json' : (a.format ?? 'terminal');
   if (format === 'json') out(ctx, toJson(cmp));
   else if (format === 'markdown') out(ctx, renderCompareMarkdown(cmp));
+  else if (format === 'html') out(ctx, renderCompareHtml(cmp, ra, rb));
   else out(ctx, renderCompareTerminal(cmp, ctx.c));
   if (failAbove !== undefined) {
     const moved = figuresAbove(cmp, failAbove);
