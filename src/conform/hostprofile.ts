@@ -10,7 +10,7 @@ import type { KernelConfig, MachineConfig } from '../config/machine.js';
 /** Settings read from the host: `machineSchema.kernel` field names, plus swap and the CPU count. */
 export type KernelSettings = Pick<
   KernelConfig,
-  'thp' | 'memory_failure' | 'inotify_max_queued_events' | 'inotify_max_user_instances' | 'inotify_max_user_watches' | 'nr_open'
+  'thp' | 'zero_page' | 'memory_failure' | 'inotify_max_queued_events' | 'inotify_max_user_instances' | 'inotify_max_user_watches' | 'nr_open'
 > & {
   swap: { enabled: boolean };
   cpus: number;
@@ -47,6 +47,10 @@ export function readHostKernelSettings(paths: HostPaths = { root: '' }): Partial
   // "always [madvise] never": the bracketed word is the active mode.
   const thp = /\[(always|madvise|never)\]/.exec(read(root, '/sys/kernel/mm/transparent_hugepage/enabled') ?? '');
   if (thp) out.thp = thp[1] as KernelSettings['thp'];
+
+  // A boot option of some virtualised kernels keeps anonymous read faults off the zero page.
+  const cmdline = read(root, '/proc/cmdline');
+  if (cmdline !== undefined) out.zero_page = !/(^|\s)pvm_no_zero_page=(1|y|Y|on)(\s|$)/.test(cmdline);
 
   // /proc/swaps is a header line plus one line per active swap area.
   const swaps = read(root, '/proc/swaps');

@@ -16,6 +16,7 @@ export const kernelSchema = {
   ksm_pages_to_scan: int(100, 'pages ksmd scans per wake-up (/sys/kernel/mm/ksm/pages_to_scan)', { source: 'kernel default', min: 1 }),
   ksm_sleep_ms: int(20, 'ksmd sleep between scans (/sys/kernel/mm/ksm/sleep_millisecs)', { unit: 'ms', source: 'kernel default', min: 0 }),
   read_ahead_kb: int(128, 'readahead window of a file (the bdi\'s read_ahead_kb; ra_pages = read_ahead_kb / 4): mmap read-around size and the largest window', { unit: 'KiB', source: 'kernel default VM_READAHEAD_PAGES = 128 KiB', min: 0 }),
+  zero_page: bool(true, 'a read fault on private anonymous memory maps the shared zero page (the model has no huge zero page: a THP read fault always allocates); false: it allocates a page, as when mm_forbids_zeropage() holds or the kernel boots with pvm_no_zero_page=1 (conformance reads /proc/cmdline)', { source: 'mm/memory.c do_anonymous_page; the development host (Linux 6.18 KVM guest) boots with pvm_no_zero_page=1' }),
   memory_failure: bool(true, 'CONFIG_MEMORY_FAILURE (MADV_HWPOISON, MADV_SOFT_OFFLINE)', { source: 'on in distribution kernels; /proc/sys/vm/memory_failure_recovery exists when set' }),
   tlb_single_page_flush_ceiling: int(33, 'above this many pages a flush is a full flush (/sys/kernel/debug/x86/tlb_single_page_flush_ceiling)', { source: 'Dave Hansen, commit a5102476a24b', min: 0 }),
   nr_open: int(1048576, 'fs.nr_open: the cap on RLIMIT_NOFILE and fd table size', { source: 'kernel default 1024*1024', min: 64 }),

@@ -30,9 +30,11 @@ describe('readHostKernelSettings', () => {
       '/proc/sys/fs/inotify/max_user_watches': '8192\n',
       '/proc/sys/fs/nr_open': '2048\n',
       '/proc/cpuinfo': 'processor\t: 0\nflags\t: x\n\nprocessor\t: 1\n',
+      '/proc/cmdline': 'console=ttyS0 pti=on pvm_no_zero_page=1 tsc=unstable\n',
     });
     expect(readHostKernelSettings({ root })).toEqual({
       thp: 'never',
+      zero_page: false,
       swap: { enabled: true },
       memory_failure: true,
       inotify_max_queued_events: 100,
@@ -49,6 +51,12 @@ describe('readHostKernelSettings', () => {
       '/proc/sys/vm/overcommit_memory': '0\n',
     });
     expect(readHostKernelSettings({ root })).toEqual({ swap: { enabled: false }, memory_failure: false });
+  });
+
+  it('the zero page is in use unless the boot command line turns it off', () => {
+    expect(readHostKernelSettings({ root: fakeRoot({ '/proc/cmdline': 'quiet pvm_no_zero_page=0 root=/dev/vda\n' }) }).zero_page).toBe(true);
+    expect(readHostKernelSettings({ root: fakeRoot({ '/proc/cmdline': 'pvm_no_zero_page=1' }) }).zero_page).toBe(false);
+    expect(readHostKernelSettings({ root: fakeRoot({ '/proc/cmdline': 'xpvm_no_zero_page=1\n' }) }).zero_page).toBe(true);
   });
 
   it('keys are fields of the machine schema (kernel section, swap, cpus)', () => {

@@ -44,6 +44,9 @@ export const F_GETPIPE_SZ = 1032;
 export const F_ADD_SEALS = 1033;
 export const F_GET_SEALS = 1034;
 
+/** fcntl(F_NOTIFY)'s flag that keeps a watch after its first event. */
+const DN_MULTISHOT = 0x80000000;
+
 export const F_RDLCK = 0;
 export const F_WRLCK = 1;
 export const F_UNLCK = 2;
@@ -121,14 +124,19 @@ export function* do_fcntl_more(t: Task, cmd: number, arg: number, f: File): Bloc
     case F_GETLEASE:
       return fcntlState(f).lease;
     case F_SETLEASE: {
-      // vfs_setlease(): only the file's owner (or CAP_LEASE) may take one.
+      // do_fcntl_add_lease()'s lease_alloc() refuses an unknown lease type first; then vfs_setlease(): only the
+      // inode's owner (or CAP_LEASE) may take one, whatever the file is (an anon inode is root's), and only then
+      // is a file that is not regular EINVAL.
+      if (argi !== F_RDLCK && argi !== F_WRLCK && argi !== F_UNLCK) return -EINVAL;
       const v = file_vfs_or_null(f);
       const uid = current(t).cred.uid;
-      if (v && uid !== 0 && uid !== v.inode.i_uid) return -EACCES;
+      if (uid !== 0 && uid !== (v ? v.inode.i_uid : f.ownerUid)) return -EACCES;
       return setlease(f, argi);
     }
     case F_NOTIFY: {
-      // fcntl_dirnotify(): directories only; the events themselves are signals, which scripts do not receive.
+      // fcntl_dirnotify(): a mask of nothing (DN_MULTISHOT aside) removes this file's watch, on any file, before
+      // the directory test; the events themselves are signals, which scripts do not receive.
+      if ((argi & ~DN_MULTISHOT) === 0) return 0;
       const v = file_vfs_or_null(f);
       if (!v || !S_ISDIR(v.inode.i_mode)) return -ENOTDIR;
       return 0;

@@ -24,7 +24,7 @@ import { PAGE_SIZE } from '../../hw/physmem.js';
 import { PG_dirty, PG_uptodate } from '../mm/page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EFBIG, EISDIR, ENAMETOOLONG, ENOMEM, ENOSPC, ENOTEMPTY, ENXIO, EPERM } from '../errno.js';
+import { EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOMEM, ENOSPC, ENOTEMPTY, ENXIO, EPERM } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { AddressSpace, filemap_add_page, filemap_write_and_wait_range, filemap_get_page, filemap_read_page, set_page_dirty, truncate_inode_pages, type BackingStore } from '../mm/filemap.js';
 import { __GFP_USER, alloc_page, put_page_testzero_free } from '../mm/page_alloc.js';
@@ -52,7 +52,7 @@ import {
 } from './inode.js';
 import { NAME_MAX } from './namei.js';
 import { generic_file_llseek_size, vfs_setpos } from './read_write.js';
-import { O_APPEND } from './uapi_fcntl.js';
+import { O_APPEND, O_DIRECT } from './uapi_fcntl.js';
 import { file_vfs } from './vfs_file.js';
 import { truncate_pagecache, zero_eof_tail } from './memfs_truncate.js';
 
@@ -314,6 +314,38 @@ function chargeCopy(t: Task, bytes: number): void {
 }
 
 /**
+ * The logical block size of the disk under the conformance host's ext4 (512
+ * bytes, /sys/block/DEV/queue/logical_block_size): iomap's direct I/O wants
+ * each piece it sends to the disk to start and end on one.
+ */
+const DIO_ALIGN = 512;
+
+/**
+ * ext4's direct I/O (iomap_dio_rw -> iomap_dio_bio_iter): EINVAL when a piece
+ * of the range that goes to the disk is not on logical-block boundaries. A
+ * write goes to the disk whole; a read only where blocks are written (a hole
+ * is zero-filled by iomap_dio_hole_iter with no such test), so each run of
+ * written pages in the range is one piece. A memfd is tmpfs, whose O_DIRECT
+ * is buffered I/O: no alignment. The memory side of the test (the
+ * buffer's address against the queue's DMA alignment) is taken as met: a
+ * script names no buffer address, and the host runner's are page-aligned.
+ */
+function dio_misaligned(file: File, inode: MemfsInode, pos: number, len: number, write: boolean): boolean {
+  if (!(file.f_flags & O_DIRECT) || inode.memfd) return false;
+  if (write) return pos % DIO_ALIGN !== 0 || len % DIO_ALIGN !== 0;
+  const end = pos + len;
+  for (let index = Math.floor(pos / PAGE_SIZE); index * PAGE_SIZE < end; index++) {
+    if (!inode.dataPages.has(index) || (index * PAGE_SIZE > pos && inode.dataPages.has(index - 1))) continue;
+    let last = index;
+    while ((last + 1) * PAGE_SIZE < end && inode.dataPages.has(last + 1)) last++;
+    const start = Math.max(pos, index * PAGE_SIZE);
+    const stop = Math.min(end, (last + 1) * PAGE_SIZE);
+    if (start % DIO_ALIGN !== 0 || stop % DIO_ALIGN !== 0) return true;
+  }
+  return false;
+}
+
+/**
  * filemap_read(): copy from the page cache; a missing page is read in (from
  * the store if it was written back, else as zeroes). No readahead: see
  * mm/readahead.ts.
@@ -323,8 +355,10 @@ function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null, ppos: 
   const k = inode.k;
   const mem = k.machine.mem;
   const mapping = inode.i_mapping!;
-  t.enter(CAT_READ);
   let pos = ppos.f_pos;
+  // A direct read at or past the end reads nothing before any alignment test (__iomap_dio_rw).
+  if (len > 0 && pos < inode.i_size && dio_misaligned(file, inode, pos, len, false)) return -EINVAL;
+  t.enter(CAT_READ);
   let done = 0;
   while (done < len) {
     const size = inode.i_size;
@@ -386,6 +420,11 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
     inode.i_rwsem.upWrite(t);
     t.leave();
     return -EFBIG;
+  }
+  if (dio_misaligned(file, inode, pos, len, true)) {
+    inode.i_rwsem.upWrite(t);
+    t.leave();
+    return -EINVAL;
   }
   if (pos > inode.i_size) zero_eof_tail(t, inode, inode.i_size, pos);
   let done = 0;

@@ -77,13 +77,15 @@ interface OpenFlags {
 }
 
 function build_open_flags(flags: number, mode: number): OpenFlags | number {
+  // build_open_how(): for open(2), O_PATH beats everything else before any check, so O_PATH|O_TMPFILE is an
+  // O_PATH|O_DIRECTORY lookup.
+  if (flags & O_PATH) flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
   // O_TMPFILE is __O_TMPFILE | O_DIRECTORY, opened for writing, without O_CREAT.
   if (flags & __O_TMPFILE) {
     if ((flags & (__O_TMPFILE | O_DIRECTORY | O_CREAT)) !== (__O_TMPFILE | O_DIRECTORY)) return -EINVAL;
     if (!(acc_mode_of(flags) & MAY_WRITE)) return -EINVAL;
   } else if ((flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
   mode = flags & (O_CREAT | __O_TMPFILE) ? (mode & S_IALLUGO) | S_IFREG : 0;
-  if (flags & O_PATH) flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
   let acc = MAY_OPEN | acc_mode_of(flags);
   if (flags & O_TRUNC) acc |= MAY_WRITE;
   if (flags & O_APPEND) acc |= MAY_APPEND;

@@ -198,6 +198,8 @@ function* do_pipe2(t: Task, flags: number, out: number[]): Blocking<number> {
   const w = alloc_file(k, t, 'pipe:', O_WRONLY | extra | O_LARGEFILE, FMODE_WRITE, pipefifo_fops);
   r.private_data = pipe;
   w.private_data = pipe;
+  // get_pipe_inode(): the pipe's inode belongs to its creator (F_SETLEASE and F_SETFL O_NOATIME test the owner).
+  r.ownerUid = w.ownerUid = current(t).cred.uid;
   pipe.readers = 1;
   pipe.writers = 1;
   yield* fd_install(t, rfd, r);

@@ -111,7 +111,7 @@ function* doAnonymousPage(t: Task, vmf: VmFault): Blocking<number> {
   const k = mm.k;
   t.enter(CAT_DO_ANONYMOUS_PAGE);
   let pte: number;
-  if (!isWrite(vmf)) {
+  if (!isWrite(vmf) && k.cfg.kernel.zero_page) {
     // The zero page for reads: no allocation, no rmap, read-only whatever the area allows.
     pte = makePte(mmCore(k).zeroPfn, vma.vmPageProt & ~PTE_RW);
   } else {
