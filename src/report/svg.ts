@@ -227,7 +227,7 @@ export function stackedBarsSvg(rows: { label: string; values: number[] }[], cate
   let lx = 4;
   let line = 0;
   categories.forEach((c) => {
-    const w = 18 + c.length * 6.5;
+    const w = 22 + c.length * 7.2;
     if (lx + w > W) {
       lx = 4;
       line++;

@@ -21,6 +21,14 @@ export interface PageReport {
   errors: string[];
   /** The expression's value (returnByValue). */
   value: unknown;
+  /** With `screenshot`: the page's top as a PNG, after the expression ran. */
+  png?: Buffer;
+}
+
+export interface ScreenshotOptions {
+  /** Window width and height in CSS pixels; the PNG is this size. */
+  width: number;
+  height: number;
 }
 
 interface Message {
@@ -32,7 +40,7 @@ interface Message {
   sessionId?: string;
 }
 
-export async function inspectPage(url: string, expression: string, timeoutMs = 30_000): Promise<PageReport> {
+export async function inspectPage(url: string, expression: string, timeoutMs = 30_000, screenshot?: ScreenshotOptions): Promise<PageReport> {
   const profile = mkdtempSync(join(tmpdir(), 'kernsim-chromium-'));
   const child = spawn(
     CHROMIUM,
@@ -114,13 +122,19 @@ export async function inspectPage(url: string, expression: string, timeoutMs = 3
     await send('Runtime.enable', {}, sessionId);
     await send('Log.enable', {}, sessionId);
     await send('Page.enable', {}, sessionId);
+    if (screenshot) await send('Emulation.setDeviceMetricsOverride', { width: screenshot.width, height: screenshot.height, deviceScaleFactor: 1, mobile: false }, sessionId);
     await send('Page.navigate', { url }, sessionId);
     await loadedP;
     const r = await send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }, sessionId);
     const res = r.result!['result'] as { value?: unknown };
     if (r.result!['exceptionDetails']) errors.push(`evaluate: ${JSON.stringify(r.result!['exceptionDetails'])}`);
+    let png: Buffer | undefined;
+    if (screenshot) {
+      const shot = await send('Page.captureScreenshot', { format: 'png' }, sessionId);
+      png = Buffer.from(shot.result!['data'] as string, 'base64');
+    }
     await send('Browser.close').catch(() => undefined);
-    return { errors, value: res.value };
+    return { errors, value: res.value, ...(png ? { png } : {}) };
   } catch (e) {
     throw new Error(`chromium: ${(e as Error).message}; stderr: ${stderr.slice(-2000)}`);
   } finally {
