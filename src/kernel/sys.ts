@@ -14,6 +14,7 @@ import type { Blocking, Task } from '../sim/task.js';
 import { EINVAL, EPERM } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { current, type Rlimit, type TaskStruct } from './sched/task_struct.js';
+import { PAGE_SIZE } from '../hw/types.js';
 
 export const RLIMIT_CPU = 0;
 export const RLIMIT_FSIZE = 1;
@@ -41,7 +42,7 @@ const THREAD_SIZE = 16384;
 
 /** fork_init(): max_threads = totalram / (8 * THREAD_SIZE), and init's NPROC and SIGPENDING are half of it. */
 function maxThreadsHalf(k: Kernel): number {
-  const totalram = k.machine.mem.totalFrames * 4096;
+  const totalram = k.machine.mem.totalFrames * PAGE_SIZE;
   return Math.floor(Math.floor(totalram / (8 * THREAD_SIZE)) / 2);
 }
 

@@ -22,7 +22,7 @@ export const NR_OPEN_DEFAULT = 64;
 export const PTR_BYTES = 8;
 export const FDTABLE_STRUCT_BYTES = 64;
 /** PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER: larger fd arrays come from vmalloc. */
-const KMALLOC_MAX_FDMEM = 4096 << 3;
+const KMALLOC_MAX_FDMEM = PAGE_SIZE << 3;
 
 const CAT_ALLOC_FDTABLE = intern('alloc_fdtable');
 const CAT_COPY_FDTABLE = intern('copy_fdtable');

@@ -21,6 +21,7 @@ import { current } from '../sched/task_struct.js';
 import { d_alloc, d_lookup, dget, dput, type Dentry, type Path } from './dcache.js';
 import { task_fs } from './fs_struct.js';
 import { MAY_EXEC, S_DEAD, S_ISDIR, inode_permission } from './inode.js';
+import { PAGE_SIZE } from '../../hw/types.js';
 
 export const LOOKUP_FOLLOW = 0x0001;
 export const LOOKUP_DIRECTORY = 0x0002;
@@ -65,7 +66,7 @@ export function getname(t: Task, name: string): string | number {
   const nul = name.indexOf('\0');
   if (nul >= 0) name = name.slice(0, nul);
   const bytes = Buffer.byteLength(name, 'utf8');
-  t.charge(k.cfg.kernel.cost.kmalloc + Math.ceil((k.cfg.cost.copy_page * (bytes + 1)) / 4096));
+  t.charge(k.cfg.kernel.cost.kmalloc + Math.ceil((k.cfg.cost.copy_page * (bytes + 1)) / PAGE_SIZE));
   t.leave();
   if (bytes === 0) return -ENOENT;
   if (bytes >= PATH_MAX) return -ENAMETOOLONG;

@@ -12,6 +12,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { EINVAL } from '../errno.js';
 import type { File, FilePos, IoBuf } from './file_table.js';
 import { file_vfs } from './vfs_file.js';
+import { PAGE_SIZE } from '../../hw/types.js';
 
 const CAT_SEQ_READ = intern('seq_read');
 const CAT_SHOW = intern('seq_show');
@@ -73,7 +74,7 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null, p
   const pos = ppos.f_pos;
   const n = Math.max(0, Math.min(len, m.buf.length - pos));
   if (n > 0) {
-    t.charge(Math.ceil((k.cfg.cost.copy_page * n) / 4096));
+    t.charge(Math.ceil((k.cfg.cost.copy_page * n) / PAGE_SIZE));
     if (buf) {
       for (let i = pos; i < pos + n; i++) buf.sum += m.buf[i]!;
       const tb = buf as TextBuf;

@@ -35,6 +35,7 @@ import {
   type MadviseBehavior, type MadviseVisit,
 } from './madvise_uapi.js';
 import {
+  PAGE_SIZE,
   VM_DONTCOPY,
   VM_DONTDUMP,
   VM_HUGETLB,
@@ -231,7 +232,7 @@ function* madvise_populate(t: Task, mm: MmStruct, start: number, end: number, wr
       r = -EFAULT;
       break;
     }
-    start += n * 4096;
+    start += n * PAGE_SIZE;
   }
   t.leave();
   return r;
@@ -339,7 +340,7 @@ const UIO_FASTIOV = 8;
 /** MAX_RW_COUNT: a vector's total length is capped here (INT_MAX & PAGE_MASK). */
 const MAX_RW_COUNT = 0x7ffff000n;
 /** User addresses end here (TASK_SIZE_MAX): an iovec beyond it is EFAULT. */
-const TASK_SIZE_MAX = (1n << 47n) - 4096n;
+const TASK_SIZE_MAX = (1n << 47n) - BigInt(PAGE_SIZE);
 
 /** struct iovec as the caller passes it: raw 64-bit base and length. */
 export interface Iovec {

@@ -95,7 +95,7 @@ function* applyVmaLockFlags(t: Task, mm: MmStruct, start: bigint, len: bigint, f
   if (endB === start) return 0;
   if (start >= BigInt(TASK_SIZE)) return -ENOMEM;
   const s = Number(start);
-  const end = endB > BigInt(TASK_SIZE) + 4096n ? TASK_SIZE + PAGE_SIZE : Number(endB);
+  const end = endB > BigInt(TASK_SIZE) + BigInt(PAGE_SIZE) ? TASK_SIZE + PAGE_SIZE : Number(endB);
   yield* vma_start_write_range(t, mm, s, end);
   let i = vma_index(mm, s);
   let vma = mm.vmas[i];

@@ -17,7 +17,7 @@ import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { call_rcu } from '../rcu/tree.js';
 import { MmCore, mmCore } from './core.js';
-import type { MmStruct } from './mm_types.js';
+import { type MmStruct, PAGE_SIZE } from './mm_types.js';
 import { free_pgtable_page, put_page_testzero_free } from './page_alloc.js';
 import { folios_release_lru, PAGEVEC_SIZE } from './swap.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
@@ -96,7 +96,7 @@ export function tlb_remove_page(t: Task, tlb: MmuGather, pfn: number): boolean {
     if (batch >= tlb.batchKaddrs.length) {
       // tlb_next_batch(): a new batch page (GFP_NOWAIT).
       t.charge(k.cfg.kernel.cost.page_alloc);
-      tlb.batchKaddrs.push(k.slab.kmalloc(4096));
+      tlb.batchKaddrs.push(k.slab.kmalloc(PAGE_SIZE));
     }
     addr = tlb.batchKaddrs[batch]! + ((n - MMU_GATHER_BUNDLE) % MAX_GATHER_BATCH) * 8;
   }
@@ -131,7 +131,7 @@ function* tlbFlushMmuFree(t: Task, tlb: MmuGather): Blocking<void> {
   if (tlb.tables.length > 0) {
     const tables = tlb.tables.splice(0);
     // tlb_remove_table_free(): the whole batch goes to call_rcu as one head.
-    call_rcu(t, tables.length * 4096, () => {
+    call_rcu(t, tables.length * PAGE_SIZE, () => {
       for (const pfn of tables) free_pgtable_page(k, pfn);
       return tables.length * k.cfg.kernel.cost.page_free;
     });
@@ -178,7 +178,7 @@ export function* tlb_finish_mmu(t: Task, tlb: MmuGather): Blocking<void> {
   const slab = mm.k.slab;
   for (const b of tlb.batchKaddrs) {
     t.charge(mm.k.cfg.kernel.cost.page_free);
-    slab.kfree(b, 4096);
+    slab.kfree(b, PAGE_SIZE);
   }
   tlb.batchKaddrs.length = 0;
   slab.kfree(tlb.bundleKaddr, MMU_GATHER_BUNDLE * 8);

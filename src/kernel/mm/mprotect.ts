@@ -187,7 +187,7 @@ function* doMprotect(t: Task, start: bigint, lenIn: bigint, protIn: bigint): Blo
   if (end > (1n << 64n) - 1n || end <= start) return -ENOMEM;
   // arch_validate_prot(): only the four PROT bits.
   if (prot & ~BigInt(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
-  const top = BigInt(TASK_SIZE) + 4096n;
+  const top = BigInt(TASK_SIZE) + BigInt(PAGE_SIZE);
   yield* mmap_write_lock(t, mm);
   const r = start >= BigInt(TASK_SIZE) ? -ENOMEM : yield* mprotectLocked(t, mm, Number(start), Number(end < top ? end : top), Number(prot), grows);
   mmap_write_unlock(t, mm);

@@ -16,7 +16,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
 import { MmCore } from './core.js';
 import { split_huge_pmd_locked } from './huge_memory.js';
-import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
+import { PAGE_SIZE, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { alloc_pgtable_page, free_pgtable_page } from './page_alloc.js';
 
 export const PAGE_NONE = PTE_PROTNONE | PTE_ACCESSED;
@@ -229,7 +229,7 @@ export function* pte_alloc(t: Task, mm: MmStruct, addr: number): Blocking<number
       } else {
         e = makePte(child, PTE_TABLE);
         set_pte_at(t, mm, table, idx, e);
-        mm.pgtablesBytes += 4096;
+        mm.pgtablesBytes += PAGE_SIZE;
       }
     }
     table = ptePfn(e);

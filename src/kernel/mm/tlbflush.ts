@@ -25,7 +25,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { mmCore } from './core.js';
-import type { MmStruct } from './mm_types.js';
+import { type MmStruct, PAGE_SHIFT, PAGE_SIZE } from './mm_types.js';
 
 /** TLB_NR_DYN_ASIDS. */
 export const TLB_NR_DYN_ASIDS = 6;
@@ -422,7 +422,7 @@ export function flush_tlb_mm(t: Task, mm: MmStruct): Blocking<void> {
 
 /** flush_tlb_page(): one page (ptep_clear_flush's flush). */
 export function flush_tlb_page(t: Task, mm: MmStruct, addr: number): Blocking<void> {
-  return flush_tlb_mm_range(t, mm, addr, addr + 4096, 12, false);
+  return flush_tlb_mm_range(t, mm, addr, addr + PAGE_SIZE, PAGE_SHIFT, false);
 }
 
 /** The CPU's tlbstate (for the scheduler hook, checks and tests). */

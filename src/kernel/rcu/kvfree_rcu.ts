@@ -27,11 +27,12 @@ import { intern } from '../../sim/attribution.js';
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { rcuOf, type Rcu } from './tree.js';
+import { PAGE_SIZE } from '../../hw/types.js';
 
 /** KFREE_N_BATCHES: channels of batches in flight per CPU. */
 export const KFREE_N_BATCHES = 2;
 /** KVFREE_BULK_MAX_ENTR: pointers in one page after its header (list_head 16, rcu_gp_oldstate 16, nr_records 8 bytes). */
-export const KVFREE_BULK_MAX_ENTR = (4096 - 40) / 8;
+export const KVFREE_BULK_MAX_ENTR = (PAGE_SIZE - 40) / 8;
 /** KFREE_DRAIN_JIFFIES, in jiffies at this HZ (5 * HZ since commit 51824b780b71). */
 export function KFREE_DRAIN_JIFFIES(hz: number): number {
   return 5 * hz;

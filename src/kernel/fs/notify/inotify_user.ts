@@ -45,6 +45,7 @@ import {
   fsnotify_recalc_mask,
   FsnotifyMark,
 } from './mark.js';
+import { PAGE_SIZE } from '../../../hw/types.js';
 
 // ---- include/uapi/linux/inotify.h ----
 export const IN_ACCESS = 0x00000001;
@@ -256,7 +257,7 @@ function copy_event_to_user(t: Task, e: InotifyEventInfo, buf: InotifyReadBuf | 
   t.enter(CAT_COPY);
   const n = event_bytes(e);
   k.touch(t, e.addr, false);
-  t.charge(Math.ceil((k.cfg.cost.copy_page * n) / 4096));
+  t.charge(Math.ceil((k.cfg.cost.copy_page * n) / PAGE_SIZE));
   if (buf) {
     const mask = e.mask & (IN_ALL_EVENTS | IN_ISDIR | IN_UNMOUNT | IN_IGNORED | IN_Q_OVERFLOW);
     buf.sum += byteSum(e.wd >>> 0) + byteSum(mask >>> 0) + byteSum(e.sync_cookie >>> 0) + byteSum(round_event_name_len(e));
