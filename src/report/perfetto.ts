@@ -5,7 +5,8 @@
  * track to the handler on the target. Open it at https://ui.perfetto.dev or
  * chrome://tracing. Handlers get their own track because a retroactive IPI
  * can overlap the task slice it interrupted, and slices on one track must
- * nest.
+ * nest. Kernel state sampled over the run (free pages, RCU callbacks
+ * queued) becomes counter tracks.
  */
 import type { RunResult } from '../workloads/result.js';
 
@@ -62,6 +63,11 @@ export function renderPerfetto(r: RunResult): ChromeTrace | null {
     ev.push({ name: f.name, cat: 'ipi', ph: 's', id, pid: PID, tid: f.fromCpu, ts: us(f.fromTs) });
     ev.push({ name: f.name, cat: 'ipi', ph: 'f', bp: 'e', id, pid: PID, tid: IRQ_TID_BASE + f.toCpu, ts: us(f.toTs) });
     id++;
+  }
+  // Kernel state over time: one counter track each.
+  for (const c of r.trace.counters ?? []) {
+    ev.push({ name: 'free pages', ph: 'C', pid: PID, tid: 0, ts: us(c.ts), args: { value: c.free_pages } });
+    ev.push({ name: 'RCU callbacks queued', ph: 'C', pid: PID, tid: 0, ts: us(c.ts), args: { value: c.rcu_callbacks_queued } });
   }
   return {
     traceEvents: ev,

@@ -39,6 +39,8 @@ export interface TraceData {
   flows: { fromCpu: number; fromTs: number; toCpu: number; toTs: number; name: string }[];
   /** True when slices were dropped to keep the result small. */
   truncated: boolean;
+  /** Kernel state sampled over time (between chunks of simulated time): free pages and RCU callbacks queued, at cycle `ts`. */
+  counters?: { ts: number; free_pages: number; rcu_callbacks_queued: number }[];
 }
 
 export interface HostInfo {

@@ -94,7 +94,9 @@ export function runWorkload(w: AnyWorkload, params: Record<string, unknown>, cfg
     : null;
   // sim.checks: the memory-management invariants between chunks of simulated time and at the end (a violation is an internal error, thrown).
   const check = cfg.sim.checks ? (): void => checkInvariants(k) : null;
-  runEngine(k.engine, progress, check);
+  // With a trace, kernel state is sampled between chunks too (the chunks' length changes no result).
+  const sample = tracer ? (): void => tracer.sample(k) : null;
+  runEngine(k.engine, progress, check, sample);
   const failures = w.check(k, p as never, run);
   for (const t of k.engine.blockedTasks()) {
     if (!t.kernelThread) failures.push(`task ${t.name} (id ${t.id}) was still blocked when the run ended`);
@@ -135,14 +137,16 @@ export function runWorkload(w: AnyWorkload, params: Record<string, unknown>, cfg
  * timer, or blocked for good), the chunk doubles, so a long sleep costs a
  * few dozen chunks, not millions.
  */
-function runEngine(e: Engine, progress: ((final: boolean) => void) | null, check: (() => void) | null = null): void {
-  const chunk = check ? CHECK_CHUNK_CYCLES : CHUNK_CYCLES;
+function runEngine(e: Engine, progress: ((final: boolean) => void) | null, check: (() => void) | null = null, sample: (() => void) | null = null): void {
+  const chunk = check || sample ? CHECK_CHUNK_CYCLES : CHUNK_CYCLES;
+  sample?.();
   let step = chunk;
   let until = step;
   let lastSum = -1;
   while (userTasksAlive(e) && until < Number.MAX_SAFE_INTEGER) {
     e.run(until);
     check?.();
+    sample?.();
     progress?.(false);
     let sum = 0;
     for (let c = 0; c < e.ncpus; c++) sum += e.clock[c]!;
@@ -153,6 +157,7 @@ function runEngine(e: Engine, progress: ((final: boolean) => void) | null, check
   }
   e.run();
   check?.();
+  sample?.();
   progress?.(true);
 }
 
@@ -247,6 +252,7 @@ class Tracer {
   private readonly slices: TraceData['slices'] = [];
   private readonly open = new Map<Task, { cpu: number; ts: number; dur: number; name: string; cpuTime: number }>();
   private truncated = false;
+  private readonly counters: NonNullable<TraceData['counters']> = [];
 
   constructor(private readonly e: Engine) {
     e.tracing = true;
@@ -297,11 +303,19 @@ class Tracer {
     else this.truncated = true;
   }
 
+  /** Records the kernel state counters at the latest CPU clock (once per distinct time). */
+  sample(k: Kernel): void {
+    const ts = this.e.maxClock();
+    const last = this.counters[this.counters.length - 1];
+    if (last && last.ts === ts) return;
+    if (this.counters.length < MAX_TRACE_SLICES) this.counters.push({ ts, free_pages: k.mem_map.freeCount, rcu_callbacks_queued: k.rcu ? k.rcu.callbacksPending : 0 });
+  }
+
   finish(): TraceData {
     for (const t of [...this.open.keys()]) this.close(t);
     const ipi = this.e.traceSlices.map((s) => ({ cpu: s.cpu, ts: s.ts, dur: s.dur, name: s.name }));
     const slices = [...this.slices, ...ipi].sort((a, b) => a.cpu - b.cpu || a.ts - b.ts || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const flows = this.e.traceFlows.map((f) => ({ ...f })).sort((a, b) => a.fromTs - b.fromTs || a.fromCpu - b.fromCpu || a.toCpu - b.toCpu);
-    return { slices, flows, truncated: this.truncated };
+    return { slices, flows, truncated: this.truncated, counters: this.counters };
   }
 }

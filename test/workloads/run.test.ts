@@ -8,6 +8,8 @@ import { Completion } from '../../src/sim/wait.js';
 import { tlbReach } from '../../src/workloads/demo.js';
 import type { RunResult } from '../../src/workloads/result.js';
 import { REQUIRED_COUNTERS, resolveParams, runWorkload } from '../../src/workloads/run.js';
+import { renderPerfetto } from '../../src/report/perfetto.js';
+import { findWorkload } from '../../src/workloads/registry.js';
 import { defineWorkload } from '../../src/workloads/types.js';
 
 function cfg(cpus = 4): MachineConfig {
@@ -209,6 +211,31 @@ describe('runWorkload', () => {
     const plain = runWorkload(ipi, {}, c);
     expect(plain.trace).toBeUndefined();
     expect(plain.simulated_cycles).toBe(r.simulated_cycles);
+  });
+
+  it('samples free pages and queued RCU callbacks over the run, without changing it', () => {
+    const c = cfg(2);
+    const pages = 512;
+    const traced = runWorkload(tlbReach, { threads: 2, pages, loads: 20_000 }, c, { trace: true });
+    const plain = runWorkload(tlbReach, { threads: 2, pages, loads: 20_000 }, c);
+    const { trace: _t, host: _h1, ...a } = traced;
+    const { host: _h2, ...b } = plain;
+    expect(a).toEqual(b);
+    const s = traced.trace!.counters!;
+    // Samples come between the engine's chunks of simulated time (a CPU running alone runs on to its next tick).
+    expect(s.length).toBeGreaterThanOrEqual(2);
+    // Times increase; the first sample is before the working set was faulted in, and the last after it.
+    for (let i = 1; i < s.length; i++) expect(s[i]!.ts).toBeGreaterThan(s[i - 1]!.ts);
+    expect(s[0]!.free_pages - s[s.length - 1]!.free_pages).toBeGreaterThanOrEqual(pages);
+    expect(s.every((x) => x.rcu_callbacks_queued === 0)).toBe(true);
+    // RCU callbacks pile up and drain in a kfree_rcu flood.
+    const flood = runWorkload(findWorkload('rcu-flood')!, { updates: 400, reads: 800 }, defaultConfig(), { trace: true }).trace!.counters!;
+    expect(flood.length).toBeGreaterThan(10);
+    expect(Math.max(...flood.map((x) => x.rcu_callbacks_queued))).toBeGreaterThan(0);
+    // The Perfetto trace carries them as counter tracks.
+    const ev = renderPerfetto(traced)!.traceEvents.filter((e) => e.ph === 'C');
+    expect(ev.filter((e) => e.name === 'free pages').map((e) => e.args!['value'])).toEqual(s.map((x) => x.free_pages));
+    expect(ev.filter((e) => e.name === 'RCU callbacks queued').length).toBe(s.length);
   });
 });
 
