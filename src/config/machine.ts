@@ -15,7 +15,7 @@ import { kernelSchema } from '../kernel/config.js';
 import { bool, defaultsOf, int, str, type Schema, type ValuesOf } from '../params/schema.js';
 
 export const simSchema = {
-  quantum: int(1000, 'cycles a CPU may run ahead of the slowest busy CPU (0 = exact ordering)', { unit: 'cycles', source: 'bound-weave style simulators use ~1000 cycles', min: 0 }),
+  quantum: int(1000, 'cycles a CPU may run ahead of the slowest busy CPU (0 = exact ordering); it moves timing, never a protocol: docs/quantum.md', { unit: 'cycles', source: 'bound-weave style simulators use ~1000 cycles', min: 0 }),
   seed: int(1, 'seed of the one random generator', { min: 0 }),
   checks: bool(false, 'walk TLBs, page tables and frame metadata after every step (slow; for tests)'),
 } as const satisfies Schema;

@@ -110,10 +110,10 @@ export const procUnload = defineWorkload({
   description:
     'A module (a kernel thread) creates /proc/kernsim_mod, whose read spends --read-cycles formatting a record. --readers reader ' +
     'processes, one per CPU after the first, open it, read it, seek back and read again, and close it, with --think cycles of user ' +
-    'work between calls; the first --holders of them keep one file open throughout. After --unload-after cycles the module calls ' +
+    'work between calls; the first --holders of them keep one file open throughout, with --holder-think cycles between calls. After --unload-after cycles the module calls ' +
     'remove_proc_entry: it stops new calls (proc_fops = NULL under pde_unload_lock), sleeps until the calls in flight have ' +
     'returned (pde_users reaching zero completes its wait), runs ->release for the files still open, and returns. Readers then ' +
-    'get EIO from reads on open files and ENOENT from opens. Read remove_wait_cycles, calls_in_flight_at_removal, ' +
+    'get EIO from reads on open files, close them and get ENOENT from their next open. Read remove_wait_cycles, calls_in_flight_at_removal, ' +
     'pde_openers_released_by_remove and proc_inodes_freed (proc inodes are freed through call_rcu). The check verifies from the ' +
     "module's call log that no call into its operations was running or started after removal returned, and that every open " +
     'file was released exactly once.',
@@ -122,6 +122,7 @@ export const procUnload = defineWorkload({
     holders: int(1, 'readers that keep one file open across the removal', { min: 0, max: 256 }),
     read_cycles: int(40000, "the module's work per read", { unit: 'cycles', min: 0, max: 1e12 }),
     think: int(5000, 'reader user work between calls', { unit: 'cycles', min: 0, max: 1e12 }),
+    holder_think: int(200000, 'user work of a holder between calls, long enough that removal usually finds its file open and idle', { unit: 'cycles', min: 0, max: 1e12 }),
     unload_after: int(2000000, 'when the module removes its file', { unit: 'cycles', min: 0, max: 1e12 }),
   },
 
@@ -159,7 +160,7 @@ export const procUnload = defineWorkload({
     const ncpu = k.cfg.cpus;
     for (let i = 0; i < p.readers; i++) {
       const cpu = ncpu > 1 ? 1 + (i % (ncpu - 1)) : 0;
-      k.spawnProcess(`reader/${i}`, readerBody(k, st, i, i < p.holders, p.think), { cpu, pinned: true });
+      k.spawnProcess(`reader/${i}`, readerBody(k, st, i, i < p.holders, i < p.holders ? p.holder_think : p.think), { cpu, pinned: true });
     }
     return st;
   },
@@ -259,7 +260,8 @@ function readerBody(k: Kernel, st: State, idx: number, holder: boolean, think: n
         const r = yield* sys_close(t, fd);
         if (r < 0) st.failures.push(`reader ${idx}: close failed with ${-r}`);
       }
-      if (gone) break;
+      // A file the module went away under: try to open it again, which finds the name gone (ENOENT).
+      if (gone) held = -1;
       if (t.shouldYield()) yield;
     }
     st.readersDone++;

@@ -43,7 +43,7 @@ export class HandoffLock extends LockBase {
     t.enter(kind.lockCat);
     t.charge(this.rmw(t));
     if (this.owner === null) {
-      this.waitForRelease(t, this.heldFrom, this.freeAt);
+      this.waitForRelease(t, this.freeAt);
       this.owner = t;
       this.heldFrom = t.now;
       this.noteAcquired();

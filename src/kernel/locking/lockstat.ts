@@ -123,9 +123,11 @@ export abstract class LockBase {
    * seen holding it in host order, though in simulated time its hold may
    * overlap a later attempt from a CPU whose clock is behind. Such an
    * attempt waits, busy, until the release (a spinner spins; a mutex or
-   * rwsem waiter spins optimistically on an owner that is running). An
-   * attempt before the last hold began (heldFrom) is taken as having come
-   * first: the skew is the quantum's, not contention.
+   * rwsem waiter spins optimistically on an owner that is running), even
+   * when its clock is before the hold began: the holder's critical section
+   * has already run, and whatever it did (a release, a list change) must
+   * not be seen by a section that ends before it in simulated time. So the
+   * lock order is the host order at every quantum (docs/quantum.md).
    */
   protected freeAt = 0;
   protected heldFrom = 0;
@@ -145,10 +147,10 @@ export abstract class LockBase {
     return this.k.machine.caches.access(t.cpu, this.addr, true);
   }
 
-  /** Busy-wait until `until` if t's clock falls inside the last hold [from, until) (see freeAt); counts as a contended acquisition. */
-  protected waitForRelease(t: Task, from: number, until: number): void {
+  /** Busy-wait until `until`, the end of the last hold, if t's clock is before it (see freeAt); counts as a contended acquisition. */
+  protected waitForRelease(t: Task, until: number): void {
     const gap = until - t.now;
-    if (gap <= 0 || t.now < from) return;
+    if (gap <= 0) return;
     this.noteContended();
     t.chargeAs(CAT_SPIN_WAIT, gap);
     this.noteWait(gap);

@@ -57,7 +57,7 @@ export class RwSemaphore extends LockBase {
     t.enter(CAT_DOWN_READ);
     t.charge(this.rmw(t));
     if (this.writer === null && this.waiters.length === 0) {
-      this.waitForRelease(t, this.heldFrom, this.freeAt);
+      this.waitForRelease(t, this.freeAt);
       this.readers++;
       this.readerSince.push(t.now);
       this.noteAcquired();
@@ -98,8 +98,8 @@ export class RwSemaphore extends LockBase {
     t.enter(CAT_DOWN_WRITE);
     t.charge(this.rmw(t));
     if (this.writer === null && this.readers === 0 && this.waiters.length === 0) {
-      this.waitForRelease(t, this.heldFrom, this.freeAt);
-      this.waitForRelease(t, this.readersFrom, this.readersFreeAt);
+      this.waitForRelease(t, this.freeAt);
+      this.waitForRelease(t, this.readersFreeAt);
       this.writer = t;
       this.heldFrom = t.now;
       this.noteAcquired();
