@@ -15,12 +15,15 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <stdlib.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "host-runner.h"
 
 #define IOBUF_BYTES (1UL << 20)
+#define IOV_MAX_ARGS 2000
 
 /* Page-aligned as the read/write buffers are: an O_DIRECT transfer's memory must meet the disk's DMA alignment, which
  * the simulator (scripts name no buffer address) takes as met. */
@@ -69,6 +72,20 @@ static void c_mlockall(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS
 static void c_munlockall(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_munlockall)); }
 static void c_memfd_create(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_memfd_create, o->a[0].str, (unsigned)val(&o->a[1]))); }
 static void c_msync(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_msync, val(&o->a[0]), val(&o->a[1]), val(&o->a[2]))); }
+
+static void c_mseal(int i, struct op *o) { errno = 0; plain(i, o, syscall(462 /* SYS_mseal */, val(&o->a[0]), val(&o->a[1]), val(&o->a[2]))); }
+
+/* mremap: the new address is bound; `same` says whether it is the old one. */
+static void c_mremap(int i, struct op *o)
+{
+	uint64_t addr = val(&o->a[0]);
+	errno = 0;
+	long ret = syscall(SYS_mremap, addr, val(&o->a[1]), val(&o->a[2]), val(&o->a[3]), o->a[4].kind == '-' ? 0 : val(&o->a[4]));
+	int err = errno;
+	bind(o, (uint64_t)ret);
+	if (emit_head(i, ret < 0 ? -1 : 0, err))
+		emit(" same=b%d\n", (uint64_t)ret == addr);
+}
 
 /* ---- processes ---- */
 
@@ -156,6 +173,91 @@ static void c_newfstatat(int i, struct op *o)
 	stat_record(i, ret, errno, &st);
 }
 
+static void c_openat(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_openat, ival(&o->a[0]), o->a[1].str, (int)val(&o->a[2]), (unsigned)val(&o->a[3]))); }
+
+static void c_statx(int i, struct op *o)
+{
+	struct statx sx;
+	errno = 0;
+	long ret = syscall(SYS_statx, ival(&o->a[0]), o->a[1].str, ival(&o->a[2]), (unsigned)val(&o->a[3]), &sx);
+	int err = errno;
+	if (emit_head(i, ret, err))
+		emit(" size=n%ld mode=s0%o type=s%s nlink=n%lu\n", (long)sx.stx_size, (unsigned)(sx.stx_mode & 07777), stat_type(sx.stx_mode), (unsigned long)sx.stx_nlink);
+}
+
+/* An iovec from the comma-separated lengths in a string argument: the buffers lie back to back in buf. */
+static int iov_of(int i, const struct arg *a, struct iovec *iov)
+{
+	int n = 0;
+	uint64_t off = 0;
+	for (const char *p = a->str; *p; n++) {
+		char *end;
+		uint64_t len = strtoull(p, &end, 10);
+		if (n >= IOV_MAX_ARGS)
+			child_fail("op %d: more than %d iovec lengths", i, IOV_MAX_ARGS);
+		iov[n].iov_base = buf + (off < IOBUF_BYTES ? off : 0);
+		iov[n].iov_len = len;
+		/* A length the kernel refuses (negative as ssize_t) never reaches the buffer. */
+		if ((int64_t)len > 0) {
+			if (off + len > IOBUF_BYTES)
+				child_fail("op %d: iovec past %lu bytes", i, IOBUF_BYTES);
+			off += len;
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+static void c_readv(int i, struct op *o)
+{
+	static struct iovec iov[IOV_MAX_ARGS];
+	int n = iov_of(i, &o->a[1], iov);
+	errno = 0;
+	long ret = syscall(SYS_readv, ival(&o->a[0]), iov, n);
+	sum_record(i, ret, errno, buf);
+}
+
+static void c_writev(int i, struct op *o)
+{
+	static struct iovec iov[IOV_MAX_ARGS];
+	int n = iov_of(i, &o->a[1], iov);
+	memset(buf, (int)val(&o->a[2]), IOBUF_BYTES);
+	errno = 0;
+	plain(i, o, syscall(SYS_writev, ival(&o->a[0]), iov, n));
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* getdents64: the names this call returned, sorted (file systems order entries differently). */
+static void c_getdents64(int i, struct op *o)
+{
+	uint64_t count = val(&o->a[1]);
+	if (count > IOBUF_BYTES)
+		child_fail("op %d: getdents64 of more than %lu bytes", i, IOBUF_BYTES);
+	errno = 0;
+	long ret = syscall(SYS_getdents64, ival(&o->a[0]), buf, (unsigned)count);
+	int err = errno;
+	if (!emit_head(i, ret, err))
+		return;
+	static char *names[IOBUF_BYTES / 24];
+	int n = 0;
+	for (long p = 0; p < ret; n++) {
+		struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + p);
+		names[n] = d->name;
+		p += d->reclen;
+	}
+	qsort(names, n, sizeof names[0], cmp_str);
+	emit(" names=l");
+	for (int k = 0; k < n; k++) {
+		if (k)
+			emit(",");
+		emit_hex(names[k], strlen(names[k]));
+	}
+	emit("\n");
+}
+
+static void c_renameat2(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_renameat2, ival(&o->a[0]), o->a[1].str, ival(&o->a[2]), o->a[3].str, (unsigned)val(&o->a[4]))); }
+
 /* ---- the table: same names and order as CALL_FIELDS ---- */
 
 struct call {
@@ -170,6 +272,8 @@ static const struct call calls[] = {
 	{ "munlockall", c_munlockall },
 	{ "memfd_create", c_memfd_create },
 	{ "msync", c_msync },
+	{ "mseal", c_mseal },
+	{ "mremap", c_mremap },
 	{ "exit", c_exit },
 	{ "kill", c_kill },
 	{ "pread", c_pread },
@@ -184,6 +288,12 @@ static const struct call calls[] = {
 	{ "pipe2", c_pipe2 },
 	{ "eventfd", c_eventfd },
 	{ "close_range", c_close_range },
+	{ "openat", c_openat },
+	{ "statx", c_statx },
+	{ "readv", c_readv },
+	{ "writev", c_writev },
+	{ "getdents64", c_getdents64 },
+	{ "renameat2", c_renameat2 },
 };
 
 const int ncall_names = (int)(sizeof calls / sizeof calls[0]);

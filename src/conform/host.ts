@@ -185,6 +185,7 @@ class Encoder {
       else if (f.kind === 'as') args.push(`v${this.slot(x as string)}`);
       else if (f.kind === 'ref') args.push(this.ref(x as Ref));
       else if (f.kind === 'path' || f.kind === 'str') args.push(str(x as string));
+      else if (f.kind === 'ints') args.push(str((x as number[]).map((n) => u64(n)).join(',')));
       else args.push(`v${u64(x as number)}`);
     }
     return args;
@@ -381,6 +382,7 @@ function decodeCallField(r: ResultLine, tok: string): void {
     case 'l': r[key] = v === '' ? [] : v.split(',').map(hex); break;
     case 'i': r[key] = v === '' ? [] : v.split(',').map(Number); break;
     case 's': r[key] = v; break;
+    case 'b': r[key] = v === '1'; break;
     default: throw new HostRunnerError(`runner output: bad field "${tok}"`);
   }
 }

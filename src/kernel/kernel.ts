@@ -15,7 +15,7 @@ import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { do_exit } from './exit.js';
 import { copy_process_parts, init_process_parts } from './fork.js';
 import { begin_new_exec } from './fs/exec.js';
-import type { OpenHandler } from './fs/fd_syscalls.js';
+import type { DirfdResolver, OpenFlagsCheck, OpenHandler } from './fs/fd_syscalls.js';
 import type { FilesState } from './fs/fdtable.js';
 import type { FileTableState } from './fs/file_table.js';
 import type { VfsState } from './fs/namespace.js';
@@ -95,6 +95,10 @@ export class Kernel {
   memblockReserved = 0;
   /** File systems' open handlers, asked in registration order. */
   readonly openHandlers: OpenHandler[] = [];
+  /** The VFS's path_init for a dirfd (openat), set by register_vfs_open. */
+  dirfdResolver?: DirfdResolver;
+  /** The VFS's build_open_flags as a check open makes before taking an fd. */
+  openFlagsCheck?: OpenFlagsCheck;
   /** Struct file ids and the number open. */
   readonly fileTable: FileTableState = { nextId: 1, live: 0 };
   /** inotify's per-user instance and watch counts. */

@@ -241,6 +241,24 @@ export function d_move(t: Task, d: Dentry, newParent: Dentry, newName: string): 
   t.leave();
 }
 
+/** d_exchange(): two hashed dentries swap their names and parents (RENAME_EXCHANGE). */
+export function d_exchange(t: Task, a: Dentry, b: Dentry): void {
+  const k = t.k;
+  t.enter(CAT_D_MOVE);
+  k.touch(t, a.addr, true);
+  k.touch(t, b.addr, true);
+  t.charge(k.cfg.kernel.cost.kernel_op);
+  d_drop(a);
+  d_drop(b);
+  const [pa, na] = [a.d_parent, a.d_name];
+  a.d_parent = b.d_parent;
+  a.d_name = b.d_name;
+  b.d_parent = pa;
+  b.d_name = na;
+  d_rehash(a);
+  d_rehash(b);
+  t.leave();
+}
 
 /** d_path(): the absolute path of `path`, crossing mounts; " (deleted)" for an unlinked file. */
 export function d_path(path: Path): string {

@@ -8,6 +8,7 @@
  * /dev/zero); a file system adds paths with register_open_handler.
  */
 import type { Blocking, Task } from '../../sim/task.js';
+import type { Path } from './dcache.js';
 import { EEXIST, EINVAL, ENOENT, ENOSPC, ENOTDIR, ENOTTY, EPERM, EBADF } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current, type TaskStruct } from '../sched/task_struct.js';
@@ -62,13 +63,34 @@ import {
   SETFL_MASK,
 } from './uapi_fcntl.js';
 
+/** AT_FDCWD (linux/fcntl.h). */
+const AT_FDCWD = -100;
+
 // --- open --------------------------------------------------------------------------
 
 /**
  * A file system's open: returns the new file, a negative errno, or null
  * when the path is not its own (the next handler is asked).
  */
-export type OpenHandler = (t: Task, path: string, flags: number, mode: number) => Blocking<File | number | null>;
+export type OpenHandler = (t: Task, path: string, flags: number, mode: number, base?: Path) => Blocking<File | number | null>;
+
+/**
+ * path_init() for a dirfd (openat): the directory a relative name starts
+ * at, with a release for the fd's reference, or -errno (EBADF, ENOTDIR).
+ * The VFS registers it (register_dirfd_resolver).
+ */
+export type DirfdResolver = (t: Task, dfd: number) => Blocking<{ base: Path; release: () => Blocking<void> } | number>;
+
+export function register_dirfd_resolver(k: Kernel, r: DirfdResolver): void {
+  k.dirfdResolver = r;
+}
+
+/** build_open_flags() as a check (0 or -EINVAL), which do_sys_openat2 makes before taking an fd or looking at dirfd. */
+export type OpenFlagsCheck = (flags: number, mode: number) => number;
+
+export function register_open_flags_check(k: Kernel, c: OpenFlagsCheck): void {
+  k.openFlagsCheck = c;
+}
 
 function handlers(k: Kernel): OpenHandler[] {
   return k.openHandlers;
@@ -166,21 +188,38 @@ function* builtinOpen(t: Task, path: string, flags: number): Blocking<File | num
 }
 
 /** do_filp_open(): ask each handler, then the built-in devices. */
-function* do_filp_open(t: Task, path: string, flags: number, mode: number): Blocking<File | number> {
+function* do_filp_open(t: Task, path: string, flags: number, mode: number, base?: Path): Blocking<File | number> {
   const k = t.k;
   for (const h of handlers(k)) {
-    const r = yield* h(t, path, flags, mode);
+    const r = yield* h(t, path, flags, mode, base);
     if (r !== null) return r;
   }
+  // The built-in devices are named by absolute paths only.
+  if (base) return -ENOENT;
   const r = yield* builtinOpen(t, path, flags);
   return r ?? -ENOENT;
 }
 
 /** do_sys_open(): the fd is taken first, so a full table gives EMFILE before any path error. */
-export function* do_sys_open(t: Task, path: string, flags: number, mode: number): Blocking<number> {
+export function* do_sys_open(t: Task, path: string, flags: number, mode: number, dfd = AT_FDCWD): Blocking<number> {
+  const k = t.k;
+  const check = k.openFlagsCheck;
+  const bad = check ? check(flags, mode) : 0;
+  if (bad) return bad;
   const fd = yield* get_unused_fd_flags(t, flags);
   if (fd < 0) return fd;
-  const f = yield* do_filp_open(t, path, flags, mode);
+  // path_init(): a relative name given with a dirfd starts at that directory (an empty name is getname's ENOENT first).
+  const resolver = k.dirfdResolver;
+  let dir: { base: Path; release: () => Blocking<void> } | number | null = null;
+  if (dfd !== AT_FDCWD && path !== '' && !path.startsWith('/') && resolver) {
+    dir = yield* resolver(t, dfd);
+    if (typeof dir === 'number') {
+      yield* put_unused_fd(t, fd);
+      return dir;
+    }
+  }
+  const f = yield* do_filp_open(t, path, flags, mode, dir?.base);
+  if (dir) yield* dir.release();
   if (typeof f === 'number') {
     yield* put_unused_fd(t, fd);
     return f;
@@ -251,6 +290,11 @@ function u32(v: number): number {
 
 export function sys_open(t: Task, path: string, flags: number, mode: number): Blocking<number> {
   return syscall(t, 'open', do_sys_open(t, path, flags, mode));
+}
+
+/** openat(2): as open, a relative name starting at the directory dfd names (AT_FDCWD: the working directory). */
+export function sys_openat(t: Task, dfd: number, path: string, flags: number, mode: number): Blocking<number> {
+  return syscall(t, 'openat', do_sys_open(t, path, flags, mode, dfd));
 }
 
 export function sys_close(t: Task, fd: number): Blocking<number> {

@@ -96,7 +96,8 @@ export interface InodeOperations {
   mkdir?(t: Task, dir: Inode, dentry: Dentry, mode: number): Blocking<number>;
   unlink?(t: Task, dir: Inode, dentry: Dentry): Blocking<number>;
   rmdir?(t: Task, dir: Inode, dentry: Dentry): Blocking<number>;
-  rename?(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry): Blocking<number>;
+  /** flags: RENAME_NOREPLACE (checked by the VFS), RENAME_EXCHANGE (swap the two names). */
+  rename?(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry, flags: number): Blocking<number>;
   setattr?(t: Task, dentry: Dentry, attr: Iattr): Blocking<number>;
 }
 

@@ -236,11 +236,30 @@ function* memfs_rmdir(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   return yield* memfs_unlink(t, dir, dentry);
 }
 
-/** shmem_rename2() without flags: a replaced target is unlinked first. */
-function* memfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry): Blocking<number> {
+/**
+ * shmem_rename2(): a replaced target is unlinked first; RENAME_EXCHANGE
+ * swaps the names (simple_rename_exchange: a directory changing parent
+ * takes its ".." link with it).
+ */
+function* memfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry, flags: number): Blocking<number> {
   const k = memfsOf(oldDir);
   const source = oldDentry.d_inode!;
   const isDir = S_ISDIR(source.i_mode);
+  if (flags & RENAME_EXCHANGE) {
+    const newIsDir = S_ISDIR(newDentry.d_inode!.i_mode);
+    if (oldDir !== newDir && isDir !== newIsDir) {
+      if (isDir) {
+        oldDir.i_nlink--;
+        newDir.i_nlink++;
+      } else {
+        newDir.i_nlink--;
+        oldDir.i_nlink++;
+      }
+    }
+    k.touch(t, oldDir.addr, true);
+    k.touch(t, newDir.addr, true);
+    return 0;
+  }
   if (newDentry.d_inode) {
     if (S_ISDIR(newDentry.d_inode.i_mode) && !simple_empty(newDentry)) return -ENOTEMPTY;
     const target = newDentry.d_inode;
@@ -257,6 +276,9 @@ function* memfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode,
   k.touch(t, newDir.addr, true);
   return 0;
 }
+
+/** linux/fs.h RENAME_EXCHANGE. */
+const RENAME_EXCHANGE = 2;
 
 /** shmem_setattr(): a size change truncates or extends; a mode change is copied. */
 function* memfs_setattr(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> {

@@ -295,11 +295,12 @@ export interface ParentResult {
  * filename_parentat(): walk to the parent of the last component; the
  * parent's dentry is returned with a reference.
  */
-export function* filename_parentat(t: Task, name: string): Blocking<ParentResult | number> {
+export function* filename_parentat(t: Task, name: string, base?: Path): Blocking<ParentResult | number> {
   const n = getname(t, name);
   if (typeof n === 'number') return n;
   t.enter(CAT_PARENTAT);
   const nd = newNameidata(0);
+  if (base) nd.base = base;
   const err = yield* link_path_walk(t, n, nd);
   if (err) {
     yield* terminate_walk(t, nd, null);

@@ -13,10 +13,13 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { EBUSY, EEXIST, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, EXDEV } from '../errno.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
-import { d_delete, d_drop, d_move, dget, dput, type Dentry } from './dcache.js';
+import { d_delete, d_drop, d_exchange, d_move, dget, dput, type Dentry, type Path } from './dcache.js';
 import { capable_dac, ihold, inode_permission, iput, MAY_EXEC, MAY_WRITE, S_DEAD, S_ISDIR, S_ISVTX, type Inode } from './inode.js';
 import { filename_parentat, LAST_DOT, LAST_DOTDOT, LAST_NORM, LAST_ROOT, lookup_hash, path_put } from './namei.js';
 import { fsnotify_delete, fsnotify_link_count, fsnotify_mkdir, fsnotify_move } from './notify/fsnotify.js';
+
+/** linux/fcntl.h */
+const AT_FDCWD = -100;
 
 const CAT_VFS_MKDIR = intern('vfs_mkdir');
 const CAT_VFS_RMDIR = intern('vfs_rmdir');
@@ -260,18 +263,25 @@ function unlock_rename(t: Task, p1: Dentry, p2: Dentry): void {
   if (p1 !== p2) p2.d_inode!.i_rwsem.upWrite(t);
 }
 
-/** vfs_rename() without flags. */
-export function* vfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry): Blocking<number> {
+export const RENAME_NOREPLACE = 1;
+export const RENAME_EXCHANGE = 2;
+export const RENAME_WHITEOUT = 4;
+
+/** vfs_rename(): RENAME_EXCHANGE swaps the two names (both must exist), each side checked as the one it removes. */
+export function* vfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry, flags = 0): Blocking<number> {
   const source = oldDentry.d_inode!;
   const target = newDentry.d_inode;
   if (source === target) return 0;
   t.enter(CAT_VFS_RENAME);
+  const exchange = (flags & RENAME_EXCHANGE) !== 0;
   const isDir = S_ISDIR(source.i_mode);
+  const newIsDir = target !== null && S_ISDIR(target.i_mode);
   let err = may_delete(t, oldDir, oldDentry, isDir);
-  if (!err) err = target ? may_delete(t, newDir, newDentry, isDir) : may_create(t, newDir, newDentry);
+  if (!err) err = target ? may_delete(t, newDir, newDentry, exchange ? newIsDir : isDir) : may_create(t, newDir, newDentry);
   if (!err && !oldDir.i_op.rename) err = -EPERM;
-  // Moving a directory to another parent rewrites its "..": it must be writable.
+  // Moving a directory to another parent rewrites its "..": it must be writable (with EXCHANGE, either one that moves).
   if (!err && newDir !== oldDir && isDir) err = inode_permission(t, source, MAY_WRITE);
+  if (!err && newDir !== oldDir && exchange && newIsDir) err = inode_permission(t, target!, MAY_WRITE);
   if (!err && (oldDentry.d_mounted || newDentry.d_mounted)) err = -EBUSY;
   if (err) {
     t.leave();
@@ -279,37 +289,71 @@ export function* vfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: I
   }
   const oldName = oldDentry.d_name;
   dget(t, newDentry);
-  err = yield* oldDir.i_op.rename!(t, oldDir, oldDentry, newDir, newDentry);
+  err = yield* oldDir.i_op.rename!(t, oldDir, oldDentry, newDir, newDentry, flags);
   if (!err) {
-    if (target && isDir) target.i_flags |= S_DEAD;
-    d_drop(newDentry);
-    d_move(t, oldDentry, newDentry.d_parent, newDentry.d_name);
-    yield* fsnotify_move(t, oldDir, newDir, oldName, isDir, target, oldDentry);
+    if (exchange) {
+      d_exchange(t, oldDentry, newDentry);
+      yield* fsnotify_move(t, oldDir, newDir, oldName, isDir, null, oldDentry);
+      yield* fsnotify_move(t, newDir, oldDir, oldDentry.d_name, newIsDir, null, newDentry);
+    } else {
+      if (target && isDir) target.i_flags |= S_DEAD;
+      d_drop(newDentry);
+      d_move(t, oldDentry, newDentry.d_parent, newDentry.d_name);
+      yield* fsnotify_move(t, oldDir, newDir, oldName, isDir, target, oldDentry);
+    }
   }
   yield* dput(t, newDentry);
   t.leave();
   return err;
 }
 
-/** do_renameat2() with flags 0. */
-export function* do_renameat2(t: Task, oldname: string, newname: string): Blocking<number> {
-  const op = yield* filename_parentat(t, oldname);
+/** path_init() for a dirfd: the base directory of a relative name, or null for AT_FDCWD, an absolute or an empty name. */
+function* dirfd_base(t: Task, dfd: number, name: string): Blocking<{ base: Path; release: () => Blocking<void> } | null | number> {
+  const k = t.k;
+  if (dfd === AT_FDCWD || name === '' || name.startsWith('/') || !k.dirfdResolver) return null;
+  return yield* k.dirfdResolver(t, dfd);
+}
+
+/**
+ * do_renameat2(): the flags are checked first; then each name's parent is
+ * found (from its dirfd); RENAME_NOREPLACE fails with EEXIST where a name
+ * exists, RENAME_EXCHANGE with ENOENT where the new one does not.
+ * RENAME_WHITEOUT (a whiteout left at the old name) is not modelled: EINVAL.
+ */
+export function* do_renameat2(t: Task, oldname: string, newname: string, flags = 0, olddfd = AT_FDCWD, newdfd = AT_FDCWD): Blocking<number> {
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return -EINVAL;
+  if (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) && flags & RENAME_EXCHANGE) return -EINVAL;
+  if (flags & RENAME_WHITEOUT) return -EINVAL;
+  const ob = yield* dirfd_base(t, olddfd, oldname);
+  if (typeof ob === 'number') return ob;
+  const op = yield* filename_parentat(t, oldname, ob?.base);
+  if (ob) yield* ob.release();
   if (typeof op === 'number') return op;
-  const np = yield* filename_parentat(t, newname);
+  const nb = yield* dirfd_base(t, newdfd, newname);
+  if (typeof nb === 'number') {
+    yield* path_put(t, op.path);
+    return nb;
+  }
+  const np = yield* filename_parentat(t, newname, nb?.base);
+  if (nb) yield* nb.release();
   if (typeof np === 'number') {
     yield* path_put(t, op.path);
     return np;
   }
   let err: number;
   if (op.path.mnt !== np.path.mnt) err = -EXDEV;
-  else if (op.last_type !== LAST_NORM || np.last_type !== LAST_NORM) err = -EBUSY;
-  else err = yield* rename_locked(t, op.path.dentry, op.last, op.trailingSlash, np.path.dentry, np.last, np.trailingSlash);
+  else if (op.last_type !== LAST_NORM) err = -EBUSY;
+  else if (np.last_type !== LAST_NORM) err = flags & RENAME_NOREPLACE ? -EEXIST : -EBUSY;
+  else err = yield* rename_locked(t, op.path.dentry, op.last, op.trailingSlash, np.path.dentry, np.last, np.trailingSlash, flags);
   yield* path_put(t, np.path);
   yield* path_put(t, op.path);
   return err;
 }
 
-function* rename_locked(t: Task, oldParent: Dentry, oldLast: string, oldSlash: boolean, newParent: Dentry, newLast: string, newSlash: boolean): Blocking<number> {
+function* rename_locked(
+  t: Task, oldParent: Dentry, oldLast: string, oldSlash: boolean, newParent: Dentry, newLast: string, newSlash: boolean, flags: number,
+): Blocking<number> {
+  const exchange = (flags & RENAME_EXCHANGE) !== 0;
   const trap = yield* lock_rename(t, newParent, oldParent);
   let err: number;
   const oldD = yield* lookup_hash(t, oldParent, oldLast);
@@ -322,10 +366,14 @@ function* rename_locked(t: Task, oldParent: Dentry, oldLast: string, oldSlash: b
     if (typeof newD === 'number') err = newD;
     else {
       err = 0;
-      if (!S_ISDIR(oldD.d_inode.i_mode) && (oldSlash || newSlash)) err = -ENOTDIR;
+      // lookup_one_qstr_excl(): LOOKUP_EXCL for NOREPLACE; EXCHANGE needs the new name to exist.
+      if (flags & RENAME_NOREPLACE && newD.d_inode) err = -EEXIST;
+      else if (exchange && !newD.d_inode) err = -ENOENT;
+      else if (exchange && !S_ISDIR(newD.d_inode!.i_mode) && newSlash) err = -ENOTDIR;
+      else if (!S_ISDIR(oldD.d_inode.i_mode) && (oldSlash || (!exchange && newSlash))) err = -ENOTDIR;
       else if (oldD === trap) err = -EINVAL;
-      else if (newD === trap) err = -ENOTEMPTY;
-      if (!err) err = yield* vfs_rename(t, oldParent.d_inode!, oldD, newParent.d_inode!, newD);
+      else if (newD === trap) err = exchange ? -EINVAL : -ENOTEMPTY;
+      if (!err) err = yield* vfs_rename(t, oldParent.d_inode!, oldD, newParent.d_inode!, newD, flags);
       yield* dput(t, newD);
     }
     yield* dput(t, oldD);
@@ -348,4 +396,9 @@ export function sys_unlink(t: Task, pathname: string): Blocking<number> {
 
 export function sys_rename(t: Task, oldname: string, newname: string): Blocking<number> {
   return syscall(t, 'rename', do_renameat2(t, oldname, newname));
+}
+
+/** renameat2(2): names relative to their dirfds, with RENAME_NOREPLACE or RENAME_EXCHANGE. */
+export function sys_renameat2(t: Task, olddfd: number, oldname: string, newdfd: number, newname: string, flags: number): Blocking<number> {
+  return syscall(t, 'renameat2', do_renameat2(t, oldname, newname, flags >>> 0, olddfd, newdfd));
 }

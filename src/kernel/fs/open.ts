@@ -22,7 +22,7 @@ import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { notify_change } from './attr.js';
 import { d_path, dput, type Dentry, type Path } from './dcache.js';
-import { open_f_flags, open_f_mode, register_open_handler } from './fd_syscalls.js';
+import { open_f_flags, open_f_mode, register_dirfd_resolver, register_open_flags_check, register_open_handler } from './fd_syscalls.js';
 import { fget_light, fput_light } from './file.js';
 import { alloc_file, fput, type File } from './file_table.js';
 import {
@@ -56,7 +56,7 @@ import { memfs_tmpfile } from './memfs.js';
 import { vfs_fallocate_punch_hole } from './memfs_truncate.js';
 import type { VmFile } from '../mm/mm_types.js';
 import { FMODE_CREATED, FMODE_PATH, FMODE_WRITE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC, __O_TMPFILE } from './uapi_fcntl.js';
-import { vfs_fops, VfsFile, type OpenableFileOperations } from './vfs_file.js';
+import { file_vfs_or_null, vfs_fops, VfsFile, type OpenableFileOperations } from './vfs_file.js';
 
 const CAT_PATH_OPENAT = intern('path_openat');
 const CAT_DO_DENTRY_OPEN = intern('do_dentry_open');
@@ -199,11 +199,11 @@ function* lookup_open(t: Task, parent: Dentry, last: string, op: OpenFlags): Blo
  * path_openat(): walk to the parent, look up (and maybe create) the last
  * component, check and open it. Returns the file or -errno.
  */
-export function* path_openat(t: Task, pathname: string, flags: number, mode: number): Blocking<File | number> {
+export function* path_openat(t: Task, pathname: string, flags: number, mode: number, base?: Path): Blocking<File | number> {
   const op = build_open_flags(flags, mode);
   if (typeof op === 'number') return op;
   t.enter(CAT_PATH_OPENAT);
-  const r = yield* path_openat_inner(t, pathname, op);
+  const r = yield* path_openat_inner(t, pathname, op, base);
   t.leave();
   return r;
 }
@@ -213,8 +213,8 @@ export function* path_openat(t: Task, pathname: string, flags: number, mode: num
  * (write and search permission on it needed), opened as asked; it has no
  * link until one is made, and goes away with its last close.
  */
-function* do_tmpfile(t: Task, pathname: string, op: OpenFlags): Blocking<File | number> {
-  const path = yield* filename_lookup(t, pathname, op.lookup_flags);
+function* do_tmpfile(t: Task, pathname: string, op: OpenFlags, base?: Path): Blocking<File | number> {
+  const path = yield* filename_lookup(t, pathname, op.lookup_flags, base);
   if (typeof path === 'number') return path;
   const dir = path.dentry.d_inode!;
   let err = inode_permission(t, dir, MAY_WRITE | MAY_EXEC);
@@ -232,16 +232,16 @@ function* do_tmpfile(t: Task, pathname: string, op: OpenFlags): Blocking<File | 
   return f;
 }
 
-function* path_openat_inner(t: Task, pathname: string, op: OpenFlags): Blocking<File | number> {
+function* path_openat_inner(t: Task, pathname: string, op: OpenFlags, base?: Path): Blocking<File | number> {
   const flags = op.open_flag;
-  if (flags & __O_TMPFILE) return yield* do_tmpfile(t, pathname, op);
+  if (flags & __O_TMPFILE) return yield* do_tmpfile(t, pathname, op, base);
   if (!(flags & O_CREAT) || flags & O_PATH) {
     // Nothing to create: an ordinary lookup of the whole path.
-    const path = yield* filename_lookup(t, pathname, op.lookup_flags);
+    const path = yield* filename_lookup(t, pathname, op.lookup_flags, base);
     if (typeof path === 'number') return path;
     return yield* do_open(t, path, op, false, pathname);
   }
-  const p = yield* filename_parentat(t, pathname);
+  const p = yield* filename_parentat(t, pathname, base);
   if (typeof p === 'number') return p;
   let path: Path;
   let created = false;
@@ -250,7 +250,7 @@ function* path_openat_inner(t: Task, pathname: string, op: OpenFlags): Blocking<
     path = p.path;
     if (p.last_type === LAST_DOTDOT || p.last_type === LAST_ROOT) {
       yield* path_put(t, p.path);
-      const q = yield* filename_lookup(t, pathname, op.lookup_flags);
+      const q = yield* filename_lookup(t, pathname, op.lookup_flags, base);
       if (typeof q === 'number') return q;
       path = q;
     }
@@ -321,12 +321,29 @@ function* do_open(t: Task, path: Path, op: OpenFlags, created: boolean, name: st
 }
 
 /** The open handler the fd table's do_sys_open calls (do_filp_open). */
-function* vfs_open_handler(t: Task, path: string, flags: number, mode: number): Blocking<File | number | null> {
-  return yield* path_openat(t, path, flags, mode);
+function* vfs_open_handler(t: Task, path: string, flags: number, mode: number, base?: Path): Blocking<File | number | null> {
+  return yield* path_openat(t, path, flags, mode, base);
+}
+
+/** path_init() with a dirfd: fdget_raw (O_PATH fds serve), and the file must be a directory. */
+function* vfs_dirfd(t: Task, dfd: number): Blocking<{ base: Path; release: () => Blocking<void> } | number> {
+  const held = fget_light(t, dfd >>> 0, true);
+  if (!held.file) return -EBADF;
+  const v = file_vfs_or_null(held.file);
+  if (!v || !S_ISDIR(v.inode.i_mode)) {
+    yield* fput_light(t, held);
+    return -ENOTDIR;
+  }
+  return { base: v.path, release: () => fput_light(t, held) };
 }
 
 export function register_vfs_open(k: Kernel): void {
   register_open_handler(k, vfs_open_handler);
+  register_dirfd_resolver(k, vfs_dirfd);
+  register_open_flags_check(k, (flags, mode) => {
+    const op = build_open_flags(flags, mode);
+    return typeof op === 'number' ? op : 0;
+  });
 }
 
 /** chmod_common(). */

@@ -351,6 +351,26 @@ export function split_huge_pmd_if_needed(t: Task, vma: VmAreaStruct, addr: numbe
 }
 
 /**
+ * move_huge_pmd(): mremap moves a whole PMD leaf: the entry goes to the
+ * destination's PD table (pmdp_huge_get_and_clear + set_pmd_at) with its
+ * deposited table (pgtable_trans_huge_withdraw/deposit). The caller
+ * flushes the old range.
+ */
+export function move_huge_pmd(t: Task, mm: MmStruct, oldPd: number, oldIdx: number, newPd: number, newIdx: number): void {
+  const pmd = ptep_get(t, mm, oldPd, oldIdx);
+  set_pte_at(t, mm, oldPd, oldIdx, 0);
+  t.charge(mm.k.cfg.cost.atomic_rmw);
+  const st = thp(mm.k);
+  const key = depositKey(oldPd, oldIdx);
+  const pgtable = st.deposits.get(key);
+  if (pgtable !== undefined) {
+    st.deposits.delete(key);
+    st.deposits.set(depositKey(newPd, newIdx), pgtable);
+  }
+  set_pte_at(t, mm, newPd, newIdx, pmd);
+}
+
+/**
  * split_huge_pmd(): as split_huge_pmd_locked, with the flush of the range
  * pmdp_invalidate does (one INVLPG of the 2 MiB entry per CPU).
  */

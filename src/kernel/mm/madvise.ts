@@ -52,6 +52,7 @@ import {
   VM_SHARED,
   VM_SPECIAL,
   VM_WIPEONFORK,
+  VM_WRITE,
   type MmStruct,
   type VmAreaStruct,
 } from './mm_types.js';
@@ -177,6 +178,16 @@ export const madviseBehaviours = new Map<number, MadviseVisit>([
   ),
 ]);
 
+/**
+ * can_madvise_modify(): on a sealed area the advice that discards data
+ * (is_discard) is refused unless the area is shared or writable anyway.
+ */
+function can_madvise_modify(behavior: number, vma: VmAreaStruct): boolean {
+  if (!vma.sealed) return true;
+  const discard = [MADV_FREE, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_REMOVE, MADV_DONTFORK, MADV_WIPEONFORK, MADV_GUARD_INSTALL].includes(behavior);
+  return !discard || (vma.vmFlags & VM_SHARED) !== 0 || (vma.vmFlags & VM_WRITE) !== 0;
+}
+
 /** madvise_walk_vmas(): visit each area of [start, end); holes make the result ENOMEM but do not stop the walk. */
 export function* madvise_walk_vmas(t: Task, mb: MadviseBehavior, start: number, end: number, visit: MadviseVisit): Blocking<number> {
   const mm = mb.mm;
@@ -191,6 +202,7 @@ export function* madvise_walk_vmas(t: Task, mb: MadviseBehavior, start: number, 
       if (start >= end) break;
     }
     const tmp = Math.min(vma.vmEnd, end);
+    if (!can_madvise_modify(mb.behavior, vma)) return -EPERM;
     const r = yield* visit(t, mb, vma, prev, start, tmp);
     if (typeof r === 'number') return r;
     prev = r;

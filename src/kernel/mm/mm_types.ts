@@ -157,6 +157,8 @@ export class VmAreaStruct {
   droppable = false;
   /** VM_MAYBE_GUARD: guard markers may be installed here, so fork copies the page tables even of a shared area. */
   maybeGuard = false;
+  /** VM_SEALED (mseal; a high vm_flags bit in Linux): the area cannot be unmapped, moved, reprotected or discarded. */
+  sealed = false;
 
   constructor(
     readonly vmMm: MmStruct,

@@ -10,7 +10,7 @@ import { makePte, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, tableIndex } from '../../
 import { PG_anon } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EACCES, EINVAL, ENOMEM } from '../errno.js';
+import { EACCES, EINVAL, ENOMEM, EPERM } from '../errno.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { vm_normal_page } from './memory.js';
@@ -84,6 +84,8 @@ function wantsManualWriteUpgrade(vma: VmAreaStruct): boolean {
 export function* mprotect_fixup(t: Task, tlb: MmuGather, vma: VmAreaStruct, prev: VmAreaStruct | null, start: number, end: number, newflags: number): Blocking<VmAreaStruct | number> {
   const mm = vma.vmMm;
   const oldflags = vma.vmFlags;
+  // can_modify_vma(): a sealed area keeps its protection.
+  if (vma.sealed) return -EPERM;
   if (newflags === oldflags) return vma;
   t.enter(CAT_MPROTECT_FIXUP);
   const nrpages = (end - start) / PAGE_SIZE;

@@ -7,7 +7,7 @@
  */
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EINVAL, ENOMEM } from '../errno.js';
+import { EINVAL, ENOMEM, EPERM } from '../errno.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { mmCore } from './core.js';
@@ -48,6 +48,8 @@ export interface MunmapState {
  */
 export function vmsGatherMunmapVmas(t: Task, mm: MmStruct, vma: VmAreaStruct, start: number, end: number): MunmapState | number {
   const maxMapCount = mmCore(mm.k).maxMapCount;
+  // A sealed area in the range: nothing is unmapped (mseal).
+  for (let i = vma_index(mm, vma.vmStart); i < mm.vmas.length && mm.vmas[i]!.vmStart < end; i++) if (mm.vmas[i]!.sealed) return -EPERM;
   if (start > vma.vmStart) {
     if (end < vma.vmEnd && mm.mapCount >= maxMapCount) return -ENOMEM;
     __split_vma(t, vma, start, true);

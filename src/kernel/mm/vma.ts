@@ -163,6 +163,7 @@ export function vm_area_dup(t: Task, src: VmAreaStruct, mm: MmStruct = src.vmMm)
   vma.anonVma = src.anonVma;
   vma.droppable = src.droppable;
   vma.maybeGuard = src.maybeGuard;
+  vma.sealed = src.sealed;
   return vma;
 }
 
@@ -290,7 +291,8 @@ function isForkChild(vma: VmAreaStruct | null): boolean {
 }
 
 function isMergeableVma(g: VmaMerge, vma: VmAreaStruct): boolean {
-  return ((vma.vmFlags ^ g.flags) & ~VM_IGNORE_MERGE) === 0 && vma.vmFile === g.file;
+  // VM_SEALED is part of vm_flags in Linux: a sealed area merges with none of the unsealed ranges the callers bring.
+  return ((vma.vmFlags ^ g.flags) & ~VM_IGNORE_MERGE) === 0 && vma.vmFile === g.file && !vma.sealed;
 }
 
 function isMergeableAnonVma(g: VmaMerge, tgt: VmAreaStruct): boolean {

@@ -24,11 +24,11 @@ function sum(r: Record<string, number>): number {
 /** A workload replaying the strace log `text` (read from `file`, named in errors). Throws StraceParseError on malformed input. */
 export function straceWorkload(text: string, file: string, opts: { gaps: boolean }): StraceWorkload {
   const calls = parseStrace(text, file);
-  const tally: ReplayTally = { replayed: {}, unmodelled: {}, mismatches: [], gapCycles: 0 };
+  const tally: ReplayTally = { replayed: {}, unmodelled: {}, mismatches: [], gapCycles: 0, processes: 0, threads: 0 };
   const workload = defineWorkload({
     name: 'replay',
     summary: `replay of the strace log ${file}`,
-    description: `Replays the system calls of the strace log ${file} (strace -f -ttt -T), one simulated thread per pid.`,
+    description: `Replays the system calls of the strace log ${file} (strace -f -ttt -T): its processes and threads where its clone, fork and execve made them.`,
     params: {},
     setup(k: Kernel) {
       startReplay(k, calls, opts, tally);
@@ -41,6 +41,8 @@ export function straceWorkload(text: string, file: string, opts: { gaps: boolean
         calls_not_modelled: sum(tally.unmodelled),
         results_differing: tally.mismatches.length,
         gap_cycles: tally.gapCycles,
+        processes: tally.processes,
+        threads: tally.threads,
       };
       for (const [name, n] of Object.entries(tally.unmodelled).sort()) f[`not_modelled:${name}`] = n;
       for (const m of tally.mismatches) f[`differs:${m.name}`] = (f[`differs:${m.name}`] ?? 0) + 1;

@@ -1,7 +1,8 @@
 /**
- * Replays a parsed strace log (strace-parse.ts) on the simulated kernel: one
- * simulated process, one thread per pid of the log, each thread's calls in
- * its own time order. Every call the kernel has runs through the syscall
+ * Replays a parsed strace log (strace-parse.ts) on the simulated kernel: the
+ * log's processes and threads (made where the log's clone, fork and vfork
+ * made them, replaced by its execve), each thread's calls in its own time
+ * order; strace-translate.ts says what each call becomes. Every call the kernel has runs through the syscall
  * script's handlers (script/interp.ts `handlers`), so replay and scripts
  * share one path into the kernel.
  *
@@ -24,15 +25,13 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { current, type TaskStruct } from '../../kernel/sched/task_struct.js';
 import { intern } from '../../sim/attribution.js';
 import { CAT_USER, type Blocking, type Task } from '../../sim/task.js';
-import { F, FD_CLOEXEC, MADV, MAP, O, PROT, SEEK } from '../script/constants.js';
-import { AT_FDCWD, AT_NAMES, FALLOC_NAMES } from '../script/calls/uapi.js';
 import { CookieNames } from '../script/format.js';
 import { handlers } from '../script/interp.js';
 import type { OpEnv, OpOutcome } from '../script/ops/fd.js';
-import { MAP_HINT_BASE, type MmOpEnv } from '../script/ops/mm.js';
-import type { Op, Ref } from '../script/types.js';
+import { MAP_HINT_BASE, type MmOpEnv, type MmOpState } from '../script/ops/mm.js';
+import type { Op } from '../script/types.js';
 import type { StraceCall } from './strace-parse.js';
-import { PAGE_SIZE } from '../../hw/types.js';
+import { intList, translate, Unreadable, type ProcState } from './strace-translate.js';
 
 export interface ReplayOptions {
   /** Charge the time between a thread's calls as user time. */
@@ -58,153 +57,36 @@ export interface ReplayTally {
   mismatches: ReplayMismatch[];
   /** Cycles charged as user time for the gaps between calls. */
   gapCycles: number;
+  /** Simulated processes the replay made (the first one and every fork child). */
+  processes: number;
+  /** Simulated threads beyond each process's first. */
+  threads: number;
 }
-
-const SYMBOLS: Readonly<Record<string, number>> = {
-  ...PROT, ...MAP, ...MADV, ...O, ...F, ...SEEK,
-  NULL: 0, AT_FDCWD, FD_CLOEXEC,
-  AT_EMPTY_PATH: AT_NAMES['empty_path'] ?? 0x1000, AT_REMOVEDIR: 0x200, AT_SYMLINK_NOFOLLOW: 0x100,
-  ...Object.fromEntries(Object.entries(FALLOC_NAMES).map(([k, v]) => [`FALLOC_FL_${k.toUpperCase()}`, v])),
-};
-
-class Unreadable extends Error {}
-
-/** An argument as a number: decimal, 0x hex, 0 octal, or `A|B|0x10` of known names (-X verbose comments dropped). */
-function num(arg: string | undefined): number {
-  if (arg === undefined) throw new Unreadable('a missing argument');
-  const s = arg.replace(/\/\*.*?\*\//g, '').trim();
-  let v = 0;
-  for (const part of s.split('|')) {
-    const p = part.trim();
-    let x: number;
-    if (/^-?0x[0-9a-f]+$/i.test(p)) x = Number.parseInt(p, 16);
-    else if (/^0[0-7]+$/.test(p)) x = Number.parseInt(p, 8);
-    else if (/^-?\d+$/.test(p)) x = Number(p);
-    else if (p in SYMBOLS) x = SYMBOLS[p]!;
-    else throw new Unreadable(p);
-    // Flags combine with |; addresses and lengths stay exact past 2^31.
-    v = s.includes('|') ? v | x : x;
-  }
-  return v;
-}
-
-/** A path argument: strace's C string, escapes decoded. */
-function str(arg: string | undefined): string {
-  if (arg === undefined || !arg.startsWith('"')) throw new Unreadable(arg ?? 'a missing path');
-  return JSON.parse(arg.replace(/\.\.\.$/, '').replace(/\\x([0-9a-f]{2})/gi, '\\u00$1')) as string;
-}
-
-const lit = (value: number): Ref => ({ value });
 
 /** Calls whose return value is a count, an offset or an address and must equal the log's, not only succeed as it did. */
-const EXACT_RET = new Set(['read', 'write', 'pread64', 'pwrite64', 'lseek']);
+const EXACT_RET = new Set(['read', 'write', 'pread64', 'pwrite64', 'lseek', 'readv', 'writev', 'getdents64']);
 
-interface ProcState {
-  /** The log's fd -> the simulated one. */
-  fds: Map<number, number>;
-  /** The first break the log shows (brk(NULL)), or null before it. */
-  logBrk: number | null;
+/** The calls that make a task: the new pid is their return value. */
+const CLONES = new Set(['clone', 'clone3', 'fork', 'vfork']);
+
+/** How a pid of the log came to be: made by `parent`'s call at line `line`, as a thread of its process or as a new process. */
+interface Birth {
+  parent: number;
+  line: number;
+  thread: boolean;
 }
 
-/** The script op a logged call becomes, or null when the kernel does not model it (or its arguments cannot be read). */
-function translate(c: StraceCall, st: ProcState): Op | null {
-  const a = c.args;
-  const fd = (s: string | undefined): Ref => {
-    const n = num(s);
-    return lit(st.fds.get(n) ?? n);
-  };
-  const ok = c.errno === null && c.ret !== null;
-  const atCwd = (dirfd: string | undefined, path: string) => num(dirfd) === AT_FDCWD || path.startsWith('/');
-  switch (c.name) {
-    case 'mmap': {
-      const flags = num(a[3]);
-      const fixed = (flags & (MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) !== 0;
-      // Placed where the program's mapping was, so later calls name the same range.
-      const addr = ok ? c.ret! : num(a[0]);
-      const f = ok && !fixed ? flags | MAP.MAP_FIXED_NOREPLACE : flags;
-      const anon = (flags & MAP.MAP_ANONYMOUS) !== 0;
-      return { op: 'mmap', as: '_', pages: Math.ceil(num(a[1]) / PAGE_SIZE), prot: num(a[2]), flags: f, fd: anon ? undefined : fd(a[4]), offset: num(a[5]), addr: addr === 0 ? undefined : lit(addr) };
-    }
-    case 'munmap':
-      return { op: 'munmap', addr: lit(num(a[0])), len: num(a[1]) };
-    case 'mprotect':
-      return { op: 'mprotect', addr: lit(num(a[0])), len: num(a[1]), prot: num(a[2]) };
-    case 'madvise':
-      return { op: 'madvise', addr: lit(num(a[0])), len: num(a[1]), advice: num(a[2]) };
-    case 'brk': {
-      const want = num(a[0]);
-      if (st.logBrk === null) {
-        if (want !== 0 || !ok) return null;
-        st.logBrk = c.ret!;
-      }
-      return { op: 'brk', addr: lit(want === 0 ? 0 : BRK_BASE + (want - st.logBrk)) };
-    }
-    case 'open':
-      return { op: 'open', path: str(a[0]), flags: num(a[1]), mode: a[2] === undefined ? 0 : num(a[2]), as: '_' };
-    case 'openat': {
-      const path = str(a[1]);
-      if (!atCwd(a[0], path)) return null;
-      return { op: 'open', path, flags: num(a[2]), mode: a[3] === undefined ? 0 : num(a[3]), as: '_' };
-    }
-    case 'close':
-      return { op: 'close', fd: fd(a[0]) };
-    case 'dup':
-      return { op: 'dup', fd: fd(a[0]), as: '_' };
-    case 'dup2':
-      return { op: 'dup2', fd: fd(a[0]), newfd: fd(a[1]), as: '_' };
-    case 'dup3':
-      return { op: 'dup3', fd: fd(a[0]), newfd: fd(a[1]), flags: num(a[2]), as: '_' };
-    case 'fcntl': {
-      const cmd = num(a[1]);
-      return { op: 'fcntl', fd: fd(a[0]), cmd, arg: a[2] === undefined ? 0 : num(a[2]), as: '_' };
-    }
-    case 'read':
-      return { op: 'read', fd: fd(a[0]), len: num(a[2]) };
-    case 'write':
-      return { op: 'write', fd: fd(a[0]), len: num(a[2]), byte: 0 };
-    case 'pread64':
-      return { op: 'pread', fd: fd(a[0]), len: num(a[2]), offset: num(a[3]) };
-    case 'pwrite64':
-      return { op: 'pwrite', fd: fd(a[0]), len: num(a[2]), byte: 0, offset: num(a[3]) };
-    case 'lseek':
-      return { op: 'lseek', fd: fd(a[0]), offset: num(a[1]), whence: num(a[2]) };
-    case 'ftruncate':
-      return { op: 'ftruncate', fd: fd(a[0]), len: num(a[1]) };
-    case 'fallocate':
-      return { op: 'fallocate', fd: fd(a[0]), mode: num(a[1]), offset: num(a[2]), len: num(a[3]) };
-    case 'unlink':
-      return { op: 'unlink', path: str(a[0]) };
-    case 'rmdir':
-      return { op: 'rmdir', path: str(a[0]) };
-    case 'unlinkat': {
-      const path = str(a[1]);
-      if (!atCwd(a[0], path)) return null;
-      return { op: num(a[2]) & 0x200 ? 'rmdir' : 'unlink', path };
-    }
-    case 'mkdir':
-      return { op: 'mkdir', path: str(a[0]), mode: num(a[1]) };
-    case 'mkdirat': {
-      const path = str(a[1]);
-      return atCwd(a[0], path) ? { op: 'mkdir', path, mode: num(a[2]) } : null;
-    }
-    case 'rename':
-      return { op: 'rename', from: str(a[0]), to: str(a[1]) };
-    case 'renameat':
-    case 'renameat2': {
-      const from = str(a[1]);
-      const to = str(a[3]);
-      if (!atCwd(a[0], from) || !atCwd(a[2], to) || (c.name === 'renameat2' && num(a[4]) !== 0)) return null;
-      return { op: 'rename', from, to };
-    }
-    default:
-      return null;
-  }
+/** A clone's flags as strace prints them (`flags=CLONE_VM|...` in clone, `{flags=...}` in clone3): does it make a thread? */
+function cloneMakesThread(c: StraceCall): boolean {
+  if (c.name !== 'clone' && c.name !== 'clone3') return false;
+  const m = /flags=([A-Z0-9_|]+)/.exec(c.args.join(', '));
+  return m !== null && /\bCLONE_(THREAD|VM)\b/.test(m[1]!);
 }
 
-const FD_RETURNING = new Set(['open', 'openat', 'dup', 'dup2', 'dup3']);
+const FD_RETURNING = new Set(['open', 'openat', 'dup', 'dup2', 'dup3', 'memfd_create', 'eventfd', 'eventfd2', 'inotify_init', 'inotify_init1']);
 
 /** Calls that return an address: shown in hex. */
-const ADDRESS_RET = new Set(['mmap', 'brk']);
+const ADDRESS_RET = new Set(['mmap', 'brk', 'mremap']);
 
 function logOutcome(c: StraceCall): string {
   if (c.errno !== null) return `-1 ${c.errno}`;
@@ -218,9 +100,20 @@ function simOutcome(name: string, out: OpOutcome, value: number | undefined): st
   return ADDRESS_RET.has(name) ? `0x${v.toString(16)}` : String(v);
 }
 
+/** One simulated process of the log: its translation state and its mmap hint (copied at fork, fresh at execve). */
+interface Proc {
+  st: ProcState;
+  hint: MmOpState;
+}
+
 /**
- * Starts the replay on `k`: a process whose threads (one per pid of the log,
- * the first pid its leader) replay their calls; fills `tally` as they run.
+ * Starts the replay on `k`: the log's first pid is a process; a pid a clone
+ * of the log made becomes, when that clone is replayed, a thread of its
+ * parent's process (CLONE_THREAD or CLONE_VM) or a forked process (fork,
+ * vfork, clone without them); a pid the log shows no birth of (strace -p of
+ * a running program) is a thread of the first process from the start.
+ * execve replaces the process's mm (close-on-exec fds closed); wait4 waits
+ * for the child the log says it reaped. Fills `tally` as the tasks run.
  */
 export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: ReplayOptions, tally: ReplayTally): void {
   const byPid = new Map<number, StraceCall[]>();
@@ -231,16 +124,26 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
   }
   const pids = [...byPid.keys()];
   if (pids.length === 0) return;
+  const births = new Map<number, Birth>();
+  for (const c of calls) {
+    if (CLONES.has(c.name) && c.errno === null && c.ret !== null && c.ret > 0 && byPid.has(c.ret) && !births.has(c.ret)) {
+      births.set(c.ret, { parent: c.pid, line: c.line, thread: cloneMakesThread(c) });
+    }
+  }
   const t0 = calls.reduce((m, c) => Math.min(m, c.start), Infinity);
-  const st: ProcState = { fds: new Map(), logBrk: null };
   const cyclesPerSecond = k.cfg.clock_ghz * 1e9;
-  const hint = { nextHint: MAP_HINT_BASE };
   const cookies = new CookieNames();
+  /** The simulated task of each log pid, once made. */
+  const tasks = new Map<number, TaskStruct>();
 
-  function* replayThread(t: Task, list: readonly StraceCall[]): Blocking<void> {
-    let bound: number | undefined;
-    const env: MmOpEnv & OpEnv = { k, t, ref: (r) => ('value' in r ? r.value : 0), bind: (_n, v) => void (bound = v), mm: hint, cookies };
-    let lastEnd = t0;
+  function* replayThread(t: Task, pid: number, proc: Proc, from: number): Blocking<void> {
+    const list = byPid.get(pid) ?? [];
+    tasks.set(pid, current(t));
+    let bound = new Map<string, number>();
+    const env: MmOpEnv & OpEnv = {
+      k, t, ref: (r) => ('value' in r ? r.value : 0), bind: (n, v) => void (n !== undefined && bound.set(n, v)), mm: proc.hint, cookies,
+    };
+    let lastEnd = from;
     for (const c of list) {
       if (opts.gaps && c.start > lastEnd) {
         const gap = Math.round((c.start - lastEnd) * cyclesPerSecond);
@@ -249,10 +152,19 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
         yield;
       }
       lastEnd = Math.max(lastEnd, c.start + c.duration);
-      if (c.name === 'exit' || c.name === 'exit_group') break;
+      if (c.name === 'exit' || c.name === 'exit_group') {
+        current(t).exitCode = (c.args[0] === undefined ? 0 : Number(c.args[0])) & 0xff;
+        tally.replayed[c.name] = (tally.replayed[c.name] ?? 0) + 1;
+        break;
+      }
+      if (yield* processCall(t, c, proc)) {
+        tally.replayed[c.name] = (tally.replayed[c.name] ?? 0) + 1;
+        if (t.shouldYield()) yield;
+        continue;
+      }
       let op: Op | null;
       try {
-        op = translate(c, st);
+        op = translate(c, proc.st);
       } catch (e) {
         if (!(e instanceof Unreadable)) throw e;
         op = null;
@@ -264,44 +176,104 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
         if (t.shouldYield()) yield;
         continue;
       }
-      bound = undefined;
+      bound = new Map();
       const out = yield* h(env, op);
       tally.replayed[c.name] = (tally.replayed[c.name] ?? 0) + 1;
       const logFailed = c.errno !== null;
       const simFailed = out.errno !== null || out.signal !== undefined;
       let differs = logFailed !== simFailed || (logFailed && out.errno !== c.errno);
       let simValue: number | undefined;
+      const st = proc.st;
       if (!differs && !logFailed && c.ret !== null) {
-        if (FD_RETURNING.has(c.name) || (c.name === 'fcntl' && bound !== undefined)) {
-          if (bound !== undefined) st.fds.set(c.ret, bound);
+        const fdBound = bound.get('_');
+        if (FD_RETURNING.has(c.name) || (c.name === 'fcntl' && fdBound !== undefined)) {
+          if (fdBound !== undefined) st.fds.set(c.ret, fdBound);
           simValue = c.ret;
+        } else if (c.name === 'pipe' || c.name === 'pipe2') {
+          // The two fds the log shows in its array argument map to the two the simulated kernel gave.
+          const logFds = intList(c.args[0]);
+          const simFds = out['fds'] as number[] | undefined;
+          if (logFds.length === 2 && simFds) for (let i = 0; i < 2; i++) st.fds.set(logFds[i]!, simFds[i]!);
         } else if (c.name === 'brk') {
           const off = Number(out['offset']);
           simValue = BRK_BASE + off;
           differs = st.logBrk === null || off !== c.ret - st.logBrk;
           if (differs) simValue = st.logBrk === null ? simValue : st.logBrk + off;
           else simValue = c.ret;
-        } else if (c.name === 'mmap') simValue = c.ret;
-        else if (EXACT_RET.has(c.name)) differs = out.ret !== c.ret;
+        } else if (c.name === 'mmap' || c.name === 'mremap') {
+          simValue = bound.get('_') ?? c.ret;
+          differs = simValue !== c.ret;
+        } else if (EXACT_RET.has(c.name)) differs = out.ret !== c.ret;
       }
       if (differs) tally.mismatches.push({ line: c.line, pid: c.pid, name: c.name, log: logOutcome(c), sim: simOutcome(c.name, out, simValue) });
       if (t.shouldYield()) yield;
     }
   }
 
-  const leaderCalls = byPid.get(pids[0]!)!;
+  /**
+   * The process calls: a clone that made a pid of the log makes its task
+   * here; execve replaces the mm; wait4/waitid wait for the reaped child.
+   * Returns whether `c` was one of them (and handled).
+   */
+  function* processCall(t: Task, c: StraceCall, proc: Proc): Blocking<boolean> {
+    const ok = c.errno === null && c.ret !== null;
+    if (CLONES.has(c.name)) {
+      const birth = ok ? births.get(c.ret!) : undefined;
+      if (!birth || birth.line !== c.line) return false;
+      const child = c.ret!;
+      const from = c.start + c.duration;
+      const ts = current(t);
+      if (birth.thread) {
+        k.spawnThread(ts.group[0] ?? ts, `replay/${child}`, function* (ct: Task) {
+          yield* replayThread(ct, child, proc, from);
+          yield* k.exit(ct, current(ct));
+        }, { at: t.now });
+        tally.threads++;
+        return true;
+      }
+      const childProc: Proc = { st: { fds: new Map(proc.st.fds), logBrk: proc.st.logBrk }, hint: { nextHint: proc.hint.nextHint } };
+      const r = yield* k.fork(t, ts, function* (ct: Task) {
+        yield* replayThread(ct, child, childProc, from);
+        yield* k.exit(ct, current(ct));
+      });
+      if (typeof r === 'number') tally.mismatches.push({ line: c.line, pid: c.pid, name: c.name, log: String(c.ret), sim: `-1 errno ${-r}` });
+      else tally.processes++;
+      return true;
+    }
+    if (c.name === 'execve' || c.name === 'execveat') {
+      if (!ok) return false;
+      // A new program: a fresh mm (its heap and mappings the log will show anew), close-on-exec fds closed.
+      yield* k.exec(t, current(t));
+      proc.st.logBrk = null;
+      proc.hint.nextHint = MAP_HINT_BASE;
+      return true;
+    }
+    if ((c.name === 'wait4' || c.name === 'waitid') && ok && c.ret! > 0) {
+      const child = tasks.get(c.ret!);
+      if (!child) return false;
+      yield t.sleepOn(child.task.exited);
+      return true;
+    }
+    return false;
+  }
+
+  const root = pids[0]!;
   k.spawnProcess(
     'replay',
     function* (t) {
       const leader: TaskStruct = current(t);
+      tally.processes++;
+      const proc: Proc = { st: { fds: new Map(), logBrk: null }, hint: { nextHint: MAP_HINT_BASE } };
+      // Pids the log shows no birth of: threads of the first process from the start.
       for (const pid of pids.slice(1)) {
-        const list = byPid.get(pid)!;
+        if (births.has(pid)) continue;
         k.spawnThread(leader, `replay/${pid}`, function* (ct: Task) {
-          yield* replayThread(ct, list);
+          yield* replayThread(ct, pid, proc, t0);
           yield* k.exit(ct, current(ct));
         }, { at: t.now });
+        tally.threads++;
       }
-      yield* replayThread(t, leaderCalls);
+      yield* replayThread(t, root, proc, t0);
       yield* k.exit(t, leader);
     },
     { cpu: 0 },

@@ -29,7 +29,7 @@ export type Kind =
   | 'flagset' | 'named' | 'str'
   | 'ref' | 'int' | 'byte' | 'path' | 'as' | 'prot' | 'advice' | 'mode' | 'cmd' | 'whence'
   | 'resource' | 'rlim' | 'ops' | 'body' | 'thread_ops' | 'count' | 'cpu' | 'fcntl_arg'
-  | 'open_flags' | 'mmap_flags' | 'dup3_flags' | 'init_flags' | 'fd_flags' | 'mask';
+  | 'open_flags' | 'mmap_flags' | 'dup3_flags' | 'init_flags' | 'fd_flags' | 'mask' | 'ints';
 
 export interface FieldSpec {
   kind: Kind;
@@ -145,6 +145,7 @@ const KIND_WHAT: Readonly<Record<Kind, string>> = {
   flagset: 'a list of flag names or integers',
   named: 'a name or a number',
   str: 'a string',
+  ints: 'a list of integers',
 };
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -310,6 +311,11 @@ class Parser {
         return this.ref(v, field, scope);
       case 'int':
         return this.needInt(v, field);
+      case 'ints': {
+        // An iovec's lengths: at most 2000 (past UIO_MAXIOV, so its EINVAL can be shown).
+        if (!Array.isArray(v) || v.length > 2000) this.fail(field, 'a list of at most 2000 integers', v);
+        return (v as unknown[]).map((x) => this.needInt(x, field));
+      }
       case 'byte': {
         const n = this.integer(v, field);
         if (n === undefined || n < 0 || n > 255) this.fail(field, 'a byte value from 0 to 255', v);

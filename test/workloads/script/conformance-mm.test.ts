@@ -1,6 +1,6 @@
 /**
  * The memory-management conformance scripts (mmap-, munmap-, mprotect-,
- * mlock-, mincore-, fork-) run on the simulator must print what the host
+ * mlock-, mincore-, fork-, mremap-, mseal-) run on the simulator must print what the host
  * kernel printed (test/conformance/*.host.jsonl), line for line, with the
  * host's recorded kernel settings applied and the invariant checks on.
  */
@@ -9,7 +9,7 @@ import { itAgreesWithHost, scriptsWithPrefixes } from '../../conformance/agree.j
 
 describe('conformance: memory scripts agree with the host kernel', () => {
   it('covers every script of these groups (a removed script fails here)', () => {
-    expect(scriptsWithPrefixes(['mmap-', 'munmap-', 'mprotect-', 'mlock-', 'mincore-', 'fork-'])).toHaveLength(98);
+    expect(scriptsWithPrefixes(['mmap-', 'munmap-', 'mprotect-', 'mlock-', 'mincore-', 'fork-', 'mremap-', 'mseal-'])).toHaveLength(125);
   });
-  itAgreesWithHost(['mmap-', 'munmap-', 'mprotect-', 'mlock-', 'mincore-', 'fork-']);
+  itAgreesWithHost(['mmap-', 'munmap-', 'mprotect-', 'mlock-', 'mincore-', 'fork-', 'mremap-', 'mseal-']);
 });

@@ -9,7 +9,11 @@ import { sys_pipe2 } from '../../../kernel/fs/pipe.js';
 import { sys_pread64, sys_pwrite64 } from '../../../kernel/fs/read_write.js';
 import { sys_fallocate, sys_fchmod } from '../../../kernel/fs/open.js';
 import { sys_fadvise64 } from '../../../kernel/mm/fadvise.js';
-import { sys_fstat, sys_newfstatat, type Kstat } from '../../../kernel/fs/stat.js';
+import { sys_fstat, sys_newfstatat, sys_statx, type Kstat } from '../../../kernel/fs/stat.js';
+import { sys_openat } from '../../../kernel/fs/fd_syscalls.js';
+import { sys_readv, sys_writev } from '../../../kernel/fs/read_write_iov.js';
+import { sys_getdents64 } from '../../../kernel/fs/readdir.js';
+import { sys_renameat2 } from '../../../kernel/fs/namei_ops.js';
 import { sys_fdatasync, sys_fsync } from '../../../kernel/fs/sync.js';
 import type { Blocking } from '../../../sim/task.js';
 import type { CallOp } from '../types.js';
@@ -88,4 +92,44 @@ function* close_range(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return outcome(yield* sys_close_range(env.t, num(env, op, 'fd') >>> 0, num(env, op, 'max') >>> 0, num(env, op, 'flags') >>> 0));
 }
 
-export const fsCalls: Readonly<Record<string, OpHandler>> = { pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range } as Record<string, OpHandler>;
+function* openat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const ret = yield* sys_openat(env.t, int32(num(env, op, 'dirfd')), op['path'] as string, int32(num(env, op, 'flags')), num(env, op, 'mode'));
+  env.bind(op.as, ret < 0 ? -1 : ret);
+  return outcome(ret);
+}
+
+function* statx(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const st: Kstat = { mode: 0, nlink: 0, size: 0 };
+  const ret = yield* sys_statx(env.t, int32(num(env, op, 'dirfd')), op['path'] as string, int32(num(env, op, 'flags')), num(env, op, 'mask') >>> 0, st);
+  return statFields(ret, st);
+}
+
+/** An iovec's lengths as the kernel reads them: size_t. */
+const lens = (op: CallOp): number[] => (op['lens'] as number[]).map(size_t);
+
+function* readv(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const buf = { sum: 0 };
+  const ret = yield* sys_readv(env.t, int32(num(env, op, 'fd')), lens(op), buf);
+  return ret < 0 ? outcome(ret) : { ret, errno: null, sum: buf.sum };
+}
+
+function* writev(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_writev(env.t, int32(num(env, op, 'fd')), lens(op), num(env, op, 'byte') & 0xff));
+}
+
+/** getdents64: `names` lists the entries this call returned, sorted (file systems order them differently). */
+function* getdents64(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const names: string[] = [];
+  const ret = yield* sys_getdents64(env.t, int32(num(env, op, 'fd')), num(env, op, 'count'), names);
+  return ret < 0 ? outcome(ret) : { ret, errno: null, names: names.sort() };
+}
+
+function* renameat2(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(
+    yield* sys_renameat2(env.t, int32(num(env, op, 'olddirfd')), op['from'] as string, int32(num(env, op, 'newdirfd')), op['to'] as string, num(env, op, 'flags') >>> 0),
+  );
+}
+
+export const fsCalls: Readonly<Record<string, OpHandler>> = {
+  pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range, openat, statx, readv, writev, getdents64, renameat2,
+} as Record<string, OpHandler>;

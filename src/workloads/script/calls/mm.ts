@@ -9,6 +9,8 @@ import { BRK_BASE } from '../../../kernel/mm/mm_types.js';
 import { sys_mlock2, sys_mlockall, sys_munlockall } from '../../../kernel/mm/mlock.js';
 import { sys_memfd_create } from '../../../kernel/mm/memfd.js';
 import { sys_msync } from '../../../kernel/mm/msync.js';
+import { sys_mremap } from '../../../kernel/mm/mremap.js';
+import { sys_mseal } from '../../../kernel/mm/mseal.js';
 import type { Blocking } from '../../../sim/task.js';
 import type { CallOp, Ref } from '../types.js';
 import { outcome, type OpEnv, type OpHandler, type OpOutcome } from '../ops/fd.js';
@@ -64,4 +66,20 @@ function* msync(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return outcome(yield* sys_msync(env.t, u64(num(env, op, 'addr')), u64(num(env, op, 'len')), u64(num(env, op, 'flags'))));
 }
 
-export const mmCalls: Readonly<Record<string, OpHandler>> = { brk, mlock2, mlockall, munlockall, memfd_create, msync } as Record<string, OpHandler>;
+/**
+ * mremap: the new address is bound to `as` (never printed: addresses differ
+ * between kernels); `same` says whether the area stayed where it was.
+ */
+function* mremap(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const addr = num(env, op, 'addr');
+  const newAddr = op['new_addr'] === undefined ? 0 : num(env, op, 'new_addr');
+  const ret = yield* sys_mremap(env.t, u64(addr), u64(num(env, op, 'old_len')), u64(num(env, op, 'new_len')), u64(num(env, op, 'flags')), u64(newAddr));
+  env.bind(op.as, ret < 0 ? -1 : ret);
+  return ret < 0 ? outcome(ret) : { ret: 0, errno: null, same: BigInt(ret) === u64(addr) };
+}
+
+function* mseal(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_mseal(env.t, u64(num(env, op, 'addr')), u64(num(env, op, 'len')), u64(num(env, op, 'flags'))));
+}
+
+export const mmCalls: Readonly<Record<string, OpHandler>> = { brk, mlock2, mlockall, munlockall, memfd_create, msync, mremap, mseal } as Record<string, OpHandler>;

@@ -174,6 +174,30 @@ class Gen {
     return this.pick(['r', 'rw', 'rw', 'rw', 'rwx', 'rx', 'w', 'x', 'none']);
   }
 
+  /**
+   * mremap: resize in place or move. Only a move onto another mapping's
+   * neighbourhood (MREMAP_FIXED) binds a new name: an address the kernel
+   * chose may lie next to the runner's own memory.
+   */
+  mremap(s: Scope): RawOp {
+    const a = this.addr(s);
+    const oldPages = this.chance(0.9) ? 1 + this.int(Math.max(1, a.pages)) : this.pick([0, a.pages + 1]);
+    const newPages = this.chance(0.9) ? 1 + this.int(Math.max(2, a.pages * 2)) : this.pick([0, -1]);
+    const op: RawOp = { op: 'mremap', addr: a.addr, old_len: oldPages * PAGE_SIZE - (this.chance(0.05) ? 100 : 0), new_len: newPages * PAGE_SIZE, flags: [] as unknown[] };
+    const flags = op['flags'] as unknown[];
+    if (this.chance(0.6)) flags.push('maymove');
+    if (s.maps.length > 0 && this.chance(0.3)) {
+      flags.push('fixed');
+      const m = this.pick(s.maps);
+      op['new_addr'] = this.ref(m.name, (this.int(m.pages + 2) - 1) * PAGE_SIZE);
+      const as = this.fresh('M');
+      op['as'] = as;
+      if (newPages > 0) s.maps.push({ name: as, pages: Math.min(newPages, 2048) });
+    } else if (this.chance(0.1)) flags.push('dontunmap');
+    if (this.chance(0.04)) flags.push(this.pick([8, 16]));
+    return op;
+  }
+
   mmap(s: Scope): RawOp {
     const as = this.fresh('M');
     let pages = this.pages();
@@ -234,11 +258,24 @@ class Gen {
     if (roll < 110) return this.mmap(s);
     if (roll < 150) return this.rangeOp(s, 'munmap');
     if (roll < 190) return this.rangeOp(s, 'mprotect');
-    if (roll < 330) return this.rangeOp(s, 'madvise');
-    if (roll < 350) return this.rangeOp(s, this.chance(0.5) ? 'mlock' : 'munlock');
+    if (roll < 315) return this.rangeOp(s, 'madvise');
+    if (roll < 330) return this.mremap(s);
+    if (roll < 345) return this.rangeOp(s, this.chance(0.5) ? 'mlock' : 'munlock');
+    if (roll < 350) {
+      const a = this.addr(s);
+      const op: RawOp = { op: 'mseal', addr: a.addr, len: this.length(a.pages) };
+      if (this.chance(0.05)) op['flags'] = 1;
+      return op;
+    }
     if (roll < 380) return this.rangeOp(s, 'mincore');
     if (roll < 460) return this.rangeOp(s, 'fill');
     if (roll < 510) return { op: 'load', addr: this.addr(s).addr };
+    if (roll < 548) {
+      const dirfd = this.chance(0.2) ? -100 : this.fd(s);
+      const as = this.fresh('F');
+      s.fds.push(as);
+      return { op: 'openat', dirfd, path: this.chance(0.1) ? this.pick(DIRS) : this.pick([...PATHS, 'x', '']), flags: this.openFlags(), as };
+    }
     if (roll < 560) {
       const as = this.fresh('F');
       s.fds.push(as);
@@ -251,8 +288,10 @@ class Gen {
     if (roll < 615) return this.bindFd(s, { op: 'dup2', fd: this.fd(s), newfd: this.pick([0, 3, 5, 10, 63, 64, 1023, 4096, -1]) });
     if (roll < 630) return this.bindFd(s, { op: 'dup3', fd: this.fd(s), newfd: this.pick([3, 5, 10, 64]), flags: this.chance(0.1) ? [1] : this.some(['cloexec'], 0, 1) });
     if (roll < 660) return this.fcntl(s);
-    if (roll < 710) return { op: 'write', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 5000, 12288, 65536]), byte: this.int(256) };
-    if (roll < 750) return { op: 'read', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 8192, -1]) };
+    if (roll < 700) return { op: 'write', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 5000, 12288, 65536]), byte: this.int(256) };
+    if (roll < 710) return { op: 'writev', fd: this.fd(s), lens: this.iovec(), byte: this.int(256) };
+    if (roll < 740) return { op: 'read', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 8192, -1]) };
+    if (roll < 750) return { op: 'readv', fd: this.fd(s), lens: this.iovec() };
     if (roll < 780) return { op: 'lseek', fd: this.fd(s), offset: this.pick([0, 1, 4096, 5000, -1, -4096, '0x7ffffffffffff000', '0xfffffff0000', 1 << 30]), whence: this.chance(0.03) ? 7 : this.pick(WHENCES) };
     if (roll < 800) return { op: 'ftruncate', fd: this.fd(s), len: this.pick([0, 1, 4096, 10000, 65536, -1]) };
     if (roll < 815) return { op: 'unlink', path: this.path() };
@@ -262,8 +301,25 @@ class Gen {
       return op;
     }
     if (roll < 845) return { op: 'rmdir', path: this.chance(0.7) ? this.pick(DIRS) : this.path() };
-    if (roll < 860) return { op: 'rename', from: this.path(), to: this.path() };
-    if (roll < 870) return { op: 'chmod', path: this.path(), mode: this.pick([0o600, 0o644, 0o000, 0o755, '0444']) };
+    if (roll < 850) return { op: 'rename', from: this.path(), to: this.path() };
+    if (roll < 855) {
+      const flags: unknown[] = this.some(['noreplace', 'exchange'], 0, 2);
+      // RENAME_WHITEOUT is not modelled (docs/script-calls.md): only an unknown bit.
+      if (this.chance(0.05)) flags.push(8);
+      const op: RawOp = { op: 'renameat2', from: this.path(), to: this.path(), flags };
+      if (this.chance(0.3)) op['olddirfd'] = this.fd(s);
+      if (this.chance(0.3)) op['newdirfd'] = this.fd(s);
+      return op;
+    }
+    // Buffers big enough for any directory the script makes: a listing split over calls depends on the file system's order.
+    if (roll < 860) return { op: 'getdents64', fd: this.fd(s), count: this.pick([0, 10, 4096, 65536]) };
+    if (roll < 865) return { op: 'chmod', path: this.path(), mode: this.pick([0o600, 0o644, 0o000, 0o755, '0444']) };
+    if (roll < 870) {
+      const op: RawOp = { op: 'statx', path: this.pick([...PATHS, '']), flags: this.some(['symlink_nofollow', 'empty_path', 'statx_dont_sync', 'statx_force_sync'], 0, 2) };
+      if (this.chance(0.5)) op['dirfd'] = this.fd(s);
+      if (this.chance(0.1)) op['mask'] = this.pick([0, 0x80000000, 0xfff]);
+      return op;
+    }
     if (roll < 880) {
       if (this.chance(0.5)) return { op: 'getrlimit', resource: 'NOFILE' };
       return { op: 'setrlimit', resource: 'NOFILE', cur: this.pick([3, 5, 16, 1024, 4096, 'infinity']), max: this.pick([16, 1024, 4096, 4096, 'infinity']) };
@@ -295,6 +351,16 @@ class Gen {
     }
     if (depth < 2) return this.fork(s, depth);
     return { op: 'getrlimit', resource: 'NOFILE' };
+  }
+
+  /** An iovec's lengths: a few small ones, sometimes none, a negative one, or more than UIO_MAXIOV. */
+  iovec(): number[] {
+    if (this.chance(0.03)) return new Array<number>(1025).fill(1);
+    const n = this.int(4);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.pick([0, 1, 100, 4096, 5000]));
+    if (this.chance(0.05)) out.push(-1);
+    return out;
   }
 
   bindFd(s: Scope, op: RawOp): RawOp {

@@ -1,0 +1,74 @@
+/**
+ * getdents64(2), after fs/readdir.c (iterate_dir, filldir64) and
+ * fs/libfs.c's dcache_readdir: "." and "..", then the directory's positive
+ * children in the dcache (memfs keeps every entry there, as ramfs and
+ * tmpfs do). f_pos counts entries: 0 is ".", 1 "..", 2 + n the n-th child.
+ *
+ * Each record is a struct linux_dirent64: 19 bytes of header, the name and
+ * its NUL, padded to 8 bytes. A buffer too small for the first record is
+ * EINVAL; at the end the call returns 0.
+ */
+import type { Blocking, Task } from '../../sim/task.js';
+import { EBADF, EINVAL, ENOENT, ENOTDIR } from '../errno.js';
+import { syscall } from '../syscalls.js';
+import { fget_light, fput_light } from './file.js';
+import { S_DEAD, S_ISDIR } from './inode.js';
+import { fsnotify_access } from './notify/fsnotify.js';
+import { file_vfs_or_null } from './vfs_file.js';
+
+/** offsetof(struct linux_dirent64, d_name). */
+const DIRENT64_HEADER = 19;
+
+/** The bytes filldir64 gives a name: the record aligned to sizeof(u64). */
+export function dirent64_reclen(name: string): number {
+  return Math.ceil((DIRENT64_HEADER + Buffer.byteLength(name, 'utf8') + 1) / 8) * 8;
+}
+
+function* do_getdents64(t: Task, fd: number, count: number, names: string[]): Blocking<number> {
+  const k = t.k;
+  // fdget_pos: O_PATH files are not found.
+  const f = fget_light(t, fd >>> 0);
+  if (!f.file) return -EBADF;
+  const file = f.file;
+  const v = file_vfs_or_null(file);
+  try {
+    // iterate_dir(): only a directory has ->iterate_shared.
+    if (!v || !S_ISDIR(v.inode.i_mode)) return -ENOTDIR;
+    const inode = v.inode;
+    yield* inode.i_rwsem.downRead(t);
+    if (inode.i_flags & S_DEAD) {
+      inode.i_rwsem.upRead(t);
+      return -ENOENT;
+    }
+    const dir = v.dentry;
+    const entries = ['.', '..', ...[...dir.d_children.values()].filter((d) => d.d_inode !== null).map((d) => d.d_name)];
+    let left = count >>> 0;
+    let pos = file.f_pos;
+    let error = 0;
+    for (; pos < entries.length; pos++) {
+      const name = entries[pos]!;
+      const reclen = dirent64_reclen(name);
+      // dcache_readdir walks the children's list: a cache line a dentry; filldir64 copies the record out.
+      t.charge(k.cfg.kernel.cost.kernel_op + Math.ceil((k.cfg.cost.copy_page * reclen) / 4096));
+      if (reclen > left) {
+        error = -EINVAL;
+        break;
+      }
+      names.push(name);
+      left -= reclen;
+    }
+    file.f_pos = pos;
+    yield* fsnotify_access(t, v);
+    inode.i_rwsem.upRead(t);
+    const written = (count >>> 0) - left;
+    // A buffer that took at least one record returns its bytes; one too small for the first, filldir's EINVAL.
+    return written > 0 ? written : error;
+  } finally {
+    yield* fput_light(t, f);
+  }
+}
+
+/** getdents64(2): bytes of records written (their names pushed to `names`), 0 at the end, or -errno. */
+export function sys_getdents64(t: Task, fd: number, count: number, names: string[]): Blocking<number> {
+  return syscall(t, 'getdents64', do_getdents64(t, fd, count, names));
+}

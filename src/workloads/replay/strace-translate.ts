@@ -1,0 +1,235 @@
+/**
+ * What a logged system call becomes: the syscall-script op the simulated
+ * kernel runs (script/calls and script/ops handlers), with the log's
+ * arguments read from strace's notation (numbers, `A|B` flag names, quoted
+ * strings, `[{iov_base=..., iov_len=N}, ...]` iovecs, `~0U`).
+ *
+ * Addresses are the program's own; fds and inotify watch descriptors are
+ * the log's numbers mapped to the simulated kernel's; a dirfd other than
+ * AT_FDCWD is mapped like any fd. The heap is moved from the log's first
+ * break to the simulated one (BRK_BASE).
+ */
+import { BRK_BASE } from '../../kernel/mm/mm_types.js';
+import { F, FD_CLOEXEC, IN, MADV, MAP, O, PROT, SEEK } from '../script/constants.js';
+import { AT_FDCWD, AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES, MS_NAMES, RENAME_NAMES } from '../script/calls/uapi.js';
+import type { Op, Ref } from '../script/types.js';
+import type { StraceCall } from './strace-parse.js';
+
+/** `name` -> `PREFIX_NAME` for a table of lower-case names. */
+const prefixed = (prefix: string, t: Readonly<Record<string, number>>): Record<string, number> =>
+  Object.fromEntries(Object.entries(t).map(([k, v]) => [`${prefix}${k.toUpperCase()}`, v]));
+
+const SYMBOLS: Readonly<Record<string, number>> = {
+  ...PROT, ...MAP, ...MADV, ...O, ...F, ...SEEK, ...IN, ...FADV_NAMES,
+  NULL: 0, AT_FDCWD, FD_CLOEXEC,
+  ...prefixed('AT_', AT_NAMES), AT_REMOVEDIR: 0x200, AT_STATX_SYNC_AS_STAT: 0,
+  ...prefixed('FALLOC_FL_', FALLOC_NAMES),
+  ...prefixed('MREMAP_', MREMAP_NAMES),
+  ...prefixed('MCL_', MCL_NAMES),
+  ...prefixed('MS_', MS_NAMES),
+  ...prefixed('MFD_', MFD_NAMES), MFD_NOEXEC_SEAL: MFD_NAMES['noexec_seal']!,
+  ...prefixed('MLOCK_', MLOCK2_NAMES),
+  ...prefixed('EFD_', EFD_NAMES),
+  ...prefixed('CLOSE_RANGE_', CLOSE_RANGE_NAMES),
+  ...prefixed('RENAME_', RENAME_NAMES),
+  IN_NONBLOCK: O.O_NONBLOCK, IN_CLOEXEC: O.O_CLOEXEC,
+  STATX_BASIC_STATS: 0x7ff, STATX_ALL: 0xfff,
+};
+
+export class Unreadable extends Error {}
+
+/** An argument as a number: decimal, 0x hex, 0 octal, `~0U`, or `A|B|0x10` of known names (-X verbose comments dropped). */
+export function num(arg: string | undefined): number {
+  if (arg === undefined) throw new Unreadable('a missing argument');
+  const s = arg.replace(/\/\*.*?\*\//g, '').trim();
+  let v = 0;
+  for (const part of s.split('|')) {
+    const p = part.trim();
+    let x: number;
+    if (/^-?0x[0-9a-f]+$/i.test(p)) x = Number.parseInt(p, 16);
+    else if (/^0[0-7]+$/.test(p)) x = Number.parseInt(p, 8);
+    else if (/^-?\d+$/.test(p)) x = Number(p);
+    else if (p === '~0U' || p === '~0') x = 0xffffffff;
+    else if (p in SYMBOLS) x = SYMBOLS[p]!;
+    else throw new Unreadable(p);
+    // Flags combine with |; addresses and lengths stay exact past 2^31.
+    v = s.includes('|') ? v | x : x;
+  }
+  return v;
+}
+
+/** A path argument: strace's C string, escapes decoded. */
+export function str(arg: string | undefined): string {
+  if (arg === undefined || !arg.startsWith('"')) throw new Unreadable(arg ?? 'a missing path');
+  return JSON.parse(arg.replace(/\.\.\.$/, '').replace(/\\x([0-9a-f]{2})/gi, '\\u00$1')) as string;
+}
+
+/** An iovec argument's lengths: `[{iov_base=..., iov_len=N}, ...]` (the bases are the program's buffers). */
+export function iovLens(arg: string | undefined): number[] {
+  if (arg === undefined || !arg.startsWith('[')) throw new Unreadable(arg ?? 'a missing iovec');
+  return [...arg.matchAll(/iov_len=(\d+)/g)].map((m) => Number(m[1]));
+}
+
+/** An int array argument (`[3, 4]`, pipe2's fds). */
+export function intList(arg: string | undefined): number[] {
+  if (arg === undefined || !arg.startsWith('[')) throw new Unreadable(arg ?? 'a missing array');
+  return arg.slice(1, -1).split(',').filter((x) => x.trim() !== '').map((x) => num(x));
+}
+
+const lit = (value: number): Ref => ({ value });
+const PAGE = 4096;
+
+/** What one process of the log needs to translate its calls. */
+export interface ProcState {
+  /** The log's fd -> the simulated one. */
+  fds: Map<number, number>;
+  /** The first break the log shows (brk(NULL)), or null before it. */
+  logBrk: number | null;
+}
+
+/** The script op a logged call becomes, or null when the kernel does not model it (Unreadable: its arguments cannot be read). */
+export function translate(c: StraceCall, st: ProcState): Op | null {
+  const a = c.args;
+  const fd = (s: string | undefined): Ref => {
+    const n = num(s);
+    return lit(st.fds.get(n) ?? n);
+  };
+  const dirfd = (s: string | undefined): Ref => (num(s) === AT_FDCWD ? lit(AT_FDCWD) : fd(s));
+  const ok = c.errno === null && c.ret !== null;
+  switch (c.name) {
+    case 'mmap': {
+      const flags = num(a[3]);
+      const fixed = (flags & (MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) !== 0;
+      // Placed where the program's mapping was, so later calls name the same range.
+      const addr = ok ? c.ret! : num(a[0]);
+      const f = ok && !fixed ? flags | MAP.MAP_FIXED_NOREPLACE : flags;
+      const anon = (flags & MAP.MAP_ANONYMOUS) !== 0;
+      return { op: 'mmap', as: '_', pages: Math.ceil(num(a[1]) / PAGE), prot: num(a[2]), flags: f, fd: anon ? undefined : fd(a[4]), offset: num(a[5]), addr: addr === 0 ? undefined : lit(addr) };
+    }
+    case 'munmap':
+      return { op: 'munmap', addr: lit(num(a[0])), len: num(a[1]) };
+    case 'mprotect':
+      return { op: 'mprotect', addr: lit(num(a[0])), len: num(a[1]), prot: num(a[2]) };
+    case 'madvise':
+      return { op: 'madvise', addr: lit(num(a[0])), len: num(a[1]), advice: num(a[2]) };
+    case 'mremap': {
+      let flags = num(a[3]);
+      // The area goes where the program's went: a move becomes a fixed one to the log's address.
+      let newAddr = a[4] === undefined ? 0 : num(a[4]);
+      if (ok && c.ret !== num(a[0]) && flags & MREMAP_NAMES['maymove']!) {
+        flags |= MREMAP_NAMES['fixed']!;
+        newAddr = c.ret!;
+      }
+      return { op: 'mremap', addr: lit(num(a[0])), old_len: num(a[1]), new_len: num(a[2]), flags, new_addr: lit(newAddr), as: '_' };
+    }
+    case 'mlock':
+    case 'munlock':
+    case 'mincore':
+      return { op: c.name, addr: lit(num(a[0])), len: num(a[1]) };
+    case 'mlock2':
+      return { op: 'mlock2', addr: lit(num(a[0])), len: num(a[1]), flags: num(a[2]) };
+    case 'mlockall':
+      return { op: 'mlockall', flags: num(a[0]) };
+    case 'munlockall':
+      return { op: 'munlockall' };
+    case 'msync':
+      return { op: 'msync', addr: lit(num(a[0])), len: num(a[1]), flags: num(a[2]) };
+    case 'brk': {
+      const want = num(a[0]);
+      if (st.logBrk === null) {
+        if (want !== 0 || !ok) return null;
+        st.logBrk = c.ret!;
+      }
+      return { op: 'brk', addr: lit(want === 0 ? 0 : BRK_BASE + (want - st.logBrk)) };
+    }
+    case 'memfd_create':
+      return { op: 'memfd_create', name: str(a[0]), flags: num(a[1]), as: '_' };
+    case 'open':
+      return { op: 'open', path: str(a[0]), flags: num(a[1]), mode: a[2] === undefined ? 0 : num(a[2]), as: '_' };
+    case 'openat':
+      return { op: 'openat', dirfd: dirfd(a[0]), path: str(a[1]), flags: num(a[2]), mode: a[3] === undefined ? 0 : num(a[3]), as: '_' };
+    case 'close':
+      return { op: 'close', fd: fd(a[0]) };
+    case 'close_range':
+      return { op: 'close_range', fd: fd(a[0]), max: lit(num(a[1])), flags: num(a[2]) };
+    case 'dup':
+      return { op: 'dup', fd: fd(a[0]), as: '_' };
+    case 'dup2':
+      return { op: 'dup2', fd: fd(a[0]), newfd: fd(a[1]), as: '_' };
+    case 'dup3':
+      return { op: 'dup3', fd: fd(a[0]), newfd: fd(a[1]), flags: num(a[2]), as: '_' };
+    case 'fcntl': {
+      const cmd = num(a[1]);
+      return { op: 'fcntl', fd: fd(a[0]), cmd, arg: a[2] === undefined ? 0 : num(a[2]), as: '_' };
+    }
+    case 'pipe':
+    case 'pipe2':
+      return { op: 'pipe2', flags: c.name === 'pipe' ? 0 : num(a[1]), as: '_', wr: '_wr' };
+    case 'eventfd':
+    case 'eventfd2':
+      return { op: 'eventfd', initval: num(a[0]), flags: a[1] === undefined ? 0 : num(a[1]), as: '_' };
+    case 'read':
+      return { op: 'read', fd: fd(a[0]), len: num(a[2]) };
+    case 'write':
+      return { op: 'write', fd: fd(a[0]), len: num(a[2]), byte: 0 };
+    case 'readv':
+      return { op: 'readv', fd: fd(a[0]), lens: iovLens(a[1]) };
+    case 'writev':
+      return { op: 'writev', fd: fd(a[0]), lens: iovLens(a[1]), byte: 0 };
+    case 'pread64':
+      return { op: 'pread', fd: fd(a[0]), len: num(a[2]), offset: num(a[3]) };
+    case 'pwrite64':
+      return { op: 'pwrite', fd: fd(a[0]), len: num(a[2]), byte: 0, offset: num(a[3]) };
+    case 'lseek':
+      return { op: 'lseek', fd: fd(a[0]), offset: num(a[1]), whence: num(a[2]) };
+    case 'ftruncate':
+      return { op: 'ftruncate', fd: fd(a[0]), len: num(a[1]) };
+    case 'fallocate':
+      return { op: 'fallocate', fd: fd(a[0]), mode: num(a[1]), offset: num(a[2]), len: num(a[3]) };
+    case 'fadvise64':
+      return { op: 'posix_fadvise', fd: fd(a[0]), offset: num(a[1]), len: num(a[2]), advice: num(a[3]) };
+    case 'fsync':
+    case 'fdatasync':
+      return { op: c.name, fd: fd(a[0]) };
+    case 'fchmod':
+      return { op: 'fchmod', fd: fd(a[0]), mode: num(a[1]) };
+    case 'fstat':
+      return { op: 'fstat', fd: fd(a[0]) };
+    case 'newfstatat':
+      return { op: 'newfstatat', dirfd: dirfd(a[0]), path: str(a[1]), flags: num(a[3]) };
+    case 'statx':
+      return { op: 'statx', dirfd: dirfd(a[0]), path: str(a[1]), flags: num(a[2]), mask: num(a[3]) };
+    case 'getdents64':
+      return { op: 'getdents64', fd: fd(a[0]), count: num(a[2]) };
+    case 'unlink':
+      return { op: 'unlink', path: str(a[0]) };
+    case 'rmdir':
+      return { op: 'rmdir', path: str(a[0]) };
+    case 'unlinkat': {
+      const path = str(a[1]);
+      if (num(a[0]) !== AT_FDCWD && !path.startsWith('/')) return null;
+      return { op: num(a[2]) & 0x200 ? 'rmdir' : 'unlink', path };
+    }
+    case 'mkdir':
+      return { op: 'mkdir', path: str(a[0]), mode: num(a[1]) };
+    case 'mkdirat': {
+      const path = str(a[1]);
+      return num(a[0]) === AT_FDCWD || path.startsWith('/') ? { op: 'mkdir', path, mode: num(a[2]) } : null;
+    }
+    case 'rename':
+      return { op: 'rename', from: str(a[0]), to: str(a[1]) };
+    case 'renameat':
+    case 'renameat2':
+      return { op: 'renameat2', olddirfd: dirfd(a[0]), from: str(a[1]), newdirfd: dirfd(a[2]), to: str(a[3]), flags: c.name === 'renameat2' ? num(a[4]) : 0 };
+    case 'inotify_init':
+      return { op: 'inotify_init1', flags: 0, as: '_' };
+    case 'inotify_init1':
+      return { op: 'inotify_init1', flags: num(a[0]), as: '_' };
+    case 'inotify_add_watch':
+      return { op: 'inotify_add_watch', fd: fd(a[0]), path: str(a[1]), mask: num(a[2]), as: '_' };
+    case 'inotify_rm_watch':
+      return { op: 'inotify_rm_watch', fd: fd(a[0]), wd: lit(num(a[1])) };
+    default:
+      return null;
+  }
+}
