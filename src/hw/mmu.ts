@@ -93,6 +93,8 @@ export class Mmu {
   private readonly outcomes: AccessOutcome[];
   /** The stream of the single-call helpers (access, accessRange, accessRandom). */
   private readonly scratch = new AddressStream();
+  /** Page-table roots the hypervisor has shadow tables for (virt.shadow_root > 0). */
+  private readonly shadowRoots = new Set<number>();
 
   // translate()'s translation: pfn, TLB_* flags, whether it walked (a walk
   // touches the caches, so the line memo no longer holds).
@@ -125,10 +127,12 @@ export class Mmu {
    * Loads CR3. Without PCIDs (cfg.tlb.pcid false) the PCID is 0 and the load
    * flushes the TLB and PWC, as a CR3 write does; with PCIDs it keeps them
    * unless noflush is false (CR3 bit 63 clear), which flushes that PCID.
-   * Returns cost.cr3_write.
+   * Returns cost.cr3_write, plus virt.shadow_root on a guest's first load of
+   * the root.
    */
   setCr3(cpu: number, pml4Pfn: Pfn, pcid: number, noflush = true): Cycles {
     this.cr3[cpu] = pml4Pfn;
+    const shadow = pml4Pfn >= 0 && this.cfg.virt.enabled ? this.shadowRootCycles(pml4Pfn) : 0;
     if (!this.cfg.tlb.pcid) {
       this.pcid[cpu] = 0;
       this.tlb.flushAll(cpu);
@@ -141,7 +145,20 @@ export class Mmu {
         this.pwc.dropPcid(cpu, pcid);
       }
     }
-    return this.cfg.cost.cr3_write;
+    return this.cfg.cost.cr3_write + shadow;
+  }
+
+  /** Under shadow paging, the first load of a root makes the hypervisor build its shadow tables (virt.shadow_root). */
+  private shadowRootCycles(pml4Pfn: number): number {
+    const cost = this.cfg.virt.shadow_root;
+    if (cost === 0 || this.shadowRoots.has(pml4Pfn)) return 0;
+    this.shadowRoots.add(pml4Pfn);
+    return cost;
+  }
+
+  /** The guest freed a page-table root: the hypervisor drops its shadow tables (a new root there is built again). */
+  dropShadowRoot(pml4Pfn: number): void {
+    this.shadowRoots.delete(pml4Pfn);
   }
 
   /** INVLPG (or, for another PCID, INVPCID individual-address): drops the page's TLB entries and the PCID's PWC entries. */

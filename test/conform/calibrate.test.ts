@@ -97,6 +97,22 @@ describe('calibrate on a host with known costs', () => {
     expect(cal.rows.find((r) => r.bench === 'synchronize-rcu')!.note).toMatch(/expedited/);
   }, 120_000);
 
+  it('on a guest, finds the cost of a new address space\'s shadow tables (virt.shadow_root) from fork-exit', async () => {
+    const guest: HostInfo = { ...INFO, hypervisor: { value: 'TestHV', source: 'test CPUID' } };
+    const cpuid = () => [500];
+    const geometryOnly = await calibrate({ date: '2026-01-02', info: guest, cpuid, measure: async (b) => (b.id === TIMER.id ? [0] : [1]) });
+    const truthJson = structuredClone(stripSources(geometryOnly.profile));
+    const truthCosts = { ...TRUE_COSTS, [FIELD.shadowRoot]: 1_500_000 };
+    for (const [path, v] of Object.entries(truthCosts)) setPath(truthJson, path, v);
+    const truth = applyProfile(defaultConfig(), truthJson, 'truth');
+    expect(truth.virt.enabled).toBe(true);
+    const measure = async (b: (typeof CALIBRATE_BENCHES)[number]) => (b.id === TIMER.id ? [0] : b.id === 'store-bandwidth' ? [(64 * 600) / 3] : simSamples(b, truth));
+    const cal = await calibrate({ date: '2026-01-02', info: guest, cpuid, measure });
+    // Within 2%: the other fitted costs (each within 1%) enter the simulated fork and exit too.
+    expect(Math.abs(getPath(cal.profile, FIELD.shadowRoot) - 1_500_000)).toBeLessThanOrEqual(30_000);
+    expect((cal.profile['sources'] as Record<string, string>)[FIELD.shadowRoot]).toMatch(/^measured: fork-exit /);
+  }, 120_000);
+
   it('a profile\'s sources must name fields it sets, with a string', () => {
     expect(() => applyProfile(defaultConfig(), { cpus: 2, sources: { cpus: 'read: x' } }, 'p.json')).not.toThrow();
     expect(() => applyProfile(defaultConfig(), { cpus: 2, sources: { 'cost.syscall': 'x' } }, 'p.json')).toThrow(ConfigError);

@@ -405,3 +405,32 @@ describe('Mmu memo', () => {
     );
   });
 });
+
+describe('shadow paging (virt.shadow_root)', () => {
+  it('the first CR3 load of a root costs the shadow build once per root, on any CPU, until the root is dropped', () => {
+    const cfg = config((c) => {
+      c.virt.enabled = true;
+      c.virt.shadow_root = 50_000;
+    });
+    const m = new Machine(cfg);
+    m.pt.frames = new MemMap(m.mem);
+    const a = m.pt.allocTable();
+    const b = m.pt.allocTable();
+    const cr3 = cfg.cost.cr3_write;
+    expect(m.mmu.setCr3(0, a, 1)).toBe(cr3 + 50_000);
+    expect(m.mmu.setCr3(1, a, 1)).toBe(cr3);
+    expect(m.mmu.setCr3(0, b, 2)).toBe(cr3 + 50_000);
+    expect(m.mmu.setCr3(0, a, 1)).toBe(cr3);
+    m.mmu.dropShadowRoot(a);
+    expect(m.mmu.setCr3(0, a, 1)).toBe(cr3 + 50_000);
+  });
+
+  it('costs nothing on bare metal or with the default 0 (nested paging)', () => {
+    for (const over of [(c: MachineConfig) => (c.virt.shadow_root = 50_000), (c: MachineConfig) => (c.virt.enabled = true)]) {
+      const cfg = config(over);
+      const m = new Machine(cfg);
+      m.pt.frames = new MemMap(m.mem);
+      expect(m.mmu.setCr3(0, m.pt.allocTable(), 1)).toBe(cfg.cost.cr3_write);
+    }
+  });
+});

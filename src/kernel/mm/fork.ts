@@ -69,6 +69,7 @@ export function mmdrop(k: Kernel, mm: MmStruct): void {
   for (let c = 0; c < k.cfg.cpus; c++) {
     if (cpuTlbState(k, c).loadedMm === mm) throw new Error(`__mmdrop: mm ${mm.id} is still loaded on CPU ${c}`);
   }
+  k.machine.mmu.dropShadowRoot(mm.pgd);
   k.machine.pt.freeTable(mm.pgd);
   k.engine.counters.add('nr_page_table_pages', -1);
   mm.pgd = -1;

@@ -17,6 +17,7 @@ import type { MachineConfig } from '../../config/machine.js';
 import { applyProfile } from '../../config/profile.js';
 import { bootKernel } from '../../kernel/boot.js';
 import { errnoName } from '../../kernel/errno.js';
+import { syscall } from '../../kernel/syscalls.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { checkInvariants } from '../../kernel/mm/invariants.js';
 import { fatal_signal_pending } from '../../kernel/mm/oom_kill.js';
@@ -252,15 +253,22 @@ class Interpreter {
     let childLines: ResultLine[] = [];
     const childProc: Proc = { names: new Map(p.names), hint: { nextHint: p.hint.nextHint } };
     const self = this;
-    const child = yield* k.fork(t, parent, function* (ct: Task) {
+    // The host runner's fork op is three system calls: fork() (clone), the child's _exit() (exit_group) and the
+    // parent's waitpid() (wait4); each pays the entry and exit the null-syscall cost measures.
+    const child = yield* syscall(t, 'clone', k.fork(t, parent, function* (ct: Task) {
       childLines = yield* self.runOps(ct, childProc, op.ops, timed);
-      yield* k.exit(ct, current(ct));
-    });
+      yield* syscall(ct, 'exit_group', k.exit(ct, current(ct)));
+    }));
     if (typeof child === 'number') return { ret: -1, errno: errnoName(-child) };
-    yield t.sleepOn((child as TaskStruct).task.exited);
+    yield* syscall(t, 'wait4', waitExited(t, (child as TaskStruct).task));
     const sig = (child as TaskStruct).exitSignal;
     return { ret: 0, errno: null, child: childLines, exit: sig ?? (child as TaskStruct).exitCode };
   }
+}
+
+/** The wait for a child's exit inside wait4. */
+function* waitExited(t: Task, child: Task): Blocking<void> {
+  yield t.sleepOn(child.exited);
 }
 
 const CONTROL_OPS: ReadonlySet<string> = new Set(['repeat', 'thread', 'join', 'spin', 'pin']);

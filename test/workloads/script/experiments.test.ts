@@ -165,6 +165,30 @@ describe('experiment ops on the simulator', () => {
     expect(Object.keys(s.functions)).toEqual(Object.keys(s.functions).sort());
   });
 
+  it('fork is the runner\'s three system calls: clone in the parent, exit_group in the child, wait4 in the parent, each paying the entry cost', () => {
+    const cfg = defaultConfig();
+    const run = runScript(script([{ op: 'fork', ops: [] }]), cfg, { sim: true });
+    const f = simOf(run.results[0]!).functions;
+    const entry = cfg.cost.syscall + (cfg.kernel.pti ? cfg.cost.pti_syscall_extra : 0);
+    for (const call of ['clone', 'exit_group', 'wait4']) expect(f[`syscall:${call};entry_SYSCALL_64`], call).toBe(entry);
+    expect(f['syscall:clone;dup_mmap']).toBeGreaterThan(0);
+    expect(f['syscall:exit_group;exit_mmap']).toBeGreaterThan(0);
+  });
+
+  it('under shadow paging (virt.shadow_root) a fork pays the child\'s new root once; threads of the same mm do not', () => {
+    const ops = [{ op: 'fork', ops: [] }, { op: 'thread', as: 'T', ops: [] }, { op: 'join', thread: '$T' }];
+    const cycles = (shadow: number) => {
+      const cfg = defaultConfig();
+      cfg.virt.enabled = true;
+      cfg.virt.shadow_root = shadow;
+      return runScript(script(ops), cfg, { sim: true }).results.map((l) => simOf(l).cycles);
+    };
+    const [fork0, thread0] = cycles(0);
+    const [fork1, thread1] = cycles(100_000);
+    expect(fork1! - fork0!).toBe(100_000);
+    expect(thread1).toBe(thread0);
+  });
+
   it('membarrier GLOBAL is one synchronize_rcu: a grace period passes during the call', () => {
     const run = runScript(script(SHARED['membarrier(MEMBARRIER_CMD_GLOBAL) waits for a grace period and returns 0, also from a thread']!), checked(), { sim: true });
     expect(run.results.map((r) => [r.ret, r.errno])).toEqual([[0, null], [0, null], [0, null], [-1, 'EINVAL']]);
