@@ -289,6 +289,7 @@ function geometry(info: HostInfo, stamp: string, values: Json, sources: Record<s
   if (info.hz) set('kernel.hz', info.hz.value, info.hz.source);
   else skipped.push('kernel.hz: no kernel config at /boot/config-RELEASE or /proc/config.gz');
   set('kernel.pti', info.pti.value, info.pti.source);
+  if (info.pcid) set('tlb.pcid', info.pcid.value, info.pcid.source);
   if (info.thp) set('kernel.thp', info.thp.value, info.thp.source);
   set('swap.enabled', info.swap.value, info.swap.source);
   if (info.rcuFirstFqs) set('kernel.rcu_jiffies_till_first_fqs', info.rcuFirstFqs.value, info.rcuFirstFqs.source);

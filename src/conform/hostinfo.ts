@@ -47,6 +47,8 @@ export interface HostInfo {
   tlbs: TlbInfo[];
   hz?: Sourced<number>;
   pti: Sourced<boolean>;
+  /** CR4.PCIDE is usable: the CPU (or the vCPU the hypervisor gives) has the pcid flag. */
+  pcid?: Sourced<boolean>;
   thp?: Sourced<'always' | 'madvise' | 'never'>;
   swap: Sourced<boolean>;
   /** The hypervisor's CPUID vendor string, when the CPU says it runs under one. */
@@ -179,6 +181,8 @@ export function readHostInfo(): HostInfo {
   if (hz) info.hz = hz;
   const meltdown = read('/sys/devices/system/cpu/vulnerabilities/meltdown')?.trim() ?? '';
   info.pti = { value: /PTI/.test(meltdown), source: `/sys/devices/system/cpu/vulnerabilities/meltdown: "${meltdown}"` };
+  const flags = cpuinfoField(cpuinfo, 'flags');
+  if (flags !== undefined) info.pcid = { value: /\bpcid\b/.test(flags), source: `/proc/cpuinfo flags (pcid ${/\bpcid\b/.test(flags) ? 'present' : 'absent'})` };
   const thp = /\[(always|madvise|never)\]/.exec(read('/sys/kernel/mm/transparent_hugepage/enabled') ?? '');
   if (thp) info.thp = { value: thp[1] as 'always' | 'madvise' | 'never', source: '/sys/kernel/mm/transparent_hugepage/enabled' };
   const swaps = (read('/proc/swaps') ?? '').trim().split('\n').length - 1;

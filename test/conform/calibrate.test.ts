@@ -98,7 +98,8 @@ describe('calibrate on a host with known costs', () => {
   }, 120_000);
 
   it('on a guest, finds the cost of a new address space\'s shadow tables (virt.shadow_root) from fork-exit', async () => {
-    const guest: HostInfo = { ...INFO, hypervisor: { value: 'TestHV', source: 'test CPUID' } };
+    // A vCPU without PCID (as on the development guest): the 34-page call's flush is a full one.
+    const guest: HostInfo = { ...INFO, hypervisor: { value: 'TestHV', source: 'test CPUID' }, pcid: { value: false, source: 'test flags' } };
     const cpuid = () => [500];
     const geometryOnly = await calibrate({ date: '2026-01-02', info: guest, cpuid, measure: async (b) => (b.id === TIMER.id ? [0] : [1]) });
     const truthJson = structuredClone(stripSources(geometryOnly.profile));
@@ -111,6 +112,8 @@ describe('calibrate on a host with known costs', () => {
     // Within 2%: the other fitted costs (each within 1%) enter the simulated fork and exit too.
     expect(Math.abs(getPath(cal.profile, FIELD.shadowRoot) - 1_500_000)).toBeLessThanOrEqual(30_000);
     expect((cal.profile['sources'] as Record<string, string>)[FIELD.shadowRoot]).toMatch(/^measured: fork-exit /);
+    expect(applyProfile(defaultConfig(), cal.profile, 'guest.json').tlb.pcid).toBe(false);
+    expect(cal.rows.find((r) => r.bench === 'dontneed-34')!.field).toBe(FIELD.flushFull);
   }, 120_000);
 
   it('a profile\'s sources must name fields it sets, with a string', () => {
