@@ -4,7 +4,7 @@
  */
 import { checkHardware } from '../hw/config.js';
 import { checkKernel } from '../kernel/config.js';
-import { ConfigError, mergeChecked } from '../params/schema.js';
+import { ConfigError, mergeChecked, rescaleNsCosts } from '../params/schema.js';
 import { canonicalPath, defaultConfig, machineSchema, type MachineConfig } from './machine.js';
 
 /**
@@ -38,7 +38,10 @@ function withoutSources(json: unknown, file: string): unknown {
 }
 
 export function applyProfile(base: MachineConfig, json: unknown, file: string): MachineConfig {
-  const merged = mergeChecked(machineSchema, base, moveLegacyFields(withoutSources(json, file)), file);
+  const over = moveLegacyFields(withoutSources(json, file));
+  const merged = mergeChecked(machineSchema, base, over, file);
+  // A new clock keeps the time of every cost declared in nanoseconds that this layer does not set.
+  rescaleNsCosts(machineSchema, base, over, merged);
   checkMachine(merged, file);
   return merged;
 }

@@ -9,7 +9,13 @@
  * Defaults describe a Skylake-SP-class x86-64 server core at 3.0 GHz. Where a
  * source gives nanoseconds, the cycle figure is derived at 3.0 GHz and says so.
  */
-import { bool, ConfigError, int, num, type Schema, type ValuesOf } from '../params/schema.js';
+import { bool, ConfigError, int, nsCost, num, type Schema, type ValuesOf } from '../params/schema.js';
+
+/**
+ * clear_page of 4 KiB at 14.55 GB/s is 281.5 ns; stated as the 844 cycles at 3.0 GHz the default has
+ * always had (281.3 ns), so that a copy, twice the bytes, is exactly twice it at the reference clock.
+ */
+export const ZERO_PAGE_NS = 844 / 3;
 
 export const hardwareSchema = {
   cpus: int(4, 'number of simulated CPUs', { min: 1, max: 256 }),
@@ -44,22 +50,22 @@ export const hardwareSchema = {
     l1d_hit: int(5, 'load-to-use latency of an L1D hit', { unit: 'cycles', source: 'Intel optimization manual, Skylake: 4-5 cycles', min: 0 }),
     l2_hit: int(14, 'latency of an L2 hit', { unit: 'cycles', source: 'Intel optimization manual / AnandTech: 11-14 cycles', min: 0 }),
     llc_hit: int(44, 'latency of an LLC hit', { unit: 'cycles', source: 'AnandTech Skylake: 44 cycles client (77 server, see the server profile)', min: 0 }),
-    dram: int(195, 'latency of a DRAM access after an LLC miss', { unit: 'cycles', source: 'derived: ~65 ns local DRAM (Intel Xeon 5500 guide; 7-cpu) x 3.0 GHz', min: 0 }),
-    c2c_transfer: int(142, 'extra latency when a line is held modified by another CPU (cache-to-cache transfer), or a write must invalidate other CPUs\' copies', { unit: 'cycles', source: 'derived: 47.5 ns same-socket blind write, perfbook cpu/overheads.tex (Xeon 8176), x 3.0 GHz', min: 0 }),
+    dram: nsCost(65, 'latency of a DRAM access after an LLC miss', { source: 'derived: ~65 ns local DRAM (Intel Xeon 5500 guide; 7-cpu) x 3.0 GHz', min: 0 }),
+    c2c_transfer: nsCost(47.5, 'extra latency when a line is held modified by another CPU (cache-to-cache transfer), or a write must invalidate other CPUs\' copies', { source: 'derived: 47.5 ns same-socket blind write, perfbook cpu/overheads.tex (Xeon 8176), x 3.0 GHz', min: 0 }),
     stlb_hit: int(11, 'extra latency of an L1 dTLB miss that hits the STLB', { unit: 'cycles', source: 'published microbenchmarks, IvyBridge/Haswell: 11-12 cycles (calibration.md)', min: 0 }),
     walk_step: int(0, 'fixed walker cost per level on top of reading the entry through the caches', { unit: 'cycles', source: 'derived: a walk with page tables in L1 adds ~20 cycles = 4 L1 hits, leaving nothing per step', min: 0 }),
     invlpg: int(260, 'INVLPG of one page', { unit: 'cycles', source: 'Ingo Molnar, "TLB flush multiple pages per IPI v5", 2015 (260 cycles); matches the per-page slope of Hansen\'s flush_tlb_mm_range figures', min: 0 }),
     tlb_flush_full: int(96, 'full flush of the TLB (CR3 reload)', { unit: 'cycles', source: 'Ingo Molnar 2015: CR3 reload 96 cycles (refill cost is modelled by later misses)', min: 0 }),
     tlb_flush_pcid: int(96, 'flush of one PCID (INVPCID single-context)', { unit: 'cycles', source: 'assumed equal to a CR3 reload (no published INVPCID figure in our sources)', min: 0 }),
-    ipi_send: int(300, 'sender cost of one IPI (x2APIC ICR write and csd setup)', { unit: 'cycles', source: 'assumption: ~100 ns per destination for smp_call_function_many setup and the ICR write', min: 0 }),
+    ipi_send: nsCost(100, 'sender cost of one IPI (x2APIC ICR write and csd setup)', { source: 'assumption: ~100 ns per destination for smp_call_function_many setup and the ICR write', min: 0 }),
     ipi_latency: int(1500, 'from ICR write to the target entering its handler', { unit: 'cycles', source: 'assumption within the 1-2 thousand cycles commonly reported (an IPI round trip is 1-3 us)', min: 0 }),
     ipi_handler: int(600, 'target\'s interrupt entry, handler dispatch and exit, excluding the flush work itself', { unit: 'cycles', source: 'derived: interrupt entry/exit taken as one null syscall (192 ns, Hansen KAISER thread 2017) x 3.0 GHz = 576, rounded', min: 0 }),
     ipi_ack: int(142, 'target\'s acknowledgement reaching the sender (a cache-line write the sender spins on)', { unit: 'cycles', source: 'derived: one cache-to-cache transfer (c2c_transfer)', min: 0 }),
-    syscall: int(576, 'syscall entry and exit without page-table isolation', { unit: 'cycles', source: 'derived: 192 ns null syscall (lseek at 5.2 M/s), Dave Hansen, KAISER thread 2017, x 3.0 GHz', min: 0 }),
-    pti_syscall_extra: int(423, 'extra entry/exit cost with page-table isolation and PCID', { unit: 'cycles', source: 'derived: 333 ns - 192 ns (Hansen 2017) x 3.0 GHz', min: 0 }),
-    page_fault_trap: int(576, 'exception entry and exit for a page fault', { unit: 'cycles', source: 'derived: taken equal to a null syscall (same ring transition and register save), Hansen 2017', min: 0 }),
-    zero_page: int(844, 'clearing one 4 KiB page', { unit: 'cycles', source: 'derived: 4096 B at 14.55 GB/s, clear_page on AMD Milan (Ankur Arora, x86/clear_huge_page v2, 2023), x 3.0 GHz; the same source measured 9.19 GB/s on Intel Ice Lake-X (the icelake-x profile): this Intel-class default keeps the Milan rate, an assumption for Skylake-SP', min: 0 }),
-    copy_page: int(1688, 'copying one 4 KiB page', { unit: 'cycles', source: 'derived: twice zero_page (a copy reads and writes each byte)', min: 0 }),
+    syscall: nsCost(192, 'syscall entry and exit without page-table isolation', { source: 'derived: 192 ns null syscall (lseek at 5.2 M/s), Dave Hansen, KAISER thread 2017, x 3.0 GHz', min: 0 }),
+    pti_syscall_extra: nsCost(141, 'extra entry/exit cost with page-table isolation and PCID', { source: 'derived: 333 ns - 192 ns (Hansen 2017) x 3.0 GHz', min: 0 }),
+    page_fault_trap: nsCost(192, 'exception entry and exit for a page fault', { source: 'derived: taken equal to a null syscall (same ring transition and register save), Hansen 2017', min: 0 }),
+    zero_page: nsCost(ZERO_PAGE_NS, 'clearing one 4 KiB page', { source: 'derived: 4096 B at 14.55 GB/s, clear_page on AMD Milan (Ankur Arora, x86/clear_huge_page v2, 2023), x 3.0 GHz; the same source measured 9.19 GB/s on Intel Ice Lake-X (the icelake-x profile): this Intel-class default keeps the Milan rate, an assumption for Skylake-SP', min: 0 }),
+    copy_page: nsCost(2 * ZERO_PAGE_NS, 'copying one 4 KiB page', { source: 'derived: twice zero_page (a copy reads and writes each byte)', min: 0 }),
     cr3_write: int(96, 'CR3 write when switching address space', { unit: 'cycles', source: 'Ingo Molnar 2015: CR3 reload 96 cycles', min: 0 }),
     atomic_rmw: int(16, 'a lock-prefixed read-modify-write (cmpxchg, xadd) beyond the cache access to its line', { unit: 'cycles', source: 'derived: perfbook cpu/overheads.tex (Xeon 8176) same-CPU CAS 7.0 ns x 3.0 GHz = 21, less the l1d_hit the cache model charges', min: 0 }),
     ad_assist: int(16, 'the page walker setting an accessed or dirty bit in an entry: a locked read-modify-write of the entry beyond the cache access to its line', { unit: 'cycles', source: 'Intel SDM vol. 3 §4.8 (the processor sets A and D with locked operations); taken as atomic_rmw (perfbook CAS, Xeon 8176); Intel counts these as assists (ASSISTS.PAGE_FAULT, Ice Lake+) with no published latency', min: 0 }),

@@ -18,6 +18,14 @@ export interface ParamSpec<T> {
   readonly max?: number;
   readonly values?: readonly string[];
   readonly pow2?: boolean;
+  /**
+   * A cost whose source is in nanoseconds: its value is in cycles, its
+   * default is this many ns at REFERENCE_CLOCK_GHZ, and a profile or
+   * override that changes clock_ghz without setting the cost keeps its time
+   * (the cycles scale with the clock). Costs without it are cycles whatever
+   * the clock.
+   */
+  readonly ns?: number;
 }
 
 export type Schema = { readonly [key: string]: ParamSpec<unknown> | Schema };
@@ -27,11 +35,29 @@ export type ValuesOf<S> = {
 };
 
 interface Extra {
+  ns?: number;
   unit?: string;
   source?: string;
   min?: number;
   max?: number;
   pow2?: boolean;
+}
+
+/** The clock at which the defaults' cycle costs are stated (the default machine's clock_ghz). */
+export const REFERENCE_CLOCK_GHZ = 3.0;
+
+/** Whole cycles of `ns` nanoseconds at `ghz` (rounded down: a cost is the cycles it fully takes). */
+export function nsCycles(ns: number, ghz: number): number {
+  return Math.floor(ns * ghz + 1e-9);
+}
+
+/**
+ * A cost in cycles declared from a source in nanoseconds: its default is
+ * `ns` at REFERENCE_CLOCK_GHZ, and it keeps its time when a profile changes
+ * the clock (see rescaleNsCosts).
+ */
+export function nsCost(ns: number, help: string, extra: Omit<Extra, 'ns' | 'unit'> = {}): ParamSpec<number> {
+  return { kind: 'int', default: nsCycles(ns, REFERENCE_CLOCK_GHZ), help, unit: 'cycles', ns, ...extra };
 }
 
 export function int(def: number, help: string, extra: Extra = {}): ParamSpec<number> {
@@ -150,10 +176,17 @@ export function mergeChecked<S extends Schema>(schema: S, base: ValuesOf<S>, ove
   return out as ValuesOf<S>;
 }
 
+/** A row's default as shown: a cost declared in nanoseconds shows them ("195 (65 ns)"). */
+export function shownDefault(r: ParamRow): string {
+  return r.ns === undefined ? String(r.default) : `${String(r.default)} (${Number(r.ns.toFixed(2))} ns)`;
+}
+
 export interface ParamRow {
   path: string;
   kind: ParamKind;
   default: unknown;
+  /** For a cost declared in nanoseconds: the nanoseconds (its default is their cycles at REFERENCE_CLOCK_GHZ). */
+  ns?: number;
   unit: string;
   help: string;
   source: string;
@@ -170,6 +203,7 @@ export function describeSchema(schema: Schema, prefix = ''): ParamRow[] {
         path,
         kind: spec.kind,
         default: spec.default,
+        ...(spec.ns !== undefined ? { ns: spec.ns } : {}),
         unit: spec.unit ?? '',
         help: spec.help,
         source: spec.source ?? '',
@@ -178,4 +212,33 @@ export function describeSchema(schema: Schema, prefix = ''): ParamRow[] {
     } else rows.push(...describeSchema(spec as Schema, path));
   }
   return rows;
+}
+
+/**
+ * After a layer `over` (a profile, --set overrides) has been merged over
+ * `base` into `merged`: if the layer changed clock_ghz, every cost declared
+ * in nanoseconds that the layer did not set itself keeps its time, so its
+ * cycles scale with the clock (base value / base clock x new clock, rounded
+ * down). Costs declared in cycles stay. Works on any schema with a top-level
+ * clock_ghz.
+ */
+export function rescaleNsCosts<S extends Schema>(schema: S, base: ValuesOf<S>, over: unknown, merged: ValuesOf<S>): void {
+  const b = base as unknown as Record<string, unknown>;
+  const m = merged as unknown as Record<string, unknown>;
+  const from = b['clock_ghz'];
+  const to = m['clock_ghz'];
+  if (typeof from !== 'number' || typeof to !== 'number' || from === to) return;
+  const walk = (sch: Schema, bv: Record<string, unknown>, mv: Record<string, unknown>, ov: unknown): void => {
+    const given = typeof ov === 'object' && ov !== null ? (ov as Record<string, unknown>) : {};
+    for (const [key, spec] of Object.entries(sch)) {
+      if (isParam(spec)) {
+        if (spec.ns !== undefined && !(key in given)) mv[key] = nsCycles((bv[key] as number) / from, to);
+      } else if (typeof mv[key] === 'object' && mv[key] !== null) {
+        // Nested sections are copied before they are changed, so the base config is never modified.
+        mv[key] = { ...(mv[key] as Record<string, unknown>) };
+        walk(spec as Schema, bv[key] as Record<string, unknown>, mv[key] as Record<string, unknown>, given[key]);
+      }
+    }
+  };
+  walk(schema, b, m, over);
 }

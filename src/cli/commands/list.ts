@@ -1,7 +1,7 @@
 /** `kernsim list`: the workloads and machine profiles, one line each; `--params` the machine schema. */
 import Table from 'cli-table3';
 import { configSections } from '../../config/machine.js';
-import { describeSchema, isParam } from '../../params/schema.js';
+import { describeSchema, isParam, shownDefault } from '../../params/schema.js';
 import { WORKLOADS } from '../../workloads/registry.js';
 import { out, toJson, type Ctx } from '../context.js';
 import { listProfiles } from '../machine.js';
@@ -28,7 +28,7 @@ export function cmdList(ctx: Ctx, a: ListArgs): number {
         colWidths: [34, 14, 8, 46, 40],
         wordWrap: true,
       });
-      for (const r of describeSchema(s.schema, s.prefix)) t.push([r.path, String(r.default), r.unit, r.help, c.dim(r.source)]);
+      for (const r of describeSchema(s.schema, s.prefix)) t.push([r.path, shownDefault(r), r.unit, r.help, c.dim(r.source)]);
       parts.push(`\n${c.bold(s.title)} ${c.dim(`(${s.file})`)}\n${t.toString()}`);
     }
     out(ctx, parts.join('\n'));
