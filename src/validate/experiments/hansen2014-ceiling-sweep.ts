@@ -21,7 +21,7 @@ export const experiment = defineExperiment({
   title: 'tlb_single_page_flush_ceiling that minimises a run freeing 1 to 64 pages at a time beside a 512-page working set',
   source: 'Dave Hansen, "x86: mm: set TLB flush tunable to sane value (33)", linux-mm, 2014-07-01 (commit a5102476a24b): refilling a 512-entry dTLB ~22,000 cycles ~ 85 INVLPGs; 33 chosen',
   hardware: 'Intel Core i5-3320M (IvyBridge), bare metal',
-  profile: 'default',
+  profile: 'ivybridge-laptop',
   unit: 'pages',
   x: 'ceiling at the minimum',
   curves: [{ label: 'best ceiling', points: [{ x: 'argmin', value: 33 }] }],
