@@ -38,36 +38,117 @@ export interface Percentiles {
   mean: number;
 }
 
-/** A growable list of samples (cycles) with nearest-rank percentiles. */
-export class Samples {
-  private data = new Float64Array(16);
-  count = 0;
+/** Sub-bucket bits: values below 2^SUB_BITS have a bucket each; above, each power of two is cut into 2^(SUB_BITS-1) buckets. */
+const SUB_BITS = 8;
+const LINEAR = 1 << SUB_BITS;
+const HALF = LINEAR >> 1;
+const TWO32 = 2 ** 32;
+/** 2^-shift for each bucket shift (exact: a product by a power of two is). */
+const INV_WIDTH = Float64Array.from({ length: 64 }, (_, shift) => 2 ** -shift);
 
-  push(v: number): void {
-    if (this.count === this.data.length) {
-      const d = new Float64Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.count++] = v;
+/**
+ * A latency histogram, log-linear as HdrHistogram's: every value below
+ * 2^SUB_BITS (256 cycles) has a bucket of its own, and each power-of-two
+ * range above is cut into 128 equal buckets, so a bucket is at most 1/128 of
+ * its values wide. Recording is O(1) and allocates nothing (the bucket array
+ * grows only when a value is larger than any before it). count, min, max and
+ * the sum are exact; a percentile is exact to its bucket: the upper bound of
+ * the bucket holding the nearest-rank sample, clamped to [min, max].
+ *
+ * A value v is filed as u = ceil(v) - 1 (0 for v <= 1), so a bucket holds
+ * the values in (lo, hi] and the power-of-two buckets (le/2, le] that
+ * results report are sums of whole buckets.
+ */
+export class Samples {
+  private counts = new Float64Array(LINEAR + 8 * HALF);
+  /** One past the highest bucket used. */
+  private used = 0;
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+
+  /** Record one value (cycles): O(1). */
+  record(v: number): void {
+    const u = v <= 1 ? 0 : Math.ceil(v) - 1;
+    const i = Samples.bucketOf(u);
+    if (i >= this.counts.length) this.grow(i);
+    this.counts[i]!++;
+    if (i >= this.used) this.used = i + 1;
+    this.count++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
   }
 
-  values(): Float64Array {
-    return this.data.slice(0, this.count);
+  /** The bucket of u (an integer >= 0). */
+  static bucketOf(u: number): number {
+    if (u < LINEAR) return u;
+    const e = u < TWO32 ? 31 - Math.clz32(u) : 63 - Math.clz32(Math.floor(u / TWO32));
+    const shift = e - SUB_BITS + 1;
+    return LINEAR + (e - SUB_BITS) * HALF + (Math.floor(u * INV_WIDTH[shift]!) - HALF);
+  }
+
+  /** The lowest u of bucket i, and its width. */
+  static bucketRange(i: number): { lo: number; width: number } {
+    if (i < LINEAR) return { lo: i, width: 1 };
+    const j = i - LINEAR;
+    const e = SUB_BITS + Math.floor(j / HALF);
+    const width = 2 ** (e - SUB_BITS + 1);
+    return { lo: (HALF + (j % HALF)) * width, width };
+  }
+
+  private grow(i: number): void {
+    let n = this.counts.length;
+    while (n <= i) n += 8 * HALF;
+    const c = new Float64Array(n);
+    c.set(this.counts);
+    this.counts = c;
+  }
+
+  /** The largest value bucket i holds, within what was recorded. */
+  private upper(i: number): number {
+    const { lo, width } = Samples.bucketRange(i);
+    return Math.min(this.max, Math.max(this.min, lo + width));
+  }
+
+  /** The nearest-rank p-th percentile, exact to its bucket. */
+  percentile(p: number): number {
+    const n = this.count;
+    if (n === 0) return 0;
+    const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
+    let seen = 0;
+    for (let i = 0; i < this.used; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return this.upper(i);
+    }
+    return this.max;
   }
 
   percentiles(): Percentiles {
     const n = this.count;
     if (n === 0) return { count: 0, min: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
-    const s = this.values().sort();
-    const rank = (p: number): number => s[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!;
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += s[i]!;
-    return { count: n, min: s[0]!, p50: rank(50), p90: rank(90), p99: rank(99), max: s[n - 1]!, mean: sum / n };
+    return { count: n, min: this.min, p50: this.percentile(50), p90: this.percentile(90), p99: this.percentile(99), max: this.max, mean: this.sum / n };
+  }
+
+  /** Counts by power-of-two bucket: `le` the bucket's upper bound (1, 2, 4, ...), `count` the values in (le/2, le] (le 1: all values <= 1). */
+  powerOfTwoBuckets(): { le: number; count: number }[] {
+    const out: { le: number; count: number }[] = [];
+    for (let i = 0; i < this.used; i++) {
+      const c = this.counts[i]!;
+      if (c === 0) continue;
+      const { lo, width } = Samples.bucketRange(i);
+      const hi = lo + width;
+      const le = hi <= 1 ? 1 : 2 ** Math.ceil(Math.log2(hi));
+      const last = out[out.length - 1];
+      if (last && last.le === le) last.count += c;
+      else out.push({ le, count: c });
+    }
+    return out;
   }
 }
 
-/** Samples keyed by name (per-syscall latency, grace-period lengths). */
+/** Histograms keyed by name (per-syscall latency, grace-period lengths). */
 export class SampleSets {
   private sets = new Map<string, Samples>();
 
@@ -81,7 +162,7 @@ export class SampleSets {
   }
 
   record(name: string, v: number): void {
-    this.of(name).push(v);
+    this.of(name).record(v);
   }
 
   summary(): Record<string, Percentiles> {

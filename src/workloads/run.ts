@@ -199,15 +199,7 @@ function collectLatency(e: Engine): { latency: Record<string, LatencyStats>; sam
 
 export function latencyStats(s: Samples): LatencyStats {
   const p = s.percentiles();
-  const v = s.values();
-  const buckets = new Map<number, number>();
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i]!;
-    const le = x <= 1 ? 1 : 2 ** Math.ceil(Math.log2(x));
-    buckets.set(le, (buckets.get(le) ?? 0) + 1);
-  }
-  const hist = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([le, count]) => ({ le, count }));
-  return { count: p.count, min: p.min, p50: p.p50, p90: p.p90, p99: p.p99, max: p.max, mean: p.mean, hist };
+  return { count: p.count, min: p.min, p50: p.p50, p90: p.p90, p99: p.p99, max: p.max, mean: p.mean, hist: s.powerOfTwoBuckets() };
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {

@@ -27,10 +27,7 @@ function meanSyncMs(ctx: SimContext, cpus: number): number {
     }
   }, { cpu: 0 });
   k.run();
-  const s = k.engine.samples.of('synchronize_rcu').values();
-  let sum = 0;
-  for (let i = 0; i < s.length; i++) sum += s[i]!;
-  return sum / s.length / cfg.clock_ghz / 1e6;
+  return k.engine.samples.of('synchronize_rcu').percentiles().mean / cfg.clock_ghz / 1e6;
 }
 
 export const experiment = defineExperiment({

@@ -64,8 +64,8 @@ describe('RCU grace periods', () => {
     expect(rcu.gpEnds[1]).toBe(3 * tick + 2 * scan);
     expect(k.engine.counters.get('rcu_fqs_scans')).toBe(2);
     expect(back).toBe(4 * tick + cost.rcu_softirq + cost.rcu_callback);
-    expect(k.engine.samples.of('rcu_gp_length').values()[0]).toBe(2 * tick + scan);
-    expect(k.engine.samples.of('synchronize_rcu').values()[0]).toBe(back - 1000);
+    expect(k.engine.samples.of('rcu_gp_length').min).toBe(2 * tick + scan);
+    expect(k.engine.samples.of('synchronize_rcu').min).toBe(back - 1000);
     const init = k.engine.attribution.pathNode(['rcu_gp_init']);
     expect(k.engine.attribution.exclusiveOf(init)).toBe(scan);
     expect(rcu.violations).toEqual([]);
