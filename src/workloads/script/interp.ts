@@ -67,7 +67,11 @@ interface Proc {
   names: Map<string, number>;
   hint: MmOpState;
   self?: ScriptThread;
+  /** The op handlers' environment for the thread running these ops (made at its first op). */
+  env?: MmOpEnv;
 }
+
+const NO_LINES: ResultLine[] = Object.freeze([]) as unknown as ResultLine[];
 
 /** Least cycles a spinning thread runs before it yields to the engine (the window can be empty when quantum is 0). */
 const SPIN_MIN_CYCLES = 64;
@@ -123,17 +127,9 @@ class Interpreter {
    * line is built.
    */
   *runOps(t: Task, p: Proc, ops: Op[], timed: boolean, record = true): Blocking<ResultLine[]> {
-    const lines: ResultLine[] = [];
-    const env: MmOpEnv = {
-      k: this.k,
-      t,
-      ref: (r) => resolve(p, r),
-      bind: (name, v) => {
-        if (name !== undefined) p.names.set(name, v);
-      },
-      cookies: this.cookies,
-      mm: p.hint,
-    };
+    // A repeat's iterations before the last build no lines: they share one empty list.
+    const lines: ResultLine[] = record ? [] : NO_LINES;
+    const env = p.env?.t === t ? p.env : (p.env = this.opEnv(t, p));
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const start = t.now;
@@ -161,6 +157,20 @@ class Interpreter {
       if (t.shouldYield()) yield;
     }
     return lines;
+  }
+
+  /** The handlers' view of thread `t` of process `p`, made once per thread (a repeat's iterations reuse it). */
+  private opEnv(t: Task, p: Proc): MmOpEnv {
+    return {
+      k: this.k,
+      t,
+      ref: (r) => resolve(p, r),
+      bind: (name, v) => {
+        if (name !== undefined) p.names.set(name, v);
+      },
+      cookies: this.cookies,
+      mm: p.hint,
+    };
   }
 
   private *control(t: Task, p: Proc, op: ControlOp, timed: boolean): Blocking<OpOutcome> {

@@ -39,7 +39,8 @@ export function outcome(ret: number): OpOutcome {
 
 /** C `int` conversion of a script value. */
 function int32(v: number): number {
-  return Number.isFinite(v) ? Number(BigInt.asIntN(32, BigInt(Math.trunc(v)))) : -1;
+  // ToInt32 (`| 0`) is C's conversion to int of the truncated value modulo 2^32.
+  return Number.isFinite(v) ? v | 0 : -1;
 }
 
 function rlim(v: number): number {

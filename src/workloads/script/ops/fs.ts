@@ -36,7 +36,8 @@ import { outcome, type OpEnv, type OpHandler, type OpOutcome } from './fd.js';
 
 /** C `int` of a script value. */
 function int32(v: number): number {
-  return Number.isFinite(v) ? Number(BigInt.asIntN(32, BigInt(Math.trunc(v)))) : -1;
+  // ToInt32 (`| 0`) is C's conversion to int of the truncated value modulo 2^32.
+  return Number.isFinite(v) ? v | 0 : -1;
 }
 
 /** C `size_t`: a negative value wraps to a huge one (beyond any buffer). */
