@@ -329,20 +329,25 @@ export function sys_fcntl(t: Task, fd: number, cmd: number, arg: number): Blocki
 
 /** getrlimit(): fills `out` (RLIM_INFINITY as Infinity); resources other than NOFILE are kernel/sys.ts's. */
 export function sys_getrlimit(t: Task, resource: number, out: { cur: number; max: number }): Blocking<number> {
-  return syscall(t, 'getrlimit', (function* (): Blocking<number> {
-    if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(t, resource, null, out);
-    const l = current(t).rlimitNofile;
-    out.cur = l.cur;
-    out.max = l.max;
-    return 0;
-  })());
+  return syscall(t, 'getrlimit', getrlimitBody(t, resource, out));
+}
+
+// Syscall bodies are module-level generators, never closures made per call: calling a generator function made afresh costs the host microseconds (each makes its own prototype object).
+function* getrlimitBody(t: Task, resource: number, out: { cur: number; max: number }): Blocking<number> {
+  if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(t, resource, null, out);
+  const l = current(t).rlimitNofile;
+  out.cur = l.cur;
+  out.max = l.max;
+  return 0;
 }
 
 export function sys_setrlimit(t: Task, resource: number, cur: number, max: number): Blocking<number> {
-  return syscall(t, 'setrlimit', (function* (): Blocking<number> {
-    if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(t, resource, { cur, max }, null);
-    return yield* do_prlimit_nofile(t, cur, max);
-  })());
+  return syscall(t, 'setrlimit', setrlimitBody(t, resource, cur, max));
+}
+
+function* setrlimitBody(t: Task, resource: number, cur: number, max: number): Blocking<number> {
+  if (resource !== RLIMIT_NOFILE) return yield* do_prlimit(t, resource, { cur, max }, null);
+  return yield* do_prlimit_nofile(t, cur, max);
 }
 
 // --- attachment to processes --------------------------------------------------------------

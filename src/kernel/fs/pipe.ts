@@ -210,8 +210,11 @@ function* do_pipe2(t: Task, flags: number, out: number[]): Blocking<number> {
 
 /** pipe2(2); `fds` null stands for a bad pointer (EFAULT). */
 export function sys_pipe2(t: Task, flags: number, out: number[] | null): Blocking<number> {
-  return syscall(t, 'pipe2', (function* (): Blocking<number> {
-    if (!out) return -EFAULT;
-    return yield* do_pipe2(t, flags, out);
-  })());
+  return syscall(t, 'pipe2', pipe2Body(t, flags, out));
+}
+
+/** A module-level generator, not a closure per call (a generator function made afresh costs the host microseconds per call). */
+function* pipe2Body(t: Task, flags: number, out: number[] | null): Blocking<number> {
+  if (!out) return -EFAULT;
+  return yield* do_pipe2(t, flags, out);
 }

@@ -172,17 +172,24 @@ function* walkLevel(
 export function* unmap_page_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, details: ZapDetails | null): Blocking<void> {
   t.enter(CAT_UNMAP_PAGE_RANGE);
   const mm = vma.vmMm;
-  yield* walk_pte_tables(t, mm, start, end, (table, a, n) => zapPteRange(t, tlb, vma, table, a, n, details), function* (pd, idx, haddr) {
-    // zap_huge_pmd: anonymous THP only, so a zap sparing private copies leaves it.
-    if (details && !details.evenCows) return;
-    zap_huge_pmd(t, mm, pd, idx, (head) => {
-      tlb_remove_page(t, tlb, head);
-      for (let i = 1; i < HPAGE_NR; i++) tlb.pages.push(head + i);
-    });
-    tlb_flush_pte_range(tlb, haddr, PMD_SIZE);
-    if (tlb.pages.length >= MMU_GATHER_BUNDLE + MAX_GATHER_BATCH_COUNT * MAX_GATHER_BATCH) yield* tlb_flush_mmu(t, tlb);
-  });
+  yield* walk_pte_tables(t, mm, start, end, (table, a, n) => zapPteRange(t, tlb, vma, table, a, n, details), (pd, idx, haddr) => zapHugePmd(t, tlb, mm, pd, idx, haddr, details));
   t.leave();
+}
+
+/**
+ * A PMD leaf inside a zap (zap_huge_pmd). A module-level generator, not a
+ * closure: calling a generator function made afresh per call costs the host
+ * microseconds (each new one makes its own prototype object and shape).
+ */
+function* zapHugePmd(t: Task, tlb: MmuGather, mm: MmStruct, pd: number, idx: number, haddr: number, details: ZapDetails | null): Blocking<void> {
+  // zap_huge_pmd: anonymous THP only, so a zap sparing private copies leaves it.
+  if (details && !details.evenCows) return;
+  zap_huge_pmd(t, mm, pd, idx, (head) => {
+    tlb_remove_page(t, tlb, head);
+    for (let i = 1; i < HPAGE_NR; i++) tlb.pages.push(head + i);
+  });
+  tlb_flush_pte_range(tlb, haddr, PMD_SIZE);
+  if (tlb.pages.length >= MMU_GATHER_BUNDLE + MAX_GATHER_BATCH_COUNT * MAX_GATHER_BATCH) yield* tlb_flush_mmu(t, tlb);
 }
 
 /** unmap_single_vma(): the part of [start, end) inside the area. */

@@ -31,33 +31,36 @@ const CAT_MLOCK_PAGES = intern('mlock_vma_pages_range');
 
 const U64_MAX = (1n << 64n) - 1n;
 
+/** One page table's part of mlock_vma_pages_range (a module-level generator: one made per call costs the host microseconds). */
+function* mlockPteRange(t: Task, mm: MmStruct, lock: boolean, table: number, a: number, n: number): Blocking<void> {
+  const k = mm.k;
+  const memmap = k.mem_map;
+  pte_lock(t, mm, table);
+  for (; a < n; a += PAGE_SIZE) {
+    const pte = ptep_get(t, mm, table, tableIndex(a, 1));
+    if ((pte & PTE_PRESENT) === 0) continue;
+    const pfn = vm_normal_page(k, pte);
+    if (pfn < 0) continue;
+    const was = (memmap.flags[pfn]! & PG_mlocked) !== 0;
+    if (lock && !was) {
+      memmap.flags[pfn] = (memmap.flags[pfn]! | PG_mlocked) >>> 0;
+      k.engine.counters.add('unevictable_pgs_mlocked');
+    } else if (!lock && was) {
+      memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_mlocked) >>> 0;
+      k.engine.counters.add('unevictable_pgs_munlocked');
+    }
+    t.charge(k.cfg.kernel.cost.kernel_op);
+  }
+  pte_unlock(t, mm, table);
+}
+
 /** mlock_vma_pages_range(): set the flags and (un)mark the present pages. */
 function* mlockVmaPagesRange(t: Task, vma: VmAreaStruct, start: number, end: number, newflags: number): Blocking<void> {
   const mm = vma.vmMm;
-  const k = mm.k;
-  const memmap = k.mem_map;
   const lock = (newflags & VM_LOCKED) !== 0;
   vm_flags_reset(t, vma, newflags);
   t.enter(CAT_MLOCK_PAGES);
-  yield* walk_pte_tables(t, mm, start, end, function* (table, a, n) {
-    pte_lock(t, mm, table);
-    for (; a < n; a += PAGE_SIZE) {
-      const pte = ptep_get(t, mm, table, tableIndex(a, 1));
-      if ((pte & PTE_PRESENT) === 0) continue;
-      const pfn = vm_normal_page(k, pte);
-      if (pfn < 0) continue;
-      const was = (memmap.flags[pfn]! & PG_mlocked) !== 0;
-      if (lock && !was) {
-        memmap.flags[pfn] = (memmap.flags[pfn]! | PG_mlocked) >>> 0;
-        k.engine.counters.add('unevictable_pgs_mlocked');
-      } else if (!lock && was) {
-        memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_mlocked) >>> 0;
-        k.engine.counters.add('unevictable_pgs_munlocked');
-      }
-      t.charge(k.cfg.kernel.cost.kernel_op);
-    }
-    pte_unlock(t, mm, table);
-  });
+  yield* walk_pte_tables(t, mm, start, end, (table, a, n) => mlockPteRange(t, mm, lock, table, a, n));
   t.leave();
 }
 
@@ -170,12 +173,15 @@ export function sys_mlock(t: Task, start: number | bigint, len: number | bigint)
   return syscall(t, 'mlock', doMlock(t, u64(start), u64(len), VM_LOCKED));
 }
 
+/** A body that fails with EINVAL (a module-level generator: one made per call costs the host microseconds). */
+function* einval(): Blocking<number> {
+  return -EINVAL;
+}
+
 /** mlock2(2). */
 export function sys_mlock2(t: Task, start: number | bigint, len: number | bigint, flags: number | bigint): Blocking<number> {
   const f = u64(flags);
-  if (f & ~BigInt(MLOCK_ONFAULT)) return syscall(t, 'mlock2', (function* (): Blocking<number> {
-    return -EINVAL;
-  })());
+  if (f & ~BigInt(MLOCK_ONFAULT)) return syscall(t, 'mlock2', einval());
   return syscall(t, 'mlock2', doMlock(t, u64(start), u64(len), VM_LOCKED | (f & BigInt(MLOCK_ONFAULT) ? VM_LOCKONFAULT : 0)));
 }
 

@@ -27,7 +27,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { Completion } from '../../sim/wait.js';
 import type { Kernel } from '../kernel.js';
 import { walk_pte_tables } from './memory_zap.js';
-import { PAGE_SIZE, type VmAreaStruct } from './mm_types.js';
+import { PAGE_SIZE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { __GFP_NOWAIT, __GFP_USER, alloc_page, free_frame, put_page_testzero_free } from './page_alloc.js';
 import { ptep_get } from './pgtable.js';
 import { swap_read_folio } from './page_io.js';
@@ -327,6 +327,16 @@ export function* swapin_readahead(t: Task, slot: number): Blocking<number> {
 }
 
 /**
+ * The swap slots of one page table's entries in [addr, next) (a module-level generator: one made per call costs the host microseconds).
+ */
+function* swapSlotsOf(t: Task, mm: MmStruct, table: number, addr: number, next: number, slots: number[]): Blocking<void> {
+  for (let a = addr; a < next; a += PAGE_SIZE) {
+    const pte = ptep_get(t, mm, table, tableIndex(a, 1));
+    if (is_real_swap_pte(pte)) slots.push(swapOffset(pte));
+  }
+}
+
+/**
  * force_swapin_readahead(), the anonymous part of madvise(MADV_WILLNEED):
  * start reading every swapped-out page of [start, end) of the area into the
  * swap cache, without waiting for the reads; the faults that follow then
@@ -336,12 +346,7 @@ export function* force_swapin_readahead(t: Task, vma: VmAreaStruct, start: numbe
   const mm = vma.vmMm;
   const slots: number[] = [];
   t.enter(CAT_FORCE_SWAPIN);
-  yield* walk_pte_tables(t, mm, Math.max(start, vma.vmStart), Math.min(end, vma.vmEnd), function* (table, addr, next) {
-    for (let a = addr; a < next; a += PAGE_SIZE) {
-      const pte = ptep_get(t, mm, table, tableIndex(a, 1));
-      if (is_real_swap_pte(pte)) slots.push(swapOffset(pte));
-    }
-  });
+  yield* walk_pte_tables(t, mm, Math.max(start, vma.vmStart), Math.min(end, vma.vmEnd), (table, addr, next) => swapSlotsOf(t, mm, table, addr, next, slots));
   for (const slot of slots) {
     const r = yield* read_swap_cache_async(t, slot, false);
     if (r.pfn >= 0) put_page_testzero_free(t, r.pfn);
