@@ -19,7 +19,7 @@ const CAT_NOTIFY_CHANGE = intern('notify_change');
 function setattr_prepare(t: Task, dentry: Dentry, attr: Iattr): number {
   const inode = dentry.d_inode!;
   const cred = current(t).cred;
-  if (attr.ia_valid & ATTR_SIZE && attr.ia_size > inode.i_sb.s_maxbytes) return -EFBIG;
+  if (attr.ia_valid & ATTR_SIZE && attr.ia_size > inode.i_maxbytes) return -EFBIG;
   if (attr.ia_valid & ATTR_MODE) {
     if (!inode_owner_or_capable(cred, inode)) return -EPERM;
     // Also check the setgid bit: only a member of the file's group (or CAP_FSETID) may set it.

@@ -170,6 +170,11 @@ export class Inode {
     this.i_rwsem = new RwSemaphore(k, `${i_sb.s_type}.i_rwsem`, addr + 64);
   }
 
+  /** The largest file this inode may hold: its file system's s_maxbytes. */
+  get i_maxbytes(): number {
+    return this.i_sb.s_maxbytes;
+  }
+
   /** i_size_read(). */
   get i_size(): number {
     return this.i_mapping ? this.i_mapping.size : this.sizeNoMapping;

@@ -106,6 +106,13 @@ export class MemfsInode extends Inode {
   memfd = false;
   /** Pages written (by write(), or written back from a mapping's stores). */
   readonly dataPages = new Set<number>();
+  /** A tmpfs file (a memfd, shared anonymous memory) rather than one of the ext4-like tree's. */
+  shmem = false;
+
+  /** tmpfs allows MAX_LFS_FILESIZE; the tree's files have ext4's limit (the superblock's). */
+  override get i_maxbytes(): number {
+    return this.shmem ? MAX_LFS_FILESIZE : this.i_sb.s_maxbytes;
+  }
 }
 
 function memfsOf(dir: Inode): Kernel {
@@ -125,6 +132,7 @@ function memfs_get_inode(k: Kernel, t: Task | null, sb: SuperBlock, dir: Inode |
       inode.i_fop = memfs_file_operations;
       inode.store = new MemfsStore(k, inode);
       inode.i_mapping = new AddressSpace(k, 0, inode.store, shmem);
+      inode.shmem = shmem;
       break;
     case S_IFDIR:
       inode.i_nlink = 2;
@@ -413,8 +421,12 @@ function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null, ppos: 
   return done;
 }
 
-/** Pages past this are beyond s_maxbytes. */
-const MAX_BYTES = MAX_LFS_FILESIZE;
+/**
+ * ext4's s_maxbytes for an extent-mapped file with 4 KiB blocks (ext4_max_size:
+ * 2^32 - 1 blocks), 16 TiB less 4 KiB: a seek past it is EINVAL, a write at
+ * it EFBIG, as on the conformance host.
+ */
+const EXT4_MAX_BYTES = (2 ** 32 - 1) * 4096;
 
 /**
  * generic_perform_write() into the page cache: each page found, read back
@@ -438,11 +450,14 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
     t.leave();
     return -EPERM;
   }
-  if (len > 0 && pos >= MAX_BYTES) {
+  // generic_write_checks_count(): nothing at or past s_maxbytes; a write that would cross it is cut short there.
+  const maxBytes = inode.i_maxbytes;
+  if (len > 0 && pos >= maxBytes) {
     inode.i_rwsem.upWrite(t);
     t.leave();
     return -EFBIG;
   }
+  len = Math.min(len, maxBytes - pos);
   if (dio_misaligned(file, inode, pos, len, true)) {
     inode.i_rwsem.upWrite(t);
     t.leave();
@@ -545,11 +560,11 @@ function seek_hole_data(t: Task, inode: MemfsInode, start: number, whence: numbe
 /** shmem_file_llseek(). */
 function* memfs_llseek(t: Task, file: File, offset: number, whence: number): Blocking<number> {
   const inode = file_vfs(file).inode as MemfsInode;
-  if (whence !== 3 && whence !== 4) return generic_file_llseek_size(file, offset, whence, MAX_BYTES, inode.i_size);
+  if (whence !== 3 && whence !== 4) return generic_file_llseek_size(file, offset, whence, inode.i_maxbytes, inode.i_size);
   if (offset < 0) return -ENXIO;
   yield* inode.i_rwsem.downRead(t);
   let r = seek_hole_data(t, inode, offset, whence);
-  if (r >= 0) r = vfs_setpos(file, r, MAX_BYTES);
+  if (r >= 0) r = vfs_setpos(file, r, inode.i_maxbytes);
   inode.i_rwsem.upRead(t);
   return r;
 }
@@ -620,7 +635,7 @@ export function memfs_fill_super(k: Kernel): SuperBlock {
       },
     },
     MEMFS_MAGIC,
-    MAX_BYTES,
+    EXT4_MAX_BYTES,
   );
   const root = memfs_get_inode(k, null, sb, null, S_IFDIR | 0o755, 0, 0);
   sb.s_root = d_make_root(k, root);

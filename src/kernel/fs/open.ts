@@ -435,7 +435,7 @@ export function* vfs_fallocate(t: Task, file: VmFile, mode: number, offset: numb
   const inode = file.inode;
   if (S_ISDIR(inode.i_mode)) return -EISDIR;
   if (!S_ISREG(inode.i_mode)) return -ENODEV;
-  if (offset + len > inode.i_sb.s_maxbytes) return -EFBIG;
+  if (offset + len > inode.i_maxbytes) return -EFBIG;
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) return -EOPNOTSUPP;
   let r = 0;
   if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {

@@ -491,7 +491,9 @@ export function* ksys_mmap_pgoff(t: Task, addr: bigint, len: bigint, prot: numbe
     if (!file) return -EBADF;
     if (flags & MAP_HUGETLB) return -EINVAL;
   } else if (flags & MAP_HUGETLB) {
-    // No hugetlb pages are configured (vm.nr_hugepages = 0): the reservation fails.
+    // hugetlb_get_unmapped_area() refuses a fixed address off a 2 MiB boundary (prepare_hugepage_range) before
+    // hugetlbfs_file_mmap reserves; with no hugetlb pages configured (vm.nr_hugepages = 0) the reservation fails.
+    if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) && (addr & 0x1fffffn) !== 0n) return -EINVAL;
     return -ENOMEM;
   }
   return yield* vm_mmap_pgoff(t, mm, file, addr, len, prot, flags, pgoff);

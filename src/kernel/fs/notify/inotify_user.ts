@@ -13,8 +13,8 @@
  * - Watch descriptors come from a cyclic allocator: they count up from 1
  *   and are not reused after inotify_rm_watch.
  * - IN_ISDIR is never reported with IN_DELETE_SELF or IN_MOVE_SELF.
- * - add_watch: IN_MASK_ADD with IN_MASK_CREATE, or a mask with no inotify
- *   bit, is EINVAL before the fd is looked at; IN_MASK_CREATE on a watched
+ * - add_watch: a mask with no inotify bit is EINVAL before the fd is looked
+ *   at, IN_MASK_ADD with IN_MASK_CREATE after it (EBADF first, as 6.18); IN_MASK_CREATE on a watched
  *   inode is EEXIST; watching needs read permission on the inode.
  *
  * Names are padded with NULs to a multiple of sizeof(struct inotify_event)
@@ -484,13 +484,13 @@ function inotify_new_watch(t: Task, group: FsnotifyGroup, inode: Inode, arg: num
 /** sys_inotify_add_watch(). */
 export function* do_inotify_add_watch(t: Task, fd: number, pathname: string, mask: number): Blocking<number> {
   mask = mask >>> 0;
-  if (mask & IN_MASK_ADD && mask & IN_MASK_CREATE) return -EINVAL;
   if (!(mask & ALL_INOTIFY_BITS)) return -EINVAL;
   const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   let ret: number;
   const group = inotify_group_of(f.file);
   if (!group) ret = -EINVAL;
+  else if (mask & IN_MASK_ADD && mask & IN_MASK_CREATE) ret = -EINVAL;
   else {
     let flags = 0;
     if (!(mask & IN_DONT_FOLLOW)) flags |= LOOKUP_FOLLOW;
