@@ -27,6 +27,8 @@ interface State {
   rounds: number;
   /** CPU time of the madvise calls alone (the caller's, spinning for acknowledgements included). */
   madviseCycles: number;
+  /** Thread 0's CPU time over all rounds (touch and madvise). */
+  roundCycles: number;
   ipiBefore: number;
   countersBefore: Record<string, number>;
   failures: string[];
@@ -51,7 +53,7 @@ export const tlbShootdown = defineWorkload({
 
   setup(k, p) {
     const threads = Math.min(p.threads === 0 ? k.cfg.cpus : p.threads, k.cfg.cpus);
-    const st: State = { leader: null, started: 1, done: false, rounds: 0, madviseCycles: 0, ipiBefore: 0, countersBefore: {}, failures: [] };
+    const st: State = { leader: null, started: 1, done: false, rounds: 0, madviseCycles: 0, roundCycles: 0, ipiBefore: 0, countersBefore: {}, failures: [] };
     const len = p.pages * PAGE_SIZE;
     st.leader = k.spawnProcess(
       'tlb-shootdown',
@@ -67,6 +69,7 @@ export const tlbShootdown = defineWorkload({
           while (st.started < threads) yield t.sleepFor(1000);
           st.ipiBefore = k.engine.ipi.counters().ipi_sent;
           st.countersBefore = k.engine.counters.snapshot();
+          const rounds0 = t.cpuTime;
           for (let r = 0; r < p.rounds; r++) {
             if ((yield* touchChunk(t, base, p.pages, p.touch_bytes, 1 + (r % 255))) !== 0) {
               st.failures.push(`fault while writing round ${r}`);
@@ -81,6 +84,7 @@ export const tlbShootdown = defineWorkload({
             }
             st.rounds++;
           }
+          st.roundCycles = t.cpuTime - rounds0;
           st.done = true;
           for (let i = 0; i < p.pages; i++) {
             const pfn = k.machine.pt.translateFunctional(st.leader!.mm!.pgd, base + i * PAGE_SIZE);
@@ -100,6 +104,7 @@ export const tlbShootdown = defineWorkload({
 
   figureDefs: {
     cpus_running: { unit: 'CPUs', definition: 'CPUs running a thread of the process (min(--threads or cpus, cpus))' },
+    cycles_per_round: { unit: 'cycles', definition: 'CPU time of thread 0\'s round (write --touch-bytes of each page, then madvise(MADV_DONTNEED) them): the shape validate --host measures as DONTNEED plus a touch' },
     madvise_cycles_per_call: { unit: 'cycles', definition: 'CPU time of thread 0\'s madvise(MADV_DONTNEED) call, spinning for acknowledgements included, per call' },
     flush_cycles_per_call: { unit: 'cycles', definition: 'cycles under flush_tlb_mm_range inside madvise (IPIs sent, the local flush, the wait for acknowledgements) per call' },
     shootdown_share_pct: { unit: '%', definition: 'flush_tlb_mm_range\'s share of the cycles under syscall:madvise' },
@@ -114,6 +119,7 @@ export const tlbShootdown = defineWorkload({
     const inclusive = madv?.inclusive ?? 0;
     return {
       cpus_running: Math.min(p.threads === 0 ? k.cfg.cpus : p.threads, k.cfg.cpus),
+      cycles_per_round: Math.round(st.roundCycles / n),
       madvise_cycles_per_call: Math.round(st.madviseCycles / n),
       flush_cycles_per_call: Math.round(flush / n),
       shootdown_share_pct: inclusive > 0 ? round2((100 * flush) / inclusive) : 0,
