@@ -43,6 +43,7 @@ export function* syscall<T>(t: Task, name: string, body: Blocking<T>): Blocking<
   const e = t.engine;
   const cost = e.cfg.cost;
   const start = t.now;
+  const startCpu = t.cpu;
   const saved = t.cat;
   const n = syscallName(name);
   ct_user_exit(t);
@@ -56,5 +57,6 @@ export function* syscall<T>(t: Task, name: string, body: Blocking<T>): Blocking<
   ct_user_enter(t);
   e.counters.add(n.counter);
   e.samples.record(name, t.now - start);
+  if (e.tracing) e.traceSpan('syscall', name, startCpu, start, t.now - start);
   return r;
 }

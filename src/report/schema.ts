@@ -129,11 +129,11 @@ const config: Check = (v, at) => {
 
 const trace = object(
   {
-    slices: list(object({ cpu: count, ts: nonNegative, dur: nonNegative, name: string })),
+    slices: list(object({ cpu: count, ts: nonNegative, dur: nonNegative, name: string }, { cat: string })),
     flows: list(object({ fromCpu: count, fromTs: nonNegative, toCpu: count, toTs: nonNegative, name: string })),
     truncated: boolean,
   },
-  { counters: list(object({ ts: nonNegative, free_pages: count, rcu_callbacks_queued: count })) },
+  { counters: list(object({ ts: nonNegative, free_pages: count, rcu_callbacks_queued: count }, { dirty_pages: count })) },
 );
 
 export const runSchema: Check = object(

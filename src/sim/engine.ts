@@ -55,6 +55,8 @@ export interface TraceSlice {
   ts: number;
   dur: number;
   name: string;
+  /** What the slice is (syscall, fault, lock, rcu_gp, rcu_exp_gp, rcu_cb); absent for an IPI handler. */
+  cat?: string;
 }
 
 export interface TraceFlow {
@@ -64,6 +66,9 @@ export interface TraceFlow {
   toTs: number;
   name: string;
 }
+
+/** Kernel spans kept for a trace; past this the trace says it was truncated. */
+const MAX_TRACE_SPANS = 400_000;
 
 const CAT_IRQ = intern('irq');
 const CAT_IPI_HANDLER = intern('ipi_handler');
@@ -101,6 +106,12 @@ export class Engine implements Waker {
   tracing = false;
   readonly traceSlices: TraceSlice[] = [];
   readonly traceFlows: TraceFlow[] = [];
+  /** Set when spans were dropped at MAX_TRACE_SPANS. */
+  traceTruncated = false;
+  /** The CPU whose task is being stepped (-1 in event callbacks): a wake-up's source. */
+  private steppingCpu = -1;
+  /** Tasks woken and not yet run again: where and when the wake-up came from. */
+  private readonly pendingWakes = new Map<Task, { cpu: number; ts: number }>();
 
   private readonly events = new EventQueue();
   private readonly state: Uint8Array;
@@ -227,6 +238,26 @@ export class Engine implements Waker {
     return best;
   }
 
+  /**
+   * A span of kernel work for the trace (`--trace` only; it costs nothing):
+   * [ts, ts + dur) on `cpu`. A span whose end is read on another CPU's clock
+   * after a migration can come out negative; it is dropped.
+   */
+  traceSpan(cat: string, name: string, cpu: number, ts: number, dur: number): void {
+    if (!this.tracing || dur < 0) return;
+    if (this.traceSlices.length < MAX_TRACE_SPANS) this.traceSlices.push({ cpu, ts, dur, name, cat });
+    else this.traceTruncated = true;
+  }
+
+  /** Tracing: `t` runs on `c` from `time`; a wake-up pending for it becomes a flow, and wake-ups it makes come from `c`. */
+  private traceStep(c: number, t: Task, time: number): void {
+    this.steppingCpu = c;
+    const w = this.pendingWakes.get(t);
+    if (!w) return;
+    this.pendingWakes.delete(t);
+    if (time >= w.ts) this.traceFlows.push({ fromCpu: w.cpu, fromTs: w.ts, toCpu: c, toTs: time, name: 'wakeup' });
+  }
+
   /** Make a blocked task runnable at `time` (wake_up_process). */
   wakeTask(t: Task, time: number): void {
     if (t.state === TaskState.Spinning) {
@@ -242,6 +273,7 @@ export class Engine implements Waker {
     }
     if (t.state !== TaskState.Sleeping) return;
     t.state = TaskState.Runnable;
+    if (this.tracing && this.steppingCpu >= 0) this.pendingWakes.set(t, { cpu: this.steppingCpu, ts: time });
     let c = t.affinity >= 0 ? t.affinity : t.cpu;
     if (t.affinity < 0 && this.state[c] !== CpuState.Idle) {
       // select_idle_sibling in spirit: prefer an idle CPU over queueing behind a busy one.
@@ -384,7 +416,9 @@ export class Engine implements Waker {
   private step(c: number): void {
     const t = this.current[c]!;
     const before = this.clock[c]!;
+    if (this.tracing) this.traceStep(c, t, before);
     const r = t.body.next();
+    this.steppingCpu = -1;
     if (r.done) {
       t.state = TaskState.Done;
       t.exited.complete(this.clock[c]!);

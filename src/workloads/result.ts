@@ -33,14 +33,20 @@ export interface CpuTimes {
 }
 
 export interface TraceData {
-  /** Per-CPU activity: a task running (name = task name) or an interrupt handler (name = 'ipi'). */
-  slices: { cpu: number; ts: number; dur: number; name: string }[];
-  /** IPIs: from the sender's CPU at the send time to the target at delivery. */
+  /**
+   * Per-CPU activity: a task running (name = task name, no cat), an
+   * interrupt handler (name = 'ipi', no cat), or kernel work by `cat`:
+   * 'syscall' (name = the call), 'fault', 'lock' (a wait; name = the lock
+   * class), 'rcu_gp' and 'rcu_exp_gp' (grace periods, on the kthread's CPU)
+   * and 'rcu_cb' (one rcu_do_batch).
+   */
+  slices: { cpu: number; ts: number; dur: number; name: string; cat?: string }[];
+  /** IPIs (name 'ipi'): from the sender's CPU at the send time to the target at delivery; wake-ups (name 'wakeup'): from the waker's CPU at the wake to the woken task's next run. */
   flows: { fromCpu: number; fromTs: number; toCpu: number; toTs: number; name: string }[];
   /** True when slices were dropped to keep the result small. */
   truncated: boolean;
-  /** Kernel state sampled over time (between chunks of simulated time): free pages and RCU callbacks queued, at cycle `ts`. */
-  counters?: { ts: number; free_pages: number; rcu_callbacks_queued: number }[];
+  /** Kernel state sampled over time (between chunks of simulated time): free pages, RCU callbacks queued and pages marked dirty, at cycle `ts`. */
+  counters?: { ts: number; free_pages: number; rcu_callbacks_queued: number; dirty_pages?: number }[];
 }
 
 export interface HostInfo {

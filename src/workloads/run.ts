@@ -10,6 +10,7 @@ import { ConfigError, mergeChecked, type Schema } from '../params/schema.js';
 import { bootKernel } from '../kernel/boot.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { checkInvariants } from '../kernel/mm/invariants.js';
+import { PG_dirty } from '../kernel/mm/page_flags.js';
 import type { Engine } from '../sim/engine.js';
 import type { Samples } from '../sim/stats.js';
 import { TaskState, type Task, type TaskBody } from '../sim/task.js';
@@ -233,6 +234,17 @@ export function hostInfo(wallMs: number): HostInfo {
 }
 
 /**
+ * Pages marked PG_dirty: the kernel keeps no running count (Linux's
+ * NR_FILE_DIRTY), so the trace counts the flags when it samples.
+ */
+function dirtyPages(k: Kernel): number {
+  const flags = k.mem_map.flags;
+  let n = 0;
+  for (let pfn = 0; pfn < flags.length; pfn++) if ((flags[pfn]! & PG_dirty) !== 0) n++;
+  return n;
+}
+
+/**
  * Records which task ran on which CPU, from when to when, by wrapping each
  * task's body: every resumption is timed on the task's CPU clock, and
  * back-to-back resumptions of one task on one CPU merge into one slice. The
@@ -300,14 +312,16 @@ class Tracer {
     const ts = this.e.maxClock();
     const last = this.counters[this.counters.length - 1];
     if (last && last.ts === ts) return;
-    if (this.counters.length < MAX_TRACE_SLICES) this.counters.push({ ts, free_pages: k.mem_map.freeCount, rcu_callbacks_queued: k.rcu ? k.rcu.callbacksPending : 0 });
+    if (this.counters.length < MAX_TRACE_SLICES) {
+      this.counters.push({ ts, free_pages: k.mem_map.freeCount, rcu_callbacks_queued: k.rcu ? k.rcu.callbacksPending : 0, dirty_pages: dirtyPages(k) });
+    }
   }
 
   finish(): TraceData {
     for (const t of [...this.open.keys()]) this.close(t);
-    const ipi = this.e.traceSlices.map((s) => ({ cpu: s.cpu, ts: s.ts, dur: s.dur, name: s.name }));
+    const ipi = this.e.traceSlices.map((s) => (s.cat === undefined ? { cpu: s.cpu, ts: s.ts, dur: s.dur, name: s.name } : { cpu: s.cpu, ts: s.ts, dur: s.dur, name: s.name, cat: s.cat }));
     const slices = [...this.slices, ...ipi].sort((a, b) => a.cpu - b.cpu || a.ts - b.ts || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const flows = this.e.traceFlows.map((f) => ({ ...f })).sort((a, b) => a.fromTs - b.fromTs || a.fromCpu - b.fromCpu || a.toCpu - b.toCpu);
-    return { slices, flows, truncated: this.truncated, counters: this.counters };
+    return { slices, flows, truncated: this.truncated || this.e.traceTruncated, counters: this.counters };
   }
 }

@@ -259,8 +259,12 @@ describe('report', () => {
     expect(JSON.parse((await cli(['report', f('traced.json'), '--format', 'json'])).stdout)).toEqual(saved);
     expect((await cli(['report', f('traced.json'), '--format', 'markdown'])).stdout).toContain('## Where the cycles went');
     expect((await cli(['report', f('traced.json'), '--format', 'html'])).stdout).toContain('data-chart="breakdown"');
-    const trace = JSON.parse((await cli(['report', f('traced.json'), '--format', 'perfetto'])).stdout) as { traceEvents: { ph: string; name: string }[] };
-    expect(trace.traceEvents.filter((e) => e.ph === 'X').map((e) => e.name).sort()).toEqual(['tlb-reach', 'tlb-reach/1']);
+    const trace = JSON.parse((await cli(['report', f('traced.json'), '--format', 'perfetto'])).stdout) as { traceEvents: { ph: string; name: string; cat?: string }[] };
+    expect(trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'task').map((e) => e.name).sort()).toEqual(['tlb-reach', 'tlb-reach/1']);
+    // Its system calls and page faults: each mmap, and a fault per page touched.
+    const kernel = trace.traceEvents.filter((e) => e.ph === 'X' && e.cat !== 'task');
+    expect(kernel.filter((e) => e.cat === 'syscall').length).toBe(saved.counters['syscall_mmap']);
+    expect(kernel.filter((e) => e.cat === 'fault').length).toBe(saved.counters['pgfault']);
     const folded = (await cli(['report', f('traced.json'), '--format', 'folded'])).stdout;
     expect(folded).toMatch(/^user:random_loads \d+$/m);
     expect(folded).toMatch(/^syscall:mmap;entry_SYSCALL_64 \d+$/m);

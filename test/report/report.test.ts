@@ -285,6 +285,35 @@ describe('Perfetto trace', () => {
     ]);
     expect(t.traceEvents.filter((e) => e.name === 'thread_name').map((e) => e.args!['name'])).toEqual(['CPU 0', 'CPU 0 irq', 'CPU 1', 'CPU 1 irq']);
   });
+  it('puts overlapping kernel spans of one CPU on separate lanes, grace periods on the RCU track, wake-ups on task tracks', () => {
+    const r = runFixture({
+      trace: {
+        slices: [
+          { cpu: 0, ts: 0, dur: 3000, name: 'read', cat: 'syscall' },
+          { cpu: 0, ts: 1500, dur: 3000, name: 'write', cat: 'syscall' },
+          { cpu: 0, ts: 3000, dur: 300, name: 'close', cat: 'syscall' },
+          { cpu: 1, ts: 0, dur: 6000, name: 'grace period 1', cat: 'rcu_gp' },
+        ],
+        flows: [{ fromCpu: 1, fromTs: 300, toCpu: 0, toTs: 1500, name: 'wakeup' }],
+        truncated: false,
+      },
+    });
+    const t = renderPerfetto(r)!;
+    const track = new Map(t.traceEvents.filter((e) => e.name === 'thread_name').map((e) => [e.tid, e.args!['name']]));
+    const x = t.traceEvents.filter((e) => e.ph === 'X').map((e) => [e.name, track.get(e.tid), e.ts, e.dur]);
+    expect(x).toEqual([
+      ['read', 'CPU 0 syscalls', 0, 1],
+      ['grace period 1', 'RCU grace periods', 0, 2],
+      ['write', 'CPU 0 syscalls 2', 0.5, 1],
+      // The first lane is free again when the read ends.
+      ['close', 'CPU 0 syscalls', 1, 0.1],
+    ]);
+    const flow = t.traceEvents.filter((e) => e.ph === 's' || e.ph === 'f');
+    expect(flow).toEqual([
+      { name: 'wakeup', cat: 'wakeup', ph: 's', id: 1, pid: 1, tid: 1, ts: 0.1 },
+      { name: 'wakeup', cat: 'wakeup', ph: 'f', bp: 'e', id: 1, pid: 1, tid: 0, ts: 0.5 },
+    ]);
+  });
   it('is null without a recorded trace', () => {
     expect(renderPerfetto(runFixture())).toBeNull();
   });

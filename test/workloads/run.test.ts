@@ -237,6 +237,94 @@ describe('runWorkload', () => {
     expect(ev.filter((e) => e.name === 'free pages').map((e) => e.args!['value'])).toEqual(s.map((x) => x.free_pages));
     expect(ev.filter((e) => e.name === 'RCU callbacks queued').length).toBe(s.length);
   });
+
+  /** A traced run of a built-in workload, checked to match the untraced run in everything but the trace. */
+  function tracedRun(name: string, params: Record<string, number | boolean | string>): RunResult {
+    const w = findWorkload(name)!;
+    const traced = runWorkload(w, params, defaultConfig(), { trace: true });
+    const { trace: _t, host: _h1, ...a } = traced;
+    const { host: _h2, ...b } = runWorkload(w, params, defaultConfig());
+    expect(a).toEqual(b);
+    expect(traced.trace!.truncated).toBe(false);
+    return traced;
+  }
+  const ofCat = (r: RunResult, cat: string) => r.trace!.slices.filter((s) => s.cat === cat);
+  /** Every span of a kind lies within the run, on one of its CPUs. */
+  function sane(r: RunResult, cat: string): void {
+    for (const s of ofCat(r, cat)) {
+      expect(s.cpu).toBeLessThan(r.cpus.length);
+      expect(s.dur).toBeGreaterThanOrEqual(0);
+      expect(s.ts + s.dur).toBeLessThanOrEqual(r.simulated_cycles);
+    }
+  }
+
+  it('records system calls, page faults, lock waits, IPIs and wake-ups in a TLB shootdown, without changing the run', () => {
+    const r = tracedRun('tlb-shootdown', { rounds: 20, pages: 8 });
+    const c = r.counters;
+    // One span per call and per fault, each where the counters count one.
+    const calls = ofCat(r, 'syscall');
+    expect(calls.filter((s) => s.name === 'madvise').length).toBe(c['syscall_madvise']);
+    expect(calls.filter((s) => s.name === 'mmap').length).toBe(c['syscall_mmap']);
+    expect(ofCat(r, 'fault').length).toBe(c['pgfault']);
+    expect(new Set(ofCat(r, 'fault').map((s) => s.name))).toEqual(new Set(['page fault (read)', 'page fault (write)']));
+    // Each madvise takes at least its entry and exit.
+    const cost = defaultConfig().cost;
+    expect(Math.min(...calls.map((s) => s.dur))).toBeGreaterThanOrEqual(cost.syscall);
+    // Lock waits: one per contended acquisition of mmap_lock (the madvise against the faulting threads).
+    expect(ofCat(r, 'lock').length).toBe(c['lock_contended:mmap_lock']);
+    expect(ofCat(r, 'lock').every((s) => s.name === 'mmap_lock' && s.dur > 0)).toBe(true);
+    for (const cat of ['syscall', 'fault', 'lock']) sane(r, cat);
+    expect(r.trace!.slices.filter((s) => s.name === 'ipi').length).toBe(c['ipi_received']);
+    // Wake-ups run forward in time, to a CPU the woken task then runs on.
+    const wakes = r.trace!.flows.filter((f) => f.name === 'wakeup');
+    expect(wakes.length).toBeGreaterThan(0);
+    for (const f of wakes) {
+      expect(f.toTs).toBeGreaterThanOrEqual(f.fromTs);
+      expect(r.trace!.slices.some((s) => s.cat === undefined && s.name !== 'ipi' && s.cpu === f.toCpu && s.ts === f.toTs)).toBe(true);
+    }
+    // The Perfetto trace: each kind on its own per-CPU tracks, where no two slices of one track overlap.
+    const ev = renderPerfetto(r)!.traceEvents;
+    const names = ev.filter((e) => e.name === 'thread_name').map((e) => String(e.args!['name']));
+    expect(names).toContain('CPU 0 syscalls');
+    expect(names.some((n) => / page faults$/.test(n))).toBe(true);
+    expect(names.some((n) => / lock waits( \d+)?$/.test(n))).toBe(true);
+    const byTid = new Map<number, { ts: number; dur: number }[]>();
+    for (const e of ev) if (e.ph === 'X' && e.tid >= 200_000) byTid.set(e.tid, [...(byTid.get(e.tid) ?? []), { ts: e.ts!, dur: e.dur! }]);
+    expect(byTid.size).toBeGreaterThan(0);
+    for (const xs of byTid.values()) for (let i = 1; i < xs.length; i++) expect(xs[i]!.ts).toBeGreaterThanOrEqual(xs[i - 1]!.ts + xs[i - 1]!.dur);
+    expect(ev.filter((e) => e.cat === 'wakeup' && e.ph === 's').length).toBe(wakes.length);
+  });
+
+  it('records RCU grace periods and callback batches', () => {
+    const r = tracedRun('rcu-flood', { updates: 400, reads: 800 });
+    const gps = ofCat(r, 'rcu_gp');
+    expect(gps.length).toBe(r.counters['rcu_grace_periods']);
+    expect(gps.length).toBeGreaterThan(0);
+    // Grace periods follow one another.
+    for (let i = 1; i < gps.length; i++) expect(gps[i]!.ts).toBeGreaterThanOrEqual(gps[i - 1]!.ts + gps[i - 1]!.dur);
+    expect(gps.map((g) => g.name)).toEqual(gps.map((_, i) => `grace period ${i + 1}`));
+    // Every callback invoked is counted in one batch.
+    const batches = ofCat(r, 'rcu_cb');
+    const invoked = batches.map((b) => Number(/\((\d+) callbacks\)/.exec(b.name)![1]));
+    expect(invoked.reduce((a, b) => a + b, 0)).toBe(r.counters['rcu_callbacks_invoked']);
+    for (const cat of ['rcu_gp', 'rcu_cb']) sane(r, cat);
+    const names = renderPerfetto(r)!.traceEvents.filter((e) => e.name === 'thread_name').map((e) => String(e.args!['name']));
+    expect(names).toContain('RCU grace periods');
+    expect(names.some((n) => / RCU callbacks$/.test(n))).toBe(true);
+  });
+
+  it('records lock waits under file_lock contention, and dirty pages of a shared file mapping', () => {
+    const fd = tracedRun('fd-server', { connections: 400, lookups: 400 });
+    const waits = ofCat(fd, 'lock').filter((s) => s.name === 'files_struct.file_lock');
+    expect(waits.length).toBe(fd.counters['lock_contended:files_struct.file_lock']);
+    expect(waits.length).toBeGreaterThan(0);
+    sane(fd, 'lock');
+    // The kernel keeps no count of dirty pages; the trace counts PG_dirty at each sample.
+    const db = tracedRun('db-discard', {});
+    const counters = db.trace!.counters!;
+    expect(Math.max(...counters.map((x) => x.dirty_pages!))).toBeGreaterThan(0);
+    expect(renderPerfetto(db)!.traceEvents.filter((e) => e.name === 'dirty pages').length).toBe(counters.length);
+  });
 });
 
 describe('resolveParams', () => {

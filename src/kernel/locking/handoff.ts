@@ -57,7 +57,7 @@ export class HandoffLock extends LockBase {
     yield kind.spin ? t.spinOn(this.waiters) : t.sleepOn(this.waiters);
     // The unlocker handed the lock over; the waiter's RMW pulls the line from the unlocker's CPU.
     t.charge(this.rmw(t));
-    this.noteWait(t.now - start);
+    this.noteWait(t, t.now - start);
     this.noteAcquired();
     this.heldFrom = t.now;
     t.leave();

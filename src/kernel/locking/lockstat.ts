@@ -153,7 +153,7 @@ export abstract class LockBase {
     if (gap <= 0) return;
     this.noteContended();
     t.chargeAs(CAT_SPIN_WAIT, gap);
-    this.noteWait(gap);
+    this.noteWait(t, gap);
   }
 
   protected noteAcquired(): void {
@@ -166,9 +166,12 @@ export abstract class LockBase {
     this.k.engine.counters.add(this.cls.contended);
   }
 
-  protected noteWait(cycles: number): void {
+  /** `t` waited `cycles` for the lock, ending now. */
+  protected noteWait(t: Task, cycles: number): void {
     this.waitCycles += cycles;
-    this.k.engine.samples.record(this.cls.wait, cycles);
+    const e = this.k.engine;
+    e.samples.record(this.cls.wait, cycles);
+    if (e.tracing) e.traceSpan('lock', this.cls.name, t.cpu, t.now - cycles, cycles);
   }
 }
 

@@ -151,7 +151,7 @@ export class RwSemaphore extends LockBase {
     yield t.sleepOn(this.waiters);
     // The waker granted the lock; this task's RMW on the count pulls the line over.
     t.charge(this.rmw(t));
-    this.noteWait(t.now - start);
+    this.noteWait(t, t.now - start);
     this.noteAcquired();
     if (kind === WRITER) this.heldFrom = t.now;
     else this.readerSince.push(t.now);

@@ -56,6 +56,8 @@ export function* do_user_addr_fault(t: Task, address: number, write: boolean, pr
   const k = t.engine;
   const cost = k.cfg.cost;
   const kcost = k.cfg.kernel.cost;
+  const start = t.now;
+  const startCpu = t.cpu;
   ct_user_exit(t);
   t.enter(CAT_EXC_PAGE_FAULT);
   t.charge(cost.page_fault_trap / 2 + kcost.fault_handler);
@@ -87,5 +89,6 @@ export function* do_user_addr_fault(t: Task, address: number, write: boolean, pr
   t.charge(cost.page_fault_trap - cost.page_fault_trap / 2);
   t.leave();
   ct_user_enter(t);
+  if (k.tracing) k.traceSpan('fault', write ? 'page fault (write)' : 'page fault (read)', startCpu, start, t.now - start);
   return sig;
 }

@@ -287,6 +287,7 @@ export class Rcu {
       }
       t.chargeAs(CAT_GP_CLEANUP, perCpu);
       this.endGp(t.now);
+      if (e.tracing) e.traceSpan('rcu_gp', `grace period ${this.completed}`, t.cpu, this.gpStart, t.now - this.gpStart);
       if (this.needGp > this.completed) this.gpFlagInit = true;
     }
   }
@@ -425,6 +426,7 @@ export class Rcu {
     const limit = list.length > kc.rcu_qhimark ? Infinity : kc.rcu_blimit;
     let invoked = 0;
     const runs = ksoftirqd ? Infinity : kc.rcu_softirq_restarts;
+    const batchStart = e.clock[cpu]!;
     for (let run = 0; run < runs && this.ready(list.peek(), tickTime); run++) {
       e.charge(cpu, kcost.rcu_softirq, node);
       for (let n = 0; n < limit && this.ready(list.peek(), tickTime); n++) {
@@ -443,6 +445,7 @@ export class Rcu {
       }
     }
     e.counters.add('rcu_callbacks_invoked', invoked);
+    if (e.tracing) e.traceSpan('rcu_cb', `rcu_do_batch (${invoked} callbacks)`, cpu, batchStart, e.clock[cpu]! - batchStart);
     if (this.idle[cpu] && this.ready(list.peek(), Infinity)) this.scheduleIdleInvoke(cpu, e.clock[cpu]!);
   }
 

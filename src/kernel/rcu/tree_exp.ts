@@ -115,6 +115,7 @@ export class RcuExp {
       this.completed = g;
       e.counters.add('rcu_exp_grace_periods');
       e.samples.record('rcu_exp_gp_length', w.now - this.startedAt);
+      if (e.tracing) e.traceSpan('rcu_exp_gp', `expedited grace period ${g}`, w.cpu, this.startedAt, w.now - this.startedAt);
       // rcu_exp_wait_wake: wake every caller this grace period satisfies.
       w.chargeAs(CAT_EXP_WAKE, op);
       for (let i = 0; i < this.waiters.length; ) {
