@@ -87,6 +87,87 @@ static void c_mremap(int i, struct op *o)
 		emit(" same=b%d\n", (uint64_t)ret == addr);
 }
 
+/* ---- /proc/self views of the address space ---- */
+
+/* Reads a whole /proc/self file into buf (NUL-terminated); returns its length, or -1 with errno. */
+static long slurp(const char *path, int i)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	long n = 0, r;
+	while ((r = read(fd, buf + n, IOBUF_BYTES - 1 - n)) > 0)
+		n += r;
+	int err = errno;
+	close(fd);
+	if (r < 0) {
+		errno = err;
+		return -1;
+	}
+	if (n >= (long)IOBUF_BYTES - 1)
+		child_fail("op %d: %s is larger than %lu bytes", i, path, IOBUF_BYTES);
+	buf[n] = 0;
+	return n;
+}
+
+/* smaps: the lines of /proc/self/smaps for the area holding addr (its header line left out: addresses differ). */
+static void c_smaps(int i, struct op *o)
+{
+	uint64_t addr = val(&o->a[0]);
+	errno = 0;
+	long n = slurp("/proc/self/smaps", i);
+	if (!emit_head(i, n < 0 ? -1 : 0, errno))
+		return;
+	emit(" lines=l");
+	int in = 0, first = 1;
+	for (char *line = (char *)buf, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line);
+		unsigned long start, end;
+		int header = sscanf(line, "%lx-%lx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ');
+		if (header)
+			in = addr >= start && addr < end;
+		else if (in) {
+			if (!first)
+				emit(",");
+			emit_hex(line, (size_t)(nl - line));
+			first = 0;
+		}
+		if (!*nl)
+			break;
+	}
+	emit("\n");
+}
+
+/* pagemap: the 64-bit entries of /proc/self/pagemap for `pages` pages from addr, as hex. */
+static void c_pagemap(int i, struct op *o)
+{
+	uint64_t addr = val(&o->a[0]), pages = val(&o->a[1]);
+	if (pages > IOBUF_BYTES / 8)
+		child_fail("op %d: pagemap of more than %lu pages", i, IOBUF_BYTES / 8);
+	long ret = -1;
+	errno = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd >= 0) {
+		ret = syscall(SYS_pread64, fd, buf, pages * 8, (addr / 4096) * 8);
+		int err = errno;
+		close(fd);
+		errno = err;
+	}
+	if (!emit_head(i, ret, errno))
+		return;
+	emit(" entries=l");
+	for (long k = 0; k < ret / 8; k++) {
+		char h[17];
+		snprintf(h, sizeof h, "%016llx", (unsigned long long)((uint64_t *)buf)[k]);
+		if (k)
+			emit(",");
+		emit_hex(h, 16);
+	}
+	emit("\n");
+}
+
 /* ---- processes ---- */
 
 static void c_exit(int i, struct op *o) { (void)i; _exit((int)val(&o->a[0])); }
@@ -274,6 +355,8 @@ static const struct call calls[] = {
 	{ "msync", c_msync },
 	{ "mseal", c_mseal },
 	{ "mremap", c_mremap },
+	{ "smaps", c_smaps },
+	{ "pagemap", c_pagemap },
 	{ "exit", c_exit },
 	{ "kill", c_kill },
 	{ "pread", c_pread },

@@ -277,6 +277,9 @@ static void setup_script_process(const char *workdir, int drop, uid_t uid, gid_t
 			child_fail("cannot drop privileges to uid %d: %s", (int)uid, strerror(errno));
 		if (setuid(0) == 0)
 			child_fail("privileges were not dropped");
+		/* A uid change clears the dumpable flag; a program an ordinary user starts has it (its /proc/self files are its own: pagemap). */
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			child_fail("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 	}
 	install_fault_handlers();
 	signal(SIGALRM, SIG_DFL);

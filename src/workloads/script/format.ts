@@ -61,7 +61,7 @@ export const MEASURED_FIELDS: ReadonlySet<string> = new Set(['time_ns', 'sim']);
  * v1's in this order. The host runner sends each as `key=` and a typed value.
  */
 export const CALL_EXTRA_FIELDS = [
-  'offset', 'size', 'blocks', 'mode', 'type', 'nlink', 'same', 'target', 'names', 'seals', 'status', 'fields', 'lines', 'fds',
+  'offset', 'size', 'blocks', 'mode', 'type', 'nlink', 'same', 'target', 'names', 'seals', 'status', 'fields', 'lines', 'fds', 'entries',
 ] as const;
 
 function ordered(r: ResultLine): Record<string, unknown> {

@@ -12,7 +12,7 @@
  */
 import type { Blocking, Task } from '../../../sim/task.js';
 import { TaskState } from '../../../sim/task.js';
-import { ENOENT } from '../../errno.js';
+import { EINVAL, ENOENT } from '../../errno.js';
 import type { Kernel } from '../../kernel.js';
 import {
   MM_ANONPAGES,
@@ -20,19 +20,16 @@ import {
   MM_SHMEMPAGES,
   MM_SWAPENTS,
   PAGE_SIZE,
-  VM_EXEC,
-  VM_MAYSHARE,
-  VM_READ,
-  VM_WRITE,
   type MmStruct,
 } from '../../mm/mm_types.js';
 import { current, type TaskStruct } from '../../sched/task_struct.js';
-import { d_add, d_path, type Dentry } from '../dcache.js';
-import type { File } from '../file_table.js';
+import { d_add, type Dentry } from '../dcache.js';
+import type { File, FilePos, IoBuf } from '../file_table.js';
 import type { FilesStruct } from '../file.js';
 import { new_inode, S_IFDIR, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
 import { seq_lseek, seq_read, single_open, single_release, type SeqBuf, type ShowFn } from '../seq_file.js';
-import { VfsFile, type OpenableFileOperations } from '../vfs_file.js';
+import { file_vfs, type OpenableFileOperations } from '../vfs_file.js';
+import { pagemap_read, show_map_vma, smaps_show } from './task_mmu.js';
 import { proc_dentry_operations, proc_dir_operations, ProcInode } from './inode.js';
 
 /** The thread group leader `tgid`, if it exists and has not exited. */
@@ -97,10 +94,6 @@ function task_mem(t: Task, m: SeqBuf, mm: MmStruct): void {
   m.line(`VmSwap:\t${kb(mm.rss[MM_SWAPENTS]!)}`);
 }
 
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, '0');
-}
-
 /** show_map_vma() for every area, in address order. */
 function maps_show(pid: number): ShowFn {
   return (t, m) => {
@@ -110,24 +103,7 @@ function maps_show(pid: number): ShowFn {
     if (!mm) return;
     for (const vma of mm.vmas) {
       k.touch(t, vma.kaddr, false);
-      const f = vma.vmFlags;
-      const perms = `${f & VM_READ ? 'r' : '-'}${f & VM_WRITE ? 'w' : '-'}${f & VM_EXEC ? 'x' : '-'}${f & VM_MAYSHARE ? 's' : 'p'}`;
-      let pgoff = 0;
-      let dev = '00:00';
-      let ino = 0;
-      let name = '';
-      const file = vma.vmFile;
-      if (file instanceof VfsFile) {
-        pgoff = vma.vmPgoff * PAGE_SIZE;
-        dev = file.inode.i_sb.s_type === 'proc' ? '00:02' : '00:01';
-        ino = file.inode.i_ino;
-        name = d_path(file.path);
-      } else if (file) {
-        name = '/dev/zero (deleted)';
-      }
-      let line = `${hex(vma.vmStart, 8)}-${hex(vma.vmEnd, 8)} ${perms} ${hex(pgoff, 8)} ${dev} ${ino} `;
-      if (name) line = line.padEnd(73) + name;
-      m.line(line);
+      show_map_vma(m, vma);
     }
   };
 }
@@ -144,11 +120,32 @@ function seq_fops(which: (pid: number) => ShowFn): OpenableFileOperations {
   };
 }
 
+/** /proc/PID/pagemap (proc_pagemap_operations): binary entries read at the file position. */
+const pagemap_fops: OpenableFileOperations = {
+  name: 'proc_pagemap',
+  *open(): Blocking<number> {
+    return 0;
+  },
+  read(t: Task, file: File, len: number, buf: IoBuf | null, ppos?: FilePos): Blocking<number> {
+    return pagemap_read(t, file, (file_vfs(file).inode as ProcInode).pid, len, buf, ppos);
+  },
+  // mem_lseek(): SEEK_SET and SEEK_CUR, any offset.
+  *llseek(_t: Task, file: File, offset: number, whence: number): Blocking<number> {
+    if (whence === 1) offset += file.f_pos;
+    else if (whence !== 0) return -EINVAL;
+    file.f_pos = offset;
+    return offset;
+  },
+};
+
 /** The files of a PID directory (the tgid_base_stuff table this simulator has). */
 const PID_ENTRIES: Readonly<Record<string, OpenableFileOperations>> = {
   status: seq_fops(status_show),
   maps: seq_fops(maps_show),
+  smaps: seq_fops(smaps_show),
+  pagemap: pagemap_fops,
 };
+
 
 /** proc_pid_make_inode(). */
 function proc_pid_make_inode(t: Task, dir: Inode, pid: number, mode: number): ProcInode {

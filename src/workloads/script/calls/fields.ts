@@ -35,6 +35,8 @@ export const CALL_FIELDS = {
   msync: { addr: req('ref'), len: req('int'), flags: flags(MS_NAMES, 'an msync flag') },
   mseal: { addr: req('ref'), len: req('int'), flags: opt('int', 0) },
   mremap: { addr: req('ref'), old_len: req('int'), new_len: req('int'), flags: flags(MREMAP_NAMES, 'an mremap flag'), new_addr: opt('ref'), as: opt('as') },
+  smaps: { addr: req('ref') },
+  pagemap: { addr: req('ref'), pages: req('int') },
   // ---- processes ----
   exit: { status: req('int') },
   kill: { sig: named(SIGNAL_NAMES, 'a signal') },

@@ -11,6 +11,10 @@ import { sys_memfd_create } from '../../../kernel/mm/memfd.js';
 import { sys_msync } from '../../../kernel/mm/msync.js';
 import { sys_mremap } from '../../../kernel/mm/mremap.js';
 import { sys_mseal } from '../../../kernel/mm/mseal.js';
+import { sys_close, sys_open } from '../../../kernel/fs/fd_syscalls.js';
+import { sys_pread64, sys_read } from '../../../kernel/fs/read_write.js';
+import type { TextBuf } from '../../../kernel/fs/seq_file.js';
+import type { PagemapBuf } from '../../../kernel/fs/proc/task_mmu.js';
 import type { Blocking } from '../../../sim/task.js';
 import type { CallOp, Ref } from '../types.js';
 import { outcome, type OpEnv, type OpHandler, type OpOutcome } from '../ops/fd.js';
@@ -82,4 +86,51 @@ function* mseal(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return outcome(yield* sys_mseal(env.t, u64(num(env, op, 'addr')), u64(num(env, op, 'len')), u64(num(env, op, 'flags'))));
 }
 
-export const mmCalls: Readonly<Record<string, OpHandler>> = { brk, mlock2, mlockall, munlockall, memfd_create, msync, mremap, mseal } as Record<string, OpHandler>;
+/** Whether a /proc/PID/smaps line starts an area (its "start-end perms ..." header). */
+const SMAPS_HEADER = /^([0-9a-f]+)-([0-9a-f]+) /;
+
+/**
+ * smaps: the process reads /proc/self/smaps (open, read to the end, close)
+ * and prints the lines of the area holding addr, its header line left out
+ * (addresses differ between kernels); `lines` is empty when no area holds it.
+ */
+function* smaps(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const addr = BigInt.asUintN(64, BigInt(num(env, op, 'addr')));
+  const fd = yield* sys_open(env.t, '/proc/self/smaps', 0, 0);
+  if (fd < 0) return outcome(fd);
+  const buf: TextBuf = { sum: 0, text: '' };
+  let r: number;
+  do r = yield* sys_read(env.t, fd, 1 << 20, buf);
+  while (r > 0);
+  yield* sys_close(env.t, fd);
+  if (r < 0) return outcome(r);
+  const lines: string[] = [];
+  let inArea = false;
+  for (const line of buf.text!.split('\n')) {
+    if (line === '') continue;
+    const h = SMAPS_HEADER.exec(line);
+    if (h) inArea = addr >= BigInt('0x' + h[1]) && addr < BigInt('0x' + h[2]);
+    else if (inArea) lines.push(line);
+  }
+  return { ret: 0, errno: null, lines };
+}
+
+/**
+ * pagemap: the process opens /proc/self/pagemap, preads the entries of
+ * `pages` pages from addr's page and closes it; `entries` are the 64-bit
+ * entries in hex (16 digits).
+ */
+function* pagemap(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const addr = BigInt.asUintN(64, BigInt(num(env, op, 'addr')));
+  const pages = num(env, op, 'pages');
+  const fd = yield* sys_open(env.t, '/proc/self/pagemap', 0, 0);
+  if (fd < 0) return outcome(fd);
+  const buf: PagemapBuf = { sum: 0, entries: [] };
+  const count = BigInt.asUintN(64, BigInt(pages) * 8n);
+  const ret = yield* sys_pread64(env.t, fd, Number(count), Number((addr / 4096n) * 8n), buf);
+  yield* sys_close(env.t, fd);
+  if (ret < 0) return outcome(ret);
+  return { ret, errno: null, entries: buf.entries!.map((e) => e.toString(16).padStart(16, '0')) };
+}
+
+export const mmCalls: Readonly<Record<string, OpHandler>> = { brk, mlock2, mlockall, munlockall, memfd_create, msync, mremap, mseal, smaps, pagemap } as Record<string, OpHandler>;

@@ -267,7 +267,9 @@ class Gen {
       if (this.chance(0.05)) op['flags'] = 1;
       return op;
     }
-    if (roll < 380) return this.rangeOp(s, 'mincore');
+    if (roll < 372) return this.rangeOp(s, 'mincore');
+    if (roll < 376) return { op: 'smaps', addr: this.addr(s).addr };
+    if (roll < 380) return { op: 'pagemap', addr: this.addr(s).addr, pages: this.pick([0, 1, 4, 16, 513]) };
     if (roll < 460) return this.rangeOp(s, 'fill');
     if (roll < 510) return { op: 'load', addr: this.addr(s).addr };
     if (roll < 548) {
