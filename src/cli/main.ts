@@ -23,6 +23,7 @@ import { cmdFuzz } from './commands/fuzz.js';
 import { cmdList } from './commands/list.js';
 import { cmdReport } from './commands/report.js';
 import { cmdReplay } from './commands/replay.js';
+import { DEFAULT_CPI } from '../workloads/replay/index.js';
 import { cmdRun } from './commands/run.js';
 import { cmdConform, cmdScript } from './commands/script.js';
 import { cmdMerge, cmdSweep } from './commands/sweep.js';
@@ -243,13 +244,17 @@ function parse(argv: string[], width: number): Promise<Parsed> {
     )
     .command(
       'replay',
-      'replay a program\'s strace log on the simulated machine and report where the cycles went',
+      'replay a program\'s strace log and/or memory trace on the simulated machine and report where the cycles went',
       (y) =>
         commonRunOptions(y)
           .option('strace', { type: 'string', describe: 'a log of strace -f -ttt -T -o FILE PROGRAM (-yy, -s, -X allowed)', requiresArg: true })
           .option('gaps', { type: 'boolean', default: true, describe: 'charge the time between a thread\'s calls as user time (--no-gaps drops it)' })
+          .option('lackey', { type: 'string', describe: 'a memory trace of valgrind --tool=lackey --trace-mem=yes --log-file=FILE PROGRAM (with --strace: add --trace-syscalls=yes, docs/replay.md)', requiresArg: true })
+          .option('cpi', { type: 'number', describe: `cycles per instruction record of the memory trace (default ${DEFAULT_CPI}: a 4-wide core's best case)`, requiresArg: true })
           .example('$0 replay --strace app.strace', 'the calls of app on the default machine')
-          .example('$0 replay --strace app.strace --machine server-64 --json > r.json', 'on another machine, as a result for report and compare'),
+          .example('$0 replay --strace app.strace --machine server-64 --json > r.json', 'on another machine, as a result for report and compare')
+          .example('$0 replay --lackey app.lackey', 'the memory traffic of app (one thread)')
+          .example('$0 replay --strace app.strace --lackey app.lackey', 'both, interleaved by the program\'s mmap/brk calls'),
       (a) => {
         action = (ctx) => cmdReplay(ctx, a as never);
       },

@@ -1,29 +1,62 @@
-/** `kernsim replay --strace FILE`: a program's strace log replayed on the simulated machine, reported as a run. */
-import { StraceParseError, straceWorkload } from '../../workloads/replay/index.js';
+/** `kernsim replay --strace FILE --lackey FILE`: a program's strace log and/or memory trace replayed on the simulated machine, reported as a run. */
+import { closeSync, openSync } from 'node:fs';
+import { cannotRead } from '../../workloads/read-error.js';
+import { DEFAULT_CPI, LackeyParseError, lackeySource, replayWorkload, StraceParseError } from '../../workloads/replay/index.js';
 import { log, readText, type Ctx } from '../context.js';
 import { UsageError } from '../errors.js';
 import { cmdRun, type RunArgs } from './run.js';
 
 export interface ReplayArgs extends RunArgs {
   strace?: string;
+  lackey?: string;
   gaps?: boolean;
+  cpi?: number;
+}
+
+/** Fails with one line when `file` cannot be opened (before the run starts). */
+function mustOpen(file: string): void {
+  try {
+    closeSync(openSync(file, 'r'));
+  } catch (e) {
+    throw new UsageError(`${file}: ${cannotRead(e)}`);
+  }
 }
 
 export function cmdReplay(ctx: Ctx, a: ReplayArgs): number {
-  if (!a.strace) throw new UsageError('replay: --strace FILE is required (a log of strace -f -ttt -T -o FILE PROGRAM)');
-  const file = a.strace;
+  if (!a.strace && !a.lackey) throw new UsageError('replay: --strace FILE or --lackey FILE is required (a log of strace -f -ttt -T -o FILE PROGRAM; a trace of valgrind --tool=lackey --trace-mem=yes --log-file=FILE PROGRAM)');
+  const cpi = a.cpi ?? DEFAULT_CPI;
+  if (!(cpi >= 0)) throw new UsageError(`replay: --cpi must be a number >= 0 (cycles per instruction record), got ${String(a.cpi)}`);
+  if (a.lackey) mustOpen(a.lackey);
   let built;
   try {
-    built = straceWorkload(readText(file), file, { gaps: a.gaps !== false });
+    built = replayWorkload({
+      strace: a.strace ? { text: readText(a.strace), file: a.strace } : undefined,
+      memory: a.lackey ? lackeySource(a.lackey) : undefined,
+      gaps: a.gaps !== false,
+      cpi,
+    });
   } catch (e) {
     if (e instanceof StraceParseError) throw new UsageError(e.message);
     throw e;
   }
-  const { strace: _strace, gaps: _gaps, ...runArgs } = a;
-  const status = cmdRun(ctx, built.workload, runArgs);
+  const { strace: _strace, lackey: _lackey, gaps: _gaps, cpi: _cpi, ...runArgs } = a;
+  let status: number;
+  try {
+    status = cmdRun(ctx, built.workload, runArgs);
+  } catch (e) {
+    if (e instanceof LackeyParseError) throw new UsageError(e.message);
+    throw e;
+  }
   const t = built.tally;
   const unmodelled = Object.entries(t.unmodelled).sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
   if (unmodelled.length > 0) log(ctx, `not modelled (each charged cost.syscall): ${unmodelled.map(([n, c]) => `${n} ${c}`).join(', ')}`);
-  for (const m of t.mismatches) log(ctx, `${file}:${m.line}: ${m.name} returned ${m.log} in the log, ${m.sim} simulated`);
+  for (const m of t.mismatches) log(ctx, `${a.strace}:${m.line}: ${m.name} returned ${m.log} in the log, ${m.sim} simulated`);
+  const mem = built.mem;
+  if (mem) {
+    log(ctx, `memory trace: ${mem.instructions} instructions (${cpi} cycles each), ${mem.loads} loads, ${mem.stores} stores, ${mem.modifies} modifies, ${mem.splits} line-crossing splits; ${mem.firstTouchMaps} first-touch mappings (${mem.firstTouchPages} pages) for addresses the replay had not mapped`);
+    const refused = Object.entries(mem.refused);
+    if (refused.length > 0) log(ctx, `accesses refused (faulted with a signal, passed over): ${refused.map(([n, c]) => `${n} ${c}`).join(', ')}`);
+    if (a.strace) log(ctx, `markers: ${mem.markersMatched} of ${mem.markers} of the trace's memory calls matched a call of the log`);
+  }
   return status;
 }

@@ -31,11 +31,16 @@ import type { OpEnv, OpOutcome } from '../script/ops/fd.js';
 import { MAP_HINT_BASE, type MmOpEnv, type MmOpState } from '../script/ops/mm.js';
 import type { Op } from '../script/types.js';
 import type { StraceCall } from './strace-parse.js';
-import { intList, translate, Unreadable, type ProcState } from './strace-translate.js';
+import type { LackeyMarker } from './lackey-parse.js';
+import { MARKER_CALLS } from './lackey-parse.js';
+import { MarkerAlign, type AlignCall, type MemFeed } from './lackey-replay.js';
+import { intList, num, translate, Unreadable, type ProcState } from './strace-translate.js';
 
 export interface ReplayOptions {
   /** Charge the time between a thread's calls as user time. */
   gaps: boolean;
+  /** A memory trace of the log's first thread, interleaved with its calls by its markers (lackey-replay.ts). */
+  memory?: MemFeed;
 }
 
 /** One call whose simulated outcome differs from the log's. */
@@ -144,7 +149,28 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
       k, t, ref: (r) => ('value' in r ? r.value : 0), bind: (n, v) => void (n !== undefined && bound.set(n, v)), mm: proc.hint, cookies,
     };
     let lastEnd = from;
-    for (const c of list) {
+    const feed = pid === root ? opts.memory : undefined;
+    const align = feed ? new MarkerAlign(alignCalls(list), feed) : undefined;
+    for (let ci = 0; ci < list.length; ci++) {
+      const c = list[ci]!;
+      // The memory traffic before this call: up to the marker that goes with it, or with a later call.
+      let marker: LackeyMarker | null = null;
+      if (feed && align) {
+        while (!feed.done) {
+          const m = feed.pending;
+          if (m === null) {
+            yield* feed.run(t, false);
+            continue;
+          }
+          const j = align.target(m, ci);
+          if (j < 0) {
+            feed.pending = null;
+            continue;
+          }
+          if (j === ci) marker = m;
+          break;
+        }
+      }
       if (opts.gaps && c.start > lastEnd) {
         const gap = Math.round((c.start - lastEnd) * cyclesPerSecond);
         t.chargeAs(CAT_USER, gap);
@@ -153,6 +179,7 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
       }
       lastEnd = Math.max(lastEnd, c.start + c.duration);
       if (c.name === 'exit' || c.name === 'exit_group') {
+        if (feed) yield* feed.run(t, true);
         current(t).exitCode = (c.args[0] === undefined ? 0 : Number(c.args[0])) & 0xff;
         tally.replayed[c.name] = (tally.replayed[c.name] ?? 0) + 1;
         break;
@@ -206,6 +233,10 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
         } else if (EXACT_RET.has(c.name)) differs = out.ret !== c.ret;
       }
       if (differs) tally.mismatches.push({ line: c.line, pid: c.pid, name: c.name, log: logOutcome(c), sim: simOutcome(c.name, out, simValue) });
+      if (marker && align && feed) {
+        align.matched(marker, ci, simFailed ? -1 : (bound.get('_') ?? Number(out.ret)));
+        feed.pending = null;
+      }
       if (t.shouldYield()) yield;
     }
   }
@@ -215,6 +246,24 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
    * here; execve replaces the mm; wait4/waitid wait for the reaped child.
    * Returns whether `c` was one of them (and handled).
    */
+  /** The memory calls of a thread's list, for the aligner. */
+  function alignCalls(list: readonly StraceCall[]): AlignCall[] {
+    const out: AlignCall[] = [];
+    list.forEach((c, index) => {
+      if (!MARKER_CALLS.has(c.name)) return;
+      const args: number[] = [];
+      for (const a of c.args) {
+        try {
+          args.push(num(a));
+        } catch {
+          args.push(Number.NaN);
+        }
+      }
+      out.push({ index, name: c.name, args });
+    });
+    return out;
+  }
+
   function* processCall(t: Task, c: StraceCall, proc: Proc): Blocking<boolean> {
     const ok = c.errno === null && c.ret !== null;
     if (CLONES.has(c.name)) {
@@ -274,6 +323,8 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
         tally.threads++;
       }
       yield* replayThread(t, root, proc, t0);
+      // A log that ends without the thread's exit: the rest of the trace still runs.
+      if (opts.memory) yield* opts.memory.run(t, true);
       yield* k.exit(t, leader);
     },
     { cpu: 0 },

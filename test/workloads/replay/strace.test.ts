@@ -214,7 +214,7 @@ describe('kernsim replay (CLI)', () => {
     const bad = join(dir, 'bad.strace');
     writeFileSync(bad, '1 1.0 brk(NULL) = 0x1000 <0.1>\n1 1.1 mmap(NULL, 4096\n');
     expect(expectUsageError(await cli(['replay', '--strace', bad]))).toMatch(new RegExp(`${bad}:2: expected "mmap\\(ARGS\\) = RET"`));
-    expect(expectUsageError(await cli(['replay']))).toMatch(/--strace FILE is required/);
+    expect(expectUsageError(await cli(['replay']))).toMatch(/--strace FILE or --lackey FILE is required/);
   });
 });
 
