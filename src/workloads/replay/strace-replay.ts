@@ -151,11 +151,16 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
     let lastEnd = from;
     const feed = pid === root ? opts.memory : undefined;
     const align = feed ? new MarkerAlign(alignCalls(list), feed) : undefined;
+    // The trace is of the program valgrind ran: its traffic starts after the thread's last successful execve.
+    let memFrom = 0;
+    list.forEach((c, i) => {
+      if ((c.name === 'execve' || c.name === 'execveat') && c.errno === null) memFrom = i + 1;
+    });
     for (let ci = 0; ci < list.length; ci++) {
       const c = list[ci]!;
       // The memory traffic before this call: up to the marker that goes with it, or with a later call.
       let marker: LackeyMarker | null = null;
-      if (feed && align) {
+      if (feed && align && ci >= memFrom) {
         while (!feed.done) {
           const m = feed.pending;
           if (m === null) {
