@@ -19,11 +19,16 @@
  *   lackey_records_per_s       the same, in trace records (2 per load)
  *   lackey_vs_random           lackey_accesses_per_s / random_1g_accesses_per_s
  *                              (issue 17 asks for at least 0.5)
+ *   kst_accesses_per_s         the same two traces converted by `kernsim
+ *                              trace convert` (docs/trace-format.md) and
+ *                              replayed from that format
+ *   kst_vs_lackey              kst_accesses_per_s / lackey_accesses_per_s
+ *   lackey_bytes, kst_bytes    the larger trace's size in each format
  *
  * Rates are per second of this process's CPU time (user + system); the load
  * average is printed with them.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
@@ -33,7 +38,7 @@ import { Machine } from '../src/hw/machine.js';
 import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_USER } from '../src/hw/pagetable.js';
 import { MemMap } from '../src/kernel/mm/page_alloc.js';
 import { runWorkload } from '../src/workloads/run.js';
-import { lackeySource, replayWorkload } from '../src/workloads/replay/index.js';
+import { compactSource, lackeySource, replayWorkload, writeLackeyTrace } from '../src/workloads/replay/index.js';
 
 const json = process.argv.includes('--json');
 const GIB = 2 ** 30;
@@ -127,18 +132,30 @@ try {
   const big = join(dir, 'big.lackey');
   writeTrace(small, N1);
   writeTrace(big, N2);
+  const smallKst = join(dir, 'small.kst');
+  const bigKst = join(dir, 'big.kst');
+  writeLackeyTrace(smallKst, small);
+  writeLackeyTrace(bigKst, big);
   const random = randomRate();
-  // Warm-up, then the median of three differences.
-  replaySeconds(small);
-  const diffs: number[] = [];
-  for (let r = 0; r < 3; r++) diffs.push(replaySeconds(big) - replaySeconds(small));
-  diffs.sort((a, b) => a - b);
-  const lackey = (N2 - N1) / diffs[1]!;
+  /** Warm-up, then the median of three differences. */
+  const measure = (a: string, b: string, source: typeof lackeySource): number => {
+    replaySeconds(a, source);
+    const diffs: number[] = [];
+    for (let r = 0; r < 3; r++) diffs.push(replaySeconds(b, source) - replaySeconds(a, source));
+    diffs.sort((x, y) => x - y);
+    return (N2 - N1) / diffs[1]!;
+  };
+  const lackey = measure(small, big, lackeySource);
+  const kst = measure(smallKst, bigKst, compactSource);
   const res = {
     random_1g_accesses_per_s: Math.round(random),
     lackey_accesses_per_s: Math.round(lackey),
     lackey_records_per_s: Math.round(lackey * 2),
     lackey_vs_random: Math.round((lackey / random) * 100) / 100,
+    kst_accesses_per_s: Math.round(kst),
+    kst_vs_lackey: Math.round((kst / lackey) * 100) / 100,
+    lackey_bytes: statSync(big).size,
+    kst_bytes: statSync(bigKst).size,
     load_average: [load0, os.loadavg()[0]!].map((x) => Math.round(x * 10) / 10),
   };
   if (json) console.log(JSON.stringify(res));

@@ -23,6 +23,7 @@ import { cmdFuzz } from './commands/fuzz.js';
 import { cmdList } from './commands/list.js';
 import { cmdReport } from './commands/report.js';
 import { cmdReplay } from './commands/replay.js';
+import { cmdTraceConvert } from './commands/trace.js';
 import { DEFAULT_CPI } from '../workloads/replay/index.js';
 import { cmdRun } from './commands/run.js';
 import { cmdConform, cmdScript } from './commands/script.js';
@@ -39,7 +40,7 @@ export const EXIT_INTERNAL = 3;
 
 type Action = (ctx: Ctx) => number | Promise<number>;
 
-const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'replay', 'conform', 'fuzz', 'demo', 'validate', 'calibrate', 'bench'];
+const COMMANDS = ['list', 'run', 'sweep', 'merge', 'compare', 'report', 'script', 'replay', 'trace', 'conform', 'fuzz', 'demo', 'validate', 'calibrate', 'bench'];
 
 /** Options that take a value, so the scan for a workload name can skip their values. */
 const VALUE_OPTIONS = new Set(['machine', 'cpus', 'seed', 'set', 'out', 'format', 'grid', 'shard', 'jobs', 'metric', 'point', 'filter', 'check', 'host-tolerance', 'fail-above']);
@@ -257,6 +258,20 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .example('$0 replay --strace app.strace --lackey app.lackey', 'both, interleaved by the program\'s mmap/brk calls'),
       (a) => {
         action = (ctx) => cmdReplay(ctx, a as never);
+      },
+    )
+    .command(
+      'trace <action> <input> <output>',
+      'convert an strace log or a lackey trace into kernsim\'s compact trace format (docs/trace-format.md), which replay reads fastest',
+      (y) =>
+        y
+          .positional('action', { type: 'string', choices: ['convert'], describe: 'convert' })
+          .positional('input', { type: 'string', describe: 'an strace log or a lackey trace' })
+          .positional('output', { type: 'string', describe: 'the converted file (e.g. app.kst)' })
+          .example('$0 trace convert app.lackey app.kst', 'then: $0 replay --lackey app.kst')
+          .example('$0 trace convert app.strace app-calls.kst', 'then: $0 replay --strace app-calls.kst'),
+      (a) => {
+        action = (ctx) => cmdTraceConvert(ctx, String(a.input), String(a.output));
       },
     )
     .command(

@@ -1,7 +1,7 @@
 /** `kernsim replay --strace FILE --lackey FILE`: a program's strace log and/or memory trace replayed on the simulated machine, reported as a run. */
 import { closeSync, openSync } from 'node:fs';
 import { cannotRead } from '../../workloads/read-error.js';
-import { DEFAULT_CPI, LackeyParseError, lackeySource, replayWorkload, StraceParseError } from '../../workloads/replay/index.js';
+import { compactSource, DEFAULT_CPI, LackeyParseError, lackeySource, readTraceCalls, replayWorkload, sniff, StraceParseError, TraceFormatError } from '../../workloads/replay/index.js';
 import { log, readText, type Ctx } from '../context.js';
 import { UsageError } from '../errors.js';
 import { cmdRun, type RunArgs } from './run.js';
@@ -27,16 +27,19 @@ export function cmdReplay(ctx: Ctx, a: ReplayArgs): number {
   const cpi = a.cpi ?? DEFAULT_CPI;
   if (!(cpi >= 0)) throw new UsageError(`replay: --cpi must be a number >= 0 (cycles per instruction record), got ${String(a.cpi)}`);
   if (a.lackey) mustOpen(a.lackey);
+  if (a.strace) mustOpen(a.strace);
   let built;
   try {
+    // Either file may be in kernsim's compact format (kernsim trace convert).
+    const strace = a.strace ? (sniff(a.strace) === 'kst' ? { calls: readTraceCalls(a.strace), file: a.strace } : { text: readText(a.strace), file: a.strace }) : undefined;
     built = replayWorkload({
-      strace: a.strace ? { text: readText(a.strace), file: a.strace } : undefined,
-      memory: a.lackey ? lackeySource(a.lackey) : undefined,
+      strace,
+      memory: a.lackey ? (sniff(a.lackey) === 'kst' ? compactSource(a.lackey) : lackeySource(a.lackey)) : undefined,
       gaps: a.gaps !== false,
       cpi,
     });
   } catch (e) {
-    if (e instanceof StraceParseError) throw new UsageError(e.message);
+    if (e instanceof StraceParseError || e instanceof TraceFormatError) throw new UsageError(e.message);
     throw e;
   }
   const { strace: _strace, lackey: _lackey, gaps: _gaps, cpi: _cpi, ...runArgs } = a;
@@ -44,7 +47,7 @@ export function cmdReplay(ctx: Ctx, a: ReplayArgs): number {
   try {
     status = cmdRun(ctx, built.workload, runArgs);
   } catch (e) {
-    if (e instanceof LackeyParseError) throw new UsageError(e.message);
+    if (e instanceof LackeyParseError || e instanceof TraceFormatError) throw new UsageError(e.message);
     throw e;
   }
   const t = built.tally;

@@ -8,12 +8,15 @@ import { defineWorkload, type AnyWorkload } from '../types.js';
 import { parseStrace } from './strace-parse.js';
 import { startReplay, type ReplayTally } from './strace-replay.js';
 import { LackeyReader, type MemSource } from './lackey-parse.js';
+import type { StraceCall } from './strace-parse.js';
+import { CompactReader } from './trace-format.js';
 import { MemFeed, newMemTally, type MemTally } from './lackey-replay.js';
 import { current } from '../../kernel/sched/task_struct.js';
 
 export { StraceParseError, parseStrace, type StraceCall } from './strace-parse.js';
 export { LackeyParseError, LackeyReader, MemBatch, type MemSource } from './lackey-parse.js';
 export { DEFAULT_CPI, type MemTally } from './lackey-replay.js';
+export { CompactReader, readHeader, readTraceCalls, sniff, TraceFormatError, writeLackeyTrace, writeStraceTrace, type TraceHeader } from './trace-format.js';
 export type { ReplayMismatch, ReplayTally } from './strace-replay.js';
 
 export interface StraceWorkload {
@@ -27,8 +30,8 @@ function sum(r: Record<string, number>): number {
 }
 
 export interface ReplayInputs {
-  /** The strace log's text and file name. */
-  strace?: { text: string; file: string };
+  /** The strace log: its text (or its calls, read from the compact format) and file name. */
+  strace?: { text?: string; calls?: StraceCall[]; file: string };
   /** Opens the memory trace (lackey or compact format); called once per run. */
   memory?: (lineBytes: number) => MemSource;
   gaps: boolean;
@@ -73,7 +76,7 @@ function memFigures(m: MemTally, withStrace: boolean): Record<string, number> {
  * LackeyParseError from the run.
  */
 export function replayWorkload(inp: ReplayInputs): ReplayWorkload {
-  const calls = inp.strace ? parseStrace(inp.strace.text, inp.strace.file) : [];
+  const calls = inp.strace ? (inp.strace.calls ?? parseStrace(inp.strace.text ?? '', inp.strace.file)) : [];
   const tally: ReplayTally = { replayed: {}, unmodelled: {}, mismatches: [], gapCycles: 0, processes: 0, threads: 0 };
   const mem = inp.memory ? newMemTally() : null;
   const what = [inp.strace ? `the strace log ${inp.strace.file}` : null, inp.memory ? 'a memory trace' : null].filter((x) => x !== null).join(' and ');
@@ -130,4 +133,9 @@ export function straceWorkload(text: string, file: string, opts: { gaps: boolean
 /** Opens a lackey trace as a memory source (line size from the machine's caches). */
 export function lackeySource(file: string): (lineBytes: number) => MemSource {
   return (lineBytes) => new LackeyReader(file, lineBytes);
+}
+
+/** Opens a converted trace (kernsim trace convert) as a memory source. */
+export function compactSource(file: string): (lineBytes: number) => MemSource {
+  return (lineBytes) => new CompactReader(file, lineBytes);
 }

@@ -12,8 +12,8 @@
  * The file is read in chunks (readSync into one buffer) and parsed byte by
  * byte into batches of data accesses (MemBatch): a multi-gigabyte trace
  * never sits in memory. An access that crosses a cache line is two accesses
- * (the second at the next line's start), as the CPU splits it; counted as
- * `split`. Lines valgrind writes about itself (`==PID== ...`) are passed
+ * (the second at the next line's start, size 0), as the CPU splits it;
+ * counted as `split`. Lines valgrind writes about itself (`==PID== ...`) are passed
  * over. With `--trace-syscalls=yes`, valgrind's `SYSCALL[pid,tid](nr)
  * sys_NAME ( args ) --> ... Success(0xRET)` lines of the memory calls
  * (mmap, munmap, mremap, brk, madvise, mprotect) end a batch as a marker:
@@ -51,7 +51,10 @@ export class LackeyParseError extends Error {
 /** One batch of a memory trace: data accesses in order (address, write flag), and the records they came from. */
 export class MemBatch {
   readonly addrs: Float64Array;
+  /** Per access: 0 a load, 1 a store, 2 a modify (non-zero: a write). */
   readonly writes: Uint8Array;
+  /** Per access: the record's size in bytes (255 for 255 and more). */
+  readonly sizes: Uint8Array;
   /** Accesses in the batch. */
   n = 0;
   /** Records in the batch, by kind. */
@@ -67,6 +70,7 @@ export class MemBatch {
   constructor(readonly capacity = 1 << 16) {
     this.addrs = new Float64Array(capacity);
     this.writes = new Uint8Array(capacity);
+    this.sizes = new Uint8Array(capacity);
   }
 
   reset(): void {
@@ -163,6 +167,7 @@ export class LackeyReader implements MemSource {
     const cap = b.capacity - 1; // room for a split access
     const addrs = b.addrs;
     const writes = b.writes;
+    const sizes = b.sizes;
     const lineBytes = this.lineMask;
     let n = 0;
     let instructions = 0;
@@ -242,18 +247,27 @@ export class LackeyReader implements MemSource {
         sd++;
       }
       if (sd === 0 || (i < nl && buf[i] !== 13)) this.bad(lineNo, 'a size in bytes after the comma');
-      const w = kind === CH_L ? 0 : 1;
-      if (kind === CH_L) loads++;
-      else if (kind === CH_S) stores++;
-      else modifies++;
+      let w: number;
+      if (kind === CH_L) {
+        loads++;
+        w = 0;
+      } else if (kind === CH_S) {
+        stores++;
+        w = 1;
+      } else {
+        modifies++;
+        w = 2;
+      }
       addrs[n] = addr;
       writes[n] = w;
+      sizes[n] = size > 255 ? 255 : size;
       n++;
       // An access that crosses a cache line touches the next line too.
       const next = (Math.floor(addr / lineBytes) + 1) * lineBytes;
       if (size > 1 && addr + size > next) {
         addrs[n] = next;
         writes[n] = w;
+        sizes[n] = 0;
         n++;
         splits++;
       }

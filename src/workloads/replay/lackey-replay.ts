@@ -225,9 +225,10 @@ export class MemFeed {
     const tl = this.tally;
     let i = this.pos;
     while (i < n) {
-      const w = writes[i]!;
+      const w = writes[i] === 0 ? 0 : 1;
       let j = i + 1;
-      while (j < n && writes[j] === w) j++;
+      if (w === 0) while (j < n && writes[j] === 0) j++;
+      else while (j < n && writes[j] !== 0) j++;
       stream.setTrace(b.addrs, i);
       t.enter(CAT_TRACE);
       const o = mmu.run(t.cpu, stream, j - i, w === 1, Math.max(1, t.budget()));

@@ -58,7 +58,7 @@ describe('lackey reader', () => {
     ].join('\n'));
     const batches = readAll(f);
     expect(batches).toEqual([
-      { addrs: [0x1fff000698, 0x1000, 0x103e, 0x1040], writes: [0, 1, 1, 1], insns: 1, marker: 'mmap 0,65536,3,34,-1,0 = 75497472' },
+      { addrs: [0x1fff000698, 0x1000, 0x103e, 0x1040], writes: [0, 1, 2, 2], insns: 1, marker: 'mmap 0,65536,3,34,-1,0 = 75497472' },
       { addrs: [], writes: [], insns: 0, marker: 'madvise 75530240,32768,4 = 0' },
       { addrs: [0x2000], writes: [0], insns: 1, marker: null },
     ]);
