@@ -24,6 +24,9 @@
  *                              replayed from that format
  *   kst_vs_lackey              kst_accesses_per_s / lackey_accesses_per_s
  *   lackey_bytes, kst_bytes    the larger trace's size in each format
+ *   read_lackey_records_per_s  the reader alone (no replay): records of the
+ *   read_kst_records_per_s     larger trace per CPU second, text and
+ *                              converted (best of three reads)
  *
  * Rates are per second of this process's CPU time (user + system); the load
  * average is printed with them.
@@ -38,7 +41,7 @@ import { Machine } from '../src/hw/machine.js';
 import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_USER } from '../src/hw/pagetable.js';
 import { MemMap } from '../src/kernel/mm/page_alloc.js';
 import { runWorkload } from '../src/workloads/run.js';
-import { compactSource, lackeySource, replayWorkload, writeLackeyTrace } from '../src/workloads/replay/index.js';
+import { CompactReader, compactSource, LackeyReader, lackeySource, MemBatch, replayWorkload, writeLackeyTrace, type MemSource } from '../src/workloads/replay/index.js';
 
 const json = process.argv.includes('--json');
 const GIB = 2 ** 30;
@@ -145,6 +148,25 @@ try {
     diffs.sort((x, y) => x - y);
     return (N2 - N1) / diffs[1]!;
   };
+  /** Records per CPU second of a reader alone, best of three. */
+  const readRate = (open: () => MemSource): number => {
+    let best = 0;
+    for (let r = 0; r < 3; r++) {
+      const src = open();
+      const b = new MemBatch();
+      let recs = 0;
+      const t0 = cpuSeconds();
+      for (;;) {
+        const res = src.fill(b);
+        recs += b.instructions + b.loads + b.stores + b.modifies;
+        if (res === 2) break;
+      }
+      best = Math.max(best, recs / (cpuSeconds() - t0));
+    }
+    return best;
+  };
+  const readLackey = readRate(() => new LackeyReader(big));
+  const readKst = readRate(() => new CompactReader(bigKst));
   const lackey = measure(small, big, lackeySource);
   const kst = measure(smallKst, bigKst, compactSource);
   const res = {
@@ -156,6 +178,8 @@ try {
     kst_vs_lackey: Math.round((kst / lackey) * 100) / 100,
     lackey_bytes: statSync(big).size,
     kst_bytes: statSync(bigKst).size,
+    read_lackey_records_per_s: Math.round(readLackey),
+    read_kst_records_per_s: Math.round(readKst),
     load_average: [load0, os.loadavg()[0]!].map((x) => Math.round(x * 10) / 10),
   };
   if (json) console.log(JSON.stringify(res));
