@@ -8,7 +8,8 @@
  *  |   PML4   |   PDPT   |    PD    |    PT    |  offset   |
  *  +----------+----------+----------+----------+-----------+
  *
- * Cycles: per level read caches.accessLine(entry, read) + cost.walk_step;
+ * Cycles: cost.walk_start once a walk (also one that faults); per level read
+ * caches.accessLine(entry, read) + cost.walk_step;
  * per entry whose A (or, at the leaf, D) bit the walker sets
  * caches.accessLine(entry, write) + cost.ad_assist. A PWC hit skips the PML4,
  * PDPT and PD reads; a PD entry with PS ends the walk as a 2 MiB
@@ -69,6 +70,8 @@ export class Walker {
   cycles: Cycles = 0;
 
   private readonly walkStep: number;
+  /** The walker's own latency per walk (cost.walk_start). */
+  private readonly walkStart: number;
   /** The locked update of an entry whose A or D bit the walker sets (cost.ad_assist). */
   private readonly adAssist: number;
   /** 1 / the cache line size (a power of two, so a product is exact). */
@@ -83,6 +86,7 @@ export class Walker {
     private readonly cr3: Float64Array,
   ) {
     this.walkStep = cfg.cost.walk_step;
+    this.walkStart = cfg.cost.walk_start;
     this.adAssist = cfg.cost.ad_assist;
     this.lineInv = 1 / caches.lineBytes;
   }
@@ -94,7 +98,7 @@ export class Walker {
     const step = this.walkStep;
     const lineInv = this.lineInv;
     const region = Math.floor(vaddr * REGION_INV);
-    let cyc = 0;
+    let cyc = this.walkStart;
     let rights = TLB_W | TLB_U;
     let table: number;
 

@@ -29,14 +29,14 @@ function cfgWith(over: Record<string, unknown>, cpus?: number): MachineConfig {
 }
 
 /** Memory latencies and per-step bookkeeping at zero: what is left of a path is its configured fixed costs. */
-const FIXED_ONLY = { l1d_hit: 0, l2_hit: 0, llc_hit: 0, dram: 0, c2c_transfer: 0, stlb_hit: 0, walk_step: 0, kernel_op: 0, atomic_rmw: 0, kmalloc: 0, lock_wakeup: 0 };
+const FIXED_ONLY = { l1d_hit: 0, l2_hit: 0, llc_hit: 0, dram: 0, c2c_transfer: 0, stlb_hit: 0, walk_step: 0, walk_start: 0, kernel_op: 0, atomic_rmw: 0, kmalloc: 0, lock_wakeup: 0 };
 
 describe('an unloaded TLB miss whose walk misses every cache', () => {
   for (const lat of [
     { stlb_hit: 11, llc_hit: 44, dram: 195, walk_step: 0 },
     { stlb_hit: 9, llc_hit: 77, dram: 300, walk_step: 4 },
   ]) {
-    it(`costs stlb_hit + 4 x (llc_hit + dram + walk_step) + the data's llc_hit + dram (${JSON.stringify(lat)})`, () => {
+    it(`costs stlb_hit + walk_start + 4 x (llc_hit + dram + walk_step) + the data's llc_hit + dram (${JSON.stringify(lat)})`, () => {
       const cfg = cfgWith({ cpus: 1, ram_mib: 64, cost: lat });
       const m = new Machine(cfg);
       const frames = new MemMap(m.mem);
@@ -48,7 +48,7 @@ describe('an unloaded TLB miss whose walk misses every cache', () => {
       // Accessed already set on every level, so the walk only reads.
       expect(m.pt.installFunctional(cr3, va, makePte(pfn, PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED))).toBe(true);
       const miss = cfg.cost.llc_hit + cfg.cost.dram;
-      expect(single(m.mmu.access(0, va, false))).toBe(cfg.cost.stlb_hit + 4 * (miss + cfg.cost.walk_step) + miss);
+      expect(single(m.mmu.access(0, va, false))).toBe(cfg.cost.stlb_hit + cfg.cost.walk_start + 4 * (miss + cfg.cost.walk_step) + miss);
       expect(m.caches.counters()).toMatchObject({ llc_miss: 5 });
     });
   }

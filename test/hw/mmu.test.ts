@@ -48,13 +48,13 @@ function map(m: Machine, cr3: number, vaddr: number, flags = URW | PTE_ACCESSED)
 const VA = 0x7f00_0000_0000;
 
 describe('Mmu cycle composition', () => {
-  it('a walk with cold caches: stlb_hit + 4 x (llc_hit + dram + walk_step), then the data access', () => {
+  it('a walk with cold caches: stlb_hit + walk_start + 4 x (llc_hit + dram + walk_step), then the data access', () => {
     const cfg = config((c) => (c.cost.walk_step = 3));
     const { m, cr3 } = boot(cfg);
     const c = cfg.cost;
     const miss = c.llc_hit + c.dram;
     map(m, cr3, VA);
-    expect(single(m.mmu.access(0, VA + 8, false))).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + miss);
+    expect(single(m.mmu.access(0, VA + 8, false))).toBe(c.stlb_hit + c.walk_start + 4 * (miss + c.walk_step) + miss);
     expect(m.tlb.counters()).toMatchObject({ dtlb_l1_miss: 1, stlb_miss: 1 });
     expect(m.caches.counters()).toMatchObject({ llc_miss: 5 });
     // The same page again: L1 dTLB hit (0) and an L1D hit.
@@ -67,7 +67,7 @@ describe('Mmu cycle composition', () => {
     map(m, cr3, VA);
     m.mmu.access(0, VA, false);
     expect(m.mmu.flushAll(0)).toBe(c.tlb_flush_full);
-    expect(single(m.mmu.access(0, VA, false))).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit);
+    expect(single(m.mmu.access(0, VA, false))).toBe(c.stlb_hit + c.walk_start + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit);
     // Push the entry out of the L1 dTLB (64 entries, 16 sets of 4) but not the STLB.
     for (let i = 1; i <= 4; i++) map(m, cr3, VA + i * 16 * 4096);
     for (let i = 1; i <= 4; i++) m.mmu.access(0, VA + i * 16 * 4096, false);
@@ -87,11 +87,11 @@ describe('Mmu cycle composition', () => {
     m.pt.walkFunctional(cr3, VA);
     const [entry] = m.mmu.pwcEntries(0);
     expect(entry).toEqual([PCID, Math.floor(VA / 2 ** 21), m.pt.walkTable]);
-    expect(single(m.mmu.access(0, b, false))).toBe(c.stlb_hit + miss + c.walk_step + miss);
+    expect(single(m.mmu.access(0, b, false))).toBe(c.stlb_hit + c.walk_start + miss + c.walk_step + miss);
     // INVLPG drops every PWC entry of the PCID (SDM); the next walk reads all four levels again.
     expect(m.mmu.invlpg(0, b)).toBe(c.invlpg);
     expect(m.mmu.pwcEntries(0)).toEqual([]);
-    expect(single(m.mmu.access(0, b, false))).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit);
+    expect(single(m.mmu.access(0, b, false))).toBe(c.stlb_hit + c.walk_start + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit);
   });
 
   it('without a PWC every walk reads four levels', () => {
@@ -100,7 +100,7 @@ describe('Mmu cycle composition', () => {
     map(m, cr3, VA);
     map(m, cr3, VA + 4096);
     m.mmu.access(0, VA, false);
-    expect(single(m.mmu.access(0, VA + 4096, false))).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.llc_hit + c.dram);
+    expect(single(m.mmu.access(0, VA + 4096, false))).toBe(c.stlb_hit + c.walk_start + 4 * (c.l1d_hit + c.walk_step) + c.llc_hit + c.dram);
   });
 });
 
@@ -122,13 +122,13 @@ describe('Mmu accessed and dirty bits', () => {
     m.mem.zero(pfn);
     m.pt.writeEntry(table, tableIndex(VA, 1), makePte(pfn, URW));
     // Each A write hits the line the walker has just read into L1, and is a locked update of the entry.
-    expect(single(m.mmu.access(0, VA, false))).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + 4 * (c.l1d_hit + c.ad_assist) + miss);
+    expect(single(m.mmu.access(0, VA, false))).toBe(c.stlb_hit + c.walk_start + 4 * (miss + c.walk_step) + 4 * (c.l1d_hit + c.ad_assist) + miss);
     for (let level = 4; level >= 1; level--) {
       const e = m.pt.readEntry(tables[4 - level]!, tableIndex(VA, level));
       expect(pteFlags(e) & (PTE_ACCESSED | PTE_DIRTY)).toBe(PTE_ACCESSED);
     }
     // A write through the clean TLB entry: re-walk (PWC hit, PT entry in L1), set D, then the data write.
-    expect(single(m.mmu.access(0, VA, true))).toBe(c.l1d_hit + c.walk_step + c.l1d_hit + c.ad_assist + c.l1d_hit);
+    expect(single(m.mmu.access(0, VA, true))).toBe(c.walk_start + c.l1d_hit + c.walk_step + c.l1d_hit + c.ad_assist + c.l1d_hit);
     expect(pteFlags(m.pt.readEntry(table, tableIndex(VA, 1))) & PTE_DIRTY).toBe(PTE_DIRTY);
     // The TLB entry now carries D: another write costs only the L1D hit.
     expect(single(m.mmu.access(0, VA + 64, true))).toBe(c.l1d_hit + (c.llc_hit + c.dram) - c.l1d_hit);
@@ -140,7 +140,7 @@ describe('Mmu accessed and dirty bits', () => {
     const c = m.cfg.cost;
     const miss = c.llc_hit + c.dram;
     map(m, cr3, VA, URW);
-    expect(single(m.mmu.access(0, VA, true))).toBe(c.stlb_hit + 4 * (miss + c.walk_step) + c.l1d_hit + c.ad_assist + miss);
+    expect(single(m.mmu.access(0, VA, true))).toBe(c.stlb_hit + c.walk_start + 4 * (miss + c.walk_step) + c.l1d_hit + c.ad_assist + miss);
     expect(pteFlags(m.pt.walkFunctional(cr3, VA)) & (PTE_ACCESSED | PTE_DIRTY)).toBe(PTE_ACCESSED | PTE_DIRTY);
   });
 });
@@ -153,7 +153,7 @@ describe('Mmu 2 MiB pages', () => {
     const base = 8192; // a 512-aligned pfn
     const va = 0x4000_0000;
     m.pt.installFunctional(cr3, va, makePte(base, URW | PTE_PSE | PTE_ACCESSED | PTE_DIRTY), 2);
-    expect(single(m.mmu.access(0, va, false))).toBe(c.stlb_hit + 3 * (miss + c.walk_step) + miss);
+    expect(single(m.mmu.access(0, va, false))).toBe(c.stlb_hit + c.walk_start + 3 * (miss + c.walk_step) + miss);
     for (let p = 1; p < 512; p++) expect(single(m.mmu.access(0, va + p * 4096 + 8, false))).toBe(miss);
     expect(m.tlb.counters()).toMatchObject({ dtlb_l1_hit: 511, stlb_miss: 1 });
     expect(m.caches.counters().llc_miss).toBe(3 + 512);
@@ -178,14 +178,14 @@ describe('Mmu faults', () => {
     const c = m.cfg.cost;
     const miss = c.llc_hit + c.dram;
     expect(single(m.mmu.access(0, VA, false))).toBe(FAULT_NOT_PRESENT);
-    expect(m.mmu.outcome(0).faultCycles).toBe(c.stlb_hit + miss + c.walk_step);
+    expect(m.mmu.outcome(0).faultCycles).toBe(c.stlb_hit + c.walk_start + miss + c.walk_step);
     expect([m.mmu.outcome(0).faultAddr, m.mmu.outcome(0).faultWrite, m.mmu.outcome(0).faultUser]).toEqual([VA, false, true]);
     map(m, cr3, VA);
     m.mmu.access(0, VA, false);
     expect(m.mmu.pwcEntries(0).length).toBe(1);
     // The next page's entry shares the line just read: a PWC hit, one L1 read, then the fault.
     expect(single(m.mmu.access(0, VA + 4096, true))).toBe(FAULT_NOT_PRESENT);
-    expect(m.mmu.outcome(0).faultCycles).toBe(c.stlb_hit + c.l1d_hit + c.walk_step);
+    expect(m.mmu.outcome(0).faultCycles).toBe(c.stlb_hit + c.walk_start + c.l1d_hit + c.walk_step);
     expect(m.mmu.outcome(0).faultWrite).toBe(true);
     // The fault dropped the PWC entry it used (SDM vol. 3 §4.10.4.1).
     expect(m.mmu.pwcEntries(0)).toEqual([]);
@@ -201,7 +201,7 @@ describe('Mmu faults', () => {
     map(m, cr3, VA + 4096, PTE_PRESENT | PTE_RW | PTE_ACCESSED);
     expect(single(m.mmu.access(0, VA, true))).toBe(FAULT_PROTECTION);
     // The walk read all four levels; the leaf is left unchanged.
-    expect(m.mmu.outcome(0).faultCycles).toBe(c.stlb_hit + 4 * (c.llc_hit + c.dram + c.walk_step));
+    expect(m.mmu.outcome(0).faultCycles).toBe(c.stlb_hit + c.walk_start + 4 * (c.llc_hit + c.dram + c.walk_step));
     expect(pteFlags(m.pt.walkFunctional(cr3, VA)) & PTE_DIRTY).toBe(0);
     expect(single(m.mmu.access(0, VA, false))).toBeGreaterThan(0);
     expect(single(m.mmu.access(0, VA + 4096, false))).toBe(FAULT_PROTECTION);
@@ -223,7 +223,7 @@ describe('Mmu faults', () => {
     m.pt.walkFunctional(cr3, VA);
     m.pt.writeEntry(m.pt.walkTable, m.pt.walkIndex, makePte(pfn, URW | PTE_ACCESSED));
     // The write walk sets D: a cache write and a locked update.
-    expect(single(m.mmu.access(0, VA, true))).toBe(c.stlb_hit + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit + c.ad_assist + c.l1d_hit);
+    expect(single(m.mmu.access(0, VA, true))).toBe(c.stlb_hit + c.walk_start + 4 * (c.l1d_hit + c.walk_step) + c.l1d_hit + c.ad_assist + c.l1d_hit);
   });
 });
 

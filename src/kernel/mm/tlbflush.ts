@@ -208,7 +208,10 @@ export function flush_tlb_func(k: Kernel, cpu: number, f: FlushTlbInfo): number 
     }
     if (local) counters.add('nr_tlb_local_flush_one', n);
   } else {
-    cycles += k.cfg.tlb.pcid ? mmu.flushPcid(cpu, pcid) : mmu.flushAll(cpu);
+    // native_flush_tlb_local(): invalidate_user_asid() and a CR3 write of the loaded root without the no-flush bit,
+    // which drops the PCID's TLB and paging-structure-cache entries (all of them without PCIDs). Not INVPCID: Linux
+    // reloads CR3 for a local full flush. The refill is the walks that follow (cost.walk_start and the caches).
+    cycles += mmu.setCr3(cpu, mmu.cr3[cpu]!, pcid, false);
     if (local) counters.add('nr_tlb_local_flush_all');
   }
   st.ctxGen[asid] = mmGen;

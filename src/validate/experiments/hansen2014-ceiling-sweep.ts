@@ -28,12 +28,11 @@ export const experiment = defineExperiment({
   tolerance: { point: 0.3, why: 'the published value is a choice near a broad minimum, not a measurement' },
   notes:
     'One thread keeps a 512-page working set (one load a page a round) and each round gives back N pages with madvise(MADV_DONTNEED), N going 1 to 64, then ' +
-    'writes them again; the sweep runs the same rounds at each ceiling and reports the ceiling with the fewest cycles. Below the ceiling a flush is an ' +
-    'INVLPG a page (cost.invlpg); above, one flush of the PCID, after which every working-set page misses the TLB and walks (the refill, through the cache model). ' +
-    'The simulated minimum sits far below 33 because the refill is cheap here: a 512-page pass after a full flush costs only ~2,600 cycles more than ' +
-    'one through the STLB (~5 cycles a page), where Hansen counts ~22,000 (17.1 ns a dTLB miss on IvyBridge). Each walk hits the paging-structure cache ' +
-    '(one 2 MiB region) and reads one PTE from L1, while calibration.md puts a walk with page tables in cache at ~20 cycles: the walker has no fixed latency ' +
-    'of its own (cost.walk_step is 0, derived as if every level were read). The sweep\'s totals differ by under 3%.',
+    'writes them again; the sweep runs the same rounds at each ceiling (1, 8, 16, 24, 33, 40, 48, 56, 64) and reports the ceiling with the fewest cycles. ' +
+    'Below the ceiling a flush is an INVLPG a page (cost.invlpg); above, a CR3 reload, after which every working-set page misses the TLB and walks: the ' +
+    'refill is those walks, each cost.walk_start (the walker\'s own latency, 15 cycles: ~20 cycles a walk with tables in cache, less the one L1 read of the ' +
+    'PTE the paging-structure cache leaves) plus its cache reads, about 20 cycles a page against Hansen\'s 45 (his walks over a kernel compile also ' +
+    'read PTEs from L2 and L3). The minimum is broad, as Hansen found: at 24 and 40 the run costs 0.05% and 0.16% more than at 33, at 8 and 64 0.8% and 2.0%.',
   simulate(ctx) {
     const run = (ceiling: number): number => {
       let cycles = 0;

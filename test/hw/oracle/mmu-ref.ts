@@ -13,7 +13,7 @@
  *   TLB L1 hit         0
  *   STLB hit           cost.stlb_hit
  *   TLB miss           cost.stlb_hit + walk
- *   walk               per level read: caches.access(entry, read) + cost.walk_step
+ *   walk               cost.walk_start once; per level read: caches.access(entry, read) + cost.walk_step
  *                      per entry whose A (or, at the leaf, D) bit the walker
  *                      sets: caches.access(entry, write) + cost.ad_assist
  *                      A PWC hit skips the PML4, PDPT and PD reads; a PD
@@ -116,6 +116,8 @@ export class RefMmu {
   private readonly mem: PhysMem;
   private readonly stlbHit: number;
   private readonly walkStep: number;
+  /** The walker's own latency per walk (cost.walk_start). */
+  private readonly walkStart: number;
   /** The locked update of an entry whose A or D bit the walker sets (cost.ad_assist). */
   private readonly adAssist: number;
   /** 1 / the cache line size (a power of two, so a product is exact). */
@@ -148,6 +150,7 @@ export class RefMmu {
     this.pcid = new Uint16Array(cpus);
     this.stlbHit = cfg.cost.stlb_hit;
     this.walkStep = cfg.cost.walk_step;
+    this.walkStart = cfg.cost.walk_start;
     this.adAssist = cfg.cost.ad_assist;
     this.lineInv = 1 / caches.lineBytes;
     this.mVpn = new Float64Array(cpus).fill(-1);
@@ -469,7 +472,7 @@ export class RefMmu {
     const lineInv = this.lineInv;
     const pcid = this.pcid[cpu]!;
     const region = Math.floor(vaddr * REGION_INV);
-    let cyc = 0;
+    let cyc = this.walkStart;
     let rights = TLB_W | TLB_U;
     let table: number;
 
