@@ -24,7 +24,7 @@
 import { choice, int } from '../params/schema.js';
 import { MADV_DONTNEED, MADV_FREE, sys_madvise } from '../kernel/mm/madvise.js';
 import { sys_mmap } from '../kernel/mm/mmap.js';
-import { accessUserRange, fillUser, loadUser } from '../kernel/mm/uaccess.js';
+import { fillUser, loadUser, streamUser } from '../kernel/mm/uaccess.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../kernel/mm/uapi.js';
 import type { TaskStruct } from '../kernel/sched/task_struct.js';
 import type { Blocking, Task, TaskBody } from '../sim/task.js';
@@ -177,7 +177,6 @@ export const ebizzy = defineWorkload({
         const arena = new Arena(advice);
         st.arenas[idx] = arena;
         const rand = xorshift(k.cfg.sim.seed * 7919 + idx + 1);
-        const line = k.machine.caches.lineBytes;
         while (t.now < st.end) {
           const chunk = rand() % p.chunks;
           const copy = yield* arena.malloc(t, bytes);
@@ -185,8 +184,9 @@ export const ebizzy = defineWorkload({
             st.failures.push(`thread ${idx}: mmap failed (${copy})`);
             return;
           }
-          // memcpy(copy, src, size): the source's lines read, the copy's written (its bytes take the chunk's tag).
-          if ((yield* accessUserRange(t, mem[chunk]!, bytes / line, line, false)) !== 0 || (yield* fillUser(t, copy, bytes, 1 + chunk)) !== 0) {
+          // memcpy(copy, src, size): the source streamed in, the copy streamed out (its bytes take the chunk's tag); each half
+          // at the stream rate a sequential copy runs at (streamUser), the faults and walks as they come.
+          if ((yield* streamUser(t, mem[chunk]!, bytes, false)) !== 0 || (yield* streamUser(t, copy, bytes, true, 1 + chunk)) !== 0) {
             st.failures.push(`thread ${idx}: fault in the copy`);
             return;
           }

@@ -127,6 +127,66 @@ export function* fillUser(t: Task, addr: number, len: number, byte: number): Blo
   return 0;
 }
 
+/**
+ * One half of a sequential user copy (memcpy's reads or its writes, or a
+ * memset): page by page in ascending order, the page's first line through
+ * the MMU (TLB, walk, A/D bits, a fault), its other lines through the
+ * caches, and the page charged as Kernel.streamRange charges the kernel's
+ * copies: the lesser of the lines' latencies one after another and the
+ * first line's latency plus the rest at cost.zero_page a 4 KiB. A
+ * sequential stream runs at bandwidth, not at a miss a line: the hardware
+ * prefetchers run ahead of it (Intel optimization manual, the L2 streamer;
+ * AMD 56665, the L2 stream prefetcher) and its misses overlap, which a
+ * line-by-line walk through the cache model does not show. `byte` >= 0
+ * writes that byte over the range (the copy's contents). Returns 0 or the
+ * signal that stopped it.
+ */
+export function* streamUser(t: Task, addr: number, len: number, write: boolean, byte = -1): Blocking<number> {
+  const k = t.k;
+  const mem = k.machine.mem;
+  const mmu = k.machine.mmu;
+  const caches = k.machine.caches;
+  const line = caches.lineBytes;
+  const rate = k.cfg.cost.zero_page;
+  let cur = addr;
+  const end = addr + len;
+  while (cur < end) {
+    const pageBase = Math.floor(cur / PAGE_SIZE) * PAGE_SIZE;
+    const next = Math.min(pageBase + PAGE_SIZE, end);
+    const first = Math.floor(cur / line) * line;
+    const lines = Math.ceil((next - first) / line);
+    let firstCycles = 0;
+    for (let i = 0; ; i++) {
+      if (!(cur < USER_TOP)) return yield* do_user_addr_fault(t, cur, write, false);
+      const o = mmu.accessRange(t.cpu, first, 1, line, write, Infinity, true);
+      if (o.done === 1) {
+        firstCycles = o.cycles;
+        break;
+      }
+      t.chargeAs(CAT_USER, o.cycles);
+      const faultAddr = o.faultAddr;
+      const sig = yield* do_user_addr_fault(t, faultAddr, write, o.fault === FAULT_PROTECTION);
+      if (sig) return sig;
+      if (i === MAX_RETRIES - 1) throw new Error(`streamUser: the fault at 0x${faultAddr.toString(16)} keeps recurring`);
+    }
+    const pfn = accessedPfn(k, t.cpu, cur);
+    if (pfn < 0) {
+      // unmapped by another CPU meanwhile: touch it again
+      t.chargeAs(CAT_USER, firstCycles);
+      continue;
+    }
+    const toPhys = pfn * PAGE_SIZE - pageBase;
+    let serial = firstCycles;
+    for (let j = 1; j < lines; j++) serial += caches.access(t.cpu, first + j * line + toPhys, write);
+    const streamed = firstCycles + Math.ceil(((lines - 1) * line * rate) / PAGE_SIZE);
+    t.chargeAs(CAT_USER, Math.min(serial, streamed));
+    if (byte >= 0) mem.fill(pfn, cur % PAGE_SIZE, next - cur, byte);
+    cur = next;
+    if (t.shouldYield()) yield;
+  }
+  return 0;
+}
+
 /** load: read the byte at addr. Returns { sig: 0, value } or { sig, value: -1 }. */
 export function* loadUser(t: Task, addr: number): Blocking<{ sig: number; value: number }> {
   const k = t.k;
