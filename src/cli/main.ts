@@ -252,10 +252,12 @@ function parse(argv: string[], width: number): Promise<Parsed> {
           .option('gaps', { type: 'boolean', default: true, describe: 'charge the time between a thread\'s calls as user time (--no-gaps drops it)' })
           .option('lackey', { type: 'string', describe: 'a memory trace of valgrind --tool=lackey --trace-mem=yes --log-file=FILE PROGRAM (with --strace: add --trace-syscalls=yes, docs/replay.md)', requiresArg: true })
           .option('cpi', { type: 'number', describe: `cycles per instruction record of the memory trace (default ${DEFAULT_CPI}: a 4-wide core's best case)`, requiresArg: true })
+          .option('advice', { type: 'string', choices: ['as-logged', 'MADV_DONTNEED', 'MADV_FREE'], describe: 'replay the log\'s MADV_DONTNEED and MADV_FREE calls with this advice (default as-logged)', requiresArg: true })
           .example('$0 replay --strace app.strace', 'the calls of app on the default machine')
           .example('$0 replay --strace app.strace --machine server-64 --json > r.json', 'on another machine, as a result for report and compare')
           .example('$0 replay --lackey app.lackey', 'the memory traffic of app (one thread)')
-          .example('$0 replay --strace app.strace --lackey app.lackey', 'both, interleaved by the program\'s mmap/brk calls'),
+          .example('$0 replay --strace app.strace --lackey app.lackey', 'both, interleaved by the program\'s mmap/brk calls')
+          .example('$0 sweep replay --strace app.strace --grid machine=desktop-4,server-64 --grid advice=MADV_DONTNEED,MADV_FREE', 'one sweep over machines and advice'),
       (a) => {
         action = (ctx) => cmdReplay(ctx, a as never);
       },

@@ -27,6 +27,10 @@ import { intern } from '../../sim/attribution.js';
 import { CAT_USER, type Blocking, type Task } from '../../sim/task.js';
 import { CookieNames } from '../script/format.js';
 import { handlers } from '../script/interp.js';
+import { MADV } from '../script/constants.js';
+
+const MADV_DONTNEED: number = MADV.MADV_DONTNEED;
+const MADV_FREE: number = MADV.MADV_FREE;
 import type { OpEnv, OpOutcome } from '../script/ops/fd.js';
 import { MAP_HINT_BASE, type MmOpEnv, type MmOpState } from '../script/ops/mm.js';
 import type { Op } from '../script/types.js';
@@ -41,6 +45,8 @@ export interface ReplayOptions {
   gaps: boolean;
   /** A memory trace of the log's first thread, interleaved with its calls by its markers (lackey-replay.ts). */
   memory?: MemFeed;
+  /** The advice the log's MADV_DONTNEED and MADV_FREE calls are replayed with (e.g. FREE for DONTNEED); as logged when undefined. */
+  advice?: number;
 }
 
 /** One call whose simulated outcome differs from the log's. */
@@ -201,6 +207,7 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
         if (!(e instanceof Unreadable)) throw e;
         op = null;
       }
+      if (opts.advice !== undefined && op && op.op === 'madvise' && (op.advice === MADV_DONTNEED || op.advice === MADV_FREE)) op = { ...op, advice: opts.advice };
       const h = op ? handlers[op.op] : undefined;
       if (!op || !h) {
         tally.unmodelled[c.name] = (tally.unmodelled[c.name] ?? 0) + 1;

@@ -152,3 +152,26 @@ describe('kernsim replay --lackey (CLI)', () => {
     expect(expectUsageError(await cli(['replay', '--lackey', TOUCH_LACKEY, '--cpi', '-1']))).toMatch(/--cpi must be a number >= 0/);
   });
 });
+
+describe('replay results are ordinary run results (sweep, compare)', () => {
+  it('sweeps the stored touch.c pair over machines and advice: MADV_FREE leaves the 8 pages mapped, so their reads do not refault', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kernsim-sweep-'));
+    const out = join(dir, 's.json');
+    const r = await cli(['sweep', 'replay', '--strace', TOUCH_STRACE, '--lackey', TOUCH_LACKEY, '--grid', 'machine=desktop-4,server-64', '--grid', 'advice=MADV_DONTNEED,MADV_FREE', '--jobs', '1', '--out', out]);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(readFileSync(out, 'utf8')) as { points: { point: Record<string, string>; result: { figures: Record<string, number> } }[] };
+    expect(s.points.map((p) => [p.point['machine'], p.point['advice'], p.result.figures['trace_faults'], p.result.figures['results_differing']])).toEqual([
+      ['desktop-4', 'MADV_DONTNEED', 30, 0],
+      ['desktop-4', 'MADV_FREE', 22, 0],
+      ['server-64', 'MADV_DONTNEED', 30, 0],
+      ['server-64', 'MADV_FREE', 22, 0],
+    ]);
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.json');
+    expect((await cli(['replay', '--strace', TOUCH_STRACE, '--lackey', TOUCH_LACKEY, '--out', a])).code).toBe(0);
+    expect((await cli(['replay', '--strace', TOUCH_STRACE, '--lackey', TOUCH_LACKEY, '--advice', 'MADV_FREE', '--machine', 'server-64', '--out', b])).code).toBe(0);
+    const c = await cli(['compare', a, b]);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain('trace_faults');
+  });
+});
