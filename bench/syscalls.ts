@@ -25,6 +25,14 @@
  * shows the median and the range, and the ratio of the medians (the target
  * is at least 0.25).
  *
+ * bare: the same calls as bare C loops (bench/syscalls-bare.c, built with cc,
+ * every call through syscall(2) as the runner's are), timed by the program
+ * itself (elapsed and getrusage CPU time of the loop alone): what the host
+ * kernel does with nothing of the runner around it. The runner's repeat
+ * formats nothing for the iterations it does not print (emit returns before
+ * any formatting for a discarded sink), so its rate should equal the bare
+ * loop's; the runner / bare column shows whether it does.
+ *
  * On a shared machine both sides wait for a CPU, so elapsed rates fall with
  * the load. The CPU-time columns divide by the CPU time each side used
  * instead: the simulator's process.cpuUsage() over the same difference of
@@ -33,9 +41,11 @@
  * with a repeat of 0. The load average and the share of CPU time that was
  * idle while the benchmark ran are printed with the results.
  */
-import { loadavg } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Table from 'cli-table3';
 import { hostRunnerAvailable, runOnHost } from '../src/conform/host.js';
@@ -176,6 +186,31 @@ async function hostRate(c: Case): Promise<Rates> {
   return out;
 }
 
+/** The bare C loops, built once into a temporary directory (null without cc). */
+const bareDir = mkdtempSync(join(tmpdir(), 'kernsim-bench-syscalls-'));
+process.on('exit', () => rmSync(bareDir, { recursive: true, force: true }));
+const bareExe = ((): string | null => {
+  const exe = join(bareDir, 'syscalls-bare');
+  const src = fileURLToPath(new URL('../../bench/syscalls-bare.c', import.meta.url));
+  return spawnSync('cc', ['-O2', '-std=gnu11', '-Wall', '-o', exe, src]).status === 0 ? exe : null;
+})();
+
+/** Calls per second of bare C loops of the case: elapsed and CPU time of the loop as the program measures them. */
+function bareRate(c: Case, exe: string): Rates {
+  const run = (): [number, number] => {
+    const out = execFileSync(exe, [c.name, String(HOST_CALLS), bareDir], { encoding: 'utf8' }).trim().split(' ').map(Number);
+    return [out[0]!, out[1]!];
+  };
+  run();
+  const out: Rates = { wall: [], cpu: [] };
+  for (let r = 0; r < RUNS; r++) {
+    const [wall, cpu] = run();
+    out.wall.push(HOST_CALLS / (Math.max(1, wall) / 1e9));
+    out.cpu.push(HOST_CALLS / (Math.max(1, cpu) / 1e9));
+  }
+  return out;
+}
+
 interface Side {
   per_s: number;
   range: [number, number];
@@ -186,6 +221,10 @@ interface Row {
   name: string;
   sim: Side;
   host: Side | null;
+  /** The same calls as bare C loops (no runner). */
+  bare: Side | null;
+  /** runner / bare of the CPU-time medians: 1 when the runner adds nothing to the calls. */
+  runner_over_bare_cpu: number | null;
   /** sim / host of the elapsed-time medians, and of the CPU-time medians. */
   ratio: number | null;
   ratio_cpu: number | null;
@@ -205,8 +244,9 @@ for (const c of CASES) {
   if (!json) process.stderr.write(`${c.name} `);
   const sim = side(simRate(c));
   const h = host ? side(await hostRate(c)) : null;
+  const b = bareExe ? side(bareRate(c, bareExe)) : null;
   const round = (x: number): number => Math.round(x * 1000) / 1000;
-  rows.push({ name: c.name, sim, host: h, ratio: h ? round(sim.per_s / h.per_s) : null, ratio_cpu: h ? round(sim.cpu_per_s / h.cpu_per_s) : null });
+  rows.push({ name: c.name, sim, host: h, bare: b, runner_over_bare_cpu: h && b ? round(h.cpu_per_s / b.cpu_per_s) : null, ratio: h ? round(sim.per_s / h.per_s) : null, ratio_cpu: h ? round(sim.cpu_per_s / h.cpu_per_s) : null });
 }
 if (!json) process.stderr.write('\n');
 const after = cpuTimes();
@@ -218,7 +258,7 @@ if (json) {
 } else {
   const k = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : `${(v / 1e3).toFixed(0)} k`);
   const t = new Table({
-    head: ['calls', 'simulator /s (range)', 'host kernel /s (range)', 'sim / host', 'simulator /CPU s', 'host kernel /CPU s', 'sim / host (CPU)'],
+    head: ['calls', 'simulator /s (range)', 'host kernel /s (range)', 'sim / host', 'simulator /CPU s', 'host kernel /CPU s', 'sim / host (CPU)', 'bare C loop /CPU s', 'runner / bare (CPU)'],
     style: { head: [], border: [] },
   });
   for (const r of rows) {
@@ -231,6 +271,8 @@ if (json) {
       k(r.sim.cpu_per_s),
       h === null ? '' : k(h.cpu_per_s),
       r.ratio_cpu === null ? '' : r.ratio_cpu.toFixed(3),
+      r.bare === null ? 'no cc' : k(r.bare.cpu_per_s),
+      r.runner_over_bare_cpu === null ? '' : r.runner_over_bare_cpu.toFixed(2),
     ]);
   }
   console.log(t.toString());
