@@ -5,6 +5,7 @@
  * call and records its latency.
  */
 import { intern } from '../sim/attribution.js';
+import type { SampleSets, Samples } from '../sim/stats.js';
 import type { Blocking, Task } from '../sim/task.js';
 import { ct_user_enter, ct_user_exit } from './rcu/context_tracking.js';
 
@@ -17,6 +18,9 @@ interface SyscallName {
   cat: number;
   /** The call counter, `syscall_NAME`. */
   counter: string;
+  /** The latency histogram of the engine that last ran the call, and that engine's sample sets (a look-up by name per call costs a hash of the name). */
+  samples: Samples | null;
+  sets: SampleSets | null;
 }
 
 const names = new Map<string, SyscallName>();
@@ -25,7 +29,7 @@ const CAT_ENTRY = intern('entry_SYSCALL_64');
 function syscallName(name: string): SyscallName {
   let n = names.get(name);
   if (n === undefined) {
-    n = { cat: intern(`syscall:${name}`), counter: `syscall_${name}` };
+    n = { cat: intern(`syscall:${name}`), counter: `syscall_${name}`, samples: null, sets: null };
     names.set(name, n);
   }
   return n;
@@ -35,28 +39,65 @@ export function syscallCategory(name: string): number {
   return syscallName(name).cat;
 }
 
-/**
- * Run a syscall body with entry/exit cost and attribution. The body returns
- * the kernel's value: >= 0 on success or -errno.
- */
-export function* syscall<T>(t: Task, name: string, body: Blocking<T>): Blocking<T> {
+/** Entry: leaves user mode, opens `syscall:NAME` and charges the first half of the entry cost. Returns the category to restore at exit. */
+function sysEnter(t: Task, n: SyscallName): number {
   const e = t.engine;
   const cost = e.cfg.cost;
-  const start = t.now;
-  const startCpu = t.cpu;
   const saved = t.cat;
-  const n = syscallName(name);
   ct_user_exit(t);
   t.cat = e.attribution.root;
   t.enter(n.cat);
   const entry = cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0);
   t.chargeAs(CAT_ENTRY, entry / 2);
-  const r = yield* body;
+  return saved;
+}
+
+/** Exit: the rest of the entry cost, back to user mode, the call counted and its latency recorded. */
+function sysExit(t: Task, n: SyscallName, name: string, saved: number, start: number, startCpu: number): void {
+  const e = t.engine;
+  const cost = e.cfg.cost;
+  const entry = cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0);
   t.chargeAs(CAT_ENTRY, entry - entry / 2);
   t.cat = saved;
   ct_user_enter(t);
   e.counters.add(n.counter);
-  e.samples.record(name, t.now - start);
+  if (n.sets !== e.samples) {
+    n.sets = e.samples;
+    n.samples = e.samples.of(name);
+  }
+  n.samples!.record(t.now - start);
   if (e.tracing) e.traceSpan('syscall', name, startCpu, start, t.now - start);
+}
+
+/**
+ * Run a syscall body with entry/exit cost and attribution. The body returns
+ * the kernel's value: >= 0 on success or -errno.
+ */
+export function* syscall<T>(t: Task, name: string, body: Blocking<T>): Blocking<T> {
+  const start = t.now;
+  const startCpu = t.cpu;
+  const n = syscallName(name);
+  const saved = sysEnter(t, n);
+  const r = yield* body;
+  sysExit(t, n, name, saved, start, startCpu);
+  return r;
+}
+
+/**
+ * The fast path of the boundary, for a call whose body never waits (takes
+ * no sleeping lock, sends no IPI it waits for, does no I/O): the same entry,
+ * exit, attribution, counter and latency as syscall(), but the body is a
+ * plain function and nothing is allocated on the host: no generator for the
+ * boundary or the body. `body` must be a module-level function (a closure
+ * made per call allocates); its three number arguments are passed through.
+ * A call that may wait on some path keeps syscall() and a generator body.
+ */
+export function syscallNoWait(t: Task, name: string, body: (t: Task, a: number, b: number, c: number) => number, a = 0, b = 0, c = 0): number {
+  const start = t.now;
+  const startCpu = t.cpu;
+  const n = syscallName(name);
+  const saved = sysEnter(t, n);
+  const r = body(t, a, b, c);
+  sysExit(t, n, name, saved, start, startCpu);
   return r;
 }

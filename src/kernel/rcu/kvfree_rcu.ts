@@ -41,16 +41,30 @@ export function KFREE_DRAIN_JIFFIES(hz: number): number {
 const CAT_KVFREE = intern('kvfree_call_rcu');
 const CAT_MONITOR = intern('kfree_rcu_monitor');
 
-interface Ptr {
-  addr: number;
-  bytes: number;
-  /** get_state_synchronize_rcu() when it was added. */
-  need: number;
+/**
+ * Pointers waiting, in the order they were added: their addresses, sizes and
+ * the get_state_synchronize_rcu() cookie each was added under. Kept as
+ * parallel arrays of numbers rather than an object per pointer, so that a
+ * kfree_rcu() allocates nothing on the host (a flood keeps hundreds of
+ * thousands waiting across grace periods).
+ */
+class Ptrs {
+  addr: number[] = [];
+  bytes: number[] = [];
+  need: number[] = [];
+  get length(): number {
+    return this.addr.length;
+  }
+  push(addr: number, bytes: number, need: number): void {
+    this.addr.push(addr);
+    this.bytes.push(bytes);
+    this.need.push(need);
+  }
 }
 
 /** struct kfree_rcu_cpu. */
 class KfreeRcuCpu {
-  ptrs: Ptr[] = [];
+  ptrs = new Ptrs();
   bytes = 0;
   /** When the armed monitor runs (Infinity: not armed), and a number that cancels older timers. */
   monitorAt = Infinity;
@@ -75,7 +89,7 @@ export class KvfreeRcu {
     t.chargeAs(CAT_KVFREE, this.k.cfg.kernel.cost.kernel_op);
     const cpu = t.cpu;
     const krcp = this.krcs[cpu]!;
-    krcp.ptrs.push({ addr, bytes, need: this.rcu.get_state_synchronize_rcu() });
+    krcp.ptrs.push(addr, bytes, this.rcu.get_state_synchronize_rcu());
     krcp.bytes += bytes;
     this.bytesWaiting += bytes;
     const c = this.k.engine.counters;
@@ -112,21 +126,34 @@ export class KvfreeRcu {
     krcp.monitorAt = Infinity;
     const cost = this.k.cfg.kernel.cost;
     // kvfree_rcu_drain_ready: what an ended grace period already covers is freed now.
-    const ready = krcp.ptrs.filter((p) => this.rcu.poll_state_synchronize_rcu(p.need));
-    if (ready.length > 0) {
-      krcp.ptrs = krcp.ptrs.filter((p) => !this.rcu.poll_state_synchronize_rcu(p.need));
-      this.k.engine.counters.add('kvfree_rcu_drained_ready', ready.length);
+    let ready: Ptrs | null = null;
+    const all = krcp.ptrs;
+    for (let i = 0; i < all.length; i++) {
+      if (!this.rcu.poll_state_synchronize_rcu(all.need[i]!)) continue;
+      if (ready === null) {
+        // Split in order: the ready ones, and the rest kept for a batch.
+        ready = new Ptrs();
+        const rest = new Ptrs();
+        for (let j = 0; j < all.length; j++) {
+          if (this.rcu.poll_state_synchronize_rcu(all.need[j]!)) ready.push(all.addr[j]!, all.bytes[j]!, all.need[j]!);
+          else rest.push(all.addr[j]!, all.bytes[j]!, all.need[j]!);
+        }
+        krcp.ptrs = rest;
+      }
+      break;
     }
-    this.work(cpu, time, CAT_MONITOR, cost.kernel_op + ready.length * cost.kmalloc);
-    this.free(krcp, ready);
+    const nready = ready === null ? 0 : ready.length;
+    if (nready > 0) this.k.engine.counters.add('kvfree_rcu_drained_ready', nready);
+    this.work(cpu, time, CAT_MONITOR, cost.kernel_op + nready * cost.kmalloc);
+    if (ready !== null) this.free(krcp, ready);
     // kvfree_rcu_queue_batch: the rest goes to a free channel, one callback for all of it.
     for (let ch = 0; ch < KFREE_N_BATCHES && krcp.ptrs.length > 0; ch++) {
       if (krcp.channelBusy[ch]) continue;
       const batch = krcp.ptrs;
-      krcp.ptrs = [];
+      krcp.ptrs = new Ptrs();
       krcp.channelBusy[ch] = 1;
       let bytes = 0;
-      for (const p of batch) bytes += p.bytes;
+      for (let i = 0; i < batch.length; i++) bytes += batch.bytes[i]!;
       this.k.engine.counters.add('kvfree_rcu_batches');
       this.rcu.enqueueCallback(cpu, this.k.engine.clock[cpu]!, bytes, () => {
         krcp.channelBusy[ch] = 0;
@@ -137,11 +164,12 @@ export class KvfreeRcu {
     if (krcp.ptrs.length > 0) this.schedule_delayed_monitor_work(cpu, this.k.engine.clock[cpu]!);
   }
 
-  private free(krcp: KfreeRcuCpu, ptrs: readonly Ptr[]): void {
-    for (const p of ptrs) {
-      this.k.slab.kfree(p.addr, p.bytes);
-      krcp.bytes -= p.bytes;
-      this.bytesWaiting -= p.bytes;
+  private free(krcp: KfreeRcuCpu, ptrs: Ptrs): void {
+    for (let i = 0; i < ptrs.length; i++) {
+      const bytes = ptrs.bytes[i]!;
+      this.k.slab.kfree(ptrs.addr[i]!, bytes);
+      krcp.bytes -= bytes;
+      this.bytesWaiting -= bytes;
     }
   }
 }
