@@ -119,7 +119,9 @@ class FrameWriter {
     const raw = this.buf.subarray(0, this.len);
     const frameCrc = crc32(raw);
     this.crc = crc32(raw, this.crc);
-    const packed = deflateRawSync(raw, { level: 6 });
+    // A frame deflate would not shrink by a quarter (random addresses) is stored as is: inflating it would cost more than reading the bytes saved.
+    const deflated = deflateRawSync(raw, { level: 6 });
+    const packed = deflated.length < raw.length * 0.75 ? deflated : raw;
     const head = Buffer.alloc(FRAME_HEAD);
     head.writeUInt32LE(this.len, 0);
     head.writeUInt32LE(packed.length, 4);
@@ -302,10 +304,13 @@ class FrameReader {
     if (readSync(this.fd, packed, 0, packedLen, this.pos) !== packedLen) this.damaged(`expected ${packedLen} compressed bytes`);
     this.pos += packedLen;
     let raw: Buffer;
-    try {
-      raw = inflateRawSync(packed);
-    } catch {
-      this.damaged('expected deflate-compressed records');
+    if (packedLen === rawLen) raw = packed; // stored as is
+    else {
+      try {
+        raw = inflateRawSync(packed);
+      } catch {
+        this.damaged('expected deflate-compressed records');
+      }
     }
     if (raw.length !== rawLen || crc32(raw) !== frameCrc) this.damaged(`expected ${rawLen} bytes of CRC-32 ${frameCrc}`);
     this.crc = crc32(raw, this.crc);
@@ -399,14 +404,29 @@ export class CompactReader implements MemSource {
             size = this.varint();
             i = this.i;
           }
-          let z = 0;
-          let mul = 1;
-          let c: number;
-          while ((c = raw[i++]!) >= 128) {
-            z += (c - 128) * mul;
-            mul *= 128;
+          // The zigzag delta: up to 28 bits in int arithmetic, the rest (long jumps) in floating point.
+          let c = raw[i++]!;
+          let z = c & 127;
+          if (c >= 128) {
+            c = raw[i++]!;
+            z |= (c & 127) << 7;
+            if (c >= 128) {
+              c = raw[i++]!;
+              z |= (c & 127) << 14;
+              if (c >= 128) {
+                c = raw[i++]!;
+                z |= (c & 127) << 21;
+                if (c >= 128) {
+                  let mul = 268435456;
+                  while ((c = raw[i++]!) >= 128) {
+                    z += (c - 128) * mul;
+                    mul *= 128;
+                  }
+                  z += c * mul;
+                }
+              }
+            }
           }
-          z += c * mul;
           const a = prev + (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
           prev = a;
           left--;
