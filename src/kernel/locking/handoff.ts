@@ -45,7 +45,6 @@ export class HandoffLock extends LockBase {
     if (this.owner === null) {
       this.waitForRelease(t, this.freeAt);
       this.owner = t;
-      this.heldFrom = t.now;
       this.noteAcquired();
       t.leave();
       return;
@@ -59,16 +58,14 @@ export class HandoffLock extends LockBase {
     t.charge(this.rmw(t));
     this.noteWait(t, t.now - start);
     this.noteAcquired();
-    this.heldFrom = t.now;
     t.leave();
   }
 
-  /** True if taken. */
+  /** True if taken; an attempt from a clock before the last release fails (see LockBase.freeAt). */
   trylock(t: Task): boolean {
     t.chargeAs(this.kind.lockCat, this.rmw(t));
-    if (this.owner !== null || (t.now >= this.heldFrom && t.now < this.freeAt)) return false;
+    if (this.owner !== null || t.now < this.freeAt) return false;
     this.owner = t;
-    this.heldFrom = t.now;
     this.noteAcquired();
     return true;
   }

@@ -127,10 +127,12 @@ export abstract class LockBase {
    * when its clock is before the hold began: the holder's critical section
    * has already run, and whatever it did (a release, a list change) must
    * not be seen by a section that ends before it in simulated time. So the
-   * lock order is the host order at every quantum (docs/quantum.md).
+   * lock order is the host order at every quantum (docs/quantum.md). A
+   * trylock cannot wait: from a clock before the release it fails, as one
+   * inside the hold would (it may not take the lock at a time before a
+   * hold that has already run, and its caller's fallback runs instead).
    */
   protected freeAt = 0;
-  protected heldFrom = 0;
 
   /** Tasks waiting for the lock. */
   get waiting(): number {

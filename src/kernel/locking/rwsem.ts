@@ -36,10 +36,6 @@ export class RwSemaphore extends LockBase {
   writer: Task | null = null;
   /** Simulated time the last reader let go (a writer's hold may not overlap it; see LockBase.freeAt, which is the writers'). */
   private readersFreeAt = 0;
-  /** When the reader that let go last had taken the lock. */
-  private readersFrom = 0;
-  /** Acquisition time of each current reader hold, in order (the last to let go sets readersFrom). */
-  private readerSince: number[] = [];
 
   constructor(k: Kernel, className: string, addr?: number) {
     super(k, className, addr);
@@ -59,7 +55,6 @@ export class RwSemaphore extends LockBase {
     if (this.writer === null && this.waiters.length === 0) {
       this.waitForRelease(t, this.freeAt);
       this.readers++;
-      this.readerSince.push(t.now);
       this.noteAcquired();
       t.leave();
       return;
@@ -69,12 +64,11 @@ export class RwSemaphore extends LockBase {
     t.leave();
   }
 
-  /** down_read_trylock(): fails when a writer holds the lock or anyone waits. */
+  /** down_read_trylock(): fails when a writer holds the lock or anyone waits, or from a clock before the last writer's release. */
   downReadTrylock(t: Task): boolean {
     t.chargeAs(CAT_DOWN_READ, this.rmw(t));
-    if (this.writer !== null || this.waiters.length > 0 || (t.now >= this.heldFrom && t.now < this.freeAt)) return false;
+    if (this.writer !== null || this.waiters.length > 0 || t.now < this.freeAt) return false;
     this.readers++;
-    this.readerSince.push(t.now);
     this.noteAcquired();
     return true;
   }
@@ -84,11 +78,7 @@ export class RwSemaphore extends LockBase {
     if (this.readers <= 0) throw new Error(`up_read ${this.cls.name}: not held for reading (${t.name})`);
     let cycles = this.rmw(t);
     this.readers--;
-    const since = this.readerSince.shift() ?? 0;
-    if (t.now + cycles > this.readersFreeAt) {
-      this.readersFreeAt = t.now + cycles;
-      this.readersFrom = since;
-    }
+    if (t.now + cycles > this.readersFreeAt) this.readersFreeAt = t.now + cycles;
     if (this.readers === 0 && this.waiters.length > 0) cycles += this.wake(t);
     t.chargeAs(CAT_UP_READ, cycles);
   }
@@ -101,7 +91,6 @@ export class RwSemaphore extends LockBase {
       this.waitForRelease(t, this.freeAt);
       this.waitForRelease(t, this.readersFreeAt);
       this.writer = t;
-      this.heldFrom = t.now;
       this.noteAcquired();
       t.leave();
       return;
@@ -111,13 +100,12 @@ export class RwSemaphore extends LockBase {
     t.leave();
   }
 
-  /** down_write_trylock(). */
+  /** down_write_trylock(): fails while held, or from a clock before the last release (writer's or reader's). */
   downWriteTrylock(t: Task): boolean {
     t.chargeAs(CAT_DOWN_WRITE, this.rmw(t));
     if (this.writer !== null || this.readers > 0) return false;
-    if ((t.now >= this.heldFrom && t.now < this.freeAt) || (t.now >= this.readersFrom && t.now < this.readersFreeAt)) return false;
+    if (t.now < this.freeAt || t.now < this.readersFreeAt) return false;
     this.writer = t;
-    this.heldFrom = t.now;
     this.noteAcquired();
     return true;
   }
@@ -139,7 +127,6 @@ export class RwSemaphore extends LockBase {
     this.writer = null;
     this.freeAt = t.now + cycles;
     this.readers = 1;
-    this.readerSince.push(this.heldFrom);
     if (this.waiters.length > 0 && this.waiters.kindAt(0) === READER) cycles += this.wake(t);
     t.chargeAs(CAT_DOWNGRADE, cycles);
   }
@@ -153,8 +140,6 @@ export class RwSemaphore extends LockBase {
     t.charge(this.rmw(t));
     this.noteWait(t, t.now - start);
     this.noteAcquired();
-    if (kind === WRITER) this.heldFrom = t.now;
-    else this.readerSince.push(t.now);
   }
 
   /** rwsem_wake()/rwsem_mark_wake(): grant the lock to waiters and wake them; returns the waker's cycles. */

@@ -110,6 +110,30 @@ describe('SpinLock', () => {
     k.engine.run();
     expect(r).toEqual([true, false, true]);
   });
+
+  it('a trylock from a clock before a hold that has already run fails, at any quantum', () => {
+    // CPU 0 takes and drops the lock from 2,000 to ~7,000 in one engine step
+    // (quantum 50,000); CPU 1's trylock comes after it in host order at 1,000.
+    // It may not take the lock at a time before a hold that has already run.
+    const k = fakeKernel(testConfig(2, 50_000));
+    const l = new SpinLock(k, 'test');
+    const r: boolean[] = [];
+    k.engine.spawn('early', function* (t: Task): TaskBody {
+      t.charge(2000);
+      yield* l.lock(t);
+      t.charge(5000);
+      l.unlock(t);
+    }, { cpu: 0, pinned: true });
+    k.engine.spawn('lagging', function* (t: Task): TaskBody {
+      t.charge(1000);
+      r.push(l.trylock(t));
+      t.charge(20_000);
+      r.push(l.trylock(t));
+      l.unlock(t);
+    }, { cpu: 1, pinned: true });
+    k.engine.run();
+    expect(r).toEqual([false, true]);
+  });
 });
 
 describe('Mutex', () => {
@@ -162,6 +186,33 @@ describe('Mutex', () => {
 });
 
 describe('RwSemaphore', () => {
+  it('down_read_trylock and down_write_trylock from a clock before a hold that has already run fail', () => {
+    const k = fakeKernel(testConfig(3, 50_000));
+    const s = new RwSemaphore(k, 'mmap_lock');
+    const r: string[] = [];
+    // CPU 0 writes from 2,000 to ~7,000 and CPU 1 reads from 2,000 to ~7,000, each in one engine step.
+    k.engine.spawn('writer', function* (t: Task): TaskBody {
+      t.charge(2000);
+      yield* s.downWrite(t);
+      t.charge(5000);
+      s.upWrite(t);
+      t.charge(1000);
+      yield* s.downRead(t);
+      t.charge(5000);
+      s.upRead(t);
+    }, { cpu: 0, pinned: true });
+    k.engine.spawn('lagging', function* (t: Task): TaskBody {
+      t.charge(1000);
+      r.push(`read ${s.downReadTrylock(t)}`, `write ${s.downWriteTrylock(t)}`);
+      t.charge(30_000);
+      const w = s.downWriteTrylock(t);
+      r.push(`write later ${w}`);
+      if (w) s.upWrite(t);
+    }, { cpu: 1, pinned: true });
+    k.engine.run();
+    expect(r).toEqual(['read false', 'write false', 'write later true']);
+  });
+
   it('readers share; a queued writer blocks later readers; readers queued together wake together', () => {
     const k = fakeKernel(testConfig(4));
     const s = new RwSemaphore(k, 'mmap_lock');
