@@ -7,6 +7,7 @@
  * the area does not allow), SIGBUS (past the end of a file), SIGKILL (out of
  * memory: the OOM killer picks the faulting task).
  */
+import { find_extend_vma } from './expand_stack.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { ct_user_enter, ct_user_exit } from '../rcu/context_tracking.js';
@@ -78,7 +79,9 @@ export function* do_user_addr_fault(t: Task, address: number, write: boolean, pr
       else k.counters.add('vma_lock_miss');
       yield* mm.mmapLock.downRead(t);
       vma = find_vma(t, mm, address);
-      if (!vma || vma.vmStart > address) sig = SIGSEGV;
+      // lock_mm_and_find_vma(): an area that grows down is grown to the address.
+      if (vma && vma.vmStart > address) vma = yield* find_extend_vma(t, mm, vma, address);
+      if (!vma) sig = SIGSEGV;
       else if (accessError(errorCode, vma)) sig = SIGSEGV;
       else sig = faultSignal(yield* handle_mm_fault(t, vma, address, flags));
       mm.mmapLock.upRead(t);

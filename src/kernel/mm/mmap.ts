@@ -17,6 +17,7 @@
  * negative number is its two's complement, as C would pass it) and do the
  * ABI checks in unsigned 64-bit arithmetic; inside, addresses are numbers.
  */
+import { vm_start_gap } from './expand_stack.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, EAGAIN, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../errno.js';
@@ -151,7 +152,7 @@ function vmUnmappedArea(t: Task, mm: MmStruct, length: number, low: number, high
   if (topDown) {
     for (let i = vma_index(mm, high) - 1; i >= -1; i--) {
       const lo = Math.max(i >= 0 ? v[i]!.vmEnd : 0, low);
-      const hi = Math.min(i + 1 < v.length ? v[i + 1]!.vmStart : Infinity, high);
+      const hi = Math.min(i + 1 < v.length ? vm_start_gap(v[i + 1]!) : Infinity, high);
       if (hi <= lo || hi - lo < need) {
         if (lo <= low) break;
         continue;
@@ -164,7 +165,7 @@ function vmUnmappedArea(t: Task, mm: MmStruct, length: number, low: number, high
   }
   for (let i = vma_index(mm, low) - 1; i < v.length; i++) {
     const lo = Math.max(i >= 0 ? v[i]!.vmEnd : 0, low);
-    const hi = Math.min(i + 1 < v.length ? v[i + 1]!.vmStart : Infinity, high);
+    const hi = Math.min(i + 1 < v.length ? vm_start_gap(v[i + 1]!) : Infinity, high);
     if (lo >= high) break;
     if (hi <= lo || hi - lo < need) continue;
     let addr = lo;
@@ -187,7 +188,7 @@ function archGetUnmappedArea(t: Task, mm: MmStruct, addr: number, len: number, f
     addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
     if (hintValid(addr, len)) {
       const vma = find_vma(t, mm, addr);
-      if (!vma || addr + len <= vma.vmStart) return addr;
+      if (!vma || addr + len <= vm_start_gap(vma)) return addr;
     }
   }
   // MAP_32BIT: the legacy bottom-up search inside [1 GiB, 2 GiB) (find_start_end).
