@@ -2,6 +2,7 @@
  * Focused scenarios outside the page tables: fd-table growth, an RCU grace
  * period, one inotify event, and procfs removal racing a read.
  */
+import { loffAdd } from '../kernel/fs/loff.js';
 import { EIO } from '../kernel/errno.js';
 import { sys_close, sys_dup2, sys_open } from '../kernel/fs/fd_syscalls.js';
 import { IN_MODIFY, IN_NONBLOCK, sys_inotify_add_watch, sys_inotify_init1, type InotifyReadBuf } from '../kernel/fs/notify/inotify_user.js';
@@ -97,8 +98,8 @@ const procRace: FocusedScenario = {
             if (rt.shouldYield()) yield;
           }
           st.readEnd = rt.now;
-          const n = Math.max(0, Math.min(len, 64 - file.f_pos));
-          file.f_pos += n;
+          const n = file.f_pos < 64 ? Math.min(len, 64 - Number(file.f_pos)) : 0;
+          file.f_pos = loffAdd(file.f_pos, n);
           return n;
         },
       };

@@ -1,4 +1,5 @@
 /** What every command gets: where to write, how to colour, and the shared file helpers. */
+import { stringifyExact } from '../workloads/script/format.js';
 import type { ChalkInstance } from 'chalk';
 import { cannotRead } from '../workloads/read-error.js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -49,6 +50,7 @@ export function termWidth(ctx: Ctx): number | undefined {
   return ctx.io.stdout.isTTY && ctx.io.stdout.columns ? ctx.io.stdout.columns : undefined;
 }
 
+/** JSON of a value, bigints (64-bit file positions) written with all their digits. */
 export function toJson(v: unknown): string {
-  return JSON.stringify(v, null, 2) + '\n';
+  return stringifyExact(v, 2) + '\n';
 }

@@ -6,6 +6,7 @@
  * reads, and formats the raw numbers that come back with the same formatter
  * the simulator uses.
  */
+import { loffOf } from '../kernel/fs/loff.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -314,7 +315,7 @@ function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames, thread
   const t = rec.next(`op ${i}`);
   if (Number(t[1]) !== i || (t[0] !== 'R' && t[0] !== 'S')) throw new HostRunnerError(`runner output: expected op ${i}, got "${t.join(' ')}"`);
   if (t[0] === 'S') return { i, op: op.op, ret: -1, errno: null, signal: t[2]! };
-  const ret = Number(BigInt(t[2]!));
+  const ret = loffOf(BigInt(t[2]!));
   const errno = t[3] === '-' ? null : t[3]!;
   const r: ResultLine = { i, op: op.op, ret, errno };
   if (errno !== null) return r;
@@ -329,7 +330,7 @@ function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames, thread
       break;
     case 'fcntl':
       if (op.cmd === F.F_GETFL) {
-        const g = getflResult(ret);
+        const g = getflResult(Number(ret));
         r.ret = g.ret;
         r.flags = g.flags;
       }
@@ -377,7 +378,7 @@ function decodeCallField(r: ResultLine, tok: string): void {
   const v = tok.slice(eq + 2);
   const hex = (h: string): string => Buffer.from(h, 'hex').toString('utf8');
   switch (type) {
-    case 'n': r[key] = Number(BigInt(v)); break;
+    case 'n': r[key] = loffOf(BigInt(v)); break;
     case 'h': r[key] = hex(v); break;
     case 'l': r[key] = v === '' ? [] : v.split(',').map(hex); break;
     case 'i': r[key] = v === '' ? [] : v.split(',').map(Number); break;

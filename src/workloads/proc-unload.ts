@@ -11,6 +11,7 @@
  * module's own log that no call into its operations ran after removal
  * returned and that each open file was released exactly once.
  */
+import { loffAdd, type loff_t } from '../kernel/fs/loff.js';
 import { int } from '../params/schema.js';
 import { EINVAL, EIO, ENOENT } from '../kernel/errno.js';
 import { sys_close, sys_open } from '../kernel/fs/fd_syscalls.js';
@@ -82,15 +83,15 @@ function moduleOps(k: Kernel, st: State, readCycles: number): ProcOps {
         if (t.shouldYield()) yield;
       }
       t.leave();
-      const n = Math.max(0, Math.min(len, RECORD - file.f_pos));
+      const n = file.f_pos < RECORD ? Math.min(len, RECORD - Number(file.f_pos)) : 0;
       if (buf) buf.sum += n * 0x2e;
-      file.f_pos += n;
+      file.f_pos = loffAdd(file.f_pos, n);
       end(t, c);
       return n;
     },
-    *proc_lseek(t: Task, file: File, offset: number, whence: number): Blocking<number> {
+    *proc_lseek(t: Task, file: File, offset: loff_t, whence: number): Blocking<loff_t> {
       const c = begin(t, 'llseek');
-      let r = -EINVAL;
+      let r: loff_t = -EINVAL;
       if (whence === 0 && offset >= 0) r = file.f_pos = offset;
       end(t, c);
       return r;

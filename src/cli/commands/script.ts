@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import type { MachineConfig } from '../../config/machine.js';
 import { applyProfile } from '../../config/profile.js';
 import { compareRuns } from '../../workloads/script/compare.js';
+import { parseExact } from '../../workloads/script/format.js';
 import { hostOutputPath, listScriptFiles, loadScript } from '../../workloads/script/files.js';
 import { log, out, readText, toJson, type Ctx } from '../context.js';
 import { CheckFailed, UsageError } from '../errors.js';
@@ -35,7 +36,7 @@ export async function cmdScript(ctx: Ctx, file: string, a: { sim?: boolean; mach
     lines = simulateScript(script, loadMachineConfig(a.machine), a.sim === true);
   }
   // --json: one document (which script, which kernel, the result lines as objects) rather than JSON lines.
-  if (a.json) out(ctx, toJson({ script: file, kernel: a.host ? 'host' : 'sim', results: lines.map((l) => JSON.parse(l) as unknown) }));
+  if (a.json) out(ctx, toJson({ script: file, kernel: a.host ? 'host' : 'sim', results: lines.map((l) => parseExact(l)) }));
   else for (const line of lines) out(ctx, line);
   return 0;
 }

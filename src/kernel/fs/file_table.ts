@@ -9,6 +9,7 @@
  * File operations are generator functions so that a file system (the VFS,
  * inotify, procfs) can block in them; `private_data` and `f_inode` are theirs.
  */
+import type { loff_t } from './loff.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -23,14 +24,14 @@ export interface IoBuf {
 /** struct file_operations: every method returns >= 0 or -errno. */
 /** Where a read or write starts and what it advances (the kernel's loff_t *ppos): the file itself, or pread/pwrite's own position. */
 export interface FilePos {
-  f_pos: number;
+  f_pos: loff_t;
 }
 
 export interface FileOperations {
   readonly name?: string;
   read?(t: Task, file: File, len: number, buf: IoBuf | null, ppos?: FilePos): Blocking<number>;
   write?(t: Task, file: File, len: number, byte: number, ppos?: FilePos): Blocking<number>;
-  llseek?(t: Task, file: File, offset: number, whence: number): Blocking<number>;
+  llseek?(t: Task, file: File, offset: loff_t, whence: number): Blocking<loff_t>;
   poll?(t: Task, file: File): Blocking<number>;
   ioctl?(t: Task, file: File, cmd: number, arg: number): Blocking<number>;
   /** Called at every close of an fd naming the file (filp_close). */
@@ -56,7 +57,7 @@ const CAT_ALLOC_FILE = intern('alloc_empty_file');
 export class File {
   /** References: fds naming it plus transient fget references. */
   f_count = 1;
-  f_pos = 0;
+  f_pos: loff_t = 0;
   /** For the file system: its per-open state. */
   private_data: unknown = null;
   /** The inode, typed loosely until the VFS defines it. */

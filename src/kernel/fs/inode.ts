@@ -13,6 +13,7 @@
  * Regular files keep their size in their page cache (AddressSpace.size), so
  * the size a fault checks and the size read() checks are one number.
  */
+import { LLONG_MAX, type loff_t } from './loff.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES } from '../errno.js';
@@ -61,8 +62,8 @@ export const I_NEW = 1 << 3;
 export const I_FREEING = 1 << 5;
 /** i_flags: a removed directory (rmdir done; lookups in it find nothing, creations fail). */
 export const S_DEAD = 1 << 4;
-/** MAX_LFS_FILESIZE on 64-bit: LLONG_MAX (kept as the nearest double). */
-export const MAX_LFS_FILESIZE = 2 ** 63 - 1;
+/** MAX_LFS_FILESIZE on 64-bit: LLONG_MAX. */
+export const MAX_LFS_FILESIZE: loff_t = LLONG_MAX;
 
 /** sizeof(struct inode) in today's kernel, rounded to its slab. */
 export const INODE_BYTES = 640;
@@ -76,7 +77,7 @@ const CAT_PERMISSION = intern('inode_permission');
 export interface Iattr {
   ia_valid: number;
   ia_mode: number;
-  ia_size: number;
+  ia_size: loff_t;
 }
 export const ATTR_MODE = 1 << 0;
 export const ATTR_UID = 1 << 1;
@@ -129,7 +130,7 @@ export class SuperBlock {
     readonly s_type: string,
     readonly s_op: SuperOperations,
     readonly s_magic: number,
-    readonly s_maxbytes: number,
+    readonly s_maxbytes: loff_t,
   ) {}
 }
 
@@ -155,7 +156,7 @@ export class Inode {
   /** Opens for writing (get_write_access). */
   i_writecount = 0;
   /** Size of an inode without a page cache (directories, devices). */
-  private sizeNoMapping = 0;
+  private sizeNoMapping: loff_t = 0;
   /** inode_lock(): i_rwsem, embedded in the inode's second cache line. */
   readonly i_rwsem: RwSemaphore;
 
@@ -171,17 +172,17 @@ export class Inode {
   }
 
   /** The largest file this inode may hold: its file system's s_maxbytes. */
-  get i_maxbytes(): number {
+  get i_maxbytes(): loff_t {
     return this.i_sb.s_maxbytes;
   }
 
   /** i_size_read(). */
-  get i_size(): number {
+  get i_size(): loff_t {
     return this.i_mapping ? this.i_mapping.size : this.sizeNoMapping;
   }
 
   /** i_size_write(). */
-  set i_size(v: number) {
+  set i_size(v: loff_t) {
     if (this.i_mapping) this.i_mapping.size = v;
     else this.sizeNoMapping = v;
   }

@@ -20,6 +20,7 @@
  * the conformance host; tmpfs would hand out the zero page instead), and
  * the range stays a hole.
  */
+import type { loff_t } from './loff.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { ENAMETOOLONG, ENOTEMPTY, EPERM } from '../errno.js';
 import type { Kernel } from '../kernel.js';
@@ -99,7 +100,7 @@ export class MemfsInode extends Inode {
   shmem = false;
 
   /** tmpfs allows MAX_LFS_FILESIZE; the tree's files have ext4's limit (the superblock's). */
-  override get i_maxbytes(): number {
+  override get i_maxbytes(): loff_t {
     return this.shmem ? MAX_LFS_FILESIZE : this.i_sb.s_maxbytes;
   }
 }

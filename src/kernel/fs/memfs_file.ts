@@ -3,6 +3,7 @@
  * ext4's size limit), llseek with SEEK_DATA/SEEK_HOLE, fsync; split from memfs.ts,
  * which keeps the inodes, the namespace operations and the superblock.
  */
+import { loffAdd, loffGap, loffIndex, loffInPage, loffMax, loffMin, loffOfPage, type loff_t } from './loff.js';
 import { PAGE_SIZE } from '../../hw/physmem.js';
 import { PG_dirty, PG_uptodate } from '../mm/page_flags.js';
 import { intern } from '../../sim/attribution.js';
@@ -76,16 +77,16 @@ function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null, ppos: 
   const mem = k.machine.mem;
   const mapping = inode.i_mapping!;
   let pos = ppos.f_pos;
-  // A direct read at or past the end reads nothing before any alignment test (__iomap_dio_rw).
-  if (len > 0 && pos < inode.i_size && dio_misaligned(file, inode, pos, len, false)) return -EINVAL;
+  // A direct read at or past the end reads nothing before any alignment test (__iomap_dio_rw); below ext4's size limit a position is a number.
+  if (len > 0 && pos < inode.i_size && dio_misaligned(file, inode, Number(pos), len, false)) return -EINVAL;
   t.enter(CAT_READ);
   let done = 0;
   while (done < len) {
     const size = inode.i_size;
     if (pos >= size) break;
-    const index = Math.floor(pos / PAGE_SIZE);
-    const off = pos % PAGE_SIZE;
-    const n = Math.min(PAGE_SIZE - off, len - done, size - pos);
+    const index = loffIndex(pos);
+    const off = loffInPage(pos);
+    const n = Math.min(PAGE_SIZE - off, len - done, loffGap(pos, size, PAGE_SIZE));
     let pfn = filemap_get_page(t, mapping, index);
     let ref = false;
     if (pfn < 0) {
@@ -102,7 +103,7 @@ function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null, ppos: 
       if (ref) put_page_testzero_free(t, pfn);
     }
     chargeCopy(t, n);
-    pos += n;
+    pos = loffAdd(pos, n);
     done += n;
     if (t.shouldYield()) yield;
   }
@@ -133,7 +134,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
   if (len === 0) return 0;
   t.enter(CAT_WRITE);
   yield* inode.i_rwsem.downWrite(t);
-  let pos = file.f_flags & O_APPEND ? inode.i_size : ppos.f_pos;
+  let pos: loff_t = file.f_flags & O_APPEND ? inode.i_size : ppos.f_pos;
   // shmem_write_begin(): a write-sealed memfd takes no writes (a grow-sealed one none past its end: checked per page below).
   if (inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
     inode.i_rwsem.upWrite(t);
@@ -147,8 +148,9 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
     t.leave();
     return -EFBIG;
   }
-  len = Math.min(len, maxBytes - pos);
-  if (dio_misaligned(file, inode, pos, len, true)) {
+  len = loffGap(pos, maxBytes, len);
+  // Below ext4's size limit a position is a number (a memfd has no alignment rule).
+  if (dio_misaligned(file, inode, Number(pos), len, true)) {
     inode.i_rwsem.upWrite(t);
     t.leave();
     return -EINVAL;
@@ -157,10 +159,10 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
   let done = 0;
   let err = 0;
   while (done < len) {
-    const index = Math.floor(pos / PAGE_SIZE);
-    const off = pos % PAGE_SIZE;
+    const index = loffIndex(pos);
+    const off = loffInPage(pos);
     const n = Math.min(PAGE_SIZE - off, len - done);
-    if (inode.seals & F_SEAL_GROW && pos + n > inode.i_size) {
+    if (inode.seals & F_SEAL_GROW && loffAdd(pos, n) > inode.i_size) {
       err = -EPERM;
       break;
     }
@@ -192,7 +194,7 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
     set_page_dirty(k, pfn);
     inode.dataPages.add(index);
     chargeCopy(t, n);
-    pos += n;
+    pos = loffAdd(pos, n);
     done += n;
     if (pos > inode.i_size) inode.i_size = pos;
     if (t.shouldYield()) {
@@ -217,7 +219,7 @@ function data_pages_from(k: Kernel, inode: MemfsInode, from: number): number[] {
 }
 
 /** mapping_seek_hole_data(): page granular, data being pages that hold data; the walk visits each data page. */
-function seek_hole_data(t: Task, inode: MemfsInode, start: number, whence: number): number {
+function seek_hole_data(t: Task, inode: MemfsInode, start: loff_t, whence: number): loff_t {
   const k = t.k;
   t.enter(CAT_SEEK);
   const end = inode.i_size;
@@ -225,14 +227,14 @@ function seek_hole_data(t: Task, inode: MemfsInode, start: number, whence: numbe
     t.leave();
     return -ENXIO;
   }
-  const first = Math.floor(start / PAGE_SIZE);
+  const first = loffIndex(start);
   const data = data_pages_from(k, inode, first);
-  let result: number;
+  let result: loff_t;
   if (whence === 3) {
     // SEEK_DATA: the first data page at or after start.
     const i = data[0];
     t.charge(k.cfg.kernel.cost.kernel_op);
-    result = i === undefined || i * PAGE_SIZE >= end ? -ENXIO : Math.max(start, i * PAGE_SIZE);
+    result = i === undefined || loffOfPage(i) >= end ? -ENXIO : loffMax(start, loffOfPage(i));
   } else {
     // SEEK_HOLE: the first page at or after start that holds no data (the end of the file counts as a hole).
     let hole = first;
@@ -241,14 +243,14 @@ function seek_hole_data(t: Task, inode: MemfsInode, start: number, whence: numbe
       if (i !== hole) break;
       hole++;
     }
-    result = Math.min(Math.max(start, hole * PAGE_SIZE), end);
+    result = loffMin(loffMax(start, loffOfPage(hole)), end);
   }
   t.leave();
   return result;
 }
 
 /** shmem_file_llseek(). */
-function* memfs_llseek(t: Task, file: File, offset: number, whence: number): Blocking<number> {
+function* memfs_llseek(t: Task, file: File, offset: loff_t, whence: number): Blocking<loff_t> {
   const inode = file_vfs(file).inode as MemfsInode;
   if (whence !== 3 && whence !== 4) return generic_file_llseek_size(file, offset, whence, inode.i_maxbytes, inode.i_size);
   if (offset < 0) return -ENXIO;
@@ -282,7 +284,7 @@ export const memfs_file_operations: FileOperations = {
  * that end; a removed directory seeks as an empty file. (tmpfs's
  * dcache_dir_lseek would refuse SEEK_END, SEEK_DATA and SEEK_HOLE.)
  */
-function* dir_llseek(_t: Task, file: File, offset: number, whence: number): Blocking<number> {
+function* dir_llseek(_t: Task, file: File, offset: loff_t, whence: number): Blocking<loff_t> {
   // A removed directory has size 0 and seeks as an empty file (ext4_rmdir clears i_size).
   const eof = file_vfs(file).inode.i_flags & S_DEAD ? 0 : MAX_LFS_FILESIZE;
   return generic_file_llseek_size(file, offset, whence, MAX_LFS_FILESIZE, eof);

@@ -4,6 +4,7 @@
  * differ, as memfs.ts explains). Split from memfs.ts so that file keeps the
  * inode, directory and read/write operations.
  */
+import { loffBig, loffIndex, loffInPage, loffPages, type loff_t } from './loff.js';
 import { PAGE_SIZE } from '../../hw/physmem.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
@@ -41,11 +42,11 @@ function zero_page_range(t: Task, inode: MemfsInode, index: number, from: number
  * (ext4_block_truncate_page) and the gap a write past EOF leaves; tmpfs
  * would let them show.
  */
-export function zero_eof_tail(t: Task, inode: MemfsInode, oldsize: number, to: number): void {
-  const off = oldsize % PAGE_SIZE;
+export function zero_eof_tail(t: Task, inode: MemfsInode, oldsize: loff_t, to: loff_t): void {
+  const off = loffInPage(oldsize);
   if (!off) return;
-  const index = Math.floor(oldsize / PAGE_SIZE);
-  zero_page_range(t, inode, index, off, Math.min(PAGE_SIZE, to - index * PAGE_SIZE));
+  const index = loffIndex(oldsize);
+  zero_page_range(t, inode, index, off, loffIndex(to) > index ? PAGE_SIZE : loffInPage(to));
 }
 
 /**
@@ -74,13 +75,13 @@ function drop_pages(t: Task, inode: MemfsInode, first: number, last: number): vo
 }
 
 /** truncate_pagecache(): unmap and drop what lies past the new size; zero the tail of the last page. */
-export function* truncate_pagecache(t: Task, inode: MemfsInode, newsize: number): Blocking<void> {
+export function* truncate_pagecache(t: Task, inode: MemfsInode, newsize: loff_t): Blocking<void> {
   t.enter(CAT_TRUNCATE);
   const mapping = inode.i_mapping!;
-  const holebegin = Math.ceil(newsize / PAGE_SIZE);
+  const holebegin = loffPages(newsize);
   yield* unmap_mapping_range(t, mapping, holebegin, 0, true);
-  const partial = newsize % PAGE_SIZE;
-  if (partial) zero_page_range(t, inode, Math.floor(newsize / PAGE_SIZE), partial, PAGE_SIZE);
+  const partial = loffInPage(newsize);
+  if (partial) zero_page_range(t, inode, loffIndex(newsize), partial, PAGE_SIZE);
   truncate_inode_pages(t, mapping, holebegin);
   drop_pages(t, inode, holebegin, Infinity);
   t.leave();
@@ -94,22 +95,32 @@ export function* truncate_pagecache(t: Task, inode: MemfsInode, newsize: number)
  * the end of file, and a hole running past it ends at the end of the page
  * holding the last byte.
  */
-export function* vfs_fallocate_punch_hole(t: Task, inode: Inode, offset: number, len: number): Blocking<number> {
+export function* vfs_fallocate_punch_hole(t: Task, inode: Inode, offset: loff_t, len: loff_t): Blocking<number> {
   if (!(inode instanceof MemfsInode) || !inode.i_mapping) return -EOPNOTSUPP;
   t.enter(CAT_TRUNCATE);
   yield* inode.i_rwsem.downWrite(t);
   const size = inode.i_size;
   if (offset < size) {
-    const end = Math.min(offset + len, Math.ceil(size / PAGE_SIZE) * PAGE_SIZE);
-    let first = -1;
-    let last = -2;
-    for (let p = Math.floor(offset / PAGE_SIZE); p * PAGE_SIZE < end; p++) {
-      const from = Math.max(offset, p * PAGE_SIZE) - p * PAGE_SIZE;
-      const to = Math.min(end, (p + 1) * PAGE_SIZE) - p * PAGE_SIZE;
-      if (from === 0 && to === PAGE_SIZE) {
-        if (first < 0) first = p;
-        last = p;
-      } else zero_page_range(t, inode, p, from, to);
+    // [offset, end) as page indices and offsets within the page (positions may pass 2^53).
+    const sum = loffBig(offset) + loffBig(len);
+    const cap = BigInt(loffPages(size)) * BigInt(PAGE_SIZE);
+    const endB = sum < cap ? sum : cap;
+    const endP = Number(endB / BigInt(PAGE_SIZE));
+    const endOff = Number(endB % BigInt(PAGE_SIZE));
+    const startP = loffIndex(offset);
+    const startOff = loffInPage(offset);
+    // The partial pages at the edges are zeroed; the whole pages between are dropped (only those present are visited).
+    let first = startP;
+    const last = endP - 1;
+    if (startP === endP) {
+      zero_page_range(t, inode, startP, startOff, endOff);
+      first = endP;
+    } else {
+      if (startOff > 0) {
+        zero_page_range(t, inode, startP, startOff, PAGE_SIZE);
+        first = startP + 1;
+      }
+      if (endOff > 0) zero_page_range(t, inode, endP, 0, endOff);
     }
     if (last >= first) {
       yield* unmap_mapping_range(t, inode.i_mapping, first, last - first + 1, true);

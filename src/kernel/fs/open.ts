@@ -14,6 +14,7 @@
  * existing regular file truncates it after the open (IN_OPEN, then
  * IN_MODIFY).
  */
+import { loffAdd, type loff_t } from './loff.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, ESPIPE } from '../errno.js';
@@ -161,7 +162,7 @@ function* vfs_open(t: Task, path: Path, flags: number, name: string): Blocking<F
 }
 
 /** do_truncate(): notify_change with ATTR_SIZE under the inode's lock. */
-export function* do_truncate(t: Task, dentry: Dentry, length: number, time_attrs: number, hasFile: boolean): Blocking<number> {
+export function* do_truncate(t: Task, dentry: Dentry, length: loff_t, time_attrs: number, hasFile: boolean): Blocking<number> {
   if (length < 0) return -EINVAL;
   t.enter(CAT_DO_TRUNCATE);
   const inode = dentry.d_inode!;
@@ -368,7 +369,7 @@ export function* do_fchmodat(t: Task, pathname: string, mode: number): Blocking<
 }
 
 /** do_sys_ftruncate(): a negative length is EINVAL before the fd is looked at. */
-export function* do_sys_ftruncate(t: Task, fd: number, length: number): Blocking<number> {
+export function* do_sys_ftruncate(t: Task, fd: number, length: loff_t): Blocking<number> {
   if (length < 0) return -EINVAL;
   const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
@@ -399,7 +400,7 @@ export function sys_chmod(t: Task, pathname: string, mode: number): Blocking<num
   return syscall(t, 'chmod', do_fchmodat(t, pathname, mode));
 }
 
-export function sys_ftruncate(t: Task, fd: number, length: number): Blocking<number> {
+export function sys_ftruncate(t: Task, fd: number, length: loff_t): Blocking<number> {
   return syscall(t, 'ftruncate', do_sys_ftruncate(t, fd, length));
 }
 
@@ -425,7 +426,7 @@ const FALLOC_FL_SUPPORTED_MASK = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x40 
  * (growing the size unless KEEP_SIZE); the other modes are EOPNOTSUPP.
  * IN_MODIFY follows a success.
  */
-export function* vfs_fallocate(t: Task, file: VmFile, mode: number, offset: number, len: number): Blocking<number> {
+export function* vfs_fallocate(t: Task, file: VmFile, mode: number, offset: loff_t, len: loff_t): Blocking<number> {
   if (offset < 0 || len <= 0) return -EINVAL;
   if (mode & ~FALLOC_FL_SUPPORTED_MASK) return -EOPNOTSUPP;
   if (mode & FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
@@ -435,22 +436,24 @@ export function* vfs_fallocate(t: Task, file: VmFile, mode: number, offset: numb
   const inode = file.inode;
   if (S_ISDIR(inode.i_mode)) return -EISDIR;
   if (!S_ISREG(inode.i_mode)) return -ENODEV;
-  if (offset + len > inode.i_maxbytes) return -EFBIG;
+  // The sum is loff_t's: past LLONG_MAX it wraps negative, EFBIG too.
+  const end = loffAdd(offset, len);
+  if (end > inode.i_maxbytes || end < 0) return -EFBIG;
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) return -EOPNOTSUPP;
   let r = 0;
   if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
     // Zeroing a range leaves no data there, as a hole does (ext4 makes it unwritten extents).
     r = yield* vfs_fallocate_punch_hole(t, inode, offset, len);
   }
-  if (r === 0 && !(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) && offset + len > inode.i_size) {
-    r = yield* do_truncate(t, file.dentry, offset + len, 0, true);
+  if (r === 0 && !(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) && end > inode.i_size) {
+    r = yield* do_truncate(t, file.dentry, end, 0, true);
   }
   if (r === 0) yield* fsnotify_modify(t, file);
   return r;
 }
 
 /** fallocate(2): the fd's file (EBADF for a bad or O_PATH fd; ESPIPE for a pipe). */
-function* ksys_fallocate(t: Task, fd: number, mode: number, offset: number, len: number): Blocking<number> {
+function* ksys_fallocate(t: Task, fd: number, mode: number, offset: loff_t, len: loff_t): Blocking<number> {
   const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   let r: number;
@@ -463,6 +466,6 @@ function* ksys_fallocate(t: Task, fd: number, mode: number, offset: number, len:
   return r;
 }
 
-export function sys_fallocate(t: Task, fd: number, mode: number, offset: number, len: number): Blocking<number> {
+export function sys_fallocate(t: Task, fd: number, mode: number, offset: loff_t, len: loff_t): Blocking<number> {
   return syscall(t, 'fallocate', ksys_fallocate(t, fd, mode, offset, len));
 }

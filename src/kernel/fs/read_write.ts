@@ -9,6 +9,7 @@
  * what it read is reported through the IoBuf (the byte sum, or inotify's
  * events).
  */
+import { loffAdd, loffBig, loffOf, loffSub, type loff_t } from './loff.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBADF, EFAULT, EINVAL, ENOTTY, ENXIO, ESPIPE } from '../errno.js';
 import { TASK_SIZE } from '../mm/mm_types.js';
@@ -30,16 +31,8 @@ export const SEEK_HOLE = 4;
 const SEEK_MAX = SEEK_HOLE;
 export const FIONREAD = 0x541b;
 
-/** LLONG_MAX: loff_t arithmetic is done in 64 bits, as the kernel's wraps. */
-const LLONG_MAX = (1n << 63n) - 1n;
-
-/** A byte position as a 64-bit integer (MAX_LFS_FILESIZE, 2^63 - 1, is 2^63 as a double). */
-function loff(x: number): bigint {
-  return x >= 2 ** 63 ? LLONG_MAX : BigInt(Math.trunc(x));
-}
-
 /** vfs_setpos(): a negative or too large offset is EINVAL. */
-export function vfs_setpos(file: File, offset: number, maxsize: number): number {
+export function vfs_setpos(file: File, offset: loff_t, maxsize: loff_t): loff_t {
   if (offset < 0 || offset > maxsize) return -EINVAL;
   file.f_pos = offset;
   return offset;
@@ -50,15 +43,15 @@ export function vfs_setpos(file: File, offset: number, maxsize: number): number 
  * generic SEEK_DATA/SEEK_HOLE (all of [0, eof) is data, a hole at eof).
  * Sums wrap in 64 bits, so going past LLONG_MAX is EINVAL as in C.
  */
-export function generic_file_llseek_size(file: File, offset: number, whence: number, maxsize: number, eof: number): number {
-  let off = loff(offset);
-  const end = loff(eof);
+export function generic_file_llseek_size(file: File, offset: loff_t, whence: number, maxsize: loff_t, eof: loff_t): loff_t {
+  let off = loffBig(offset);
+  const end = loffBig(eof);
   switch (whence) {
     case SEEK_SET:
       break;
     case SEEK_CUR:
       if (off === 0n) return file.f_pos;
-      off = BigInt.asIntN(64, loff(file.f_pos) + off);
+      off = BigInt.asIntN(64, loffBig(file.f_pos) + off);
       break;
     case SEEK_END:
       off = BigInt.asIntN(64, off + end);
@@ -73,8 +66,8 @@ export function generic_file_llseek_size(file: File, offset: number, whence: num
     default:
       return -EINVAL;
   }
-  if (off < 0n || off > loff(maxsize)) return -EINVAL;
-  file.f_pos = Number(off);
+  if (off < 0n || off > loffBig(maxsize)) return -EINVAL;
+  file.f_pos = loffOf(off);
   return file.f_pos;
 }
 
@@ -85,8 +78,8 @@ function access_ok(count: number): boolean {
 
 /** rw_verify_area(): a transfer whose end would pass LLONG_MAX is EINVAL. */
 function rw_verify_area(ppos: FilePos, count: number): number {
-  const pos = loff(ppos.f_pos);
-  if (pos < 0n || BigInt.asIntN(64, pos + BigInt(count)) < 0n) return -EINVAL;
+  const pos = ppos.f_pos;
+  if (pos < 0 || loffAdd(pos, count) < 0) return -EINVAL;
   return 0;
 }
 
@@ -123,7 +116,7 @@ export function* vfs_write(t: Task, file: File, count: number, byte: number, ppo
 }
 
 /** vfs_llseek(): ESPIPE for a file that cannot seek. */
-export function* vfs_llseek(t: Task, file: File, offset: number, whence: number): Blocking<number> {
+export function* vfs_llseek(t: Task, file: File, offset: loff_t, whence: number): Blocking<loff_t> {
   if (!(file.f_mode & FMODE_LSEEK) || !file.f_op.llseek) return -ESPIPE;
   return yield* file.f_op.llseek(t, file, offset, whence);
 }
@@ -145,10 +138,10 @@ export function* ksys_write(t: Task, fd: number, count: number, byte: number): B
 }
 
 /** ksys_lseek(): whence is unsigned, past SEEK_HOLE is EINVAL. */
-export function* ksys_lseek(t: Task, fd: number, offset: number, whence: number): Blocking<number> {
+export function* ksys_lseek(t: Task, fd: number, offset: loff_t, whence: number): Blocking<loff_t> {
   const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
-  let r: number;
+  let r: loff_t;
   if (whence >>> 0 > SEEK_MAX) r = -EINVAL;
   else r = yield* vfs_llseek(t, f.file, offset, whence);
   yield* fput_light(t, f);
@@ -170,7 +163,8 @@ export function* ksys_ioctl(t: Task, fd: number, cmd: number, out: { value: numb
   const v = file_vfs_or_null(file);
   if (cmd === FIONREAD && v && S_ISREG(v.inode.i_mode)) {
     k.touch(t, v.inode.addr, false);
-    out.value = (v.inode.i_size - file.f_pos) | 0;
+    // (int)(i_size - f_pos): the low 32 bits of the 64-bit difference.
+    out.value = Number(BigInt.asIntN(32, loffBig(loffSub(v.inode.i_size, file.f_pos))));
     r = 0;
   } else if (!file.f_op.ioctl) r = -ENOTTY;
   else {
@@ -189,7 +183,7 @@ export function* ksys_ioctl(t: Task, fd: number, cmd: number, out: { value: numb
  * that cannot seek (no FMODE_PREAD/FMODE_PWRITE: pipes, sockets, inotify)
  * is ESPIPE; the file's own position is left alone.
  */
-export function* ksys_pread64(t: Task, fd: number, count: number, pos: number, buf: IoBuf | null): Blocking<number> {
+export function* ksys_pread64(t: Task, fd: number, count: number, pos: loff_t, buf: IoBuf | null): Blocking<number> {
   if (pos < 0) return -EINVAL;
   const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
@@ -199,7 +193,7 @@ export function* ksys_pread64(t: Task, fd: number, count: number, pos: number, b
   return r;
 }
 
-export function* ksys_pwrite64(t: Task, fd: number, count: number, byte: number, pos: number): Blocking<number> {
+export function* ksys_pwrite64(t: Task, fd: number, count: number, byte: number, pos: loff_t): Blocking<number> {
   if (pos < 0) return -EINVAL;
   const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
@@ -209,11 +203,11 @@ export function* ksys_pwrite64(t: Task, fd: number, count: number, byte: number,
   return r;
 }
 
-export function sys_pread64(t: Task, fd: number, count: number, pos: number, buf: IoBuf | null): Blocking<number> {
+export function sys_pread64(t: Task, fd: number, count: number, pos: loff_t, buf: IoBuf | null): Blocking<number> {
   return syscall(t, 'pread64', ksys_pread64(t, fd, count, pos, buf));
 }
 
-export function sys_pwrite64(t: Task, fd: number, count: number, byte: number, pos: number): Blocking<number> {
+export function sys_pwrite64(t: Task, fd: number, count: number, byte: number, pos: loff_t): Blocking<number> {
   return syscall(t, 'pwrite64', ksys_pwrite64(t, fd, count, byte, pos));
 }
 
@@ -225,7 +219,7 @@ export function sys_write(t: Task, fd: number, count: number, byte: number): Blo
   return syscall(t, 'write', ksys_write(t, fd, count, byte));
 }
 
-export function sys_lseek(t: Task, fd: number, offset: number, whence: number): Blocking<number> {
+export function sys_lseek(t: Task, fd: number, offset: loff_t, whence: number): Blocking<loff_t> {
   return syscall(t, 'lseek', ksys_lseek(t, fd, offset, whence));
 }
 

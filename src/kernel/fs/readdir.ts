@@ -43,7 +43,8 @@ function* do_getdents64(t: Task, fd: number, count: number, names: string[]): Bl
     const dir = v.dentry;
     const entries = ['.', '..', ...[...dir.d_children.values()].filter((d) => d.d_inode !== null).map((d) => d.d_name)];
     let left = count >>> 0;
-    let pos = file.f_pos;
+    // A position past 2^53 (a seek there) is past every entry.
+    let pos = typeof file.f_pos === 'number' ? file.f_pos : entries.length;
     let error = 0;
     for (; pos < entries.length; pos++) {
       const name = entries[pos]!;
@@ -57,7 +58,7 @@ function* do_getdents64(t: Task, fd: number, count: number, names: string[]): Bl
       names.push(name);
       left -= reclen;
     }
-    file.f_pos = pos;
+    if (typeof file.f_pos === 'number') file.f_pos = pos;
     yield* fsnotify_access(t, v);
     inode.i_rwsem.upRead(t);
     const written = (count >>> 0) - left;

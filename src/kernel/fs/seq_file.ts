@@ -7,6 +7,7 @@
  * each line is one kernel_op; the copy to the reader is priced like a page
  * copy, per byte.
  */
+import { loffAdd, type loff_t } from './loff.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EINVAL } from '../errno.js';
@@ -71,7 +72,8 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null, p
     m.buf = Buffer.from(sb.text(), 'utf8');
     t.leave();
   }
-  const pos = ppos.f_pos;
+  // A position past 2^53 (a seek there) is past the text.
+  const pos = typeof ppos.f_pos === 'number' ? ppos.f_pos : m.buf.length;
   const n = Math.max(0, Math.min(len, m.buf.length - pos));
   if (n > 0) {
     t.charge(Math.ceil((k.cfg.cost.copy_page * n) / PAGE_SIZE));
@@ -87,8 +89,8 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null, p
 }
 
 /** seq_lseek(): SEEK_SET and SEEK_CUR; going back to 0 makes the next read show afresh. */
-export function* seq_lseek(_t: Task, file: File, offset: number, whence: number): Blocking<number> {
-  if (whence === 1) offset += file.f_pos;
+export function* seq_lseek(_t: Task, file: File, offset: loff_t, whence: number): Blocking<loff_t> {
+  if (whence === 1) offset = loffAdd(offset, file.f_pos);
   else if (whence !== 0) return -EINVAL;
   if (offset < 0) return -EINVAL;
   if (offset === 0) seqOf(file).buf = null;

@@ -6,6 +6,7 @@
  * the fd itself; without it an empty name is ENOENT) and
  * AT_SYMLINK_NOFOLLOW; any other flag is EINVAL.
  */
+import type { loff_t } from './loff.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBADF, EINVAL, ENAMETOOLONG, ENOENT, ENOTDIR } from '../errno.js';
 import { syscall } from '../syscalls.js';
@@ -26,7 +27,7 @@ export const AT_EMPTY_PATH = 0x1000;
 export interface Kstat {
   mode: number;
   nlink: number;
-  size: number;
+  size: loff_t;
 }
 
 /** generic_fillattr(). */

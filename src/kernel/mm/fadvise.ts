@@ -9,6 +9,7 @@
  * NORMAL, RANDOM, SEQUENTIAL and NOREUSE change only readahead, which
  * read(2) does not do here.
  */
+import { loffPages, type loff_t } from '../fs/loff.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBADF, EINVAL, ESPIPE } from '../errno.js';
 import { fget_light, fput_light } from '../fs/file.js';
@@ -27,7 +28,7 @@ export const POSIX_FADV_NOREUSE = 5;
 
 const LLONG_MAX = 2 ** 63 - 1;
 
-function* generic_fadvise(t: Task, mapping: AddressSpace | null, size: number, offset: number, len: number, advice: number): Blocking<number> {
+function* generic_fadvise(t: Task, mapping: AddressSpace | null, size: loff_t, offset: number, len: number, advice: number): Blocking<number> {
   if (len < 0) return -EINVAL;
   if (advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE) return -EINVAL;
   if (!mapping || !mapping.backing) return 0;
@@ -36,7 +37,7 @@ function* generic_fadvise(t: Task, mapping: AddressSpace | null, size: number, o
     case POSIX_FADV_WILLNEED: {
       // force_page_cache_readahead(): pages of the range within the file.
       const first = Math.floor(offset / PAGE_SIZE);
-      const last = Math.min(Math.floor(endbyte / PAGE_SIZE), Math.ceil(size / PAGE_SIZE) - 1);
+      const last = Math.min(Math.floor(endbyte / PAGE_SIZE), loffPages(size) - 1);
       for (let i = first; i <= last; i++) {
         if (mapping.pages.has(i)) continue;
         if (!(yield* filemap_start_read(t, mapping, i))) break;

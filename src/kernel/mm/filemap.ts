@@ -9,6 +9,8 @@
  *
  * The VFS implements BackingStore for its inodes; tests may use a trivial one.
  */
+import { loffPages } from '../fs/loff.js';
+import type { loff_t } from '../fs/loff.js';
 import { PG_dirty, PG_swapbacked, PG_uptodate } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
@@ -55,7 +57,7 @@ export class AddressSpace {
   constructor(
     readonly k: Kernel,
     /** i_size in bytes. */
-    public size: number,
+    public size: loff_t,
     readonly backing: BackingStore | null,
     /** shmem/tmpfs: pages are swap-backed and a missing one is zero-filled. */
     readonly shmem: boolean,
@@ -205,7 +207,7 @@ export function* filemap_start_read(t: Task, mapping: AddressSpace, index: numbe
 export function* filemap_fault(t: Task, vma: VmAreaStruct, index: number): Blocking<{ pfn: number; major: boolean }> {
   const mapping = vma.vmFile!.mapping;
   t.enter(mapping.shmem ? CAT_SHMEM_FAULT : CAT_FILEMAP_FAULT);
-  if (index >= Math.ceil(mapping.size / PAGE_SIZE)) {
+  if (index >= loffPages(mapping.size)) {
     t.leave();
     return { pfn: -1, major: false };
   }

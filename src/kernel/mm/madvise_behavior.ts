@@ -15,6 +15,7 @@
  * - REMOVE (madvise_remove): punch a hole in the file behind a shared
  *   writable mapping.
  */
+import { loffPages } from '../fs/loff.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, ptePfn, pteFlags, makePte, tableIndex } from '../../hw/pagetable.js';
 import { swapOffset, swapType } from './swapops.js';
 import { PG_active, PG_anon, PG_dirty, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_swapcache, PG_workingset } from './page_flags.js';
@@ -274,7 +275,7 @@ export function* madvise_willneed(t: Task, mb: MadviseBehavior, vma: VmAreaStruc
   }
   const mapping = file.mapping;
   const first = linear_page_index(vma, start);
-  const last = Math.min(linear_page_index(vma, end - PAGE_SIZE), Math.ceil(mapping.size / PAGE_SIZE) - 1);
+  const last = Math.min(linear_page_index(vma, end - PAGE_SIZE), loffPages(mapping.size) - 1);
   file.get?.();
   mmap_read_unlock(t, mb.mm);
   t.enter(CAT_READAHEAD);

@@ -16,6 +16,7 @@
  * access is charged through the caches; fixed costs are cost.fault_handler
  * (charged by the arch fault path), page_alloc, zero_page and copy_page.
  */
+import { loffPages } from '../fs/loff.js';
 import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
 import { isSwapPte, swapOffset, swapType } from './swapops.js';
 import { PG_anon, PG_ksm, PG_mlocked, PG_swapbacked, PG_zero } from './page_flags.js';
@@ -175,7 +176,7 @@ function doFaultAround(t: Task, vmf: VmFault): boolean {
   const pmdStart = Math.floor(vmf.address / PMD_SIZE) * PMD_SIZE;
   const start = Math.max(win, vma.vmStart, pmdStart);
   const end = Math.min(win + FAULT_AROUND_BYTES, vma.vmEnd, pmdStart + PMD_SIZE);
-  const lastIndex = Math.ceil(mapping.size / PAGE_SIZE) - 1;
+  const lastIndex = loffPages(mapping.size) - 1;
   let mapped = false;
   t.enter(CAT_FAULT_AROUND);
   pte_lock(t, mm, vmf.table);

@@ -20,6 +20,7 @@
  * each window instead of overlapping the next window with its use), the
  * window ramp-up of read(2) readahead, and drop-behind of VM_SEQ_READ pages.
  */
+import { loffPages } from '../fs/loff.js';
 import { PG_uptodate } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
@@ -62,7 +63,7 @@ export function ra_pages(mapping: AddressSpace): number {
 function* page_cache_ra_unbounded(t: Task, mapping: AddressSpace, start: number, nr: number): Blocking<boolean> {
   const k = mapping.k;
   const memmap = k.mem_map;
-  const eof = Math.ceil(mapping.size / PAGE_SIZE);
+  const eof = loffPages(mapping.size);
   const end = Math.min(start + nr, eof);
   let done = t.now;
   const pfns: number[] = [];

@@ -4,7 +4,7 @@
  * level of nested lines (fork and join `child`, repeat `last`); everything
  * else, key order included, must match.
  */
-import { MEASURED_FIELDS, NESTED_FIELDS } from './format.js';
+import { MEASURED_FIELDS, NESTED_FIELDS, parseExact, stringifyExact } from './format.js';
 
 export type CompareResult =
   | { agree: true }
@@ -30,7 +30,7 @@ function withoutSim(v: unknown): unknown {
 /** A line as compared: its JSON without `sim`; a line that is not JSON is compared as text. */
 function canonical(line: string): string {
   try {
-    return JSON.stringify(withoutSim(JSON.parse(line)));
+    return stringifyExact(withoutSim(parseExact(line)));
   } catch {
     return line;
   }

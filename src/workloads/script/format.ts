@@ -18,7 +18,8 @@ export type RlimitValue = number | 'infinity';
 
 /** A result line without its place (`i`, `op`): what an op's handler returns. */
 export interface ResultBody {
-  ret: number;
+  /** A number, or a bigint for a 64-bit value past 2^53 (lseek's; printed exactly). */
+  ret: number | bigint;
   errno: string | null;
   /** A memory access that faulted: "SIGSEGV" or "SIGBUS". */
   signal?: string;
@@ -81,7 +82,37 @@ function ordered(r: ResultLine): Record<string, unknown> {
 
 /** One result line: JSON with keys i, op, ret, errno, then the extra fields, then sim. */
 export function formatLine(r: ResultLine): string {
-  return JSON.stringify(ordered(r));
+  return stringifyExact(ordered(r));
+}
+
+/** Stands for a bigint inside JSON text while it is being written or read (a string no script value holds: NUL). */
+const BIG = '\u0000big:';
+const BIG_RE = /"\\u0000big:(-?[0-9]+)"/g;
+
+/** JSON.stringify that writes a bigint as an integer with all its digits (a 64-bit file position). */
+export function stringifyExact(v: unknown, indent?: number): string {
+  let big = false;
+  const s = JSON.stringify(v, (_k, x: unknown) => {
+    if (typeof x !== 'bigint') return x;
+    big = true;
+    return BIG + x.toString();
+  }, indent);
+  return big ? s.replace(BIG_RE, '$1') : s;
+}
+
+/** A JSON string, or an integer a double cannot hold (more than 15 digits: checked exactly below). */
+const TOKEN_RE = /"(?:[^"\\]|\\.)*"|(?<![0-9.eE+-])-?[0-9]{16,}(?![0-9.eE])/g;
+
+/** JSON.parse that keeps an integer past 2^53 exact, as a bigint (a result line's 64-bit values). */
+export function parseExact(text: string): unknown {
+  let big = false;
+  const marked = text.replace(TOKEN_RE, (tok) => {
+    if (tok.startsWith('"') || Number.isSafeInteger(Number(tok))) return tok;
+    big = true;
+    return `"\\u0000big:${tok}"`;
+  });
+  if (!big) return JSON.parse(text) as unknown;
+  return JSON.parse(marked, (_k, x: unknown) => (typeof x === 'string' && x.startsWith(BIG) ? BigInt(x.slice(BIG.length)) : x)) as unknown;
 }
 
 /** Names of single bits in ascending order; bits without a name as hex strings. */

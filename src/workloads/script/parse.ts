@@ -3,6 +3,7 @@
  * before anything runs: a bad script is rejected with one line naming the
  * file, the first offending op and field, and what was expected.
  */
+import { loffOf, type loff_t } from '../../kernel/fs/loff.js';
 import {
   DEFAULT_MKDIR_MODE, DEFAULT_OPEN_MODE, DUP3_FLAG_NAMES, F, FCNTL_CMD_NAMES, FD_FLAG_NAMES,
   INOTIFY_INIT_FLAG_NAMES, INOTIFY_MASK_NAMES, MADV, MMAP_FLAG_NAMES, OPEN_FLAG_NAMES, PROT,
@@ -29,7 +30,7 @@ export type Kind =
   | 'flagset' | 'named' | 'str'
   | 'ref' | 'int' | 'byte' | 'path' | 'as' | 'prot' | 'advice' | 'mode' | 'cmd' | 'whence'
   | 'resource' | 'rlim' | 'ops' | 'body' | 'thread_ops' | 'count' | 'cpu' | 'fcntl_arg'
-  | 'open_flags' | 'mmap_flags' | 'dup3_flags' | 'init_flags' | 'fd_flags' | 'mask' | 'ints';
+  | 'open_flags' | 'mmap_flags' | 'dup3_flags' | 'init_flags' | 'fd_flags' | 'mask' | 'ints' | 'loff';
 
 export interface FieldSpec {
   kind: Kind;
@@ -74,8 +75,8 @@ const SYSCALL_FIELDS: FieldTable = {
   fcntl: { fd: req('ref'), cmd: req('cmd'), arg: opt('fcntl_arg', 0), as: opt('as') },
   write: { fd: req('ref'), len: req('int'), byte: req('byte') },
   read: { fd: req('ref'), len: req('int') },
-  lseek: { fd: req('ref'), offset: req('int'), whence: req('whence') },
-  ftruncate: { fd: req('ref'), len: req('int') },
+  lseek: { fd: req('ref'), offset: req('loff'), whence: req('whence') },
+  ftruncate: { fd: req('ref'), len: req('loff') },
   unlink: { path: req('path') },
   mkdir: { path: req('path'), mode: opt('mode', DEFAULT_MKDIR_MODE) },
   rmdir: { path: req('path') },
@@ -146,6 +147,7 @@ const KIND_WHAT: Readonly<Record<Kind, string>> = {
   named: 'a name or a number',
   str: 'a string',
   ints: 'a list of integers',
+  loff: 'an offset (an integer, or a "0x..." string for any 64-bit value)',
 };
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -212,6 +214,21 @@ class Parser {
       return n;
     }
     return undefined;
+  }
+
+  /**
+   * An off_t (a file position, offset or length): any 64-bit value, exact: a
+   * number up to 2^53, a bigint past it ("0x..." strings; from 2^63 up it
+   * wraps negative, as the C runner's off_t takes it).
+   */
+  loff(v: unknown, field: string): loff_t {
+    if (typeof v === 'string' && HEX_RE.test(v)) {
+      const neg = v.startsWith('-');
+      const b = neg ? -BigInt(v.slice(1)) : BigInt(v);
+      if (b < -(1n << 63n) || b >= 1n << 64n) this.fail(field, 'a 64-bit offset', v);
+      return loffOf(BigInt.asIntN(64, b));
+    }
+    return this.needInt(v, field, 'an offset');
   }
 
   needInt(v: unknown, field: string, what = 'an integer'): number {
@@ -311,6 +328,8 @@ class Parser {
         return this.ref(v, field, scope);
       case 'int':
         return this.needInt(v, field);
+      case 'loff':
+        return this.loff(v, field);
       case 'ints': {
         // An iovec's lengths: at most 2000 (past UIO_MAXIOV, so its EINVAL can be shown).
         if (!Array.isArray(v) || v.length > 2000) this.fail(field, 'a list of at most 2000 integers', v);

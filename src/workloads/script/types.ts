@@ -4,6 +4,7 @@
  * interpreter and the host runner never look at names again.
  */
 export * from './constants.js';
+import type { loff_t } from '../../kernel/fs/loff.js';
 import type { CallName } from './calls/fields.js';
 export { CALL_NAMES, type CallName } from './calls/fields.js';
 
@@ -49,8 +50,8 @@ export interface Dup3Op { op: 'dup3'; fd: Ref; newfd: Ref; flags: number; as?: s
 export interface FcntlOp { op: 'fcntl'; fd: Ref; cmd: number; arg: number | Ref; as?: string }
 export interface WriteOp { op: 'write'; fd: Ref; len: number; byte: number }
 export interface ReadOp { op: 'read'; fd: Ref; len: number }
-export interface LseekOp { op: 'lseek'; fd: Ref; offset: number; whence: number }
-export interface FtruncateOp { op: 'ftruncate'; fd: Ref; len: number }
+export interface LseekOp { op: 'lseek'; fd: Ref; offset: loff_t; whence: number }
+export interface FtruncateOp { op: 'ftruncate'; fd: Ref; len: loff_t }
 export interface PathOp { op: 'unlink' | 'rmdir'; path: string }
 export interface MkdirOp { op: 'mkdir'; path: string; mode: number }
 export interface RenameOp { op: 'rename'; from: string; to: string }

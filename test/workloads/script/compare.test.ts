@@ -25,4 +25,11 @@ describe('compareRuns', () => {
   it('key order matters (the spec fixes it)', () => {
     expect(compareRuns(['{"i":0,"op":"x","ret":0,"errno":null}'], ['{"op":"x","i":0,"ret":0,"errno":null}']).agree).toBe(false);
   });
+
+  it('compares 64-bit values exactly: positions one apart past 2^53 differ, equal ones agree', () => {
+    const at = (v: string) => [`{"i":0,"op":"lseek","ret":${v},"errno":null}`];
+    expect(compareRuns(at('9223372036854775807'), at('9223372036854775806')).agree).toBe(false);
+    expect(compareRuns(at('9007199254740993'), at('9007199254740992')).agree).toBe(false);
+    expect(compareRuns(at('9223372036854775807'), at('9223372036854775807')).agree).toBe(true);
+  });
 });

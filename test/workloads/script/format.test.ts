@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CookieNames, formatLine, getflResult, inotifyMaskNames, rlimitValue, type ResultLine } from '../../../src/workloads/script/format.js';
+import { CookieNames, formatLine, getflResult, inotifyMaskNames, parseExact, rlimitValue, stringifyExact, type ResultLine } from '../../../src/workloads/script/format.js';
 import { IN, O } from '../../../src/workloads/script/types.js';
 
 describe('formatLine', () => {
@@ -23,6 +23,19 @@ describe('formatLine', () => {
     expect(
       formatLine({ i: 5, op: 'inotify_read', ret: 32, errno: null, events: [{ name: 'a', cookie: 'c1', mask: ['moved_from'], wd: 1 }] }),
     ).toBe('{"i":5,"op":"inotify_read","ret":32,"errno":null,"events":[{"wd":1,"mask":["moved_from"],"cookie":"c1","name":"a"}]}');
+  });
+});
+
+describe('64-bit values in result lines', () => {
+  it('prints a bigint ret or size with all its digits', () => {
+    expect(formatLine({ i: 1, op: 'lseek', ret: (1n << 63n) - 1n, errno: null })).toBe('{"i":1,"op":"lseek","ret":9223372036854775807,"errno":null}');
+    expect(formatLine({ i: 2, op: 'fstat', ret: 0, errno: null, size: 2n ** 53n + 3n } as ResultLine)).toContain('"size":9007199254740995');
+  });
+
+  it('parses an integer past 2^53 as a bigint, leaves strings, floats and safe integers alone', () => {
+    const v = parseExact('{"a":9223372036854775807,"b":"12345678901234567890","c":-9007199254740993,"d":1.5e300,"e":123,"f":0.12345678901234567}') as Record<string, unknown>;
+    expect(v).toEqual({ a: (1n << 63n) - 1n, b: '12345678901234567890', c: -(2n ** 53n) - 1n, d: 1.5e300, e: 123, f: 0.12345678901234567 });
+    expect(stringifyExact(v)).toBe('{"a":9223372036854775807,"b":"12345678901234567890","c":-9007199254740993,"d":1.5e+300,"e":123,"f":0.12345678901234566}');
   });
 });
 

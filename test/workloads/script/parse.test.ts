@@ -142,6 +142,22 @@ describe('parseScript: also accepted', () => {
     expect(one({ op: 'lseek', fd: 0, offset: '-0x10', whence: 'SET' })).toMatchObject({ offset: -16 });
   });
 
+  it('offsets (lseek, pread, pwrite, ftruncate, fallocate) as exact 64-bit values: a bigint past 2^53, wrapped as off_t', () => {
+    expect(one({ op: 'lseek', fd: 0, offset: '0x7ffffffffffffffe', whence: 'SET' })).toMatchObject({ offset: (1n << 63n) - 2n });
+    expect(one({ op: 'lseek', fd: 0, offset: '0x20000000000001', whence: 'SET' })).toMatchObject({ offset: 2n ** 53n + 1n });
+    expect(one({ op: 'lseek', fd: 0, offset: '0x1fffffffffffff', whence: 'SET' })).toMatchObject({ offset: 2 ** 53 - 1 });
+    expect(one({ op: 'lseek', fd: 0, offset: '0xffffffffffffffff', whence: 'SET' })).toMatchObject({ offset: -1 });
+    expect(one({ op: 'lseek', fd: 0, offset: '-0x8000000000000000', whence: 'SET' })).toMatchObject({ offset: -(2n ** 63n) });
+    expect(one({ op: 'ftruncate', fd: 0, len: '0x20000000000003' })).toMatchObject({ len: 2n ** 53n + 3n });
+    expect(one({ op: 'pwrite', fd: 0, len: 1, byte: 1, offset: '0x4000000000000001' })).toMatchObject({ offset: 2n ** 62n + 1n });
+    expect(one({ op: 'fallocate', fd: 0, mode: [], offset: '0x7ffffffffffffffe', len: '0x20000000000001' })).toMatchObject({ offset: (1n << 63n) - 2n, len: 2n ** 53n + 1n });
+  });
+
+  it('refuses an offset past 64 bits and a JSON number past 2^53 (which JSON.parse would round)', () => {
+    expect(errorOf(script([{ op: 'lseek', fd: 0, offset: '0x10000000000000000', whence: 'SET' }]))).toMatch(/ops\[0\]\.offset: expected a 64-bit offset/);
+    expect(errorOf(script([{ op: 'pread', fd: 0, len: 1, offset: 2 ** 60 }]))).toMatch(/ops\[0\]\.offset: expected an offset \(write integers past 2\^53 as a "0x\.\.\." string\)/);
+  });
+
   it('integers inside or instead of flag lists', () => {
     expect(one({ op: 'dup3', fd: 0, newfd: 5, flags: [1] })).toMatchObject({ flags: 1 });
     expect(one({ op: 'dup3', fd: 0, newfd: 5, flags: 0x80001 })).toMatchObject({ flags: 0x80001 });

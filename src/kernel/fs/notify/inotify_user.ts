@@ -20,6 +20,7 @@
  * Names are padded with NULs to a multiple of sizeof(struct inotify_event)
  * (16 bytes), at least one NUL, as the seed's kernel_event() pads them.
  */
+import type { loff_t } from '../loff.js';
 import { intern } from '../../../sim/attribution.js';
 import type { Blocking, Task } from '../../../sim/task.js';
 import { EAGAIN, EBADF, EEXIST, EINVAL, EMFILE, ENOSPC, ENOTTY } from '../../errno.js';
@@ -370,7 +371,7 @@ function* inotify_poll(_t: Task, file: File): Blocking<number> {
 }
 
 /** noop_llseek(): the position does not move. */
-function* noop_llseek(_t: Task, file: File): Blocking<number> {
+function* noop_llseek(_t: Task, file: File): Blocking<loff_t> {
   return file.f_pos;
 }
 

@@ -10,6 +10,7 @@
  * Their inodes are made per lookup (proc_pid_make_inode) and, like every
  * proc inode, freed through call_rcu once unused.
  */
+import { loffAdd, type loff_t } from '../loff.js';
 import type { Blocking, Task } from '../../../sim/task.js';
 import { TaskState } from '../../../sim/task.js';
 import { EINVAL, ENOENT } from '../../errno.js';
@@ -130,8 +131,8 @@ const pagemap_fops: OpenableFileOperations = {
     return pagemap_read(t, file, (file_vfs(file).inode as ProcInode).pid, len, buf, ppos);
   },
   // mem_lseek(): SEEK_SET and SEEK_CUR, any offset.
-  *llseek(_t: Task, file: File, offset: number, whence: number): Blocking<number> {
-    if (whence === 1) offset += file.f_pos;
+  *llseek(_t: Task, file: File, offset: loff_t, whence: number): Blocking<loff_t> {
+    if (whence === 1) offset = loffAdd(file.f_pos, offset);
     else if (whence !== 0) return -EINVAL;
     file.f_pos = offset;
     return offset;

@@ -13,6 +13,7 @@
  * running already (today's close_pdeo). After it returns, no call into the
  * entry's operations is running and none will start.
  */
+import type { loff_t } from '../loff.js';
 import { intern } from '../../../sim/attribution.js';
 import type { Blocking, Task } from '../../../sim/task.js';
 import { Completion } from '../../../sim/wait.js';
@@ -26,7 +27,7 @@ export interface ProcOps {
   proc_open?(t: Task, inode: Inode, file: File): Blocking<number>;
   proc_read?(t: Task, file: File, len: number, buf: IoBuf | null): Blocking<number>;
   proc_write?(t: Task, file: File, len: number, byte: number): Blocking<number>;
-  proc_lseek?(t: Task, file: File, offset: number, whence: number): Blocking<number>;
+  proc_lseek?(t: Task, file: File, offset: loff_t, whence: number): Blocking<loff_t>;
   proc_poll?(t: Task, file: File): Blocking<number>;
   proc_ioctl?(t: Task, file: File, cmd: number, arg: number): Blocking<number>;
   proc_release?(t: Task, inode: Inode, file: File): Blocking<number>;

@@ -17,6 +17,7 @@
  *   the count reaches zero. proc_reg_open records the opener (pde_opener)
  *   so that remove_proc_entry can run ->release for files still open.
  */
+import type { loff_t } from '../loff.js';
 import { intern } from '../../../sim/attribution.js';
 import type { Blocking, Task } from '../../../sim/task.js';
 import { EINVAL, EIO, EISDIR, ENOENT, ENOTTY } from '../../errno.js';
@@ -92,15 +93,15 @@ function* use_pde(t: Task, pde: ProcDirEntry): Blocking<ProcOps | null> {
 }
 
 /** default_llseek() for entries without their own. */
-function default_llseek(file: File, offset: number, whence: number): number {
+function default_llseek(file: File, offset: loff_t, whence: number): loff_t {
   return generic_file_llseek_size(file, offset, whence, MAX_LFS_FILESIZE, file_vfs(file).inode.i_size);
 }
 
-function* proc_reg_llseek(t: Task, file: File, offset: number, whence: number): Blocking<number> {
+function* proc_reg_llseek(t: Task, file: File, offset: loff_t, whence: number): Blocking<loff_t> {
   const pde = PDE(file);
   t.enter(CAT_PROC_REG_LLSEEK);
   const ops = yield* use_pde(t, pde);
-  let rv = -EINVAL;
+  let rv: loff_t = -EINVAL;
   if (ops) {
     rv = ops.proc_lseek ? yield* ops.proc_lseek(t, file, offset, whence) : default_llseek(file, offset, whence);
     yield* pde_users_dec(t, pde);

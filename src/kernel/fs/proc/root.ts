@@ -5,6 +5,7 @@
  * directories (proc_root_lookup); and the entries every kernel has,
  * /proc/meminfo and /proc/vmstat.
  */
+import { loffAdd } from '../loff.js';
 import type { Blocking, Task } from '../../../sim/task.js';
 import { EINVAL } from '../../errno.js';
 import type { Kernel } from '../../kernel.js';
@@ -64,7 +65,7 @@ function proc_sys_init(k: Kernel): void {
     },
     // default_llseek() on a file of size 0.
     *proc_lseek(_t, file, offset, whence) {
-      const pos = whence === 1 ? file.f_pos + offset : whence === 0 || whence === 2 ? offset : -1;
+      const pos = whence === 1 ? loffAdd(file.f_pos, offset) : whence === 0 || whence === 2 ? offset : -1;
       if (pos < 0) return -EINVAL;
       file.f_pos = pos;
       return pos;

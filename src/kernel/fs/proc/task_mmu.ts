@@ -354,7 +354,10 @@ export function* pagemap_read(t: Task, file: File, pid: number, len: number, buf
   const ts = k.findTask(pid);
   const mm = ts?.mm;
   if (!mm) return -ESRCH;
-  const pos = ppos.f_pos;
+  const at = ppos.f_pos;
+  // A position past 2^53 (rw_verify_area refused a negative one) is past the address space's entries.
+  if (typeof at === 'bigint') return at % 8n !== 0n || len % 8 !== 0 ? -EINVAL : 0;
+  const pos = at;
   if (pos % 8 !== 0 || len % 8 !== 0) return -EINVAL;
   if (len === 0) return 0;
   // file_ns_capable(file, CAP_SYS_ADMIN): the opener's credentials (the reader here).

@@ -18,7 +18,7 @@ import { sys_fdatasync, sys_fsync } from '../../../kernel/fs/sync.js';
 import type { Blocking } from '../../../sim/task.js';
 import type { CallOp } from '../types.js';
 import { outcome, type OpEnv, type OpHandler, type OpOutcome } from '../ops/fd.js';
-import { int32, num } from './mm.js';
+import { int32, loffArg, num } from './mm.js';
 
 /** C `size_t`: a negative value wraps to a huge one. */
 function size_t(v: number): number {
@@ -27,12 +27,12 @@ function size_t(v: number): number {
 
 function* pread(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const buf = { sum: 0 };
-  const ret = yield* sys_pread64(env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), num(env, op, 'offset'), buf);
+  const ret = yield* sys_pread64(env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), loffArg(op, 'offset'), buf);
   return ret < 0 ? outcome(ret) : { ret, errno: null, sum: buf.sum };
 }
 
 function* pwrite(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_pwrite64(env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), num(env, op, 'byte') & 0xff, num(env, op, 'offset')));
+  return outcome(yield* sys_pwrite64(env.t, int32(num(env, op, 'fd')), size_t(num(env, op, 'len')), num(env, op, 'byte') & 0xff, loffArg(op, 'offset')));
 }
 
 function* fsync(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
@@ -75,7 +75,7 @@ function* pipe2(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
 }
 
 function* fallocate(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_fallocate(env.t, int32(num(env, op, 'fd')), int32(num(env, op, 'mode')), num(env, op, 'offset'), num(env, op, 'len')));
+  return outcome(yield* sys_fallocate(env.t, int32(num(env, op, 'fd')), int32(num(env, op, 'mode')), loffArg(op, 'offset'), loffArg(op, 'len')));
 }
 
 function* posix_fadvise(env: OpEnv, op: CallOp): Blocking<OpOutcome> {

@@ -4,6 +4,7 @@
  * passes them: 64-bit values as their two's complement, `int` ones by
  * their low 32 bits.
  */
+import type { loff_t } from '../../../kernel/fs/loff.js';
 import { sys_brk } from '../../../kernel/mm/brk.js';
 import { BRK_BASE } from '../../../kernel/mm/mm_types.js';
 import { sys_mlock2, sys_mlockall, sys_munlockall } from '../../../kernel/mm/mlock.js';
@@ -30,6 +31,11 @@ export function int32(v: number): number {
 }
 
 /** The op's field `key` as a number (resolving a reference). */
+/** An off_t field ('loff': a number, or a bigint past 2^53). */
+export function loffArg(o: CallOp, key: string): loff_t {
+  return o[key] as loff_t;
+}
+
 export function num(env: OpEnv, o: CallOp, key: string): number {
   const v = o[key];
   if (typeof v === 'object' && v !== null) return env.ref(v as Ref);

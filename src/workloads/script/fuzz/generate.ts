@@ -31,8 +31,8 @@ import { PAGE_SIZE } from '../../../hw/types.js';
  */
 export const NOT_GENERATED: readonly string[] = [
   'thread', 'join', 'spin', 'pin', 'repeat', 'membarrier',
-  'brk', 'mlock2', 'mlockall', 'munlockall', 'memfd_create', 'msync', 'exit', 'kill',
-  'pread', 'pwrite', 'fsync', 'fchmod', 'fstat', 'newfstatat', 'fdatasync', 'fallocate', 'posix_fadvise', 'pipe2', 'eventfd', 'close_range',
+  'brk', 'mlock2', 'mlockall', 'munlockall', 'msync', 'exit', 'kill',
+  'fsync', 'fchmod', 'newfstatat', 'fdatasync', 'posix_fadvise', 'pipe2', 'eventfd', 'close_range',
 ];
 
 export type RawOp = Record<string, unknown> & { op: string };
@@ -146,6 +146,11 @@ class Gen {
     if (roll < 92) return (pages + 2) * PAGE_SIZE;
     if (roll < 96) return '0x40000000';
     return -1;
+  }
+
+  /** A file position: small, at a page boundary, past ext4's limit, past 2^53, near LLONG_MAX, or negative. */
+  filePos(): number | string {
+    return this.pick([0, 1, 4096, 5000, 65536, -1, '0xfffffff0000', '0x100000000000', '0x20000000000001', '0x4000000000000001', '0x7ffffffffffffffe', '0x7fffffffffffffff']);
   }
 
   ref(name: string, off: number): string {
@@ -294,8 +299,22 @@ class Gen {
     if (roll < 710) return { op: 'writev', fd: this.fd(s), lens: this.iovec(), byte: this.int(256) };
     if (roll < 740) return { op: 'read', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 8192, -1]) };
     if (roll < 750) return { op: 'readv', fd: this.fd(s), lens: this.iovec() };
-    if (roll < 780) return { op: 'lseek', fd: this.fd(s), offset: this.pick([0, 1, 4096, 5000, -1, -4096, '0x7ffffffffffff000', '0xfffffff0000', 1 << 30]), whence: this.chance(0.03) ? 7 : this.pick(WHENCES) };
-    if (roll < 800) return { op: 'ftruncate', fd: this.fd(s), len: this.pick([0, 1, 4096, 10000, 65536, -1]) };
+    if (roll < 780) return { op: 'lseek', fd: this.fd(s), offset: this.pick([0, 1, 4096, 5000, -1, -4096, '0x7ffffffffffff000', '0xfffffff0000', 1 << 30, '0x7ffffffffffffffe', '0x20000000000001', '-0x8000000000000000']), whence: this.chance(0.03) ? 7 : this.pick(WHENCES) };
+    if (roll < 800) {
+      // ftruncate and the positioned calls, with 64-bit positions and sizes past 2^53 (exact on both sides).
+      const which = this.int(6);
+      if (which === 0) return { op: 'ftruncate', fd: this.fd(s), len: this.pick([0, 1, 4096, 10000, 65536, -1, '0x20000000000003', '0x7fffffffffffffff']) };
+      if (which === 1) return { op: 'pread', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 8192]), offset: this.filePos() };
+      if (which === 2) return { op: 'pwrite', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 5000]), byte: this.int(256), offset: this.filePos() };
+      if (which === 3) {
+        const mode = this.chance(0.5) ? [] : this.pick([['keep_size'], ['keep_size', 'punch_hole'], ['zero_range'], ['punch_hole']]);
+        return { op: 'fallocate', fd: this.fd(s), mode, offset: this.filePos(), len: this.pick([1, 4096, 10000, 0, -1, '0x20000000000001', '0x7fffffffffffffff']) };
+      }
+      if (which === 4) return { op: 'fstat', fd: this.fd(s) };
+      const as = this.fresh('F');
+      s.fds.push(as);
+      return { op: 'memfd_create', name: 'm', flags: this.some(['cloexec', 'allow_sealing'], 0, 2), as };
+    }
     if (roll < 815) return { op: 'unlink', path: this.path() };
     if (roll < 835) {
       const op: RawOp = { op: 'mkdir', path: this.chance(0.7) ? this.pick(DIRS) : this.path() };

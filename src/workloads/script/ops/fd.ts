@@ -33,8 +33,8 @@ export type OpOutcome = ResultBody;
 export type OpHandler = (env: OpEnv, op: Op) => Blocking<OpOutcome>;
 
 /** ret >= 0, or -errno, as a result line. */
-export function outcome(ret: number): OpOutcome {
-  return ret < 0 ? { ret: -1, errno: errnoName(-ret) } : { ret, errno: null };
+export function outcome(ret: number | bigint): OpOutcome {
+  return ret < 0 ? { ret: -1, errno: errnoName(-Number(ret)) } : { ret, errno: null };
 }
 
 /** C `int` conversion of a script value. */

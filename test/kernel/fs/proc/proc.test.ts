@@ -28,8 +28,8 @@ function moduleOps(log: string[], readSleep: number): ProcOps {
       log.push(`read@${t.now}`);
       if (readSleep) yield t.sleepFor(readSleep);
       log.push(`read-done@${t.now}`);
-      const n = Math.max(0, Math.min(len, 8 - file.f_pos));
-      file.f_pos += n;
+      const n = Math.max(0, Math.min(len, 8 - Number(file.f_pos)));
+      file.f_pos = Number(file.f_pos) + n;
       return n;
     },
     *proc_release(t: Task): Blocking<number> {
