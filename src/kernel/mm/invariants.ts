@@ -46,7 +46,10 @@ function checkVmas(mm: MmStruct): void {
     prevEnd = v.vmEnd;
   }
   if (mm.mapCount !== mm.vmas.length) throw new Error(`mm ${mm.id}: map_count ${mm.mapCount} but ${mm.vmas.length} areas`);
-  if (mm.lockedVm !== locked) throw new Error(`mm ${mm.id}: locked_vm ${mm.lockedVm} but ${locked} pages in VM_LOCKED areas`);
+  // Linux leaves an mremap(MREMAP_DONTUNMAP) source's pages counted (MmStruct.lockedVmUnlocked).
+  if (mm.lockedVm !== locked + mm.lockedVmUnlocked) {
+    throw new Error(`mm ${mm.id}: locked_vm ${mm.lockedVm} but ${locked} pages in VM_LOCKED areas and ${mm.lockedVmUnlocked} left by MREMAP_DONTUNMAP`);
+  }
 }
 
 /** The area containing addr (binary search), or undefined. */

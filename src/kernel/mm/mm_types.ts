@@ -209,6 +209,14 @@ export class MmStruct {
   /** Pages mapped, locked, and by type (vm_stat_account). */
   totalVm = 0;
   lockedVm = 0;
+  /**
+   * Pages locked_vm still counts for areas mremap(MREMAP_DONTUNMAP) unlocked:
+   * dontunmap_complete clears VM_LOCKED on the source without taking its
+   * pages off locked_vm ("we won't unmap"), and nothing takes them off
+   * later (on the 6.18 host VmLck stays 4 kB after both areas are unmapped).
+   * The invariant checks count them (locked_vm = VM_LOCKED pages + these).
+   */
+  lockedVmUnlocked = 0;
   dataVm = 0;
   execVm = 0;
   stackVm = 0;

@@ -329,6 +329,7 @@ function* moveVma(t: Task, v: Vrm): Blocking<number> {
     if (v.flags & MREMAP_DONTUNMAP) {
       // dontunmap_complete(): the old area stays, empty and unlocked; it no longer needs its anon_vma links.
       vma_start_write(t, vma);
+      if (vma.vmFlags & VM_LOCKED) mm.lockedVmUnlocked += vma.pages;
       vma.vmFlags &= ~VM_LOCKED_MASK;
       if (nw !== vma && vma.vmStart === v.addr && vma.vmEnd === v.addr + v.oldLen && (vma.anonVma || vma.anonVmaChain.length)) {
         unlink_anon_vmas(t, vma);

@@ -193,6 +193,7 @@ export function* exit_mmap(t: Task, mm: MmStruct): Blocking<void> {
   }
   mm.totalVm = 0;
   mm.lockedVm = 0;
+  mm.lockedVmUnlocked = 0;
   mm.execVm = mm.stackVm = mm.dataVm = 0;
   mmap_write_unlock(t, mm);
   t.leave();
