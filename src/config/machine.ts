@@ -12,12 +12,15 @@
  */
 import { hardwareSchema } from '../hw/config.js';
 import { kernelSchema } from '../kernel/config.js';
-import { bool, defaultsOf, int, str, type Schema, type ValuesOf } from '../params/schema.js';
+import { bool, defaultsOf, int, num, str, type Schema, type ValuesOf } from '../params/schema.js';
 
 export const simSchema = {
   quantum: int(1000, 'cycles a CPU may run ahead of the slowest busy CPU (0 = exact ordering); it moves timing, never a protocol: docs/quantum.md', { unit: 'cycles', source: 'bound-weave style simulators use ~1000 cycles', min: 0 }),
   seed: int(1, 'seed of the one random generator', { min: 0 }),
   checks: bool(false, 'walk TLBs, page tables and frame metadata after every step (slow; for tests)'),
+  sample: num(1, 'sampled mode of user memory traffic (SMARTS-style): the fraction of user accesses simulated in detail, in units of sim.sample_unit accesses; the rest are translated functionally (same faults, same A/D bits) and charged the last unit\'s mean cycles; the run reports the estimate\'s 95% error (result.sampling). 1 = exact: every access in detail', { source: 'Wunderlich et al., SMARTS, ISCA 2003 (systematic sampling, confidence from the per-unit variance)', min: 0.0001, max: 1 }),
+  sample_warmup: int(131072, 'with sim.sample < 1: user accesses each CPU does in detail, unmeasured, before sampling starts, so that the caches have left the state the run began in (the default is the default LLC\'s line count)', { unit: 'accesses', min: 0 }),
+  sample_unit: int(1000, 'with sim.sample < 1: user accesses per detailed unit of a CPU, the first half warming the TLBs and caches, the second half measured', { unit: 'accesses', min: 2 }),
 } as const satisfies Schema;
 
 export const machineSchema = {

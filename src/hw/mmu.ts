@@ -53,6 +53,7 @@ import type { CacheHierarchy } from './cache.js';
 import type { HardwareConfig } from './config.js';
 import type { PageTables } from './pagetable.js';
 import { Pwc } from './pwc.js';
+import { FunctionalWalk, Sampler, type SamplingReport } from './sampler.js';
 import { type Tlb, TLB_D, TLB_U, TLB_W } from './tlb.js';
 import { type Cycles, PAGE_SIZE, type Pfn, type Vaddr } from './types.js';
 import { Walker } from './walker.js';
@@ -93,6 +94,9 @@ export class Mmu {
   private readonly outcomes: AccessOutcome[];
   /** The stream of the single-call helpers (access, accessRange, accessRandom). */
   private readonly scratch = new AddressStream();
+  /** Sampled mode of user traffic (sampler.ts), or null: every access in detail. */
+  private sampler: Sampler | null = null;
+  private readonly fwalk: FunctionalWalk;
   /** Page-table roots the hypervisor has shadow tables for (virt.shadow_root > 0). */
   private readonly shadowRoots = new Set<number>();
 
@@ -121,6 +125,22 @@ export class Mmu {
     this.outcomes = Array.from({ length: cpus }, () => new AccessOutcome());
     this.pwc = new Pwc(cpus, cfg.tlb.pwc_entries);
     this.walker = new Walker(cfg, pt.mem, caches, this.pwc, this.cr3);
+    this.fwalk = new FunctionalWalk(pt.mem);
+  }
+
+  /**
+   * Sampled mode for user accesses (sampler.ts): `fraction` of them in
+   * detail, in units of `unit` accesses (half warm-up, half measured), the
+   * rest translated functionally and charged the last unit's mean. A
+   * fraction of 1 (or more) switches it off: every access in detail.
+   */
+  setSampling(fraction: number, unit: number, warmup = 0): void {
+    this.sampler = fraction >= 1 ? null : new Sampler(this.cfg.cpus, fraction, unit, warmup);
+  }
+
+  /** The sampled mode's counts and error estimate, or null in exact mode. */
+  samplingReport(): SamplingReport | null {
+    return this.sampler === null ? null : this.sampler.report();
   }
 
   /**
@@ -224,6 +244,82 @@ export class Mmu {
    * The stream advances past the accesses done. Returns cpu's outcome record.
    */
   run(cpu: number, stream: AddressStream, count: number, write: boolean, budget: number, user = true): AccessOutcome {
+    if (this.sampler !== null && user) return this.runSampled(this.sampler, cpu, stream, count, write, budget);
+    return this.runExact(cpu, stream, count, write, budget, user);
+  }
+
+  /**
+   * run() in sampled mode (sampler.ts), user accesses: the detailed part of
+   * each period through runExact, the rest translated functionally; an
+   * access the functional translation cannot take (a fault, an A or D bit
+   * to set) is done in detail.
+   */
+  private runSampled(s: Sampler, cpu: number, stream: AddressStream, count: number, write: boolean, budget: number): AccessOutcome {
+    const fw = this.fwalk;
+    fw.reset();
+    const root = this.cr3[cpu]!;
+    const need = write ? 6 : 4; // E_US | (write ? E_RW : 0)
+    const unit = s.unit;
+    const warm = s.warm;
+    const period = s.period;
+    let done = 0;
+    let spent = 0;
+    while (done < count && spent < budget) {
+      const pos = s.pos[cpu]!;
+      if (pos < unit) {
+        // pos < 0: the start-up warm-up; then the unit's warm-up half, then its measured half
+        const edge = pos < 0 ? 0 : pos < warm ? warm : unit;
+        const n = Math.min(count - done, edge - pos);
+        const o = this.runExact(cpu, stream, n, write, budget - spent, true);
+        const d = o.done;
+        s.detailed += d;
+        const np = pos + d;
+        if (pos >= warm) s.measured(cpu, d, o.cycles - (o.fault !== 0 ? o.faultCycles : 0), np === unit);
+        s.pos[cpu] = np === period ? 0 : np;
+        done += d;
+        spent += o.cycles;
+        if (o.fault !== 0) {
+          o.done = done;
+          o.cycles = spent;
+          return o;
+        }
+        if (d < n) break;
+        continue;
+      }
+      // functional until the period ends or an access needs detail
+      const n = Math.min(count - done, period - pos);
+      const est = s.est[cpu]!;
+      const k = fw.stretch(root, stream, n, need, est, budget - spent);
+      const handOver = fw.handOver;
+      spent += k * est;
+      s.functional += k;
+      s.estimated += k * est;
+      done += k;
+      let np = pos + k;
+      if (handOver) {
+        const o = this.runExact(cpu, stream, 1, write, budget - spent, true);
+        s.detailed += o.done;
+        np += o.done;
+        done += o.done;
+        spent += o.cycles;
+        if (o.fault !== 0) {
+          s.pos[cpu] = np === period ? 0 : np;
+          o.done = done;
+          o.cycles = spent;
+          return o;
+        }
+      }
+      s.pos[cpu] = np === period ? 0 : np;
+    }
+    const out = this.outcomes[cpu]!;
+    out.done = done;
+    out.cycles = spent;
+    out.fault = 0;
+    return out;
+  }
+
+  /** run() with every access in detail. */
+  private runExact(cpu: number, stream: AddressStream, count: number, write: boolean, budget: number, user: boolean): AccessOutcome {
     const caches = this.caches;
     const tlb = this.tlb;
     const tlbEpoch = tlb.epoch;

@@ -114,6 +114,7 @@ export class Kernel {
   constructor(cfg: MachineConfig) {
     this.cfg = cfg;
     this.machine = new Machine(cfg);
+    this.machine.mmu.setSampling(cfg.sim.sample, cfg.sim.sample_unit, cfg.sim.sample_warmup);
     this.mem_map = new MemMap(this.machine.mem);
     this.machine.pt.frames = this.mem_map;
     this.engine = new Engine(cfg);

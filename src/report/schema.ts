@@ -156,7 +156,21 @@ export const runSchema: Check = object(
     config,
     host,
   },
-  { trace, overrides: record(paramValue) },
+  {
+    trace,
+    overrides: record(paramValue),
+    sampling: object({
+      fraction: finite,
+      unit_accesses: count,
+      units: count,
+      detailed_accesses: count,
+      functional_accesses: count,
+      estimated_cycles: nonNegative,
+      unit_mean_cycles: nonNegative,
+      unit_stddev_cycles: nonNegative,
+      ci95_cycles: nonNegative,
+    }),
+  },
 );
 
 export const sweepSchema: Check = object(

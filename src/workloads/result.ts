@@ -7,6 +7,7 @@
  * Everything except `host` is a pure function of the workload, its
  * parameters, the machine config and the seed.
  */
+import type { SamplingReport } from '../hw/sampler.js';
 import type { MachineConfig } from '../config/machine.js';
 import type { BreakdownNode } from '../sim/attribution.js';
 
@@ -84,6 +85,8 @@ export interface RunResult {
   config: MachineConfig;
   /** Machine fields changed on the command line (--cpus, --seed, --set), dotted path: value; absent when none. */
   overrides?: Record<string, ParamValue>;
+  /** With sim.sample < 1: how many user accesses were detailed and functional, and the estimate's error (src/hw/sampler.ts). */
+  sampling?: SamplingReport;
   trace?: TraceData;
   host: HostInfo;
 }

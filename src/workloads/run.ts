@@ -124,6 +124,8 @@ export function runWorkload(w: AnyWorkload, params: Record<string, unknown>, cfg
     config: cfg,
     host: hostInfo(clock() - t0),
   };
+  const sampling = k.machine.mmu.samplingReport();
+  if (sampling) result.sampling = sampling;
   if (tracer) result.trace = tracer.finish();
   return result;
 }
