@@ -64,9 +64,11 @@ export function defaultConfig(): MachineConfig {
 /**
  * Software costs were once under `cost.` with the hardware's; a dotted path
  * or a profile that still says `cost.fault_handler` means
- * `kernel.cost.fault_handler`.
+ * `kernel.cost.fault_handler`. Whether swap is on was once the hardware's
+ * `swap.enabled`: it means `kernel.swapon`.
  */
 export function canonicalPath(path: string): string {
+  if (path === 'swap.enabled') return 'kernel.swapon';
   if (path.startsWith('cost.') && Object.hasOwn(kernelSchema.cost, path.slice(5))) return `kernel.${path}`;
   return path;
 }

@@ -62,10 +62,29 @@ export function checkMachine(cfg: MachineConfig, file: string): void {
 
 /**
  * A profile written before the split: its software costs under `cost` move to
- * `kernel.cost` (see canonicalPath), over any value given there too, as a
- * field written later in a profile would be.
+ * `kernel.cost` and `swap.enabled` to `kernel.swapon` (see canonicalPath),
+ * over any value given there too, as a field written later in a profile
+ * would be.
  */
 function moveLegacyFields(json: unknown): unknown {
+  return moveLegacyCosts(moveLegacySwapon(json));
+}
+
+/** A profile that says `swap.enabled` (once the hardware's) means `kernel.swapon`, over any value given there too. */
+function moveLegacySwapon(json: unknown): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
+  const swap = (json as Record<string, unknown>)['swap'];
+  if (typeof swap !== 'object' || swap === null || Array.isArray(swap) || !Object.hasOwn(swap, 'enabled')) return json;
+  const out = { ...(json as Record<string, unknown>) };
+  const { enabled, ...rest } = swap as Record<string, unknown>;
+  out['swap'] = rest;
+  const kern = typeof out['kernel'] === 'object' && out['kernel'] !== null ? { ...(out['kernel'] as Record<string, unknown>) } : {};
+  kern['swapon'] = enabled;
+  out['kernel'] = kern;
+  return out;
+}
+
+function moveLegacyCosts(json: unknown): unknown {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
   const cost = (json as Record<string, unknown>)['cost'];
   if (typeof cost !== 'object' || cost === null || Array.isArray(cost)) return json;

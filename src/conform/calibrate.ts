@@ -299,7 +299,7 @@ function geometry(info: HostInfo, stamp: string, values: Json, sources: Record<s
   set('kernel.pti', info.pti.value, info.pti.source);
   if (info.pcid) set('tlb.pcid', info.pcid.value, info.pcid.source);
   if (info.thp) set('kernel.thp', info.thp.value, info.thp.source);
-  set('swap.enabled', info.swap.value, info.swap.source);
+  set('kernel.swapon', info.swap.value, info.swap.source);
   if (info.rcuFirstFqs) set('kernel.rcu_jiffies_till_first_fqs', info.rcuFirstFqs.value, info.rcuFirstFqs.source);
   if (info.rcuNextFqs) set('kernel.rcu_jiffies_till_next_fqs', Math.max(1, info.rcuNextFqs.value), info.rcuNextFqs.source);
   if (info.rcuExpedited) set('kernel.rcu_expedited', info.rcuExpedited.value, info.rcuExpedited.source);

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { KernelConfig, MachineConfig } from '../config/machine.js';
+import type { KernelConfig } from '../config/machine.js';
 
 /** Settings read from the host: `machineSchema.kernel` field names, plus swap and the CPU count. */
 export type KernelSettings = Pick<
@@ -81,15 +81,15 @@ function countCpus(cpuinfo: string | undefined): number | undefined {
   return n > 0 ? n : undefined;
 }
 
-/** A MachineConfig-shaped overlay of the settings (cpus, swap.enabled, kernel.*), for merging over a profile. */
+/** A MachineConfig-shaped overlay of the settings (cpus, kernel.swapon, kernel.*), for merging over a profile. */
 export function hostSettingsOverlay(s: Partial<KernelSettings>): {
   cpus?: number;
-  swap?: Partial<MachineConfig['swap']>;
   kernel: Partial<KernelConfig>;
 } {
-  const { swap, cpus, ...kernel } = s;
-  const out: { cpus?: number; swap?: Partial<MachineConfig['swap']>; kernel: Partial<KernelConfig> } = { kernel };
+  const { swap, cpus, ...rest } = s;
+  const kernel: Partial<KernelConfig> = { ...rest };
+  if (swap !== undefined) kernel.swapon = swap.enabled;
+  const out: { cpus?: number; kernel: Partial<KernelConfig> } = { kernel };
   if (cpus !== undefined) out.cpus = cpus;
-  if (swap !== undefined) out.swap = { enabled: swap.enabled };
   return out;
 }

@@ -76,7 +76,6 @@ export const hardwareSchema = {
   },
 
   swap: {
-    enabled: bool(true, 'a swap device is configured (swapon)', { source: 'kernel setting: /proc/swaps' }),
     size_mib: int(8192, 'swap device size', { unit: 'MiB', min: 1 }),
     read_latency_us: num(77.9, 'latency of one 4 KiB read at queue depth 1', { unit: 'us', source: 'AnandTech 11209: Intel P3700 NAND, 4 KiB random read QD1', min: 0 }),
     write_latency_us: num(77.9, 'latency of one 4 KiB write at queue depth 1', { unit: 'us', source: 'assumption: taken equal to the read latency (no QD1 write figure in our sources)', min: 0 }),

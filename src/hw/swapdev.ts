@@ -28,7 +28,7 @@ export class SwapDevice {
 
   constructor(cfg: HardwareConfig) {
     const hz = cfg.clock_ghz * 1e9;
-    this.slots = cfg.swap.enabled ? cfg.swap.size_mib * 256 : 0;
+    this.slots = cfg.swap.size_mib * 256;
     this.readLatency = Math.round((cfg.swap.read_latency_us * hz) / 1e6);
     this.writeLatency = Math.round((cfg.swap.write_latency_us * hz) / 1e6);
     this.cyclesPerByte = hz / (cfg.swap.bandwidth_mbps * 1e6);

@@ -32,6 +32,7 @@ export const kernelSchema = {
   inotify_max_queued_events: int(16384, 'fs.inotify.max_queued_events', { source: 'kernel default', min: 1 }),
   inotify_max_user_instances: int(128, 'fs.inotify.max_user_instances', { source: 'kernel default', min: 1 }),
   inotify_max_user_watches: int(8192, 'fs.inotify.max_user_watches', { source: 'kernel default before 5.11 (newer kernels scale it with RAM)', min: 1 }),
+  swapon: bool(true, 'the swap device is in use as swap (swapon at boot; /proc/swaps lists it); false: no swap, as after swapoff -a. Was swap.enabled, which still reads as this', { source: 'a kernel setting: /proc/swaps' }),
   swappiness: int(60, 'vm.swappiness', { source: 'kernel default', min: 0, max: 200 }),
   min_free_kbytes: int(8192, 'vm.min_free_kbytes: sets the min watermark; low = 5/4 min, high = 3/2 min', { unit: 'KiB', source: 'kernel scales it with sqrt(RAM); 8 MiB suits 4 GiB', min: 0 }),
   page_cluster: int(3, 'vm.page-cluster: swap readahead of 2^n pages', { source: 'kernel default', min: 0, max: 10 }),

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type MachineConfig } from '../../src/config/machine.js';
-import { AddressStream, FAULT_NOT_PRESENT, FAULT_PROTECTION } from '../../src/hw/access.js';
+import { AddressStream, FAULT_NOT_PRESENT } from '../../src/hw/access.js';
 import { Machine } from '../../src/hw/machine.js';
 import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PSE, PTE_RW, PTE_USER } from '../../src/hw/pagetable.js';
 import { MemMap } from '../../src/kernel/mm/page_alloc.js';

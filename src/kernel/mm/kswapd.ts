@@ -31,7 +31,7 @@ import { fatal_signal_pending, out_of_memory } from './oom_kill.js';
 import { TlbUnmapBatch } from './rmap_reclaim.js';
 import { folio_add_lru, lru_on_free, lruvec_init } from './swap.js';
 import { lookup_swap_cache, swap_cache_init, swapin_readahead } from './swap_state.js';
-import { free_swap_and_cache, free_swap_cache, swap_duplicate, swap_setup, try_free_swap_after_fault } from './swapfile.js';
+import { free_swap_and_cache, free_swap_cache, swap_duplicate, swap_setup, swapSlots, try_free_swap_after_fault } from './swapfile.js';
 import {
   consider_reclaim_throttle,
   DEF_PRIORITY,
@@ -213,7 +213,7 @@ export function reclaim_init(k: Kernel): void {
   core.hooks.directReclaim = alloc_pages_direct_reclaim;
   core.hooks.onFree = lru_on_free;
   core.hooks.onNewPage = (kk, pfn, t?: Task) => folio_add_lru(kk, t ?? null, pfn);
-  if (k.swap.slots > 0) {
+  if (swapSlots(k) > 0) {
     core.hooks.swapCacheLookup = (kk, _type, offset) => lookup_swap_cache(kk, offset);
     core.hooks.swapIn = (t, _type, offset) => swapin_readahead(t, offset);
     core.hooks.swapFree = (t, _type, offset) => free_swap_and_cache(t, offset);

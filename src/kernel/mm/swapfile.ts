@@ -98,9 +98,14 @@ export function swapInfo(k: Kernel): SwapInfo {
   return k.swapInfo;
 }
 
+/** The swap device's slots in use as swap: all of them after swapon (kernel.swapon), none without. */
+export function swapSlots(k: Kernel): number {
+  return k.cfg.kernel.swapon ? k.swap.slots : 0;
+}
+
 /** swapon: the device's slots become the swap area (no area when swap is disabled). */
 export function swap_setup(k: Kernel): SwapInfo {
-  const si = new SwapInfo(k, k.swap.slots);
+  const si = new SwapInfo(k, swapSlots(k));
   k.swapInfo = si;
   return si;
 }

@@ -52,7 +52,7 @@ export function vm_enough_memory(ts: TaskStruct | null, mm: MmStruct, pages: num
   const mode = k.cfg.kernel.overcommit_memory;
   if (mode === 1) return 0;
   const ram = k.machine.mem.totalFrames;
-  const swap = k.swap.slots;
+  const swap = k.cfg.kernel.swapon ? k.swap.slots : 0;
   if (mode === 0) {
     if (pages > ram + swap) {
       core.committedPages -= pages;

@@ -139,7 +139,7 @@ describe('MADV_FREE', () => {
       expect(yield* load(t, a + PAGE)).toBe(9);
       for (let i = 2; i < n; i++) expect(yield* load(t, a + i * PAGE)).toBe(0);
       checkInvariants(k);
-    }, testConfig((c) => (c.swap.enabled = false)));
+    }, testConfig((c) => (c.kernel.swapon = false)));
   });
 
   it('is EINVAL on shared anonymous and locked memory', () => {

@@ -25,7 +25,8 @@ export function smallConfig(ramMib = 16, swapMib = 64, cpus = 2): MachineConfig 
   c.ram_mib = ramMib;
   // The kernel's default for this much RAM: sqrt(lowmem_kbytes * 16) KiB.
   c.kernel = { ...c.kernel, min_free_kbytes: Math.floor(Math.sqrt(ramMib * 1024 * 16)) };
-  c.swap = { ...c.swap, enabled: swapMib > 0, size_mib: Math.max(1, swapMib) };
+  c.swap = { ...c.swap, size_mib: Math.max(1, swapMib) };
+  c.kernel.swapon = swapMib > 0;
   return c;
 }
 

@@ -14,7 +14,7 @@ function tiny(): MachineConfig {
   const c = defaultConfig();
   c.ram_mib = 64;
   c.kernel.min_free_kbytes = 1024;
-  c.swap.enabled = false;
+  c.kernel.swapon = false;
   c.sim.checks = true;
   return c;
 }

@@ -53,8 +53,8 @@ export const MACHINE_VARIANTS: Readonly<Record<string, Record<string, unknown>>>
   default: {},
   thp: { kernel: { thp: 'always' } },
   ksm: { kernel: { ksm_run: true, ksm_sleep_ms: 0, ksm_pages_to_scan: 4096 } },
-  tiny_swap: { ram_mib: 16, kernel: { min_free_kbytes: 512 }, swap: { enabled: true, size_mib: 64 } },
-  tiny_noswap: { ram_mib: 16, kernel: { min_free_kbytes: 512 }, swap: { enabled: false } },
+  tiny_swap: { ram_mib: 16, kernel: { min_free_kbytes: 512, swapon: true }, swap: { size_mib: 64 } },
+  tiny_noswap: { ram_mib: 16, kernel: { min_free_kbytes: 512, swapon: false } },
   many_cpus: { cpus: 64, cache: { llc_kib: 65536 } },
   quantum0: { sim: { quantum: 0 } },
 };
