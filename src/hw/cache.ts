@@ -361,15 +361,7 @@ export class CacheHierarchy extends CacheSets {
       if (w === myWord) m &= ~myBit;
       if (m === 0) continue;
       a[d + w] &= ~m;
-      while (m !== 0) {
-        const low = m & -m;
-        const other = (w << 5) + (31 - Math.clz32(low));
-        if (this.dropPrivate(other, line)) {
-          this.epoch[other]++;
-          n++;
-        }
-        m ^= low;
-      }
+      n += this.dropCopies(m, w << 5, line, this.epoch);
     }
     if (n > 0) this.ctr[cpu * NC + C_INVAL] += n;
     return n;
@@ -383,15 +375,7 @@ export class CacheHierarchy extends CacheSets {
       let m = a[d + w];
       a[d + w] = 0;
       if (w === this.mWord) m &= ~this.mBit;
-      while (m !== 0) {
-        const low = m & -m;
-        const c = (w << 5) + (31 - Math.clz32(low));
-        if (this.dropPrivate(c, line)) {
-          this.epoch[c]++;
-          n++;
-        }
-        m ^= low;
-      }
+      if (m !== 0) n += this.dropCopies(m, w << 5, line, this.epoch);
     }
     return n;
   }

@@ -213,6 +213,80 @@ export class CacheSets {
     return true;
   }
 
+  /**
+   * dropPrivate for the CPUs of one directory entry, with what depends only
+   * on the line computed once: each CPU in the bitmask `m` (CPU base + bit)
+   * loses its L2 and L1 copy, if any, and has its epoch bumped (epoch).
+   * Returns how many CPUs held one. The same effect as dropPrivate on each.
+   */
+  protected dropCopies(m: number, cpuBase: number, line: number, epoch: Uint32Array): number {
+    const a = this.a;
+    const f = this.f;
+    const set2 = line & this.mask2;
+    const t2 = this.tag2(line);
+    const pat2 = Math.imul(t2 & 255, ONES);
+    const h2 = this.h2;
+    const r2Size = this.r2;
+    const base2 = this.base2;
+    const tgOff = h2 + this.o2;
+    const sets2 = this.sets2;
+    const set1 = line & this.mask1;
+    const pat1 = Math.imul((line * this.inv1) & 255, ONES);
+    const h1 = this.h1;
+    const sets1 = this.sets1;
+    let n = 0;
+    while (m !== 0) {
+      const low = m & -m;
+      const cpu = cpuBase + (31 - Math.clz32(low));
+      m ^= low;
+      // ---- L2 (findL2, written out)
+      const s2 = cpu * sets2 + set2;
+      const r2 = base2 + s2 * r2Size;
+      let w2 = -1;
+      for (let q = 0; q < h2 && w2 < 0; q++) {
+        const v = a[r2 + q]! ^ pat2;
+        let z = ((v - ONES) | 0) & ~v & HIGHS;
+        while (z !== 0) {
+          const lz = z & -z;
+          const w = (q << 2) + ((31 - Math.clz32(lz)) >>> 3);
+          if (a[r2 + tgOff + w] === t2 && (t2 !== FAR || f[this.far2 + s2 * this.p2 + w] === line)) {
+            w2 = w;
+            break;
+          }
+          z ^= lz;
+        }
+      }
+      if (w2 < 0) continue;
+      a[r2 + tgOff + w2] = EMPTY;
+      orderDemote(a, r2 + h2, this.w2, w2);
+      // ---- L1 (findL1, written out)
+      const s1 = cpu * sets1 + set1;
+      const r1 = s1 * this.r1;
+      const k1 = s1 * this.p1;
+      let w1 = -1;
+      for (let q = 0; q < h1 && w1 < 0; q++) {
+        const v = a[r1 + q]! ^ pat1;
+        let z = ((v - ONES) | 0) & ~v & HIGHS;
+        while (z !== 0) {
+          const lz = z & -z;
+          const w = (q << 2) + ((31 - Math.clz32(lz)) >>> 3);
+          if (f[k1 + w] === line) {
+            w1 = w;
+            break;
+          }
+          z ^= lz;
+        }
+      }
+      if (w1 >= 0) {
+        f[k1 + w1] = -1;
+        orderDemote(a, r1 + h1, this.w1, w1);
+      }
+      epoch[cpu]!++;
+      n++;
+    }
+    return n;
+  }
+
   /** Removes a line from one CPU's L1, if there. */
   protected dropL1(cpu: number, line: number): void {
     const s1 = cpu * this.sets1 + (line & this.mask1);

@@ -201,6 +201,12 @@ export class FunctionalWalk {
     let k = 0;
     let spent = 0;
     let handOver = false;
+    // the memo in locals, reloaded after each ok() (the only place it changes)
+    let words = this.memoWords;
+    let gib = this.memoGib;
+    let pdBase = this.memoBase;
+    let rights = this.memoRights;
+    let gen = this.gen;
     while (k < n && spent < budget) {
       let y = x;
       let va: number;
@@ -213,16 +219,25 @@ export class FunctionalWalk {
       } else if (kind === STREAM_STRIDE) va = base + k * stride;
       else va = trace[tpos + k]!;
       let ok = false;
-      const words = this.memoWords;
-      if (words !== null && Math.floor(va * INV30) === this.memoGib) {
+      let slow = true;
+      if (words !== null && Math.floor(va * INV30) === gib) {
         const pdi = Math.floor(va * INV21) & 511;
-        const plo = words[this.memoBase + pdi * 2]!;
-        if (ptGen[pdi] === this.gen && (plo & (E_P | E_A | E_PS)) === (E_P | E_A)) {
+        const plo = words[pdBase + pdi * 2]!;
+        if (ptGen[pdi] === gen && (plo & (E_P | E_A | E_PS)) === (E_P | E_A)) {
           const c = ptSlot[pdi]!;
           const lo = chunks[c >> 6]![(c & 63) * 1024 + (Math.floor(va * INV12) & 511) * 2]!;
-          ok = (lo & leafMask) === leafMask && (this.memoRights & plo & lo & need) === need;
-        } else ok = this.ok(root, va, need);
-      } else ok = this.ok(root, va, need);
+          ok = (lo & leafMask) === leafMask && (rights & plo & lo & need) === need;
+          slow = false;
+        }
+      }
+      if (slow) {
+        ok = this.ok(root, va, need);
+        words = this.memoWords;
+        gib = this.memoGib;
+        pdBase = this.memoBase;
+        rights = this.memoRights;
+        gen = this.gen;
+      }
       if (!ok) {
         handOver = true;
         break;

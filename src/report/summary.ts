@@ -29,6 +29,17 @@ export function headline(r: RunResult): Headline[] {
     { label: 'busy cycles (all CPUs)', value: busy, kind: 'cycles' },
     { label: 'CPU utilisation', value: capacity > 0 ? busy / capacity : 0, kind: 'pct' },
   ];
+  const s = r.sampling;
+  if (s) {
+    const total = s.detailed_accesses + s.functional_accesses;
+    rows.push({
+      label: 'sampled mode (sim.sample)',
+      value:
+        `${s.fraction}: ${s.functional_accesses} of ${total} user accesses functional, charged ${Math.round(s.estimated_cycles)} cycles ` +
+        `(95% error +-${Math.round(s.ci95_cycles)} cycles, ${busy > 0 ? ((s.ci95_cycles / busy) * 100).toFixed(2) : '0'}% of the busy cycles; ${s.units} units)`,
+      kind: 'text',
+    });
+  }
   const ops = r.figures['ops'];
   if (ops !== undefined && ops > 0) {
     rows.push({ label: 'busy cycles per operation', value: busy / ops, kind: 'cycles' });
