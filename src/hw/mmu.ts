@@ -269,12 +269,15 @@ export class Mmu {
       if (pos < unit) {
         // pos < 0: the start-up warm-up; then the unit's warm-up half, then its measured half
         const edge = pos < 0 ? 0 : pos < warm ? warm : unit;
-        const n = Math.min(count - done, edge - pos);
+        // a measured access goes one at a time: only one a functional translation could take counts in the mean
+        const measuring = pos >= warm;
+        const n = measuring ? 1 : Math.min(count - done, edge - pos);
+        const eligible = measuring && fw.nextOk(root, stream, need);
         const o = this.runExact(cpu, stream, n, write, budget - spent, true);
         const d = o.done;
         s.detailed += d;
         const np = pos + d;
-        if (pos >= warm) s.measured(cpu, d, o.cycles - (o.fault !== 0 ? o.faultCycles : 0), np === unit);
+        if (measuring) s.measured(cpu, eligible ? d : 0, eligible ? o.cycles - (o.fault !== 0 ? o.faultCycles : 0) : 0, np === unit);
         s.pos[cpu] = np === period ? 0 : np;
         done += d;
         spent += o.cycles;
@@ -289,6 +292,22 @@ export class Mmu {
       // functional until the period ends or an access needs detail
       const n = Math.min(count - done, period - pos);
       const est = s.est[cpu]!;
+      if (est < 0) {
+        // no unit has measured a mean yet: the rest of the period runs in detail, unmeasured
+        const o = this.runExact(cpu, stream, n, write, budget - spent, true);
+        s.detailed += o.done;
+        const np = pos + o.done;
+        s.pos[cpu] = np === period ? 0 : np;
+        done += o.done;
+        spent += o.cycles;
+        if (o.fault !== 0) {
+          o.done = done;
+          o.cycles = spent;
+          return o;
+        }
+        if (o.done < n) break;
+        continue;
+      }
       const k = fw.stretch(root, stream, n, need, est, budget - spent);
       const handOver = fw.handOver;
       spent += k * est;

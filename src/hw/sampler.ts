@@ -76,7 +76,7 @@ export class Sampler {
   readonly period: number;
   /** Each CPU's position in its period. */
   readonly pos: Float64Array;
-  /** Each CPU's estimate of cycles per access (its last unit's mean; until the first unit, 0 functional accesses happen). */
+  /** Each CPU's estimate of cycles per access: its last unit's mean, -1 until a unit has measured one (until then the period's rest runs in detail too). */
   readonly est: Float64Array;
   /** The measured unit under way: cycles and accesses so far. */
   readonly uCycles: Float64Array;
@@ -103,12 +103,17 @@ export class Sampler {
     this.period = Math.max(unit + 1, Math.round(unit / fraction));
     if (!(Number.isInteger(warmup) && warmup >= 0)) throw new RangeError(`sim.sample_warmup: ${warmup} is not an integer >= 0`);
     this.pos = new Float64Array(cpus).fill(-warmup);
-    this.est = new Float64Array(cpus);
+    this.est = new Float64Array(cpus).fill(-1);
     this.uCycles = new Float64Array(cpus);
     this.uCount = new Float64Array(cpus);
   }
 
-  /** Records a measured run of accesses on cpu; closes the unit when it is complete. */
+  /**
+   * Records a measured run of accesses on cpu (only those a functional
+   * translation could have taken: the others are charged exactly wherever
+   * they fall, so they stay out of the mean); closes the unit when it is
+   * complete.
+   */
   measured(cpu: number, accesses: number, cycles: number, unitDone: boolean): void {
     this.uCycles[cpu]! += cycles;
     this.uCount[cpu]! += accesses;
@@ -251,6 +256,21 @@ export class FunctionalWalk {
     else stream.pos = tpos + k;
     this.handOver = handOver;
     return k;
+  }
+
+  /** Whether the stream's next access could be taken functionally (the stream does not move). */
+  nextOk(root: number, stream: AddressStream, need: number): boolean {
+    let va: number;
+    if (stream.kind === STREAM_RANDOM) {
+      let y = stream.state;
+      y ^= y << 13;
+      y ^= y >>> 17;
+      y ^= y << 5;
+      y >>>= 0;
+      va = stream.base + Math.floor((y / 4294967296) * stream.slots) * 8;
+    } else if (stream.kind === STREAM_STRIDE) va = stream.base;
+    else va = stream.trace[stream.pos]!;
+    return this.ok(root, va, need);
   }
 
   /** need: bit 1 write, bit 2 user (E_RW, E_US). */
