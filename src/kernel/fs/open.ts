@@ -426,11 +426,18 @@ const FALLOC_FL_SUPPORTED_MASK = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x40 
  * (growing the size unless KEEP_SIZE); the other modes are EOPNOTSUPP.
  * IN_MODIFY follows a success.
  */
-export function* vfs_fallocate(t: Task, file: VmFile, mode: number, offset: loff_t, len: loff_t): Blocking<number> {
+/** vfs_fallocate()'s first tests, of the arguments alone: before it looks at the file's mode (EBADF). */
+function fallocate_args_check(mode: number, offset: loff_t, len: loff_t): number {
   if (offset < 0 || len <= 0) return -EINVAL;
   if (mode & ~FALLOC_FL_SUPPORTED_MASK) return -EOPNOTSUPP;
   if (mode & FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
   if (mode & FALLOC_FL_PUNCH_HOLE && mode & FALLOC_FL_ZERO_RANGE) return -EOPNOTSUPP;
+  return 0;
+}
+
+export function* vfs_fallocate(t: Task, file: VmFile, mode: number, offset: loff_t, len: loff_t): Blocking<number> {
+  const bad = fallocate_args_check(mode, offset, len);
+  if (bad) return bad;
   if (!(file instanceof VfsFile)) return -ENODEV;
   if (!file.writable) return -EBADF;
   const inode = file.inode;
@@ -456,12 +463,14 @@ export function* vfs_fallocate(t: Task, file: VmFile, mode: number, offset: loff
 function* ksys_fallocate(t: Task, fd: number, mode: number, offset: loff_t, len: loff_t): Blocking<number> {
   const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
-  let r: number;
   const v = f.file.private_data instanceof VfsFile ? f.file.private_data : null;
-  if (offset < 0 || len <= 0) r = -EINVAL;
-  else if (!(f.file.f_mode & FMODE_WRITE)) r = -EBADF;
-  else if (!v) r = f.file.f_op.name === 'pipe' ? -ESPIPE : -ENODEV;
-  else r = yield* vfs_fallocate(t, v, mode, offset, len);
+  // The mode is tested before the file's write access (vfs_fallocate): punch_hole without keep_size is EOPNOTSUPP on any fd.
+  let r = fallocate_args_check(mode, offset, len);
+  if (r === 0) {
+    if (!(f.file.f_mode & FMODE_WRITE)) r = -EBADF;
+    else if (!v) r = f.file.f_op.name === 'pipe' ? -ESPIPE : -ENODEV;
+    else r = yield* vfs_fallocate(t, v, mode, offset, len);
+  }
   yield* fput_light(t, f);
   return r;
 }
