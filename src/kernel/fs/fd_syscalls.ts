@@ -12,7 +12,7 @@ import type { Path } from './dcache.js';
 import { EEXIST, EINVAL, ENOENT, ENOSPC, ENOTDIR, ENOTTY, EPERM, EBADF } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current, type TaskStruct } from '../sched/task_struct.js';
-import { syscall } from '../syscalls.js';
+import { syscall, syscallNoWait } from '../syscalls.js';
 import { do_prlimit } from '../sys.js';
 import { do_fcntl_more, F_CREATED_QUERY, F_DUPFD_QUERY } from './fcntl.js';
 import {
@@ -21,6 +21,7 @@ import {
   f_dupfd,
   fd_install,
   fget_light,
+  files_shared,
   fput_light,
   get_close_on_exec,
   get_unused_fd_flags,
@@ -325,6 +326,28 @@ function* fcntlBody(t: Task, fd: number, cmd: number, arg: number): Blocking<num
 
 export function sys_fcntl(t: Task, fd: number, cmd: number, arg: number): Blocking<number> {
   return syscall(t, 'fcntl', fcntlBody(t, fd, cmd, arg));
+}
+
+/**
+ * fcntl's no-wait path: F_GETFD and F_GETFL on a task whose fd table no one
+ * else can change (fget_light takes no reference, so there is no fput that
+ * could be the last) never wait, and run through syscallNoWait with no
+ * generator. The same steps and charges as sys_fcntl; null when the call
+ * must take sys_fcntl.
+ */
+export function sys_fcntl_nowait(t: Task, fd: number, cmd: number): number | null {
+  if (cmd !== F_GETFL && cmd !== F_GETFD) return null;
+  const ts = current(t);
+  if (!ts || files_shared(ts)) return null;
+  return syscallNoWait(t, 'fcntl', fcntlGetNoWait, fd, cmd);
+}
+
+function fcntlGetNoWait(t: Task, fd: number, cmd: number): number {
+  const r = fget_light(t, u32(fd), true);
+  if (!r.file) return -EBADF;
+  // Both commands pass check_fcntl_cmd, so an O_PATH file answers them too.
+  if (cmd === F_GETFL) return r.file.f_flags;
+  return get_close_on_exec(t, u32(fd)) ? FD_CLOEXEC : 0;
 }
 
 /** getrlimit(): fills `out` (RLIM_INFINITY as Infinity); resources other than NOFILE are kernel/sys.ts's. */

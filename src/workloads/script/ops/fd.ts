@@ -9,7 +9,7 @@
  * the parsed form, and a negative value wraps to it).
  */
 import { errnoName } from '../../../kernel/errno.js';
-import { sys_close, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_getrlimit, sys_open, sys_setrlimit } from '../../../kernel/fs/fd_syscalls.js';
+import { sys_close, sys_dup, sys_dup2, sys_dup3, sys_fcntl, sys_fcntl_nowait, sys_getrlimit, sys_open, sys_setrlimit } from '../../../kernel/fs/fd_syscalls.js';
 import { F_GETFL } from '../../../kernel/fs/uapi_fcntl.js';
 import type { Kernel } from '../../../kernel/kernel.js';
 import type { Blocking, Task } from '../../../sim/task.js';
@@ -79,7 +79,9 @@ function* dup3(env: OpEnv, op: Op): Blocking<OpOutcome> {
 function* fcntl(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as FcntlOp;
   const arg = typeof o.arg === 'number' ? o.arg : env.ref(o.arg);
-  const ret = yield* sys_fcntl(env.t, int32(env.ref(o.fd)), int32(o.cmd), arg);
+  const fd = int32(env.ref(o.fd));
+  const cmd = int32(o.cmd);
+  const ret = sys_fcntl_nowait(env.t, fd, cmd) ?? (yield* sys_fcntl(env.t, fd, cmd, arg));
   env.bind(o.as, ret < 0 ? -1 : ret);
   if (ret >= 0 && o.cmd === F_GETFL) {
     const g = getflResult(ret);
