@@ -492,6 +492,8 @@ export function* ksys_mmap_pgoff(t: Task, addr: bigint, len: bigint, prot: numbe
     if (!file) return -EBADF;
     if (flags & MAP_HUGETLB) return -EINVAL;
   } else if (flags & MAP_HUGETLB) {
+    // A zero length reserves nothing (hugetlb_file_setup of 0 bytes succeeds): do_mmap's EINVAL for it comes first.
+    if (len === 0n) return -EINVAL;
     // hugetlb_get_unmapped_area() refuses a fixed address off a 2 MiB boundary (prepare_hugepage_range) before
     // hugetlbfs_file_mmap reserves; with no hugetlb pages configured (vm.nr_hugepages = 0) the reservation fails.
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) && (addr & 0x1fffffn) !== 0n) return -EINVAL;
