@@ -18,20 +18,17 @@ import { do_fcntl_more, F_CREATED_QUERY, F_DUPFD_QUERY } from './fcntl.js';
 import {
   __close_fd,
   alloc_files_struct,
-  f_dupfd,
   fd_install,
   fget_light,
   files_shared,
   fput_light,
   get_close_on_exec,
   get_unused_fd_flags,
-  ksys_dup,
-  ksys_dup2,
-  ksys_dup3,
   put_unused_fd,
   set_close_on_exec,
   type FilesStruct,
 } from './file.js';
+import { f_dupfd, ksys_dup, ksys_dup2, ksys_dup3 } from './file_dup.js';
 import { alloc_file, File, type FileOperations, type IoBuf } from './file_table.js';
 import {
   F_DUPFD,
