@@ -339,6 +339,61 @@ static void c_getdents64(int i, struct op *o)
 
 static void c_renameat2(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_renameat2, ival(&o->a[0]), o->a[1].str, ival(&o->a[2]), o->a[3].str, (unsigned)val(&o->a[4]))); }
 
+static void c_link(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_link, o->a[0].str, o->a[1].str)); }
+static void c_linkat(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_linkat, ival(&o->a[0]), o->a[1].str, ival(&o->a[2]), o->a[3].str, ival(&o->a[4]))); }
+static void c_symlink(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_symlink, o->a[0].str, o->a[1].str)); }
+static void c_symlinkat(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_symlinkat, o->a[0].str, ival(&o->a[1]), o->a[2].str)); }
+static void c_unlinkat(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_unlinkat, ival(&o->a[0]), o->a[1].str, ival(&o->a[2]))); }
+
+/*
+ * readlink: the bytes returned, as `target`. A body naming the script's working directory or a path under it (a
+ * /proc/PID/fd link) is printed, and counted in ret, as if that directory were the root: the simulated process
+ * works in its root directory.
+ */
+static void target_record(int i, long ret, int err)
+{
+	static char cwd[4096];
+	if (!cwd[0] && !getcwd(cwd, sizeof cwd))
+		child_fail("op %d: getcwd: %s", i, strerror(errno));
+	const char *b = (const char *)buf;
+	size_t n = ret > 0 ? (size_t)ret : 0, cl = strlen(cwd);
+	if (ret >= 0 && cl > 1 && n >= cl && memcmp(b, cwd, cl) == 0 && (n == cl || b[cl] == '/')) {
+		if (n == cl) {
+			b = "/";
+			n = 1;
+		} else {
+			b += cl;
+			n -= cl;
+		}
+		ret = (long)n;
+	}
+	if (emit_head(i, ret, err)) {
+		emit(" target=h");
+		emit_hex(b, n);
+		emit("\n");
+	}
+}
+
+static void c_readlink(int i, struct op *o)
+{
+	int64_t len = (int)val(&o->a[1]);
+	if (len > (int64_t)IOBUF_BYTES)
+		child_fail("op %d: readlink of more than %lu bytes", i, IOBUF_BYTES);
+	errno = 0;
+	long ret = syscall(SYS_readlink, o->a[0].str, buf, len);
+	target_record(i, ret, errno);
+}
+
+static void c_readlinkat(int i, struct op *o)
+{
+	int64_t len = (int)val(&o->a[2]);
+	if (len > (int64_t)IOBUF_BYTES)
+		child_fail("op %d: readlinkat of more than %lu bytes", i, IOBUF_BYTES);
+	errno = 0;
+	long ret = syscall(SYS_readlinkat, ival(&o->a[0]), o->a[1].str, buf, len);
+	target_record(i, ret, errno);
+}
+
 /* ---- the table: same names and order as CALL_FIELDS ---- */
 
 struct call {
@@ -377,6 +432,13 @@ static const struct call calls[] = {
 	{ "writev", c_writev },
 	{ "getdents64", c_getdents64 },
 	{ "renameat2", c_renameat2 },
+	{ "link", c_link },
+	{ "linkat", c_linkat },
+	{ "symlink", c_symlink },
+	{ "symlinkat", c_symlinkat },
+	{ "readlink", c_readlink },
+	{ "readlinkat", c_readlinkat },
+	{ "unlinkat", c_unlinkat },
 };
 
 const int ncall_names = (int)(sizeof calls / sizeof calls[0]);

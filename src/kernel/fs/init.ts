@@ -1,6 +1,6 @@
 /**
  * Bringing up the VFS (vfs_caches_init, init_mount_tree and the boot-time
- * directories): a memfs root with /dev (null, zero), /tmp (sticky, world
+ * directories): a memfs root with /dev (a mount of its own: null, zero, full), /tmp (sticky, world
  * writable) and /proc, the open path registered with the fd table, the
  * mm's fget for file mappings, and each process's fs_struct.
  *
@@ -20,7 +20,7 @@ import { fcheck_files, type FilesStruct } from './file.js';
 import { alloc_fs_struct, set_fs } from './fs_struct.js';
 import { S_IFCHR } from './inode.js';
 import { memfs_fill_super, memfs_make_dir, memfs_make_node } from './memfs.js';
-import { mount_root, vfsOf, type VfsState } from './namespace.js';
+import { mount_in_place, mount_root, vfsOf, type VfsState } from './namespace.js';
 import { register_vfs_open } from './open.js';
 import { proc_root_init } from './proc/root.js';
 import { FMODE_PATH, FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
@@ -43,11 +43,12 @@ function attach_std_files(k: Kernel, leader: TaskStruct): void {
   const f = files?.fdt.fd[0];
   if (!f || f.f_op !== null_fops || f.private_data !== null) return;
   const v = vfsOf(k);
-  const devnull = v.rootMnt.mnt_root.d_children.get('dev')?.d_children.get('null');
-  if (!devnull?.d_inode) return;
+  const devMnt = v.rootMnt.mnt_root.d_children.get('dev')?.d_mounted;
+  const devnull = devMnt?.mnt_root.d_children.get('null');
+  if (!devMnt || !devnull?.d_inode) return;
   dget_untimed(devnull);
   const inode = devnull.d_inode;
-  f.private_data = new VfsFile(k, f, { mnt: v.rootMnt, dentry: devnull }, inode, leader.cred);
+  f.private_data = new VfsFile(k, f, { mnt: devMnt, dentry: devnull }, inode, leader.cred);
   f.f_op = vfs_fops(null_fops);
   f.f_inode = inode;
   if (f.f_mode & FMODE_WRITE) inode.i_writecount++;
@@ -88,6 +89,10 @@ export function vfs_init(k: Kernel): VfsState {
   const v = mount_root(k, sb);
   const root = sb.s_root!;
   const dev = memfs_make_dir(k, root, 'dev', 0o755, 0);
+  // /dev is a mount of its own, as devtmpfs is on the host (link and rename between it and the rest are EXDEV). It is
+  // modelled as a mount whose root is the boot-time directory itself: no second super block, so /dev's nodes stay
+  // in the root file system's inode table and boot allocates nothing more.
+  mount_in_place(v.rootMnt, dev);
   memfs_make_node(k, dev, 'null', S_IFCHR | 0o666, null_fops);
   memfs_make_node(k, dev, 'zero', S_IFCHR | 0o666, zero_fops);
   memfs_make_node(k, dev, 'full', S_IFCHR | 0o666, full_fops);

@@ -21,7 +21,7 @@ import type { Kernel } from '../kernel.js';
 import { RwSemaphore } from '../locking/rwsem.js';
 import type { AddressSpace } from '../mm/filemap.js';
 import { current, type Cred } from '../sched/task_struct.js';
-import type { Dentry } from './dcache.js';
+import type { Dentry, Path } from './dcache.js';
 import type { FileOperations } from './file_table.js';
 import type { FsnotifyMark } from './notify/mark.js';
 
@@ -46,6 +46,9 @@ export function S_ISDIR(m: number): boolean {
 export function S_ISREG(m: number): boolean {
   return (m & S_IFMT) === S_IFREG;
 }
+export function S_ISLNK(m: number): boolean {
+  return (m & S_IFMT) === S_IFLNK;
+}
 export function S_ISCHR(m: number): boolean {
   return (m & S_IFMT) === S_IFCHR;
 }
@@ -58,6 +61,8 @@ export const MAY_APPEND = 0x8;
 export const MAY_OPEN = 0x20;
 /** i_state: being set up by iget_locked's caller. */
 export const I_NEW = 1 << 3;
+/** i_state: an O_TMPFILE file that linkat may still give a name (I_LINKABLE). */
+export const I_LINKABLE = 1 << 10;
 /** i_state: on its way out (evict). */
 export const I_FREEING = 1 << 5;
 /** i_flags: a removed directory (rmdir done; lookups in it find nothing, creations fail). */
@@ -100,6 +105,18 @@ export interface InodeOperations {
   /** flags: RENAME_NOREPLACE (checked by the VFS), RENAME_EXCHANGE (swap the two names). */
   rename?(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode, newDentry: Dentry, flags: number): Blocking<number>;
   setattr?(t: Task, dentry: Dentry, attr: Iattr): Blocking<number>;
+  /** Make `dentry` (negative) a symbolic link to `target` (vfs_symlink). */
+  symlink?(t: Task, dir: Inode, dentry: Dentry, target: string): Blocking<number>;
+  /** Give `oldDentry`'s inode the further name `newDentry` (negative) in `dir` (vfs_link). */
+  link?(t: Task, oldDentry: Dentry, dir: Inode, newDentry: Dentry): Blocking<number>;
+  /**
+   * A symbolic link's body (->get_link): a string the walk goes on with,
+   * or a path it jumps to (procfs's magic links, nd_jump_link), or -errno.
+   * Links whose body is in the inode (i_link, ext4's fast symlinks) need none.
+   */
+  get_link?(t: Task, dentry: Dentry, inode: Inode): string | Path | number;
+  /** readlink(2)'s answer when it is not the body (procfs: the path of an fd's file). */
+  readlink?(t: Task, dentry: Dentry): string | number;
 }
 
 /** struct super_operations. */
@@ -150,6 +167,8 @@ export class Inode {
   i_mapping: AddressSpace | null = null;
   /** For the file system (procfs: the proc_dir_entry). */
   i_private: unknown = null;
+  /** A symbolic link's body kept in the inode (inode->i_link: ext4 fast symlinks, tmpfs). */
+  i_link: string | null = null;
   /** fsnotify marks on this inode (the mark connector's list) and the union of their masks. */
   i_fsnotify_marks: FsnotifyMark[] | null = null;
   i_fsnotify_mask = 0;

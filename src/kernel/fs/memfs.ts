@@ -34,10 +34,12 @@ import {
   ATTR_MODE,
   ATTR_SIZE,
   cred_gid,
+  ihold,
   Inode,
   MAX_LFS_FILESIZE,
   new_inode,
   S_IFDIR,
+  S_IFLNK,
   S_IFMT,
   S_IFREG,
   S_ISDIR,
@@ -131,6 +133,9 @@ function memfs_get_inode(k: Kernel, t: Task | null, sb: SuperBlock, dir: Inode |
       inode.i_op = memfs_dir_inode_operations;
       inode.i_fop = memfs_dir_operations;
       break;
+    case S_IFLNK:
+      inode.i_op = memfs_symlink_inode_operations;
+      break;
     default:
       inode.i_op = {};
   }
@@ -222,6 +227,41 @@ function* memfs_unlink(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   return 0;
 }
 
+/**
+ * shmem_symlink() / ext4_symlink(): a new inode of mode S_IFLNK|0777 whose
+ * body (its size in bytes) is kept in the inode; ext4 stores a body under
+ * 60 bytes in the inode itself and a longer one in a block of its own.
+ */
+function* memfs_symlink(t: Task, dir: Inode, dentry: Dentry, target: string): Blocking<number> {
+  const k = memfsOf(dir);
+  const len = Buffer.byteLength(target, 'utf8') + 1;
+  // ext4: a body (with its NUL) larger than the block is ENAMETOOLONG; PATH_MAX bounds it first.
+  if (len > 4096) return -ENAMETOOLONG;
+  const cred = current(t).cred;
+  const inode = memfs_get_inode(k, t, dir.i_sb, dir, S_IFLNK | 0o777, cred.uid, cred_gid(cred));
+  inode.i_link = target;
+  inode.i_size = len - 1;
+  // The body's copy into the inode (or its block).
+  t.charge(Math.ceil((k.cfg.cost.copy_page * len) / 4096));
+  k.touch(t, dir.addr, true);
+  d_add(dentry, inode);
+  dget(t, dentry);
+  return 0;
+}
+
+/** shmem_link() / ext4_link(): the inode gains a name (and a link); the new dentry is pinned as every name is. */
+function* memfs_link(t: Task, oldDentry: Dentry, dir: Inode, dentry: Dentry): Blocking<number> {
+  const k = memfsOf(dir);
+  const inode = oldDentry.d_inode!;
+  k.touch(t, dir.addr, true);
+  k.touch(t, inode.addr, true);
+  inode.i_nlink++;
+  ihold(t, inode);
+  d_add(dentry, inode);
+  dget(t, dentry);
+  return 0;
+}
+
 /** simple_empty(): no children. */
 function simple_empty(d: Dentry): boolean {
   return d.d_children.size === 0;
@@ -310,6 +350,13 @@ const memfs_dir_inode_operations: InodeOperations = {
   unlink: memfs_unlink,
   rmdir: memfs_rmdir,
   rename: memfs_rename,
+  setattr: memfs_setattr,
+  symlink: memfs_symlink,
+  link: memfs_link,
+};
+
+/** A symbolic link's: its body is i_link (simple_get_link), which the walk reads without a ->get_link. */
+const memfs_symlink_inode_operations: InodeOperations = {
   setattr: memfs_setattr,
 };
 

@@ -4,7 +4,7 @@
  * empty name or a missing component, ENOTDIR for a non-directory followed
  * by more of the path or by a trailing slash, EACCES without search
  * permission on a directory on the way, ENAMETOOLONG for a path of
- * PATH_MAX bytes or a component over NAME_MAX).
+ * PATH_MAX bytes or a component over NAME_MAX, ELOOP past MAXSYMLINKS).
  *
  * The walk is the kernel's RCU walk for cached dentries: per component a
  * search-permission check (the directory inode's line), a hash of the name
@@ -12,15 +12,22 @@
  * result gets one reference at the end (complete_walk). A component not in
  * the dcache goes to the file system's ->lookup (lookup_slow: d_alloc and
  * the fs's own search), and a dentry found that way is held until the walk
- * ends. There are no symbolic links, so LOOKUP_FOLLOW changes nothing.
+ * ends.
+ *
+ * Symbolic links (step_into, pick_link): one met before the last component
+ * is always followed; the last one is followed with LOOKUP_FOLLOW, which a
+ * trailing slash implies. A relative body goes on from the link's
+ * directory, an absolute one from the root; procfs's magic links jump to a
+ * path (nd_jump_link). Every link followed counts against MAXSYMLINKS (40)
+ * for the whole walk: the 41st is ELOOP.
  */
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EACCES, ENAMETOOLONG, ENOENT, ENOTDIR } from '../errno.js';
+import { EACCES, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR } from '../errno.js';
 import { current } from '../sched/task_struct.js';
 import { d_alloc, d_lookup, dget, dput, type Dentry, type Path } from './dcache.js';
 import { task_fs } from './fs_struct.js';
-import { MAY_EXEC, S_DEAD, S_ISDIR, inode_permission } from './inode.js';
+import { MAY_EXEC, S_DEAD, S_ISDIR, S_ISLNK, inode_permission } from './inode.js';
 import { PAGE_SIZE } from '../../hw/types.js';
 
 export const LOOKUP_FOLLOW = 0x0001;
@@ -34,12 +41,22 @@ export const LAST_DOTDOT = 3;
 /** include/uapi/linux/limits.h. */
 export const PATH_MAX = 4096;
 export const NAME_MAX = 255;
+/** include/linux/namei.h: links one walk may follow. */
+export const MAXSYMLINKS = 40;
+/** ext4: a body shorter than this lives in the inode (a fast symlink); a longer one in a block, read through the page cache. */
+const EXT4_FAST_SYMLINK_MAX = 60;
+
+/** The links a walk has followed (nd->total_link_count), shared by the walks of one call (open's re-walks of a body). */
+export interface LinkCount {
+  n: number;
+}
 
 const CAT_LOOKUPAT = intern('path_lookupat');
 const CAT_PARENTAT = intern('path_parentat');
 const CAT_LINK_PATH_WALK = intern('link_path_walk');
 const CAT_LOOKUP_SLOW = intern('lookup_slow');
 const CAT_GETNAME = intern('getname');
+const CAT_PICK_LINK = intern('pick_link');
 
 /** struct nameidata, reduced. */
 export interface NameiData {
@@ -54,6 +71,8 @@ export interface NameiData {
   held: Dentry[];
   /** Where a relative name starts when a dirfd gave it (otherwise the working directory). */
   base?: Path;
+  /** Symbolic links followed so far. */
+  links: LinkCount;
 }
 
 /**
@@ -80,7 +99,8 @@ function may_lookup(t: Task, nd: NameiData): number {
 
 /** follow_mount(): step onto whatever is mounted here. */
 function follow_mount(path: Path): void {
-  while (path.dentry.d_mounted) {
+  // A mount whose root is its own mount point (mount_in_place) is entered once.
+  while (path.dentry.d_mounted && path.dentry.d_mounted !== path.mnt) {
     const m = path.dentry.d_mounted;
     path.mnt = m;
     path.dentry = m.mnt_root;
@@ -149,7 +169,67 @@ export function* lookup_one(t: Task, nd: NameiData, dir: Dentry, name: string): 
   return r;
 }
 
-/** walk_component() for one name that is not the last: step into it; it must be an existing directory. */
+/**
+ * pick_link(): the body of the symbolic link `link` (whose inode is read),
+ * counted against MAXSYMLINKS. A fast symlink's body is in the inode; a
+ * longer one is read from its page (one more line and a page-cache lookup).
+ */
+export function pick_link(t: Task, nd: { links: LinkCount }, link: Dentry): string | Path | number {
+  const k = t.k;
+  if (nd.links.n++ >= MAXSYMLINKS) return -ELOOP;
+  t.enter(CAT_PICK_LINK);
+  const inode = link.d_inode!;
+  k.touch(t, inode.addr, false);
+  t.charge(k.cfg.kernel.cost.kernel_op);
+  let body: string | Path | number;
+  if (inode.i_link !== null) {
+    body = inode.i_link;
+    if (Buffer.byteLength(body, 'utf8') >= EXT4_FAST_SYMLINK_MAX) {
+      t.charge(k.cfg.kernel.cost.kernel_op); // page_get_link: find_get_page
+      k.touch(t, inode.addr + 128, false);
+    }
+  } else body = inode.i_op.get_link ? inode.i_op.get_link(t, link, inode) : -ENOENT;
+  t.leave();
+  return body;
+}
+
+/** step_into() for a symbolic link: walk its body from nd.path (the link's directory); nd ends on what it names. */
+function* follow_link(t: Task, nd: NameiData, link: Dentry): Blocking<number> {
+  const body = pick_link(t, nd, link);
+  if (typeof body === 'number') return body;
+  if (typeof body !== 'string') {
+    // nd_jump_link(): a procfs magic link names a path outright.
+    nd.path = { ...body };
+    return 0;
+  }
+  const err = yield* link_path_walk(t, body, nd);
+  if (err) return err;
+  // A body ending in '/' must name a directory, as a trailing slash in the name would.
+  if (nd.trailingSlash) nd.flags |= LOOKUP_DIRECTORY;
+  return yield* walk_last(t, nd, true);
+}
+
+/**
+ * The last component (lookup_last / the body's last): step onto it; a
+ * symbolic link is followed when `follow` says so (and left as the result
+ * otherwise).
+ */
+function* walk_last(t: Task, nd: NameiData, follow: boolean): Blocking<number> {
+  const k = t.k;
+  if (nd.last_type === LAST_DOTDOT) follow_dotdot(t, nd);
+  else if (nd.last_type === LAST_ROOT) nd.path = { ...task_fs(k, current(t)).root };
+  else if (nd.last_type === LAST_NORM) {
+    const d = yield* lookup_one(t, nd, nd.path.dentry, nd.last);
+    if (typeof d === 'number') return d;
+    if (!d) return -ENOENT;
+    if (follow && S_ISLNK(d.d_inode!.i_mode)) return yield* follow_link(t, nd, d);
+    nd.path = { mnt: nd.path.mnt, dentry: d };
+    follow_mount(nd.path);
+  }
+  return 0;
+}
+
+/** walk_component() for one name that is not the last: step into it (following a symbolic link); it must be an existing directory. */
 function* walk_component(t: Task, nd: NameiData, name: string): Blocking<number> {
   if (name === '.') return 0;
   if (name === '..') {
@@ -159,7 +239,14 @@ function* walk_component(t: Task, nd: NameiData, name: string): Blocking<number>
   const d = yield* lookup_one(t, nd, nd.path.dentry, name);
   if (typeof d === 'number') return d;
   if (!d) return -ENOENT;
-  nd.path.dentry = d;
+  if (S_ISLNK(d.d_inode!.i_mode)) {
+    // The body is walked whole (its own last component included): save what the outer walk has set.
+    const { last, last_type, trailingSlash, flags } = nd;
+    const err = yield* follow_link(t, nd, d);
+    Object.assign(nd, { last, last_type, trailingSlash, flags });
+    return err;
+  }
+  nd.path = { mnt: nd.path.mnt, dentry: d };
   follow_mount(nd.path);
   return 0;
 }
@@ -169,16 +256,23 @@ function splitComponents(name: string): { parts: string[]; trailingSlash: boolea
   return { parts, trailingSlash: name.endsWith('/') && parts.length > 0 };
 }
 
+/** path_init(): a relative name starts at the directory a dirfd named, or at the working directory. */
+function path_init(t: Task, nd: NameiData): void {
+  const k = t.k;
+  const fs = task_fs(k, current(t));
+  nd.path = { ...(nd.base ?? fs.pwd) };
+}
+
 /**
- * link_path_walk(): walk every component but the last, leaving nd at the
- * last one's parent with nd.last / nd.last_type set.
+ * link_path_walk(): walk every component but the last from nd.path (from
+ * the root for an absolute name), leaving nd at the last one's parent with
+ * nd.last / nd.last_type set.
  */
 function* link_path_walk(t: Task, name: string, nd: NameiData): Blocking<number> {
   const k = t.k;
   t.enter(CAT_LINK_PATH_WALK);
-  const fs = task_fs(k, current(t));
-  // A relative name starts at the directory a dirfd named (path_init with dfd), or at the working directory.
-  nd.path = name.startsWith('/') ? { ...fs.root } : { ...(nd.base ?? fs.pwd) };
+  // nd_jump_root() for an absolute name.
+  if (name.startsWith('/')) nd.path = { ...task_fs(k, current(t)).root };
   k.touch(t, nd.path.dentry.addr, false);
   const { parts, trailingSlash } = splitComponents(name);
   nd.trailingSlash = trailingSlash;
@@ -218,8 +312,8 @@ function* link_path_walk(t: Task, name: string, nd: NameiData): Blocking<number>
   }
 }
 
-function newNameidata(flags: number): NameiData {
-  return { path: null as unknown as Path, last: '', last_type: LAST_NORM, trailingSlash: false, flags, held: [] };
+function newNameidata(flags: number, links?: LinkCount): NameiData {
+  return { path: null as unknown as Path, last: '', last_type: LAST_NORM, trailingSlash: false, flags, held: [], links: links ?? { n: 0 } };
 }
 
 /** Release the references a walk took along the way. */
@@ -236,28 +330,21 @@ function* terminate_walk(t: Task, nd: NameiData, keep: Dentry | null): Blocking<
 
 /**
  * filename_lookup() / path_lookupat(): the path of `name`, with a
- * reference on its dentry (release with path_put), or -errno.
+ * reference on its dentry (release with path_put), or -errno. The last
+ * component is followed if it is a symbolic link and `flags` has
+ * LOOKUP_FOLLOW (or the name ends in '/').
  */
-export function* filename_lookup(t: Task, name: string, flags: number, base?: Path): Blocking<Path | number> {
-  const k = t.k;
+export function* filename_lookup(t: Task, name: string, flags: number, base?: Path, links?: LinkCount): Blocking<Path | number> {
   const n = getname(t, name);
   if (typeof n === 'number') return n;
   t.enter(CAT_LOOKUPAT);
-  const nd = newNameidata(flags);
+  const nd = newNameidata(flags, links);
   if (base) nd.base = base;
+  path_init(t, nd);
   let err = yield* link_path_walk(t, n, nd);
   if (!err) {
     if (nd.trailingSlash) nd.flags |= LOOKUP_FOLLOW | LOOKUP_DIRECTORY;
-    if (nd.last_type === LAST_NORM) {
-      const d = yield* lookup_one(t, nd, nd.path.dentry, nd.last);
-      if (typeof d === 'number') err = d;
-      else if (!d) err = -ENOENT;
-      else {
-        nd.path.dentry = d;
-        follow_mount(nd.path);
-      }
-    } else if (nd.last_type === LAST_DOTDOT) follow_dotdot(t, nd);
-    else if (nd.last_type === LAST_ROOT) nd.path = { ...task_fs(k, current(t)).root };
+    err = yield* walk_last(t, nd, (nd.flags & LOOKUP_FOLLOW) !== 0);
   }
   if (!err && nd.flags & LOOKUP_DIRECTORY && !S_ISDIR(nd.path.dentry.d_inode!.i_mode)) err = -ENOTDIR;
   if (err) {
@@ -292,15 +379,16 @@ export interface ParentResult {
 }
 
 /**
- * filename_parentat(): walk to the parent of the last component; the
- * parent's dentry is returned with a reference.
+ * filename_parentat(): walk to the parent of the last component (symbolic
+ * links on the way followed); the parent's dentry is returned with a reference.
  */
-export function* filename_parentat(t: Task, name: string, base?: Path): Blocking<ParentResult | number> {
+export function* filename_parentat(t: Task, name: string, base?: Path, links?: LinkCount): Blocking<ParentResult | number> {
   const n = getname(t, name);
   if (typeof n === 'number') return n;
   t.enter(CAT_PARENTAT);
-  const nd = newNameidata(0);
+  const nd = newNameidata(0, links);
   if (base) nd.base = base;
+  path_init(t, nd);
   const err = yield* link_path_walk(t, n, nd);
   if (err) {
     yield* terminate_walk(t, nd, null);

@@ -174,9 +174,12 @@ export function* do_mkdirat(t: Task, pathname: string, mode: number): Blocking<n
   return err;
 }
 
-/** do_rmdir(). */
-export function* do_rmdir(t: Task, pathname: string): Blocking<number> {
-  const p = yield* filename_parentat(t, pathname);
+/** do_rmdir(): the name relative to dfd (unlinkat with AT_REMOVEDIR). */
+export function* do_rmdir(t: Task, pathname: string, dfd = AT_FDCWD): Blocking<number> {
+  const b = yield* dirfd_base(t, dfd, pathname);
+  if (typeof b === 'number') return b;
+  const p = yield* filename_parentat(t, pathname, b?.base);
+  if (b) yield* b.release();
   if (typeof p === 'number') return p;
   let err: number;
   switch (p.last_type) {
@@ -203,9 +206,15 @@ export function* do_rmdir(t: Task, pathname: string): Blocking<number> {
   return err;
 }
 
-/** do_unlinkat(): a trailing slash makes it EISDIR for a directory, ENOTDIR otherwise. */
-export function* do_unlinkat(t: Task, pathname: string): Blocking<number> {
-  const p = yield* filename_parentat(t, pathname);
+/**
+ * do_unlinkat(): a trailing slash makes it EISDIR for a directory, ENOTDIR
+ * otherwise (a symbolic link is removed itself, never followed).
+ */
+export function* do_unlinkat(t: Task, pathname: string, dfd = AT_FDCWD): Blocking<number> {
+  const b = yield* dirfd_base(t, dfd, pathname);
+  if (typeof b === 'number') return b;
+  const p = yield* filename_parentat(t, pathname, b?.base);
+  if (b) yield* b.release();
   if (typeof p === 'number') return p;
   let err: number;
   let inode: Inode | null = null;
@@ -308,7 +317,7 @@ export function* vfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: I
 }
 
 /** path_init() for a dirfd: the base directory of a relative name, or null for AT_FDCWD, an absolute or an empty name. */
-function* dirfd_base(t: Task, dfd: number, name: string): Blocking<{ base: Path; release: () => Blocking<void> } | null | number> {
+export function* dirfd_base(t: Task, dfd: number, name: string): Blocking<{ base: Path; release: () => Blocking<void> } | null | number> {
   const k = t.k;
   if (dfd === AT_FDCWD || name === '' || name.startsWith('/') || !k.dirfdResolver) return null;
   return yield* k.dirfdResolver(t, dfd);
@@ -392,6 +401,20 @@ export function sys_rmdir(t: Task, pathname: string): Blocking<number> {
 
 export function sys_unlink(t: Task, pathname: string): Blocking<number> {
   return syscall(t, 'unlink', do_unlinkat(t, pathname));
+}
+
+/** linux/fcntl.h AT_REMOVEDIR. */
+export const AT_REMOVEDIR = 0x200;
+
+/** unlinkat(2): AT_REMOVEDIR makes it rmdir; any other flag is EINVAL. */
+function* do_unlinkat_flags(t: Task, dfd: number, pathname: string, flags: number): Blocking<number> {
+  if (flags & ~AT_REMOVEDIR) return -EINVAL;
+  if (flags & AT_REMOVEDIR) return yield* do_rmdir(t, pathname, dfd);
+  return yield* do_unlinkat(t, pathname, dfd);
+}
+
+export function sys_unlinkat(t: Task, dfd: number, pathname: string, flags: number): Blocking<number> {
+  return syscall(t, 'unlinkat', do_unlinkat_flags(t, dfd, pathname, flags | 0));
 }
 
 export function sys_rename(t: Task, oldname: string, newname: string): Blocking<number> {

@@ -47,3 +47,15 @@ export function do_add_mount(k: Kernel, sb: SuperBlock, parent: Mount, at: Dentr
   vfsOf(k).supers.set(sb.s_type, sb);
   return mnt;
 }
+
+/**
+ * A mount whose root is the directory `at` of `parent` itself (the
+ * boot-time /dev): paths under it are on a mount of their own (EXDEV to
+ * and from the rest), reached and left as any mount is, with no file
+ * system instance of its own.
+ */
+export function mount_in_place(parent: Mount, at: Dentry): Mount {
+  const mnt = new Mount(parent.mnt_sb, at, parent, at);
+  at.d_mounted = mnt;
+  return mnt;
+}

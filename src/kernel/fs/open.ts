@@ -17,12 +17,12 @@
 import { loffAdd, type loff_t } from './loff.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ENODEV, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, ESPIPE } from '../errno.js';
+import { EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENODEV, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, ESPIPE } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { notify_change } from './attr.js';
-import { d_path, dput, type Dentry, type Path } from './dcache.js';
+import { d_path, dget, dput, type Dentry, type Path } from './dcache.js';
 import { open_f_flags, open_f_mode, register_dirfd_resolver, register_open_flags_check, register_open_handler } from './fd_syscalls.js';
 import { fget_light, fput_light } from './file.js';
 import { alloc_file, fput, type File } from './file_table.js';
@@ -48,9 +48,12 @@ import {
   S_ISREG,
   S_IFCHR,
   S_IFDIR,
+  S_IFLNK,
+  S_ISLNK,
+  I_LINKABLE,
   type Iattr,
 } from './inode.js';
-import { filename_lookup, filename_parentat, LAST_DOTDOT, LAST_NORM, LAST_ROOT, LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_hash, path_put } from './namei.js';
+import { filename_lookup, filename_parentat, LAST_DOTDOT, LAST_NORM, LAST_ROOT, LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_hash, path_put, pick_link, type LinkCount } from './namei.js';
 import { may_create, mode_strip_umask } from './namei_ops.js';
 import { fsnotify_create, fsnotify_modify, fsnotify_open } from './notify/fsnotify.js';
 import { memfs_tmpfile } from './memfs.js';
@@ -90,9 +93,12 @@ function build_open_flags(flags: number, mode: number): OpenFlags | number {
   let acc = MAY_OPEN | acc_mode_of(flags);
   if (flags & O_TRUNC) acc |= MAY_WRITE;
   if (flags & O_APPEND) acc |= MAY_APPEND;
+  // O_CREAT|O_EXCL never follows a last symbolic link: the name itself must be new (the lookup's flags only:
+  // open_flag, which F_GETFL shows, is taken before build_open_flags adds O_NOFOLLOW).
+  const nofollow = flags & O_NOFOLLOW || (flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL);
   let lookup = 0;
   if (flags & O_DIRECTORY) lookup |= LOOKUP_DIRECTORY;
-  if (!(flags & O_NOFOLLOW)) lookup |= LOOKUP_FOLLOW;
+  if (!nofollow) lookup |= LOOKUP_FOLLOW;
   return { open_flag: flags, mode, acc_mode: acc, lookup_flags: lookup };
 }
 
@@ -105,6 +111,9 @@ function may_open(t: Task, path: Path, acc_mode: number, flag: number): number {
       if (acc_mode & MAY_WRITE) return -EISDIR;
       if (acc_mode & MAY_EXEC) return -EACCES;
       break;
+    case S_IFLNK:
+      // A symbolic link the walk did not follow (O_NOFOLLOW) cannot be opened.
+      return -ELOOP;
     case S_IFCHR:
       if (acc_mode & MAY_EXEC) return -EACCES;
       break;
@@ -226,6 +235,8 @@ function* do_tmpfile(t: Task, pathname: string, op: OpenFlags, base?: Path): Blo
   }
   const ts = current(t);
   const d = memfs_tmpfile(t, path.dentry, mode_strip_umask(t, op.mode & S_IALLUGO), ts.cred.uid, ts.cred.uid);
+  // Without O_EXCL the file may be given a name later (linkat of /proc/self/fd/N).
+  if (!(op.open_flag & O_EXCL)) d.d_inode!.i_state |= I_LINKABLE;
   const mnt = path.mnt;
   yield* path_put(t, path);
   const f = yield* vfs_open(t, { mnt, dentry: d }, op.open_flag & ~(O_DIRECTORY | __O_TMPFILE) | __O_TMPFILE, `${d_path({ mnt, dentry: d })}`);
@@ -242,7 +253,38 @@ function* path_openat_inner(t: Task, pathname: string, op: OpenFlags, base?: Pat
     if (typeof path === 'number') return path;
     return yield* do_open(t, path, op, false, pathname);
   }
-  const p = yield* filename_parentat(t, pathname, base);
+  // open_last_lookups(): a last component that is a symbolic link is followed by walking its body from the link's
+  // directory, and the body's last component is looked up (and created) in turn; every link counts for the call.
+  const links: LinkCount = { n: 0 };
+  let name = pathname;
+  let held: Path | null = null;
+  for (;;) {
+    const r: CreateLast = yield* create_last(t, name, op, held ?? base, links);
+    if (held) yield* path_put(t, held);
+    if (typeof r === 'number' || !('body' in r)) return r;
+    const link = r as LinkFound;
+    const dir: Path = link.dir;
+    held = dir;
+    if (typeof link.body !== 'string') {
+      // A magic link (/proc/PID/fd/N): the path it names is opened.
+      const path: Path = { ...link.body };
+      dget(t, path.dentry);
+      yield* path_put(t, dir);
+      return yield* do_open(t, path, op, false, name);
+    }
+    name = link.body;
+  }
+}
+
+/** What create_last found: the opened file, -errno, or a symbolic link to go on with (its directory referenced). */
+interface LinkFound {
+  dir: Path;
+  body: string | Path;
+}
+type CreateLast = File | number | LinkFound;
+
+function* create_last(t: Task, pathname: string, op: OpenFlags, base: Path | undefined, links: LinkCount): Blocking<CreateLast> {
+  const p = yield* filename_parentat(t, pathname, base, links);
   if (typeof p === 'number') return p;
   let path: Path;
   let created = false;
@@ -251,7 +293,7 @@ function* path_openat_inner(t: Task, pathname: string, op: OpenFlags, base?: Pat
     path = p.path;
     if (p.last_type === LAST_DOTDOT || p.last_type === LAST_ROOT) {
       yield* path_put(t, p.path);
-      const q = yield* filename_lookup(t, pathname, op.lookup_flags, base);
+      const q = yield* filename_lookup(t, pathname, op.lookup_flags, base, links);
       if (typeof q === 'number') return q;
       path = q;
     }
@@ -270,12 +312,22 @@ function* path_openat_inner(t: Task, pathname: string, op: OpenFlags, base?: Pat
       return r;
     }
     created = r.created;
-    const mnt = p.path.mnt;
-    yield* path_put(t, p.path);
     if (!r.d.d_inode) {
       yield* dput(t, r.d);
+      yield* path_put(t, p.path);
       return -ENOENT;
     }
+    if (S_ISLNK(r.d.d_inode.i_mode) && op.lookup_flags & LOOKUP_FOLLOW) {
+      const body = pick_link(t, { links }, r.d);
+      yield* dput(t, r.d);
+      if (typeof body === 'number') {
+        yield* path_put(t, p.path);
+        return body;
+      }
+      return { dir: p.path, body };
+    }
+    const mnt = p.path.mnt;
+    yield* path_put(t, p.path);
     path = { mnt, dentry: r.d };
     if (r.d.d_mounted) path = { mnt: r.d.d_mounted, dentry: r.d.d_mounted.mnt_root };
   }

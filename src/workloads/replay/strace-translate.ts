@@ -205,11 +205,20 @@ export function translate(c: StraceCall, st: ProcState): Op | null {
       return { op: 'unlink', path: str(a[0]) };
     case 'rmdir':
       return { op: 'rmdir', path: str(a[0]) };
-    case 'unlinkat': {
-      const path = str(a[1]);
-      if (num(a[0]) !== AT_FDCWD && !path.startsWith('/')) return null;
-      return { op: num(a[2]) & 0x200 ? 'rmdir' : 'unlink', path };
-    }
+    case 'unlinkat':
+      return { op: 'unlinkat', dirfd: dirfd(a[0]), path: str(a[1]), flags: num(a[2]) };
+    case 'link':
+      return { op: 'link', from: str(a[0]), to: str(a[1]) };
+    case 'linkat':
+      return { op: 'linkat', olddirfd: dirfd(a[0]), from: str(a[1]), newdirfd: dirfd(a[2]), to: str(a[3]), flags: num(a[4]) };
+    case 'symlink':
+      return { op: 'symlink', target: str(a[0]), path: str(a[1]) };
+    case 'symlinkat':
+      return { op: 'symlinkat', target: str(a[0]), dirfd: dirfd(a[1]), path: str(a[2]) };
+    case 'readlink':
+      return { op: 'readlink', path: str(a[0]), bufsiz: num(a[2]) };
+    case 'readlinkat':
+      return { op: 'readlinkat', dirfd: dirfd(a[0]), path: str(a[1]), bufsiz: num(a[3]) };
     case 'mkdir':
       return { op: 'mkdir', path: str(a[0]), mode: num(a[1]) };
     case 'mkdirat': {

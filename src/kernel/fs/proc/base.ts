@@ -5,8 +5,8 @@
  * (fs/proc/task_mmu.c: one line per area).
  *
  * A PID directory exists while its thread group leader has not exited.
- * "self" resolves to the caller's own directory (Linux makes it a symbolic
- * link; there are no links here, so the lookup lands on the same place).
+ * "self" is a symbolic link whose body is the caller's thread group id
+ * (fs/proc/self.c proc_self_get_link), so the walk goes on to that directory.
  * Their inodes are made per lookup (proc_pid_make_inode) and, like every
  * proc inode, freed through call_rcu once unused.
  */
@@ -27,7 +27,7 @@ import { current, type TaskStruct } from '../../sched/task_struct.js';
 import { d_add, type Dentry } from '../dcache.js';
 import type { File, FilePos, IoBuf } from '../file_table.js';
 import type { FilesStruct } from '../file.js';
-import { new_inode, S_IFDIR, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
+import { new_inode, S_IFDIR, S_IFLNK, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
 import { seq_lseek, seq_read, single_open, single_release, type SeqBuf, type ShowFn } from '../seq_file.js';
 import { file_vfs, type OpenableFileOperations } from '../vfs_file.js';
 import { pagemap_read, show_map_vma, smaps_show } from './task_mmu.js';
@@ -177,6 +177,12 @@ function* pid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> 
 
 const pid_dir_inode_operations: InodeOperations = { lookup: pid_dir_lookup };
 
+/** proc_self_get_link(): the caller's tgid as it appears in its pid namespace. */
+const proc_self_inode_operations: InodeOperations = {
+  get_link: (t) => String(current(t).tgid),
+  readlink: (t) => String(current(t).tgid),
+};
+
 /**
  * proc_pid_lookup(): "self" or a thread group id in the /proc root.
  * Returns 0 (dentry filled in) or -ENOENT.
@@ -184,11 +190,21 @@ const pid_dir_inode_operations: InodeOperations = { lookup: pid_dir_lookup };
 export function* proc_pid_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   const k = t.k;
   const name = dentry.d_name;
-  const tgid = name === 'self' ? current(t).tgid : name_to_int(name);
   t.charge(k.cfg.kernel.cost.kernel_op);
+  if (name === 'self') {
+    // proc_self_init(): a link of mode 0777 owned by root; each reader gets its own body.
+    const inode = new_inode(k, t, dir.i_sb) as ProcInode;
+    inode.i_mode = S_IFLNK | 0o777;
+    inode.i_op = proc_self_inode_operations;
+    dentry.d_op = proc_dentry_operations;
+    d_add(dentry, inode);
+    return 0;
+  }
+  const tgid = name_to_int(name);
   if (tgid < 0 || !find_task_by_tgid(k, tgid)) return -ENOENT;
   const inode = proc_pid_make_inode(t, dir, tgid, S_IFDIR | 0o555);
-  inode.i_nlink = 2;
+  // pid_entry_nlink(tgid_base_stuff): 2 and the table's directories (task, fd, map_files, fdinfo, ns, net, attr).
+  inode.i_nlink = 2 + 7;
   inode.i_op = pid_dir_inode_operations;
   inode.i_fop = proc_dir_operations;
   dentry.d_op = proc_dentry_operations;

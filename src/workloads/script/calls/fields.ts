@@ -59,6 +59,13 @@ export const CALL_FIELDS = {
   writev: { fd: req('ref'), lens: req('ints'), byte: req('byte') },
   getdents64: { fd: req('ref'), count: req('int') },
   renameat2: { olddirfd: DIRFD, from: req('path'), newdirfd: DIRFD, to: req('path'), flags: flags(RENAME_NAMES, 'a renameat2 flag', 0) },
+  link: { from: req('path'), to: req('path') },
+  linkat: { olddirfd: DIRFD, from: req('path'), newdirfd: DIRFD, to: req('path'), flags: AT },
+  symlink: { target: req('str'), path: req('path') },
+  symlinkat: { target: req('str'), dirfd: DIRFD, path: req('path') },
+  readlink: { path: req('path'), bufsiz: opt('int', 4096) },
+  readlinkat: { dirfd: DIRFD, path: req('path'), bufsiz: opt('int', 4096) },
+  unlinkat: { dirfd: DIRFD, path: req('path'), flags: AT },
 } as const satisfies Record<string, Record<string, FieldSpec>>;
 
 export type CallName = keyof typeof CALL_FIELDS;

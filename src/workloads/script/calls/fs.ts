@@ -13,9 +13,13 @@ import { sys_fstat, sys_newfstatat, sys_statx, type Kstat } from '../../../kerne
 import { sys_openat } from '../../../kernel/fs/fd_syscalls.js';
 import { sys_readv, sys_writev } from '../../../kernel/fs/read_write_iov.js';
 import { sys_getdents64 } from '../../../kernel/fs/readdir.js';
-import { sys_renameat2 } from '../../../kernel/fs/namei_ops.js';
+import { sys_renameat2, sys_unlinkat } from '../../../kernel/fs/namei_ops.js';
+import { sys_link, sys_linkat, sys_readlink, sys_readlinkat, sys_symlink, sys_symlinkat } from '../../../kernel/fs/namei_link.js';
 import { sys_fdatasync, sys_fsync } from '../../../kernel/fs/sync.js';
 import type { Blocking } from '../../../sim/task.js';
+import { d_path } from '../../../kernel/fs/dcache.js';
+import { task_fs } from '../../../kernel/fs/fs_struct.js';
+import { current } from '../../../kernel/sched/task_struct.js';
 import type { CallOp } from '../types.js';
 import { outcome, type OpEnv, type OpHandler, type OpOutcome } from '../ops/fd.js';
 import { int32, loffArg, num } from './mm.js';
@@ -130,6 +134,56 @@ function* renameat2(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   );
 }
 
+function* link(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_link(env.t, op['from'] as string, op['to'] as string));
+}
+
+function* linkat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(
+    yield* sys_linkat(env.t, int32(num(env, op, 'olddirfd')), op['from'] as string, int32(num(env, op, 'newdirfd')), op['to'] as string, int32(num(env, op, 'flags'))),
+  );
+}
+
+function* symlink(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_symlink(env.t, op['target'] as string, op['path'] as string));
+}
+
+function* symlinkat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_symlinkat(env.t, op['target'] as string, int32(num(env, op, 'dirfd')), op['path'] as string));
+}
+
+/**
+ * readlink: `target` is the bytes returned. A body naming the working
+ * directory or a path under it (a /proc/PID/fd link) is printed, and counted
+ * in ret, as if that directory were the root, as the host runner does: the
+ * two sides work in directories of different names.
+ */
+function readlinkOutcome(env: OpEnv, ret: number, out: { target: string }): OpOutcome {
+  if (ret < 0) return outcome(ret);
+  const cwd = d_path(task_fs(env.t.k, current(env.t)).pwd);
+  let target = out.target;
+  if (cwd !== '/' && (target === cwd || target.startsWith(cwd + '/'))) {
+    target = target === cwd ? '/' : target.slice(cwd.length);
+    ret = Buffer.byteLength(target, 'utf8');
+  }
+  return { ret, errno: null, target };
+}
+
+function* readlink(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const out = { target: '' };
+  return readlinkOutcome(env, yield* sys_readlink(env.t, op['path'] as string, int32(num(env, op, 'bufsiz')), out), out);
+}
+
+function* readlinkat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const out = { target: '' };
+  return readlinkOutcome(env, yield* sys_readlinkat(env.t, int32(num(env, op, 'dirfd')), op['path'] as string, int32(num(env, op, 'bufsiz')), out), out);
+}
+
+function* unlinkat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_unlinkat(env.t, int32(num(env, op, 'dirfd')), op['path'] as string, int32(num(env, op, 'flags'))));
+}
+
 export const fsCalls: Readonly<Record<string, OpHandler>> = {
   pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range, openat, statx, readv, writev, getdents64, renameat2,
+  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat,
 } as Record<string, OpHandler>;

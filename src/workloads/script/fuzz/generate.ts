@@ -315,7 +315,8 @@ class Gen {
       s.fds.push(as);
       return { op: 'memfd_create', name: 'm', flags: this.some(['cloexec', 'allow_sealing'], 0, 2), as };
     }
-    if (roll < 815) return { op: 'unlink', path: this.path() };
+    if (roll < 806) return { op: 'unlink', path: this.path() };
+    if (roll < 815) return this.linkOp(s, roll);
     if (roll < 835) {
       const op: RawOp = { op: 'mkdir', path: this.chance(0.7) ? this.pick(DIRS) : this.path() };
       if (this.chance(0.2)) op['mode'] = this.pick([0o700, 0o500, '0755']);
@@ -372,6 +373,30 @@ class Gen {
     }
     if (depth < 2) return this.fork(s, depth);
     return { op: 'getrlimit', resource: 'NOFILE' };
+  }
+
+  /** link, symlink, readlink and unlinkat, and their *at forms (rolls 806..814). */
+  linkOp(s: Scope, roll: number): RawOp {
+    const at = this.chance(0.5);
+    const dirfd = (): unknown => (this.chance(0.7) ? -100 : this.fd(s));
+    if (roll < 809) {
+      if (!at) return { op: 'link', from: this.path(), to: this.path() };
+      const op: RawOp = { op: 'linkat', olddirfd: dirfd(), from: this.pick([...PATHS, '']), newdirfd: dirfd(), to: this.path() };
+      op['flags'] = this.chance(0.05) ? [0x8000] : this.some(['symlink_follow', 'empty_path'], 0, 2);
+      return op;
+    }
+    if (roll < 812) {
+      // Bodies: names of the script's (some dangling, one a loop back to itself), absolute ones, an empty one.
+      const target = this.pick([...PATHS, '/dev/null', '/proc/self', 'l', '../a', '']);
+      const path = this.pick([...PATHS, 'l']);
+      return at ? { op: 'symlinkat', target, dirfd: dirfd(), path } : { op: 'symlink', target, path };
+    }
+    if (roll < 814) {
+      const path = this.pick([...PATHS, 'l', '/proc/self', '']);
+      const bufsiz = this.pick([0, 1, 4, 4096, -1]);
+      return at ? { op: 'readlinkat', dirfd: dirfd(), path, bufsiz } : { op: 'readlink', path, bufsiz };
+    }
+    return { op: 'unlinkat', dirfd: dirfd(), path: this.pick([...PATHS, 'l']), flags: this.chance(0.05) ? [0x100] : this.some(['removedir'], 0, 1) };
   }
 
   /** An iovec's lengths: a few small ones, sometimes none, a negative one, or more than UIO_MAXIOV. */
