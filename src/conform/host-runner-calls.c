@@ -394,6 +394,78 @@ static void c_readlinkat(int i, struct op *o)
 	target_record(i, ret, errno);
 }
 
+/*
+ * fdinfo: the lines of /proc/self/fdinfo/FD, with the values that name this host's objects (mnt_id, ino,
+ * eventfd-id; an inotify line's ino, sdev and f_handle) printed as `*`: src/workloads/script/calls/fs.ts masks alike.
+ */
+static void c_fdinfo(int i, struct op *o)
+{
+	char path[64], out[4096];
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", ival(&o->a[0]));
+	errno = 0;
+	long n = slurp(path, i);
+	if (!emit_head(i, n < 0 ? -1 : 0, errno))
+		return;
+	emit(" lines=l");
+	int first = 1;
+	for (char *line = (char *)buf, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line);
+		size_t len = (size_t)(nl - line), w = 0;
+		if (len >= sizeof out - 2)
+			child_fail("op %d: fdinfo line of %zu bytes", i, len);
+		static const char *const whole[] = { "mnt_id:", "ino:", "eventfd-id:" };
+		int done = 0;
+		for (int k = 0; k < 3 && !done; k++) {
+			size_t kl = strlen(whole[k]);
+			if (len >= kl && !memcmp(line, whole[k], kl)) {
+				size_t e = kl;
+				while (e < len && (line[e] == ' ' || line[e] == '\t'))
+					e++;
+				memcpy(out, line, e);
+				out[e] = '*';
+				w = e + 1;
+				done = 1;
+			}
+		}
+		if (!done && len >= 8 && !memcmp(line, "inotify ", 8)) {
+			for (size_t p = 0; p < len;) {
+				size_t e = p;
+				while (e < len && line[e] != ' ')
+					e++;
+				const char *colon = memchr(line + p, ':', e - p);
+				size_t kl = colon ? (size_t)(colon - (line + p)) + 1 : 0;
+				int mask = colon && ((kl == 4 && !memcmp(line + p, "ino:", 4)) || (kl == 5 && !memcmp(line + p, "sdev:", 5)) ||
+						     (kl == 9 && !memcmp(line + p, "f_handle:", 9)));
+				if (mask) {
+					memcpy(out + w, line + p, kl);
+					w += kl;
+					out[w++] = '*';
+				} else {
+					memcpy(out + w, line + p, e - p);
+					w += e - p;
+				}
+				if (e < len)
+					out[w++] = ' ';
+				p = e + 1;
+			}
+			done = 1;
+		}
+		if (!done) {
+			memcpy(out, line, len);
+			w = len;
+		}
+		if (!first)
+			emit(",");
+		emit_hex(out, w);
+		first = 0;
+		if (!*nl)
+			break;
+	}
+	emit("\n");
+}
+
 /* ---- the table: same names and order as CALL_FIELDS ---- */
 
 struct call {
@@ -439,6 +511,7 @@ static const struct call calls[] = {
 	{ "readlink", c_readlink },
 	{ "readlinkat", c_readlinkat },
 	{ "unlinkat", c_unlinkat },
+	{ "fdinfo", c_fdinfo },
 };
 
 const int ncall_names = (int)(sizeof calls / sizeof calls[0]);

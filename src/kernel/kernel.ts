@@ -91,6 +91,8 @@ export class Kernel {
   files?: FilesState;
   /** /proc's entries, made when /proc is first reached (it takes kernel memory and inode numbers). */
   procRegistry?: ProcRegistry;
+  /** The anonymous inode anon_inode files share, made when /proc/PID/fd first follows one (it takes kernel memory). */
+  anonInodeFs?: unknown;
   /** Frames mem= took away from the allocator (memblock). */
   memblockReserved = 0;
   /** File systems' open handlers, asked in registration order. */

@@ -40,6 +40,9 @@ export interface DentryOperations {
 
 /** struct vfsmount / struct mount: a file system attached at a dentry of its parent mount. */
 export class Mount {
+  /** The mount's id (/proc/PID/fdinfo's mnt_id, mountinfo): set by whoever attaches it. */
+  mnt_id = 0;
+
   constructor(
     readonly mnt_sb: SuperBlock,
     readonly mnt_root: Dentry,

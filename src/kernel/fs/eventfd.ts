@@ -57,6 +57,16 @@ function* eventfd_write(_t: Task, f: File, len: number, byte: number): Blocking<
   return 8;
 }
 
+/** eventfd_show_fdinfo(): the count (hex, 16 wide), the id, the mode; nothing for another file. */
+export function eventfd_fdinfo(f: File, m: { line(s: string): void }): void {
+  if (f.f_op !== eventfd_fops) return;
+  const ctx = ctxOf(f);
+  m.line(`eventfd-count: ${ctx.count.toString(16).padStart(16)}`);
+  // The id is an IDA's lowest free number on the host; the model keeps none and prints 0.
+  m.line(`eventfd-id: 0`);
+  m.line(`eventfd-semaphore: ${ctx.semaphore ? 1 : 0}`);
+}
+
 export const eventfd_fops: FileOperations = {
   name: 'eventfd',
   read: eventfd_read,

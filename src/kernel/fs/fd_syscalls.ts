@@ -99,9 +99,13 @@ export function register_open_handler(k: Kernel, h: OpenHandler): void {
   handlers(k).unshift(h);
 }
 
-/** f_flags of a file opened with `flags` (do_dentry_open drops the open-time-only bits; 64-bit forces O_LARGEFILE). */
+/**
+ * f_flags of a file opened with `flags` (do_dentry_open drops the
+ * open-time-only bits; 64-bit forces O_LARGEFILE, which build_open_how then
+ * drops again for O_PATH, as the host's fdinfo shows).
+ */
 export function open_f_flags(flags: number): number {
-  if (flags & O_PATH) return (flags & (O_PATH | O_DIRECTORY | 0o400000)) | O_LARGEFILE;
+  if (flags & O_PATH) return flags & (O_PATH | O_DIRECTORY | 0o400000);
   return (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
 }
 

@@ -353,8 +353,12 @@ export function* set_close_on_exec(t: Task, fd: number, flag: boolean): Blocking
 }
 
 export function get_close_on_exec(t: Task, fd: number): boolean {
+  return get_close_on_exec_of(t, current(t).files as FilesStruct, fd);
+}
+
+/** close_on_exec() of another task's table (/proc/PID/fdinfo). */
+export function get_close_on_exec_of(t: Task, files: FilesStruct, fd: number): boolean {
   const k = t.k;
-  const files = current(t).files as FilesStruct;
   rcu_read_lock(t);
   const fdt = files_fdtable(t, files);
   k.touch(t, fdt.cloexecAddr + (fd >> 3), false);

@@ -92,7 +92,7 @@ export function vfs_init(k: Kernel): VfsState {
   // /dev is a mount of its own, as devtmpfs is on the host (link and rename between it and the rest are EXDEV). It is
   // modelled as a mount whose root is the boot-time directory itself: no second super block, so /dev's nodes stay
   // in the root file system's inode table and boot allocates nothing more.
-  mount_in_place(v.rootMnt, dev);
+  mount_in_place(k, v.rootMnt, dev);
   memfs_make_node(k, dev, 'null', S_IFCHR | 0o666, null_fops);
   memfs_make_node(k, dev, 'zero', S_IFCHR | 0o666, zero_fops);
   memfs_make_node(k, dev, 'full', S_IFCHR | 0o666, full_fops);

@@ -17,6 +17,8 @@ export class VfsState {
   workdirParent: Dentry | null = null;
   /** init_fs: what kernel threads walk paths from (root as root and working directory). */
   init_fs: FsStruct | null = null;
+  /** The next mount's id (the root is 1, as the host's first mount). */
+  nextMntId = 1;
 
   constructor(readonly rootMnt: Mount) {
     this.root = { mnt: rootMnt, dentry: rootMnt.mnt_root };
@@ -33,6 +35,7 @@ export function mount_root(k: Kernel, sb: SuperBlock): VfsState {
   const mnt = new Mount(sb, sb.s_root!, null, null);
   dget_untimed(sb.s_root!);
   const v = new VfsState(mnt);
+  mnt.mnt_id = v.nextMntId++;
   v.supers.set(sb.s_type, sb);
   k.vfs = v;
   return v;
@@ -44,6 +47,7 @@ export function do_add_mount(k: Kernel, sb: SuperBlock, parent: Mount, at: Dentr
   dget_untimed(at);
   dget_untimed(sb.s_root!);
   at.d_mounted = mnt;
+  mnt.mnt_id = vfsOf(k).nextMntId++;
   vfsOf(k).supers.set(sb.s_type, sb);
   return mnt;
 }
@@ -54,8 +58,9 @@ export function do_add_mount(k: Kernel, sb: SuperBlock, parent: Mount, at: Dentr
  * and from the rest), reached and left as any mount is, with no file
  * system instance of its own.
  */
-export function mount_in_place(parent: Mount, at: Dentry): Mount {
+export function mount_in_place(k: Kernel, parent: Mount, at: Dentry): Mount {
   const mnt = new Mount(parent.mnt_sb, at, parent, at);
   at.d_mounted = mnt;
+  mnt.mnt_id = vfsOf(k).nextMntId++;
   return mnt;
 }

@@ -23,7 +23,7 @@ import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { fd_install, get_unused_fd_flags, put_unused_fd } from './file.js';
 import { alloc_file, type File, type FileOperations, type IoBuf } from './file_table.js';
-import { FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_DIRECT, O_LARGEFILE, O_NONBLOCK, O_RDONLY, O_WRONLY } from './uapi_fcntl.js';
+import { FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from './uapi_fcntl.js';
 import { PAGE_SIZE } from '../../hw/types.js';
 
 export const PIPE_BUF = 4096;
@@ -194,8 +194,9 @@ function* do_pipe2(t: Task, flags: number, out: number[]): Blocking<number> {
   }
   const pipe = new PipeInodeInfo(k.cfg.cost.copy_page);
   const extra = flags & (O_NONBLOCK | O_DIRECT);
-  const r = alloc_file(k, t, 'pipe:', O_RDONLY | extra | O_LARGEFILE, FMODE_READ, pipefifo_fops);
-  const w = alloc_file(k, t, 'pipe:', O_WRONLY | extra | O_LARGEFILE, FMODE_WRITE, pipefifo_fops);
+  // create_pipe_files(): no O_LARGEFILE on either end (fdinfo and F_GETFL show none).
+  const r = alloc_file(k, t, 'pipe:', O_RDONLY | extra, FMODE_READ, pipefifo_fops);
+  const w = alloc_file(k, t, 'pipe:', O_WRONLY | extra, FMODE_WRITE, pipefifo_fops);
   r.private_data = pipe;
   w.private_data = pipe;
   // get_pipe_inode(): the pipe's inode belongs to its creator (F_SETLEASE and F_SETFL O_NOATIME test the owner).

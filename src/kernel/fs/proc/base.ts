@@ -32,6 +32,7 @@ import { seq_lseek, seq_read, single_open, single_release, type SeqBuf, type Sho
 import { file_vfs, type OpenableFileOperations } from '../vfs_file.js';
 import { pagemap_read, show_map_vma, smaps_show } from './task_mmu.js';
 import { proc_dentry_operations, proc_dir_operations, ProcInode } from './inode.js';
+import { PID_FD_DIRS } from './fd.js';
 
 /** The thread group leader `tgid`, if it exists and has not exited. */
 function find_task_by_tgid(k: Kernel, tgid: number): TaskStruct | null {
@@ -160,11 +161,31 @@ function proc_pid_make_inode(t: Task, dir: Inode, pid: number, mode: number): Pr
   return inode;
 }
 
+/** bitmap_weight(open_fds): the open fds of a table. */
+function open_fd_count(files: FilesStruct | null): number {
+  if (!files) return 0;
+  let n = 0;
+  for (const b of files.fdt.open_fds) n += b;
+  return n;
+}
+
 /** proc_tgid_base_lookup(): a file of a PID directory. */
 function* pid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   const k = dir.k;
   const pid = (dir as ProcInode).pid;
   t.charge(k.cfg.kernel.cost.kernel_op);
+  const fdDir = PID_FD_DIRS[dentry.d_name];
+  if (fdDir && find_task_by_tgid(k, pid)) {
+    const inode = proc_pid_make_inode(t, dir, pid, fdDir.mode);
+    inode.i_nlink = 2;
+    // proc_fd_getattr(): the size of fd/ is the number of open fds (the inode is made per lookup, so it is current).
+    if (dentry.d_name === 'fd') inode.i_size = open_fd_count(k.findTask(pid)?.files as FilesStruct | null);
+    inode.i_op = fdDir.i_op;
+    inode.i_fop = proc_dir_operations;
+    dentry.d_op = proc_dentry_operations;
+    d_add(dentry, inode);
+    return 0;
+  }
   const fops = PID_ENTRIES[dentry.d_name];
   if (!fops || !find_task_by_tgid(k, pid)) return -ENOENT;
   const inode = proc_pid_make_inode(t, dir, pid, S_IFREG | 0o444);

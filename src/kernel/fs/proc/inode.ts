@@ -51,6 +51,8 @@ export class ProcInode extends Inode {
   pde: ProcDirEntry | null = null;
   /** For /proc/PID entries: the thread group and what the file shows. */
   pid = 0;
+  /** For /proc/PID/fd/N and fdinfo/N: the fd. */
+  fd = -1;
   /** Back in the slab (proc_i_callback ran). */
   destroyed = false;
 }

@@ -66,6 +66,7 @@ export const CALL_FIELDS = {
   readlink: { path: req('path'), bufsiz: opt('int', 4096) },
   readlinkat: { dirfd: DIRFD, path: req('path'), bufsiz: opt('int', 4096) },
   unlinkat: { dirfd: DIRFD, path: req('path'), flags: AT },
+  fdinfo: { fd: req('ref') },
 } as const satisfies Record<string, Record<string, FieldSpec>>;
 
 export type CallName = keyof typeof CALL_FIELDS;

@@ -17,6 +17,9 @@ import { sys_renameat2, sys_unlinkat } from '../../../kernel/fs/namei_ops.js';
 import { sys_link, sys_linkat, sys_readlink, sys_readlinkat, sys_symlink, sys_symlinkat } from '../../../kernel/fs/namei_link.js';
 import { sys_fdatasync, sys_fsync } from '../../../kernel/fs/sync.js';
 import type { Blocking } from '../../../sim/task.js';
+import type { TextBuf } from '../../../kernel/fs/seq_file.js';
+import { sys_close, sys_open } from '../../../kernel/fs/fd_syscalls.js';
+import { sys_read } from '../../../kernel/fs/read_write.js';
 import { d_path } from '../../../kernel/fs/dcache.js';
 import { task_fs } from '../../../kernel/fs/fs_struct.js';
 import { current } from '../../../kernel/sched/task_struct.js';
@@ -183,7 +186,28 @@ function* unlinkat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return outcome(yield* sys_unlinkat(env.t, int32(num(env, op, 'dirfd')), op['path'] as string, int32(num(env, op, 'flags'))));
 }
 
+/** An fdinfo line with the values naming one kernel's objects (mnt_id, ino, eventfd-id; an inotify line's ino, sdev, f_handle) as `*`. */
+export function maskFdinfoLine(line: string): string {
+  const m = /^(mnt_id|ino|eventfd-id):([ \t]*)/.exec(line);
+  if (m) return m[0] + '*';
+  if (line.startsWith('inotify ')) return line.split(' ').map((tok) => tok.replace(/^(ino|sdev|f_handle):.*$/, '$1:*')).join(' ');
+  return line;
+}
+
+/** fdinfo: the process reads /proc/self/fdinfo/FD (open, read to the end, close); `lines` are its lines, masked. */
+function* fdinfo(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const fd = yield* sys_open(env.t, `/proc/self/fdinfo/${int32(num(env, op, 'fd'))}`, 0, 0);
+  if (fd < 0) return outcome(fd);
+  const buf: TextBuf = { sum: 0, text: '' };
+  let r: number;
+  do r = yield* sys_read(env.t, fd, 1 << 20, buf);
+  while (r > 0);
+  yield* sys_close(env.t, fd);
+  if (r < 0) return outcome(r);
+  return { ret: 0, errno: null, lines: buf.text!.split('\n').filter((l) => l !== '').map(maskFdinfoLine) };
+}
+
 export const fsCalls: Readonly<Record<string, OpHandler>> = {
   pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range, openat, statx, readv, writev, getdents64, renameat2,
-  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat,
+  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat, fdinfo,
 } as Record<string, OpHandler>;

@@ -375,7 +375,7 @@ class Gen {
     return { op: 'getrlimit', resource: 'NOFILE' };
   }
 
-  /** link, symlink, readlink and unlinkat, and their *at forms (rolls 806..814). */
+  /** link, symlink, readlink (and fdinfo) and unlinkat, and their *at forms (rolls 806..814). */
   linkOp(s: Scope, roll: number): RawOp {
     const at = this.chance(0.5);
     const dirfd = (): unknown => (this.chance(0.7) ? -100 : this.fd(s));
@@ -392,7 +392,8 @@ class Gen {
       return at ? { op: 'symlinkat', target, dirfd: dirfd(), path } : { op: 'symlink', target, path };
     }
     if (roll < 814) {
-      const path = this.pick([...PATHS, 'l', '/proc/self', '']);
+      if (this.chance(0.2)) return { op: 'fdinfo', fd: this.fd(s) };
+      const path = this.pick([...PATHS, 'l', '/proc/self', '/proc/self/fd/3', '']);
       const bufsiz = this.pick([0, 1, 4, 4096, -1]);
       return at ? { op: 'readlinkat', dirfd: dirfd(), path, bufsiz } : { op: 'readlink', path, bufsiz };
     }
