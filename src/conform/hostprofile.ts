@@ -10,7 +10,7 @@ import type { KernelConfig } from '../config/machine.js';
 /** Settings read from the host: `machineSchema.kernel` field names, plus swap and the CPU count. */
 export type KernelSettings = Pick<
   KernelConfig,
-  'thp' | 'zero_page' | 'memory_failure' | 'inotify_max_queued_events' | 'inotify_max_user_instances' | 'inotify_max_user_watches' | 'nr_open'
+  'thp' | 'zero_page' | 'memory_failure' | 'inotify_max_queued_events' | 'inotify_max_user_instances' | 'inotify_max_user_watches' | 'nr_open' | 'nr_hugepages'
 > & {
   swap: { enabled: boolean };
   cpus: number;
@@ -64,6 +64,8 @@ export function readHostKernelSettings(paths: HostPaths = { root: '' }): Partial
     ['inotify_max_user_instances', '/proc/sys/fs/inotify/max_user_instances'],
     ['inotify_max_user_watches', '/proc/sys/fs/inotify/max_user_watches'],
     ['nr_open', '/proc/sys/fs/nr_open'],
+    // The hugetlb pool: the simulator sets aside as many 2 MiB pages (MAP_HUGETLB's reservations and faults).
+    ['nr_hugepages', '/proc/sys/vm/nr_hugepages'],
   ];
   for (const [key, path] of ints) {
     const n = readInt(root, path);

@@ -6,6 +6,7 @@
 import type { MachineConfig } from '../config/machine.js';
 import { Kernel } from './kernel.js';
 import { vfs_init } from './fs/init.js';
+import { hugetlb_init } from './mm/hugetlb.js';
 import { ksm_init } from './mm/ksm.js';
 import { reclaim_init } from './mm/kswapd.js';
 import { mm_init } from './mm/mm_init.js';
@@ -17,6 +18,7 @@ export function bootKernel(cfg: MachineConfig): Kernel {
   mm_init(k);
   reclaim_init(k);
   ksm_init(k);
+  hugetlb_init(k);
   vfs_init(k);
   return k;
 }

@@ -23,6 +23,7 @@ import type { InotifyUcounts } from './fs/notify/inotify_user.js';
 import type { ProcRegistry } from './fs/proc/generic.js';
 import type { LockClass } from './locking/lockstat.js';
 import type { MmCore } from './mm/core.js';
+import type { Hstate } from './mm/hugetlb.js';
 import type { KsmState } from './mm/ksm.js';
 import type { KswapdState } from './mm/kswapd.js';
 import type { OomState } from './mm/oom_kill.js';
@@ -71,6 +72,8 @@ export class Kernel {
   rcuExp?: RcuExp;
   /** Memory management's core: zero page, address spaces, per-CPU TLB state, reclaim hooks (mm_init). */
   mm!: MmCore;
+  /** The hugetlb pool (hugetlb_init; made at first use when vm.nr_hugepages is 0). */
+  hugetlb?: Hstate;
   /** swap_info[0] (reclaim_init). */
   swapInfo!: SwapInfo;
   /** The swap cache (reclaim_init). */

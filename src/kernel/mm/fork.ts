@@ -24,6 +24,7 @@ import { mmCore } from './core.js';
 import { vma_link_file } from './filemap.js';
 import { mm_counter, vm_normal_page } from './memory.js';
 import { copy_huge_pmd } from './huge_memory.js';
+import { copy_hugetlb_page_range, is_hugetlb_file } from './hugetlb.js';
 import { walk_pte_tables } from './memory_zap.js';
 import { exit_mmap, mmap_base, mmap_write_lock, mmap_write_unlock, vm_enough_memory, vm_stat_account } from './mmap.js';
 import { MM_SWAPENTS, MmStruct, PAGE_SIZE, TASK_SIZE, VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_MIXEDMAP, VM_NOHUGEPAGE, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK, type VmAreaStruct } from './mm_types.js';
@@ -146,6 +147,14 @@ function* copyPteRange(t: Task, dst: VmAreaStruct, src: VmAreaStruct, srcTable: 
 export function* copy_page_range(t: Task, dst: VmAreaStruct, src: VmAreaStruct): Blocking<number> {
   // vma_needs_copy(): areas whose pages a fault would fill the same way are left to fault.
   // Guard markers are not filled by a fault, so an area that may hold them is copied (the child then faults on them too).
+  if (is_hugetlb_file(src.vmFile)) {
+    // A shared hugetlb area is left to fault from the file; a private one's pages were faulted with an anon_vma.
+    if (src.vmFlags & VM_SHARED) return 0;
+    t.enter(CAT_COPY_PAGE_RANGE);
+    const r = yield* copy_hugetlb_page_range(t, dst, src);
+    t.leave();
+    return r;
+  }
   if (!(src.vmFlags & (VM_PFNMAP | VM_MIXEDMAP)) && !src.anonVma && !src.maybeGuard) return 0;
   t.enter(CAT_COPY_PAGE_RANGE);
   let err = 0;
@@ -201,6 +210,8 @@ export function* dup_mmap(t: Task, mm: MmStruct, oldmm: MmStruct): Blocking<numb
       }
     }
     const tmp = vm_area_dup(t, mpnt, mm);
+    // reset_vma_resv_huge_pages(): a child's private hugetlb area owns no reservations.
+    tmp.hugetlbResv = null;
     if (tmp.vmFlags & VM_WIPEONFORK) {
       tmp.anonVma = null;
       tmp.anonVmaChain = [];

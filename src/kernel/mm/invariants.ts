@@ -23,7 +23,7 @@ import { HPAGE_NR, PG_anon, PG_head, PG_pagetable, PG_reserved, PG_swapbacked, P
 import { thp_entire_mapcount } from './huge_memory.js';
 import type { Kernel } from '../kernel.js';
 import { mmCore } from './core.js';
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, VM_LOCKED, type MmStruct } from './mm_types.js';
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, VM_HUGETLB, VM_LOCKED, type MmStruct } from './mm_types.js';
 import { pte_present_k } from './pgtable.js';
 import { kernPcid, TLB_NR_DYN_ASIDS, cpuTlbState } from './tlbflush.js';
 import { is_real_swap_pte } from './guard.js';
@@ -121,6 +121,12 @@ function checkHugePmd(k: Kernel, mm: MmStruct, e: number, addr: number, level: n
   if (!vma || vma.vmEnd < addr + LEVEL_SPAN[2]!) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} is not inside one area`);
   const head = ptePfn(e);
   if (head % HPAGE_NR !== 0) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps unaligned pfn ${head}`);
+  if (vma.vmFlags & VM_HUGETLB) {
+    // A hugetlb page: one mapcount on its head, not in rss, never free to the buddy allocator while in the pool.
+    if ((memmap.flags[head]! & PG_head) === 0 || memmap.isFree(head)) throw new Error(`mm ${mm.id}: hugetlb leaf at ${hex(addr)} maps pfn ${head}, not a pool page`);
+    maps.set(head, (maps.get(head) ?? 0) + 1);
+    return;
+  }
   if ((memmap.flags[head]! & PG_head) === 0 || thp_entire_mapcount(k, head) <= 0) throw new Error(`mm ${mm.id}: PMD leaf at ${hex(addr)} maps pfn ${head}, not a mapped compound page`);
   for (let i = 0; i < HPAGE_NR; i++) {
     const pfn = head + i;

@@ -15,6 +15,7 @@
  *
  * do_madvise dispatches through `madviseBehaviours`.
  */
+import { hugetlb_may_split } from './hugetlb.js';
 import { madvise_collapse } from './khugepaged.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
@@ -97,6 +98,8 @@ function needsWriteLock(behavior: number): boolean {
 /** madvise_update_vma(): give [start, end) of the area `newFlags`. */
 export function madvise_update_vma(t: Task, vma: VmAreaStruct, prev: VmAreaStruct | null, start: number, end: number, newFlags: number): VmAreaStruct | number {
   if (newFlags === vma.vmFlags) return vma;
+  // hugetlb_vm_op_split(): a hugetlb area splits only at huge page boundaries.
+  if ((start > vma.vmStart && hugetlb_may_split(vma, start)) || (end < vma.vmEnd && hugetlb_may_split(vma, end))) return -EINVAL;
   t.enter(CAT_MADVISE_UPDATE_VMA);
   const v = vma_modify_flags(t, prev, vma, start, end, newFlags);
   if (v) vm_flags_reset(t, v, newFlags);

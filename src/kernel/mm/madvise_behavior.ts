@@ -16,6 +16,7 @@
  *   writable mapping.
  */
 import { loffPages } from '../fs/loff.js';
+import { hugetlb_punch_hole, is_hugetlb_file } from './hugetlb.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, ptePfn, pteFlags, makePte, tableIndex } from '../../hw/pagetable.js';
 import { swapOffset, swapType } from './swapops.js';
 import { PG_active, PG_anon, PG_dirty, PG_lru, PG_mlocked, PG_referenced, PG_swapbacked, PG_swapcache, PG_workingset } from './page_flags.js';
@@ -26,10 +27,10 @@ import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, vfs_fallocate } from '../fs/
 import { MmCore, mmCore } from './core.js';
 import { filemap_start_read, ShmemFile } from './filemap.js';
 import { is_real_swap_pte } from './guard.js';
-import { MADV_DONTNEED_LOCKED, MADV_PAGEOUT, type MadviseBehavior } from './madvise_uapi.js';
+import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_PAGEOUT, type MadviseBehavior } from './madvise_uapi.js';
 import { vm_normal_page } from './memory.js';
 import { unmap_mapping_range, walk_pte_tables, zap_page_range_single, zap_page_range_single_batched } from './memory_zap.js';
-import { MM_SWAPENTS, PAGE_SIZE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_PFNMAP, VM_SHARED, type MmStruct, type VmAreaStruct } from './mm_types.js';
+import { MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_PFNMAP, VM_SHARED, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
 import { tlb_finish_mmu, tlb_flush_pte_range, tlb_gather_mmu, type MmuGather } from './mmu_gather.js';
 import { free_frame } from './page_alloc.js';
@@ -51,16 +52,28 @@ const CAT_READAHEAD = intern('force_page_cache_readahead');
 const CAT_REMOVE = intern('madvise_remove');
 const CAT_SHMEM_FALLOCATE = intern('shmem_fallocate');
 
-/** madvise_dontneed_free_valid_vma(): DONTNEED refuses PFN maps, huge-TLB areas, and locked areas unless _LOCKED. */
-function dontneedFreeValidVma(vma: VmAreaStruct, behavior: number): boolean {
-  let forbidden = VM_PFNMAP | VM_HUGETLB;
-  if (behavior !== MADV_DONTNEED_LOCKED) forbidden |= VM_LOCKED;
-  return (vma.vmFlags & forbidden) === 0;
+/**
+ * madvise_dontneed_free_valid_vma(): DONTNEED refuses PFN maps and locked
+ * areas unless _LOCKED; in a hugetlb area only DONTNEED, from a huge page
+ * boundary, and the end is rounded down to one (so as not to free more than
+ * asked). Returns the end to use, or -1 for EINVAL.
+ */
+function dontneedFreeValidVma(vma: VmAreaStruct, behavior: number, start: number, end: number): number {
+  if (!(vma.vmFlags & VM_HUGETLB)) {
+    let forbidden = VM_PFNMAP;
+    if (behavior !== MADV_DONTNEED_LOCKED) forbidden |= VM_LOCKED;
+    return (vma.vmFlags & forbidden) === 0 ? end : -1;
+  }
+  if (behavior !== MADV_DONTNEED && behavior !== MADV_DONTNEED_LOCKED) return -1;
+  if (start % PMD_SIZE !== 0) return -1;
+  return Math.floor(end / PMD_SIZE) * PMD_SIZE;
 }
 
 /** madvise_dontneed_single_vma() under madvise_dontneed_free(): zap, flush, then free. */
 export function* madvise_dontneed(t: Task, mb: MadviseBehavior, vma: VmAreaStruct, _prev: VmAreaStruct | null, start: number, end: number): Blocking<VmAreaStruct | number> {
-  if (!dontneedFreeValidVma(vma, mb.behavior)) return -EINVAL;
+  end = dontneedFreeValidVma(vma, mb.behavior, start, end);
+  if (end < 0) return -EINVAL;
+  if (end <= start) return vma;
   t.enter(CAT_DONTNEED_FREE);
   if (mb.tlb) yield* zap_page_range_single_batched(t, mb.tlb, vma, start, end - start, { mapping: null, evenCows: true });
   else yield* zap_page_range_single(t, vma, start, end - start, { mapping: null, evenCows: true });
@@ -128,7 +141,7 @@ function* madvise_free_pte_range(t: Task, tlb: MmuGather, vma: VmAreaStruct, tab
 
 /** madvise_free_single_vma(): MADV_FREE on one area (private anonymous only). */
 export function* madvise_free(t: Task, mb: MadviseBehavior, vma: VmAreaStruct, _prev: VmAreaStruct | null, start: number, end: number): Blocking<VmAreaStruct | number> {
-  if (!dontneedFreeValidVma(vma, mb.behavior)) return -EINVAL;
+  if (dontneedFreeValidVma(vma, mb.behavior, start, end) < 0) return -EINVAL;
   if (!vma.isAnonymous) return -EINVAL;
   const mm = vma.vmMm;
   t.enter(CAT_DONTNEED_FREE);
@@ -268,7 +281,8 @@ export function* madvise_willneed(t: Task, mb: MadviseBehavior, vma: VmAreaStruc
     t.leave();
     return vma;
   }
-  if (file instanceof ShmemFile) {
+  if (file instanceof ShmemFile || is_hugetlb_file(file)) {
+    // hugetlbfs has no readahead (generic_fadvise on its noop bdi does nothing);
     // shmem_swapin_range: shmem swap-out is not modelled, so every page is already in memory or a hole.
     t.leave();
     return vma;
@@ -327,6 +341,13 @@ export function* madvise_remove(t: Task, mb: MadviseBehavior, vma: VmAreaStruct,
   if ((vma.vmFlags & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return -EACCES;
   const offset = start - vma.vmStart + vma.vmPgoff * PAGE_SIZE;
   t.enter(CAT_REMOVE);
+  if (is_hugetlb_file(file)) {
+    // hugetlbfs_fallocate(FALLOC_FL_PUNCH_HOLE): whole huge pages only; the area's leaves go, then the file's pages.
+    yield* zap_page_range_single(t, vma, start, end - start, null);
+    hugetlb_punch_hole(t, file, Math.ceil(offset / PMD_SIZE), Math.floor((offset + end - start) / PMD_SIZE));
+    t.leave();
+    return vma;
+  }
   // The hole is punched without mmap_lock (the file is pinned), as the kernel does.
   file.get?.();
   mmap_read_unlock(t, mb.mm);

@@ -27,8 +27,9 @@ import { MmCore, mmCore } from './core.js';
 import { filemap_fault, filemap_page_under_read, set_page_dirty } from './filemap.js';
 import { is_guard_pte_marker } from './guard.js';
 import { handle_huge_pmd_fault, thp_fault_wanted, VM_FAULT_FALLBACK } from './huge_memory.js';
+import { hugetlb_fault } from './hugetlb.js';
 import { is_hwpoison_pte } from './memory-failure.js';
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, VM_LOCKED, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, VM_HUGETLB, VM_LOCKED, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { __GFP_USER, __GFP_ZERO, alloc_page, put_page_testzero_free } from './page_alloc.js';
 import { ptl_hold, ptl_release, ptl_wait, pte_alloc, pte_lock, pte_present_k, pte_protnone, pte_unlock, ptep_get, set_pte_at } from './pgtable.js';
 import { anon_vma_prepare, folio_add_new_anon_rmap, folio_add_rmap_pte, folio_remove_rmap_pte, linear_page_index, PG_anon_exclusive } from './rmap.js';
@@ -429,6 +430,11 @@ export function* handle_mm_fault(t: Task, vma: VmAreaStruct, address: number, fl
   const k = mm.k;
   t.enter(CAT_HANDLE_MM_FAULT);
   k.engine.counters.add('pgfault');
+  if (vma.vmFlags & VM_HUGETLB) {
+    const hr = yield* hugetlb_fault(t, vma, address, (flags & FAULT_FLAG_WRITE) !== 0);
+    t.leave();
+    return hr;
+  }
   if (thp_fault_wanted(vma, address)) {
     // The PMD step: a new huge page, a write to a write-protected one, or a spurious fault on one.
     const hr = yield* handle_huge_pmd_fault(t, vma, address, (flags & FAULT_FLAG_WRITE) !== 0);

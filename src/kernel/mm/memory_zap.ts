@@ -19,6 +19,7 @@ import { mm_counter, vm_normal_page } from './memory.js';
 import { MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, PUD_SIZE, PGDIR_SIZE, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { MAX_GATHER_BATCH, MAX_GATHER_BATCH_COUNT, MMU_GATHER_BUNDLE, tlb_finish_mmu, tlb_flush_mmu, tlb_flush_pte_range, tlb_gather_mmu, tlb_remove_page, tlb_remove_table, type MmuGather } from './mmu_gather.js';
 import { split_huge_pmd, zap_huge_pmd } from './huge_memory.js';
+import { is_hugetlb_file, unmap_hugepage_range } from './hugetlb.js';
 import { ptl_wait, pte_lock, pte_present_k, pte_unlock, ptep_get, ptep_get_and_clear, set_pte_at } from './pgtable.js';
 import { folio_remove_rmap_pte } from './rmap.js';
 
@@ -197,7 +198,9 @@ export function* unmap_single_vma(t: Task, tlb: MmuGather, vma: VmAreaStruct, st
   const s = Math.max(vma.vmStart, start);
   const e = Math.min(vma.vmEnd, end);
   if (s >= e) return;
-  yield* unmap_page_range(t, tlb, vma, s, e, details);
+  // __unmap_hugepage_range(): huge page leaves, their pages dropped whole.
+  if (is_hugetlb_file(vma.vmFile)) unmap_hugepage_range(t, tlb, vma, s, e);
+  else yield* unmap_page_range(t, tlb, vma, s, e, details);
 }
 
 /** unmap_vmas(): zap every area of a list over [start, end). */

@@ -159,6 +159,8 @@ export class VmAreaStruct {
   maybeGuard = false;
   /** VM_SEALED (mseal; a high vm_flags bit in Linux): the area cannot be unmapped, moved, reprotected or discarded. */
   sealed = false;
+  /** A private hugetlb area's reservations (vm_private_data's resv_map, HPAGE_RESV_OWNER): shared by its split pieces, none in a fork child. */
+  hugetlbResv: { readonly pending: Set<number> } | null = null;
 
   constructor(
     readonly vmMm: MmStruct,

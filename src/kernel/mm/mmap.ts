@@ -18,6 +18,7 @@
  * ABI checks in unsigned 64-bit arithmetic; inside, addresses are numbers.
  */
 import { vm_start_gap } from './expand_stack.js';
+import { HugetlbFile, hugetlb_reserve_pages, is_hugetlb_file, MAP_HUGE_MASK, MAP_HUGE_SHIFT } from './hugetlb.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, EAGAIN, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../errno.js';
@@ -35,6 +36,7 @@ import {
   VM_DONTDUMP,
   VM_EXEC,
   VM_GROWSDOWN,
+  VM_DONTEXPAND,
   VM_HUGETLB,
   VM_LOCKED,
   VM_LOCKED_MASK,
@@ -118,7 +120,8 @@ function calcVmFlagBits(flags: number): number {
 
 /** accountable_mapping(): private writable memory counts against the commit limit. */
 function accountableMapping(file: VmFile | null, vmFlags: number): boolean {
-  void file;
+  // is_file_hugepages(): hugetlb pages are accounted by their own reservations.
+  if (is_hugetlb_file(file)) return false;
   return (vmFlags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
 }
 
@@ -207,7 +210,12 @@ export function get_unmapped_area(t: Task, mm: MmStruct, file: VmFile | null, ad
   t.enter(CAT_GET_UNMAPPED_AREA);
   let r: number;
   if (len > TASK_SIZE) r = -ENOMEM;
-  else if (!file && !(flags & MAP_SHARED) && !addr && !(flags & MAP_FIXED) && len % PMD_SIZE === 0) {
+  else if (is_hugetlb_file(file)) {
+    // hugetlb_get_unmapped_area(): 2 MiB aligned (a hint is rounded up to the boundary; a fixed address was checked).
+    const hint = addr && !(flags & MAP_FIXED) ? Math.ceil(addr / PMD_SIZE) * PMD_SIZE : addr;
+    r = archGetUnmappedArea(t, mm, hint, len, flags, PMD_SIZE - 1);
+    if (r >= 0 && !(flags & MAP_FIXED) && r % PMD_SIZE !== 0) r = archGetUnmappedArea(t, mm, 0, len, flags, PMD_SIZE - 1);
+  } else if (!file && !(flags & MAP_SHARED) && !addr && !(flags & MAP_FIXED) && len % PMD_SIZE === 0) {
     // thp_get_unmapped_area_vmflags: search with a PMD of slack, then align inside it.
     const padded = archGetUnmappedArea(t, mm, 0, len + PMD_SIZE, flags, 0);
     if (padded < 0) r = archGetUnmappedArea(t, mm, 0, len, flags, 0);
@@ -248,6 +256,17 @@ function* mmapRegion(t: Task, mm: MmStruct, file: VmFile | null, addr: number, l
   const ts = current(t);
   const end = addr + len;
   const pglen = len / PAGE_SIZE;
+  // hugetlbfs_file_mmap(): VM_HUGETLB | VM_DONTEXPAND and the reservation, ENOMEM when the pool is short.
+  let hugeResv: { readonly pending: Set<number> } | null = null;
+  if (is_hugetlb_file(file)) {
+    vmFlags |= VM_HUGETLB | VM_DONTEXPAND;
+    const r = hugetlb_reserve_pages(mm.k, file, pgoff, len, (vmFlags & VM_SHARED) !== 0, (vmFlags & VM_NORESERVE) !== 0);
+    if (r === false) {
+      t.leave();
+      return -ENOMEM;
+    }
+    hugeResv = r;
+  }
   // MAP_FIXED over existing areas: gather them now, zap them before the new area goes in.
   let old: MunmapState | null = null;
   yield* vma_start_write_range(t, mm, addr, end);
@@ -312,6 +331,7 @@ function* mmapRegion(t: Task, mm: MmStruct, file: VmFile | null, addr: number, l
       pgoff = 0;
     } else if (f) f.get?.();
     vma = vm_area_alloc(t, mm, addr, end, vmFlags, pgoff, f);
+    vma.hugetlbResv = hugeResv;
     vma_start_write(t, vma);
     vma_link_file(vma);
     vma_tree_insert(t, mm, vma);
@@ -422,7 +442,7 @@ export function* do_mmap(
         return fail(-EINVAL);
     }
   }
-  if (flags & MAP_NORESERVE && k.cfg.kernel.overcommit_memory !== 2) vmFlags |= VM_NORESERVE;
+  if (flags & MAP_NORESERVE && (k.cfg.kernel.overcommit_memory !== 2 || is_hugetlb_file(file))) vmFlags |= VM_NORESERVE;
   const r = yield* mmapRegion(t, mm, file, addr, len, vmFlags, pgoff);
   if (droppable && r >= 0) {
     const v = find_vma_intersection(t, mm, r, r + len);
@@ -492,12 +512,21 @@ export function* ksys_mmap_pgoff(t: Task, addr: bigint, len: bigint, prot: numbe
     if (!file) return -EBADF;
     if (flags & MAP_HUGETLB) return -EINVAL;
   } else if (flags & MAP_HUGETLB) {
+    // hstate_sizelog(): only the 2 MiB pool exists (0 means the default size).
+    const log = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+    if (log !== 0 && log !== 21) return -EINVAL;
     // A zero length reserves nothing (hugetlb_file_setup of 0 bytes succeeds): do_mmap's EINVAL for it comes first.
     if (len === 0n) return -EINVAL;
+    // hugetlb_file_setup(): an unlinked hugetlbfs file of the length rounded up to 2 MiB.
+    len = (len + 0x1fffffn) & ~0x1fffffn;
+    if (len === 0n || len > BigInt(TASK_SIZE)) return -ENOMEM;
     // hugetlb_get_unmapped_area() refuses a fixed address off a 2 MiB boundary (prepare_hugepage_range) before
-    // hugetlbfs_file_mmap reserves; with no hugetlb pages configured (vm.nr_hugepages = 0) the reservation fails.
+    // hugetlbfs_file_mmap reserves (ENOMEM when the pool is short).
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) && (addr & 0x1fffffn) !== 0n) return -EINVAL;
-    return -ENOMEM;
+    const hf = new HugetlbFile(mm.k, Number(len));
+    const r = yield* vm_mmap_pgoff(t, mm, hf, addr, len, prot, flags, pgoff);
+    hf.put(t);
+    return r;
   }
   return yield* vm_mmap_pgoff(t, mm, file, addr, len, prot, flags, pgoff);
 }

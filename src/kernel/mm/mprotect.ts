@@ -6,6 +6,7 @@
  * which rewrites the present PTEs and gathers the ones whose change needs a
  * TLB flush (x86's pte_needs_flush), flushed once at the end.
  */
+import { hugetlb_change_protection, hugetlb_may_split, is_hugetlb_file } from './hugetlb.js';
 import { makePte, PTE_DIRTY, PTE_RW, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
 import { PG_anon } from './page_flags.js';
 import { intern } from '../../sim/attribution.js';
@@ -67,6 +68,11 @@ function* changePteRange(t: Task, tlb: MmuGather, vma: VmAreaStruct, table: numb
 /** change_protection(): [start, end) of the area gets its (new) vm_page_prot. */
 export function* change_protection(t: Task, tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, cpFlags: number): Blocking<void> {
   t.enter(CAT_CHANGE_PROTECTION);
+  if (is_hugetlb_file(vma.vmFile)) {
+    hugetlb_change_protection(t, tlb, vma, start, end);
+    t.leave();
+    return;
+  }
   yield* walk_pte_tables(t, vma.vmMm, start, end, (table, a, n) => changePteRange(t, tlb, vma, table, a, n, cpFlags));
   t.leave();
 }
@@ -87,6 +93,8 @@ export function* mprotect_fixup(t: Task, tlb: MmuGather, vma: VmAreaStruct, prev
   // can_modify_vma(): a sealed area keeps its protection.
   if (vma.sealed) return -EPERM;
   if (newflags === oldflags) return vma;
+  // hugetlb_vm_op_split(): a hugetlb area splits only at huge page boundaries.
+  if ((start > vma.vmStart && hugetlb_may_split(vma, start)) || (end < vma.vmEnd && hugetlb_may_split(vma, end))) return -EINVAL;
   t.enter(CAT_MPROTECT_FIXUP);
   const nrpages = (end - start) / PAGE_SIZE;
   let charged = 0;

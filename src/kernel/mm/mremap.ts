@@ -27,7 +27,7 @@ import { vma_link_file } from './filemap.js';
 import { move_huge_pmd, pmd_alloc, pmd_table } from './huge_memory.js';
 import { unmerge_ksm_pages } from './ksm.js';
 import {
-  PAGE_SIZE, PMD_SIZE, TASK_SIZE, VM_ACCOUNT, VM_DONTEXPAND, VM_GROWSDOWN, VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_MERGEABLE, VM_PFNMAP,
+  PAGE_SIZE, PMD_SIZE, TASK_SIZE, VM_ACCOUNT, VM_DONTEXPAND, VM_GROWSDOWN, VM_HUGETLB, VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_MERGEABLE, VM_PFNMAP,
   VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct,
 } from './mm_types.js';
 import { get_unmapped_area, mm_populate } from './mmap.js';
@@ -117,6 +117,12 @@ function checkPrepVma(t: Task, v: Vrm): number {
   if (!vma) return -EFAULT;
   // mseal()'d: not to be moved or resized.
   if (vma.sealed) return -EPERM;
+  // align_hugetlb(): lengths rounded up to 2 MiB, addresses on a boundary, never larger (reservations cannot follow).
+  if (vma.vmFlags & VM_HUGETLB) {
+    v.oldLen = Math.ceil(v.oldLen / PMD_SIZE) * PMD_SIZE;
+    v.newLen = Math.ceil(v.newLen / PMD_SIZE) * PMD_SIZE;
+    if (v.addr % PMD_SIZE !== 0 || v.newAddr % PMD_SIZE !== 0 || v.newLen > v.oldLen) return -EINVAL;
+  }
   v.delta = Math.abs(v.newLen - v.oldLen);
   v.type = v.newLen === v.oldLen ? RemapType.NoResize : v.newLen < v.oldLen ? RemapType.Shrink : RemapType.Expand;
   if (!impliesNewAddr(v)) v.newAddr = v.addr;

@@ -5,6 +5,7 @@
  * checks are in munmap.ts, mprotect.ts, mremap.ts and madvise.ts). The
  * seal is inherited by fork and lasts as long as the area.
  */
+import { hugetlb_may_split } from './hugetlb.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EINVAL, ENOMEM } from '../errno.js';
 import { current } from '../sched/task_struct.js';
@@ -53,6 +54,11 @@ function* do_mseal(t: Task, startIn: bigint, lenIn: bigint, flags: bigint): Bloc
   for (let addr = start; addr < end; ) {
     const v = vma_lookup(t, mm, addr)!;
     if (!v.sealed) {
+      // hugetlb_vm_op_split(): a hugetlb area splits only at huge page boundaries.
+      if ((v.vmStart < addr && hugetlb_may_split(v, addr)) || (v.vmEnd > end && hugetlb_may_split(v, end))) {
+        ret = -EINVAL;
+        break;
+      }
       if ((v.vmStart < addr && !split_vma(t, v, addr, true)) || (v.vmEnd > end && !split_vma(t, v, end, false))) {
         ret = -ENOMEM;
         break;

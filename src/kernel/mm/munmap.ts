@@ -5,6 +5,7 @@
  * one mmu_gather (munmap with the lock downgraded to read, as the kernel
  * does), and free the areas. exit_mmap tears down a whole address space.
  */
+import { hugetlb_may_split } from './hugetlb.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EINVAL, ENOMEM, EPERM } from '../errno.js';
@@ -50,6 +51,11 @@ export function vmsGatherMunmapVmas(t: Task, mm: MmStruct, vma: VmAreaStruct, st
   const maxMapCount = mmCore(mm.k).maxMapCount;
   // A sealed area in the range: nothing is unmapped (mseal).
   for (let i = vma_index(mm, vma.vmStart); i < mm.vmas.length && mm.vmas[i]!.vmStart < end; i++) if (mm.vmas[i]!.sealed) return -EPERM;
+  // hugetlb_vm_op_split(): a hugetlb area splits only at huge page boundaries (checked before anything is split).
+  for (let i = vma_index(mm, vma.vmStart); i < mm.vmas.length && mm.vmas[i]!.vmStart < end; i++) {
+    const v = mm.vmas[i]!;
+    if ((start > v.vmStart && start < v.vmEnd && hugetlb_may_split(v, start)) || (end > v.vmStart && end < v.vmEnd && hugetlb_may_split(v, end))) return -EINVAL;
+  }
   if (start > vma.vmStart) {
     if (end < vma.vmEnd && mm.mapCount >= maxMapCount) return -ENOMEM;
     __split_vma(t, vma, start, true);

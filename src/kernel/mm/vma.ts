@@ -12,6 +12,7 @@
  * (the tree copies nodes on write), all through the cache model at
  * addresses inside the mm's tree arena.
  */
+import { hugetlb_vm_op_close } from './hugetlb.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { WaitQueue } from '../../sim/wait.js';
 import { vma_link_file, vma_unlink_file } from './filemap.js';
@@ -164,6 +165,7 @@ export function vm_area_dup(t: Task, src: VmAreaStruct, mm: MmStruct = src.vmMm)
   vma.droppable = src.droppable;
   vma.maybeGuard = src.maybeGuard;
   vma.sealed = src.sealed;
+  vma.hugetlbResv = src.hugetlbResv;
   return vma;
 }
 
@@ -175,6 +177,8 @@ export function vm_area_free(vma: VmAreaStruct): void {
 
 /** remove_vma(): drop the file reference and free an area already out of the tree and rmap. */
 export function remove_vma(t: Task, vma: VmAreaStruct): void {
+  // vma_close(): hugetlb_vm_op_close gives back the area's unused reservations.
+  if (vma.hugetlbResv) hugetlb_vm_op_close(vma.vmMm.k, vma);
   if (vma.vmFile) fput_vma_file(t, vma.vmFile);
   vm_area_free(vma);
 }

@@ -9,6 +9,7 @@ import { PG_dirty, PG_swapcache } from '../../mm/page_flags.js';
 import type { Task } from '../../../sim/task.js';
 import type { Kernel } from '../../kernel.js';
 import { mmCore } from '../../mm/core.js';
+import { hugetlb_meminfo } from '../../mm/hugetlb.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from '../../mm/mm_types.js';
 import { LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE } from '../../mm/swap.js';
 import type { SeqBuf } from '../seq_file.js';
@@ -84,6 +85,7 @@ export function meminfo_show(t: Task, m: SeqBuf): void {
   kbBytes(m, 'Slab', k.slab.bytesInUse);
   kbBytes(m, 'PageTables', pgtables);
   kb(m, 'Committed_AS', core.committedPages);
+  for (const line of hugetlb_meminfo(k)) m.line(line);
 }
 
 /** The /proc/vmstat names the simulator keeps, in the kernel's order (vmstat_text). */

@@ -328,7 +328,8 @@ function walkPagemap(t: Task, mm: MmStruct, start: number, end: number, showPfn:
           const pfn = head + ((a % PMD_SIZE) / PAGE_SIZE);
           let v = PM_PRESENT | (showPfn ? BigInt(pfn) : 0n);
           if ((k.mem_map.flags[head]! & PG_anon) === 0) v |= PM_FILE;
-          if (k.mem_map.mapcount[pfn] === 1) v |= PM_MMAP_EXCLUSIVE;
+          // A hugetlb folio's mapcount is its head's (pagemap_hugetlb_range); a THP's per page.
+          if (k.mem_map.mapcount[vma.vmFlags & VM_HUGETLB ? head : pfn] === 1) v |= PM_MMAP_EXCLUSIVE;
           out.push(v);
         }
         continue;

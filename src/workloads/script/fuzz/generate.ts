@@ -57,6 +57,7 @@ export const MACHINE_VARIANTS: Readonly<Record<string, Record<string, unknown>>>
   tiny_noswap: { ram_mib: 16, kernel: { min_free_kbytes: 512, swapon: false } },
   many_cpus: { cpus: 64, cache: { llc_kib: 65536 } },
   quantum0: { sim: { quantum: 0 } },
+  hugetlb: { kernel: { nr_hugepages: 4 } },
 };
 
 export interface GenOptions {
@@ -93,6 +94,8 @@ class Gen {
   private next = 0;
   /** The script's machine has little RAM (a tiny_* variant): bigger fills, and the terabyte populate. */
   private tiny = false;
+  /** The script's machine has a hugetlb pool (the hugetlb variant): MAP_HUGETLB mappings, often 2 MiB multiples. */
+  private hugePool = false;
 
   constructor(
     private readonly r: Rng,
@@ -218,6 +221,10 @@ class Gen {
       op['addr'] = this.ref(m.name, (this.int(m.pages + 2) - 1) * PAGE_SIZE);
     }
     if (this.chance(0.1)) flags.push(this.pick(MMAP_FLAGS));
+    if (this.hugePool && !fileBacked && this.chance(0.35)) {
+      flags.push('hugetlb');
+      if (this.chance(0.7)) op['pages'] = pages = this.pick([512, 1024, 1536]);
+    }
     if (fileBacked) {
       op['fd'] = `$${this.pick(s.fds)}`;
       if (this.chance(0.3)) op['offset'] = this.pick([PAGE_SIZE, 2 * PAGE_SIZE, 16 * PAGE_SIZE, 1, 0x100000]);
@@ -446,6 +453,7 @@ class Gen {
   script(name: string): RawScript {
     const machine = this.machine();
     this.tiny = (machine?.['ram_mib'] as number | undefined) !== undefined && (machine!['ram_mib'] as number) <= 64;
+    this.hugePool = ((machine?.['kernel'] as Record<string, unknown> | undefined)?.['nr_hugepages'] as number | undefined ?? 0) > 0;
     const s: Scope = { maps: [], fds: [], inotify: [], watches: [] };
     const n = 1 + this.int(this.o.maxOps);
     const ops: RawOp[] = [];
