@@ -5,12 +5,13 @@
  */
 import { loffAdd, loffGap, loffIndex, loffInPage, loffMax, loffMin, loffOfPage, type loff_t } from './loff.js';
 import { PAGE_SIZE } from '../../hw/physmem.js';
+import { PMD_SIZE } from '../mm/mm_types.js';
 import { PG_dirty, PG_uptodate } from '../mm/page_flags.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EFBIG, EINVAL, EISDIR, ENOMEM, ENOSPC, ENXIO, EPERM } from '../errno.js';
 import type { Kernel } from '../kernel.js';
-import { filemap_add_page, filemap_write_and_wait_range, filemap_get_page, filemap_read_page, set_page_dirty } from '../mm/filemap.js';
+import { filemap_add_page, filemap_write_and_wait_range, filemap_get_page, filemap_read_page, set_page_dirty, write_folio_order } from '../mm/filemap.js';
 import { __GFP_USER, alloc_page, put_page_testzero_free } from '../mm/page_alloc.js';
 import type { File, FileOperations, FilePos, IoBuf } from './file_table.js';
 import {
@@ -158,6 +159,9 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
   if (pos > inode.i_size) zero_eof_tail(t, inode, inode.i_size, pos);
   let done = 0;
   let err = 0;
+  // The large folio being filled: its first index and pages (recorded once all are in the cache).
+  let folioFirst = -1;
+  let folioNr = 0;
   while (done < len) {
     const index = loffIndex(pos);
     const off = loffInPage(pos);
@@ -176,7 +180,14 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
         }
         pfn = r.pfn;
         memmap.refcount[pfn]!--;
+        folioFirst = -1;
       } else {
+        if (folioFirst < 0 || index >= folioFirst + folioNr) {
+          // A new folio: generic_perform_write's chunk runs to the next 2 MiB boundary (mapping_max_folio_size), at most what is left.
+          const order = store_has_any(inode, index) ? 0 : write_folio_order(mapping, index, Math.min(PMD_SIZE - ((index % 512) * PAGE_SIZE + off), len - done));
+          folioFirst = order > 0 ? index : -1;
+          folioNr = 2 ** order;
+        }
         pfn = yield* alloc_page(t, __GFP_USER);
         if (pfn < 0) {
           err = -ENOSPC;
@@ -188,8 +199,12 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
         }
         filemap_add_page(t, mapping, index, pfn);
         memmap.flags[pfn] = (memmap.flags[pfn]! | PG_uptodate) >>> 0;
+        if (folioFirst >= 0 && index === folioFirst + folioNr - 1) {
+          mapping.pages.addFolio(folioFirst, folioNr);
+          folioFirst = -1;
+        }
       }
-    }
+    } else folioFirst = -1;
     mem.fill(pfn, off, n, byte);
     set_page_dirty(k, pfn);
     inode.dataPages.add(index);
@@ -207,6 +222,15 @@ function* memfs_write(t: Task, file: File, len: number, byte: number, ppos: File
   inode.i_rwsem.upWrite(t);
   t.leave();
   return done > 0 ? done : err;
+}
+
+/** Whether the store holds any page of the 2 MiB around index (a folio is then read back page by page, small). */
+function store_has_any(inode: MemfsInode, index: number): boolean {
+  const saved = inode.store!.saved;
+  if (saved.size === 0) return false;
+  const base = Math.floor(index / 512) * 512;
+  for (let i = base; i < base + 512; i++) if (saved.has(i)) return true;
+  return false;
 }
 
 /** The indices of pages holding data at or after `from`, ascending. */

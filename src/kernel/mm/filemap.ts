@@ -42,10 +42,48 @@ const CAT_IO_WAIT = intern('io_schedule');
 /** sizeof(struct address_space) plus its inode, for the slab object carrying its lines. */
 const MAPPING_BYTES = 256;
 
+/**
+ * i_pages: page index -> frame, with the large folios some of them form
+ * (a file system with mapping_large_folio_support, ext4 since 6.16: a
+ * write allocates folios as large as it covers). Each page keeps its own
+ * frame; a large folio is the record of which indices belong together, so
+ * that what works on whole folios (invalidate_mapping_pages) sees them.
+ * Removing one page of a large folio splits it, as truncation and hole
+ * punching do (truncate_inode_partial_folio, split_folio).
+ */
+export class PageCache extends Map<number, number> {
+  /** Index -> [first index, pages] of the large folio holding it (order > 0 only). */
+  private readonly folios = new Map<number, readonly [number, number]>();
+
+  /** Records [first, first + nr) as one folio (its pages are cached). */
+  addFolio(first: number, nr: number): void {
+    if (nr <= 1) return;
+    const f = [first, nr] as const;
+    for (let i = first; i < first + nr; i++) this.folios.set(i, f);
+  }
+
+  /** The folio holding index: [first index, pages] ([index, 1] for a small one). */
+  folioOf(index: number): readonly [number, number] {
+    return this.folios.get(index) ?? [index, 1];
+  }
+
+  /** A page leaves the cache: its large folio, if any, is split first. */
+  override delete(index: number): boolean {
+    const f = this.folios.get(index);
+    if (f) for (let i = f[0]; i < f[0] + f[1]; i++) this.folios.delete(i);
+    return super.delete(index);
+  }
+
+  override clear(): void {
+    this.folios.clear();
+    super.clear();
+  }
+}
+
 export class AddressSpace {
   readonly id: number;
-  /** i_pages: page index -> frame. */
-  readonly pages = new Map<number, number>();
+  /** i_pages: page index -> frame, and its large folios. */
+  readonly pages = new PageCache();
   /** i_mmap: the areas mapping this file. */
   readonly iMmap: VmAreaStruct[] = [];
   /** Areas mapping it shared and writable (i_mmap_writable). */
@@ -73,6 +111,11 @@ export class AddressSpace {
     return !this.shmem && this.backing !== null;
   }
 
+  /** mapping_large_folio_support(): ext4 (a file with a store) since 6.16; tmpfs and memfds (huge=never) keep small folios. */
+  get largeFolios(): boolean {
+    return !this.shmem && this.backing !== null;
+  }
+
   /** Pages in the cache (nrpages). */
   get nrpages(): number {
     return this.pages.size;
@@ -91,6 +134,28 @@ export function filemap_get_page(t: Task, mapping: AddressSpace, index: number):
   const k = mapping.k;
   t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.kernel.cost.kernel_op);
   return mapping.pages.get(index) ?? -1;
+}
+
+/** MAX_PAGECACHE_ORDER on x86-64: PMD order. */
+const MAX_PAGECACHE_ORDER = 9;
+
+/**
+ * The order of the folio a write of `bytes` at page `index` allocates
+ * (ext4_write_begin's fgf_set_order(len) in __filemap_get_folio): as large
+ * as the write covers, no larger than its alignment in the file allows,
+ * and small enough to cover only pages not cached yet.
+ */
+export function write_folio_order(mapping: AddressSpace, index: number, bytes: number): number {
+  if (!mapping.largeFolios || bytes < 2 * PAGE_SIZE) return 0;
+  let order = Math.min(Math.floor(Math.log2(bytes)) - 12, MAX_PAGECACHE_ORDER);
+  // "If we're not aligned, allocate a smaller folio": the lowest set bit of index.
+  if (index % 2 ** order !== 0) order = Math.log2(index & -index);
+  for (; order > 0; order--) {
+    let free = true;
+    for (let i = index; free && i < index + 2 ** order; i++) if (mapping.pages.has(i)) free = false;
+    if (free) break;
+  }
+  return order;
 }
 
 /** filemap_add_folio(): a new frame enters the cache with the cache's own reference. */
@@ -338,10 +403,22 @@ export function invalidate_mapping_pages(t: Task, mapping: AddressSpace, start: 
   t.enter(CAT_INVALIDATE);
   let count = 0;
   const indices = [...mapping.pages.keys()].filter((i) => i >= start && i <= end).sort((a, b) => a - b);
-  for (const index of indices) {
+  const busy = (index: number): boolean => {
     const pfn = mapping.pages.get(index)!;
+    return memmap.mapcount[pfn]! > 0 || memmap.refcount[pfn]! !== 1 || (memmap.flags[pfn]! & PG_dirty) !== 0 || filemap_page_under_read(mapping, index);
+  };
+  for (let n = 0; n < indices.length; n++) {
+    const index = indices[n]!;
     t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, false) + k.cfg.kernel.cost.kernel_op);
-    if (memmap.mapcount[pfn]! > 0 || memmap.refcount[pfn]! !== 1 || memmap.flags[pfn]! & PG_dirty || filemap_page_under_read(mapping, index)) continue;
+    if (!mapping.pages.has(index)) continue;
+    // A large folio goes whole or not at all: one reaching outside [start, end] stays (mapping_evict_folio works on folios).
+    const [first, nr] = mapping.pages.folioOf(index);
+    if (nr > 1) {
+      let evictable = first >= start && first + nr - 1 <= end;
+      for (let i = first; evictable && i < first + nr; i++) if (!mapping.pages.has(i) || busy(i)) evictable = false;
+      if (!evictable) continue;
+    } else if (busy(index)) continue;
+    const pfn = mapping.pages.get(index)!;
     mapping.pages.delete(index);
     memmap.owner[pfn] = 0;
     memmap.flags[pfn] = (memmap.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;

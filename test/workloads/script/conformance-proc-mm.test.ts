@@ -7,11 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { itAgreesWithHost, scriptsWithPrefixes } from '../../conformance/agree.js';
 
-const GROUPS = ['smaps-', 'pagemap-', 'hugetlb-'];
+const GROUPS = ['smaps-', 'pagemap-', 'hugetlb-', 'folio-'];
 
 describe('conformance: smaps, pagemap and hugetlb agree with the host kernel', () => {
   it('covers every script of these groups (a removed script fails here)', () => {
-    expect(scriptsWithPrefixes(GROUPS)).toHaveLength(15);
+    expect(scriptsWithPrefixes(GROUPS)).toHaveLength(17);
   });
   itAgreesWithHost(GROUPS);
 });
