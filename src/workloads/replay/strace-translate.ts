@@ -33,6 +33,8 @@ const SYMBOLS: Readonly<Record<string, number>> = {
   ...prefixed('CLOSE_RANGE_', CLOSE_RANGE_NAMES),
   ...prefixed('RENAME_', RENAME_NAMES),
   IN_NONBLOCK: O.O_NONBLOCK, IN_CLOEXEC: O.O_CLOEXEC,
+  // mmap's huge page size field (MAP_HUGE_SHIFT 26): strace names the sizes.
+  MAP_HUGE_2MB: 21 << 26, MAP_HUGE_1GB: 30 << 26,
   STATX_BASIC_STATS: 0x7ff, STATX_ALL: 0xfff,
 };
 

@@ -166,6 +166,22 @@ describe('translation of the file, pipe and memory calls', () => {
     expect(tally.unmodelled).toEqual({});
     expect(Object.values(tally.replayed).reduce((a, b) => a + b, 0)).toBe(24);
   });
+
+  it('replays MAP_HUGETLB mmaps with their size field (MAP_HUGE_2MB) against an empty pool, and opens of /proc/self/smaps and pagemap', () => {
+    const text = [
+      '1 1.000 mmap(NULL, 2097152, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|MAP_HUGE_2MB, -1, 0) = -1 ENOMEM (Cannot allocate memory) <0.000010>',
+      '1 1.001 mmap(NULL, 2097152, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|MAP_HUGE_1GB, -1, 0) = -1 EINVAL (Invalid argument) <0.000010>',
+      '1 1.002 openat(AT_FDCWD, "/proc/self/smaps", O_RDONLY) = 3 <0.000010>',
+      '1 1.003 close(3) = 0 <0.000010>',
+      '1 1.004 openat(AT_FDCWD, "/proc/self/pagemap", O_RDONLY) = 3 <0.000010>',
+      '1 1.005 pread64(3, "", 8, 0) = 8 <0.000010>',
+      '1 1.006 close(3) = 0 <0.000010>',
+      '1 1.007 exit_group(0) = ?',
+    ].join('\n');
+    const { tally } = replaySample(text);
+    expect(tally.mismatches).toEqual([]);
+    expect(tally.unmodelled).toEqual({});
+  });
 });
 
 describe('replay of processes and threads (stored log of samples/procs.c)', () => {
