@@ -15,6 +15,7 @@ import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { do_exit } from './exit.js';
 import { copy_process_parts, init_process_parts } from './fork.js';
 import { begin_new_exec } from './fs/exec.js';
+import type { Path } from './fs/dcache.js';
 import type { DirfdResolver, OpenFlagsCheck, OpenHandler } from './fs/fd_syscalls.js';
 import type { FilesState } from './fs/fdtable.js';
 import type { FileTableState } from './fs/file_table.js';
@@ -95,7 +96,7 @@ export class Kernel {
   /** /proc's entries, made when /proc is first reached (it takes kernel memory and inode numbers). */
   procRegistry?: ProcRegistry;
   /** The anonymous inode anon_inode files share, made when /proc/PID/fd first follows one (it takes kernel memory). */
-  anonInodeFs?: unknown;
+  anonInodeFs?: { path: Path };
   /** Frames mem= took away from the allocator (memblock). */
   memblockReserved = 0;
   /** File systems' open handlers, asked in registration order. */

@@ -18,7 +18,6 @@
  */
 import type { Blocking, Task } from '../../../sim/task.js';
 import { ENOENT, ENXIO } from '../../errno.js';
-import type { Kernel } from '../../kernel.js';
 import { rcu_read_lock, rcu_read_unlock } from '../../rcu/tree.js';
 import { d_add, d_make_root, d_path, Mount, type Dentry, type Path } from '../dcache.js';
 import { fcheck_files, get_close_on_exec_of, type FilesStruct } from '../file.js';
@@ -51,12 +50,9 @@ function fd_of_name(name: string): number {
 }
 
 /** The anonymous inode every anon_inode file shares (anon_inode_inode: root's, mode 0600), made at first use. */
-interface AnonInodeFs {
-  path: Path;
-}
-
-function anon_inode_path(k: Kernel, t: Task): Path {
-  const s = k.anonInodeFs as AnonInodeFs | undefined;
+function anon_inode_path(t: Task): Path {
+  const k = t.k;
+  const s = k.anonInodeFs;
   if (s) return s.path;
   const sb = new SuperBlock(k, 'anon_inodefs', {}, 0x09041934, 0);
   const inode = new_inode(k, t, sb);
@@ -64,7 +60,7 @@ function anon_inode_path(k: Kernel, t: Task): Path {
   sb.s_root = d_make_root(k, inode);
   const mnt = new Mount(sb, sb.s_root, null, null);
   mnt.mnt_id = k.vfs.nextMntId++;
-  const made: AnonInodeFs = { path: { mnt, dentry: sb.s_root } };
+  const made = { path: { mnt, dentry: sb.s_root } };
   k.anonInodeFs = made;
   return made.path;
 }
@@ -76,7 +72,7 @@ function proc_fd_get_link(t: Task, _dentry: Dentry, inode: Inode): string | Path
   if (!f) return -ENOENT;
   const v = file_vfs_or_null(f.file);
   if (v) return v.path;
-  if (f.file.path.startsWith('anon_inode:')) return anon_inode_path(t.k, t);
+  if (f.file.path.startsWith('anon_inode:')) return anon_inode_path(t);
   return -ENXIO;
 }
 
