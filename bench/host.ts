@@ -71,6 +71,7 @@ import { Mmu } from '../src/hw/mmu.js';
 import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_USER } from '../src/hw/pagetable.js';
 import { Tlb, TLB_D, TLB_U, TLB_W } from '../src/hw/tlb.js';
 import { MemMap } from '../src/kernel/mm/page_alloc.js';
+import { ratePerCpuSecond as rate } from './cpu-time.js';
 
 const json = process.argv.includes('--json');
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -91,24 +92,6 @@ function heapBytes(): { js: number; rss: number } {
   gc!();
   const u = process.memoryUsage();
   return { js: u.heapUsed + u.external, rss: u.rss };
-}
-
-/** This process's CPU time (user + system) in seconds: on a shared host it is what the work cost, where wall time also counts waiting for a core. */
-function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
-
-/** Runs `chunk()` (which returns accesses done) repeatedly for about `seconds` of CPU time; returns accesses per CPU second. */
-function rate(seconds: number, chunk: () => number): number {
-  let n = 0;
-  const t0 = cpuSeconds();
-  let t = t0;
-  while (t - t0 < seconds) {
-    for (let i = 0; i < 8; i++) n += chunk();
-    t = cpuSeconds();
-  }
-  return n / (t - t0);
 }
 
 const cfg = defaultConfig();

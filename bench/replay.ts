@@ -42,28 +42,13 @@ import { MemMap } from '../src/kernel/mm/page_alloc.js';
 import { runWorkload } from '../src/workloads/run.js';
 import { CompactReader, compactSource, LackeyReader, lackeySource, MemBatch, replayWorkload, writeLackeyTrace, type MemSource } from '../src/workloads/replay/index.js';
 import { FILL_END, type FillResult } from '../src/workloads/replay/lackey-parse.js';
+import { cpuSeconds, ratePerCpuSecond as rate } from './cpu-time.js';
 
 const json = process.argv.includes('--json');
 const GIB = 2 ** 30;
 const PAGES = GIB / 4096;
 const BASE = 0x10_0000_0000;
 const SECONDS = 1.5;
-
-function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
-
-function rate(seconds: number, chunk: () => number): number {
-  let n = 0;
-  const t0 = cpuSeconds();
-  let t = t0;
-  while (t - t0 < seconds) {
-    for (let i = 0; i < 8; i++) n += chunk();
-    t = cpuSeconds();
-  }
-  return n / (t - t0);
-}
 
 const load0 = os.loadavg()[0]!;
 const cfg = defaultConfig();

@@ -17,6 +17,7 @@ import Table from 'cli-table3';
 import { defaultConfig } from '../src/config/machine.js';
 import { WORKLOADS } from '../src/workloads/registry.js';
 import { runWorkload } from '../src/workloads/run.js';
+import { cpuSeconds } from './cpu-time.js';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -30,11 +31,6 @@ if (!(SAMPLE > 0 && SAMPLE < 1)) {
   process.exit(2);
 }
 const only = arg('--only')?.split(',');
-
-function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
 
 const rows: Record<string, unknown>[] = [];
 for (const w of WORKLOADS) {

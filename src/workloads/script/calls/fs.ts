@@ -17,15 +17,12 @@ import { sys_renameat2, sys_unlinkat } from '../../../kernel/fs/namei_ops.js';
 import { sys_link, sys_linkat, sys_readlink, sys_readlinkat, sys_symlink, sys_symlinkat } from '../../../kernel/fs/namei_link.js';
 import { sys_fdatasync, sys_fsync } from '../../../kernel/fs/sync.js';
 import type { Blocking } from '../../../sim/task.js';
-import type { TextBuf } from '../../../kernel/fs/seq_file.js';
-import { sys_close, sys_open } from '../../../kernel/fs/fd_syscalls.js';
-import { sys_read } from '../../../kernel/fs/read_write.js';
 import { d_path } from '../../../kernel/fs/dcache.js';
 import { task_fs } from '../../../kernel/fs/fs_struct.js';
 import { current } from '../../../kernel/sched/task_struct.js';
 import type { CallOp } from '../types.js';
 import { outcome, type OpEnv, type OpHandler, type OpOutcome } from '../ops/fd.js';
-import { int32, loffArg, num } from './mm.js';
+import { int32, loffArg, num, readWholeFile } from './mm.js';
 
 /** C `size_t`: a negative value wraps to a huge one. */
 function size_t(v: number): number {
@@ -196,15 +193,9 @@ export function maskFdinfoLine(line: string): string {
 
 /** fdinfo: the process reads /proc/self/fdinfo/FD (open, read to the end, close); `lines` are its lines, masked. */
 function* fdinfo(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  const fd = yield* sys_open(env.t, `/proc/self/fdinfo/${int32(num(env, op, 'fd'))}`, 0, 0);
-  if (fd < 0) return outcome(fd);
-  const buf: TextBuf = { sum: 0, text: '' };
-  let r: number;
-  do r = yield* sys_read(env.t, fd, 1 << 20, buf);
-  while (r > 0);
-  yield* sys_close(env.t, fd);
-  if (r < 0) return outcome(r);
-  return { ret: 0, errno: null, lines: buf.text!.split('\n').filter((l) => l !== '').map(maskFdinfoLine) };
+  const text = yield* readWholeFile(env, `/proc/self/fdinfo/${int32(num(env, op, 'fd'))}`);
+  if (typeof text === 'number') return outcome(text);
+  return { ret: 0, errno: null, lines: text.split('\n').filter((l) => l !== '').map(maskFdinfoLine) };
 }
 
 export const fsCalls: Readonly<Record<string, OpHandler>> = {

@@ -92,6 +92,22 @@ function* mseal(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return outcome(yield* sys_mseal(env.t, u64(num(env, op, 'addr')), u64(num(env, op, 'len')), u64(num(env, op, 'flags'))));
 }
 
+/**
+ * What a program does to read a text file whole (open, read to the end,
+ * close), as the ops that print a /proc file do: its text, or the failing
+ * call's negative errno.
+ */
+export function* readWholeFile(env: OpEnv, path: string): Blocking<string | number> {
+  const fd = yield* sys_open(env.t, path, 0, 0);
+  if (fd < 0) return fd;
+  const buf: TextBuf = { sum: 0, text: '' };
+  let r: number;
+  do r = yield* sys_read(env.t, fd, 1 << 20, buf);
+  while (r > 0);
+  yield* sys_close(env.t, fd);
+  return r < 0 ? r : buf.text!;
+}
+
 /** Whether a /proc/PID/smaps line starts an area (its "start-end perms ..." header). */
 const SMAPS_HEADER = /^([0-9a-f]+)-([0-9a-f]+) /;
 
@@ -102,17 +118,11 @@ const SMAPS_HEADER = /^([0-9a-f]+)-([0-9a-f]+) /;
  */
 function* smaps(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const addr = BigInt.asUintN(64, BigInt(num(env, op, 'addr')));
-  const fd = yield* sys_open(env.t, '/proc/self/smaps', 0, 0);
-  if (fd < 0) return outcome(fd);
-  const buf: TextBuf = { sum: 0, text: '' };
-  let r: number;
-  do r = yield* sys_read(env.t, fd, 1 << 20, buf);
-  while (r > 0);
-  yield* sys_close(env.t, fd);
-  if (r < 0) return outcome(r);
+  const text = yield* readWholeFile(env, '/proc/self/smaps');
+  if (typeof text === 'number') return outcome(text);
   const lines: string[] = [];
   let inArea = false;
-  for (const line of buf.text!.split('\n')) {
+  for (const line of text.split('\n')) {
     if (line === '') continue;
     const h = SMAPS_HEADER.exec(line);
     if (h) inArea = addr >= BigInt('0x' + h[1]) && addr < BigInt('0x' + h[2]);
