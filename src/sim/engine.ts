@@ -20,6 +20,7 @@ import { defaultConfig, type MachineConfig } from '../config/machine.js';
 import { IpiFabric } from '../hw/ipi.js';
 import { Attribution, intern } from './attribution.js';
 import { EventQueue } from './eventqueue.js';
+import { LowestClockPicker } from './cpu_pick.js';
 import { Rng } from './random.js';
 import { Counters, SampleSets } from './stats.js';
 import { Task, TaskState, type TaskBody } from './task.js';
@@ -122,21 +123,8 @@ export class Engine implements Waker {
   private readonly hooks: SchedHooks[] = [];
   private readonly tasks: Task[] = [];
   private nextId = 1;
-  /**
-   * Which running CPU has the lowest clock, without scanning every CPU per
-   * step: a tournament tree over the CPUs (leaves from `leaves` up, each
-   * inner node the winner of its two children: lowest clock among running
-   * CPUs, ties to the lower number, as a scan in CPU order picks; -1 for a
-   * subtree with none running). A CPU whose clock or state changes is marked
-   * (`touch`) and its path replayed before the next pick: the stepped CPU
-   * after its step, any other when it is charged or changes state.
-   */
-  private readonly leaves: number;
-  private readonly tree: Int32Array;
-  private readonly dirty: Uint8Array;
-  private readonly dirtyList: number[] = [];
-  /** The CPU being stepped (its leaf is replayed after the step), or -1. */
-  private stepCpu = -1;
+  /** The running CPU with the lowest clock, for each step (a tournament tree: src/sim/cpu_pick.ts). */
+  private readonly picker: LowestClockPicker;
 
   constructor(cfg: MachineConfig = defaultConfig()) {
     this.cfg = cfg;
@@ -158,46 +146,7 @@ export class Engine implements Waker {
     const v = cfg.virt;
     this.stealPeriod = Math.max(1, Math.round(v.steal_period_us * 1000 * cfg.clock_ghz));
     this.stealLen = v.enabled ? Math.round((this.stealPeriod * v.steal_pct) / 100) : 0;
-    let leaves = 1;
-    while (leaves < n) leaves *= 2;
-    this.leaves = leaves;
-    this.tree = new Int32Array(2 * leaves).fill(-1);
-    this.dirty = new Uint8Array(n);
-  }
-
-  /** Mark CPU c's place in the tournament tree stale (its clock or state changed outside its own step). */
-  private touch(c: number): void {
-    if (c === this.stepCpu || this.dirty[c]) return;
-    this.dirty[c] = 1;
-    this.dirtyList.push(c);
-  }
-
-  /** The winner of two entries of the tree: the running CPU with the lower clock, ties to the lower number (-1: none). */
-  private better(a: number, b: number): number {
-    if (a < 0) return b;
-    if (b < 0) return a;
-    const ca = this.clock[a]!;
-    const cb = this.clock[b]!;
-    return cb < ca || (cb === ca && b < a) ? b : a;
-  }
-
-  /** Replay CPU c's path from its leaf to the root. */
-  private replay(c: number): void {
-    const tree = this.tree;
-    let i = this.leaves + c;
-    tree[i] = this.state[c] === CpuState.Running ? c : -1;
-    for (i >>= 1; i >= 1; i >>= 1) tree[i] = this.better(tree[2 * i]!, tree[2 * i + 1]!);
-  }
-
-  /** The lowest clock among running CPUs other than `c` (the tree's winner): the best of the losers along c's path. */
-  private secondClock(c: number): number {
-    const tree = this.tree;
-    let best = Infinity;
-    for (let i = this.leaves + c; i > 1; i >>= 1) {
-      const o = tree[i ^ 1]!;
-      if (o >= 0 && this.clock[o]! < best) best = this.clock[o]!;
-    }
-    return best;
+    this.picker = new LowestClockPicker(this.clock, this.state, CpuState.Running);
   }
 
   /**
@@ -255,7 +204,7 @@ export class Engine implements Waker {
   }
 
   charge(cpu: number, cycles: number, node: number): void {
-    if (cpu !== this.stepCpu) this.touch(cpu);
+    this.picker.touch(cpu);
     this.clock[cpu]! += cycles;
     this.busy[cpu]! += cycles;
     this.attribution.charge(node, cycles);
@@ -325,7 +274,7 @@ export class Engine implements Waker {
       }
       t.state = TaskState.Running;
       this.state[c] = CpuState.Running;
-      this.touch(c);
+      this.picker.touch(c);
       return;
     }
     if (t.state !== TaskState.Sleeping) return;
@@ -344,7 +293,7 @@ export class Engine implements Waker {
   /** Put runnable task `t` on CPU c's run queue at `time`, waking the CPU if it idles. */
   private enqueue(t: Task, c: number, time: number): void {
     t.cpu = c;
-    this.touch(c);
+    this.picker.touch(c);
     this.runqueue[c]!.push(t);
     if (this.state[c] === CpuState.Idle) {
       if (this.clock[c]! < time) {
@@ -396,7 +345,7 @@ export class Engine implements Waker {
 
   /** Pick the next task for CPU c (whose current task has stopped running), or idle it. */
   private scheduleNext(c: number): void {
-    this.touch(c);
+    this.picker.touch(c);
     const prev = this.current[c] ?? null;
     // newidle_balance: about to idle, pull a task waiting behind another CPU's.
     const next = this.runqueue[c]!.shift() ?? this.detachTask(c);
@@ -442,15 +391,9 @@ export class Engine implements Waker {
    */
   run(until = Infinity): number {
     // Clocks may have been set from outside since the last run (tests, an idle CPU's clock moved by a work item): replay every path once.
-    for (let i = 0; i < this.ncpus; i++) this.touch(i);
-    const dirty = this.dirtyList;
+    this.picker.touchAll();
     for (;;) {
-      while (dirty.length > 0) {
-        const d = dirty.pop()!;
-        this.dirty[d] = 0;
-        this.replay(d);
-      }
-      const c = this.tree[1]!;
+      const c = this.picker.pick();
       const tc = c >= 0 ? this.clock[c]! : Infinity;
       const te = this.events.peekTime();
       if (te <= tc && te !== Infinity) {
@@ -460,10 +403,10 @@ export class Engine implements Waker {
       }
       if (c < 0 || tc > until) break;
       if (this.stealLen > 0 && this.skipSteal(c)) {
-        this.touch(c);
+        this.picker.touch(c);
         continue;
       }
-      const second = this.secondClock(c);
+      const second = this.picker.secondClock(c);
       // A tick due on this CPU also ends its window, so ticks arrive on time.
       this.windowEnd[c] = Math.min(Math.min(second, te) + this.quantum, this.nextTick[c]!);
       // A steal slice also ends the window, so the vCPU stops where the host takes it off.
@@ -477,10 +420,9 @@ export class Engine implements Waker {
     const t = this.current[c]!;
     const before = this.clock[c]!;
     if (this.tracing) this.traceStep(c, t, before);
-    this.stepCpu = c;
+    this.picker.beginStep(c);
     const r = t.body.next();
-    this.stepCpu = -1;
-    this.touch(c);
+    this.picker.endStep(c);
     this.steppingCpu = -1;
     if (r.done) {
       t.state = TaskState.Done;
@@ -513,7 +455,7 @@ export class Engine implements Waker {
     if (w.kind === WaitKind.Spin) {
       t.state = TaskState.Spinning;
       this.state[c] = CpuState.Spinning;
-      this.touch(c);
+      this.picker.touch(c);
       if (readyAt >= 0) this.wakeTask(t, readyAt);
       return;
     }
@@ -563,7 +505,7 @@ export class Engine implements Waker {
       return;
     }
     fab.received[d]! += 1;
-    this.touch(d);
+    this.picker.touch(d);
     const st = this.state[d];
     if (st === CpuState.Idle && this.clock[d]! < time) {
       this.idle[d]! += time - this.clock[d]!;
@@ -595,7 +537,7 @@ export class Engine implements Waker {
    */
   runOnCpuAt(cpu: number, time: number, name: number, work: IpiHandler): void {
     this.at(time, (now) => {
-      this.touch(cpu);
+      this.picker.touch(cpu);
       const st = this.state[cpu];
       if (st === CpuState.Idle && this.clock[cpu]! < now) {
         this.idle[cpu]! += now - this.clock[cpu]!;
