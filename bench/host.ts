@@ -68,10 +68,10 @@ import { defaultConfig } from '../src/config/machine.js';
 import { AddressStream } from '../src/hw/access.js';
 import { Machine } from '../src/hw/machine.js';
 import { Mmu } from '../src/hw/mmu.js';
-import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_USER } from '../src/hw/pagetable.js';
 import { Tlb, TLB_D, TLB_U, TLB_W } from '../src/hw/tlb.js';
 import { MemMap } from '../src/kernel/mm/page_alloc.js';
 import { ratePerCpuSecond as rate } from './cpu-time.js';
+import { BASE, GIB, mapGib, PAGES } from './gib-map.js';
 
 const json = process.argv.includes('--json');
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -80,9 +80,6 @@ if (!gc) {
   process.exit(2);
 }
 
-const GIB = 2 ** 30;
-const PAGES = GIB / 4096;
-const BASE = 0x10_0000_0000; // 64 GiB: a 1 GiB-aligned user address
 const SECONDS = 1.5;
 /** sim.sample of the sampled-mode measurement. */
 const SAMPLE = 0.01;
@@ -97,21 +94,6 @@ function heapBytes(): { js: number; rss: number } {
 const cfg = defaultConfig();
 cfg.ram_mib = 1280;
 const cpu = 0;
-
-/** Maps 1 GiB at BASE, page by page, each to a fresh frame filled with one byte (A and D preset: steady state). */
-function mapGib(m: Machine, memmap: MemMap): number {
-  m.pt.frames = memmap;
-  const cr3 = m.pt.allocTable();
-  const flags = PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY;
-  for (let p = 0; p < PAGES; p++) {
-    const pfn = memmap.alloc();
-    m.mem.fill(pfn, 0, 4096, (p & 0xff) | 1);
-    memmap.refcount[pfn] = 1;
-    memmap.mapcount[pfn] = 1;
-    if (!m.pt.installFunctional(cr3, BASE + p * 4096, makePte(pfn, flags))) throw new Error('out of simulated memory');
-  }
-  return cr3;
-}
 
 if (process.argv.includes('--bare-mmu')) {
   // Child run: an Mmu over the same tables whose TLB always misses and whose

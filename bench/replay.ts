@@ -37,17 +37,14 @@ import Table from 'cli-table3';
 import { defaultConfig } from '../src/config/machine.js';
 import { AddressStream } from '../src/hw/access.js';
 import { Machine } from '../src/hw/machine.js';
-import { makePte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, PTE_USER } from '../src/hw/pagetable.js';
 import { MemMap } from '../src/kernel/mm/page_alloc.js';
 import { runWorkload } from '../src/workloads/run.js';
 import { CompactReader, compactSource, LackeyReader, lackeySource, MemBatch, replayWorkload, writeLackeyTrace, type MemSource } from '../src/workloads/replay/index.js';
 import { FILL_END, type FillResult } from '../src/workloads/replay/lackey-parse.js';
 import { cpuSeconds, ratePerCpuSecond as rate } from './cpu-time.js';
+import { BASE, GIB, mapGib, PAGES } from './gib-map.js';
 
 const json = process.argv.includes('--json');
-const GIB = 2 ** 30;
-const PAGES = GIB / 4096;
-const BASE = 0x10_0000_0000;
 const SECONDS = 1.5;
 
 const load0 = os.loadavg()[0]!;
@@ -57,17 +54,7 @@ cfg.ram_mib = 1280;
 // (a) The random loop of bench/host.ts.
 function randomRate(): number {
   const m = new Machine(cfg);
-  const memmap = new MemMap(m.mem);
-  m.pt.frames = memmap;
-  const cr3 = m.pt.allocTable();
-  const flags = PTE_PRESENT | PTE_RW | PTE_USER | PTE_ACCESSED | PTE_DIRTY;
-  for (let p = 0; p < PAGES; p++) {
-    const pfn = memmap.alloc();
-    m.mem.fill(pfn, 0, 4096, (p & 0xff) | 1);
-    memmap.refcount[pfn] = 1;
-    memmap.mapcount[pfn] = 1;
-    if (!m.pt.installFunctional(cr3, BASE + p * 4096, makePte(pfn, flags))) throw new Error('out of simulated memory');
-  }
+  const cr3 = mapGib(m, new MemMap(m.mem));
   m.mmu.setCr3(0, cr3, 1);
   const stream = AddressStream.random(BASE, GIB, 0x9e3779b9);
   const chunk = (): number => m.mmu.run(0, stream, 20_000, false, Infinity).done;
