@@ -137,8 +137,56 @@ export function orderRotateLru(ord: Int32Array, i: number, ways: number): number
   return w;
 }
 
-/** Makes way w the least recently used: it was emptied, so it is the next victim. Rare (invalidations): a loop. */
+/**
+ * Makes way w the least recently used: it was emptied, so it is the next
+ * victim. Nibble orders: w's position p is found as in touch(), and the
+ * positions behind it, up to the last way's, move down one with shifts and
+ * masks (no loop); wide orders loop.
+ */
 export function orderDemote(ord: Int32Array, i: number, ways: number, w: number): void {
+  if (ways > NIBBLE) {
+    demoteWide(ord, i, ways, w);
+    return;
+  }
+  const last = ways - 1;
+  const lo = ord[i];
+  const pat = Math.imul(w, NIB_ONES);
+  let x = lo ^ pat;
+  // the nibbles of an order are distinct, so the lowest zero nibble is w's (see touch)
+  let z = ((x - NIB_ONES) | 0) & ~x & NIB_HIGHS;
+  let p: number;
+  if (z !== 0) p = (31 - Math.clz32(z & -z)) >>> 2;
+  else {
+    x = ord[i + 1] ^ pat;
+    z = ((x - NIB_ONES) | 0) & ~x & NIB_HIGHS;
+    p = 8 + ((31 - Math.clz32(z & -z)) >>> 2);
+  }
+  if (p === last) return;
+  if (last <= 7) {
+    // positions p..last-1 take p+1..last, last takes w
+    const below = (1 << (p << 2)) - 1;
+    const upto = last === 7 ? -1 : (1 << ((last + 1) << 2)) - 1;
+    const lastNib = 15 << (last << 2);
+    ord[i] = (lo & (below | ~upto)) | ((lo >>> 4) & upto & ~below & ~lastNib) | (w << (last << 2));
+    return;
+  }
+  const hi = ord[i + 1];
+  const lh = last - 8;
+  const uptoH = lh === 7 ? -1 : (1 << ((lh + 1) << 2)) - 1;
+  const lastNibH = 15 << (lh << 2);
+  if (p <= 7) {
+    // the first word from p up moves down one, taking position 8; the second word's 8..last-1 take 9..last
+    const below = (1 << (p << 2)) - 1;
+    ord[i] = (lo & below) | ((lo >>> 4) & ~below & 0x0fffffff) | ((hi & 15) << 28);
+    ord[i + 1] = (hi & ~uptoH) | ((hi >>> 4) & uptoH & ~lastNibH) | (w << (lh << 2));
+  } else {
+    const belowH = (1 << ((p - 8) << 2)) - 1;
+    ord[i + 1] = (hi & (belowH | ~uptoH)) | ((hi >>> 4) & uptoH & ~belowH & ~lastNibH) | (w << (lh << 2));
+  }
+}
+
+/** orderDemote for more than 16 ways (rare: PWC drops): a loop. */
+function demoteWide(ord: Int32Array, i: number, ways: number, w: number): void {
   let p = 0;
   while (orderAt(ord, i, ways, p) !== w) p++;
   for (; p < ways - 1; p++) orderSet(ord, i, ways, p, orderAt(ord, i, ways, p + 1));
