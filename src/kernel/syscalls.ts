@@ -5,7 +5,7 @@
  * call and records its latency.
  */
 import { intern } from '../sim/attribution.js';
-import type { SampleSets, Samples } from '../sim/stats.js';
+import { counterId, type SampleSets, type Samples } from '../sim/stats.js';
 import type { Blocking, Task } from '../sim/task.js';
 import { ct_user_enter, ct_user_exit } from './rcu/context_tracking.js';
 
@@ -16,8 +16,8 @@ import { ct_user_enter, ct_user_exit } from './rcu/context_tracking.js';
 interface SyscallName {
   /** Attribution category `syscall:NAME`. */
   cat: number;
-  /** The call counter, `syscall_NAME`. */
-  counter: string;
+  /** The call counter, `syscall_NAME` (its counterId). */
+  counter: number;
   /** The latency histogram of the engine that last ran the call, and that engine's sample sets (a look-up by name per call costs a hash of the name). */
   samples: Samples | null;
   sets: SampleSets | null;
@@ -29,7 +29,7 @@ const CAT_ENTRY = intern('entry_SYSCALL_64');
 function syscallName(name: string): SyscallName {
   let n = names.get(name);
   if (n === undefined) {
-    n = { cat: intern(`syscall:${name}`), counter: `syscall_${name}`, samples: null, sets: null };
+    n = { cat: intern(`syscall:${name}`), counter: counterId(`syscall_${name}`), samples: null, sets: null };
     names.set(name, n);
   }
   return n;
@@ -60,7 +60,7 @@ function sysExit(t: Task, n: SyscallName, name: string, saved: number, start: nu
   t.chargeAs(CAT_ENTRY, entry - entry / 2);
   t.cat = saved;
   ct_user_enter(t);
-  e.counters.add(n.counter);
+  e.counters.addId(n.counter);
   if (n.sets !== e.samples) {
     n.sets = e.samples;
     n.samples = e.samples.of(name);

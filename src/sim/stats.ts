@@ -1,29 +1,87 @@
 /** Named counters and latency samples, collected by the kernel and read by reports. */
 
+const counterIds = new Map<string, number>();
+const counterNames: string[] = [];
+
+/**
+ * The small-integer id of a counter name, the same in every engine: a hot
+ * path looks it up once, at module load, and counts with `addId`/`maxId`
+ * (an array slot) instead of a hash of the name per event.
+ */
+export function counterId(name: string): number {
+  let id = counterIds.get(name);
+  if (id === undefined) {
+    id = counterNames.length;
+    counterNames.push(name);
+    counterIds.set(name, id);
+  }
+  return id;
+}
+
+/**
+ * Named counters. A counter exists once it is first added to, set or
+ * maxed (snapshot lists it even at 0); values live in an array indexed by
+ * the name's id (counterId).
+ */
 export class Counters {
-  private values = new Map<string, number>();
+  private values = new Float64Array(64);
+  private has = new Uint8Array(64);
+
+  private grow(id: number): void {
+    let n = this.values.length;
+    while (n <= id) n *= 2;
+    const v = new Float64Array(n);
+    v.set(this.values);
+    const h = new Uint8Array(n);
+    h.set(this.has);
+    this.values = v;
+    this.has = h;
+  }
 
   add(name: string, n = 1): void {
-    this.values.set(name, (this.values.get(name) ?? 0) + n);
+    this.addId(counterId(name), n);
+  }
+
+  /** add() by the name's id (counterId). */
+  addId(id: number, n = 1): void {
+    if (id >= this.values.length) this.grow(id);
+    this.has[id] = 1;
+    this.values[id]! += n;
   }
 
   get(name: string): number {
-    return this.values.get(name) ?? 0;
+    const id = counterId(name);
+    return id < this.has.length && this.has[id] ? this.values[id]! : 0;
   }
 
   /** Track a running maximum (peak callbacks pending, peak bytes held). */
   max(name: string, v: number): void {
-    if (v > (this.values.get(name) ?? -Infinity)) this.values.set(name, v);
+    this.maxId(counterId(name), v);
+  }
+
+  /** max() by the name's id (counterId). */
+  maxId(id: number, v: number): void {
+    if (id >= this.values.length) this.grow(id);
+    if (v > (this.has[id] ? this.values[id]! : -Infinity)) {
+      this.has[id] = 1;
+      this.values[id] = v;
+    }
   }
 
   set(name: string, v: number): void {
-    this.values.set(name, v);
+    const id = counterId(name);
+    if (id >= this.values.length) this.grow(id);
+    this.has[id] = 1;
+    this.values[id] = v;
   }
 
   /** All counters as a flat object with keys in sorted order (stable output). */
   snapshot(): Record<string, number> {
+    const names: string[] = [];
+    for (let id = 0; id < this.has.length; id++) if (this.has[id]) names.push(counterNames[id]!);
+    names.sort();
     const out: Record<string, number> = {};
-    for (const k of [...this.values.keys()].sort()) out[k] = this.values.get(k)!;
+    for (const k of names) out[k] = this.values[counterIds.get(k)!]!;
     return out;
   }
 }

@@ -27,6 +27,8 @@ import { intern } from '../../sim/attribution.js';
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { rcuOf, type Rcu } from './tree.js';
+import type { RcuCallbackFn } from './rcu_segcblist.js';
+import { counterId } from '../../sim/stats.js';
 import { PAGE_SIZE } from '../../hw/types.js';
 
 /** KFREE_N_BATCHES: channels of batches in flight per CPU. */
@@ -41,48 +43,137 @@ export function KFREE_DRAIN_JIFFIES(hz: number): number {
 const CAT_KVFREE = intern('kvfree_call_rcu');
 const CAT_MONITOR = intern('kfree_rcu_monitor');
 
+const C_QUEUED = counterId('kvfree_rcu_queued');
+const C_PEAK_BYTES = counterId('kvfree_rcu_peak_bytes');
+const C_DRAINED_READY = counterId('kvfree_rcu_drained_ready');
+const C_BATCHES = counterId('kvfree_rcu_batches');
+
+/** Host storage: addresses per chunk of a pointer list (2^CHUNK_SHIFT), and chunks per block allocated at once. */
+const CHUNK_SHIFT = 9;
+const CHUNK = 1 << CHUNK_SHIFT;
+const CHUNKS_PER_BLOCK = 32;
+
+/** Chunks of address storage, reused once a list that held them is emptied. */
+class ChunkPool {
+  private readonly free: Float64Array[] = [];
+
+  take(): Float64Array {
+    if (this.free.length === 0) {
+      const block = new Float64Array(CHUNK * CHUNKS_PER_BLOCK);
+      for (let i = CHUNKS_PER_BLOCK - 1; i >= 0; i--) this.free.push(block.subarray(i * CHUNK, (i + 1) * CHUNK));
+    }
+    return this.free.pop()!;
+  }
+
+  give(c: Float64Array): void {
+    this.free.push(c);
+  }
+}
+
 /**
- * Pointers waiting, in the order they were added: their addresses, sizes and
- * the get_state_synchronize_rcu() cookie each was added under. Kept as
- * parallel arrays of numbers rather than an object per pointer, so that a
- * kfree_rcu() allocates nothing on the host (a flood keeps hundreds of
- * thousands waiting across grace periods).
+ * Pointers waiting, in the order they were added: their addresses, and
+ * their sizes with the get_state_synchronize_rcu() cookie each was added
+ * under as runs of equal (cookie, size) (a cookie changes once per grace
+ * period). Addresses are kept in fixed-size chunks of typed arrays from a
+ * pool, so a kfree_rcu() allocates nothing on the host in the common case,
+ * and the pointers a flood keeps waiting across grace periods (hundreds of
+ * thousands) are neither objects the collector copies nor arrays copied as
+ * they grow.
  */
 class Ptrs {
-  addr: number[] = [];
-  bytes: number[] = [];
-  need: number[] = [];
-  get length(): number {
-    return this.addr.length;
-  }
+  private readonly chunks: Float64Array[] = [];
+  length = 0;
+  /** Sum of the sizes. */
+  bytes = 0;
+  /** Run r covers [runStart[r], runStart[r + 1]) (the last one up to length) with cookie runNeed[r] and size runBytes[r]. */
+  readonly runStart: number[] = [];
+  readonly runNeed: number[] = [];
+  readonly runBytes: number[] = [];
+
+  constructor(private readonly pool: ChunkPool) {}
+
   push(addr: number, bytes: number, need: number): void {
-    this.addr.push(addr);
-    this.bytes.push(bytes);
-    this.need.push(need);
+    const i = this.length;
+    if ((i & (CHUNK - 1)) === 0) this.chunks.push(this.pool.take());
+    this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)] = addr;
+    const r = this.runStart.length - 1;
+    if (r < 0 || this.runNeed[r] !== need || this.runBytes[r] !== bytes) {
+      this.runStart.push(i);
+      this.runNeed.push(need);
+      this.runBytes.push(bytes);
+    }
+    this.bytes += bytes;
+    this.length = i + 1;
+  }
+
+  addrAt(i: number): number {
+    return this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)]!;
+  }
+
+  /** End (exclusive) of run r. */
+  runEnd(r: number): number {
+    return r + 1 < this.runStart.length ? this.runStart[r + 1]! : this.length;
+  }
+
+  /** Empty the list, its chunks back to the pool. */
+  clear(): void {
+    for (const c of this.chunks) this.pool.give(c);
+    this.chunks.length = 0;
+    this.runStart.length = 0;
+    this.runNeed.length = 0;
+    this.runBytes.length = 0;
+    this.length = 0;
+    this.bytes = 0;
   }
 }
 
 /** struct kfree_rcu_cpu. */
 class KfreeRcuCpu {
-  ptrs = new Ptrs();
+  /** The pointers not yet handed to a channel. */
+  ptrs: Ptrs;
+  /** An empty list the monitor builds what it keeps into. */
+  spare: Ptrs;
   bytes = 0;
   /** When the armed monitor runs (Infinity: not armed), and a number that cancels older timers. */
   monitorAt = Infinity;
   monitorSeq = 0;
   readonly channelBusy = new Uint8Array(KFREE_N_BATCHES);
+  /** Each channel's batch while it waits for its grace period (emptied, and kept for reuse, when freed). */
+  readonly channel: Ptrs[] = [];
+  /** Each channel's RCU callback (kfree_rcu_work), made once. */
+  readonly channelWork: RcuCallbackFn[] = [];
+
+  constructor(pool: ChunkPool) {
+    this.ptrs = new Ptrs(pool);
+    this.spare = new Ptrs(pool);
+    for (let ch = 0; ch < KFREE_N_BATCHES; ch++) this.channel.push(new Ptrs(pool));
+  }
 }
 
 export class KvfreeRcu {
   private readonly krcs: KfreeRcuCpu[];
   private readonly tick: number;
   private bytesWaiting = 0;
+  private readonly pool = new ChunkPool();
 
   constructor(
     readonly k: Kernel,
     readonly rcu: Rcu,
   ) {
-    this.krcs = Array.from({ length: k.engine.ncpus }, () => new KfreeRcuCpu());
+    this.krcs = Array.from({ length: k.engine.ncpus }, () => new KfreeRcuCpu(this.pool));
     this.tick = k.engine.tickPeriod;
+    for (const krcp of this.krcs) {
+      for (let ch = 0; ch < KFREE_N_BATCHES; ch++) {
+        krcp.channelWork.push(() => {
+          krcp.channelBusy[ch] = 0;
+          const batch = krcp.channel[ch]!;
+          const n = batch.length;
+          this.free(krcp, batch);
+          batch.clear();
+          return n * this.k.cfg.kernel.cost.kmalloc;
+        });
+      }
+    }
   }
 
   kvfree_call_rcu(t: Task, addr: number, bytes: number): void {
@@ -93,8 +184,8 @@ export class KvfreeRcu {
     krcp.bytes += bytes;
     this.bytesWaiting += bytes;
     const c = this.k.engine.counters;
-    c.add('kvfree_rcu_queued');
-    c.max('kvfree_rcu_peak_bytes', this.bytesWaiting);
+    c.addId(C_QUEUED);
+    c.maxId(C_PEAK_BYTES, this.bytesWaiting);
     this.schedule_delayed_monitor_work(cpu, t.now);
   }
 
@@ -126,51 +217,55 @@ export class KvfreeRcu {
     krcp.monitorAt = Infinity;
     const cost = this.k.cfg.kernel.cost;
     // kvfree_rcu_drain_ready: what an ended grace period already covers is freed now.
-    let ready: Ptrs | null = null;
     const all = krcp.ptrs;
-    for (let i = 0; i < all.length; i++) {
-      if (!this.rcu.poll_state_synchronize_rcu(all.need[i]!)) continue;
-      if (ready === null) {
-        // Split in order: the ready ones, and the rest kept for a batch.
-        ready = new Ptrs();
-        const rest = new Ptrs();
-        for (let j = 0; j < all.length; j++) {
-          if (this.rcu.poll_state_synchronize_rcu(all.need[j]!)) ready.push(all.addr[j]!, all.bytes[j]!, all.need[j]!);
-          else rest.push(all.addr[j]!, all.bytes[j]!, all.need[j]!);
-        }
-        krcp.ptrs = rest;
-      }
-      break;
-    }
-    const nready = ready === null ? 0 : ready.length;
-    if (nready > 0) this.k.engine.counters.add('kvfree_rcu_drained_ready', nready);
+    let nready = 0;
+    for (let r = 0; r < all.runStart.length; r++) if (this.rcu.poll_state_synchronize_rcu(all.runNeed[r]!)) nready += all.runEnd(r) - all.runStart[r]!;
+    if (nready > 0) this.k.engine.counters.addId(C_DRAINED_READY, nready);
     this.work(cpu, time, CAT_MONITOR, cost.kernel_op + nready * cost.kmalloc);
-    if (ready !== null) this.free(krcp, ready);
+    if (nready > 0) {
+      // Free the ready ones in order; the rest, in order, stay for a batch.
+      const rest = krcp.spare;
+      for (let r = 0; r < all.runStart.length; r++) {
+        const need = all.runNeed[r]!;
+        const bytes = all.runBytes[r]!;
+        const end = all.runEnd(r);
+        if (this.rcu.poll_state_synchronize_rcu(need)) {
+          for (let i = all.runStart[r]!; i < end; i++) this.kfree(krcp, all.addrAt(i), bytes);
+        } else {
+          for (let i = all.runStart[r]!; i < end; i++) rest.push(all.addrAt(i), bytes, need);
+        }
+      }
+      all.clear();
+      krcp.ptrs = rest;
+      krcp.spare = all;
+    }
     // kvfree_rcu_queue_batch: the rest goes to a free channel, one callback for all of it.
     for (let ch = 0; ch < KFREE_N_BATCHES && krcp.ptrs.length > 0; ch++) {
       if (krcp.channelBusy[ch]) continue;
+      // The channel's (empty) arrays take the next pointers; the waiting ones become its batch.
       const batch = krcp.ptrs;
-      krcp.ptrs = new Ptrs();
+      krcp.ptrs = krcp.channel[ch]!;
+      krcp.channel[ch] = batch;
       krcp.channelBusy[ch] = 1;
-      let bytes = 0;
-      for (let i = 0; i < batch.length; i++) bytes += batch.bytes[i]!;
-      this.k.engine.counters.add('kvfree_rcu_batches');
-      this.rcu.enqueueCallback(cpu, this.k.engine.clock[cpu]!, bytes, () => {
-        krcp.channelBusy[ch] = 0;
-        this.free(krcp, batch);
-        return batch.length * cost.kmalloc;
-      });
+      this.k.engine.counters.addId(C_BATCHES);
+      this.rcu.enqueueCallback(cpu, this.k.engine.clock[cpu]!, batch.bytes, krcp.channelWork[ch]!);
     }
     if (krcp.ptrs.length > 0) this.schedule_delayed_monitor_work(cpu, this.k.engine.clock[cpu]!);
   }
 
+  /** kfree every pointer of a list, in order. */
   private free(krcp: KfreeRcuCpu, ptrs: Ptrs): void {
-    for (let i = 0; i < ptrs.length; i++) {
-      const bytes = ptrs.bytes[i]!;
-      this.k.slab.kfree(ptrs.addr[i]!, bytes);
-      krcp.bytes -= bytes;
-      this.bytesWaiting -= bytes;
+    for (let r = 0; r < ptrs.runStart.length; r++) {
+      const bytes = ptrs.runBytes[r]!;
+      const end = ptrs.runEnd(r);
+      for (let i = ptrs.runStart[r]!; i < end; i++) this.kfree(krcp, ptrs.addrAt(i), bytes);
     }
+  }
+
+  private kfree(krcp: KfreeRcuCpu, addr: number, bytes: number): void {
+    this.k.slab.kfree(addr, bytes);
+    krcp.bytes -= bytes;
+    this.bytesWaiting -= bytes;
   }
 }
 
