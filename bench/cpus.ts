@@ -8,6 +8,9 @@
  * 4, ..., 64 CPUs. The work per CPU is fixed, so host time should grow at
  * most linearly with the CPUs: the table shows host time per simulated CPU.
  * The 64-CPU point has a target: 10 ms simulated in under 50 ms of host time.
+ * Each thread's loop is a step function (sim/task.ts StepBody: resuming it
+ * is one call that allocates nothing); `--body generator` runs the same loop
+ * as a generator, resumed once per engine step as most tasks are.
  *
  * Host time is the CPU time the simulator's process used to run the engine
  * (boot and set-up not counted); a shared machine stretches the elapsed
@@ -25,7 +28,7 @@ import { bootKernel } from '../src/kernel/boot.js';
 import { kfree_rcu } from '../src/kernel/rcu/kvfree_rcu.js';
 import { syscallNoWait } from '../src/kernel/syscalls.js';
 import { intern } from '../src/sim/attribution.js';
-import type { Task, TaskBody } from '../src/sim/task.js';
+import { STEP_DONE, StepBody, type Task, type TaskBody, type Yield } from '../src/sim/task.js';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -43,6 +46,8 @@ const CPUS = (arg('--cpus') ?? '1,2,4,8,16,32,64').split(',').map(Number);
 if (CPUS.some((n) => !Number.isInteger(n) || n < 1 || n > 256)) bad(`--cpus expects CPU counts from 1 to 256 separated by commas, got ${arg('--cpus')}`);
 const THINK = arg('--think') === undefined ? 2000 : Number(arg('--think'));
 if (!Number.isInteger(THINK) || THINK < 0) bad(`--think expects cycles (an integer >= 0), got ${arg('--think')}`);
+const BODY = arg('--body') ?? 'step';
+if (BODY !== 'step' && BODY !== 'generator') bad(`--body expects step or generator, got ${BODY}`);
 const SIM_MS = 10;
 const OBJECT_BYTES = 64;
 const CAT_USER = intern('user:kfree-rcu-flood');
@@ -70,15 +75,27 @@ function once(cpus: number): { cpu: number; wall: number; calls: number } {
   const k = bootKernel(cfg);
   const until = SIM_MS * 1e6 * cfg.clock_ghz;
   let calls = 0;
-  const flood = (t: Task): TaskBody =>
-    (function* () {
-      while (t.now < until) {
-        t.chargeAs(CAT_USER, THINK);
-        syscallNoWait(t, 'ioctl', allocAndKfreeRcu);
-        calls++;
-        if (t.shouldYield()) yield;
-      }
-    })();
+  // The thread's loop, run until its CPU's window ends; as a step function the engine resumes it with one call, as a generator (--body generator) with a resumption that allocates its result.
+  const step = (t: Task): Yield | typeof STEP_DONE => {
+    while (t.now < until) {
+      t.chargeAs(CAT_USER, THINK);
+      syscallNoWait(t, 'ioctl', allocAndKfreeRcu);
+      calls++;
+      if (t.shouldYield()) return undefined;
+    }
+    return STEP_DONE;
+  };
+  const flood =
+    BODY === 'step'
+      ? (t: Task): TaskBody => new StepBody(t, step)
+      : (t: Task): TaskBody =>
+          (function* () {
+            for (;;) {
+              const r = step(t);
+              if (r === STEP_DONE) return;
+              yield r;
+            }
+          })();
   const leader = k.spawnProcess('flood/0', flood, { cpu: 0, pinned: true });
   for (let i = 1; i < cpus; i++) k.spawnThread(leader, `flood/${i}`, flood, { cpu: i, pinned: true });
   const c = process.cpuUsage();
@@ -118,7 +135,7 @@ const after = cpuTimes();
 const idle = (after[0] - before[0]) / Math.max(1, after[1] - before[1]);
 const machine = { load_average_1m_start: load0, load_average_1m_end: loadavg()[0]!, cpu_idle_share: Math.round(idle * 1000) / 1000, cpus: availableParallelism() };
 
-if (json) console.log(JSON.stringify({ simulated_ms: SIM_MS, think_cycles: THINK, runs: RUNS, machine, rows }, null, 2));
+if (json) console.log(JSON.stringify({ simulated_ms: SIM_MS, think_cycles: THINK, body: BODY, runs: RUNS, machine, rows }, null, 2));
 else {
   process.stderr.write('\n');
   const t = new Table({
@@ -128,7 +145,7 @@ else {
   for (const r of rows) t.push([r.cpus, r.kfree_rcu_calls, `${r.host_ms} (${r.range[0]}-${r.range[1]})`, r.host_ms_per_cpu, r.wall_ms]);
   console.log(t.toString());
   console.log(
-    `kfree_rcu flood, one pinned thread per CPU, ${THINK} user cycles between calls; ${RUNS} runs per point after a warm-up; ` +
+    `kfree_rcu flood, one pinned thread per CPU (a ${BODY} body), ${THINK} user cycles between calls; ${RUNS} runs per point after a warm-up; ` +
       `target at 64 CPUs: < 50 ms. Load average ${machine.load_average_1m_start.toFixed(1)} -> ${machine.load_average_1m_end.toFixed(1)} ` +
       `on ${machine.cpus} CPUs; CPU time idle: ${(idle * 100).toFixed(0)}%.`,
   );

@@ -26,12 +26,19 @@ interface SyscallName {
 const names = new Map<string, SyscallName>();
 const CAT_ENTRY = intern('entry_SYSCALL_64');
 
+/** The last name looked up and its record: a loop of one call looks it up by identity, not by a hash of the name. */
+let lastName = '';
+let lastN: SyscallName | null = null;
+
 function syscallName(name: string): SyscallName {
+  if (name === lastName) return lastN!;
   let n = names.get(name);
   if (n === undefined) {
     n = { cat: intern(`syscall:${name}`), counter: counterId(`syscall_${name}`), samples: null, sets: null };
     names.set(name, n);
   }
+  lastName = name;
+  lastN = n;
   return n;
 }
 

@@ -30,6 +30,11 @@ export interface BreakdownNode {
   children: BreakdownNode[];
 }
 
+/** Hash of a (node, name) pair for Attribution's child table. */
+function slotOf(node: number, name: number): number {
+  return (Math.imul(node, 0x9e3779b1) ^ Math.imul(name, 0x85ebca6b)) >>> 7;
+}
+
 export class Attribution {
   /** Node 0 is the root; its children are the top-level categories. */
   readonly root = 0;
@@ -38,6 +43,14 @@ export class Attribution {
   private exclusive = new Float64Array(64);
   private children: Map<number, number>[] = [];
   private count = 0;
+  /**
+   * (node, name) -> child, open addressing with linear probing in typed
+   * arrays: the look-up every charge to a sub-category makes, without a Map
+   * per node (the Maps are kept for walking the tree). Never more than half full.
+   */
+  private slotNode: Int32Array<ArrayBuffer> = new Int32Array(256).fill(-1);
+  private slotName: Int32Array<ArrayBuffer> = new Int32Array(256);
+  private slotChild: Int32Array<ArrayBuffer> = new Int32Array(256);
 
   constructor() {
     this.newNode(-1, intern('all'));
@@ -65,13 +78,33 @@ export class Attribution {
 
   /** The node for category `name` under `node`, created on first use. */
   child(node: number, name: number): number {
-    const map = this.children[node]!;
-    let id = map.get(name);
-    if (id === undefined) {
-      id = this.newNode(node, name);
-      map.set(name, id);
+    const mask = this.slotNode.length - 1;
+    for (let i = slotOf(node, name) & mask; ; i = (i + 1) & mask) {
+      const n = this.slotNode[i]!;
+      if (n === node && this.slotName[i] === name) return this.slotChild[i]!;
+      if (n === -1) break;
     }
+    const id = this.newNode(node, name);
+    this.children[node]!.set(name, id);
+    if (2 * this.count > this.slotNode.length) this.rehash(this.slotNode.length * 2);
+    else this.place(node, name, id);
     return id;
+  }
+
+  private place(node: number, name: number, id: number): void {
+    const mask = this.slotNode.length - 1;
+    let i = slotOf(node, name) & mask;
+    while (this.slotNode[i] !== -1) i = (i + 1) & mask;
+    this.slotNode[i] = node;
+    this.slotName[i] = name;
+    this.slotChild[i] = id;
+  }
+
+  private rehash(size: number): void {
+    this.slotNode = new Int32Array(size).fill(-1);
+    this.slotName = new Int32Array(size);
+    this.slotChild = new Int32Array(size);
+    for (let id = 1; id < this.count; id++) this.place(this.parent[id]!, this.names[id]!, id);
   }
 
   /** The node for a path of names from the root. */

@@ -10,6 +10,58 @@ import { Completion, Wait, WaitKind, type Waitable } from './wait.js';
 
 export type Yield = Wait | undefined;
 export type TaskBody = Generator<Yield, void, void>;
+
+/** What a step function returns when the task has finished (see StepBody). */
+export const STEP_DONE: unique symbol = Symbol('step done');
+
+/**
+ * A task's work between two stops, as a plain function: it runs the task
+ * from where it stopped until it must stop again and returns what a
+ * generator body would yield there (undefined: its CPU's window ended, a
+ * Wait: it blocks), or STEP_DONE when the task has finished. For a task
+ * whose loop keeps its state in fields rather than in a generator's frame.
+ */
+export type StepFn = (t: Task) => Yield | typeof STEP_DONE;
+
+/**
+ * A task body made of a step function (`engine.spawn(name, (t) => new
+ * StepBody(t, fn))`): the engine resumes it as a generator, but resuming
+ * it is one function call and allocates nothing (the result object is
+ * reused), where a generator's resumption allocates its result.
+ */
+export class StepBody implements TaskBody {
+  private readonly result: IteratorResult<Yield, void> = { done: false, value: undefined };
+
+  constructor(
+    private readonly t: Task,
+    private readonly fn: StepFn,
+  ) {}
+
+  next(): IteratorResult<Yield, void> {
+    const r = this.result;
+    const v = this.fn(this.t);
+    if (v === STEP_DONE) {
+      r.done = true;
+      r.value = undefined;
+    } else {
+      r.done = false;
+      r.value = v;
+    }
+    return r;
+  }
+
+  return(): IteratorResult<Yield, void> {
+    return { done: true, value: undefined };
+  }
+
+  throw(e: unknown): IteratorResult<Yield, void> {
+    throw e;
+  }
+
+  [Symbol.iterator](): TaskBody {
+    return this;
+  }
+}
 /** A kernel path that may block: `const r = yield* someKernelPath(t, ...)`. */
 export type Blocking<T> = Generator<Yield, T, void>;
 

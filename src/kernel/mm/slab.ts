@@ -11,7 +11,8 @@ export class Slab {
   /** First kernel address: 1 TiB, above any simulated RAM. */
   static readonly BASE = 2 ** 40;
   private next = Slab.BASE;
-  private readonly free = new Map<number, number[]>();
+  /** Freed addresses per size class, by log2(size) (a look-up per call by a Map of sizes cost a hash). */
+  private readonly free: number[][] = [];
   bytesInUse = 0;
   peakBytes = 0;
   allocations = 0;
@@ -22,10 +23,15 @@ export class Slab {
     return s;
   }
 
+  /** log2 of a size class. */
+  private static order(size: number): number {
+    return size < 2 ** 31 ? 31 - Math.clz32(size) : Math.log2(size);
+  }
+
   kmalloc(bytes: number): number {
     const size = Slab.sizeClass(bytes);
-    const list = this.free.get(size);
-    let addr = list?.pop();
+    const list = this.free[Slab.order(size)];
+    let addr = list === undefined || list.length === 0 ? undefined : list.pop();
     if (addr === undefined) {
       addr = this.next;
       this.next += size;
@@ -38,10 +44,11 @@ export class Slab {
 
   kfree(addr: number, bytes: number): void {
     const size = Slab.sizeClass(bytes);
-    let list = this.free.get(size);
-    if (!list) {
-      list = [];
-      this.free.set(size, list);
+    const o = Slab.order(size);
+    let list = this.free[o];
+    if (list === undefined) {
+      while (this.free.length <= o) this.free.push([]);
+      list = this.free[o]!;
     }
     list.push(addr);
     this.bytesInUse -= size;

@@ -186,15 +186,22 @@ export class KvfreeRcu {
     const c = this.k.engine.counters;
     c.addId(C_QUEUED);
     c.maxId(C_PEAK_BYTES, this.bytesWaiting);
-    this.schedule_delayed_monitor_work(cpu, t.now);
+    // schedule_delayed_monitor_work(cpu, t.now), written out.
+    const delay = krcp.ptrs.length >= KVFREE_BULK_MAX_ENTR ? 1 : KFREE_DRAIN_JIFFIES(this.k.cfg.kernel.hz);
+    const due = (Math.floor(t.now / this.tick) + delay) * this.tick;
+    if (due < krcp.monitorAt) this.arm(cpu, krcp, due);
   }
 
   /** Arm the monitor 1 jiffy out with a page's worth waiting, else KFREE_DRAIN_JIFFIES; an armed one only moves earlier. */
   private schedule_delayed_monitor_work(cpu: number, now: number): void {
+    // Written out here and in kvfree_call_rcu, which calls arm() itself: a call that passes a fractional clock boxes it on the host.
     const krcp = this.krcs[cpu]!;
     const delay = krcp.ptrs.length >= KVFREE_BULK_MAX_ENTR ? 1 : KFREE_DRAIN_JIFFIES(this.k.cfg.kernel.hz);
     const due = (Math.floor(now / this.tick) + delay) * this.tick;
-    if (due >= krcp.monitorAt) return;
+    if (due < krcp.monitorAt) this.arm(cpu, krcp, due);
+  }
+
+  private arm(cpu: number, krcp: KfreeRcuCpu, due: number): void {
     krcp.monitorAt = due;
     const seq = ++krcp.monitorSeq;
     this.k.engine.at(due, (time) => {
