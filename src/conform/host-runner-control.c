@@ -204,6 +204,9 @@ int run_control_op(int i, struct op *o)
 	case OP_PIN:
 		op_pin(i, o);
 		return 1;
+	case OP_EXECVE:
+		op_execve(i, o);
+		return 1;
 	default:
 		return 0;
 	}

@@ -15,13 +15,17 @@
  *                                              thread, a repeat's last iteration
  *   T <ns>                                     the op just recorded took ns
  *                                              (with "timing 1", outside repeats)
+ *   X <i>  ...the new image's records...       an execve op succeeded; the
+ *                                              image's records run to the end
+ *                                              of the enclosing list
  *
  * Process layout: this process reads the ops, maps a shared result area,
  * then forks the script process, which sets up the environment the spec
  * promises (fds 0-2 on one O_RDWR /dev/null and nothing else, RLIMIT_NOFILE
  * 1024/4096, umask 022, THP disabled, an empty working directory, no
- * privileges) and runs every op. Results travel through the shared mapping,
- * so the script process owns no fd beyond 0-2. This process waits (with a
+ * privileges) and runs every op. Results travel through the shared mapping
+ * (a file in /dev/shm, which an execve op's new image maps again), so the
+ * script process owns no fd beyond 0-2. This process waits (with a
  * timeout) and prints the records.
  *
  * This file reads the encoded ops and sets up and supervises the script
@@ -253,6 +257,79 @@ static char *read_file(const char *path)
 	return buf;
 }
 
+struct op *top_ops;
+int top_nops;
+
+void parse_script_text(char *text, const char *what)
+{
+	char *p = text;
+	char *line = next_line(&p);
+	if (!line || strcmp(line, "kernsim-host-ops 1") != 0)
+		die("%s: not an encoded script", what);
+	line = next_line(&p);
+	if (!line || sscanf(line, "slots %d", &nslots) != 1 || nslots < 0)
+		die("%s: missing slot count", what);
+	line = next_line(&p);
+	if (!line || sscanf(line, "timing %d", &timing) != 1)
+		die("%s: missing timing switch", what);
+	line = next_line(&p);
+	if (!line || sscanf(line, "ops %d", &top_nops) != 1 || top_nops < 0)
+		die("%s: missing op count", what);
+	line_no = 4;
+	top_ops = calloc((size_t)top_nops + 1, sizeof *top_ops);
+	slots = calloc((size_t)nslots + 1, sizeof *slots);
+	if (!top_ops || !slots)
+		die("out of memory");
+	parse_ops(&p, top_ops, top_nops);
+}
+
+void use_main_sink(int discard)
+{
+	data_cap = sh->ops_off - sizeof *sh;
+	main_sink = (struct sink){ .data = sh->data, .used = &sh->used, .cap = data_cap, .discard = discard };
+	out = &main_sink;
+}
+
+static char result_path[256];
+
+static void remove_result_file(void)
+{
+	if (result_path[0])
+		unlink(result_path);
+}
+
+/*
+ * The result area: a sparse file of RESULT_BYTES and the encoded ops after
+ * it, in /dev/shm (memory, as an anonymous mapping is) or else the temporary
+ * directory, owned by the script's uid so that an execve op's new image can
+ * open it again. It is removed when this process exits.
+ */
+static void make_result_area(const char *text, size_t len, int drop, uid_t uid, gid_t gid)
+{
+	const char *dir = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : P_tmpdir;
+	snprintf(result_path, sizeof result_path, "%s/kernsim-results-XXXXXX", dir);
+	int fd = mkostemp(result_path, O_CLOEXEC);
+	if (fd < 0) {
+		result_path[0] = '\0';
+		die("cannot make the result file in %s: %s", dir, strerror(errno));
+	}
+	atexit(remove_result_file);
+	uint64_t size = RESULT_BYTES + ((len + 1 + 4095) & ~4095UL);
+	if (ftruncate(fd, (off_t)size) < 0)
+		die("cannot size %s: %s", result_path, strerror(errno));
+	if (drop && fchown(fd, uid, gid) < 0)
+		die("cannot hand %s to uid %d: %s", result_path, (int)uid, strerror(errno));
+	sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (sh == MAP_FAILED)
+		die("cannot map the result area: %s", strerror(errno));
+	close(fd);
+	snprintf(sh->path, sizeof sh->path, "%s", result_path);
+	sh->ops_off = RESULT_BYTES;
+	sh->ops_len = len;
+	memcpy((char *)sh + RESULT_BYTES, text, len);
+	use_main_sink(0);
+}
+
 /* ---- the script process's environment ---- */
 
 static void setup_script_process(const char *workdir, int drop, uid_t uid, gid_t gid)
@@ -295,39 +372,19 @@ int main(int argc, char **argv)
 {
 	/* Every allocation from mmap, none from the heap: the script process starts with its break at start_brk, as a new program does (brk ops). */
 	mallopt(M_MMAP_THRESHOLD, 0);
+	if (argc > 1 && strcmp(argv[1], EXEC_IMAGE_ARG) == 0)
+		exec_image_main(argc, argv);
 	if (argc != 4)
 		die("usage: host-runner OPS_FILE WORKDIR TIMEOUT_SECONDS");
 	const char *workdir = argv[2];
 	int timeout = atoi(argv[3]);
 
 	char *text = read_file(argv[1]);
-	char *p = text;
-	char *line = next_line(&p);
-	if (!line || strcmp(line, "kernsim-host-ops 1") != 0)
-		die("%s: not an encoded script", argv[1]);
-	line = next_line(&p);
-	if (!line || sscanf(line, "slots %d", &nslots) != 1 || nslots < 0)
-		die("%s: missing slot count", argv[1]);
-	line = next_line(&p);
-	if (!line || sscanf(line, "timing %d", &timing) != 1)
-		die("%s: missing timing switch", argv[1]);
-	int nops;
-	line = next_line(&p);
-	if (!line || sscanf(line, "ops %d", &nops) != 1 || nops < 0)
-		die("%s: missing op count", argv[1]);
-	line_no = 4;
-	struct op *ops = calloc((size_t)nops + 1, sizeof *ops);
-	slots = calloc((size_t)nslots + 1, sizeof *slots);
-	if (!ops || !slots)
+	size_t text_len = strlen(text);
+	char *copy = strdup(text);
+	if (!copy)
 		die("out of memory");
-	parse_ops(&p, ops, nops);
-
-	sh = mmap(NULL, RESULT_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (sh == MAP_FAILED)
-		die("cannot map the result area: %s", strerror(errno));
-	data_cap = RESULT_BYTES - sizeof *sh;
-	main_sink = (struct sink){ .data = sh->data, .used = &sh->used, .cap = data_cap };
-	out = &main_sink;
+	parse_script_text(copy, argv[1]);
 
 	int drop = geteuid() == 0;
 	uid_t uid = 65534;
@@ -341,6 +398,8 @@ int main(int argc, char **argv)
 		if (chown(workdir, uid, gid) < 0)
 			die("cannot hand %s to uid %d: %s", workdir, (int)uid, strerror(errno));
 	}
+	make_result_area(text, text_len, drop, uid, gid);
+	free(text);
 
 	fflush(NULL);
 	pid_t pid = fork();
@@ -348,7 +407,7 @@ int main(int argc, char **argv)
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		setup_script_process(workdir, drop, uid, gid);
-		run_ops(ops, nops);
+		run_ops(top_ops, top_nops);
 		_exit(0);
 	}
 	setpgid(pid, pid);

@@ -56,7 +56,8 @@
 	X(thread, THREAD) \
 	X(join, JOIN) \
 	X(spin, SPIN) \
-	X(pin, PIN)
+	X(pin, PIN) \
+	X(execve, EXECVE)
 
 #define RUNNER_OP_ENUM(name, code) OP_##code,
 enum opcode {
@@ -91,10 +92,18 @@ struct sink {
 	int discard;
 };
 
+/*
+ * The result area: a file (in /dev/shm), mapped shared by every process of
+ * the run, so that an execve op's new image can map it again by its path.
+ * The encoded ops follow the data, at ops_off.
+ */
 struct shared {
 	volatile uint64_t used;
 	volatile int failed;
 	char msg[1024];
+	char path[256];
+	uint64_t ops_off;
+	uint64_t ops_len;
 	char data[];
 };
 
@@ -124,6 +133,19 @@ uint64_t val(const struct arg *a);
 void bind(const struct op *o, uint64_t v);
 /* The experiment ops; returns 0 for an op that is not one of them. */
 int run_control_op(int i, struct op *o);
+
+/* The parsed script (top level), for an execve op to name its place in it. */
+extern struct op *top_ops;
+extern int top_nops;
+/* Parses the encoded script text (modified in place) into top_ops/top_nops, slots, nslots and timing. */
+void parse_script_text(char *text, const char *what);
+/* execve (host-runner-exec.c): the call of a path, or the runner's re-execution of itself into an op list. */
+void op_execve(int i, struct op *o);
+/* The new image's start (argv[1] is EXEC_IMAGE_ARG): maps the result area again and runs the op list. */
+#define EXEC_IMAGE_ARG "--kernsim-exec-image"
+void exec_image_main(int argc, char **argv) __attribute__((noreturn));
+/* Sets up `out` on the shared area's records (after sh is mapped). */
+void use_main_sink(int discard);
 
 /* Shared by the op files: records, argument values, binding. */
 void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

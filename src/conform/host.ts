@@ -33,7 +33,7 @@ export interface HostRunOptions {
 const DEFAULT_TIMEOUT_S = 10;
 
 /** The runner's sources under src/conform/; the first is the one with main(). */
-const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner-control.c', 'host-runner-calls.c', 'host-runner.h'];
+const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner-control.c', 'host-runner-calls.c', 'host-runner-exec.c', 'host-runner.h'];
 
 /** The directory holding the package's package.json and src/conform (a checkout or an installed package). */
 export function packageRoot(): string {
@@ -226,6 +226,15 @@ class Encoder {
       case 'fork': case 'repeat': case 'thread':
         this.nested(o);
         return;
+      case 'execve':
+        // With a path, a plain call; with ops, the new image's list follows as a nested list.
+        if (o.ops === undefined) args = [str(o.path!)];
+        else {
+          this.line(o, ['-', `n${o.ops.length}`]);
+          this.ops(o.ops);
+          return;
+        }
+        break;
       case 'membarrier': args = [v(o.cmd), v(o.flags)]; break;
       case 'join': args = [this.ref(o.thread)]; break;
       case 'spin': args = []; break;
@@ -285,10 +294,12 @@ function decodeList(ops: Op[], rec: Records, cookies: CookieNames, top: boolean)
     const head = rec.peek();
     // A child that died early has fewer records than ops; its list ends at E.
     if (!top && (head === undefined || head[0] === 'E')) break;
-    const line = decodeOne(o, i, rec, cookies, threadOps);
+    const line = decodeOne(o, i, rec, cookies, threadOps, top);
     // With timing, the op's time follows its record (none inside a repeat).
     if (rec.peek()?.[0] === 'T') line.time_ns = Number(rec.next('time')[1]);
     out.push(line);
+    // An execve that succeeded never returns: the rest of this list belonged to the old image.
+    if (line.image !== undefined) break;
   }
   return out;
 }
@@ -302,8 +313,14 @@ function nestedOps(op: Op, threadOps: Map<string, Op[]>): Op[] {
   return [];
 }
 
-function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames, threadOps: Map<string, Op[]>): ResultLine {
+function decodeOne(op: Op, i: number, rec: Records, cookies: CookieNames, threadOps: Map<string, Op[]>, top: boolean): ResultLine {
   let child: ResultLine[] | undefined;
+  // The new image of an execve starts with X <i>; its records run to the end of the enclosing list (E, or the end).
+  if (op.op === 'execve' && rec.peek()?.[0] === 'X') {
+    const x = rec.next(`execve ${i}`);
+    if (Number(x[1]) !== i) throw new HostRunnerError(`runner output: expected the new image of execve ${i}, got "${x.join(' ')}"`);
+    return { i, op: op.op, ret: 0, errno: null, image: decodeList(op.ops ?? [], rec, cookies, top) };
+  }
   // A failed join or fork has no frame: only its R record.
   if (FRAMED.has(op.op) && rec.peek()?.[0] === 'B') {
     const b = rec.next(`${op.op} ${i}`);

@@ -35,6 +35,8 @@ export interface ResultBody {
   exit?: number | string;
   /** A repeat's final iteration. */
   last?: ResultLine[];
+  /** An execve's new image: the lines of its op list. */
+  image?: ResultLine[];
   /** With the script's `timing` switch: the op's time (host: wall; simulator: simulated). Comparisons ignore it. */
   time_ns?: number;
   /** Simulated figures; comparisons ignore it. */
@@ -49,10 +51,10 @@ export interface ResultLine extends ResultBody {
 }
 
 /** The extra fields in the order they are printed, after i, op, ret, errno. */
-export const EXTRA_FIELDS = ['signal', 'value', 'vec', 'sum', 'cur', 'max', 'events', 'flags', 'child', 'exit', 'last'] as const;
+export const EXTRA_FIELDS = ['signal', 'value', 'vec', 'sum', 'cur', 'max', 'events', 'flags', 'child', 'exit', 'last', 'image'] as const;
 
-/** Fields of a line that hold nested result lines (a fork or join's `child`, a repeat's `last`). */
-export const NESTED_FIELDS: ReadonlySet<string> = new Set(['child', 'last']);
+/** Fields of a line that hold nested result lines (a fork or join's `child`, a repeat's `last`, an execve's `image`). */
+export const NESTED_FIELDS: ReadonlySet<string> = new Set(['child', 'last', 'image']);
 
 /** Fields that are measurements, not semantics: comparisons ignore them at every level. */
 export const MEASURED_FIELDS: ReadonlySet<string> = new Set(['time_ns', 'sim']);

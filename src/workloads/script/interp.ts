@@ -28,7 +28,8 @@ import { fdOps, type OpHandler, type OpOutcome } from './ops/fd.js';
 import { fsOps } from './ops/fs.js';
 import { schedOps } from './ops/sched.js';
 import { MAP_HINT_BASE, mmOps, type MmOpEnv, type MmOpState } from './ops/mm.js';
-import type { ControlOp, ForkOp, JoinOp, Op, ParsedScript, PinOp, Ref, RepeatOp, ThreadOp } from './types.js';
+import { do_execve } from '../../kernel/fs/exec.js';
+import type { ControlOp, ExecveOp, ForkOp, JoinOp, Op, ParsedScript, PinOp, Ref, RepeatOp, ThreadOp } from './types.js';
 import { callOps } from './calls/index.js';
 
 export interface ScriptRun {
@@ -136,6 +137,7 @@ class Interpreter {
       const before = record && this.sim ? simBefore(this.k) : undefined;
       let out: OpOutcome;
       if (op.op === 'fork') out = yield* this.fork(t, p, op, timed);
+      else if (op.op === 'execve') out = yield* this.execve(t, p, op, timed);
       else if (isControl(op)) out = yield* this.control(t, p, op, timed);
       else {
         const h = handlers[op.op];
@@ -144,15 +146,18 @@ class Interpreter {
       if (this.checks) checkInvariants(this.k);
       // The return to user mode delivers a pending SIGKILL (the OOM killer's): the process dies before it can print the op's line.
       if (fatal_signal_pending(current(t)) && !current(t).exitSignal) current(t).exitSignal = 'SIGKILL';
+      // An execve that succeeded printed its new image's lines, however that image ended; the old image's list ends here.
+      const execed = out.image !== undefined;
       // An op that ended the process (exit, a fatal kill, SIGPIPE from a write) prints nothing: the host's process never returns from it.
-      if (out['ended'] === true || (current(t).exitSignal && (out.signal === undefined || out.signal === 'SIGKILL'))) break;
+      if (!execed && (out['ended'] === true || (current(t).exitSignal && (out.signal === undefined || out.signal === 'SIGKILL')))) break;
       if (record) {
         const line: ResultLine = { i, op: op.op, ...out };
-        if (timed) line.time_ns = Math.round((t.now - start) / this.k.cfg.clock_ghz);
+        // execve never returns to be timed: the new image's lines carry their own times.
+        if (timed && !execed) line.time_ns = Math.round((t.now - start) / this.k.cfg.clock_ghz);
         if (before) line.sim = simFigures(this.k, before, t.now - start);
         lines.push(line);
       }
-      if (current(t).exitSignal) break;
+      if (execed || current(t).exitSignal) break;
       // Let the other CPUs catch up (a thread started, an IPI due) between ops, as between any two steps of a workload.
       if (t.shouldYield()) yield;
     }
@@ -241,7 +246,8 @@ class Interpreter {
   /** spin: user-mode work on the thread's CPU until its join starts (no system calls, no faults). */
   private *spin(t: Task, p: Proc): Blocking<OpOutcome> {
     const rec = p.self!;
-    while (!rec.stop) {
+    // A SIGKILL (an execve's de_thread in another thread) ends the spin: the thread exits after this op.
+    while (!rec.stop && !fatal_signal_pending(current(t))) {
       t.chargeAs(CAT_USER, Math.max(t.budget(), SPIN_MIN_CYCLES));
       yield;
     }
@@ -254,6 +260,25 @@ class Interpreter {
     t.affinity = op.cpu;
     if (t.cpu !== op.cpu) yield t.sleepFor(0);
     return OK;
+  }
+
+  /**
+   * execve: with a path, the call (which fails: the simulated machine has no
+   * program to run); with ops, the running program executes itself again:
+   * other threads killed, a fresh mm, close-on-exec fds closed, and the new
+   * image runs ops with the old names (numbers: addresses in them now point
+   * at nothing) and a fresh mmap hint, as the host runner's new image starts.
+   */
+  private *execve(t: Task, p: Proc, op: ExecveOp, timed: boolean): Blocking<OpOutcome> {
+    if (op.ops === undefined) {
+      const r = yield* syscall(t, 'execve', do_execve(t, op.path!));
+      if (r >= 0) throw new Error(`execve ${op.path}: the simulated kernel has no program to run`);
+      return { ret: -1, errno: errnoName(-r) };
+    }
+    yield* syscall(t, 'execve', do_execve(t, null));
+    const image: Proc = { names: new Map(p.names), hint: { nextHint: MAP_HINT_BASE } };
+    const lines = yield* this.runOps(t, image, op.ops, timed);
+    return { ret: 0, errno: null, image: lines };
   }
 
   /** fork: the child runs the nested ops and exits; the parent waits for it. */

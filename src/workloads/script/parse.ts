@@ -90,6 +90,7 @@ const SYSCALL_FIELDS: FieldTable = {
   inotify_read: { fd: req('ref'), bufsize: req('int') },
   fionread: { fd: req('ref') },
   fork: { ops: req('ops') },
+  execve: { path: opt('path'), ops: opt('ops') },
   membarrier: { cmd: req('int'), flags: opt('int', 0) },
   ...CALL_FIELDS,
 };
@@ -181,6 +182,8 @@ type ListKind = 'process' | 'thread' | 'body';
 class Parser {
   /** How many op lists (fork, thread, repeat) enclose the one being parsed. */
   private depth = 0;
+  /** How many thread op lists enclose the one being parsed (execve is refused inside one). */
+  private inThread = 0;
 
   constructor(private readonly file: string) {}
 
@@ -375,7 +378,12 @@ class Parser {
         return this.nested(field, () => this.ops(v, field, new Set(scope), 'process'));
       case 'thread_ops':
         if (!Array.isArray(v)) this.fail(field, 'a list of ops', v);
-        return this.nested(field, () => this.ops(v, field, new Set(scope), 'thread'));
+        this.inThread++;
+        try {
+          return this.nested(field, () => this.ops(v, field, new Set(scope), 'thread'));
+        } finally {
+          this.inThread--;
+        }
       case 'body':
         // A repeat runs in the same thread: what it binds stays bound after it.
         if (!Array.isArray(v)) this.fail(field, 'a list of ops', v);
@@ -403,6 +411,10 @@ class Parser {
       this.fail(`${at}.op`, `one of ${OP_NAMES.join(', ')}`, name);
     }
     if (name === 'spin' && list !== 'thread') this.fail(`${at}.op`, 'spin only directly in a thread\'s op list', name);
+    // The new image continues the process's own list: a thread's list (at any depth) or a repeat's body has none to continue.
+    if (name === 'execve' && (list === 'body' || this.inThread > 0)) {
+      this.fail(`${at}.op`, 'execve only in a process\'s own op list (the top level or a fork child\'s, not in a thread or directly in a repeat)', name);
+    }
     const spec = OP_FIELDS[name as OpName];
     for (const key of Object.keys(o)) {
       if (key === 'op' || key === 'comment' || Object.hasOwn(spec, key)) continue;
@@ -418,6 +430,9 @@ class Parser {
         continue;
       }
       out[key] = this.value(f.kind, v, field, scope, out, f);
+    }
+    if (name === 'execve' && (out['path'] === undefined) === (out['ops'] === undefined)) {
+      this.fail(`${at}.ops`, 'either ops (the new image\'s op list) or path (a file that is not a program), not both', o['ops'] ?? o['path']);
     }
     // A name is bound only after the op that binds it, so an op cannot use its own.
     for (const [key, f] of Object.entries(spec)) if (f.kind === 'as' && typeof out[key] === 'string') scope.add(out[key]);

@@ -65,6 +65,12 @@ export interface InotifyRmWatchOp { op: 'inotify_rm_watch'; fd: Ref; wd: Ref }
 export interface InotifyReadOp { op: 'inotify_read'; fd: Ref; bufsize: number }
 export interface FionreadOp { op: 'fionread'; fd: Ref }
 export interface ForkOp { op: 'fork'; ops: Op[] }
+/**
+ * execve: with `ops`, the running program executes itself again and the
+ * new image runs `ops` (the process's list ends there); with `path`, an
+ * execve of that file, which is not a program: the call fails.
+ */
+export interface ExecveOp { op: 'execve'; path?: string; ops?: Op[] }
 /** membarrier(cmd, flags): MEMBARRIER_CMD_* by number (1: GLOBAL). */
 export interface MembarrierOp { op: 'membarrier'; cmd: number; flags: number }
 
@@ -88,7 +94,7 @@ export type Op =
   | OpenOp | CloseOp | DupOp | Dup2Op | Dup3Op | FcntlOp | WriteOp | ReadOp | LseekOp | FtruncateOp
   | PathOp | MkdirOp | RenameOp | ChmodOp | SetrlimitOp | GetrlimitOp
   | InotifyInitOp | InotifyAddWatchOp | InotifyRmWatchOp | InotifyReadOp | FionreadOp
-  | ForkOp | MembarrierOp | CallOp
+  | ForkOp | ExecveOp | MembarrierOp | CallOp
   | ControlOp;
 
 export type OpName = Op['op'];

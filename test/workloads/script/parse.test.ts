@@ -60,6 +60,8 @@ describe('parseScript: every op', () => {
     { op: 'repeat', count: 3, ops: [{ op: 'dup', fd: 0, as: 'R' }] },
     { op: 'close', fd: '$R' },
     { op: 'join', thread: '$T' },
+    { op: 'execve', path: 'b' },
+    { op: 'execve', ops: [{ op: 'load', addr: '$A' }] },
   ];
   const parsed = parseScript(script(ops), 'all.json');
 
@@ -119,6 +121,8 @@ describe('parseScript: every op', () => {
       { op: 'repeat', count: 3, ops: [{ op: 'dup', fd: { value: 0 }, as: 'R' }] },
       { op: 'close', fd: { name: 'R', offset: 0 } },
       { op: 'join', thread: { name: 'T', offset: 0 } },
+      { op: 'execve', path: 'b' },
+      { op: 'execve', ops: [{ op: 'load', addr: { name: 'A', offset: 0 } }] },
     ]);
   });
 
@@ -295,5 +299,29 @@ describe('parseScript: the later ops (calls/fields.ts)', () => {
       'bad.json: ops[0].flags[1]: expected an msync flag (one of async, invalidate, sync) or an integer, got "flush"',
     );
     expect(errorOf(script([{ op: 'munlockall', flags: [] }]))).toBe('bad.json: ops[0].flags: unknown field for munlockall; expected one of comment');
+  });
+});
+
+describe('parseScript: execve', () => {
+  it('takes either ops (the new image) or path, not both, not neither', () => {
+    expect(errorOf(script([{ op: 'execve' }]))).toBe("bad.json: ops[0].ops: expected either ops (the new image's op list) or path (a file that is not a program), not both, got nothing");
+    expect(errorOf(script([{ op: 'execve', path: 'x', ops: [] }]))).toMatch(/ops\[0\]\.ops: expected either ops/);
+  });
+
+  it('is refused in a thread (at any depth) and directly in a repeat, allowed in a fork child anywhere', () => {
+    const spin = { op: 'spin' };
+    expect(errorOf(script([{ op: 'thread', as: 'T', ops: [{ op: 'execve', ops: [] }, spin] }, { op: 'join', thread: '$T' }]))).toMatch(
+      /ops\[0\]\.ops\[0\]\.op: expected execve only in a process's own op list/,
+    );
+    expect(errorOf(script([{ op: 'thread', as: 'T', ops: [{ op: 'fork', ops: [{ op: 'execve', ops: [] }] }] }, { op: 'join', thread: '$T' }]))).toMatch(
+      /ops\[0\]\.ops\[0\]\.ops\[0\]\.op: expected execve only/,
+    );
+    expect(errorOf(script([{ op: 'repeat', count: 2, ops: [{ op: 'execve', path: 'x' }] }]))).toMatch(/ops\[0\]\.ops\[0\]\.op: expected execve only/);
+    const ok = parseScript(script([{ op: 'repeat', count: 2, ops: [{ op: 'fork', ops: [{ op: 'execve', ops: [] }] }] }]), 'ok.json');
+    expect(ok.ops).toHaveLength(1);
+  });
+
+  it("starts the new image with the old image's names, and binds nothing in the old one", () => {
+    expect(errorOf(script([{ op: 'execve', ops: [{ op: 'open', path: 'f', flags: ['rdonly'], as: 'F' }] }, { op: 'close', fd: '$F' }]))).toMatch(/\$F/);
   });
 });

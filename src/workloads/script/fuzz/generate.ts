@@ -447,7 +447,29 @@ class Gen {
     const n = this.int(6);
     const ops: RawOp[] = [];
     for (let i = 0; i < n; i++) ops.push(this.op(child, depth + 1));
+    // execve in the child: one that fails somewhere in its list, and one that ends it with a new image.
+    if (this.chance(0.2)) ops.splice(this.int(ops.length + 1), 0, this.execvePath());
+    if (this.chance(0.3)) ops.push(this.execveImage(child, depth + 1));
     return { op: 'fork', ops };
+  }
+
+  /**
+   * execve of a path that is not a program (the script's own files,
+   * directories, links, a device, a /proc file, the empty name): it fails.
+   * The script's files hold runs of single bytes, never an ELF header or a
+   * "#!" line naming a real program, which the host would run.
+   */
+  execvePath(): RawOp {
+    return { op: 'execve', path: this.pick([...PATHS, 'l', '/dev/null', '/proc/self/status', '/proc/self', '']) };
+  }
+
+  /** execve of the running program: a new image running a few ops with the old names (their mappings gone). */
+  execveImage(s: Scope, depth: number): RawOp {
+    const image = copyScope(s);
+    const n = this.int(5);
+    const ops: RawOp[] = [];
+    for (let i = 0; i < n; i++) ops.push(this.op(image, depth));
+    return { op: 'execve', ops };
   }
 
   script(name: string): RawScript {
@@ -458,6 +480,9 @@ class Gen {
     const n = 1 + this.int(this.o.maxOps);
     const ops: RawOp[] = [];
     for (let i = 0; i < n; i++) ops.push(this.op(s, 0));
+    // Drawn after the list, so the ops before them are those the seed always gave.
+    if (this.chance(0.05)) ops.splice(this.int(ops.length + 1), 0, this.execvePath());
+    if (this.chance(0.08)) ops.push(this.execveImage(s, 1));
     const out: RawScript = { kernsim_script: 1, name, ops };
     if (machine) out.machine = machine;
     return out;
@@ -496,9 +521,9 @@ export function generateScript(seed: number, index: number, opts: GenOptions): R
   return new Gen(new Rng(scriptSeed(seed, index)), opts).script(`fuzz-${seed}-${index}`);
 }
 
-/** Ops a script runs, its fork children's included. */
+/** Ops a script runs, its fork children's and new images' included. */
 export function countOps(ops: readonly RawOp[]): number {
   let n = 0;
-  for (const o of ops) n += 1 + (o.op === 'fork' ? countOps(o['ops'] as RawOp[]) : 0);
+  for (const o of ops) n += 1 + (Array.isArray(o['ops']) ? countOps(o['ops'] as RawOp[]) : 0);
   return n;
 }

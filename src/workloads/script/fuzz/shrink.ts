@@ -1,7 +1,7 @@
 /**
  * Shrinking a failing script to a minimal one (delta debugging over the raw
  * JSON form): remove chunks of ops, halving the chunk size down to single
- * ops, inside fork children too; then drop machine-block fields one at a
+ * ops, inside fork children and execve's new images too; then drop machine-block fields one at a
  * time. A candidate is kept when it is still a valid script and still fails
  * the same way (`stillFails`); an invalid candidate (one that uses a name
  * whose binding op was removed) is simply not kept.
@@ -16,11 +16,14 @@ export interface ShrinkResult {
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
-/** Every op list of the script: the top level first, then each fork's children (as paths of op indices). */
+/** A fork (its child's list) or an execve of the running program (its new image's list). */
+const nests = (o: RawOp | undefined): boolean => o !== undefined && (o.op === 'fork' || o.op === 'execve') && Array.isArray(o['ops']);
+
+/** Every op list of the script: the top level first, then each fork's children and execve's new image (as paths of op indices). */
 function opLists(ops: RawOp[], path: number[] = []): number[][] {
   const out: number[][] = [path];
   ops.forEach((o, i) => {
-    if (o.op === 'fork') out.push(...opLists(o['ops'] as RawOp[], [...path, i]));
+    if (nests(o)) out.push(...opLists(o['ops'] as RawOp[], [...path, i]));
   });
   return out;
 }
@@ -29,7 +32,7 @@ function listAt(s: RawScript, path: number[]): RawOp[] | undefined {
   let list: RawOp[] = s.ops;
   for (const i of path) {
     const o = list[i];
-    if (!o || o.op !== 'fork') return undefined;
+    if (!o || !nests(o)) return undefined;
     list = o['ops'] as RawOp[];
   }
   return list;
@@ -69,14 +72,14 @@ export function shrinkScript(script: RawScript, stillFails: (s: RawScript) => bo
         if (!removed) chunk >>= 1;
       }
     }
-    // A fork whose child list is all that matters: try its children in its place.
+    // A fork (or an execve) whose nested list is all that matters: try that list in its place.
     for (const path of opLists(best.ops).slice(1)) {
       const parentPath = path.slice(0, -1);
       const idx = path[path.length - 1]!;
       const cand = clone(best);
       const parent = listAt(cand, parentPath);
       const fork = parent?.[idx];
-      if (!parent || !fork || fork.op !== 'fork') continue;
+      if (!parent || !fork || !nests(fork)) continue;
       parent.splice(idx, 1, ...(fork['ops'] as RawOp[]));
       if (attempt(cand)) {
         progress = true;
