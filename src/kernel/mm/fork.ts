@@ -210,8 +210,9 @@ export function* dup_mmap(t: Task, mm: MmStruct, oldmm: MmStruct): Blocking<numb
       }
     }
     const tmp = vm_area_dup(t, mpnt, mm);
-    // reset_vma_resv_huge_pages(): a child's private hugetlb area owns no reservations.
+    // reset_vma_resv_huge_pages(): a child's private hugetlb area owns no reservations and has no HPAGE_RESV_ flags.
     tmp.hugetlbResv = null;
+    tmp.hugetlbUnmapped = false;
     if (tmp.vmFlags & VM_WIPEONFORK) {
       tmp.anonVma = null;
       tmp.anonVmaChain = [];

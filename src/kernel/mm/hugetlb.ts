@@ -66,6 +66,8 @@ export class Hstate {
   readonly free: number[] = [];
   /** resv_huge_pages. */
   resv = 0;
+  /** Pages with HPageRestoreReserve: freeing one gives its reservation back (resv_huge_pages++). */
+  readonly restoreReserve = new Set<number>();
 }
 
 /** The pool, made at boot (hugetlb_init); empty when vm.nr_hugepages is 0. */
@@ -219,6 +221,49 @@ function allocHugetlbPage(t: Task, vma: VmAreaStruct, idx: number, file: Hugetlb
   return head;
 }
 
+/** alloc_hugetlb_folio() with the area's reservation not to be used: an unpromised free page, or -1. */
+function allocUnreserved(t: Task): number {
+  const k = t.k;
+  const h = hstate(k);
+  if (h.free.length - h.resv <= 0) return -1;
+  const head = h.free.pop()!;
+  t.charge(k.cfg.kernel.cost.kernel_op);
+  k.mem_map.refcount[head] = 1;
+  return head;
+}
+
+/**
+ * unmap_ref_private(): the owner of a private mapping must copy page `head`
+ * at haddr but the pool has no page for it: the page is unmapped from every
+ * other private area of the same file at that address that owns no
+ * reservations (the fork children's), each marked HPAGE_RESV_UNMAPPED so
+ * that its next no-page fault is SIGBUS rather than a zeroed page where
+ * the data was. The owner then maps the page alone and writes it in place.
+ */
+function* unmap_ref_private(t: Task, vma: VmAreaStruct, head: number, haddr: number): Blocking<void> {
+  const k = t.k;
+  const pt = k.machine.pt;
+  const mapping = vma.vmFile!.mapping;
+  // i_mmap_lock_write and the interval tree walk: one look at each area of the file.
+  k.touch(t, mapping.kaddr, true);
+  for (const iter of [...mapping.iMmap]) {
+    t.charge(k.cfg.kernel.cost.kernel_op);
+    if (iter === vma || iter.vmFlags & VM_SHARED || iter.hugetlbResv !== null) continue;
+    if (haddr < iter.vmStart || haddr >= iter.vmEnd) continue;
+    const mm = iter.vmMm;
+    const e = pt.walkFunctional(mm.pgd, haddr);
+    if (pt.walkLevel !== 2 || !(e & PTE_PRESENT) || !(e & PTE_PSE) || ptePfn(e) !== head) continue;
+    const pd = pmdTableOf(mm, haddr);
+    const pidx = tableIndex(haddr, 2);
+    ptep_get(t, mm, pd, pidx);
+    set_pte_at(t, mm, pd, pidx, 0);
+    yield* flush_tlb_page(t, mm, haddr);
+    iter.hugetlbUnmapped = true;
+    k.mem_map.mapcount[head]!--;
+    putHugePage(t, head);
+  }
+}
+
 /** free_huge_folio(): back to the pool's free list. */
 function putHugePage(t: Task, head: number): void {
   const k = t.k;
@@ -227,7 +272,10 @@ function putHugePage(t: Task, head: number): void {
   memmap.mapcount[head] = 0;
   memmap.flags[head] = PG_head;
   t.charge(k.cfg.kernel.cost.kernel_op);
-  hstate(k).free.push(head);
+  const h = hstate(k);
+  // free_huge_folio(): a page whose unmap restored its area's reservation takes the promise back.
+  if (h.restoreReserve.delete(head)) h.resv++;
+  h.free.push(head);
 }
 
 function clearHugePage(t: Task, head: number): void {
@@ -266,9 +314,15 @@ export function* hugetlb_fault(t: Task, vma: VmAreaStruct, address: number, writ
   if (e & PTE_PRESENT) {
     if (write && !(e & PTE_RW)) {
       const old = ptePfn(e);
+      // hugetlb_wp(): the owner of the area's reservations copies without them (cow_from_owner, MAP_CHG_ENFORCED).
+      const owner = !shared && vma.hugetlbResv !== null;
+      if (owner && memmap.mapcount[old]! > 1 && hstate(k).free.length - hstate(k).resv <= 0) {
+        // No page to copy into: unmap the page from the other processes instead, and take it (retry_avoidcopy).
+        yield* unmap_ref_private(t, vma, old, haddr);
+      }
       if (memmap.mapcount[old]! > 1 && !shared) {
         // hugetlb_wp(): copy the page shared since fork.
-        const head = allocHugetlbPage(t, vma, hugeIndex(vma, haddr), file);
+        const head = owner ? allocUnreserved(t) : allocHugetlbPage(t, vma, hugeIndex(vma, haddr), file);
         if (head < 0) {
           t.leave();
           return VM_FAULT_SIGBUS;
@@ -285,6 +339,11 @@ export function* hugetlb_fault(t: Task, vma: VmAreaStruct, address: number, writ
     }
     t.leave();
     return 0;
+  }
+  // hugetlb_no_page(): an area whose page the owner took back (unmap_ref_private) faults no page in again.
+  if (vma.hugetlbUnmapped) {
+    t.leave();
+    return VM_FAULT_SIGBUS;
   }
   const idx = hugeIndex(vma, haddr);
   let head = shared ? (file.pages.get(idx) ?? -1) : -1;
@@ -324,6 +383,13 @@ export function unmap_hugepage_range(t: Task, tlb: MmuGather, vma: VmAreaStruct,
     set_pte_at(t, mm, pd, pidx, 0);
     tlb_flush_pte_range(tlb, a, PMD_SIZE);
     const head = ptePfn(e);
+    // The area that owns the reservations gets back the one its anonymous page used (the page carries
+    // HPageRestoreReserve until it is freed), so a later fault there is served from it again.
+    const r = vma.hugetlbResv;
+    if (r && !(vma.vmFlags & VM_SHARED) && k.mem_map.flags[head]! & PG_anon) {
+      hstate(k).restoreReserve.add(head);
+      r.pending.add(hugeIndex(vma, a));
+    }
     k.mem_map.mapcount[head]!--;
     putHugePage(t, head);
   }

@@ -161,6 +161,12 @@ export class VmAreaStruct {
   sealed = false;
   /** A private hugetlb area's reservations (vm_private_data's resv_map, HPAGE_RESV_OWNER): shared by its split pieces, none in a fork child. */
   hugetlbResv: { readonly pending: Set<number> } | null = null;
+  /**
+   * HPAGE_RESV_UNMAPPED: the owner of this private hugetlb area's pages
+   * unmapped one of them from it to copy it without a free page
+   * (unmap_ref_private): any later no-page fault in the area is SIGBUS.
+   */
+  hugetlbUnmapped = false;
 
   constructor(
     readonly vmMm: MmStruct,

@@ -166,6 +166,7 @@ export function vm_area_dup(t: Task, src: VmAreaStruct, mm: MmStruct = src.vmMm)
   vma.maybeGuard = src.maybeGuard;
   vma.sealed = src.sealed;
   vma.hugetlbResv = src.hugetlbResv;
+  vma.hugetlbUnmapped = src.hugetlbUnmapped;
   return vma;
 }
 

@@ -4,8 +4,10 @@
  * conformance scripts (hugetlb-*) see only ENOMEM and MAP_NORESERVE's
  * SIGBUS. These expectations follow mm/hugetlb.c: reservation at mmap
  * (ENOMEM when the pool is short), faults from the pool, pages back on
- * unmap, the shared file's pages across fork, COW of a private page, and
- * the HugePages_* lines of /proc/meminfo.
+ * unmap, the shared file's pages across fork, COW of a private page (and,
+ * with no page to copy into, the owner taking the page back from its
+ * children: unmap_ref_private), MADV_DONTNEED giving a private page's
+ * reservation back, and the HugePages_* lines of /proc/meminfo.
  */
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../src/config/machine.js';
@@ -15,8 +17,18 @@ import { readText, runProcess, testConfig } from '../fs/helpers.js';
 import { sys_mmap } from '../../../src/kernel/mm/mmap.js';
 import { sys_munmap } from '../../../src/kernel/mm/munmap.js';
 import { accessUser } from '../../../src/kernel/mm/uaccess.js';
+import { sys_madvise } from '../../../src/kernel/mm/madvise.js';
+import { hstate } from '../../../src/kernel/mm/hugetlb.js';
+import { TaskState, type Task } from '../../../src/sim/task.js';
+import { current } from '../../../src/kernel/sched/task_struct.js';
+import { ptePfn } from '../../../src/hw/pagetable.js';
 
 const MB2 = 2 * 1024 * 1024;
+
+/** The frame a present leaf at addr maps in the task's address space. */
+function headOf(t: Task, addr: number): number {
+  return ptePfn(t.k.machine.pt.walkFunctional(current(t).mm!.pgd, addr));
+}
 
 function run(ops: unknown[], pool: number): unknown[] {
   const c = defaultConfig();
@@ -112,5 +124,69 @@ describe('MAP_HUGETLB with a reserved pool', () => {
     expect(text).toMatch(/^HugePages_Rsvd: +1$/m);
     expect(text).toMatch(/^Hugepagesize: +2048 kB$/m);
     expect(text).toMatch(/^Hugetlb: +8192 kB$/m);
+  });
+
+  it('an owner with no page to copy into takes a page shared since fork back from its child, which then gets SIGBUS at any no-page fault (unmap_ref_private)', () => {
+    const SIGBUS = 7;
+    const got: Record<string, number> = {};
+    const k = runProcess(function* (t, ts) {
+      const k = t.k;
+      // A (faulted: its reservation used) and B (reserved, not faulted): the pool of 2 has no unpromised page left.
+      const a = yield* sys_mmap(t, 0, MB2, 3, 0x22 | 0x40000, -1, 0);
+      const b = yield* sys_mmap(t, 0, MB2, 3, 0x22 | 0x40000, -1, 0);
+      got['ownerFault'] = yield* accessUser(t, a, true);
+      const h = hstate(k);
+      got['freeBefore'] = h.free.length;
+      got['resvBefore'] = h.resv;
+      const child = yield* k.fork(t, ts, function* (ct: Task) {
+        got['childRead'] = yield* accessUser(ct, a, false);
+        // Until the owner has written A and unmapped B.
+        yield ct.sleepFor(2_000_000);
+        got['childReadAfter'] = yield* accessUser(ct, a, false);
+        // B, another area of the child, is not marked: it faults in the page the owner's munmap of B freed.
+        got['childOtherArea'] = yield* accessUser(ct, b, false);
+        yield* k.exit(ct, current(ct));
+      });
+      if (typeof child === 'number') throw new Error('fork failed');
+      yield t.sleepFor(200_000);
+      got['ownerWrite'] = yield* accessUser(t, a, true);
+      got['mapcount'] = k.mem_map.mapcount[headOf(t, a)]!;
+      yield* sys_munmap(t, b, MB2);
+      got['freeAfterUnmap'] = h.free.length;
+      yield t.sleepOn(child.task.exited);
+      got['childDone'] = child.task.state === TaskState.Done ? 1 : 0;
+    }, testConfig((c) => { c.kernel.nr_hugepages = 2; }));
+    expect(got).toEqual({
+      ownerFault: 0, freeBefore: 1, resvBefore: 1, childRead: 0, ownerWrite: 0, mapcount: 1, freeAfterUnmap: 1,
+      childReadAfter: SIGBUS, childOtherArea: 0, childDone: 1,
+    });
+    // Everything went back to the pool.
+    expect(hstate(k).free.length).toBe(2);
+    expect(hstate(k).resv).toBe(0);
+  });
+
+  it('MADV_DONTNEED of a private page gives its reservation back: a new mapping cannot take the page, a refault can', () => {
+    const l = run([
+      huge('A', 512),
+      { op: 'fill', addr: '$A', len: 1, byte: 5 },
+      { op: 'madvise', addr: '$A', len: MB2, advice: 'MADV_DONTNEED' },
+      huge('B', 512),
+      { op: 'load', addr: '$A' },
+      { op: 'fill', addr: '$A', len: 1, byte: 6 },
+      { op: 'munmap', addr: '$A', len: MB2 },
+      huge('C', 512),
+      { op: 'load', addr: '$C' },
+    ], 1) as Record<string, unknown>[];
+    expect(l.map((x) => x['signal'] ?? x['errno'])).toEqual([null, null, null, 'ENOMEM', null, null, null, null, null]);
+    expect(l[4]!['value']).toBe(0);
+    let text = '';
+    runProcess(function* (t) {
+      const a = yield* sys_mmap(t, 0, MB2, 3, 0x22 | 0x40000, -1, 0);
+      yield* accessUser(t, a, true);
+      yield* sys_madvise(t, a, MB2, 4);
+      text = (yield* readText(t, '/proc/meminfo')) as string;
+    }, testConfig((c) => { c.kernel.nr_hugepages = 1; }));
+    expect(text).toMatch(/^HugePages_Free: +1$/m);
+    expect(text).toMatch(/^HugePages_Rsvd: +1$/m);
   });
 });
