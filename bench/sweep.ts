@@ -132,6 +132,9 @@ const result = {
   speedup: round(wall1 / wall2, 2),
   cpu_s_jobs1: round(median(of(1).map((x) => x.cpu_s))),
   cpu_s_jobs2: round(median(of(2).map((x) => x.cpu_s))),
+  /** CPUs the sweep kept busy on average (its CPU time over its wall time), median of the runs. */
+  cpus_used_jobs1: round(median(of(1).map((x) => x.cpu_s / x.wall_s)), 2),
+  cpus_used_jobs2: round(median(of(2).map((x) => x.cpu_s / x.wall_s)), 2),
   identical_results: new Set(runs.map((x) => x.result_hash)).size === 1,
   max_loadavg_1m: Math.max(...runs.map((x) => x.loadavg_1m)),
   min_idle_before: round(Math.min(...runs.map((x) => x.idle_before))),
@@ -144,11 +147,12 @@ if (json) {
   console.log(JSON.stringify(result));
 } else {
   const colour = process.stdout.isTTY === true && !process.env['NO_COLOR'];
-  const t = new Table({ head: ['--jobs', 'wall s', 'CPU s', 'idle before', 'load 1m', 'others (CPUs)', 'result'], style: colour ? {} : { head: [], border: [] } });
-  for (const x of result.runs) t.push([x.jobs, x.wall_s, x.cpu_s, `${Math.round(x.idle_before * 100)} %`, x.loadavg_1m, x.others_cpus, x.result_hash]);
+  const t = new Table({ head: ['--jobs', 'wall s', 'CPU s', 'CPUs used', 'idle before', 'load 1m', 'others (CPUs)', 'result'], style: colour ? {} : { head: [], border: [] } });
+  for (const x of result.runs) t.push([x.jobs, x.wall_s, x.cpu_s, round(x.cpu_s / x.wall_s, 2), `${Math.round(x.idle_before * 100)} %`, x.loadavg_1m, x.others_cpus, x.result_hash]);
   console.log(result.sweep);
   console.log(t.toString());
   console.log(`median wall: --jobs 1 ${result.wall_s_jobs1} s, --jobs 2 ${result.wall_s_jobs2} s: ${result.speedup}x on ${result.host_cpus} CPUs; results identical: ${result.identical_results ? 'yes' : 'NO'}`);
+  console.log(`median CPU: --jobs 1 ${result.cpu_s_jobs1} s (${result.cpus_used_jobs1} CPUs busy), --jobs 2 ${result.cpu_s_jobs2} s (${result.cpus_used_jobs2} CPUs busy)`);
   console.log(
     `host: 1-minute load average up to ${result.max_loadavg_1m}, CPUs idle at least ${Math.round(result.min_idle_before * 100)} % in the second before each run, ` +
       `other processes used up to ${result.max_others_cpus} CPUs during a run` +

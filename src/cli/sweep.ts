@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ParamValue, RunResult, SweepPoint, SweepResult } from '../workloads/result.js';
@@ -80,12 +81,22 @@ export interface PoolStats {
 }
 
 /**
- * Runs the jobs on up to `maxThreads` threads: this one, whose modules are
- * loaded already, and `maxThreads - 1` workers, each started once and fed
- * the whole list once. Every thread takes the next point from a shared
- * atomic counter, so none waits for another to hand it work and a slow point
- * never holds up the rest. Results land in job order whichever thread ran
- * them, so they do not depend on the number of threads.
+ * Runs the jobs on up to `maxThreads` threads. One thread: this one, whose
+ * modules are loaded already. More: as many workers, each started once and
+ * fed the whole list once, while this thread only collects their results
+ * (a point run here would hold up the messages of the others, and a thread
+ * more than the host has cores only slows every point). Every worker takes
+ * the next point from a shared atomic counter, so none waits for another to
+ * hand it work and a slow point never holds up the rest. Results land in
+ * job order whichever thread ran them, so they do not depend on the number
+ * of threads.
+ *
+ * With a worker per core, V8's optimising compiler runs in each worker's
+ * own thread (--no-concurrent-recompilation, set before the workers start:
+ * a V8 flag is read when an isolate is made): its background compile
+ * threads would only take the cores from the other sweep threads, and they
+ * cost more CPU in all than compiling in place (measured in the README,
+ * Sweeps in parallel).
  */
 async function runJobs(jobs: PointJob[], maxThreads: number, onDone: (n: number) => void): Promise<{ results: RunResult[]; stats: PoolStats }> {
   const results = new Array<RunResult>(jobs.length);
@@ -102,7 +113,9 @@ async function runJobs(jobs: PointJob[], maxThreads: number, onDone: (n: number)
     w?.();
   };
   const workers: Worker[] = [];
-  for (let i = 0; url && i < threads - 1; i++) {
+  const inWorkers = url !== null && threads > 1;
+  if (inWorkers) setFlagsFromString('--no-concurrent-recompilation');
+  for (let i = 0; inWorkers && i < threads; i++) {
     const wk = new Worker(url);
     workers.push(wk);
     running++;
@@ -128,7 +141,7 @@ async function runJobs(jobs: PointJob[], maxThreads: number, onDone: (n: number)
     wk.postMessage(shared);
   }
   try {
-    for (let slot = takeSlot(shared); slot >= 0 && !failure; slot = takeSlot(shared)) {
+    for (let slot = inWorkers ? -1 : takeSlot(shared); slot >= 0 && !failure; slot = takeSlot(shared)) {
       results[slot] = runPointInProcess(jobs[slot]!);
       onDone(++done);
       // Let results from the workers, a progress redraw and signals through between points.
@@ -139,7 +152,7 @@ async function runJobs(jobs: PointJob[], maxThreads: number, onDone: (n: number)
   } finally {
     await Promise.all(workers.map((wk) => wk.terminate()));
   }
-  return { results, stats: { threads: 1 + workers.length, workers: workers.length } };
+  return { results, stats: { threads: inWorkers ? workers.length : 1, workers: workers.length } };
 }
 
 export async function runSweep(spec: SweepSpec): Promise<SweepResult> {

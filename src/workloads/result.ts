@@ -55,7 +55,7 @@ export interface HostInfo {
   node: string;
   platform: string;
   kernsim: string;
-  /** A sweep only: threads that ran its points (the main thread and the workers started for it). */
+  /** A sweep only: threads that ran its points (the main thread alone, or the workers started for it). */
   threads?: number;
 }
 
