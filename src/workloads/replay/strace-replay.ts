@@ -22,6 +22,7 @@
  */
 import { BRK_BASE } from '../../kernel/mm/mm_types.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import { fatal_signal_pending } from '../../kernel/mm/oom_kill.js';
 import { current, type TaskStruct } from '../../kernel/sched/task_struct.js';
 import { intern } from '../../sim/attribution.js';
 import { CAT_USER, type Blocking, type Task } from '../../sim/task.js';
@@ -189,6 +190,8 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
         yield;
       }
       lastEnd = Math.max(lastEnd, c.start + c.duration);
+      // Another thread's execve killed this one (de_thread) before this call: the log has nothing more of it to replay.
+      if (fatal_signal_pending(current(t))) break;
       if (c.name === 'exit' || c.name === 'exit_group') {
         if (feed) yield* feed.run(t, true);
         current(t).exitCode = (c.args[0] === undefined ? 0 : Number(c.args[0])) & 0xff;

@@ -282,3 +282,23 @@ describe.skipIf(liveReason !== null)(`live capture (${liveReason ?? 'strace and 
     expect(tally.replayed['wait4']).toBe(1);
   });
 });
+
+describe('replay of an execve in a threaded process', () => {
+  it('kills the other threads (de_thread): a thread with calls logged after the execve stops replaying', () => {
+    const text = [
+      '100 1.000000 execve("./a", ["./a"], 0x7ffd00000000 /* 1 var */) = 0 <0.000100>',
+      '100 1.000200 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, child_tid=0x7f0000001000, exit_signal=0, stack=0x7f0000002000, stack_size=0x1000}, 88) = 101 <0.000050>',
+      '101 1.000300 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000010000 <0.000004>',
+      '100 1.000400 execve("./b", ["./b"], 0x7ffd00000000 /* 1 var */) = 0 <0.000100>',
+      '101 1.000450 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000020000 <0.000004>',
+      '101 1.000460 +++ killed by SIGKILL +++',
+      '100 1.000500 exit_group(0) = ?',
+      '100 1.000600 +++ exited with 0 +++',
+    ].join('\n');
+    const { tally } = replaySample(text);
+    expect(tally.threads).toBe(1);
+    // The thread's mmap before the second execve is replayed; the one logged after it is not (the thread was killed).
+    expect(tally.replayed).toMatchObject({ execve: 2, clone3: 1, mmap: 1, exit_group: 1 });
+  });
+});
+
