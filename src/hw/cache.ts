@@ -61,14 +61,17 @@
  *
  * Directory: per LLC way, ceil((cpus + 1) / 32) words: bit c for CPU c, bit
  * `cpus` (the M bit) set when the one CPU whose bit is set holds the line
- * Modified. The stored sharer bits are a superset of the CPUs whose L2 holds
- * the line: an L2 eviction leaves its bit set, since clearing it would cost
- * a look-up in a second, random LLC set on every L2 miss. Every use of a bit
- * checks that CPU's L2 set instead (invalidations, back-invalidations, a
- * read of a line marked Modified, sharers()), and only copies found count,
- * bump epochs or cost a transfer. A write drops every other bit, so a line
- * marked Modified still has exactly one bit set, its owner's; if that CPU's
- * L2 no longer holds it, the line has no owner.
+ * Modified. The sharer bits are exact: bit c is set exactly while CPU c's
+ * L2 holds the line. An L2 fill clears its victim's bit (and M bit) at
+ * once, finding the victim's LLC way from the byte each L2 way keeps for
+ * it (ways stay where they were filled, and inclusion keeps the line in
+ * the LLC while an L2 holds it). So invalidations and back-invalidations
+ * know from the bits alone which CPUs lose a copy, and bump their epochs
+ * and count them at once; the removal from another CPU's L1 and L2 sets is
+ * logged and carried out before anything next looks at that CPU's sets
+ * (cachesets.ts, dropShared), which leaves them exactly as an immediate
+ * removal would. A line marked Modified has exactly one bit set, its
+ * owner's.
  *
  * Counters are per CPU and count events caused by that CPU's accesses:
  * coherence_invalidations counts the other CPUs' copies (one per CPU) its
@@ -146,6 +149,7 @@ export class CacheHierarchy extends CacheSets {
   /** One access by `cpu` to line number `line`; returns its latency in cycles. */
   accessLine(cpu: number, line: number, write: boolean): Cycles {
     // the MRU way first: a run of accesses to one line is the common case
+    if (this.logN[cpu] !== 0) this.settle(cpu);
     const s1 = cpu * this.sets1 + (line & this.mask1);
     const r = s1 * this.r1;
     const w = orderAt(this.a, r + this.h1, this.w1, 0);
@@ -250,7 +254,9 @@ export class CacheHierarchy extends CacheSets {
     const dir0 = tg3 + this.p3;
     let lat: number;
     let d: number;
+    let w3: number;
     if (w >= 0) {
+      w3 = w;
       ctr[cb + C_LLC_HIT]++;
       orderTouch(a, r3 + h3, this.w3, w);
       d = dir0 + w * words;
@@ -271,12 +277,13 @@ export class CacheHierarchy extends CacheSets {
       // fill the LRU way; a victim some L2 may still hold is back-invalidated
       const o = r3 + h3;
       const v = orderRotateLru(a, o, this.w3);
+      w3 = v;
       d = dir0 + v * words;
       let held = 0;
       for (let q = 0; q < words; q++) held |= a[d + q];
       if (held !== 0) {
         const vt = a[tg3 + v];
-        ctr[cb + C_BACKINV] += this.dropAllCopies(d, vt === FAR ? f[this.far3 + s3 * this.p3 + v] : vt * this.sets3 + s3);
+        ctr[cb + C_BACKINV] += this.dropAllCopies(d, vt === FAR ? f[this.far3 + s3 * this.p3 + v] : vt * this.sets3 + s3, cpu);
       }
       a[tg3 + v] = t3;
       if (t3 === FAR) f[this.far3 + s3 * this.p3 + v] = line;
@@ -287,17 +294,19 @@ export class CacheHierarchy extends CacheSets {
     }
     a[d + (cpu >>> 5)] |= 1 << (cpu & 31);
 
-    // ---- fill L2: the victim leaves this CPU's L1 (inclusion); its directory bit stays (see the header)
+    // ---- fill L2: the victim leaves this CPU's L1 (inclusion) and its sharer bit (and M bit: see the header)
     {
       const o = r2 + h2;
       const v = orderRotateLru(a, o, this.w2);
       const vt = a[tg2 + v];
-      if (vt !== EMPTY) this.dropL1(cpu, vt === FAR ? f[this.far2 + s2 * this.p2 + v] : vt * this.sets2 + set2);
-      a[tg2 + v] = t2;
-      if (t2 === FAR) f[this.far2 + s2 * this.p2 + v] = line;
       const j = r2 + (v >>> 2);
       const sh = (v & 3) << 3;
+      const bw = tg2 + this.p2 + (v >>> 2);
+      if (vt !== EMPTY) this.leaveL2(cpu, vt === FAR ? f[this.far2 + s2 * this.p2 + v] : vt * this.sets2 + set2, (a[bw] >>> sh) & 255);
+      a[tg2 + v] = t2;
+      if (t2 === FAR) f[this.far2 + s2 * this.p2 + v] = line;
       a[j] = (a[j] & ~(255 << sh)) | ((t2 & 255) << sh);
+      a[bw] = (a[bw] & ~(255 << sh)) | (w3 << sh);
     }
     const w1 = this.fill1(r1, k1, line, hint1);
     // after a write this CPU is the owner (set above), so its L1 copy may say so
@@ -324,25 +333,34 @@ export class CacheHierarchy extends CacheSets {
 
   /**
    * A read by cpu (whose L2 missed) of a line marked Modified, directory
-   * words at a[d]: the sole sharer owns it if its L2 still holds it (the
-   * bit may be stale). The owner keeps a shared copy. Returns the extra
+   * words at a[d]: the sole sharer owns it (the bits are exact, so it holds
+   * it, and it is not cpu) and keeps a shared copy. Returns the extra
    * latency.
    */
   private downgrade(cpu: number, d: number, line: number): number {
     const a = this.a;
     a[d + this.mWord] &= ~this.mBit;
     const owner = this.soleSharer(d);
-    if (owner === cpu || !this.holdsL2(owner, line)) {
-      a[d + (owner >>> 5)] &= ~(1 << (owner & 31));
-      return 0;
-    }
     this.epoch[owner]++;
     // its L1 copy, if any, is no longer known to be Modified
+    if (this.logN[owner] !== 0) this.settle(owner);
     const s1 = owner * this.sets1 + (line & this.mask1);
     const w1 = this.findL1(s1, line);
     if (w1 >= 0) a[s1 * this.r1 + this.h1 + this.o1 + w1] = 0;
     this.ctr[cpu * NC + C_C2C]++;
     return this.latC2c;
+  }
+
+  /**
+   * `line` leaves cpu's L2 (an LRU victim of a fill): out of its L1 too
+   * (inclusion), and out of the directory: cpu's sharer bit is cleared, and
+   * the M bit, since a line marked Modified is its one sharer's.
+   */
+  private leaveL2(cpu: number, line: number, w3: number): void {
+    this.dropL1(cpu, line);
+    const d = this.base3 + (line & this.mask3) * this.r3 + this.h3 + this.o3 + this.p3 + w3 * this.words;
+    this.a[d + (cpu >>> 5)] &= ~(1 << (cpu & 31));
+    this.a[d + this.mWord] &= ~this.mBit;
   }
 
   /**
@@ -361,21 +379,21 @@ export class CacheHierarchy extends CacheSets {
       if (w === myWord) m &= ~myBit;
       if (m === 0) continue;
       a[d + w] &= ~m;
-      n += this.dropCopies(m, w << 5, line, this.epoch);
+      n += this.dropShared(m, w << 5, line, cpu, this.epoch);
     }
     if (n > 0) this.ctr[cpu * NC + C_INVAL] += n;
     return n;
   }
 
-  /** Back-invalidates every private copy of `line`, whose directory words start at a[d], and clears them; returns how many CPUs lost one. */
-  private dropAllCopies(d: number, line: number): number {
+  /** Back-invalidates every private copy of `line`, whose directory words start at a[d], and clears them (self: the CPU whose access evicts it, or -1); returns how many CPUs lost one. */
+  private dropAllCopies(d: number, line: number, self: number): number {
     const a = this.a;
     let n = 0;
     for (let w = 0; w < this.words; w++) {
       let m = a[d + w];
       a[d + w] = 0;
       if (w === this.mWord) m &= ~this.mBit;
-      if (m !== 0) n += this.dropCopies(m, w << 5, line, this.epoch);
+      if (m !== 0) n += this.dropShared(m, w << 5, line, self, this.epoch);
     }
     return n;
   }
@@ -393,9 +411,13 @@ export class CacheHierarchy extends CacheSets {
   /** Where the line is for this CPU, with no state change (for tests and /proc readers). */
   probe(cpu: number, paddr: Paddr): 'l1' | 'l2' | 'llc' | 'none' {
     const line = Math.floor(paddr * this.lineInv);
+    if (this.logN[cpu] !== 0) this.settle(cpu);
     if (this.findL1(cpu * this.sets1 + (line & this.mask1), line) >= 0) return 'l1';
-    if (this.holdsL2(cpu, line)) return 'l2';
-    return this.findLlc(line & this.mask3, this.tag3(line), line) >= 0 ? 'llc' : 'none';
+    const s3 = line & this.mask3;
+    const w = this.findLlc(s3, this.tag3(line), line);
+    if (w < 0) return 'none';
+    const d = this.base3 + s3 * this.r3 + this.h3 + this.o3 + this.p3 + w * this.words;
+    return (this.a[d + (cpu >>> 5)] & (1 << (cpu & 31))) !== 0 ? 'l2' : 'llc';
   }
 
   /** CPUs whose L2 holds the line, ascending, and the Modified owner (-1). Functional. */
@@ -405,10 +427,9 @@ export class CacheHierarchy extends CacheSets {
     if (this.findLlc(line & this.mask3, this.tag3(line), line) < 0) return { cpus, owner: -1 };
     const d = this.dirOf(line);
     for (let c = 0; c < this.cpus; c++) {
-      if ((this.a[d + (c >>> 5)] & (1 << (c & 31))) !== 0 && this.holdsL2(c, line)) cpus.push(c);
+      if ((this.a[d + (c >>> 5)] & (1 << (c & 31))) !== 0) cpus.push(c);
     }
-    const owner = (this.a[d + this.mWord] & this.mBit) !== 0 ? this.soleSharer(d) : -1;
-    return { cpus, owner: owner >= 0 && this.holdsL2(owner, line) ? owner : -1 };
+    return { cpus, owner: (this.a[d + this.mWord] & this.mBit) !== 0 ? this.soleSharer(d) : -1 };
   }
 
   /** Drop every cached copy of the lines of one 4 KiB frame (used when a device writes the frame, e.g. swap-in). */
@@ -420,7 +441,7 @@ export class CacheHierarchy extends CacheSets {
       const w = this.findLlc(s3, this.tag3(line), line);
       if (w < 0) continue;
       const r3 = this.base3 + s3 * this.r3;
-      this.dropAllCopies(r3 + this.h3 + this.o3 + this.p3 + w * this.words, line);
+      this.dropAllCopies(r3 + this.h3 + this.o3 + this.p3 + w * this.words, line, -1);
       this.a[r3 + this.h3 + this.o3 + w] = EMPTY;
       orderDemote(this.a, r3 + this.h3, this.w3, w);
     }

@@ -7,11 +7,12 @@
  * seven per typed-array access (map, bounds and tag checks), so:
  * - A set is one record in one Int32Array (`a`), its parts adjacent:
  *     L1   [hints][order][own x ways]          keys: Float64 (`f`), per set
- *     L2   [hints][order][tag x ways]
+ *     L2   [hints][order][tag x ways][LLC way x ways, bytes]
  *     LLC  [hints][order][tag x ways][directory x ways]
  *   Ways stay where they were filled; ways are padded to a multiple of four
  *   (padding ways stay empty). With 16 ways and up to 31 CPUs an LLC set is
- *   38 words, three adjacent host cache lines.
+ *   38 words, three adjacent host cache lines. An L2 way's LLC way byte
+ *   says where the LLC holds its line (for its directory bit, cache.ts).
  * - A look-up tests four ways per step: each way has an 8-bit hint (L1: the
  *   line bits above the set index; L2, LLC: the tag's low byte), packed
  *   four to a word, and a tag is compared only where the hint matches (the
@@ -38,6 +39,8 @@ export const EMPTY = -1;
 /** L2 and LLC tag of a way whose tag needs 32 bits: its line number is in `f`. */
 export const FAR = -2;
 const TWO31 = 2 ** 31;
+/** Drops a CPU's log holds before it is carried out at once. */
+const LOG = 4096;
 // "has a zero byte" bit trick (hints)
 const ONES = 0x01010101;
 const HIGHS = 0x80808080 | 0;
@@ -106,6 +109,10 @@ export class CacheSets {
   protected readonly mWord: number;
   protected readonly mBit: number;
 
+  /** Per CPU, the drops dropShared logged (LOG lines from cpu * LOG) and how many. */
+  protected readonly logN: Int32Array;
+  private readonly logLine: Float64Array;
+
   constructor(cfg: HardwareConfig) {
     const c = cfg.cache;
     const lb = c.line_bytes;
@@ -136,7 +143,8 @@ export class CacheSets {
     this.h2 = (this.w2 + 3) >>> 2;
     this.p2 = this.h2 * 4;
     this.o2 = orderWords(this.w2);
-    this.r2 = this.h2 + this.o2 + this.p2;
+    // [hints][order][tags][LLC way per way, bytes]
+    this.r2 = this.h2 + this.o2 + this.p2 + this.h2;
     this.mask2 = this.sets2 - 1;
     this.inv2 = 1 / this.sets2;
 
@@ -147,6 +155,9 @@ export class CacheSets {
     this.r3 = this.h3 + this.o3 + this.p3 * (1 + this.words);
     this.mask3 = this.sets3 - 1;
     this.inv3 = 1 / this.sets3;
+
+    this.logN = new Int32Array(cpus);
+    this.logLine = new Float64Array(cpus * LOG);
 
     const n1 = cpus * this.sets1;
     const n2 = cpus * this.sets2;
@@ -196,95 +207,66 @@ export class CacheSets {
     return t < TWO31 ? t | 0 : FAR;
   }
 
-  /** Whether cpu's L2 (and so possibly its L1) holds the line. */
-  protected holdsL2(cpu: number, line: number): boolean {
-    return this.findL2(cpu * this.sets2 + (line & this.mask2), this.tag2(line), line) >= 0;
-  }
-
-  /** Removes a line from one CPU's L2 and L1 (no directory update); false if that CPU held no copy. */
-  protected dropPrivate(cpu: number, line: number): boolean {
-    const s2 = cpu * this.sets2 + (line & this.mask2);
-    const w2 = this.findL2(s2, this.tag2(line), line);
-    if (w2 < 0) return false;
-    const r2 = this.base2 + s2 * this.r2;
-    this.a[r2 + this.h2 + this.o2 + w2] = EMPTY;
-    orderDemote(this.a, r2 + this.h2, this.w2, w2);
-    this.dropL1(cpu, line);
-    return true;
-  }
-
   /**
-   * dropPrivate for the CPUs of one directory entry, with what depends only
-   * on the line computed once: each CPU in the bitmask `m` (CPU base + bit)
-   * loses its L2 and L1 copy, if any, and has its epoch bumped (epoch).
-   * Returns how many CPUs held one. The same effect as dropPrivate on each.
+   * Drops the copies of `line` held by the CPUs of one directory word (bit
+   * b of `m` is CPU cpuBase + b; every such CPU's L2 holds the line, the
+   * bits being exact): bumps each one's epoch at once, and removes the L1
+   * and L2 copies at once for `self` (the CPU whose access caused the drop,
+   * whose sets are in use), for any other CPU by appending the line to that
+   * CPU's log of drops (a sequential write). A CPU's log is carried out, in
+   * order, before anything looks at its private sets (settle: its next
+   * access, a probe, a read downgrading its copy, a full log). Nothing sees
+   * those sets in between, so their ways and LRU orders end up as immediate
+   * drops would leave them, while a drop costs no visit to another CPU's set
+   * records, which its own accesses soon bring into the host's caches
+   * anyway. Returns how many CPUs lost a copy.
    */
-  protected dropCopies(m: number, cpuBase: number, line: number, epoch: Uint32Array): number {
-    const a = this.a;
-    const f = this.f;
-    const set2 = line & this.mask2;
-    const t2 = this.tag2(line);
-    const pat2 = Math.imul(t2 & 255, ONES);
-    const h2 = this.h2;
-    const r2Size = this.r2;
-    const base2 = this.base2;
-    const tgOff = h2 + this.o2;
-    const sets2 = this.sets2;
-    const set1 = line & this.mask1;
-    const pat1 = Math.imul((line * this.inv1) & 255, ONES);
-    const h1 = this.h1;
-    const sets1 = this.sets1;
+  protected dropShared(m: number, cpuBase: number, line: number, self: number, epoch: Uint32Array): number {
+    const logN = this.logN;
     let n = 0;
     while (m !== 0) {
       const low = m & -m;
       const cpu = cpuBase + (31 - Math.clz32(low));
       m ^= low;
-      // ---- L2 (findL2, written out)
-      const s2 = cpu * sets2 + set2;
-      const r2 = base2 + s2 * r2Size;
-      let w2 = -1;
-      for (let q = 0; q < h2 && w2 < 0; q++) {
-        const v = a[r2 + q]! ^ pat2;
-        let z = ((v - ONES) | 0) & ~v & HIGHS;
-        while (z !== 0) {
-          const lz = z & -z;
-          const w = (q << 2) + ((31 - Math.clz32(lz)) >>> 3);
-          if (a[r2 + tgOff + w] === t2 && (t2 !== FAR || f[this.far2 + s2 * this.p2 + w] === line)) {
-            w2 = w;
-            break;
-          }
-          z ^= lz;
+      if (cpu !== self) {
+        let k = logN[cpu]!;
+        if (k === LOG) {
+          this.settle(cpu);
+          k = 0;
         }
-      }
-      if (w2 < 0) continue;
-      a[r2 + tgOff + w2] = EMPTY;
-      orderDemote(a, r2 + h2, this.w2, w2);
-      // ---- L1 (findL1, written out)
-      const s1 = cpu * sets1 + set1;
-      const r1 = s1 * this.r1;
-      const k1 = s1 * this.p1;
-      let w1 = -1;
-      for (let q = 0; q < h1 && w1 < 0; q++) {
-        const v = a[r1 + q]! ^ pat1;
-        let z = ((v - ONES) | 0) & ~v & HIGHS;
-        while (z !== 0) {
-          const lz = z & -z;
-          const w = (q << 2) + ((31 - Math.clz32(lz)) >>> 3);
-          if (f[k1 + w] === line) {
-            w1 = w;
-            break;
-          }
-          z ^= lz;
-        }
-      }
-      if (w1 >= 0) {
-        f[k1 + w1] = -1;
-        orderDemote(a, r1 + h1, this.w1, w1);
+        this.logLine[cpu * LOG + k] = line;
+        logN[cpu] = k + 1;
+      } else {
+        if (logN[cpu] !== 0) this.settle(cpu);
+        this.dropPrivate(cpu, line);
       }
       epoch[cpu]!++;
       n++;
     }
     return n;
+  }
+
+  /** Removes a line cpu's L2 holds from its L2 and, if there, its L1 (nothing logged for cpu); it becomes each set's next victim. */
+  private dropPrivate(cpu: number, line: number): void {
+    const s2 = cpu * this.sets2 + (line & this.mask2);
+    const w2 = this.findL2(s2, this.tag2(line), line);
+    if (w2 < 0) throw new Error(`cache: CPU ${cpu}'s L2 lost line ${line} (directory out of step)`);
+    const r2 = this.base2 + s2 * this.r2;
+    this.a[r2 + this.h2 + this.o2 + w2] = EMPTY;
+    orderDemote(this.a, r2 + this.h2, this.w2, w2);
+    const s1 = cpu * this.sets1 + (line & this.mask1);
+    const w1 = this.findL1(s1, line);
+    if (w1 < 0) return;
+    this.f[s1 * this.p1 + w1] = -1;
+    orderDemote(this.a, s1 * this.r1 + this.h1, this.w1, w1);
+  }
+
+  /** Carries out cpu's log of drops (the caller checked that it is not empty), in order. */
+  protected settle(cpu: number): void {
+    const n = this.logN[cpu]!;
+    this.logN[cpu] = 0;
+    const k = cpu * LOG;
+    for (let i = 0; i < n; i++) this.dropPrivate(cpu, this.logLine[k + i]!);
   }
 
   /** Removes a line from one CPU's L1, if there. */
