@@ -186,8 +186,19 @@ function* pid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> 
     d_add(dentry, inode);
     return 0;
   }
+  const leader = find_task_by_tgid(k, pid);
+  if (dentry.d_name === 'task' && leader) {
+    // proc_task_getattr(): nlink 2 plus the process's threads (get_nr_threads); the tid entries are not modelled.
+    const inode = proc_pid_make_inode(t, dir, pid, S_IFDIR | 0o555);
+    inode.i_nlink = 2 + leader.group.filter((th) => th.task && th.task.state !== TaskState.Done).length;
+    inode.i_op = proc_task_inode_operations;
+    inode.i_fop = proc_dir_operations;
+    dentry.d_op = proc_dentry_operations;
+    d_add(dentry, inode);
+    return 0;
+  }
   const fops = PID_ENTRIES[dentry.d_name];
-  if (!fops || !find_task_by_tgid(k, pid)) return -ENOENT;
+  if (!fops || !leader) return -ENOENT;
   const inode = proc_pid_make_inode(t, dir, pid, S_IFREG | 0o444);
   inode.i_nlink = 1;
   inode.i_fop = fops;
@@ -197,6 +208,15 @@ function* pid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> 
 }
 
 const pid_dir_inode_operations: InodeOperations = { lookup: pid_dir_lookup };
+
+/** /proc/PID/task: its thread directories are not modelled (a lookup finds none). */
+function* task_dir_lookup(t: Task): Blocking<number> {
+  t.charge(t.k.cfg.kernel.cost.kernel_op);
+  yield* [];
+  return -ENOENT;
+}
+
+const proc_task_inode_operations: InodeOperations = { lookup: task_dir_lookup };
 
 /** proc_self_get_link(): the caller's tgid as it appears in its pid namespace. */
 const proc_self_inode_operations: InodeOperations = {
