@@ -29,7 +29,8 @@
  *     L2 miss, LLC hit       llc_hit, + c2c_transfer if another CPU holds the
  *                            line Modified (a read downgrades that copy to
  *                            shared; the owner keeps it)
- *     LLC miss               llc_hit + dram
+ *     LLC miss               llc_hit + dram, + the wait for the DRAM channels
+ *                            when the CPUs' traffic exceeds them (bw, membw.ts)
  *   A write, when any other CPU holds a copy, adds c2c_transfer once
  *   (read-for-ownership / invalidation) and drops every other copy from
  *   their L1 and L2; the writer then holds the line Modified. The charge is
@@ -81,6 +82,7 @@
  * Callers pass valid CPU numbers and non-negative line numbers below 2^53;
  * the hot path checks nothing.
  */
+import type { MemBandwidth } from './membw.js';
 import { CacheSets, EMPTY as SETS_EMPTY, FAR as SETS_FAR } from './cachesets.js';
 import type { HardwareConfig } from './config.js';
 import { type Cycles, PAGE_SIZE, type Paddr, type Pfn } from './types.js';
@@ -128,6 +130,8 @@ export class CacheHierarchy extends CacheSets {
   private readonly latC2c: number;
 
   private readonly ctr: Float64Array;
+  /** The DRAM channels (membw.ts): an LLC miss's fill queues there when they are busy. Set by Machine; null: unlimited. */
+  bw: MemBandwidth | null = null;
 
   constructor(cfg: HardwareConfig) {
     super(cfg);
@@ -274,6 +278,7 @@ export class CacheHierarchy extends CacheSets {
     } else {
       ctr[cb + C_LLC_MISS]++;
       lat = this.latLlc + this.latDram;
+      if (this.bw !== null) lat += this.bw.line(cpu, this.lineBytes, lat);
       // fill the LRU way; a victim some L2 may still hold is back-invalidated
       const o = r3 + h3;
       const v = orderRotateLru(a, o, this.w3);

@@ -75,6 +75,12 @@ export const hardwareSchema = {
     rar_action: int(300, 'a target CPU carrying out one RAR invalidation in microcode (no interrupt entry or handler)', { unit: 'cycles', source: 'assumption: of the order of the INVLPGs it performs; Intel publishes no latency', min: 0 }),
   },
 
+  mem: {
+    channels: int(6, 'DRAM channels the machine\'s memory traffic shares (0: no bandwidth limit)', { source: 'Intel Xeon Scalable (Skylake-SP): six DDR4 channels per socket (AnandTech 11544, "Skylake-EP vs EPYC 7000")', min: 0, max: 64 }),
+    mt_s: int(2666, 'transfers per second of each channel (a transfer moves 8 bytes)', { unit: 'MT/s', source: 'DDR4-2666, the Xeon Platinum 81xx memory speed (AnandTech 11544)', min: 1 }),
+    stream_fraction: num(0.78, 'share of the wire rate (channels x MT/s x 8 bytes) the cores can sustain together (STREAM over peak)', { source: 'derived: Intel\'s STREAM triad of 199 GB/s on two Skylake-SP sockets against 2 x 6 x 2666 MT/s x 8 B = 256 GB/s (AnandTech 11544) = 0.78', min: 0.01, max: 1 }),
+  },
+
   swap: {
     size_mib: int(8192, 'swap device size', { unit: 'MiB', min: 1 }),
     read_latency_us: num(77.9, 'latency of one 4 KiB read at queue depth 1', { unit: 'us', source: 'AnandTech 11209: Intel P3700 NAND, 4 KiB random read QD1', min: 0 }),

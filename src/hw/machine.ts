@@ -4,6 +4,7 @@
  */
 import { CacheHierarchy } from './cache.js';
 import type { HardwareConfig } from './config.js';
+import { MemBandwidth } from './membw.js';
 import { Mmu } from './mmu.js';
 import { PageTables } from './pagetable.js';
 import { PhysMem } from './physmem.js';
@@ -16,6 +17,8 @@ export class Machine {
   readonly tlb: Tlb;
   readonly pt: PageTables;
   readonly mmu: Mmu;
+  /** The DRAM channels shared by every CPU (null: mem.channels 0, no bandwidth limit). */
+  readonly membw: MemBandwidth | null;
 
   constructor(cfg: HardwareConfig) {
     this.cfg = cfg;
@@ -24,5 +27,7 @@ export class Machine {
     this.tlb = new Tlb(cfg);
     this.pt = new PageTables(this.mem);
     this.mmu = new Mmu(cfg, this.pt, this.tlb, this.caches);
+    this.membw = cfg.mem.channels > 0 ? new MemBandwidth(cfg) : null;
+    this.caches.bw = this.membw;
   }
 }

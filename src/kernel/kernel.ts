@@ -124,6 +124,7 @@ export class Kernel {
     this.mem_map = new MemMap(this.machine.mem);
     this.machine.pt.frames = this.mem_map;
     this.engine = new Engine(cfg);
+    this.machine.membw?.attachClock(this.engine.clock);
     this.swap = new SwapDevice(cfg);
     // Every task on this kernel's engine, with a task_struct or without, reaches the kernel as t.k.
     this.engine.addHooks({ taskInit: (t) => initKernelTask(this, t) });
@@ -232,7 +233,8 @@ export class Kernel {
    * the streaming rate clear_page is measured at (cost.zero_page per 4 KiB,
    * each way; copy_page is the same rate read plus written). Charged: the
    * cheaper of that and the lines one at a time (a copy of cached lines
-   * costs what its hits cost).
+   * costs what its hits cost), plus the wait at the DRAM channels for the
+   * bytes its misses bring when all CPUs' traffic fills them (membw.ts).
    */
   streamRange(t: Task, kaddr: number, bytes: number, write: boolean): void {
     if (bytes <= 0) return;
@@ -241,6 +243,8 @@ export class Kernel {
     let serial = 0;
     let first = -1;
     let lines = 0;
+    // The lines' fills from DRAM are gathered and queued as one transfer (membw.ts).
+    this.machine.membw?.beginStream(t.cpu);
     for (let a = kaddr - (kaddr % line); a < kaddr + bytes; a += line) {
       const c = caches.access(t.cpu, a, write);
       if (first < 0) first = c;
@@ -248,7 +252,20 @@ export class Kernel {
       lines++;
     }
     const streamed = first + Math.ceil(((lines - 1) * line * this.cfg.cost.zero_page) / PAGE_STREAM_BYTES);
-    t.charge(Math.min(serial, streamed));
+    const cycles = Math.min(serial, streamed);
+    const bw = this.machine.membw;
+    t.charge(bw === null ? cycles : cycles + bw.transfer(t.now, bw.endStream(t.cpu), cycles));
+  }
+
+  /**
+   * `bytes` moved to or from DRAM by t's CPU in a copy or clear that takes
+   * `cycles` alone (clear_page, copy_page): the extra cycles it waits for
+   * the DRAM channels when all CPUs' traffic exceeds them (membw.ts); 0
+   * without a bandwidth limit.
+   */
+  dramStream(t: Task, bytes: number, cycles: number): number {
+    const bw = this.machine.membw;
+    return bw === null ? 0 : bw.transfer(t.now, bytes, cycles);
   }
 
   run(until?: number): number {

@@ -29,6 +29,8 @@ function cfgWith(over: Record<string, unknown>, cpus?: number): MachineConfig {
 }
 
 /** Memory latencies and per-step bookkeeping at zero: what is left of a path is its configured fixed costs. */
+/** With memory latencies at zero, a line moves in no time: the DRAM channels' limit (mem.*) is off too. */
+const NO_DRAM_LIMIT = { channels: 0 };
 const FIXED_ONLY = { l1d_hit: 0, l2_hit: 0, llc_hit: 0, dram: 0, c2c_transfer: 0, stlb_hit: 0, walk_step: 0, walk_start: 0, kernel_op: 0, atomic_rmw: 0, kmalloc: 0, lock_wakeup: 0 };
 
 describe('an unloaded TLB miss whose walk misses every cache', () => {
@@ -98,7 +100,7 @@ describe('a TLB shootdown initiator', () => {
 describe('a minor fault', () => {
   for (const costs of [{}, { page_fault_trap: 700, fault_handler: 1500, page_alloc: 400, zero_page: 1000 }]) {
     it(`costs trap + handler + allocation + zeroing once memory latencies and bookkeeping are zero (${JSON.stringify(costs)})`, () => {
-      const cfg = cfgWith({ cost: { ...FIXED_ONLY, ...costs } });
+      const cfg = cfgWith({ cost: { ...FIXED_ONLY, ...costs }, mem: NO_DRAM_LIMIT });
       const r = runFocused(scenario('fault/minor'), cfg);
       const c = { ...cfg.cost, ...cfg.kernel.cost };
       expect(r.sim.cycles).toBe(c.page_fault_trap + c.fault_handler + c.page_alloc + c.zero_page);
@@ -121,7 +123,7 @@ describe('a minor fault', () => {
 
 describe('a copy-on-write fault', () => {
   it('costs trap + handler + allocation + copy + the local flush of the old PTE, once memory latencies and bookkeeping are zero', () => {
-    const cfg = cfgWith({ cost: FIXED_ONLY });
+    const cfg = cfgWith({ cost: FIXED_ONLY, mem: NO_DRAM_LIMIT });
     const r = runFocused(scenario('fault/cow'), cfg);
     const c = { ...cfg.cost, ...cfg.kernel.cost };
     expect(r.sim.cycles).toBe(c.page_fault_trap + c.fault_handler + c.page_alloc + c.copy_page + c.flush_tlb_func + c.invlpg);

@@ -195,7 +195,7 @@ function clearHugePage(t: Task, head: number): void {
   const k = t.k;
   const mem = k.machine.mem;
   for (let i = 0; i < HPAGE_NR; i++) mem.zero(head + i);
-  t.chargeAs(CAT_CLEAR_HUGE, HPAGE_NR * k.cfg.cost.zero_page);
+  t.chargeAs(CAT_CLEAR_HUGE, HPAGE_NR * k.cfg.cost.zero_page + k.dramStream(t, HPAGE_NR * PAGE_SIZE, HPAGE_NR * k.cfg.cost.zero_page));
 }
 
 /**

@@ -41,7 +41,7 @@ import type { Kernel } from '../kernel.js';
 import { AddressSpace } from './filemap.js';
 import { pmd_alloc } from './huge_memory.js';
 import { HPAGE_NR, PG_anon, PG_head, PG_tail } from './page_flags.js';
-import { PMD_SIZE, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct, type VmFile } from './mm_types.js';
+import { PAGE_SIZE, PMD_SIZE, VM_SHARED, VM_WRITE, type MmStruct, type VmAreaStruct, type VmFile } from './mm_types.js';
 import { ptep_get, set_pte_at } from './pgtable.js';
 import { tlb_flush_pte_range, type MmuGather } from './mmu_gather.js';
 import { flush_tlb_page } from './tlbflush.js';
@@ -281,7 +281,7 @@ function putHugePage(t: Task, head: number): void {
 function clearHugePage(t: Task, head: number): void {
   const k = t.k;
   for (let i = 0; i < HPAGE_NR; i++) k.machine.mem.zero(head + i);
-  t.chargeAs(CAT_CLEAR_HUGE, HPAGE_NR * k.cfg.cost.zero_page);
+  t.chargeAs(CAT_CLEAR_HUGE, HPAGE_NR * k.cfg.cost.zero_page + k.dramStream(t, HPAGE_NR * PAGE_SIZE, HPAGE_NR * k.cfg.cost.zero_page));
 }
 
 /** make_huge_pte(): a PMD leaf for head, writable when asked, young and (if writable) dirty. */
@@ -328,7 +328,7 @@ export function* hugetlb_fault(t: Task, vma: VmAreaStruct, address: number, writ
           return VM_FAULT_SIGBUS;
         }
         for (let i = 0; i < HPAGE_NR; i++) k.machine.mem.copy(head + i, old + i);
-        t.chargeAs(CAT_COPY_HUGE, HPAGE_NR * k.cfg.cost.copy_page);
+        t.chargeAs(CAT_COPY_HUGE, HPAGE_NR * k.cfg.cost.copy_page + k.dramStream(t, 2 * HPAGE_NR * PAGE_SIZE, HPAGE_NR * k.cfg.cost.copy_page));
         memmap.flags[head] = (PG_head | PG_anon) >>> 0;
         memmap.mapcount[head] = 1;
         memmap.mapcount[old]!--;

@@ -239,7 +239,7 @@ function* doFault(t: Task, vmf: VmFault): Blocking<number> {
   }
   if (copy >= 0) {
     k.machine.mem.copy(copy, r.pfn);
-    t.chargeAs(CAT_COPY_PAGE, k.cfg.cost.copy_page);
+    t.chargeAs(CAT_COPY_PAGE, k.cfg.cost.copy_page + k.dramStream(t, 2 * PAGE_SIZE, k.cfg.cost.copy_page));
     finishFault(t, vmf, copy, true);
     put_page_testzero_free(t, r.pfn);
   } else {
@@ -304,7 +304,7 @@ function* wpPageCopy(t: Task, vmf: VmFault, oldPfn: number): Blocking<number> {
   }
   if (!zero) {
     mem.copy(pfn, oldPfn);
-    t.chargeAs(CAT_COPY_PAGE, k.cfg.cost.copy_page);
+    t.chargeAs(CAT_COPY_PAGE, k.cfg.cost.copy_page + k.dramStream(t, 2 * PAGE_SIZE, k.cfg.cost.copy_page));
   }
   pte_lock(t, mm, vmf.table);
   if (k.machine.pt.readEntry(vmf.table, vmf.idx) !== vmf.origPte) {

@@ -20,6 +20,7 @@
  */
 import type { TableFrames } from '../../hw/pagetable.js';
 import type { PhysMem } from '../../hw/physmem.js';
+import { PAGE_SIZE } from '../../hw/types.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -231,7 +232,8 @@ function rmqueue(t: Task, core: MmCore, gfp: number): number {
 function clearPage(t: Task, pfn: number): void {
   const k = t.k;
   k.machine.mem.zero(pfn);
-  t.chargeAs(CAT_CLEAR, k.cfg.cost.zero_page);
+  // 4 KiB of stores that reach DRAM (the model's caches do not hold the cleared lines: their write-back).
+  t.chargeAs(CAT_CLEAR, k.cfg.cost.zero_page + k.dramStream(t, PAGE_SIZE, k.cfg.cost.zero_page));
 }
 
 /**

@@ -137,7 +137,10 @@ export function* fillUser(t: Task, addr: number, len: number, byte: number): Blo
  * sequential stream runs at bandwidth, not at a miss a line: the hardware
  * prefetchers run ahead of it (Intel optimization manual, the L2 streamer;
  * AMD 56665, the L2 stream prefetcher) and its misses overlap, which a
- * line-by-line walk through the cache model does not show. `byte` >= 0
+ * line-by-line walk through the cache model does not show. The bytes the
+ * page's lines bring from DRAM queue at the machine's DRAM channels with
+ * every other CPU's (src/hw/membw.ts): when they are full the copy waits.
+ * `byte` >= 0
  * writes that byte over the range (the copy's contents). Returns 0 or the
  * signal that stopped it.
  */
@@ -148,6 +151,7 @@ export function* streamUser(t: Task, addr: number, len: number, write: boolean, 
   const caches = k.machine.caches;
   const line = caches.lineBytes;
   const rate = k.cfg.cost.zero_page;
+  const bw = k.machine.membw;
   let cur = addr;
   const end = addr + len;
   while (cur < end) {
@@ -177,9 +181,12 @@ export function* streamUser(t: Task, addr: number, len: number, write: boolean, 
     }
     const toPhys = pfn * PAGE_SIZE - pageBase;
     let serial = firstCycles;
+    // The other lines' fills from DRAM are gathered and queued as one transfer (membw.ts).
+    bw?.beginStream(t.cpu);
     for (let j = 1; j < lines; j++) serial += caches.access(t.cpu, first + j * line + toPhys, write);
     const streamed = firstCycles + Math.ceil(((lines - 1) * line * rate) / PAGE_SIZE);
-    t.chargeAs(CAT_USER, Math.min(serial, streamed));
+    const cycles = Math.min(serial, streamed);
+    t.chargeAs(CAT_USER, bw === null ? cycles : cycles + bw.transfer(t.now, bw.endStream(t.cpu), cycles));
     if (byte >= 0) mem.fill(pfn, cur % PAGE_SIZE, next - cur, byte);
     cur = next;
     if (t.shouldYield()) yield;

@@ -22,7 +22,7 @@ export function fakeKernel(cfg: MachineConfig = testConfig()): Kernel {
     cfg,
     engine: new Engine(cfg),
     slab: new Slab(),
-    machine: { cfg, caches },
+    machine: { cfg, caches, membw: null },
     lockClasses: new Map(),
     touch(t: { cpu: number; charge(c: number): void }, kaddr: number, write: boolean) {
       t.charge(caches.access(t.cpu, kaddr, write));
