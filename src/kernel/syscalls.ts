@@ -5,7 +5,8 @@
  * call and records its latency.
  */
 import { intern } from '../sim/attribution.js';
-import { counterId, type SampleSets, type Samples } from '../sim/stats.js';
+import { counterId, type Samples } from '../sim/stats.js';
+import type { Engine } from '../sim/engine.js';
 import type { Blocking, Task } from '../sim/task.js';
 import { ct_user_enter, ct_user_exit } from './rcu/context_tracking.js';
 
@@ -18,9 +19,16 @@ interface SyscallName {
   cat: number;
   /** The call counter, `syscall_NAME` (its counterId). */
   counter: number;
-  /** The latency histogram of the engine that last ran the call, and that engine's sample sets (a look-up by name per call costs a hash of the name). */
+  /**
+   * The engine that last ran the call, and what the call needs of it: its
+   * latency histogram (a look-up by name per call costs a hash of the
+   * name), and the attribution nodes syscall:NAME and syscall:NAME >
+   * entry_SYSCALL_64 (a look-up each per charge otherwise).
+   */
+  engine: Engine | null;
   samples: Samples | null;
-  sets: SampleSets | null;
+  node: number;
+  entryNode: number;
 }
 
 const names = new Map<string, SyscallName>();
@@ -34,7 +42,7 @@ function syscallName(name: string): SyscallName {
   if (name === lastName) return lastN!;
   let n = names.get(name);
   if (n === undefined) {
-    n = { cat: intern(`syscall:${name}`), counter: counterId(`syscall_${name}`), samples: null, sets: null };
+    n = { cat: intern(`syscall:${name}`), counter: counterId(`syscall_${name}`), engine: null, samples: null, node: 0, entryNode: 0 };
     names.set(name, n);
   }
   lastName = name;
@@ -47,15 +55,22 @@ export function syscallCategory(name: string): number {
 }
 
 /** Entry: leaves user mode, opens `syscall:NAME` and charges the first half of the entry cost. Returns the category to restore at exit. */
-function sysEnter(t: Task, n: SyscallName): number {
+function sysEnter(t: Task, n: SyscallName, name: string): number {
   const e = t.engine;
+  if (n.engine !== e) {
+    n.engine = e;
+    // The histogram is made at the first exit: a call that never returns leaves none.
+    n.samples = null;
+    n.node = e.attribution.child(e.attribution.root, n.cat);
+    n.entryNode = e.attribution.child(n.node, CAT_ENTRY);
+  }
   const cost = e.cfg.cost;
   const saved = t.cat;
   ct_user_exit(t);
-  t.cat = e.attribution.root;
-  t.enter(n.cat);
-  const entry = cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0);
-  t.chargeAs(CAT_ENTRY, entry / 2);
+  t.cat = n.node;
+  const entry = (cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0)) / 2;
+  e.charge(t.cpu, entry, n.entryNode);
+  t.cpuTime += entry;
   return saved;
 }
 
@@ -64,15 +79,15 @@ function sysExit(t: Task, n: SyscallName, name: string, saved: number, start: nu
   const e = t.engine;
   const cost = e.cfg.cost;
   const entry = cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0);
-  t.chargeAs(CAT_ENTRY, entry - entry / 2);
+  const rest = entry - entry / 2;
+  // Under syscall:NAME > entry_SYSCALL_64, as at entry (the nodes are looked up again only if another engine ran the call meanwhile).
+  e.charge(t.cpu, rest, n.engine === e ? n.entryNode : e.attribution.child(e.attribution.child(e.attribution.root, n.cat), CAT_ENTRY));
+  t.cpuTime += rest;
   t.cat = saved;
   ct_user_enter(t);
   e.counters.addId(n.counter);
-  if (n.sets !== e.samples) {
-    n.sets = e.samples;
-    n.samples = e.samples.of(name);
-  }
-  n.samples!.record(t.now - start);
+  if (n.engine !== e) e.samples.of(name).record(t.now - start);
+  else (n.samples ??= e.samples.of(name)).record(t.now - start);
   if (e.tracing) e.traceSpan('syscall', name, startCpu, start, t.now - start);
 }
 
@@ -84,7 +99,7 @@ export function* syscall<T>(t: Task, name: string, body: Blocking<T>): Blocking<
   const start = t.now;
   const startCpu = t.cpu;
   const n = syscallName(name);
-  const saved = sysEnter(t, n);
+  const saved = sysEnter(t, n, name);
   const r = yield* body;
   sysExit(t, n, name, saved, start, startCpu);
   return r;
@@ -103,7 +118,7 @@ export function syscallNoWait(t: Task, name: string, body: (t: Task, a: number, 
   const start = t.now;
   const startCpu = t.cpu;
   const n = syscallName(name);
-  const saved = sysEnter(t, n);
+  const saved = sysEnter(t, n, name);
   const r = body(t, a, b, c);
   sysExit(t, n, name, saved, start, startCpu);
   return r;
