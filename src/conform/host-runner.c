@@ -298,6 +298,15 @@ static void remove_result_file(void)
 		unlink(result_path);
 }
 
+/* Ended from outside (a caller's timeout): the result file goes too. */
+static void on_term(int sig)
+{
+	if (result_path[0])
+		unlink(result_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /*
  * The result area: a sparse file of RESULT_BYTES and the encoded ops after
  * it, in /dev/shm (memory, as an anonymous mapping is) or else the temporary
@@ -314,6 +323,9 @@ static void make_result_area(const char *text, size_t len, int drop, uid_t uid, 
 		die("cannot make the result file in %s: %s", dir, strerror(errno));
 	}
 	atexit(remove_result_file);
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	signal(SIGHUP, on_term);
 	uint64_t size = RESULT_BYTES + ((len + 1 + 4095) & ~4095UL);
 	if (ftruncate(fd, (off_t)size) < 0)
 		die("cannot size %s: %s", result_path, strerror(errno));
@@ -360,6 +372,10 @@ static void setup_script_process(const char *workdir, int drop, uid_t uid, gid_t
 	}
 	install_fault_handlers();
 	signal(SIGALRM, SIG_DFL);
+	/* The supervisor's handlers that remove the result file are not the script's. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 }
 
 static void on_alarm(int sig)
