@@ -31,6 +31,8 @@ import { switch_mm_irqs_off } from '../mm/tlbflush.js';
 import { current, type TaskStruct } from '../sched/task_struct.js';
 import type { Path } from './dcache.js';
 import { do_close_on_exec } from './file.js';
+import { alloc_file, fput, type File } from './file_table.js';
+import { FMODE_READ, O_LARGEFILE } from './uapi_fcntl.js';
 import { fsnotify_access, fsnotify_close, fsnotify_open } from './notify/fsnotify.js';
 import { MAY_EXEC, MAY_OPEN, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFSOCK, S_ISREG, inode_permission } from './inode.js';
 import { LOOKUP_FOLLOW, filename_lookup, path_put } from './namei.js';
@@ -39,6 +41,12 @@ const CAT_OPEN_EXEC = intern('do_open_execat');
 const CAT_BINPRM = intern('search_binary_handler');
 const CAT_DE_THREAD = intern('de_thread');
 const CAT_EXEC_MMAP = intern('exec_mmap');
+
+/** A file execve opened on its way (the program or an interpreter): its path and struct file. */
+interface ExecFile {
+  path: Path;
+  file: File;
+}
 
 /** include/uapi/linux/binfmts.h: the bytes of the file the formats look at. */
 export const BINPRM_BUF_SIZE = 256;
@@ -55,7 +63,7 @@ const MAX_INTERP_DEPTH = 5;
  * (as for any open), and a later failure closes it again (fput: IN_CLOSE_NOWRITE
  * when the call returns). The opened file goes on `held`.
  */
-function* do_open_execat(t: Task, name: string, held: Path[]): Blocking<Path | number> {
+function* do_open_execat(t: Task, name: string, held: ExecFile[]): Blocking<Path | number> {
   t.enter(CAT_OPEN_EXEC);
   const path = yield* filename_lookup(t, name, LOOKUP_FOLLOW);
   if (typeof path === 'number') {
@@ -76,7 +84,8 @@ function* do_open_execat(t: Task, name: string, held: Path[]): Blocking<Path | n
     t.leave();
     return err;
   }
-  held.push(path);
+  // do_filp_open()'s struct file (open_exec_flags: O_RDONLY | O_LARGEFILE | __FMODE_EXEC), freed when the call is done.
+  held.push({ path, file: alloc_file(t.k, t, name, O_LARGEFILE, FMODE_READ, {}) });
   yield* fsnotify_open(t, { dentry: path.dentry, writable: false });
   if (!S_ISREG(inode.i_mode)) err = -EACCES;
   // exe_file_deny_write_access(): a file open for writing cannot be run.
@@ -164,16 +173,18 @@ export function script_interpreter(buf: Uint8Array): string | null {
 export function* exec_checks(t: Task, name: string): Blocking<number> {
   // The files opened on the way (the program, then each interpreter) stay open until the call returns; their
   // fput()s run then, as task work, the last opened first.
-  const held: Path[] = [];
+  const held: ExecFile[] = [];
   const r = yield* exec_search(t, name, held);
   for (let i = held.length - 1; i >= 0; i--) {
-    yield* fsnotify_close(t, { dentry: held[i]!.dentry, writable: false });
-    yield* path_put(t, held[i]!);
+    const { path, file } = held[i]!;
+    yield* fsnotify_close(t, { dentry: path.dentry, writable: false });
+    yield* fput(t, file);
+    yield* path_put(t, path);
   }
   return r;
 }
 
-function* exec_search(t: Task, name: string, held: Path[]): Blocking<number> {
+function* exec_search(t: Task, name: string, held: ExecFile[]): Blocking<number> {
   let path = yield* do_open_execat(t, name, held);
   // exec_binprm(): each level's handler opens the next interpreter before the depth is checked.
   for (let depth = 0; ; depth++) {
