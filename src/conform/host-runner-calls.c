@@ -466,6 +466,55 @@ static void c_fdinfo(int i, struct op *o)
 	emit("\n");
 }
 
+/* ---- record locks ---- */
+
+/* A lock's l_pid by whose it is: the script's first process has the runner as parent, which holds no lock. */
+static const char *lock_pid_name(pid_t pid, char *num, size_t n)
+{
+	if (pid <= 0) {
+		snprintf(num, n, "n%d", (int)pid);
+		return num;
+	}
+	if (pid == getpid())
+		return "sself";
+	if (pid == getppid())
+		return "sparent";
+	return "sother";
+}
+
+/*
+ * fcntl_lock: fcntl(fd, cmd, &flock). F_GETLK and F_OFD_GETLK print what the kernel wrote back; l_pid as `self`,
+ * `parent` (the process a fork op made this one from), `other`, or 0 / -1 (src/workloads/script/calls/fs.ts: lockPidName).
+ */
+static void c_fcntl_lock(int i, struct op *o)
+{
+	int cmd = ival(&o->a[1]);
+	struct flock fl = {
+		.l_type = (short)val(&o->a[2]),
+		.l_whence = (short)val(&o->a[3]),
+		.l_start = (off_t)val(&o->a[4]),
+		.l_len = (off_t)val(&o->a[5]),
+		.l_pid = (pid_t)val(&o->a[6]),
+	};
+	errno = 0;
+	long ret = syscall(SYS_fcntl, ival(&o->a[0]), cmd, &fl);
+	int err = errno;
+	if (!emit_head(i, ret, err))
+		return;
+	if (cmd != F_GETLK && cmd != F_OFD_GETLK) {
+		emit("\n");
+		return;
+	}
+	static const char *const types[] = { "F_RDLCK", "F_WRLCK", "F_UNLCK" };
+	char num[24];
+	if (fl.l_type >= 0 && fl.l_type <= 2)
+		emit(" l_type=s%s", types[fl.l_type]);
+	else
+		emit(" l_type=n%d", fl.l_type);
+	emit(" l_whence=n%d l_start=n%lld l_len=n%lld l_pid=%s\n", fl.l_whence, (long long)fl.l_start, (long long)fl.l_len,
+	     lock_pid_name(fl.l_pid, num, sizeof num));
+}
+
 /* ---- the table: same names and order as CALL_FIELDS ---- */
 
 struct call {
@@ -512,6 +561,7 @@ static const struct call calls[] = {
 	{ "readlinkat", c_readlinkat },
 	{ "unlinkat", c_unlinkat },
 	{ "fdinfo", c_fdinfo },
+	{ "fcntl_lock", c_fcntl_lock },
 };
 
 const int ncall_names = (int)(sizeof calls / sizeof calls[0]);

@@ -19,6 +19,7 @@ import type { Path } from './fs/dcache.js';
 import type { DirfdResolver, OpenFlagsCheck, OpenHandler } from './fs/fd_syscalls.js';
 import type { FilesState } from './fs/fdtable.js';
 import type { FileTableState } from './fs/file_table.js';
+import type { FileLocksState } from './fs/locks.js';
 import type { VfsState } from './fs/namespace.js';
 import type { InotifyUcounts } from './fs/notify/inotify_user.js';
 import type { ProcRegistry } from './fs/proc/generic.js';
@@ -97,6 +98,8 @@ export class Kernel {
   procRegistry?: ProcRegistry;
   /** The anonymous inode anon_inode files share, made when /proc/PID/fd first follows one (it takes kernel memory). */
   anonInodeFs?: { path: Path };
+  /** Record locks' blocked requests and blocked_lock_lock (fs/locks.ts), made at the first lock that waits or wakes. */
+  fileLocks?: FileLocksState;
   /** Frames mem= took away from the allocator (memblock). */
   memblockReserved = 0;
   /** File systems' open handlers, asked in registration order. */

@@ -15,7 +15,7 @@ import { hostOutputPath, listScriptFiles, loadScript } from '../../src/workloads
 
 const SUITE = 'test/conformance';
 const files = listScriptFiles([SUITE]);
-const PREFIXES = ['madvise', 'mmap', 'exec', 'munmap', 'mprotect', 'mlock', 'mincore', 'mremap', 'mseal', 'smaps', 'pagemap', 'hugetlb', 'folio', 'fork', 'fd', 'file', 'inotify', 'mm', 'io', 'path', 'proc', 'dev', 'fcntl', 'rlimit', 'task'];
+const PREFIXES = ['madvise', 'mmap', 'exec', 'munmap', 'mprotect', 'mlock', 'mincore', 'mremap', 'mseal', 'smaps', 'pagemap', 'hugetlb', 'folio', 'fork', 'fd', 'file', 'inotify', 'mm', 'io', 'path', 'proc', 'dev', 'fcntl', 'lock', 'rlimit', 'task'];
 
 describe('the conformance suite', () => {
   it('holds at least 150 scripts, each named by its file and grouped by a known prefix', () => {

@@ -15,9 +15,11 @@ import { current, type TaskStruct } from '../sched/task_struct.js';
 import { syscall, syscallNoWait } from '../syscalls.js';
 import { do_prlimit } from '../sys.js';
 import { do_fcntl_more, F_CREATED_QUERY, F_DUPFD_QUERY } from './fcntl.js';
+import { fcntl_getlk, fcntl_setlk, F_GETLK, F_OFD_GETLK, is_lock_cmd, type Flock } from './locks.js';
 import {
   __close_fd,
   alloc_files_struct,
+  fcheck_files,
   fd_install,
   fget_light,
   files_shared,
@@ -327,6 +329,28 @@ function* fcntlBody(t: Task, fd: number, cmd: number, arg: number): Blocking<num
 
 export function sys_fcntl(t: Task, fd: number, cmd: number, arg: number): Blocking<number> {
   return syscall(t, 'fcntl', fcntlBody(t, fd, cmd, arg));
+}
+
+function* fcntlLockBody(t: Task, fd: number, cmd: number, flock: Flock): Blocking<number> {
+  const r = fget_light(t, u32(fd), true);
+  if (!r.file) return -EBADF;
+  const f = r.file;
+  let err: number;
+  if (f.f_mode & FMODE_PATH) err = -EBADF;
+  else if (cmd === F_GETLK || cmd === F_OFD_GETLK) err = yield* fcntl_getlk(t, f, cmd, flock);
+  else err = yield* fcntl_setlk(t, f, cmd, flock, () => fcheck_files(t, current(t).files as FilesStruct, u32(fd)) === f);
+  yield* fput_light(t, r);
+  return err;
+}
+
+/**
+ * fcntl(2) with a record-lock command (F_GETLK, F_SETLK, F_SETLKW and
+ * their F_OFD_ forms) and a struct flock (fs/locks.ts); F_GETLK and
+ * F_OFD_GETLK write the conflicting lock (or F_UNLCK) back into it.
+ */
+export function sys_fcntl_lock(t: Task, fd: number, cmd: number, flock: Flock): Blocking<number> {
+  if (!is_lock_cmd(cmd)) throw new Error(`sys_fcntl_lock: ${cmd} is not a record-lock command`);
+  return syscall(t, 'fcntl', fcntlLockBody(t, fd, cmd, flock));
 }
 
 /**

@@ -42,6 +42,7 @@ import {
   PTR_BYTES,
 } from './fdtable.js';
 import { type File, fput, get_file, get_file_rcu } from './file_table.js';
+import { locks_remove_posix } from './locks.js';
 import { FMODE_PATH, O_CLOEXEC } from './uapi_fcntl.js';
 
 export { FdTable, FilesState, filesState, fdtableSize, NR_OPEN_DEFAULT, type FdtableViolation } from './fdtable.js';
@@ -231,11 +232,16 @@ export function* fd_install(t: Task, fd: number, file: File): Blocking<void> {
   yield* __fd_install(t, current(t).files as FilesStruct, fd, file);
 }
 
-/** filp_close(): ->flush, then drop the fd's reference. */
-export function* filp_close(t: Task, file: File): Blocking<number> {
+/**
+ * filp_close(): ->flush, the closing process's POSIX locks on the file
+ * (locks_remove_posix, whichever fd took them; `id` is its files_struct),
+ * then drop the fd's reference.
+ */
+export function* filp_close(t: Task, file: File, id: FilesStruct | null): Blocking<number> {
   if (file.f_count === 0) return 0; // "VFS: Close: file count is 0"
   let retval = 0;
   if (file.f_op.flush && !(file.f_mode & FMODE_PATH)) retval = yield* file.f_op.flush(t, file);
+  if (!(file.f_mode & FMODE_PATH) && id) yield* locks_remove_posix(t, file, id);
   yield* fput(t, file);
   return retval;
 }
@@ -262,7 +268,7 @@ export function* __close_fd(t: Task, files: FilesStruct, fd: number): Blocking<n
   setBit(t, fdt.close_on_exec, fdt.cloexecAddr, fd, 0);
   __put_unused_fd(t, files, fd);
   files.file_lock.unlock(t);
-  const r = yield* filp_close(t, file);
+  const r = yield* filp_close(t, file, files);
   t.leave();
   return r;
 }
@@ -449,7 +455,7 @@ function* close_files(t: Task, files: FilesStruct): Blocking<void> {
     fdt.open_fds[i] = 0;
     if (file) {
       k.touch(t, fdt.fdAddr + i * PTR_BYTES, true);
-      yield* filp_close(t, file);
+      yield* filp_close(t, file, files);
       if (t.shouldYield()) yield;
     }
   }
@@ -498,7 +504,7 @@ export function* do_close_on_exec(t: Task, files: FilesStruct): Blocking<void> {
     fdt.fd[fd] = null;
     __put_unused_fd(t, files, fd);
     files.file_lock.unlock(t);
-    yield* filp_close(t, file);
+    yield* filp_close(t, file, files);
     if (t.shouldYield()) yield;
     yield* files.file_lock.lock(t);
   }

@@ -49,7 +49,7 @@ export function* do_dup2(t: Task, files: FilesStruct, file: File, fd: number, fl
   setBit(t, fdt.open_fds, fdt.openAddr, fd, 1);
   setBit(t, fdt.close_on_exec, fdt.cloexecAddr, fd, flags & O_CLOEXEC ? 1 : 0);
   files.file_lock.unlock(t);
-  if (tofree) yield* filp_close(t, tofree);
+  if (tofree) yield* filp_close(t, tofree, files);
   t.leave();
   return fd;
 }

@@ -15,6 +15,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { call_rcu } from '../rcu/tree.js';
 import { FMODE_PATH } from './uapi_fcntl.js';
+import { locks_remove_file } from './locks.js';
 
 /** Where a read reports what it read (the script's `sum`). */
 export interface IoBuf {
@@ -146,8 +147,10 @@ function* __fput(t: Task, f: File): Blocking<void> {
   t.enter(CAT_RELEASE);
   if (f.f_mode & FMODE_PATH) {
     // O_PATH files never reach ->release.
-  } else if (f.f_op.release) {
-    yield* f.f_op.release(t, f);
+  } else {
+    // locks_remove_file(): the description's OFD locks go with it.
+    yield* locks_remove_file(t, f);
+    if (f.f_op.release) yield* f.f_op.release(t, f);
   }
   // file_free(): the object goes back after a grace period, as fget may still be looking at it.
   call_rcu(t, FILE_BYTES, () => {

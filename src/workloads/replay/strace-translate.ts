@@ -13,15 +13,20 @@ import { BRK_BASE } from '../../kernel/mm/mm_types.js';
 import { F, FD_CLOEXEC, IN, MADV, MAP, O, PROT, SEEK } from '../script/constants.js';
 import { AT_FDCWD, AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES, MS_NAMES, RENAME_NAMES } from '../script/calls/uapi.js';
 import type { Op, Ref } from '../script/types.js';
+import { loffOf, type loff_t } from '../../kernel/fs/loff.js';
 import type { StraceCall } from './strace-parse.js';
 
 /** `name` -> `PREFIX_NAME` for a table of lower-case names. */
+/** fcntl's record-lock commands and F_RDLCK. */
+const LOCK_CMDS: ReadonlySet<number> = new Set([F.F_GETLK, F.F_SETLK, F.F_SETLKW, F.F_OFD_GETLK, F.F_OFD_SETLK, F.F_OFD_SETLKW]);
+const F_RDLCK = 0;
+
 const prefixed = (prefix: string, t: Readonly<Record<string, number>>): Record<string, number> =>
   Object.fromEntries(Object.entries(t).map(([k, v]) => [`${prefix}${k.toUpperCase()}`, v]));
 
 const SYMBOLS: Readonly<Record<string, number>> = {
   ...PROT, ...MAP, ...MADV, ...O, ...F, ...SEEK, ...IN, ...FADV_NAMES,
-  NULL: 0, AT_FDCWD, FD_CLOEXEC,
+  NULL: 0, AT_FDCWD, FD_CLOEXEC, F_RDLCK: 0, F_WRLCK: 1, F_UNLCK: 2,
   ...prefixed('AT_', AT_NAMES), AT_REMOVEDIR: 0x200, AT_STATX_SYNC_AS_STAT: 0,
   ...prefixed('FALLOC_FL_', FALLOC_NAMES),
   ...prefixed('MREMAP_', MREMAP_NAMES),
@@ -76,6 +81,25 @@ export function iovLens(arg: string | undefined): number[] {
 export function intList(arg: string | undefined): number[] {
   if (arg === undefined || !arg.startsWith('[')) throw new Unreadable(arg ?? 'a missing array');
   return arg.slice(1, -1).split(',').filter((x) => x.trim() !== '').map((x) => num(x));
+}
+
+/**
+ * struct flock as strace prints it, `{l_type=F_WRLCK, l_whence=SEEK_SET,
+ * l_start=0, l_len=0}` (F_GETLK's with the answer and l_pid): positions
+ * exact past 2^53.
+ */
+export function flockFields(arg: string | undefined): { type: number; whence: number; start: loff_t; len: loff_t } {
+  if (arg === undefined || !arg.startsWith('{')) throw new Unreadable(arg ?? 'a missing struct flock');
+  const field = (key: string): string => {
+    const m = new RegExp(`${key}=([^,}]+)`).exec(arg);
+    if (!m) throw new Unreadable(`${arg}: no ${key}`);
+    return m[1]!.trim();
+  };
+  const pos = (key: string): loff_t => {
+    const v = field(key);
+    return /^-?\d+$/.test(v) ? loffOf(BigInt(v)) : num(v);
+  };
+  return { type: num(field('l_type')), whence: num(field('l_whence')), start: pos('l_start'), len: pos('l_len') };
 }
 
 const lit = (value: number): Ref => ({ value });
@@ -162,6 +186,13 @@ export function translate(c: StraceCall, st: ProcState): Op | null {
       return { op: 'dup3', fd: fd(a[0]), newfd: fd(a[1]), flags: num(a[2]), as: '_' };
     case 'fcntl': {
       const cmd = num(a[1]);
+      if (LOCK_CMDS.has(cmd) && a[2]?.startsWith('{')) {
+        // F_GETLK prints what the kernel wrote back: the range it asked about when nothing conflicted (then a read
+        // lock's query finds nothing either way), else the conflicting lock's; l_pid is the answer's, never 0 on entry.
+        const l = flockFields(a[2]);
+        const get = cmd === F.F_GETLK || cmd === F.F_OFD_GETLK;
+        return { op: 'fcntl_lock', fd: fd(a[0]), cmd, type: get ? F_RDLCK : l.type, whence: l.whence, start: l.start, len: l.len, pid: 0 };
+      }
       return { op: 'fcntl', fd: fd(a[0]), cmd, arg: a[2] === undefined ? 0 : num(a[2]), as: '_' };
     }
     case 'pipe':

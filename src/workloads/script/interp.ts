@@ -67,6 +67,8 @@ interface ScriptThread {
 interface Proc {
   names: Map<string, number>;
   hint: MmOpState;
+  /** The tgid of the process that forked this one (none for the script's first process). */
+  ppid?: number;
   self?: ScriptThread;
   /** The op handlers' environment for the thread running these ops (made at its first op). */
   env?: MmOpEnv;
@@ -175,6 +177,7 @@ class Interpreter {
       },
       cookies: this.cookies,
       mm: p.hint,
+      ppid: p.ppid,
     };
   }
 
@@ -215,7 +218,7 @@ class Interpreter {
     const id = this.threads.length;
     const rec: ScriptThread = { task: t, stop: false, lines: [] };
     this.threads.push(rec);
-    const tp: Proc = { names: new Map(p.names), hint: p.hint, self: rec };
+    const tp: Proc = { names: new Map(p.names), hint: p.hint, self: rec, ppid: p.ppid };
     const self = this;
     const placement = op.cpu !== undefined ? { cpu: op.cpu, pinned: true } : {};
     const ts = k.spawnThread(
@@ -286,7 +289,7 @@ class Interpreter {
     const k = this.k;
     const parent = current(t);
     let childLines: ResultLine[] = [];
-    const childProc: Proc = { names: new Map(p.names), hint: { nextHint: p.hint.nextHint } };
+    const childProc: Proc = { names: new Map(p.names), hint: { nextHint: p.hint.nextHint }, ppid: parent.tgid };
     const self = this;
     // The host runner's fork op is three system calls: fork() (clone), the child's _exit() (exit_group) and the
     // parent's waitpid() (wait4); each pays the entry and exit the null-syscall cost measures.

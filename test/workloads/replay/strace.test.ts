@@ -184,6 +184,25 @@ describe('translation of the file, pipe and memory calls', () => {
   });
 });
 
+describe('translation of record locks', () => {
+  it('replays fcntl F_SETLK/F_GETLK/F_OFD_* with strace\'s struct flock, the log\'s results included', () => {
+    const text = [
+      '1 1.000 openat(AT_FDCWD, "lk", O_RDWR|O_CREAT, 0644) = 3 <0.000010>',
+      '1 1.001 fcntl(3, F_SETLK, {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=10, l_len=-5}) = 0 <0.000010>',
+      '1 1.002 fcntl(3, F_GETLK, {l_type=F_UNLCK, l_whence=SEEK_SET, l_start=10, l_len=-5, l_pid=0}) = 0 <0.000010>',
+      '1 1.003 fcntl(3, F_OFD_SETLKW, {l_type=F_RDLCK, l_whence=SEEK_SET, l_start=100, l_len=-5}) = 0 <0.000010>',
+      '1 1.004 fcntl(3, F_OFD_GETLK, {l_type=F_UNLCK, l_whence=SEEK_SET, l_start=100, l_len=-5, l_pid=0}) = 0 <0.000010>',
+      '1 1.005 fcntl(3, F_SETLK, {l_type=F_RDLCK, l_whence=SEEK_SET, l_start=-1, l_len=0}) = -1 EINVAL (Invalid argument) <0.000010>',
+      '1 1.006 fcntl(3, F_SETLKW, {l_type=F_UNLCK, l_whence=SEEK_END, l_start=0, l_len=9223372036854775807}) = 0 <0.000010>',
+      '1 1.007 exit_group(0) = ?',
+    ].join('\n');
+    const { tally } = replaySample(text);
+    expect(tally.mismatches).toEqual([]);
+    expect(tally.unmodelled).toEqual({});
+    expect(tally.replayed['fcntl']).toBe(6);
+  });
+});
+
 describe('replay of processes and threads (stored log of samples/procs.c)', () => {
   const PROCS = join(SAMPLES, 'procs.strace');
   const text = readFileSync(PROCS, 'utf8');

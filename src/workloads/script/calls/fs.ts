@@ -10,7 +10,9 @@ import { sys_pread64, sys_pwrite64 } from '../../../kernel/fs/read_write.js';
 import { sys_fallocate, sys_fchmod } from '../../../kernel/fs/open.js';
 import { sys_fadvise64 } from '../../../kernel/mm/fadvise.js';
 import { sys_fstat, sys_newfstatat, sys_statx, type Kstat } from '../../../kernel/fs/stat.js';
-import { sys_openat } from '../../../kernel/fs/fd_syscalls.js';
+import { sys_fcntl_lock, sys_openat } from '../../../kernel/fs/fd_syscalls.js';
+import { F_GETLK, F_OFD_GETLK, is_lock_cmd, type Flock } from '../../../kernel/fs/locks.js';
+import { loffOf } from '../../../kernel/fs/loff.js';
 import { sys_readv, sys_writev } from '../../../kernel/fs/read_write_iov.js';
 import { sys_getdents64 } from '../../../kernel/fs/readdir.js';
 import { sys_renameat2, sys_unlinkat } from '../../../kernel/fs/namei_ops.js';
@@ -183,6 +185,52 @@ function* unlinkat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return outcome(yield* sys_unlinkat(env.t, int32(num(env, op, 'dirfd')), op['path'] as string, int32(num(env, op, 'flags'))));
 }
 
+/** C `short` (struct flock's l_type and l_whence). */
+function int16(v: number): number {
+  return ((v | 0) << 16) >> 16;
+}
+
+const LOCK_TYPE_OUT: Readonly<Record<number, string>> = { 0: 'F_RDLCK', 1: 'F_WRLCK', 2: 'F_UNLCK' };
+
+/**
+ * A lock's l_pid as a script prints it (pids differ between kernels): `self`
+ * for the caller's process, `parent` for the process whose fork op made
+ * it, `other` for any other process; 0 and -1 (an OFD lock) as numbers.
+ */
+export function lockPidName(pid: number, self: number, parent: number | undefined): number | string {
+  if (pid <= 0) return pid;
+  if (pid === self) return 'self';
+  if (pid === parent) return 'parent';
+  return 'other';
+}
+
+/**
+ * fcntl_lock: fcntl(fd, cmd, &flock) with a struct flock of the op's type,
+ * whence, start, len and pid. F_GETLK and F_OFD_GETLK print what the
+ * kernel wrote back: l_type by name, l_whence, l_start, l_len, l_pid.
+ */
+function* fcntl_lock(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const cmd = int32(num(env, op, 'cmd'));
+  if (!is_lock_cmd(cmd)) throw new Error(`fcntl_lock: cmd ${cmd} is not a record-lock command (its argument would be the struct's address)`);
+  const flock: Flock = {
+    l_type: int16(num(env, op, 'type')),
+    l_whence: int16(num(env, op, 'whence')),
+    l_start: BigInt.asIntN(64, BigInt(loffArg(op, 'start'))),
+    l_len: BigInt.asIntN(64, BigInt(loffArg(op, 'len'))),
+    l_pid: int32(num(env, op, 'pid')),
+  };
+  const ret = yield* sys_fcntl_lock(env.t, int32(num(env, op, 'fd')), cmd, flock);
+  if (ret < 0 || (cmd !== F_GETLK && cmd !== F_OFD_GETLK)) return outcome(ret);
+  return {
+    ret, errno: null,
+    l_type: LOCK_TYPE_OUT[flock.l_type] ?? flock.l_type,
+    l_whence: flock.l_whence,
+    l_start: loffOf(flock.l_start),
+    l_len: loffOf(flock.l_len),
+    l_pid: lockPidName(flock.l_pid, current(env.t).tgid, env.ppid),
+  };
+}
+
 /** An fdinfo line with the values naming one kernel's objects (mnt_id, ino, eventfd-id; an inotify line's ino, sdev, f_handle) as `*`. */
 export function maskFdinfoLine(line: string): string {
   const m = /^(mnt_id|ino|eventfd-id):([ \t]*)/.exec(line);
@@ -200,5 +248,5 @@ function* fdinfo(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
 
 export const fsCalls: Readonly<Record<string, OpHandler>> = {
   pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range, openat, statx, readv, writev, getdents64, renameat2,
-  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat, fdinfo,
+  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat, fdinfo, fcntl_lock,
 } as Record<string, OpHandler>;

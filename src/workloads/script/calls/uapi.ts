@@ -73,3 +73,11 @@ export const SIGNAL_NAMES: Readonly<Record<string, number>> = {
   SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22, SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25,
   SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
 };
+
+/** fcntl's record-lock commands (fcntl_lock's cmd). */
+export const LOCK_CMD_NAMES: Readonly<Record<string, number>> = {
+  F_GETLK: 5, F_SETLK: 6, F_SETLKW: 7, F_OFD_GETLK: 36, F_OFD_SETLK: 37, F_OFD_SETLKW: 38,
+};
+
+/** struct flock's l_type. */
+export const LOCK_TYPE_NAMES: Readonly<Record<string, number>> = { F_RDLCK: 0, F_WRLCK: 1, F_UNLCK: 2 };

@@ -301,7 +301,7 @@ class Gen {
     if (roll < 600) return this.bindFd(s, { op: 'dup', fd: this.fd(s) });
     if (roll < 615) return this.bindFd(s, { op: 'dup2', fd: this.fd(s), newfd: this.pick([0, 3, 5, 10, 63, 64, 1023, 4096, -1]) });
     if (roll < 630) return this.bindFd(s, { op: 'dup3', fd: this.fd(s), newfd: this.pick([3, 5, 10, 64]), flags: this.chance(0.1) ? [1] : this.some(['cloexec'], 0, 1) });
-    if (roll < 660) return this.fcntl(s);
+    if (roll < 660) return roll < 648 ? this.fcntl(s) : this.fcntlLock(s);
     if (roll < 700) return { op: 'write', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 5000, 12288, 65536]), byte: this.int(256) };
     if (roll < 710) return { op: 'writev', fd: this.fd(s), lens: this.iovec(), byte: this.int(256) };
     if (roll < 740) return { op: 'read', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 8192, -1]) };
@@ -439,6 +439,24 @@ class Gen {
       const rest = this.some(['append', 'nonblock', 'creat', 'directory', 'cloexec'], 0, 2);
       op['arg'] = ['nonblock', ...rest.filter((f) => f !== 'nonblock')];
     }
+    return op;
+  }
+
+  /**
+   * fcntl_lock (rolls 648..659): record locks on any fd, mostly small ranges
+   * of a few bytes so that a fork child meets its parent's; never the
+   * waiting commands (F_SETLKW, F_OFD_SETLKW), which would wait forever for
+   * a parent that waits for its child, or for another description of the
+   * same process.
+   */
+  fcntlLock(s: Scope): RawOp {
+    const cmd = this.pick(['F_SETLK', 'F_SETLK', 'F_GETLK', 'F_OFD_SETLK', 'F_OFD_GETLK']);
+    const type = this.chance(0.03) ? this.pick([3, -1]) : this.pick(['F_RDLCK', 'F_WRLCK', 'F_UNLCK']);
+    const op: RawOp = { op: 'fcntl_lock', fd: this.fd(s), cmd, type };
+    if (this.chance(0.2)) op['whence'] = this.chance(0.1) ? this.pick([3, 4]) : this.pick(WHENCES.slice(0, 3));
+    op['start'] = this.pick([0, 0, 1, 4, 10, 100, -1, 4096, '0x7fffffffffffffff']);
+    op['len'] = this.pick([0, 0, 1, 4, 10, -1, -4, '0x7fffffffffffffff']);
+    if (this.chance(0.05)) op['pid'] = this.pick([1, -1]);
     return op;
   }
 

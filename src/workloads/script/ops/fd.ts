@@ -26,6 +26,8 @@ export interface OpEnv {
   bind(name: string | undefined, v: number): void;
   /** The run's names for inotify rename cookies: numbered at the op that first prints them. */
   cookies: CookieNames;
+  /** The tgid of the process that forked this one, if a fork op made it (a lock's l_pid prints as `parent`). */
+  ppid?: number;
 }
 
 /** An op's result line without `i` and `op`. */
