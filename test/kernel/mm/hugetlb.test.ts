@@ -189,4 +189,39 @@ describe('MAP_HUGETLB with a reserved pool', () => {
     expect(text).toMatch(/^HugePages_Free: +1$/m);
     expect(text).toMatch(/^HugePages_Rsvd: +1$/m);
   });
+
+  it('a reservation given back by MADV_DONTNEED while a fork child still maps the page is counted when the page is freed (HPageRestoreReserve)', () => {
+    const got: number[][] = [];
+    const k = runProcess(function* (t, ts) {
+      const k = t.k;
+      const h = hstate(k);
+      const snap = (): void => void got.push([h.free.length, h.resv]);
+      const a = yield* sys_mmap(t, 0, MB2, 3, 0x22 | 0x40000, -1, 0);
+      yield* accessUser(t, a, true);
+      snap();
+      const child = yield* k.fork(t, ts, function* (ct: Task) {
+        yield* accessUser(ct, a, false);
+        yield ct.sleepFor(1_000_000);
+        yield* k.exit(ct, current(ct));
+      });
+      if (typeof child === 'number') throw new Error('fork failed');
+      yield t.sleepFor(100_000);
+      yield* sys_madvise(t, a, MB2, 4);
+      // The page stays with the child: nothing freed, nothing promised yet; a new mapping may take the free page.
+      snap();
+      const b = yield* sys_mmap(t, 0, MB2, 3, 0x22 | 0x40000, -1, 0);
+      snap();
+      yield t.sleepOn(child.task.exited);
+      // The child's exit freed the page: its reservation is A's again.
+      snap();
+      got.push([yield* accessUser(t, a, true)]);
+      snap();
+      yield* sys_munmap(t, a, MB2);
+      yield* sys_munmap(t, b, MB2);
+      snap();
+    }, testConfig((c) => { c.kernel.nr_hugepages = 2; }));
+    expect(got).toEqual([[1, 0], [1, 0], [1, 1], [2, 2], [0], [1, 1], [2, 0]]);
+    expect(hstate(k).restoreReserve.size).toBe(0);
+  });
 });
+
