@@ -15,7 +15,8 @@ import type { Blocking, Task, TaskBody } from '../sim/task.js';
 import { do_exit } from './exit.js';
 import { copy_process_parts, init_process_parts } from './fork.js';
 import { begin_new_exec } from './fs/exec.js';
-import type { Path } from './fs/dcache.js';
+import type { Mount, Path } from './fs/dcache.js';
+import type { SuperBlock } from './fs/inode.js';
 import type { DirfdResolver, OpenFlagsCheck, OpenHandler } from './fs/fd_syscalls.js';
 import type { FilesState } from './fs/fdtable.js';
 import type { FileTableState } from './fs/file_table.js';
@@ -98,6 +99,8 @@ export class Kernel {
   procRegistry?: ProcRegistry;
   /** The anonymous inode anon_inode files share, made when /proc/PID/fd first follows one (it takes kernel memory). */
   anonInodeFs?: { path: Path };
+  /** pipefs (its super block and internal mount), made when a pipe is first reopened through /proc/PID/fd. */
+  pipeFs?: { sb: SuperBlock; mnt: Mount };
   /** Record locks' blocked requests and blocked_lock_lock (fs/locks.ts), made at the first lock that waits or wakes. */
   fileLocks?: FileLocksState;
   /** Frames mem= took away from the allocator (memblock). */

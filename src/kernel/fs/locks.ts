@@ -146,7 +146,8 @@ const contexts = new WeakMap<object, FileLockContext>();
 /** file_inode(): the VFS inode, or the object a pipe or anonymous file keeps its state in. */
 function file_inode(f: File): object {
   const v = file_vfs_or_null(f);
-  if (v) return v.inode;
+  // A pipe reopened through /proc/PID/fd has pipefs's inode: its locks are the pipe's, as its pipe2 files' are.
+  if (v) return v.inode.i_sb.s_type === 'pipefs' && typeof v.inode.i_private === 'object' && v.inode.i_private !== null ? v.inode.i_private : v.inode;
   if (typeof f.f_inode === 'object' && f.f_inode !== null) return f.f_inode;
   if (typeof f.private_data === 'object' && f.private_data !== null) return f.private_data;
   return f;

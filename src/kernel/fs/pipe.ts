@@ -16,6 +16,14 @@
  * A script must not block: a blocking read of an empty pipe with a writer,
  * or a blocking write to a full one, is refused with an error rather than
  * waiting forever.
+ *
+ * Opening /proc/PID/fd/N of a pipe (fifo_open on the pipe's pipefs inode)
+ * makes a new open file description of the same pipe, a reader, a writer
+ * or both by the open's access mode; for an anonymous pipe it never waits
+ * for a partner and is never ENXIO, whatever O_NONBLOCK says (fifo_open's
+ * is_pipe). The pipefs inode and dentry are made when a pipe is first
+ * reopened (Linux's get_pipe_inode makes them in pipe2: a pipe nobody
+ * reopens allocates nothing more here).
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, EPIPE } from '../errno.js';
@@ -23,7 +31,10 @@ import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { fd_install, get_unused_fd_flags, put_unused_fd } from './file.js';
 import { alloc_file, type File, type FileOperations, type IoBuf } from './file_table.js';
-import { FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from './uapi_fcntl.js';
+import { FMODE_LSEEK, FMODE_PATH, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from './uapi_fcntl.js';
+import { d_make_root, Mount, type Path } from './dcache.js';
+import { new_inode, S_IFDIR, S_IFIFO, SuperBlock, type Inode } from './inode.js';
+import { file_vfs_or_null, type OpenableFileOperations, type VfsFile } from './vfs_file.js';
 import { PAGE_SIZE } from '../../hw/types.js';
 
 export const PIPE_BUF = 4096;
@@ -48,6 +59,10 @@ export class PipeInodeInfo {
   capacity = PIPE_DEF_BUFFERS * PAGE_SIZE;
   readers = 0;
   writers = 0;
+  /** The creator's uid: the pipefs inode's owner (current_fsuid in get_pipe_inode). */
+  uid = 0;
+  /** The pipe's pipefs inode and dentry, made at its first reopen through /proc/PID/fd. */
+  path: Path | null = null;
 
   constructor(
     /** cost.copy_page: what copying one page to or from the pipe costs. */
@@ -65,8 +80,10 @@ export class PipeInodeInfo {
   }
 }
 
+/** The pipe of a pipe2 file (private_data) or of one reopened through /proc (the VFS file's per-open data). */
 function pipeOf(f: File): PipeInodeInfo {
-  return f.private_data as PipeInodeInfo;
+  const d = f.private_data;
+  return d instanceof PipeInodeInfo ? d : ((d as VfsFile).priv as PipeInodeInfo);
 }
 
 function append(b: PipeBuffer, byte: number, n: number): void {
@@ -165,7 +182,52 @@ export const pipefifo_fops: FileOperations = {
 
 /** The pipe behind a file, or null. */
 export function get_pipe_info(f: File): PipeInodeInfo | null {
-  return f.f_op === pipefifo_fops ? pipeOf(f) : null;
+  if (f.f_op === pipefifo_fops) return pipeOf(f);
+  const v = file_vfs_or_null(f);
+  return v && v.inode.i_private instanceof PipeInodeInfo && !(f.f_mode & FMODE_PATH) ? v.inode.i_private : null;
+}
+
+/** fifo_open() for an anonymous pipe: a reader, a writer or both, at once (no partner wait, no ENXIO); stream_open. */
+function* fifo_open(_t: Task, inode: Inode, file: File): Blocking<number> {
+  const pipe = inode.i_private as PipeInodeInfo;
+  (file.private_data as VfsFile).priv = pipe;
+  file.f_mode &= ~(FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE);
+  if (file.f_mode & FMODE_READ) pipe.readers++;
+  if (file.f_mode & FMODE_WRITE) pipe.writers++;
+  return 0;
+}
+
+/** The pipefs inode's file operations: the pipe's own, opened by fifo_open. */
+const pipefs_fops: OpenableFileOperations = { ...pipefifo_fops, open: fifo_open };
+
+/** PIPEFS_MAGIC. */
+const PIPEFS_MAGIC = 0x50495045;
+
+/**
+ * The pipe's pipefs path (its inode: S_IFIFO, mode 0600, the creator's; a
+ * dentry on pipefs's internal mount), made at first use: the target an
+ * open of /proc/PID/fd/N follows to.
+ */
+export function pipe_inode_path(t: Task, pipe: PipeInodeInfo): Path {
+  if (pipe.path) return pipe.path;
+  const k = t.k;
+  let fs = k.pipeFs;
+  if (!fs) {
+    const sb = new SuperBlock(k, 'pipefs', {}, PIPEFS_MAGIC, 0);
+    const root = new_inode(k, t, sb);
+    root.i_mode = S_IFDIR | 0o755;
+    sb.s_root = d_make_root(k, root);
+    fs = { sb, mnt: new Mount(sb, sb.s_root, null, null) };
+    fs.mnt.mnt_id = k.vfs.nextMntId++;
+    k.pipeFs = fs;
+  }
+  const inode = new_inode(k, t, fs.sb);
+  inode.i_mode = S_IFIFO | 0o600;
+  inode.i_uid = pipe.uid;
+  inode.i_fop = pipefs_fops;
+  inode.i_private = pipe;
+  pipe.path = { mnt: fs.mnt, dentry: d_make_root(k, inode) };
+  return pipe.path;
 }
 
 /** pipe_set_size(): F_SETPIPE_SZ. */
@@ -201,6 +263,7 @@ function* do_pipe2(t: Task, flags: number, out: number[]): Blocking<number> {
   w.private_data = pipe;
   // get_pipe_inode(): the pipe's inode belongs to its creator (F_SETLEASE and F_SETFL O_NOATIME test the owner).
   r.ownerUid = w.ownerUid = current(t).cred.uid;
+  pipe.uid = current(t).cred.uid;
   pipe.readers = 1;
   pipe.writers = 1;
   yield* fd_install(t, rfd, r);

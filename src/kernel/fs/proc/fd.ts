@@ -9,8 +9,9 @@
  * the fd was opened (tid_fd_update_inode: r-x for reading, -wx for writing,
  * none for O_PATH) and its size is 64. An anonymous inode (inotify,
  * eventfd) belongs to root with mode 0600, so an ordinary user cannot
- * reopen one (EACCES; O_PATH can); a pipe's FIFO reopen is not modelled
- * (ENXIO).
+ * reopen one (EACCES; O_PATH can). A pipe's link leads to its pipefs
+ * inode (S_IFIFO, the creator's, 0600): an open is fifo_open, a new reader
+ * or writer of the same pipe.
  *
  * fdinfo/N (seq_show) prints pos, flags (octal, with O_CLOEXEC when the fd
  * has it), mnt_id and ino, then the file's own lines (inotify: one per
@@ -28,6 +29,7 @@ import { seq_lseek, seq_read, single_open, single_release, type SeqBuf } from '.
 import { FMODE_PATH, FMODE_READ, FMODE_WRITE, O_CLOEXEC } from '../uapi_fcntl.js';
 import { file_vfs_or_null, type OpenableFileOperations } from '../vfs_file.js';
 import { eventfd_fdinfo } from '../eventfd.js';
+import { get_pipe_info, pipe_inode_path } from '../pipe.js';
 import { proc_dentry_operations, type ProcInode } from './inode.js';
 
 /** The file at `fd` of task `pid`'s table (rcu_read_lock around fcheck_files), or null. */
@@ -73,6 +75,8 @@ function proc_fd_get_link(t: Task, _dentry: Dentry, inode: Inode): string | Path
   const v = file_vfs_or_null(f.file);
   if (v) return v.path;
   if (f.file.path.startsWith('anon_inode:')) return anon_inode_path(t);
+  const pipe = get_pipe_info(f.file);
+  if (pipe) return pipe_inode_path(t, pipe);
   return -ENXIO;
 }
 
@@ -82,6 +86,8 @@ function proc_fd_readlink(t: Task, dentry: Dentry): string | number {
   const f = fd_file(t, p.pid, p.fd);
   if (!f) return -ENOENT;
   const v = file_vfs_or_null(f.file);
+  // A pipe's name comes from pipefs's d_dname, for a reopened one too.
+  if (get_pipe_info(f.file)) return 'pipe:';
   return v ? d_path(v.path) : f.file.path;
 }
 
