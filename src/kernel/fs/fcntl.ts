@@ -77,10 +77,11 @@ function setlease(f: File, arg: number): number {
     return 0;
   }
   if (arg !== F_RDLCK && arg !== F_WRLCK) return -EINVAL;
-  // check_conflicting_open(): writers other than this file conflict with any lease; a read lease conflicts with this file writing too.
+  // check_conflicting_open(): any writer (this file too) refuses a read lease; a write lease needs the inode's writers to be
+  // exactly this file (a memfd, which holds no write access, has none: refused). i_readcount (CONFIG_IMA) is not modelled.
   const self = f.f_mode & FMODE_WRITE ? 1 : 0;
   if (arg === F_RDLCK && v.inode.i_writecount > 0) return -EAGAIN;
-  if (arg === F_WRLCK && v.inode.i_writecount > self) return -EAGAIN;
+  if (arg === F_WRLCK && v.inode.i_writecount !== self) return -EAGAIN;
   st.lease = arg;
   return 0;
 }

@@ -23,7 +23,7 @@ import { memfs_fill_super, memfs_make_dir, memfs_make_node } from './memfs.js';
 import { mount_in_place, mount_root, vfsOf, type VfsState } from './namespace.js';
 import { register_vfs_open } from './open.js';
 import { proc_root_init } from './proc/root.js';
-import { FMODE_PATH, FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
+import { FMODE_PATH, FMODE_READ, FMODE_WRITE, FMODE_WRITER } from './uapi_fcntl.js';
 import { file_vfs_or_null, vfs_fops, VfsFile } from './vfs_file.js';
 
 /** The working directory a new process starts in. */
@@ -51,7 +51,10 @@ function attach_std_files(k: Kernel, leader: TaskStruct): void {
   f.private_data = new VfsFile(k, f, { mnt: devMnt, dentry: devnull }, inode, leader.cred);
   f.f_op = vfs_fops(null_fops);
   f.f_inode = inode;
-  if (f.f_mode & FMODE_WRITE) inode.i_writecount++;
+  if (f.f_mode & FMODE_WRITE) {
+    inode.i_writecount++;
+    f.f_mode |= FMODE_WRITER;
+  }
 }
 
 /** A new process's fs_struct: the root, and a working directory of its own. */

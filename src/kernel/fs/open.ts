@@ -59,7 +59,7 @@ import { fsnotify_create, fsnotify_modify, fsnotify_open } from './notify/fsnoti
 import { memfs_tmpfile } from './memfs.js';
 import { vfs_fallocate_punch_hole } from './memfs_truncate.js';
 import type { VmFile } from '../mm/mm_types.js';
-import { FMODE_CREATED, FMODE_PATH, FMODE_WRITE, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC, __O_TMPFILE } from './uapi_fcntl.js';
+import { FMODE_CREATED, FMODE_PATH, FMODE_WRITE, FMODE_WRITER, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC, __O_TMPFILE } from './uapi_fcntl.js';
 import { file_vfs_or_null, vfs_fops, VfsFile, type OpenableFileOperations } from './vfs_file.js';
 
 const CAT_PATH_OPENAT = intern('path_openat');
@@ -164,7 +164,10 @@ function* vfs_open(t: Task, path: Path, flags: number, name: string): Blocking<F
     t.leave();
     return -EINVAL;
   }
-  if (file.f_mode & FMODE_WRITE) inode.i_writecount++;
+  if (file.f_mode & FMODE_WRITE) {
+    inode.i_writecount++;
+    file.f_mode |= FMODE_WRITER;
+  }
   t.leave();
   if (!(file.f_mode & FMODE_PATH)) yield* fsnotify_open(t, v);
   return file;

@@ -48,4 +48,6 @@ export const FMODE_LSEEK = 0x4;
 export const FMODE_PREAD = 0x8;
 export const FMODE_PWRITE = 0x10;
 export const FMODE_PATH = 0x4000;
+/** The file holds write access to its inode (get_write_access at open; put_write_access at __fput): not a pseudo file such as a memfd. */
+export const FMODE_WRITER = 0x10000;
 export const FMODE_CREATED = 0x100000;

@@ -19,7 +19,7 @@ import { fput, type File, type FileOperations } from './file_table.js';
 import { generic_permission, inode_owner_or_capable, MAY_WRITE, type Inode } from './inode.js';
 import type { Cred } from '../sched/task_struct.js';
 import { fsnotify_close, type NotifyFile } from './notify/fsnotify.js';
-import { FMODE_PATH, FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
+import { FMODE_PATH, FMODE_READ, FMODE_WRITE, FMODE_WRITER } from './uapi_fcntl.js';
 
 export class VfsFile implements NotifyFile, VmFile {
   /** The file system's per-open data (procfs: the seq_file). */
@@ -133,7 +133,7 @@ export function vfs_fops(inner: FileOperations): FileOperations {
       if (!(f.f_mode & FMODE_PATH)) yield* fsnotify_close(t, v);
       let r = 0;
       if (inner.release) r = yield* inner.release(t, f);
-      if (f.f_mode & FMODE_WRITE) v.inode.i_writecount--;
+      if (f.f_mode & FMODE_WRITER) v.inode.i_writecount--;
       yield* dput(t, v.path.dentry);
       return r;
     },

@@ -95,7 +95,8 @@ function* do_memfd_create(t: Task, name: string | null, flags: number): Blocking
   file.f_inode = inode;
   file.ownerUid = inode.i_uid;
   file.private_data = new VfsFile(k, file, { mnt: v.rootMnt, dentry }, inode, ts.cred);
-  inode.i_writecount++;
+  // alloc_file_pseudo() takes no write access: a memfd does not count in i_writecount (a read lease is granted, a
+  // write lease refused, exec is not ETXTBSY), though a reopen through /proc/PID/fd for writing does.
   yield* fd_install(t, fd, file);
   return fd;
 }
