@@ -285,3 +285,58 @@ describe('fcntl record locks: property', () => {
     );
   });
 });
+
+describe('fcntl record locks: property, several owners', () => {
+  it('a request conflicts exactly where another owner holds an overlapping byte and either side writes; each owner\'s list stays its byte map', () => {
+    // Three owners in one process: its POSIX locks (through fd a) and the OFD locks of two open file descriptions (b, c).
+    const reqArb = fc.record({
+      who: fc.integer({ min: 0, max: 2 }),
+      type: fc.constantFrom(F_RDLCK, F_WRLCK, F_UNLCK),
+      start: fc.integer({ min: 0, max: 47 }),
+      len: fc.integer({ min: 0, max: 12 }),
+    });
+    fc.assert(
+      fc.property(fc.array(reqArb, { minLength: 1, maxLength: 30 }), (reqs) => {
+        const maps = [0, 1, 2].map(() => new Array<number>(TAIL + 1).fill(F_UNLCK));
+        const runs = (map: number[]): [number, number, number][] => {
+          const out: [number, number, number][] = [];
+          for (let i = 0; i <= TAIL; ) {
+            let j = i;
+            while (j + 1 <= TAIL && map[j + 1] === map[i]) j++;
+            if (map[i] !== F_UNLCK) out.push([map[i]!, i, j === TAIL ? -1 : j]);
+            i = j + 1;
+          }
+          return out;
+        };
+        let got: [number, number, number][][] = [];
+        runProcess(function* (t) {
+          const fds = [yield* sys_open(t, 'f', O_RDWR | O_CREAT, 0o644), yield* sys_open(t, 'f', O_RDWR, 0), yield* sys_open(t, 'f', O_RDWR, 0)];
+          for (const r of reqs) {
+            const end = r.len === 0 ? TAIL : r.start + r.len - 1;
+            let conflict = false;
+            if (r.type !== F_UNLCK) {
+              for (let o = 0; o < 3 && !conflict; o++) {
+                if (o === r.who) continue;
+                for (let i = r.start; i <= end; i++) {
+                  const held = maps[o]![i]!;
+                  if (held !== F_UNLCK && (held === F_WRLCK || r.type === F_WRLCK)) conflict = true;
+                }
+              }
+            }
+            const cmd = r.who === 0 ? F_SETLK : F_OFD_SETLK;
+            expect(yield* lk(t, fds[r.who]!, cmd, r.type, r.start, r.len)).toBe(conflict ? EAGAIN : 0);
+            if (!conflict) for (let i = r.start; i <= end; i++) maps[r.who]![i] = r.type;
+          }
+          const owners = [current(t).files as object, fileOf(t, fds[1]!), fileOf(t, fds[2]!)];
+          const all = file_posix_locks(fileOf(t, fds[0]!));
+          // posix_lock_inode keeps each owner's locks together in the list.
+          const order = all.map((l) => owners.indexOf(l.owner)).filter((o, i, a) => i === 0 || a[i - 1] !== o);
+          expect(new Set(order).size).toBe(order.length);
+          got = owners.map((o) => all.filter((l) => l.owner === o).map((l): [number, number, number] => [l.type, Number(l.start), l.end === OFFSET_MAX ? -1 : Number(l.end)]));
+        });
+        expect(got).toEqual(maps.map(runs));
+      }),
+      { numRuns: 100, seed: 1616 },
+    );
+  });
+});
