@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Samples } from '../../src/sim/stats.js';
+import { Counters, Samples, counterId } from '../../src/sim/stats.js';
 
 /** The nearest-rank percentile of the samples themselves (what a stored-samples implementation reports). */
 function exact(values: number[], p: number): number {
@@ -66,5 +66,28 @@ describe('Samples (log-linear histogram)', () => {
 
   it('an empty histogram reports zeros', () => {
     expect(new Samples().percentiles()).toEqual({ count: 0, min: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 });
+  });
+});
+
+describe('Counters', () => {
+  it('lists every counter touched, at 0 too, in name order; max keeps the largest; ids and names count alike', () => {
+    const c = new Counters();
+    c.add('b_events');
+    c.add('a_zero', 0);
+    c.addId(counterId('b_events'), 2);
+    c.max('peak', 5);
+    c.maxId(counterId('peak'), 3);
+    c.max('neg', -7);
+    c.set('s', 1.5);
+    expect(c.snapshot()).toEqual({ a_zero: 0, b_events: 3, neg: -7, peak: 5, s: 1.5 });
+    expect(Object.keys(c.snapshot())).toEqual(['a_zero', 'b_events', 'neg', 'peak', 's']);
+    expect(c.get('b_events')).toBe(3);
+    expect(c.get('never')).toBe(0);
+    // Another engine's counters share the ids, not the values.
+    const d = new Counters();
+    expect(d.snapshot()).toEqual({});
+    for (let i = 0; i < 300; i++) d.add(`many_${i}`, i);
+    expect(d.get('many_299')).toBe(299);
+    expect(Object.keys(d.snapshot()).length).toBe(300);
   });
 });

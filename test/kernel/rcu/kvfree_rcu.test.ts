@@ -58,4 +58,37 @@ describe('kfree_rcu batching (kvfree_call_rcu)', () => {
     expect(k.engine.counters.get('kvfree_rcu_drained_ready')).toBe(1);
     expect(k.engine.counters.get('kvfree_rcu_batches')).toBe(0);
   });
+
+  it('the monitor frees, in order, the pointers an ended grace period covers and batches the rest, across cookies', () => {
+    const { k, rcu } = setup();
+    const order: number[] = [];
+    const kfree = k.slab.kfree.bind(k.slab);
+    k.slab.kfree = (addr: number, bytes: number): void => {
+      order.push(addr);
+      kfree(addr, bytes);
+    };
+    const early: number[] = [];
+    const late: number[] = [];
+    k.engine.spawn('a', function* (t: Task): TaskBody {
+      for (let i = 0; i < 3; i++) {
+        const a = k.slab.kmalloc(64 << (i % 2));
+        early.push(a);
+        kfree_rcu(t, a, 64 << (i % 2));
+      }
+      yield* synchronize_rcu(t);
+      for (let i = 0; i < 2; i++) {
+        const a = k.slab.kmalloc(128);
+        late.push(a);
+        kfree_rcu(t, a, 128);
+      }
+    }, { cpu: 0 });
+    k.engine.run();
+    expect(k.slab.bytesInUse).toBe(0);
+    // The three from before the grace period are freed by the monitor at once, in order; the two after it wait for a batch.
+    expect(k.engine.counters.get('kvfree_rcu_drained_ready')).toBe(3);
+    expect(k.engine.counters.get('kvfree_rcu_batches')).toBe(1);
+    expect(order).toEqual([...early, ...late]);
+    expect(rcu.violations).toEqual([]);
+  });
 });
+
