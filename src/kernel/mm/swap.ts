@@ -227,17 +227,49 @@ export function lruvec_del_folio(t: Task | null, lv: Lruvec, pfn: number): void 
   touchNodes(t, lv, before, node, after);
 }
 
-/** Moves every page of one CPU's lru_add batch onto its list (folio_batch_move_lru with lru_add); the caller holds lru_lock. */
-function moveAddBatch(t: Task | null, lv: Lruvec, cpu: number): number {
+/**
+ * Moves every page of one CPU's lru_add batch onto its list
+ * (folio_batch_move_lru with lru_add); the caller holds lru_lock. A slot
+ * whose page was freed while the batch held it (a negative entry, see
+ * lru_on_free) costs what Linux does for it under this hold: the page goes
+ * onto the list (lruvec_add_folio's stores to the list head, the page's lru
+ * node and the head's next). Returns those pages (their release under a
+ * second hold is the caller's: releaseFreedInBatch).
+ */
+function moveAddBatch(t: Task | null, lv: Lruvec, cpu: number): number[] {
   const n = lv.addCount[cpu]!;
   const batch = lv.addBatch[cpu]!;
+  let freed: number[] = NO_PAGES;
   for (let i = 0; i < n; i++) {
-    const pfn = batch[i]!;
-    lv.inBatch[pfn] = 0;
-    lruvec_add_folio(t, lv, pfn, false);
+    const e = batch[i]!;
+    if (e < 0) {
+      const pfn = -e - 1;
+      if (freed === NO_PAGES) freed = [];
+      freed.push(pfn);
+      if (t) touchNodes(t, lv, LRU_INACTIVE_ANON, pfn + NR_LRU_LISTS, lv.next[LRU_INACTIVE_ANON]!);
+      continue;
+    }
+    lv.inBatch[e] = 0;
+    lruvec_add_folio(t, lv, e, false);
   }
   lv.addCount[cpu] = 0;
-  return n;
+  return freed;
+}
+
+const NO_PAGES: number[] = [];
+
+/**
+ * folios_put(fbatch) after folio_batch_move_lru: the batch's references
+ * were the last ones of the pages freed while it held them, so
+ * __page_cache_release takes lru_lock again and takes each off its list
+ * (lruvec_del_folio's stores: its neighbours and its own lru node) before
+ * free_unref_folios (whose cost the model charged when the page was freed).
+ */
+function releaseFreedInBatch(t: Task, lv: Lruvec, freed: readonly number[]): void {
+  if (freed.length === 0) return;
+  lru_lock(t, lv);
+  for (const pfn of freed) touchNodes(t, lv, LRU_INACTIVE_ANON, pfn + NR_LRU_LISTS, lv.next[LRU_INACTIVE_ANON]!);
+  lru_unlock(t, lv);
 }
 
 /** lru_move_tail: writeback-completed PG_reclaim pages go to the tail of their inactive list; the caller holds lru_lock. */
@@ -280,12 +312,22 @@ export function folio_add_lru(k: Kernel, t: Task | null, pfn: number): void {
   lv.inBatch[pfn] = cpu + 1;
   if (lv.addCount[cpu]! >= PAGEVEC_SIZE) {
     lru_lock(t, lv);
-    moveAddBatch(t, lv, cpu);
+    const freed = moveAddBatch(t, lv, cpu);
     lru_unlock(t, lv);
+    releaseFreedInBatch(t, lv, freed);
   }
 }
 
-/** Drops a page from a CPU batch it sits in (it is being freed before the batch drained). */
+/**
+ * A page is freed while a CPU's lru_add batch holds it. In Linux it cannot
+ * be: __folio_batch_add_and_move takes a reference (folio_get) that
+ * folio_batch_move_lru drops only after putting the page on its list
+ * (folios_put), so the page lives until the batch drains, then goes onto
+ * the list and off it again under lru_lock (mm/swap.c). The model frees the
+ * frame now (its state is what it would be after the drain) and leaves its
+ * slot taken, as a negative entry, so the batch drains when Linux's would
+ * and pays the two lock holds and list stores Linux pays for the page.
+ */
 function removeFromBatch(lv: Lruvec, pfn: number): void {
   const cpu = lv.inBatch[pfn]! - 1;
   lv.inBatch[pfn] = 0;
@@ -293,8 +335,7 @@ function removeFromBatch(lv: Lruvec, pfn: number): void {
   const n = lv.addCount[cpu]!;
   for (let i = 0; i < n; i++) {
     if (batch[i] !== pfn) continue;
-    batch.copyWithin(i, i + 1, n);
-    lv.addCount[cpu] = n - 1;
+    batch[i] = -pfn - 1;
     return;
   }
 }
@@ -310,9 +351,10 @@ export function lru_add_drain(t: Task): void {
   if (lv.addCount[t.cpu] === 0 && lv.rotate.length === 0) return;
   t.enter(CAT_LRU_ADD_DRAIN);
   lru_lock(t, lv);
-  moveAddBatch(t, lv, t.cpu);
+  const freed = moveAddBatch(t, lv, t.cpu);
   moveRotated(t, lv);
   lru_unlock(t, lv);
+  releaseFreedInBatch(t, lv, freed);
   t.leave();
 }
 
@@ -325,9 +367,11 @@ export function lru_add_drain_all(t: Task): void {
   const lv = lruvecOf(k);
   t.enter(CAT_LRU_ADD_DRAIN);
   lru_lock(t, lv);
-  for (let cpu = 0; cpu < k.cfg.cpus; cpu++) moveAddBatch(t, lv, cpu);
+  const freed: number[] = [];
+  for (let cpu = 0; cpu < k.cfg.cpus; cpu++) for (const pfn of moveAddBatch(t, lv, cpu)) freed.push(pfn);
   moveRotated(t, lv);
   lru_unlock(t, lv);
+  releaseFreedInBatch(t, lv, freed);
   t.leave();
 }
 

@@ -38,8 +38,8 @@ export const experiment = defineExperiment({
     'The host is not named (the guest\'s lscpu in the posting shows a 3.2 GHz Intel host behind QEMU\'s CPU model and no memory), so the profile ' +
     'keeps the defaults\' Skylake-SP socket, 6 x DDR4-2666 at 78% = 100 GB/s, which 12 threads of this loop do not fill; the curves keep rising ' +
     'to 12 threads. With two DDR3-1600 channels instead (--set mem.channels=2 --set mem.mt_s=1600 --set mem.stream_fraction=0.75), not a ' +
-    'validated configuration since nothing names the host, every shape point up to 16 threads comes within 30% (DONTNEED 3,600 / 6,500 / 11,400 / ' +
-    '15,700 / 16,200, FREE 10,900 / 19,800 / 28,900 / 26,900 / 24,600 at 1 / 2 / 4 / 8 / 16 threads). What would settle it: the host\'s memory ' +
+    'validated configuration since nothing names the host, every shape point up to 16 threads comes within 30% (DONTNEED 3,600 / 6,500 / 11,500 / ' +
+    '15,600 / 16,000, FREE 10,900 / 19,800 / 28,900 / 26,900 / 24,600 at 1 / 2 / 4 / 8 / 16 threads). What would settle it: the host\'s memory ' +
     '(dmidecode -t memory: channels populated, speed) and its STREAM figure. Above 12 threads the run is short against the scheduler tick ' +
     '(4 ms at HZ=250) that time-slices threads sharing a CPU, so records in flight at the end are lost and the curves fall; the published ' +
     'plateau needs runs of seconds.',

@@ -36,8 +36,12 @@ export const experiment = defineExperiment({
     'INVLPGB-alone figures (527k) include the lruvec lock those drains took. 36 threads pinned one a CPU on the milan profile with 36 CPUs, ' +
     'tlb.invlpgb on for the second point (a global ASID once consider_global_asid sees the mm on more than 3 CPUs); each runs for ' +
     `${RUN_MS} ms of simulated time and loops are counted over all threads. ` +
-    'Both simulated rates are higher than published (a loop of ~17 us with IPIs against ~49 us measured): the fault, zap and IPI costs of the milan ' +
-    'profile are the defaults\', not measured on a Milan. The broadcast gains far more here (x3.7 against x1.58): cost.invlpgb and cost.tlbsync are assumptions (AMD publishes ' +
+    'The lruvec lock is on this path as in Linux even without those drains: each fault\'s page joins its CPU\'s lru_add batch, which holds a ' +
+    'reference (folio_get in __folio_batch_add_and_move), so the page DONTNEED gives back lives until the batch of 31 drains, then goes onto the ' +
+    'inactive list and off it again under two lru_lock holds (folio_batch_move_lru, then folios_put\'s __page_cache_release); 36 CPUs share ' +
+    'the one lruvec. That lock costs the broadcast point most (7,346k -> 5,310k loops/s; the IPI point, whose loops wait for IPIs, does not move). ' +
+    'Both simulated rates are still higher than published (a loop of ~19 us with IPIs against ~49 us measured): the fault, zap and IPI costs of the milan ' +
+    'profile are the defaults\', not measured on a Milan. The broadcast gains more here (x2.7 against x1.58): cost.invlpgb and cost.tlbsync are assumptions (AMD publishes ' +
     'no latency) and TLBSYNC is a fixed wait, with no contention when 36 cores broadcast at once, which is where the hardware spends its time; ' +
     'what would measure them: INVLPGB and TLBSYNC timed with rdtsc on a Milan, alone and with every core broadcasting.',
   simulate(ctx) {

@@ -7,7 +7,8 @@ import { MmCore } from '../../../src/kernel/mm/core.js';
 import { do_mmap } from '../../../src/kernel/mm/mmap.js';
 import { oomMessages, oomVictims } from '../../../src/kernel/mm/oom_kill.js';
 import { folio_referenced } from '../../../src/kernel/mm/rmap_reclaim.js';
-import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, lru_add_drain, lruvec_add_folio, lruvec_del_folio, lruvecOf, PAGEVEC_SIZE } from '../../../src/kernel/mm/swap.js';
+import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, lru_add_drain, lru_lock, lru_unlock, lruvec_add_folio, lruvec_del_folio, lruvecOf, PAGEVEC_SIZE } from '../../../src/kernel/mm/swap.js';
+import { MADV_DONTNEED, sys_madvise } from '../../../src/kernel/mm/madvise.js';
 import { DEF_PRIORITY, get_scan_count, inactive_is_low, newScanControl, pgdatOf } from '../../../src/kernel/mm/vmscan.js';
 import { SIGKILL } from '../../../src/kernel/mm/fault.js';
 import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
@@ -87,6 +88,57 @@ describe('LRU lists', () => {
       expect(t.cpuTime - c1).toBe(3 * k.cfg.cost.l1d_hit);
     });
     k.run();
+  });
+});
+
+describe('a page freed while a CPU\'s lru_add batch holds it (the batch\'s reference, mm/swap.c)', () => {
+  /** Writes `pages` pages (they wait in CPU 0's batch), DONTNEEDs the last if `freeLast`, warms every line the drain writes, and returns the drain's cycles and lock holds. */
+  function drain(pages: number, freeLast: boolean): { cycles: number; holds: number; lockPair: number } {
+    const k = reclaimKernel(smallConfig(16, 64));
+    const out = { cycles: 0, holds: 0, lockPair: 0 };
+    spawn(k, 'p', function* (t) {
+      const base = yield* mapAnon(t, pages);
+      for (let p = 0; p < pages; p++) yield* writePage(t, base + p * PAGE, pattern(0, p));
+      const pfns = Array.from({ length: pages }, (_, p) => k.machine.mmu.translateFunctional(t.cpu, base + p * PAGE));
+      const lv = lruvecOf(k);
+      if (freeLast) {
+        expect(yield* sys_madvise(t, base + (pages - 1) * PAGE, PAGE, MADV_DONTNEED)).toBe(0);
+        // Freed now, but its slot stays taken until the batch drains, as the batch's reference keeps it in Linux.
+        expect(k.mem_map.isFree(pfns[pages - 1]!)).toBe(true);
+        expect(lv.inBatch[pfns[pages - 1]!]).toBe(0);
+      }
+      expect(lv.addCount[t.cpu]).toBe(pages);
+      const caches = k.machine.caches;
+      for (const pfn of pfns) caches.access(t.cpu, MmCore.pageKaddr(pfn) + 8, true);
+      caches.access(t.cpu, lv.kaddr, true);
+      lru_lock(t, lv); // the lock's line warm too
+      lru_unlock(t, lv);
+      const c0 = t.cpuTime;
+      lru_lock(t, lv);
+      lru_unlock(t, lv);
+      out.lockPair = t.cpuTime - c0;
+      const h0 = lv.lock.acquisitions;
+      const c1 = t.cpuTime;
+      lru_add_drain(t);
+      out.cycles = t.cpuTime - c1;
+      out.holds = lv.lock.acquisitions - h0;
+      expect(lv.addCount[t.cpu]).toBe(0);
+      expect(lv.size[LRU_INACTIVE_ANON]).toBe(freeLast ? pages - 1 : pages);
+      expect(checkAll(k)).toEqual([]);
+    });
+    k.run();
+    return out;
+  }
+
+  it('keeps its slot; the drain puts it on the list and takes it off again under a second lru_lock hold', () => {
+    const freed = drain(2, true);
+    const kept = drain(1, false);
+    expect(kept.holds).toBe(1);
+    expect(freed.holds).toBe(2);
+    const l1 = smallConfig(16, 64).cost.l1d_hit;
+    // On warm lines: the add's three stores and the release's three, and one more lock hold (an uncontended one on a warm line).
+    expect(freed.lockPair).toBe(kept.lockPair);
+    expect(freed.cycles - kept.cycles).toBe(6 * l1 + freed.lockPair);
   });
 });
 
