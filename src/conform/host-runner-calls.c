@@ -512,7 +512,7 @@ static void c_fcntl_lock(int i, struct op *o)
 	else
 		emit(" l_type=n%d", fl.l_type);
 	emit(" l_whence=n%d l_start=n%lld l_len=n%lld l_pid=%s\n", fl.l_whence, (long long)fl.l_start, (long long)fl.l_len,
-	     lock_pid_name(fl.l_pid, num, sizeof num));
+	     fl.l_type == F_UNLCK ? (snprintf(num, sizeof num, "n%d", (int)fl.l_pid), num) : lock_pid_name(fl.l_pid, num, sizeof num));
 }
 
 /* ---- the table: same names and order as CALL_FIELDS ---- */

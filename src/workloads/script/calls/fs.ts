@@ -11,7 +11,7 @@ import { sys_fallocate, sys_fchmod } from '../../../kernel/fs/open.js';
 import { sys_fadvise64 } from '../../../kernel/mm/fadvise.js';
 import { sys_fstat, sys_newfstatat, sys_statx, type Kstat } from '../../../kernel/fs/stat.js';
 import { sys_fcntl_lock, sys_openat } from '../../../kernel/fs/fd_syscalls.js';
-import { F_GETLK, F_OFD_GETLK, is_lock_cmd, type Flock } from '../../../kernel/fs/locks.js';
+import { F_GETLK, F_OFD_GETLK, F_UNLCK, is_lock_cmd, type Flock } from '../../../kernel/fs/locks.js';
 import { loffOf } from '../../../kernel/fs/loff.js';
 import { sys_readv, sys_writev } from '../../../kernel/fs/read_write_iov.js';
 import { sys_getdents64 } from '../../../kernel/fs/readdir.js';
@@ -227,7 +227,8 @@ function* fcntl_lock(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
     l_whence: flock.l_whence,
     l_start: loffOf(flock.l_start),
     l_len: loffOf(flock.l_len),
-    l_pid: lockPidName(flock.l_pid, current(env.t).tgid, env.ppid),
+    // Nothing in the way (F_UNLCK): the struct's other fields are the caller's own, l_pid included, printed as given.
+    l_pid: flock.l_type === F_UNLCK ? flock.l_pid : lockPidName(flock.l_pid, current(env.t).tgid, env.ppid),
   };
 }
 

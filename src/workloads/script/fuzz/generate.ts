@@ -400,7 +400,8 @@ class Gen {
     }
     if (roll < 814) {
       if (this.chance(0.2)) return { op: 'fdinfo', fd: this.fd(s) };
-      const path = this.pick([...PATHS, 'l', '/proc/self', '/proc/self/fd/3', '']);
+      // Not /proc/self itself: its body is the process's pid, which differs between kernels.
+      const path = this.pick([...PATHS, 'l', '/proc/self/fd/3', '']);
       const bufsiz = this.pick([0, 1, 4, 4096, -1]);
       return at ? { op: 'readlinkat', dirfd: dirfd(), path, bufsiz } : { op: 'readlink', path, bufsiz };
     }
