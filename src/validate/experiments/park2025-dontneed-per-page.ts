@@ -26,8 +26,15 @@ export const experiment = defineExperiment({
   notes:
     'One thread writes a byte in each page of 2048, then gives them back with madvise(MADV_DONTNEED) N pages a call; the cycles of the calls alone, ' +
     'per page, over the same at 1024. The call\'s fixed part (entry and exit, mmap_lock, the gather, one flush: INVLPG up to 33 pages, a full flush above) ' +
-    'spreads over more pages as N grows; the per-page part is the zap and the release of the frame. The fixed part weighs about twice as much here ' +
-    'as on the measured bare-metal machine: the default profile\'s fault and zap costs (cost.fault_handler) come from a KVM guest.',
+    'spreads over more pages as N grows; the per-page part is the zap and the release of the frame. The fixed part weighs 4.2 per-page costs here ' +
+    'against 1.7 on the measured machine, and it is the per-page part that is short: about 450 cycles (150 ns) a page at 1024 pages a call ' +
+    '(kernsim bench madvise/dontneed/1024-pages), where the same author\'s batched process_madvise of 4 KiB regions took 365 ns a region at ' +
+    '1024 regions a call (23.9 ms for 65,536, park2025-process-madvise-batching), while a one-page call costs about 840 ns here, of the order of ' +
+    'the measured machine\'s. What Linux does per freed page that the model folds into one assumed kernel.cost.page_free (equal to page_alloc): ' +
+    'the per-CPU free list spilling to the buddy allocator past its high mark (free_pcppages_bulk under zone->lock, merging each page with its ' +
+    'buddies, which reads other pages\' struct pages) and the memcg uncharge; neither is modelled, and no published per-page figure of them ' +
+    'is in our sources. What would measure it: perf stat / ftrace function_graph of zap_page_range_single and free_unref_folios on the ' +
+    'bare-metal machine, per page at 1 and 1024 pages a call.',
   simulate(ctx) {
     const perPage = (n: number): number => {
       let cycles = 0;
