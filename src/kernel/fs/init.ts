@@ -36,7 +36,11 @@ function make_workdir(k: Kernel, ts: TaskStruct): Dentry {
  * The fd table gives a new process fds 0-2 on one open of /dev/null made
  * before any path walk; give that file its place in the VFS (the /dev/null
  * dentry and inode), so that it behaves as an opened /dev/null does:
- * watchers of /dev/null see its writes and its last close.
+ * watchers of /dev/null see its writes and its last close. It was opened
+ * before the process took its user's credentials (the host runner opens
+ * it as root, then drops to the script's user), so its f_cred is root's:
+ * linkat's LOOKUP_LINKAT_EMPTY refuses it as a dirfd (ENOENT), as on the
+ * host.
  */
 function attach_std_files(k: Kernel, leader: TaskStruct): void {
   const files = leader.files as FilesStruct | null;
@@ -48,7 +52,7 @@ function attach_std_files(k: Kernel, leader: TaskStruct): void {
   if (!devMnt || !devnull?.d_inode) return;
   dget_untimed(devnull);
   const inode = devnull.d_inode;
-  f.private_data = new VfsFile(k, f, { mnt: devMnt, dentry: devnull }, inode, leader.cred);
+  f.private_data = new VfsFile(k, f, { mnt: devMnt, dentry: devnull }, inode, { ...leader.cred, uid: 0, capSysAdmin: true });
   f.f_op = vfs_fops(null_fops);
   f.f_inode = inode;
   if (f.f_mode & FMODE_WRITE) {

@@ -60,6 +60,16 @@ function* lookup_at(t: Task, dfd: number, name: string, flags: number, empty: 'n
     yield* fput_light(t, held);
     return r;
   }
+  if (empty === 'linkat' && dfd !== AT_FDCWD && !name.startsWith('/')) {
+    // path_init() with LOOKUP_LINKAT_EMPTY checks the dirfd's opener for any name relative to it, before its type.
+    const held = fget_light(t, dfd >>> 0, true);
+    if (!held.file) return -EBADF;
+    const v = file_vfs_or_null(held.file);
+    const cred = current(t).cred;
+    const refused = v !== null && v.cred !== cred && !capable_dac(cred);
+    yield* fput_light(t, held);
+    if (refused) return -ENOENT;
+  }
   const b = yield* dirfd_base(t, dfd, name);
   if (typeof b === 'number') return b;
   const r = yield* filename_lookup(t, name, flags, b?.base);
