@@ -408,6 +408,8 @@ export function* do_mmap(
       if (vmFlags & VM_EXEC) return fail(-EPERM);
       vmFlags &= ~VM_MAYEXEC;
     }
+    // can_mmap_file(): a file without an mmap op (/dev/null, a pipe) is ENODEV, ahead of the grows check.
+    if (!file.mmapAnonymous && !file.mapping) return fail(-ENODEV);
     if (vmFlags & VM_GROWSDOWN) return fail(-EINVAL);
     if (file.writeSealed && vmFlags & VM_SHARED) {
       if (vmFlags & VM_WRITE) return fail(-EPERM);
@@ -419,7 +421,7 @@ export function* do_mmap(
       // mmap_zero() (/dev/zero): a shared area becomes shmem (shmem_zero_setup), a private one anonymous memory (vma_set_anonymous).
       file = null;
       if (!(vmFlags & VM_SHARED)) pgoff = addr / PAGE_SIZE;
-    } else if (!file.mapping) return fail(-ENODEV);
+    }
   } else {
     switch (flags & MAP_TYPE) {
       case MAP_SHARED:
