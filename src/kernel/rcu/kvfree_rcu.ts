@@ -30,6 +30,7 @@ import { rcuOf, type Rcu } from './tree.js';
 import type { RcuCallbackFn } from './rcu_segcblist.js';
 import { counterId } from '../../sim/stats.js';
 import { PAGE_SIZE } from '../../hw/types.js';
+import { Slab } from '../mm/slab.js';
 
 /** KFREE_N_BATCHES: channels of batches in flight per CPU. */
 export const KFREE_N_BATCHES = 2;
@@ -53,25 +54,31 @@ const CHUNK_SHIFT = 9;
 const CHUNK = 1 << CHUNK_SHIFT;
 const CHUNKS_PER_BLOCK = 32;
 
+/** An address stored in 32 bits: its 64-byte slot above Slab.BASE (kmalloc's addresses); WIDE marks one stored whole beside the chunk. */
+const SLOT = 64;
+const WIDE = 0xffffffff;
+
 /** Chunks of address storage, reused once a list that held them is emptied. */
 class ChunkPool {
-  private readonly free: Float64Array[] = [];
+  private readonly free: Uint32Array[] = [];
 
-  take(): Float64Array {
+  take(): Uint32Array {
     if (this.free.length === 0) {
-      const block = new Float64Array(CHUNK * CHUNKS_PER_BLOCK);
+      const block = new Uint32Array(CHUNK * CHUNKS_PER_BLOCK);
       for (let i = CHUNKS_PER_BLOCK - 1; i >= 0; i--) this.free.push(block.subarray(i * CHUNK, (i + 1) * CHUNK));
     }
     return this.free.pop()!;
   }
 
-  give(c: Float64Array): void {
+  give(c: Uint32Array): void {
     this.free.push(c);
   }
 }
 
 /**
- * Pointers waiting, in the order they were added: their addresses, and
+ * Pointers waiting, in the order they were added: their addresses (as
+ * 32-bit slot numbers where they are kmalloc's, 4 bytes of host memory
+ * each, the rare other one kept whole beside), and
  * their sizes with the get_state_synchronize_rcu() cookie each was added
  * under as runs of equal (cookie, size) (a cookie changes once per grace
  * period). Addresses are kept in fixed-size chunks of typed arrays from a
@@ -81,7 +88,9 @@ class ChunkPool {
  * they grow.
  */
 class Ptrs {
-  private readonly chunks: Float64Array[] = [];
+  private readonly chunks: Uint32Array[] = [];
+  /** Addresses that are not kmalloc's 64-byte slots above Slab.BASE, by index (made at the first). */
+  private wide: Map<number, number> | null = null;
   length = 0;
   /** Sum of the sizes. */
   bytes = 0;
@@ -95,7 +104,12 @@ class Ptrs {
   push(addr: number, bytes: number, need: number): void {
     const i = this.length;
     if ((i & (CHUNK - 1)) === 0) this.chunks.push(this.pool.take());
-    this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)] = addr;
+    const slot = (addr - Slab.BASE) / SLOT;
+    if (slot >>> 0 === slot && slot !== WIDE) this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)] = slot;
+    else {
+      this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)] = WIDE;
+      (this.wide ??= new Map()).set(i, addr);
+    }
     const r = this.runStart.length - 1;
     if (r < 0 || this.runNeed[r] !== need || this.runBytes[r] !== bytes) {
       this.runStart.push(i);
@@ -107,7 +121,8 @@ class Ptrs {
   }
 
   addrAt(i: number): number {
-    return this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)]!;
+    const slot = this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)]!;
+    return slot !== WIDE ? Slab.BASE + slot * SLOT : this.wide!.get(i)!;
   }
 
   /** End (exclusive) of run r. */
@@ -119,6 +134,7 @@ class Ptrs {
   clear(): void {
     for (const c of this.chunks) this.pool.give(c);
     this.chunks.length = 0;
+    this.wide?.clear();
     this.runStart.length = 0;
     this.runNeed.length = 0;
     this.runBytes.length = 0;

@@ -90,5 +90,20 @@ describe('kfree_rcu batching (kvfree_call_rcu)', () => {
     expect(order).toEqual([...early, ...late]);
     expect(rcu.violations).toEqual([]);
   });
+
+  it('frees every address as given, kmalloc\'s and any other (kept whole beside the 32-bit slots)', () => {
+    const { k } = setup();
+    const freed: number[] = [];
+    k.slab.kfree = (addr: number): void => {
+      freed.push(addr);
+    };
+    const given = [k.slab.kmalloc(64), 12345, k.slab.kmalloc(256), 2 ** 40 + 32, 2 ** 52 + 64, k.slab.kmalloc(64)];
+    k.engine.spawn('a', function* (t: Task): TaskBody {
+      for (const a of given) kfree_rcu(t, a, 64);
+    }, { cpu: 0 });
+    k.engine.run();
+    expect(freed).toEqual(given);
+  });
 });
+
 
