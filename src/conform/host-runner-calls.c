@@ -348,9 +348,11 @@ static void c_unlinkat(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS
 /*
  * readlink: the bytes returned, as `target`. A body naming the script's working directory or a path under it (a
  * /proc/PID/fd link) is printed, and counted in ret, as if that directory were the root: the simulated process
- * works in its root directory.
+ * works in its root directory. Read through a path whose last name is `self`, a body that is the caller's own pid
+ * (/proc/self) prints as `self`; through `thread-self`, its pid and tid (PID/task/TID) as `thread-self`; ret counts
+ * the printed bytes: pids differ between kernels.
  */
-static void target_record(int i, long ret, int err)
+static void target_record(int i, const char *path, long ret, int err)
 {
 	static char cwd[4096];
 	if (!cwd[0] && !getcwd(cwd, sizeof cwd))
@@ -366,6 +368,21 @@ static void target_record(int i, long ret, int err)
 			n -= cl;
 		}
 		ret = (long)n;
+	} else if (ret >= 0) {
+		/* The caller's own pids (/proc/self, /proc/thread-self) as src/workloads/script/calls/fs.ts: ownPidName. */
+		const char *slash = strrchr(path, '/'), *last = slash ? slash + 1 : path;
+		char self[32], thread[64];
+		snprintf(self, sizeof self, "%d", (int)getpid());
+		snprintf(thread, sizeof thread, "%d/task/%d", (int)getpid(), (int)syscall(SYS_gettid));
+		if (strcmp(last, "self") == 0 && n == strlen(self) && memcmp(b, self, n) == 0) {
+			b = "self";
+			n = 4;
+			ret = (long)n;
+		} else if (strcmp(last, "thread-self") == 0 && n == strlen(thread) && memcmp(b, thread, n) == 0) {
+			b = "thread-self";
+			n = 11;
+			ret = (long)n;
+		}
 	}
 	if (emit_head(i, ret, err)) {
 		emit(" target=h");
@@ -381,7 +398,7 @@ static void c_readlink(int i, struct op *o)
 		child_fail("op %d: readlink of more than %lu bytes", i, IOBUF_BYTES);
 	errno = 0;
 	long ret = syscall(SYS_readlink, o->a[0].str, buf, len);
-	target_record(i, ret, errno);
+	target_record(i, o->a[0].str, ret, errno);
 }
 
 static void c_readlinkat(int i, struct op *o)
@@ -391,7 +408,7 @@ static void c_readlinkat(int i, struct op *o)
 		child_fail("op %d: readlinkat of more than %lu bytes", i, IOBUF_BYTES);
 	errno = 0;
 	long ret = syscall(SYS_readlinkat, ival(&o->a[0]), o->a[1].str, buf, len);
-	target_record(i, ret, errno);
+	target_record(i, o->a[1].str, ret, errno);
 }
 
 /*

@@ -224,19 +224,25 @@ const proc_self_inode_operations: InodeOperations = {
   readlink: (t) => String(current(t).tgid),
 };
 
+/** proc_thread_self_get_link(): the caller's tgid and tid, `TGID/task/TID` (the task directories are not modelled: following it is ENOENT). */
+const proc_thread_self_inode_operations: InodeOperations = {
+  get_link: (t) => `${current(t).tgid}/task/${current(t).pid}`,
+  readlink: (t) => `${current(t).tgid}/task/${current(t).pid}`,
+};
+
 /**
- * proc_pid_lookup(): "self" or a thread group id in the /proc root.
+ * proc_pid_lookup(): "self", "thread-self" or a thread group id in the /proc root.
  * Returns 0 (dentry filled in) or -ENOENT.
  */
 export function* proc_pid_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   const k = t.k;
   const name = dentry.d_name;
   t.charge(k.cfg.kernel.cost.kernel_op);
-  if (name === 'self') {
-    // proc_self_init(): a link of mode 0777 owned by root; each reader gets its own body.
+  if (name === 'self' || name === 'thread-self') {
+    // proc_self_init(), proc_thread_self_init(): links of mode 0777 owned by root; each reader gets its own body.
     const inode = new_inode(k, t, dir.i_sb) as ProcInode;
     inode.i_mode = S_IFLNK | 0o777;
-    inode.i_op = proc_self_inode_operations;
+    inode.i_op = name === 'self' ? proc_self_inode_operations : proc_thread_self_inode_operations;
     dentry.d_op = proc_dentry_operations;
     d_add(dentry, inode);
     return 0;

@@ -160,25 +160,46 @@ function* symlinkat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
  * in ret, as if that directory were the root, as the host runner does: the
  * two sides work in directories of different names.
  */
-function readlinkOutcome(env: OpEnv, ret: number, out: { target: string }): OpOutcome {
+function readlinkOutcome(env: OpEnv, path: string, ret: number, out: { target: string }): OpOutcome {
   if (ret < 0) return outcome(ret);
-  const cwd = d_path(task_fs(env.t.k, current(env.t)).pwd);
+  const ts = current(env.t);
+  const cwd = d_path(task_fs(env.t.k, ts).pwd);
   let target = out.target;
   if (cwd !== '/' && (target === cwd || target.startsWith(cwd + '/'))) {
     target = target === cwd ? '/' : target.slice(cwd.length);
     ret = Buffer.byteLength(target, 'utf8');
+  } else {
+    const own = ownPidName(path, target, ts.tgid, ts.pid);
+    if (own !== null) {
+      target = own;
+      ret = own.length;
+    }
   }
   return { ret, errno: null, target };
 }
 
+/**
+ * A link body that names the caller by its pids (pids differ between
+ * kernels), read through a path whose last name is the link's: the body of
+ * /proc/self, the caller's tgid, prints as `self`; that of
+ * /proc/thread-self, `TGID/task/TID` with the caller's ids, as
+ * `thread-self`. Any other: null.
+ */
+export function ownPidName(path: string, body: string, tgid: number, tid: number): string | null {
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  if (last === 'self' && body === String(tgid)) return 'self';
+  if (last === 'thread-self' && body === `${tgid}/task/${tid}`) return 'thread-self';
+  return null;
+}
+
 function* readlink(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const out = { target: '' };
-  return readlinkOutcome(env, yield* sys_readlink(env.t, op['path'] as string, int32(num(env, op, 'bufsiz')), out), out);
+  return readlinkOutcome(env, op['path'] as string, yield* sys_readlink(env.t, op['path'] as string, int32(num(env, op, 'bufsiz')), out), out);
 }
 
 function* readlinkat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const out = { target: '' };
-  return readlinkOutcome(env, yield* sys_readlinkat(env.t, int32(num(env, op, 'dirfd')), op['path'] as string, int32(num(env, op, 'bufsiz')), out), out);
+  return readlinkOutcome(env, op['path'] as string, yield* sys_readlinkat(env.t, int32(num(env, op, 'dirfd')), op['path'] as string, int32(num(env, op, 'bufsiz')), out), out);
 }
 
 function* unlinkat(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
