@@ -6,7 +6,8 @@
  * first violation:
  *
  * - areas: sorted, disjoint, page-aligned, map_count and locked_vm agree;
- * - every present PTE lies inside an area and points to an allocated frame
+ * - every present PTE lies inside an area (or one a munmap has detached and
+ *   is still zapping) and points to an allocated frame
  *   (never a free one); page-table frames are allocated and PG_pagetable;
  * - mapcounts balance: a frame's mapcount equals the PTEs that map it, and
  *   no frame is mapped that no PTE maps; refcount >= mapcount (plus the page
@@ -52,7 +53,7 @@ function checkVmas(mm: MmStruct): void {
   }
 }
 
-/** The area containing addr (binary search), or undefined. */
+/** The area containing addr (binary search), or one being zapped after its detach (MmStruct.zapping), or undefined. */
 function areaAt(mm: MmStruct, addr: number) {
   const v = mm.vmas;
   let lo = 0;
@@ -63,7 +64,10 @@ function areaAt(mm: MmStruct, addr: number) {
     else lo = mid + 1;
   }
   const a = v[lo];
-  return a && a.vmStart <= addr ? a : undefined;
+  if (a && a.vmStart <= addr) return a;
+  // An area a munmap has detached but not finished zapping (MmStruct.zapping) still covers its PTEs.
+  for (const z of mm.zapping) if (z.vmStart <= addr && addr < z.vmEnd) return z;
+  return undefined;
 }
 
 /**

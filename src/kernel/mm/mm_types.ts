@@ -255,6 +255,14 @@ export class MmStruct {
    * completion before touching the table.
    */
   readonly ptlHeld = new Map<number, Completion>();
+  /**
+   * Areas already detached from the tree whose PTEs a munmap (or a MAP_FIXED
+   * mmap over them) is still zapping (vms_clear_ptes): the zap may wait for
+   * a flush's IPIs, and sys_munmap does it under the downgraded read lock, so
+   * others run while these PTEs outlive their areas, as on Linux, where the
+   * detached areas stay on the unmapper's own list until the zap is done.
+   */
+  readonly zapping = new Set<VmAreaStruct>();
   /** The address space is being torn down (exit_mmap has started). */
   exiting = false;
   /** The heap: where it starts (start_brk, fixed at exec) and the current break (brk(2) moves it). */

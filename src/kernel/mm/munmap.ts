@@ -101,8 +101,10 @@ export function* vmsClearPtes(t: Task, mm: MmStruct, s: MunmapState): Blocking<v
   const tlb = tlb_gather_mmu(t, mm);
   const start = s.vmas[0]!.vmStart;
   const end = s.vmas[s.vmas.length - 1]!.vmEnd;
+  for (const v of s.vmas) mm.zapping.add(v);
   yield* unmap_vmas(t, tlb, s.vmas, start, end);
   free_pgtables(t, tlb, s.vmas, s.unmapStart, s.unmapEnd, (v) => unlinkVma(t, v));
+  for (const v of s.vmas) mm.zapping.delete(v);
   yield* tlb_finish_mmu(t, tlb);
 }
 
