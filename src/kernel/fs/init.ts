@@ -7,7 +7,8 @@
  * Every new process (not a fork child, which shares its parent's place)
  * starts in a fresh empty directory of its own, /tmp/kernsim.PID, owned by
  * it and mode 0700, the way the script runner gives each script an empty
- * working directory; relative paths resolve there.
+ * working directory (for a script, /tmp/kernsim.PID/wd in a run directory
+ * of root's, as the runner's); relative paths resolve there.
  */
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
@@ -26,10 +27,21 @@ import { proc_root_init } from './proc/root.js';
 import { FMODE_PATH, FMODE_READ, FMODE_WRITE, FMODE_WRITER } from './uapi_fcntl.js';
 import { file_vfs_or_null, vfs_fops, VfsFile } from './vfs_file.js';
 
-/** The working directory a new process starts in. */
+/**
+ * The working directory a new process starts in, /tmp/kernsim.PID, its own.
+ * For a script (VfsState.workdirInRunDir) it is /tmp/kernsim.PID/wd, in a
+ * run directory of root's, mode 0700, as the host runner lays a script's
+ * out (mkdtemp's directory, made by the runner as root, holding the op
+ * list and the script's working directory, which is handed to the
+ * script's user): that user cannot search the parent, so a name under ..
+ * is EACCES, as on the host.
+ */
 function make_workdir(k: Kernel, ts: TaskStruct): Dentry {
   const v = vfsOf(k);
-  return memfs_make_dir(k, v.workdirParent!, `kernsim.${ts.pid}`, 0o700, ts.cred.uid);
+  const name = `kernsim.${ts.pid}`;
+  if (!v.workdirInRunDir) return memfs_make_dir(k, v.workdirParent!, name, 0o700, ts.cred.uid);
+  const run = memfs_make_dir(k, v.workdirParent!, name, 0o700, 0);
+  return memfs_make_dir(k, run, 'wd', 0o700, ts.cred.uid);
 }
 
 /**

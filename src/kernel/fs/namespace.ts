@@ -15,6 +15,13 @@ export class VfsState {
   readonly supers = new Map<string, SuperBlock>();
   /** Directories new processes start in are made under this one. */
   workdirParent: Dentry | null = null;
+  /**
+   * Whether a new process's working directory sits in a run directory of
+   * root's, mode 0700 (/tmp/kernsim.PID/wd), as the script runner lays a
+   * script's out; otherwise it is /tmp/kernsim.PID, which other processes
+   * of a workload may reach.
+   */
+  workdirInRunDir = false;
   /** init_fs: what kernel threads walk paths from (root as root and working directory). */
   init_fs: FsStruct | null = null;
   /** The next mount's id (the root is 1, as the host's first mount). */

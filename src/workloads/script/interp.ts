@@ -29,6 +29,7 @@ import { fsOps } from './ops/fs.js';
 import { schedOps } from './ops/sched.js';
 import { MAP_HINT_BASE, mmOps, type MmOpEnv, type MmOpState } from './ops/mm.js';
 import { do_execve } from '../../kernel/fs/exec.js';
+import { vfsOf } from '../../kernel/fs/namespace.js';
 import type { ControlOp, ExecveOp, ForkOp, JoinOp, Op, ParsedScript, PinOp, Ref, RepeatOp, ThreadOp } from './types.js';
 import { callOps } from './calls/index.js';
 
@@ -332,6 +333,8 @@ export function runScript(script: ParsedScript, cfg: MachineConfig, opts: RunOpt
   const interp = new Interpreter(k, opts.sim ?? false, c.sim.checks);
   let results: ResultLine[] = [];
   let finished = false;
+  // The host runner's layout: the script's working directory in a run directory of root's, mode 0700 (docs/scripts.md).
+  vfsOf(k).workdirInRunDir = true;
   k.spawnProcess(
     'script',
     function* (t) {
