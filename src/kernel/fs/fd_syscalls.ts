@@ -15,7 +15,7 @@ import { current, type TaskStruct } from '../sched/task_struct.js';
 import { syscall, syscallNoWait } from '../syscalls.js';
 import { do_prlimit } from '../sys.js';
 import { do_fcntl_more, F_CREATED_QUERY, F_DUPFD_QUERY } from './fcntl.js';
-import { fcntl_getlk, fcntl_setlk, F_GETLK, F_OFD_GETLK, is_lock_cmd, type Flock } from './locks.js';
+import { fcntl_getlk, fcntl_setlk, F_GETLK, F_OFD_GETLK, is_lock_cmd, type Flock } from './locks_fcntl.js';
 import {
   __close_fd,
   alloc_files_struct,

@@ -29,42 +29,32 @@
  * wakes a waiter, one line per lock the list walks read, and the 32-byte
  * struct flock copied in (and out for GETLK) at cost.copy_page's rate.
  *
- * Positions are bigints (loff_t up to OFFSET_MAX, 2^63 - 1).
+ * Positions are bigints (loff_t up to OFFSET_MAX, 2^63 - 1). The fcntl
+ * commands and struct flock are in locks_fcntl.ts.
  */
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { WaitQueue } from '../../sim/wait.js';
-import { EAGAIN, EBADF, EDEADLK, EINVAL, ENOLCK, EOVERFLOW } from '../errno.js';
+import { EAGAIN, EDEADLK, ENOLCK } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { SpinLock } from '../locking/spinlock.js';
 import { current } from '../sched/task_struct.js';
 import type { File } from './file_table.js';
-import { Inode } from './inode.js';
-import { FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 export const F_RDLCK = 0;
 export const F_WRLCK = 1;
 export const F_UNLCK = 2;
-export const F_GETLK = 5;
-export const F_SETLK = 6;
-export const F_SETLKW = 7;
-export const F_OFD_GETLK = 36;
-export const F_OFD_SETLK = 37;
-export const F_OFD_SETLKW = 38;
 
-const SEEK_SET = 0;
-const SEEK_CUR = 1;
-const SEEK_END = 2;
 
 export const OFFSET_MAX = (1n << 63n) - 1n;
 
-const FL_POSIX = 1;
-const FL_SLEEP = 128;
-const FL_OFDLCK = 1024;
+export const FL_POSIX = 1;
+export const FL_SLEEP = 128;
+export const FL_OFDLCK = 1024;
 
 /** posix_lock_inode's answer when the request waits (FILE_LOCK_DEFERRED). */
-const FILE_LOCK_DEFERRED = 1;
+export const FILE_LOCK_DEFERRED = 1;
 /** posix_locks_deadlock follows at most this many owners. */
 const MAX_DEADLK_ITERATIONS = 10;
 
@@ -72,11 +62,7 @@ const MAX_DEADLK_ITERATIONS = 10;
 export const FILE_LOCK_BYTES = 192;
 /** sizeof(struct file_lock_context): file_lock_ctx's object size on this host. */
 const FILE_LOCK_CTX_BYTES = 56;
-/** sizeof(struct flock) on x86-64: two shorts, padding, two off_t, a pid_t and padding. */
-const FLOCK_BYTES = 32;
 
-const CAT_GETLK = intern('fcntl_getlk');
-const CAT_SETLK = intern('fcntl_setlk');
 const CAT_TEST = intern('posix_test_lock');
 const CAT_LOCK_INODE = intern('posix_lock_inode');
 const CAT_REMOVE_POSIX = intern('locks_remove_posix');
@@ -84,14 +70,6 @@ const CAT_REMOVE_FILE = intern('locks_remove_file');
 const CAT_ALLOC = intern('locks_alloc_lock');
 const CAT_FREE = intern('locks_free_lock');
 
-/** struct flock as the caller passes it (positions as bigints: off_t). */
-export interface Flock {
-  l_type: number;
-  l_whence: number;
-  l_start: bigint;
-  l_len: bigint;
-  l_pid: number;
-}
 
 /** struct file_lock (its file_lock_core and range). */
 export class FileLock {
@@ -144,7 +122,7 @@ function locksState(k: Kernel): FileLocksState {
 const contexts = new WeakMap<object, FileLockContext>();
 
 /** file_inode(): the VFS inode, or the object a pipe or anonymous file keeps its state in. */
-function file_inode(f: File): object {
+export function file_inode(f: File): object {
   const v = file_vfs_or_null(f);
   // A pipe reopened through /proc/PID/fd has pipefs's inode: its locks are the pipe's, as its pipe2 files' are.
   if (v) return v.inode.i_sb.s_type === 'pipefs' && typeof v.inode.i_private === 'object' && v.inode.i_private !== null ? v.inode.i_private : v.inode;
@@ -153,10 +131,6 @@ function file_inode(f: File): object {
   return f;
 }
 
-function i_size_read(f: File): bigint {
-  const inode = file_inode(f);
-  return inode instanceof Inode ? BigInt(inode.i_size) : 0n;
-}
 
 function lineTouches(t: Task, addr: number, bytes: number, write: boolean): void {
   const k = t.k;
@@ -164,7 +138,7 @@ function lineTouches(t: Task, addr: number, bytes: number, write: boolean): void
 }
 
 /** locks_alloc_lock(): kmem_cache_zalloc from filelock_cache (the zeroing writes its lines). */
-function locks_alloc_lock(t: Task): FileLock {
+export function locks_alloc_lock(t: Task): FileLock {
   const k = t.k;
   t.enter(CAT_ALLOC);
   t.charge(k.cfg.kernel.cost.kmalloc);
@@ -174,7 +148,7 @@ function locks_alloc_lock(t: Task): FileLock {
   return fl;
 }
 
-function locks_free_lock(t: Task, fl: FileLock): void {
+export function locks_free_lock(t: Task, fl: FileLock): void {
   const k = t.k;
   t.enter(CAT_FREE);
   t.charge(k.cfg.kernel.cost.kmalloc);
@@ -182,10 +156,6 @@ function locks_free_lock(t: Task, fl: FileLock): void {
   t.leave();
 }
 
-/** The struct flock's copy_from_user / copy_to_user, at the kernel copies' rate. */
-function copyFlock(t: Task): void {
-  t.charge(Math.ceil((t.k.cfg.cost.copy_page * FLOCK_BYTES) / 4096));
-}
 
 /** locks_inode_context(). */
 function locks_inode_context(inode: object): FileLockContext | null {
@@ -214,59 +184,6 @@ export function file_posix_locks(f: File): readonly FileLock[] {
   return inode_posix_locks(file_inode(f));
 }
 
-// --- struct flock ----------------------------------------------------------------------
-
-/** flock64_to_posix_lock(): the range and type from a struct flock; owner the process's files_struct. */
-function flock_to_posix_lock(t: Task, filp: File, fl: FileLock, l: Flock): number {
-  let start: bigint;
-  switch (l.l_whence) {
-    case SEEK_SET:
-      start = 0n;
-      break;
-    case SEEK_CUR:
-      start = BigInt(filp.f_pos);
-      break;
-    case SEEK_END:
-      start = i_size_read(filp);
-      break;
-    default:
-      return -EINVAL;
-  }
-  if (l.l_start > OFFSET_MAX - start) return -EOVERFLOW;
-  start += l.l_start;
-  if (start < 0n) return -EINVAL;
-  let end: bigint;
-  if (l.l_len > 0n) {
-    if (l.l_len - 1n > OFFSET_MAX - start) return -EOVERFLOW;
-    end = start + (l.l_len - 1n);
-  } else if (l.l_len < 0n) {
-    if (start + l.l_len < 0n) return -EINVAL;
-    end = start - 1n;
-    start += l.l_len;
-  } else {
-    end = OFFSET_MAX;
-  }
-  const ts = current(t);
-  fl.start = start;
-  fl.end = end;
-  fl.owner = ts.files as object;
-  fl.pid = ts.tgid;
-  fl.file = filp;
-  fl.flags = FL_POSIX;
-  // assign_type().
-  if (l.l_type !== F_RDLCK && l.l_type !== F_WRLCK && l.l_type !== F_UNLCK) return -EINVAL;
-  fl.type = l.l_type;
-  return 0;
-}
-
-/** posix_lock_to_flock(): what F_GETLK reports of a conflicting lock (an OFD lock's pid as -1). */
-function posix_lock_to_flock(l: Flock, fl: FileLock): void {
-  l.l_pid = fl.flags & FL_OFDLCK ? -1 : fl.pid;
-  l.l_start = fl.start;
-  l.l_len = fl.end === OFFSET_MAX ? 0n : fl.end - fl.start + 1n;
-  l.l_whence = SEEK_SET;
-  l.l_type = fl.type;
-}
 
 // --- conflicts -------------------------------------------------------------------------
 
@@ -364,7 +281,7 @@ function* locks_move_blocks(t: Task, to: FileLock, from: FileLock): Blocking<voi
 }
 
 /** locks_delete_block(): the request is done (granted, refused or interrupted); its own waiters retry. */
-function* locks_delete_block(t: Task, waiter: FileLock): Blocking<void> {
+export function* locks_delete_block(t: Task, waiter: FileLock): Blocking<void> {
   if (waiter.blocker === null && waiter.blocked.length === 0) return;
   const s = locksState(t.k);
   yield* s.blocked_lock_lock.lock(t);
@@ -423,7 +340,7 @@ function* deleteAt(t: Task, list: FileLock[], i: number, dispose: FileLock[]): B
  * inode's list, or find what it conflicts with. Returns 0, -EAGAIN,
  * -EDEADLK, or FILE_LOCK_DEFERRED when the request now waits.
  */
-function* posix_lock_inode(t: Task, inode: object, req: FileLock, conflock: FileLock | null): Blocking<number> {
+export function* posix_lock_inode(t: Task, inode: object, req: FileLock, conflock: FileLock | null): Blocking<number> {
   const k = t.k;
   const ctx = locks_get_lock_context(t, inode, req.type);
   if (!ctx) return req.type === F_UNLCK ? 0 : -ENOLCK;
@@ -562,7 +479,7 @@ function* posix_lock_inode(t: Task, inode: object, req: FileLock, conflock: File
 }
 
 /** posix_test_lock(): the first lock in list order the request conflicts with, copied into it; else F_UNLCK. */
-function* posix_test_lock(t: Task, filp: File, fl: FileLock): Blocking<void> {
+export function* posix_test_lock(t: Task, filp: File, fl: FileLock): Blocking<void> {
   const k = t.k;
   const ctx = locks_inode_context(file_inode(filp));
   if (!ctx || ctx.posix.length === 0) {
@@ -583,97 +500,6 @@ function* posix_test_lock(t: Task, filp: File, fl: FileLock): Blocking<void> {
   else fl.type = F_UNLCK;
   ctx.flc_lock.unlock(t);
   t.leave();
-}
-
-// --- the fcntl commands ----------------------------------------------------------------
-
-/** fcntl_getlk(): F_GETLK and F_OFD_GETLK. */
-export function* fcntl_getlk(t: Task, filp: File, cmd: number, flock: Flock): Blocking<number> {
-  t.enter(CAT_GETLK);
-  copyFlock(t);
-  const fl = locks_alloc_lock(t);
-  let error = -EINVAL;
-  out: {
-    if (cmd !== F_OFD_GETLK && flock.l_type !== F_RDLCK && flock.l_type !== F_WRLCK) break out;
-    error = flock_to_posix_lock(t, filp, fl, flock);
-    if (error) break out;
-    if (cmd === F_OFD_GETLK) {
-      error = -EINVAL;
-      if (flock.l_pid !== 0) break out;
-      fl.flags |= FL_OFDLCK;
-      fl.owner = filp;
-    }
-    error = 0;
-    yield* posix_test_lock(t, filp, fl);
-    flock.l_type = fl.type;
-    if (fl.type !== F_UNLCK) posix_lock_to_flock(flock, fl);
-    copyFlock(t);
-  }
-  locks_free_lock(t, fl);
-  t.leave();
-  return error;
-}
-
-/** check_fmode_for_setlk(): a read lock needs a readable file, a write lock a writable one. */
-function check_fmode_for_setlk(fl: FileLock): number {
-  const mode = fl.file!.f_mode;
-  if (fl.type === F_RDLCK && !(mode & FMODE_READ)) return -EBADF;
-  if (fl.type === F_WRLCK && !(mode & FMODE_WRITE)) return -EBADF;
-  return 0;
-}
-
-/** do_lock_file_wait(): posix_lock_inode until granted or refused, sleeping while the request waits. */
-function* do_lock_file_wait(t: Task, filp: File, fl: FileLock): Blocking<number> {
-  const inode = file_inode(filp);
-  let error: number;
-  for (;;) {
-    error = yield* posix_lock_inode(t, inode, fl, null);
-    if (error !== FILE_LOCK_DEFERRED) break;
-    fl.wait ??= new WaitQueue(t.k.engine);
-    // wait_event_interruptible(flc_wait, !flc_blocker): woken when the blocker changes or goes.
-    while (fl.blocker !== null) yield t.sleepOn(fl.wait);
-  }
-  yield* locks_delete_block(t, fl);
-  return error;
-}
-
-/**
- * fcntl_setlk(): F_SETLK, F_SETLKW and the OFD forms. `stillOpen` is the
- * close race check: whether fd still names filp once the lock is taken
- * (if not, the process's locks on the file go and the call is EBADF).
- */
-export function* fcntl_setlk(t: Task, filp: File, cmd: number, flock: Flock, stillOpen: () => boolean): Blocking<number> {
-  t.enter(CAT_SETLK);
-  copyFlock(t);
-  const fl = locks_alloc_lock(t);
-  let error: number;
-  out: {
-    error = flock_to_posix_lock(t, filp, fl, flock);
-    if (error) break out;
-    error = check_fmode_for_setlk(fl);
-    if (error) break out;
-    switch (cmd) {
-      case F_OFD_SETLK:
-      case F_OFD_SETLKW:
-        error = -EINVAL;
-        if (flock.l_pid !== 0) break out;
-        fl.flags |= FL_OFDLCK;
-        fl.owner = filp;
-        if (cmd === F_OFD_SETLKW) fl.flags |= FL_SLEEP;
-        break;
-      case F_SETLKW:
-        fl.flags |= FL_SLEEP;
-        break;
-    }
-    error = yield* do_lock_file_wait(t, filp, fl);
-    if (!error && fl.type !== F_UNLCK && !(fl.flags & FL_OFDLCK) && !stillOpen()) {
-      yield* locks_remove_posix(t, filp, current(t).files as object);
-      error = -EBADF;
-    }
-  }
-  locks_free_lock(t, fl);
-  t.leave();
-  return error;
 }
 
 /** locks_remove_posix(): at every close, the owner's POSIX locks on the file's inode go (an unlock of everything). */
@@ -700,9 +526,4 @@ export function* locks_remove_file(t: Task, filp: File): Blocking<void> {
   t.enter(CAT_REMOVE_FILE);
   yield* locks_remove_posix(t, filp, filp);
   t.leave();
-}
-
-/** Whether a command is one of the record-lock commands. */
-export function is_lock_cmd(cmd: number): boolean {
-  return cmd === F_GETLK || cmd === F_SETLK || cmd === F_SETLKW || cmd === F_OFD_GETLK || cmd === F_OFD_SETLK || cmd === F_OFD_SETLKW;
 }

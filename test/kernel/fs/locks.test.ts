@@ -8,9 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sys_close, sys_dup, sys_fcntl, sys_fcntl_lock, sys_open } from '../../../src/kernel/fs/fd_syscalls.js';
-import {
-  F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_RDLCK, F_SETLK, F_SETLKW, F_UNLCK, F_WRLCK, file_posix_locks, OFFSET_MAX, type Flock,
-} from '../../../src/kernel/fs/locks.js';
+import { F_RDLCK, F_UNLCK, F_WRLCK, file_posix_locks, OFFSET_MAX } from '../../../src/kernel/fs/locks.js';
+import { F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, type Flock } from '../../../src/kernel/fs/locks_fcntl.js';
 import { fcheck_files, type FilesStruct } from '../../../src/kernel/fs/file.js';
 import type { File } from '../../../src/kernel/fs/file_table.js';
 import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
