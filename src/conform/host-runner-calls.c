@@ -382,6 +382,27 @@ static void target_record(int i, const char *path, long ret, int err)
 			b = "thread-self";
 			n = 11;
 			ret = (long)n;
+		} else {
+			/* A path in the caller's own /proc/PID: /proc/TGID as /proc/self, then /proc/self/task/TID as /proc/thread-self. */
+			static char own[IOBUF_BYTES + 32];
+			char pre[48], task[48];
+			size_t pl = (size_t)snprintf(pre, sizeof pre, "/proc/%d", (int)getpid());
+			size_t tl = (size_t)snprintf(task, sizeof task, "/task/%d", (int)syscall(SYS_gettid));
+			if (n >= pl && memcmp(b, pre, pl) == 0 && (n == pl || b[pl] == '/')) {
+				const char *rest = b + pl;
+				size_t rl = n - pl;
+				if (rl >= tl && memcmp(rest, task, tl) == 0 && (rl == tl || rest[tl] == '/')) {
+					memcpy(own, "/proc/thread-self", 17);
+					memcpy(own + 17, rest + tl, rl - tl);
+					n = 17 + rl - tl;
+				} else {
+					memcpy(own, "/proc/self", 10);
+					memcpy(own + 10, rest, rl);
+					n = 10 + rl;
+				}
+				b = own;
+				ret = (long)n;
+			}
 		}
 	}
 	if (emit_head(i, ret, err)) {

@@ -181,16 +181,25 @@ function readlinkOutcome(env: OpEnv, path: string, ret: number, out: { target: s
 
 /**
  * A link body that names the caller by its pids (pids differ between
- * kernels), read through a path whose last name is the link's: the body of
+ * kernels). Read through a path whose last name is the link's: the body of
  * /proc/self, the caller's tgid, prints as `self`; that of
  * /proc/thread-self, `TGID/task/TID` with the caller's ids, as
- * `thread-self`. Any other: null.
+ * `thread-self`. Read through any path, a body that is a path in the
+ * caller's own /proc directory (a /proc/PID/fd link to an opened /proc/self
+ * or /proc/thread-self, or to a file under them) has its leading
+ * `/proc/TGID` printed as `/proc/self`, and then `/proc/self/task/TID` with
+ * the caller's own tid as `/proc/thread-self`. Any other: null.
  */
 export function ownPidName(path: string, body: string, tgid: number, tid: number): string | null {
   const last = path.slice(path.lastIndexOf('/') + 1);
   if (last === 'self' && body === String(tgid)) return 'self';
   if (last === 'thread-self' && body === `${tgid}/task/${tid}`) return 'thread-self';
-  return null;
+  const own = `/proc/${tgid}`;
+  if (!body.startsWith(own) || (body.length > own.length && body[own.length] !== '/')) return null;
+  const rest = body.slice(own.length);
+  const task = `/task/${tid}`;
+  if (rest.startsWith(task) && (rest.length === task.length || rest[task.length] === '/')) return '/proc/thread-self' + rest.slice(task.length);
+  return '/proc/self' + rest;
 }
 
 function* readlink(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
