@@ -41,6 +41,13 @@ export interface FileOperations {
   release?(t: Task, file: File): Blocking<number>;
   /** ->fsync: write back bytes [start, end] (absent: fsync is EINVAL, as for character devices without one). */
   fsync?(t: Task, file: File, start: number, end: number, datasync: boolean): Blocking<number>;
+  /**
+   * ->iterate_shared of a directory whose entries are not its dcache
+   * children (procfs's generated directories): the names after "." and
+   * "..", in the order the kernel emits them, or -errno. Absent:
+   * dcache_readdir over the children.
+   */
+  iterate_shared?(t: Task, file: File): string[] | number;
   /** ->mmap makes the area anonymous memory (/dev/zero's mmap_zero). */
   readonly mmapAnonymous?: boolean;
   /** Whether F_SETFL may set O_DIRECT (FMODE_CAN_ODIRECT). */

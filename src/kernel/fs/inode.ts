@@ -117,6 +117,8 @@ export interface InodeOperations {
   get_link?(t: Task, dentry: Dentry, inode: Inode): string | Path | number;
   /** readlink(2)'s answer when it is not the body (procfs: the path of an fd's file). */
   readlink?(t: Task, dentry: Dentry): string | number;
+  /** ->getattr after generic_fillattr: attributes computed when asked (procfs: a task directory's links, fd/'s size). */
+  getattr?(t: Task, inode: Inode, stat: { mode: number; nlink: number; size: loff_t }): void;
 }
 
 /** struct super_operations. */

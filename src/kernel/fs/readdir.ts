@@ -2,7 +2,8 @@
  * getdents64(2), after fs/readdir.c (iterate_dir, filldir64) and
  * fs/libfs.c's dcache_readdir: "." and "..", then the directory's positive
  * children in the dcache (memfs keeps every entry there, as ramfs and
- * tmpfs do). f_pos counts entries: 0 is ".", 1 "..", 2 + n the n-th child.
+ * tmpfs do), or the names the directory's own ->iterate_shared gives
+ * (procfs's /proc/PID/task). f_pos counts entries: 0 is ".", 1 "..", 2 + n the n-th child.
  *
  * Each record is a struct linux_dirent64: 19 bytes of header, the name and
  * its NUL, padded to 8 bytes. A buffer too small for the first record is
@@ -41,7 +42,12 @@ function* do_getdents64(t: Task, fd: number, count: number, names: string[]): Bl
       return -ENOENT;
     }
     const dir = v.dentry;
-    const entries = ['.', '..', ...[...dir.d_children.values()].filter((d) => d.d_inode !== null).map((d) => d.d_name)];
+    const own = inode.i_fop?.iterate_shared?.(t, file);
+    if (typeof own === 'number') {
+      inode.i_rwsem.upRead(t);
+      return own;
+    }
+    const entries = ['.', '..', ...(own ?? [...dir.d_children.values()].filter((d) => d.d_inode !== null).map((d) => d.d_name))];
     let left = count >>> 0;
     // A position past 2^53 (a seek there) is past every entry.
     let pos = typeof file.f_pos === 'number' ? file.f_pos : entries.length;

@@ -30,13 +30,14 @@ export interface Kstat {
   size: loff_t;
 }
 
-/** generic_fillattr(). */
+/** vfs_getattr_nosec(): generic_fillattr(), then the inode's own ->getattr. */
 function fillattr(t: Task, inode: Inode, out: Kstat): void {
   const k = t.k;
   k.touch(t, inode.addr, false);
   out.mode = inode.i_mode;
   out.nlink = inode.i_nlink;
   out.size = inode.i_size;
+  inode.i_op?.getattr?.(t, inode, out);
 }
 
 /** A file the VFS did not open (inotify, the boot-time std fds before attach): an anonymous inode's attributes. */

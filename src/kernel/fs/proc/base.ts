@@ -25,7 +25,7 @@ import {
 } from '../../mm/mm_types.js';
 import { current, type TaskStruct } from '../../sched/task_struct.js';
 import { d_add, type Dentry } from '../dcache.js';
-import type { File, FilePos, IoBuf } from '../file_table.js';
+import type { File, FileOperations, FilePos, IoBuf } from '../file_table.js';
 import type { FilesStruct } from '../file.js';
 import { new_inode, S_IFDIR, S_IFLNK, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
 import { seq_lseek, seq_read, single_open, single_release, type SeqBuf, type ShowFn } from '../seq_file.js';
@@ -34,10 +34,13 @@ import { pagemap_read, show_map_vma, smaps_show } from './task_mmu.js';
 import { proc_dentry_operations, proc_dir_operations, ProcInode } from './inode.js';
 import { PID_FD_DIRS } from './fd.js';
 
-/** The thread group leader `tgid`, if it exists and has not exited. */
-function find_task_by_tgid(k: Kernel, tgid: number): TaskStruct | null {
-  const ts = k.findTask(tgid);
-  if (!ts || ts.tgid !== tgid || ts.kernelThread) return null;
+/**
+ * The user task `pid` (find_task_by_pid_ns: a process's leader, or any of
+ * its threads by tid), if it exists and has not exited.
+ */
+function find_live_task(k: Kernel, pid: number): TaskStruct | null {
+  const ts = k.findTask(pid);
+  if (!ts || ts.kernelThread) return null;
   if (ts.task && ts.task.state === TaskState.Done) return null;
   return ts;
 }
@@ -140,14 +143,19 @@ const pagemap_fops: OpenableFileOperations = {
   },
 };
 
-/** The files of a PID directory (the tgid_base_stuff table this simulator has). */
-const PID_ENTRIES: Readonly<Record<string, OpenableFileOperations>> = {
-  status: seq_fops(status_show),
-  maps: seq_fops(maps_show),
-  smaps: seq_fops(smaps_show),
-  pagemap: pagemap_fops,
+/** The files of a PID directory with their modes (the tgid_base_stuff / tid_base_stuff entries this simulator has). */
+const PID_ENTRIES: Readonly<Record<string, { mode: number; fops: OpenableFileOperations }>> = {
+  status: { mode: 0o444, fops: seq_fops(status_show) },
+  maps: { mode: 0o444, fops: seq_fops(maps_show) },
+  smaps: { mode: 0o444, fops: seq_fops(smaps_show) },
+  // REG("pagemap", S_IRUSR, ...).
+  pagemap: { mode: 0o400, fops: pagemap_fops },
 };
 
+/** pid_entry_nlink(tgid_base_stuff): 2 and its directories (task, fd, map_files, fdinfo, ns, net, attr). */
+const NLINK_TGID = 2 + 7;
+/** pid_entry_nlink(tid_base_stuff): 2 and its directories (fd, fdinfo, ns, net, attr). */
+const NLINK_TID = 2 + 5;
 
 /** proc_pid_make_inode(). */
 function proc_pid_make_inode(t: Task, dir: Inode, pid: number, mode: number): ProcInode {
@@ -161,62 +169,107 @@ function proc_pid_make_inode(t: Task, dir: Inode, pid: number, mode: number): Pr
   return inode;
 }
 
-/** bitmap_weight(open_fds): the open fds of a table. */
-function open_fd_count(files: FilesStruct | null): number {
-  if (!files) return 0;
-  let n = 0;
-  for (const b of files.fdt.open_fds) n += b;
-  return n;
-}
-
-/** proc_tgid_base_lookup(): a file of a PID directory. */
-function* pid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+/**
+ * proc_pident_lookup() over tgid_base_stuff (a /proc/PID directory) or
+ * tid_base_stuff (a /proc/PID/task/TID one, which has no "task"): the
+ * directory's task, `pid` (a tid for a thread's directory), must still run.
+ */
+function* pident_lookup(t: Task, dir: Inode, dentry: Dentry, tid: boolean): Blocking<number> {
   const k = dir.k;
   const pid = (dir as ProcInode).pid;
   t.charge(k.cfg.kernel.cost.kernel_op);
-  const fdDir = PID_FD_DIRS[dentry.d_name];
-  if (fdDir && find_task_by_tgid(k, pid)) {
+  const ts = find_live_task(k, pid);
+  if (!ts) return -ENOENT;
+  const name = dentry.d_name;
+  const fdDir = PID_FD_DIRS[name];
+  if (fdDir) {
     const inode = proc_pid_make_inode(t, dir, pid, fdDir.mode);
     inode.i_nlink = 2;
-    // proc_fd_getattr(): the size of fd/ is the number of open fds (the inode is made per lookup, so it is current).
-    if (dentry.d_name === 'fd') inode.i_size = open_fd_count(k.findTask(pid)?.files as FilesStruct | null);
     inode.i_op = fdDir.i_op;
     inode.i_fop = proc_dir_operations;
     dentry.d_op = proc_dentry_operations;
     d_add(dentry, inode);
     return 0;
   }
-  const leader = find_task_by_tgid(k, pid);
-  if (dentry.d_name === 'task' && leader) {
-    // proc_task_getattr(): nlink 2 plus the process's threads (get_nr_threads); the tid entries are not modelled.
+  if (name === 'task' && !tid) {
     const inode = proc_pid_make_inode(t, dir, pid, S_IFDIR | 0o555);
-    inode.i_nlink = 2 + leader.group.filter((th) => th.task && th.task.state !== TaskState.Done).length;
+    inode.i_nlink = 2;
     inode.i_op = proc_task_inode_operations;
-    inode.i_fop = proc_dir_operations;
+    inode.i_fop = proc_task_operations;
     dentry.d_op = proc_dentry_operations;
     d_add(dentry, inode);
     return 0;
   }
-  const fops = PID_ENTRIES[dentry.d_name];
-  if (!fops || !leader) return -ENOENT;
-  const inode = proc_pid_make_inode(t, dir, pid, S_IFREG | 0o444);
+  const ent = PID_ENTRIES[name];
+  if (!ent) return -ENOENT;
+  const inode = proc_pid_make_inode(t, dir, pid, S_IFREG | ent.mode);
   inode.i_nlink = 1;
-  inode.i_fop = fops;
+  inode.i_fop = ent.fops;
   dentry.d_op = proc_dentry_operations;
   d_add(dentry, inode);
   return 0;
 }
 
-const pid_dir_inode_operations: InodeOperations = { lookup: pid_dir_lookup };
-
-/** /proc/PID/task: its thread directories are not modelled (a lookup finds none). */
-function* task_dir_lookup(t: Task): Blocking<number> {
-  t.charge(t.k.cfg.kernel.cost.kernel_op);
-  yield* [];
-  return -ENOENT;
+/** proc_tgid_base_lookup(). */
+function* pid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+  return yield* pident_lookup(t, dir, dentry, false);
 }
 
-const proc_task_inode_operations: InodeOperations = { lookup: task_dir_lookup };
+/** proc_tid_base_lookup(). */
+function* tid_dir_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+  return yield* pident_lookup(t, dir, dentry, true);
+}
+
+const pid_dir_inode_operations: InodeOperations = { lookup: pid_dir_lookup };
+const proc_tid_base_inode_operations: InodeOperations = { lookup: tid_dir_lookup };
+
+/** The threads of `ts`'s group that have not exited, leader first, in creation order (the signal's thread list). */
+function live_threads(ts: TaskStruct): TaskStruct[] {
+  return ts.group.filter((th) => !th.task || th.task.state !== TaskState.Done);
+}
+
+/**
+ * proc_task_lookup(): a thread of the directory's process by its tid
+ * (same_thread_group), as a directory of tid_base_stuff (proc_task_instantiate:
+ * mode 0555, nlink_tid links).
+ */
+function* proc_task_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
+  const k = t.k;
+  t.charge(k.cfg.kernel.cost.kernel_op);
+  const leader = find_live_task(k, (dir as ProcInode).pid);
+  const tid = name_to_int(dentry.d_name);
+  const task = leader && tid > 0 ? find_live_task(k, tid) : null;
+  if (!leader || !task || task.group !== leader.group) return -ENOENT;
+  const inode = proc_pid_make_inode(t, dir, tid, S_IFDIR | 0o555);
+  inode.i_nlink = NLINK_TID;
+  inode.i_op = proc_tid_base_inode_operations;
+  inode.i_fop = proc_dir_operations;
+  dentry.d_op = proc_dentry_operations;
+  d_add(dentry, inode);
+  return 0;
+}
+
+const proc_task_inode_operations: InodeOperations = {
+  lookup: proc_task_lookup,
+  /** proc_task_getattr(): 2 links plus the process's threads (get_nr_threads), counted when asked. */
+  getattr(t: Task, inode: Inode, stat: { nlink: number }): void {
+    const leader = find_live_task(t.k, (inode as ProcInode).pid);
+    if (leader) stat.nlink += live_threads(leader).length;
+  },
+};
+
+/** proc_task_readdir(): the tids of the process's live threads (first_tid, next_tid); ENOENT once the process is gone. */
+const proc_task_operations: FileOperations = {
+  ...proc_dir_operations,
+  name: 'proc_task',
+  iterate_shared(t: Task, file: File): string[] | number {
+    const k = t.k;
+    const leader = find_live_task(k, (file_vfs(file).inode as ProcInode).pid);
+    if (!leader) return -ENOENT;
+    // Each name costs what getdents64's loop charges per record (kernel_op and the copy out).
+    return live_threads(leader).map((th) => String(th.pid));
+  },
+};
 
 /** proc_self_get_link(): the caller's tgid as it appears in its pid namespace. */
 const proc_self_inode_operations: InodeOperations = {
@@ -224,7 +277,7 @@ const proc_self_inode_operations: InodeOperations = {
   readlink: (t) => String(current(t).tgid),
 };
 
-/** proc_thread_self_get_link(): the caller's tgid and tid, `TGID/task/TID` (the task directories are not modelled: following it is ENOENT). */
+/** proc_thread_self_get_link(): the caller's tgid and tid, `TGID/task/TID`. */
 const proc_thread_self_inode_operations: InodeOperations = {
   get_link: (t) => `${current(t).tgid}/task/${current(t).pid}`,
   readlink: (t) => `${current(t).tgid}/task/${current(t).pid}`,
@@ -247,11 +300,11 @@ export function* proc_pid_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<
     d_add(dentry, inode);
     return 0;
   }
+  // A thread's tid finds its own directory too (find_task_by_pid_ns), though readdir of /proc lists only processes.
   const tgid = name_to_int(name);
-  if (tgid < 0 || !find_task_by_tgid(k, tgid)) return -ENOENT;
+  if (tgid < 0 || !find_live_task(k, tgid)) return -ENOENT;
   const inode = proc_pid_make_inode(t, dir, tgid, S_IFDIR | 0o555);
-  // pid_entry_nlink(tgid_base_stuff): 2 and the table's directories (task, fd, map_files, fdinfo, ns, net, attr).
-  inode.i_nlink = 2 + 7;
+  inode.i_nlink = NLINK_TGID;
   inode.i_op = pid_dir_inode_operations;
   inode.i_fop = proc_dir_operations;
   dentry.d_op = proc_dentry_operations;

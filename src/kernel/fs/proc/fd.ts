@@ -17,6 +17,7 @@
  * has it), mnt_id and ino, then the file's own lines (inotify: one per
  * watch, newest first; eventfd: its count, id and mode).
  */
+import type { loff_t } from '../loff.js';
 import type { Blocking, Task } from '../../../sim/task.js';
 import { ENOENT, ENXIO } from '../../errno.js';
 import { rcu_read_lock, rcu_read_unlock } from '../../rcu/tree.js';
@@ -184,9 +185,22 @@ function* proc_lookupfdinfo(t: Task, dir: Inode, dentry: Dentry): Blocking<numbe
   return yield* proc_lookupfd_common(t, dir, dentry, true);
 }
 
+/** bitmap_weight(open_fds): the open fds of a table. */
+function open_fd_count(files: FilesStruct | null | undefined): number {
+  if (!files) return 0;
+  let n = 0;
+  for (const b of files.fdt.open_fds) n += b;
+  return n;
+}
+
+/** proc_fd_getattr(): the size of fd/ is the number of open fds, counted when asked. */
+function proc_fd_getattr(t: Task, inode: Inode, stat: { size: loff_t }): void {
+  stat.size = open_fd_count(t.k.findTask((inode as ProcInode).pid)?.files as FilesStruct | null | undefined);
+}
+
 /** The PID directory's fd (mode 0500) and fdinfo (0555) directories. */
 export const PID_FD_DIRS: Readonly<Record<string, { mode: number; i_op: InodeOperations }>> = {
-  fd: { mode: S_IFDIR | 0o500, i_op: { lookup: proc_lookupfd } },
+  fd: { mode: S_IFDIR | 0o500, i_op: { lookup: proc_lookupfd, getattr: proc_fd_getattr } },
   fdinfo: { mode: S_IFDIR | 0o555, i_op: { lookup: proc_lookupfdinfo } },
 };
 
