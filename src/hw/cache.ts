@@ -60,9 +60,9 @@
  * rather than split into calls, since V8 inlines only a small total of
  * callees per function.
  *
- * Directory: per LLC way, ceil((cpus + 1) / 32) words: bit c for CPU c, bit
- * `cpus` (the M bit) set when the one CPU whose bit is set holds the line
- * Modified. The sharer bits are exact: bit c is set exactly while CPU c's
+ * Directory: per LLC way, ceil(cpus / 32) words: bit c for CPU c; and per
+ * LLC set an M mask, whose bit w is set when the one CPU whose bit is set
+ * in way w's words holds the line Modified. The sharer bits are exact: bit c is set exactly while CPU c's
  * L2 holds the line. An L2 fill clears its victim's bit (and M bit) at
  * once, finding the victim's LLC way from the byte each L2 way keeps for
  * it (ways stay where they were filled, and inclusion keeps the line in
@@ -238,7 +238,8 @@ export class CacheHierarchy extends CacheSets {
     const h3 = this.h3;
     const s3 = line & this.mask3;
     const r3 = this.base3 + s3 * this.r3;
-    const tg3 = r3 + h3 + this.o3;
+    const tg3 = r3 + this.to3;
+    const mm = r3 + this.mo3;
     let t3 = (line - s3) * this.inv3;
     t3 = t3 < TWO31 ? t3 | 0 : FAR;
     pat = Math.imul(t3 & 255, ONES);
@@ -271,9 +272,9 @@ export class CacheHierarchy extends CacheSets {
           lat += this.latC2c;
           ctr[cb + C_C2C]++;
         }
-        a[d + this.mWord] |= this.mBit;
-      } else if ((a[d + this.mWord] & this.mBit) !== 0) {
-        lat += this.downgrade(cpu, d, line);
+        a[mm] |= 1 << w;
+      } else if (((a[mm] >>> w) & 1) !== 0) {
+        lat += this.downgrade(cpu, d, mm, w, line);
       }
     } else {
       ctr[cb + C_LLC_MISS]++;
@@ -295,7 +296,7 @@ export class CacheHierarchy extends CacheSets {
       const j = r3 + (v >>> 2);
       const sh = (v & 3) << 3;
       a[j] = (a[j] & ~(255 << sh)) | ((t3 & 255) << sh);
-      if (write) a[d + this.mWord] |= this.mBit;
+      a[mm] = (a[mm] & ~(1 << v)) | ((write ? 1 : 0) << v);
     }
     a[d + (cpu >>> 5)] |= 1 << (cpu & 31);
 
@@ -327,10 +328,13 @@ export class CacheHierarchy extends CacheSets {
   private upgrade(cpu: number, s1: number, w1: number, line: number): number {
     const a = this.a;
     a[s1 * this.r1 + this.h1 + this.o1 + w1] = 1;
-    const d = this.dirOf(line);
+    const w3 = this.llcWay(line);
+    const r3 = this.base3 + (line & this.mask3) * this.r3;
+    const mm = r3 + this.mo3;
     // this CPU is a sharer, so a Modified line is this CPU's
-    if ((a[d + this.mWord] & this.mBit) !== 0) return 0;
-    a[d + this.mWord] |= this.mBit;
+    if (((a[mm] >>> w3) & 1) !== 0) return 0;
+    a[mm] |= 1 << w3;
+    const d = r3 + this.to3 + this.p3 + w3 * this.words;
     if (this.invalidateOthers(cpu, d, line) === 0) return 0;
     this.ctr[cpu * NC + C_C2C]++;
     return this.latC2c;
@@ -338,13 +342,13 @@ export class CacheHierarchy extends CacheSets {
 
   /**
    * A read by cpu (whose L2 missed) of a line marked Modified, directory
-   * words at a[d]: the sole sharer owns it (the bits are exact, so it holds
+   * words at a[d], way w of the LLC set whose M mask is a[mm]: the sole sharer owns it (the bits are exact, so it holds
    * it, and it is not cpu) and keeps a shared copy. Returns the extra
    * latency.
    */
-  private downgrade(cpu: number, d: number, line: number): number {
+  private downgrade(cpu: number, d: number, mm: number, w: number, line: number): number {
     const a = this.a;
-    a[d + this.mWord] &= ~this.mBit;
+    a[mm] &= ~(1 << w);
     const owner = this.soleSharer(d);
     this.epoch[owner]++;
     // its L1 copy, if any, is no longer known to be Modified
@@ -363,14 +367,14 @@ export class CacheHierarchy extends CacheSets {
    */
   private leaveL2(cpu: number, line: number, w3: number): void {
     this.dropL1(cpu, line);
-    const d = this.base3 + (line & this.mask3) * this.r3 + this.h3 + this.o3 + this.p3 + w3 * this.words;
-    this.a[d + (cpu >>> 5)] &= ~(1 << (cpu & 31));
-    this.a[d + this.mWord] &= ~this.mBit;
+    const r3 = this.base3 + (line & this.mask3) * this.r3;
+    this.a[r3 + this.to3 + this.p3 + w3 * this.words + (cpu >>> 5)] &= ~(1 << (cpu & 31));
+    this.a[r3 + this.mo3] &= ~(1 << w3);
   }
 
   /**
    * Drops every other CPU's copy of `line`, whose directory words start at
-   * a[d], clearing their sharer bits (the M bit is the caller's); returns
+   * a[d], clearing their sharer bits (the M mask is the caller's); returns
    * how many CPUs lost one.
    */
   private invalidateOthers(cpu: number, d: number, line: number): number {
@@ -380,7 +384,6 @@ export class CacheHierarchy extends CacheSets {
     let n = 0;
     for (let w = 0; w < this.words; w++) {
       let m = a[d + w];
-      if (w === this.mWord) m &= ~this.mBit;
       if (w === myWord) m &= ~myBit;
       if (m === 0) continue;
       a[d + w] &= ~m;
@@ -395,9 +398,8 @@ export class CacheHierarchy extends CacheSets {
     const a = this.a;
     let n = 0;
     for (let w = 0; w < this.words; w++) {
-      let m = a[d + w];
+      const m = a[d + w];
       a[d + w] = 0;
-      if (w === this.mWord) m &= ~this.mBit;
       if (m !== 0) n += this.dropShared(m, w << 5, line, self, this.epoch);
     }
     return n;
@@ -406,8 +408,7 @@ export class CacheHierarchy extends CacheSets {
   /** The one CPU whose bit is set in the directory words at a[d] (a Modified line's owner). */
   private soleSharer(d: number): number {
     for (let w = 0; w < this.words; w++) {
-      let m = this.a[d + w];
-      if (w === this.mWord) m &= ~this.mBit;
+      const m = this.a[d + w];
       if (m !== 0) return (w << 5) + (31 - Math.clz32(m));
     }
     return -1;
@@ -421,7 +422,7 @@ export class CacheHierarchy extends CacheSets {
     const s3 = line & this.mask3;
     const w = this.findLlc(s3, this.tag3(line), line);
     if (w < 0) return 'none';
-    const d = this.base3 + s3 * this.r3 + this.h3 + this.o3 + this.p3 + w * this.words;
+    const d = this.base3 + s3 * this.r3 + this.to3 + this.p3 + w * this.words;
     return (this.a[d + (cpu >>> 5)] & (1 << (cpu & 31))) !== 0 ? 'l2' : 'llc';
   }
 
@@ -429,12 +430,14 @@ export class CacheHierarchy extends CacheSets {
   sharers(paddr: number): { cpus: number[]; owner: number } {
     const line = Math.floor(paddr * this.lineInv);
     const cpus: number[] = [];
-    if (this.findLlc(line & this.mask3, this.tag3(line), line) < 0) return { cpus, owner: -1 };
-    const d = this.dirOf(line);
+    const w = this.llcWay(line);
+    if (w < 0) return { cpus, owner: -1 };
+    const r3 = this.base3 + (line & this.mask3) * this.r3;
+    const d = r3 + this.to3 + this.p3 + w * this.words;
     for (let c = 0; c < this.cpus; c++) {
       if ((this.a[d + (c >>> 5)] & (1 << (c & 31))) !== 0) cpus.push(c);
     }
-    return { cpus, owner: (this.a[d + this.mWord] & this.mBit) !== 0 ? this.soleSharer(d) : -1 };
+    return { cpus, owner: ((this.a[r3 + this.mo3] >>> w) & 1) !== 0 ? this.soleSharer(d) : -1 };
   }
 
   /** Drop every cached copy of the lines of one 4 KiB frame (used when a device writes the frame, e.g. swap-in). */
@@ -446,8 +449,9 @@ export class CacheHierarchy extends CacheSets {
       const w = this.findLlc(s3, this.tag3(line), line);
       if (w < 0) continue;
       const r3 = this.base3 + s3 * this.r3;
-      this.dropAllCopies(r3 + this.h3 + this.o3 + this.p3 + w * this.words, line, -1);
-      this.a[r3 + this.h3 + this.o3 + w] = EMPTY;
+      this.dropAllCopies(r3 + this.to3 + this.p3 + w * this.words, line, -1);
+      this.a[r3 + this.mo3] &= ~(1 << w);
+      this.a[r3 + this.to3 + w] = EMPTY;
       orderDemote(this.a, r3 + this.h3, this.w3, w);
     }
   }

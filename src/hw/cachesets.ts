@@ -8,11 +8,14 @@
  * - A set is one record in one Int32Array (`a`), its parts adjacent:
  *     L1   [hints][order][own x ways]          keys: Float64 (`f`), per set
  *     L2   [hints][order][tag x ways][LLC way x ways, bytes]
- *     LLC  [hints][order][tag x ways][directory x ways]
+ *     LLC  [hints][order][M mask][tag x ways][directory x ways]
  *   Ways stay where they were filled; ways are padded to a multiple of four
- *   (padding ways stay empty). With 16 ways and up to 31 CPUs an LLC set is
- *   38 words, three adjacent host cache lines. An L2 way's LLC way byte
- *   says where the LLC holds its line (for its directory bit, cache.ts).
+ *   (padding ways stay empty). With 16 ways and up to 32 CPUs an LLC set is
+ *   39 words, three adjacent host cache lines (64 CPUs: 55 words). The M
+ *   mask has bit w set when way w's line is Modified, so the directory's
+ *   words per way are the sharer bits alone: ceil(cpus / 32) (an M bit
+ *   beside them made 64 CPUs take three words a way). An L2 way's LLC way
+ *   byte says where the LLC holds its line (for its directory bit, cache.ts).
  * - A look-up tests four ways per step: each way has an 8-bit hint (L1: the
  *   line bits above the set index; L2, LLC: the tag's low byte), packed
  *   four to a word, and a tag is compared only where the hint matches (the
@@ -104,10 +107,11 @@ export class CacheSets {
   protected readonly sets3: number;
   protected readonly mask3: number;
   protected readonly inv3: number;
-  /** Directory words per LLC way; the M bit is bit mBit of word mWord. */
+  /** Directory words per LLC way (sharer bits only: ceil(cpus / 32)). */
   protected readonly words: number;
-  protected readonly mWord: number;
-  protected readonly mBit: number;
+  /** Offsets in an LLC record of its M mask word and of its tags. */
+  protected readonly mo3: number;
+  protected readonly to3: number;
 
   /** Per CPU, the drops dropShared logged (LOG lines from cpu * LOG) and how many. */
   protected readonly logN: Int32Array;
@@ -127,9 +131,7 @@ export class CacheSets {
     this.sets1 = setCount(c.l1d_kib, c.l1d_ways, lb, 'l1d');
     this.sets2 = setCount(c.l2_kib, c.l2_ways, lb, 'l2');
     this.sets3 = setCount(c.llc_kib, c.llc_ways, lb, 'llc');
-    this.words = (cpus >>> 5) + 1;
-    this.mWord = cpus >>> 5;
-    this.mBit = 1 << (cpus & 31);
+    this.words = (cpus + 31) >>> 5;
 
     this.w1 = c.l1d_ways;
     this.h1 = (this.w1 + 3) >>> 2;
@@ -152,7 +154,9 @@ export class CacheSets {
     this.h3 = (this.w3 + 3) >>> 2;
     this.p3 = this.h3 * 4;
     this.o3 = orderWords(this.w3);
-    this.r3 = this.h3 + this.o3 + this.p3 * (1 + this.words);
+    this.mo3 = this.h3 + this.o3;
+    this.to3 = this.mo3 + 1;
+    this.r3 = this.to3 + this.p3 * (1 + this.words);
     this.mask3 = this.sets3 - 1;
     this.inv3 = 1 / this.sets3;
 
@@ -178,7 +182,7 @@ export class CacheSets {
     for (let s = 0; s < n3; s++) {
       const r = this.base3 + s * this.r3;
       orderInit(this.a, r + this.h3, this.w3);
-      this.a.fill(EMPTY, r + this.h3 + this.o3, r + this.h3 + this.o3 + this.p3);
+      this.a.fill(EMPTY, r + this.to3, r + this.to3 + this.p3);
     }
   }
 
@@ -323,7 +327,7 @@ export class CacheSets {
   protected findLlc(s3: number, t: number, line: number): number {
     const a = this.a;
     const r3 = this.base3 + s3 * this.r3;
-    const tg = r3 + this.h3 + this.o3;
+    const tg = r3 + this.to3;
     const pat = Math.imul(t & 255, ONES);
     const h3 = this.h3;
     for (let q = 0; q < h3; q++) {
@@ -339,10 +343,9 @@ export class CacheSets {
     return -1;
   }
 
-  /** Index in `a` of the directory words of a line the LLC holds. */
-  protected dirOf(line: number): number {
-    const s3 = line & this.mask3;
-    return this.base3 + s3 * this.r3 + this.h3 + this.o3 + this.p3 + this.findLlc(s3, this.tag3(line), line) * this.words;
+  /** Way of the LLC holding a line, or -1 (its record is at base3 + (line & mask3) * r3). */
+  protected llcWay(line: number): number {
+    return this.findLlc(line & this.mask3, this.tag3(line), line);
   }
 
 }
