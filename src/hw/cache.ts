@@ -9,7 +9,7 @@
  *   L1 set  = line & (l1_sets - 1)           (low 6 bits of line)
  *   L2 set  = line & (l2_sets - 1)           (low 10 bits)
  *   LLC set = line & (llc_sets - 1)          (low 13 bits)
- *   tag     = (line - set) / sets            (L2, LLC: an Int32, see below)
+ *   tag     = (line - set) / sets            (L2: an Int32, LLC: 16 bits; cachesets.ts)
  *
  * `&` on a line number above 2^31 is safe: ToInt32 keeps the low 32 bits,
  * which hold every set-index bit.
@@ -83,7 +83,7 @@
  * the hot path checks nothing.
  */
 import type { MemBandwidth } from './membw.js';
-import { CacheSets, EMPTY as SETS_EMPTY, FAR as SETS_FAR } from './cachesets.js';
+import { CacheSets, EMPTY as SETS_EMPTY, FAR as SETS_FAR, FAR16 as SETS_FAR16 } from './cachesets.js';
 import type { HardwareConfig } from './config.js';
 import { type Cycles, PAGE_SIZE, type Paddr, type Pfn } from './types.js';
 import { orderAt, orderDemote, orderRotateLru, orderTouch } from './lru.js';
@@ -96,7 +96,8 @@ const HIGHS = 0x80808080 | 0;
 const TWO31 = 2 ** 31;
 const EMPTY = -1;
 const FAR = -2;
-if (EMPTY !== SETS_EMPTY || FAR !== SETS_FAR) throw new Error('cache.ts: tag codes differ from cachesets.ts');
+const FAR16 = 0xfffe;
+if (EMPTY !== SETS_EMPTY || FAR !== SETS_FAR || FAR16 !== SETS_FAR16) throw new Error('cache.ts: tag codes differ from cachesets.ts');
 
 const C_L1_HIT = 0;
 const C_L1_MISS = 1;
@@ -234,36 +235,38 @@ export class CacheHierarchy extends CacheSets {
     }
     ctr[cb + C_L2_MISS]++;
 
-    // ---- LLC
-    const h3 = this.h3;
+    // ---- LLC: 16-bit tags, two a word
     const s3 = line & this.mask3;
     const r3 = this.base3 + s3 * this.r3;
     const tg3 = r3 + this.to3;
     const mm = r3 + this.mo3;
     let t3 = (line - s3) * this.inv3;
-    t3 = t3 < TWO31 ? t3 | 0 : FAR;
-    pat = Math.imul(t3 & 255, ONES);
-    for (let q = 0; q < h3; q++) {
-      const v = a[r3 + q] ^ pat;
-      const m = ((v - ONES) | 0) & ~v & HIGHS;
-      if (m === 0) continue;
-      const i = tg3 + (q << 2);
-      if ((m & 0x80) !== 0 && a[i] === t3) w = q << 2;
-      else if ((m & 0x8000) !== 0 && a[i + 1] === t3) w = (q << 2) + 1;
-      else if ((m & 0x800000) !== 0 && a[i + 2] === t3) w = (q << 2) + 2;
-      else if (m < 0 && a[i + 3] === t3) w = (q << 2) + 3;
-      if (w >= 0) break;
+    if (t3 < FAR16) {
+      const q3 = this.q3;
+      for (let q = 0; q < q3; q++) {
+        const v = a[tg3 + q] ^ t3;
+        if ((v & 0xffff) === 0) {
+          w = q << 1;
+          break;
+        }
+        if (v >>> 16 === t3) {
+          w = (q << 1) + 1;
+          break;
+        }
+      }
+    } else {
+      t3 = FAR16;
+      w = this.findLlc(s3, t3, line);
     }
-    if (t3 === FAR) w = this.findLlc(s3, t3, line);
     const words = this.words;
-    const dir0 = tg3 + this.p3;
+    const dir0 = tg3 + this.q3;
     let lat: number;
     let d: number;
     let w3: number;
     if (w >= 0) {
       w3 = w;
       ctr[cb + C_LLC_HIT]++;
-      orderTouch(a, r3 + h3, this.w3, w);
+      orderTouch(a, r3, this.w3, w);
       d = dir0 + w * words;
       lat = this.latLlc;
       // A Modified copy, if any, is another CPU's: this CPU's L2 just missed.
@@ -281,21 +284,16 @@ export class CacheHierarchy extends CacheSets {
       lat = this.latLlc + this.latDram;
       if (this.bw !== null) lat += this.bw.line(cpu, this.lineBytes, lat);
       // fill the LRU way; a victim some L2 may still hold is back-invalidated
-      const o = r3 + h3;
-      const v = orderRotateLru(a, o, this.w3);
+      const v = orderRotateLru(a, r3, this.w3);
       w3 = v;
       d = dir0 + v * words;
       let held = 0;
       for (let q = 0; q < words; q++) held |= a[d + q];
-      if (held !== 0) {
-        const vt = a[tg3 + v];
-        ctr[cb + C_BACKINV] += this.dropAllCopies(d, vt === FAR ? f[this.far3 + s3 * this.p3 + v] : vt * this.sets3 + s3, cpu);
-      }
-      a[tg3 + v] = t3;
-      if (t3 === FAR) f[this.far3 + s3 * this.p3 + v] = line;
-      const j = r3 + (v >>> 2);
-      const sh = (v & 3) << 3;
-      a[j] = (a[j] & ~(255 << sh)) | ((t3 & 255) << sh);
+      if (held !== 0) ctr[cb + C_BACKINV] += this.dropAllCopies(d, this.line3(s3, v), cpu);
+      const j = tg3 + (v >>> 1);
+      const sh = (v & 1) << 4;
+      a[j] = (a[j] & ~(0xffff << sh)) | (t3 << sh);
+      if (t3 === FAR16) f[this.far3 + s3 * this.p3 + v] = line;
       a[mm] = (a[mm] & ~(1 << v)) | ((write ? 1 : 0) << v);
     }
     a[d + (cpu >>> 5)] |= 1 << (cpu & 31);
@@ -334,7 +332,7 @@ export class CacheHierarchy extends CacheSets {
     // this CPU is a sharer, so a Modified line is this CPU's
     if (((a[mm] >>> w3) & 1) !== 0) return 0;
     a[mm] |= 1 << w3;
-    const d = r3 + this.to3 + this.p3 + w3 * this.words;
+    const d = r3 + this.to3 + this.q3 + w3 * this.words;
     if (this.invalidateOthers(cpu, d, line) === 0) return 0;
     this.ctr[cpu * NC + C_C2C]++;
     return this.latC2c;
@@ -368,7 +366,7 @@ export class CacheHierarchy extends CacheSets {
   private leaveL2(cpu: number, line: number, w3: number): void {
     this.dropL1(cpu, line);
     const r3 = this.base3 + (line & this.mask3) * this.r3;
-    this.a[r3 + this.to3 + this.p3 + w3 * this.words + (cpu >>> 5)] &= ~(1 << (cpu & 31));
+    this.a[r3 + this.to3 + this.q3 + w3 * this.words + (cpu >>> 5)] &= ~(1 << (cpu & 31));
     this.a[r3 + this.mo3] &= ~(1 << w3);
   }
 
@@ -422,7 +420,7 @@ export class CacheHierarchy extends CacheSets {
     const s3 = line & this.mask3;
     const w = this.findLlc(s3, this.tag3(line), line);
     if (w < 0) return 'none';
-    const d = this.base3 + s3 * this.r3 + this.to3 + this.p3 + w * this.words;
+    const d = this.base3 + s3 * this.r3 + this.to3 + this.q3 + w * this.words;
     return (this.a[d + (cpu >>> 5)] & (1 << (cpu & 31))) !== 0 ? 'l2' : 'llc';
   }
 
@@ -433,7 +431,7 @@ export class CacheHierarchy extends CacheSets {
     const w = this.llcWay(line);
     if (w < 0) return { cpus, owner: -1 };
     const r3 = this.base3 + (line & this.mask3) * this.r3;
-    const d = r3 + this.to3 + this.p3 + w * this.words;
+    const d = r3 + this.to3 + this.q3 + w * this.words;
     for (let c = 0; c < this.cpus; c++) {
       if ((this.a[d + (c >>> 5)] & (1 << (c & 31))) !== 0) cpus.push(c);
     }
@@ -449,10 +447,10 @@ export class CacheHierarchy extends CacheSets {
       const w = this.findLlc(s3, this.tag3(line), line);
       if (w < 0) continue;
       const r3 = this.base3 + s3 * this.r3;
-      this.dropAllCopies(r3 + this.to3 + this.p3 + w * this.words, line, -1);
+      this.dropAllCopies(r3 + this.to3 + this.q3 + w * this.words, line, -1);
       this.a[r3 + this.mo3] &= ~(1 << w);
-      this.a[r3 + this.to3 + w] = EMPTY;
-      orderDemote(this.a, r3 + this.h3, this.w3, w);
+      this.a[r3 + this.to3 + (w >>> 1)] |= 0xffff << ((w & 1) << 4);
+      orderDemote(this.a, r3, this.w3, w);
     }
   }
 

@@ -8,26 +8,31 @@
  * - A set is one record in one Int32Array (`a`), its parts adjacent:
  *     L1   [hints][order][own x ways]          keys: Float64 (`f`), per set
  *     L2   [hints][order][tag x ways][LLC way x ways, bytes]
- *     LLC  [hints][order][M mask][tag x ways][directory x ways]
+ *     LLC  [order][M mask][16-bit tag x ways][directory x ways]
  *   Ways stay where they were filled; ways are padded to a multiple of four
  *   (padding ways stay empty). With 16 ways and up to 32 CPUs an LLC set is
- *   39 words, three adjacent host cache lines (64 CPUs: 55 words). The M
+ *   27 words, two or three adjacent host cache lines (64 CPUs: 43 words). The M
  *   mask has bit w set when way w's line is Modified, so the directory's
  *   words per way are the sharer bits alone: ceil(cpus / 32) (an M bit
  *   beside them made 64 CPUs take three words a way). An L2 way's LLC way
  *   byte says where the LLC holds its line (for its directory bit, cache.ts).
- * - A look-up tests four ways per step: each way has an 8-bit hint (L1: the
- *   line bits above the set index; L2, LLC: the tag's low byte), packed
- *   four to a word, and a tag is compared only where the hint matches (the
- *   "has a zero byte" bit trick).
+ * - An L1 or L2 look-up tests four ways per step: each way has an 8-bit
+ *   hint (L1: the line bits above the set index; L2: the tag's low byte),
+ *   packed four to a word, and a tag is compared only where the hint
+ *   matches (the "has a zero byte" bit trick). The LLC needs no hints: its
+ *   tags are 16 bits, two to a word, compared directly.
  * - The LRU order is packed in the record and kept by lru.ts, the one LRU
  *   of the hardware (TLBs, caches and PWC): a hit or a fill updates it with
  *   a dozen integer operations.
- * - Tags (L2, LLC) are Int32: (line - set) / sets. A tag of 2^31 or more (a
- *   line above sets * 2^31; with the defaults, paddr above 2^47 for the L2)
- *   is stored as FAR and the line number in a Float64 beside it, read only
- *   for FAR ways, so every line number below 2^53 stays exact. Victims'
- *   line numbers are rebuilt from tag and set index.
+ * - Tags are (line - set) / sets: Int32 in the L2, 16 bits in the LLC. An
+ *   L2 tag of 2^31 or more (a line above sets * 2^31; with the defaults,
+ *   paddr above 2^47) is stored as FAR, an LLC tag of FAR16 (0xfffe) or
+ *   more (with the default 8,192 sets, paddr at or above 32 GiB - 1 MiB)
+ *   as FAR16, and the line number in a Float64 beside it, read only for
+ *   such ways, so every line number below 2^53 stays exact; the frame
+ *   allocator hands out low frames first, so only machines using more than
+ *   32 GiB take that slower path. EMPTY16 (0xffff) marks an empty LLC way.
+ *   Victims' line numbers are rebuilt from tag and set index.
  * - The hot path (cache.ts: accessLine, deep) is written out rather than
  *   split into calls: V8 inlines only a small total of callees per function.
  * - `own` (L1, per way): 1 when this CPU is known to hold the line
@@ -41,6 +46,9 @@ import { MAX_WAYS, orderDemote, orderInit, orderRotateLru, orderWords } from './
 export const EMPTY = -1;
 /** L2 and LLC tag of a way whose tag needs 32 bits: its line number is in `f`. */
 export const FAR = -2;
+/** LLC 16-bit tag codes: a tag of FAR16 or more is stored as FAR16 with its line number in `f`; EMPTY16 is an empty way. */
+export const FAR16 = 0xfffe;
+export const EMPTY16 = 0xffff;
 const TWO31 = 2 ** 31;
 /** Drops a CPU's log holds before it is carried out at once. */
 const LOG = 4096;
@@ -99,7 +107,8 @@ export class CacheSets {
 
   protected readonly w3: number;
   protected readonly p3: number;
-  protected readonly h3: number;
+  /** Words of an LLC record's tags (two 16-bit tags a word). */
+  protected readonly q3: number;
   protected readonly o3: number;
   protected readonly r3: number;
   protected readonly base3: number;
@@ -151,12 +160,13 @@ export class CacheSets {
     this.inv2 = 1 / this.sets2;
 
     this.w3 = c.llc_ways;
-    this.h3 = (this.w3 + 3) >>> 2;
-    this.p3 = this.h3 * 4;
+    this.p3 = ((this.w3 + 3) >>> 2) * 4;
+    this.q3 = this.p3 >>> 1;
     this.o3 = orderWords(this.w3);
-    this.mo3 = this.h3 + this.o3;
+    // [order][M mask][16-bit tags][directory]
+    this.mo3 = this.o3;
     this.to3 = this.mo3 + 1;
-    this.r3 = this.to3 + this.p3 * (1 + this.words);
+    this.r3 = this.to3 + this.q3 + this.p3 * this.words;
     this.mask3 = this.sets3 - 1;
     this.inv3 = 1 / this.sets3;
 
@@ -181,8 +191,9 @@ export class CacheSets {
     }
     for (let s = 0; s < n3; s++) {
       const r = this.base3 + s * this.r3;
-      orderInit(this.a, r + this.h3, this.w3);
-      this.a.fill(EMPTY, r + this.to3, r + this.to3 + this.p3);
+      orderInit(this.a, r, this.w3);
+      // every 16-bit tag EMPTY16
+      this.a.fill(-1, r + this.to3, r + this.to3 + this.q3);
     }
   }
 
@@ -205,10 +216,16 @@ export class CacheSets {
     return t < TWO31 ? t | 0 : FAR;
   }
 
-  /** The LLC tag of a line (FAR when it needs 32 bits). */
+  /** The LLC's 16-bit tag code of a line: its tag, or FAR16 when the tag is FAR16 or more (the line is then in `f`). */
   protected tag3(line: number): number {
     const t = (line - (line & this.mask3)) * this.inv3;
-    return t < TWO31 ? t | 0 : FAR;
+    return t < FAR16 ? t : FAR16;
+  }
+
+  /** The line held in way w of LLC set s3 (not empty). */
+  protected line3(s3: number, w: number): number {
+    const t = (this.a[this.base3 + s3 * this.r3 + this.to3 + (w >>> 1)]! >>> ((w & 1) << 4)) & 0xffff;
+    return t === FAR16 ? this.f[this.far3 + s3 * this.p3 + w]! : t * this.sets3 + s3;
   }
 
   /**
@@ -323,22 +340,16 @@ export class CacheSets {
     return -1;
   }
 
-  /** Way of LLC set s3 holding the line (tag t), or -1. */
+  /** Way of LLC set s3 holding the line (16-bit tag code t, tag3), or -1. */
   protected findLlc(s3: number, t: number, line: number): number {
     const a = this.a;
-    const r3 = this.base3 + s3 * this.r3;
-    const tg = r3 + this.to3;
-    const pat = Math.imul(t & 255, ONES);
-    const h3 = this.h3;
-    for (let q = 0; q < h3; q++) {
-      const v = a[r3 + q] ^ pat;
-      let m = ((v - ONES) | 0) & ~v & HIGHS;
-      while (m !== 0) {
-        const low = m & -m;
-        const w = (q << 2) + ((31 - Math.clz32(low)) >>> 3);
-        if (a[tg + w] === t && (t !== FAR || this.f[this.far3 + s3 * this.p3 + w] === line)) return w;
-        m ^= low;
-      }
+    const tg = this.base3 + s3 * this.r3 + this.to3;
+    const k = this.far3 + s3 * this.p3;
+    const q3 = this.q3;
+    for (let q = 0; q < q3; q++) {
+      const v = a[tg + q]! ^ t;
+      if ((v & 0xffff) === 0 && (t !== FAR16 || this.f[k + 2 * q] === line)) return 2 * q;
+      if (v >>> 16 === t && (t !== FAR16 || this.f[k + 2 * q + 1] === line)) return 2 * q + 1;
     }
     return -1;
   }

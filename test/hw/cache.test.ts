@@ -437,16 +437,20 @@ describe('CacheHierarchy against the reference model', () => {
   }
 });
 
-describe('CacheHierarchy against the reference model, line numbers whose tags need more than 31 bits', () => {
+describe('CacheHierarchy against the reference model, line numbers whose tags need more than 31 bits (or 16)', () => {
   // Tiny caches have 8 sets, so a line's tag is line / 8: lines above 2^34
   // take the FAR path of cache.ts. Each far line k shares the low 32 bits
   // of its tag with far lines of other multiples of 2^37, and its set with
   // near line k, so a store that kept only 32 bits of tag would alias them.
-  const far = (k: number) => (k % 2 === 0 ? k : k + 2 ** 37 * (1 + (k % 3)));
-  for (const [name, cfg] of [
-    ['tiny, 4 CPUs', tinyConfig(4)],
-    ['tiny, 40 CPUs', tinyConfig(40)],
-  ] as [string, MachineConfig][]) {
+  // far16: LLC tags from FAR16 (0xfffe) up, some sharing their low 16 bits.
+  const far32 = (k: number) => (k % 2 === 0 ? k : k + 2 ** 37 * (1 + (k % 3)));
+  const far16 = (k: number) => (k % 2 === 0 ? k : k + 8 * 0xfffe * (1 + (k % 3)) + (k % 5 === 0 ? 8 * 0x10000 : 0));
+  for (const [name, cfg, far] of [
+    ['tiny, 4 CPUs', tinyConfig(4), far32],
+    ['tiny, 40 CPUs', tinyConfig(40), far32],
+    ['tiny, 4 CPUs, 16-bit LLC tags', tinyConfig(4), far16],
+    ['tiny, 40 CPUs, 16-bit LLC tags', tinyConfig(40), far16],
+  ] as [string, MachineConfig, (k: number) => number][]) {
     it(`agrees on every latency, location, directory entry and counter (${name})`, () => {
       for (let seed = 11; seed <= 13; seed++) {
         const r = rng(seed);
