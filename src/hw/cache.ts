@@ -9,7 +9,7 @@
  *   L1 set  = line & (l1_sets - 1)           (low 6 bits of line)
  *   L2 set  = line & (l2_sets - 1)           (low 10 bits)
  *   LLC set = line & (llc_sets - 1)          (low 13 bits)
- *   tag     = (line - set) / sets            (L2: an Int32, LLC: 16 bits; cachesets.ts)
+ *   tag     = (line - set) / sets            (L2, LLC: 16 bits; cachesets.ts)
  *
  * `&` on a line number above 2^31 is safe: ToInt32 keeps the low 32 bits,
  * which hold every set-index bit.
@@ -83,7 +83,7 @@
  * the hot path checks nothing.
  */
 import type { MemBandwidth } from './membw.js';
-import { CacheSets, EMPTY as SETS_EMPTY, FAR as SETS_FAR, FAR16 as SETS_FAR16 } from './cachesets.js';
+import { CacheSets, EMPTY16 as SETS_EMPTY16, farCode, NEAR as SETS_NEAR } from './cachesets.js';
 import type { HardwareConfig } from './config.js';
 import { type Cycles, PAGE_SIZE, type Paddr, type Pfn } from './types.js';
 import { orderAt, orderDemote, orderRotateLru, orderTouch } from './lru.js';
@@ -93,11 +93,9 @@ import { orderAt, orderDemote, orderRotateLru, orderTouch } from './lru.js';
 // byte" bit trick, and cachesets.ts's tag codes.
 const ONES = 0x01010101;
 const HIGHS = 0x80808080 | 0;
-const TWO31 = 2 ** 31;
-const EMPTY = -1;
-const FAR = -2;
-const FAR16 = 0xfffe;
-if (EMPTY !== SETS_EMPTY || FAR !== SETS_FAR || FAR16 !== SETS_FAR16) throw new Error('cache.ts: tag codes differ from cachesets.ts');
+const NEAR = 0x8000;
+const EMPTY16 = 0xffff;
+if (NEAR !== SETS_NEAR || EMPTY16 !== SETS_EMPTY16) throw new Error('cache.ts: tag codes differ from cachesets.ts');
 
 const C_L1_HIT = 0;
 const C_L1_MISS = 1;
@@ -206,29 +204,31 @@ export class CacheHierarchy extends CacheSets {
     }
     ctr[cb + C_L1_MISS]++;
 
-    // ---- L2
-    const h2 = this.h2;
+    // ---- L2: 16-bit tags, two a word
     const set2 = line & this.mask2;
     const s2 = cpu * this.sets2 + set2;
     const r2 = this.base2 + s2 * this.r2;
-    const tg2 = r2 + h2 + this.o2;
+    const tg2 = r2 + this.o2;
     let t2 = (line - set2) * this.inv2;
-    t2 = t2 < TWO31 ? t2 | 0 : FAR;
-    pat = Math.imul(t2 & 255, ONES);
-    for (let q = 0; q < h2; q++) {
-      const v = a[r2 + q] ^ pat;
-      const m = ((v - ONES) | 0) & ~v & HIGHS;
-      if (m === 0) continue;
-      const i = tg2 + (q << 2);
-      if ((m & 0x80) !== 0 && a[i] === t2) w = q << 2;
-      else if ((m & 0x8000) !== 0 && a[i + 1] === t2) w = (q << 2) + 1;
-      else if ((m & 0x800000) !== 0 && a[i + 2] === t2) w = (q << 2) + 2;
-      else if (m < 0 && a[i + 3] === t2) w = (q << 2) + 3;
-      if (w >= 0) break;
+    if (t2 < NEAR) {
+      const q2 = this.q2;
+      for (let q = 0; q < q2; q++) {
+        const v = a[tg2 + q] ^ t2;
+        if ((v & 0xffff) === 0) {
+          w = q << 1;
+          break;
+        }
+        if (v >>> 16 === t2) {
+          w = (q << 1) + 1;
+          break;
+        }
+      }
+    } else {
+      t2 = farCode(t2);
+      w = this.findL2(s2, t2, line);
     }
-    if (t2 === FAR) w = this.findL2(s2, t2, line);
     if (w >= 0) {
-      orderTouch(a, r2 + h2, this.w2, w);
+      orderTouch(a, r2, this.w2, w);
       ctr[cb + C_L2_HIT]++;
       const w1 = this.fill1(r1, k1, line, hint1);
       return write ? this.latL2 + this.upgrade(cpu, s1, w1, line) : this.latL2;
@@ -241,7 +241,7 @@ export class CacheHierarchy extends CacheSets {
     const tg3 = r3 + this.to3;
     const mm = r3 + this.mo3;
     let t3 = (line - s3) * this.inv3;
-    if (t3 < FAR16) {
+    if (t3 < NEAR) {
       const q3 = this.q3;
       for (let q = 0; q < q3; q++) {
         const v = a[tg3 + q] ^ t3;
@@ -255,7 +255,7 @@ export class CacheHierarchy extends CacheSets {
         }
       }
     } else {
-      t3 = FAR16;
+      t3 = farCode(t3);
       w = this.findLlc(s3, t3, line);
     }
     const words = this.words;
@@ -293,23 +293,22 @@ export class CacheHierarchy extends CacheSets {
       const j = tg3 + (v >>> 1);
       const sh = (v & 1) << 4;
       a[j] = (a[j] & ~(0xffff << sh)) | (t3 << sh);
-      if (t3 === FAR16) f[this.far3 + s3 * this.p3 + v] = line;
+      if (t3 >= NEAR) f[this.far3 + s3 * this.p3 + v] = line;
       a[mm] = (a[mm] & ~(1 << v)) | ((write ? 1 : 0) << v);
     }
     a[d + (cpu >>> 5)] |= 1 << (cpu & 31);
 
     // ---- fill L2: the victim leaves this CPU's L1 (inclusion) and its sharer bit (and M bit: see the header)
     {
-      const o = r2 + h2;
-      const v = orderRotateLru(a, o, this.w2);
-      const vt = a[tg2 + v];
-      const j = r2 + (v >>> 2);
+      const v = orderRotateLru(a, r2, this.w2);
+      const j = tg2 + (v >>> 1);
+      const sh16 = (v & 1) << 4;
+      const vt = (a[j] >>> sh16) & 0xffff;
+      const bw = tg2 + this.q2 + (v >>> 2);
       const sh = (v & 3) << 3;
-      const bw = tg2 + this.p2 + (v >>> 2);
-      if (vt !== EMPTY) this.leaveL2(cpu, vt === FAR ? f[this.far2 + s2 * this.p2 + v] : vt * this.sets2 + set2, (a[bw] >>> sh) & 255);
-      a[tg2 + v] = t2;
-      if (t2 === FAR) f[this.far2 + s2 * this.p2 + v] = line;
-      a[j] = (a[j] & ~(255 << sh)) | ((t2 & 255) << sh);
+      if (vt !== EMPTY16) this.leaveL2(cpu, vt >= NEAR ? f[this.far2 + s2 * this.p2 + v] : vt * this.sets2 + set2, (a[bw] >>> sh) & 255);
+      a[j] = (a[j] & ~(0xffff << sh16)) | (t2 << sh16);
+      if (t2 >= NEAR) f[this.far2 + s2 * this.p2 + v] = line;
       a[bw] = (a[bw] & ~(255 << sh)) | (w3 << sh);
     }
     const w1 = this.fill1(r1, k1, line, hint1);

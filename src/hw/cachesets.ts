@@ -7,7 +7,7 @@
  * seven per typed-array access (map, bounds and tag checks), so:
  * - A set is one record in one Int32Array (`a`), its parts adjacent:
  *     L1   [hints][order][own x ways]          keys: Float64 (`f`), per set
- *     L2   [hints][order][tag x ways][LLC way x ways, bytes]
+ *     L2   [order][16-bit tag x ways][LLC way x ways, bytes]
  *     LLC  [order][M mask][16-bit tag x ways][directory x ways]
  *   Ways stay where they were filled; ways are padded to a multiple of four
  *   (padding ways stay empty). With 16 ways and up to 32 CPUs an LLC set is
@@ -16,22 +16,23 @@
  *   words per way are the sharer bits alone: ceil(cpus / 32) (an M bit
  *   beside them made 64 CPUs take three words a way). An L2 way's LLC way
  *   byte says where the LLC holds its line (for its directory bit, cache.ts).
- * - An L1 or L2 look-up tests four ways per step: each way has an 8-bit
- *   hint (L1: the line bits above the set index; L2: the tag's low byte),
- *   packed four to a word, and a tag is compared only where the hint
- *   matches (the "has a zero byte" bit trick). The LLC needs no hints: its
- *   tags are 16 bits, two to a word, compared directly.
+ * - An L1 look-up tests four ways per step: each way has an 8-bit hint
+ *   (the line bits above the set index), packed four to a word, and a key
+ *   is compared only where the hint matches (the "has a zero byte" bit
+ *   trick). The L2 and LLC need no hints: their tags are 16 bits, two to a
+ *   word, compared directly. With 16 ways an L2 set is 14 words (56 bytes,
+ *   one or two host cache lines; 104 bytes with hints and 32-bit tags).
  * - The LRU order is packed in the record and kept by lru.ts, the one LRU
  *   of the hardware (TLBs, caches and PWC): a hit or a fill updates it with
  *   a dozen integer operations.
- * - Tags are (line - set) / sets: Int32 in the L2, 16 bits in the LLC. An
- *   L2 tag of 2^31 or more (a line above sets * 2^31; with the defaults,
- *   paddr above 2^47) is stored as FAR, an LLC tag of FAR16 (0xfffe) or
- *   more (with the default 8,192 sets, paddr at or above 32 GiB - 1 MiB)
- *   as FAR16, and the line number in a Float64 beside it, read only for
- *   such ways, so every line number below 2^53 stays exact; the frame
- *   allocator hands out low frames first, so only machines using more than
- *   32 GiB take that slower path. EMPTY16 (0xffff) marks an empty LLC way.
+ * - Tags are (line - set) / sets, kept in 16 bits. A tag below NEAR
+ *   (0x8000) is stored as itself. A larger one (with the default sets, a
+ *   paddr at or above 2 GiB for the L2, 16 GiB for the LLC; the frame
+ *   allocator hands out low frames first) is stored as its far code, 0x8000
+ *   | its low 15 bits (0xfffe for 0xffff), with the line number in a Float64
+ *   beside it that is compared where the code matches, so every line number
+ *   below 2^53 stays exact, at the cost of that compare on a hit and the
+ *   write on a fill. EMPTY16 (0xffff) marks an empty way.
  *   Victims' line numbers are rebuilt from tag and set index.
  * - The hot path (cache.ts: accessLine, deep) is written out rather than
  *   split into calls: V8 inlines only a small total of callees per function.
@@ -42,14 +43,15 @@
 import type { HardwareConfig } from './config.js';
 import { MAX_WAYS, orderDemote, orderInit, orderRotateLru, orderWords } from './lru.js';
 
-/** L2 and LLC tag of an empty way (an empty L1 way's key is -1 too). */
-export const EMPTY = -1;
-/** L2 and LLC tag of a way whose tag needs 32 bits: its line number is in `f`. */
-export const FAR = -2;
-/** LLC 16-bit tag codes: a tag of FAR16 or more is stored as FAR16 with its line number in `f`; EMPTY16 is an empty way. */
-export const FAR16 = 0xfffe;
+/** L2 and LLC 16-bit tag codes: a tag below NEAR is stored as itself, a larger one as farCode(tag) with its line number in `f`; EMPTY16 is an empty way (an empty L1 way's key is -1). */
+export const NEAR = 0x8000;
 export const EMPTY16 = 0xffff;
-const TWO31 = 2 ** 31;
+
+/** The 16-bit code of a tag of NEAR or more (an integer below 2^53): NEAR | its low 15 bits, never EMPTY16. */
+export function farCode(t: number): number {
+  const c = NEAR | t % NEAR;
+  return c === EMPTY16 ? EMPTY16 - 1 : c;
+}
 /** Drops a CPU's log holds before it is carried out at once. */
 const LOG = 4096;
 // "has a zero byte" bit trick (hints)
@@ -96,7 +98,8 @@ export class CacheSets {
 
   protected readonly w2: number;
   protected readonly p2: number;
-  protected readonly h2: number;
+  /** Words of an L2 record's tags (two 16-bit tags a word). */
+  protected readonly q2: number;
   protected readonly o2: number;
   protected readonly r2: number;
   protected readonly base2: number;
@@ -151,11 +154,11 @@ export class CacheSets {
     this.inv1 = 1 / this.sets1;
 
     this.w2 = c.l2_ways;
-    this.h2 = (this.w2 + 3) >>> 2;
-    this.p2 = this.h2 * 4;
+    this.p2 = ((this.w2 + 3) >>> 2) * 4;
+    this.q2 = this.p2 >>> 1;
     this.o2 = orderWords(this.w2);
-    // [hints][order][tags][LLC way per way, bytes]
-    this.r2 = this.h2 + this.o2 + this.p2 + this.h2;
+    // [order][16-bit tags][LLC way per way, bytes]
+    this.r2 = this.o2 + this.q2 + (this.p2 >>> 2);
     this.mask2 = this.sets2 - 1;
     this.inv2 = 1 / this.sets2;
 
@@ -186,8 +189,9 @@ export class CacheSets {
     for (let s = 0; s < n1; s++) orderInit(this.a, s * this.r1 + this.h1, this.w1);
     for (let s = 0; s < n2; s++) {
       const r = this.base2 + s * this.r2;
-      orderInit(this.a, r + this.h2, this.w2);
-      this.a.fill(EMPTY, r + this.h2 + this.o2, r + this.r2);
+      orderInit(this.a, r, this.w2);
+      // every 16-bit tag EMPTY16
+      this.a.fill(-1, r + this.o2, r + this.o2 + this.q2);
     }
     for (let s = 0; s < n3; s++) {
       const r = this.base3 + s * this.r3;
@@ -210,22 +214,22 @@ export class CacheSets {
     return v;
   }
 
-  /** The L2 tag of a line (FAR when it needs 32 bits). */
+  /** The L2's 16-bit tag code of a line (see the header). */
   protected tag2(line: number): number {
     const t = (line - (line & this.mask2)) * this.inv2;
-    return t < TWO31 ? t | 0 : FAR;
+    return t < NEAR ? t : farCode(t);
   }
 
-  /** The LLC's 16-bit tag code of a line: its tag, or FAR16 when the tag is FAR16 or more (the line is then in `f`). */
+  /** The LLC's 16-bit tag code of a line (see the header). */
   protected tag3(line: number): number {
     const t = (line - (line & this.mask3)) * this.inv3;
-    return t < FAR16 ? t : FAR16;
+    return t < NEAR ? t : farCode(t);
   }
 
   /** The line held in way w of LLC set s3 (not empty). */
   protected line3(s3: number, w: number): number {
     const t = (this.a[this.base3 + s3 * this.r3 + this.to3 + (w >>> 1)]! >>> ((w & 1) << 4)) & 0xffff;
-    return t === FAR16 ? this.f[this.far3 + s3 * this.p3 + w]! : t * this.sets3 + s3;
+    return t >= NEAR ? this.f[this.far3 + s3 * this.p3 + w]! : t * this.sets3 + s3;
   }
 
   /**
@@ -273,8 +277,8 @@ export class CacheSets {
     const w2 = this.findL2(s2, this.tag2(line), line);
     if (w2 < 0) throw new Error(`cache: CPU ${cpu}'s L2 lost line ${line} (directory out of step)`);
     const r2 = this.base2 + s2 * this.r2;
-    this.a[r2 + this.h2 + this.o2 + w2] = EMPTY;
-    orderDemote(this.a, r2 + this.h2, this.w2, w2);
+    this.a[r2 + this.o2 + (w2 >>> 1)] |= 0xffff << ((w2 & 1) << 4);
+    orderDemote(this.a, r2, this.w2, w2);
     const s1 = cpu * this.sets1 + (line & this.mask1);
     const w1 = this.findL1(s1, line);
     if (w1 < 0) return;
@@ -320,22 +324,16 @@ export class CacheSets {
     return -1;
   }
 
-  /** Way of L2 set s2 holding the line (tag t), or -1. */
+  /** Way of L2 set s2 holding the line (16-bit tag code t, tag2), or -1. */
   protected findL2(s2: number, t: number, line: number): number {
     const a = this.a;
-    const r2 = this.base2 + s2 * this.r2;
-    const tg = r2 + this.h2 + this.o2;
-    const pat = Math.imul(t & 255, ONES);
-    const h2 = this.h2;
-    for (let q = 0; q < h2; q++) {
-      const v = a[r2 + q] ^ pat;
-      let m = ((v - ONES) | 0) & ~v & HIGHS;
-      while (m !== 0) {
-        const low = m & -m;
-        const w = (q << 2) + ((31 - Math.clz32(low)) >>> 3);
-        if (a[tg + w] === t && (t !== FAR || this.f[this.far2 + s2 * this.p2 + w] === line)) return w;
-        m ^= low;
-      }
+    const tg = this.base2 + s2 * this.r2 + this.o2;
+    const k = this.far2 + s2 * this.p2;
+    const q2 = this.q2;
+    for (let q = 0; q < q2; q++) {
+      const v = a[tg + q]! ^ t;
+      if ((v & 0xffff) === 0 && (t < NEAR || this.f[k + 2 * q] === line)) return 2 * q;
+      if (v >>> 16 === t && (t < NEAR || this.f[k + 2 * q + 1] === line)) return 2 * q + 1;
     }
     return -1;
   }
@@ -348,8 +346,8 @@ export class CacheSets {
     const q3 = this.q3;
     for (let q = 0; q < q3; q++) {
       const v = a[tg + q]! ^ t;
-      if ((v & 0xffff) === 0 && (t !== FAR16 || this.f[k + 2 * q] === line)) return 2 * q;
-      if (v >>> 16 === t && (t !== FAR16 || this.f[k + 2 * q + 1] === line)) return 2 * q + 1;
+      if ((v & 0xffff) === 0 && (t < NEAR || this.f[k + 2 * q] === line)) return 2 * q;
+      if (v >>> 16 === t && (t < NEAR || this.f[k + 2 * q + 1] === line)) return 2 * q + 1;
     }
     return -1;
   }

@@ -442,9 +442,10 @@ describe('CacheHierarchy against the reference model, line numbers whose tags ne
   // take the FAR path of cache.ts. Each far line k shares the low 32 bits
   // of its tag with far lines of other multiples of 2^37, and its set with
   // near line k, so a store that kept only 32 bits of tag would alias them.
-  // far16: LLC tags from FAR16 (0xfffe) up, some sharing their low 16 bits.
+  // far16: L2 and LLC tags from 0x8000 up (stored as 16-bit codes with the
+  // line beside them), many sharing their low 15 bits.
   const far32 = (k: number) => (k % 2 === 0 ? k : k + 2 ** 37 * (1 + (k % 3)));
-  const far16 = (k: number) => (k % 2 === 0 ? k : k + 8 * 0xfffe * (1 + (k % 3)) + (k % 5 === 0 ? 8 * 0x10000 : 0));
+  const far16 = (k: number) => (k % 2 === 0 ? k : k + 8 * 0x8000 * (1 + (k % 3)) + (k % 5 === 0 ? 8 * 0x7fff : 0));
   for (const [name, cfg, far] of [
     ['tiny, 4 CPUs', tinyConfig(4), far32],
     ['tiny, 40 CPUs', tinyConfig(40), far32],
