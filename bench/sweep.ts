@@ -14,9 +14,16 @@
  * sweep's CPU time (all its threads: the reaped child's cutime and cstime in
  * /proc/self/stat), and, from /proc/stat over the same span, the CPU time the
  * rest of the machine used. Before each run it samples /proc/stat for one second and
- * reads /proc/loadavg: the idle share of the CPUs without the sweep. The
- * speed-up is the ratio of the median wall times; the results of the two
- * --jobs values are compared (everything but `host`) and must be identical.
+ * reads /proc/loadavg: the idle share of the CPUs without the sweep; after
+ * it, the load average again. From the sweep's own `host.per_thread` it
+ * shows each thread's busy share (time running points over the time from
+ * the sweep's start to its last point's end), its time before its first
+ * point (starting a worker, loading modules), its idle time at the end
+ * (waiting for the last point of another thread) and the time it waited for
+ * a CPU on the host's run queue while running points (schedstat: high when
+ * the host is busy). The speed-up is the ratio of the median wall times; the
+ * results of the two --jobs values are compared (everything but `host`) and
+ * must be identical.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,6 +31,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
+import type { SweepThreadStats } from '../src/workloads/result.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -80,10 +88,25 @@ interface Run {
   /** Idle share of all CPUs over the second before the run. */
   idle_before: number;
   loadavg_1m: number;
+  loadavg_1m_after: number;
   result_hash: string;
+  /** Each thread that ran points: busy share of the span to the last point's end, and its seconds before the first point, idle at the end, and waiting for a CPU. */
+  threads: { points: number; busy: number; ready_s: number; idle_end_s: number; runq_s: number | null }[];
 }
 
-function runOnce(jobs: number): Promise<Omit<Run, 'idle_before' | 'loadavg_1m'>> {
+/** Per-thread figures from a sweep result's host block. */
+function threadFigures(per: SweepThreadStats[]): Run['threads'] {
+  const span = Math.max(...per.map((t) => t.ready_ms + t.busy_ms + t.idle_end_ms), 1e-9);
+  return per.map((t) => ({
+    points: t.points.length,
+    busy: round(t.busy_ms / span, 3),
+    ready_s: round(t.ready_ms / 1000),
+    idle_end_s: round(t.idle_end_ms / 1000),
+    runq_s: t.points_runq_ms === undefined ? null : round(t.points_runq_ms / 1000),
+  }));
+}
+
+function runOnce(jobs: number): Promise<Omit<Run, 'idle_before' | 'loadavg_1m' | 'loadavg_1m_after'>> {
   return new Promise((resolve, reject) => {
     const c0 = childrenCpu();
     const s0 = cpuTimes();
@@ -99,8 +122,10 @@ function runOnce(jobs: number): Promise<Omit<Run, 'idle_before' | 'loadavg_1m'>>
       const cpu = childrenCpu() - c0;
       const s1 = cpuTimes();
       const others = Math.max(0, s1.busy - s0.busy - cpu) / wall;
-      const simulated = JSON.stringify(JSON.parse(out), (k, v: unknown) => (k === 'host' ? undefined : v));
-      resolve({ jobs, wall_s: wall, cpu_s: cpu, others_cpus: others, result_hash: createHash('sha256').update(simulated).digest('hex').slice(0, 16) });
+      const parsed = JSON.parse(out) as { host: { per_thread?: SweepThreadStats[] } };
+      const simulated = JSON.stringify(parsed, (k, v: unknown) => (k === 'host' ? undefined : v));
+      const threads = threadFigures(parsed.host.per_thread ?? []);
+      resolve({ jobs, wall_s: wall, cpu_s: cpu, others_cpus: others, result_hash: createHash('sha256').update(simulated).digest('hex').slice(0, 16), threads });
     });
   });
 }
@@ -117,7 +142,8 @@ for (let r = 0; r < reps; r++) {
   for (const jobs of [1, 2]) {
     const idle = await idleShare(1);
     const load = loadavg();
-    runs.push({ ...(await runOnce(jobs)), idle_before: idle, loadavg_1m: load });
+    const run = await runOnce(jobs);
+    runs.push({ ...run, idle_before: idle, loadavg_1m: load, loadavg_1m_after: loadavg() });
   }
 }
 const of = (jobs: number): Run[] => runs.filter((x) => x.jobs === jobs);
@@ -136,7 +162,10 @@ const result = {
   cpus_used_jobs1: round(median(of(1).map((x) => x.cpu_s / x.wall_s)), 2),
   cpus_used_jobs2: round(median(of(2).map((x) => x.cpu_s / x.wall_s)), 2),
   identical_results: new Set(runs.map((x) => x.result_hash)).size === 1,
-  max_loadavg_1m: Math.max(...runs.map((x) => x.loadavg_1m)),
+  max_loadavg_1m: Math.max(...runs.map((x) => Math.max(x.loadavg_1m, x.loadavg_1m_after))),
+  /** Median over the --jobs 2 runs of the least busy thread's busy share, and of the longest idle time at the end. */
+  min_thread_busy_jobs2: round(median(of(2).map((x) => Math.min(...x.threads.map((t) => t.busy)))), 3),
+  max_idle_end_s_jobs2: round(median(of(2).map((x) => Math.max(...x.threads.map((t) => t.idle_end_s)))), 3),
   min_idle_before: round(Math.min(...runs.map((x) => x.idle_before))),
   max_others_cpus: round(Math.max(...runs.map((x) => x.others_cpus))),
   runs: runs.map((x) => ({ ...x, wall_s: round(x.wall_s), cpu_s: round(x.cpu_s), others_cpus: round(x.others_cpus), idle_before: round(x.idle_before) })),
@@ -147,12 +176,19 @@ if (json) {
   console.log(JSON.stringify(result));
 } else {
   const colour = process.stdout.isTTY === true && !process.env['NO_COLOR'];
-  const t = new Table({ head: ['--jobs', 'wall s', 'CPU s', 'CPUs used', 'idle before', 'load 1m', 'others (CPUs)', 'result'], style: colour ? {} : { head: [], border: [] } });
-  for (const x of result.runs) t.push([x.jobs, x.wall_s, x.cpu_s, round(x.cpu_s / x.wall_s, 2), `${Math.round(x.idle_before * 100)} %`, x.loadavg_1m, x.others_cpus, x.result_hash]);
+  const t = new Table({
+    head: ['--jobs', 'wall s', 'CPU s', 'CPUs used', 'idle before', 'load 1m before/after', 'others (CPUs)', 'threads: points, busy %, s to first point, s idle at end, s on run queue', 'result'],
+    style: colour ? {} : { head: [], border: [] },
+  });
+  const thr = (x: Run['threads'][number]): string => `${x.points}p ${Math.round(x.busy * 100)}% ${x.ready_s}/${x.idle_end_s}/${x.runq_s ?? '-'}`;
+  for (const x of result.runs) {
+    t.push([x.jobs, x.wall_s, x.cpu_s, round(x.cpu_s / x.wall_s, 2), `${Math.round(x.idle_before * 100)} %`, `${x.loadavg_1m} / ${x.loadavg_1m_after}`, x.others_cpus, x.threads.map(thr).join(', '), x.result_hash]);
+  }
   console.log(result.sweep);
   console.log(t.toString());
   console.log(`median wall: --jobs 1 ${result.wall_s_jobs1} s, --jobs 2 ${result.wall_s_jobs2} s: ${result.speedup}x on ${result.host_cpus} CPUs; results identical: ${result.identical_results ? 'yes' : 'NO'}`);
   console.log(`median CPU: --jobs 1 ${result.cpu_s_jobs1} s (${result.cpus_used_jobs1} CPUs busy), --jobs 2 ${result.cpu_s_jobs2} s (${result.cpus_used_jobs2} CPUs busy)`);
+  console.log(`--jobs 2 threads (medians): the less busy one ran points ${Math.round(result.min_thread_busy_jobs2 * 100)} % of the sweep, the longest idle at the end ${result.max_idle_end_s_jobs2} s`);
   console.log(
     `host: 1-minute load average up to ${result.max_loadavg_1m}, CPUs idle at least ${Math.round(result.min_idle_before * 100)} % in the second before each run, ` +
       `other processes used up to ${result.max_others_cpus} CPUs during a run` +

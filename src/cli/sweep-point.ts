@@ -3,6 +3,7 @@
  * apart from sweep.ts so a worker loads only the simulator and the
  * workloads, not the command line's modules.
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { MachineConfig } from '../config/machine.js';
 import type { ParamValue, RunResult } from '../workloads/result.js';
@@ -28,21 +29,69 @@ export function runPoint(job: PointJob): RunResult {
 }
 
 /**
- * The points of one sweep and a counter shared by every thread running them:
- * each thread takes the next point with one atomic add, so no thread waits
- * for another to hand it work.
+ * The points of one sweep, the order to take them in, and a counter shared
+ * by every thread running them: each thread takes the next point with one
+ * atomic add, so no thread waits for another to hand it work.
  */
 export interface SharedJobs {
   jobs: PointJob[];
-  /** Int32Array over a SharedArrayBuffer: [next point to take]. */
+  /** Slots of `jobs` in the order they are taken (the likely longest first: see dealOrder in sweep.ts). */
+  order: Int32Array;
+  /** Int32Array over a SharedArrayBuffer: [next entry of `order` to take]. */
   next: Int32Array;
 }
 
 /** Takes the next point's slot, or -1 when none is left. */
 export function takeSlot(s: SharedJobs): number {
-  const slot = Atomics.add(s.next, 0, 1);
-  return slot < s.jobs.length ? slot : -1;
+  const i = Atomics.add(s.next, 0, 1);
+  return i < s.order.length ? s.order[i]! : -1;
 }
 
-/** Messages from a worker: a point's result or error, and that it has run out of points. */
-export type WorkerMessage = { slot: number; ok: true; result: RunResult } | { slot: number; ok: false; error: string } | { done: true };
+/**
+ * The calling thread's scheduler times in ms since it started
+ * (/proc/thread-self/schedstat: time on a CPU, time waiting on a run queue),
+ * or null where the host has no such file.
+ */
+export function threadTimes(): { cpu: number; runq: number } | null {
+  try {
+    const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+    return { cpu: Number(run) / 1e6, runq: Number(wait) / 1e6 };
+  } catch {
+    return null;
+  }
+}
+
+/** Wall-clock ms on a clock every thread shares (a worker's performance.now() counts from its own start). */
+export const nowMs = (): number => performance.timeOrigin + performance.now();
+
+/** Where a point's host time went, as the thread that ran it saw it. */
+export interface PointTiming {
+  /** nowMs() at the point's start and end. */
+  start: number;
+  end: number;
+  /** The thread's CPU time and run-queue wait during the point (ms), when the host reports them. */
+  cpu?: number;
+  runq?: number;
+}
+
+/** Runs a point and times it. */
+export function runTimed(job: PointJob): { result: RunResult; timing: PointTiming } {
+  const a = threadTimes();
+  const start = nowMs();
+  const result = runPoint(job);
+  const end = nowMs();
+  const b = threadTimes();
+  const timing: PointTiming = { start, end };
+  if (a && b) {
+    timing.cpu = b.cpu - a.cpu;
+    timing.runq = b.runq - a.runq;
+  }
+  return { result, timing };
+}
+
+/** Messages from a worker: that it is ready (modules loaded), a point's result or error, and that it has run out of points. */
+export type WorkerMessage =
+  | { ready: number }
+  | { slot: number; ok: true; result: RunResult; timing: PointTiming }
+  | { slot: number; ok: false; error: string }
+  | { done: true; cpu?: number; runq?: number };

@@ -5,20 +5,22 @@
  * warm-up happen once per worker, not once per point.
  */
 import { parentPort } from 'node:worker_threads';
-import { runPoint, takeSlot, type SharedJobs, type WorkerMessage } from './sweep-point.js';
+import { nowMs, runTimed, takeSlot, threadTimes, type SharedJobs, type WorkerMessage } from './sweep-point.js';
 
 const port = parentPort;
 if (!port) throw new Error('sweep-worker: not started as a worker thread');
+port.postMessage({ ready: nowMs() } satisfies WorkerMessage);
 port.once('message', (shared: SharedJobs) => {
   for (let slot = takeSlot(shared); slot >= 0; slot = takeSlot(shared)) {
     let msg: WorkerMessage;
     try {
-      msg = { slot, ok: true, result: runPoint(shared.jobs[slot]!) };
+      msg = { slot, ok: true, ...runTimed(shared.jobs[slot]!) };
     } catch (e) {
       msg = { slot, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
     }
     port.postMessage(msg);
     if (!msg.ok) return;
   }
-  port.postMessage({ done: true } satisfies WorkerMessage);
+  const t = threadTimes();
+  port.postMessage({ done: true, ...(t ? { cpu: t.cpu, runq: t.runq } : {}) } satisfies WorkerMessage);
 });

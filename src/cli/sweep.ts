@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ParamValue, RunResult, SweepPoint, SweepResult } from '../workloads/result.js';
+import type { ParamValue, RunResult, SweepPoint, SweepResult, SweepThreadStats } from '../workloads/result.js';
 import { RESULT_VERSION } from '../workloads/result.js';
 import { findWorkload } from '../workloads/registry.js';
 import { checkFits, hostInfo, resolveParams } from '../workloads/run.js';
@@ -21,7 +21,7 @@ import type { AnyWorkload } from '../workloads/types.js';
 import { UsageError } from './errors.js';
 import { gridPoint, gridSize, shardIndices, type Axis, type Shard } from './grid.js';
 import { buildConfig, machineOverrides, type MachineChoice } from './options.js';
-import { runPoint, takeSlot, type PointJob, type SharedJobs, type WorkerMessage } from './sweep-point.js';
+import { nowMs, runTimed, takeSlot, threadTimes, type PointJob, type PointTiming, type SharedJobs, type WorkerMessage } from './sweep-point.js';
 
 export type { PointJob } from './sweep-point.js';
 
@@ -61,6 +61,34 @@ function planPoint(spec: SweepSpec, index: number): PointJob {
   return job;
 }
 
+/**
+ * The order in which threads take the points: the likely longest first, so
+ * that the last points to start are short ones and no thread waits long
+ * for another at the end (longest-processing-time-first dealing; with
+ * points taken one at a time by whichever thread is free, the time a thread
+ * can stand idle at the end is at most the length of the last point it
+ * waits for). A point's length is not known before it runs, so it is
+ * estimated from its grid values: the product of its numeric workload
+ * parameters and machine fields on the grid (simulated CPUs, threads,
+ * rounds, pages, loads... each makes a run longer as it grows), seeds left
+ * out. Equal estimates go later grid points first (axes are most often
+ * given smallest first). Only the order of running changes: results are
+ * stored in grid order and each point is an independent run, so they are
+ * the same for any order (tested).
+ */
+export function dealOrder(axes: readonly Axis[], jobs: readonly PointJob[]): number[] {
+  const estimate = jobs.map((j) => {
+    const point = gridPoint(axes, j.index);
+    let e = 1;
+    for (const a of axes) {
+      const v = point[a.key];
+      if (a.kind !== 'seed' && typeof v === 'number' && Number.isFinite(v)) e *= Math.max(Math.abs(v), 1);
+    }
+    return e;
+  });
+  return jobs.map((_, i) => i).sort((a, b) => estimate[b]! - estimate[a]! || b - a);
+}
+
 /** The compiled worker next to this module, or null when running from TypeScript sources (tests), where points run in-process. */
 function workerUrl(): URL | null {
   if (!import.meta.url.endsWith('.js')) return null;
@@ -68,16 +96,57 @@ function workerUrl(): URL | null {
   return existsSync(fileURLToPath(u)) ? u : null;
 }
 
-/** A point run in this thread, as one run is. */
-export function runPointInProcess(job: PointJob): RunResult {
-  if (!findWorkload(job.workload)) throw new UsageError(`unknown workload "${job.workload}"`);
-  return runPoint(job);
-}
-
-/** How a sweep's points were run: threads that ran points, of which workers started for it. */
+/** How a sweep's points were run: threads that ran points, of which workers started for it, and each thread's times. */
 export interface PoolStats {
   threads: number;
   workers: number;
+  perThread: SweepThreadStats[];
+  /** CPU ms of the whole process (every thread: this one, the workers, V8's and libuv's helpers) from the pool's start to its end. */
+  cpuMs: number;
+}
+
+/** One thread's share of a sweep, built from its points' timings. */
+class ThreadLog {
+  readonly points: number[] = [];
+  ready = 0;
+  first = Infinity;
+  last = 0;
+  busy = 0;
+  cpu = 0;
+  runq = 0;
+  hasSched = true;
+  total: { cpu: number; runq: number } | null = null;
+
+  add(slot: number, t: PointTiming): void {
+    this.points.push(slot);
+    this.first = Math.min(this.first, t.start);
+    this.last = Math.max(this.last, t.end);
+    this.busy += t.end - t.start;
+    if (t.cpu === undefined || t.runq === undefined) this.hasSched = false;
+    else {
+      this.cpu += t.cpu;
+      this.runq += t.runq;
+    }
+  }
+
+  stats(t0: number, end: number): SweepThreadStats {
+    const ms = (x: number): number => Math.round(x * 10) / 10;
+    const s: SweepThreadStats = {
+      points: this.points,
+      ready_ms: ms(Math.max(0, (this.ready || this.first) - t0)),
+      busy_ms: ms(this.busy),
+      idle_end_ms: ms(this.points.length > 0 ? end - this.last : end - t0),
+    };
+    if (this.hasSched && this.points.length > 0) {
+      s.points_cpu_ms = ms(this.cpu);
+      s.points_runq_ms = ms(this.runq);
+    }
+    if (this.total) {
+      s.cpu_ms = ms(this.total.cpu);
+      s.runq_ms = ms(this.total.runq);
+    }
+    return s;
+  }
 }
 
 /**
@@ -98,11 +167,13 @@ export interface PoolStats {
  * cost more CPU in all than compiling in place (measured in the README,
  * Sweeps in parallel).
  */
-async function runJobs(jobs: PointJob[], maxThreads: number, onDone: (n: number) => void): Promise<{ results: RunResult[]; stats: PoolStats }> {
+async function runJobs(jobs: PointJob[], order: readonly number[], maxThreads: number, onDone: (n: number) => void): Promise<{ results: RunResult[]; stats: PoolStats }> {
+  const t0 = nowMs();
+  const cpu0 = process.cpuUsage();
   const results = new Array<RunResult>(jobs.length);
   const url = workerUrl();
   const threads = Math.max(1, Math.min(maxThreads, jobs.length));
-  const shared: SharedJobs = { jobs, next: new Int32Array(new SharedArrayBuffer(4)) };
+  const shared: SharedJobs = { jobs, order: Int32Array.from(order), next: new Int32Array(new SharedArrayBuffer(4)) };
   let done = 0;
   let failure: Error | null = null;
   let running = 0;
@@ -113,19 +184,25 @@ async function runJobs(jobs: PointJob[], maxThreads: number, onDone: (n: number)
     w?.();
   };
   const workers: Worker[] = [];
+  const logs: ThreadLog[] = [];
   const inWorkers = url !== null && threads > 1;
   if (inWorkers) setFlagsFromString('--no-concurrent-recompilation');
   for (let i = 0; inWorkers && i < threads; i++) {
     const wk = new Worker(url);
+    const log = new ThreadLog();
     workers.push(wk);
+    logs.push(log);
     running++;
     let finished = false;
     wk.on('message', (m: WorkerMessage) => {
-      if ('done' in m) {
+      if ('ready' in m) log.ready = m.ready;
+      else if ('done' in m) {
         finished = true;
         running--;
+        if (m.cpu !== undefined && m.runq !== undefined) log.total = { cpu: m.cpu, runq: m.runq };
       } else if (m.ok) {
         results[m.slot] = m.result;
+        log.add(m.slot, m.timing);
         onDone(++done);
       } else failure ??= new Error(`sweep point ${jobs[m.slot]!.index}: ${m.error}`);
       notify();
@@ -141,18 +218,36 @@ async function runJobs(jobs: PointJob[], maxThreads: number, onDone: (n: number)
     wk.postMessage(shared);
   }
   try {
+    const here = new ThreadLog();
+    if (!inWorkers) logs.push(here);
+    const sched0 = threadTimes();
     for (let slot = inWorkers ? -1 : takeSlot(shared); slot >= 0 && !failure; slot = takeSlot(shared)) {
-      results[slot] = runPointInProcess(jobs[slot]!);
+      if (!findWorkload(jobs[slot]!.workload)) throw new UsageError(`unknown workload "${jobs[slot]!.workload}"`);
+      const r = runTimed(jobs[slot]!);
+      results[slot] = r.result;
+      here.add(slot, r.timing);
       onDone(++done);
       // Let results from the workers, a progress redraw and signals through between points.
       await new Promise((r) => setImmediate(r));
     }
+    const sched1 = threadTimes();
+    if (!inWorkers && sched0 && sched1) here.total = { cpu: sched1.cpu - sched0.cpu, runq: sched1.runq - sched0.runq };
     while (!failure && running > 0) await new Promise<void>((r) => (wake = r));
     if (failure) throw failure;
   } finally {
     await Promise.all(workers.map((wk) => wk.terminate()));
   }
-  return { results, stats: { threads: inWorkers ? workers.length : 1, workers: workers.length } };
+  const end = Math.max(t0, ...logs.map((l) => l.last));
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    results,
+    stats: {
+      threads: inWorkers ? workers.length : 1,
+      workers: workers.length,
+      perThread: logs.map((l) => l.stats(t0, end)),
+      cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10,
+    },
+  };
 }
 
 export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
@@ -160,7 +255,8 @@ export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
   const jobs = planSweep(spec);
   // More threads than the host runs at once would only slow every point down.
   const maxWorkers = Math.min(spec.jobs ?? Infinity, availableParallelism());
-  const { results, stats } = await runJobs(jobs, maxWorkers, (d) => spec.onPoint?.(d, jobs.length));
+  const order = dealOrder(spec.axes, jobs);
+  const { results, stats } = await runJobs(jobs, order, maxWorkers, (d) => spec.onPoint?.(d, jobs.length));
   const points: SweepPoint[] = jobs.map((j, i) => ({ index: j.index, point: gridPoint(spec.axes, j.index), result: results[i]! }));
   // The sweep's machine and seed are those of the grid's first point, whichever share this is, so every shard of one sweep says the same.
   const first = gridSize(spec.axes) > 0 ? planPoint(spec, 0).config : undefined;
@@ -174,7 +270,7 @@ export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
     grid: spec.axes.map((a) => ({ key: a.key, values: a.values })),
     total_points: gridSize(spec.axes),
     points,
-    host: { ...hostInfo(performance.now() - t0), threads: stats.threads },
+    host: { ...hostInfo(performance.now() - t0), threads: stats.threads, cpu_ms: stats.cpuMs, per_thread: stats.perThread },
   };
   if (spec.shard) out.shard = { ...spec.shard };
   return out;

@@ -57,6 +57,28 @@ export interface HostInfo {
   kernsim: string;
   /** A sweep only: threads that ran its points (the main thread alone, or the workers started for it). */
   threads?: number;
+  /** A sweep only: CPU ms of the whole process while its points ran (every thread, V8's helpers included). */
+  cpu_ms?: number;
+  /** A sweep only: each thread that ran points, in the order they were started. */
+  per_thread?: SweepThreadStats[];
+}
+
+/** One thread's share of a sweep's host time (ms); host-side facts like the rest of `host`. */
+export interface SweepThreadStats {
+  /** Slots of the points it ran (their order in the sweep's list of points), in the order it ran them. */
+  points: number[];
+  /** From the sweep's start until the thread could take a point (a worker's start and module loading). */
+  ready_ms: number;
+  /** Running points. */
+  busy_ms: number;
+  /** From its last point's end to the end of the last point of any thread: waiting for the others at the end. */
+  idle_end_ms: number;
+  /** The thread's CPU time and run-queue wait while running points, where the host reports them (Linux's schedstat). */
+  points_cpu_ms?: number;
+  points_runq_ms?: number;
+  /** The same over the thread's life (a worker's module loading included). */
+  cpu_ms?: number;
+  runq_ms?: number;
 }
 
 export interface RunResult {

@@ -76,6 +76,10 @@ describe('node bin/kernsim.js', () => {
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as SweepResult;
     expect(s.points.map((p) => [p.index, p.point['pages'], p.result.params['pages']])).toEqual([0, 1, 2, 3, 4].map((i) => [i, 16 << i, 16 << i]));
+    // Each thread says which points it ran: together every slot once, the largest (pages=256) taken first.
+    const ran = s.host.per_thread!.flatMap((t) => t.points);
+    expect([...ran].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+    expect(s.host.per_thread!.map((t) => t.points[0])).toContain(4);
   }, 120_000);
 
   // Host time is a benchmark's business, never a test's: this checks only that the demo runs and tells its story.
