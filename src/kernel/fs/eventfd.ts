@@ -8,7 +8,9 @@
  * (EAGAIN). Buffers under 8 bytes are EINVAL. The file seeks nowhere
  * (noop_llseek) and has no position for pread (ESPIPE).
  */
+import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
+import type { Kernel } from '../kernel.js';
 import { EAGAIN, EINVAL } from '../errno.js';
 import { syscall } from '../syscalls.js';
 import { fd_install, get_unused_fd_flags } from './file.js';
@@ -21,6 +23,37 @@ const ULLONG_MAX = (1n << 64n) - 1n;
 interface EventfdCtx {
   count: bigint;
   semaphore: boolean;
+  /** ctx->id, from eventfd_ida. */
+  id: number;
+}
+
+const CAT_IDA_ALLOC = intern('ida_alloc');
+const CAT_IDA_FREE = intern('ida_free');
+
+/** eventfd_ida's ids in use, per kernel. */
+const idas = new WeakMap<Kernel, Set<number>>();
+
+/** ida_alloc(&eventfd_ida): the lowest free id from 0 (an xarray search under its lock). */
+function ida_alloc(t: Task): number {
+  const k = t.k;
+  let used = idas.get(k);
+  if (!used) idas.set(k, (used = new Set()));
+  t.enter(CAT_IDA_ALLOC);
+  t.charge(k.cfg.kernel.cost.kernel_op);
+  t.leave();
+  let id = 0;
+  while (used.has(id)) id++;
+  used.add(id);
+  return id;
+}
+
+/** ida_free(&eventfd_ida, id). */
+function ida_free(t: Task, id: number): void {
+  const k = t.k;
+  t.enter(CAT_IDA_FREE);
+  t.charge(k.cfg.kernel.cost.kernel_op);
+  t.leave();
+  idas.get(k)?.delete(id);
 }
 
 const ctxOf = (f: File): EventfdCtx => f.private_data as EventfdCtx;
@@ -62,8 +95,8 @@ export function eventfd_fdinfo(f: File, m: { line(s: string): void }): void {
   if (f.f_op !== eventfd_fops) return;
   const ctx = ctxOf(f);
   m.line(`eventfd-count: ${ctx.count.toString(16).padStart(16)}`);
-  // The id is an IDA's lowest free number on the host; the model keeps none and prints 0.
-  m.line(`eventfd-id: 0`);
+  // The lowest id free in the whole system's eventfd_ida when the eventfd was made: on a host, other processes' eventfds hold some.
+  m.line(`eventfd-id: ${ctx.id}`);
   m.line(`eventfd-semaphore: ${ctx.semaphore ? 1 : 0}`);
 }
 
@@ -74,6 +107,11 @@ export const eventfd_fops: FileOperations = {
   *llseek(_t, f) {
     return f.f_pos;
   },
+  /** eventfd_release() -> eventfd_free_ctx(): the id goes back to the IDA. */
+  *release(t, f) {
+    ida_free(t, ctxOf(f).id);
+    return 0;
+  },
 };
 
 function* do_eventfd(t: Task, initval: number, flags: number): Blocking<number> {
@@ -82,7 +120,7 @@ function* do_eventfd(t: Task, initval: number, flags: number): Blocking<number> 
   const fd = yield* get_unused_fd_flags(t, flags);
   if (fd < 0) return fd;
   const f = alloc_file(k, t, 'anon_inode:[eventfd]', O_RDWR | (flags & O_NONBLOCK), FMODE_READ | FMODE_WRITE | FMODE_LSEEK, eventfd_fops);
-  f.private_data = { count: BigInt(initval >>> 0), semaphore: (flags & EFD_SEMAPHORE) !== 0 } satisfies EventfdCtx;
+  f.private_data = { count: BigInt(initval >>> 0), semaphore: (flags & EFD_SEMAPHORE) !== 0, id: ida_alloc(t) } satisfies EventfdCtx;
   yield* fd_install(t, fd, f);
   return fd;
 }

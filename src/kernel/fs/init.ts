@@ -20,7 +20,7 @@ import { full_fops, null_fops, zero_fops } from './fd_syscalls.js';
 import { fcheck_files, type FilesStruct } from './file.js';
 import { alloc_fs_struct, set_fs } from './fs_struct.js';
 import { S_IFCHR } from './inode.js';
-import { memfs_fill_super, memfs_make_dir, memfs_make_node } from './memfs.js';
+import { memfs_fill_super, memfs_make_dir, memfs_make_node, type MemfsInode } from './memfs.js';
 import { mount_in_place, mount_root, vfsOf, type VfsState } from './namespace.js';
 import { register_vfs_open } from './open.js';
 import { proc_root_init } from './proc/root.js';
@@ -112,6 +112,7 @@ export function vfs_init(k: Kernel): VfsState {
   // modelled as a mount whose root is the boot-time directory itself: no second super block, so /dev's nodes stay
   // in the root file system's inode table and boot allocates nothing more.
   mount_in_place(k, v.rootMnt, dev);
+  (dev.d_inode as MemfsInode).devtmpfs = true;
   memfs_make_node(k, dev, 'null', S_IFCHR | 0o666, null_fops);
   memfs_make_node(k, dev, 'zero', S_IFCHR | 0o666, zero_fops);
   memfs_make_node(k, dev, 'full', S_IFCHR | 0o666, full_fops);

@@ -142,6 +142,13 @@ export class SuperBlock {
   nextIno = 1;
   /** Inodes of this super block with fsnotify marks: none means fsnotify returns at once. */
   s_fsnotify_connectors = 0;
+  /**
+   * s_dev, the kernel's dev_t (major << 20 | minor): the root file system
+   * stands for ext4 on the first virtio disk (254:0, the development host's
+   * /dev/vda); the others are anonymous (set_anon_super: 0:N, N from 1 in
+   * the order they are made, where a host has many more mounts before).
+   */
+  readonly s_dev: number;
 
   constructor(
     readonly k: Kernel,
@@ -150,7 +157,22 @@ export class SuperBlock {
     readonly s_op: SuperOperations,
     readonly s_magic: number,
     readonly s_maxbytes: loff_t,
-  ) {}
+  ) {
+    this.s_dev = s_type === 'memfs' ? ROOT_DEV : get_anon_bdev(k);
+  }
+}
+
+/** MKDEV(254, 0) in the kernel's dev_t: the root file system's disk. */
+const ROOT_DEV = 254 << 20;
+/** unnamed_dev_ida's next number per kernel (anonymous super blocks are never freed here). */
+const anonDevs = new WeakMap<Kernel, number>();
+
+/** get_anon_bdev(): the lowest free minor of major 0, from 1. */
+function get_anon_bdev(k: Kernel): number {
+  if (typeof k !== 'object' || k === null) return 1;
+  const n = (anonDevs.get(k) ?? 0) + 1;
+  anonDevs.set(k, n);
+  return n;
 }
 
 export class Inode {

@@ -100,6 +100,8 @@ export class MemfsInode extends Inode {
   readonly dataPages = new Set<number>();
   /** A tmpfs file (a memfd, shared anonymous memory) rather than one of the ext4-like tree's. */
   shmem = false;
+  /** /dev or a node in it: devtmpfs's (a tmpfs) on the host, so its file handle is shmem's (shmem_encode_fh). */
+  devtmpfs = false;
 
   /** tmpfs allows MAX_LFS_FILESIZE; the tree's files have ext4's limit (the superblock's). */
   override get i_maxbytes(): loff_t {
@@ -171,6 +173,7 @@ export function memfs_make_node(k: Kernel, parent: Dentry, name: string, mode: n
   const sb = parent.d_sb;
   const inode = memfs_get_inode(k, null, sb, parent.d_inode, mode, 0, 0);
   inode.i_fop = fops;
+  inode.devtmpfs = true;
   return memfs_link_untimed(parent, name, inode);
 }
 

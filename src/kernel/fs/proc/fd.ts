@@ -30,6 +30,7 @@ import { seq_lseek, seq_read, single_open, single_release, type SeqBuf } from '.
 import { FMODE_PATH, FMODE_READ, FMODE_WRITE, O_CLOEXEC } from '../uapi_fcntl.js';
 import { file_vfs_or_null, type OpenableFileOperations } from '../vfs_file.js';
 import { eventfd_fdinfo } from '../eventfd.js';
+import { MemfsInode } from '../memfs.js';
 import { get_pipe_info, pipe_inode_path } from '../pipe.js';
 import { proc_dentry_operations, type ProcInode } from './inode.js';
 
@@ -94,11 +95,36 @@ function proc_fd_readlink(t: Task, dentry: Dentry): string | number {
 
 const proc_fd_link_inode_operations: InodeOperations = { get_link: proc_fd_get_link, readlink: proc_fd_readlink };
 
-/** A 32-bit number as its little-endian bytes in hex (an ext4 file handle's inode number). */
+/** A 32-bit number as its little-endian bytes in hex (a file handle's words). */
 function le32(n: number): string {
   let s = '';
   for (let i = 0; i < 4; i++) s += ((n >>> (8 * i)) & 0xff).toString(16).padStart(2, '0');
   return s;
+}
+
+/**
+ * exportfs_encode_fid() of a watched inode as inotify_fdinfo prints it:
+ * ext4's FILEID_INO32_GEN (8 bytes: ino, generation) for the tree's files;
+ * shmem_encode_fh (12 bytes, type 1: generation, ino, ino >> 32) for a
+ * tmpfs inode (a memfd, /dev's devtmpfs); and for a file system without
+ * export operations (proc, anon_inodefs, pipefs) exportfs_encode_ino64_fid
+ * (12 bytes, FILEID_INO64_GEN 0x81: the 64-bit ino, generation). ext4 and
+ * tmpfs draw i_generation at random (the model keeps 0; scripts mask the
+ * handle); procfs's is 0.
+ */
+function fid_of(inode: Inode): string {
+  const ino = inode.i_ino;
+  const hi = Math.floor(ino / 0x100000000);
+  if (inode instanceof MemfsInode) {
+    if (inode.shmem || inode.devtmpfs) return `fhandle-bytes:c fhandle-type:1 f_handle:${le32(0)}${le32(ino)}${le32(hi)}`;
+    return `fhandle-bytes:8 fhandle-type:1 f_handle:${le32(ino)}${le32(0)}`;
+  }
+  return `fhandle-bytes:c fhandle-type:81 f_handle:${le32(ino)}${le32(hi)}${le32(0)}`;
+}
+
+/** inotify_fdinfo prints the super block's s_dev, the kernel's own dev_t (major << 20 | minor), in hex. */
+function sdev_of(inode: Inode): string {
+  return inode.i_sb.s_dev.toString(16);
 }
 
 /** fdinfo's seq_show(). */
@@ -122,10 +148,10 @@ function fdinfo_show(pid: number, fd: number): (t: Task, m: SeqBuf) => void {
       for (let i = group.marks.length - 1; i >= 0; i--) {
         const mark = group.marks[i]!;
         if (!(mark instanceof InotifyInodeMark) || !mark.inode || mark.wd < 0) continue;
-        const ino = mark.inode.i_ino;
+        const inode = mark.inode;
         m.line(
-          `inotify wd:${mark.wd.toString(16)} ino:${ino.toString(16)} sdev:0 mask:${(mark.mask & 0xfff).toString(16)} ignored_mask:0 ` +
-            `fhandle-bytes:8 fhandle-type:1 f_handle:${le32(ino)}00000000`,
+          `inotify wd:${mark.wd.toString(16)} ino:${inode.i_ino.toString(16)} sdev:${sdev_of(inode)} mask:${(mark.mask & 0xfff).toString(16)} ignored_mask:0 ` +
+            fid_of(inode),
         );
       }
     }
