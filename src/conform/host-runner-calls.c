@@ -432,9 +432,52 @@ static void c_readlinkat(int i, struct op *o)
 	target_record(i, o->a[1].str, ret, errno);
 }
 
+static const char *lock_pid_name(pid_t pid, char *num, size_t n);
+
+/*
+ * A lock line of show_fd_locks ("lock:\t1: POSIX  ADVISORY  WRITE PID MAJ:MIN:INO START END"): the pid as a record
+ * lock's l_pid prints (self, parent, other, or the number when 0 or below) and MAJ:MIN:INO as `*`. Returns the
+ * bytes written to out, or 0 when the line is not of that form.
+ */
+static size_t mask_lock_line(const char *line, size_t len, char *out)
+{
+	if (len < 6 || memcmp(line, "lock:\t", 6) != 0)
+		return 0;
+	/* The last four space-separated tokens are PID, MAJ:MIN:INO, START, END. */
+	size_t end = len, tok[4];
+	for (int k = 3; k >= 0; k--) {
+		size_t b = end;
+		while (b > 6 && line[b - 1] != ' ')
+			b--;
+		if (b <= 6)
+			return 0;
+		tok[k] = b;
+		end = b - 1;
+	}
+	const char *dev = line + tok[1];
+	int colons = 0;
+	for (const char *c = dev; c < line + tok[2] - 1; c++)
+		colons += *c == ':';
+	if (colons != 2)
+		return 0;
+	char pid[32], num[32];
+	size_t pl = tok[1] - 1 - tok[0];
+	if (pl == 0 || pl >= sizeof pid)
+		return 0;
+	memcpy(pid, line + tok[0], pl);
+	pid[pl] = 0;
+	const char *name = lock_pid_name((pid_t)atoi(pid), num, sizeof num) + 1;
+	size_t w = tok[0];
+	memcpy(out, line, w);
+	w += (size_t)sprintf(out + w, "%s * ", name);
+	memcpy(out + w, line + tok[2], len - tok[2]);
+	return w + len - tok[2];
+}
+
 /*
  * fdinfo: the lines of /proc/self/fdinfo/FD, with the values that name this host's objects (mnt_id, ino,
- * eventfd-id; an inotify line's ino, sdev and f_handle) printed as `*`: src/workloads/script/calls/fs.ts masks alike.
+ * eventfd-id; an inotify line's ino, sdev and f_handle; a lock line's device and inode) printed as `*` and a lock
+ * line's pid by whose it is: src/workloads/script/calls/fs.ts masks alike.
  */
 static void c_fdinfo(int i, struct op *o)
 {
@@ -467,6 +510,8 @@ static void c_fdinfo(int i, struct op *o)
 				done = 1;
 			}
 		}
+		if (!done && (w = mask_lock_line(line, len, out)) > 0)
+			done = 1;
 		if (!done && len >= 8 && !memcmp(line, "inotify ", 8)) {
 			for (size_t p = 0; p < len;) {
 				size_t e = p;

@@ -16,7 +16,8 @@ import { fget_raw } from './file.js';
 import { fput, type File } from './file_table.js';
 import { get_pipe_info, pipe_set_size } from './pipe.js';
 import { S_ISDIR, S_ISREG } from './inode.js';
-import { FMODE_CREATED, FMODE_WRITE } from './uapi_fcntl.js';
+import type { LeaseView } from './locks_show.js';
+import { FASYNC, FMODE_CREATED, FMODE_WRITE } from './uapi_fcntl.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 export const F_GETLK = 5;
@@ -58,22 +59,39 @@ interface FileFcntl {
   ownerPid: number;
   signum: number;
   lease: number;
+  /** The lease's flc_pid: the tgid of the process that took it. */
+  leasePid: number;
 }
 
 function fcntlState(f: File): FileFcntl {
   const x = f as File & { fcntlState?: FileFcntl };
-  if (!x.fcntlState) x.fcntlState = { ownerPid: 0, signum: 0, lease: F_UNLCK };
+  if (!x.fcntlState) x.fcntlState = { ownerPid: 0, signum: 0, lease: F_UNLCK, leasePid: 0 };
   return x.fcntlState;
 }
 
-/** fcntl_setlease() on a file the caller owns: an uncontended read or write lease is recorded; conflicts are EAGAIN. */
-function setlease(f: File, arg: number): number {
+/** The file's lease as /proc/PID/fdinfo shows it, or null. */
+export function lease_view(f: File): LeaseView | null {
+  const st = (f as File & { fcntlState?: FileFcntl }).fcntlState;
+  return st && st.lease !== F_UNLCK ? { type: st.lease, pid: st.leasePid } : null;
+}
+
+/**
+ * fcntl_setlease() on a file the caller owns: an uncontended read or write
+ * lease is recorded; conflicts are EAGAIN. A new lease's lease_setup puts
+ * the file on its fasync list (FASYNC in f_flags) and makes the caller its
+ * owner (__f_setown); giving it up (lease_modify's F_UNLCK) takes both off
+ * and clears the signal (f_delown, signum 0, fasync_helper).
+ */
+function setlease(f: File, arg: number, tgid: number): number {
   const v = file_vfs_or_null(f);
   if (!v || !S_ISREG(v.inode.i_mode)) return -EINVAL;
   const st = fcntlState(f);
   if (arg === F_UNLCK) {
     if (st.lease === F_UNLCK) return -EAGAIN;
     st.lease = F_UNLCK;
+    st.ownerPid = 0;
+    st.signum = 0;
+    f.f_flags &= ~FASYNC;
     return 0;
   }
   if (arg !== F_RDLCK && arg !== F_WRLCK) return -EINVAL;
@@ -82,6 +100,12 @@ function setlease(f: File, arg: number): number {
   const self = f.f_mode & FMODE_WRITE ? 1 : 0;
   if (arg === F_RDLCK && v.inode.i_writecount > 0) return -EAGAIN;
   if (arg === F_WRLCK && v.inode.i_writecount !== self) return -EAGAIN;
+  if (st.lease === F_UNLCK) {
+    // generic_add_lease(): a new lease; an existing one of this file only changes its type (lease_modify).
+    st.leasePid = tgid;
+    st.ownerPid = tgid;
+    f.f_flags |= FASYNC;
+  }
   st.lease = arg;
   return 0;
 }
@@ -132,7 +156,7 @@ export function* do_fcntl_more(t: Task, cmd: number, arg: number, f: File): Bloc
       const v = file_vfs_or_null(f);
       const uid = current(t).cred.uid;
       if (uid !== 0 && uid !== (v ? v.inode.i_uid : f.ownerUid)) return -EACCES;
-      return setlease(f, argi);
+      return setlease(f, argi, current(t).tgid);
     }
     case F_NOTIFY: {
       // fcntl_dirnotify(): a mask of nothing (DN_MULTISHOT aside) removes this file's watch, on any file, before

@@ -31,6 +31,8 @@ import { FMODE_PATH, FMODE_READ, FMODE_WRITE, O_CLOEXEC } from '../uapi_fcntl.js
 import { file_vfs_or_null, type OpenableFileOperations } from '../vfs_file.js';
 import { eventfd_fdinfo } from '../eventfd.js';
 import { MemfsInode } from '../memfs.js';
+import { lease_view } from '../fcntl.js';
+import { show_fd_locks } from '../locks_show.js';
 import { get_pipe_info, pipe_inode_path } from '../pipe.js';
 import { proc_dentry_operations, type ProcInode } from './inode.js';
 
@@ -142,6 +144,7 @@ function fdinfo_show(pid: number, fd: number): (t: Task, m: SeqBuf) => void {
     m.line(`flags:\t0${(flags >>> 0).toString(8)}`);
     m.line(`mnt_id:\t${v ? v.path.mnt.mnt_id : 0}`);
     m.line(`ino:\t${v ? v.inode.i_ino : 0}`);
+    show_fd_locks(t, m, file, f.files, lease_view(file));
     const group = inotify_group_of(file);
     if (group) {
       // inotify_fdinfo(): the group's marks, newest first (list_add at the head of marks_list).

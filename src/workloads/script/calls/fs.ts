@@ -263,10 +263,17 @@ function* fcntl_lock(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   };
 }
 
-/** An fdinfo line with the values naming one kernel's objects (mnt_id, ino, eventfd-id; an inotify line's ino, sdev, f_handle) as `*`. */
-export function maskFdinfoLine(line: string): string {
+/**
+ * An fdinfo line with the values naming one kernel's objects (mnt_id, ino,
+ * eventfd-id; an inotify line's ino, sdev, f_handle; a lock line's
+ * MAJOR:MINOR:INO) as `*`, and a lock line's pid as a record lock's
+ * l_pid prints (`self`, `parent`, `other`, or the number when 0 or below).
+ */
+export function maskFdinfoLine(line: string, self = 0, parent?: number): string {
   const m = /^(mnt_id|ino|eventfd-id):([ \t]*)/.exec(line);
   if (m) return m[0] + '*';
+  const l = /^(lock:\t.* )(-?\d+) [0-9a-f]+:[0-9a-f]+:\d+ (\S+ \S+)$/.exec(line);
+  if (l) return `${l[1]}${lockPidName(Number(l[2]), self, parent)} * ${l[3]}`;
   if (line.startsWith('inotify ')) return line.split(' ').map((tok) => tok.replace(/^(ino|sdev|f_handle):.*$/, '$1:*')).join(' ');
   return line;
 }
@@ -275,7 +282,8 @@ export function maskFdinfoLine(line: string): string {
 function* fdinfo(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const text = yield* readWholeFile(env, `/proc/self/fdinfo/${int32(num(env, op, 'fd'))}`);
   if (typeof text === 'number') return outcome(text);
-  return { ret: 0, errno: null, lines: text.split('\n').filter((l) => l !== '').map(maskFdinfoLine) };
+  const self = current(env.t).tgid;
+  return { ret: 0, errno: null, lines: text.split('\n').filter((l) => l !== '').map((l) => maskFdinfoLine(l, self, env.ppid)) };
 }
 
 export const fsCalls: Readonly<Record<string, OpHandler>> = {

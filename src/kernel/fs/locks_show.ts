@@ -1,0 +1,55 @@
+/**
+ * How fs/locks.c prints a lock (lock_get_status), for /proc/PID/fdinfo's
+ * `lock:` lines (show_fd_locks): the file's own flock, POSIX/OFD and lease
+ * locks in that order, numbered from 1; of the POSIX locks only those the
+ * reading process's fd table owns, of the others those owned by this open
+ * file description. Each line: the kind, the type, the owner's pid (-1 for
+ * an OFD lock), the inode as MAJOR:MINOR:INO of its super block's s_dev,
+ * and the range (start, then end or EOF; flock and lease locks 0 EOF).
+ */
+import type { Task } from '../../sim/task.js';
+import type { FilesStruct } from './file.js';
+import type { File } from './file_table.js';
+import { file_inode, FL_OFDLCK, F_RDLCK, F_WRLCK, inode_posix_locks, OFFSET_MAX, type FileLock } from './locks.js';
+import { file_vfs_or_null } from './vfs_file.js';
+
+/** What a lease shows (fcntl.ts keeps leases per file). */
+export interface LeaseView {
+  type: number;
+  pid: number;
+}
+
+function type_name(type: number): string {
+  return type === F_WRLCK ? 'WRITE' : type === F_RDLCK ? 'READ' : 'UNLCK';
+}
+
+/** `pid MAJOR:MINOR:INO ` of lock_get_status (a file the VFS did not open shows its anonymous inode as 00:00:0). */
+function owner_and_inode(file: File, pid: number): string {
+  const v = file_vfs_or_null(file);
+  const dev = v ? v.inode.i_sb.s_dev : 0;
+  const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+  return `${pid} ${hex2(dev >>> 20)}:${hex2(dev & 0xfffff)}:${v ? v.inode.i_ino : 0} `;
+}
+
+/** lock_get_status() of a POSIX or OFD lock, without the `lock:\t` prefix. */
+function posix_status(fl: FileLock, id: number, file: File): string {
+  const ofd = (fl.flags & FL_OFDLCK) !== 0;
+  const kind = ofd ? 'OFDLCK ADVISORY  ' : 'POSIX  ADVISORY  ';
+  const end = fl.end === OFFSET_MAX ? 'EOF' : String(fl.end);
+  return `${id}: ${kind}${type_name(fl.type)} ${owner_and_inode(file, ofd ? -1 : fl.pid)}${fl.start} ${end}`;
+}
+
+/**
+ * show_fd_locks(): the `lock:` lines of `file` as the process whose fd table
+ * is `files` sees them in its fdinfo. Each lock the walk reads costs a line.
+ */
+export function show_fd_locks(t: Task, m: { line(s: string): void }, file: File, files: FilesStruct, lease: LeaseView | null): void {
+  const k = t.k;
+  let id = 0;
+  for (const fl of inode_posix_locks(file_inode(file))) {
+    k.touch(t, fl.addr, false);
+    if (fl.file !== file || (fl.owner !== files && fl.owner !== file)) continue;
+    m.line(`lock:\t${posix_status(fl, ++id, file)}`);
+  }
+  if (lease) m.line(`lock:\t${++id}: LEASE  ACTIVE    ${type_name(lease.type)} ${owner_and_inode(file, lease.pid)}0 EOF`);
+}
