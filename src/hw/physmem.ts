@@ -82,6 +82,8 @@ export class PhysMem {
   private readonly chunkBytes: Uint8Array[] = [];
 
   private claimed = 0;
+  /** Per pool slot, the frame whose bytes it holds, -1 for none: lets the walker check a remembered slot (walker.ts); replaced (not resized) when it grows. */
+  slotPfn: Float64Array = new Float64Array(0);
   /** Free list of pool slots (LIFO) and the next never-used slot. */
   private slotStack: Int32Array;
   private slotTop = 0;
@@ -247,6 +249,9 @@ export class PhysMem {
       const buf = new ArrayBuffer(CHUNK_SLOTS * PAGE_SIZE);
       this.chunkBytes.push(new Uint8Array(buf));
       this.chunkWords.push(new Uint32Array(buf));
+      const sp = new Float64Array(slot + CHUNK_SLOTS).fill(-1);
+      sp.set(this.slotPfn);
+      this.slotPfn = sp;
     }
     this.slotsInUse++;
     return slot;
@@ -259,6 +264,7 @@ export class PhysMem {
       this.slotStack = s;
     }
     this.slotStack[this.slotTop++] = slot;
+    this.slotPfn[slot] = -1;
     this.slotsInUse--;
   }
 
@@ -311,6 +317,7 @@ export class PhysMem {
       bytes.fill(this.uniformByte(pfn), base, base + PAGE_SIZE);
     }
     this.content[pfn] = slot;
+    this.slotPfn[slot] = pfn;
     return slot;
   }
 

@@ -57,6 +57,9 @@ const PAGE = 4096;
 const SLOT_SHIFT = 6;
 const SLOT_MASK = 63;
 const WORDS_PER_FRAME = 1024;
+/** Regions whose PT's pool slot the walker remembers (a power of two). */
+const PT_SLOTS = 1024;
+const PT_SLOT_MASK = PT_SLOTS - 1;
 if (SLOT_SHIFT !== CHUNK_SHIFT || SLOT_MASK !== CHUNK_MASK || WORDS_PER_FRAME !== FRAME_WORDS || PAGE !== PAGE_SIZE) {
   throw new Error('walker.ts: byte-pool geometry differs from physmem.ts');
 }
@@ -76,6 +79,15 @@ export class Walker {
   private readonly adAssist: number;
   /** 1 / the cache line size (a power of two, so a product is exact). */
   private readonly lineInv: number;
+  /**
+   * Host speed only: per 2 MiB region (modulo PT_SLOTS), the pool slot of
+   * the page table the last walk there read its PT entry from, used while
+   * PhysMem.slotPfn says that slot still holds that table's bytes. It saves
+   * the read of PhysMem.content for the table, one host cache miss on a
+   * random walk over a large area (the table frames' content words are
+   * 2 KiB apart).
+   */
+  private readonly ptSlot = new Int32Array(PT_SLOTS).fill(-1);
 
   constructor(
     cfg: HardwareConfig,
@@ -137,9 +149,16 @@ export class Walker {
       }
     }
 
-    // the PT entry: check the rights, set A (and D for a write)
+    // the PT entry: check the rights, set A (and D for a write). The PT's
+    // pool slot as remembered for this region, if that slot still holds it.
     const idx = Math.floor(vaddr * PAGE_INV) & 511;
-    const c = this.tableSlot(table);
+    const ptSlot = this.ptSlot;
+    const h = region & PT_SLOT_MASK;
+    let c = ptSlot[h]!;
+    if (c < 0 || this.mem.slotPfn[c] !== table) {
+      c = this.tableSlot(table);
+      ptSlot[h] = c;
+    }
     const words = chunks[c >> SLOT_SHIFT]!;
     const wi = (c & SLOT_MASK) * WORDS_PER_FRAME + idx * 2;
     const lo = words[wi]!;

@@ -10,8 +10,10 @@ import {
   PTE_PRESENT,
   PTE_PSE,
   PTE_RW,
+  PTE_TABLE,
   PTE_USER,
   pteFlags,
+  ptePfn,
   tableIndex,
 } from '../../src/hw/pagetable.js';
 import { MemMap } from '../../src/kernel/mm/page_alloc.js';
@@ -432,5 +434,37 @@ describe('shadow paging (virt.shadow_root)', () => {
       m.pt.frames = new MemMap(m.mem);
       expect(m.mmu.setCr3(0, m.pt.allocTable(), 1)).toBe(cfg.cost.cr3_write);
     }
+  });
+});
+
+describe('the walker\'s memo of page tables\' pool slots (host speed only)', () => {
+  it('a walk reads the table a PD entry now points at after the old table was freed and its pool slot given to a data frame', () => {
+    const { m, cr3 } = boot();
+    const frames = m.pt.frames as MemMap;
+    map(m, cr3, VA);
+    m.pt.walkFunctional(cr3, VA);
+    const t1 = m.pt.walkTable;
+    expect(m.mmu.access(0, VA, false).fault).toBe(0);
+    let pd = cr3;
+    for (let l = 4; l > 2; l--) pd = ptePfn(m.pt.readEntry(pd, tableIndex(VA, l)));
+    const pdIdx = tableIndex(VA, 2);
+    m.pt.writeEntry(pd, pdIdx, 0);
+    m.pt.freeTable(t1);
+    // a frame of arbitrary bytes takes the freed table's pool slot
+    const d = frames.alloc();
+    m.mem.materialize(d);
+    const b = frames.alloc();
+    m.mem.zero(b);
+    const t2 = m.pt.allocTable();
+    expect(t2).not.toBe(t1);
+    m.pt.writeEntry(t2, tableIndex(VA, 1), makePte(b, URW | PTE_ACCESSED));
+    m.pt.writeEntry(pd, pdIdx, makePte(t2, PTE_TABLE));
+    m.mmu.flushAll(0);
+    expect(m.mmu.access(0, VA, false).fault).toBe(0);
+    expect(m.mmu.walker.pfn).toBe(b);
+    // and the same region again, through the remembered slot
+    m.mmu.flushAll(0);
+    expect(m.mmu.access(0, VA + 4096 * 0, false).fault).toBe(0);
+    expect(m.mmu.walker.pfn).toBe(b);
   });
 });
