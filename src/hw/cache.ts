@@ -131,6 +131,8 @@ export class CacheHierarchy extends CacheSets {
   private readonly ctr: Float64Array;
   /** The DRAM channels (membw.ts): an LLC miss's fill queues there when they are busy. Set by Machine; null: unlimited. */
   bw: MemBandwidth | null = null;
+  /** Host speed only: the last directory word deep() read ahead (see there). */
+  touched = 0;
 
   constructor(cfg: HardwareConfig) {
     super(cfg);
@@ -234,6 +236,20 @@ export class CacheHierarchy extends CacheSets {
       return write ? this.latL2 + this.upgrade(cpu, s1, w1, line) : this.latL2;
     }
     ctr[cb + C_L2_MISS]++;
+    // The L2 fill below evicts this set's LRU line (unless the LLC fill's
+    // back-invalidation empties another way first) and clears its sharer
+    // bit in the LLC. Read that directory word now, so that its host cache
+    // miss overlaps the LLC look-up's instead of following it. Host speed
+    // only: the value read is not used by the model.
+    {
+      const lw = this.w2 - 1;
+      const pv = (a[r2 + (lw >>> 3)] >>> ((lw & 7) << 2)) & 15;
+      const vt = (a[tg2 + (pv >>> 1)] >>> ((pv & 1) << 4)) & 0xffff;
+      if (vt < NEAR && this.w2 <= 16) {
+        const vw3 = (a[tg2 + this.q2 + (pv >>> 2)] >>> ((pv & 3) << 3)) & 255;
+        this.touched = a[this.base3 + ((vt * this.sets2 + set2) & this.mask3) * this.r3 + this.to3 + this.q3 + vw3 * this.words + (cpu >>> 5)];
+      }
+    }
 
     // ---- LLC: 16-bit tags, two a word
     const s3 = line & this.mask3;
