@@ -551,6 +551,9 @@ static void c_fdinfo(int i, struct op *o)
 
 /* ---- record locks ---- */
 
+/* flock: flock(fd, operation), the operation's bits as given. */
+static void c_flock(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_flock, ival(&o->a[0]), (unsigned)val(&o->a[1]))); }
+
 /* A lock's l_pid by whose it is: the script's first process has the runner as parent, which holds no lock. */
 static const char *lock_pid_name(pid_t pid, char *num, size_t n)
 {
@@ -645,6 +648,7 @@ static const struct call calls[] = {
 	{ "unlinkat", c_unlinkat },
 	{ "fdinfo", c_fdinfo },
 	{ "fcntl_lock", c_fcntl_lock },
+	{ "flock", c_flock },
 };
 
 const int ncall_names = (int)(sizeof calls / sizeof calls[0]);

@@ -93,6 +93,15 @@ export interface FileTableState {
   live: number;
 }
 
+/** The identity of each kernel's anon_inode_inode, as file_inode() sees it (fs/anon_inodes.c). */
+const anonInodes = new WeakMap<Kernel, object>();
+
+function anon_inode_of(k: Kernel): object {
+  let inode = anonInodes.get(k);
+  if (!inode) anonInodes.set(k, (inode = { anon_inode: true }));
+  return inode;
+}
+
 function state(k: Kernel): FileTableState {
   return k.fileTable;
 }
@@ -102,6 +111,8 @@ export function alloc_file(k: Kernel, t: Task | null, path: string, f_flags: num
   const s = state(k);
   const addr = k.slab.kmalloc(FILE_BYTES);
   const f = new File(s.nextId++, addr, f_flags, f_mode, f_op, path);
+  // anon_inode_getfile(): every anonymous file (eventfd, inotify) has the one anon_inode_inode, and so one lock list.
+  if (path.startsWith('anon_inode:')) f.f_inode = anon_inode_of(k);
   s.live++;
   k.engine.counters.max('nr_files_peak', s.live);
   if (t) t.chargeAs(CAT_ALLOC_FILE, k.cfg.kernel.cost.kmalloc + k.machine.caches.access(t.cpu, addr, true));

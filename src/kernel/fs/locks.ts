@@ -1,7 +1,8 @@
 /**
  * POSIX record locks and open file description (OFD) locks, after
  * fs/locks.c (6.18): fcntl F_GETLK/F_SETLK/F_SETLKW and F_OFD_GETLK/
- * F_OFD_SETLK/F_OFD_SETLKW on a struct flock.
+ * F_OFD_SETLK/F_OFD_SETLKW on a struct flock. flock(2) is locks_flock.ts,
+ * on the same context and waiters.
  *
  * An inode's locks are its file_lock_context's flc_posix list, guarded by
  * the context's flc_lock spinlock. A POSIX lock is owned by the process's
@@ -40,6 +41,7 @@ import type { Kernel } from '../kernel.js';
 import { SpinLock } from '../locking/spinlock.js';
 import { current } from '../sched/task_struct.js';
 import type { File } from './file_table.js';
+import { locks_remove_flock } from './locks_flock.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 export const F_RDLCK = 0;
@@ -95,8 +97,9 @@ export class FileLock {
   ) {}
 }
 
-/** struct file_lock_context: an inode's POSIX and OFD locks, in list order. */
-class FileLockContext {
+/** struct file_lock_context: an inode's flock locks (flc_flock) and POSIX and OFD locks (flc_posix), in list order. */
+export class FileLockContext {
+  readonly flock: FileLock[] = [];
   readonly posix: FileLock[] = [];
   readonly flc_lock: SpinLock;
 
@@ -158,12 +161,12 @@ export function locks_free_lock(t: Task, fl: FileLock): void {
 
 
 /** locks_inode_context(). */
-function locks_inode_context(inode: object): FileLockContext | null {
+export function locks_inode_context(inode: object): FileLockContext | null {
   return contexts.get(inode) ?? null;
 }
 
 /** locks_get_lock_context(): made (kmem_cache_alloc from flctx_cache) at the first lock; an unlock makes none. */
-function locks_get_lock_context(t: Task, inode: object, type: number): FileLockContext | null {
+export function locks_get_lock_context(t: Task, inode: object, type: number): FileLockContext | null {
   const ctx = contexts.get(inode);
   if (ctx || type === F_UNLCK) return ctx ?? null;
   const k = t.k;
@@ -177,6 +180,11 @@ function locks_get_lock_context(t: Task, inode: object, type: number): FileLockC
 /** The locks on an inode, for tests and /proc views. */
 export function inode_posix_locks(inode: object): readonly FileLock[] {
   return contexts.get(inode)?.posix ?? [];
+}
+
+/** The flock locks on an inode, for /proc views. */
+export function inode_flock_locks(inode: object): readonly FileLock[] {
+  return contexts.get(inode)?.flock ?? [];
 }
 
 /** The locks on a file's inode. */
@@ -249,11 +257,11 @@ function* locks_wake_up_blocks(t: Task, blocker: FileLock): Blocking<void> {
   s.blocked_lock_lock.unlock(t);
 }
 
-/** __locks_insert_block(): behind the first of the blocker's waiters the request conflicts with, recursively. */
-function __locks_insert_block(t: Task, blocker: FileLock, waiter: FileLock): void {
+/** __locks_insert_block(): behind the first of the blocker's waiters the request conflicts with (by `conflict`), recursively. */
+function __locks_insert_block(t: Task, blocker: FileLock, waiter: FileLock, conflict: (a: FileLock, b: FileLock) => boolean = posix_locks_conflict): void {
   const k = t.k;
   for (;;) {
-    const next = blocker.blocked.find((w) => posix_locks_conflict(w, waiter));
+    const next = blocker.blocked.find((w) => conflict(w, waiter));
     if (!next) break;
     blocker = next;
   }
@@ -267,8 +275,16 @@ function __locks_insert_block(t: Task, blocker: FileLock, waiter: FileLock): voi
   __locks_wake_up_blocks(t, waiter);
 }
 
+/** locks_insert_block(): __locks_insert_block under blocked_lock_lock. */
+export function* locks_insert_block(t: Task, blocker: FileLock, waiter: FileLock, conflict: (a: FileLock, b: FileLock) => boolean): Blocking<void> {
+  const s = locksState(t.k);
+  yield* s.blocked_lock_lock.lock(t);
+  __locks_insert_block(t, blocker, waiter, conflict);
+  s.blocked_lock_lock.unlock(t);
+}
+
 /** locks_move_blocks(): the request's waiters now wait behind the lock it became. */
-function* locks_move_blocks(t: Task, to: FileLock, from: FileLock): Blocking<void> {
+export function* locks_move_blocks(t: Task, to: FileLock, from: FileLock): Blocking<void> {
   if (from.blocked.length === 0) return;
   const s = locksState(t.k);
   yield* s.blocked_lock_lock.lock(t);
@@ -317,7 +333,7 @@ function posix_locks_deadlock(k: Kernel, caller: FileLock, block: FileLock): boo
 
 // --- the lock list ---------------------------------------------------------------------
 
-function locks_copy_lock(to: FileLock, from: FileLock): void {
+export function locks_copy_lock(to: FileLock, from: FileLock): void {
   to.owner = from.owner;
   to.pid = from.pid;
   to.file = from.file;
@@ -328,7 +344,7 @@ function locks_copy_lock(to: FileLock, from: FileLock): void {
 }
 
 /** locks_delete_lock_ctx(): unlinked, its waiters woken, freed after the spinlock (the dispose list). */
-function* deleteAt(t: Task, list: FileLock[], i: number, dispose: FileLock[]): Blocking<void> {
+export function* deleteAt(t: Task, list: FileLock[], i: number, dispose: FileLock[]): Blocking<void> {
   const fl = list[i]!;
   list.splice(i, 1);
   yield* locks_wake_up_blocks(t, fl);
@@ -520,10 +536,11 @@ export function* locks_remove_posix(t: Task, filp: File, owner: object): Blockin
   t.leave();
 }
 
-/** locks_remove_file(): at the description's last reference, its OFD locks go. */
+/** locks_remove_file(): at the description's last reference, its OFD locks and its flock lock go. */
 export function* locks_remove_file(t: Task, filp: File): Blocking<void> {
   if (!locks_inode_context(file_inode(filp))) return;
   t.enter(CAT_REMOVE_FILE);
   yield* locks_remove_posix(t, filp, filp);
+  yield* locks_remove_flock(t, filp);
   t.leave();
 }

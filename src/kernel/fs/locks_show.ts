@@ -10,7 +10,7 @@
 import type { Task } from '../../sim/task.js';
 import type { FilesStruct } from './file.js';
 import type { File } from './file_table.js';
-import { file_inode, FL_OFDLCK, F_RDLCK, F_WRLCK, inode_posix_locks, OFFSET_MAX, type FileLock } from './locks.js';
+import { file_inode, FL_OFDLCK, F_RDLCK, F_WRLCK, inode_flock_locks, inode_posix_locks, OFFSET_MAX, type FileLock } from './locks.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 /** What a lease shows (fcntl.ts keeps leases per file). */
@@ -46,7 +46,13 @@ function posix_status(fl: FileLock, id: number, file: File): string {
 export function show_fd_locks(t: Task, m: { line(s: string): void }, file: File, files: FilesStruct, lease: LeaseView | null): void {
   const k = t.k;
   let id = 0;
-  for (const fl of inode_posix_locks(file_inode(file))) {
+  const inode = file_inode(file);
+  for (const fl of inode_flock_locks(inode)) {
+    k.touch(t, fl.addr, false);
+    if (fl.file !== file) continue;
+    m.line(`lock:\t${++id}: FLOCK  ADVISORY  ${type_name(fl.type)} ${owner_and_inode(file, fl.pid)}0 EOF`);
+  }
+  for (const fl of inode_posix_locks(inode)) {
     k.touch(t, fl.addr, false);
     if (fl.file !== file || (fl.owner !== files && fl.owner !== file)) continue;
     m.line(`lock:\t${posix_status(fl, ++id, file)}`);

@@ -11,7 +11,7 @@
  */
 import { BRK_BASE } from '../../kernel/mm/mm_types.js';
 import { F, FD_CLOEXEC, IN, MADV, MAP, O, PROT, SEEK } from '../script/constants.js';
-import { AT_FDCWD, AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES, MS_NAMES, RENAME_NAMES } from '../script/calls/uapi.js';
+import { AT_FDCWD, AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, FLOCK_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES, MS_NAMES, RENAME_NAMES } from '../script/calls/uapi.js';
 import type { Op, Ref } from '../script/types.js';
 import { loffOf, type loff_t } from '../../kernel/fs/loff.js';
 import type { StraceCall } from './strace-parse.js';
@@ -37,6 +37,7 @@ const SYMBOLS: Readonly<Record<string, number>> = {
   ...prefixed('EFD_', EFD_NAMES),
   ...prefixed('CLOSE_RANGE_', CLOSE_RANGE_NAMES),
   ...prefixed('RENAME_', RENAME_NAMES),
+  ...prefixed('LOCK_', FLOCK_NAMES),
   IN_NONBLOCK: O.O_NONBLOCK, IN_CLOEXEC: O.O_CLOEXEC,
   // mmap's huge page size field (MAP_HUGE_SHIFT 26): strace names the sizes.
   MAP_HUGE_2MB: 21 << 26, MAP_HUGE_1GB: 30 << 26,
@@ -195,6 +196,8 @@ export function translate(c: StraceCall, st: ProcState): Op | null {
       }
       return { op: 'fcntl', fd: fd(a[0]), cmd, arg: a[2] === undefined ? 0 : num(a[2]), as: '_' };
     }
+    case 'flock':
+      return { op: 'flock', fd: fd(a[0]), operation: num(a[1]) };
     case 'pipe':
     case 'pipe2':
       return { op: 'pipe2', flags: c.name === 'pipe' ? 0 : num(a[1]), as: '_', wr: '_wr' };

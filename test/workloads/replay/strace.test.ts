@@ -201,6 +201,23 @@ describe('translation of record locks', () => {
     expect(tally.unmodelled).toEqual({});
     expect(tally.replayed['fcntl']).toBe(6);
   });
+
+  it('replays flock with its LOCK_ names, the log\'s results included', () => {
+    const text = [
+      '1 1.000 openat(AT_FDCWD, "lk", O_RDWR|O_CREAT, 0644) = 3 <0.000010>',
+      '1 1.001 openat(AT_FDCWD, "lk", O_RDONLY) = 4 <0.000010>',
+      '1 1.002 flock(3, LOCK_EX|LOCK_NB) = 0 <0.000010>',
+      '1 1.003 flock(4, LOCK_SH|LOCK_NB) = -1 EAGAIN (Resource temporarily unavailable) <0.000010>',
+      '1 1.004 flock(3, LOCK_UN) = 0 <0.000010>',
+      '1 1.005 flock(4, LOCK_SH) = 0 <0.000010>',
+      '1 1.006 flock(4, 0) = -1 EINVAL (Invalid argument) <0.000010>',
+      '1 1.007 exit_group(0) = ?',
+    ].join('\n');
+    const { tally } = replaySample(text);
+    expect(tally.mismatches).toEqual([]);
+    expect(tally.unmodelled).toEqual({});
+    expect(tally.replayed['flock']).toBe(5);
+  });
 });
 
 describe('replay of processes and threads (stored log of samples/procs.c)', () => {

@@ -11,7 +11,7 @@
 import type { FieldSpec, Kind } from '../parse.js';
 import { FD_FLAG_NAMES, OPEN_FLAG_NAMES } from '../constants.js';
 import {
-  AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, LOCK_CMD_NAMES, LOCK_TYPE_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES,
+  AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, FLOCK_NAMES, LOCK_CMD_NAMES, LOCK_TYPE_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES,
   MS_NAMES, RENAME_NAMES, SEAL_NAMES, SIGNAL_NAMES,
 } from './uapi.js';
 
@@ -71,6 +71,7 @@ export const CALL_FIELDS = {
     fd: req('ref'), cmd: named(LOCK_CMD_NAMES, 'a record-lock command'), type: named(LOCK_TYPE_NAMES, 'a lock type'),
     whence: opt('whence', 0), start: req('loff'), len: req('loff'), pid: opt('int', 0),
   },
+  flock: { fd: req('ref'), operation: flags(FLOCK_NAMES, 'a flock operation') },
 } as const satisfies Record<string, Record<string, FieldSpec>>;
 
 export type CallName = keyof typeof CALL_FIELDS;

@@ -11,6 +11,7 @@ import { sys_fallocate, sys_fchmod } from '../../../kernel/fs/open.js';
 import { sys_fadvise64 } from '../../../kernel/mm/fadvise.js';
 import { sys_fstat, sys_newfstatat, sys_statx, type Kstat } from '../../../kernel/fs/stat.js';
 import { sys_fcntl_lock, sys_openat } from '../../../kernel/fs/fd_syscalls.js';
+import { sys_flock } from '../../../kernel/fs/locks_flock.js';
 import { F_UNLCK } from '../../../kernel/fs/locks.js';
 import { F_GETLK, F_OFD_GETLK, is_lock_cmd, type Flock } from '../../../kernel/fs/locks_fcntl.js';
 import { loffOf } from '../../../kernel/fs/loff.js';
@@ -263,6 +264,11 @@ function* fcntl_lock(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   };
 }
 
+/** flock(2): the operation's bits as given (LOCK_NB included); EWOULDBLOCK prints as EAGAIN. */
+function* flock(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_flock(env.t, int32(num(env, op, 'fd')), int32(num(env, op, 'operation'))));
+}
+
 /**
  * An fdinfo line with the values naming one kernel's objects (mnt_id, ino,
  * eventfd-id; an inotify line's ino, sdev, f_handle; a lock line's
@@ -288,5 +294,5 @@ function* fdinfo(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
 
 export const fsCalls: Readonly<Record<string, OpHandler>> = {
   pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range, openat, statx, readv, writev, getdents64, renameat2,
-  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat, fdinfo, fcntl_lock,
+  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat, fdinfo, fcntl_lock, flock,
 } as Record<string, OpHandler>;

@@ -79,5 +79,8 @@ export const LOCK_CMD_NAMES: Readonly<Record<string, number>> = {
   F_GETLK: 5, F_SETLK: 6, F_SETLKW: 7, F_OFD_GETLK: 36, F_OFD_SETLK: 37, F_OFD_SETLKW: 38,
 };
 
+/** flock(2)'s operation bits (sys/file.h LOCK_*; LOCK_MAND is ignored by the kernel). */
+export const FLOCK_NAMES: Readonly<Record<string, number>> = { sh: 1, ex: 2, nb: 4, un: 8, mand: 32 };
+
 /** struct flock's l_type. */
 export const LOCK_TYPE_NAMES: Readonly<Record<string, number>> = { F_RDLCK: 0, F_WRLCK: 1, F_UNLCK: 2 };

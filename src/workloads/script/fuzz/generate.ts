@@ -301,7 +301,7 @@ class Gen {
     if (roll < 600) return this.bindFd(s, { op: 'dup', fd: this.fd(s) });
     if (roll < 615) return this.bindFd(s, { op: 'dup2', fd: this.fd(s), newfd: this.pick([0, 3, 5, 10, 63, 64, 1023, 4096, -1]) });
     if (roll < 630) return this.bindFd(s, { op: 'dup3', fd: this.fd(s), newfd: this.pick([3, 5, 10, 64]), flags: this.chance(0.1) ? [1] : this.some(['cloexec'], 0, 1) });
-    if (roll < 660) return roll < 648 ? this.fcntl(s) : this.fcntlLock(s);
+    if (roll < 660) return roll < 648 ? this.fcntl(s) : roll < 656 ? this.fcntlLock(s) : this.flock(s);
     if (roll < 700) return { op: 'write', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 5000, 12288, 65536]), byte: this.int(256) };
     if (roll < 710) return { op: 'writev', fd: this.fd(s), lens: this.iovec(), byte: this.int(256) };
     if (roll < 740) return { op: 'read', fd: this.fd(s), len: this.pick([0, 1, 100, 4096, 8192, -1]) };
@@ -444,7 +444,7 @@ class Gen {
   }
 
   /**
-   * fcntl_lock (rolls 648..659): record locks on any fd, mostly small ranges
+   * fcntl_lock (rolls 648..655): record locks on any fd, mostly small ranges
    * of a few bytes so that a fork child meets its parent's; never the
    * waiting commands (F_SETLKW, F_OFD_SETLKW), which would wait forever for
    * a parent that waits for its child, or for another description of the
@@ -459,6 +459,17 @@ class Gen {
     op['len'] = this.pick([0, 0, 1, 4, 10, -1, -4, '0x7fffffffffffffff']);
     if (this.chance(0.05)) op['pid'] = this.pick([1, -1]);
     return op;
+  }
+
+  /**
+   * flock (rolls 656..659): whole-file locks on any fd, shared, exclusive
+   * and unlocks, with bad operations now and then; a lock request always
+   * with LOCK_NB, since a waiting one could wait forever (a parent holding
+   * the lock waits for its child).
+   */
+  flock(s: Scope): RawOp {
+    const operation = this.chance(0.05) ? this.pick([[0], [3], ['nb'], ['mand', 'sh'], ['sh', 'ex', 'nb'], [64]]) : this.pick([['sh', 'nb'], ['ex', 'nb'], ['un'], ['un', 'nb']]);
+    return { op: 'flock', fd: this.fd(s), operation };
   }
 
   fork(s: Scope, depth: number): RawOp {
