@@ -11,7 +11,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { EOPNOTSUPP } from '../errno.js';
 import { truncate_inode_pages } from '../mm/filemap.js';
 import { unmap_mapping_range } from '../mm/memory_zap.js';
-import { free_frame } from '../mm/page_alloc.js';
+import { free_unref_page } from '../mm/page_alloc.js';
 import type { Inode } from './inode.js';
 import { MemfsInode } from './memfs.js';
 
@@ -66,8 +66,7 @@ function drop_pages(t: Task, inode: MemfsInode, first: number, last: number): vo
     t.charge(k.machine.caches.access(t.cpu, mapping.kaddr, true) + k.cfg.kernel.cost.kernel_op);
     memmap.owner[pfn] = 0;
     if (--memmap.refcount[pfn]! === 0) {
-      t.charge(k.cfg.kernel.cost.page_free);
-      free_frame(k, pfn);
+      free_unref_page(t, pfn);
     }
   }
   for (const i of [...inode.dataPages]) if (i >= first && i <= last) inode.dataPages.delete(i);

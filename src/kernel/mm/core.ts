@@ -16,6 +16,8 @@ import type { AnonVma, MmStruct, VmFile } from './mm_types.js';
 import { CpuTlbState } from './tlbflush.js';
 
 /** Kernel address of the struct pages (vmemmap): 64 bytes, one cache line, per frame. */
+import type { ZonePcp } from './page_pcp.js';
+
 export const VMEMMAP_BASE = 2 ** 42;
 export const STRUCT_PAGE_BYTES = 64;
 
@@ -80,6 +82,8 @@ export class MmCore {
   /** Free frames below which allocation wakes kswapd / enters direct reclaim (low and min watermarks; setup_per_zone_wmarks may recompute them). */
   lowWmark: number;
   minWmark: number;
+  /** The zone's per-CPU page lists and zone->lock (page_pcp.ts), made at first use. */
+  pcp: ZonePcp | null = null;
 
   constructor(readonly k: Kernel) {
     this.tlbstate = Array.from({ length: k.cfg.cpus }, () => new CpuTlbState());

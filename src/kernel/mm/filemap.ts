@@ -19,7 +19,7 @@ import type { Kernel } from '../kernel.js';
 import { mmCore } from './core.js';
 import type { VmAreaStruct } from './mm_types.js';
 import { PAGE_SIZE } from './mm_types.js';
-import { __GFP_USER, __GFP_ZERO, alloc_page, free_frame } from './page_alloc.js';
+import { __GFP_USER, __GFP_ZERO, alloc_page, free_frame, free_unref_page } from './page_alloc.js';
 import { do_sync_mmap_readahead } from './readahead.js';
 import { set_page_mapping } from './rmap.js';
 
@@ -322,8 +322,7 @@ export function truncate_inode_pages(t: Task, mapping: AddressSpace, from: numbe
     memmap.owner[pfn] = 0;
     memmap.flags[pfn] = (memmap.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
     if (--memmap.refcount[pfn]! === 0) {
-      t.charge(k.cfg.kernel.cost.page_free);
-      free_frame(k, pfn);
+      free_unref_page(t, pfn);
     }
   }
 }
@@ -423,8 +422,7 @@ export function invalidate_mapping_pages(t: Task, mapping: AddressSpace, start: 
     memmap.owner[pfn] = 0;
     memmap.flags[pfn] = (memmap.flags[pfn]! & ~(PG_dirty | PG_uptodate)) >>> 0;
     memmap.refcount[pfn] = 0;
-    t.charge(k.cfg.kernel.cost.page_free);
-    free_frame(k, pfn);
+    free_unref_page(t, pfn);
     count++;
   }
   t.leave();

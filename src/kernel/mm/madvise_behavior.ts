@@ -33,7 +33,7 @@ import { unmap_mapping_range, walk_pte_tables, zap_page_range_single, zap_page_r
 import { MM_SWAPENTS, PAGE_SIZE, PMD_SIZE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_PFNMAP, VM_SHARED, type MmStruct, type VmAreaStruct } from './mm_types.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
 import { tlb_finish_mmu, tlb_flush_pte_range, tlb_gather_mmu, type MmuGather } from './mmu_gather.js';
-import { free_frame } from './page_alloc.js';
+import { free_unref_page } from './page_alloc.js';
 import { pte_lock, pte_unlock, ptep_get, ptep_get_and_clear, set_pte_at } from './pgtable.js';
 import { linear_page_index } from './rmap.js';
 import { force_swapin_readahead } from './swap_state.js';
@@ -325,8 +325,7 @@ function* shmemPunchHole(t: Task, file: ShmemFile, offset: number, len: number):
     memmap.owner[pfn] = 0;
     memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_dirty) >>> 0;
     if (--memmap.refcount[pfn]! === 0) {
-      t.charge(k.cfg.kernel.cost.page_free);
-      free_frame(k, pfn);
+      free_unref_page(t, pfn);
     }
   }
   t.leave();

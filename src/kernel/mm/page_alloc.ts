@@ -26,6 +26,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
 import { PG_anon, PG_pagetable, PG_reserved, PG_zero } from './page_flags.js';
+import { pcp_alloc, pcp_free_commit } from './page_pcp.js';
 
 const INITIAL_CAPACITY = 1024;
 
@@ -144,6 +145,13 @@ export class MemMap implements TableFrames {
     this.used--;
   }
 
+  /** The pfn the i-th next alloc() would hand out, or -1 (nothing else allocated or freed meanwhile). */
+  peekFree(i: number): number {
+    if (i < this.freeTop) return this.freeStack[this.freeTop - 1 - i]!;
+    const p = this.highWater + (i - this.freeTop);
+    return p < this.totalFrames ? p : -1;
+  }
+
   /** True for a frame that is free or was never handed out. */
   isFree(pfn: number): boolean {
     return pfn >= this.highWater || !this.mem.isClaimed(pfn);
@@ -220,6 +228,8 @@ function rmqueue(t: Task, core: MmCore, gfp: number): number {
   if (memmap.freeCount <= core.lowWmark) core.hooks.wakeupKswapd?.(t);
   // Only allocations that cannot sleep may dip below the min watermark, as ALLOC_HARDER lets atomic ones.
   if (memmap.freeCount <= core.minWmark && (gfp & __GFP_NOWAIT) === 0 && core.hooks.directReclaim) return -1;
+  if (memmap.freeCount === 0) return -1;
+  pcp_alloc(t, memmap.freeCount);
   const pfn = memmap.alloc();
   if (pfn < 0) return -1;
   memmap.refcount[pfn] = 1;
@@ -294,9 +304,19 @@ export function put_page_testzero_free(t: Task, pfn: number): boolean {
   const r = --memmap.refcount[pfn]!;
   if (r < 0) throw new Error(`put_page: pfn ${pfn} refcount went negative`);
   if (r > 0) return false;
-  t.charge(k.cfg.kernel.cost.page_free);
-  free_frame(k, pfn);
+  free_unref_page(t, pfn);
   return true;
+}
+
+/**
+ * free_unref_page() of an order-0 frame with no references left, charged to
+ * t: cost.page_free for the free to the per-CPU list, then the list's
+ * spill to the buddy lists when it passes its high mark (page_pcp.ts).
+ */
+export function free_unref_page(t: Task, pfn: number): void {
+  t.charge(t.k.cfg.kernel.cost.page_free);
+  free_frame(t.k, pfn);
+  pcp_free_commit(t, pfn);
 }
 
 /** get_page(): one more reference (an atomic on the struct page). */

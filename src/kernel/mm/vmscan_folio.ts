@@ -17,7 +17,7 @@ import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { MmCore, mmCore } from './core.js';
 import { VM_EXEC, VM_LOCKED } from './mm_types.js';
-import { free_frame } from './page_alloc.js';
+import { free_frame, free_unref_page } from './page_alloc.js';
 import { folio_end_writeback, swap_writepage } from './page_io.js';
 import { folio_referenced, try_to_unmap, try_to_unmap_flush, try_to_unmap_flush_dirty } from './rmap_reclaim.js';
 import { __delete_from_swap_cache, add_to_swap, PG_reclaim } from './swap_state.js';
@@ -56,9 +56,8 @@ export function freePages(t: Task, pages: number[]): void {
   const memmap = k.mem_map;
   t.enter(CAT_FREE);
   for (const pfn of pages) {
-    t.charge(k.cfg.kernel.cost.page_free);
     memmap.refcount[pfn] = 0;
-    free_frame(k, pfn);
+    free_unref_page(t, pfn);
   }
   t.leave();
 }

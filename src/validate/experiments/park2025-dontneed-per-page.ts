@@ -30,11 +30,11 @@ export const experiment = defineExperiment({
     'against 1.7 on the measured machine, and it is the per-page part that is short: about 450 cycles (150 ns) a page at 1024 pages a call ' +
     '(kernsim bench madvise/dontneed/1024-pages), where the same author\'s batched process_madvise of 4 KiB regions took 365 ns a region at ' +
     '1024 regions a call (23.9 ms for 65,536, park2025-process-madvise-batching), while a one-page call costs about 840 ns here, of the order of ' +
-    'the measured machine\'s. What Linux does per freed page that the model folds into one assumed kernel.cost.page_free (equal to page_alloc): ' +
-    'the per-CPU free list spilling to the buddy allocator past its high mark (free_pcppages_bulk under zone->lock, merging each page with its ' +
-    'buddies, which reads other pages\' struct pages) and the memcg uncharge; neither is modelled, and no published per-page figure of them ' +
-    'is in our sources. What would measure it: perf stat / ftrace function_graph of zap_page_range_single and free_unref_folios on the ' +
-    'bare-metal machine, per page at 1 and 1024 pages a call.',
+    'the measured machine\'s. The per-CPU free lists are modelled (src/kernel/mm/page_pcp.ts: free_pcppages_bulk under zone->lock past ' +
+    'nr_pcp_high(), rmqueue_bulk refills, pcp->high auto-tuning as in Linux 6.7+), and they do not reach this experiment: the 2048 faults ' +
+    'that map the pages refill the list and raise pcp->high by a batch each time (nr_pcp_alloc), so the 2048 frees stay on the list and ' +
+    'none spills to the buddy lists, which is what Linux\'s auto-tuning is for. What would measure the rest: perf stat / ftrace ' +
+    'function_graph of zap_page_range_single and free_unref_folios on the bare-metal machine, per page at 1 and 1024 pages a call.',
   simulate(ctx) {
     const perPage = (n: number): number => {
       let cycles = 0;
