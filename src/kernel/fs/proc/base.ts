@@ -186,7 +186,7 @@ function* pident_lookup(t: Task, dir: Inode, dentry: Dentry, tid: boolean): Bloc
     const inode = proc_pid_make_inode(t, dir, pid, fdDir.mode);
     inode.i_nlink = 2;
     inode.i_op = fdDir.i_op;
-    inode.i_fop = proc_dir_operations;
+    inode.i_fop = fdDir.fops;
     dentry.d_op = proc_dentry_operations;
     d_add(dentry, inode);
     return 0;

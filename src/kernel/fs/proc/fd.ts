@@ -23,18 +23,18 @@ import { ENOENT, ENXIO } from '../../errno.js';
 import { rcu_read_lock, rcu_read_unlock } from '../../rcu/tree.js';
 import { d_add, d_make_root, d_path, Mount, type Dentry, type Path } from '../dcache.js';
 import { fcheck_files, get_close_on_exec_of, type FilesStruct } from '../file.js';
-import type { File } from '../file_table.js';
+import type { File, FileOperations } from '../file_table.js';
 import { new_inode, S_IFDIR, S_IFLNK, S_IFREG, SuperBlock, type Inode, type InodeOperations } from '../inode.js';
 import { inotify_group_of, InotifyInodeMark } from '../notify/inotify_user.js';
 import { seq_lseek, seq_read, single_open, single_release, type SeqBuf } from '../seq_file.js';
 import { FMODE_PATH, FMODE_READ, FMODE_WRITE, O_CLOEXEC } from '../uapi_fcntl.js';
-import { file_vfs_or_null, type OpenableFileOperations } from '../vfs_file.js';
+import { file_vfs, file_vfs_or_null, type OpenableFileOperations } from '../vfs_file.js';
 import { eventfd_fdinfo } from '../eventfd.js';
 import { MemfsInode } from '../memfs.js';
 import { lease_view } from '../fcntl.js';
 import { show_fd_locks } from '../locks_show.js';
 import { get_pipe_info, pipe_inode_path } from '../pipe.js';
-import { proc_dentry_operations, type ProcInode } from './inode.js';
+import { proc_dentry_operations, proc_dir_operations, type ProcInode } from './inode.js';
 
 /** The file at `fd` of task `pid`'s table (rcu_read_lock around fcheck_files), or null. */
 function fd_file(t: Task, pid: number, fd: number): { file: File; files: FilesStruct } | null {
@@ -227,9 +227,28 @@ function proc_fd_getattr(t: Task, inode: Inode, stat: { size: loff_t }): void {
   stat.size = open_fd_count(t.k.findTask((inode as ProcInode).pid)?.files as FilesStruct | null | undefined);
 }
 
+/**
+ * proc_readfd_common(): the task's open fds in ascending order, by name
+ * (fget_task_next reads each slot of the table under RCU); ENOENT once the
+ * task is gone.
+ */
+function proc_readfd(t: Task, file: File): string[] | number {
+  const pid = (file_vfs(file).inode as ProcInode).pid;
+  const files = t.k.findTask(pid)?.files as FilesStruct | null | undefined;
+  if (!files) return -ENOENT;
+  const names: string[] = [];
+  rcu_read_lock(t);
+  for (let fd = 0; fd < files.fdt.max_fds; fd++) if (fcheck_files(t, files, fd)) names.push(String(fd));
+  rcu_read_unlock(t);
+  return names;
+}
+
+/** proc_fd_operations / proc_fdinfo_file_operations: a directory listing the open fds. */
+const proc_fd_operations: FileOperations = { ...proc_dir_operations, name: 'proc_fd', iterate_shared: proc_readfd };
+
 /** The PID directory's fd (mode 0500) and fdinfo (0555) directories. */
-export const PID_FD_DIRS: Readonly<Record<string, { mode: number; i_op: InodeOperations }>> = {
-  fd: { mode: S_IFDIR | 0o500, i_op: { lookup: proc_lookupfd, getattr: proc_fd_getattr } },
-  fdinfo: { mode: S_IFDIR | 0o555, i_op: { lookup: proc_lookupfdinfo } },
+export const PID_FD_DIRS: Readonly<Record<string, { mode: number; i_op: InodeOperations; fops: FileOperations }>> = {
+  fd: { mode: S_IFDIR | 0o500, i_op: { lookup: proc_lookupfd, getattr: proc_fd_getattr }, fops: proc_fd_operations },
+  fdinfo: { mode: S_IFDIR | 0o555, i_op: { lookup: proc_lookupfdinfo }, fops: proc_fd_operations },
 };
 
