@@ -90,6 +90,9 @@ export class FileLock {
   type = F_UNLCK;
   start = 0n;
   end = 0n;
+  /** The CPU whose file_lock_list holds it (locks_insert_global_locks), and when it went there. */
+  cpu = -1;
+  seq = 0;
 
   constructor(
     /** Kernel address of the slab object. */
@@ -115,10 +118,14 @@ export class FileLockContext {
 export interface FileLocksState {
   blocked: FileLock[];
   blocked_lock_lock: SpinLock;
+  /** file_lock_list: every lock on an inode's list (the per-CPU lists, told apart by FileLock.cpu and seq). */
+  global: Set<FileLock>;
+  /** Insertions so far: the order of each CPU's list (hlist_add_head: newest first). */
+  seq: number;
 }
 
 function locksState(k: Kernel): FileLocksState {
-  return (k.fileLocks ??= { blocked: [], blocked_lock_lock: new SpinLock(k, 'blocked_lock_lock', k.slab.kmalloc(64)) });
+  return (k.fileLocks ??= { blocked: [], blocked_lock_lock: new SpinLock(k, 'blocked_lock_lock', k.slab.kmalloc(64)), global: new Set(), seq: 0 });
 }
 
 /** i_flctx of every inode that has had a lock (pipes and anonymous files included), by the inode's object. */
@@ -343,10 +350,27 @@ export function locks_copy_lock(to: FileLock, from: FileLock): void {
   to.end = from.end;
 }
 
+/** locks_insert_lock_ctx(): into the inode's list at `i`, and at the head of this CPU's file_lock_list. */
+export function insert_lock_ctx(t: Task, list: FileLock[], i: number, fl: FileLock): void {
+  list.splice(i, 0, fl);
+  const s = locksState(t.k);
+  fl.cpu = t.cpu;
+  fl.seq = ++s.seq;
+  s.global.add(fl);
+}
+
+/** Every lock on an inode's list in /proc/locks's order: CPU by CPU, newest first on each. */
+export function global_locks(k: Kernel): FileLock[] {
+  const s = k.fileLocks;
+  if (!s) return [];
+  return [...s.global].sort((a, b) => a.cpu - b.cpu || b.seq - a.seq);
+}
+
 /** locks_delete_lock_ctx(): unlinked, its waiters woken, freed after the spinlock (the dispose list). */
 export function* deleteAt(t: Task, list: FileLock[], i: number, dispose: FileLock[]): Blocking<void> {
   const fl = list[i]!;
   list.splice(i, 1);
+  locksState(t.k).global.delete(fl);
   yield* locks_wake_up_blocks(t, fl);
   dispose.push(fl);
 }
@@ -446,7 +470,7 @@ export function* posix_lock_inode(t: Task, inode: object, req: FileLock, confloc
         yield* locks_move_blocks(t, new_fl!, request);
         request = new_fl!;
         new_fl = null;
-        list.splice(i, 0, request);
+        insert_lock_ctx(t, list, i, request);
         k.touch(t, request.addr, true);
         yield* deleteAt(t, list, i + 1, dispose);
         added = true;
@@ -462,7 +486,7 @@ export function* posix_lock_inode(t: Task, inode: object, req: FileLock, confloc
       const nf = new_fl!;
       locks_copy_lock(nf, request);
       yield* locks_move_blocks(t, nf, request);
-      list.splice(i, 0, nf);
+      insert_lock_ctx(t, list, i, nf);
       k.touch(t, nf.addr, true);
       request = nf;
       new_fl = null;
@@ -473,7 +497,7 @@ export function* posix_lock_inode(t: Task, inode: object, req: FileLock, confloc
         left = new_fl2!;
         new_fl2 = null;
         locks_copy_lock(left, right);
-        list.splice(i, 0, left);
+        insert_lock_ctx(t, list, i, left);
         k.touch(t, left.addr, true);
       }
       right.start = request.end + 1n;

@@ -34,7 +34,7 @@ import { fget_light, fput_light } from './file.js';
 import type { File } from './file_table.js';
 import {
   deleteAt, F_RDLCK, F_UNLCK, F_WRLCK, file_inode, FILE_LOCK_DEFERRED, FileLock, FL_SLEEP, locks_alloc_lock, locks_copy_lock,
-  locks_delete_block, locks_free_lock, locks_get_lock_context, locks_inode_context, locks_insert_block, locks_move_blocks, OFFSET_MAX,
+  insert_lock_ctx, locks_delete_block, locks_free_lock, locks_get_lock_context, locks_inode_context, locks_insert_block, locks_move_blocks, OFFSET_MAX,
 } from './locks.js';
 import { FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
 
@@ -114,7 +114,7 @@ export function* flock_lock_inode(t: Task, inode: object, request: FileLock): Bl
     locks_copy_lock(nf, request);
     yield* locks_move_blocks(t, nf, request);
     // locks_insert_lock_ctx(): at the list's tail.
-    list.push(nf);
+    insert_lock_ctx(t, list, list.length, nf);
     k.touch(t, nf.addr, true);
     new_fl = null;
   }

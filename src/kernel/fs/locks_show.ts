@@ -10,7 +10,8 @@
 import type { Task } from '../../sim/task.js';
 import type { FilesStruct } from './file.js';
 import type { File } from './file_table.js';
-import { file_inode, FL_OFDLCK, F_RDLCK, F_WRLCK, inode_flock_locks, inode_posix_locks, OFFSET_MAX, type FileLock } from './locks.js';
+import { file_inode, FL_OFDLCK, F_RDLCK, F_WRLCK, global_locks, inode_flock_locks, inode_posix_locks, OFFSET_MAX, type FileLock } from './locks.js';
+import { FL_FLOCK } from './locks_flock.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 /** What a lease shows (fcntl.ts keeps leases per file). */
@@ -58,4 +59,32 @@ export function show_fd_locks(t: Task, m: { line(s: string): void }, file: File,
     m.line(`lock:\t${posix_status(fl, ++id, file)}`);
   }
   if (lease) m.line(`lock:\t${++id}: LEASE  ACTIVE    ${type_name(lease.type)} ${owner_and_inode(file, lease.pid)}0 EOF`);
+}
+
+/** lock_get_status() of any lock (POSIX, OFD or flock) for /proc/locks, `level` deep in a tree of waiters. */
+function lock_status(fl: FileLock, id: number, level: number): string {
+  const file = fl.file!;
+  const pfx = level ? `${' '.repeat(level - 1)}-> ` : '';
+  if (fl.flags & FL_FLOCK) return `${id}: ${pfx}FLOCK  ADVISORY  ${type_name(fl.type)} ${owner_and_inode(file, fl.pid)}0 EOF`;
+  return `${id}: ${pfx}${posix_status(fl, id, file).slice(`${id}: `.length)}`;
+}
+
+/**
+ * locks_show(): /proc/locks, every lock on an inode's list, each CPU's
+ * file_lock_list in turn (newest first), numbered from 1, each followed
+ * by the requests waiting behind it (`-> `, one space deeper a level).
+ * Leases are not listed here (the model keeps them per file).
+ */
+export function locks_show(t: Task, m: { line(s: string): void }): void {
+  const k = t.k;
+  let id = 0;
+  const tree = (fl: FileLock, level: number): void => {
+    k.touch(t, fl.addr, false);
+    m.line(lock_status(fl, id, level));
+    for (const w of fl.blocked) tree(w, level + 1);
+  };
+  for (const fl of global_locks(k)) {
+    id++;
+    tree(fl, 0);
+  }
 }

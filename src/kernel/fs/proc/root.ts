@@ -9,21 +9,49 @@ import { loffAdd } from '../loff.js';
 import type { Blocking, Task } from '../../../sim/task.js';
 import { EINVAL } from '../../errno.js';
 import type { Kernel } from '../../kernel.js';
-import type { Dentry } from '../dcache.js';
-import { new_inode, S_IFDIR, type Inode, type InodeOperations } from '../inode.js';
+import { d_add, type Dentry } from '../dcache.js';
+import { new_inode, S_IFDIR, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
+import type { File } from '../file_table.js';
+import { locks_show } from '../locks_show.js';
+import type { OpenableFileOperations } from '../vfs_file.js';
 import { d_make_root } from '../dcache.js';
 import { do_add_mount, vfsOf } from '../namespace.js';
 import { seq_lseek, seq_read, single_open, single_release, type ShowFn } from '../seq_file.js';
 import { proc_pid_lookup } from './base.js';
 import { proc_create, proc_mkdir, procRegistry, type ProcOps } from './generic.js';
-import { proc_dir_operations, proc_lookup_de, proc_super, type ProcInode } from './inode.js';
+import { proc_dentry_operations, proc_dir_operations, proc_lookup_de, proc_super, type ProcInode } from './inode.js';
 import { meminfo_show, vmstat_show } from './meminfo.js';
 
-/** proc_root_lookup(): a registered entry, else a PID directory. */
+/**
+ * /proc/locks (fs/locks.c proc_locks_operations, locks_show): root's, mode
+ * 0444. Linux registers it at boot (proc_create_seq); here its inode is
+ * made at each lookup, as a PID directory's is, so that booting allocates
+ * nothing more.
+ */
+const proc_locks_fops: OpenableFileOperations = {
+  name: 'proc_locks',
+  *open(_t: Task, _inode: Inode, file: File): Blocking<number> {
+    return single_open(file, locks_show);
+  },
+  read: seq_read,
+  llseek: seq_lseek,
+  release: single_release,
+};
+
+/** proc_root_lookup(): a registered entry, else /proc/locks or a PID directory. */
 function* proc_root_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number> {
   const k = dir.k;
   const r = yield* proc_lookup_de(t, procRegistry(k).root, dir, dentry);
   if (r === 0) return 0;
+  if (dentry.d_name === 'locks') {
+    t.charge(k.cfg.kernel.cost.kernel_op);
+    const inode = new_inode(k, t, dir.i_sb) as ProcInode;
+    inode.i_mode = S_IFREG | 0o444;
+    inode.i_fop = proc_locks_fops;
+    dentry.d_op = proc_dentry_operations;
+    d_add(dentry, inode);
+    return 0;
+  }
   return yield* proc_pid_lookup(t, dir, dentry);
 }
 
