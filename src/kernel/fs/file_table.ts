@@ -43,15 +43,24 @@ export interface FileOperations {
   fsync?(t: Task, file: File, start: number, end: number, datasync: boolean): Blocking<number>;
   /**
    * ->iterate_shared of a directory whose entries are not its dcache
-   * children (procfs's generated directories): the names after "." and
+   * children (procfs's generated directories): the entries after "." and
    * "..", in the order the kernel emits them, or -errno. Absent:
    * dcache_readdir over the children.
    */
-  iterate_shared?(t: Task, file: File): string[] | number;
+  iterate_shared?(t: Task, file: File): OwnDirEntries | number;
   /** ->mmap makes the area anonymous memory (/dev/zero's mmap_zero). */
   readonly mmapAnonymous?: boolean;
   /** Whether F_SETFL may set O_DIRECT (FMODE_CAN_ODIRECT). */
   readonly directIo?: boolean;
+}
+
+/** What a directory's own ->iterate_shared lists after "." and "..". */
+export interface OwnDirEntries {
+  names: string[];
+  /** The file position each name is emitted at (ascending, from 2); absent: 2, 3, 4, ... */
+  pos?: number[];
+  /** The position once every name was emitted; absent: 2 plus the number of names. */
+  end?: number;
 }
 
 /** sizeof(struct file), rounded to its slab's object size. */

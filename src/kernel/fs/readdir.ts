@@ -47,10 +47,15 @@ function* do_getdents64(t: Task, fd: number, count: number, names: string[]): Bl
       inode.i_rwsem.upRead(t);
       return own;
     }
-    const entries = ['.', '..', ...(own ?? [...dir.d_children.values()].filter((d) => d.d_inode !== null).map((d) => d.d_name))];
+    const entries = ['.', '..', ...(own ? own.names : [...dir.d_children.values()].filter((d) => d.d_inode !== null).map((d) => d.d_name))];
+    // Each entry's position: its index, or the directory's own (procfs's fd directories: the fd plus 2).
+    const posOf = own?.pos ? [0, 1, ...own.pos] : null;
+    const end = own?.end ?? entries.length;
     let left = count >>> 0;
-    // A position past 2^53 (a seek there) is past every entry.
-    let pos = typeof file.f_pos === 'number' ? file.f_pos : entries.length;
+    // The first entry at or past the file position; a position past 2^53 (a seek there) is past every entry.
+    const from = file.f_pos;
+    let pos = typeof from !== 'number' ? entries.length : posOf ? posOf.findIndex((p) => p >= from) : from;
+    if (pos < 0) pos = entries.length;
     let error = 0;
     for (; pos < entries.length; pos++) {
       const name = entries[pos]!;
@@ -64,7 +69,7 @@ function* do_getdents64(t: Task, fd: number, count: number, names: string[]): Bl
       names.push(name);
       left -= reclen;
     }
-    if (typeof file.f_pos === 'number') file.f_pos = pos;
+    if (typeof file.f_pos === 'number' && (pos < entries.length || file.f_pos < end)) file.f_pos = pos < entries.length ? (posOf ? posOf[pos]! : pos) : end;
     yield* fsnotify_access(t, v);
     inode.i_rwsem.upRead(t);
     const written = (count >>> 0) - left;

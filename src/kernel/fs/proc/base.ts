@@ -25,7 +25,7 @@ import {
 } from '../../mm/mm_types.js';
 import { current, type TaskStruct } from '../../sched/task_struct.js';
 import { d_add, type Dentry } from '../dcache.js';
-import type { File, FileOperations, FilePos, IoBuf } from '../file_table.js';
+import type { File, FileOperations, FilePos, IoBuf, OwnDirEntries } from '../file_table.js';
 import type { FilesStruct } from '../file.js';
 import { new_inode, S_IFDIR, S_IFLNK, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
 import { seq_lseek, seq_read, single_open, single_release, type SeqBuf, type ShowFn } from '../seq_file.js';
@@ -262,12 +262,12 @@ const proc_task_inode_operations: InodeOperations = {
 const proc_task_operations: FileOperations = {
   ...proc_dir_operations,
   name: 'proc_task',
-  iterate_shared(t: Task, file: File): string[] | number {
+  iterate_shared(t: Task, file: File): OwnDirEntries | number {
     const k = t.k;
     const leader = find_live_task(k, (file_vfs(file).inode as ProcInode).pid);
     if (!leader) return -ENOENT;
     // Each name costs what getdents64's loop charges per record (kernel_op and the copy out).
-    return live_threads(leader).map((th) => String(th.pid));
+    return { names: live_threads(leader).map((th) => String(th.pid)) };
   },
 };
 

@@ -23,7 +23,7 @@ import { ENOENT, ENXIO } from '../../errno.js';
 import { rcu_read_lock, rcu_read_unlock } from '../../rcu/tree.js';
 import { d_add, d_make_root, d_path, Mount, type Dentry, type Path } from '../dcache.js';
 import { fcheck_files, get_close_on_exec_of, type FilesStruct } from '../file.js';
-import type { File, FileOperations } from '../file_table.js';
+import type { File, FileOperations, OwnDirEntries } from '../file_table.js';
 import { new_inode, S_IFDIR, S_IFLNK, S_IFREG, SuperBlock, type Inode, type InodeOperations } from '../inode.js';
 import { inotify_group_of, InotifyInodeMark } from '../notify/inotify_user.js';
 import { seq_lseek, seq_read, single_open, single_release, type SeqBuf } from '../seq_file.js';
@@ -229,18 +229,24 @@ function proc_fd_getattr(t: Task, inode: Inode, stat: { size: loff_t }): void {
 
 /**
  * proc_readfd_common(): the task's open fds in ascending order, by name
- * (fget_task_next reads each slot of the table under RCU); ENOENT once the
- * task is gone.
+ * (fget_task_next reads each slot of the table under RCU), each at
+ * position fd + 2, the end at the table's size + 2; ENOENT once the task
+ * is gone.
  */
-function proc_readfd(t: Task, file: File): string[] | number {
+function proc_readfd(t: Task, file: File): OwnDirEntries | number {
   const pid = (file_vfs(file).inode as ProcInode).pid;
   const files = t.k.findTask(pid)?.files as FilesStruct | null | undefined;
   if (!files) return -ENOENT;
   const names: string[] = [];
+  const pos: number[] = [];
   rcu_read_lock(t);
-  for (let fd = 0; fd < files.fdt.max_fds; fd++) if (fcheck_files(t, files, fd)) names.push(String(fd));
+  for (let fd = 0; fd < files.fdt.max_fds; fd++) {
+    if (!fcheck_files(t, files, fd)) continue;
+    names.push(String(fd));
+    pos.push(fd + 2);
+  }
   rcu_read_unlock(t);
-  return names;
+  return { names, pos, end: files.fdt.max_fds + 2 };
 }
 
 /** proc_fd_operations / proc_fdinfo_file_operations: a directory listing the open fds. */
