@@ -38,6 +38,7 @@ import {
   Inode,
   MAX_LFS_FILESIZE,
   new_inode,
+  S_IFCHR,
   S_IFDIR,
   S_IFLNK,
   S_IFMT,
@@ -301,8 +302,17 @@ function* memfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode,
     k.touch(t, newDir.addr, true);
     return 0;
   }
+  if (newDentry.d_inode && S_ISDIR(newDentry.d_inode.i_mode) && !simple_empty(newDentry)) return -ENOTEMPTY;
+  if (flags & RENAME_WHITEOUT) {
+    // shmem_whiteout(): a character device 0:0 of mode 0, the caller's, at the old name, pinned and hashed while the old
+    // dentry is still there (which the rename then moves away).
+    const cred = current(t).cred;
+    const w = d_alloc(k, t, oldDentry.d_parent, oldDentry.d_name);
+    const inode = memfs_get_inode(k, t, oldDir.i_sb, oldDir, S_IFCHR | WHITEOUT_MODE, cred.uid, cred_gid(cred));
+    k.touch(t, oldDir.addr, true);
+    d_add(w, inode);
+  }
   if (newDentry.d_inode) {
-    if (S_ISDIR(newDentry.d_inode.i_mode) && !simple_empty(newDentry)) return -ENOTEMPTY;
     const target = newDentry.d_inode;
     yield* memfs_unlink(t, newDir, newDentry);
     if (isDir) {
@@ -318,8 +328,10 @@ function* memfs_rename(t: Task, oldDir: Inode, oldDentry: Dentry, newDir: Inode,
   return 0;
 }
 
-/** linux/fs.h RENAME_EXCHANGE. */
+/** linux/fs.h RENAME_EXCHANGE, RENAME_WHITEOUT; WHITEOUT_MODE (a whiteout is S_IFCHR with no permission bits, device 0:0). */
 const RENAME_EXCHANGE = 2;
+const RENAME_WHITEOUT = 4;
+const WHITEOUT_MODE = 0;
 
 /** shmem_setattr(): a size change truncates or extends; a mode change is copied. */
 function* memfs_setattr(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> {

@@ -327,12 +327,12 @@ export function* dirfd_base(t: Task, dfd: number, name: string): Blocking<{ base
  * do_renameat2(): the flags are checked first; then each name's parent is
  * found (from its dirfd); RENAME_NOREPLACE fails with EEXIST where a name
  * exists, RENAME_EXCHANGE with ENOENT where the new one does not.
- * RENAME_WHITEOUT (a whiteout left at the old name) is not modelled: EINVAL.
+ * RENAME_WHITEOUT leaves a whiteout at the old name (the file system's
+ * rename makes it).
  */
 export function* do_renameat2(t: Task, oldname: string, newname: string, flags = 0, olddfd = AT_FDCWD, newdfd = AT_FDCWD): Blocking<number> {
   if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return -EINVAL;
   if (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) && flags & RENAME_EXCHANGE) return -EINVAL;
-  if (flags & RENAME_WHITEOUT) return -EINVAL;
   const ob = yield* dirfd_base(t, olddfd, oldname);
   if (typeof ob === 'number') return ob;
   const op = yield* filename_parentat(t, oldname, ob?.base);
