@@ -346,64 +346,16 @@ static void c_symlinkat(int i, struct op *o) { errno = 0; plain(i, o, syscall(SY
 static void c_unlinkat(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_unlinkat, ival(&o->a[0]), o->a[1].str, ival(&o->a[2]))); }
 
 /*
- * readlink: the bytes returned, as `target`. A body naming the script's working directory or a path under it (a
- * /proc/PID/fd link) is printed, and counted in ret, as if that directory were the root: the simulated process
- * works in its root directory. Read through a path whose last name is `self`, a body that is the caller's own pid
- * (/proc/self) prints as `self`; through `thread-self`, its pid and tid (PID/task/TID) as `thread-self`; ret counts
- * the printed bytes: pids differ between kernels.
+ * readlink: the bytes returned, as `target`, with the script's working directory and the caller's own pids
+ * rewritten as the simulator prints them (readlink_body, host-runner-mask.c); ret counts the printed bytes.
  */
 static void target_record(int i, const char *path, long ret, int err)
 {
-	static char cwd[4096];
-	if (!cwd[0] && !getcwd(cwd, sizeof cwd))
-		child_fail("op %d: getcwd: %s", i, strerror(errno));
 	const char *b = (const char *)buf;
-	size_t n = ret > 0 ? (size_t)ret : 0, cl = strlen(cwd);
-	if (ret >= 0 && cl > 1 && n >= cl && memcmp(b, cwd, cl) == 0 && (n == cl || b[cl] == '/')) {
-		if (n == cl) {
-			b = "/";
-			n = 1;
-		} else {
-			b += cl;
-			n -= cl;
-		}
+	size_t n = ret > 0 ? (size_t)ret : 0;
+	if (ret >= 0) {
+		b = readlink_body(i, path, b, &n);
 		ret = (long)n;
-	} else if (ret >= 0) {
-		/* The caller's own pids (/proc/self, /proc/thread-self) as src/workloads/script/calls/fs.ts: ownPidName. */
-		const char *slash = strrchr(path, '/'), *last = slash ? slash + 1 : path;
-		char self[32], thread[64];
-		snprintf(self, sizeof self, "%d", (int)getpid());
-		snprintf(thread, sizeof thread, "%d/task/%d", (int)getpid(), (int)syscall(SYS_gettid));
-		if (strcmp(last, "self") == 0 && n == strlen(self) && memcmp(b, self, n) == 0) {
-			b = "self";
-			n = 4;
-			ret = (long)n;
-		} else if (strcmp(last, "thread-self") == 0 && n == strlen(thread) && memcmp(b, thread, n) == 0) {
-			b = "thread-self";
-			n = 11;
-			ret = (long)n;
-		} else {
-			/* A path in the caller's own /proc/PID: /proc/TGID as /proc/self, then /proc/self/task/TID as /proc/thread-self. */
-			static char own[IOBUF_BYTES + 32];
-			char pre[48], task[48];
-			size_t pl = (size_t)snprintf(pre, sizeof pre, "/proc/%d", (int)getpid());
-			size_t tl = (size_t)snprintf(task, sizeof task, "/task/%d", (int)syscall(SYS_gettid));
-			if (n >= pl && memcmp(b, pre, pl) == 0 && (n == pl || b[pl] == '/')) {
-				const char *rest = b + pl;
-				size_t rl = n - pl;
-				if (rl >= tl && memcmp(rest, task, tl) == 0 && (rl == tl || rest[tl] == '/')) {
-					memcpy(own, "/proc/thread-self", 17);
-					memcpy(own + 17, rest + tl, rl - tl);
-					n = 17 + rl - tl;
-				} else {
-					memcpy(own, "/proc/self", 10);
-					memcpy(own + 10, rest, rl);
-					n = 10 + rl;
-				}
-				b = own;
-				ret = (long)n;
-			}
-		}
 	}
 	if (emit_head(i, ret, err)) {
 		emit(" target=h");
@@ -432,48 +384,6 @@ static void c_readlinkat(int i, struct op *o)
 	target_record(i, o->a[1].str, ret, errno);
 }
 
-static const char *lock_pid_name(pid_t pid, char *num, size_t n);
-
-/*
- * A lock line of show_fd_locks ("lock:\t1: POSIX  ADVISORY  WRITE PID MAJ:MIN:INO START END"): the pid as a record
- * lock's l_pid prints (self, parent, other, or the number when 0 or below) and MAJ:MIN:INO as `*`. Returns the
- * bytes written to out, or 0 when the line is not of that form.
- */
-static size_t mask_lock_line(const char *line, size_t len, char *out)
-{
-	if (len < 6 || memcmp(line, "lock:\t", 6) != 0)
-		return 0;
-	/* The last four space-separated tokens are PID, MAJ:MIN:INO, START, END. */
-	size_t end = len, tok[4];
-	for (int k = 3; k >= 0; k--) {
-		size_t b = end;
-		while (b > 6 && line[b - 1] != ' ')
-			b--;
-		if (b <= 6)
-			return 0;
-		tok[k] = b;
-		end = b - 1;
-	}
-	const char *dev = line + tok[1];
-	int colons = 0;
-	for (const char *c = dev; c < line + tok[2] - 1; c++)
-		colons += *c == ':';
-	if (colons != 2)
-		return 0;
-	char pid[32], num[32];
-	size_t pl = tok[1] - 1 - tok[0];
-	if (pl == 0 || pl >= sizeof pid)
-		return 0;
-	memcpy(pid, line + tok[0], pl);
-	pid[pl] = 0;
-	const char *name = lock_pid_name((pid_t)atoi(pid), num, sizeof num) + 1;
-	size_t w = tok[0];
-	memcpy(out, line, w);
-	w += (size_t)sprintf(out + w, "%s * ", name);
-	memcpy(out + w, line + tok[2], len - tok[2]);
-	return w + len - tok[2];
-}
-
 /*
  * fdinfo: the lines of /proc/self/fdinfo/FD, with the values that name this host's objects (mnt_id, ino,
  * eventfd-id; an inotify line's ino, sdev and f_handle; a lock line's device and inode) printed as `*` and a lock
@@ -493,52 +403,10 @@ static void c_fdinfo(int i, struct op *o)
 		nl = strchr(line, '\n');
 		if (!nl)
 			nl = line + strlen(line);
-		size_t len = (size_t)(nl - line), w = 0;
-		if (len >= sizeof out - 2)
+		size_t len = (size_t)(nl - line), w;
+		if (len >= sizeof out - 32)
 			child_fail("op %d: fdinfo line of %zu bytes", i, len);
-		static const char *const whole[] = { "mnt_id:", "ino:", "eventfd-id:" };
-		int done = 0;
-		for (int k = 0; k < 3 && !done; k++) {
-			size_t kl = strlen(whole[k]);
-			if (len >= kl && !memcmp(line, whole[k], kl)) {
-				size_t e = kl;
-				while (e < len && (line[e] == ' ' || line[e] == '\t'))
-					e++;
-				memcpy(out, line, e);
-				out[e] = '*';
-				w = e + 1;
-				done = 1;
-			}
-		}
-		if (!done && (w = mask_lock_line(line, len, out)) > 0)
-			done = 1;
-		if (!done && len >= 8 && !memcmp(line, "inotify ", 8)) {
-			for (size_t p = 0; p < len;) {
-				size_t e = p;
-				while (e < len && line[e] != ' ')
-					e++;
-				const char *colon = memchr(line + p, ':', e - p);
-				size_t kl = colon ? (size_t)(colon - (line + p)) + 1 : 0;
-				int mask = colon && ((kl == 4 && !memcmp(line + p, "ino:", 4)) || (kl == 5 && !memcmp(line + p, "sdev:", 5)) ||
-						     (kl == 9 && !memcmp(line + p, "f_handle:", 9)));
-				if (mask) {
-					memcpy(out + w, line + p, kl);
-					w += kl;
-					out[w++] = '*';
-				} else {
-					memcpy(out + w, line + p, e - p);
-					w += e - p;
-				}
-				if (e < len)
-					out[w++] = ' ';
-				p = e + 1;
-			}
-			done = 1;
-		}
-		if (!done) {
-			memcpy(out, line, len);
-			w = len;
-		}
+		w = mask_fdinfo_line(line, len, out);
 		if (!first)
 			emit(",");
 		emit_hex(out, w);
@@ -553,20 +421,6 @@ static void c_fdinfo(int i, struct op *o)
 
 /* flock: flock(fd, operation), the operation's bits as given. */
 static void c_flock(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_flock, ival(&o->a[0]), (unsigned)val(&o->a[1]))); }
-
-/* A lock's l_pid by whose it is: the script's first process has the runner as parent, which holds no lock. */
-static const char *lock_pid_name(pid_t pid, char *num, size_t n)
-{
-	if (pid <= 0) {
-		snprintf(num, n, "n%d", (int)pid);
-		return num;
-	}
-	if (pid == getpid())
-		return "sself";
-	if (pid == getppid())
-		return "sparent";
-	return "sother";
-}
 
 /*
  * fcntl_lock: fcntl(fd, cmd, &flock). F_GETLK and F_OFD_GETLK print what the kernel wrote back; l_pid as `self`,

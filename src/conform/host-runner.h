@@ -162,6 +162,10 @@ void emit_hex(const char *s, size_t n);
  * arguments arrive in the order of src/workloads/script/calls/fields.ts.
  */
 const char *call_name(int c);
+/* host-runner-mask.c: readlink bodies and fdinfo lines as the script prints them; a lock's pid by whose it is. */
+const char *readlink_body(int i, const char *path, const char *b, size_t *np);
+size_t mask_fdinfo_line(const char *line, size_t len, char *out);
+const char *lock_pid_name(pid_t pid, char *num, size_t n);
 extern const int ncall_names;
 void run_call(int i, struct op *o);
 

@@ -33,7 +33,7 @@ export interface HostRunOptions {
 const DEFAULT_TIMEOUT_S = 10;
 
 /** The runner's sources under src/conform/; the first is the one with main(). */
-const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner-control.c', 'host-runner-calls.c', 'host-runner-exec.c', 'host-runner.h'];
+const RUNNER_SOURCES = ['host-runner.c', 'host-runner-ops.c', 'host-runner-control.c', 'host-runner-calls.c', 'host-runner-exec.c', 'host-runner-mask.c', 'host-runner.h'];
 
 /** The directory holding the package's package.json and src/conform (a checkout or an installed package). */
 export function packageRoot(): string {

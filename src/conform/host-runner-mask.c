@@ -1,0 +1,179 @@
+/*
+ * How the host runner prints the values that name one kernel's objects, as
+ * the simulator's script layer does (src/workloads/script/calls/fs.ts:
+ * readlinkOutcome/ownPidName, maskFdinfoLine, lockPidName): readlink bodies
+ * under the working directory or in the caller's own /proc directory, and
+ * /proc/self/fdinfo's lines.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "host-runner.h"
+
+/* The longest readlink body the runner reads (host-runner-calls.c's buffer). */
+#define BODY_MAX (1UL << 20)
+
+/*
+ * A readlink body as the script prints it: one naming the script's working directory or a path under it (a
+ * /proc/PID/fd link) as if that directory were the root (the simulated process works in its root directory). Read
+ * through a path whose last name is `self`, a body that is the caller's own pid (/proc/self) prints as `self`;
+ * through `thread-self`, its pid and tid (PID/task/TID) as `thread-self`; through any path, a path in the caller's
+ * own /proc/PID with /proc/TGID as /proc/self, then /proc/self/task/TID as /proc/thread-self: pids differ between
+ * kernels. Returns the bytes to print, their count in *np.
+ */
+const char *readlink_body(int i, const char *path, const char *b, size_t *np)
+{
+	static char cwd[4096];
+	if (!cwd[0] && !getcwd(cwd, sizeof cwd))
+		child_fail("op %d: getcwd: %s", i, strerror(errno));
+	size_t n = *np, cl = strlen(cwd);
+	if (cl > 1 && n >= cl && memcmp(b, cwd, cl) == 0 && (n == cl || b[cl] == '/')) {
+		*np = n == cl ? 1 : n - cl;
+		return n == cl ? "/" : b + cl;
+	}
+	const char *slash = strrchr(path, '/'), *last = slash ? slash + 1 : path;
+	char self[32], thread[64];
+	snprintf(self, sizeof self, "%d", (int)getpid());
+	snprintf(thread, sizeof thread, "%d/task/%d", (int)getpid(), (int)syscall(SYS_gettid));
+	if (strcmp(last, "self") == 0 && n == strlen(self) && memcmp(b, self, n) == 0) {
+		*np = 4;
+		return "self";
+	}
+	if (strcmp(last, "thread-self") == 0 && n == strlen(thread) && memcmp(b, thread, n) == 0) {
+		*np = 11;
+		return "thread-self";
+	}
+	static char own[BODY_MAX + 32];
+	char pre[48], task[48];
+	size_t pl = (size_t)snprintf(pre, sizeof pre, "/proc/%d", (int)getpid());
+	size_t tl = (size_t)snprintf(task, sizeof task, "/task/%d", (int)syscall(SYS_gettid));
+	if (n < pl || memcmp(b, pre, pl) != 0 || (n != pl && b[pl] != '/'))
+		return b;
+	const char *rest = b + pl;
+	size_t rl = n - pl;
+	if (rl >= tl && memcmp(rest, task, tl) == 0 && (rl == tl || rest[tl] == '/')) {
+		memcpy(own, "/proc/thread-self", 17);
+		memcpy(own + 17, rest + tl, rl - tl);
+		*np = 17 + rl - tl;
+	} else {
+		memcpy(own, "/proc/self", 10);
+		memcpy(own + 10, rest, rl);
+		*np = 10 + rl;
+	}
+	return own;
+}
+
+/* A lock's l_pid by whose it is: the script's first process has the runner as parent, which holds no lock. */
+const char *lock_pid_name(pid_t pid, char *num, size_t n)
+{
+	if (pid <= 0) {
+		snprintf(num, n, "n%d", (int)pid);
+		return num;
+	}
+	if (pid == getpid())
+		return "sself";
+	if (pid == getppid())
+		return "sparent";
+	return "sother";
+}
+
+/*
+ * A lock line of show_fd_locks ("lock:\t1: POSIX  ADVISORY  WRITE PID MAJ:MIN:INO START END"): the pid as a record
+ * lock's l_pid prints (self, parent, other, or the number when 0 or below) and MAJ:MIN:INO as `*`. Returns the
+ * bytes written to out, or 0 when the line is not of that form.
+ */
+static size_t mask_lock_line(const char *line, size_t len, char *out)
+{
+	if (len < 6 || memcmp(line, "lock:\t", 6) != 0)
+		return 0;
+	/* The last four space-separated tokens are PID, MAJ:MIN:INO, START, END. */
+	size_t end = len, tok[4];
+	for (int k = 3; k >= 0; k--) {
+		size_t b = end;
+		while (b > 6 && line[b - 1] != ' ')
+			b--;
+		if (b <= 6)
+			return 0;
+		tok[k] = b;
+		end = b - 1;
+	}
+	const char *dev = line + tok[1];
+	int colons = 0;
+	for (const char *c = dev; c < line + tok[2] - 1; c++)
+		colons += *c == ':';
+	if (colons != 2)
+		return 0;
+	char pid[32], num[32];
+	size_t pl = tok[1] - 1 - tok[0];
+	if (pl == 0 || pl >= sizeof pid)
+		return 0;
+	memcpy(pid, line + tok[0], pl);
+	pid[pl] = 0;
+	const char *name = lock_pid_name((pid_t)atoi(pid), num, sizeof num) + 1;
+	size_t w = tok[0];
+	memcpy(out, line, w);
+	w += (size_t)sprintf(out + w, "%s * ", name);
+	memcpy(out + w, line + tok[2], len - tok[2]);
+	return w + len - tok[2];
+}
+
+/*
+ * One line of /proc/self/fdinfo/FD with the values that name this host's objects (mnt_id, ino, eventfd-id; an
+ * inotify line's ino, sdev and f_handle; a lock line's device and inode) printed as `*` and a lock line's pid by
+ * whose it is. Writes to out (at least len + 32 bytes) and returns the bytes written.
+ */
+size_t mask_fdinfo_line(const char *line, size_t len, char *out)
+{
+	size_t w = 0;
+	static const char *const whole[] = { "mnt_id:", "ino:", "eventfd-id:" };
+	int done = 0;
+	for (int k = 0; k < 3 && !done; k++) {
+		size_t kl = strlen(whole[k]);
+		if (len >= kl && !memcmp(line, whole[k], kl)) {
+			size_t e = kl;
+			while (e < len && (line[e] == ' ' || line[e] == '\t'))
+				e++;
+			memcpy(out, line, e);
+			out[e] = '*';
+			w = e + 1;
+			done = 1;
+		}
+	}
+	if (!done && (w = mask_lock_line(line, len, out)) > 0)
+		done = 1;
+	if (!done && len >= 8 && !memcmp(line, "inotify ", 8)) {
+		for (size_t p = 0; p < len;) {
+			size_t e = p;
+			while (e < len && line[e] != ' ')
+				e++;
+			const char *colon = memchr(line + p, ':', e - p);
+			size_t kl = colon ? (size_t)(colon - (line + p)) + 1 : 0;
+			int mask = colon && ((kl == 4 && !memcmp(line + p, "ino:", 4)) || (kl == 5 && !memcmp(line + p, "sdev:", 5)) ||
+					     (kl == 9 && !memcmp(line + p, "f_handle:", 9)));
+			if (mask) {
+				memcpy(out + w, line + p, kl);
+				w += kl;
+				out[w++] = '*';
+			} else {
+				memcpy(out + w, line + p, e - p);
+				w += e - p;
+			}
+			if (e < len)
+				out[w++] = ' ';
+			p = e + 1;
+		}
+		done = 1;
+	}
+	if (!done) {
+		memcpy(out, line, len);
+		w = len;
+	}
+	return w;
+}
