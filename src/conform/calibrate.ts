@@ -303,6 +303,7 @@ function geometry(info: HostInfo, stamp: string, values: Json, sources: Record<s
   if (info.rcuFirstFqs) set('kernel.rcu_jiffies_till_first_fqs', info.rcuFirstFqs.value, info.rcuFirstFqs.source);
   if (info.rcuNextFqs) set('kernel.rcu_jiffies_till_next_fqs', Math.max(1, info.rcuNextFqs.value), info.rcuNextFqs.source);
   if (info.rcuExpedited) set('kernel.rcu_expedited', info.rcuExpedited.value, info.rcuExpedited.source);
+  if (info.memcgDepth) set('kernel.memcg_depth', info.memcgDepth.value, info.memcgDepth.source);
 }
 
 /** The config of a profile (geometry and costs so far), for the simulator runs of the fit. */

@@ -57,6 +57,18 @@ export interface HostInfo {
   /** /sys/kernel/rcu_expedited: every synchronize_rcu runs as an expedited grace period. */
   rcuExpedited?: Sourced<boolean>;
   rcuNextFqs?: Sourced<number>;
+  /** Levels below the root of this process's memory cgroup (0: the root, or no memory controller). */
+  memcgDepth?: Sourced<number>;
+}
+
+/** The memory cgroup path of /proc/self/cgroup: cgroup v1's memory line, else v2's unified line when it has the memory controller. */
+export function memcgPath(cgroup: string, v2Controllers: string | undefined): string | undefined {
+  const lines = cgroup.trim().split('\n');
+  const v1 = lines.map((l) => l.split(':')).find((f) => f.length >= 3 && f[1]!.split(',').includes('memory'));
+  if (v1) return v1.slice(2).join(':');
+  const v2 = lines.map((l) => l.split(':')).find((f) => f.length >= 3 && f[0] === '0' && f[1] === '');
+  if (v2 && v2Controllers !== undefined && /\bmemory\b/.test(v2Controllers)) return v2.slice(2).join(':');
+  return undefined;
 }
 
 function read(path: string): string | undefined {
@@ -192,6 +204,12 @@ export function readHostInfo(): HostInfo {
   }
   const exp = read('/sys/kernel/rcu_expedited')?.trim();
   if (exp === '0' || exp === '1') info.rcuExpedited = { value: exp === '1', source: '/sys/kernel/rcu_expedited' };
+  const cgroup = read('/proc/self/cgroup');
+  if (cgroup !== undefined) {
+    const path = memcgPath(cgroup, read('/sys/fs/cgroup/cgroup.controllers'));
+    const depth = path === undefined ? 0 : path.split('/').filter((s) => s !== '').length;
+    info.memcgDepth = { value: depth, source: `/proc/self/cgroup (memory cgroup ${path ?? 'none'})` };
+  }
   for (const [key, file] of [['rcuFirstFqs', 'jiffies_till_first_fqs'], ['rcuNextFqs', 'jiffies_till_next_fqs']] as const) {
     const v = Number(read(`/sys/module/rcutree/parameters/${file}`)?.trim());
     if (Number.isInteger(v) && v >= 0) info[key] = { value: v, source: `/sys/module/rcutree/parameters/${file}` };

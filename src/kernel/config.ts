@@ -43,6 +43,7 @@ export const kernelSchema = {
   overcommit_memory: int(0, 'vm.overcommit_memory: 0 heuristic (refuse one mapping larger than RAM + swap), 1 always, 2 never (commit limit = swap + RAM x overcommit_ratio)', { source: 'kernel default 0', min: 0, max: 2 }),
   overcommit_ratio: int(50, 'vm.overcommit_ratio: percent of RAM in the commit limit when overcommit_memory is 2', { unit: '%', source: 'kernel default', min: 0 }),
   memlock_kib: int(8192, 'RLIMIT_MEMLOCK of a new process (mlock, MAP_LOCKED) for a task without CAP_IPC_LOCK', { unit: 'KiB', source: 'kernel default MLOCK_LIMIT (8 MiB since 5.16), as on the development host', min: 0 }),
+  memcg_depth: int(3, 'levels below the root of the memory cgroup tasks run in: every user page is charged to it and its ancestors (one atomic per level on a shared counter for each 64 pages taken, and per batch of pages freed); 0 runs them in the root cgroup, which is not charged', { source: 'a login session on a systemd distribution (cgroup v2): /user.slice/user-UID.slice/session-N.scope, 3 levels; kernsim calibrate reads the host\'s from /proc/self/cgroup', min: 0, max: 16 }),
   madvise_batch_tlb_flush: bool(true, 'madvise and process_madvise gather every range of a DONTNEED or FREE call into one mmu_gather and flush once (false: one gather and flush per area and range, as before Linux 6.16)', { source: 'SeongJae Park, "mm/madvise: batch tlb flushes for MADV_DONTNEED[_LOCKED]" (Linux 6.16)' }),
 
   cost: {

@@ -16,6 +16,7 @@ import type { AnonVma, MmStruct, VmFile } from './mm_types.js';
 import { CpuTlbState } from './tlbflush.js';
 
 /** Kernel address of the struct pages (vmemmap): 64 bytes, one cache line, per frame. */
+import type { MemCgroup } from './memcontrol.js';
 import type { ZonePcp } from './page_pcp.js';
 
 export const VMEMMAP_BASE = 2 ** 42;
@@ -84,6 +85,8 @@ export class MmCore {
   minWmark: number;
   /** The zone's per-CPU page lists and zone->lock (page_pcp.ts), made at first use. */
   pcp: ZonePcp | null = null;
+  /** The memory cgroup user pages are charged to (memcontrol.ts), made at first use. */
+  memcg: MemCgroup | null = null;
 
   constructor(readonly k: Kernel) {
     this.tlbstate = Array.from({ length: k.cfg.cpus }, () => new CpuTlbState());

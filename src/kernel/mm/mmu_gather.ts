@@ -18,6 +18,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { call_rcu } from '../rcu/tree.js';
 import { MmCore, mmCore } from './core.js';
 import { type MmStruct, PAGE_SIZE } from './mm_types.js';
+import { memcg_uncharge_begin, memcg_uncharge_end } from './memcontrol.js';
 import { free_pgtable_page, put_page_testzero_free } from './page_alloc.js';
 import { folios_release_lru, PAGEVEC_SIZE } from './swap.js';
 import { flush_tlb_mm_range, TLB_FLUSH_ALL } from './tlbflush.js';
@@ -152,7 +153,10 @@ function* tlbFlushMmuFree(t: Task, tlb: MmuGather): Blocking<void> {
       core.hooks.freeSwapCache?.(t, pfn);
     }
     folios_release_lru(t, pages, i, end);
+    // mem_cgroup_uncharge_folios: one uncharge_gather for the batch's freed folios.
+    memcg_uncharge_begin(t);
     for (let j = i; j < end; j++) put_page_testzero_free(t, pages[j]!);
+    memcg_uncharge_end(t);
     // release_pages frees in chunks and reschedules between them.
     if (t.shouldYield()) yield;
   }

@@ -26,6 +26,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
 import { PG_anon, PG_pagetable, PG_reserved, PG_zero } from './page_flags.js';
+import { mem_cgroup_charge, mem_cgroup_forget, mem_cgroup_uncharge } from './memcontrol.js';
 import { pcp_alloc, pcp_free_commit } from './page_pcp.js';
 
 const INITIAL_CAPACITY = 1024;
@@ -267,6 +268,7 @@ export function* alloc_page(t: Task, gfp: number): Blocking<number> {
   if (pfn < 0 && (gfp & __GFP_NOWAIT) === 0 && !core.hooks.directReclaim) pfn = rmqueue(t, core, gfp | __GFP_NOWAIT);
   t.leave();
   if (pfn >= 0 && (gfp & __GFP_ZERO) !== 0) clearPage(t, pfn);
+  if (pfn >= 0 && (gfp & __GFP_USER) !== 0) mem_cgroup_charge(t, pfn);
   return pfn;
 }
 
@@ -275,6 +277,7 @@ export function alloc_page_nowait(t: Task, gfp: number): number {
   const k = t.k;
   const pfn = rmqueue(t, mmCore(k), gfp | __GFP_NOWAIT);
   if (pfn >= 0 && (gfp & __GFP_ZERO) !== 0) clearPage(t, pfn);
+  if (pfn >= 0 && (gfp & __GFP_USER) !== 0) mem_cgroup_charge(t, pfn);
   return pfn;
 }
 
@@ -283,6 +286,7 @@ export function free_frame(k: Kernel, pfn: number): void {
   const memmap = k.mem_map;
   const core = mmCore(k);
   core.hooks.onFree?.(k, pfn);
+  mem_cgroup_forget(k, pfn);
   if ((memmap.flags[pfn]! & PG_anon) !== 0) {
     const av = core.anonVmas.get(memmap.owner[pfn]!);
     if (av) {
@@ -310,10 +314,12 @@ export function put_page_testzero_free(t: Task, pfn: number): boolean {
 
 /**
  * free_unref_page() of an order-0 frame with no references left, charged to
- * t: cost.page_free for the free to the per-CPU list, then the list's
- * spill to the buddy lists when it passes its high mark (page_pcp.ts).
+ * t: the memcg uncharge of a user page (into the caller's uncharge_gather, if
+ * one is open), cost.page_free for the free to the per-CPU list, then the
+ * list's spill to the buddy lists when it passes its high mark (page_pcp.ts).
  */
 export function free_unref_page(t: Task, pfn: number): void {
+  mem_cgroup_uncharge(t, pfn);
   t.charge(t.k.cfg.kernel.cost.page_free);
   free_frame(t.k, pfn);
   pcp_free_commit(t, pfn);

@@ -17,6 +17,7 @@ import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { MmCore, mmCore } from './core.js';
 import { VM_EXEC, VM_LOCKED } from './mm_types.js';
+import { memcg_uncharge_begin, memcg_uncharge_end } from './memcontrol.js';
 import { free_frame, free_unref_page } from './page_alloc.js';
 import { folio_end_writeback, swap_writepage } from './page_io.js';
 import { folio_referenced, try_to_unmap, try_to_unmap_flush, try_to_unmap_flush_dirty } from './rmap_reclaim.js';
@@ -55,10 +56,13 @@ export function freePages(t: Task, pages: number[]): void {
   if (pages.length === 0) return;
   const memmap = k.mem_map;
   t.enter(CAT_FREE);
+  // mem_cgroup_uncharge_folios(&free_folios): one uncharge_gather for the list.
+  memcg_uncharge_begin(t);
   for (const pfn of pages) {
     memmap.refcount[pfn] = 0;
     free_unref_page(t, pfn);
   }
+  memcg_uncharge_end(t);
   t.leave();
 }
 

@@ -40,10 +40,19 @@ export const experiment = defineExperiment({
     'reference (folio_get in __folio_batch_add_and_move), so the page DONTNEED gives back lives until the batch of 31 drains, then goes onto the ' +
     'inactive list and off it again under two lru_lock holds (folio_batch_move_lru, then folios_put\'s __page_cache_release); 36 CPUs share ' +
     'the one lruvec. That lock costs the broadcast point most (7,346k -> 5,310k loops/s; the IPI point, whose loops wait for IPIs, does not move). ' +
-    'Both simulated rates are still higher than published (a loop of ~19 us with IPIs against ~49 us measured): the fault, zap and IPI costs of the milan ' +
-    'profile are the defaults\', not measured on a Milan. The broadcast gains more here (x2.7 against x1.58): cost.invlpgb and cost.tlbsync are assumptions (AMD publishes ' +
-    'no latency) and TLBSYNC is a fixed wait, with no contention when 36 cores broadcast at once, which is where the hardware spends its time; ' +
-    'what would measure them: INVLPGB and TLBSYNC timed with rdtsc on a Milan, alone and with every core broadcasting.',
+    'Both simulated rates are still higher than published (a loop of ~22 us with IPIs against ~49 us measured): the fault, zap and IPI costs of the milan ' +
+    'profile are the defaults\', not measured on a Milan. Each CPU\'s first allocation refills its empty per-CPU page list under zone->lock ' +
+    '(rmqueue_bulk, 63 cold struct pages), and 36 CPUs do so at once at the start of the run: that took both points down 11-15% ' +
+    '(1,936k -> 1,720k and 5,310k -> 4,492k); the memcg charge and uncharge (kernel.memcg_depth 3) another 3%. ' +
+    'The broadcast gains more here (x2.6 against x1.58): cost.invlpgb and cost.tlbsync are assumptions (AMD publishes ' +
+    'no latency) and TLBSYNC is a fixed wait, with no contention when 36 cores broadcast at once, which is where the hardware spends its time. ' +
+    'The same posting bounds it: with INVLPGB alone (527k loops/s) TLB invalidation was ~4% of CPU, 0.04 x 36 CPUs / 527k = 2.73 us ' +
+    '(6,690 cycles at 2.45 GHz) of flushing per loop under 36-way broadcast, against 2,515 here (flush_tlb_func 680, INVLPGB 300, ' +
+    'TLBSYNC 1,500, the tlb_gen atomic). A TLBSYNC of 5,675 cycles would account for it and gives x2.13 (shape +35%; 6,390 gives ' +
+    'x2.06, +30%; both run before the memcg charge was modelled). Neither is adopted: the figure is a residual of a profile share measured with the lruvec lock as the ' +
+    'bottleneck, and it mixes the instruction\'s own latency with the queueing of 36 senders, which a fixed cost cannot separate (a model of ' +
+    'that queue needs the single-sender latency as well). What would measure them: INVLPGB and TLBSYNC timed with rdtsc on a Milan, ' +
+    'alone and with every core broadcasting.',
   simulate(ctx) {
     const loops = (invlpgb: boolean): number => {
       const cfg = ctx.machine({ cpus: THREADS, tlb: { invlpgb } });
