@@ -123,7 +123,7 @@ export class Engine implements Waker {
   private readonly hooks: SchedHooks[] = [];
   private readonly tasks: Task[] = [];
   private nextId = 1;
-  /** The running CPU with the lowest clock, for each step (a tournament tree: src/sim/cpu_pick.ts). */
+  /** The running CPU with the lowest clock, for each step (a ring sorted by clock: src/sim/cpu_pick.ts). */
   private readonly picker: LowestClockPicker;
 
   constructor(cfg: MachineConfig = defaultConfig()) {

@@ -2,7 +2,7 @@
  * The engine picks the running CPU with the lowest clock (ties to the lower
  * number) at every step, as a scan over the CPUs in order would, while other
  * CPUs' clocks move under it: IPI handlers charged to them, CPUs that idle
- * and wake, tasks that spin. The pick is kept in a tournament tree, so every
+ * and wake, tasks that spin. The pick is kept in a sorted ring of CPUs, so every
  * such change must reach it; these runs check each pick against the clocks.
  */
 import { describe, expect, it } from 'vitest';
