@@ -68,34 +68,47 @@ function allocAndKfreeRcu(t: Task): number {
   return 0;
 }
 
+/** The run in progress: where the threads stop, and the calls they made. */
+let until = 0;
+let calls = 0;
+
+/**
+ * The thread's loop, run until its CPU's window ends. One function for
+ * every run (its state is the run's, above): a loop made per run is another
+ * closure each time, and once the previous run's is collected the engine's
+ * optimized step, which called it directly, is thrown away and compiled
+ * again within the next timed run.
+ */
+const step = (t: Task): Yield | typeof STEP_DONE => {
+  while (t.now < until) {
+    t.chargeAs(CAT_USER, THINK);
+    syscallNoWait(t, 'ioctl', allocAndKfreeRcu);
+    calls++;
+    if (t.shouldYield()) return undefined;
+  }
+  return STEP_DONE;
+};
+
+/** As a step function the engine resumes the loop with one call; as a generator (--body generator) with a resumption that allocates its result. */
+const flood =
+  BODY === 'step'
+    ? (t: Task): TaskBody => new StepBody(t, step)
+    : (t: Task): TaskBody =>
+        (function* () {
+          for (;;) {
+            const r = step(t);
+            if (r === STEP_DONE) return;
+            yield r;
+          }
+        })();
+
 /** Host CPU ms (and elapsed ms) to simulate SIM_MS of the flood on `cpus` CPUs; and the kfree_rcu calls made. */
 function once(cpus: number): { cpu: number; wall: number; calls: number } {
   const cfg = defaultConfig();
   cfg.cpus = cpus;
   const k = bootKernel(cfg);
-  const until = SIM_MS * 1e6 * cfg.clock_ghz;
-  let calls = 0;
-  // The thread's loop, run until its CPU's window ends; as a step function the engine resumes it with one call, as a generator (--body generator) with a resumption that allocates its result.
-  const step = (t: Task): Yield | typeof STEP_DONE => {
-    while (t.now < until) {
-      t.chargeAs(CAT_USER, THINK);
-      syscallNoWait(t, 'ioctl', allocAndKfreeRcu);
-      calls++;
-      if (t.shouldYield()) return undefined;
-    }
-    return STEP_DONE;
-  };
-  const flood =
-    BODY === 'step'
-      ? (t: Task): TaskBody => new StepBody(t, step)
-      : (t: Task): TaskBody =>
-          (function* () {
-            for (;;) {
-              const r = step(t);
-              if (r === STEP_DONE) return;
-              yield r;
-            }
-          })();
+  until = SIM_MS * 1e6 * cfg.clock_ghz;
+  calls = 0;
   const leader = k.spawnProcess('flood/0', flood, { cpu: 0, pinned: true });
   for (let i = 1; i < cpus; i++) k.spawnThread(leader, `flood/${i}`, flood, { cpu: i, pinned: true });
   // The previous runs' kernels are garbage by now: collect them before the clock starts (with --expose-gc, as npm run bench:cpus passes), so a run is not charged for its predecessors' collection.

@@ -29,6 +29,9 @@ interface SyscallName {
   samples: Samples | null;
   node: number;
   entryNode: number;
+  /** The entry cost's two halves on that engine's machine (cost.syscall, plus cost.pti_syscall_extra with page-table isolation): charged at entry and at exit. */
+  entryFirst: number;
+  entryRest: number;
 }
 
 const names = new Map<string, SyscallName>();
@@ -42,7 +45,7 @@ function syscallName(name: string): SyscallName {
   if (name === lastName) return lastN!;
   let n = names.get(name);
   if (n === undefined) {
-    n = { cat: intern(`syscall:${name}`), counter: counterId(`syscall_${name}`), engine: null, samples: null, node: 0, entryNode: 0 };
+    n = { cat: intern(`syscall:${name}`), counter: counterId(`syscall_${name}`), engine: null, samples: null, node: 0, entryNode: 0, entryFirst: 0, entryRest: 0 };
     names.set(name, n);
   }
   lastName = name;
@@ -57,37 +60,58 @@ export function syscallCategory(name: string): number {
 /** Entry: leaves user mode, opens `syscall:NAME` and charges the first half of the entry cost. Returns the category to restore at exit. */
 function sysEnter(t: Task, n: SyscallName, name: string): number {
   const e = t.engine;
-  if (n.engine !== e) {
-    n.engine = e;
-    // The histogram is made at the first exit: a call that never returns leaves none.
-    n.samples = null;
-    n.node = e.attribution.child(e.attribution.root, n.cat);
-    n.entryNode = e.attribution.child(n.node, CAT_ENTRY);
-  }
-  const cost = e.cfg.cost;
+  if (n.engine !== e) bindEngine(n, e);
   const saved = t.cat;
   ct_user_exit(t);
   t.cat = n.node;
-  const entry = (cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0)) / 2;
+  const entry = n.entryFirst;
   e.charge(t.cpu, entry, n.entryNode);
   t.cpuTime += entry;
   return saved;
 }
 
+/** Look up what a call of this name needs of engine `e` (its nodes and its entry cost), once per engine. */
+function bindEngine(n: SyscallName, e: Engine): void {
+  n.engine = e;
+  // The histogram is made at the first exit: a call that never returns leaves none.
+  n.samples = null;
+  n.node = e.attribution.child(e.attribution.root, n.cat);
+  n.entryNode = e.attribution.child(n.node, CAT_ENTRY);
+  const cost = e.cfg.cost;
+  const entry = cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0);
+  n.entryFirst = entry / 2;
+  n.entryRest = entry - entry / 2;
+}
+
 /** Exit: the rest of the entry cost, back to user mode, the call counted and its latency recorded. */
 function sysExit(t: Task, n: SyscallName, name: string, saved: number, start: number, startCpu: number): void {
   const e = t.engine;
-  const cost = e.cfg.cost;
-  const entry = cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0);
-  const rest = entry - entry / 2;
-  // Under syscall:NAME > entry_SYSCALL_64, as at entry (the nodes are looked up again only if another engine ran the call meanwhile).
-  e.charge(t.cpu, rest, n.engine === e ? n.entryNode : e.attribution.child(e.attribution.child(e.attribution.root, n.cat), CAT_ENTRY));
+  if (n.engine !== e) {
+    // Another engine ran a call of this name meanwhile (its call began on this one): charge as this one's machine.
+    sysExitOther(t, n, name, saved, start, startCpu);
+    return;
+  }
+  const rest = n.entryRest;
+  e.charge(t.cpu, rest, n.entryNode);
   t.cpuTime += rest;
   t.cat = saved;
   ct_user_enter(t);
   e.counters.addId(n.counter);
-  if (n.engine !== e) e.samples.of(name).record(t.now - start);
-  else (n.samples ??= e.samples.of(name)).record(t.now - start);
+  (n.samples ??= e.samples.of(name)).record(t.now - start);
+  if (e.tracing) e.traceSpan('syscall', name, startCpu, start, t.now - start);
+}
+
+function sysExitOther(t: Task, n: SyscallName, name: string, saved: number, start: number, startCpu: number): void {
+  const e = t.engine;
+  const cost = e.cfg.cost;
+  const entry = cost.syscall + (e.cfg.kernel.pti ? cost.pti_syscall_extra : 0);
+  const rest = entry - entry / 2;
+  e.charge(t.cpu, rest, e.attribution.child(e.attribution.child(e.attribution.root, n.cat), CAT_ENTRY));
+  t.cpuTime += rest;
+  t.cat = saved;
+  ct_user_enter(t);
+  e.counters.addId(n.counter);
+  e.samples.of(name).record(t.now - start);
   if (e.tracing) e.traceSpan('syscall', name, startCpu, start, t.now - start);
 }
 

@@ -171,6 +171,18 @@ export class KvfreeRcu {
   private readonly tick: number;
   private bytesWaiting = 0;
   private readonly pool = new ChunkPool();
+  /** The category kvfree_call_rcu was last called from, and its kvfree_call_rcu node. */
+  private callerCat = -1;
+  private kvfreeNode = 0;
+  /**
+   * The jiffy kvfree_call_rcu last computed, floor(now / tick), and a clock
+   * range [jiffyLo, jiffyHi) in which the division certainly gives it (from
+   * its first cycle to just short of the next jiffy's, where rounding could
+   * reach it): a clock inside takes it without dividing.
+   */
+  private jiffy = 0;
+  private jiffyLo = Infinity;
+  private jiffyHi = -Infinity;
 
   constructor(
     readonly k: Kernel,
@@ -193,7 +205,15 @@ export class KvfreeRcu {
   }
 
   kvfree_call_rcu(t: Task, addr: number, bytes: number): void {
-    t.chargeAs(CAT_KVFREE, this.k.cfg.kernel.cost.kernel_op);
+    // t.chargeAs(CAT_KVFREE, kernel_op), with the category's node kept for the caller's category (a look-up in the attribution's table per call otherwise).
+    const e = this.k.engine;
+    if (t.cat !== this.callerCat) {
+      this.callerCat = t.cat;
+      this.kvfreeNode = e.attribution.child(t.cat, CAT_KVFREE);
+    }
+    const op = this.k.cfg.kernel.cost.kernel_op;
+    e.charge(t.cpu, op, this.kvfreeNode);
+    t.cpuTime += op;
     const cpu = t.cpu;
     const krcp = this.krcs[cpu]!;
     krcp.ptrs.push(addr, bytes, this.rcu.get_state_synchronize_rcu());
@@ -204,7 +224,15 @@ export class KvfreeRcu {
     c.maxId(C_PEAK_BYTES, this.bytesWaiting);
     // schedule_delayed_monitor_work(cpu, t.now), written out.
     const delay = krcp.ptrs.length >= KVFREE_BULK_MAX_ENTR ? 1 : KFREE_DRAIN_JIFFIES(this.k.cfg.kernel.hz);
-    const due = (Math.floor(t.now / this.tick) + delay) * this.tick;
+    // The jiffy of t.now, floor(t.now / tick), divided only when the clock left the range where it is certainly the last one's.
+    const now = t.now;
+    if (!(now >= this.jiffyLo && now < this.jiffyHi)) {
+      const j = Math.floor(now / this.tick);
+      this.jiffy = j;
+      this.jiffyLo = j * this.tick;
+      this.jiffyHi = (j + 1) * this.tick - this.tick * 2 ** -20;
+    }
+    const due = (this.jiffy + delay) * this.tick;
     if (due < krcp.monitorAt) this.arm(cpu, krcp, due);
   }
 
