@@ -25,6 +25,10 @@
  * other as on hardware); per-CPU lines (the stock, the statistics) and the
  * struct page go through the cache model too; the bookkeeping around them
  * is kernel_op per step.
+ *
+ * Not modelled yet: THP and hugetlb folios (allocated whole, not through
+ * alloc_page) are not charged; the statistics of rmap changes
+ * (__lruvec_stat_mod_folio, memcg_rstat_updated); limits and memcg reclaim.
  */
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';

@@ -26,8 +26,8 @@ export const experiment = defineExperiment({
   notes:
     'One thread writes a byte in each page of 2048, then gives them back with madvise(MADV_DONTNEED) N pages a call; the cycles of the calls alone, ' +
     'per page, over the same at 1024. The call\'s fixed part (entry and exit, mmap_lock, the gather, one flush: INVLPG up to 33 pages, a full flush above) ' +
-    'spreads over more pages as N grows; the per-page part is the zap and the release of the frame. The fixed part weighs 4.2 per-page costs here ' +
-    'against 1.7 on the measured machine, and it is the per-page part that is short: about 450 cycles (150 ns) a page at 1024 pages a call ' +
+    'spreads over more pages as N grows; the per-page part is the zap and the release of the frame. The fixed part weighs 4.1 per-page costs here ' +
+    'against 1.7 on the measured machine, and it is the per-page part that is short: about 490 cycles (160 ns) a page at 1024 pages a call ' +
     '(kernsim bench madvise/dontneed/1024-pages), where the same author\'s batched process_madvise of 4 KiB regions took 365 ns a region at ' +
     '1024 regions a call (23.9 ms for 65,536, park2025-process-madvise-batching), while a one-page call costs about 840 ns here, of the order of ' +
     'the measured machine\'s. The per-CPU free lists are modelled (src/kernel/mm/page_pcp.ts: free_pcppages_bulk under zone->lock past ' +
