@@ -7,12 +7,8 @@
  * depend on the number of workers or on sharding: each point is an
  * independent, deterministic run, and points are stored in grid order.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { ParamValue, RunResult, SweepPoint, SweepResult, SweepThreadStats } from '../workloads/result.js';
 import { RESULT_VERSION } from '../workloads/result.js';
 import { findWorkload } from '../workloads/registry.js';
@@ -21,6 +17,7 @@ import type { AnyWorkload } from '../workloads/types.js';
 import { UsageError } from './errors.js';
 import { gridPoint, gridSize, shardIndices, type Axis, type Shard } from './grid.js';
 import { buildConfig, machineOverrides, type MachineChoice } from './options.js';
+import { dropPrestarted, takeWorkers, workerUrl } from './sweep-pool.js';
 import { nowMs, runTimed, takeSlot, threadTimes, type PointJob, type PointTiming, type SharedJobs, type WorkerMessage } from './sweep-point.js';
 
 export type { PointJob } from './sweep-point.js';
@@ -89,13 +86,6 @@ export function dealOrder(axes: readonly Axis[], jobs: readonly PointJob[]): num
   return jobs.map((_, i) => i).sort((a, b) => estimate[b]! - estimate[a]! || b - a);
 }
 
-/** The compiled worker next to this module, or null when running from TypeScript sources (tests), where points run in-process. */
-function workerUrl(): URL | null {
-  if (!import.meta.url.endsWith('.js')) return null;
-  const u = new URL('./sweep-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(u)) ? u : null;
-}
-
 /** How a sweep's points were run: threads that ran points, of which workers started for it, and each thread's times. */
 export interface PoolStats {
   threads: number;
@@ -151,21 +141,14 @@ class ThreadLog {
 
 /**
  * Runs the jobs on up to `maxThreads` threads. One thread: this one, whose
- * modules are loaded already. More: as many workers, each started once and
+ * modules are loaded already. More: as many workers (started ahead by
+ * bin/kernsim.js when the command line asked for them: sweep-pool.ts), each
  * fed the whole list once, while this thread only collects their results
  * (a point run here would hold up the messages of the others, and a thread
- * more than the host has cores only slows every point). Every worker takes
- * the next point from a shared atomic counter, so none waits for another to
- * hand it work and a slow point never holds up the rest. Results land in
- * job order whichever thread ran them, so they do not depend on the number
- * of threads.
- *
- * With a worker per core, V8's optimising compiler runs in each worker's
- * own thread (--no-concurrent-recompilation, set before the workers start:
- * a V8 flag is read when an isolate is made): its background compile
- * threads would only take the cores from the other sweep threads, and they
- * cost more CPU in all than compiling in place (measured in the README,
- * Sweeps in parallel).
+ * more than the host has cores only slows every point). Every thread takes
+ * the next point in `order` from a shared atomic counter, so none waits
+ * for another to hand it work. Results land in job order whichever thread
+ * ran them, so they do not depend on the number of threads or the order.
  */
 async function runJobs(jobs: PointJob[], order: readonly number[], maxThreads: number, onDone: (n: number) => void): Promise<{ results: RunResult[]; stats: PoolStats }> {
   const t0 = nowMs();
@@ -183,14 +166,15 @@ async function runJobs(jobs: PointJob[], order: readonly number[], maxThreads: n
     wake = null;
     w?.();
   };
-  const workers: Worker[] = [];
   const logs: ThreadLog[] = [];
   const inWorkers = url !== null && threads > 1;
-  if (inWorkers) setFlagsFromString('--no-concurrent-recompilation');
-  for (let i = 0; inWorkers && i < threads; i++) {
-    const wk = new Worker(url);
+  const pool = inWorkers ? takeWorkers(url, threads) : [];
+  if (!inWorkers) dropPrestarted();
+  const workers = pool.map((sw) => sw.worker);
+  for (const sw of pool) {
+    const wk = sw.worker;
     const log = new ThreadLog();
-    workers.push(wk);
+    log.ready = sw.ready;
     logs.push(log);
     running++;
     let finished = false;

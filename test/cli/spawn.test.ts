@@ -82,6 +82,17 @@ describe('node bin/kernsim.js', () => {
     expect(s.host.per_thread!.map((t) => t.points[0])).toContain(4);
   }, 120_000);
 
+  it('workers started ahead for --jobs 2 neither hold up a command line that fails nor a sweep of one point', () => {
+    const bad = kernsim(['sweep', 'tlb-reach', '--grid', 'pages=x', '--jobs', '2']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split('\n').length).toBe(2);
+    const one = kernsim(['sweep', 'tlb-reach', '--grid', 'pages=16', '--loads', '100', '--jobs', '2', '--json']);
+    expect(one.code, one.stderr).toBe(0);
+    const s = JSON.parse(one.stdout) as SweepResult;
+    expect(s.host.threads).toBe(1);
+    expect(s.points.length).toBe(1);
+  }, 120_000);
+
   // Host time is a benchmark's business, never a test's: this checks only that the demo runs and tells its story.
   it('kernsim demo (npm start) runs and prints its comparison', () => {
     const r = kernsim(['demo'], { CI: 'true' });
