@@ -65,7 +65,13 @@ export class LowestClockPicker {
 
   endStep(c: number): void {
     this.stepping = -1;
-    this.touch(c);
+    if (this.dirtyList.length === 0 && this.len > 0 && this.ring[this.head] === c) {
+      // The common case, put in order at once: nothing else moved, and the stepped CPU is still the head.
+      this.pos[c] = -1;
+      this.head = (this.head + 1) & this.mask;
+      this.len--;
+      if (this.state[c] === this.running) this.insert(c);
+    } else this.touch(c);
   }
 
   /** The running CPU with the lowest clock (-1: none), every stale CPU put in order first. */
