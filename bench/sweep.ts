@@ -147,6 +147,11 @@ for (let r = 0; r < reps; r++) {
   }
 }
 const of = (jobs: number): Run[] => runs.filter((x) => x.jobs === jobs);
+/** Median over the --jobs 2 runs of a figure of their threads (null when the sweeps did not report threads: a build before host.per_thread). */
+const perThread = (f: (x: Run) => number): number | null => {
+  const xs = of(2).filter((x) => x.threads.length > 0);
+  return xs.length > 0 ? round(median(xs.map(f)), 3) : null;
+};
 const wall1 = median(of(1).map((x) => x.wall_s));
 const wall2 = median(of(2).map((x) => x.wall_s));
 const result = {
@@ -164,8 +169,8 @@ const result = {
   identical_results: new Set(runs.map((x) => x.result_hash)).size === 1,
   max_loadavg_1m: Math.max(...runs.map((x) => Math.max(x.loadavg_1m, x.loadavg_1m_after))),
   /** Median over the --jobs 2 runs of the least busy thread's busy share, and of the longest idle time at the end. */
-  min_thread_busy_jobs2: round(median(of(2).map((x) => Math.min(...x.threads.map((t) => t.busy)))), 3),
-  max_idle_end_s_jobs2: round(median(of(2).map((x) => Math.max(...x.threads.map((t) => t.idle_end_s)))), 3),
+  min_thread_busy_jobs2: perThread((x) => Math.min(...x.threads.map((t) => t.busy))),
+  max_idle_end_s_jobs2: perThread((x) => Math.max(...x.threads.map((t) => t.idle_end_s))),
   min_idle_before: round(Math.min(...runs.map((x) => x.idle_before))),
   max_others_cpus: round(Math.max(...runs.map((x) => x.others_cpus))),
   runs: runs.map((x) => ({ ...x, wall_s: round(x.wall_s), cpu_s: round(x.cpu_s), others_cpus: round(x.others_cpus), idle_before: round(x.idle_before) })),
@@ -188,7 +193,9 @@ if (json) {
   console.log(t.toString());
   console.log(`median wall: --jobs 1 ${result.wall_s_jobs1} s, --jobs 2 ${result.wall_s_jobs2} s: ${result.speedup}x on ${result.host_cpus} CPUs; results identical: ${result.identical_results ? 'yes' : 'NO'}`);
   console.log(`median CPU: --jobs 1 ${result.cpu_s_jobs1} s (${result.cpus_used_jobs1} CPUs busy), --jobs 2 ${result.cpu_s_jobs2} s (${result.cpus_used_jobs2} CPUs busy)`);
-  console.log(`--jobs 2 threads (medians): the less busy one ran points ${Math.round(result.min_thread_busy_jobs2 * 100)} % of the sweep, the longest idle at the end ${result.max_idle_end_s_jobs2} s`);
+  if (result.min_thread_busy_jobs2 !== null) {
+    console.log(`--jobs 2 threads (medians): the less busy one ran points ${Math.round(result.min_thread_busy_jobs2 * 100)} % of the sweep, the longest idle at the end ${result.max_idle_end_s_jobs2} s`);
+  }
   console.log(
     `host: 1-minute load average up to ${result.max_loadavg_1m}, CPUs idle at least ${Math.round(result.min_idle_before * 100)} % in the second before each run, ` +
       `other processes used up to ${result.max_others_cpus} CPUs during a run` +
