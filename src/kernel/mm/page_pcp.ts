@@ -106,6 +106,14 @@ export class ZonePcp {
     this.allocFactor = new Int32Array(cpus);
     this.lists = Array.from({ length: cpus }, () => new Int32Array(64));
     this.head = new Int32Array(cpus);
+    // The state a booted machine is in: every CPU has allocated on its own
+    // during bring-up (its idle task's stack, its per-CPU kthreads), so each
+    // list has had its first rmqueue_bulk. Starting from empty lists would
+    // charge every CPU's first allocation of a run with a refill of cold
+    // struct pages that a running system paid at boot. The pages are not
+    // named (as after a refill) and take no frames: the model's buddy lists
+    // are MemMap's stack, and MemFree is unchanged.
+    for (let cpu = 0; cpu < cpus; cpu++) for (let i = 0; i < this.batch; i++) this.push(cpu, -1);
   }
 
   /** Appends a freed pfn to cpu's list (list_add at the head: the newest). */

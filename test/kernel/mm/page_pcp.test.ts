@@ -71,6 +71,25 @@ describe('per-CPU page lists', () => {
     }, small());
   });
 
+  it('starts each CPU with one batch on its list, as after boot: its first allocations take no zone->lock, the batch+1st refills', () => {
+    const cfg = small();
+    cfg.cpus = 2;
+    runProcess(function* (t) {
+      const k = t.k;
+      const z = zonePcp(k);
+      // The process's own start may have allocated on CPU 0: CPU 1's list is untouched.
+      expect(z.count[1]).toBe(z.batch);
+      const bulk = () => k.engine.counters.snapshot()['pcp_alloc_bulk'] ?? 0;
+      const t1 = Object.assign(Object.create(Object.getPrototypeOf(t)), t, { cpu: 1 }) as Task;
+      const b0 = bulk();
+      for (let i = 0; i < z.batch; i++) pcp_alloc(t1, k.mem_map.freeCount);
+      expect(z.count[1]).toBe(0);
+      expect(bulk() - b0).toBe(0);
+      pcp_alloc(t1, k.mem_map.freeCount);
+      expect(bulk() - b0).toBe(1);
+    }, cfg);
+  });
+
   it('refills an empty list with nr_pcp_alloc pages under one hold, doubling with consecutive refills', () => {
     runProcess(function* (t) {
       const k = t.k;
