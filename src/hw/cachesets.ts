@@ -326,28 +326,25 @@ export class CacheSets {
 
   /** Way of L2 set s2 holding the line (16-bit tag code t, tag2), or -1. */
   protected findL2(s2: number, t: number, line: number): number {
-    const a = this.a;
-    const tg = this.base2 + s2 * this.r2 + this.o2;
-    const k = this.far2 + s2 * this.p2;
-    const q2 = this.q2;
-    for (let q = 0; q < q2; q++) {
-      const v = a[tg + q]! ^ t;
-      if ((v & 0xffff) === 0 && (t < NEAR || this.f[k + 2 * q] === line)) return 2 * q;
-      if (v >>> 16 === t && (t < NEAR || this.f[k + 2 * q + 1] === line)) return 2 * q + 1;
-    }
-    return -1;
+    return this.findTag(this.base2 + s2 * this.r2 + this.o2, this.far2 + s2 * this.p2, this.q2, t, line);
   }
 
   /** Way of LLC set s3 holding the line (16-bit tag code t, tag3), or -1. */
   protected findLlc(s3: number, t: number, line: number): number {
+    return this.findTag(this.base3 + s3 * this.r3 + this.to3, this.far3 + s3 * this.p3, this.q3, t, line);
+  }
+
+  /**
+   * The search both levels share: q words of two 16-bit tags from `tg`; a far
+   * code (t >= NEAR) matches only where the line number kept beside it at
+   * `k` (two a word, as the tags) is the line's.
+   */
+  private findTag(tg: number, k: number, q: number, t: number, line: number): number {
     const a = this.a;
-    const tg = this.base3 + s3 * this.r3 + this.to3;
-    const k = this.far3 + s3 * this.p3;
-    const q3 = this.q3;
-    for (let q = 0; q < q3; q++) {
-      const v = a[tg + q]! ^ t;
-      if ((v & 0xffff) === 0 && (t < NEAR || this.f[k + 2 * q] === line)) return 2 * q;
-      if (v >>> 16 === t && (t < NEAR || this.f[k + 2 * q + 1] === line)) return 2 * q + 1;
+    for (let i = 0; i < q; i++) {
+      const v = a[tg + i]! ^ t;
+      if ((v & 0xffff) === 0 && (t < NEAR || this.f[k + 2 * i] === line)) return 2 * i;
+      if (v >>> 16 === t && (t < NEAR || this.f[k + 2 * i + 1] === line)) return 2 * i + 1;
     }
     return -1;
   }

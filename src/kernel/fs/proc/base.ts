@@ -240,13 +240,18 @@ function* proc_task_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number
   const tid = name_to_int(dentry.d_name);
   const task = leader && tid > 0 ? find_live_task(k, tid) : null;
   if (!leader || !task || task.group !== leader.group) return -ENOENT;
-  const inode = proc_pid_make_inode(t, dir, tid, S_IFDIR | 0o555);
-  inode.i_nlink = NLINK_TID;
-  inode.i_op = proc_tid_base_inode_operations;
+  add_pid_dir(t, dir, dentry, tid, NLINK_TID, proc_tid_base_inode_operations);
+  return 0;
+}
+
+/** A /proc/PID or /proc/PID/task/TID directory for `pid` (proc_pid_instantiate, proc_task_instantiate). */
+function add_pid_dir(t: Task, dir: Inode, dentry: Dentry, pid: number, nlink: number, iop: InodeOperations): void {
+  const inode = proc_pid_make_inode(t, dir, pid, S_IFDIR | 0o555);
+  inode.i_nlink = nlink;
+  inode.i_op = iop;
   inode.i_fop = proc_dir_operations;
   dentry.d_op = proc_dentry_operations;
   d_add(dentry, inode);
-  return 0;
 }
 
 const proc_task_inode_operations: InodeOperations = {
@@ -303,11 +308,6 @@ export function* proc_pid_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<
   // A thread's tid finds its own directory too (find_task_by_pid_ns), though readdir of /proc lists only processes.
   const tgid = name_to_int(name);
   if (tgid < 0 || !find_live_task(k, tgid)) return -ENOENT;
-  const inode = proc_pid_make_inode(t, dir, tgid, S_IFDIR | 0o555);
-  inode.i_nlink = NLINK_TGID;
-  inode.i_op = pid_dir_inode_operations;
-  inode.i_fop = proc_dir_operations;
-  dentry.d_op = proc_dentry_operations;
-  d_add(dentry, inode);
+  add_pid_dir(t, dir, dentry, tgid, NLINK_TGID, pid_dir_inode_operations);
   return 0;
 }
