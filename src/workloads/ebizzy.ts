@@ -130,6 +130,14 @@ interface State {
   countersBefore: Record<string, number>;
 }
 
+/**
+ * The byte each chunk is written with, and that its copies carry: 1 to 255 (memory holds bytes, so a chunk
+ * number past 255 would read back modulo 256; 0 is what a fresh page reads).
+ */
+function chunkTag(chunk: number): number {
+  return 1 + (chunk % 255);
+}
+
 /** A small xorshift per thread, seeded from the thread index and the run's seed (ebizzy's rand_r per thread). */
 function xorshift(seed: number): () => number {
   let x = (seed * 2654435761) >>> 0 || 1;
@@ -186,7 +194,7 @@ export const ebizzy = defineWorkload({
           }
           // memcpy(copy, src, size): the source streamed in, the copy streamed out (its bytes take the chunk's tag); each half
           // at the stream rate a sequential copy runs at (streamUser), the faults and walks as they come.
-          if ((yield* streamUser(t, mem[chunk]!, bytes, false)) !== 0 || (yield* streamUser(t, copy, bytes, true, 1 + chunk)) !== 0) {
+          if ((yield* streamUser(t, mem[chunk]!, bytes, false)) !== 0 || (yield* streamUser(t, copy, bytes, true, chunkTag(chunk))) !== 0) {
             st.failures.push(`thread ${idx}: fault in the copy`);
             return;
           }
@@ -197,7 +205,7 @@ export const ebizzy = defineWorkload({
           for (let i = 0; i < probes && lo < hi; i++) {
             const mid = (lo + hi) >>> 1;
             const v = yield* loadUser(t, copy + mid * RECORD_BYTES);
-            if (v.value !== 1 + chunk && st.failures.length < 5) st.failures.push(`thread ${idx}: probe at +${mid * RECORD_BYTES} reads ${v.value}, the copy wrote ${1 + chunk}`);
+            if (v.value !== chunkTag(chunk) && st.failures.length < 5) st.failures.push(`thread ${idx}: probe at +${mid * RECORD_BYTES} reads ${v.value}, the copy wrote ${chunkTag(chunk)}`);
             if (mid < key) lo = mid + 1;
             else hi = mid;
           }
@@ -216,7 +224,7 @@ export const ebizzy = defineWorkload({
         // alloc_mem + write_pattern: the chunks, written once before the threads start.
         for (let c = 0; c < p.chunks; c++) {
           const a = yield* sys_mmap(t, 0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-          if (a < 0 || (yield* fillUser(t, a, bytes, 1 + c)) !== 0) {
+          if (a < 0 || (yield* fillUser(t, a, bytes, chunkTag(c))) !== 0) {
             st.failures.push(`chunk ${c}: mmap or fill failed`);
             return;
           }

@@ -33,4 +33,11 @@ describe('ebizzy', () => {
     expect(free.figures['records_per_sec']).toBe(free.figures['records']! * 1000);
     expect(free.figures['records']!).toBeGreaterThan(0);
   });
+
+  it('checks its probes with more chunks than a byte can number (the posting\'s -n 512)', () => {
+    // Memory holds bytes: chunk 300 is written, copied and read back as 1 + 300 % 255 = 46, not 301 % 256.
+    const many = runWorkload(ebizzy, { threads: 1, chunks: 300, chunk_kib: 4, duration_ms: 1, advice: 'MADV_FREE' }, cfg);
+    expect(many.checks.failures).toEqual([]);
+    expect(many.figures['records']!).toBeGreaterThan(300);
+  });
 });
