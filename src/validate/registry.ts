@@ -9,6 +9,7 @@ import { experiment as park2025DontneedPerPage } from './experiments/park2025-do
 import { experiment as park2025ProcessMadviseBatching } from './experiments/park2025-process-madvise-batching.js';
 import { experiment as minchan2015Ebizzy } from './experiments/minchan2015-ebizzy.js';
 import { experiment as vanriel2025TlbFlush2 } from './experiments/vanriel2025-tlb-flush2.js';
+import { experiment as vanriel2025TlbFlush2Threads } from './experiments/vanriel2025-tlb-flush2-threads.js';
 import type { Experiment } from './types.js';
 
 export const EXPERIMENTS: readonly Experiment[] = [
@@ -21,5 +22,6 @@ export const EXPERIMENTS: readonly Experiment[] = [
   park2025ProcessMadviseBatching,
   minchan2015Ebizzy,
   vanriel2025TlbFlush2,
+  vanriel2025TlbFlush2Threads,
   arora2023ClearPage,
 ];

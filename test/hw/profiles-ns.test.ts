@@ -12,11 +12,12 @@ const NS: Record<string, number> = {
   ipi_send: 100, context_switch: 1000, rcu_callback: 50, call_rcu: 20, kmalloc: 20, page_alloc: 94, page_free: 94, rcu_softirq: 100,
   swap_io: 1000, ksm_checksum_page: 4096 / 19.4, fault_handler: 2000 / 3,
 };
-/** What a profile states from its own part's measurements instead (7-cpu DRAM latencies, Arora's Ice Lake-X clearing rate). */
+/** What a profile states from its own part's measurements instead (7-cpu DRAM latencies, Arora's Ice Lake-X clearing rate, a 64-core Milan's core-to-core latency). */
 const OWN: Record<string, Record<string, number>> = {
   'ivybridge-laptop': { dram: 53 },
   'haswell-desktop': { dram: 57 },
   'icelake-x': { zero_page: 4096 / 9.19 },
+  milan: { c2c_transfer: 115 },
 };
 const cycles = (ns: number, ghz: number): number => Math.floor(ns * ghz + 1e-9);
 
