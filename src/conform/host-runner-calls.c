@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
@@ -455,6 +457,95 @@ static void c_fcntl_lock(int i, struct op *o)
 	     fl.l_type == F_UNLCK ? (snprintf(num, sizeof num, "n%d", (int)fl.l_pid), num) : lock_pid_name(fl.l_pid, num, sizeof num));
 }
 
+/* ---- signals ---- */
+
+/* The script's one user handler: it counts its runs per signal. Process memory: a fork child starts with a copy, threads
+ * share it, a new image (execve) starts at zero. */
+static volatile sig_atomic_t caught_counts[65];
+
+static void count_handler(int sig)
+{
+	if (sig > 0 && sig < 65)
+		caught_counts[sig]++;
+}
+
+/* sigaction(sig, {handler: SIG_DFL, SIG_IGN or count_handler, flags}, NULL) through glibc (which adds SA_RESTORER and
+ * refuses its own signals 32 and 33). SIGSEGV and SIGBUS are the runner's fault handlers': a script may not change them. */
+static void c_sigaction(int i, struct op *o)
+{
+	int sig = ival(&o->a[0]);
+	if (sig == SIGSEGV || sig == SIGBUS)
+		child_fail("sigaction: %s is the runner's own (fill and load faults)", signame(sig));
+	long h = (long)val(&o->a[1]);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = h == 0 ? SIG_DFL : h == 1 ? SIG_IGN : count_handler;
+	sa.sa_flags = (int)(unsigned)val(&o->a[2]);
+	sigemptyset(&sa.sa_mask);
+	errno = 0;
+	plain(i, o, sigaction(sig, &sa, NULL));
+}
+
+/* rt_sigprocmask(how, &set, NULL, 8) with the set's 64 bits as given. */
+static void c_sigprocmask(int i, struct op *o)
+{
+	uint64_t set = val(&o->a[1]);
+	errno = 0;
+	plain(i, o, syscall(SYS_rt_sigprocmask, ival(&o->a[0]), &set, NULL, 8));
+}
+
+/* setitimer(ITIMER_REAL, {0, usec}, NULL): SIGALRM once, usec microseconds on. */
+static void c_setitimer(int i, struct op *o)
+{
+	long long us = (long long)val(&o->a[0]);
+	struct itimerval it = { { 0, 0 }, { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) } };
+	errno = 0;
+	plain(i, o, syscall(SYS_setitimer, ITIMER_REAL, &it, NULL));
+}
+
+static void c_nanosleep(int i, struct op *o)
+{
+	long long ns = (long long)val(&o->a[0]);
+	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+	errno = 0;
+	plain(i, o, syscall(SYS_nanosleep, &ts, NULL));
+}
+
+/* await_signal: until count_handler has run `count` times for sig: sig blocked, then sigsuspend with the old mask less
+ * sig (the handler runs as it returns), then the old mask back. A signal that came before is counted already. */
+static void c_await_signal(int i, struct op *o)
+{
+	int sig = ival(&o->a[0]);
+	long count = (long)val(&o->a[1]);
+	if (sig < 1 || sig > 64) {
+		errno = EINVAL;
+		plain(i, o, -1);
+		return;
+	}
+	uint64_t bit = 1ULL << (sig - 1), old, tmp;
+	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &bit, &old, 8) < 0)
+		child_fail("await_signal: rt_sigprocmask: %s", strerror(errno));
+	while (caught_counts[sig] < count) {
+		tmp = old & ~bit;
+		syscall(SYS_rt_sigsuspend, &tmp, 8);
+	}
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+	errno = 0;
+	plain(i, o, 0);
+}
+
+static void c_caught(int i, struct op *o)
+{
+	int sig = ival(&o->a[0]);
+	if (sig < 1 || sig > 64) {
+		errno = EINVAL;
+		plain(i, o, -1);
+		return;
+	}
+	if (emit_head(i, 0, 0))
+		emit(" value=n%d\n", (int)caught_counts[sig]);
+}
+
 /* ---- the table: same names and order as CALL_FIELDS ---- */
 
 struct call {
@@ -503,6 +594,12 @@ static const struct call calls[] = {
 	{ "fdinfo", c_fdinfo },
 	{ "fcntl_lock", c_fcntl_lock },
 	{ "flock", c_flock },
+	{ "sigaction", c_sigaction },
+	{ "sigprocmask", c_sigprocmask },
+	{ "setitimer", c_setitimer },
+	{ "nanosleep", c_nanosleep },
+	{ "await_signal", c_await_signal },
+	{ "caught", c_caught },
 };
 
 const int ncall_names = (int)(sizeof calls / sizeof calls[0]);

@@ -135,6 +135,13 @@ export const ENOTRECOVERABLE = 131;
 export const ERFKILL = 132;
 export const EHWPOISON = 133;
 
+// Kernel-internal codes (include/linux/errno.h): a call interrupted by a signal returns one; the return to user mode
+// (signal.ts, do_signal) turns it into EINTR or restarts the call. User space never sees them.
+export const ERESTARTSYS = 512;
+export const ERESTARTNOINTR = 513;
+export const ERESTARTNOHAND = 514;
+export const ERESTART_RESTARTBLOCK = 516;
+
 const NAMES: Record<number, string> = {
   1: 'EPERM',
   2: 'ENOENT',
@@ -267,6 +274,10 @@ const NAMES: Record<number, string> = {
   131: 'ENOTRECOVERABLE',
   132: 'ERFKILL',
   133: 'EHWPOISON',
+  512: 'ERESTARTSYS',
+  513: 'ERESTARTNOINTR',
+  514: 'ERESTARTNOHAND',
+  516: 'ERESTART_RESTARTBLOCK',
 };
 
 /** The symbolic name of an errno value (EAGAIN rather than EWOULDBLOCK, as strerrorname_np gives). */

@@ -39,6 +39,7 @@ import type { KvfreeRcu } from './rcu/kvfree_rcu.js';
 import type { Rcu } from './rcu/tree.js';
 import type { RcuExp } from './rcu/tree_exp.js';
 import { type Cred, TaskStruct } from './sched/task_struct.js';
+import { copy_signal_state, copy_thread_sigmask } from './signal.js';
 import { MemMap } from './mm/page_alloc.js';
 
 /** The span cost.zero_page is declared for (clear_page of one 4 KiB page). */
@@ -178,6 +179,7 @@ export class Kernel {
     ts.activeMm = leader.mm;
     ts.files = leader.files;
     ts.rlimitNofile = leader.rlimitNofile;
+    copy_thread_sigmask(leader, ts);
     return this.start(ts, body, opts);
   }
 
@@ -199,6 +201,7 @@ export class Kernel {
     copy_rlimits(this, parent, child);
     if (parent.rlimitMemlock) child.rlimitMemlock = { ...parent.rlimitMemlock };
     child.umask = parent.umask;
+    copy_signal_state(parent, child);
     const r = yield* copy_process_parts(t, parent, child);
     if (r < 0) {
       this.byPid.delete(child.pid);

@@ -79,6 +79,14 @@ export class WaitQueue implements Waitable {
     return -1;
   }
 
+  /** Take a task off the queue without waking it (a sleep that a signal or a timeout ended); whether it was there. */
+  remove(task: Task): boolean {
+    const i = this.waiters.indexOf(task);
+    if (i < 0) return false;
+    this.waiters.splice(i, 1);
+    return true;
+  }
+
   wakeOne(time: number): boolean {
     const t = this.waiters.shift();
     if (!t) return false;

@@ -20,6 +20,7 @@
  * fds with their open file descriptions (offsets, status flags), its
  * resource limits, umask, working directory and credentials.
  */
+import { flush_signal_handlers, zap_thread } from '../signal.js';
 import { PAGE_SIZE } from '../../hw/types.js';
 import { intern } from '../../sim/attribution.js';
 import { TaskState, type Blocking, type Task } from '../../sim/task.js';
@@ -216,7 +217,7 @@ function* de_thread(t: Task, ts: TaskStruct): Blocking<void> {
   t.enter(CAT_DE_THREAD);
   const others = ts.group.filter((th) => th !== ts && th.task && th.task.state !== TaskState.Done);
   for (const th of others) {
-    th.sigkillPending = true;
+    zap_thread(th, t.now);
     // zap_other_threads(): a signal queued and the thread woken, one kernel step each.
     t.charge(t.k.cfg.kernel.cost.kernel_op);
   }
@@ -244,6 +245,8 @@ export function* begin_new_exec(t: Task, ts: TaskStruct): Blocking<void> {
   yield* de_thread(t, ts);
   yield* exec_mmap(t, ts);
   if (ts.files) yield* do_close_on_exec(t, ts.files);
+  // setup_new_exec() -> flush_signal_handlers(): handlers back to default; the new image's handler counters are its own.
+  flush_signal_handlers(ts);
 }
 
 /**

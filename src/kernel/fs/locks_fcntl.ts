@@ -11,6 +11,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { WaitQueue } from '../../sim/wait.js';
 import { EBADF, EINVAL, EOVERFLOW } from '../errno.js';
 import { current } from '../sched/task_struct.js';
+import { wait_event_interruptible } from '../signal.js';
 import type { File } from './file_table.js';
 import { Inode } from './inode.js';
 import {
@@ -154,8 +155,10 @@ function* do_lock_file_wait(t: Task, filp: File, fl: FileLock): Blocking<number>
     error = yield* posix_lock_inode(t, inode, fl, null);
     if (error !== FILE_LOCK_DEFERRED) break;
     fl.wait ??= new WaitQueue(t.k.engine);
-    // wait_event_interruptible(flc_wait, !flc_blocker): woken when the blocker changes or goes.
-    while (fl.blocker !== null) yield t.sleepOn(fl.wait);
+    // wait_event_interruptible(flc_wait, !flc_blocker): woken when the blocker changes or goes; a signal ends the
+    // wait with -ERESTARTSYS (EINTR, or the call restarted under SA_RESTART: signal.ts do_signal).
+    error = yield* wait_event_interruptible(t, fl.wait, () => fl.blocker === null);
+    if (error) break;
   }
   yield* locks_delete_block(t, fl);
   return error;

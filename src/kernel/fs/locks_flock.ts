@@ -24,6 +24,7 @@
  * flock_lock_inode does; the inode context's flc_lock, one line per lock
  * the walks read, blocked_lock_lock when a request waits.
  */
+import { wait_event_interruptible } from '../signal.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { WaitQueue } from '../../sim/wait.js';
@@ -132,8 +133,10 @@ function* flock_lock_inode_wait(t: Task, inode: object, fl: FileLock): Blocking<
     error = yield* flock_lock_inode(t, inode, fl);
     if (error !== FILE_LOCK_DEFERRED) break;
     fl.wait ??= new WaitQueue(t.k.engine);
-    // wait_event_interruptible(flc_wait, list_empty(&flc_blocked_member)): woken when the blocker changes or goes.
-    while (fl.blocker !== null) yield t.sleepOn(fl.wait);
+    // wait_event_interruptible(flc_wait, list_empty(&flc_blocked_member)): woken when the blocker changes or goes;
+    // a signal ends it with -ERESTARTSYS.
+    error = yield* wait_event_interruptible(t, fl.wait, () => fl.blocker === null);
+    if (error) break;
   }
   yield* locks_delete_block(t, fl);
   return error;

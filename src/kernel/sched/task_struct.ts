@@ -72,6 +72,15 @@ export class TaskStruct {
   rlim?: Rlimit[];
   /** A SIGKILL is pending (fatal_signal_pending): set on every thread of a process the OOM killer picked. */
   sigkillPending = false;
+  /** The process's signal handlers, shared pending set and timer (signal.ts: signalOf reads the leader's). */
+  signal: import('../signal.js').SignalState | null = null;
+  /** This thread's blocked mask (bit sig - 1) and private pending set. */
+  sigBlocked = 0n;
+  sigPending = 0n;
+  /** TIF_SIGPENDING: a signal may be deliverable to this thread (set by signal_wake_up, recomputed by recalc_sigpending). */
+  sigFlag = false;
+  /** The interruptible (or killable) sleep a signal would end, while the thread is in one. */
+  sigSleep: import('../signal.js').SigSleep | null = null;
 
   constructor(
     readonly pid: number,

@@ -22,6 +22,8 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { checkInvariants } from '../../kernel/mm/invariants.js';
 import { fatal_signal_pending } from '../../kernel/mm/oom_kill.js';
 import { current, type TaskStruct } from '../../kernel/sched/task_struct.js';
+import { do_signal, RESTART, signal_pending } from '../../kernel/signal.js';
+import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS } from '../../kernel/errno.js';
 import { CAT_USER, TaskState, type Blocking, type Task } from '../../sim/task.js';
 import { CookieNames, formatLine, type ResultLine } from './format.js';
 import { fdOps, type OpHandler, type OpOutcome } from './ops/fd.js';
@@ -113,6 +115,11 @@ function simFigures(k: Kernel, before: SimBefore, cycles: number): Record<string
 
 const OK: OpOutcome = { ret: 0, errno: null };
 
+/** A call's -ERESTART* result, by the name errnoName gives it: never printed, the return to user mode decides. */
+const RESTART_CODES: Readonly<Record<string, number>> = {
+  ERESTARTSYS: -ERESTARTSYS, ERESTARTNOINTR: -ERESTARTNOINTR, ERESTARTNOHAND: -ERESTARTNOHAND, ERESTART_RESTARTBLOCK: -ERESTART_RESTARTBLOCK,
+};
+
 class Interpreter {
   private readonly threads: ScriptThread[] = [];
   /** One cookie numbering per run. */
@@ -139,12 +146,27 @@ class Interpreter {
       const start = t.now;
       const before = record && this.sim ? simBefore(this.k) : undefined;
       let out: OpOutcome;
-      if (op.op === 'fork') out = yield* this.fork(t, p, op, timed);
-      else if (op.op === 'execve') out = yield* this.execve(t, p, op, timed);
-      else if (isControl(op)) out = yield* this.control(t, p, op, timed);
-      else {
-        const h = handlers[op.op];
-        out = h ? yield* h(env, op) : { ret: -1, errno: 'ENOSYS' };
+      // A signal that came while the thread ran in user mode is delivered before its next call.
+      if (signal_pending(current(t))) yield* do_signal(t, 0);
+      for (;;) {
+        if (current(t).exitSignal) {
+          out = { ret: 0, errno: null, ended: true };
+          break;
+        }
+        if (op.op === 'fork') out = yield* this.fork(t, p, op, timed);
+        else if (op.op === 'execve') out = yield* this.execve(t, p, op, timed);
+        else if (isControl(op)) out = yield* this.control(t, p, op, timed);
+        else {
+          const h = handlers[op.op];
+          out = h ? yield* h(env, op) : { ret: -1, errno: 'ENOSYS' };
+        }
+        // The return to user mode: pending signals are delivered, and a call a signal interrupted is restarted or EINTR.
+        const code = RESTART_CODES[out.errno ?? ''] ?? 0;
+        if (code === 0 && !signal_pending(current(t))) break;
+        const r = yield* do_signal(t, code);
+        if (r === RESTART) continue;
+        if (code !== 0) out = { ret: -1, errno: errnoName(-r) };
+        break;
       }
       if (this.checks) checkInvariants(this.k);
       // The return to user mode delivers a pending SIGKILL (the OOM killer's): the process dies before it can print the op's line.

@@ -12,7 +12,7 @@ import type { FieldSpec, Kind } from '../parse.js';
 import { FD_FLAG_NAMES, OPEN_FLAG_NAMES } from '../constants.js';
 import {
   AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, FLOCK_NAMES, LOCK_CMD_NAMES, LOCK_TYPE_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES,
-  MS_NAMES, RENAME_NAMES, SEAL_NAMES, SIGNAL_NAMES,
+  MS_NAMES, RENAME_NAMES, SA_NAMES, SEAL_NAMES, SIG_HANDLER_NAMES, SIG_HOW_NAMES, SIGNAL_NAMES, SIGSET_NAMES,
 } from './uapi.js';
 
 const req = (kind: Kind): FieldSpec => ({ kind, required: true });
@@ -72,6 +72,13 @@ export const CALL_FIELDS = {
     whence: opt('whence', 0), start: req('loff'), len: req('loff'), pid: opt('int', 0),
   },
   flock: { fd: req('ref'), operation: flags(FLOCK_NAMES, 'a flock operation') },
+  // ---- signals ----
+  sigaction: { sig: named(SIGNAL_NAMES, 'a signal'), handler: named(SIG_HANDLER_NAMES, 'a disposition'), flags: flags(SA_NAMES, 'an sa_flag', 0) },
+  sigprocmask: { how: named(SIG_HOW_NAMES, 'a how'), set: flags(SIGSET_NAMES, 'a signal') },
+  setitimer: { usec: req('int') },
+  nanosleep: { ns: req('int') },
+  await_signal: { sig: named(SIGNAL_NAMES, 'a signal'), count: opt('int', 1) },
+  caught: { sig: named(SIGNAL_NAMES, 'a signal') },
 } as const satisfies Record<string, Record<string, FieldSpec>>;
 
 export type CallName = keyof typeof CALL_FIELDS;

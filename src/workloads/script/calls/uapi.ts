@@ -74,6 +74,15 @@ export const SIGNAL_NAMES: Readonly<Record<string, number>> = {
   SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29, SIGPWR: 30, SIGSYS: 31,
 };
 
+/** A signal set (sigset_t's first word: bit sig - 1), for sigprocmask. */
+export const SIGSET_NAMES: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(SIGNAL_NAMES).map(([n, v]) => [n, 2 ** (v - 1)]));
+/** sigaction's handler: the default action, SIG_IGN, or the runner's handler that counts its runs per signal. */
+export const SIG_HANDLER_NAMES: Readonly<Record<string, number>> = { default: 0, ignore: 1, count: 2 };
+/** sa_flags (asm/signal.h, x86-64). */
+export const SA_NAMES: Readonly<Record<string, number>> = { siginfo: 0x4, restart: 0x10000000, nodefer: 0x40000000, resethand: 0x80000000 };
+/** rt_sigprocmask's how. */
+export const SIG_HOW_NAMES: Readonly<Record<string, number>> = { SIG_BLOCK: 0, SIG_UNBLOCK: 1, SIG_SETMASK: 2 };
+
 /** fcntl's record-lock commands (fcntl_lock's cmd). */
 export const LOCK_CMD_NAMES: Readonly<Record<string, number>> = {
   F_GETLK: 5, F_SETLK: 6, F_SETLKW: 7, F_OFD_GETLK: 36, F_OFD_SETLK: 37, F_OFD_SETLKW: 38,
