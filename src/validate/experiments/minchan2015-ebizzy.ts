@@ -31,16 +31,28 @@ export const experiment = defineExperiment({
     'KVM\'s paravirtual TLB flush (Linux 4.16) and IPIs (4.19), so a flush IPI is a trapped ICR write per destination. The copy streams at ' +
     'cost.zero_page a 4 KiB each way (streamUser), and every CPU\'s DRAM traffic (line fills, streamed copies, clear_page) shares the DRAM ' +
     'channels (mem.channels x mem.mt_s x 8 B x mem.stream_fraction; src/hw/membw.ts). One thread agrees within 22%: FREE 10,900 against 12,070 ' +
-    'records/s, DONTNEED 3,600 against 2,962. The curves do not flatten at 8 threads as the published ones do, and the reason is now a number: ' +
-    'the published plateaus are a DRAM-bandwidth limit far below the profile\'s. FREE\'s 33.7k records/s at 8 threads read 33,739 x 512 KiB = ' +
-    '17.7 GB/s of sources; DONTNEED\'s 13.0k read 6.8 GB/s, clear 6.8 GB/s and write 6.8 GB/s into fresh pages: both sit at 18-20 GB/s of DRAM ' +
-    'traffic, what two channels of DDR3-1600 sustain (25.6 GB/s x 0.75, the Haswell STREAM fraction of the haswell-desktop profile = 19.2 GB/s). ' +
-    'The host is not named (the guest\'s lscpu in the posting shows a 3.2 GHz Intel host behind QEMU\'s CPU model and no memory), so the profile ' +
-    'keeps the defaults\' Skylake-SP socket, 6 x DDR4-2666 at 78% = 100 GB/s, which 12 threads of this loop do not fill; the curves keep rising ' +
-    'to 12 threads. With two DDR3-1600 channels instead (--set mem.channels=2 --set mem.mt_s=1600 --set mem.stream_fraction=0.75), not a ' +
-    'validated configuration since nothing names the host, every shape point up to 16 threads comes within 30% (DONTNEED 3,600 / 6,500 / 11,500 / ' +
-    '15,600 / 16,000, FREE 10,900 / 19,800 / 28,900 / 26,900 / 24,600 at 1 / 2 / 4 / 8 / 16 threads). What would settle it: the host\'s memory ' +
-    '(dmidecode -t memory: channels populated, speed) and its STREAM figure. Above 12 threads the run is short against the scheduler tick ' +
+    'records/s, DONTNEED 3,600 against 2,962. The curves do not flatten at 8 threads as the published ones do. What the posting gives of its ' +
+    'machine (linux-mm, 2015-11-12, the v3 01/17 patch): the guest\'s lscpu shows 12 vCPUs of QEMU\'s default CPU model (family 6 model 2, no ' +
+    'host CPU name) at a 3,200 MHz TSC, and each point is the mean of 10 runs with their spread: FREE at 8 threads 33,739 +- 15% (24,088 to ' +
+    '40,572), at 4 threads +- 12%, DONTNEED at 4 threads +- 13%; one thread +- 2%. The host\'s cores, SMT and memory are not given. ' +
+    'What limits the published curves is outside the guest kernel\'s shared work, as the second thread already shows: with MADV_FREE a ' +
+    'record\'s only kernel work another thread can feel is one madvise (mmap_sem taken for reading, one flush IPI sent to the other thread\'s ' +
+    'vCPU and one received from it); the copy and the search are user work. Yet a thread\'s record takes 83 us alone and 112 us with one ' +
+    'other thread (17,827 / 2 records/s), +29 us, where the model adds 6 us (92 -> 98 us: two VM exits, an injection, the handler and the ' +
+    'acknowledgement, ~2.4 us by the model\'s figures, and the rest the shared DRAM channels and LLC). A flush IPI round trip of ~20 us in a guest whose vCPUs are ' +
+    'all running has no source; a memory system shared with the host\'s other work, or two vCPUs on sibling threads of one host core, would do ' +
+    'it, and both are properties of the unnamed host. From 4 to 8 threads FREE gains 21% and DONTNEED 45%, a knee near 6-8 threads, as for a ' +
+    'host with 6 cores and SMT (a 3.2 GHz 6-core part such as a Xeon E5-1650 fits the TSC; that is an inference, not a source). The published ' +
+    'plateaus sit at 18-20 GB/s of DRAM traffic: FREE\'s 33.7k records/s at 8 threads read 33,739 x 512 KiB = 17.7 GB/s of sources; DONTNEED\'s ' +
+    '13.0k read 6.8 GB/s, clear 6.8 GB/s and write 6.8 GB/s into fresh pages. The profile keeps the defaults\' Skylake-SP socket, 6 x DDR4-2666 ' +
+    'at 78% = 100 GB/s, which 12 threads of this loop do not fill; the curves keep rising to 12 threads. With two DDR3-1600 channels instead ' +
+    '(--set mem.channels=2 --set mem.mt_s=1600 --set mem.stream_fraction=0.75), not a validated configuration since nothing names the host, every ' +
+    'shape point up to 16 threads came within 30% (before the per-CPU lists and memcg were modelled). Mechanisms of the guest kernel checked ' +
+    'against these curves and found not to flatten them: the memcg charge (12 CPUs pulling one cgroup\'s counters: FREE at 16 threads 99.6k -> ' +
+    '76.8k), mmap_sem\'s cache line (every fault and madvise takes it for reading: ~5.6M atomics a second at 8 threads of DONTNEED), the ' +
+    'lruvec and zone locks, and one owner at a time for lines written by atomics (tried, writers of a line queued behind each other: FREE ' +
+    'at 8 threads 66.3k -> 66.2k, DONTNEED unchanged; not kept). What would settle it: the host\'s CPU and memory (lscpu and dmidecode -t memory on the host, its STREAM figure) and ' +
+    'the guest\'s steal time during the runs (virt.steal_pct models it). Above 12 threads the run is short against the scheduler tick ' +
     '(4 ms at HZ=250) that time-slices threads sharing a CPU, so records in flight at the end are lost and the curves fall; the published ' +
     'plateau needs runs of seconds.',
   simulate(ctx) {
