@@ -13,7 +13,7 @@ const HOW_TO_MEASURE: Readonly<Record<string, string>> = {
   pwc_entries: 'a pointer chase over working sets that miss the STLB, stepping the number of distinct PDEs until walks slow (as in the "Paging-structure caches" microbenchmarks)',
   tlb_flush_pcid: 'an INVPCID single-context loop in a kernel module, cycles per instruction from rdtsc around 10^6 calls',
   ipi_send: 'smp_call_function_many to one CPU with an empty function: sender cycles to the return of the ICR write (ftrace function_graph on native_send_call_func_ipi)',
-  ipi_latency: 'the same call: time from the ICR write to the handler\'s entry on the target (both rdtsc, synchronised TSC)',
+  ipi_latency: 'the same call: time from the ICR write to the handler\'s entry on the target (both rdtsc, synchronised TSC); on a Milan, van Riel 2025\'s profile (TLB invalidation 40% of CPU at 527k loops/s, 35 IPIs a loop) puts a flush IPI\'s wait and handling near 0.8 us against ~0.3 us modelled (docs: vanriel2025-tlb-flush2-threads)',
   write_latency_us: 'fio --rw=randwrite --bs=4k --iodepth=1 --direct=1 on the swap device',
   queue_depth: 'fio 4 KiB random reads at queue depths 1 to 128: the depth where IOPS stop growing',
   kernel_op: 'not one measurement: it stands for short bookkeeping steps; replace each use by the path\'s own measured cost (perf stat of the syscall that contains it)',
