@@ -546,6 +546,9 @@ static void c_caught(int i, struct op *o)
 		emit(" value=n%d\n", (int)caught_counts[sig]);
 }
 
+/* truncate(path, len). */
+static void c_truncate(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_truncate, o->a[0].str, (long)val(&o->a[1]))); }
+
 /* ---- the table: same names and order as CALL_FIELDS ---- */
 
 struct call {
@@ -600,6 +603,7 @@ static const struct call calls[] = {
 	{ "nanosleep", c_nanosleep },
 	{ "await_signal", c_await_signal },
 	{ "caught", c_caught },
+	{ "truncate", c_truncate },
 };
 
 const int ncall_names = (int)(sizeof calls / sizeof calls[0]);

@@ -104,6 +104,8 @@ export class Kernel {
   pipeFs?: { sb: SuperBlock; mnt: Mount };
   /** Record locks' blocked requests and blocked_lock_lock (fs/locks.ts), made at the first lock that waits or wakes. */
   fileLocks?: FileLocksState;
+  /** fs.lease-break-time in seconds (fs/locks.c's lease_break_time; locks_lease.ts: 45 when unset). */
+  leaseBreakTime?: number;
   /** Frames mem= took away from the allocator (memblock). */
   memblockReserved = 0;
   /** File systems' open handlers, asked in registration order. */

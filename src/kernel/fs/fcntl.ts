@@ -9,7 +9,7 @@
  * Returns null for a command do_fcntl does not know (EINVAL in the caller).
  */
 import type { Blocking, Task } from '../../sim/task.js';
-import { EACCES, EAGAIN, EBADF, EFAULT, EINVAL, ENOTDIR, ESRCH } from '../errno.js';
+import { EACCES, EBADF, EFAULT, EINVAL, ENOTDIR, ESRCH } from '../errno.js';
 import { memfd_fcntl } from '../mm/memfd.js';
 import { current } from '../sched/task_struct.js';
 import { fget_raw } from './file.js';
@@ -17,7 +17,9 @@ import { fput, type File } from './file_table.js';
 import { get_pipe_info, pipe_set_size } from './pipe.js';
 import { S_ISDIR, S_ISREG } from './inode.js';
 import type { LeaseView } from './locks_show.js';
-import { FASYNC, FMODE_CREATED, FMODE_WRITE } from './uapi_fcntl.js';
+import { FMODE_CREATED } from './uapi_fcntl.js';
+import { file_fown } from './fown.js';
+import { fcntl_getlease, generic_setlease, lease_of_file } from './locks_lease.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 export const F_GETLK = 5;
@@ -54,60 +56,20 @@ export const F_UNLCK = 2;
 /** _NSIG: signals 1..64 are valid. */
 const NSIG = 64;
 
-/** What a file keeps for these commands (struct fown_struct, its lease), created on first use. */
-interface FileFcntl {
-  ownerPid: number;
-  signum: number;
-  lease: number;
-  /** The lease's flc_pid: the tgid of the process that took it. */
-  leasePid: number;
-}
-
-function fcntlState(f: File): FileFcntl {
-  const x = f as File & { fcntlState?: FileFcntl };
-  if (!x.fcntlState) x.fcntlState = { ownerPid: 0, signum: 0, lease: F_UNLCK, leasePid: 0 };
-  return x.fcntlState;
-}
-
 /** The file's lease as /proc/PID/fdinfo shows it, or null. */
 export function lease_view(f: File): LeaseView | null {
-  const st = (f as File & { fcntlState?: FileFcntl }).fcntlState;
-  return st && st.lease !== F_UNLCK ? { type: st.lease, pid: st.leasePid } : null;
+  return lease_of_file(f);
 }
 
 /**
- * fcntl_setlease() on a file the caller owns: an uncontended read or write
- * lease is recorded; conflicts are EAGAIN. A new lease's lease_setup puts
- * the file on its fasync list (FASYNC in f_flags) and makes the caller its
- * owner (__f_setown); giving it up (lease_modify's F_UNLCK) takes both off
- * and clears the signal (f_delown, signum 0, fasync_helper).
+ * fcntl_setlease() past lease_alloc's type check and vfs_setlease's owner
+ * check: a file that is not regular is EINVAL (generic_setlease), then
+ * locks_lease.ts's generic_setlease.
  */
-function setlease(f: File, arg: number, tgid: number): number {
+function* setlease(t: Task, f: File, arg: number): Blocking<number> {
   const v = file_vfs_or_null(f);
   if (!v || !S_ISREG(v.inode.i_mode)) return -EINVAL;
-  const st = fcntlState(f);
-  if (arg === F_UNLCK) {
-    if (st.lease === F_UNLCK) return -EAGAIN;
-    st.lease = F_UNLCK;
-    st.ownerPid = 0;
-    st.signum = 0;
-    f.f_flags &= ~FASYNC;
-    return 0;
-  }
-  if (arg !== F_RDLCK && arg !== F_WRLCK) return -EINVAL;
-  // check_conflicting_open(): any writer (this file too) refuses a read lease; a write lease needs the inode's writers to be
-  // exactly this file (a memfd, which holds no write access, has none: refused). i_readcount (CONFIG_IMA) is not modelled.
-  const self = f.f_mode & FMODE_WRITE ? 1 : 0;
-  if (arg === F_RDLCK && v.inode.i_writecount > 0) return -EAGAIN;
-  if (arg === F_WRLCK && v.inode.i_writecount !== self) return -EAGAIN;
-  if (st.lease === F_UNLCK) {
-    // generic_add_lease(): a new lease; an existing one of this file only changes its type (lease_modify).
-    st.leasePid = tgid;
-    st.ownerPid = tgid;
-    f.f_flags |= FASYNC;
-  }
-  st.lease = arg;
-  return 0;
+  return yield* generic_setlease(t, f, arg);
 }
 
 export function* do_fcntl_more(t: Task, cmd: number, arg: number, f: File): Blocking<number | null> {
@@ -115,16 +77,16 @@ export function* do_fcntl_more(t: Task, cmd: number, arg: number, f: File): Bloc
   const argi = Number(BigInt.asIntN(32, BigInt(Math.trunc(arg))));
   switch (cmd) {
     case F_GETOWN:
-      return fcntlState(f).ownerPid;
+      return file_fown(f).ownerPid;
     case F_SETOWN: {
       // f_setown(): 0 clears the owner; a pid (or -pgrp) that does not exist is ESRCH.
       if (argi === 0) {
-        fcntlState(f).ownerPid = 0;
+        file_fown(f).ownerPid = 0;
         return 0;
       }
       const pid = Math.abs(argi);
       if (!k.findTask(pid)) return -ESRCH;
-      fcntlState(f).ownerPid = argi;
+      file_fown(f).ownerPid = argi;
       return 0;
     }
     case F_GETOWN_EX:
@@ -141,13 +103,13 @@ export function* do_fcntl_more(t: Task, cmd: number, arg: number, f: File): Bloc
       // The argument is a user pointer; a script passes a number, and only NULL (0) or an unmapped one is meaningful.
       return -EFAULT;
     case F_GETSIG:
-      return fcntlState(f).signum;
+      return file_fown(f).signum;
     case F_SETSIG:
       if (argi < 0 || argi > NSIG) return -EINVAL;
-      fcntlState(f).signum = argi;
+      file_fown(f).signum = argi;
       return 0;
     case F_GETLEASE:
-      return fcntlState(f).lease;
+      return yield* fcntl_getlease(t, f);
     case F_SETLEASE: {
       // do_fcntl_add_lease()'s lease_alloc() refuses an unknown lease type first; then vfs_setlease(): only the
       // inode's owner (or CAP_LEASE) may take one, whatever the file is (an anon inode is root's), and only then
@@ -156,7 +118,7 @@ export function* do_fcntl_more(t: Task, cmd: number, arg: number, f: File): Bloc
       const v = file_vfs_or_null(f);
       const uid = current(t).cred.uid;
       if (uid !== 0 && uid !== (v ? v.inode.i_uid : f.ownerUid)) return -EACCES;
-      return setlease(f, argi, current(t).tgid);
+      return yield* setlease(t, f, argi);
     }
     case F_NOTIFY: {
       // fcntl_dirnotify(): a mask of nothing (DN_MULTISHOT aside) removes this file's watch, on any file, before

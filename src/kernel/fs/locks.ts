@@ -42,6 +42,7 @@ import { SpinLock } from '../locking/spinlock.js';
 import { current } from '../sched/task_struct.js';
 import type { File } from './file_table.js';
 import { locks_remove_flock } from './locks_flock.js';
+import { locks_remove_lease } from './locks_lease.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 export const F_RDLCK = 0;
@@ -93,6 +94,10 @@ export class FileLock {
   /** The CPU whose file_lock_list holds it (locks_insert_global_locks), and when it went there. */
   cpu = -1;
   seq = 0;
+  /** A lease's fl_break_time and fl_downgrade_time (jiffies; 0: none), and whether it is on its file's fasync list (locks_lease.ts). */
+  breakTime = 0;
+  downgradeTime = 0;
+  fasync = false;
 
   constructor(
     /** Kernel address of the slab object. */
@@ -104,6 +109,8 @@ export class FileLock {
 export class FileLockContext {
   readonly flock: FileLock[] = [];
   readonly posix: FileLock[] = [];
+  /** flc_lease: the inode's leases, oldest first (locks_lease.ts). */
+  readonly lease: FileLock[] = [];
   readonly flc_lock: SpinLock;
 
   constructor(
@@ -256,7 +263,7 @@ function __locks_wake_up_blocks(t: Task, blocker: FileLock): void {
 }
 
 /** locks_wake_up_blocks(): takes blocked_lock_lock only when someone waits. */
-function* locks_wake_up_blocks(t: Task, blocker: FileLock): Blocking<void> {
+export function* locks_wake_up_blocks(t: Task, blocker: FileLock): Blocking<void> {
   if (blocker.blocked.length === 0) return;
   const s = locksState(t.k);
   yield* s.blocked_lock_lock.lock(t);
@@ -560,11 +567,13 @@ export function* locks_remove_posix(t: Task, filp: File, owner: object): Blockin
   t.leave();
 }
 
-/** locks_remove_file(): at the description's last reference, its OFD locks and its flock lock go. */
+/** locks_remove_file(): at the description's last reference, its OFD locks, its flock lock and its leases go. */
 export function* locks_remove_file(t: Task, filp: File): Blocking<void> {
-  if (!locks_inode_context(file_inode(filp))) return;
+  const ctx = locks_inode_context(file_inode(filp));
+  if (!ctx) return;
   t.enter(CAT_REMOVE_FILE);
   yield* locks_remove_posix(t, filp, filp);
   yield* locks_remove_flock(t, filp);
+  yield* locks_remove_lease(t, filp, ctx);
   t.leave();
 }

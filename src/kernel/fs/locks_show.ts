@@ -14,10 +14,11 @@ import { file_inode, FL_OFDLCK, F_RDLCK, F_WRLCK, global_locks, inode_flock_lock
 import { FL_FLOCK } from './locks_flock.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
-/** What a lease shows (fcntl.ts keeps leases per file). */
+/** What a lease shows (locks_lease.ts): the type it is to become, its flc_pid, whether a break is pending. */
 export interface LeaseView {
   type: number;
   pid: number;
+  breaking: boolean;
 }
 
 function type_name(type: number): string {
@@ -58,7 +59,7 @@ export function show_fd_locks(t: Task, m: { line(s: string): void }, file: File,
     if (fl.file !== file || (fl.owner !== files && fl.owner !== file)) continue;
     m.line(`lock:\t${posix_status(fl, ++id, file)}`);
   }
-  if (lease) m.line(`lock:\t${++id}: LEASE  ACTIVE    ${type_name(lease.type)} ${owner_and_inode(file, lease.pid)}0 EOF`);
+  if (lease) m.line(`lock:\t${++id}: LEASE  ${lease.breaking ? 'BREAKING  ' : 'ACTIVE    '}${type_name(lease.type)} ${owner_and_inode(file, lease.pid)}0 EOF`);
 }
 
 /** lock_get_status() of any lock (POSIX, OFD or flock) for /proc/locks, `level` deep in a tree of waiters. */
@@ -73,7 +74,7 @@ function lock_status(fl: FileLock, id: number, level: number): string {
  * locks_show(): /proc/locks, every lock on an inode's list, each CPU's
  * file_lock_list in turn (newest first), numbered from 1, each followed
  * by the requests waiting behind it (`-> `, one space deeper a level).
- * Leases are not listed here (the model keeps them per file).
+ * Leases are not listed here (the model keeps them off the file_lock_list).
  */
 export function locks_show(t: Task, m: { line(s: string): void }): void {
   const k = t.k;

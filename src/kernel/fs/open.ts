@@ -17,7 +17,7 @@
 import { loffAdd, type loff_t } from './loff.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
-import { EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENODEV, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, ESPIPE } from '../errno.js';
+import { EACCES, EBADF, EEXIST, EFBIG, EINVAL, EISDIR, ELOOP, ENODEV, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, ESPIPE, ETXTBSY } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
@@ -59,7 +59,9 @@ import { fsnotify_create, fsnotify_modify, fsnotify_open } from './notify/fsnoti
 import { memfs_tmpfile } from './memfs.js';
 import { vfs_fallocate_punch_hole } from './memfs_truncate.js';
 import type { VmFile } from '../mm/mm_types.js';
-import { FMODE_CREATED, FMODE_PATH, FMODE_WRITE, FMODE_WRITER, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC, __O_TMPFILE } from './uapi_fcntl.js';
+import { FMODE_CREATED, FMODE_PATH, FMODE_WRITE, FMODE_WRITER, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, O_TRUNC, O_WRONLY, __O_TMPFILE } from './uapi_fcntl.js';
+import { locks_inode_context } from './locks.js';
+import { break_lease } from './locks_lease.js';
 import { file_vfs_or_null, vfs_fops, VfsFile, type OpenableFileOperations } from './vfs_file.js';
 
 const CAT_PATH_OPENAT = intern('path_openat');
@@ -146,6 +148,20 @@ function* vfs_open(t: Task, path: Path, flags: number, name: string): Blocking<F
   const v = new VfsFile(k, file, path, inode, current(t).cred);
   file.private_data = v;
   k.touch(t, inode.addr, false);
+  // break_lease(): a lease this open conflicts with is broken (the opener waits, or EWOULDBLOCK with O_NONBLOCK). Linux
+  // takes the opener's write access first (get_write_access), so the holder cannot take a new read lease meanwhile.
+  if (!(file.f_mode & FMODE_PATH) && locks_inode_context(inode)) {
+    const writer = (file.f_mode & FMODE_WRITE) !== 0;
+    if (writer) inode.i_writecount++;
+    const r = yield* break_lease(t, inode, file.f_flags);
+    if (writer) inode.i_writecount--;
+    if (r) {
+      file.f_op = {};
+      yield* fput(t, file);
+      t.leave();
+      return r;
+    }
+  }
   const open = (fops as OpenableFileOperations | null)?.open;
   if (open && !(file.f_mode & FMODE_PATH)) {
     const r = yield* open(t, inode, file);
@@ -453,6 +469,38 @@ export function sys_fchmod(t: Task, fd: number, mode: number): Blocking<number> 
 
 export function sys_chmod(t: Task, pathname: string, mode: number): Blocking<number> {
   return syscall(t, 'chmod', do_fchmodat(t, pathname, mode));
+}
+
+/**
+ * do_sys_truncate() + vfs_truncate(): truncate(2) of a path (followed):
+ * a negative length is EINVAL before the lookup; a directory EISDIR,
+ * another non-regular file EINVAL; write permission needed (EACCES); the
+ * caller's write access taken (ETXTBSY when denied) while leases are
+ * broken as for an O_WRONLY open (the caller waits), then do_truncate.
+ */
+function* do_sys_truncate(t: Task, pathname: string, length: loff_t): Blocking<number> {
+  if (length < 0) return -EINVAL;
+  const path = yield* filename_lookup(t, pathname, LOOKUP_FOLLOW);
+  if (typeof path === 'number') return path;
+  const inode = path.dentry.d_inode!;
+  let err = 0;
+  if (S_ISDIR(inode.i_mode)) err = -EISDIR;
+  else if (!S_ISREG(inode.i_mode)) err = -EINVAL;
+  else err = inode_permission(t, inode, MAY_WRITE);
+  if (!err && inode.i_writecount < 0) err = -ETXTBSY;
+  if (!err) {
+    // get_write_access() ... put_write_access().
+    inode.i_writecount++;
+    err = yield* break_lease(t, inode, O_WRONLY);
+    if (!err) err = yield* do_truncate(t, path.dentry, length, ATTR_MTIME | ATTR_CTIME, false);
+    inode.i_writecount--;
+  }
+  yield* path_put(t, path);
+  return err;
+}
+
+export function sys_truncate(t: Task, pathname: string, length: loff_t): Blocking<number> {
+  return syscall(t, 'truncate', do_sys_truncate(t, pathname, length));
 }
 
 export function sys_ftruncate(t: Task, fd: number, length: loff_t): Blocking<number> {

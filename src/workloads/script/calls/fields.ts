@@ -79,6 +79,7 @@ export const CALL_FIELDS = {
   nanosleep: { ns: req('int') },
   await_signal: { sig: named(SIGNAL_NAMES, 'a signal'), count: opt('int', 1) },
   caught: { sig: named(SIGNAL_NAMES, 'a signal') },
+  truncate: { path: req('path'), len: req('loff') },
 } as const satisfies Record<string, Record<string, FieldSpec>>;
 
 export type CallName = keyof typeof CALL_FIELDS;

@@ -3,6 +3,7 @@
  * pwrite, fsync, fdatasync, close_range. fds are C `int`s, lengths
  * `size_t`, positions `off_t`, as the host runner passes them.
  */
+import { sys_truncate } from '../../../kernel/fs/open.js';
 import { sys_eventfd2 } from '../../../kernel/fs/eventfd.js';
 import { sys_close_range } from '../../../kernel/fs/fd_syscalls.js';
 import { sys_pipe2 } from '../../../kernel/fs/pipe.js';
@@ -292,7 +293,12 @@ function* fdinfo(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return { ret: 0, errno: null, lines: text.split('\n').filter((l) => l !== '').map((l) => maskFdinfoLine(l, self, env.ppid)) };
 }
 
+/** truncate(path, len): the file by name (leases broken as by an O_WRONLY open). */
+function* truncate(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  return outcome(yield* sys_truncate(env.t, op['path'] as string, loffOf(BigInt.asIntN(64, BigInt(loffArg(op, 'len'))))));
+}
+
 export const fsCalls: Readonly<Record<string, OpHandler>> = {
   pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range, openat, statx, readv, writev, getdents64, renameat2,
-  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat, fdinfo, fcntl_lock, flock,
+  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat, fdinfo, fcntl_lock, flock, truncate,
 } as Record<string, OpHandler>;

@@ -36,6 +36,8 @@ export const NOT_GENERATED: readonly string[] = [
   // Signals: a random timer or mask could end or stop the script process at the top level, and await_signal waits forever
   // for a signal nothing sends; the conformance scripts (lock-wait-*) cover them.
   'sigaction', 'sigprocmask', 'setitimer', 'nanosleep', 'await_signal', 'caught',
+  // truncate by name: the lease-break scripts cover it (ftruncate is drawn).
+  'truncate',
 ];
 
 export type RawOp = Record<string, unknown> & { op: string };
