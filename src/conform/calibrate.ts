@@ -329,8 +329,24 @@ function fit(values: Json, field: string, target: number, simNs: (cfg: MachineCo
   let v = slope > 0 ? Math.round(v0 + (target - s0) / slope) : v0;
   const clamped = v < 0;
   if (clamped) v = 0;
+  // A second secant step from the first estimate: the simulated time is not exactly linear in a cost far from its
+  // default (timer ticks and cache state move with it), so one step from the default can land a little off.
+  let s = at(v);
+  if (!clamped && slope > 0 && v !== v0 && s !== s0) {
+    const slope2 = (s - s0) / (v - v0);
+    if (slope2 > 0) {
+      const v2 = Math.round(v + (target - s) / slope2);
+      if (v2 >= 0) {
+        const s2 = at(v2);
+        if (Math.abs(s2 - target) < Math.abs(s - target)) {
+          v = v2;
+          s = s2;
+        }
+      }
+    }
+  }
   setPath(values, field, v);
-  return { value: v, simAfter: at(v), clamped };
+  return { value: v, simAfter: s, clamped };
 }
 
 /** The whole calibration: read the host, measure, fit, and assemble the profile (validated before it is returned). */

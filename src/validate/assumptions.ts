@@ -24,6 +24,7 @@ const HOW_TO_MEASURE: Readonly<Record<string, string>> = {
   page_free: 'the LLFree benchmark (free of order-0 pages on one core) or page_alloc tracepoints with rdtsc',
   zero_page: 'Arora\'s clear_page benchmark (or perf bench mem memset -f x86-64-stosb with 4 KiB chunks) on a Skylake-SP part, boost off',
   fault_handler: 'the same read-fault loop on bare metal (a zero-page fault per 4 KiB of a MADV_NOHUGEPAGE mapping, less a null syscall), on each profile\'s part',
+  page_fault_trap: 'Torvalds 2014\'s loop of zero-page read faults on each profile\'s part (cycles per fault beside perf\'s share of them inside the handler: the rest is the exception entry and the iret)',
   invlpgb: 'INVLPGB of one page followed by TLBSYNC, timed with rdtsc in a kernel module on a Milan: alone, then with every core broadcasting at once (the difference is the queueing a fixed cost leaves out); van Riel 2025\'s ~4% of CPU at 527k loops/s bounds the sum under 36-way broadcast at ~6,700 cycles (docs: vanriel2025-tlb-flush2)',
   tlbsync: 'as for invlpgb: TLBSYNC\'s wait after one INVLPGB, alone and with every core broadcasting',
   swap_io: 'perf stat of a direct 4 KiB O_DIRECT read loop on a RAM-backed NVMe (null_blk): system time per I/O',

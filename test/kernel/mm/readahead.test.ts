@@ -124,9 +124,8 @@ describe('MADV_WILLNEED on a file', () => {
     expect(madviseCycles).toBeLessThan(READ_CYCLES / 2);
     expect(firstLoadWait).toBeGreaterThan(READ_CYCLES - madviseCycles - 1);
     expect(secondLoadCycles).toBeLessThan(READ_CYCLES / 10);
-    // All eight reads overlapped: the whole sequence costs about one read (plus the fault's own trap and handler), not eight.
-    const c = cfg.cost;
-    expect(madviseCycles + firstLoadWait + secondLoadCycles).toBeLessThan(READ_CYCLES + 2 * (c.page_fault_trap + cfg.kernel.cost.fault_handler) + madviseCycles);
+    // All eight reads overlapped: the whole sequence costs about one read (plus two faults' CPU work), not eight.
+    expect(madviseCycles + firstLoadWait + secondLoadCycles).toBeLessThan(READ_CYCLES + madviseCycles + READ_CYCLES / 10);
     // Only the load that waited on the device counts as a major fault.
     expect(k.engine.counters.get('pgmajfault')).toBe(1);
   });

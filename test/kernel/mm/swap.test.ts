@@ -178,18 +178,19 @@ describe('swap I/O in simulated time', () => {
     runProcess(k, function* (t) {
       const base = yield* mapAnon(t, pages);
       for (let p = 0; p < pages; p++) yield* writePage(t, base + p * PAGE, pattern(3, p));
-      // A page that has gone to swap (not all early pages have: young ones got a second round on the list).
+      // Let the writes in flight complete.
+      yield t.sleepFor(k.swap.serviceTime(true, PAGE) * 64);
+      // A page that has gone to swap (not all early pages have: young ones got a second round on the list) and whose
+      // write has completed and the swap cache let it go: the data is only on the device.
       const pgd = current(t).mm!.pgd;
       let victim = -1;
       for (let p = 0; p < pages && victim < 0; p++) {
         const e = k.machine.pt.walkFunctional(pgd, base + p * PAGE);
-        if (e !== 0 && (e & 1) === 0) victim = p;
+        if (e !== 0 && (e & 1) === 0 && !swapCache(k).pages.has(Math.floor(e / PAGE) % 2 ** 40)) victim = p;
       }
       expect(victim).toBeGreaterThanOrEqual(0);
       const pte = k.machine.pt.walkFunctional(pgd, base + victim * PAGE);
       slot = Math.floor(pte / PAGE) % 2 ** 40;
-      // Its write has completed and the swap cache let it go: the data is only on the device.
-      yield t.sleepFor(k.swap.serviceTime(true, PAGE) * 64);
       expect(swapCache(k).pages.has(slot)).toBe(false);
       const before = k.engine.counters.get('pswpin');
       faultStart = t.now;
