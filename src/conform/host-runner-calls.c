@@ -419,6 +419,37 @@ static void c_fdinfo(int i, struct op *o)
 	emit("\n");
 }
 
+/* procfile: the lines of a /proc file, masked by its name (mask_proc_line; procfile.ts masks alike). */
+static void c_procfile(int i, struct op *o)
+{
+	static char out[8192];
+	const char *path = o->a[0].str, *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	errno = 0;
+	long n = slurp(path, i);
+	if (!emit_head(i, n < 0 ? -1 : 0, errno))
+		return;
+	emit(" lines=l");
+	int first = 1, index = 0;
+	for (char *line = (char *)buf, *nl; *line; line = nl + 1, index++) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line);
+		size_t len = (size_t)(nl - line);
+		if (2 * len + 64 >= sizeof out)
+			child_fail("op %d: %s line of %zu bytes", i, path, len);
+		long w = mask_proc_line(name, index, line, len, out);
+		if (w >= 0) {
+			if (!first)
+				emit(",");
+			emit_hex(out, (size_t)w);
+			first = 0;
+		}
+		if (!*nl)
+			break;
+	}
+	emit("\n");
+}
+
 /* ---- record locks ---- */
 
 /* flock: flock(fd, operation), the operation's bits as given. */
@@ -604,6 +635,7 @@ static const struct call calls[] = {
 	{ "await_signal", c_await_signal },
 	{ "caught", c_caught },
 	{ "truncate", c_truncate },
+	{ "procfile", c_procfile },
 };
 
 const int ncall_names = (int)(sizeof calls / sizeof calls[0]);

@@ -177,3 +177,130 @@ size_t mask_fdinfo_line(const char *line, size_t len, char *out)
 	}
 	return w;
 }
+
+/* A pid field of /proc/PID/stat by whose it is (src/workloads/script/calls/procfile.ts: pidName). */
+static const char *own_pid_name(long v)
+{
+	if (v == (long)getpid())
+		return "self";
+	if (v == (long)syscall(SYS_gettid))
+		return "thread";
+	if (v == (long)getppid())
+		return "parent";
+	return "other";
+}
+
+/* stat's fields (from 1) printed as read; 1, 4 and 5 are named by own_pid_name; the others are `*`. */
+static int stat_keep(int f)
+{
+	static const int keep[] = { 2, 3, 20, 21, 29, 30, 35, 36, 37, 38, 40, 41, 43, 44, 52 };
+	for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
+		if (keep[k] == f)
+			return 1;
+	return 0;
+}
+
+static size_t mask_stat_line(const char *line, size_t len, char *out)
+{
+	const char *open = memchr(line, '(', len), *close = NULL;
+	for (const char *c = line + len; c > line; c--)
+		if (c[-1] == ')') {
+			close = c - 1;
+			break;
+		}
+	if (!open || !close || open < line + 1 || close < open) {
+		memcpy(out, line, len);
+		return len;
+	}
+	size_t w = (size_t)sprintf(out, "%s ", own_pid_name(strtol(line, NULL, 10)));
+	memcpy(out + w, open, (size_t)(close - open) + 1);
+	w += (size_t)(close - open) + 1;
+	int f = 3;
+	for (const char *p = close + 2; p < line + len; f++) {
+		const char *e = memchr(p, ' ', (size_t)(line + len - p));
+		if (!e)
+			e = line + len;
+		out[w++] = ' ';
+		if (f == 4 || f == 5)
+			w += (size_t)sprintf(out + w, "%s", own_pid_name(strtol(p, NULL, 10)));
+		else if (stat_keep(f)) {
+			memcpy(out + w, p, (size_t)(e - p));
+			w += (size_t)(e - p);
+		} else
+			out[w++] = '*';
+		p = e + 1;
+	}
+	return w;
+}
+
+/*
+ * One line of a /proc file as the procfile op prints it, by the file's name (procfile.ts: maskProcLines): stat's
+ * and statm's run-dependent fields, limits' values but Max open files', smaps_rollup's sizes and header addresses.
+ * Writes to out (at least 2 * len + 64 bytes) and returns the bytes written, or -1 when the file prints no lines
+ * (cmdline, environ).
+ */
+long mask_proc_line(const char *name, int index, const char *line, size_t len, char *out)
+{
+	if (!strcmp(name, "cmdline") || !strcmp(name, "environ"))
+		return -1;
+	if (!strcmp(name, "stat"))
+		return (long)mask_stat_line(line, len, out);
+	size_t w = 0;
+	if (!strcmp(name, "statm")) {
+		int f = 0;
+		for (const char *p = line; p <= line + len; f++) {
+			const char *e = memchr(p, ' ', (size_t)(line + len - p));
+			if (!e)
+				e = line + len;
+			if (f)
+				out[w++] = ' ';
+			if (f == 4 || f == 6) {
+				memcpy(out + w, p, (size_t)(e - p));
+				w += (size_t)(e - p);
+			} else
+				out[w++] = '*';
+			p = e + 1;
+		}
+		return (long)w;
+	}
+	if (!strcmp(name, "limits") && index > 0 && len >= 68 && strncmp(line, "Max open files", 14) != 0) {
+		memcpy(out, line, 26);
+		w = 26 + (size_t)sprintf(out + 26, "%-20s %-20s", "*", "*");
+		memcpy(out + w, line + 67, len - 67);
+		return (long)(w + len - 67);
+	}
+	if (!strcmp(name, "smaps_rollup")) {
+		if (len >= 8 && !memcmp(line + len - 8, "[rollup]", 8)) {
+			const char *sp = memchr(line, ' ', len);
+			if (!sp)
+				sp = line + len;
+			w = (size_t)sprintf(out, "*-*");
+			for (const char *c = sp; c < line + len; c++)
+				if (*c != ' ' || out[w - 1] != ' ')
+					out[w++] = *c;
+			return (long)w;
+		}
+		for (size_t p = 0; p < len;) {
+			size_t s = p;
+			while (s < len && line[s] == ' ')
+				s++;
+			size_t d = s;
+			while (d < len && line[d] >= '0' && line[d] <= '9')
+				d++;
+			if (d > s) {
+				memset(out + w, ' ', d - p - 1);
+				w += d - p - 1;
+				out[w++] = '*';
+				p = d;
+			} else {
+				size_t e = s < len ? s + 1 : s;
+				memcpy(out + w, line + p, e - p);
+				w += e - p;
+				p = e;
+			}
+		}
+		return (long)w;
+	}
+	memcpy(out, line, len);
+	return (long)len;
+}

@@ -360,6 +360,9 @@ static void setup_script_process(const char *workdir, int drop, uid_t uid, gid_t
 	umask(022);
 	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
 		child_fail("prctl(PR_SET_THP_DISABLE): %s", strerror(errno));
+	/* The simulator's script process is named "script" (/proc/PID/comm, stat); an execve op's image is "exe". */
+	if (prctl(PR_SET_NAME, "script", 0, 0, 0) < 0)
+		child_fail("prctl(PR_SET_NAME): %s", strerror(errno));
 	if (drop) {
 		/* Leaving uid 0 clears every capability, so the script sees an ordinary user's kernel. */
 		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)

@@ -166,6 +166,7 @@ const char *call_name(int c);
 const char *readlink_body(int i, const char *path, const char *b, size_t *np);
 size_t mask_fdinfo_line(const char *line, size_t len, char *out);
 const char *lock_pid_name(pid_t pid, char *num, size_t n);
+long mask_proc_line(const char *name, int index, const char *line, size_t len, char *out);
 extern const int ncall_names;
 void run_call(int i, struct op *o);
 

@@ -56,6 +56,8 @@ export function initKernelTask(k: Kernel, t: Task): void { // kernel-convention:
   t.rcuIdx = -1;
   t.rcuBlocksGp = 0;
   t.ctKernelDepth = 0;
+  t.stimeCycles = 0;
+  t.ctEnteredAt = 0;
 }
 
 export class Kernel {
@@ -163,6 +165,7 @@ export class Kernel {
 
   private start(ts: TaskStruct, body: (t: Task) => TaskBody, opts: SpawnOptions): TaskStruct {
     ts.task = this.engine.spawn(ts.comm, body, { ...opts, data: ts, kernelThread: ts.kernelThread });
+    ts.startTime = opts.at ?? this.engine.clock[ts.task.cpu]!;
     return ts;
   }
 
@@ -170,6 +173,7 @@ export class Kernel {
   spawnProcess(comm: string, body: (t: Task) => TaskBody, opts: ProcessOptions = {}): TaskStruct {
     const cred = { ...this.defaultCred(), ...opts.cred };
     const ts = this.newTaskStruct(comm, false, cred);
+    ts.pgid = ts.sid = ts.pid;
     init_process_parts(this, ts);
     return this.start(ts, body, opts);
   }
@@ -177,6 +181,11 @@ export class Kernel {
   /** Another thread of `leader`'s process: shares its mm and fd table (CLONE_VM | CLONE_FILES). */
   spawnThread(leader: TaskStruct, comm: string, body: (t: Task) => TaskBody, opts: SpawnOptions = {}): TaskStruct {
     const ts = this.newTaskStruct(comm, false, leader.cred, leader.group, leader);
+    // CLONE_THREAD: the process's parent, group and session.
+    ts.parent = leader.parent;
+    ts.pgid = leader.pgid;
+    ts.sid = leader.sid;
+    ts.forkNoExec = leader.forkNoExec;
     ts.mm = leader.mm;
     ts.activeMm = leader.mm;
     ts.files = leader.files;
@@ -204,6 +213,11 @@ export class Kernel {
     if (parent.rlimitMemlock) child.rlimitMemlock = { ...parent.rlimitMemlock };
     child.umask = parent.umask;
     copy_signal_state(parent, child);
+    // copy_process(): the parent is the forking process, group and session are inherited, PF_FORKNOEXEC set.
+    child.parent = parent.group[0] ?? parent;
+    child.pgid = parent.pgid;
+    child.sid = parent.sid;
+    child.forkNoExec = true;
     const r = yield* copy_process_parts(t, parent, child);
     if (r < 0) {
       this.byPid.delete(child.pid);

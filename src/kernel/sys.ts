@@ -81,6 +81,13 @@ function memlock(k: Kernel, ts: TaskStruct): Rlimit {
   return leader.rlimitMemlock;
 }
 
+/** A resource's limits as getrlimit reports them for `ts` (RLIMIT_NOFILE and RLIMIT_MEMLOCK from their own fields). */
+export function task_rlimit(k: Kernel, ts: TaskStruct, resource: number): Rlimit {
+  if (resource === RLIMIT_NOFILE) return ts.rlimitNofile;
+  if (resource === RLIMIT_MEMLOCK) return memlock(k, ts);
+  return task_rlimits(k, ts)[resource]!;
+}
+
 /** do_prlimit() for every resource but RLIMIT_NOFILE (fd_syscalls.ts checks nr_open first). */
 export function* do_prlimit(t: Task, resource: number, set: Rlimit | null, old: Rlimit | null): Blocking<number> {
   const k = t.k;

@@ -36,6 +36,8 @@ const CAT_D_MOVE = intern('d_move');
 export interface DentryOperations {
   /** True to free the dentry at its last dput instead of caching it. */
   d_delete?(d: Dentry): boolean;
+  /** ->d_revalidate: false when a cached dentry no longer stands for what it named (procfs: its task is gone); the walk then drops it and asks ->lookup. */
+  d_revalidate?(t: Task, d: Dentry): boolean;
 }
 
 /** struct vfsmount / struct mount: a file system attached at a dentry of its parent mount. */

@@ -29,7 +29,7 @@ import { filemap_get_page, filemap_read_page } from '../mm/filemap.js';
 import { mm_alloc, mm_release_user } from '../mm/fork.js';
 import { put_page_testzero_free } from '../mm/page_alloc.js';
 import { switch_mm_irqs_off } from '../mm/tlbflush.js';
-import { current, type TaskStruct } from '../sched/task_struct.js';
+import { current, TASK_COMM_LEN, type TaskStruct } from '../sched/task_struct.js';
 import type { Path } from './dcache.js';
 import { do_close_on_exec } from './file.js';
 import { alloc_file, fput, type File } from './file_table.js';
@@ -241,9 +241,12 @@ function* exec_mmap(t: Task, ts: TaskStruct): Blocking<void> {
   t.leave();
 }
 
-export function* begin_new_exec(t: Task, ts: TaskStruct): Blocking<void> {
+export function* begin_new_exec(t: Task, ts: TaskStruct, filename = '/proc/self/exe'): Blocking<void> {
   yield* de_thread(t, ts);
   yield* exec_mmap(t, ts);
+  // PF_FORKNOEXEC cleared; the name is the executed path's last component (__set_task_comm(kbasename(bprm->filename))).
+  ts.forkNoExec = false;
+  ts.comm = (filename.slice(filename.lastIndexOf('/') + 1)).slice(0, TASK_COMM_LEN - 1);
   if (ts.files) yield* do_close_on_exec(t, ts.files);
   // setup_new_exec() -> flush_signal_handlers(): handlers back to default; the new image's handler counters are its own.
   flush_signal_handlers(ts);

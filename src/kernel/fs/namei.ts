@@ -25,7 +25,7 @@ import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EACCES, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR } from '../errno.js';
 import { current } from '../sched/task_struct.js';
-import { d_alloc, d_lookup, dget, dput, type Dentry, type Path } from './dcache.js';
+import { d_alloc, d_drop, d_lookup, dget, dput, type Dentry, type Path } from './dcache.js';
 import { task_fs } from './fs_struct.js';
 import { MAY_EXEC, S_DEAD, S_ISDIR, S_ISLNK, inode_permission } from './inode.js';
 import { PAGE_SIZE } from '../../hw/types.js';
@@ -163,7 +163,9 @@ export function* lookup_one(t: Task, nd: NameiData, dir: Dentry, name: string): 
   const k = t.k;
   t.charge(k.cfg.kernel.cost.kernel_op); // hash_name
   const d = d_lookup(t, dir, name);
-  if (d) return d;
+  // lookup_fast(): a dentry its file system no longer vouches for is invalidated (d_invalidate) and looked up anew.
+  if (d && !(d.d_op?.d_revalidate && !d.d_op.d_revalidate(t, d))) return d;
+  if (d) d_drop(d);
   const r = yield* lookup_slow(t, dir, name);
   if (r !== null && typeof r !== 'number') nd.held.push(r);
   return r;

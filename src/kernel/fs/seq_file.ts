@@ -14,6 +14,7 @@ import { EINVAL } from '../errno.js';
 import type { File, FilePos, IoBuf } from './file_table.js';
 import { file_vfs } from './vfs_file.js';
 import { PAGE_SIZE } from '../../hw/types.js';
+import { FMODE_PWRITE } from './uapi_fcntl.js';
 
 const CAT_SEQ_READ = intern('seq_read');
 const CAT_SHOW = intern('seq_show');
@@ -34,7 +35,8 @@ export class SeqBuf {
   }
 }
 
-export type ShowFn = (t: Task, m: SeqBuf) => void;
+/** A show function: writes its lines; may return -errno instead (a /proc/PID file whose task is gone: -ESRCH), which the read returns. */
+export type ShowFn = (t: Task, m: SeqBuf) => void | number;
 
 /** struct seq_file. */
 export class SeqFile {
@@ -51,6 +53,8 @@ export interface TextBuf extends IoBuf {
 /** single_open(): attach a seq_file with `show` to the file. */
 export function single_open(file: File, show: ShowFn): number {
   file_vfs(file).priv = new SeqFile(show);
+  // seq_open(): a seq_file may seek and pread but not pwrite (ESPIPE).
+  file.f_mode &= ~FMODE_PWRITE;
   return 0;
 }
 
@@ -67,8 +71,13 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null, p
   if (!m.buf) {
     t.enter(CAT_SHOW);
     const sb = new SeqBuf();
-    m.show(t, sb);
+    const err = m.show(t, sb);
     t.charge(sb.lines * k.cfg.kernel.cost.kernel_op);
+    if (typeof err === 'number' && err < 0) {
+      t.leave();
+      t.leave();
+      return err;
+    }
     m.buf = Buffer.from(sb.text(), 'utf8');
     t.leave();
   }

@@ -35,6 +35,7 @@ import { ptl_hold, ptl_release, ptl_wait, pte_alloc, pte_lock, pte_present_k, pt
 import { anon_vma_prepare, folio_add_new_anon_rmap, folio_add_rmap_pte, folio_remove_rmap_pte, linear_page_index, PG_anon_exclusive } from './rmap.js';
 import { swap_readpage_contents } from './swap_io.js';
 import { flush_tlb_page } from './tlbflush.js';
+import { TaskStruct } from '../sched/task_struct.js';
 
 // VM_FAULT_* (include/linux/mm_types.h).
 export const VM_FAULT_OOM = 0x000001;
@@ -433,14 +434,14 @@ export function* handle_mm_fault(t: Task, vma: VmAreaStruct, address: number, fl
   if (vma.vmFlags & VM_HUGETLB) {
     const hr = yield* hugetlb_fault(t, vma, address, (flags & FAULT_FLAG_WRITE) !== 0);
     t.leave();
-    return hr;
+    return mm_account_fault(t, hr);
   }
   if (thp_fault_wanted(vma, address)) {
     // The PMD step: a new huge page, a write to a write-protected one, or a spurious fault on one.
     const hr = yield* handle_huge_pmd_fault(t, vma, address, (flags & FAULT_FLAG_WRITE) !== 0);
     if (hr !== VM_FAULT_FALLBACK) {
       t.leave();
-      return hr;
+      return mm_account_fault(t, hr);
     }
   }
   const table = yield* pte_alloc(t, mm, address);
@@ -477,5 +478,20 @@ export function* handle_mm_fault(t: Task, vma: VmAreaStruct, address: number, fl
   }
   if (ret & VM_FAULT_MAJOR) k.engine.counters.add('pgmajfault');
   t.leave();
+  return mm_account_fault(t, ret);
+}
+
+/**
+ * mm_account_fault(): a fault that neither failed nor is to be retried
+ * counts as the faulting thread's major (VM_FAULT_MAJOR) or minor fault,
+ * GUP's faults (populate, mlock) included: /proc/PID/stat's min_flt, maj_flt.
+ */
+function mm_account_fault(t: Task, ret: number): number {
+  if (ret & (VM_FAULT_RETRY | VM_FAULT_ERROR)) return ret;
+  const ts = t.data;
+  if (ts instanceof TaskStruct) {
+    if (ret & VM_FAULT_MAJOR) ts.majFlt++;
+    else ts.minFlt++;
+  }
   return ret;
 }

@@ -12,12 +12,13 @@ import type { Task } from '../../sim/task.js';
 
 /** Entering the kernel from user mode (syscall, exception). */
 export function ct_user_exit(t: Task): void {
-  t.ctKernelDepth++;
+  // The first entry starts a span of system time (/proc/PID/stat's stime; the rest of cpuTime is utime).
+  if (t.ctKernelDepth++ === 0) t.ctEnteredAt = t.cpuTime;
 }
 
 /** Returning to user mode. */
 export function ct_user_enter(t: Task): void {
-  if (t.ctKernelDepth > 0) t.ctKernelDepth--;
+  if (t.ctKernelDepth > 0 && --t.ctKernelDepth === 0) t.stimeCycles += t.cpuTime - t.ctEnteredAt;
 }
 
 /** True when the task is running user code (not inside a syscall or exception, not a kernel thread). */

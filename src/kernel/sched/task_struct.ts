@@ -28,6 +28,10 @@ declare module '../../sim/task.js' {
     rcuBlocksGp: number;
     /** context_tracking: kernel entries (syscalls, exceptions) not yet returned from; 0 in user mode. */
     ctKernelDepth: number;
+    /** Cycles of cpuTime charged in kernel mode (between ct_user_exit and ct_user_enter): stime; the rest of a user task's cpuTime is utime. */
+    stimeCycles: number;
+    /** cpuTime when the task last left user mode. */
+    ctEnteredAt: number;
   }
 }
 
@@ -42,6 +46,9 @@ export interface Cred {
   /** CAP_SYS_NICE: process_madvise on another process (default: as capSysAdmin). */
   capSysNice?: boolean;
 }
+
+/** TASK_COMM_LEN: a task's name holds 15 bytes and its NUL. */
+export const TASK_COMM_LEN = 16;
 
 export interface Rlimit {
   cur: number;
@@ -81,6 +88,26 @@ export class TaskStruct {
   sigFlag = false;
   /** The interruptible (or killable) sleep a signal would end, while the thread is in one. */
   sigSleep: import('../signal.js').SigSleep | null = null;
+  /** min_flt, maj_flt: faults this thread resolved (mm_account_fault; GUP's included). */
+  minFlt = 0;
+  majFlt = 0;
+  /** start_boottime: the simulated cycle the task was started at. */
+  startTime = 0;
+  /** real_parent: the process that forked this one (a thread's is its leader's); null for a process the machine started. */
+  parent: TaskStruct | null = null;
+  /** Process group and session ids (a process the machine started leads its own; fork copies its parent's). */
+  pgid = 0;
+  sid = 0;
+  /** PF_FORKNOEXEC: made by fork and not yet execve'd. */
+  forkNoExec = false;
+  /**
+   * signal_struct's totals of reaped children (wait_task_zombie): cmin_flt,
+   * cmaj_flt and cutime/cstime in cycles; kept on the thread group leader.
+   */
+  cMinFlt = 0;
+  cMajFlt = 0;
+  cUtime = 0;
+  cStime = 0;
 
   constructor(
     readonly pid: number,

@@ -31,6 +31,7 @@ import { fsOps } from './ops/fs.js';
 import { schedOps } from './ops/sched.js';
 import { MAP_HINT_BASE, mmOps, type MmOpEnv, type MmOpState } from './ops/mm.js';
 import { do_execve } from '../../kernel/fs/exec.js';
+import { wait_task_zombie } from '../../kernel/exit.js';
 import { vfsOf } from '../../kernel/fs/namespace.js';
 import type { ControlOp, ExecveOp, ForkOp, JoinOp, Op, ParsedScript, PinOp, Ref, RepeatOp, ThreadOp } from './types.js';
 import { callOps } from './calls/index.js';
@@ -254,6 +255,8 @@ class Interpreter {
       { ...placement, at: t.now },
     );
     rec.task = ts.task;
+    // A new thread starts with its creator's name (copy_process copies comm).
+    ts.comm = current(t).comm;
     p.names.set(op.as, id);
     // The creator's window was set while the new thread's CPU was idle: end it, so the engine interleaves the two from here.
     yield;
@@ -322,6 +325,7 @@ class Interpreter {
     }));
     if (typeof child === 'number') return { ret: -1, errno: errnoName(-child) };
     yield* syscall(t, 'wait4', waitExited(t, (child as TaskStruct).task));
+    wait_task_zombie(parent, child as TaskStruct);
     const sig = (child as TaskStruct).exitSignal;
     return { ret: 0, errno: null, child: childLines, exit: sig ?? (child as TaskStruct).exitCode };
   }

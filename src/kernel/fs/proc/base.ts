@@ -13,7 +13,7 @@
 import { loffAdd, type loff_t } from '../loff.js';
 import type { Blocking, Task } from '../../../sim/task.js';
 import { TaskState } from '../../../sim/task.js';
-import { EINVAL, ENOENT } from '../../errno.js';
+import { EINVAL, ENOENT, ESRCH } from '../../errno.js';
 import type { Kernel } from '../../kernel.js';
 import {
   MM_ANONPAGES,
@@ -24,13 +24,15 @@ import {
   type MmStruct,
 } from '../../mm/mm_types.js';
 import { current, type TaskStruct } from '../../sched/task_struct.js';
-import { d_add, type Dentry } from '../dcache.js';
+import { d_add, type Dentry, type DentryOperations } from '../dcache.js';
 import type { File, FileOperations, FilePos, IoBuf, OwnDirEntries } from '../file_table.js';
 import type { FilesStruct } from '../file.js';
 import { new_inode, S_IFDIR, S_IFLNK, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
 import { seq_lseek, seq_read, single_open, single_release, type SeqBuf, type ShowFn } from '../seq_file.js';
 import { file_vfs, type OpenableFileOperations } from '../vfs_file.js';
-import { pagemap_read, show_map_vma, smaps_show } from './task_mmu.js';
+import { pagemap_read, show_map_vma, smaps_rollup_show, smaps_show } from './task_mmu.js';
+import { proc_task, stat_show, statm_show } from './array.js';
+import { cmdline_fops, comm_fops, environ_fops, limits_show, pid_link_iops } from './pid_files.js';
 import { proc_dentry_operations, proc_dir_operations, ProcInode } from './inode.js';
 import { PID_FD_DIRS } from './fd.js';
 
@@ -60,8 +62,8 @@ function kb(pages: number): string {
 function status_show(pid: number): ShowFn {
   return (t, m) => {
     const k = t.k;
-    const ts = k.findTask(pid);
-    if (!ts) return;
+    const ts = proc_task(k, pid);
+    if (!ts) return -ESRCH;
     const threads = ts.group.filter((x) => !x.task || x.task.state !== TaskState.Done).length;
     m.line(`Name:\t${ts.comm.slice(0, 15)}`);
     m.line(`Umask:\t${ts.umask.toString(8).padStart(4, '0')}`);
@@ -103,9 +105,11 @@ function task_mem(t: Task, m: SeqBuf, mm: MmStruct): void {
 function maps_show(pid: number): ShowFn {
   return (t, m) => {
     const k = t.k;
-    const ts = k.findTask(pid);
-    const mm = ts?.mm;
-    if (!mm) return;
+    // m_start(): the task first (ESRCH once it is gone), then its mm.
+    const ts = proc_task(k, pid);
+    if (!ts) return -ESRCH;
+    const mm = ts.mm;
+    if (!mm) return undefined;
     for (const vma of mm.vmas) {
       k.touch(t, vma.kaddr, false);
       show_map_vma(m, vma);
@@ -122,6 +126,17 @@ function seq_fops(which: (pid: number) => ShowFn): OpenableFileOperations {
     read: seq_read,
     llseek: seq_lseek,
     release: single_release,
+  };
+}
+
+/** Operations made per pid (comm's write needs none of the inode's state beyond its pid), opened through the inode's pid. */
+function pid_fops_of(make: (pid: number) => OpenableFileOperations): OpenableFileOperations {
+  const proto = make(0);
+  return {
+    ...proto,
+    *open(t: Task, inode: Inode, file: File): Blocking<number> {
+      return yield* make((inode as ProcInode).pid).open!(t, inode, file);
+    },
   };
 }
 
@@ -143,19 +158,94 @@ const pagemap_fops: OpenableFileOperations = {
   },
 };
 
+/** A regular file of a PID directory: its mode and its operations for the process's directory or a thread's. */
+interface PidEntry {
+  mode: number;
+  fops: (tid: boolean) => OpenableFileOperations;
+}
+
+const same = (f: OpenableFileOperations) => (): OpenableFileOperations => f;
+
 /** The files of a PID directory with their modes (the tgid_base_stuff / tid_base_stuff entries this simulator has). */
-const PID_ENTRIES: Readonly<Record<string, { mode: number; fops: OpenableFileOperations }>> = {
-  status: { mode: 0o444, fops: seq_fops(status_show) },
-  maps: { mode: 0o444, fops: seq_fops(maps_show) },
-  smaps: { mode: 0o444, fops: seq_fops(smaps_show) },
+const PID_ENTRIES: Readonly<Record<string, PidEntry>> = {
+  // REG("environ", S_IRUSR, ...).
+  environ: { mode: 0o400, fops: same(environ_fops) },
+  status: { mode: 0o444, fops: same(seq_fops(status_show)) },
+  limits: { mode: 0o444, fops: same(seq_fops(limits_show)) },
+  comm: { mode: 0o644, fops: same(pid_fops_of(comm_fops)) },
+  cmdline: { mode: 0o444, fops: same(cmdline_fops) },
+  // ONE("stat", ..., proc_tgid_stat) in a process's directory, proc_tid_stat in a thread's.
+  stat: { mode: 0o444, fops: (tid) => (tid ? tid_stat_fops : tgid_stat_fops) },
+  statm: { mode: 0o444, fops: same(seq_fops(statm_show)) },
+  maps: { mode: 0o444, fops: same(seq_fops(maps_show)) },
+  smaps: { mode: 0o444, fops: same(seq_fops(smaps_show)) },
+  smaps_rollup: { mode: 0o444, fops: same(seq_fops(smaps_rollup_show)) },
   // REG("pagemap", S_IRUSR, ...).
-  pagemap: { mode: 0o400, fops: pagemap_fops },
+  pagemap: { mode: 0o400, fops: same(pagemap_fops) },
 };
+
+const tgid_stat_fops = seq_fops((pid) => stat_show(pid, true));
+const tid_stat_fops = seq_fops((pid) => stat_show(pid, false));
+
+/** The links of a PID directory (LNK: mode 0777). */
+const PID_LINKS: Readonly<Record<string, InodeOperations>> = {
+  cwd: pid_link_iops('cwd'),
+  root: pid_link_iops('root'),
+  exe: pid_link_iops('exe'),
+};
+
+/**
+ * tgid_base_stuff and tid_base_stuff as the host's 6.18 build has them (its
+ * `ls -f /proc/self`, `/proc/self/task/TID`): a directory lists the entries
+ * the model has in this order, each at position 2 + its index here
+ * (proc_pident_readdir), the end at 2 + the table's length.
+ */
+const TGID_BASE_ORDER = (
+  'task fd map_files fdinfo ns net environ auxv status personality limits sched autogroup timens_offsets comm syscall cmdline stat statm ' +
+  'maps numa_maps mem cwd root exe mounts mountinfo mountstats clear_refs smaps smaps_rollup pagemap attr wchan stack schedstat cpuset ' +
+  'cgroup oom_score oom_adj oom_score_adj loginuid sessionid coredump_filter io uid_map gid_map projid_map setgroups timers timerslack_ns ' +
+  'arch_status ksm_merging_pages ksm_stat'
+).split(' ');
+const TID_BASE_ORDER = (
+  'fd fdinfo ns net environ auxv status personality limits sched comm syscall cmdline stat statm maps children numa_maps mem cwd root exe ' +
+  'mounts mountinfo clear_refs smaps smaps_rollup pagemap attr wchan stack schedstat cpuset cgroup oom_score oom_adj oom_score_adj loginuid ' +
+  'sessionid io uid_map gid_map projid_map setgroups arch_status ksm_merging_pages ksm_stat'
+).split(' ');
+
+/** Whether the model has the entry `name` of a PID directory. */
+function has_entry(name: string, tid: boolean): boolean {
+  return name in PID_ENTRIES || name in PID_LINKS || name in PID_FD_DIRS || (name === 'task' && !tid);
+}
+
+/** proc_pident_readdir(): the entries the model has, in the table's order and at its positions; ENOENT once the task is gone. */
+function pident_readdir(tid: boolean): FileOperations['iterate_shared'] {
+  const order = tid ? TID_BASE_ORDER : TGID_BASE_ORDER;
+  return (t: Task, file: File): OwnDirEntries | number => {
+    if (!find_live_task(t.k, (file_vfs(file).inode as ProcInode).pid)) return -ENOENT;
+    const names: string[] = [];
+    const pos: number[] = [];
+    order.forEach((name, i) => {
+      if (!has_entry(name, tid)) return;
+      names.push(name);
+      pos.push(i + 2);
+    });
+    return { names, pos, end: order.length + 2 };
+  };
+}
+
+const proc_tgid_base_operations: FileOperations = { ...proc_dir_operations, name: 'proc_tgid_base', iterate_shared: pident_readdir(false) };
+const proc_tid_base_operations: FileOperations = { ...proc_dir_operations, name: 'proc_tid_base', iterate_shared: pident_readdir(true) };
 
 /** pid_entry_nlink(tgid_base_stuff): 2 and its directories (task, fd, map_files, fdinfo, ns, net, attr). */
 const NLINK_TGID = 2 + 7;
 /** pid_entry_nlink(tid_base_stuff): 2 and its directories (fd, fdinfo, ns, net, attr). */
 const NLINK_TID = 2 + 5;
+
+/** pid_dentry_operations: never cached once unused, and valid only while the task lives (pid_revalidate). */
+const pid_dentry_operations: DentryOperations = {
+  d_delete: () => true,
+  d_revalidate: (t, d) => d.d_inode === null || find_live_task(t.k, (d.d_inode as ProcInode).pid) !== null,
+};
 
 /** proc_pid_make_inode(). */
 function proc_pid_make_inode(t: Task, dir: Inode, pid: number, mode: number): ProcInode {
@@ -187,7 +277,7 @@ function* pident_lookup(t: Task, dir: Inode, dentry: Dentry, tid: boolean): Bloc
     inode.i_nlink = 2;
     inode.i_op = fdDir.i_op;
     inode.i_fop = fdDir.fops;
-    dentry.d_op = proc_dentry_operations;
+    dentry.d_op = pid_dentry_operations;
     d_add(dentry, inode);
     return 0;
   }
@@ -196,7 +286,16 @@ function* pident_lookup(t: Task, dir: Inode, dentry: Dentry, tid: boolean): Bloc
     inode.i_nlink = 2;
     inode.i_op = proc_task_inode_operations;
     inode.i_fop = proc_task_operations;
-    dentry.d_op = proc_dentry_operations;
+    dentry.d_op = pid_dentry_operations;
+    d_add(dentry, inode);
+    return 0;
+  }
+  const link = PID_LINKS[name];
+  if (link) {
+    const inode = proc_pid_make_inode(t, dir, pid, S_IFLNK | 0o777);
+    inode.i_nlink = 1;
+    inode.i_op = link;
+    dentry.d_op = pid_dentry_operations;
     d_add(dentry, inode);
     return 0;
   }
@@ -204,8 +303,8 @@ function* pident_lookup(t: Task, dir: Inode, dentry: Dentry, tid: boolean): Bloc
   if (!ent) return -ENOENT;
   const inode = proc_pid_make_inode(t, dir, pid, S_IFREG | ent.mode);
   inode.i_nlink = 1;
-  inode.i_fop = ent.fops;
-  dentry.d_op = proc_dentry_operations;
+  inode.i_fop = ent.fops(tid);
+  dentry.d_op = pid_dentry_operations;
   d_add(dentry, inode);
   return 0;
 }
@@ -240,17 +339,17 @@ function* proc_task_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<number
   const tid = name_to_int(dentry.d_name);
   const task = leader && tid > 0 ? find_live_task(k, tid) : null;
   if (!leader || !task || task.group !== leader.group) return -ENOENT;
-  add_pid_dir(t, dir, dentry, tid, NLINK_TID, proc_tid_base_inode_operations);
+  add_pid_dir(t, dir, dentry, tid, NLINK_TID, proc_tid_base_inode_operations, proc_tid_base_operations);
   return 0;
 }
 
 /** A /proc/PID or /proc/PID/task/TID directory for `pid` (proc_pid_instantiate, proc_task_instantiate). */
-function add_pid_dir(t: Task, dir: Inode, dentry: Dentry, pid: number, nlink: number, iop: InodeOperations): void {
+function add_pid_dir(t: Task, dir: Inode, dentry: Dentry, pid: number, nlink: number, iop: InodeOperations, fop: FileOperations): void {
   const inode = proc_pid_make_inode(t, dir, pid, S_IFDIR | 0o555);
   inode.i_nlink = nlink;
   inode.i_op = iop;
-  inode.i_fop = proc_dir_operations;
-  dentry.d_op = proc_dentry_operations;
+  inode.i_fop = fop;
+  dentry.d_op = pid_dentry_operations;
   d_add(dentry, inode);
 }
 
@@ -308,6 +407,6 @@ export function* proc_pid_lookup(t: Task, dir: Inode, dentry: Dentry): Blocking<
   // A thread's tid finds its own directory too (find_task_by_pid_ns), though readdir of /proc lists only processes.
   const tgid = name_to_int(name);
   if (tgid < 0 || !find_live_task(k, tgid)) return -ENOENT;
-  add_pid_dir(t, dir, dentry, tgid, NLINK_TGID, pid_dir_inode_operations);
+  add_pid_dir(t, dir, dentry, tgid, NLINK_TGID, pid_dir_inode_operations, proc_tgid_base_operations);
   return 0;
 }

@@ -51,6 +51,7 @@ import type { File, FilePos, IoBuf } from '../file_table.js';
 import type { SeqBuf } from '../seq_file.js';
 import { d_path } from '../dcache.js';
 import { VfsFile } from '../vfs_file.js';
+import { proc_task } from './array.js';
 
 const PSS_SHIFT = 12;
 
@@ -73,6 +74,9 @@ class MemSizeStats {
   private_hugetlb = 0;
   /** In PAGE_SIZE << PSS_SHIFT units of bytes, as the kernel's u64 fixed point. */
   pss = 0;
+  pss_anon = 0;
+  pss_file = 0;
+  pss_shmem = 0;
   pss_dirty = 0;
   pss_locked = 0;
   swap_pss = 0;
@@ -105,8 +109,11 @@ export function show_map_vma(m: SeqBuf, vma: VmAreaStruct): void {
 }
 
 /** smaps_page_accumulate(). */
-function pageAccumulate(mss: MemSizeStats, size: number, pss: number, dirty: boolean, locked: boolean, priv: boolean): void {
+function pageAccumulate(mss: MemSizeStats, f: number, size: number, pss: number, dirty: boolean, locked: boolean, priv: boolean): void {
   mss.pss += pss;
+  if (f & PG_anon) mss.pss_anon += pss;
+  else if (f & PG_swapbacked) mss.pss_shmem += pss;
+  else mss.pss_file += pss;
   if (locked) mss.pss_locked += pss;
   if (dirty) {
     mss.pss_dirty += pss;
@@ -130,13 +137,13 @@ function account(k: Kernel, mss: MemSizeStats, pfn: number, young: boolean, dirt
   if (young || (f & PG_referenced) !== 0) mss.referenced += PAGE_SIZE;
   // A folio referenced only by this mapping, or a non-present entry: all of it, private when present.
   if (mm.refcount[pfn] === 1 || !present) {
-    pageAccumulate(mss, PAGE_SIZE, PAGE_SIZE * 2 ** PSS_SHIFT, isDirty, locked, present);
+    pageAccumulate(mss, f, PAGE_SIZE, PAGE_SIZE * 2 ** PSS_SHIFT, isDirty, locked, present);
     return;
   }
   const mapcount = mm.mapcount[pfn]!;
   let pss = PAGE_SIZE * 2 ** PSS_SHIFT;
   if (mapcount >= 2) pss = Math.floor(pss / mapcount);
-  pageAccumulate(mss, PAGE_SIZE, pss, isDirty, locked, mapcount < 2);
+  pageAccumulate(mss, f, PAGE_SIZE, pss, isDirty, locked, mapcount < 2);
 }
 
 /** smap_gather_stats(): walk the area's page tables. */
@@ -224,9 +231,21 @@ function show_smap(t: Task, m: SeqBuf, vma: VmAreaStruct): void {
   m.line(kbLine('Size', vma.vmEnd - vma.vmStart));
   m.line(kbLine('KernelPageSize', pageSize));
   m.line(kbLine('MMUPageSize', pageSize));
+  show_mss(m, mss, false);
+  m.line(`THPeligible:    ${String(thpEligible(vma)).padStart(8)}`);
+  m.line(vmFlagsLine(vma));
+}
+
+/** __show_smap(): the sizes; the rollup adds Pss_Anon, Pss_File and Pss_Shmem. */
+function show_mss(m: SeqBuf, mss: MemSizeStats, rollup: boolean): void {
   m.line(kbLine('Rss', mss.resident));
   m.line(kbLine('Pss', Math.floor(mss.pss / 2 ** PSS_SHIFT)));
   m.line(kbLine('Pss_Dirty', Math.floor(mss.pss_dirty / 2 ** PSS_SHIFT)));
+  if (rollup) {
+    m.line(kbLine('Pss_Anon', Math.floor(mss.pss_anon / 2 ** PSS_SHIFT)));
+    m.line(kbLine('Pss_File', Math.floor(mss.pss_file / 2 ** PSS_SHIFT)));
+    m.line(kbLine('Pss_Shmem', Math.floor(mss.pss_shmem / 2 ** PSS_SHIFT)));
+  }
   m.line(kbLine('Shared_Clean', mss.shared_clean));
   m.line(kbLine('Shared_Dirty', mss.shared_dirty));
   m.line(kbLine('Private_Clean', mss.private_clean));
@@ -244,8 +263,6 @@ function show_smap(t: Task, m: SeqBuf, vma: VmAreaStruct): void {
   m.line(kbLine('Swap', mss.swap));
   m.line(kbLine('SwapPss', Math.floor(mss.swap_pss / 2 ** PSS_SHIFT)));
   m.line(kbLine('Locked', Math.floor(mss.pss_locked / 2 ** PSS_SHIFT)));
-  m.line(`THPeligible:    ${String(thpEligible(vma)).padStart(8)}`);
-  m.line(vmFlagsLine(vma));
 }
 
 /** smaps_hugetlb_range(): each present huge page, shared when mapped more than once. */
@@ -262,12 +279,41 @@ function gatherHugetlb(t: Task, vma: VmAreaStruct, mss: MemSizeStats): void {
 }
 
 /** show_smap() over every area of the task's mm (the seq_file's m_start/m_next walk). */
-export function smaps_show(pid: number): (t: Task, m: SeqBuf) => void {
+export function smaps_show(pid: number): (t: Task, m: SeqBuf) => number | undefined {
   return (t, m) => {
-    const ts = t.k.findTask(pid);
-    const mm = ts?.mm;
-    if (!mm) return;
+    // m_start(): the task first (ESRCH once it is gone), then its mm.
+    const ts = proc_task(t.k, pid);
+    if (!ts) return -ESRCH;
+    const mm = ts.mm;
+    if (!mm) return undefined;
     for (const vma of mm.vmas) show_smap(t, m, vma);
+    return undefined;
+  };
+}
+
+/**
+ * show_smaps_rollup(): every area's sizes added up under one header line
+ * from the first area's start to the last one's end (0-0 without areas),
+ * named [rollup].
+ */
+export function smaps_rollup_show(pid: number): (t: Task, m: SeqBuf) => number | undefined {
+  return (t, m) => {
+    const ts = proc_task(t.k, pid);
+    if (!ts) return -ESRCH;
+    // The mm taken at open (proc_mem_open): none, or already released, is ESRCH.
+    const mm = ts.mm;
+    if (!mm) return -ESRCH;
+    const mss = new MemSizeStats();
+    for (const vma of mm.vmas) {
+      t.k.touch(t, vma.kaddr, false);
+      if (vma.vmFlags & VM_HUGETLB) gatherHugetlb(t, vma, mss);
+      else gatherStats(t, vma, mss);
+    }
+    const start = mm.vmas.length > 0 ? mm.vmas[0]!.vmStart : 0;
+    const end = mm.vmas.length > 0 ? mm.vmas[mm.vmas.length - 1]!.vmEnd : 0;
+    m.line(`${hex(start, 8)}-${hex(end, 8)} ---p 00000000 00:00 0 `.padEnd(73) + '[rollup]');
+    show_mss(m, mss, true);
+    return undefined;
   };
 }
 

@@ -80,6 +80,7 @@ export const CALL_FIELDS = {
   await_signal: { sig: named(SIGNAL_NAMES, 'a signal'), count: opt('int', 1) },
   caught: { sig: named(SIGNAL_NAMES, 'a signal') },
   truncate: { path: req('path'), len: req('loff') },
+  procfile: { path: req('path') },
 } as const satisfies Record<string, Record<string, FieldSpec>>;
 
 export type CallName = keyof typeof CALL_FIELDS;

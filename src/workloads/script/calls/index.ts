@@ -3,5 +3,6 @@ import type { OpHandler } from '../ops/fd.js';
 import { fsCalls } from './fs.js';
 import { mmCalls } from './mm.js';
 import { procCalls } from './proc.js';
+import { procfileCalls } from './procfile.js';
 
-export const callOps: Readonly<Record<string, OpHandler>> = { ...mmCalls, ...fsCalls, ...procCalls };
+export const callOps: Readonly<Record<string, OpHandler>> = { ...mmCalls, ...fsCalls, ...procCalls, ...procfileCalls };

@@ -1,0 +1,96 @@
+/**
+ * The procfile op: the process reads a /proc file (open, read to the end,
+ * close) and prints its lines, with the values that belong to one machine
+ * or one run masked the same way on both sides (the host runner's
+ * mask_proc_line in src/conform/host-runner-mask.c), by the file's name:
+ *
+ * - stat: the pid, ppid and process group as `self` (the caller's pid),
+ *   `thread` (its tid, when not the pid), `parent` (its parent's pid) or
+ *   `other`; `*` for the session, tty, flags, fault counts, times,
+ *   priority and nice (a runner started under nice differs), start time,
+ *   sizes, RLIMIT_RSS, addresses, signal masks (the host runner catches
+ *   SIGSEGV and SIGBUS), CPU and I/O delay; the rest as read: comm, state,
+ *   threads, itrealvalue, esp/eip, wchan, exit_signal, rt_priority, policy,
+ *   guest times and exit_code.
+ * - statm: `*` for every count but the two fields that are always 0.
+ * - limits: values `*` (padded to their columns) but Max open files's,
+ *   which the runner sets (1024/4096); the others are the host's.
+ * - smaps_rollup: the header's addresses `*` and its padding one space;
+ *   every size `*` at its column (the runner's own mappings count).
+ * - cmdline, environ: no lines (the runner's own arguments and environment;
+ *   the model has none).
+ * - any other file: its lines as read.
+ *
+ * Values the host cannot be compared on are checked against the model's
+ * counters by unit tests (test/kernel/fs/proc-pid.test.ts).
+ */
+import { current } from '../../../kernel/sched/task_struct.js';
+import type { Blocking } from '../../../sim/task.js';
+import type { CallOp } from '../types.js';
+import { outcome, type OpEnv, type OpHandler, type OpOutcome } from '../ops/fd.js';
+import { readWholeFile } from './mm.js';
+
+/** The caller's own ids a pid field is named by. */
+export interface OwnIds {
+  pid: number;
+  tid: number;
+  ppid: number;
+}
+
+export function pidName(v: number, ids: OwnIds): string {
+  if (v === ids.pid) return 'self';
+  if (v === ids.tid) return 'thread';
+  if (v === ids.ppid) return 'parent';
+  return 'other';
+}
+
+/** stat's fields (numbered from 1) printed as read; 1, 4 and 5 are named; the others are `*`. */
+const STAT_KEEP = new Set([2, 3, 20, 21, 29, 30, 35, 36, 37, 38, 40, 41, 43, 44, 52]);
+const STAT_PIDS = new Set([1, 4, 5]);
+
+function maskStat(line: string, ids: OwnIds): string {
+  const close = line.lastIndexOf(')');
+  const open = line.indexOf(' (');
+  if (close < 0 || open < 0) return line;
+  const fields = [line.slice(0, open), line.slice(open + 1, close + 1), ...line.slice(close + 2).split(' ')];
+  return fields.map((f, i) => (STAT_PIDS.has(i + 1) ? pidName(Number(f), ids) : STAT_KEEP.has(i + 1) ? f : '*')).join(' ');
+}
+
+/** A run of spaces and digits as `*` right-aligned in the same width. */
+function maskNumbers(s: string): string {
+  return s.replace(/ *\d+/g, (m) => '*'.padStart(m.length));
+}
+
+export function maskProcLines(name: string, text: string, ids: OwnIds): string[] {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  switch (name) {
+    case 'cmdline':
+    case 'environ':
+      return [];
+    case 'stat':
+      return lines.map((l) => maskStat(l, ids));
+    case 'statm':
+      return lines.map((l) => l.split(' ').map((f, i) => (i === 4 || i === 6 ? f : '*')).join(' '));
+    case 'limits':
+      return lines.map((l, i) => (i === 0 || l.startsWith('Max open files') || l.length < 68 ? l : l.slice(0, 26) + '*'.padEnd(20) + ' ' + '*'.padEnd(20) + l.slice(67)));
+    case 'smaps_rollup':
+      return lines.map((l) => (l.endsWith('[rollup]') ? l.replace(/^[0-9a-f]+-[0-9a-f]+ /, '*-* ').replace(/ +/g, ' ') : maskNumbers(l)));
+    default:
+      return lines;
+  }
+}
+
+/** procfile: the process reads the file at `path`; `lines` are its lines, masked by the file's name. */
+function* procfile(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const path = op['path'] as string;
+  const text = yield* readWholeFile(env, path);
+  if (typeof text === 'number') return outcome(text);
+  const ts = current(env.t);
+  const ids: OwnIds = { pid: ts.tgid, tid: ts.pid, ppid: ts.parent ? ts.parent.tgid : (env.ppid ?? 0) };
+  const lines = maskProcLines(path.slice(path.lastIndexOf('/') + 1), text, ids);
+  // The host runner's record cannot tell one empty line from none (a comm set to ""): both print [].
+  return { ret: 0, errno: null, lines: lines.length === 1 && lines[0] === '' ? [] : lines };
+}
+
+export const procfileCalls: Readonly<Record<string, OpHandler>> = { procfile } as Record<string, OpHandler>;
