@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "host-runner.h"
 
@@ -34,6 +36,8 @@ struct script_thread {
 	struct sink sink;
 	volatile int stop;
 	int joined;
+	/* The thread's kernel task id, for the join to wait until the task is gone. */
+	volatile pid_t ktid;
 };
 
 /* Threads of this process by the number their name is bound to (a fork child inherits a copy it never joins). */
@@ -47,6 +51,7 @@ static __thread struct script_thread *self;
 static void *thread_main(void *arg)
 {
 	struct script_thread *th = arg;
+	th->ktid = (pid_t)syscall(SYS_gettid);
 	self = th;
 	slots = th->slots;
 	out = &th->sink;
@@ -131,6 +136,13 @@ static void op_join(int i, struct op *o)
 	int err = pthread_join(th->tid, NULL);
 	if (err)
 		child_fail("pthread_join: %s", strerror(err));
+	/*
+	 * pthread_join returns at the futex wake of the thread's exit_mm, before release_task takes the task off the
+	 * process (its /proc/PID/task entry, num_threads, its /proc files' ESRCH): wait for that too, as the simulator's
+	 * join does, so that what a script reads after a join does not race the exit.
+	 */
+	while (th->ktid > 0 && syscall(SYS_tgkill, getpid(), th->ktid, 0) == 0)
+		sched_yield();
 	th->joined = 1;
 	emit("B %d\n", i);
 	emit_bytes(th->sink.data, *th->sink.used);

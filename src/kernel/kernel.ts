@@ -231,9 +231,9 @@ export class Kernel {
     yield* do_exit(t, ts);
   }
 
-  /** execve's begin_new_exec: a fresh mm, close-on-exec fds closed. */
-  *exec(t: Task, ts: TaskStruct): Blocking<void> {
-    yield* begin_new_exec(t, ts);
+  /** execve's begin_new_exec: a fresh mm, close-on-exec fds closed, the name from `filename`'s last component. */
+  *exec(t: Task, ts: TaskStruct, filename?: string): Blocking<void> {
+    yield* begin_new_exec(t, ts, filename);
   }
 
   /** A kernel access to a kernel object's memory, timed by the caches and charged to the task. */

@@ -23,6 +23,8 @@ const CAT_SHOW = intern('seq_show');
 export class SeqBuf {
   private readonly parts: string[] = [];
   lines = 0;
+  /** The text is bytes one character each (a task's name: any byte but NUL), not UTF-8. */
+  latin1 = false;
 
   /** seq_printf(): one line (a newline is added). */
   line(s: string): void {
@@ -78,7 +80,7 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null, p
       t.leave();
       return err;
     }
-    m.buf = Buffer.from(sb.text(), 'utf8');
+    m.buf = Buffer.from(sb.text(), sb.latin1 ? 'latin1' : 'utf8');
     t.leave();
   }
   // A position past 2^53 (a seek there) is past the text.

@@ -307,7 +307,9 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
     if (c.name === 'execve' || c.name === 'execveat') {
       if (!ok) return false;
       // A new program: a fresh mm (its heap and mappings the log will show anew), close-on-exec fds closed.
-      yield* k.exec(t, current(t));
+      // The program's name (comm) is its path's last component; execveat's path is its second argument.
+      const path = /^"([^"]*)"/.exec(c.args[c.name === 'execve' ? 0 : 1] ?? '')?.[1];
+      yield* k.exec(t, current(t), path || undefined);
       proc.st.logBrk = null;
       proc.hint.nextHint = MAP_HINT_BASE;
       return true;

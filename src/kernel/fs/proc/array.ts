@@ -83,7 +83,7 @@ export function group_totals(ts: TaskStruct): { minFlt: number; majFlt: number; 
 }
 
 /** get_task_state(): R running or runnable, S sleeping (interruptibly: a wait here ends on an event). */
-function task_state_char(ts: TaskStruct): string {
+export function task_state_char(ts: TaskStruct): string {
   const s = ts.task?.state;
   return s === TaskState.Sleeping ? 'S' : 'R';
 }
@@ -187,6 +187,7 @@ export function stat_show(pid: number, whole: boolean): ShowFn {
       0, // env_end
       ts.exitCode,
     ];
+    m.latin1 = true;
     m.line(`${ts.pid} (${task_comm(ts)}) ${f.join(' ')}`);
     return undefined;
   };

@@ -31,7 +31,7 @@ import { new_inode, S_IFDIR, S_IFLNK, S_IFREG, type Inode, type InodeOperations 
 import { seq_lseek, seq_read, single_open, single_release, type SeqBuf, type ShowFn } from '../seq_file.js';
 import { file_vfs, type OpenableFileOperations } from '../vfs_file.js';
 import { pagemap_read, show_map_vma, smaps_rollup_show, smaps_show } from './task_mmu.js';
-import { proc_task, stat_show, statm_show } from './array.js';
+import { proc_task, stat_show, statm_show, task_comm, task_state_char } from './array.js';
 import { cmdline_fops, comm_fops, environ_fops, limits_show, pid_link_iops } from './pid_files.js';
 import { proc_dentry_operations, proc_dir_operations, ProcInode } from './inode.js';
 import { PID_FD_DIRS } from './fd.js';
@@ -65,11 +65,14 @@ function status_show(pid: number): ShowFn {
     const ts = proc_task(k, pid);
     if (!ts) return -ESRCH;
     const threads = ts.group.filter((x) => !x.task || x.task.state !== TaskState.Done).length;
-    m.line(`Name:\t${ts.comm.slice(0, 15)}`);
+    // proc_task_name(escape): a newline and a backslash of the name escaped (seq_escape_str with "\n\\").
+    m.latin1 = true;
+    m.line(`Name:\t${task_comm(ts).replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'))}`);
     m.line(`Umask:\t${ts.umask.toString(8).padStart(4, '0')}`);
-    m.line(`State:\t${ts === current(t) ? 'R (running)' : 'S (sleeping)'}`);
+    m.line(`State:\t${task_state_char(ts) === 'R' ? 'R (running)' : 'S (sleeping)'}`);
     m.line(`Tgid:\t${ts.tgid}`);
     m.line(`Pid:\t${ts.pid}`);
+    m.line(`PPid:\t${ts.parent ? ts.parent.tgid : 0}`);
     const uid = ts.cred.uid;
     m.line(`Uid:\t${uid}\t${uid}\t${uid}\t${uid}`);
     m.line(`Gid:\t${uid}\t${uid}\t${uid}\t${uid}`);

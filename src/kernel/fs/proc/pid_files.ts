@@ -39,6 +39,7 @@ function comm_show(pid: number): ShowFn {
   return (t: Task, m: SeqBuf) => {
     const ts = proc_task(t.k, pid);
     if (!ts) return -ESRCH;
+    m.latin1 = true;
     m.line(task_comm(ts));
     return undefined;
   };

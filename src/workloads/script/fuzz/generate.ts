@@ -76,6 +76,9 @@ export interface GenOptions {
   exhaust: boolean;
 }
 
+/** /proc files the procfile op reads in campaigns (their masked lines agree between a host and the model). */
+const PROC_FILES = ['/proc/self/stat', '/proc/self/statm', '/proc/self/comm', '/proc/self/limits', '/proc/self/smaps_rollup', '/proc/self/cmdline', '/proc/thread-self/stat', '/proc/self/environ'];
+
 const PATHS = ['a', 'b', 'c', 'd', 'd/x', 'd/y', 'e', 'd/e', 'd/e/z', 'missing/x', '.', 'a/x'];
 const DIRS = ['d', 'e', 'd/e'];
 const ADVICE = Object.keys(MADV);
@@ -387,7 +390,7 @@ class Gen {
     return { op: 'getrlimit', resource: 'NOFILE' };
   }
 
-  /** link, symlink, readlink (and fdinfo) and unlinkat, and their *at forms (rolls 806..814). */
+  /** link, symlink, readlink (and fdinfo, procfile) and unlinkat, and their *at forms (rolls 806..814). */
   linkOp(s: Scope, roll: number): RawOp {
     const at = this.chance(0.5);
     const dirfd = (): unknown => (this.chance(0.7) ? -100 : this.fd(s));
@@ -405,6 +408,7 @@ class Gen {
     }
     if (roll < 814) {
       if (this.chance(0.2)) return { op: 'fdinfo', fd: this.fd(s) };
+      if (this.chance(0.3)) return { op: 'procfile', path: this.pick(PROC_FILES) };
       // Not /proc/self itself: its body is the process's pid, which differs between kernels.
       const path = this.pick([...PATHS, 'l', '/proc/self/fd/3', '']);
       const bufsiz = this.pick([0, 1, 4, 4096, -1]);
