@@ -193,7 +193,7 @@ static const char *own_pid_name(long v)
 /* stat's fields (from 1) printed as read; 1, 4 and 5 are named by own_pid_name; the others are `*`. */
 static int stat_keep(int f)
 {
-	static const int keep[] = { 2, 3, 20, 21, 29, 30, 35, 36, 37, 38, 40, 41, 43, 44, 52 };
+	static const int keep[] = { 2, 3, 20, 21, 29, 30, 31, 32, 33, 35, 36, 37, 38, 40, 41, 43, 44, 52 };
 	for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
 		if (keep[k] == f)
 			return 1;

@@ -13,8 +13,9 @@
  * time in ticks since boot, vsize (total_vm pages in bytes), rss (file, anon
  * and shmem pages), RLIMIT_RSS, the wchan flag (1 when the task is not
  * running), exit_signal (SIGCHLD for a process, -1 for a thread), the CPU,
- * and start_brk. Zero where the model has nothing to show: tty, the
- * signal masks (no handlers are modelled), and the program image's
+ * the thread's pending and blocked signals and the process's ignored and
+ * caught ones (the first 31), and start_brk. Zero where the model has
+ * nothing to show: tty and the program image's
  * addresses (no ELF image is loaded: start_code, end_code, start_stack,
  * start_data, end_data and the argument and environment bounds are 0).
  *
@@ -28,6 +29,7 @@ import type { Kernel } from '../../kernel.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, PAGE_SIZE, type MmStruct } from '../../mm/mm_types.js';
 import { current, TASK_COMM_LEN, type TaskStruct } from '../../sched/task_struct.js';
 import { RLIMIT_RSS, task_rlimits } from '../../sys.js';
+import { SIG_DFL, SIG_IGN } from '../../signal.js';
 import type { SeqBuf, ShowFn } from '../seq_file.js';
 
 /** PF_FORKNOEXEC, PF_KTHREAD (include/linux/sched.h). */
@@ -135,6 +137,7 @@ export function stat_show(pid: number, whole: boolean): ShowFn {
     const vsize = mm ? mm.totalVm * PAGE_SIZE : 0;
     const rss = mm ? get_mm_rss(mm) : 0;
     const startTicks = cycles_to_clock_t(k, ts.startTime);
+    const sigs = collect_sigign_sigcatch(ts);
     const f: (string | number)[] = [
       task_state_char(ts),
       ts.parent ? ts.parent.tgid : 0,
@@ -164,10 +167,10 @@ export function stat_show(pid: number, whole: boolean): ShowFn {
       0, // start_stack
       0, // kstkesp
       0, // kstkeip
-      0, // pending signals
-      0, // blocked
-      0, // ignored
-      0, // caught
+      sigword(ts.sigPending),
+      sigword(ts.sigBlocked),
+      sigword(sigs.ign),
+      sigword(sigs.catch_),
       wchan,
       0,
       0,
@@ -191,6 +194,24 @@ export function stat_show(pid: number, whole: boolean): ShowFn {
     m.line(`${ts.pid} (${task_comm(ts)}) ${f.join(' ')}`);
     return undefined;
   };
+}
+
+/** collect_sigign_sigcatch(): the signals the process ignores and those it has handlers for (bit sig - 1). */
+function collect_sigign_sigcatch(ts: TaskStruct): { ign: bigint; catch_: bigint } {
+  const r = { ign: 0n, catch_: 0n };
+  const sig = (ts.group[0] ?? ts).signal;
+  if (!sig) return r;
+  for (let s = 1; s < sig.action.length; s++) {
+    const h = sig.action[s]!.handler;
+    if (h === SIG_IGN) r.ign |= 1n << BigInt(s - 1);
+    else if (h !== SIG_DFL) r.catch_ |= 1n << BigInt(s - 1);
+  }
+  return r;
+}
+
+/** The obsolete signal fields: sig[0] & 0x7fffffff. */
+function sigword(set: bigint): number {
+  return Number(set & 0x7fffffffn);
 }
 
 /** task_statm(): total_vm, and through the out-parameters shared, text, data and resident pages. */

@@ -8,10 +8,10 @@
  *   `thread` (its tid, when not the pid), `parent` (its parent's pid) or
  *   `other`; `*` for the session, tty, flags, fault counts, times,
  *   priority and nice (a runner started under nice differs), start time,
- *   sizes, RLIMIT_RSS, addresses, signal masks (the host runner catches
+ *   sizes, RLIMIT_RSS, addresses, caught signals (the host runner catches
  *   SIGSEGV and SIGBUS), CPU and I/O delay; the rest as read: comm, state,
- *   threads, itrealvalue, esp/eip, wchan, exit_signal, rt_priority, policy,
- *   guest times and exit_code.
+ *   threads, itrealvalue, esp/eip, pending, blocked and ignored signals,
+ *   wchan, exit_signal, rt_priority, policy, guest times and exit_code.
  * - statm: `*` for every count but the two fields that are always 0.
  * - limits: values `*` (padded to their columns) but Max open files's,
  *   which the runner sets (1024/4096); the others are the host's.
@@ -45,7 +45,7 @@ export function pidName(v: number, ids: OwnIds): string {
 }
 
 /** stat's fields (numbered from 1) printed as read; 1, 4 and 5 are named; the others are `*`. */
-const STAT_KEEP = new Set([2, 3, 20, 21, 29, 30, 35, 36, 37, 38, 40, 41, 43, 44, 52]);
+const STAT_KEEP = new Set([2, 3, 20, 21, 29, 30, 31, 32, 33, 35, 36, 37, 38, 40, 41, 43, 44, 52]);
 const STAT_PIDS = new Set([1, 4, 5]);
 
 function maskStat(line: string, ids: OwnIds): string {

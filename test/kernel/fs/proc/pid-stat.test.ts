@@ -19,6 +19,7 @@ import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES } from '../../../../src/kerne
 import { accessUser } from '../../../../src/kernel/mm/uaccess.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../../../../src/kernel/mm/uapi.js';
 import { current, type TaskStruct } from '../../../../src/kernel/sched/task_struct.js';
+import { SIG_HANDLER, SIG_IGN, sys_rt_sigaction } from '../../../../src/kernel/signal.js';
 import type { Blocking, Task } from '../../../../src/sim/task.js';
 import { runScript } from '../../../../src/workloads/script/interp.js';
 import { parseScript } from '../../../../src/workloads/script/parse.js';
@@ -135,6 +136,22 @@ describe('/proc/PID/stat and statm', () => {
     expect(thread.minFlt).toBe(5);
     expect(thread.comm).toBe('script');
     expect([child.pgid, child.sid, child.forkNoExec]).toEqual([main.pid, main.pid, true]);
+  });
+});
+
+describe('/proc/PID/stat signal fields', () => {
+  it('show the thread pending and blocked sets and the process ignored and caught ones (bit sig - 1)', () => {
+    let stat = '';
+    runProcess(function* (t) {
+      yield* sys_rt_sigaction(t, 10, SIG_IGN, 0); // SIGUSR1 ignored
+      yield* sys_rt_sigaction(t, 12, SIG_HANDLER, 0); // SIGUSR2 caught
+      yield* sys_rt_sigaction(t, 2, SIG_HANDLER, 0); // SIGINT caught
+      current(t).sigBlocked = 1n << 14n; // SIGTERM blocked
+      stat = yield* readFile(t, '/proc/self/stat');
+    });
+    const f = stat.slice(stat.lastIndexOf(')') + 2).trimEnd().split(' ');
+    // Fields 31..34 are at index 28..31 counting from field 3.
+    expect(f.slice(28, 32).map(Number)).toEqual([0, 1 << 14, 1 << 9, (1 << 11) | (1 << 1)]);
   });
 });
 
