@@ -23,7 +23,7 @@ import { EventQueue } from './eventqueue.js';
 import { LowestClockPicker } from './cpu_pick.js';
 import { Rng } from './random.js';
 import { Counters, SampleSets } from './stats.js';
-import { Task, TaskState, type TaskBody } from './task.js';
+import { STEP_DONE, StepBody, Task, TaskState, type TaskBody, type Yield } from './task.js';
 import { Completion, WaitKind, type Waker, Wait } from './wait.js';
 
 export interface SchedHooks {
@@ -392,46 +392,78 @@ export class Engine implements Waker {
   run(until = Infinity): number {
     // Clocks may have been set from outside since the last run (tests, an idle CPU's clock moved by a work item): replay every path once.
     this.picker.touchAll();
+    // The loop's fields in locals: each step calls into a task, after which the compiled loop would load them again.
+    const picker = this.picker;
+    const clock = this.clock;
+    const events = this.events;
+    const windowEnd = this.windowEnd;
+    const nextTick = this.nextTick;
+    const quantum = this.quantum;
+    const steal = this.stealLen > 0;
     for (;;) {
-      const c = this.picker.pick();
-      const tc = c >= 0 ? this.clock[c]! : Infinity;
-      const te = this.events.peekTime();
+      const c = picker.pick();
+      const tc = c >= 0 ? clock[c]! : Infinity;
+      const te = events.peekTime();
       if (te <= tc && te !== Infinity) {
         if (te > until) break;
-        this.events.pop()!.fn(te);
+        events.pop()!.fn(te);
         continue;
       }
       if (c < 0 || tc > until) break;
-      if (this.stealLen > 0 && this.skipSteal(c)) {
-        this.picker.touch(c);
+      if (steal && this.skipSteal(c)) {
+        picker.touch(c);
         continue;
       }
-      const second = this.picker.secondClock(c);
+      const second = picker.secondClock(c);
       // A tick due on this CPU also ends its window, so ticks arrive on time.
-      this.windowEnd[c] = Math.min(Math.min(second, te) + this.quantum, this.nextTick[c]!);
+      let end = Math.min(Math.min(second, te) + quantum, nextTick[c]!);
       // A steal slice also ends the window, so the vCPU stops where the host takes it off.
-      if (this.stealLen > 0) this.windowEnd[c] = Math.min(this.windowEnd[c]!, this.nextStealStart(c, tc));
+      if (steal) end = Math.min(end, this.nextStealStart(c, tc));
+      windowEnd[c] = end;
       this.step(c);
     }
     return this.maxClock();
   }
 
+  /** Run CPU c's task until it stops (its window ended, it blocks or it finishes); then its due ticks and a preemption. */
   private step(c: number): void {
     const t = this.current[c]!;
-    const before = this.clock[c]!;
+    const clock = this.clock;
+    const before = clock[c]!;
     if (this.tracing) this.traceStep(c, t, before);
-    this.picker.beginStep(c);
-    const r = t.body.next();
-    this.picker.endStep(c);
+    const picker = this.picker;
+    picker.beginStep(c);
+    // A step function is called directly (one call, no iterator result); a generator is resumed.
+    const b = t.body;
+    let v: Yield | typeof STEP_DONE;
+    if (b instanceof StepBody) v = b.fn(t);
+    else {
+      const r = b.next();
+      v = r.done ? STEP_DONE : r.value;
+    }
+    picker.endStep(c);
     this.steppingCpu = -1;
-    if (r.done) {
+    if (v !== undefined) this.stopped(c, t, v);
+    const now = clock[c]!;
+    if (now < before) throw new Error('engine: a CPU clock went backwards');
+    // The rare paths are methods of their own, so this one stays small.
+    if (now >= this.nextTick[c]! && this.state[c] !== CpuState.Idle) this.ticks(c);
+    if (this.needResched[c] && this.state[c] === CpuState.Running) this.preempt(c);
+  }
+
+  /** Task t on CPU c stopped: it finished, or it blocks on a Wait. */
+  private stopped(c: number, t: Task, v: Wait | typeof STEP_DONE): void {
+    if (v === STEP_DONE) {
       t.state = TaskState.Done;
       t.exited.complete(this.clock[c]!);
       this.scheduleNext(c);
-    } else if (r.value instanceof Wait) {
-      this.block(c, t, r.value);
+    } else if (v instanceof Wait) {
+      this.block(c, t, v);
     }
-    if (this.clock[c]! < before) throw new Error('engine: a CPU clock went backwards');
+  }
+
+  /** The scheduler ticks CPU c's clock has reached. */
+  private ticks(c: number): void {
     while (this.state[c] !== CpuState.Idle && this.clock[c]! >= this.nextTick[c]!) {
       const time = this.nextTick[c]!;
       this.nextTick[c] = time + this.tickPeriod;
@@ -440,14 +472,16 @@ export class Engine implements Waker {
       for (const h of this.hooks) h.tick?.(c, cur, time);
       if (this.runqueue[c]!.length > 0 && cur && cur.state === TaskState.Running) this.needResched[c] = 1;
     }
-    if (this.needResched[c] && this.state[c] === CpuState.Running) {
-      this.needResched[c] = 0;
-      const cur = this.current[c]!;
-      cur.state = TaskState.Runnable;
-      cur.wakeAt = this.clock[c]!;
-      this.runqueue[c]!.push(cur);
-      this.scheduleNext(c);
-    }
+  }
+
+  /** A tick found a task waiting for CPU c: its current task goes to the back of the queue. */
+  private preempt(c: number): void {
+    this.needResched[c] = 0;
+    const cur = this.current[c]!;
+    cur.state = TaskState.Runnable;
+    cur.wakeAt = this.clock[c]!;
+    this.runqueue[c]!.push(cur);
+    this.scheduleNext(c);
   }
 
   private block(c: number, t: Task, w: Wait): void {

@@ -25,16 +25,18 @@ export type StepFn = (t: Task) => Yield | typeof STEP_DONE;
 
 /**
  * A task body made of a step function (`engine.spawn(name, (t) => new
- * StepBody(t, fn))`): the engine resumes it as a generator, but resuming
- * it is one function call and allocates nothing (the result object is
- * reused), where a generator's resumption allocates its result.
+ * StepBody(t, fn))`): the engine calls `fn(t)` directly (one call, no
+ * iterator result; a wrapper may still resume it through next(), whose
+ * result object is reused), where a generator's resumption allocates its
+ * result.
  */
 export class StepBody implements TaskBody {
   private readonly result: IteratorResult<Yield, void> = { done: false, value: undefined };
 
   constructor(
     private readonly t: Task,
-    private readonly fn: StepFn,
+    /** The step function (the engine calls it directly, with the task, rather than through next()). */
+    readonly fn: StepFn,
   ) {}
 
   next(): IteratorResult<Yield, void> {

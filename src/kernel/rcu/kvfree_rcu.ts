@@ -28,7 +28,8 @@ import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { rcuOf, type Rcu } from './tree.js';
 import type { RcuCallbackFn } from './rcu_segcblist.js';
-import { counterId } from '../../sim/stats.js';
+import { counterId, type Counters } from '../../sim/stats.js';
+import type { Engine } from '../../sim/engine.js';
 import { PAGE_SIZE } from '../../hw/types.js';
 import { Slab } from '../mm/slab.js';
 
@@ -54,8 +55,7 @@ const CHUNK_SHIFT = 9;
 const CHUNK = 1 << CHUNK_SHIFT;
 const CHUNKS_PER_BLOCK = 32;
 
-/** An address stored in 32 bits: its 64-byte slot above Slab.BASE (kmalloc's addresses); WIDE marks one stored whole beside the chunk. */
-const SLOT = 64;
+/** An address stored in 32 bits: its slot above Slab.BASE (Slab.slotOf: kmalloc's addresses); WIDE marks one stored whole beside the chunk. */
 const WIDE = 0xffffffff;
 
 /** Chunks of address storage, reused once a list that held them is emptied. */
@@ -89,8 +89,8 @@ class ChunkPool {
  */
 class Ptrs {
   private readonly chunks: Uint32Array[] = [];
-  /** Addresses that are not kmalloc's 64-byte slots above Slab.BASE, by index (made at the first). */
-  private wide: Map<number, number> | null = null;
+  /** Addresses that are not kmalloc's slots above Slab.BASE, by index (made at the first). */
+  wide: Map<number, number> | null = null;
   length = 0;
   /** Sum of the sizes. */
   bytes = 0;
@@ -101,15 +101,22 @@ class Ptrs {
 
   constructor(private readonly pool: ChunkPool) {}
 
+  /** Add an address: kmalloc's as its slot, any other whole beside the chunk. */
   push(addr: number, bytes: number, need: number): void {
-    const i = this.length;
-    if ((i & (CHUNK - 1)) === 0) this.chunks.push(this.pool.take());
-    const slot = (addr - Slab.BASE) / SLOT;
-    if (slot >>> 0 === slot && slot !== WIDE) this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)] = slot;
+    const slot = Slab.slotOf(addr);
+    if (slot >>> 0 === slot && slot !== WIDE) this.pushSlot(slot, bytes, need);
     else {
-      this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)] = WIDE;
-      (this.wide ??= new Map()).set(i, addr);
+      this.pushSlot(WIDE, bytes, need);
+      (this.wide ??= new Map()).set(this.length - 1, addr);
     }
+  }
+
+  /** Add kmalloc's object `slot` (Slab.slotOf), or WIDE for an address the caller records in `wide`. */
+  pushSlot(slot: number, bytes: number, need: number): void {
+    const i = this.length;
+    const o = i & (CHUNK - 1);
+    if (o === 0) this.chunks.push(this.pool.take());
+    this.chunks[i >> CHUNK_SHIFT]![o] = slot;
     const r = this.runStart.length - 1;
     if (r < 0 || this.runNeed[r] !== need || this.runBytes[r] !== bytes) {
       this.runStart.push(i);
@@ -120,9 +127,14 @@ class Ptrs {
     this.length = i + 1;
   }
 
+  /** The slot at i, or WIDE for an address kept whole (addrAt). */
+  slotAt(i: number): number {
+    return this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)]!;
+  }
+
   addrAt(i: number): number {
-    const slot = this.chunks[i >> CHUNK_SHIFT]![i & (CHUNK - 1)]!;
-    return slot !== WIDE ? Slab.BASE + slot * SLOT : this.wide!.get(i)!;
+    const slot = this.slotAt(i);
+    return slot !== WIDE ? Slab.addrOf(slot) : this.wide!.get(i)!;
   }
 
   /** End (exclusive) of run r. */
@@ -183,6 +195,13 @@ export class KvfreeRcu {
   private jiffy = 0;
   private jiffyLo = Infinity;
   private jiffyHi = -Infinity;
+  /** What every call reads, looked up once (the kernel's configuration is fixed once it runs). */
+  private readonly engine: Engine;
+  private readonly counters: Counters;
+  private readonly slab: Slab;
+  private readonly kernelOp: number;
+  private readonly kmallocCost: number;
+  private readonly drainJiffies: number;
 
   constructor(
     readonly k: Kernel,
@@ -190,6 +209,12 @@ export class KvfreeRcu {
   ) {
     this.krcs = Array.from({ length: k.engine.ncpus }, () => new KfreeRcuCpu(this.pool));
     this.tick = k.engine.tickPeriod;
+    this.engine = k.engine;
+    this.counters = k.engine.counters;
+    this.slab = k.slab;
+    this.kernelOp = k.cfg.kernel.cost.kernel_op;
+    this.kmallocCost = k.cfg.kernel.cost.kmalloc;
+    this.drainJiffies = KFREE_DRAIN_JIFFIES(k.cfg.kernel.hz);
     for (const krcp of this.krcs) {
       for (let ch = 0; ch < KFREE_N_BATCHES; ch++) {
         krcp.channelWork.push(() => {
@@ -198,34 +223,51 @@ export class KvfreeRcu {
           const n = batch.length;
           this.free(krcp, batch);
           batch.clear();
-          return n * this.k.cfg.kernel.cost.kmalloc;
+          return n * this.kmallocCost;
         });
       }
     }
   }
 
+  /** kvfree_call_rcu: queue `addr` (`bytes` long) to be freed after a grace period. */
   kvfree_call_rcu(t: Task, addr: number, bytes: number): void {
+    // Small, so that it is inlined into its caller and a kmalloc address reaches queue() as a slot, never boxed.
+    const slot = Slab.slotOf(addr);
+    if (slot >>> 0 === slot && slot !== WIDE) this.queue(t, slot, bytes);
+    else this.queueWide(t, addr, bytes);
+  }
+
+  /** An address that is not kmalloc's: kept whole beside the slots. */
+  private queueWide(t: Task, addr: number, bytes: number): void {
+    this.queue(t, WIDE, bytes);
+    const ptrs = this.krcs[t.cpu]!.ptrs;
+    (ptrs.wide ??= new Map()).set(ptrs.length - 1, addr);
+  }
+
+  /** kvfree_call_rcu's work for kmalloc's object `slot` (or WIDE, its address recorded by the caller). */
+  private queue(t: Task, slot: number, bytes: number): void {
     // t.chargeAs(CAT_KVFREE, kernel_op), with the category's node kept for the caller's category (a look-up in the attribution's table per call otherwise).
-    const e = this.k.engine;
+    const e = this.engine;
     if (t.cat !== this.callerCat) {
       this.callerCat = t.cat;
       this.kvfreeNode = e.attribution.child(t.cat, CAT_KVFREE);
     }
-    const op = this.k.cfg.kernel.cost.kernel_op;
-    e.charge(t.cpu, op, this.kvfreeNode);
-    t.cpuTime += op;
     const cpu = t.cpu;
+    const op = this.kernelOp;
+    e.charge(cpu, op, this.kvfreeNode);
+    t.cpuTime += op;
     const krcp = this.krcs[cpu]!;
-    krcp.ptrs.push(addr, bytes, this.rcu.get_state_synchronize_rcu());
+    const ptrs = krcp.ptrs;
+    ptrs.pushSlot(slot, bytes, this.rcu.get_state_synchronize_rcu());
     krcp.bytes += bytes;
-    this.bytesWaiting += bytes;
-    const c = this.k.engine.counters;
+    const waiting = (this.bytesWaiting += bytes);
+    const c = this.counters;
     c.addId(C_QUEUED);
-    c.maxId(C_PEAK_BYTES, this.bytesWaiting);
+    c.maxId(C_PEAK_BYTES, waiting);
     // schedule_delayed_monitor_work(cpu, t.now), written out.
-    const delay = krcp.ptrs.length >= KVFREE_BULK_MAX_ENTR ? 1 : KFREE_DRAIN_JIFFIES(this.k.cfg.kernel.hz);
+    const delay = ptrs.length >= KVFREE_BULK_MAX_ENTR ? 1 : this.drainJiffies;
     // The jiffy of t.now, floor(t.now / tick), divided only when the clock left the range where it is certainly the last one's.
-    const now = t.now;
+    const now = e.clock[cpu]!;
     if (!(now >= this.jiffyLo && now < this.jiffyHi)) {
       const j = Math.floor(now / this.tick);
       this.jiffy = j;
@@ -281,9 +323,13 @@ export class KvfreeRcu {
         const bytes = all.runBytes[r]!;
         const end = all.runEnd(r);
         if (this.rcu.poll_state_synchronize_rcu(need)) {
-          for (let i = all.runStart[r]!; i < end; i++) this.kfree(krcp, all.addrAt(i), bytes);
+          for (let i = all.runStart[r]!; i < end; i++) this.kfree(krcp, all, i, bytes);
         } else {
-          for (let i = all.runStart[r]!; i < end; i++) rest.push(all.addrAt(i), bytes, need);
+          for (let i = all.runStart[r]!; i < end; i++) {
+            const slot = all.slotAt(i);
+            if (slot !== WIDE) rest.pushSlot(slot, bytes, need);
+            else rest.push(all.addrAt(i), bytes, need);
+          }
         }
       }
       all.clear();
@@ -309,12 +355,15 @@ export class KvfreeRcu {
     for (let r = 0; r < ptrs.runStart.length; r++) {
       const bytes = ptrs.runBytes[r]!;
       const end = ptrs.runEnd(r);
-      for (let i = ptrs.runStart[r]!; i < end; i++) this.kfree(krcp, ptrs.addrAt(i), bytes);
+      for (let i = ptrs.runStart[r]!; i < end; i++) this.kfree(krcp, ptrs, i, bytes);
     }
   }
 
-  private kfree(krcp: KfreeRcuCpu, addr: number, bytes: number): void {
-    this.k.slab.kfree(addr, bytes);
+  /** kfree the pointer at index i of a list. */
+  private kfree(krcp: KfreeRcuCpu, ptrs: Ptrs, i: number, bytes: number): void {
+    const slot = ptrs.slotAt(i);
+    if (slot !== WIDE) this.slab.kfreeSlot(slot, bytes);
+    else this.slab.kfree(ptrs.addrAt(i), bytes);
     krcp.bytes -= bytes;
     this.bytesWaiting -= bytes;
   }

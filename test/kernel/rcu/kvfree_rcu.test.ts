@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KFREE_DRAIN_JIFFIES, KVFREE_BULK_MAX_ENTR, kfree_rcu } from '../../../src/kernel/rcu/kvfree_rcu.js';
 import { rcu_init, synchronize_rcu } from '../../../src/kernel/rcu/tree.js';
 import type { Task, TaskBody } from '../../../src/sim/task.js';
+import { Slab } from '../../../src/kernel/mm/slab.js';
 import { fakeKernel, testConfig } from '../locking/fakekernel.js';
 
 function setup() {
@@ -62,10 +63,11 @@ describe('kfree_rcu batching (kvfree_call_rcu)', () => {
   it('the monitor frees, in order, the pointers an ended grace period covers and batches the rest, across cookies', () => {
     const { k, rcu } = setup();
     const order: number[] = [];
-    const kfree = k.slab.kfree.bind(k.slab);
-    k.slab.kfree = (addr: number, bytes: number): void => {
-      order.push(addr);
-      kfree(addr, bytes);
+    // kfree_rcu frees kmalloc's objects by slot (kfreeSlot), any other address by kfree.
+    const kfreeSlot = k.slab.kfreeSlot.bind(k.slab);
+    k.slab.kfreeSlot = (slot: number, bytes: number): void => {
+      order.push(Slab.addrOf(slot));
+      kfreeSlot(slot, bytes);
     };
     const early: number[] = [];
     const late: number[] = [];
@@ -96,6 +98,9 @@ describe('kfree_rcu batching (kvfree_call_rcu)', () => {
     const freed: number[] = [];
     k.slab.kfree = (addr: number): void => {
       freed.push(addr);
+    };
+    k.slab.kfreeSlot = (slot: number): void => {
+      freed.push(Slab.addrOf(slot));
     };
     const given = [k.slab.kmalloc(64), 12345, k.slab.kmalloc(256), 2 ** 40 + 32, 2 ** 52 + 64, k.slab.kmalloc(64)];
     k.engine.spawn('a', function* (t: Task): TaskBody {
