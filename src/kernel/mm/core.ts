@@ -17,6 +17,7 @@ import { CpuTlbState } from './tlbflush.js';
 
 /** Kernel address of the struct pages (vmemmap): 64 bytes, one cache line, per frame. */
 import type { MemCgroup } from './memcontrol.js';
+import type { VmStat } from './vmstat.js';
 import type { ZonePcp } from './page_pcp.js';
 
 export const VMEMMAP_BASE = 2 ** 42;
@@ -87,6 +88,8 @@ export class MmCore {
   pcp: ZonePcp | null = null;
   /** The memory cgroup user pages are charged to (memcontrol.ts), made at first use. */
   memcg: MemCgroup | null = null;
+  /** The node and memcg statistics rmap and LRU changes update (vmstat.ts), made at first use. */
+  vmstat: VmStat | null = null;
 
   constructor(readonly k: Kernel) {
     this.tlbstate = Array.from({ length: k.cfg.cpus }, () => new CpuTlbState());

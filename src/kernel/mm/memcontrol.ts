@@ -26,9 +26,10 @@
  * struct page go through the cache model too; the bookkeeping around them
  * is kernel_op per step.
  *
- * Not modelled yet: THP and hugetlb folios (allocated whole, not through
- * alloc_page) are not charged; the statistics of rmap changes
- * (__lruvec_stat_mod_folio, memcg_rstat_updated); limits and memcg reclaim.
+ * The statistics of rmap and LRU changes (__lruvec_stat_mod_folio,
+ * update_lru_size, memcg_rstat_updated) are vmstat.ts's. Not modelled yet:
+ * THP and hugetlb folios (allocated whole, not through alloc_page) are not
+ * charged; limits and memcg reclaim.
  */
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';

@@ -13,6 +13,7 @@ import { PG_anon, PG_swapbacked } from './page_flags.js';
 import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { MmCore, mmCore } from './core.js';
+import { mod_lruvec_state, NR_ANON_MAPPED, NR_FILE_MAPPED } from './vmstat.js';
 import { AnonVma, PAGE_SIZE, VM_ACCESS_FLAGS, VM_SOFTDIRTY, type VmAreaStruct } from './mm_types.js';
 
 /**
@@ -151,13 +152,17 @@ export function folio_add_new_anon_rmap(t: Task, vma: VmAreaStruct, pfn: number,
   memmap.mapcount[pfn] = 1;
   av.pages++;
   touchPage(t, pfn, false);
+  // __folio_mod_stat: NR_ANON_MAPPED.
+  mod_lruvec_state(t, NR_ANON_MAPPED, 1);
 }
 
 /** folio_add_anon_rmap_pte() / folio_add_file_rmap_pte(): one more PTE maps the page. */
 export function folio_add_rmap_pte(t: Task, pfn: number): void {
   const k = t.k;
-  k.mem_map.mapcount[pfn]!++;
+  const m = ++k.mem_map.mapcount[pfn]!;
   touchPage(t, pfn, true);
+  // The page's first mapping: __folio_mod_stat (NR_ANON_MAPPED or NR_FILE_MAPPED).
+  if (m === 1) mod_lruvec_state(t, (k.mem_map.flags[pfn]! & PG_anon) !== 0 ? NR_ANON_MAPPED : NR_FILE_MAPPED, 1);
 }
 
 /** folio_remove_rmap_pte(): one PTE less maps the page. */
@@ -167,6 +172,8 @@ export function folio_remove_rmap_pte(t: Task, pfn: number): void {
   const m = --memmap.mapcount[pfn]!;
   if (m < 0) throw new Error(`folio_remove_rmap_pte: pfn ${pfn} mapcount went negative`);
   touchPage(t, pfn, true);
+  // The page's last mapping went: __folio_mod_stat (NR_ANON_MAPPED or NR_FILE_MAPPED).
+  if (m === 0) mod_lruvec_state(t, (memmap.flags[pfn]! & PG_anon) !== 0 ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
 }
 
 /** Page cache ownership: set when a file page enters an address_space. */

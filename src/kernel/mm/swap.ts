@@ -23,6 +23,7 @@ import type { Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { SpinLock } from '../locking/spinlock.js';
 import { MmCore } from './core.js';
+import { update_lru_size } from './vmstat.js';
 
 export const LRU_INACTIVE_ANON = 0;
 export const LRU_ACTIVE_ANON = 1;
@@ -205,6 +206,7 @@ export function lruvec_add_folio(t: Task | null, lv: Lruvec, pfn: number, tail: 
   lv.size[lru]!++;
   memmap.flags[pfn] = (memmap.flags[pfn]! | PG_lru) >>> 0;
   touchNodes(t, lv, before, node, after);
+  if (t) update_lru_size(t, lru, 1);
 }
 
 /**
@@ -225,6 +227,7 @@ export function lruvec_del_folio(t: Task | null, lv: Lruvec, pfn: number): void 
   const memmap = lv.k.mem_map;
   memmap.flags[pfn] = (memmap.flags[pfn]! & ~PG_lru) >>> 0;
   touchNodes(t, lv, before, node, after);
+  if (t) update_lru_size(t, lru, -1);
 }
 
 /**

@@ -30,8 +30,9 @@ export const experiment = defineExperiment({
     'keeps loading on CPU 1, so each DONTNEED sends a flush IPI and waits for it. The mean after warm-up, in ns at the profile\'s clock. ' +
     'The page fault is a bare-metal Haswell\'s: its exception entry and exit (cost.page_fault_trap, 1050 cycles) and the handler\'s instructions ' +
     '(kernel.cost.fault_handler, 37) come from Torvalds 2014\'s loop of zero-page faults on a Haswell, which the model reproduces (1301 cycles a fault); ' +
-    'before, a handler measured in a KVM guest (2000 cycles at 3.0 GHz, 667 ns) made the one-thread figure 2,025 ns. It is still 2.2 times the ' +
-    'published one: at 3.4 GHz the round costs ~5,050 cycles where 661 ns is ~2,250, and no single part closes that: the local flush ' +
+    'before, a handler measured in a KVM guest (2000 cycles at 3.0 GHz, 667 ns) made the one-thread figure 2,025 ns (1,486 with the bare-metal ' +
+    'fault; the statistics of the rmap change, NR_ANON_MAPPED on the fault and on the zap, vmstat.ts, add ~90 ns). It is still 2.4 times the ' +
+    'published one: at 3.4 GHz the round costs ~5,360 cycles where 661 ns is ~2,250, and no single part closes that: the local flush ' +
     '(flush_tlb_mm_range, ~1,000: cost.flush_tlb_func, derived from Hansen 2014\'s IvyBridge figures, and an INVLPG), clear_page (957: 4 KiB at ' +
     'Arora\'s 14.55 GB/s, a rate measured streaming huge pages to DRAM, where this loop clears the same cache-hot page each round), the ' +
     'syscall entry (652: Hansen 2017\'s 192 ns lseek on an unnamed part), the free and the allocation (~820: LLFree\'s 94 ns each, memcg). ' +

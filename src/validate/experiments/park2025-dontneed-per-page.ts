@@ -26,19 +26,16 @@ export const experiment = defineExperiment({
   notes:
     'One thread writes a byte in each page of 2048, then gives them back with madvise(MADV_DONTNEED) N pages a call; the cycles of the calls alone, ' +
     'per page, over the same at 1024. The call\'s fixed part (entry and exit, mmap_lock, the gather, one flush: INVLPG up to 33 pages, a full flush above) ' +
-    'spreads over more pages as N grows; the per-page part is the zap and the release of the frame. The fixed part weighs 4.1 per-page costs here ' +
-    'against 1.7 on the measured machine, and it is the per-page part that is short: about 490 cycles (160 ns) a page at 1024 pages a call ' +
-    '(kernsim bench madvise/dontneed/1024-pages), where the same author\'s batched process_madvise of 4 KiB regions took 365 ns a region at ' +
-    '1024 regions a call (23.9 ms for 65,536, park2025-process-madvise-batching), while a one-page call costs about 840 ns here, of the order of ' +
-    'the measured machine\'s. The per-CPU free lists are modelled (src/kernel/mm/page_pcp.ts: free_pcppages_bulk under zone->lock past ' +
-    'nr_pcp_high(), rmqueue_bulk refills, pcp->high auto-tuning as in Linux 6.7+), and they do not reach this experiment: the 2048 faults ' +
-    'that map the pages refill the list and raise pcp->high by a batch each time (nr_pcp_alloc), so the 2048 frees stay on the list and ' +
-    'none spills to the buddy lists, which is what Linux\'s auto-tuning is for. The memcg uncharge is modelled too (memcontrol.ts, ' +
-    'kernel.memcg_depth 3: uncharge_folio per page, uncharge_batch per folio batch of 31 with one atomic per counter up to the root\'s) ' +
-    'and adds ~40 cycles a page (bench madvise/dontneed/1024-pages 459k -> 499k cycles): the shape moves from -48.8% to -47.7%. ' +
-    'Still not modelled per page: the vmstat and memcg statistics of the rmap change (__lruvec_stat_mod_folio: per-CPU node and ' +
-    'memcg counters, memcg_rstat_updated up the hierarchy) and buddy merging. What would measure the rest: perf stat / ftrace ' +
-    'function_graph of zap_page_range_single and free_unref_folios on the bare-metal machine, per page at 1 and 1024 pages a call.',
+    'spreads over more pages as N grows; the per-page part is the zap and the release of the frame. The shape agrees once the per-page part carries ' +
+    'the statistics Linux updates for each page (src/kernel/mm/vmstat.ts): the rmap change (__lruvec_stat_mod_folio of NR_ANON_MAPPED when the last ' +
+    'mapping goes) and the LRU removal (update_lru_size), each a per-CPU node diff folded into shared counters past stat_threshold, the memcg\'s and ' +
+    'the lruvec\'s per-CPU counters and memcg_rstat_updated up the cgroup hierarchy (kernel.memcg_depth 3: four levels). A page of a 1024-page call ' +
+    'now costs ~710 cycles (237 ns at 3.0 GHz; it was 448 without them) and a one-page call ~2,530, so the fixed part weighs 2.6 per-page costs ' +
+    'against 1.7 on the measured machine: the one-page point stays 32% above (3.56 against 2.70), within the shape tolerance since the later ' +
+    'points are judged against it. The per-CPU free lists (page_pcp.ts) never spill here (the 2048 faults raise pcp->high, as Linux\'s auto-tuning ' +
+    'does), and the memcg uncharge is one batch per 31 folios. What would measure the rest: perf stat / ftrace function_graph of ' +
+    'zap_page_range_single and free_unref_folios on the bare-metal machine, per page at 1 and 1024 pages a call. The per-function costs are ' +
+    'kernel.cost.kernel_op each (an assumption: ~30 instructions at IPC 1).',
   simulate(ctx) {
     const perPage = (n: number): number => {
       let cycles = 0;
