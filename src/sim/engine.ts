@@ -109,7 +109,7 @@ export class Engine implements Waker {
   readonly traceFlows: TraceFlow[] = [];
   /** Set when spans were dropped at MAX_TRACE_SPANS. */
   traceTruncated = false;
-  /** The CPU whose task is being stepped (-1 in event callbacks): a wake-up's source. */
+  /** The CPU whose task is being stepped (-1 outside steps and in event callbacks): a wake-up's source, and a spawned task's parent. */
   private steppingCpu = -1;
   /** Tasks woken and not yet run again: where and when the wake-up came from. */
   private readonly pendingWakes = new Map<Task, { cpu: number; ts: number }>();
@@ -224,7 +224,11 @@ export class Engine implements Waker {
     t.body = body(t);
     this.tasks.push(t);
     t.state = TaskState.Sleeping;
-    const start = opts.at ?? this.clock[cpu]!;
+    // wake_up_new_task runs at the parent's time: a task spawned from a running
+    // task starts no earlier than its parent's clock, even on a CPU whose clock
+    // lags (an idle one), or it would run in the parent's past.
+    const parentNow = this.steppingCpu >= 0 ? this.clock[this.steppingCpu]! : 0;
+    const start = opts.at ?? Math.max(this.clock[cpu]!, parentNow);
     if (opts.at !== undefined && opts.at > this.clock[cpu]!) this.at(start, (time) => this.wakeTask(t, time));
     else this.wakeTask(t, start);
     return t;
@@ -430,6 +434,7 @@ export class Engine implements Waker {
     const t = this.current[c]!;
     const clock = this.clock;
     const before = clock[c]!;
+    this.steppingCpu = c;
     if (this.tracing) this.traceStep(c, t, before);
     const picker = this.picker;
     picker.beginStep(c);

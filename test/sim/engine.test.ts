@@ -109,6 +109,26 @@ describe('engine', () => {
     expect(e.clock[0]).toBe(1046);
   });
 
+  it('a task spawned by a running task starts at its parent\'s time, not at an idle CPU\'s older clock', () => {
+    const e = new Engine(cfg({ cpus: 2 }));
+    let childStart = -1;
+    let parentAtSpawn = -1;
+    e.spawn('parent', function* (t) {
+      t.charge(1_000_000);
+      parentAtSpawn = t.now;
+      e.spawn('child', function* (c) {
+        childStart = c.now;
+        c.charge(10);
+      }, { cpu: 1, pinned: true });
+      t.charge(10);
+    }, { cpu: 0, pinned: true });
+    e.run();
+    expect(parentAtSpawn).toBe(1_000_000);
+    // CPU 1 idled at 0 until then: the child starts when it was created.
+    expect(childStart).toBe(1_000_000);
+    expect(e.clock[1]).toBe(1_000_010);
+  });
+
   it('calls every context-switch hook and adds their costs', () => {
     const e = new Engine(cfg({ cpus: 1 }));
     const seen: string[] = [];
