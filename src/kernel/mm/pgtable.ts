@@ -144,6 +144,8 @@ export function pte_lock(t: Task, mm: MmStruct, table: number): void {
     k.engine.counters.add('lock_contended:ptl');
     k.engine.samples.record('lock_wait:ptl', gap);
     t.chargeAs(CAT_PTL_SPIN, gap);
+    // The wait shows in a trace as every other lock's does (lockstat's noteWait).
+    if (k.engine.tracing) k.engine.traceSpan('lock', 'ptl', t.cpu, t.now - gap, gap);
   }
   h[0] = t.now;
   h[1] = Infinity;
