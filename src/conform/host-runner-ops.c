@@ -232,6 +232,21 @@ static void op_mincore(int i, uint64_t addr, uint64_t len)
 	*out->used += (uint64_t)h + pages + 1;
 }
 
+/*
+ * The event header at `off` of the `ret` bytes read: bytes past `ret` read as
+ * zero, so a read of a file that is not an inotify instance (whose bytes are
+ * parsed as events all the same) prints the same on every run, whatever an
+ * earlier op left in the shared buffer.
+ */
+static struct inotify_event event_at(const unsigned char *buf, long off, long ret)
+{
+	struct inotify_event ev;
+	long have = ret - off < (long)sizeof ev ? ret - off : (long)sizeof ev;
+	memset(&ev, 0, sizeof ev);
+	memcpy(&ev, buf + off, (size_t)have);
+	return ev;
+}
+
 static void op_inotify_read(int i, int fd, uint64_t bufsize)
 {
 	uint64_t mapped;
@@ -240,17 +255,16 @@ static void op_inotify_read(int i, int fd, uint64_t bufsize)
 	int err = errno;
 	if (emit_head(i, ret, err)) {
 		int count = 0;
-		for (long off = 0; off < ret; count++) {
-			struct inotify_event *ev = (struct inotify_event *)(buf + off);
-			off += (long)sizeof *ev + ev->len;
-		}
+		for (long off = 0; off < ret; count++)
+			off += (long)sizeof(struct inotify_event) + event_at(buf, off, ret).len;
 		emit(" %d", count);
 		for (long off = 0; off < ret;) {
-			struct inotify_event *ev = (struct inotify_event *)(buf + off);
-			emit(" %d %u %u h", ev->wd, ev->mask, ev->cookie);
-			for (uint32_t k = 0; k < ev->len && ev->name[k]; k++)
-				emit("%02x", (unsigned char)ev->name[k]);
-			off += (long)sizeof *ev + ev->len;
+			struct inotify_event ev = event_at(buf, off, ret);
+			long name = off + (long)sizeof ev;
+			emit(" %d %u %u h", ev.wd, ev.mask, ev.cookie);
+			for (long k = 0; k < (long)ev.len && name + k < ret && buf[name + k]; k++)
+				emit("%02x", buf[name + k]);
+			off = name + ev.len;
 		}
 		emit("\n");
 	}

@@ -74,6 +74,7 @@ function* eventfd_read(_t: Task, f: File, len: number, buf: IoBuf | null): Block
   const v = ctx.semaphore ? 1n : ctx.count;
   ctx.count -= v;
   if (buf) buf.sum += byteSum(v);
+  if (buf?.bytes) for (let b = 0n; b < 64n; b += 8n) buf.bytes.push(Number((v >> b) & 0xffn));
   return 8;
 }
 

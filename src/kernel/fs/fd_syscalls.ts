@@ -31,7 +31,7 @@ import {
   type FilesStruct,
 } from './file.js';
 import { f_dupfd, ksys_dup, ksys_dup2, ksys_dup3 } from './file_dup.js';
-import { alloc_file, File, type FileOperations, type IoBuf } from './file_table.js';
+import { alloc_file, File, io_push_fill, type FileOperations, type IoBuf } from './file_table.js';
 import {
   F_DUPFD,
   F_DUPFD_CLOEXEC,
@@ -151,6 +151,7 @@ export const zero_fops: FileOperations = {
   mmapAnonymous: true,
   *read(_t, _f, len, buf: IoBuf | null) {
     if (buf) buf.sum = 0;
+    io_push_fill(buf, 0, len);
     return len;
   },
   *write(_t, _f, len) {

@@ -20,6 +20,22 @@ import { locks_remove_file } from './locks.js';
 /** Where a read reports what it read (the script's `sum`). */
 export interface IoBuf {
   sum: number;
+  /**
+   * When present, the bytes read are appended here as well: for a caller
+   * that prints what came back whatever the file (the script's inotify_read
+   * on any fd parses the bytes as inotify events, as the host runner does).
+   */
+  bytes?: number[];
+}
+
+/** Append `n` copies of `byte` to the buffer's bytes, when it wants them. */
+export function io_push_fill(buf: IoBuf | null, byte: number, n: number): void {
+  if (buf?.bytes) for (let i = 0; i < n; i++) buf.bytes.push(byte);
+}
+
+/** Append `src[start, end)` to the buffer's bytes, when it wants them. */
+export function io_push_bytes(buf: IoBuf | null, src: ArrayLike<number>, start: number, end: number): void {
+  if (buf?.bytes) for (let i = start; i < end; i++) buf.bytes.push(src[i]!);
 }
 
 /** struct file_operations: every method returns >= 0 or -errno. */

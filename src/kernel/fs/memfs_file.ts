@@ -13,7 +13,7 @@ import { EFBIG, EINVAL, EISDIR, ENOMEM, ENOSPC, ENXIO, EPERM } from '../errno.js
 import type { Kernel } from '../kernel.js';
 import { filemap_add_page, filemap_write_and_wait_range, filemap_get_page, filemap_read_page, set_page_dirty, write_folio_order } from '../mm/filemap.js';
 import { __GFP_USER, alloc_page, put_page_testzero_free } from '../mm/page_alloc.js';
-import type { File, FileOperations, FilePos, IoBuf } from './file_table.js';
+import { io_push_bytes, io_push_fill, type File, type FileOperations, type FilePos, type IoBuf } from './file_table.js';
 import {
   MAX_LFS_FILESIZE,
   S_DEAD,
@@ -101,8 +101,13 @@ function* memfs_read(t: Task, file: File, len: number, buf: IoBuf | null, ppos: 
     }
     if (pfn >= 0) {
       if (buf) buf.sum += mem.sumBytes(pfn, off, n);
+      if (buf?.bytes) {
+        const b = new Uint8Array(n);
+        mem.readInto(pfn, off, b, 0, n);
+        io_push_bytes(buf, b, 0, n);
+      }
       if (ref) put_page_testzero_free(t, pfn);
-    }
+    } else io_push_fill(buf, 0, n);
     chargeCopy(t, n);
     pos = loffAdd(pos, n);
     done += n;

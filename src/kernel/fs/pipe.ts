@@ -30,7 +30,7 @@ import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, EPIPE } from '../errno.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { fd_install, get_unused_fd_flags, put_unused_fd } from './file.js';
-import { alloc_file, type File, type FileOperations, type IoBuf } from './file_table.js';
+import { alloc_file, io_push_fill, type File, type FileOperations, type IoBuf } from './file_table.js';
 import { FMODE_LSEEK, FMODE_PATH, FMODE_PREAD, FMODE_PWRITE, FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY } from './uapi_fcntl.js';
 import { d_make_root, Mount, type Path } from './dcache.js';
 import { new_inode, S_IFDIR, S_IFIFO, SuperBlock, type Inode } from './inode.js';
@@ -110,6 +110,7 @@ function* pipe_read(t: Task, f: File, len: number, buf: IoBuf | null): Blocking<
       const run = b.runs[0]!;
       const n = Math.min(run[1], len - done);
       if (buf) buf.sum += run[0] * n;
+      io_push_fill(buf, run[0], n);
       run[1] -= n;
       b.len -= n;
       done += n;

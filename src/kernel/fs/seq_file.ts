@@ -11,7 +11,7 @@ import { loffAdd, type loff_t } from './loff.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EINVAL } from '../errno.js';
-import type { File, FilePos, IoBuf } from './file_table.js';
+import { io_push_bytes, type File, type FilePos, type IoBuf } from './file_table.js';
 import { file_vfs } from './vfs_file.js';
 import { PAGE_SIZE } from '../../hw/types.js';
 import { FMODE_PWRITE } from './uapi_fcntl.js';
@@ -90,6 +90,7 @@ export function* seq_read(t: Task, file: File, len: number, buf: IoBuf | null, p
     t.charge(Math.ceil((k.cfg.cost.copy_page * n) / PAGE_SIZE));
     if (buf) {
       for (let i = pos; i < pos + n; i++) buf.sum += m.buf[i]!;
+      io_push_bytes(buf, m.buf, pos, pos + n);
       const tb = buf as TextBuf;
       if (tb.text !== undefined) tb.text += m.buf.toString('utf8', pos, pos + n);
     }

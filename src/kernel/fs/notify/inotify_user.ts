@@ -267,6 +267,12 @@ function copy_event_to_user(t: Task, e: InotifyEventInfo, buf: InotifyReadBuf | 
       for (let i = 0; i < b.length; i++) buf.sum += b[i]!;
     }
     buf.events?.push({ wd: e.wd, mask: mask >>> 0, cookie: e.sync_cookie, name: e.name });
+    if (buf.bytes) {
+      const len = round_event_name_len(e);
+      for (const v of [e.wd >>> 0, mask >>> 0, e.sync_cookie >>> 0, len]) buf.bytes.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
+      const name = Buffer.from(e.name, 'utf8');
+      for (let i = 0; i < len; i++) buf.bytes.push(i < name.length ? name[i]! : 0);
+    }
   }
   t.leave();
   return n;

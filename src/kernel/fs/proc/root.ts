@@ -11,7 +11,7 @@ import { EINVAL } from '../../errno.js';
 import type { Kernel } from '../../kernel.js';
 import { d_add, type Dentry } from '../dcache.js';
 import { new_inode, S_IFDIR, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
-import type { File } from '../file_table.js';
+import { io_push_bytes, type File } from '../file_table.js';
 import { locks_show } from '../locks_show.js';
 import type { OpenableFileOperations } from '../vfs_file.js';
 import { d_make_root } from '../dcache.js';
@@ -88,6 +88,7 @@ function proc_sys_init(k: Kernel): void {
       const text = Buffer.from(`${get()}\n`, 'utf8');
       const n = Math.min(len, text.length);
       if (buf) for (let i = 0; i < n; i++) buf.sum += text[i]!;
+      io_push_bytes(buf, text, 0, n);
       file.f_pos = n;
       return n;
     },

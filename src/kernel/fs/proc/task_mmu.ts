@@ -421,6 +421,7 @@ export function* pagemap_read(t: Task, file: File, pid: number, len: number, buf
   const pb = buf as PagemapBuf | null;
   if (pb) {
     for (const e of entries) for (let b = 0n; b < 64n; b += 8n) pb.sum += Number((e >> b) & 0xffn);
+    if (pb.bytes) for (const e of entries) for (let b = 0n; b < 64n; b += 8n) pb.bytes.push(Number((e >> b) & 0xffn));
     if (pb.entries) pb.entries.push(...entries);
   }
   ppos.f_pos = pos + n;

@@ -119,12 +119,34 @@ function* inotify_rm_watch(env: OpEnv, op: Op): Blocking<OpOutcome> {
 /** inotify_read: read(2) on the fd, printing the events it returned. */
 function* inotify_read(env: OpEnv, op: Op): Blocking<OpOutcome> {
   const o = op as InotifyReadOp;
-  const buf: InotifyReadBuf = { sum: 0, events: [] };
+  const buf: InotifyReadBuf = { sum: 0, events: [], bytes: [] };
   const ret = yield* sys_read(env.t, int32(env.ref(o.fd)), size_t(o.bufsize), buf);
   if (ret < 0) return outcome(ret);
   const names = env.cookies;
-  const events: InotifyEventLine[] = buf.events!.map((e) => ({ wd: e.wd, mask: inotifyMaskNames(e.mask), cookie: names.name(e.cookie), name: e.name }));
+  // An inotify instance's read gives its events; any other file's bytes are
+  // parsed as events all the same, as the host runner does.
+  const raw = buf.events!.length > 0 || ret === 0 ? buf.events! : eventsInBytes(buf.bytes!, ret);
+  const events: InotifyEventLine[] = raw.map((e) => ({ wd: e.wd, mask: inotifyMaskNames(e.mask), cookie: names.name(e.cookie), name: e.name }));
   return { ret, errno: null, events };
+}
+
+/**
+ * The bytes a read returned taken as struct inotify_event records, as the
+ * host runner reads them: bytes past `ret` count as zero, a name stops at its
+ * length, at a NUL or at `ret`.
+ */
+function eventsInBytes(bytes: readonly number[], ret: number): { wd: number; mask: number; cookie: number; name: string }[] {
+  const byteAt = (at: number) => (at < ret ? (bytes[at] ?? 0) : 0);
+  const u32 = (at: number) => (byteAt(at) | (byteAt(at + 1) << 8) | (byteAt(at + 2) << 16) | (byteAt(at + 3) << 24)) >>> 0;
+  const out: { wd: number; mask: number; cookie: number; name: string }[] = [];
+  for (let off = 0; off < ret; ) {
+    const len = u32(off + 12);
+    const name: number[] = [];
+    for (let k = 0; k < len && off + 16 + k < ret && byteAt(off + 16 + k) !== 0; k++) name.push(byteAt(off + 16 + k));
+    out.push({ wd: u32(off) | 0, mask: u32(off + 4), cookie: u32(off + 8), name: Buffer.from(name).toString('utf8') });
+    off += 16 + len;
+  }
+  return out;
 }
 
 function* fionread(env: OpEnv, op: Op): Blocking<OpOutcome> {
