@@ -13,13 +13,13 @@ import { MEMCG_CHARGE_BATCH } from '../../../src/kernel/mm/memcontrol.js';
 import { sys_mmap } from '../../../src/kernel/mm/mmap.js';
 import { fillUser } from '../../../src/kernel/mm/uaccess.js';
 import { mod_lruvec_state, NR_ANON_MAPPED, NR_LRU_BASE, statThreshold, type VmStat } from '../../../src/kernel/mm/vmstat.js';
-import type { Task } from '../../../src/sim/task.js';
+import type { Blocking, Task } from '../../../src/sim/task.js';
 import { PAGE, PRIVATE_ANON, PROT_RW, runProcess, testConfig } from './helpers.js';
 
 const depth3 = () => testConfig((c) => (c.kernel.memcg_depth = 3));
 
 /** Maps and writes one page, so the kernel has made its memcg and statistics. */
-function* setUp(t: Task): Generator<unknown, VmStat, unknown> {
+function* setUp(t: Task): Blocking<VmStat> {
   const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
   expect(yield* fillUser(t, a, PAGE, 1)).toBe(0);
   const vs = t.k.mm.vmstat!;
@@ -47,7 +47,7 @@ describe('vmstat: the statistics of rmap and LRU changes', () => {
   });
 
   it('__mod_lruvec_state costs three kernel_ops and eleven L1 hits on warm lines with a cgroup three levels down', () => {
-    runProcess(function* (t) {
+    runProcess(function* (t): Blocking<void> {
       const vs = yield* setUp(t);
       const c = t.k.cfg;
       const op = c.kernel.cost.kernel_op;
@@ -62,7 +62,7 @@ describe('vmstat: the statistics of rmap and LRU changes', () => {
   });
 
   it('past the threshold the diff is folded into the node and global counters: two atomics', () => {
-    runProcess(function* (t) {
+    runProcess(function* (t): Blocking<void> {
       const vs = yield* setUp(t);
       const c = t.k.cfg;
       const base = 3 * c.kernel.cost.kernel_op + 11 * c.cost.l1d_hit;
@@ -75,7 +75,7 @@ describe('vmstat: the statistics of rmap and LRU changes', () => {
   });
 
   it('a level whose per-CPU count reaches 64 moves it into its shared count (one atomic); a level needing a flush stops the walk', () => {
-    runProcess(function* (t) {
+    runProcess(function* (t): Blocking<void> {
       const vs = yield* setUp(t);
       const c = t.k.cfg;
       const op = c.kernel.cost.kernel_op;
@@ -92,7 +92,7 @@ describe('vmstat: the statistics of rmap and LRU changes', () => {
   });
 
   it('a fault adds NR_ANON_MAPPED and the page to an LRU list; a DONTNEED takes both back', () => {
-    runProcess(function* (t) {
+    runProcess(function* (t): Blocking<void> {
       const vs = yield* setUp(t);
       const a = yield* sys_mmap(t, 0, PAGE, PROT_RW, PRIVATE_ANON, -1, 0);
       expect(yield* fillUser(t, a, PAGE, 1)).toBe(0);
