@@ -22,6 +22,7 @@ import type { Blocking, Task } from '../../sim/task.js';
 import { TaskState } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { current, type TaskStruct } from '../sched/task_struct.js';
+import { zap_thread } from '../signal.js';
 import { unmap_page_range } from './memory_zap.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, PAGE_SIZE, VM_HUGETLB, VM_PFNMAP, VM_SHARED, type MmStruct } from './mm_types.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
@@ -65,9 +66,14 @@ export function fatal_signal_pending(ts: TaskStruct): boolean {
   return ts.sigkillPending;
 }
 
-/** do_send_sig_info(SIGKILL, ..., PIDTYPE_TGID): every thread of the process gets it. */
-export function send_sigkill(ts: TaskStruct): void {
-  for (const th of ts.group) th.sigkillPending = true;
+/**
+ * do_send_sig_info(SIGKILL, ..., PIDTYPE_TGID) at simulated time `time`: every
+ * thread of the process gets it, and one asleep interruptibly or killably
+ * (a lock wait, nanosleep, sigsuspend) is woken to die, as complete_signal's
+ * signal_wake_up does for a fatal signal.
+ */
+export function send_sigkill(ts: TaskStruct, time: number): void {
+  for (const th of ts.group) zap_thread(th, time);
 }
 
 /** oom_badness(): pages the process would give back. */
@@ -166,7 +172,7 @@ export function* out_of_memory(t: Task): Blocking<number> {
       `file-rss:${kb(mm.rss[MM_FILEPAGES]!)}kB, shmem-rss:${kb(mm.rss[MM_SHMEMPAGES]!)}kB, UID:${victim.cred.uid} pgtables:${mm.pgtablesBytes >> 10}kB oom_score_adj:0`,
   );
   k.engine.counters.add('oom_kill');
-  send_sigkill(victim);
+  send_sigkill(victim, t.now);
   s.victims.push(victim);
   const before = k.mem_map.freeCount;
   yield* oom_reap_task(t, mm);

@@ -12,6 +12,7 @@ import { MADV_DONTNEED, sys_madvise } from '../../../src/kernel/mm/madvise.js';
 import { DEF_PRIORITY, get_scan_count, inactive_is_low, newScanControl, pgdatOf } from '../../../src/kernel/mm/vmscan.js';
 import { SIGKILL } from '../../../src/kernel/mm/fault.js';
 import { current, type TaskStruct } from '../../../src/kernel/sched/task_struct.js';
+import { sys_nanosleep } from '../../../src/kernel/signal.js';
 import type { Task, TaskBody } from '../../../src/sim/task.js';
 import { checkAll, diff, mapAnon, PAGE, pattern, readPage, reclaimKernel, smallConfig, writePage } from './swaphelpers.js';
 
@@ -358,5 +359,30 @@ describe('OOM', () => {
     expect(msgs[1]).toMatch(new RegExp(`^Out of memory: Killed process ${hog.pid} \\(hog\\) total-vm:\\d+kB, anon-rss:\\d+kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:\\d+kB oom_score_adj:0$`));
     expect(msgs[2]).toMatch(new RegExp(`^oom_reaper: reaped process ${hog.pid} \\(hog\\), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB$`));
     expect(checkAll(k)).toEqual([]);
+  });
+
+  it('wakes a thread of the victim asleep interruptibly, so it dies at once instead of at the end of its sleep', () => {
+    const k = reclaimKernel(smallConfig(16, 0, 2));
+    const hog = spawn(k, 'hog', function* (t) {
+      for (let m = 0; m < 4; m++) {
+        const base = yield* mapAnon(t, 2048);
+        for (let p = 0; p < 2048; p++) if (yield* writePage(t, base + p * PAGE, pattern(8, m * 2048 + p))) return;
+      }
+    }, 1);
+    const tenSeconds = 10 * k.cfg.clock_ghz * 1e9;
+    let sleeperEnd = -1;
+    let sleeperRet = 0;
+    k.spawnThread(hog, 'hog-sleeper', function* (t) {
+      sleeperRet = yield* sys_nanosleep(t, 10e9);
+      sleeperEnd = t.now;
+    }, { cpu: 0 });
+    k.run();
+    expect(k.engine.counters.get('oom_kill')).toBe(1);
+    expect(oomVictims(k)).toEqual([hog]);
+    // Woken by the kill (SIGKILL pending), not by its timer ten seconds on.
+    expect(hog.group.every((th) => th.sigkillPending)).toBe(true);
+    expect(sleeperEnd).toBeGreaterThan(0);
+    expect(sleeperEnd).toBeLessThan(tenSeconds / 10);
+    expect(sleeperRet).toBeLessThan(0);
   });
 });
