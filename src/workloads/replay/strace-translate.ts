@@ -220,6 +220,8 @@ export function translate(c: StraceCall, st: ProcState): Op | null {
       return { op: 'lseek', fd: fd(a[0]), offset: num(a[1]), whence: num(a[2]) };
     case 'ftruncate':
       return { op: 'ftruncate', fd: fd(a[0]), len: num(a[1]) };
+    case 'truncate':
+      return { op: 'truncate', path: str(a[0]), len: num(a[1]) };
     case 'fallocate':
       return { op: 'fallocate', fd: fd(a[0]), mode: num(a[1]), offset: num(a[2]), len: num(a[3]) };
     case 'fadvise64':

@@ -218,6 +218,21 @@ describe('translation of record locks', () => {
     expect(tally.unmodelled).toEqual({});
     expect(tally.replayed['flock']).toBe(5);
   });
+
+  it('replays truncate by name, the log\'s results included', () => {
+    const text = [
+      '1 1.000 openat(AT_FDCWD, "t", O_RDWR|O_CREAT, 0644) = 3 <0.000010>',
+      '1 1.001 truncate("t", 8192) = 0 <0.000010>',
+      '1 1.002 fstat(3, {st_mode=S_IFREG|0644, st_size=8192, ...}) = 0 <0.000010>',
+      '1 1.003 truncate("missing", 0) = -1 ENOENT (No such file or directory) <0.000010>',
+      '1 1.004 truncate("t", -1) = -1 EINVAL (Invalid argument) <0.000010>',
+      '1 1.005 exit_group(0) = ?',
+    ].join('\n');
+    const { tally } = replaySample(text);
+    expect(tally.mismatches).toEqual([]);
+    expect(tally.unmodelled).toEqual({});
+    expect(tally.replayed['truncate']).toBe(3);
+  });
 });
 
 describe('replay of processes and threads (stored log of samples/procs.c)', () => {
