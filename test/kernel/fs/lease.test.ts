@@ -27,6 +27,14 @@ const SETUP = [
   { op: 'open', path: 'f', flags: ['rdonly'], as: 'A' },
 ];
 
+/** The opener's open got fd 4 once lease-break-time (45 s) had passed, plus at most two jiffies (the wait's timer, then past_time's "after"). */
+function expectOpenedAtBreakTime(open: ResultLine): void {
+  expect(open.ret).toBe(4);
+  const s = Number(open.time_ns) / 1e9;
+  expect(s).toBeGreaterThanOrEqual(45);
+  expect(s).toBeLessThan(45.01);
+}
+
 describe('lease breaks that time out', () => {
   it('a read lease broken by a writer the holder ignores is removed after lease-break-time (45 s); the open then succeeds', () => {
     const lines = run([
@@ -38,12 +46,7 @@ describe('lease breaks that time out', () => {
       { op: 'fcntl', fd: '$A', cmd: 'F_GETLEASE' },
       { op: 'fcntl', fd: '$A', cmd: 'F_SETLEASE', arg: 2 },
     ]);
-    const open = (lines[6]!.child as ResultLine[])[0]!;
-    expect(open.ret).toBe(4);
-    const s = Number(open.time_ns) / 1e9;
-    // 45 s from the break, plus at most two jiffies (the wait's timer, then past_time's "after").
-    expect(s).toBeGreaterThanOrEqual(45);
-    expect(s).toBeLessThan(45.01);
+    expectOpenedAtBreakTime((lines[6]!.child as ResultLine[])[0]!);
     expect(lines[7]!['value']).toBe(1);
     expect(lines[8]!.ret).toBe(2);
     expect(lines[9]!.errno).toBe('EAGAIN');
@@ -58,11 +61,7 @@ describe('lease breaks that time out', () => {
       { op: 'fcntl', fd: '$A', cmd: 'F_GETLEASE' },
       { op: 'fcntl', fd: '$A', cmd: 'F_SETLEASE', arg: 2 },
     ]);
-    const open = (lines[6]!.child as ResultLine[])[0]!;
-    expect(open.ret).toBe(4);
-    const s = Number(open.time_ns) / 1e9;
-    expect(s).toBeGreaterThanOrEqual(45);
-    expect(s).toBeLessThan(45.01);
+    expectOpenedAtBreakTime((lines[6]!.child as ResultLine[])[0]!);
     expect(lines[7]!.ret).toBe(0);
     expect(lines[8]!.ret).toBe(0);
   });
@@ -83,9 +82,7 @@ describe('lease breaks that time out', () => {
       { op: 'fcntl', fd: '$A', cmd: 'F_GETLEASE' },
     ]);
     const child = lines[5]!.child as ResultLine[];
-    expect(child[2]!.ret).toBe(4);
-    expect(Number(child[2]!.time_ns) / 1e9).toBeLessThan(45.01);
-    expect(Number(child[2]!.time_ns) / 1e9).toBeGreaterThanOrEqual(45);
+    expectOpenedAtBreakTime(child[2]!);
     expect(child[3]!['value']).toBe(1);
     expect(lines[6]!.ret).toBe(2);
   });
