@@ -6,6 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { MachineConfig } from '../config/machine.js';
+import { ConfigError } from '../params/schema.js';
+import { cannotRead } from '../workloads/read-error.js';
+import { LackeyParseError, StraceParseError, TraceFormatError } from '../workloads/replay/index.js';
+import { ScriptError } from '../workloads/script/parse.js';
 import type { ParamValue, RunResult } from '../workloads/result.js';
 import { findWorkload } from '../workloads/registry.js';
 import { runWorkload } from '../workloads/run.js';
@@ -26,6 +30,21 @@ export function runPoint(job: PointJob): RunResult {
   const r = runWorkload(w, job.params, job.config, { hostClock: () => performance.now() });
   if (Object.keys(job.overrides).length > 0) r.overrides = job.overrides;
   return r;
+}
+
+/**
+ * The one-line message of an error that is the input's fault (a file that
+ * cannot be read or does not parse, a bad value or script: exit 2, as
+ * `kernsim run` and `kernsim replay` give for the same input), or null for
+ * anything else (a bug: exit 3 with its stack). An error loses its class
+ * crossing a thread boundary, so a worker classifies it where it was thrown
+ * and sends this beside the stack.
+ */
+export function inputErrorMessage(e: unknown): string | null {
+  if (e instanceof ConfigError || e instanceof ScriptError || e instanceof StraceParseError || e instanceof LackeyParseError || e instanceof TraceFormatError) return e.message;
+  const err = e as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof err.code === 'string' && typeof err.path === 'string' && err.syscall === 'open') return `${err.path}: ${cannotRead(e)}`;
+  return null;
 }
 
 /**
@@ -93,5 +112,5 @@ export function runTimed(job: PointJob): { result: RunResult; timing: PointTimin
 export type WorkerMessage =
   | { ready: number }
   | { slot: number; ok: true; result: RunResult; timing: PointTiming }
-  | { slot: number; ok: false; error: string }
+  | { slot: number; ok: false; error: string; /** inputErrorMessage of the error, when it is the input's fault. */ input?: string }
   | { done: true; cpu?: number; runq?: number };

@@ -5,7 +5,7 @@
  * warm-up happen once per worker, not once per point.
  */
 import { parentPort } from 'node:worker_threads';
-import { nowMs, runTimed, takeSlot, threadTimes, type SharedJobs, type WorkerMessage } from './sweep-point.js';
+import { inputErrorMessage, nowMs, runTimed, takeSlot, threadTimes, type SharedJobs, type WorkerMessage } from './sweep-point.js';
 
 const port = parentPort;
 if (!port) throw new Error('sweep-worker: not started as a worker thread');
@@ -16,7 +16,8 @@ port.once('message', (shared: SharedJobs) => {
     try {
       msg = { slot, ok: true, ...runTimed(shared.jobs[slot]!) };
     } catch (e) {
-      msg = { slot, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+      const input = inputErrorMessage(e);
+      msg = { slot, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e), ...(input !== null ? { input } : {}) };
     }
     port.postMessage(msg);
     if (!msg.ok) return;

@@ -18,7 +18,7 @@ import { UsageError } from './errors.js';
 import { gridPoint, gridSize, shardIndices, type Axis, type Shard } from './grid.js';
 import { buildConfig, machineOverrides, type MachineChoice } from './options.js';
 import { dropPrestarted, takeWorkers, workerUrl } from './sweep-pool.js';
-import { nowMs, runTimed, takeSlot, threadTimes, type PointJob, type PointTiming, type SharedJobs, type WorkerMessage } from './sweep-point.js';
+import { inputErrorMessage, nowMs, runTimed, takeSlot, threadTimes, type PointJob, type PointTiming, type SharedJobs, type WorkerMessage } from './sweep-point.js';
 
 export type { PointJob } from './sweep-point.js';
 
@@ -150,7 +150,15 @@ class ThreadLog {
  * for another to hand it work. Results land in job order whichever thread
  * ran them, so they do not depend on the number of threads or the order.
  */
-async function runJobs(jobs: PointJob[], order: readonly number[], maxThreads: number, onDone: (n: number) => void): Promise<{ results: RunResult[]; stats: PoolStats }> {
+async function runJobs(
+  jobs: PointJob[],
+  order: readonly number[],
+  maxThreads: number,
+  onDone: (n: number) => void,
+  describe: (job: PointJob) => string = (j) => `sweep point ${j.index}`,
+): Promise<{ results: RunResult[]; stats: PoolStats }> {
+  // A point whose input is bad (a file that cannot be read or parsed, a bad value) ends the sweep with one line and exit 2, whichever thread ran it; anything else is a bug and keeps its stack.
+  const pointError = (job: PointJob, input: string | null, error: string): Error => (input !== null ? new UsageError(`${describe(job)}: ${input}`) : new Error(`${describe(job)}: ${error}`));
   const t0 = nowMs();
   const cpu0 = process.cpuUsage();
   const results = new Array<RunResult>(jobs.length);
@@ -188,7 +196,7 @@ async function runJobs(jobs: PointJob[], order: readonly number[], maxThreads: n
         results[m.slot] = m.result;
         log.add(m.slot, m.timing);
         onDone(++done);
-      } else failure ??= new Error(`sweep point ${jobs[m.slot]!.index}: ${m.error}`);
+      } else failure ??= pointError(jobs[m.slot]!, m.input ?? null, m.error);
       notify();
     });
     wk.on('error', (e) => {
@@ -207,7 +215,13 @@ async function runJobs(jobs: PointJob[], order: readonly number[], maxThreads: n
     const sched0 = threadTimes();
     for (let slot = inWorkers ? -1 : takeSlot(shared); slot >= 0 && !failure; slot = takeSlot(shared)) {
       if (!findWorkload(jobs[slot]!.workload)) throw new UsageError(`unknown workload "${jobs[slot]!.workload}"`);
-      const r = runTimed(jobs[slot]!);
+      let r: ReturnType<typeof runTimed>;
+      try {
+        r = runTimed(jobs[slot]!);
+      } catch (e) {
+        const input = inputErrorMessage(e);
+        throw input !== null ? pointError(jobs[slot]!, input, '') : e;
+      }
       results[slot] = r.result;
       here.add(slot, r.timing);
       onDone(++done);
@@ -240,7 +254,8 @@ export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
   // More threads than the host runs at once would only slow every point down.
   const maxWorkers = Math.min(spec.jobs ?? Infinity, availableParallelism());
   const order = dealOrder(spec.axes, jobs);
-  const { results, stats } = await runJobs(jobs, order, maxWorkers, (d) => spec.onPoint?.(d, jobs.length));
+  const describe = (j: PointJob): string => `sweep point ${j.index} (${JSON.stringify(gridPoint(spec.axes, j.index))})`;
+  const { results, stats } = await runJobs(jobs, order, maxWorkers, (d) => spec.onPoint?.(d, jobs.length), describe);
   const points: SweepPoint[] = jobs.map((j, i) => ({ index: j.index, point: gridPoint(spec.axes, j.index), result: results[i]! }));
   // The sweep's machine and seed are those of the grid's first point, whichever share this is, so every shard of one sweep says the same.
   const first = gridSize(spec.axes) > 0 ? planPoint(spec, 0).config : undefined;

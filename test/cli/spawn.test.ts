@@ -5,7 +5,7 @@
  * How long the demo takes is bench's to show (npm run bench:host), not a test's.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,7 @@ describe('node bin/kernsim.js', () => {
     const r = kernsim([...args, '--jobs', '2']);
     expect(r.code, r.stderr).toBe(0);
     const pooled = JSON.parse(r.stdout) as SweepResult;
-    // Two threads ran the six points (this one and one worker started once), whatever the host's parallelism beyond 2.
+    // Two workers, each started once, ran the six points, whatever the host's parallelism beyond 2.
     if (availableParallelism() >= 2) expect(pooled.host.threads).toBe(2);
     const single = kernsim([...args, '--jobs', '1']);
     expect(single.code, single.stderr).toBe(0);
@@ -91,6 +91,24 @@ describe('node bin/kernsim.js', () => {
     const s = JSON.parse(one.stdout) as SweepResult;
     expect(s.host.threads).toBe(1);
     expect(s.points.length).toBe(1);
+  }, 120_000);
+
+  it('a point whose input is bad ends the sweep with one line and exit 2, in this thread and in a worker', () => {
+    const bad = join(dir, 'bad.strace');
+    writeFileSync(bad, 'not a line of strace\n');
+    for (const jobs of ['1', '2']) {
+      for (const [file, says] of [
+        [bad, `${bad}:1: expected "[PID] SECONDS.MICROS CALL(...) = RET <DURATION>"`],
+        [join(dir, 'missing.strace'), `${join(dir, 'missing.strace')}: cannot read: no such file or directory (ENOENT)`],
+      ] as const) {
+        const r = kernsim(['sweep', 'replay', '--strace', file, '--grid', 'cpus=1,2', '--jobs', jobs, '--json']);
+        expect(r.code, `--jobs ${jobs}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(/^kernsim: sweep point [01] \(\{"cpus":[12]\}\): /);
+        expect(r.stderr).toContain(says);
+        expect(r.stderr.split('\n').length, r.stderr).toBe(2);
+        expect(r.stdout).toBe('');
+      }
+    }
   }, 120_000);
 
   // Host time is a benchmark's business, never a test's: this checks only that the demo runs and tells its story.
