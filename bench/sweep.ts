@@ -23,7 +23,20 @@
  * a CPU on the host's run queue while running points (schedstat: high when
  * the host is busy). The speed-up is the ratio of the median wall times; the
  * results of the two --jobs values are compared (everything but `host`) and
- * must be identical.
+ * must be identical. From the sweep's `host` it also shows the CPU time of
+ * the threads that ran no points (`helper_cpu_ms`: V8's background
+ * compilers and garbage collector), the parallelism `--jobs 1` already has.
+ *
+ * Before each repetition it measures what the host itself gives two
+ * processes: a loop run alone, then two copies at once, of two kinds: `alu`
+ * (register arithmetic only) and `mem` (dependent random 4-byte loads over
+ * 64 MiB, so nearly every one misses the caches). Each copy reports its
+ * loop's wall and CPU time; the scaling is twice the loop's rate in a pair
+ * over its rate alone (2.0 = the two cores are independent), and the CPU
+ * inflation is the CPU time a loop took in a pair over alone (above 1 when
+ * the two copies slow each other down: shared caches, memory bandwidth, a
+ * hypervisor's siblings), which time-sharing with other processes does not
+ * inflate the way it does wall time.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -45,6 +58,62 @@ if (!Number.isInteger(reps) || reps < 1) {
 /** The sweep measured: the README's MADV_FREE/DONTNEED sweep, 8 points of unequal size. */
 const SWEEP = ['sweep', 'alloc-churn', '--threads', '16', '--rounds', '60', '--grid', 'cpus=1,2,4,8', '--grid', 'advice=MADV_FREE,MADV_DONTNEED', '--json'];
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The host-pair loop, run by `node -e` with HOSTPAIR_KIND alu|mem: prints its loop's wall and CPU seconds. */
+const PAIR_LOOP = `
+const kind = process.env.HOSTPAIR_KIND;
+const a = kind === 'mem' ? new Int32Array(16 << 20) : null;
+if (a) for (let i = 0; i < a.length; i++) a[i] = Math.imul(i, 0x9e3779b1);
+const n = kind === 'mem' ? 8e6 : 1.5e8;
+const t0 = performance.now();
+const c0 = process.cpuUsage();
+let x = 0x9e3779b9 | 0;
+let sum = 0;
+if (a) {
+  const m = a.length;
+  for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; sum = (sum + a[((x >>> 0) + sum) % m]) | 0; }
+} else {
+  for (let i = 0; i < n; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; sum = (sum + x) | 0; }
+}
+const c = process.cpuUsage(c0);
+console.log(JSON.stringify({ wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6, sum }));
+`;
+
+interface PairLoop {
+  wall: number;
+  cpu: number;
+}
+
+function pairLoop(kind: 'alu' | 'mem'): Promise<PairLoop> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', PAIR_LOOP], { env: { ...process.env, HOSTPAIR_KIND: kind } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as PairLoop) : reject(new Error(`host-pair loop exited ${code}`))));
+  });
+}
+
+interface HostPair {
+  kind: 'alu' | 'mem';
+  /** The loop's wall and CPU seconds alone, and in each of two copies run at once. */
+  alone: PairLoop;
+  pair: PairLoop[];
+  /** Two copies' total rate over one copy's (2.0: the cores are independent). */
+  scaling: number;
+  /** CPU seconds of a copy in the pair (the mean of the two) over alone. */
+  cpu_inflation: number;
+  loadavg_1m: number;
+}
+
+async function hostPair(kind: 'alu' | 'mem'): Promise<HostPair> {
+  const loadavg_1m = loadavg();
+  const alone = await pairLoop(kind);
+  const pair = await Promise.all([pairLoop(kind), pairLoop(kind)]);
+  const scaling = pair.reduce((s, p) => s + alone.wall / p.wall, 0);
+  const cpu_inflation = (pair[0]!.cpu + pair[1]!.cpu) / 2 / alone.cpu;
+  return { kind, alone, pair, scaling, cpu_inflation, loadavg_1m };
+}
 const TICK_HZ = 100; // USER_HZ: /proc/stat and /proc/PID/stat count in 1/100 s on Linux
 
 interface CpuTimes {
@@ -90,6 +159,9 @@ interface Run {
   loadavg_1m: number;
   loadavg_1m_after: number;
   result_hash: string;
+  /** CPU seconds of the sweep's threads that ran no points (V8's background compilers and GC, libuv), and of the main thread when workers ran them; null where not reported. */
+  helper_cpu_s: number | null;
+  main_cpu_s: number | null;
   /** Each thread that ran points: busy share of the span to the last point's end, and its seconds before the first point, idle at the end, and waiting for a CPU. */
   threads: { points: number; busy: number; ready_s: number; idle_end_s: number; runq_s: number | null }[];
 }
@@ -122,10 +194,12 @@ function runOnce(jobs: number): Promise<Omit<Run, 'idle_before' | 'loadavg_1m' |
       const cpu = childrenCpu() - c0;
       const s1 = cpuTimes();
       const others = Math.max(0, s1.busy - s0.busy - cpu) / wall;
-      const parsed = JSON.parse(out) as { host: { per_thread?: SweepThreadStats[] } };
+      const parsed = JSON.parse(out) as { host: { per_thread?: SweepThreadStats[]; helper_cpu_ms?: number; main_cpu_ms?: number } };
       const simulated = JSON.stringify(parsed, (k, v: unknown) => (k === 'host' ? undefined : v));
       const threads = threadFigures(parsed.host.per_thread ?? []);
-      resolve({ jobs, wall_s: wall, cpu_s: cpu, others_cpus: others, result_hash: createHash('sha256').update(simulated).digest('hex').slice(0, 16), threads });
+      const helper = parsed.host.helper_cpu_ms === undefined ? null : round(parsed.host.helper_cpu_ms / 1000);
+      const main = parsed.host.main_cpu_ms === undefined ? null : round(parsed.host.main_cpu_ms / 1000);
+      resolve({ jobs, wall_s: wall, cpu_s: cpu, others_cpus: others, result_hash: createHash('sha256').update(simulated).digest('hex').slice(0, 16), threads, helper_cpu_s: helper, main_cpu_s: main });
     });
   });
 }
@@ -136,9 +210,15 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const round = (x: number, d = 3): number => Number(x.toFixed(d));
+const medianOrNull = (xs: (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length > 0 ? round(median(v)) : null;
+};
 
 const runs: Run[] = [];
+const pairs: HostPair[] = [];
 for (let r = 0; r < reps; r++) {
+  pairs.push(await hostPair('alu'), await hostPair('mem'));
   for (const jobs of [1, 2]) {
     const idle = await idleShare(1);
     const load = loadavg();
@@ -171,9 +251,20 @@ const result = {
   /** Median over the --jobs 2 runs of the least busy thread's busy share, and of the longest idle time at the end. */
   min_thread_busy_jobs2: perThread((x) => Math.min(...x.threads.map((t) => t.busy))),
   max_idle_end_s_jobs2: perThread((x) => Math.max(...x.threads.map((t) => t.idle_end_s))),
+  /** Median CPU seconds of the threads that ran no points (V8's background compilers and GC), per --jobs value. */
+  helper_cpu_s_jobs1: medianOrNull(of(1).map((x) => x.helper_cpu_s)),
+  helper_cpu_s_jobs2: medianOrNull(of(2).map((x) => x.helper_cpu_s)),
+  /** The host's own two-process scaling and CPU inflation (medians over the repetitions), by loop kind. */
+  host_pair: Object.fromEntries(
+    (['alu', 'mem'] as const).map((k) => {
+      const ps = pairs.filter((p) => p.kind === k);
+      return [k, { scaling: round(median(ps.map((p) => p.scaling)), 2), cpu_inflation: round(median(ps.map((p) => p.cpu_inflation)), 2), alone_s: round(median(ps.map((p) => p.alone.wall))) }];
+    }),
+  ),
   min_idle_before: round(Math.min(...runs.map((x) => x.idle_before))),
   max_others_cpus: round(Math.max(...runs.map((x) => x.others_cpus))),
   runs: runs.map((x) => ({ ...x, wall_s: round(x.wall_s), cpu_s: round(x.cpu_s), others_cpus: round(x.others_cpus), idle_before: round(x.idle_before) })),
+  host_pairs: pairs.map((p) => ({ ...p, scaling: round(p.scaling, 2), cpu_inflation: round(p.cpu_inflation, 2) })),
   node: process.version,
 };
 
@@ -182,17 +273,25 @@ if (json) {
 } else {
   const colour = process.stdout.isTTY === true && !process.env['NO_COLOR'];
   const t = new Table({
-    head: ['--jobs', 'wall s', 'CPU s', 'CPUs used', 'idle before', 'load 1m before/after', 'others (CPUs)', 'threads: points, busy %, s to first point, s idle at end, s on run queue', 'result'],
+    head: ['--jobs', 'wall s', 'CPU s', 'CPUs used', 'helpers CPU s', 'idle before', 'load 1m before/after', 'others (CPUs)', 'threads: points, busy %, s to first point, s idle at end, s on run queue', 'result'],
     style: colour ? {} : { head: [], border: [] },
   });
   const thr = (x: Run['threads'][number]): string => `${x.points}p ${Math.round(x.busy * 100)}% ${x.ready_s}/${x.idle_end_s}/${x.runq_s ?? '-'}`;
   for (const x of result.runs) {
-    t.push([x.jobs, x.wall_s, x.cpu_s, round(x.cpu_s / x.wall_s, 2), `${Math.round(x.idle_before * 100)} %`, `${x.loadavg_1m} / ${x.loadavg_1m_after}`, x.others_cpus, x.threads.map(thr).join(', '), x.result_hash]);
+    t.push([x.jobs, x.wall_s, x.cpu_s, round(x.cpu_s / x.wall_s, 2), x.helper_cpu_s ?? '-', `${Math.round(x.idle_before * 100)} %`, `${x.loadavg_1m} / ${x.loadavg_1m_after}`, x.others_cpus, x.threads.map(thr).join(', '), x.result_hash]);
   }
   console.log(result.sweep);
   console.log(t.toString());
   console.log(`median wall: --jobs 1 ${result.wall_s_jobs1} s, --jobs 2 ${result.wall_s_jobs2} s: ${result.speedup}x on ${result.host_cpus} CPUs; results identical: ${result.identical_results ? 'yes' : 'NO'}`);
   console.log(`median CPU: --jobs 1 ${result.cpu_s_jobs1} s (${result.cpus_used_jobs1} CPUs busy), --jobs 2 ${result.cpu_s_jobs2} s (${result.cpus_used_jobs2} CPUs busy)`);
+  if (result.helper_cpu_s_jobs1 !== null) {
+    console.log(`threads that ran no points (V8's background compilers and GC): --jobs 1 ${result.helper_cpu_s_jobs1} s, --jobs 2 ${result.helper_cpu_s_jobs2} s CPU`);
+  }
+  const hp = result.host_pair;
+  console.log(
+    `host, two processes at once (median of ${reps}): arithmetic loop ${hp['alu']!.scaling}x one (CPU per copy x${hp['alu']!.cpu_inflation}), ` +
+      `random loads over 64 MiB ${hp['mem']!.scaling}x (CPU per copy x${hp['mem']!.cpu_inflation})`,
+  );
   if (result.min_thread_busy_jobs2 !== null) {
     console.log(`--jobs 2 threads (medians): the less busy one ran points ${Math.round(result.min_thread_busy_jobs2 * 100)} % of the sweep, the longest idle at the end ${result.max_idle_end_s_jobs2} s`);
   }

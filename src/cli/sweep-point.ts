@@ -3,7 +3,7 @@
  * apart from sweep.ts so a worker loads only the simulator and the
  * workloads, not the command line's modules.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { MachineConfig } from '../config/machine.js';
 import { ConfigError } from '../params/schema.js';
@@ -80,6 +80,41 @@ export function threadTimes(): { cpu: number; runq: number } | null {
   }
 }
 
+/** The calling thread's id on the host (Linux: /proc/thread-self is PID/task/TID), or 0 where unknown. */
+export function threadId(): number {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU ms (user + system) so far of each of this process's threads, by
+ * thread id (/proc/self/task/TID/stat, in USER_HZ ticks of 10 ms), or null
+ * where the host has no such files. Counts the threads that are not the
+ * sweep's own too: V8's background compilers and garbage collector, libuv.
+ */
+export function taskCpuMs(): Map<number, number> | null {
+  try {
+    const out = new Map<number, number>();
+    for (const tid of readdirSync('/proc/self/task')) {
+      let s: string;
+      try {
+        s = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue; // the thread ended meanwhile
+      }
+      // After "(comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) * 10);
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
 /** Wall-clock ms on a clock every thread shares (a worker's performance.now() counts from its own start). */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -110,7 +145,7 @@ export function runTimed(job: PointJob): { result: RunResult; timing: PointTimin
 
 /** Messages from a worker: that it is ready (modules loaded), a point's result or error, and that it has run out of points. */
 export type WorkerMessage =
-  | { ready: number }
+  | { ready: number; tid: number }
   | { slot: number; ok: true; result: RunResult; timing: PointTiming }
   | { slot: number; ok: false; error: string; /** inputErrorMessage of the error, when it is the input's fault. */ input?: string }
   | { done: true; cpu?: number; runq?: number };

@@ -22,6 +22,8 @@ import { Worker } from 'node:worker_threads';
 export interface SweepWorker {
   worker: Worker;
   ready: number;
+  /** Its thread id on the host, 0 until it says (or where unknown). */
+  tid: number;
 }
 
 let prestarted: SweepWorker[] = [];
@@ -45,9 +47,10 @@ export function startWorkers(url: URL, n: number): SweepWorker[] {
   setFlagsFromString('--no-concurrent-recompilation');
   const out: SweepWorker[] = [];
   for (let i = 0; i < n; i++) {
-    const sw: SweepWorker = { worker: new Worker(url), ready: 0 };
-    sw.worker.once('message', (m: { ready?: number }) => {
+    const sw: SweepWorker = { worker: new Worker(url), ready: 0, tid: 0 };
+    sw.worker.once('message', (m: { ready?: number; tid?: number }) => {
       if (typeof m.ready === 'number') sw.ready = m.ready;
+      if (typeof m.tid === 'number') sw.tid = m.tid;
     });
     out.push(sw);
   }

@@ -5,11 +5,11 @@
  * warm-up happen once per worker, not once per point.
  */
 import { parentPort } from 'node:worker_threads';
-import { inputErrorMessage, nowMs, runTimed, takeSlot, threadTimes, type SharedJobs, type WorkerMessage } from './sweep-point.js';
+import { inputErrorMessage, nowMs, runTimed, takeSlot, threadId, threadTimes, type SharedJobs, type WorkerMessage } from './sweep-point.js';
 
 const port = parentPort;
 if (!port) throw new Error('sweep-worker: not started as a worker thread');
-port.postMessage({ ready: nowMs() } satisfies WorkerMessage);
+port.postMessage({ ready: nowMs(), tid: threadId() } satisfies WorkerMessage);
 port.once('message', (shared: SharedJobs) => {
   for (let slot = takeSlot(shared); slot >= 0; slot = takeSlot(shared)) {
     let msg: WorkerMessage;

@@ -18,7 +18,7 @@ import { UsageError } from './errors.js';
 import { gridPoint, gridSize, shardIndices, type Axis, type Shard } from './grid.js';
 import { buildConfig, machineOverrides, type MachineChoice } from './options.js';
 import { dropPrestarted, takeWorkers, workerUrl } from './sweep-pool.js';
-import { inputErrorMessage, nowMs, runTimed, takeSlot, threadTimes, type PointJob, type PointTiming, type SharedJobs, type WorkerMessage } from './sweep-point.js';
+import { inputErrorMessage, nowMs, runTimed, takeSlot, taskCpuMs, threadTimes, type PointJob, type PointTiming, type SharedJobs, type WorkerMessage } from './sweep-point.js';
 
 export type { PointJob } from './sweep-point.js';
 
@@ -93,6 +93,14 @@ export interface PoolStats {
   perThread: SweepThreadStats[];
   /** CPU ms of the whole process (every thread: this one, the workers, V8's and libuv's helpers) from the pool's start to its end. */
   cpuMs: number;
+  /**
+   * Over the same span, where the host reports each thread's times
+   * (/proc/self/task): the main thread's CPU ms when only workers ran
+   * points, and that of the threads that ran no points (V8's background
+   * compilers and garbage collector, libuv), ms.
+   */
+  mainCpuMs?: number;
+  helperCpuMs?: number;
 }
 
 /** One thread's share of a sweep, built from its points' timings. */
@@ -161,6 +169,7 @@ async function runJobs(
   const pointError = (job: PointJob, input: string | null, error: string): Error => (input !== null ? new UsageError(`${describe(job)}: ${input}`) : new Error(`${describe(job)}: ${error}`));
   const t0 = nowMs();
   const cpu0 = process.cpuUsage();
+  const tasks0 = taskCpuMs();
   const results = new Array<RunResult>(jobs.length);
   const url = workerUrl();
   const threads = Math.max(1, Math.min(maxThreads, jobs.length));
@@ -179,7 +188,9 @@ async function runJobs(
   const pool = inWorkers ? takeWorkers(url, threads) : [];
   if (!inWorkers) dropPrestarted();
   const workers = pool.map((sw) => sw.worker);
-  for (const sw of pool) {
+  const tids = pool.map((sw) => sw.tid);
+  let tasks1: Map<number, number> | null = null;
+  for (const [i, sw] of pool.entries()) {
     const wk = sw.worker;
     const log = new ThreadLog();
     log.ready = sw.ready;
@@ -187,7 +198,10 @@ async function runJobs(
     running++;
     let finished = false;
     wk.on('message', (m: WorkerMessage) => {
-      if ('ready' in m) log.ready = m.ready;
+      if ('ready' in m) {
+        log.ready = m.ready;
+        tids[i] = m.tid;
+      }
       else if ('done' in m) {
         finished = true;
         running--;
@@ -232,20 +246,26 @@ async function runJobs(
     if (!inWorkers && sched0 && sched1) here.total = { cpu: sched1.cpu - sched0.cpu, runq: sched1.runq - sched0.runq };
     while (!failure && running > 0) await new Promise<void>((r) => (wake = r));
     if (failure) throw failure;
+    tasks1 = taskCpuMs();
   } finally {
     await Promise.all(workers.map((wk) => wk.terminate()));
   }
   const end = Math.max(t0, ...logs.map((l) => l.last));
   const cpu = process.cpuUsage(cpu0);
-  return {
-    results,
-    stats: {
-      threads: inWorkers ? workers.length : 1,
-      workers: workers.length,
-      perThread: logs.map((l) => l.stats(t0, end)),
-      cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10,
-    },
+  const stats: PoolStats = {
+    threads: inWorkers ? workers.length : 1,
+    workers: workers.length,
+    perThread: logs.map((l) => l.stats(t0, end)),
+    cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10,
   };
+  if (tasks0 && tasks1 && tids.every((t) => t > 0)) {
+    const used = (tid: number): number => (tasks1!.get(tid) ?? 0) - (tasks0.get(tid) ?? 0);
+    let helpers = 0;
+    for (const tid of tasks1.keys()) if (tid !== process.pid && !tids.includes(tid)) helpers += used(tid);
+    if (inWorkers) stats.mainCpuMs = used(process.pid);
+    stats.helperCpuMs = helpers;
+  }
+  return { results, stats };
 }
 
 export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
@@ -269,7 +289,14 @@ export async function runSweep(spec: SweepSpec): Promise<SweepResult> {
     grid: spec.axes.map((a) => ({ key: a.key, values: a.values })),
     total_points: gridSize(spec.axes),
     points,
-    host: { ...hostInfo(performance.now() - t0), threads: stats.threads, cpu_ms: stats.cpuMs, per_thread: stats.perThread },
+    host: {
+      ...hostInfo(performance.now() - t0),
+      threads: stats.threads,
+      cpu_ms: stats.cpuMs,
+      ...(stats.mainCpuMs !== undefined ? { main_cpu_ms: stats.mainCpuMs } : {}),
+      ...(stats.helperCpuMs !== undefined ? { helper_cpu_ms: stats.helperCpuMs } : {}),
+      per_thread: stats.perThread,
+    },
   };
   if (spec.shard) out.shard = { ...spec.shard };
   return out;

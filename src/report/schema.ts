@@ -120,7 +120,7 @@ const threadStats = object(
   { points: list(count), ready_ms: nonNegative, busy_ms: nonNegative, idle_end_ms: nonNegative },
   { points_cpu_ms: nonNegative, points_runq_ms: nonNegative, cpu_ms: nonNegative, runq_ms: nonNegative },
 );
-const host = object({ wall_ms: nonNegative, node: string, platform: string, kernsim: string }, { threads: count, cpu_ms: nonNegative, per_thread: list(threadStats) });
+const host = object({ wall_ms: nonNegative, node: string, platform: string, kernsim: string }, { threads: count, cpu_ms: nonNegative, main_cpu_ms: nonNegative, helper_cpu_ms: nonNegative, per_thread: list(threadStats) });
 
 /** A machine config: nested objects of numbers, strings and booleans (the fields are the profile schema's). */
 const config: Check = (v, at) => {

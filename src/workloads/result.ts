@@ -59,6 +59,10 @@ export interface HostInfo {
   threads?: number;
   /** A sweep only: CPU ms of the whole process while its points ran (every thread, V8's helpers included). */
   cpu_ms?: number;
+  /** A sweep only, over the same span: the main thread's CPU ms when only workers ran points (collecting their results), where the host reports each thread's times. */
+  main_cpu_ms?: number;
+  /** A sweep only, over the same span: CPU ms of the threads that ran no points and are not the main thread (V8's background compilers and garbage collector, libuv), where the host reports each thread's times. */
+  helper_cpu_ms?: number;
   /** A sweep only: each thread that ran points, in the order they were started. */
   per_thread?: SweepThreadStats[];
 }

@@ -64,6 +64,13 @@ describe('node bin/kernsim.js', () => {
     expect(single.code, single.stderr).toBe(0);
     const one = JSON.parse(single.stdout) as SweepResult;
     expect(one.host.threads).toBe(1);
+    // Where the host reports each thread's times (Linux), the CPU of the threads that ran no points, and the main thread's when workers ran them.
+    if (existsSync('/proc/thread-self')) {
+      expect(one.host.helper_cpu_ms).toBeGreaterThanOrEqual(0);
+      expect(one.host.main_cpu_ms).toBeUndefined();
+      expect(pooled.host.helper_cpu_ms).toBeGreaterThanOrEqual(0);
+      expect(pooled.host.main_cpu_ms).toBeGreaterThanOrEqual(0);
+    }
     const inProcess = JSON.parse((await cli([...args, '--jobs', '1'])).stdout) as SweepResult;
     const strip = (s: unknown): string => JSON.stringify(s, (k, v: unknown) => (k === 'host' ? undefined : v));
     expect(pooled.points.length).toBe(6);
