@@ -42,7 +42,11 @@ let lastName = '';
 let lastN: SyscallName | null = null;
 
 function syscallName(name: string): SyscallName {
-  if (name === lastName) return lastN!;
+  // Small, so that V8 inlines it and leaves its inlining budget to the call's body.
+  return name === lastName ? lastN! : syscallNameOf(name);
+}
+
+function syscallNameOf(name: string): SyscallName {
   let n = names.get(name);
   if (n === undefined) {
     n = { cat: intern(`syscall:${name}`), counter: counterId(`syscall_${name}`), engine: null, samples: null, node: 0, entryNode: 0, entryFirst: 0, entryRest: 0 };
@@ -97,8 +101,13 @@ function sysExit(t: Task, n: SyscallName, name: string, saved: number, start: nu
   t.cat = saved;
   ct_user_enter(t);
   e.counters.addId(n.counter);
-  (n.samples ??= e.samples.of(name)).record(t.now - start);
+  (n.samples ?? samplesOf(n, e, name)).record(t.now - start);
   if (e.tracing) e.traceSpan('syscall', name, startCpu, start, t.now - start);
+}
+
+/** The latency histogram of a call name on its bound engine, made at its first exit. */
+function samplesOf(n: SyscallName, e: Engine, name: string): Samples {
+  return (n.samples = e.samples.of(name));
 }
 
 function sysExitOther(t: Task, n: SyscallName, name: string, saved: number, start: number, startCpu: number): void {

@@ -56,6 +56,34 @@ describe('Samples (log-linear histogram)', () => {
     );
   });
 
+  it('runs of one value (recorded from the last value\'s bucket) count as the same values recorded one by one', () => {
+    const runs = fc.array(fc.tuple(latency, fc.integer({ min: 1, max: 6 })), { minLength: 1, maxLength: 80 });
+    fc.assert(
+      fc.property(runs, (rs) => {
+        const values = rs.flatMap(([v, n]) => Array.from({ length: n }, () => v));
+        const s = new Samples();
+        for (const v of values) s.record(v);
+        expect(s.count).toBe(values.length);
+        expect(s.sum).toBe(values.reduce((a, b) => a + b, 0));
+        expect(s.min).toBe(Math.min(...values));
+        expect(s.max).toBe(Math.max(...values));
+        expect(s.powerOfTwoBuckets()).toEqual(powerOfTwo(values));
+        for (const p of [0, 10, 50, 90, 99, 100]) {
+          const want = exact(values, p);
+          const ceil = want <= 1 ? 1 : Math.ceil(want);
+          const got = s.percentile(p);
+          expect(got).toBeGreaterThanOrEqual(Math.min(want, s.max));
+          if (ceil <= 256) expect(got).toBe(Math.min(s.max, Math.max(s.min, ceil)));
+        }
+      }),
+    );
+    // A value repeated after a larger one grew the bucket array still lands in its own bucket.
+    const s = new Samples();
+    for (const v of [100, 100, 2 ** 45, 100, 100]) s.record(v);
+    expect(s.percentile(80)).toBe(100);
+    expect(s.powerOfTwoBuckets()).toEqual([{ le: 128, count: 4 }, { le: 2 ** 45, count: 1 }]);
+  });
+
   it('buckets tile the integers: each u falls in the bucket whose range holds it', () => {
     for (const u of [0, 1, 255, 256, 257, 511, 512, 1000, 65535, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 12345, 2 ** 45 + 7]) {
       const { lo, width } = Samples.bucketRange(Samples.bucketOf(u));
