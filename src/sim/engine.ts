@@ -113,6 +113,10 @@ export class Engine implements Waker {
   private steppingCpu = -1;
   /** Tasks woken and not yet run again: where and when the wake-up came from. */
   private readonly pendingWakes = new Map<Task, { cpu: number; ts: number }>();
+  /** Per CPU: the end of the last hard interrupt handler it ran (another starts no earlier). */
+  private readonly irqFreeAt: Float64Array;
+  /** Per CPU: recent sections with interrupts disabled, as [from, to) pairs (irqsOffDuring). */
+  private readonly irqOff: number[][];
 
   private readonly events = new EventQueue();
   private readonly state: Uint8Array;
@@ -138,6 +142,8 @@ export class Engine implements Waker {
     this.runqueue = Array.from({ length: n }, () => []);
     this.nextTick = new Float64Array(n).fill(Infinity);
     this.needResched = new Uint8Array(n);
+    this.irqFreeAt = new Float64Array(n);
+    this.irqOff = Array.from({ length: n }, () => []);
     this.rng = new Rng(cfg.sim.seed);
     this.ipi = new IpiFabric(cfg);
     this.quantum = cfg.sim.quantum;
@@ -213,6 +219,24 @@ export class Engine implements Waker {
   /** Run `fn` at simulated time `time`. */
   at(time: number, fn: (time: number) => void): void {
     this.events.push(time, fn);
+    this.endWindowBy(time);
+  }
+
+  /**
+   * Something that must be ordered before the stepping task's later work
+   * appeared at `time` during its step (a CPU started running there, or an
+   * event was queued for then): the step's window ends `quantum` past it, as
+   * it would have had it been known when the window was set. Without this a
+   * task that woke an idle CPU ran on to the end of its window (the next
+   * tick, when no other CPU was running: up to 4 ms) before the woken task
+   * ran its first cycle, and every lock it released meanwhile was seen by
+   * the woken task as held until then (LockBase.freeAt).
+   */
+  private endWindowBy(time: number): void {
+    const s = this.steppingCpu;
+    if (s < 0) return;
+    const end = time + this.quantum;
+    if (end < this.windowEnd[s]!) this.windowEnd[s] = end;
   }
 
   spawn(name: string, body: (t: Task) => TaskBody, opts: SpawnOptions = {}): Task {
@@ -279,6 +303,7 @@ export class Engine implements Waker {
       t.state = TaskState.Running;
       this.state[c] = CpuState.Running;
       this.picker.touch(c);
+      if (c !== this.steppingCpu) this.endWindowBy(this.clock[c]!);
       return;
     }
     if (t.state !== TaskState.Sleeping) return;
@@ -306,6 +331,7 @@ export class Engine implements Waker {
       }
       for (const h of this.hooks) h.idleExit?.(c, this.clock[c]!);
       this.scheduleNext(c);
+      if (c !== this.steppingCpu) this.endWindowBy(this.clock[c]!);
     }
   }
 
@@ -530,18 +556,70 @@ export class Engine implements Waker {
       fab.sent[from]! += 1;
       const sentAt = this.clock[from]!;
       const deliverAt = sentAt + fab.latency;
-      this.at(deliverAt, (time) => this.deliverIpi(d, time, handlerName, handler, done, from, sentAt, handlerCost ?? fab.handlerCost));
+      const soft = handlerCost === undefined;
+      this.at(deliverAt, (time) => this.deliverIpi(d, time, handlerName, handler, done, from, sentAt, handlerCost ?? fab.handlerCost, soft));
     }
     return done;
   }
 
-  private deliverIpi(d: number, time: number, handlerName: number, handler: IpiHandler, done: Completion, from: number, sentAt: number, handlerCost: number): void {
+  /**
+   * CPU `cpu` ran with interrupts disabled over [from, to) of simulated time
+   * (a spinlock taken with spin_lock_irq/irqsave, spinning and holding): an
+   * interrupt arriving then waits for `to`. Sections are recorded when they
+   * end, within the step that ran them (they never span a yield), so by the
+   * time a delivery event at a time they cover fires, they are known.
+   */
+  irqsOffDuring(cpu: number, from: number, to: number): void {
+    if (!(to > from)) return;
+    const iv = this.irqOff[cpu]!;
+    // Keep only sections a future delivery can fall in: events fire in time order, so none comes before the earliest pending one.
+    if (iv.length >= 32) {
+      const horizon = Math.min(this.events.peekTime(), from);
+      let w = 0;
+      for (let i = 0; i < iv.length; i += 2) {
+        if (iv[i + 1]! > horizon) {
+          iv[w++] = iv[i]!;
+          iv[w++] = iv[i + 1]!;
+        }
+      }
+      iv.length = w;
+    }
+    iv.push(from, to);
+  }
+
+  /** The first time at or after `time` at which CPU d takes an interrupt: after the handler it is running and any section with interrupts off that covers it. */
+  private irqStart(d: number, time: number): number {
+    let start = Math.max(time, this.irqFreeAt[d]!);
+    const iv = this.irqOff[d]!;
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (let i = 0; i < iv.length; i += 2) {
+        if (iv[i]! <= start && start < iv[i + 1]!) {
+          start = iv[i + 1]!;
+          moved = true;
+        }
+      }
+    }
+    return start;
+  }
+
+  private deliverIpi(d: number, time: number, handlerName: number, handler: IpiHandler, done: Completion, from: number, sentAt: number, handlerCost: number, soft: boolean): void {
     const fab = this.ipi;
     const preempted = this.preemptedUntil(d, time);
     if (preempted >= 0) {
       // A preempted vCPU takes the interrupt when the host runs it again.
-      this.at(preempted, (t) => this.deliverIpi(d, t, handlerName, handler, done, from, sentAt, handlerCost));
+      this.at(preempted, (t) => this.deliverIpi(d, t, handlerName, handler, done, from, sentAt, handlerCost, soft));
       return;
+    }
+    if (soft) {
+      // A CPU runs one hard interrupt handler at a time, and none while its interrupts are off: the handler starts when both are over.
+      const start = this.irqStart(d, time);
+      if (start > time) {
+        this.counters.add('ipi_delayed');
+        this.counters.add('ipi_delay_cycles', start - time);
+        this.at(start, (t) => this.deliverIpi(d, t, handlerName, handler, done, from, sentAt, handlerCost, soft));
+        return;
+      }
     }
     fab.received[d]! += 1;
     this.picker.touch(d);
@@ -560,6 +638,7 @@ export class Engine implements Waker {
     if (fab.exitOnDelivery > 0) fab.vmExits++;
     const work = handlerCost + fab.exitOnDelivery + handler(d, time);
     this.charge(d, work, node);
+    if (soft) this.irqFreeAt[d] = time + work;
     // Retroactive or not, the handler's work started at the delivery time.
     const ackAt = time + work + fab.ackCost;
     if (this.tracing) {

@@ -129,6 +129,62 @@ describe('engine', () => {
     expect(e.clock[1]).toBe(1_000_010);
   });
 
+  it('a task that wakes another onto an idle CPU stops within a quantum of the wake-up, not at the end of its window', () => {
+    // The waker is the only running task, so its window reaches the next tick; the woken task must still run
+    // its first cycles before the waker runs on much past the wake-up (in host order), or a lock the waker
+    // releases later in simulated time would be seen as held by the woken task's earlier attempt.
+    const c = cfg({ cpus: 2, quantum: 1000 });
+    const e = new Engine(c);
+    const done = new Completion(e, 1);
+    const log: string[] = [];
+    let wokeAt = -1;
+    let waiterRanAt = -1;
+    let wakerClockThen = -1;
+    e.spawn('waiter', function* (t) {
+      yield t.sleepOn(done);
+      waiterRanAt = t.now;
+      wakerClockThen = e.clock[0]!;
+      t.charge(10);
+    }, { cpu: 1, pinned: true });
+    e.spawn('waker', function* (t) {
+      // Asleep while the waiter goes to sleep; then the only running task.
+      yield t.sleepFor(1000);
+      t.charge(4000);
+      wokeAt = t.now;
+      done.complete(t.now);
+      for (let i = 0; i < 200; i++) {
+        t.charge(100);
+        log.push(`${t.now}`);
+        if (t.shouldYield()) yield;
+      }
+    }, { cpu: 0, pinned: true });
+    e.run();
+    expect(wokeAt).toBe(5000);
+    expect(waiterRanAt).toBe(5000);
+    // The waker ran at most a quantum (and one chunk of 100) past the wake-up before the woken task ran.
+    expect(wakerClockThen).toBeLessThanOrEqual(5000 + c.sim.quantum + 100);
+    expect(e.tickPeriod).toBeGreaterThan(25_000);
+  });
+
+  it('an event queued during a step ends the step a quantum past the event', () => {
+    const c = cfg({ cpus: 1, quantum: 1000 });
+    const e = new Engine(c);
+    let firedWith = -1;
+    e.spawn('a', function* (t) {
+      t.charge(100);
+      e.at(600, () => {
+        firedWith = e.clock[0]!;
+      });
+      for (let i = 0; i < 100; i++) {
+        t.charge(100);
+        if (t.shouldYield()) yield;
+      }
+    }, { cpu: 0, pinned: true });
+    e.run();
+    // Without the window's end at 600 + 1000 the task ran on to its tick before the event fired.
+    expect(firedWith).toBe(1600);
+  });
+
   it('calls every context-switch hook and adds their costs', () => {
     const e = new Engine(cfg({ cpus: 1 }));
     const seen: string[] = [];
@@ -195,6 +251,51 @@ describe('engine', () => {
     e.run();
     const lastSent = 7 * c.cost.ipi_send;
     expect(resumedAt).toBe(lastSent + c.cost.ipi_latency + c.cost.ipi_handler + c.cost.ipi_ack);
+  });
+
+  it('a CPU runs one IPI handler at a time: a second IPI waits for the first handler to end', () => {
+    const c = cfg({ cpus: 3 });
+    const e = new Engine(c);
+    const handledAt: number[] = [];
+    const resumed: number[] = [];
+    for (const cpu of [0, 1]) {
+      e.spawn(`sender${cpu}`, function* (t) {
+        const done = e.sendIpi(t, [2], FLUSH, (_cpu, time) => (handledAt.push(time), 400));
+        yield t.spinOn(done);
+        resumed.push(t.now);
+      }, { cpu, pinned: true });
+    }
+    e.run();
+    const deliver = c.cost.ipi_send + c.cost.ipi_latency;
+    const work = c.cost.ipi_handler + 400;
+    // Both arrive at the same time; the second handler starts when the first returns.
+    expect(handledAt).toEqual([deliver, deliver + work]);
+    expect(resumed.sort((a, b) => a - b)).toEqual([deliver + work + c.cost.ipi_ack, deliver + 2 * work + c.cost.ipi_ack]);
+    expect(e.busy[2]).toBe(2 * work);
+    expect(e.counters.get('ipi_delayed')).toBe(1);
+  });
+
+  it('an IPI arriving while its target has interrupts off is handled when they are back on', () => {
+    const c = cfg({ cpus: 2, quantum: 0 });
+    const e = new Engine(c);
+    const deliver = 100 + c.cost.ipi_send + c.cost.ipi_latency;
+    let handledAt = -1;
+    let resumedAt = -1;
+    e.spawn('irqoff', function* (t) {
+      // A spin_lock_irq section from 0 to deliver + 5000, recorded when it ends (as SpinLock's unlock does).
+      t.charge(deliver + 5000);
+      e.irqsOffDuring(t.cpu, 0, t.now);
+      t.charge(10);
+    }, { cpu: 1, pinned: true });
+    e.spawn('sender', function* (t) {
+      t.charge(100);
+      const done = e.sendIpi(t, [1], FLUSH, (_cpu, time) => ((handledAt = time), 0));
+      yield t.spinOn(done);
+      resumedAt = t.now;
+    }, { cpu: 0, pinned: true });
+    e.run();
+    expect(handledAt).toBe(deliver + 5000);
+    expect(resumedAt).toBe(deliver + 5000 + c.cost.ipi_handler + c.cost.ipi_ack);
   });
 
   it('takes scheduler ticks only on busy CPUs', () => {

@@ -69,7 +69,8 @@ describe('runWorkload', () => {
     expect(r.counters['page_walks']).toBe(r.counters['stlb_miss']);
     expect(r.cpus.length).toBe(4);
     for (const c of r.cpus) expect(c.busy + c.idle).toBe(r.simulated_cycles);
-    expect(r.simulated_cycles).toBe(Math.max(...r.cpus.map((c) => c.busy)));
+    // The run ends at the last CPU's clock: no CPU was busy longer (the last to end may have waited on the way).
+    expect(r.simulated_cycles).toBeGreaterThanOrEqual(Math.max(...r.cpus.map((c) => c.busy)));
     expect(r.simulated_ns).toBe(r.simulated_cycles / 3);
     expect(r.breakdown.inclusive).toBe(r.cpus.reduce((s, c) => s + c.busy, 0));
     expect(r.checks).toEqual({ passed: true, failures: [] });

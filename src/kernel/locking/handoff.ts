@@ -23,12 +23,21 @@ export interface HandoffKind {
 
 export class HandoffLock extends LockBase {
   owner: Task | null = null;
+  /** When the owner disabled interrupts to take the lock (irqsOff locks only). */
+  private irqsOffFrom = 0;
 
+  /**
+   * @param irqsOff the lock is taken with interrupts disabled
+   *   (spin_lock_irq/spin_lock_irqsave): from the attempt, through the spin
+   *   and the hold, to the unlock, the CPU takes no interrupt, so an IPI
+   *   arriving then is handled after the unlock (Engine.irqsOffDuring).
+   */
   constructor(
     k: Kernel,
     className: string,
     addr: number | undefined,
     private readonly kind: HandoffKind,
+    private readonly irqsOff = false,
   ) {
     super(k, className, addr);
   }
@@ -40,11 +49,13 @@ export class HandoffLock extends LockBase {
   /** Returns holding the lock. */
   *lock(t: Task): Blocking<void> {
     const kind = this.kind;
+    const from = t.now;
     t.enter(kind.lockCat);
     t.charge(this.rmw(t));
     if (this.owner === null) {
       this.waitForRelease(t, this.freeAt);
       this.owner = t;
+      this.irqsOffFrom = from;
       this.noteAcquired();
       t.leave();
       return;
@@ -56,6 +67,7 @@ export class HandoffLock extends LockBase {
     yield kind.spin ? t.spinOn(this.waiters) : t.sleepOn(this.waiters);
     // The unlocker handed the lock over; the waiter's RMW pulls the line from the unlocker's CPU.
     t.charge(this.rmw(t));
+    this.irqsOffFrom = from;
     this.noteWait(t, t.now - start);
     this.noteAcquired();
     t.leave();
@@ -66,6 +78,7 @@ export class HandoffLock extends LockBase {
     t.chargeAs(this.kind.lockCat, this.rmw(t));
     if (this.owner !== null || t.now < this.freeAt) return false;
     this.owner = t;
+    this.irqsOffFrom = t.now;
     this.noteAcquired();
     return true;
   }
@@ -78,6 +91,7 @@ export class HandoffLock extends LockBase {
     if (!kind.spin && this.waiters.length > 0) cycles += this.k.cfg.kernel.cost.lock_wakeup;
     t.chargeAs(kind.unlockCat, cycles);
     this.freeAt = t.now;
+    if (this.irqsOff) this.k.engine.irqsOffDuring(t.cpu, this.irqsOffFrom, t.now);
     if (this.waiters.length === 0) {
       this.owner = null;
       return;

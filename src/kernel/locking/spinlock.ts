@@ -20,7 +20,8 @@ const SPIN: HandoffKind = {
 };
 
 export class SpinLock extends HandoffLock {
-  constructor(k: Kernel, className: string, addr?: number) {
-    super(k, className, addr, SPIN);
+  /** @param irqsOff taken with spin_lock_irq/spin_lock_irqsave: no interrupt is taken from the attempt to the unlock. */
+  constructor(k: Kernel, className: string, addr?: number, irqsOff = false) {
+    super(k, className, addr, SPIN, irqsOff);
   }
 }

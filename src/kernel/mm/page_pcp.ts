@@ -98,7 +98,8 @@ export class ZonePcp {
     // __setup_per_zone_wmarks: high = low + (low - min).
     this.highWmark = core.lowWmark + (core.lowWmark - core.minWmark);
     this.zoneKaddr = k.slab.kmalloc(128);
-    this.lock = new SpinLock(k, 'zone->lock', this.zoneKaddr);
+    // spin_lock_irqsave(&zone->lock) in rmqueue_bulk and free_pcppages_bulk: interrupts wait for the unlock.
+    this.lock = new SpinLock(k, 'zone->lock', this.zoneKaddr, true);
     this.pcpKaddr = Array.from({ length: cpus }, () => k.slab.kmalloc(64));
     this.count = new Int32Array(cpus);
     this.high = new Int32Array(cpus);

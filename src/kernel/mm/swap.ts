@@ -92,7 +92,8 @@ export class Lruvec {
       this.prev[l] = l;
     }
     this.kaddr = k.slab.kmalloc(128);
-    this.lock = new SpinLock(k, 'lru_lock');
+    // lruvec->lru_lock is taken with interrupts off (folio_lruvec_lock_irq, lruvec_lock_irqsave): a flush IPI waits for its unlock.
+    this.lock = new SpinLock(k, 'lru_lock', undefined, true);
     this.addBatch = Array.from({ length: k.cfg.cpus }, () => new Int32Array(PAGEVEC_SIZE));
     this.addCount = new Int32Array(k.cfg.cpus);
     this.lazyBatch = Array.from({ length: k.cfg.cpus }, () => new Int32Array(PAGEVEC_SIZE));

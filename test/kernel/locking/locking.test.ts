@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Mutex, RwSemaphore, SpinLock } from '../../../src/kernel/locking/index.js';
+import { intern } from '../../../src/sim/attribution.js';
 import type { Task, TaskBody } from '../../../src/sim/task.js';
 import { fakeKernel, testConfig } from './fakekernel.js';
 
@@ -24,6 +25,31 @@ describe('SpinLock', () => {
     expect(times).toEqual([miss + cost.atomic_rmw, miss + cost.atomic_rmw + cost.l1d_hit, miss + 2 * cost.atomic_rmw + 2 * cost.l1d_hit]);
     expect(k.engine.counters.get('lock_acquired:test')).toBe(2);
     expect(k.engine.counters.get('lock_contended:test')).toBe(0);
+  });
+
+  it('a lock taken with interrupts off (spin_lock_irq) holds off an IPI until its unlock; a plain one does not', () => {
+    const run = (irqsOff: boolean): number => {
+      const k = fakeKernel(testConfig(2, 0));
+      const cost = k.cfg.cost;
+      const l = new SpinLock(k, 'test', undefined, irqsOff);
+      let handledAt = -1;
+      k.engine.spawn('holder', function* (t: Task): TaskBody {
+        yield* l.lock(t);
+        t.charge(20_000);
+        l.unlock(t);
+      }, { cpu: 1, pinned: true });
+      k.engine.spawn('sender', function* (t: Task): TaskBody {
+        t.charge(100);
+        const done = k.engine.sendIpi(t, [1], intern('test_ipi'), (_c, time) => ((handledAt = time), 0));
+        yield t.spinOn(done);
+      }, { cpu: 0, pinned: true });
+      k.engine.run();
+      const acquired = cost.llc_hit + cost.dram + cost.atomic_rmw;
+      if (irqsOff) expect(handledAt).toBe(acquired + 20_000 + cost.l1d_hit);
+      else expect(handledAt).toBe(100 + cost.ipi_send + cost.ipi_latency);
+      return handledAt;
+    };
+    expect(run(true)).toBeGreaterThan(run(false));
   });
 
   it('a line last taken on another CPU costs a cache-to-cache transfer', () => {
