@@ -7,6 +7,7 @@
  *   npm run bench:sweep                 a table
  *   npm run bench:sweep -- --json       one JSON object
  *   npm run bench:sweep -- --reps 5     repetitions of each --jobs value (default 3)
+ *   npm run bench:sweep -- --rounds 300 the same grid with longer points (default 60)
  *
  * Each repetition runs `node bin/kernsim.js sweep ... --json` as a fresh
  * process, --jobs 1 and --jobs 2 in turn, so module loading and JIT warm-up
@@ -55,8 +56,15 @@ if (!Number.isInteger(reps) || reps < 1) {
   process.exit(2);
 }
 
-/** The sweep measured: the README's MADV_FREE/DONTNEED sweep, 8 points of unequal size. */
-const SWEEP = ['sweep', 'alloc-churn', '--threads', '16', '--rounds', '60', '--grid', 'cpus=1,2,4,8', '--grid', 'advice=MADV_FREE,MADV_DONTNEED', '--json'];
+const roundsAt = args.indexOf('--rounds');
+const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 60;
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error('bench/sweep: --rounds: expected an integer >= 1');
+  process.exit(2);
+}
+
+/** The sweep measured: the README's MADV_FREE/DONTNEED sweep, 8 points of unequal size (--rounds makes every point longer). */
+const SWEEP = ['sweep', 'alloc-churn', '--threads', '16', '--rounds', String(rounds), '--grid', 'cpus=1,2,4,8', '--grid', 'advice=MADV_FREE,MADV_DONTNEED', '--json'];
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The host-pair loop, run by `node -e` with HOSTPAIR_KIND alu|mem: prints its loop's wall and CPU seconds. */
