@@ -8,6 +8,8 @@
  *   npm run bench:sweep -- --json       one JSON object
  *   npm run bench:sweep -- --reps 5     repetitions of each --jobs value (default 3)
  *   npm run bench:sweep -- --rounds 300 the same grid with longer points (default 60)
+ *   npm run bench:sweep -- --node-flags '--interrupt-budget=270336'
+ *                                       V8/node flags for every sweep process (both --jobs values; workers share them)
  *
  * Each repetition runs `node bin/kernsim.js sweep ... --json` as a fresh
  * process, --jobs 1 and --jobs 2 in turn, so module loading and JIT warm-up
@@ -60,6 +62,13 @@ const roundsAt = args.indexOf('--rounds');
 const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 60;
 if (!Number.isInteger(rounds) || rounds < 1) {
   console.error('bench/sweep: --rounds: expected an integer >= 1');
+  process.exit(2);
+}
+
+const flagsAt = args.indexOf('--node-flags');
+const nodeFlags = flagsAt >= 0 ? (args[flagsAt + 1] ?? '').split(/\s+/).filter((f) => f !== '') : [];
+if (flagsAt >= 0 && (nodeFlags.length === 0 || nodeFlags.some((f) => !f.startsWith('--')))) {
+  console.error("bench/sweep: --node-flags: expected node or V8 flags in one argument, e.g. --node-flags '--interrupt-budget=270336'");
   process.exit(2);
 }
 
@@ -191,7 +200,7 @@ function runOnce(jobs: number): Promise<Omit<Run, 'idle_before' | 'loadavg_1m' |
     const c0 = childrenCpu();
     const s0 = cpuTimes();
     const t0 = performance.now();
-    const child = spawn(process.execPath, [`${root}/bin/kernsim.js`, ...SWEEP, '--jobs', String(jobs)], { cwd: root, env: { ...process.env, CI: 'true' } });
+    const child = spawn(process.execPath, [...nodeFlags, `${root}/bin/kernsim.js`, ...SWEEP, '--jobs', String(jobs)], { cwd: root, env: { ...process.env, CI: 'true' } });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.resume();
@@ -244,6 +253,7 @@ const wall1 = median(of(1).map((x) => x.wall_s));
 const wall2 = median(of(2).map((x) => x.wall_s));
 const result = {
   sweep: `kernsim ${SWEEP.join(' ')}`,
+  node_flags: nodeFlags,
   host_cpus: availableParallelism(),
   reps,
   wall_s_jobs1: round(wall1),
@@ -288,7 +298,7 @@ if (json) {
   for (const x of result.runs) {
     t.push([x.jobs, x.wall_s, x.cpu_s, round(x.cpu_s / x.wall_s, 2), x.helper_cpu_s ?? '-', `${Math.round(x.idle_before * 100)} %`, `${x.loadavg_1m} / ${x.loadavg_1m_after}`, x.others_cpus, x.threads.map(thr).join(', '), x.result_hash]);
   }
-  console.log(result.sweep);
+  console.log(nodeFlags.length > 0 ? `node ${nodeFlags.join(' ')} ... ${result.sweep}` : result.sweep);
   console.log(t.toString());
   console.log(`median wall: --jobs 1 ${result.wall_s_jobs1} s, --jobs 2 ${result.wall_s_jobs2} s: ${result.speedup}x on ${result.host_cpus} CPUs; results identical: ${result.identical_results ? 'yes' : 'NO'}`);
   console.log(`median CPU: --jobs 1 ${result.cpu_s_jobs1} s (${result.cpus_used_jobs1} CPUs busy), --jobs 2 ${result.cpu_s_jobs2} s (${result.cpus_used_jobs2} CPUs busy)`);
