@@ -8,7 +8,7 @@
  *   npm run bench:sweep -- --json       one JSON object
  *   npm run bench:sweep -- --reps 5     repetitions of each --jobs value (default 3)
  *   npm run bench:sweep -- --rounds 300 the same grid with longer points (default 60)
- *   npm run bench:sweep -- --node-flags '--interrupt-budget=270336'
+ *   npm run bench:sweep -- --node-flags '--max-inlined-bytecode-size-cumulative=460'
  *                                       V8/node flags for every sweep process (both --jobs values; workers share them)
  *
  * Each repetition runs `node bin/kernsim.js sweep ... --json` as a fresh
@@ -68,7 +68,7 @@ if (!Number.isInteger(rounds) || rounds < 1) {
 const flagsAt = args.indexOf('--node-flags');
 const nodeFlags = flagsAt >= 0 ? (args[flagsAt + 1] ?? '').split(/\s+/).filter((f) => f !== '') : [];
 if (flagsAt >= 0 && (nodeFlags.length === 0 || nodeFlags.some((f) => !f.startsWith('--')))) {
-  console.error("bench/sweep: --node-flags: expected node or V8 flags in one argument, e.g. --node-flags '--interrupt-budget=270336'");
+  console.error("bench/sweep: --node-flags: expected node or V8 flags in one argument, e.g. --node-flags '--max-inlined-bytecode-size-cumulative=460'");
   process.exit(2);
 }
 
