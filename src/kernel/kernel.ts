@@ -6,6 +6,7 @@
  * (`t.k`). Processes are made, forked, exec'd and ended here, calling each
  * subsystem's part in the kernel's order (fork.ts, exit.ts, fs/exec.ts).
  */
+import type { SmpCallState } from './smp.js';
 import { copy_rlimits } from './sys.js';
 import type { MachineConfig } from '../config/machine.js';
 import { Machine } from '../hw/machine.js';
@@ -104,6 +105,8 @@ export class Kernel {
   anonInodeFs?: { path: Path };
   /** pipefs (its super block and internal mount), made when a pipe is first reopened through /proc/PID/fd. */
   pipeFs?: { sb: SuperBlock; mnt: Mount };
+  /** Cross-CPU calls' call_single_queue and csd lines (smp.ts), made at the first call. */
+  smpCall?: SmpCallState;
   /** Record locks' blocked requests and blocked_lock_lock (fs/locks.ts), made at the first lock that waits or wakes. */
   fileLocks?: FileLocksState;
   /** fs.lease-break-time in seconds (fs/locks.c's lease_break_time; locks_lease.ts: 45 when unset). */

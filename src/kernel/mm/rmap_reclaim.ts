@@ -30,6 +30,7 @@ import { folio_remove_rmap_pte, PG_anon_exclusive, rmap_walk } from './rmap.js';
 import { folio_swap_slot } from './swap_state.js';
 import { SWAP_TYPE, swap_duplicate } from './swapfile.js';
 import { cpuTlbState, flush_tlb_func, flush_tlb_page, TLB_FLUSH_ALL, type FlushTlbInfo } from './tlbflush.js';
+import { smp_call_function_many } from '../smp.js';
 
 const CAT_FOLIO_REFERENCED = intern('folio_referenced');
 const CAT_TRY_TO_UNMAP = intern('try_to_unmap');
@@ -178,7 +179,10 @@ export function* try_to_unmap_flush(t: Task, batch: TlbUnmapBatch): Blocking<voi
   batch.flushRequired = false;
   batch.writable = false;
   if (targets.length > 0) k.engine.counters.add('nr_tlb_remote_flush');
-  const done = targets.length > 0 ? k.engine.sendIpi(t, targets, CAT_FLUSH_TLB_FUNC, (cpu) => flush_tlb_func(k, cpu, info)) : null;
+  // get_flush_tlb_info(): this CPU's flush_tlb_info, which the targets read.
+  const infoKaddr = cpuTlbState(k, t.cpu).infoKaddr;
+  t.charge(k.machine.caches.access(t.cpu, infoKaddr, true));
+  const done = targets.length > 0 ? smp_call_function_many(t, targets, CAT_FLUSH_TLB_FUNC, (cpu) => flush_tlb_func(k, cpu, info), infoKaddr) : null;
   if (self) t.chargeAs(CAT_FLUSH_TLB_FUNC, flush_tlb_func(k, t.cpu, info));
   if (done) {
     t.enter(CAT_CSD_WAIT);

@@ -24,6 +24,7 @@ import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
+import { smp_call_function_many } from '../smp.js';
 import { mmCore } from './core.js';
 import { type MmStruct, PAGE_SHIFT, PAGE_SIZE } from './mm_types.js';
 
@@ -65,6 +66,8 @@ export class CpuTlbState {
   lazyRef: MmStruct | null = null;
   /** Kernel address of this CPU's tlbstate line (read by remote CPUs in should_flush_tlb). */
   kaddr = 0;
+  /** Kernel address of this CPU's flush_tlb_info (DEFINE_PER_CPU_SHARED_ALIGNED): written by get_flush_tlb_info, read by the CPUs it sends flush_tlb_func to. */
+  infoKaddr = 0;
 }
 
 /** struct flush_tlb_info. */
@@ -86,7 +89,10 @@ export function kernPcid(k: Kernel, asid: number): number {
 
 function stateOf(k: Kernel, cpu: number): CpuTlbState {
   const st = mmCore(k).tlbstate[cpu]!;
-  if (st.kaddr === 0) st.kaddr = k.slab.kmalloc(k.machine.caches.lineBytes);
+  if (st.kaddr === 0) {
+    st.kaddr = k.slab.kmalloc(k.machine.caches.lineBytes);
+    st.infoKaddr = k.slab.kmalloc(k.machine.caches.lineBytes);
+  }
   return st;
 }
 
@@ -277,7 +283,7 @@ function* nativeFlushTlbMulti(t: Task, mask: Uint8Array, f: FlushTlbInfo): Block
   if (targets.length > 0) {
     done = k.cfg.tlb.rar
       ? k.engine.sendIpi(t, targets, CAT_RAR, (cpu) => rarFlush(k, cpu, f), k.cfg.cost.rar_action)
-      : k.engine.sendIpi(t, targets, CAT_FLUSH_TLB_FUNC, (cpu) => flush_tlb_func(k, cpu, f));
+      : smp_call_function_many(t, targets, CAT_FLUSH_TLB_FUNC, (cpu) => flush_tlb_func(k, cpu, f), stateOf(k, t.cpu).infoKaddr);
   }
   if (self) t.chargeAs(CAT_FLUSH_TLB_FUNC, flush_tlb_func(k, t.cpu, f));
   if (done) {
@@ -312,6 +318,8 @@ export function* flush_tlb_mm_range(t: Task, mm: MmStruct, start: number, end: n
   t.charge(k.machine.caches.access(t.cpu, mm.kaddr + MM_TLB_GEN_OFF, true) + cost.atomic_rmw);
   const newTlbGen = ++mm.tlbGen;
   const f: FlushTlbInfo = { mm, start, end, strideShift, freedTables, newTlbGen, initiatingCpu: t.cpu, trimCpumask: false };
+  // get_flush_tlb_info(): this CPU's flush_tlb_info is filled in (the line the targets of an IPI read).
+  t.charge(k.machine.caches.access(t.cpu, stateOf(k, t.cpu).infoKaddr, true));
   let others = false;
   for (let cpu = 0; cpu < mm.cpumask.length; cpu++) {
     if (mm.cpumask[cpu] && cpu !== t.cpu) {

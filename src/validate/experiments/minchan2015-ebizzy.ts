@@ -38,8 +38,13 @@ export const experiment = defineExperiment({
     'What limits the published curves is outside the guest kernel\'s shared work, as the second thread already shows: with MADV_FREE a ' +
     'record\'s only kernel work another thread can feel is one madvise (mmap_sem taken for reading, one flush IPI sent to the other thread\'s ' +
     'vCPU and one received from it); the copy and the search are user work. Yet a thread\'s record takes 83 us alone and 112 us with one ' +
-    'other thread (17,827 / 2 records/s), +29 us, where the model adds 6 us (92 -> 98 us: two VM exits, an injection, the handler and the ' +
-    'acknowledgement, ~2.4 us by the model\'s figures, and the rest the shared DRAM channels and LLC). A flush IPI round trip of ~20 us in a guest whose vCPUs are ' +
+    'other thread (17,827 / 2 records/s), +29 us, where the model adds 4 us (93 -> 97 us). In the model, as in Linux, the second thread ' +
+    'shares per record: mmap_lock taken for reading by the madvise (an atomic on a line the other thread also writes); the flush IPI each ' +
+    'way, each a trapped ICR write (a VM exit), a kick and an injection on the target (another exit), the handler, and the lines of the ' +
+    'cross-CPU call (src/kernel/smp.ts: the csd, the target\'s call_single_queue, the flush_tlb_info, the acknowledgement): ~3.4 us by the ' +
+    'model\'s figures; the rest is the shared DRAM channels and LLC. The page-table locks are per thread here (each arena\'s chunk has its ' +
+    'own page tables), and in the steady state neither the lruvec lock nor the zone lock is taken: a lazily freed page that is written ' +
+    'again stays off the swap-backed lists (folio_mark_lazyfree moves it once), and FREE allocates nothing. A flush IPI round trip of ~20 us in a guest whose vCPUs are ' +
     'all running has no source; a memory system shared with the host\'s other work, or two vCPUs on sibling threads of one host core, would do ' +
     'it, and both are properties of the unnamed host. From 4 to 8 threads FREE gains 21% and DONTNEED 45%, a knee near 6-8 threads, as for a ' +
     'host with 6 cores and SMT (a 3.2 GHz 6-core part such as a Xeon E5-1650 fits the TSC; that is an inference, not a source). The published ' +
@@ -54,7 +59,12 @@ export const experiment = defineExperiment({
     'at 8 threads 66.3k -> 66.2k, DONTNEED unchanged; not kept). What would settle it: the host\'s CPU and memory (lscpu and dmidecode -t memory on the host, its STREAM figure) and ' +
     'the guest\'s steal time during the runs (virt.steal_pct models it). Above 12 threads the run is short against the scheduler tick ' +
     '(4 ms at HZ=250) that time-slices threads sharing a CPU, so records in flight at the end are lost and the curves fall; the published ' +
-    'plateau needs runs of seconds.',
+    'plateau needs runs of seconds. The 16-thread points once moved 23% with a 1% change of cost (per-page vmstat, FREE 77.2k -> 94.7k): ' +
+    'an engine artefact, since fixed. A task that woke another onto an idle CPU ran on to the end of its window (the next tick when it ran ' +
+    'alone) before the woken one ran, and every lock it took meanwhile was seen by the woken one as held until then; at the start each ' +
+    'thread\'s first mmap hands mmap_lock to the next, and the 11 threads behind it waited 0.5 to 2.2 million cycles each on lru_lock and a ' +
+    'queued writer held mmap_lock off the others for 13.7 million (4.6 ms of the 10 ms run), depending on where the first tick fell. ' +
+    'A wake-up or an event made during a step now ends it a quantum later (src/sim/engine.ts).',
   simulate(ctx) {
     // The posting's guest kernel (2015) predates KVM's paravirtual IPIs (Linux 4.19) and TLB flush (4.16).
     const cfg = ctx.machine({ cpus: 12, virt: { pv_ipi: false, pv_tlb_flush: false } });

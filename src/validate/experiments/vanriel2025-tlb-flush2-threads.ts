@@ -35,22 +35,26 @@ export const experiment = defineExperiment({
     'tlb.invlpgb off and on. Both published curves match the model\'s kernel: their 32-thread figures (759k, 1,199k) are those of the 36-core ' +
     'posting with the lru_add_drain() calls removed (731k, 1,157k), and the zap path here has none. With INVLPGB and 4 or more threads the run ' +
     'starts at a jiffy where consider_global_asid() looks (the low 5 bits of a thread\'s pid equal jiffies\'), as a run of seconds does within its ' +
-    'first 32 jiffies. One thread agrees (320k against 315k and 304k: the fault, zap and zero-page fault of one loop cost what they cost on the ' +
-    'Milan, ~3.2 us) and so do 4 threads with IPIs (670k against 644k). What does not: (1) the second thread gains 8% here against 34%: with IPIs a ' +
-    'loop waits ~1 us for the other CPU\'s acknowledgement (cost.ipi_latency 1,500 + ipi_handler 600 + the ack) and the lru lists\' lines move ' +
-    'between CCDs; (2) both published curves flatten from 8 threads on (tip at 650-760k, INVLPGB at 1.2-1.37M) where the model keeps rising ' +
-    '(1,914k and 3,974k at 32). The IPI plateau is what a loop\'s flush costs every other CPU: each loop interrupts the N-1 others, so throughput ' +
-    'tends to 1 / (the receive cost of one IPI); 759k loops/s at 32 threads is 31 IPIs per loop, 735k received per CPU a second, ~1.4 us each if ' +
-    'nothing else ran, and the 36-core posting\'s profile (TLB invalidation 40% of CPU at 527k loops/s) puts the receive-and-wait share near ' +
-    '0.8 us an IPI, against ~0.3 us here (ipi_handler 600 cycles and flush_tlb_func, figures from Intel parts: no Zen 3 interrupt entry/exit ' +
-    'figure in our sources, and the kernel\'s mitigations on Zen 3 are not modelled). The INVLPGB plateau, one loop (one INVLPGB + TLBSYNC) ' +
-    'every ~0.73 us machine-wide, would follow if broadcasts were served one at a time by the fabric; the model issues them without a ' +
-    'machine-wide queue (cost.invlpgb and cost.tlbsync are fixed per-sender assumptions) and AMD publishes neither latency nor throughput. ' +
-    'The lruvec lock, which van Riel names as the bottleneck before the drains were removed, is modelled and contended here (at 32 threads ' +
-    'with INVLPGB ~5,600 of a loop\'s ~19,700 CPU cycles wait for it) but does not saturate. Tried and not adopted: one owner at a time for ' +
-    'the lines written by atomics (lock words, the VMA\'s lock, tlb_gen, the memcg counters), queueing writers of a line behind each other; ' +
-    'it moved the 36-thread points by 2-3% (the shared VMA lock line is ~50% busy at 36 threads), so it is not what flattens the curves. What ' +
-    'would settle it: INVLPGB+TLBSYNC timed on a Milan with 1 to 32 senders, and the receive cost of a flush IPI under the same kernel.',
+    'first 32 jiffies. One thread agrees within 36% (414k against 315k and 304k: the fault, zap and zero-page fault of one loop, ~2.4 us; ' +
+    'the Milan\'s fault entry is not measured, see cost.page_fault_trap). The IPI curve flattens from 8 threads as published (740k, 896k, 896k ' +
+    'at 8, 16, 32 against 652k, 737k, 759k: shapes within 14%) since a shootdown moves the lines the kernel\'s cross-CPU call protocol writes ' +
+    '(src/kernel/smp.ts, after kernel/smp.c): per target, the sender\'s csd_lock and its llist_add onto the target\'s call_single_queue, then ' +
+    'the target\'s llist_del_all, its reads of the csd and of the sender\'s flush_tlb_info, and its csd_unlock, each a cache-to-cache transfer ' +
+    'of 115 ns on this profile (cost.c2c_transfer), and the acknowledgement (cost.ipi_ack, the same transfer: 281 cycles here, where the ' +
+    'profile had the defaults\' 142). At 32 threads a loop\'s sender spends 31 x 2 transfers, ~7 us, before its IPIs leave, and every CPU ' +
+    'handles 31 IPIs per round of loops with ~4 transfers each; before, none of these lines was charged and the curve rose to 1,918k at 32 ' +
+    'threads (shape +92%). A CPU also runs one IPI handler at a time, and none while it spins on or holds lru_lock or zone->lock with ' +
+    'interrupts off (Engine.irqsOffDuring); that moved these points by under 4%. What does not agree: (1) 2 and 4 threads are 23% and 15% ' +
+    'below published (shapes -41% and -35%): the model has one transfer cost for every pair of CPUs, the cross-CCD median, where threads 0 ' +
+    'to 7 of a Milan share a CCX and pass a line in ~23 ns (nviennot/core-to-core-latency, EPYC 7R13); a transfer cost by distance in the ' +
+    'cache model would lift the points up to 8 threads. (2) The INVLPGB curve keeps rising (3,164k and 4,194k at 16 and 32 against 1,368k ' +
+    'and 1,199k): it sends no IPIs, and the model issues broadcasts without a machine-wide queue (cost.invlpgb and cost.tlbsync are fixed ' +
+    'per-sender assumptions; AMD publishes neither latency nor throughput); the published plateau, one loop (one INVLPGB + TLBSYNC) every ' +
+    '~0.73 us machine-wide, would follow if the fabric served broadcasts one at a time. The lruvec lock, which van Riel names as the ' +
+    'bottleneck before the drains were removed, is modelled and contended here but does not saturate. Tried and not adopted (an earlier ' +
+    'session): one owner at a time for the lines written by atomics (lock words, the VMA\'s lock, tlb_gen, the memcg counters): 2-3%. What ' +
+    'would settle the rest: INVLPGB+TLBSYNC timed on a Milan with 1 to 32 senders, and core-to-core transfer times within and across CCDs ' +
+    'as a topology of the cache model.',
   simulate(ctx) {
     return [false, true].map((invlpgb) => THREADS.map((threads) => tlbFlush2Loops(ctx.machine({ cpus: CORES, tlb: { invlpgb } }), threads)));
   },

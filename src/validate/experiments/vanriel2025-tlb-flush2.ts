@@ -96,10 +96,12 @@ export const experiment = defineExperiment({
     '64-core Milan (nviennot/core-to-core-latency; 107 ns across CCDs on a 48-core one), where the profile had the defaults\' 47.5 ns Xeon figure: ' +
     'the lru lists\' and lock words\' lines cross CCDs, and the broadcast point came down most (5,178k -> 4,384k, shape +76% -> +61%); ' +
     'counting after the warm-up then moved the points to 1,934k and 4,450k (+45%). ' +
-    'Both simulated rates are higher than published (a loop of ~19 us with IPIs against ~49 us measured, ~8 us against ~31 us with INVLPGB), ' +
-    'and the broadcast gains more (x2.3 against x1.58). The thread-count curve of the same series (vanriel2025-tlb-flush2-threads) says where: ' +
-    'one thread agrees (a loop ~3.2 us), and the published curves flatten from 8 threads on where the model keeps rising; its notes give the ' +
-    'arithmetic (a flush IPI\'s receive cost, a machine-wide limit on broadcasts). cost.invlpgb and cost.tlbsync are assumptions (AMD publishes ' +
+    'With IPIs the simulated rate is now near the published one (926k against 731k, a loop of ~39 us against ~49 us measured): a ' +
+    'shootdown to 35 CPUs moves the lines of the kernel\'s cross-CPU call protocol (src/kernel/smp.ts: per target the csd and the target\'s ' +
+    'call_single_queue, the sender\'s flush_tlb_info; ~6 transfers of 115 ns an IPI), which the model did not charge before (1,994k). With ' +
+    'INVLPGB no IPI is sent, so the broadcast point stays at 4,492k against 1,157k, and the shape (x4.9 against x1.58, +206%) is now that ' +
+    'gap alone: the thread-count curve (vanriel2025-tlb-flush2-threads) shows the IPI curve flattening from 8 threads as published and the ' +
+    'INVLPGB one still rising. cost.invlpgb and cost.tlbsync are assumptions (AMD publishes ' +
     'no latency) and TLBSYNC is a fixed wait, with no queue when 36 cores broadcast at once. The posting bounds it: with INVLPGB alone (527k ' +
     'loops/s) TLB invalidation was ~4% of CPU, 0.04 x 36 CPUs / 527k = 2.73 us (6,690 cycles at 2.45 GHz) of flushing per loop under 36-way ' +
     'broadcast, against 2,515 here (flush_tlb_func 680, INVLPGB 300, TLBSYNC 1,500, the tlb_gen atomic). A TLBSYNC of 5,675 cycles would account ' +
