@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -233,6 +237,113 @@ static size_t mask_stat_line(const char *line, size_t len, char *out)
 	return w;
 }
 
+/* The working directory's files by the MAJ:MIN:INO /proc/locks prints (procfile.ts: workdirInodes), the smallest name of each. */
+#define LOCK_NAMES 256
+static struct lock_name {
+	char key[64];
+	char name[256];
+} lock_names[LOCK_NAMES];
+static int nlock_names;
+
+static void read_lock_names(void)
+{
+	nlock_names = 0;
+	DIR *d = opendir(".");
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		char key[64];
+		snprintf(key, sizeof key, "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev), (unsigned long)st.st_ino);
+		int k = 0;
+		while (k < nlock_names && strcmp(lock_names[k].key, key))
+			k++;
+		if (k < nlock_names) {
+			if (strcmp(e->d_name, lock_names[k].name) < 0)
+				snprintf(lock_names[k].name, sizeof lock_names[k].name, "%s", e->d_name);
+			continue;
+		}
+		if (nlock_names == LOCK_NAMES)
+			break;
+		snprintf(lock_names[k].key, sizeof lock_names[k].key, "%s", key);
+		snprintf(lock_names[k].name, sizeof lock_names[k].name, "%s", e->d_name);
+		nlock_names++;
+	}
+	closedir(d);
+}
+
+/*
+ * One line of /proc/locks (procfile.ts: maskLocksLines): kept when it is a lock on a file of the working directory,
+ * or a request listed under such a lock; its id renumbered by first appearance, its pid as a lock's l_pid prints,
+ * MAJ:MIN:INO as the file's name (a breaker's `<none>:0` as read). Returns the bytes written, or -1 to drop it.
+ */
+static long mask_locks_line(int index, const char *line, size_t len, char *out)
+{
+	static long old_ids[4096];
+	static int nids, kept;
+	if (index == 0) {
+		read_lock_names();
+		nids = 0;
+		kept = 0;
+	}
+	char *e;
+	long id = strtol(line, &e, 10);
+	if (e == line || e + 2 > line + len || e[0] != ':' || e[1] != ' ')
+		return -1;
+	const char *status = e + 2;
+	const char *p = status;
+	while (p < line + len && *p == ' ')
+		p++;
+	int arrow = p + 3 <= line + len && !memcmp(p, "-> ", 3);
+	/* The last four space-separated tokens: PID, MAJ:MIN:INO, START, END. */
+	size_t end = len, tok[4];
+	for (int k = 3; k >= 0; k--) {
+		size_t b = end;
+		while (b > 0 && line[b - 1] != ' ')
+			b--;
+		if (b == 0)
+			return -1;
+		tok[k] = b;
+		end = b - 1;
+	}
+	char dev[64];
+	size_t dl = tok[2] - 1 - tok[1];
+	if (dl >= sizeof dev)
+		return -1;
+	memcpy(dev, line + tok[1], dl);
+	dev[dl] = 0;
+	const char *name = NULL;
+	for (int k = 0; k < nlock_names && !name; k++)
+		if (!strcmp(lock_names[k].key, dev))
+			name = lock_names[k].name;
+	if (!arrow)
+		kept = name != NULL;
+	if (!kept)
+		return -1;
+	int n = 0;
+	while (n < nids && old_ids[n] != id)
+		n++;
+	if (n == nids && nids < (int)(sizeof old_ids / sizeof old_ids[0]))
+		old_ids[nids++] = id;
+	char pid[32], num[32];
+	size_t pl = tok[1] - 1 - tok[0];
+	if (pl == 0 || pl >= sizeof pid)
+		return -1;
+	memcpy(pid, line + tok[0], pl);
+	pid[pl] = 0;
+	size_t w = (size_t)sprintf(out, "%d: ", n + 1);
+	memcpy(out + w, status, tok[0] - (size_t)(status - line));
+	w += tok[0] - (size_t)(status - line);
+	w += (size_t)sprintf(out + w, "%s %s ", lock_pid_name((pid_t)atoi(pid), num, sizeof num) + 1,
+			     !strcmp(dev, "<none>:0") ? dev : name ? name : "*");
+	memcpy(out + w, line + tok[2], len - tok[2]);
+	return (long)(w + len - tok[2]);
+}
+
 /*
  * One line of a /proc file as the procfile op prints it, by the file's name (procfile.ts: maskProcLines): stat's
  * and statm's run-dependent fields, limits' values but Max open files', smaps_rollup's sizes and header addresses.
@@ -243,6 +354,8 @@ long mask_proc_line(const char *name, int index, const char *line, size_t len, c
 {
 	if (!strcmp(name, "cmdline") || !strcmp(name, "environ"))
 		return -1;
+	if (!strcmp(name, "locks"))
+		return mask_locks_line(index, line, len, out);
 	if (!strcmp(name, "stat"))
 		return (long)mask_stat_line(line, len, out);
 	size_t w = 0;

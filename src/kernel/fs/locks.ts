@@ -366,6 +366,11 @@ export function insert_lock_ctx(t: Task, list: FileLock[], i: number, fl: FileLo
   s.global.add(fl);
 }
 
+/** locks_delete_global_locks(): off its CPU's file_lock_list (a lease removed by lease_modify). */
+export function locks_delete_global_locks(k: Kernel, fl: FileLock): void {
+  k.fileLocks?.global.delete(fl);
+}
+
 /** Every lock on an inode's list in /proc/locks's order: CPU by CPU, newest first on each. */
 export function global_locks(k: Kernel): FileLock[] {
   const s = k.fileLocks;

@@ -32,8 +32,8 @@ import { send_group_signal, signal_pending, sleep_interruptible, SIGIO, TIMED_OU
 import type { File } from './file_table.js';
 import { file_fown, fown_clear, fown_set } from './fown.js';
 import {
-  file_inode, F_RDLCK, F_UNLCK, F_WRLCK, FileLock, locks_delete_block, locks_get_lock_context, locks_inode_context, locks_insert_block,
-  locks_wake_up_blocks, type FileLockContext,
+  file_inode, F_RDLCK, F_UNLCK, F_WRLCK, FileLock, insert_lock_ctx, locks_delete_block, locks_delete_global_locks, locks_get_lock_context,
+  locks_inode_context, locks_insert_block, locks_wake_up_blocks, type FileLockContext,
 } from './locks.js';
 import { FMODE_READ, FMODE_WRITE, O_ACCMODE, O_NONBLOCK, O_RDONLY } from './uapi_fcntl.js';
 import { file_vfs_or_null } from './vfs_file.js';
@@ -130,6 +130,7 @@ function* lease_modify(t: Task, ctx: FileLockContext, fl: FileLock, arg: number,
     fown_clear(fl.file!);
     const i = ctx.lease.indexOf(fl);
     if (i >= 0) ctx.lease.splice(i, 1);
+    locks_delete_global_locks(t.k, fl);
     dispose.push(fl);
   }
 }
@@ -317,7 +318,8 @@ function* generic_add_lease(t: Task, filp: File, arg: number): Blocking<number> 
       yield* lease_modify(t, ctx, my_fl, arg, dispose);
       setup = my_fl;
     } else {
-      ctx.lease.push(lease);
+      // locks_insert_lock_ctx(): at the list's tail, and at the head of this CPU's file_lock_list (/proc/locks).
+      insert_lock_ctx(t, ctx.lease, ctx.lease.length, lease);
       t.k.touch(t, lease.addr, true);
       kept = true;
       setup = lease;

@@ -12,6 +12,7 @@ import type { FilesStruct } from './file.js';
 import type { File } from './file_table.js';
 import { file_inode, FL_OFDLCK, F_RDLCK, F_WRLCK, global_locks, inode_flock_locks, inode_posix_locks, OFFSET_MAX, type FileLock } from './locks.js';
 import { FL_FLOCK } from './locks_flock.js';
+import { FL_LEASE, lease_breaking, target_leasetype } from './locks_lease.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 /** What a lease shows (locks_lease.ts): the type it is to become, its flc_pid, whether a break is pending. */
@@ -62,19 +63,40 @@ export function show_fd_locks(t: Task, m: { line(s: string): void }, file: File,
   if (lease) m.line(`lock:\t${++id}: LEASE  ${lease.breaking ? 'BREAKING  ' : 'ACTIVE    '}${type_name(lease.type)} ${owner_and_inode(file, lease.pid)}0 EOF`);
 }
 
-/** lock_get_status() of any lock (POSIX, OFD or flock) for /proc/locks, `level` deep in a tree of waiters. */
+/** The MAJOR:MINOR:INO lock_get_status prints for a VFS inode (the procfile op names the working directory's files by it). */
+export function lock_dev_ino(inode: { i_sb: { s_dev: number }; i_ino: number }): string {
+  const dev = inode.i_sb.s_dev;
+  const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+  return `${hex2(dev >>> 20)}:${hex2(dev & 0xfffff)}:${inode.i_ino}`;
+}
+
+/**
+ * lock_get_status() of a lease: LEASE, then BREAKING while a break is
+ * pending, ACTIVE for a lease a file holds, BREAKER for the request a
+ * breaking open waits with (it has no file: its inode prints as
+ * `<none>:0`), then the type the lease is to become.
+ */
+function lease_status(fl: FileLock): string {
+  const state = lease_breaking(fl) ? 'BREAKING  ' : fl.file ? 'ACTIVE    ' : 'BREAKER   ';
+  const owner = fl.file ? owner_and_inode(fl.file, fl.pid) : `${fl.pid} <none>:0 `;
+  return `LEASE  ${state}${type_name(target_leasetype(fl))} ${owner}0 EOF`;
+}
+
+/** lock_get_status() of any lock (POSIX, OFD, flock or lease) for /proc/locks, `level` deep in a tree of waiters. */
 function lock_status(fl: FileLock, id: number, level: number): string {
-  const file = fl.file!;
   const pfx = level ? `${' '.repeat(level - 1)}-> ` : '';
+  if (fl.flags & FL_LEASE) return `${id}: ${pfx}${lease_status(fl)}`;
+  const file = fl.file!;
   if (fl.flags & FL_FLOCK) return `${id}: ${pfx}FLOCK  ADVISORY  ${type_name(fl.type)} ${owner_and_inode(file, fl.pid)}0 EOF`;
   return `${id}: ${pfx}${posix_status(fl, id, file).slice(`${id}: `.length)}`;
 }
 
 /**
- * locks_show(): /proc/locks, every lock on an inode's list, each CPU's
- * file_lock_list in turn (newest first), numbered from 1, each followed
- * by the requests waiting behind it (`-> `, one space deeper a level).
- * Leases are not listed here (the model keeps them off the file_lock_list).
+ * locks_show(): /proc/locks, every lock on an inode's list (POSIX, OFD,
+ * flock and leases), each CPU's file_lock_list in turn (newest first),
+ * numbered from 1, each followed by the requests waiting behind it (`-> `,
+ * one space deeper a level; a breaking open's request under the lease it
+ * waits for).
  */
 export function locks_show(t: Task, m: { line(s: string): void }): void {
   const k = t.k;

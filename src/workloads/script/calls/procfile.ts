@@ -19,6 +19,12 @@
  *   every size `*` at its column (the runner's own mappings count).
  * - cmdline, environ: no lines (the runner's own arguments and environment;
  *   the model has none).
+ * - /proc/locks (`locks`): only the locks on files of the working directory
+ *   (a host lists every process's), each with the requests waiting behind
+ *   it; ids renumbered from 1 in order of appearance; the pid as a lock's
+ *   l_pid prints (`self`, `parent`, `other`, or the number when 0 or
+ *   below); MAJOR:MINOR:INO as the file's name in the working directory
+ *   (the smallest of its names), a lease breaker's `<none>:0` as read.
  * - any other file: its lines as read.
  *
  * Values the host cannot be compared on are checked against the model's
@@ -29,6 +35,9 @@ import type { Blocking } from '../../../sim/task.js';
 import type { CallOp } from '../types.js';
 import { outcome, type OpEnv, type OpHandler, type OpOutcome } from '../ops/fd.js';
 import { readWholeFile } from './mm.js';
+import { lockPidName } from './fs.js';
+import { lock_dev_ino } from '../../../kernel/fs/locks_show.js';
+import { fs_of } from '../../../kernel/fs/fs_struct.js';
 
 /** The caller's own ids a pid field is named by. */
 export interface OwnIds {
@@ -61,7 +70,33 @@ function maskNumbers(s: string): string {
   return s.replace(/ *\d+/g, (m) => '*'.padStart(m.length));
 }
 
-export function maskProcLines(name: string, text: string, ids: OwnIds): string[] {
+/** One /proc/locks line: `ID: ` then (for a waiting request) spaces and `-> `, then the status with PID MAJ:MIN:INO START END last. */
+const LOCKS_LINE = /^(\d+): ( *-> )?(.*) (-?\d+) (\S+) (\S+ \S+)$/;
+
+/**
+ * /proc/locks as the procfile op prints it: the lines of locks on files
+ * named in `names` (MAJ:MIN:INO -> the working directory's name for it)
+ * and the requests listed under them, renumbered by first appearance.
+ */
+export function maskLocksLines(lines: string[], ids: OwnIds, names: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  const renum = new Map<string, number>();
+  let kept = false;
+  for (const l of lines) {
+    const m = LOCKS_LINE.exec(l);
+    if (!m) continue;
+    const [, id, arrow, status, pid, dev, range] = m as unknown as string[];
+    if (!arrow) kept = names.has(dev!);
+    if (!kept) continue;
+    let n = renum.get(id!);
+    if (n === undefined) renum.set(id!, (n = renum.size + 1));
+    const where = dev === '<none>:0' ? dev : (names.get(dev!) ?? '*');
+    out.push(`${n}: ${arrow ?? ''}${status} ${lockPidName(Number(pid), ids.pid, ids.ppid || undefined)} ${where} ${range}`);
+  }
+  return out;
+}
+
+export function maskProcLines(name: string, text: string, ids: OwnIds, names?: ReadonlyMap<string, string>): string[] {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   switch (name) {
@@ -74,11 +109,25 @@ export function maskProcLines(name: string, text: string, ids: OwnIds): string[]
       return lines.map((l) => l.split(' ').map((f, i) => (i === 4 || i === 6 ? f : '*')).join(' '));
     case 'limits':
       return lines.map((l, i) => (i === 0 || l.startsWith('Max open files') || l.length < 68 ? l : l.slice(0, 26) + '*'.padEnd(20) + ' ' + '*'.padEnd(20) + l.slice(67)));
+    case 'locks':
+      return maskLocksLines(lines, ids, names ?? new Map());
     case 'smaps_rollup':
       return lines.map((l) => (l.endsWith('[rollup]') ? l.replace(/^[0-9a-f]+-[0-9a-f]+ /, '*-* ').replace(/ +/g, ' ') : maskNumbers(l)));
     default:
       return lines;
   }
+}
+
+/** The working directory's files by the MAJ:MIN:INO /proc/locks prints for them (the smallest name of a file with several). */
+function workdirInodes(env: OpEnv): Map<string, string> {
+  const names = new Map<string, string>();
+  const pwd = fs_of(current(env.t)).pwd.dentry;
+  for (const [name, d] of [...pwd.d_children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!d.hashed || !d.d_inode) continue;
+    const key = lock_dev_ino(d.d_inode);
+    if (!names.has(key)) names.set(key, name);
+  }
+  return names;
 }
 
 /** procfile: the process reads the file at `path`; `lines` are its lines, masked by the file's name. */
@@ -88,7 +137,8 @@ function* procfile(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   if (typeof text === 'number') return outcome(text);
   const ts = current(env.t);
   const ids: OwnIds = { pid: ts.tgid, tid: ts.pid, ppid: ts.parent ? ts.parent.tgid : (env.ppid ?? 0) };
-  const lines = maskProcLines(path.slice(path.lastIndexOf('/') + 1), text, ids);
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const lines = maskProcLines(name, text, ids, name === 'locks' ? workdirInodes(env) : undefined);
   // The host runner's record cannot tell one empty line from none (a comm set to ""): both print [].
   return { ret: 0, errno: null, lines: lines.length === 1 && lines[0] === '' ? [] : lines };
 }
