@@ -452,6 +452,46 @@ static void c_procfile(int i, struct op *o)
 
 /* ---- record locks ---- */
 
+/* setown: F_SETOWN with the id `who` names (a process group negated), or with a type, F_SETOWN_EX (fs.ts: setown). */
+static void c_setown(int i, struct op *o)
+{
+	const char *who = o->a[1].str;
+	pid_t id;
+	if (!strcmp(who, "self"))
+		id = getpid();
+	else if (!strcmp(who, "thread"))
+		id = (pid_t)syscall(SYS_gettid);
+	else if (!strcmp(who, "pgrp"))
+		id = getpgrp();
+	else if (!strcmp(who, "parent"))
+		id = getppid();
+	else if (!strcmp(who, "none"))
+		id = 0;
+	else
+		child_fail("op %d: setown who %s", i, who);
+	int type = ival(&o->a[2]);
+	errno = 0;
+	if (type == -1) {
+		plain(i, o, syscall(SYS_fcntl, ival(&o->a[0]), F_SETOWN, !strcmp(who, "pgrp") ? -id : id));
+		return;
+	}
+	struct f_owner_ex ex = { .type = type, .pid = id };
+	plain(i, o, syscall(SYS_fcntl, ival(&o->a[0]), F_SETOWN_EX, &ex));
+}
+
+/* getown: F_GETOWN_EX; the type as written, the id named as a lock's l_pid (or `thread`: the caller's tid). */
+static void c_getown(int i, struct op *o)
+{
+	struct f_owner_ex ex = { .type = -1, .pid = -1 };
+	errno = 0;
+	long ret = syscall(SYS_fcntl, ival(&o->a[0]), F_GETOWN_EX, &ex);
+	if (!emit_head(i, ret, errno))
+		return;
+	char num[32];
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	emit(" type=n%d owner=%s\n", ex.type, ex.pid == tid && tid != getpid() ? "sthread" : lock_pid_name(ex.pid, num, sizeof num));
+}
+
 /* flock: flock(fd, operation), the operation's bits as given. */
 static void c_flock(int i, struct op *o) { errno = 0; plain(i, o, syscall(SYS_flock, ival(&o->a[0]), (unsigned)val(&o->a[1]))); }
 
@@ -628,6 +668,8 @@ static const struct call calls[] = {
 	{ "fdinfo", c_fdinfo },
 	{ "fcntl_lock", c_fcntl_lock },
 	{ "flock", c_flock },
+	{ "setown", c_setown },
+	{ "getown", c_getown },
 	{ "sigaction", c_sigaction },
 	{ "sigprocmask", c_sigprocmask },
 	{ "setitimer", c_setitimer },

@@ -8,7 +8,8 @@
  *
  * Returns null for a command do_fcntl does not know (EINVAL in the caller).
  */
-import type { Blocking, Task } from '../../sim/task.js';
+import { TaskState, type Blocking, type Task } from '../../sim/task.js';
+import type { Kernel } from '../kernel.js';
 import { EACCES, EBADF, EFAULT, EINVAL, ENOTDIR, ESRCH } from '../errno.js';
 import { memfd_fcntl } from '../mm/memfd.js';
 import { current } from '../sched/task_struct.js';
@@ -18,7 +19,7 @@ import { get_pipe_info, pipe_set_size } from './pipe.js';
 import { S_ISDIR, S_ISREG } from './inode.js';
 import type { LeaseView } from './locks_show.js';
 import { FMODE_CREATED } from './uapi_fcntl.js';
-import { file_fown } from './fown.js';
+import { file_fown, f_getown, f_modown, PIDTYPE_PGID, PIDTYPE_TGID } from './fown.js';
 import { fcntl_getlease, generic_setlease, lease_of_file } from './locks_lease.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
@@ -72,21 +73,61 @@ function* setlease(t: Task, f: File, arg: number): Blocking<number> {
   return yield* generic_setlease(t, f, arg);
 }
 
+/** find_vpid(): a struct pid exists for the number (a live task's id, or a process group or session some task is in). */
+function find_vpid(k: Kernel, nr: number): boolean {
+  if (k.findTask(nr)) return true;
+  return k.tasks().some((ts) => ts.pgid === nr || ts.sid === nr);
+}
+
+/** struct f_owner_ex. */
+export interface FOwnerEx {
+  type: number;
+  pid: number;
+}
+
+export const F_OWNER_TID = 0;
+export const F_OWNER_PID = 1;
+export const F_OWNER_PGRP = 2;
+
+/** f_setown_ex(): F_OWNER_TID, F_OWNER_PID or F_OWNER_PGRP (else EINVAL); a pid that does not exist is ESRCH, 0 clears the owner but keeps the type. */
+export function f_setown_ex(k: Kernel, f: File, owner: FOwnerEx): number {
+  // F_OWNER_* numbers are the pid_type values PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID.
+  if (owner.type !== F_OWNER_TID && owner.type !== F_OWNER_PID && owner.type !== F_OWNER_PGRP) return -EINVAL;
+  if (owner.pid !== 0 && !find_vpid(k, owner.pid)) return -ESRCH;
+  f_modown(f, owner.pid < 0 ? 0 : owner.pid, owner.type, true);
+  return 0;
+}
+
+/** f_getown_ex(): the owner's id and type; the id reads 0 when no task of that type has it now (pid_task). */
+export function f_getown_ex(k: Kernel, f: File, out: FOwnerEx): number {
+  const o = file_fown(f);
+  let pid = 0;
+  if (o.pid !== 0) {
+    const ts = k.findTask(o.pid);
+    // A thread is detached from its pid at its exit (release_task); a process leader stays until it is reaped.
+    const gone = ts !== undefined && ts.pid !== ts.tgid && ts.task?.state === TaskState.Done;
+    const live = o.type === PIDTYPE_PGID ? k.tasks().some((x) => x.pid === x.tgid && x.pgid === o.pid) : ts !== undefined && !gone && (o.type !== PIDTYPE_TGID || ts.pid === ts.tgid);
+    if (live) pid = o.pid;
+  }
+  out.pid = pid;
+  out.type = o.type;
+  return 0;
+}
+
 export function* do_fcntl_more(t: Task, cmd: number, arg: number, f: File): Blocking<number | null> {
   const k = t.k;
   const argi = Number(BigInt.asIntN(32, BigInt(Math.trunc(arg))));
   switch (cmd) {
     case F_GETOWN:
-      return file_fown(f).ownerPid;
+      return f_getown(f);
     case F_SETOWN: {
-      // f_setown(): 0 clears the owner; a pid (or -pgrp) that does not exist is ESRCH.
-      if (argi === 0) {
-        file_fown(f).ownerPid = 0;
-        return 0;
-      }
+      // f_setown(): a negative number is a process group (INT_MIN, which has no negation, EINVAL); 0 clears the
+      // owner; an id that does not exist is ESRCH.
+      if (argi === -0x80000000) return -EINVAL;
+      const type = argi < 0 ? PIDTYPE_PGID : PIDTYPE_TGID;
       const pid = Math.abs(argi);
-      if (!k.findTask(pid)) return -ESRCH;
-      file_fown(f).ownerPid = argi;
+      if (pid !== 0 && !find_vpid(k, pid)) return -ESRCH;
+      f_modown(f, pid, type, true);
       return 0;
     }
     case F_GETOWN_EX:

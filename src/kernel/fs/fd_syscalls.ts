@@ -14,7 +14,7 @@ import type { Kernel } from '../kernel.js';
 import { current, type TaskStruct } from '../sched/task_struct.js';
 import { syscall, syscallNoWait } from '../syscalls.js';
 import { do_prlimit } from '../sys.js';
-import { do_fcntl_more, F_CREATED_QUERY, F_DUPFD_QUERY } from './fcntl.js';
+import { do_fcntl_more, F_CREATED_QUERY, F_DUPFD_QUERY, F_GETOWN_EX, F_SETOWN_EX, f_getown_ex, f_setown_ex, type FOwnerEx } from './fcntl.js';
 import { fcntl_getlk, fcntl_setlk, F_GETLK, F_OFD_GETLK, is_lock_cmd, type Flock } from './locks_fcntl.js';
 import {
   __close_fd,
@@ -352,6 +352,24 @@ function* fcntlLockBody(t: Task, fd: number, cmd: number, flock: Flock): Blockin
 export function sys_fcntl_lock(t: Task, fd: number, cmd: number, flock: Flock): Blocking<number> {
   if (!is_lock_cmd(cmd)) throw new Error(`sys_fcntl_lock: ${cmd} is not a record-lock command`);
   return syscall(t, 'fcntl', fcntlLockBody(t, fd, cmd, flock));
+}
+
+function* fcntlOwnerExBody(t: Task, fd: number, cmd: number, owner: FOwnerEx): Blocking<number> {
+  const r = fget_light(t, u32(fd), true);
+  if (!r.file) return -EBADF;
+  const f = r.file;
+  let err: number;
+  if (f.f_mode & FMODE_PATH) err = -EBADF;
+  else if (cmd === F_SETOWN_EX) err = f_setown_ex(t.k, f, owner);
+  else err = f_getown_ex(t.k, f, owner);
+  yield* fput_light(t, r);
+  return err;
+}
+
+/** fcntl(2) F_SETOWN_EX or F_GETOWN_EX with a struct f_owner_ex (fcntl.ts f_setown_ex, f_getown_ex; F_GETOWN_EX fills `owner`). */
+export function sys_fcntl_owner_ex(t: Task, fd: number, cmd: number, owner: FOwnerEx): Blocking<number> {
+  if (cmd !== F_SETOWN_EX && cmd !== F_GETOWN_EX) throw new Error(`sys_fcntl_owner_ex: ${cmd} is not F_SETOWN_EX or F_GETOWN_EX`);
+  return syscall(t, 'fcntl', fcntlOwnerExBody(t, fd, cmd, owner));
 }
 
 /**

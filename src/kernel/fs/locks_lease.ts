@@ -28,9 +28,9 @@ import { WaitQueue } from '../../sim/wait.js';
 import { EAGAIN, ERESTARTSYS } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
-import { send_group_signal, signal_pending, sleep_interruptible, SIGIO, TIMED_OUT } from '../signal.js';
+import { signal_pending, sleep_interruptible, TIMED_OUT } from '../signal.js';
 import type { File } from './file_table.js';
-import { file_fown, fown_clear, fown_set } from './fown.js';
+import { fown_clear, fown_set, send_sigio } from './fown.js';
 import {
   file_inode, F_RDLCK, F_UNLCK, F_WRLCK, FileLock, insert_lock_ctx, locks_delete_block, locks_delete_global_locks, locks_get_lock_context,
   locks_inode_context, locks_insert_block, locks_wake_up_blocks, type FileLockContext,
@@ -147,16 +147,13 @@ function* time_out_leases(t: Task, ctx: FileLockContext, dispose: FileLock[]): B
 
 /**
  * lease_break_callback() -> kill_fasync(SIGIO, POLL_MSG) -> send_sigio():
- * the file's owner (F_SETOWN, or the process that took the lease) gets
- * its F_SETSIG signal, or SIGIO. A process group owner is not modelled.
+ * the file's owner (F_SETOWN or F_SETOWN_EX's thread, process or process
+ * group, or the process that took the lease) gets its F_SETSIG signal, or
+ * SIGIO.
  */
 function lease_break_callback(t: Task, fl: FileLock): void {
   if (!fl.fasync || !fl.file) return;
-  const fown = file_fown(fl.file);
-  if (fown.ownerPid <= 0) return;
-  const ts = t.k.findTask(fown.ownerPid);
-  if (!ts) return;
-  send_group_signal(ts, fown.signum || SIGIO, t.now);
+  send_sigio(t, fl.file);
 }
 
 function dispose_list(t: Task, dispose: FileLock[]): void {

@@ -65,7 +65,7 @@ export const MEASURED_FIELDS: ReadonlySet<string> = new Set(['time_ns', 'sim']);
  */
 export const CALL_EXTRA_FIELDS = [
   'offset', 'size', 'blocks', 'mode', 'type', 'nlink', 'same', 'target', 'names', 'seals', 'status', 'fields', 'lines', 'fds', 'entries',
-  'l_type', 'l_whence', 'l_start', 'l_len', 'l_pid',
+  'l_type', 'l_whence', 'l_start', 'l_len', 'l_pid', 'owner',
 ] as const;
 
 function ordered(r: ResultLine): Record<string, unknown> {

@@ -11,7 +11,7 @@
 import type { FieldSpec, Kind } from '../parse.js';
 import { FD_FLAG_NAMES, OPEN_FLAG_NAMES } from '../constants.js';
 import {
-  AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, FLOCK_NAMES, LOCK_CMD_NAMES, LOCK_TYPE_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES,
+  AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NAMES, FLOCK_NAMES, F_OWNER_NAMES, LOCK_CMD_NAMES, LOCK_TYPE_NAMES, MCL_NAMES, MFD_NAMES, MLOCK2_NAMES, MREMAP_NAMES,
   MS_NAMES, RENAME_NAMES, SA_NAMES, SEAL_NAMES, SIG_HANDLER_NAMES, SIG_HOW_NAMES, SIGNAL_NAMES, SIGSET_NAMES,
 } from './uapi.js';
 
@@ -72,6 +72,8 @@ export const CALL_FIELDS = {
     whence: opt('whence', 0), start: req('loff'), len: req('loff'), pid: opt('int', 0),
   },
   flock: { fd: req('ref'), operation: flags(FLOCK_NAMES, 'a flock operation') },
+  setown: { fd: req('ref'), who: req('str'), type: { kind: 'named', required: false, default: -1, table: F_OWNER_NAMES, what: 'an owner type' } },
+  getown: { fd: req('ref') },
   // ---- signals ----
   sigaction: { sig: named(SIGNAL_NAMES, 'a signal'), handler: named(SIG_HANDLER_NAMES, 'a disposition'), flags: flags(SA_NAMES, 'an sa_flag', 0) },
   sigprocmask: { how: named(SIG_HOW_NAMES, 'a how'), set: flags(SIGSET_NAMES, 'a signal') },

@@ -11,7 +11,8 @@ import { sys_pread64, sys_pwrite64 } from '../../../kernel/fs/read_write.js';
 import { sys_fallocate, sys_fchmod } from '../../../kernel/fs/open.js';
 import { sys_fadvise64 } from '../../../kernel/mm/fadvise.js';
 import { sys_fstat, sys_newfstatat, sys_statx, type Kstat } from '../../../kernel/fs/stat.js';
-import { sys_fcntl_lock, sys_openat } from '../../../kernel/fs/fd_syscalls.js';
+import { sys_fcntl, sys_fcntl_lock, sys_fcntl_owner_ex, sys_openat } from '../../../kernel/fs/fd_syscalls.js';
+import { F_GETOWN_EX, F_SETOWN, F_SETOWN_EX, type FOwnerEx } from '../../../kernel/fs/fcntl.js';
 import { sys_flock } from '../../../kernel/fs/locks_flock.js';
 import { F_UNLCK } from '../../../kernel/fs/locks.js';
 import { F_GETLK, F_OFD_GETLK, is_lock_cmd, type Flock } from '../../../kernel/fs/locks_fcntl.js';
@@ -265,6 +266,50 @@ function* fcntl_lock(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   };
 }
 
+/** The id setown's `who` names: the caller's pid, tid or process group, the process whose fork op made it, or none (0). */
+function ownerId(env: OpEnv, who: string): number {
+  const ts = current(env.t);
+  switch (who) {
+    case 'self':
+      return ts.tgid;
+    case 'thread':
+      return ts.pid;
+    case 'pgrp':
+      return (ts.group[0] ?? ts).pgid;
+    case 'parent':
+      if (env.ppid === undefined) throw new Error("setown: who 'parent' only in a fork op's child");
+      return env.ppid;
+    case 'none':
+      return 0;
+    default:
+      throw new Error(`setown: who must be self, thread, pgrp, parent or none, got ${JSON.stringify(who)}`);
+  }
+}
+
+/**
+ * setown: F_SETOWN with the id `who` names (a process group's negated),
+ * or with `type`, F_SETOWN_EX with struct f_owner_ex {type, id}.
+ */
+function* setown(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const fd = int32(num(env, op, 'fd'));
+  const who = op['who'] as string;
+  const id = ownerId(env, who);
+  const type = num(env, op, 'type');
+  if (type === -1) return outcome(yield* sys_fcntl(env.t, fd, F_SETOWN, who === 'pgrp' ? -id : id));
+  const owner: FOwnerEx = { type: int32(type), pid: id };
+  return outcome(yield* sys_fcntl_owner_ex(env.t, fd, F_SETOWN_EX, owner));
+}
+
+/** getown: F_GETOWN_EX; `type` as the kernel wrote it, `owner` the id named as a lock's l_pid is (self, parent, other; 0). */
+function* getown(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
+  const owner: FOwnerEx = { type: -1, pid: -1 };
+  const r = yield* sys_fcntl_owner_ex(env.t, int32(num(env, op, 'fd')), F_GETOWN_EX, owner);
+  if (r < 0) return outcome(r);
+  const ts = current(env.t);
+  const name = owner.pid === ts.pid && ts.pid !== ts.tgid ? 'thread' : lockPidName(owner.pid, ts.tgid, env.ppid);
+  return { ret: r, errno: null, type: owner.type, owner: name };
+}
+
 /** flock(2): the operation's bits as given (LOCK_NB included); EWOULDBLOCK prints as EAGAIN. */
 function* flock(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   return outcome(yield* sys_flock(env.t, int32(num(env, op, 'fd')), int32(num(env, op, 'operation'))));
@@ -300,5 +345,5 @@ function* truncate(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
 
 export const fsCalls: Readonly<Record<string, OpHandler>> = {
   pread, pwrite, fsync, fdatasync, fchmod, fstat, newfstatat, fallocate, posix_fadvise, pipe2, eventfd, close_range, openat, statx, readv, writev, getdents64, renameat2,
-  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat, fdinfo, fcntl_lock, flock, truncate,
+  link, linkat, symlink, symlinkat, readlink, readlinkat, unlinkat, fdinfo, fcntl_lock, flock, setown, getown, truncate,
 } as Record<string, OpHandler>;

@@ -90,6 +90,8 @@ export const LOCK_CMD_NAMES: Readonly<Record<string, number>> = {
 
 /** flock(2)'s operation bits (sys/file.h LOCK_*; LOCK_MAND is ignored by the kernel). */
 export const FLOCK_NAMES: Readonly<Record<string, number>> = { sh: 1, ex: 2, nb: 4, un: 8, mand: 32 };
+/** struct f_owner_ex's type (F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP). */
+export const F_OWNER_NAMES: Readonly<Record<string, number>> = { tid: 0, pid: 1, pgrp: 2 };
 
 /** struct flock's l_type. */
 export const LOCK_TYPE_NAMES: Readonly<Record<string, number>> = { F_RDLCK: 0, F_WRLCK: 1, F_UNLCK: 2 };
