@@ -10,7 +10,7 @@ import type { KernelConfig } from '../config/machine.js';
 /** Settings read from the host: `machineSchema.kernel` field names, plus swap and the CPU count. */
 export type KernelSettings = Pick<
   KernelConfig,
-  'thp' | 'zero_page' | 'memory_failure' | 'inotify_max_queued_events' | 'inotify_max_user_instances' | 'inotify_max_user_watches' | 'nr_open' | 'nr_hugepages'
+  'thp' | 'zero_page' | 'memory_failure' | 'inotify_max_queued_events' | 'inotify_max_user_instances' | 'inotify_max_user_watches' | 'nr_open' | 'nr_hugepages' | 'lease_break_time' | 'leases_enable'
 > & {
   swap: { enabled: boolean };
   cpus: number;
@@ -31,7 +31,7 @@ function read(root: string, path: string): string | undefined {
 
 function readInt(root: string, path: string): number | undefined {
   const s = read(root, path)?.trim();
-  if (s === undefined || !/^\d+$/.test(s)) return undefined;
+  if (s === undefined || !/^-?\d+$/.test(s)) return undefined;
   return Number(s);
 }
 
@@ -66,6 +66,9 @@ export function readHostKernelSettings(paths: HostPaths = { root: '' }): Partial
     ['nr_open', '/proc/sys/fs/nr_open'],
     // The hugetlb pool: the simulator sets aside as many 2 MiB pages (MAP_HUGETLB's reservations and faults).
     ['nr_hugepages', '/proc/sys/vm/nr_hugepages'],
+    // Leases: how long a holder has after a break, and whether new leases are granted at all.
+    ['lease_break_time', '/proc/sys/fs/lease-break-time'],
+    ['leases_enable', '/proc/sys/fs/leases-enable'],
   ];
   for (const [key, path] of ints) {
     const n = readInt(root, path);

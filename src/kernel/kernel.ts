@@ -109,8 +109,10 @@ export class Kernel {
   smpCall?: SmpCallState;
   /** Record locks' blocked requests and blocked_lock_lock (fs/locks.ts), made at the first lock that waits or wakes. */
   fileLocks?: FileLocksState;
-  /** fs.lease-break-time in seconds (fs/locks.c's lease_break_time; locks_lease.ts: 45 when unset). */
+  /** fs.lease-break-time in seconds once written through /proc/sys (locks_lease.ts: kernel.lease_break_time until then). */
   leaseBreakTime?: number;
+  /** fs.leases-enable once written through /proc/sys (locks_lease.ts: kernel.leases_enable until then). */
+  leasesEnable?: number;
   /** Frames mem= took away from the allocator (memblock). */
   memblockReserved = 0;
   /** File systems' open handlers, asked in registration order. */

@@ -25,7 +25,7 @@
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { WaitQueue } from '../../sim/wait.js';
-import { EAGAIN, ERESTARTSYS } from '../errno.js';
+import { EAGAIN, EINVAL, ERESTARTSYS } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { signal_pending, sleep_interruptible, TIMED_OUT } from '../signal.js';
@@ -45,17 +45,20 @@ export const FL_UNLOCK_PENDING = 512;
 /** sizeof(struct file_lease): this host's file_lease_cache object size (/sys/kernel/slab/file_lease_cache/object_size). */
 const FILE_LEASE_BYTES = 160;
 
-/** /proc/sys/fs/lease-break-time's default (seconds). */
-export const LEASE_BREAK_TIME_DEFAULT = 45;
 
 const CAT_BREAK = intern('__break_lease');
 const CAT_SETLEASE = intern('generic_setlease');
 const CAT_GETLEASE = intern('fcntl_getlease');
 const CAT_REMOVE_LEASE = intern('locks_remove_lease');
 
-/** fs.lease-break-time of this kernel (seconds). */
+/** fs.lease-break-time of this kernel (seconds): as /proc/sys last set it, else the machine's setting. */
 export function lease_break_time(k: Kernel): number {
-  return k.leaseBreakTime ?? LEASE_BREAK_TIME_DEFAULT;
+  return k.leaseBreakTime ?? k.cfg.kernel.lease_break_time;
+}
+
+/** fs.leases-enable of this kernel: as /proc/sys last set it, else the machine's setting. */
+export function leases_enable(k: Kernel): number {
+  return k.leasesEnable ?? k.cfg.kernel.leases_enable;
 }
 
 /** Cycles per jiffy (CONFIG_HZ). */
@@ -315,6 +318,11 @@ function* generic_add_lease(t: Task, filp: File, arg: number): Blocking<number> 
       yield* lease_modify(t, ctx, my_fl, arg, dispose);
       setup = my_fl;
     } else {
+      // fs.leases-enable 0 refuses a new lease (one already held may still change, above).
+      if (!leases_enable(t.k)) {
+        error = -EINVAL;
+        break out;
+      }
       // locks_insert_lock_ctx(): at the list's tail, and at the head of this CPU's file_lock_list (/proc/locks).
       insert_lock_ctx(t, ctx.lease, ctx.lease.length, lease);
       t.k.touch(t, lease.addr, true);

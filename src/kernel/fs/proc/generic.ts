@@ -19,6 +19,7 @@ import type { Blocking, Task } from '../../../sim/task.js';
 import { Completion } from '../../../sim/wait.js';
 import type { Kernel } from '../../kernel.js';
 import { SpinLock } from '../../locking/spinlock.js';
+import type { Dentry } from '../dcache.js';
 import type { File, IoBuf } from '../file_table.js';
 import { S_IFDIR, S_IFREG, S_ISDIR, type Inode } from '../inode.js';
 
@@ -62,6 +63,12 @@ export class ProcDirEntry {
   proc_fops: ProcOps | null;
   /** For the creator (PDE_DATA). */
   data: unknown;
+  /**
+   * A directory's lookup of a name it has no entry for (a sysctl table's
+   * files, whose inodes proc_sys_lookup makes per lookup): 0 with the
+   * dentry instantiated, or -ENOENT.
+   */
+  lookupMissing: ((t: Task, dir: Inode, dentry: Dentry) => Blocking<number>) | null = null;
   /** References: the registry's and one per inode. */
   count = 1;
   /** Calls in flight into proc_fops. */

@@ -287,8 +287,9 @@ export function* proc_lookup_de(t: Task, de: ProcDirEntry, dir: Inode, dentry: D
   t.charge(k.cfg.kernel.cost.kernel_op);
   const child = de.subdir.get(dentry.d_name);
   if (!child) {
+    const r = de.lookupMissing ? yield* de.lookupMissing(t, dir, dentry) : -ENOENT;
     t.leave();
-    return -ENOENT;
+    return r;
   }
   pde_get(child);
   const inode = proc_get_inode(t, dir.i_sb, child);
