@@ -454,9 +454,19 @@ export function* sys_kill_self(t: Task, sig: number, out: KillResult): Blocking<
   return r;
 }
 
-/** rt_sigaction(sig, {handler, flags}, NULL): SIGKILL and SIGSTOP, and numbers outside 1.._NSIG, are EINVAL. */
+/**
+ * rt_sigaction(sig, {handler, flags}, NULL) (do_sigaction): numbers outside
+ * 1.._NSIG are EINVAL, and so are SIGKILL and SIGSTOP when there is an
+ * action to set; a negative `handler` stands for a NULL act (a query:
+ * nothing changes, 0).
+ */
 function* rt_sigaction(t: Task, sig: number, handler: number, flags: number): Blocking<number> {
-  if (sig < 1 || sig > NSIG || sig === SIGKILL || sig === SIGSTOP) return -EINVAL;
+  if (sig < 1 || sig > NSIG) return -EINVAL;
+  if (handler < 0) {
+    yield* [];
+    return 0;
+  }
+  if (sig === SIGKILL || sig === SIGSTOP) return -EINVAL;
   const ts = current(t);
   const s = signalOf(ts);
   s.action[sig] = { handler, flags: flags >>> 0, mask: 0n };

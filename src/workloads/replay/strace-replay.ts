@@ -40,6 +40,13 @@ import type { LackeyMarker } from './lackey-parse.js';
 import { MARKER_CALLS } from './lackey-parse.js';
 import { MarkerAlign, type AlignCall, type MemFeed } from './lackey-replay.js';
 import { intList, num, translate, Unreadable, type ProcState } from './strace-translate.js';
+import { do_signal, signal_pending } from '../../kernel/signal.js';
+import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS } from '../../kernel/errno.js';
+
+/** A call's -ERESTART* result by name: strace logs it as the call's result (`= ? ERESTARTSYS`) before the signal's delivery decides. */
+const RESTART_CODES: Readonly<Record<string, number>> = {
+  ERESTARTSYS: -ERESTARTSYS, ERESTARTNOINTR: -ERESTARTNOINTR, ERESTARTNOHAND: -ERESTARTNOHAND, ERESTART_RESTARTBLOCK: -ERESTART_RESTARTBLOCK,
+};
 
 export interface ReplayOptions {
   /** Charge the time between a thread's calls as user time. */
@@ -190,8 +197,10 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
         yield;
       }
       lastEnd = Math.max(lastEnd, c.start + c.duration);
-      // Another thread's execve killed this one (de_thread) before this call: the log has nothing more of it to replay.
-      if (fatal_signal_pending(current(t))) break;
+      // A signal that came while the thread ran in user mode (a timer's) is delivered before its next call.
+      if (signal_pending(current(t))) yield* do_signal(t, 0);
+      // Another thread's execve killed this one (de_thread), or a signal ended the process, before this call: the log has nothing more of it to replay.
+      if (fatal_signal_pending(current(t)) || current(t).exitSignal !== null) break;
       if (c.name === 'exit' || c.name === 'exit_group') {
         if (feed) yield* feed.run(t, true);
         current(t).exitCode = (c.args[0] === undefined ? 0 : Number(c.args[0])) & 0xff;
@@ -221,6 +230,11 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
       bound = new Map();
       const out = yield* h(env, op);
       tally.replayed[c.name] = (tally.replayed[c.name] ?? 0) + 1;
+      // The return to user mode: pending signals are delivered (the counting handler runs and returns through
+      // rt_sigreturn) and an interrupted call's -ERESTART* code decided. The call is compared as strace logged it, before
+      // that decision; a restart is the log's own next line (the call again, or restart_syscall).
+      const code = RESTART_CODES[out.errno ?? ''] ?? 0;
+      if (code !== 0 || signal_pending(current(t))) yield* do_signal(t, code);
       const logFailed = c.errno !== null;
       const simFailed = out.errno !== null || out.signal !== undefined;
       let differs = logFailed !== simFailed || (logFailed && out.errno !== c.errno);
@@ -314,6 +328,8 @@ export function startReplay(k: Kernel, calls: readonly StraceCall[], opts: Repla
       proc.hint.nextHint = MAP_HINT_BASE;
       return true;
     }
+    // The handler's return: charged by the delivery that ran it (do_signal), which the log shows as a `--- SIG ---` line.
+    if (c.name === 'rt_sigreturn') return true;
     if ((c.name === 'wait4' || c.name === 'waitid') && ok && c.ret! > 0) {
       const child = tasks.get(c.ret!);
       if (!child) return false;

@@ -15,6 +15,7 @@ import { AT_FDCWD, AT_NAMES, CLOSE_RANGE_NAMES, EFD_NAMES, FADV_NAMES, FALLOC_NA
 import type { Op, Ref } from '../script/types.js';
 import { loffOf, type loff_t } from '../../kernel/fs/loff.js';
 import type { StraceCall } from './strace-parse.js';
+import { signal_name } from '../../kernel/signal.js';
 
 /** `name` -> `PREFIX_NAME` for a table of lower-case names. */
 /** fcntl's record-lock commands and F_RDLCK. */
@@ -44,7 +45,94 @@ const SYMBOLS: Readonly<Record<string, number>> = {
   STATX_BASIC_STATS: 0x7ff, STATX_ALL: 0xfff,
 };
 
+/** Signal numbers by strace's names: SIGHUP..SIGSYS (SIGIO and SIGPOLL both 29, SIGIOT 6), SIGRTMIN 32, SIGRT_n 32+n. */
+const SIGNALS: Readonly<Record<string, number>> = (() => {
+  const t: Record<string, number> = { SIGIO: 29, SIGIOT: 6, SIGRTMIN: 32 };
+  for (let s = 1; s <= 31; s++) t[signal_name(s)] = s;
+  for (let n = 1; n <= 32; n++) t[`SIGRT_${n}`] = 32 + n;
+  return t;
+})();
+
+/** sa_flags by name (asm/signal.h, x86-64). */
+const SA_FLAGS: Readonly<Record<string, number>> = {
+  SA_NOCLDSTOP: 1, SA_NOCLDWAIT: 2, SA_SIGINFO: 4, SA_UNSUPPORTED: 0x400, SA_EXPOSE_TAGBITS: 0x800, SA_RESTORER: 0x04000000,
+  SA_ONSTACK: 0x08000000, SA_RESTART: 0x10000000, SA_NODEFER: 0x40000000, SA_RESETHAND: 0x80000000,
+};
+
+const SIG_HOWS: Readonly<Record<string, number>> = { SIG_BLOCK: 0, SIG_UNBLOCK: 1, SIG_SETMASK: 2 };
+
 export class Unreadable extends Error {}
+
+/** A signal argument: strace's name (SIGALRM, SIGRT_3) or a number. */
+export function sig(arg: string | undefined): number {
+  const s = arg?.trim();
+  if (s !== undefined && s in SIGNALS) return SIGNALS[s]!;
+  return num(s);
+}
+
+/** A sigset as strace prints it: `[INT USR2]` (names without SIG), `~[RTMIN RT_1]` (every signal but those), `[]`. */
+export function sigset(arg: string | undefined): bigint {
+  const s = arg?.trim();
+  const m = s === undefined ? null : /^(~?)\[(.*)\]$/.exec(s);
+  if (!m) throw new Unreadable(s ?? 'a missing sigset');
+  let set = 0n;
+  for (const name of m[2]!.split(/\s+/).filter((x) => x !== '')) {
+    const n = /^\d+$/.test(name) ? Number(name) : SIGNALS[`SIG${name}`];
+    if (n === undefined || n < 1 || n > 64) throw new Unreadable(name);
+    set |= 1n << BigInt(n - 1);
+  }
+  return m[1] === '~' ? ~set & ((1n << 64n) - 1n) : set;
+}
+
+/** A field `key=VALUE` of a struct strace prints (`{tv_sec=1, tv_nsec=0}`), nested braces kept whole. */
+function field(arg: string, key: string): string {
+  const at = arg.search(new RegExp(`(^|[{,\\s])${key}=`));
+  if (at < 0) throw new Unreadable(`${arg}: no ${key}`);
+  let i = arg.indexOf('=', at) + 1;
+  const from = i;
+  let depth = 0;
+  for (; i < arg.length; i++) {
+    const c = arg[i]!;
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      if (depth === 0) break;
+      depth--;
+    } else if (c === ',' && depth === 0) break;
+  }
+  return arg.slice(from, i).trim();
+}
+
+/** A struct timespec's nanoseconds, or -1 when the kernel refuses it (a negative second, nanoseconds outside 0..999999999: EINVAL). */
+function timespecNs(arg: string | undefined): number {
+  if (arg === undefined || !arg.startsWith('{')) throw new Unreadable(arg ?? 'a missing timespec');
+  const secs = num(field(arg, 'tv_sec'));
+  const ns = num(field(arg, 'tv_nsec'));
+  if (secs < 0 || ns < 0 || ns > 999_999_999) return -1;
+  return secs * 1e9 + ns;
+}
+
+/** A struct timeval's microseconds, or -1 when setitimer refuses it (EINVAL). */
+function timevalUs(arg: string): number {
+  const secs = num(field(arg, 'tv_sec'));
+  const us = num(field(arg, 'tv_usec'));
+  if (secs < 0 || us < 0 || us > 999_999) return -1;
+  return secs * 1e6 + us;
+}
+
+/** A sigaction's handler as the model keeps it: SIG_DFL 0, SIG_IGN 1, any address the counting handler (2). */
+function sigHandler(arg: string): number {
+  const h = field(arg, 'sa_handler');
+  return h === 'SIG_DFL' ? 0 : h === 'SIG_IGN' ? 1 : 2;
+}
+
+function saFlags(arg: string): number {
+  let v = 0;
+  for (const p of field(arg, 'sa_flags').split('|')) {
+    const n = p.trim();
+    v |= n in SA_FLAGS ? SA_FLAGS[n]! : num(n);
+  }
+  return v >>> 0;
+}
 
 /** An argument as a number: decimal, 0x hex, 0 octal, `~0U`, or `A|B|0x10` of known names (-X verbose comments dropped). */
 export function num(arg: string | undefined): number {
@@ -276,6 +364,37 @@ export function translate(c: StraceCall, st: ProcState): Op | null {
       return { op: 'inotify_add_watch', fd: fd(a[0]), path: str(a[1]), mask: num(a[2]), as: '_' };
     case 'inotify_rm_watch':
       return { op: 'inotify_rm_watch', fd: fd(a[0]), wd: lit(num(a[1])) };
+    // ---- signals: the model's handlers are the script's counting one (any address in the log is it) ----
+    case 'rt_sigaction': {
+      // A sigsetsize other than 8 is EINVAL before anything else, which the script op cannot ask: left unmodelled.
+      if (num(a[3]) !== 8) return null;
+      const act = a[1]?.trim();
+      const query = act === 'NULL';
+      return { op: 'sigaction', sig: sig(a[0]), handler: query ? -1 : sigHandler(act!), flags: query ? 0 : saFlags(act!), raw: true } as unknown as Op;
+    }
+    case 'rt_sigprocmask': {
+      if (num(a[3]) !== 8) return null;
+      // A NULL set changes nothing whatever `how` is (the kernel checks how only with a set).
+      if (a[1]?.trim() === 'NULL') return { op: 'sigprocmask', how: 0, set: 0n } as unknown as Op;
+      const how = a[0]!.trim();
+      return { op: 'sigprocmask', how: how in SIG_HOWS ? SIG_HOWS[how]! : num(how), set: sigset(a[1]) } as unknown as Op;
+    }
+    case 'setitimer': {
+      // ITIMER_REAL's one-shot expiry only: a periodic timer and the CPU-time timers are not modelled.
+      if (a[0]?.trim() !== 'ITIMER_REAL' || a[1] === undefined || !a[1].startsWith('{')) return null;
+      const interval = field(a[1], 'it_interval');
+      if (timevalUs(interval) !== 0) return null;
+      return { op: 'setitimer', usec: timevalUs(field(a[1], 'it_value')) };
+    }
+    case 'nanosleep':
+      return { op: 'nanosleep', ns: timespecNs(a[0]) };
+    case 'clock_nanosleep': {
+      // A relative sleep on a wall clock is nanosleep; TIMER_ABSTIME (the log's clock) and the CPU-time clocks are not modelled.
+      const clock = a[0]?.trim();
+      if (!(clock === 'CLOCK_REALTIME' || clock === 'CLOCK_MONOTONIC' || clock === 'CLOCK_BOOTTIME' || clock === 'CLOCK_TAI')) return null;
+      if (num(a[1]) !== 0) return null;
+      return { op: 'nanosleep', ns: timespecNs(a[2]) };
+    }
     default:
       return null;
   }

@@ -13,6 +13,7 @@ import { defaultConfig } from '../../../src/config/machine.js';
 import { runWorkload } from '../../../src/workloads/run.js';
 import { parseStrace, StraceParseError, straceWorkload, type StraceCall } from '../../../src/workloads/replay/index.js';
 import { cli, expectUsageError } from '../../cli/helpers.js';
+import { sig, sigset } from '../../../src/workloads/replay/strace-translate.js';
 
 const SAMPLES = join(import.meta.dirname, 'samples');
 const SAMPLE = join(SAMPLES, 'malloc-trim.strace');
@@ -353,3 +354,82 @@ describe('replay of an execve in a threaded process', () => {
   });
 });
 
+
+describe('translation of the signal calls (a log strace 6.1 wrote of a small C program on the development host)', () => {
+  // sigaction of a handler, SIG_IGN, SA_RESTART; rt_sigaction of SIGKILL with an action (EINVAL) and without (a query);
+  // sigprocmask's BLOCK, UNBLOCK, SETMASK of a full set (~[RTMIN RT_1]: glibc keeps its two), a bad how (EINVAL) and a
+  // bad how with no set (0); nanosleep as glibc makes it (clock_nanosleep CLOCK_REALTIME) and with 2e9 ns (EINVAL);
+  // a CLOCK_MONOTONIC sleep; ITIMER_REAL of 20 ms ending a 1 s sleep (ERESTART_RESTARTBLOCK, the handler, rt_sigreturn).
+  const LOG = [
+    '21521 1796695219.824559 rt_sigaction(SIGALRM, {sa_handler=0x55cfb3edc1c9, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7ff308f03050}, NULL, 8) = 0 <0.000069>',
+    '21521 1796695219.824755 rt_sigaction(SIGUSR1, {sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7ff308f03050}, NULL, 8) = 0 <0.000016>',
+    '21521 1796695219.824810 rt_sigaction(SIGUSR2, {sa_handler=0x55cfb3edc1c9, sa_mask=[], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7ff308f03050}, NULL, 8) = 0 <0.000016>',
+    '21521 1796695219.824871 rt_sigaction(SIGKILL, {sa_handler=0x55cfb3edc1c9, sa_mask=[], sa_flags=0}, NULL, 8) = -1 EINVAL (Invalid argument) <0.000017>',
+    '21521 1796695219.824938 rt_sigaction(SIGKILL, NULL, NULL, 8) = 0 <0.000016>',
+    '21521 1796695219.824994 rt_sigprocmask(SIG_BLOCK, [INT USR2], [], 8) = 0 <0.000016>',
+    '21521 1796695219.825056 rt_sigprocmask(SIG_UNBLOCK, [INT USR2], NULL, 8) = 0 <0.000016>',
+    '21521 1796695219.825115 rt_sigprocmask(SIG_SETMASK, ~[RTMIN RT_1], [], 8) = 0 <0.000015>',
+    '21521 1796695219.825200 rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0 <0.000015>',
+    '21521 1796695219.825254 rt_sigprocmask(0x7 /* SIG_??? */, ~[RTMIN RT_1], NULL, 8) = -1 EINVAL (Invalid argument) <0.000016>',
+    '21521 1796695219.825334 rt_sigprocmask(0x7 /* SIG_??? */, NULL, [], 8) = 0 <0.000016>',
+    '21521 1796695219.825435 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=0, tv_nsec=2000000}, NULL) = 0 <0.002151>',
+    '21521 1796695219.827665 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=0, tv_nsec=2000000000}, NULL) = -1 EINVAL (Invalid argument) <0.000019>',
+    '21521 1796695219.827758 clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=1000000}, NULL) = 0 <0.001123>',
+    '21521 1796695219.828979 setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=0, tv_usec=20000}}, NULL) = 0 <0.000048>',
+    '21521 1796695219.829094 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, NULL) = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.027214>',
+    '21521 1796695219.856425 --- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL} ---',
+    '21521 1796695219.856524 rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call) <0.000070>',
+    '21521 1796695219.856757 setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=0, tv_usec=0}}, NULL) = 0 <0.000018>',
+    '21521 1796695219.857783 exit_group(0)   = ?',
+    '21521 1796695219.858456 +++ exited with 0 +++',
+  ].join('\n');
+
+  it('replays every signal call with the log\'s results: errnos, the query, the sleeps, the timer\'s interruption', () => {
+    const { tally } = replaySample(LOG);
+    expect(tally.mismatches).toEqual([]);
+    expect(tally.unmodelled).toEqual({});
+    expect(tally.replayed).toEqual({ rt_sigaction: 5, rt_sigprocmask: 6, clock_nanosleep: 4, setitimer: 2, rt_sigreturn: 1, exit_group: 1 });
+  });
+
+  it('a log whose results the model would not give is listed: a sleep the timer should have ended, a SIGKILL action', () => {
+    const text = [
+      '1 1.000 rt_sigaction(SIGALRM, {sa_handler=0x1000, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x2000}, NULL, 8) = 0 <0.000010>',
+      '1 1.001 setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=0, tv_usec=1000}}, NULL) = 0 <0.000010>',
+      '1 1.002 nanosleep({tv_sec=1, tv_nsec=0}, NULL) = 0 <1.000000>',
+      '1 2.003 rt_sigaction(SIGSTOP, {sa_handler=SIG_IGN, sa_mask=[], sa_flags=0}, NULL, 8) = 0 <0.000010>',
+      '1 2.004 exit_group(0) = ?',
+    ].join('\n');
+    const { tally } = replaySample(text);
+    expect(tally.mismatches.map((m) => [m.line, m.name, m.log, m.sim])).toEqual([
+      [3, 'nanosleep', '0', '-1 ERESTART_RESTARTBLOCK'],
+      [4, 'rt_sigaction', '0', '-1 EINVAL'],
+    ]);
+  });
+
+  it('leaves unmodelled what the model has no call for: periodic and CPU-time timers, absolute and CPU-clock sleeps, another sigsetsize', () => {
+    const text = [
+      '1 1.000 setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=1000}, it_value={tv_sec=0, tv_usec=1000}}, NULL) = 0 <0.000010>',
+      '1 1.001 setitimer(ITIMER_VIRTUAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=1, tv_usec=0}}, NULL) = 0 <0.000010>',
+      '1 1.002 clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, {tv_sec=1796695219, tv_nsec=0}, NULL) = 0 <0.000010>',
+      '1 1.003 clock_nanosleep(CLOCK_PROCESS_CPUTIME_ID, 0, {tv_sec=0, tv_nsec=1000}, NULL) = 0 <0.000010>',
+      '1 1.004 rt_sigprocmask(SIG_BLOCK, [INT], NULL, 16) = -1 EINVAL (Invalid argument) <0.000010>',
+      '1 1.005 exit_group(0) = ?',
+    ].join('\n');
+    const { tally } = replaySample(text);
+    expect(tally.unmodelled).toEqual({ setitimer: 2, clock_nanosleep: 2, rt_sigprocmask: 1 });
+    expect(tally.mismatches).toEqual([]);
+  });
+});
+
+describe('strace signal notation', () => {
+  it('reads sigsets, complements included, and signal names', () => {
+    expect(sigset('[]')).toBe(0n);
+    expect(sigset('[INT USR2]')).toBe((1n << 1n) | (1n << 11n));
+    expect(sigset('~[RTMIN RT_1]')).toBe(((1n << 64n) - 1n) & ~((1n << 31n) | (1n << 32n)));
+    expect(sigset('[RT_32]')).toBe(1n << 63n);
+    expect(sig('SIGIO')).toBe(29);
+    expect(sig('SIGPOLL')).toBe(29);
+    expect(sig('SIGRT_3')).toBe(35);
+    expect(sig('14')).toBe(14);
+  });
+});

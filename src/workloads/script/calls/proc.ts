@@ -36,12 +36,15 @@ function* kill(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
 function* sigaction(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
   const sig = int32(num(env, op, 'sig'));
   if (sig === SIGSEGV || sig === SIGBUS) throw new Error(`sigaction: ${sig === SIGSEGV ? 'SIGSEGV' : 'SIGBUS'} is the runner's own (fill and load faults); scripts may not change it`);
-  if (sig === 32 || sig === 33) return { ret: -1, errno: 'EINVAL' };
+  // An op a strace replay made (`raw`) is the logged system call itself, past glibc.
+  if ((sig === 32 || sig === 33) && op['raw'] !== true) return { ret: -1, errno: 'EINVAL' };
   return outcome(yield* sys_rt_sigaction(env.t, sig, num(env, op, 'handler'), num(env, op, 'flags')));
 }
 
 function* sigprocmask(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
-  return outcome(yield* sys_rt_sigprocmask(env.t, int32(num(env, op, 'how')), BigInt(num(env, op, 'set'))));
+  // A strace replay passes the set as a bigint (signals past 53 lose nothing).
+  const set = op['set'];
+  return outcome(yield* sys_rt_sigprocmask(env.t, int32(num(env, op, 'how')), typeof set === 'bigint' ? set : BigInt(num(env, op, 'set'))));
 }
 
 function* setitimer(env: OpEnv, op: CallOp): Blocking<OpOutcome> {
