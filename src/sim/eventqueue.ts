@@ -11,6 +11,8 @@ export interface SimEvent {
 export class EventQueue {
   private heap: SimEvent[] = [];
   private seq = 0;
+  /** The earliest event's time (Infinity when empty): the engine looks at it every step, one field instead of the heap's length and its top's time. */
+  private next = Infinity;
 
   get size(): number {
     return this.heap.length;
@@ -28,10 +30,11 @@ export class EventQueue {
       i = p;
     }
     h[i] = ev;
+    this.next = h[0]!.time;
   }
 
   peekTime(): number {
-    return this.heap.length ? this.heap[0]!.time : Infinity;
+    return this.next;
   }
 
   pop(): SimEvent | undefined {
@@ -51,6 +54,7 @@ export class EventQueue {
       }
       h[i] = last;
     }
+    this.next = h.length ? h[0]!.time : Infinity;
     return top;
   }
 }
