@@ -34,6 +34,7 @@ import { syscall } from './syscalls.js';
 
 const NSIG = 64;
 export const SIGKILL = 9;
+export const SIGPIPE = 13;
 export const SIGALRM = 14;
 export const SIGCHLD = 17;
 export const SIGCONT = 18;

@@ -5,7 +5,8 @@
  * value ULLONG_MAX is EINVAL, and a sum past ULLONG_MAX - 1 would block
  * (EAGAIN in non-blocking mode). A read returns the counter and resets it
  * (EFD_SEMAPHORE: returns 1 and decrements); an empty counter would block
- * (EAGAIN). Buffers under 8 bytes are EINVAL. The file seeks nowhere
+ * (EAGAIN). A read buffer under 8 bytes, or a write of other than 8, is
+ * EINVAL. The file seeks nowhere
  * (noop_llseek) and has no position for pread (ESPIPE).
  */
 import { intern } from '../../sim/attribution.js';
@@ -80,7 +81,8 @@ function* eventfd_read(_t: Task, f: File, len: number, buf: IoBuf | null): Block
 
 function* eventfd_write(_t: Task, f: File, len: number, byte: number): Blocking<number> {
   const ctx = ctxOf(f);
-  if (len < 8) return -EINVAL;
+  // Exactly 8 bytes since Linux 6.7 (a longer buffer was read as its first 8 before).
+  if (len !== 8) return -EINVAL;
   const v = BigInt(byte) * 0x0101010101010101n;
   if (v === ULLONG_MAX) return -EINVAL;
   if (ULLONG_MAX - ctx.count <= v) {
@@ -105,6 +107,8 @@ export const eventfd_fops: FileOperations = {
   name: 'eventfd',
   read: eventfd_read,
   write: eventfd_write,
+  // eventfd_read is a ->read_iter (one call for a readv), eventfd_write a plain ->write.
+  noWriteIter: true,
   *llseek(_t, f) {
     return f.f_pos;
   },

@@ -32,6 +32,7 @@ import {
 } from './file.js';
 import { f_dupfd, ksys_dup, ksys_dup2, ksys_dup3 } from './file_dup.js';
 import { alloc_file, File, io_push_fill, type FileOperations, type IoBuf } from './file_table.js';
+import { getname, getname_errno } from './namei.js';
 import {
   F_DUPFD,
   F_DUPFD_CLOEXEC,
@@ -205,12 +206,18 @@ function* do_filp_open(t: Task, path: string, flags: number, mode: number, base?
   return r ?? -ENOENT;
 }
 
-/** do_sys_open(): the fd is taken first, so a full table gives EMFILE before any path error. */
+/**
+ * do_sys_openat2(): the flags are checked, the name copied in (getname: an
+ * empty or too long name fails here), then the fd is taken, so a full
+ * table gives EMFILE before any error of the walk or the dirfd.
+ */
 export function* do_sys_open(t: Task, path: string, flags: number, mode: number, dfd = AT_FDCWD): Blocking<number> {
   const k = t.k;
   const check = k.openFlagsCheck;
   const bad = check ? check(flags, mode) : 0;
   if (bad) return bad;
+  // The walk copies the name for itself later; a name getname refuses is charged and refused here.
+  if (getname_errno(path)) return getname(t, path) as number;
   const fd = yield* get_unused_fd_flags(t, flags);
   if (fd < 0) return fd;
   // path_init(): a relative name given with a dirfd starts at that directory (an empty name is getname's ENOENT first).

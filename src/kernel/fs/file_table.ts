@@ -68,6 +68,12 @@ export interface FileOperations {
   readonly mmapAnonymous?: boolean;
   /** Whether F_SETFL may set O_DIRECT (FMODE_CAN_ODIRECT). */
   readonly directIo?: boolean;
+  /**
+   * Linux gives the file ->read (->write) but no ->read_iter (->write_iter),
+   * so readv (writev) calls it once per segment (do_loop_readv_writev).
+   */
+  readonly noReadIter?: boolean;
+  readonly noWriteIter?: boolean;
 }
 
 /** What a directory's own ->iterate_shared lists after "." and "..". */

@@ -18,6 +18,7 @@ import { current, type TaskStruct } from '../sched/task_struct.js';
 import { dget_untimed, type Dentry } from './dcache.js';
 import { full_fops, null_fops, zero_fops } from './fd_syscalls.js';
 import { fcheck_files, type FilesStruct } from './file.js';
+import { get_pipe_info } from './pipe.js';
 import { alloc_fs_struct, set_fs } from './fs_struct.js';
 import { S_IFCHR } from './inode.js';
 import { memfs_fill_super, memfs_make_dir, memfs_make_node, type MemfsInode } from './memfs.js';
@@ -96,8 +97,9 @@ function mmap_fget(k: Kernel) {
       mapping: null as unknown as VmFile['mapping'],
       readable: (f.f_mode & FMODE_READ) !== 0,
       writable: (f.f_mode & FMODE_WRITE) !== 0,
-      // anon_inode_getfile()'s files live on anon_inodefs, mounted SB_I_NOEXEC.
-      noexec: f.path.startsWith('anon_inode:'),
+      // anon_inode_getfile()'s files and pipes live on anon_inodefs and pipefs, pseudo file systems mounted SB_I_NOEXEC:
+      // PROT_EXEC is EPERM before the missing ->mmap is ENODEV.
+      noexec: f.path.startsWith('anon_inode:') || get_pipe_info(f) !== null,
     };
   };
 }

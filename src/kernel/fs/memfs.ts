@@ -20,6 +20,7 @@
  * the conformance host; tmpfs would hand out the zero page instead), and
  * the range stays a hole.
  */
+import { setattr_prepare } from './attr.js';
 import type { loff_t } from './loff.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { ENAMETOOLONG, ENOTEMPTY, EPERM } from '../errno.js';
@@ -337,6 +338,8 @@ const WHITEOUT_MODE = 0;
 function* memfs_setattr(t: Task, dentry: Dentry, attr: Iattr): Blocking<number> {
   const inode = dentry.d_inode!;
   const k = inode.k;
+  const err = setattr_prepare(t, dentry, attr);
+  if (err) return err;
   const seals = (inode as MemfsInode).seals;
   if (attr.ia_valid & ATTR_SIZE && S_ISREG(inode.i_mode)) {
     // shmem_setattr(): a sealed memfd may not shrink or grow.

@@ -87,9 +87,18 @@ export function getname(t: Task, name: string): string | number {
   const bytes = Buffer.byteLength(name, 'utf8');
   t.charge(k.cfg.kernel.cost.kmalloc + Math.ceil((k.cfg.cost.copy_page * (bytes + 1)) / PAGE_SIZE));
   t.leave();
+  const err = getname_errno(name);
+  return err ? err : name;
+}
+
+/** What getname() refuses a name with (-ENOENT empty, -ENAMETOOLONG PATH_MAX bytes or more), or 0. */
+export function getname_errno(name: string): number {
+  const nul = name.indexOf('\0');
+  if (nul >= 0) name = name.slice(0, nul);
+  const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes === 0) return -ENOENT;
   if (bytes >= PATH_MAX) return -ENAMETOOLONG;
-  return name;
+  return 0;
 }
 
 /** may_lookup(): search permission on the directory being walked through. */

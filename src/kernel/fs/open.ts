@@ -22,6 +22,8 @@ import type { Kernel } from '../kernel.js';
 import { current } from '../sched/task_struct.js';
 import { syscall } from '../syscalls.js';
 import { notify_change } from './attr.js';
+import { anon_inode_path } from './anon_inodes.js';
+import { get_pipe_info, pipe_inode_path } from './pipe.js';
 import { d_path, dget, dput, type Dentry, type Path } from './dcache.js';
 import { open_f_flags, open_f_mode, register_dirfd_resolver, register_open_flags_check, register_open_handler } from './fd_syscalls.js';
 import { fget_light, fput_light } from './file.js';
@@ -453,12 +455,17 @@ export function* do_sys_ftruncate(t: Task, fd: number, length: loff_t): Blocking
   return err;
 }
 
-/** fchmod(2): chmod_common on the fd's path (an O_PATH fd is EBADF). */
+/**
+ * fchmod(2): chmod_common on the fd's path (an O_PATH fd is EBADF): a
+ * pipe's pipefs inode (its creator may), anon_inode_inode (EOPNOTSUPP).
+ */
 function* do_fchmod(t: Task, fd: number, mode: number): Blocking<number> {
   const f = fget_light(t, fd >>> 0);
   if (!f.file) return -EBADF;
   const v = f.file.private_data instanceof VfsFile ? f.file.private_data : null;
-  const err = v ? yield* chmod_common(t, v.path, mode) : -EPERM;
+  const pipe = v ? null : get_pipe_info(f.file);
+  const path = v ? v.path : pipe ? pipe_inode_path(t, pipe) : f.file.path.startsWith('anon_inode:') ? anon_inode_path(t) : null;
+  const err = path ? yield* chmod_common(t, path, mode) : -EPERM;
   yield* fput_light(t, f);
   return err;
 }

@@ -7,8 +7,8 @@
  * holds: EBUSY). Space is counted in page buffers, as the kernel's ring
  * does: a small write fills the rest of the newest page or takes a new one,
  * so writes of at most PIPE_BUF (4096) bytes are atomic; a non-blocking
- * write of more writes what fits. A write with no reader left is EPIPE and raises SIGPIPE, whose
- * default action ends the process; a read of an empty pipe is EAGAIN in
+ * write of more writes what fits. A write with no reader left is EPIPE and sends its thread
+ * SIGPIPE, whose default action ends the process; a read of an empty pipe is EAGAIN in
  * non-blocking mode, 0 once no writer is left. Neither end seeks (ESPIPE).
  * Contents are kept as runs of one byte value, enough for a script's
  * writes of `len` copies of a byte.
@@ -25,6 +25,7 @@
  * reopened (Linux's get_pipe_inode makes them in pipe2: a pipe nobody
  * reopens allocates nothing more here).
  */
+import { send_signal, SIGPIPE } from '../signal.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, EPIPE } from '../errno.js';
 import { current } from '../sched/task_struct.js';
@@ -131,12 +132,13 @@ function* pipe_read(t: Task, f: File, len: number, buf: IoBuf | null): Blocking<
  */
 function* pipe_write(t: Task, f: File, len: number, byte: number): Blocking<number> {
   const pipe = pipeOf(f);
+  // An empty write returns before the readers are counted: no EPIPE, no signal.
+  if (len === 0) return 0;
   if (pipe.readers === 0) {
-    // The write raises SIGPIPE (default action: the process ends) and returns EPIPE.
-    current(t).exitSignal = 'SIGPIPE';
+    // send_sig(SIGPIPE, current, 0): the default action ends the process; ignored, it is dropped; blocked, it waits.
+    send_signal(current(t), SIGPIPE, false, t.now);
     return -EPIPE;
   }
-  if (len === 0) return 0;
   const packet = (f.f_flags & O_DIRECT) !== 0;
   let left = len;
   const chars = len % PAGE_SIZE;

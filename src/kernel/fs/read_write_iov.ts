@@ -3,9 +3,12 @@
  * lib/iov_iter.c (import_iovec). A script's iovec is its list of lengths;
  * the buffers lie back to back in the caller's memory.
  *
- * Every file here has ->read_iter/->write_iter semantics (one transfer of
- * the iovec's total, as do_iter_readv_writev does), so the transfer is one
- * vfs_read/vfs_write of the total and costs what that read or write costs.
+ * A file with ->read_iter/->write_iter takes the iovec's total in one
+ * transfer (do_iter_readv_writev), so the transfer is one vfs_read or
+ * vfs_write of the total and costs what that read or write costs. A file
+ * with only ->read/->write (eventfd's write, inotify's read, some procfs
+ * files) is called once per segment (do_loop_readv_writev), a zero-length
+ * one included, until a call fails or moves less than its segment.
  */
 import type { Blocking, Task } from '../../sim/task.js';
 import { EBADF, EFAULT, EINVAL } from '../errno.js';
@@ -13,7 +16,7 @@ import { TASK_SIZE } from '../mm/mm_types.js';
 import { syscall } from '../syscalls.js';
 import { fget_light, fput_light } from './file.js';
 import type { File, IoBuf } from './file_table.js';
-import { fsnotify_access } from './notify/fsnotify.js';
+import { fsnotify_access, fsnotify_modify } from './notify/fsnotify.js';
 import { MAX_RW_COUNT, vfs_read, vfs_write } from './read_write.js';
 import { FMODE_READ, FMODE_WRITE } from './uapi_fcntl.js';
 import { file_vfs_or_null } from './vfs_file.js';
@@ -59,7 +62,34 @@ function* vfs_readv(t: Task, file: File, lens: readonly number[], buf: IoBuf | n
     if (v) yield* fsnotify_access(t, v);
     return 0;
   }
-  return yield* vfs_read(t, file, total, buf);
+  if (!file.f_op.noReadIter) return yield* vfs_read(t, file, total, buf);
+  const r = yield* loop_readv_writev(t, file, lens, total, buf, -1);
+  const v = file_vfs_or_null(file);
+  if (r >= 0 && v) yield* fsnotify_access(t, v);
+  return r;
+}
+
+/**
+ * do_loop_readv_writev(): ->read (byte < 0) or ->write of each segment in
+ * turn at the file's position; the first failure is returned only when no
+ * segment moved anything.
+ */
+function* loop_readv_writev(t: Task, file: File, lens: readonly number[], total: number, buf: IoBuf | null, byte: number): Blocking<number> {
+  let ret = 0;
+  let left = total;
+  for (const raw of lens) {
+    if (left === 0) break;
+    const seg = Math.min(raw, left);
+    const nr = byte < 0 ? yield* file.f_op.read!(t, file, seg, buf, file) : yield* file.f_op.write!(t, file, seg, byte, file);
+    if (nr < 0) {
+      if (ret === 0) ret = nr;
+      break;
+    }
+    ret += nr;
+    left -= seg;
+    if (nr !== seg) break;
+  }
+  return ret;
 }
 
 function* do_writev(t: Task, fd: number, lens: readonly number[], byte: number): Blocking<number> {
@@ -71,7 +101,12 @@ function* do_writev(t: Task, fd: number, lens: readonly number[], byte: number):
   else if (!file.f_op.write) r = -EINVAL;
   else {
     r = import_iovec(t, lens);
-    if (r > 0) r = yield* vfs_write(t, file, r, byte);
+    if (r > 0 && !file.f_op.noWriteIter) r = yield* vfs_write(t, file, r, byte);
+    else if (r > 0) {
+      r = yield* loop_readv_writev(t, file, lens, r, null, byte);
+      const v = file_vfs_or_null(file);
+      if (r > 0 && v) yield* fsnotify_modify(t, v);
+    }
   }
   yield* fput_light(t, f);
   return r;

@@ -15,7 +15,7 @@ import { fget_light, fput_light } from './file.js';
 import type { File } from './file_table.js';
 import { S_IFIFO, S_ISDIR, type Inode } from './inode.js';
 import { get_pipe_info } from './pipe.js';
-import { filename_lookup, LOOKUP_FOLLOW, PATH_MAX, path_put } from './namei.js';
+import { filename_lookup, getname, getname_errno, LOOKUP_FOLLOW, PATH_MAX, path_put } from './namei.js';
 import { file_vfs_or_null } from './vfs_file.js';
 
 export const AT_FDCWD = -100;
@@ -44,8 +44,10 @@ function fillattr(t: Task, inode: Inode, out: Kstat): void {
 function fillattr_file(t: Task, f: File, out: Kstat): void {
   const v = file_vfs_or_null(f);
   if (v) return fillattr(t, v.inode, out);
-  // pipefs inodes are FIFOs; anon_inode files have no type bits.
-  out.mode = get_pipe_info(f) ? S_IFIFO | 0o600 : 0o600;
+  // pipefs inodes are FIFOs (their inode, once something made it, holds a chmod's mode); anon_inode files have no type bits.
+  const pipe = get_pipe_info(f);
+  if (pipe?.path) return fillattr(t, pipe.path.dentry.d_inode!, out);
+  out.mode = pipe ? S_IFIFO | 0o600 : 0o600;
   out.nlink = 1;
   out.size = 0;
 }
@@ -61,6 +63,9 @@ function* vfs_fstat(t: Task, fd: number, out: Kstat): Blocking<number> {
 
 function* vfs_fstatat(t: Task, dfd: number, name: string, flags: number, out: Kstat): Blocking<number> {
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH)) return -EINVAL;
+  // getname_maybe_null(): the name is copied before the dirfd is looked at, so its error (an empty one without
+  // AT_EMPTY_PATH is ENOENT) comes first; the copy is charged once, here on failure or by the lookup below.
+  if (!(flags & AT_EMPTY_PATH) && getname_errno(name)) return getname(t, name) as number;
   if (name === '' && flags & AT_EMPTY_PATH) {
     if (dfd === AT_FDCWD) name = '.';
     else return yield* vfs_fstat(t, dfd, out);

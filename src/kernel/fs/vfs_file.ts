@@ -128,6 +128,8 @@ export function vfs_fops(inner: FileOperations): FileOperations {
     fsync: inner.fsync,
     mmapAnonymous: inner.mmapAnonymous,
     directIo: inner.directIo,
+    noReadIter: inner.noReadIter,
+    noWriteIter: inner.noWriteIter,
     *release(t: Task, f: File): Blocking<number> {
       const v = file_vfs(f);
       if (!(f.f_mode & FMODE_PATH)) yield* fsnotify_close(t, v);

@@ -384,6 +384,7 @@ function* noop_llseek(_t: Task, file: File): Blocking<loff_t> {
 export const inotify_fops: FileOperations = {
   name: 'inotify',
   read: inotify_read,
+  noReadIter: true,
   ioctl: inotify_ioctl,
   release: inotify_release,
   poll: inotify_poll,

@@ -149,6 +149,7 @@ const pagemap_fops: OpenableFileOperations = {
   *open(): Blocking<number> {
     return 0;
   },
+  noReadIter: true,
   read(t: Task, file: File, len: number, buf: IoBuf | null, ppos?: FilePos): Blocking<number> {
     return pagemap_read(t, file, (file_vfs(file).inode as ProcInode).pid, len, buf, ppos);
   },

@@ -21,10 +21,10 @@ import type { loff_t } from '../loff.js';
 import type { Blocking, Task } from '../../../sim/task.js';
 import { ENOENT, ENXIO } from '../../errno.js';
 import { rcu_read_lock, rcu_read_unlock } from '../../rcu/tree.js';
-import { d_add, d_make_root, d_path, Mount, type Dentry, type Path } from '../dcache.js';
+import { d_add, d_path, type Dentry, type Path } from '../dcache.js';
 import { fcheck_files, get_close_on_exec_of, type FilesStruct } from '../file.js';
 import type { File, FileOperations, OwnDirEntries } from '../file_table.js';
-import { new_inode, S_IFDIR, S_IFLNK, S_IFREG, SuperBlock, type Inode, type InodeOperations } from '../inode.js';
+import { new_inode, S_IFDIR, S_IFLNK, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
 import { inotify_group_of, InotifyInodeMark } from '../notify/inotify_user.js';
 import { seq_lseek, seq_read, single_open, single_release, type SeqBuf } from '../seq_file.js';
 import { FMODE_PATH, FMODE_READ, FMODE_WRITE, O_CLOEXEC } from '../uapi_fcntl.js';
@@ -34,6 +34,7 @@ import { MemfsInode } from '../memfs.js';
 import { lease_view } from '../fcntl.js';
 import { show_fd_locks } from '../locks_show.js';
 import { get_pipe_info, pipe_inode_path } from '../pipe.js';
+import { anon_inode_path } from '../anon_inodes.js';
 import { proc_dentry_operations, proc_dir_operations, type ProcInode } from './inode.js';
 
 /** The file at `fd` of task `pid`'s table (rcu_read_lock around fcheck_files), or null. */
@@ -53,22 +54,6 @@ function fd_of_name(name: string): number {
   if (!/^(0|[1-9][0-9]{0,9})$/.test(name)) return -1;
   const n = Number(name);
   return n <= 0x7fffffff ? n : -1;
-}
-
-/** The anonymous inode every anon_inode file shares (anon_inode_inode: root's, mode 0600), made at first use. */
-function anon_inode_path(t: Task): Path {
-  const k = t.k;
-  const s = k.anonInodeFs;
-  if (s) return s.path;
-  const sb = new SuperBlock(k, 'anon_inodefs', {}, 0x09041934, 0);
-  const inode = new_inode(k, t, sb);
-  inode.i_mode = S_IFREG | 0o600;
-  sb.s_root = d_make_root(k, inode);
-  const mnt = new Mount(sb, sb.s_root, null, null);
-  mnt.mnt_id = k.vfs.nextMntId++;
-  const made = { path: { mnt, dentry: sb.s_root } };
-  k.anonInodeFs = made;
-  return made.path;
 }
 
 /** proc_fd_link() as ->get_link: the open file's path to jump to. */

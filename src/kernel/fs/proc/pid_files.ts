@@ -103,6 +103,7 @@ export const cmdline_fops: OpenableFileOperations = {
     return 0;
   },
   read: cmdline_read as (t: Task, file: File, len: number, buf: IoBuf | null, ppos?: FilePos) => Blocking<number>,
+  noReadIter: true,
   llseek: zero_size_llseek,
 };
 

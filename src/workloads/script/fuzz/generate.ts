@@ -23,6 +23,7 @@
 import { Rng } from '../../../sim/random.js';
 import { FCNTL_CMD_NAMES, INOTIFY_MASK_NAMES, MADV, MMAP_FLAG_NAMES, OPEN_FLAG_NAMES, WHENCE_NAMES } from '../constants.js';
 import { PAGE_SIZE } from '../../../hw/types.js';
+import { moreOp } from './more_ops.js';
 
 /**
  * Ops of the format the generator does not draw yet (added to the format
@@ -30,12 +31,14 @@ import { PAGE_SIZE } from '../../../hw/types.js';
  * listed here, so each new op is a decision.
  */
 export const NOT_GENERATED: readonly string[] = [
+  // Threads: their results depend on how the two kernels interleave them; membarrier's query depends on the kernel's build.
   'thread', 'join', 'spin', 'pin', 'repeat', 'membarrier',
-  'brk', 'mlock2', 'mlockall', 'munlockall', 'msync', 'exit', 'kill',
-  'fsync', 'fchmod', 'newfstatat', 'fdatasync', 'posix_fadvise', 'pipe2', 'eventfd', 'close_range',
+  // mlockall counts the runner's own memory on the host (more_ops.ts); kill ends or stops the script process.
+  'mlockall', 'kill',
   // Signals: a random timer or mask could end or stop the script process at the top level, and await_signal waits forever
-  // for a signal nothing sends; the conformance scripts (lock-wait-*) cover them.
-  'sigaction', 'sigprocmask', 'setitimer', 'nanosleep', 'await_signal', 'caught',
+  // for a signal nothing sends; the conformance scripts (lock-wait-*) cover them. (sigaction is drawn only to ignore
+  // SIGPIPE in a script whose own process makes a pipe.)
+  'sigprocmask', 'setitimer', 'nanosleep', 'await_signal', 'caught',
   // truncate by name: the lease-break scripts cover it (ftruncate is drawn).
   'truncate',
   // File owners: a drawn owner would take a lease break's SIGIO, whose default ends the script process; the
@@ -92,14 +95,18 @@ const FCNTL_CMDS = Object.keys(FCNTL_CMD_NAMES);
 const WHENCES = Object.keys(WHENCE_NAMES);
 
 /** What one process of the script knows while it is being generated: the names it may use. */
-interface Scope {
+export interface Scope {
   maps: { name: string; pages: number }[];
   fds: string[];
   inotify: string[];
   watches: string[];
+  /** The break the process image started with, once a brk has named it. */
+  brk?: string | undefined;
+  /** The script's own process (or a new image of it), not a fork child. */
+  top: boolean;
 }
 
-const copyScope = (s: Scope): Scope => ({ maps: [...s.maps], fds: [...s.fds], inotify: [...s.inotify], watches: [...s.watches] });
+const copyScope = (s: Scope): Scope => ({ maps: [...s.maps], fds: [...s.fds], inotify: [...s.inotify], watches: [...s.watches], brk: s.brk, top: s.top });
 
 class Gen {
   private next = 0;
@@ -107,6 +114,12 @@ class Gen {
   private tiny = false;
   /** The script's machine has a hugetlb pool (the hugetlb variant): MAP_HUGETLB mappings, often 2 MiB multiples. */
   private hugePool = false;
+  /**
+   * The script's own process makes a pipe: it ignores SIGPIPE, since a write
+   * after the read end is closed would end it (a fork child may die of it,
+   * and its parent report the signal).
+   */
+  private pipeAtTop = false;
 
   constructor(
     private readonly r: Rng,
@@ -277,6 +290,11 @@ class Gen {
   }
 
   op(s: Scope, depth: number): RawOp {
+    if (this.chance(0.06)) {
+      const op = moreOp(this, s, depth);
+      this.pipeAtTop ||= op.op === 'pipe2' && s.top;
+      return op;
+    }
     const roll = this.int(1000);
     if (roll < 110) return this.mmap(s);
     if (roll < 150) return this.rangeOp(s, 'munmap');
@@ -486,6 +504,7 @@ class Gen {
 
   fork(s: Scope, depth: number): RawOp {
     const child = copyScope(s);
+    child.top = false;
     const n = this.int(6);
     const ops: RawOp[] = [];
     for (let i = 0; i < n; i++) ops.push(this.op(child, depth + 1));
@@ -508,6 +527,8 @@ class Gen {
   /** execve of the running program: a new image running a few ops with the old names (their mappings gone). */
   execveImage(s: Scope, depth: number): RawOp {
     const image = copyScope(s);
+    // A new image has a new heap: its break is named anew.
+    image.brk = undefined;
     const n = this.int(5);
     const ops: RawOp[] = [];
     for (let i = 0; i < n; i++) ops.push(this.op(image, depth));
@@ -518,13 +539,14 @@ class Gen {
     const machine = this.machine();
     this.tiny = (machine?.['ram_mib'] as number | undefined) !== undefined && (machine!['ram_mib'] as number) <= 64;
     this.hugePool = ((machine?.['kernel'] as Record<string, unknown> | undefined)?.['nr_hugepages'] as number | undefined ?? 0) > 0;
-    const s: Scope = { maps: [], fds: [], inotify: [], watches: [] };
+    const s: Scope = { maps: [], fds: [], inotify: [], watches: [], top: true };
     const n = 1 + this.int(this.o.maxOps);
     const ops: RawOp[] = [];
     for (let i = 0; i < n; i++) ops.push(this.op(s, 0));
     // Drawn after the list, so the ops before them are those the seed always gave.
     if (this.chance(0.05)) ops.splice(this.int(ops.length + 1), 0, this.execvePath());
     if (this.chance(0.08)) ops.push(this.execveImage(s, 1));
+    if (this.pipeAtTop) ops.unshift({ op: 'sigaction', sig: 'SIGPIPE', handler: 'ignore' });
     const out: RawScript = { kernsim_script: 1, name, ops };
     if (machine) out.machine = machine;
     return out;
