@@ -33,6 +33,7 @@ import {
 import { f_dupfd, ksys_dup, ksys_dup2, ksys_dup3 } from './file_dup.js';
 import { alloc_file, File, io_push_fill, type FileOperations, type IoBuf } from './file_table.js';
 import { getname, getname_errno } from './namei.js';
+import { get_pipe_info } from './pipe.js';
 import {
   F_DUPFD,
   F_DUPFD_CLOEXEC,
@@ -254,7 +255,8 @@ function inode_owner_or_capable(ts: TaskStruct, f: File): boolean {
 /** setfl(): F_SETFL changes O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME only. */
 function setfl(t: Task, f: File, arg: number): number {
   if (arg & O_NOATIME && !(f.f_flags & O_NOATIME) && !inode_owner_or_capable(current(t), f)) return -EPERM;
-  if (arg & O_DIRECT && !f.f_op.directIo) return -EINVAL;
+  // A FIFO's O_DIRECT is its packet mode, allowed on any pipe end; elsewhere it needs FMODE_CAN_ODIRECT.
+  if (arg & O_DIRECT && !f.f_op.directIo && !get_pipe_info(f)) return -EINVAL;
   f.f_flags = (arg & SETFL_MASK) | (f.f_flags & ~SETFL_MASK);
   return 0;
 }

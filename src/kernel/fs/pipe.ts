@@ -1,7 +1,8 @@
 /**
  * pipe2(2), after fs/pipe.c: two files on one pipe_inode_info, the read end
- * O_RDONLY and the write end O_WRONLY (plus O_NONBLOCK and O_DIRECT, the
- * packet mode, from the flags; O_CLOEXEC on both fds). The pipe holds 16
+ * O_RDONLY and the write end O_WRONLY (plus O_NONBLOCK from the flags, and
+ * on the write end O_DIRECT, the packet mode: each write a buffer of its
+ * own, read back one buffer per read; O_CLOEXEC on both fds). The pipe holds 16
  * pages (65536 bytes; F_SETPIPE_SZ changes it, rounded up to a power of two
  * of pages, at most fs.pipe-max-size 1 MiB for a user, never below what it
  * holds: EBUSY). Space is counted in page buffers, as the kernel's ring
@@ -106,7 +107,8 @@ function* pipe_read(t: Task, f: File, len: number, buf: IoBuf | null): Blocking<
   let done = 0;
   while (done < len && pipe.bufs.length > 0) {
     const b = pipe.bufs[0]!;
-    const packet = !b.canMerge && f.f_flags & O_DIRECT;
+    // PIPE_BUF_FLAG_PACKET: the writer was in packet mode (whatever the reader's flags).
+    const packet = !b.canMerge;
     while (done < len && b.runs.length > 0) {
       const run = b.runs[0]!;
       const n = Math.min(run[1], len - done);
@@ -258,10 +260,10 @@ function* do_pipe2(t: Task, flags: number, out: number[]): Blocking<number> {
     return wfd;
   }
   const pipe = new PipeInodeInfo(k.cfg.cost.copy_page);
-  const extra = flags & (O_NONBLOCK | O_DIRECT);
-  // create_pipe_files(): no O_LARGEFILE on either end (fdinfo and F_GETFL show none).
-  const r = alloc_file(k, t, 'pipe:', O_RDONLY | extra, FMODE_READ, pipefifo_fops);
-  const w = alloc_file(k, t, 'pipe:', O_WRONLY | extra, FMODE_WRITE, pipefifo_fops);
+  // create_pipe_files(): no O_LARGEFILE on either end (fdinfo and F_GETFL show none); O_DIRECT on the write end only
+  // (packet mode is the writer's: a reader sees it in the buffers).
+  const r = alloc_file(k, t, 'pipe:', O_RDONLY | (flags & O_NONBLOCK), FMODE_READ, pipefifo_fops);
+  const w = alloc_file(k, t, 'pipe:', O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)), FMODE_WRITE, pipefifo_fops);
   r.private_data = pipe;
   w.private_data = pipe;
   // get_pipe_inode(): the pipe's inode belongs to its creator (F_SETLEASE and F_SETFL O_NOATIME test the owner).
