@@ -5,7 +5,7 @@
  * that is missing, or read-only when a write is wanted, is faulted in with
  * handle_mm_fault (no exception entry: the kernel calls it directly).
  */
-import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_RW, makePte, ptePfn, pteFlags, tableIndex } from '../../hw/pagetable.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_RW, ptePfn, tableIndex } from '../../hw/pagetable.js';
 import { intern } from '../../sim/attribution.js';
 import type { Blocking, Task } from '../../sim/task.js';
 import { EFAULT, EINTR, ENOMEM } from '../errno.js';
@@ -14,7 +14,9 @@ import { fatal_signal_pending } from './oom_kill.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault, VM_FAULT_ERROR, VM_FAULT_OOM } from './memory.js';
 import { PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_LOCKONFAULT, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, type VmAreaStruct } from './mm_types.js';
 import { follow_huge_pmd } from './huge_memory.js';
-import { pte_table, ptep_get, set_pte_at } from './pgtable.js';
+import { pte_table, ptep_get } from './pgtable.js';
+import { set_page_dirty } from './filemap.js';
+import { folio_mark_accessed } from './swap.js';
 
 /** FOLL_* (include/linux/mm_types.h). */
 export const FOLL_WRITE = 0x01;
@@ -71,8 +73,12 @@ export function* get_user_pages_range(t: Task, vma: VmAreaStruct, start: number,
       const pte = table >= 0 ? ptep_get(t, mm, table, idx) : 0;
       if ((pte & PTE_PRESENT) !== 0 && (!write || (pte & PTE_RW) !== 0)) {
         if (gupFlags & FOLL_TOUCH) {
-          const want = pte | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
-          if (want !== pte) set_pte_at(t, mm, table, idx, makePte(ptePfn(pte), pteFlags(want)));
+          // follow_page_pte(): the folio, not the PTE (whose dirty bit a racing hardware update could lose), is marked:
+          // dirty for a write, and accessed (PG_referenced, a second time activated), so a fork child's old PTE
+          // still counts as Referenced in smaps.
+          const pfn = ptePfn(pte);
+          if (write && (pte & PTE_DIRTY) === 0) set_page_dirty(k, pfn);
+          folio_mark_accessed(t, pfn);
         }
         break;
       }
