@@ -291,7 +291,7 @@ class Gen {
 
   op(s: Scope, depth: number): RawOp {
     if (this.chance(0.06)) {
-      const op = moreOp(this, s, depth);
+      const op = moreOp(this, s);
       this.pipeAtTop ||= op.op === 'pipe2' && s.top;
       return op;
     }

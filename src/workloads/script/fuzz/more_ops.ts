@@ -36,8 +36,12 @@ export interface Draw {
 
 const FADVICE = Object.keys(FADV_NAMES);
 
-/** One of the later calls; `depth` > 0 in a fork child, where `exit` may end the process. */
-export function moreOp(g: Draw, s: Scope, depth: number): RawOp {
+/**
+ * One of the later calls. `exit` only in a fork child (or a new image of
+ * one): the runner takes the script process's own exit status as its
+ * verdict on the run.
+ */
+export function moreOp(g: Draw, s: Scope): RawOp {
   const roll = g.int(100);
   if (roll < 14) return brk(g, s);
   if (roll < 24) {
@@ -83,7 +87,7 @@ export function moreOp(g: Draw, s: Scope, depth: number): RawOp {
     const max = g.chance(0.5) ? g.fd(s) : g.pick([-1, 2, 3, 5, 100]);
     return { op: 'close_range', fd, max, flags: g.chance(0.05) ? [1] : g.some(['unshare', 'cloexec'], 0, 2) };
   }
-  if (depth > 0) return { op: 'exit', status: g.pick([0, 1, 7, 255]) };
+  if (!s.top) return { op: 'exit', status: g.pick([0, 1, 7, 255]) };
   return { op: 'munlockall' };
 }
 
