@@ -119,6 +119,12 @@ const COUNTER_NAMES = [
 ] as const;
 const NC = COUNTER_NAMES.length;
 
+/** Where CacheHierarchy.storeLine found the line it wrote. */
+export const STORE_L1 = 0;
+export const STORE_L2 = 1;
+export const STORE_LLC = 2;
+export const STORE_DRAM = 3;
+
 export class CacheHierarchy extends CacheSets {
   readonly epoch: Uint32Array;
 
@@ -161,6 +167,29 @@ export class CacheHierarchy extends CacheSets {
     if (this.f[s1 * this.p1 + w] !== line) return this.deep(cpu, s1, line, write);
     this.ctr[cpu * NC + C_L1_HIT]++;
     return write && this.a[r + this.h1 + this.o1 + w] === 0 ? this.latL1 + this.upgrade(cpu, s1, w, line) : this.latL1;
+  }
+
+  /**
+   * A write by `cpu` of the whole of line number `line`, exactly as
+   * accessLine(cpu, line, true) (the line ends Modified in cpu's L1, other
+   * copies dropped), returning where it was served instead of a latency:
+   * STORE_L1, STORE_L2, STORE_LLC (an LLC hit, or a line another CPU held:
+   * an invalidation or a transfer) or STORE_DRAM. A string store's cost
+   * follows from the level's throughput, not its load-to-use latency
+   * (Kernel.clearRange).
+   */
+  storeLine(cpu: number, line: number): number {
+    const ctr = this.ctr;
+    const cb = cpu * NC;
+    const l1 = ctr[cb + C_L1_HIT]!;
+    const l2 = ctr[cb + C_L2_HIT]!;
+    const c2c = ctr[cb + C_C2C]!;
+    const miss = ctr[cb + C_LLC_MISS]!;
+    this.accessLine(cpu, line, true);
+    if (ctr[cb + C_LLC_MISS] !== miss) return STORE_DRAM;
+    if (ctr[cb + C_C2C] !== c2c) return STORE_LLC;
+    if (ctr[cb + C_L1_HIT] !== l1) return STORE_L1;
+    return ctr[cb + C_L2_HIT] !== l2 ? STORE_L2 : STORE_LLC;
   }
 
   /** The MMU's memoized repeat of cpu's last access (see the header): an L1 hit. */

@@ -9,6 +9,7 @@
 import type { SmpCallState } from './smp.js';
 import { copy_rlimits } from './sys.js';
 import type { MachineConfig } from '../config/machine.js';
+import { STORE_L1, STORE_L2 } from '../hw/cache.js';
 import { Machine } from '../hw/machine.js';
 import { SwapDevice } from '../hw/swapdev.js';
 import { Engine, type SpawnOptions } from '../sim/engine.js';
@@ -285,6 +286,44 @@ export class Kernel {
     const cycles = Math.min(serial, streamed);
     const bw = this.machine.membw;
     t.charge(bw === null ? cycles : cycles + bw.transfer(t.now, bw.endStream(t.cpu), cycles));
+  }
+
+  /**
+   * The cycles t's CPU takes to clear [paddr, paddr + bytes) with string
+   * stores (clear_page: clear_page_erms's rep stosb, or rep stosq), leaving
+   * every line Modified in its L1 (the stores allocate: a page just cleared
+   * is in cache for the touch that follows) and other CPUs' copies dropped.
+   * Each line costs what the level that held it delivers: cost.store_l1_line
+   * from L1D, cost.store_l2_line from L2 (store throughput, not load-to-use
+   * latency: a string store does not wait for one line before the next); a
+   * line from the LLC, another CPU's cache or DRAM at the streaming rate
+   * clear_page is measured at (cost.zero_page a 4 KiB), so a page no cache
+   * holds costs cost.zero_page as before, plus the wait at the DRAM
+   * channels for the bytes of its lines that came from DRAM (membw.ts).
+   * The page allocator's per-CPU lists hand back the page freed last
+   * (LIFO), whose lines the freeing CPU often still holds.
+   */
+  clearRange(t: Task, paddr: number, bytes: number): number {
+    if (bytes <= 0) return 0;
+    const caches = this.machine.caches;
+    const line = caches.lineBytes;
+    const cost = this.cfg.cost;
+    const cpu = t.cpu;
+    const bw = this.machine.membw;
+    bw?.beginStream(cpu);
+    let l1 = 0;
+    let l2 = 0;
+    let far = 0;
+    const first = Math.floor(paddr / line);
+    const end = Math.ceil((paddr + bytes) / line);
+    for (let ln = first; ln < end; ln++) {
+      const at = caches.storeLine(cpu, ln);
+      if (at === STORE_L1) l1++;
+      else if (at === STORE_L2) l2++;
+      else far++;
+    }
+    const cycles = l1 * cost.store_l1_line + l2 * cost.store_l2_line + Math.ceil((far * line * cost.zero_page) / PAGE_STREAM_BYTES);
+    return bw === null ? cycles : cycles + bw.transfer(t.now, bw.endStream(cpu), cycles);
   }
 
   /**

@@ -113,7 +113,7 @@ export const allocChurn = defineWorkload({
     elapsed_cycles_per_round: { unit: 'cycles', definition: 'a thread\'s elapsed cycles per round: its CPU time, its wait for a CPU, the context switches into it and any sleep' },
     madvise_cycles_per_call: { unit: 'cycles', definition: 'CPU time under syscall:madvise (all CPUs; interrupt handlers on the other CPUs not included) divided by the rounds' },
     faults_per_round: { unit: 'faults', definition: 'page faults (pgfault) per round' },
-    pages_zeroed_per_round: { unit: 'pages', definition: 'pages cleared (clear_page cycles / cost.zero_page) per round' },
+    pages_zeroed_per_round: { unit: 'pages', definition: 'pages cleared by clear_page (pages_cleared) per round' },
     flush_cycles_per_call: { unit: 'cycles', definition: 'cycles of flush_tlb_mm_range under madvise divided by the rounds' },
     pglazyfree: { unit: 'pages', definition: 'pages marked lazily freeable by MADV_FREE (pglazyfree) during the rounds' },
   },
@@ -126,7 +126,6 @@ export const allocChurn = defineWorkload({
     const delta = (n: string): number => (c[n] ?? 0) - (st.countersBefore[n] ?? 0);
     const tree = k.engine.attribution.tree();
     const madv = nodeAt(tree, ['syscall:madvise']);
-    const zeroCycles = cyclesNamed(tree, 'clear_page');
     const flush = madv ? cyclesNamed(madv, 'flush_tlb_mm_range') : 0;
     return {
       rounds: ops,
@@ -135,7 +134,7 @@ export const allocChurn = defineWorkload({
       elapsed_cycles_per_round: ops > 0 ? Math.round(sum(st.elapsed) / ops) : 0,
       madvise_cycles_per_call: madv && ops > 0 ? Math.round(madv.inclusive / ops) : 0,
       faults_per_round: ops > 0 ? round2(delta('pgfault') / ops) : 0,
-      pages_zeroed_per_round: ops > 0 ? round2(zeroCycles / k.cfg.cost.zero_page / ops) : 0,
+      pages_zeroed_per_round: ops > 0 ? round2(delta('pages_cleared') / ops) : 0,
       flush_cycles_per_call: ops > 0 ? Math.round(flush / ops) : 0,
       pglazyfree: delta('pglazyfree'),
     };

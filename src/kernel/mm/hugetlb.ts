@@ -282,6 +282,7 @@ function clearHugePage(t: Task, head: number): void {
   const k = t.k;
   for (let i = 0; i < HPAGE_NR; i++) k.machine.mem.zero(head + i);
   t.chargeAs(CAT_CLEAR_HUGE, HPAGE_NR * k.cfg.cost.zero_page + k.dramStream(t, HPAGE_NR * PAGE_SIZE, HPAGE_NR * k.cfg.cost.zero_page));
+  k.engine.counters.add('pages_cleared', HPAGE_NR);
 }
 
 /** make_huge_pte(): a PMD leaf for head, writable when asked, young and (if writable) dirty. */

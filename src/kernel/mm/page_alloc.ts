@@ -243,8 +243,9 @@ function rmqueue(t: Task, core: MmCore, gfp: number): number {
 function clearPage(t: Task, pfn: number): void {
   const k = t.k;
   k.machine.mem.zero(pfn);
-  // 4 KiB of stores that reach DRAM (the model's caches do not hold the cleared lines: their write-back).
-  t.chargeAs(CAT_CLEAR, k.cfg.cost.zero_page + k.dramStream(t, PAGE_SIZE, k.cfg.cost.zero_page));
+  // 4 KiB of string stores through the caches: a cache-hot page clears at the store rate of the level holding it.
+  t.chargeAs(CAT_CLEAR, k.clearRange(t, pfn * PAGE_SIZE, PAGE_SIZE));
+  k.engine.counters.add('pages_cleared');
 }
 
 /**

@@ -29,16 +29,17 @@ export const experiment = defineExperiment({
     'One thread loops: madvise(MADV_DONTNEED) of one page, then a write to it (a fault that maps a zeroed page). With two, a second thread of the mm ' +
     'keeps loading on CPU 1, so each DONTNEED sends a flush IPI and waits for it. The mean after warm-up, in ns at the profile\'s clock. ' +
     'The page fault is a bare-metal Haswell\'s: its exception entry and exit (cost.page_fault_trap, 1050 cycles) and the handler\'s instructions ' +
-    '(kernel.cost.fault_handler, 37) come from Torvalds 2014\'s loop of zero-page faults on a Haswell, which the model reproduces (1301 cycles a fault); ' +
-    'before, a handler measured in a KVM guest (2000 cycles at 3.0 GHz, 667 ns) made the one-thread figure 2,025 ns (1,486 with the bare-metal ' +
-    'fault; the statistics of the rmap change, NR_ANON_MAPPED on the fault and on the zap, vmstat.ts, add ~90 ns). It is still 2.4 times the ' +
-    'published one: at 3.4 GHz the round costs ~5,360 cycles where 661 ns is ~2,250, and no single part closes that: the local flush ' +
-    '(flush_tlb_mm_range, ~1,000: cost.flush_tlb_func, derived from Hansen 2014\'s IvyBridge figures, and an INVLPG), clear_page (957: 4 KiB at ' +
-    'Arora\'s 14.55 GB/s, a rate measured streaming huge pages to DRAM, where this loop clears the same cache-hot page each round), the ' +
-    'syscall entry (652: Hansen 2017\'s 192 ns lseek on an unnamed part), the free and the allocation (~820: LLFree\'s 94 ns each, memcg). ' +
-    'The clear of a page whose lines are already cached is the mechanism most likely missing (its stores would run at L1/L2 store throughput); ' +
-    'what would measure the rest: perf stat -e cycles of each function of the loop (ftrace function_graph) on a Haswell. The step a second ' +
-    'thread adds (the IPI round trip, ~870 ns) is near the published one (775 ns).',
+    '(kernel.cost.fault_handler, 65) come from Torvalds 2014\'s loop of zero-page faults on a Haswell, which the model reproduces (1301 cycles a fault); ' +
+    'before, a handler measured in a KVM guest (2000 cycles at 3.0 GHz, 667 ns) made the one-thread figure 2,025 ns. clear_page goes through the ' +
+    'caches (Kernel.clearRange): the per-CPU list hands back the frame the zap has just freed, whose lines are still in L1, so the page clears at ' +
+    'the L1 store rate, 64 lines x cost.store_l1_line (2 cycles: one 32-byte store a cycle, Intel\'s optimization manual) = 128 cycles, where it was ' +
+    'charged 957 (4 KiB at Arora\'s 14.55 GB/s, a rate measured streaming huge pages to DRAM): 1,577 -> 1,342 ns, and the write that follows hits ' +
+    'the cleared line in L1. It is still twice the published figure: at 3.4 GHz the round costs ~4,560 cycles where 661 ns is ~2,250, and no single ' +
+    'part closes that: the fault\'s exception entry and exit (1,050, Torvalds), the local flush (flush_tlb_mm_range, ~1,000: cost.flush_tlb_func, ' +
+    'derived from Hansen 2014\'s means over a kernel compile, where a flush\'s code and data are less often in cache than in this loop, and an ' +
+    'INVLPG), the syscall entry (652: Hansen 2017\'s 192 ns lseek on an unnamed part), the free and the allocation (~830: LLFree\'s 94 ns each, ' +
+    'memcg), the zap (~220). What would measure the rest: perf stat -e cycles of each function of the loop (ftrace function_graph) on a Haswell. ' +
+    'The step a second thread adds (the IPI round trip, ~865 ns) is near the published one (775 ns).',
   simulate(ctx) {
     const perRound = (threads: number): number => {
       const cfg = ctx.machine({ cpus: 2 });

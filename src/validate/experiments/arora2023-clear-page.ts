@@ -51,8 +51,9 @@ export const experiment = defineExperiment({
   tolerance: { point: 0.3, shape: 0.3, why: 'one run per machine in the source; the shape is the ratio of the two machines' },
   notes:
     'Circular by construction: each profile\'s page-clearing cost is declared from this measurement (4096 B at the published rate, in ns, ' +
-    'converted at the profile\'s clock). The experiment guards the conversion and that the fault path clears each page once. A ' +
-    'mechanism (store bandwidth of the cache hierarchy) would make it a test; the model has none.',
+    'converted at the profile\'s clock). The experiment guards the conversion and that the fault path clears each page once. clear_page ' +
+    'goes through the caches (Kernel.clearRange: a page L1 or L2 holds clears at their store rates), but these 2,048 fresh pages are in no ' +
+    'cache, so each costs the declared streaming rate, which is this measurement; a model of a core\'s DRAM write bandwidth would make it a test.',
   simulate(ctx) {
     return [[clearRate(ctx.profile('milan')), clearRate(ctx.profile('icelake-x'))]];
   },

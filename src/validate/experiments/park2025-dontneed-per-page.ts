@@ -30,8 +30,9 @@ export const experiment = defineExperiment({
     'the statistics Linux updates for each page (src/kernel/mm/vmstat.ts): the rmap change (__lruvec_stat_mod_folio of NR_ANON_MAPPED when the last ' +
     'mapping goes) and the LRU removal (update_lru_size), each a per-CPU node diff folded into shared counters past stat_threshold, the memcg\'s and ' +
     'the lruvec\'s per-CPU counters and memcg_rstat_updated up the cgroup hierarchy (kernel.memcg_depth 3: four levels). A page of a 1024-page call ' +
-    'now costs ~710 cycles (237 ns at 3.0 GHz; it was 448 without them) and a one-page call ~2,530, so the fixed part weighs 2.6 per-page costs ' +
-    'against 1.7 on the measured machine: the one-page point stays 32% above (3.56 against 2.70), within the shape tolerance since the later ' +
+    'now costs ~770 cycles (258 ns at 3.0 GHz; 448 without them, ~710 before clear_page went through the caches: the 8 MiB the faults clear now ' +
+    'pass through the caches and push out lines the zap reads) and a one-page call ~2,590, so the fixed part weighs 2.4 per-page costs ' +
+    'against 1.7 on the measured machine: the one-page point stays 24% above (3.35 against 2.70), within the shape tolerance since the later ' +
     'points are judged against it. The per-CPU free lists (page_pcp.ts) never spill here (the 2048 faults raise pcp->high, as Linux\'s auto-tuning ' +
     'does), and the memcg uncharge is one batch per 31 folios. What would measure the rest: perf stat / ftrace function_graph of ' +
     'zap_page_range_single and free_unref_folios on the bare-metal machine, per page at 1 and 1024 pages a call. The per-function costs are ' +

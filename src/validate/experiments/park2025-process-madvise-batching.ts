@@ -35,9 +35,12 @@ export const experiment = defineExperiment({
     'unbatched, each region pays a whole flush_tlb_mm_range (cost.flush_tlb_func, 680 cycles derived from Hansen 2014, and an INVLPG), which is a larger share ' +
     'of a region\'s cost here than on the measured machine (1.69 us a region unbatched there); batched, the contiguous regions\' hull exceeds the 33-page ceiling ' +
     'and one full flush replaces them all. On the measured machine the flush a region saves (41.0 - 23.9 ms over 65,536 regions at vlen 1024: ' +
-    '260 ns) is 42% of an unbatched region (625 ns); here it is 60%. The per-page statistics of the zap and the free (vmstat.ts: NR_ANON_MAPPED ' +
-    'and the LRU size, per CPU, per memcg and up the cgroup hierarchy) took the worst shape from -52% to -38%, by giving a region the work Linux ' +
-    'does for it; the rest would need a bare-metal profile of flush_tlb_mm_range and of the per-region path (the iovec, the VMA lookup, the ' +
+    '260 ns) is 42% of an unbatched region (625 ns); here it is 1,164 cycles (388 ns at 3.0 GHz) of 2,083 (694 ns), 56%: an unbatched region costs ' +
+    'about what it costs there, but its flush is 1.5 times the measured one and the rest (306 ns batched, against 365) less. The per-page statistics ' +
+    'of the zap and the free (vmstat.ts: NR_ANON_MAPPED and the LRU size, per CPU, per memcg and up the cgroup hierarchy) took the worst shape from ' +
+    '-52% to -38%, by giving a region the work Linux does for it, and clear_page through the caches (Kernel.clearRange) to -31%: the 16 MiB the ' +
+    'faults clear now pass through the caches and push out lines the zap and the free read, ~150 cycles more a region in both runs (the flush is ' +
+    'unchanged). The rest would need a bare-metal profile of flush_tlb_mm_range and of the per-region path (the iovec, the VMA lookup, the ' +
     'page-table walk from the top, mmu notifiers) on a current kernel, as cost.flush_tlb_func comes from a 2014 IvyBridge figure.',
   simulate(ctx) {
     const latency = (vlen: number, batched: boolean): number => {
