@@ -40,7 +40,8 @@ export const experiment = defineExperiment({
     'INVLPG), the syscall entry (652: Hansen 2017\'s 192 ns lseek on an unnamed part), the free and the allocation (~830: LLFree\'s 94 ns each, ' +
     'memcg; that figure was timed on a Xeon Gold 5320 held at 2.2 GHz, its artifact\'s meta.json says, so ~205 cycles where the profile converts ' +
     'the 94 ns at 3.4 GHz to 319), the zap (~220). What would measure the rest: perf stat -e cycles of each function of the loop (ftrace function_graph) on a Haswell. ' +
-    'The step a second thread adds (the IPI round trip, ~865 ns) is near the published one (775 ns).',
+    'The step a second thread adds (the IPI round trip) is ~1,260 ns against the published 775 (it was ~865 before cross-CPU calls moved ' +
+    'their csd and flush_tlb_info lines through the cache model).',
   simulate(ctx) {
     const perRound = (threads: number): number => {
       const cfg = ctx.machine({ cpus: 2 });

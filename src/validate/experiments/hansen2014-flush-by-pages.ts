@@ -31,7 +31,7 @@ export const experiment = defineExperiment({
     '(the flush of the local TLB: flush_tlb_func, one INVLPG a page up to the 33-page ceiling; "full" gives 64 pages, above the ceiling: a CR3 reload, ' +
     'as native_flush_tlb_local() does). The slope per page is cost.invlpg (260, the slope of these very figures, and Molnar 2015\'s INVLPG) and the fixed ' +
     'part cost.flush_tlb_func (derived from this source\'s 1-page figure), so the points below the ceiling are not independent of the source. The full ' +
-    'flush is, and it is short by ~1,030 cycles: flush_tlb_func\'s fixed part and cost.cr3_write, 96 cycles, Molnar\'s CR3 reload timed in a loop at boot. ' +
+    'flush is, and it is short by ~1,000 cycles: flush_tlb_func\'s fixed part and cost.cr3_write, 96 cycles, Molnar\'s CR3 reload timed in a loop at boot. ' +
     'Hansen\'s full flush is 20 times that; he raised the disagreement with Molnar (linux-kernel, 2015-06-08: "either from the test methodology or the CPU") ' +
     'and it was left open. The refill is in neither figure (its walks come after flush_tlb_mm_range returns; the ceiling sweep charges them). No mechanism ' +
     'we model puts the rest into a CR3 write, and setting the ivybridge-laptop\'s cost.cr3_write from this figure would make the point circular. ' +
