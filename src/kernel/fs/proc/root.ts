@@ -13,7 +13,7 @@ import { file_vfs } from '../vfs_file.js';
 import type { Kernel } from '../../kernel.js';
 import { d_add, type Dentry } from '../dcache.js';
 import { new_inode, S_IFDIR, S_IFREG, type Inode, type InodeOperations } from '../inode.js';
-import { io_push_bytes, type File } from '../file_table.js';
+import { io_push_bytes, type File, type IoBuf } from '../file_table.js';
 import { locks_show } from '../locks_show.js';
 import type { OpenableFileOperations } from '../vfs_file.js';
 import { d_make_root } from '../dcache.js';
@@ -140,20 +140,24 @@ function sysctl_of(file: File): IntSysctl {
   return FS_INT_SYSCTLS.get(file_vfs(file).dentry.d_name)!;
 }
 
+/** proc_sys_read() of a proc_dointvec entry: the value and a newline, at position 0 only (a read anywhere else returns 0). */
+function proc_dointvec_read(file: File, len: number, buf: IoBuf | null, value: number): number {
+  if (file.f_pos !== 0) return 0;
+  const text = Buffer.from(`${value}\n`, 'utf8');
+  const n = Math.min(len, text.length);
+  if (buf) for (let i = 0; i < n; i++) buf.sum += text[i]!;
+  io_push_bytes(buf, text, 0, n);
+  const tb = buf as TextBuf | null;
+  if (tb && tb.text !== undefined) tb.text += text.toString('utf8', 0, n);
+  file.f_pos = n;
+  return n;
+}
+
 const proc_sys_int_fops: OpenableFileOperations = {
   name: 'proc_sys_file_operations',
   *read(t: Task, file: File, len: number, buf): Blocking<number> {
-    // proc_sys_read(): proc_dointvec formats the value at position 0 only; a read anywhere else returns 0.
     t.charge(t.k.cfg.kernel.cost.kernel_op);
-    if (file.f_pos !== 0) return 0;
-    const text = Buffer.from(`${sysctl_of(file).get(t.k)}\n`, 'utf8');
-    const n = Math.min(len, text.length);
-    if (buf) for (let i = 0; i < n; i++) buf.sum += text[i]!;
-    io_push_bytes(buf, text, 0, n);
-    const tb = buf as TextBuf | null;
-    if (tb && tb.text !== undefined) tb.text += text.toString('utf8', 0, n);
-    file.f_pos = n;
-    return n;
+    return proc_dointvec_read(file, len, buf, sysctl_of(file).get(t.k));
   },
   *write(t: Task, file: File, len: number, byte: number): Blocking<number> {
     // proc_sys_write(): the bytes copied in (a script's write is `len` bytes of `byte`), parsed by proc_dointvec.
@@ -203,18 +207,9 @@ function proc_sys_init(k: Kernel): void {
   const fs = proc_mkdir(k, null, 'fs', sys);
   const inotify = proc_mkdir(k, null, 'inotify', fs);
   if (fs) fs.lookupMissing = proc_sys_fs_lookup;
-  // proc_sys_read(): proc_dointvec formats the value into the buffer at position 0 only; a read anywhere else returns 0.
   const value = (get: () => number): ProcOps => ({
     *proc_read(_t, file, len, buf) {
-      if (file.f_pos !== 0) return 0;
-      const text = Buffer.from(`${get()}\n`, 'utf8');
-      const n = Math.min(len, text.length);
-      if (buf) for (let i = 0; i < n; i++) buf.sum += text[i]!;
-      io_push_bytes(buf, text, 0, n);
-      const tb = buf as TextBuf | null;
-      if (tb && tb.text !== undefined) tb.text += text.toString('utf8', 0, n);
-      file.f_pos = n;
-      return n;
+      return proc_dointvec_read(file, len, buf, get());
     },
     // default_llseek() on a file of size 0.
     *proc_lseek(_t, file, offset, whence) {
