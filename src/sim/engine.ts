@@ -20,53 +20,16 @@ import { defaultConfig, type MachineConfig } from '../config/machine.js';
 import { IpiFabric } from '../hw/ipi.js';
 import { Attribution, intern } from './attribution.js';
 import { EventQueue } from './eventqueue.js';
+import { IrqWindows } from './irq_windows.js';
+import { StealSchedule } from './steal.js';
 import { LowestClockPicker } from './cpu_pick.js';
 import { Rng } from './random.js';
 import { Counters, SampleSets } from './stats.js';
 import { STEP_DONE, StepBody, Task, TaskState, type TaskBody, type Yield } from './task.js';
 import { Completion, WaitKind, type Waker, Wait } from './wait.js';
+import type { IpiHandler, SchedHooks, SpawnOptions, TraceFlow, TraceSlice } from './engine_types.js';
 
-export interface SchedHooks {
-  /** A task was created, before its body starts: the layer above fills in its own fields of the task. */
-  taskInit?(t: Task): void;
-  /** CPU `cpu` switches from `prev` (null: idle) to `next`; returns the cycles this subsystem's part costs (every hook is called, costs add). */
-  contextSwitch?(cpu: number, prev: Task | null, next: Task): number;
-  /** A scheduler tick on a busy CPU. */
-  tick?(cpu: number, task: Task | null, time: number): void;
-  idleEnter?(cpu: number, time: number): void;
-  idleExit?(cpu: number, time: number): void;
-}
-
-/** Runs on the target CPU when an IPI arrives; returns the cycles its work took (beyond the fabric's handler cost). */
-export type IpiHandler = (cpu: number, time: number) => number;
-
-export interface SpawnOptions {
-  /** Start on this CPU (default: the least loaded). */
-  cpu?: number;
-  /** Pin to `cpu` (default false). */
-  pinned?: boolean;
-  kernelThread?: boolean;
-  /** Start time (default: the chosen CPU's clock). */
-  at?: number;
-  data?: unknown;
-}
-
-export interface TraceSlice {
-  cpu: number;
-  ts: number;
-  dur: number;
-  name: string;
-  /** What the slice is (syscall, fault, lock, rcu_gp, rcu_exp_gp, rcu_cb); absent for an IPI handler. */
-  cat?: string;
-}
-
-export interface TraceFlow {
-  fromCpu: number;
-  fromTs: number;
-  toCpu: number;
-  toTs: number;
-  name: string;
-}
+export type { IpiHandler, SchedHooks, SpawnOptions, TraceFlow, TraceSlice } from './engine_types.js';
 
 /** Kernel spans kept for a trace; past this the trace says it was truncated. */
 const MAX_TRACE_SPANS = 400_000;
@@ -100,9 +63,8 @@ export class Engine implements Waker {
   readonly tickPeriod: number;
   /** Cycles each vCPU spent preempted by the host (steal time; 0 on bare metal). */
   readonly steal: Float64Array;
-  /** Steal time: each vCPU is off its CPU for stealLen cycles in every stealPeriod, at a phase staggered by CPU. */
-  private readonly stealPeriod: number;
-  private readonly stealLen: number;
+  /** When each vCPU is preempted by the host (steal time). */
+  private readonly stealing: StealSchedule;
   /** Per-CPU trace slices and IPI flows, recorded only when `tracing` is on. */
   tracing = false;
   readonly traceSlices: TraceSlice[] = [];
@@ -113,10 +75,8 @@ export class Engine implements Waker {
   private steppingCpu = -1;
   /** Tasks woken and not yet run again: where and when the wake-up came from. */
   private readonly pendingWakes = new Map<Task, { cpu: number; ts: number }>();
-  /** Per CPU: the end of the last hard interrupt handler it ran (another starts no earlier). */
-  private readonly irqFreeAt: Float64Array;
-  /** Per CPU: recent sections with interrupts disabled, as [from, to) pairs (irqsOffDuring). */
-  private readonly irqOff: number[][];
+  /** When each CPU can take a hard interrupt (one handler at a time, none with interrupts off). */
+  private readonly irqs: IrqWindows;
 
   private readonly events = new EventQueue();
   private readonly state: Uint8Array;
@@ -142,16 +102,13 @@ export class Engine implements Waker {
     this.runqueue = Array.from({ length: n }, () => []);
     this.nextTick = new Float64Array(n).fill(Infinity);
     this.needResched = new Uint8Array(n);
-    this.irqFreeAt = new Float64Array(n);
-    this.irqOff = Array.from({ length: n }, () => []);
+    this.irqs = new IrqWindows(n);
     this.rng = new Rng(cfg.sim.seed);
     this.ipi = new IpiFabric(cfg);
     this.quantum = cfg.sim.quantum;
     this.tickPeriod = Math.round((cfg.clock_ghz * 1e9) / cfg.kernel.hz);
     this.steal = new Float64Array(n);
-    const v = cfg.virt;
-    this.stealPeriod = Math.max(1, Math.round(v.steal_period_us * 1000 * cfg.clock_ghz));
-    this.stealLen = v.enabled ? Math.round((this.stealPeriod * v.steal_pct) / 100) : 0;
+    this.stealing = new StealSchedule(cfg, n);
     this.picker = new LowestClockPicker(this.clock, this.state, CpuState.Running);
   }
 
@@ -160,18 +117,7 @@ export class Engine implements Waker {
    * it runs then (always -1 on bare metal or without steal time).
    */
   preemptedUntil(cpu: number, time: number): number {
-    if (this.stealLen === 0) return -1;
-    const period = this.stealPeriod;
-    const phase = Math.floor((cpu * period) / this.ncpus);
-    const start = phase + Math.floor((time - phase) / period) * period;
-    return time >= start && time < start + this.stealLen ? start + this.stealLen : -1;
-  }
-
-  /** The start of the first steal slice of vCPU `cpu` after `time`. */
-  private nextStealStart(cpu: number, time: number): number {
-    const period = this.stealPeriod;
-    const phase = Math.floor((cpu * period) / this.ncpus);
-    return phase + (Math.floor((time - phase) / period) + 1) * period;
+    return this.stealing.preemptedUntil(cpu, time);
   }
 
   /** A running vCPU whose clock is inside a steal slice jumps to its end; the gap is steal time, neither busy nor idle. Returns whether it moved. */
@@ -429,7 +375,7 @@ export class Engine implements Waker {
     const windowEnd = this.windowEnd;
     const nextTick = this.nextTick;
     const quantum = this.quantum;
-    const steal = this.stealLen > 0;
+    const steal = this.stealing.len > 0;
     for (;;) {
       const c = picker.pick();
       const tc = c >= 0 ? clock[c]! : Infinity;
@@ -448,7 +394,7 @@ export class Engine implements Waker {
       // A tick due on this CPU also ends its window, so ticks arrive on time.
       let end = Math.min(Math.min(second, te) + quantum, nextTick[c]!);
       // A steal slice also ends the window, so the vCPU stops where the host takes it off.
-      if (steal) end = Math.min(end, this.nextStealStart(c, tc));
+      if (steal) end = Math.min(end, this.stealing.nextStart(c, tc));
       windowEnd[c] = end;
       this.step(c);
     }
@@ -570,37 +516,7 @@ export class Engine implements Waker {
    * time a delivery event at a time they cover fires, they are known.
    */
   irqsOffDuring(cpu: number, from: number, to: number): void {
-    if (!(to > from)) return;
-    const iv = this.irqOff[cpu]!;
-    // Keep only sections a future delivery can fall in: events fire in time order, so none comes before the earliest pending one.
-    if (iv.length >= 32) {
-      const horizon = Math.min(this.events.peekTime(), from);
-      let w = 0;
-      for (let i = 0; i < iv.length; i += 2) {
-        if (iv[i + 1]! > horizon) {
-          iv[w++] = iv[i]!;
-          iv[w++] = iv[i + 1]!;
-        }
-      }
-      iv.length = w;
-    }
-    iv.push(from, to);
-  }
-
-  /** The first time at or after `time` at which CPU d takes an interrupt: after the handler it is running and any section with interrupts off that covers it. */
-  private irqStart(d: number, time: number): number {
-    let start = Math.max(time, this.irqFreeAt[d]!);
-    const iv = this.irqOff[d]!;
-    for (let moved = true; moved; ) {
-      moved = false;
-      for (let i = 0; i < iv.length; i += 2) {
-        if (iv[i]! <= start && start < iv[i + 1]!) {
-          start = iv[i + 1]!;
-          moved = true;
-        }
-      }
-    }
-    return start;
+    this.irqs.offDuring(cpu, from, to, this.events.peekTime());
   }
 
   private deliverIpi(d: number, time: number, handlerName: number, handler: IpiHandler, done: Completion, from: number, sentAt: number, handlerCost: number, soft: boolean): void {
@@ -613,7 +529,7 @@ export class Engine implements Waker {
     }
     if (soft) {
       // A CPU runs one hard interrupt handler at a time, and none while its interrupts are off: the handler starts when both are over.
-      const start = this.irqStart(d, time);
+      const start = this.irqs.start(d, time);
       if (start > time) {
         this.counters.add('ipi_delayed');
         this.counters.add('ipi_delay_cycles', start - time);
@@ -638,7 +554,7 @@ export class Engine implements Waker {
     if (fab.exitOnDelivery > 0) fab.vmExits++;
     const work = handlerCost + fab.exitOnDelivery + handler(d, time);
     this.charge(d, work, node);
-    if (soft) this.irqFreeAt[d] = time + work;
+    if (soft) this.irqs.handlerUntil(d, time + work);
     // Retroactive or not, the handler's work started at the delivery time.
     const ackAt = time + work + fab.ackCost;
     if (this.tracing) {
